@@ -1,0 +1,67 @@
+import Foundation
+
+/// Labelled grayscale images: the pixels as stored (0...255) and one label per image.
+public struct ImageDataset: Sendable {
+    public var name: String
+    public var count: Int
+    public var rows: Int, cols: Int
+    public var pixels: [UInt8]
+    public var labels: [Int]
+
+    public init(name: String, rows: Int, cols: Int, pixels: [UInt8], labels: [Int]) {
+        precondition(pixels.count == labels.count * rows * cols)
+        self.name = name; self.rows = rows; self.cols = cols
+        self.pixels = pixels; self.labels = labels
+        self.count = labels.count
+    }
+
+    /// The float model's input encoding: x = pixel / 255, as [count, 1, rows, cols] (docs/arithmetic.md).
+    public func floatImages(_ range: Range<Int>) -> [Float] {
+        let size = rows * cols
+        return pixels[(range.lowerBound * size)..<(range.upperBound * size)].map { Float($0) / 255 }
+    }
+
+    /// The first `limit` images.
+    public func prefix(_ limit: Int) -> ImageDataset {
+        let n = min(limit, count)
+        return ImageDataset(name: name, rows: rows, cols: cols, pixels: Array(pixels[0..<(n * rows * cols)]), labels: Array(labels[0..<n]))
+    }
+
+    /// Reads an image IDX file and its label IDX file (each gzipped or not).
+    public static func readIDX(images: String, labels: String, name: String) throws -> ImageDataset {
+        let imageArray = try IDXArray.read(path: images)
+        let labelArray = try IDXArray.read(path: labels)
+        guard imageArray.shape.count == 3 else {
+            throw DatasetError(images, "expected [count, rows, cols] images, got shape \(imageArray.shape)")
+        }
+        guard labelArray.shape.count == 1, labelArray.shape[0] == imageArray.shape[0] else {
+            throw DatasetError(labels, "expected \(imageArray.shape[0]) labels, got shape \(labelArray.shape)")
+        }
+        return ImageDataset(name: name, rows: imageArray.shape[1], cols: imageArray.shape[2],
+                            pixels: imageArray.bytes, labels: labelArray.bytes.map(Int.init))
+    }
+}
+
+/// Fashion-MNIST in its IDX files, by default where Debian's dataset-fashion-mnist puts them.
+public enum FashionMNIST {
+    public static let defaultDirectory = "/usr/share/datasets/fashion-mnist"
+    public static let classNames = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+
+    public enum Split: String, CaseIterable, Sendable {
+        case train, test
+        var prefix: String { self == .train ? "train" : "t10k" }
+    }
+
+    /// Loads a split from `directory`, accepting `name` or `name.gz` for each file.
+    public static func load(split: Split, directory: String = defaultDirectory) throws -> ImageDataset {
+        func locate(_ base: String) throws -> String {
+            for candidate in ["\(directory)/\(base)", "\(directory)/\(base).gz"] where FileManager.default.fileExists(atPath: candidate) {
+                return candidate
+            }
+            throw DatasetError(directory, "no \(base)[.gz] here; install Debian's dataset-fashion-mnist or point --data at the IDX files")
+        }
+        return try ImageDataset.readIDX(images: locate("\(split.prefix)-images-idx3-ubyte"),
+                                        labels: locate("\(split.prefix)-labels-idx1-ubyte"),
+                                        name: "fashion-mnist/\(split.rawValue)")
+    }
+}

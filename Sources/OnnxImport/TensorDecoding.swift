@@ -1,0 +1,75 @@
+import Foundation
+import NetworkIR
+import OnnxProto
+
+/// A constant read from an initializer or a Constant node: floats for weights, integers for shapes.
+struct ConstantValue {
+    var shape: [Int]
+    var floats: [Float]?
+    var ints: [Int64]?
+
+    var tensor: Tensor? { floats.map { Tensor(shape: shape, data: $0) } }
+}
+
+typealias DataType = Onnx_TensorProto.DataType
+
+/// Decodes a TensorProto (typed fields or little-endian raw_data). `location` names it in messages.
+func decodeTensor(_ proto: Onnx_TensorProto, location: String) throws -> ConstantValue {
+    if proto.dataLocation == .external {
+        throw ImportError(.unsupported, location, "external data is not supported; save the model with its weights inside the file")
+    }
+    if proto.hasSegment {
+        throw ImportError(.unsupported, location, "segmented tensors are not supported")
+    }
+    let shape = proto.dims.map(Int.init)
+    guard shape.allSatisfy({ $0 >= 0 }) else {
+        throw ImportError(.malformed, location, "negative dimension in \(shape)")
+    }
+    let count = shape.reduce(1, *)
+    let raw = proto.hasRawData ? proto.rawData : nil
+    func check(_ got: Int) throws {
+        guard got == count else {
+            throw ImportError(.malformed, location, "holds \(got) values, its shape \(shape) needs \(count)")
+        }
+    }
+    func rawValues<T>(_ type: T.Type) throws -> [T] {
+        guard let raw else { return [] }
+        let size = MemoryLayout<T>.size
+        guard raw.count == count * size else {
+            throw ImportError(.malformed, location, "raw_data has \(raw.count) bytes, shape \(shape) needs \(count * size)")
+        }
+        var values = [T]()
+        values.reserveCapacity(count)
+        raw.withUnsafeBytes { buffer in
+            for i in 0..<count { values.append(buffer.loadUnaligned(fromByteOffset: i * size, as: T.self)) }
+        }
+        return values
+    }
+    switch DataType(rawValue: Int(proto.dataType)) {
+    case .float:
+        let values = raw != nil ? try rawValues(UInt32.self).map { Float(bitPattern: UInt32(littleEndian: $0)) } : proto.floatData
+        try check(values.count)
+        return ConstantValue(shape: shape, floats: values, ints: nil)
+    case .double:
+        let values = raw != nil
+            ? try rawValues(UInt64.self).map { Float(Double(bitPattern: UInt64(littleEndian: $0))) }
+            : proto.doubleData.map(Float.init)
+        try check(values.count)
+        return ConstantValue(shape: shape, floats: values, ints: nil)
+    case .int64:
+        let values = raw != nil ? try rawValues(Int64.self).map { Int64(littleEndian: $0) } : proto.int64Data
+        try check(values.count)
+        return ConstantValue(shape: shape, floats: nil, ints: values)
+    case .int32:
+        let values = raw != nil ? try rawValues(Int32.self).map { Int64(Int32(littleEndian: $0)) } : proto.int32Data.map(Int64.init)
+        try check(values.count)
+        return ConstantValue(shape: shape, floats: nil, ints: values)
+    default:
+        throw ImportError(.unsupported, location, "data type \(dataTypeName(proto.dataType)) is not supported (float, double, int32 and int64 are)")
+    }
+}
+
+func dataTypeName(_ raw: Int32) -> String {
+    if let type = DataType(rawValue: Int(raw)) { return "\(type)".uppercased() }
+    return "#\(raw)"
+}

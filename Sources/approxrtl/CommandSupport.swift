@@ -1,0 +1,92 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import NetworkIR
+import OnnxImport
+
+/// Runs a command body, turning the library's errors into one clear line on stderr and exit status 1.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ImportError {
+        fail("\(error)")
+    } catch let error as DatasetError {
+        fail("\(error)")
+    } catch let error as GraphError {
+        fail("\(error)")
+    } catch let error as CLIError {
+        fail(error.message)
+    }
+}
+
+struct CLIError: Error {
+    var message: String
+    init(_ message: String) { self.message = message }
+}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    Foundation.exit(1)
+}
+
+/// Prints one JSON object, keys sorted so that output is stable.
+func printJSON(_ object: Any) throws {
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    FileHandle.standardOutput.write(data)
+    FileHandle.standardOutput.write(Data("\n".utf8))
+}
+
+/// Writes a file atomically (temporary file, then rename). An existing file is replaced only with `force`.
+func writeOutput(_ data: Data, to path: String, force: Bool) throws {
+    let url = URL(fileURLWithPath: path)
+    if FileManager.default.fileExists(atPath: path) && !force {
+        throw CLIError("\(path) exists; pass --force to overwrite it")
+    }
+    do {
+        try data.write(to: url, options: .atomic)
+    } catch {
+        throw CLIError("cannot write \(path): \(error.localizedDescription)")
+    }
+}
+
+/// Renders a per-sample shape with the batch dimension in front.
+func shapeText(_ shape: [Int]) -> String { "[N" + shape.map { ", \($0)" }.joined() + "]" }
+
+/// Plain left/right aligned text table.
+func table(_ header: [String], _ rows: [[String]], rightAligned: Set<Int>) -> String {
+    let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+    func line(_ cells: [String]) -> String {
+        cells.enumerated().map { column, cell in
+            let pad = String(repeating: " ", count: widths[column] - cell.count)
+            return rightAligned.contains(column) ? pad + cell : cell + pad
+        }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+    }
+    let rule = widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")
+    return ([line(header), rule] + rows.map(line)).joined(separator: "\n")
+}
+
+/// Long work shows progress on a terminal and stays quiet in CI or when stderr is not a TTY.
+struct Progress {
+    let label: String
+    let total: Int
+    let enabled: Bool
+
+    init(_ label: String, total: Int) {
+        self.label = label
+        self.total = total
+        enabled = isatty(2) == 1 && ProcessInfo.processInfo.environment["CI"] == nil
+    }
+
+    func update(_ done: Int, _ detail: String = "") {
+        guard enabled else { return }
+        let width = 30
+        let filled = total > 0 ? width * done / total : width
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(done)/\(total) \(detail)".utf8))
+    }
+
+    func finish() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1b}[K".utf8))
+    }
+}

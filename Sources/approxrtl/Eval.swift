@@ -1,0 +1,69 @@
+import ArgumentParser
+import Datasets
+import FloatInference
+import Foundation
+import NetworkIR
+import OnnxImport
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Measure top-1 accuracy of a model on a dataset.")
+
+    @Argument(help: "The model (.onnx).") var model: String
+    @Option(help: "The dataset (fashion-mnist).") var dataset = "fashion-mnist"
+    @Option(help: "Folder with the dataset's IDX files (default: \(FashionMNIST.defaultDirectory)).") var data: String?
+    @Option(help: "Which split: test or train.") var split = "test"
+    @Option(help: "Evaluate only the first N images.") var limit: Int?
+    @Option(help: "Images per inference batch.") var batchSize = 500
+    @Flag(help: "Print one JSON object instead of text.") var json = false
+
+    func run() throws {
+        try reportingErrors {
+            guard dataset == "fashion-mnist" else { throw CLIError("unknown dataset '\(dataset)' (supported: fashion-mnist)") }
+            guard let splitValue = FashionMNIST.Split(rawValue: split) else { throw CLIError("unknown split '\(split)' (train or test)") }
+            guard limit.map({ $0 > 0 }) ?? true, batchSize > 0 else { throw CLIError("--limit and --batch-size must be positive") }
+            let imported = try OnnxImporter.load(path: model)
+            var images = try FashionMNIST.load(split: splitValue, directory: data ?? FashionMNIST.defaultDirectory)
+            if let limit { images = images.prefix(limit) }
+            let graph = imported.graph
+            guard graph.inputs.count == 1, graph.outputs.count == 1 else {
+                throw CLIError("\(model): eval needs one input and one output, the model has \(graph.inputs.count) and \(graph.outputs.count)")
+            }
+            let inputShape = graph.nodes[graph.inputs[0]].shape
+            guard elementCount(inputShape) == images.rows * images.cols else {
+                throw CLIError("\(model): input \(shapeText(inputShape)) does not take \(images.rows)x\(images.cols) images")
+            }
+            let classes = elementCount(graph.nodes[graph.outputs[0]].shape)
+            guard classes > (images.labels.max() ?? 0) else {
+                throw CLIError("\(model): \(classes) outputs cannot score \((images.labels.max() ?? 0) + 1) classes")
+            }
+            if let batch = imported.staticBatch, batch != batchSize {
+                // A model exported with a fixed batch still computes each sample alone; only the batch size differs.
+                _ = batch
+            }
+            let executor = FloatExecutor(graph: graph)
+            let progress = Progress("eval", total: images.count)
+            let start = Date()
+            var correct = 0
+            var done = 0
+            while done < images.count {
+                let range = done..<min(done + batchSize, images.count)
+                let logits = executor.run(inputs: [images.floatImages(range)], batch: range.count)[0]
+                for (offset, predicted) in predictions(logits, classes: classes).enumerated() where predicted == images.labels[range.lowerBound + offset] {
+                    correct += 1
+                }
+                done = range.upperBound
+                progress.update(done, String(format: "top-1 %.2f%%", 100 * Double(correct) / Double(done)))
+            }
+            progress.finish()
+            let seconds = Date().timeIntervalSince(start)
+            let accuracy = Double(correct) / Double(images.count)
+            if json {
+                try printJSON(["model": model, "dataset": images.name, "images": images.count, "correct": correct,
+                               "float_top1": accuracy, "seconds": seconds])
+            } else {
+                print(String(format: "%@ on %@ (%d images): float top-1 %.2f%% (%d correct), %.1f s",
+                             model, images.name, images.count, 100 * accuracy, correct, seconds))
+            }
+        }
+    }
+}
