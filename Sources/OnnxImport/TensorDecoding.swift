@@ -64,12 +64,26 @@ func decodeTensor(_ proto: Onnx_TensorProto, location: String) throws -> Constan
         let values = raw != nil ? try rawValues(Int32.self).map { Int64(Int32(littleEndian: $0)) } : proto.int32Data.map(Int64.init)
         try check(values.count)
         return ConstantValue(shape: shape, floats: nil, ints: values)
+    case .bool:
+        let values = raw != nil ? try rawValues(UInt8.self).map(Int64.init) : proto.int32Data.map(Int64.init)
+        try check(values.count)
+        return ConstantValue(shape: shape, floats: nil, ints: values)
     default:
-        throw ImportError(.unsupported, location, "data type \(dataTypeName(proto.dataType)) is not supported (float, double, int32 and int64 are)")
+        throw ImportError(.unsupported, location, "data type \(dataTypeName(proto.dataType)) is not supported (float, double, int32, int64 and bool are)")
     }
 }
 
 func dataTypeName(_ raw: Int32) -> String {
     if let type = DataType(rawValue: Int(raw)) { return "\(type)".uppercased() }
     return "#\(raw)"
+}
+
+extension OnnxImporter {
+    /// Decodes a float (or double) TensorProto, e.g. a test vector; other element types are refused as unsupported.
+    public static func floatTensor(_ proto: Onnx_TensorProto, location: String) throws -> Tensor {
+        guard let tensor = try decodeTensor(proto, location: location).tensor else {
+            throw ImportError(.unsupported, location, "has element type \(dataTypeName(proto.dataType)); only float tensors are compared")
+        }
+        return tensor
+    }
 }

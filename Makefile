@@ -1,0 +1,84 @@
+# approxrtl: the two commands are `make demo` and `make test`; both install what they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+APT_PACKAGES := verilator iverilog yosys nextpnr-ice40 fpga-icestorm protobuf-compiler dataset-fashion-mnist zlib1g-dev
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+SWIFT_FLAGS ?=
+DEBUG_BIN := .build/debug
+RELEASE_BIN := .build/release
+NODE_TESTS := conformance-data/node
+# Regression floor for the node suite: the number of cases that pass today (raise it when support grows).
+CONFORMANCE_MIN_PASSED := 67
+
+.PHONY: help deps venv build build-release test swift-test conformance conformance-data ort-check demo proto bench clean
+
+help:
+	@echo "make demo   - the main job on the bundled default model"
+	@echo "make test   - every test (Swift tests, ONNX node conformance, onnxruntime cross-check)"
+	@echo "make bench  - throughput figures against onnxruntime measured in the same run"
+	@echo "make proto  - regenerate Sources/OnnxProto/onnx.pb.swift from the pinned onnx package"
+
+# Debian packages, installed only when one is missing (root on the project's machines).
+deps: venv
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# Pinned Python packages for the independent oracles (onnx, onnxruntime), in a venv.
+venv: $(VENV)/.installed
+$(VENV)/.installed: tools/requirements.txt
+	@command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
+	@python3 -m venv $(VENV) 2>/dev/null || { apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null && python3 -m venv $(VENV); }
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r tools/requirements.txt
+	@touch $@
+
+build: deps
+	swift build $(SWIFT_FLAGS)
+
+build-release: deps
+	swift build -c release $(SWIFT_FLAGS)
+
+test: build swift-test conformance ort-check
+	@echo "make test: all suites passed"
+
+swift-test: build
+	swift test $(SWIFT_FLAGS)
+
+conformance-data: $(NODE_TESTS)/.generated
+$(NODE_TESTS)/.generated: tools/gen_node_tests.py tools/requirements.txt | venv
+	rm -rf $(NODE_TESTS)
+	$(PYTHON) tools/gen_node_tests.py $(NODE_TESTS)
+	@touch $@
+
+conformance: build conformance-data
+	$(DEBUG_BIN)/onnx-conformance $(NODE_TESTS) --min-passed $(CONFORMANCE_MIN_PASSED)
+
+ort-check: build
+	$(PYTHON) tools/ort_check.py --approxrtl $(DEBUG_BIN)/approxrtl --work build/ort-check
+
+build/fixture-cnn.onnx: tools/make_fixture_cnn.py | venv
+	@mkdir -p build
+	$(PYTHON) tools/make_fixture_cnn.py $@
+
+demo: build-release build/fixture-cnn.onnx
+	$(RELEASE_BIN)/approxrtl inspect build/fixture-cnn.onnx
+	$(RELEASE_BIN)/approxrtl eval build/fixture-cnn.onnx --dataset fashion-mnist
+
+bench: build-release build/fixture-cnn.onnx
+	$(PYTHON) tools/bench_float.py --approxrtl $(RELEASE_BIN)/approxrtl --model build/fixture-cnn.onnx
+
+# protoc from Debian, protoc-gen-swift built from the swift-protobuf dependency (its own scratch folder).
+proto: venv
+	@command -v protoc >/dev/null || { apt-get update -qq && apt-get install -y -qq protobuf-compiler >/dev/null; }
+	swift build -c release --product protoc-gen-swift --scratch-path .build-proto
+	@tmp=$$(mktemp -d) && cp $(VENV)/lib/python3*/site-packages/onnx/onnx.proto $$tmp/ && \
+	protoc --plugin=protoc-gen-swift=.build-proto/release/protoc-gen-swift --swift_opt=Visibility=Public \
+	  --swift_out=Sources/OnnxProto -I $$tmp $$tmp/onnx.proto && rm -rf $$tmp
+	@echo "regenerated Sources/OnnxProto/onnx.pb.swift"
+
+clean:
+	rm -rf .build build conformance-data

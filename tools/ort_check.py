@@ -1,0 +1,153 @@
+"""Cross-check of approxrtl's float reference against onnxruntime on CNNs built here with the onnx helper API.
+
+Each fixture covers a mix of what the importer must get right: strides, explicit and automatic padding, 3x3 and
+5x5 kernels, max and average pooling (count_include_pad, ceil mode), BatchNormalization folded and standalone,
+Gemm with transB/alpha/beta, MatMul + Add, Reshape, Dropout, residual Add, GlobalAveragePool, and Softmax under
+the opset 11 and opset 13 semantics. The same random batch goes through onnxruntime and `approxrtl run`.
+
+Tolerance: |approxrtl - onnxruntime| <= 1e-5 + 1e-4 * |onnxruntime|, elementwise.
+Prints 'ort-check: N passed, N failed' and exits non-zero on any failure.
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+ATOL, RTOL = 1e-5, 1e-4
+
+
+class Builder:
+    def __init__(self, seed):
+        self.rng = np.random.default_rng(seed)
+        self.nodes, self.inits = [], []
+
+    def param(self, name, shape, scale=0.3, positive=False):
+        value = self.rng.standard_normal(shape).astype(np.float32) * scale
+        if positive:
+            value = np.abs(value) + 0.5
+        self.inits.append(numpy_helper.from_array(value.astype(np.float32), name))
+        return name
+
+    def ints(self, name, values):
+        self.inits.append(numpy_helper.from_array(np.array(values, dtype=np.int64), name))
+        return name
+
+    def node(self, op, inputs, output, **attrs):
+        self.nodes.append(helper.make_node(op, inputs, [output], name=output, **attrs))
+        return output
+
+    def batchnorm(self, x, channels, name):
+        return self.node("BatchNormalization", [x, self.param(name + "_s", [channels], positive=True),
+                                                self.param(name + "_b", [channels]), self.param(name + "_m", [channels]),
+                                                self.param(name + "_v", [channels], positive=True)], name, epsilon=1e-3)
+
+    def model(self, name, input_shape, output_width, opset):
+        graph = helper.make_graph(self.nodes, name,
+                                  [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N"] + input_shape)],
+                                  [helper.make_tensor_value_info(self.nodes[-1].output[0], TensorProto.FLOAT, ["N", output_width])],
+                                  self.inits)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="ort_check")
+        model.ir_version = 7
+        onnx.checker.check_model(model, full_check=True)
+        return model
+
+
+def cnn_opset13():
+    """LeNet-like: 3x3 pad 1 + BN (folded), max pool, 5x5 stride 2 pad 2, avg pool with count_include_pad."""
+    b = Builder(1)
+    x = b.node("Conv", ["x", b.param("c1_w", [6, 1, 3, 3]), b.param("c1_b", [6])], "c1", pads=[1, 1, 1, 1])
+    x = b.batchnorm(x, 6, "bn1")
+    x = b.node("Relu", [x], "r1")
+    x = b.node("MaxPool", [x], "p1", kernel_shape=[2, 2], strides=[2, 2])
+    x = b.node("Conv", [x, b.param("c2_w", [12, 6, 5, 5], 0.1), b.param("c2_b", [12])], "c2", strides=[2, 2], pads=[2, 2, 2, 2])
+    x = b.node("Relu", [x], "r2")
+    x = b.node("AveragePool", [x], "p2", kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1], count_include_pad=1)
+    x = b.node("Flatten", [x], "f")
+    x = b.node("Gemm", [x, b.param("g1_w", [32, 12 * 7 * 7], 0.05), b.param("g1_b", [32])], "g1", transB=1, alpha=0.9, beta=0.5)
+    x = b.node("Relu", [x], "r3")
+    x = b.node("Gemm", [x, b.param("g2_w", [32, 10]), b.param("g2_b", [1, 10])], "g2")
+    x = b.node("Softmax", [x], "prob", axis=-1)
+    return b.model("cnn_opset13", [1, 28, 28], 10, 13)
+
+
+def cnn_opset11():
+    """SAME_UPPER stride-2 5x5, standalone BN (after ReLU), ceil-mode avg pool (8 -> 4 windows, floor would give 3), Reshape, MatMul + Add, Softmax(axis=1)."""
+    b = Builder(2)
+    x = b.node("Conv", ["x", b.param("c1_w", [8, 3, 5, 5], 0.2)], "c1", strides=[2, 2], auto_pad="SAME_UPPER")
+    x = b.node("Relu", [x], "r1")
+    x = b.batchnorm(x, 8, "bn1")
+    x = b.node("AveragePool", [x], "p1", kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)
+    x = b.node("MaxPool", [x], "p2", kernel_shape=[2, 2], strides=[1, 1], pads=[0, 0, 1, 1])
+    x = b.node("Reshape", [x, b.ints("shape", [-1, 8 * 4 * 4])], "flat")
+    x = b.node("MatMul", [x, b.param("m1_w", [128, 16], 0.1)], "m1")
+    x = b.node("Add", [x, b.param("m1_b", [16])], "m1_bias")
+    x = b.node("Relu", [x], "r2")
+    x = b.node("MatMul", [x, b.param("m2_w", [16, 10])], "m2")
+    x = b.node("Add", [b.param("m2_b", [10]), x], "m2_bias")
+    x = b.node("Softmax", [x], "prob", axis=1)
+    return b.model("cnn_opset11", [3, 16, 16], 10, 11)
+
+
+def residual_opset9():
+    """Two 3x3 branches added (a DAG), SAME_LOWER, Dropout, GlobalAveragePool, Flatten, Gemm."""
+    b = Builder(3)
+    stem = b.node("Conv", ["x", b.param("c0_w", [4, 2, 3, 3]), b.param("c0_b", [4])], "c0", pads=[1, 1, 1, 1])
+    stem = b.node("Relu", [stem], "r0")
+    left = b.node("Conv", [stem, b.param("c1_w", [4, 4, 3, 3]), b.param("c1_b", [4])], "c1", auto_pad="SAME_LOWER", strides=[2, 2])
+    right = b.node("MaxPool", [stem], "p1", kernel_shape=[3, 3], strides=[2, 2], auto_pad="SAME_LOWER")
+    x = b.node("Add", [left, right], "sum")
+    x = b.node("Dropout", [x], "drop", ratio=0.3)
+    x = b.node("GlobalAveragePool", [x], "gap")
+    x = b.node("Flatten", [x], "f")
+    x = b.node("Gemm", [x, b.param("g_w", [4, 5]), b.param("g_b", [5])], "logits")
+    return b.model("residual_opset9", [2, 9, 11], 5, 9)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--approxrtl", required=True)
+    parser.add_argument("--work", default="build/ort-check")
+    args = parser.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    passed = failed = 0
+    for make in (cnn_opset13, cnn_opset11, residual_opset9):
+        model = make()
+        name = model.graph.name
+        path = os.path.join(args.work, name + ".onnx")
+        onnx.save(model, path)
+        shape = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim[1:]]
+        x = np.random.default_rng(42).random([7] + shape).astype(np.float32)
+        x_path, y_path = os.path.join(args.work, name + "_x.npy"), os.path.join(args.work, name + "_y.npy")
+        np.save(x_path, x)
+        expected = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+        result = subprocess.run([args.approxrtl, "run", path, "--input", x_path, "-o", y_path, "--force"],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            print(f"FAIL {name}: approxrtl run exited {result.returncode}: {result.stderr.strip()}")
+            failed += 1
+            continue
+        actual = np.load(y_path)
+        if actual.shape != expected.shape:
+            print(f"FAIL {name}: shape {actual.shape}, onnxruntime {expected.shape}")
+            failed += 1
+            continue
+        error = np.abs(actual - expected)
+        bound = ATOL + RTOL * np.abs(expected)
+        if np.all(error <= bound):
+            print(f"PASS {name}: {expected.size} values, max abs error {error.max():.2e}")
+            passed += 1
+        else:
+            worst = np.unravel_index(np.argmax(error - bound), error.shape)
+            print(f"FAIL {name}: at {worst} approxrtl {actual[worst]} vs onnxruntime {expected[worst]}")
+            failed += 1
+    print(f"ort-check: {passed} passed, {failed} failed")
+    sys.exit(1 if failed or not passed else 0)
+
+
+if __name__ == "__main__":
+    main()
