@@ -4,6 +4,11 @@ public struct NodeCost: Equatable, Sendable {
     public var parameters: Int
     /// Multiply-accumulates of the weighted layers.
     public var macs: Int
+
+    public init(parameters: Int, macs: Int) {
+        self.parameters = parameters
+        self.macs = macs
+    }
 }
 
 extension Graph {

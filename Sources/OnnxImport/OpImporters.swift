@@ -275,8 +275,6 @@ extension ImportContext {
                 throw ImportError.malformed(node: ref, "shape must be an integer tensor")
             }
             target = ints.map(Int.init)
-        } else if opset < 5, let attribute = try attributes.ints("shape") {
-            target = attribute
         } else {
             throw ImportError.malformed(node: ref, "the target shape input is missing")
         }

@@ -1,0 +1,81 @@
+import Datasets
+import Foundation
+import XCTest
+
+final class DatasetsTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("approxrtl-datasets-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+    func gzip(_ url: URL) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        process.arguments = ["-kf", url.path]
+        try process.run()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+    }
+
+    func testIDXRoundTripPlainAndGzipped() throws {
+        let images = IDXArray(shape: [3, 2, 2], bytes: (0..<12).map { UInt8($0 * 20) })
+        let labels = IDXArray(shape: [3], bytes: [7, 0, 9])
+        // The header is magic 0x00000803 then big-endian dimensions.
+        XCTAssertEqual(Array(images.encoded().prefix(8)), [0, 0, 8, 3, 0, 0, 0, 3])
+        try images.encoded().write(to: directory.appendingPathComponent("t10k-images-idx3-ubyte"))
+        try labels.encoded().write(to: directory.appendingPathComponent("t10k-labels-idx1-ubyte"))
+        try gzip(directory.appendingPathComponent("t10k-images-idx3-ubyte"))
+        XCTAssertEqual(try IDXArray.read(path: directory.appendingPathComponent("t10k-images-idx3-ubyte.gz").path), images)
+
+        // Only the gzipped images and plain labels: the loader takes either form.
+        try FileManager.default.removeItem(at: directory.appendingPathComponent("t10k-images-idx3-ubyte"))
+        let dataset = try FashionMNIST.load(split: .test, directory: directory.path)
+        XCTAssertEqual(dataset.count, 3)
+        XCTAssertEqual(dataset.labels, [7, 0, 9])
+        XCTAssertEqual(dataset.floatImages(1..<2), [80, 100, 120, 140].map { Float($0) / 255 })
+    }
+
+    func testBadIDXFilesAreNamed() throws {
+        let truncated = directory.appendingPathComponent("bad.idx")
+        try Data(IDXArray(shape: [4, 2], bytes: Array(repeating: 1, count: 8)).encoded().dropLast(3)).write(to: truncated)
+        XCTAssertThrowsError(try IDXArray.read(path: truncated.path)) { error in
+            XCTAssertTrue("\(error)".contains("bad.idx"))
+            XCTAssertTrue("\(error)".contains("needs 8"))
+        }
+        let gz = directory.appendingPathComponent("cut")
+        try IDXArray(shape: [1000], bytes: (0..<1000).map { UInt8($0 % 251) }).encoded().write(to: gz)
+        try gzip(gz)
+        let compressed = try Data(contentsOf: directory.appendingPathComponent("cut.gz"))
+        try compressed.prefix(compressed.count / 2).write(to: directory.appendingPathComponent("half.gz"))
+        XCTAssertThrowsError(try IDXArray.read(path: directory.appendingPathComponent("half.gz").path)) { error in
+            XCTAssertTrue("\(error)".contains("truncated"), "\(error)")
+        }
+        XCTAssertThrowsError(try FashionMNIST.load(split: .train, directory: directory.path)) { error in
+            XCTAssertTrue("\(error)".contains("train-images-idx3-ubyte"))
+        }
+    }
+
+    func testNpyRoundTripAndHeader() throws {
+        let array = NpyArray(shape: [2, 3], data: [1, -2, 3.5, 0, 1e-3, 7])
+        let encoded = array.encoded()
+        let headerLength = Int(encoded[8]) | Int(encoded[9]) << 8
+        XCTAssertEqual((10 + headerLength) % 64, 0, "data starts on a 64-byte boundary")
+        XCTAssertEqual(try NpyArray.decode(encoded, file: "x"), array)
+        XCTAssertTrue(String(decoding: encoded[10..<(10 + headerLength)], as: UTF8.self).contains("'shape': (2, 3)"))
+
+        // A float64 file written the way numpy writes it.
+        var header = "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }"
+        while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
+        header += "\n"
+        var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count), 0]) + Data(header.utf8)
+        for value in [0.25, -8.0] { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+        XCTAssertEqual(try NpyArray.decode(data, file: "f8"), NpyArray(shape: [2], data: [0.25, -8]))
+        XCTAssertThrowsError(try NpyArray.decode(data.dropLast(4), file: "short.npy")) { error in
+            XCTAssertTrue("\(error)".contains("short.npy"))
+        }
+    }
+}
