@@ -125,7 +125,13 @@ guard arguments.count == 1 else {
     exit(2)
 }
 let root = URL(fileURLWithPath: arguments[0])
-guard let cases = try? FileManager.default.contentsOfDirectory(atPath: root.path).sorted(), !cases.isEmpty else {
+// Case folders only: make's stamp file and anything else hidden or plain is not a case.
+let cases = ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []).filter { name in
+    var isDirectory: ObjCBool = false
+    return !name.hasPrefix(".") && FileManager.default.fileExists(atPath: root.appendingPathComponent(name).path, isDirectory: &isDirectory)
+        && isDirectory.boolValue
+}.sorted()
+guard !cases.isEmpty else {
     FileHandle.standardError.write(Data("error: no test cases in \(root.path); run `make conformance-data`\n".utf8))
     exit(2)
 }

@@ -1,0 +1,61 @@
+"""Float inference throughput: approxrtl's reference against onnxruntime, same model, images and machine, one run.
+
+Both evaluate the Fashion-MNIST test set in batches of 500; each figure is the best of --repeats runs, inference
+time only (approxrtl eval reports its own inference seconds; onnxruntime is timed around session.run).
+Prints images/s for both and the ratio approxrtl / onnxruntime (onnxruntime is the baseline).
+"""
+import argparse
+import gzip
+import json
+import os
+import subprocess
+import time
+
+import numpy as np
+import onnxruntime as ort
+
+
+def read_idx(path):
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    rank = data[3]
+    shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(rank)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * rank).reshape(shape)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--approxrtl", required=True)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    name = "t10k-images-idx3-ubyte"
+    path = os.path.join(args.data, name + ".gz") if os.path.exists(os.path.join(args.data, name + ".gz")) else os.path.join(args.data, name)
+    images = (read_idx(path).astype(np.float32) / 255)[:, None]
+    count = len(images)
+
+    session = ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])
+    input_name = session.get_inputs()[0].name
+    ort_best = float("inf")
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        for i in range(0, count, 500):
+            session.run(None, {input_name: images[i:i + 500]})
+        ort_best = min(ort_best, time.perf_counter() - start)
+
+    ours_best = float("inf")
+    for _ in range(args.repeats):
+        out = subprocess.run([args.approxrtl, "eval", args.model, "--data", args.data, "--json", "--batch-size", "500"],
+                             capture_output=True, text=True, check=True)
+        ours_best = min(ours_best, json.loads(out.stdout)["seconds"])
+
+    print(f"float inference, {os.path.basename(args.model)}, {count} images, batch 500, best of {args.repeats}:")
+    print(f"  onnxruntime (baseline): {count / ort_best:10.0f} images/s")
+    print(f"  approxrtl reference:    {count / ours_best:10.0f} images/s")
+    print(f"  ratio approxrtl / onnxruntime: {ort_best / ours_best:.3f}")
+
+
+if __name__ == "__main__":
+    main()
