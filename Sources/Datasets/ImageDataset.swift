@@ -15,7 +15,7 @@ public struct ImageDataset: Sendable {
         self.count = labels.count
     }
 
-    /// The float model's input encoding: x = pixel / 255, as [count, 1, rows, cols] (docs/arithmetic.md).
+    /// The float model's input encoding: x = pixel / 255, as [count, 1, rows, cols] (docs/formats.md).
     public func floatImages(_ range: Range<Int>) -> [Float] {
         let size = rows * cols
         return pixels[(range.lowerBound * size)..<(range.upperBound * size)].map { Float($0) / 255 }

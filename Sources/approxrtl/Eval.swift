@@ -36,10 +36,6 @@ struct Eval: ParsableCommand {
             guard classes > (images.labels.max() ?? 0) else {
                 throw CLIError("\(model): \(classes) outputs cannot score \((images.labels.max() ?? 0) + 1) classes")
             }
-            if let batch = imported.staticBatch, batch != batchSize {
-                // A model exported with a fixed batch still computes each sample alone; only the batch size differs.
-                _ = batch
-            }
             let executor = FloatExecutor(graph: graph)
             let progress = Progress("eval", total: images.count)
             let start = Date()
