@@ -5,7 +5,6 @@ time only (approxrtl eval reports its own inference seconds; onnxruntime is time
 Prints images/s for both and the ratio approxrtl / onnxruntime (onnxruntime is the baseline).
 """
 import argparse
-import gzip
 import json
 import os
 import subprocess
@@ -14,26 +13,17 @@ import time
 import numpy as np
 import onnxruntime as ort
 
-
-def read_idx(path):
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    rank = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(rank)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * rank).reshape(shape)
+from fmnist import DEFAULT_DIR, locate, read_idx
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--approxrtl", required=True)
     parser.add_argument("--model", required=True)
-    parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+    parser.add_argument("--data", default=DEFAULT_DIR)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    name = "t10k-images-idx3-ubyte"
-    path = os.path.join(args.data, name + ".gz") if os.path.exists(os.path.join(args.data, name + ".gz")) else os.path.join(args.data, name)
-    images = (read_idx(path).astype(np.float32) / 255)[:, None]
+    images = (read_idx(locate(args.data, "t10k-images-idx3-ubyte")).astype(np.float32) / 255)[:, None]
     count = len(images)
 
     session = ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])

@@ -6,7 +6,6 @@ point is an honest model with real weights for inspect/eval, not a good one.
 
 usage: make_fixture_cnn.py OUT.onnx [DATA_DIR]
 """
-import gzip
 import os
 import sys
 
@@ -14,21 +13,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-
-def read_idx(path):
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    rank = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(rank)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * rank).reshape(shape)
-
-
-def locate(directory, base):
-    for name in (base, base + ".gz"):
-        if os.path.exists(os.path.join(directory, name)):
-            return os.path.join(directory, name)
-    sys.exit(f"error: {directory} has no {base}[.gz]")
+from fmnist import DEFAULT_DIR, locate, read_idx
 
 
 def features(x, w, b):
@@ -75,4 +60,4 @@ def main(out, data_dir):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "/usr/share/datasets/fashion-mnist")
+    main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else DEFAULT_DIR)
