@@ -213,7 +213,9 @@ extension ImportContext {
             }
             try add(node, ref, .add, inputs: [x, y])
         case (.node(let x), .constant(let c)), (.constant(let c), .node(let x)):
-            let source = values[a].map { if case .node = $0 { return a } else { return b } }!
+            // The activation's ONNX name: its producer may absorb the constant as a bias.
+            let source: String
+            if case .node? = values[a] { source = a } else { source = b }
             guard let tensor = c.tensor else { throw ImportError.unsupported(node: ref, "adds an integer constant") }
             let shape = builder.nodes[x].shape
             var constantShape = tensor.shape
