@@ -42,7 +42,7 @@ let package = Package(
         .testTarget(name: "NetworkIRTests", dependencies: ["NetworkIR"]),
         .testTarget(name: "OnnxImportTests", dependencies: ["OnnxImport", "OnnxProto", "NetworkIR", "FloatInference", "TestSupport"]),
         .testTarget(name: "FloatInferenceTests", dependencies: ["FloatInference", "NetworkIR", "TestSupport"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["approxrtl", "OnnxProto", "TestSupport", "Datasets"]),
     ],
     swiftLanguageModes: [.v6]

@@ -8,8 +8,7 @@ final class CLITests: XCTestCase {
     var directory: URL!
 
     override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("approxrtl-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        directory = try makeTemporaryDirectory("approxrtl-cli")
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }

@@ -1,13 +1,13 @@
 import Datasets
 import Foundation
+import TestSupport
 import XCTest
 
 final class DatasetsTests: XCTestCase {
     var directory: URL!
 
     override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("approxrtl-datasets-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        directory = try makeTemporaryDirectory("approxrtl-datasets")
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
