@@ -56,20 +56,11 @@ public final class FloatExecutor: Sendable {
 
     private func runChunk(_ samples: Range<Int>, shared: SharedPointers, wanted: [Int]) {
         let count = samples.count
-        let workspace = Workspace(graph: graph, samples: count)
+        let workspace = Workspace(graph: graph, samples: samples, inputs: shared.inputs)
         defer { workspace.release() }
-        var inputOrdinal = 0
-        for (index, node) in graph.nodes.enumerated() {
-            let out = workspace.values[index]
-            switch node.op {
-            case .input:
-                let size = elementCount(node.shape)
-                out.base.update(from: shared.inputs[inputOrdinal] + samples.lowerBound * size, count: count * size)
-                inputOrdinal += 1
-            default:
-                kernels[index].run(inputs: node.inputs.map { workspace.values[$0] }, output: out, samples: count,
-                                   scratch: workspace.scratch)
-            }
+        for (index, node) in graph.nodes.enumerated() where node.op != .input {
+            kernels[index].run(inputs: node.inputs.map { workspace.values[$0] }, output: workspace.values[index],
+                               samples: count, scratch: workspace.scratch)
         }
         for (ordinal, node) in wanted.enumerated() {
             let size = elementCount(graph.nodes[node].shape)
@@ -95,14 +86,23 @@ struct ValueBuffer {
 }
 
 /// A worker's buffers: one per node for its samples, plus the largest im2col scratch any convolution needs.
+/// Graph inputs are not copied: their buffers point at the worker's slice of the caller's batch.
 private final class Workspace {
     var values: [ValueBuffer] = []
     let scratch: UnsafeMutablePointer<Float>
     private var owned: [UnsafeMutablePointer<Float>] = []
 
-    init(graph: Graph, samples: Int) {
+    init(graph: Graph, samples range: Range<Int>, inputs: [UnsafeMutablePointer<Float>]) {
+        let samples = range.count
         var scratchSize = 1
+        var inputOrdinal = 0
         for node in graph.nodes {
+            if node.op == .input {
+                let size = elementCount(node.shape)
+                values.append(ValueBuffer(base: inputs[inputOrdinal] + range.lowerBound * size, stride: size))
+                inputOrdinal += 1
+                continue
+            }
             if case .constant(let tensor) = node.op {
                 let pointer = UnsafeMutablePointer<Float>.allocate(capacity: max(1, tensor.count))
                 pointer.initialize(from: tensor.data, count: tensor.count)
