@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import MatrixKernels
 import NetworkIR
 
 /// Batched float32 inference over a `Graph`: the reference every later stage is checked against.
@@ -85,11 +86,11 @@ struct ValueBuffer {
     func sample(_ s: Int) -> UnsafeMutablePointer<Float> { base + s * stride }
 }
 
-/// A worker's buffers: one per node for its samples, plus the largest im2col scratch any convolution needs.
+/// A worker's buffers: one per node for its samples, plus the scratch space of the kernels.
 /// Graph inputs are not copied: their buffers point at the worker's slice of the caller's batch.
 private final class Workspace {
     var values: [ValueBuffer] = []
-    let scratch: UnsafeMutablePointer<Float>
+    let scratch: KernelScratch
     private var owned: [UnsafeMutablePointer<Float>] = []
 
     init(graph: Graph, samples range: Range<Int>, inputs: [UnsafeMutablePointer<Float>]) {
@@ -118,11 +119,11 @@ private final class Workspace {
                 scratchSize = max(scratchSize, conv.inChannels * conv.kernelH * conv.kernelW * node.shape[1] * node.shape[2])
             }
         }
-        scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchSize)
+        scratch = KernelScratch(col: .allocate(capacity: scratchSize), gemm: GemmScratch())
     }
 
     func release() {
         owned.forEach { $0.deallocate() }
-        scratch.deallocate()
+        scratch.col.deallocate()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MatrixKernels
 import NetworkIR
 
 /// The precomputed form of one node, ready to run on a chunk of samples.
@@ -7,7 +8,7 @@ struct Kernel: Sendable {
         case none
         case conv(ConvPlan)
         case pool(PoolPlan, average: Bool)
-        case dense(weightT: [Float], bias: [Float], inFeatures: Int, outFeatures: Int)
+        case dense(weight: [Float], bias: [Float], inFeatures: Int, outFeatures: Int)
         case scaleShift(ScaleShift, inner: Int)
         case relu(size: Int)
         case copy(size: Int)
@@ -29,11 +30,7 @@ struct Kernel: Sendable {
             if case .averagePool = node.op { average = true } else { average = false }
             body = .pool(PoolPlan(pool: pool, input: graph.nodes[node.inputs[0]].shape, output: node.shape), average: average)
         case .dense(let dense):
-            // Transposed to [in, out] so the inner loop runs over contiguous outputs.
-            let (m, k) = (dense.outFeatures, dense.inFeatures)
-            var transposed = [Float](repeating: 0, count: m * k)
-            for row in 0..<m { for col in 0..<k { transposed[col * m + row] = dense.weight.data[row * k + col] } }
-            body = .dense(weightT: transposed, bias: dense.bias, inFeatures: k, outFeatures: m)
+            body = .dense(weight: dense.weight.data, bias: dense.bias, inFeatures: dense.inFeatures, outFeatures: dense.outFeatures)
         case .scaleShift(let affine):
             body = .scaleShift(affine, inner: size / affine.scale.count)
         case .relu:
@@ -50,7 +47,7 @@ struct Kernel: Sendable {
         }
     }
 
-    func run(inputs: [ValueBuffer], output: ValueBuffer, samples: Int, scratch: UnsafeMutablePointer<Float>) {
+    func run(inputs: [ValueBuffer], output: ValueBuffer, samples: Int, scratch: KernelScratch) {
         switch body {
         case .none:
             break
@@ -58,18 +55,14 @@ struct Kernel: Sendable {
             for s in 0..<samples { plan.run(input: inputs[0].sample(s), output: output.sample(s), scratch: scratch) }
         case .pool(let plan, let average):
             for s in 0..<samples { plan.run(input: inputs[0].sample(s), output: output.sample(s), average: average) }
-        case .dense(let weightT, let bias, let k, let m):
-            weightT.withUnsafeBufferPointer { w in
-                for s in 0..<samples {
-                    let x = inputs[0].sample(s)
-                    let y = output.sample(s)
-                    for j in 0..<m { y[j] = bias[j] }
-                    for i in 0..<k {
-                        let xv = x[i]
-                        let row = w.baseAddress! + i * m
-                        for j in 0..<m { y[j] += xv * row[j] }
-                    }
-                }
+        case .dense(let weight, let bias, let k, let m):
+            // Y[samples, m] = bias + X[samples, k] * W^T, one product for the whole chunk.
+            for s in 0..<samples { output.sample(s).update(from: bias, count: m) }
+            weight.withUnsafeBufferPointer { w in
+                Gemm.multiply(m: samples, n: m, k: k,
+                              a: MatrixOperand(inputs[0].base, rowStride: inputs[0].stride, colStride: 1),
+                              b: .transposed(w.baseAddress!, columns: k),
+                              c: output.base, ldc: m, accumulate: true, scratch: scratch.gemm)
             }
         case .scaleShift(let affine, let inner):
             for s in 0..<samples {
@@ -110,106 +103,53 @@ struct Kernel: Sendable {
     }
 }
 
-/// Convolution as im2col followed by a matrix product: out[M, P] = W[M, K] * col[K, P] + bias.
+/// Convolution as im2col followed by a matrix product: out[M, P] = bias + W[M, K] * col[K, P].
 struct ConvPlan: Sendable {
     let weight: [Float], bias: [Float]
-    let channels: Int, height: Int, width: Int
-    let kernelH: Int, kernelW: Int, strideH: Int, strideW: Int, padTop: Int, padLeft: Int
-    let outChannels: Int, outH: Int, outW: Int
+    let geometry: ConvGeometry
+    let outChannels: Int
 
     init(conv: Conv2D, input: [Int], output: [Int]) {
         weight = conv.weight.data; bias = conv.bias
-        channels = input[0]; height = input[1]; width = input[2]
-        kernelH = conv.kernelH; kernelW = conv.kernelW
-        strideH = conv.strideH; strideW = conv.strideW
-        padTop = conv.padding.top; padLeft = conv.padding.left
-        outChannels = output[0]; outH = output[1]; outW = output[2]
+        geometry = ConvGeometry(channels: input[0], height: input[1], width: input[2],
+                                kernelH: conv.kernelH, kernelW: conv.kernelW, strideH: conv.strideH, strideW: conv.strideW,
+                                padTop: conv.padding.top, padLeft: conv.padding.left, outH: output[1], outW: output[2])
+        outChannels = output[0]
     }
 
-    func run(input x: UnsafeMutablePointer<Float>, output y: UnsafeMutablePointer<Float>, scratch col: UnsafeMutablePointer<Float>) {
-        let pixels = outH * outW
-        let depth = channels * kernelH * kernelW
-        var row = 0
-        for c in 0..<channels {
-            for ky in 0..<kernelH {
-                for kx in 0..<kernelW {
-                    let dst = col + row * pixels
-                    for oy in 0..<outH {
-                        let iy = oy * strideH - padTop + ky
-                        let line = dst + oy * outW
-                        if iy < 0 || iy >= height {
-                            for ox in 0..<outW { line[ox] = 0 }
-                            continue
-                        }
-                        let src = x + (c * height + iy) * width
-                        for ox in 0..<outW {
-                            let ix = ox * strideW - padLeft + kx
-                            line[ox] = (ix >= 0 && ix < width) ? src[ix] : 0
-                        }
-                    }
-                    row += 1
-                }
-            }
-        }
+    func run(input x: UnsafeMutablePointer<Float>, output y: UnsafeMutablePointer<Float>, scratch: KernelScratch) {
+        let pixels = geometry.pixels
+        geometry.im2col(x, into: scratch.col)
+        for m in 0..<outChannels { (y + m * pixels).update(repeating: bias[m], count: pixels) }
         weight.withUnsafeBufferPointer { w in
-            for m in 0..<outChannels {
-                let out = y + m * pixels
-                let b = bias[m]
-                for p in 0..<pixels { out[p] = b }
-                let wm = w.baseAddress! + m * depth
-                for k in 0..<depth {
-                    let wv = wm[k]
-                    let src = col + k * pixels
-                    for p in 0..<pixels { out[p] += wv * src[p] }
-                }
-            }
+            Gemm.multiply(m: outChannels, n: pixels, k: geometry.depth,
+                          a: .rowMajor(w.baseAddress!, columns: geometry.depth),
+                          b: .rowMajor(scratch.col, columns: pixels),
+                          c: y, ldc: pixels, accumulate: true, scratch: scratch.gemm)
         }
     }
 }
 
-/// Max or average pooling over explicit windows. Padding cells never win a max; for the average they count
-/// only with count_include_pad, and only up to the explicit padding (not the ceil-mode overhang).
+/// A worker's scratch space: the largest im2col matrix any convolution needs, and GEMM packing buffers.
+struct KernelScratch {
+    let col: UnsafeMutablePointer<Float>
+    let gemm: GemmScratch
+}
+
+/// Max or average pooling; the window rules live in `PoolGeometry`.
 struct PoolPlan: Sendable {
-    let pool: Pool2D
-    let channels: Int, height: Int, width: Int, outH: Int, outW: Int
+    let geometry: PoolGeometry
 
     init(pool: Pool2D, input: [Int], output: [Int]) {
-        self.pool = pool
-        channels = input[0]; height = input[1]; width = input[2]
-        outH = output[1]; outW = output[2]
+        let p = pool.padding
+        geometry = PoolGeometry(channels: input[0], height: input[1], width: input[2],
+                                kernelH: pool.kernelH, kernelW: pool.kernelW, strideH: pool.strideH, strideW: pool.strideW,
+                                padTop: p.top, padLeft: p.left, padBottom: p.bottom, padRight: p.right,
+                                outH: output[1], outW: output[2], countIncludePad: pool.countIncludePad)
     }
 
     func run(input x: UnsafeMutablePointer<Float>, output y: UnsafeMutablePointer<Float>, average: Bool) {
-        let p = pool.padding
-        for c in 0..<channels {
-            let plane = x + c * height * width
-            for oy in 0..<outH {
-                let y0 = oy * pool.strideH - p.top
-                let y1 = y0 + pool.kernelH
-                let (iy0, iy1) = (max(y0, 0), min(y1, height))
-                for ox in 0..<outW {
-                    let x0 = ox * pool.strideW - p.left
-                    let x1 = x0 + pool.kernelW
-                    let (ix0, ix1) = (max(x0, 0), min(x1, width))
-                    var result: Float
-                    if average {
-                        var sum: Float = 0
-                        for iy in iy0..<max(iy0, iy1) { for ix in ix0..<max(ix0, ix1) { sum += plane[iy * width + ix] } }
-                        let count: Int
-                        if pool.countIncludePad {
-                            count = (min(y1, height + p.bottom) - max(y0, -p.top)) * (min(x1, width + p.right) - max(x0, -p.left))
-                        } else {
-                            count = max(0, iy1 - iy0) * max(0, ix1 - ix0)
-                        }
-                        result = sum / Float(count)
-                    } else {
-                        result = -Float.infinity
-                        for iy in iy0..<max(iy0, iy1) { for ix in ix0..<max(ix0, ix1) { result = max(result, plane[iy * width + ix]) } }
-                    }
-                    y[(c * outH + oy) * outW + ox] = result
-                }
-            }
-        }
+        if average { geometry.averageForward(x, into: y) } else { geometry.maxForward(x, into: y) }
     }
 }
 
