@@ -2,7 +2,9 @@ import ArgumentParser
 import Datasets
 import Foundation
 import NetworkIR
+import OnnxExport
 import OnnxImport
+import Training
 
 /// Runs a command body, turning the library's errors into one clear line on stderr and exit status 1.
 func reportingErrors(_ body: () throws -> Void) throws {
@@ -13,6 +15,10 @@ func reportingErrors(_ body: () throws -> Void) throws {
     } catch let error as DatasetError {
         fail("\(error)")
     } catch let error as GraphError {
+        fail("\(error)")
+    } catch let error as TrainingError {
+        fail("\(error)")
+    } catch let error as ExportError {
         fail("\(error)")
     } catch let error as CLIError {
         fail(error.message)
