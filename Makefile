@@ -9,15 +9,19 @@ SWIFT_FLAGS ?=
 DEBUG_BIN := .build/debug
 RELEASE_BIN := .build/release
 NODE_TESTS := conformance-data/node
+# The bundled trained models (docs/models.md) and the 500-image test subset that ships with them.
+MODELS := models/lenet5-fmnist.onnx models/vgg-small-fmnist.onnx
+TEST_SUBSET := data/fashion-mnist-test500
 # Regression floor for the node suite: the number of cases that pass today (raise it when support grows).
 CONFORMANCE_MIN_PASSED := 67
 
-.PHONY: help deps venv build build-release test swift-test conformance conformance-data ort-check demo proto bench clean
+.PHONY: help deps venv build build-release test swift-test conformance conformance-data ort-check demo proto bench retrain clean
 
 help:
 	@echo "make demo   - the main job on the bundled default model"
 	@echo "make test   - every test (Swift tests, ONNX node conformance, onnxruntime cross-check)"
-	@echo "make bench  - throughput figures against onnxruntime measured in the same run"
+	@echo "make bench  - throughput figures, each against a baseline measured in the same run"
+	@echo "make retrain - retrain the bundled models (about 25 min) and check they come out byte-identical"
 	@echo "make proto  - regenerate Sources/OnnxProto/onnx.pb.swift from the pinned onnx package"
 
 # Debian packages, installed only when one is missing (root on the project's machines).
@@ -58,18 +62,24 @@ conformance: build conformance-data
 	$(DEBUG_BIN)/onnx-conformance $(NODE_TESTS) --min-passed $(CONFORMANCE_MIN_PASSED)
 
 ort-check: build
-	$(PYTHON) tools/ort_check.py --approxrtl $(DEBUG_BIN)/approxrtl --work build/ort-check
+	$(PYTHON) tools/ort_check.py --approxrtl $(DEBUG_BIN)/approxrtl --work build/ort-check --models $(MODELS) --data $(TEST_SUBSET)
 
-build/fixture-cnn.onnx: tools/make_fixture_cnn.py | venv
-	@mkdir -p build
-	$(PYTHON) tools/make_fixture_cnn.py $@
+demo: build-release
+	$(RELEASE_BIN)/approxrtl inspect models/lenet5-fmnist.onnx
+	$(RELEASE_BIN)/approxrtl eval models/lenet5-fmnist.onnx --dataset fashion-mnist
 
-demo: build-release build/fixture-cnn.onnx
-	$(RELEASE_BIN)/approxrtl inspect build/fixture-cnn.onnx
-	$(RELEASE_BIN)/approxrtl eval build/fixture-cnn.onnx --dataset fashion-mnist
+bench: build-release
+	$(RELEASE_BIN)/approxrtl-bench
+	for model in $(MODELS); do $(PYTHON) tools/bench_float.py --approxrtl $(RELEASE_BIN)/approxrtl --model $$model || exit 1; done
 
-bench: build-release build/fixture-cnn.onnx
-	$(PYTHON) tools/bench_float.py --approxrtl $(RELEASE_BIN)/approxrtl --model build/fixture-cnn.onnx
+# Reruns the commands recorded in docs/models.md and compares the results with the bundled files byte for byte.
+retrain: build-release
+	@mkdir -p build/retrain
+	$(RELEASE_BIN)/approxrtl train --arch lenet5 --dataset fashion-mnist --epochs 20 --seed 1 -o build/retrain/lenet5-fmnist.onnx --force
+	cmp build/retrain/lenet5-fmnist.onnx models/lenet5-fmnist.onnx
+	$(RELEASE_BIN)/approxrtl train --arch vgg-small --dataset fashion-mnist --epochs 15 --seed 1 -o build/retrain/vgg-small-fmnist.onnx --force
+	cmp build/retrain/vgg-small-fmnist.onnx models/vgg-small-fmnist.onnx
+	@echo "retrain: both models reproduced byte for byte"
 
 # protoc from Debian, protoc-gen-swift built from the swift-protobuf dependency (its own scratch folder).
 proto: venv

@@ -5,6 +5,10 @@ Each fixture covers a mix of what the importer must get right: strides, explicit
 Gemm with transB/alpha/beta, MatMul + Add, Reshape, Dropout, residual Add, GlobalAveragePool, and Softmax under
 the opset 11 and opset 13 semantics. The same random batch goes through onnxruntime and `approxrtl run`.
 
+Then the same comparison on each model given with --models (the bundled trained models, exported by approxrtl's
+own ONNX writer) over the images of --data (the bundled 500-image test subset), which checks the exporter against
+an independent reader as well as the float reference.
+
 Tolerance: |approxrtl - onnxruntime| <= 1e-5 + 1e-4 * |onnxruntime|, elementwise.
 Prints 'ort-check: N passed, N failed' and exits non-zero on any failure.
 """
@@ -17,6 +21,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
+
+from fmnist import locate, read_idx
 
 ATOL, RTOL = 1e-5, 1e-4
 
@@ -108,10 +114,37 @@ def residual_opset9():
     return b.model("residual_opset9", [2, 9, 11], 5, 9)
 
 
+def compare(name, path, x, approxrtl, work):
+    """Runs x through onnxruntime and `approxrtl run`; returns True when they agree within the tolerance."""
+    x_path, y_path = os.path.join(work, name + "_x.npy"), os.path.join(work, name + "_y.npy")
+    np.save(x_path, x)
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    expected = session.run(None, {session.get_inputs()[0].name: x})[0]
+    result = subprocess.run([approxrtl, "run", path, "--input", x_path, "-o", y_path, "--force"],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        print(f"FAIL {name}: approxrtl run exited {result.returncode}: {result.stderr.strip()}")
+        return False
+    actual = np.load(y_path)
+    if actual.shape != expected.shape:
+        print(f"FAIL {name}: shape {actual.shape}, onnxruntime {expected.shape}")
+        return False
+    error = np.abs(actual - expected)
+    bound = ATOL + RTOL * np.abs(expected)
+    if np.all(error <= bound):
+        print(f"PASS {name}: {expected.size} values, max abs error {error.max():.2e}")
+        return True
+    worst = np.unravel_index(np.argmax(error - bound), error.shape)
+    print(f"FAIL {name}: at {worst} approxrtl {actual[worst]} vs onnxruntime {expected[worst]}")
+    return False
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--approxrtl", required=True)
     parser.add_argument("--work", default="build/ort-check")
+    parser.add_argument("--models", nargs="*", default=[], help="trained .onnx models to check on --data")
+    parser.add_argument("--data", default="data/fashion-mnist-test500", help="folder with t10k IDX files")
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
     passed = failed = 0
@@ -122,29 +155,19 @@ def main():
         onnx.save(model, path)
         shape = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim[1:]]
         x = np.random.default_rng(42).random([7] + shape).astype(np.float32)
-        x_path, y_path = os.path.join(args.work, name + "_x.npy"), os.path.join(args.work, name + "_y.npy")
-        np.save(x_path, x)
-        expected = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
-        result = subprocess.run([args.approxrtl, "run", path, "--input", x_path, "-o", y_path, "--force"],
-                                capture_output=True, text=True)
-        if result.returncode != 0:
-            print(f"FAIL {name}: approxrtl run exited {result.returncode}: {result.stderr.strip()}")
-            failed += 1
-            continue
-        actual = np.load(y_path)
-        if actual.shape != expected.shape:
-            print(f"FAIL {name}: shape {actual.shape}, onnxruntime {expected.shape}")
-            failed += 1
-            continue
-        error = np.abs(actual - expected)
-        bound = ATOL + RTOL * np.abs(expected)
-        if np.all(error <= bound):
-            print(f"PASS {name}: {expected.size} values, max abs error {error.max():.2e}")
+        if compare(name, path, x, args.approxrtl, args.work):
             passed += 1
         else:
-            worst = np.unravel_index(np.argmax(error - bound), error.shape)
-            print(f"FAIL {name}: at {worst} approxrtl {actual[worst]} vs onnxruntime {expected[worst]}")
             failed += 1
+    if args.models:
+        # The float input encoding of docs/formats.md: pixel / 255, [N, 1, 28, 28].
+        images = (read_idx(locate(args.data, "t10k-images-idx3-ubyte")).astype(np.float32) / 255)[:, None]
+        for path in args.models:
+            onnx.checker.check_model(onnx.load(path), full_check=True)
+            if compare(os.path.splitext(os.path.basename(path))[0], path, images, args.approxrtl, args.work):
+                passed += 1
+            else:
+                failed += 1
     print(f"ort-check: {passed} passed, {failed} failed")
     sys.exit(1 if failed or not passed else 0)
 

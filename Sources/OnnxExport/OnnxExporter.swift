@@ -117,12 +117,14 @@ private struct GraphWriter {
             floatInitializer("\(node.name).bias", [dense.bias.count], dense.bias)
             emit("Gemm", inputs + ["\(node.name).weight", "\(node.name).bias"], node.name, [int("transB", 1)])
         case .scaleShift(let affine):
-            // Per channel over axis 0 of the sample: [C, 1, ...] broadcasts against [N, C, ...].
-            let shape = [affine.scale.count] + [Int](repeating: 1, count: max(0, node.shape.count - 1))
-            floatInitializer("\(node.name).scale", shape, affine.scale)
-            floatInitializer("\(node.name).shift", shape, affine.shift)
-            emit("Mul", inputs + ["\(node.name).scale"], "\(node.name).scaled", [], name: "\(node.name).mul")
-            emit("Add", ["\(node.name).scaled", "\(node.name).shift"], node.name, [])
+            // BatchNormalization with mean 0, variance 1 and epsilon 0 is exactly y = scale * x + shift.
+            let count = affine.scale.count
+            floatInitializer("\(node.name).scale", [count], affine.scale)
+            floatInitializer("\(node.name).shift", [count], affine.shift)
+            floatInitializer("\(node.name).mean", [count], [Float](repeating: 0, count: count))
+            floatInitializer("\(node.name).var", [count], [Float](repeating: 1, count: count))
+            emit("BatchNormalization", inputs + ["scale", "shift", "mean", "var"].map { "\(node.name).\($0)" }, node.name,
+                 [float("epsilon", 0)])
         case .relu:
             emit("Relu", inputs, node.name, [])
         case .add:
@@ -172,6 +174,14 @@ private struct GraphWriter {
         attribute.name = name
         attribute.type = .int
         attribute.i = Int64(value)
+        return attribute
+    }
+
+    private func float(_ name: String, _ value: Float) -> Onnx_AttributeProto {
+        var attribute = Onnx_AttributeProto()
+        attribute.name = name
+        attribute.type = .float
+        attribute.f = value
         return attribute
     }
 

@@ -1,34 +1,87 @@
+import Datasets
+import FloatInference
 import Foundation
 import MatrixKernels
+import NetworkIR
+import Training
 
-/// GEMM throughput on the shapes the bundled networks produce, against a plain triple loop measured in the same run.
-func seconds(_ body: () -> Void) -> Double {
+// `make bench`, the Swift half: training throughput of the bundled architectures and the SGEMM under it,
+// each printed as a ratio against a baseline measured in the same run on the same machine:
+// - training images/s against float-inference images/s of the same network (a training step costs about
+//   three forward passes, so about 0.33 is the ceiling of the ratio);
+// - blocked SGEMM GFLOP/s against a plain triple loop on the same shapes.
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
-    body()
+    try body()
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
+func line(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
+
+let arguments = CommandLine.arguments
+let directory = arguments.count > 1 ? arguments[1] : FashionMNIST.defaultDirectory
+let train = try FashionMNIST.load(split: .train, directory: directory)
+
+line("training throughput, Fashion-MNIST train images, batch 64, Adam, \(ProcessInfo.processInfo.activeProcessorCount) cores:")
+for (architecture, images) in [(Architecture.lenet5, 8192), (Architecture.vggSmall, 2048)] {
+    let subset = train.prefix(images)
+    let graph = try architecture.build(seed: 1)
+    var options = TrainingOptions()
+    options.epochs = 1
+    options.validationCount = 0
+    let trainer = try Trainer(graph: graph, options: options)
+    let trainSeconds = try seconds { _ = try trainer.fit(subset) }
+    let executor = FloatExecutor(graph: graph)
+    let inputs = subset.floatImages(0..<subset.count)
+    let inferSeconds = seconds {
+        for start in stride(from: 0, to: subset.count, by: 512) {
+            let end = min(subset.count, start + 512)
+            _ = executor.run(inputs: [Array(inputs[(start * 784)..<(end * 784)])], batch: end - start)
+        }
+    }
+    let trainRate = Double(images) / trainSeconds, inferRate = Double(images) / inferSeconds
+    line(String(format: "  %-10@ train %8.0f images/s   float inference (baseline) %8.0f images/s   ratio %.3f",
+                architecture.rawValue as NSString, trainRate, inferRate, trainRate / inferRate))
+}
+
+line("SGEMM, one core, shapes from the bundled networks (M x N x K):")
 let shapes: [(String, Int, Int, Int)] = [
-    ("fixture conv W*col", 8, 576, 25),
-    ("dense X*W^T", 5000, 10, 1152),
-    ("lenet conv1", 6, 784, 25),
-    ("lenet conv2", 16, 100, 150),
-    ("vgg conv2", 16, 784, 144),
-    ("vgg conv4", 32, 196, 288),
-    ("square 256", 256, 256, 256),
+    ("lenet5 conv2 forward", 16, 100, 150),
+    ("vgg conv2 forward", 16, 784, 144),
+    ("vgg conv4 weight grad", 32, 288, 196),
+    ("vgg conv4 input grad", 288, 196, 32),
+    ("square", 256, 256, 256),
 ]
 let scratch = GemmScratch()
 for (name, m, n, k) in shapes {
-    let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: k * n)
+    var random = SeededGenerator(seed: 1)
+    let a = (0..<(m * k)).map { _ in random.nextUnit() }, b = (0..<(k * n)).map { _ in random.nextUnit() }
     var c = [Float](repeating: 0, count: m * n)
     let flops = 2.0 * Double(m * n * k)
-    let reps = max(1, Int(2e9 / flops))
-    let t = a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
-        seconds { for _ in 0..<reps {
-            Gemm.multiply(m: m, n: n, k: k, a: .rowMajor(pa.baseAddress!, columns: k),
-                          b: name.hasPrefix("dense") ? .transposed(pb.baseAddress!, columns: k) : .rowMajor(pb.baseAddress!, columns: n),
-                          c: pc.baseAddress!, ldc: n, accumulate: false, scratch: scratch)
-        } }
+    let reps = max(1, Int(1e9 / flops))
+    let blocked = a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
+        seconds {
+            for _ in 0..<reps {
+                Gemm.multiply(m: m, n: n, k: k, a: .rowMajor(pa.baseAddress!, columns: k), b: .rowMajor(pb.baseAddress!, columns: n),
+                              c: pc.baseAddress!, ldc: n, accumulate: false, scratch: scratch)
+            }
+        }
     } } }
-    print(String(format: "%-22@ %6.2f GFLOPS", name as NSString, flops * Double(reps) / t / 1e9))
+    let naive = a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
+        seconds {
+            for _ in 0..<max(1, reps / 8) {
+                for i in 0..<m {
+                    for j in 0..<n {
+                        var sum: Float = 0
+                        for p in 0..<k { sum += pa[i * k + p] * pb[p * n + j] }
+                        pc[i * n + j] = sum
+                    }
+                }
+            }
+        }
+    } } }
+    let fast = flops * Double(reps) / blocked / 1e9, slow = flops * Double(max(1, reps / 8)) / naive / 1e9
+    line(String(format: "  %-24@ %3dx%3dx%3d  blocked %6.2f GFLOP/s   triple loop (baseline) %6.2f GFLOP/s   ratio %.1f",
+                name as NSString, m, n, k, fast, slow, fast / slow))
 }

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import OnnxProto
 import TestSupport
 import XCTest
 
@@ -113,5 +114,63 @@ final class CLITests: XCTestCase {
         let forced = try run(["run", model, "--input", input.path, "-o", output.path, "--force"])
         XCTAssertEqual(forced.status, 0, forced.stderr)
         XCTAssertEqual(try NpyArray.read(path: output.path), NpyArray(shape: [2, 4], data: [0, 0, 0, 5, 0, 7, 0, 0]))
+    }
+
+    /// A dataset folder holding the bundled 500-image subset as both the train and the test split.
+    func writeTinyFashionMNIST() throws -> String {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let subset = try FashionMNIST.load(split: .test, directory: repository.appendingPathComponent("data/fashion-mnist-test500").path)
+        let folder = directory.appendingPathComponent("fmnist")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for split in ["train", "t10k"] {
+            try IDXArray(shape: [subset.count, subset.rows, subset.cols], bytes: subset.pixels).encoded()
+                .write(to: folder.appendingPathComponent("\(split)-images-idx3-ubyte"))
+            try IDXArray(shape: [subset.count], bytes: subset.labels.map(UInt8.init)).encoded()
+                .write(to: folder.appendingPathComponent("\(split)-labels-idx1-ubyte"))
+        }
+        return folder.path
+    }
+
+    func testTrainWritesAnEvaluableModelWithProvenance() throws {
+        let data = try writeTinyFashionMNIST()
+        let model = directory.appendingPathComponent("lenet.onnx").path
+        let arguments = ["train", "--arch", "lenet5", "--data", data, "--epochs", "1", "--seed", "7", "--validation", "100", "-o", model]
+        let result = try run(arguments)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        // Not a terminal: plain lines, one per epoch, then the summary.
+        XCTAssertTrue(result.stdout.contains("epoch 1/1: loss"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("lenet5: 61706 parameters"), result.stdout)
+        XCTAssertFalse(result.stderr.contains("\r"), "progress bar drawn although stderr is not a terminal")
+
+        // The model reads back, runs, and records how it was made.
+        let eval = try run(["eval", model, "--data", data, "--json"])
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(json["images"] as? Int, 500)
+        let onnx = try Onnx_ModelProto(serializedBytes: Data(contentsOf: URL(fileURLWithPath: model)))
+        let metadata = Dictionary(uniqueKeysWithValues: onnx.metadataProps.map { ($0.key, $0.value) })
+        XCTAssertEqual(metadata["approxrtl.command"], "approxrtl train --arch lenet5 --dataset fashion-mnist --epochs 1 --seed 7 --validation 100")
+        // The test top-1 stored at training time is what eval measures on the same images.
+        let stored = try XCTUnwrap(Double(metadata["approxrtl.test_top1"] ?? ""))
+        XCTAssertEqual(stored, try XCTUnwrap(json["float_top1"] as? Double), accuracy: 5e-5)
+
+        // Same seed, same bytes; an existing file is kept without --force.
+        let again = try run(arguments)
+        XCTAssertNotEqual(again.status, 0)
+        XCTAssertTrue(again.stderr.contains("--force"), again.stderr)
+        let copy = directory.appendingPathComponent("lenet-again.onnx").path
+        XCTAssertEqual(try run(Array(arguments.dropLast()) + [copy]).status, 0)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: model)), try Data(contentsOf: URL(fileURLWithPath: copy)))
+    }
+
+    func testTrainRefusesUnknownArchitectureAndBadOptions() throws {
+        let out = directory.appendingPathComponent("x.onnx").path
+        let unknown = try run(["train", "--arch", "resnet50", "-o", out])
+        XCTAssertEqual(unknown.status, 1)
+        XCTAssertTrue(unknown.stderr.contains("unknown architecture 'resnet50'"), unknown.stderr)
+        let zero = try run(["train", "--arch", "lenet5", "--epochs", "0", "-o", out])
+        XCTAssertEqual(zero.status, 1)
+        XCTAssertTrue(zero.stderr.contains("--epochs"), zero.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 }
