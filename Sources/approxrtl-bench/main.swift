@@ -41,8 +41,9 @@ for (architecture, images) in [(Architecture.lenet5, 8192), (Architecture.vggSma
         }
     }
     let trainRate = Double(images) / trainSeconds, inferRate = Double(images) / inferSeconds
-    line(String(format: "  %-10@ train %8.0f images/s   float inference (baseline) %8.0f images/s   ratio %.3f",
-                architecture.rawValue as NSString, trainRate, inferRate, trainRate / inferRate))
+    line("  " + architecture.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
+         + String(format: " train %8.0f images/s   float inference (baseline) %8.0f images/s   ratio %.3f",
+                  trainRate, inferRate, trainRate / inferRate))
 }
 
 line("SGEMM, one core, shapes from the bundled networks (M x N x K):")
@@ -82,6 +83,7 @@ for (name, m, n, k) in shapes {
         }
     } } }
     let fast = flops * Double(reps) / blocked / 1e9, slow = flops * Double(max(1, reps / 8)) / naive / 1e9
-    line(String(format: "  %-24@ %3dx%3dx%3d  blocked %6.2f GFLOP/s   triple loop (baseline) %6.2f GFLOP/s   ratio %.1f",
-                name as NSString, m, n, k, fast, slow, fast / slow))
+    line("  " + name.padding(toLength: 24, withPad: " ", startingAt: 0)
+         + String(format: " %3dx%3dx%3d  blocked %6.2f GFLOP/s   triple loop (baseline) %6.2f GFLOP/s   ratio %.1f",
+                  m, n, k, fast, slow, fast / slow))
 }
