@@ -29,6 +29,10 @@ let package = Package(
         .target(name: "FloatInference", dependencies: ["NetworkIR", "MatrixKernels"]),
         // Float32 training on the IR (backprop, SGD/Adam), and the architectures approxrtl can build.
         .target(name: "Training", dependencies: ["NetworkIR", "MatrixKernels", "Datasets"]),
+        // Post-training quantization to the integer arithmetic contract (docs/arithmetic.md) and its file format.
+        .target(name: "Quantization", dependencies: ["NetworkIR", "FloatInference", "Datasets"]),
+        // The bit-exact integer golden model.
+        .target(name: "GoldenModel", dependencies: ["Quantization"]),
         // System zlib, for gzipped IDX files (Debian: zlib1g-dev).
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // IDX and .npy readers, Fashion-MNIST lookup.
@@ -37,7 +41,7 @@ let package = Package(
         .executableTarget(
             name: "approxrtl",
             dependencies: [
-                "NetworkIR", "OnnxImport", "OnnxExport", "FloatInference", "Datasets", "Training",
+                "NetworkIR", "OnnxImport", "OnnxExport", "FloatInference", "Datasets", "Training", "Quantization", "GoldenModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // `make bench`: throughput figures measured against a baseline in the same run.
@@ -53,6 +57,8 @@ let package = Package(
         .testTarget(name: "MatrixKernelsTests", dependencies: ["MatrixKernels", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "NetworkIR", "Datasets", "TestSupport"]),
         .testTarget(name: "OnnxExportTests", dependencies: ["OnnxExport", "OnnxImport", "NetworkIR", "FloatInference", "Training", "TestSupport"]),
+        .testTarget(name: "QuantizationTests", dependencies: ["Quantization", "Training", "Datasets", "NetworkIR"]),
+        .testTarget(name: "GoldenModelTests", dependencies: ["GoldenModel", "Quantization", "Training", "Datasets", "NetworkIR", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["approxrtl", "OnnxProto", "TestSupport", "Datasets"]),
     ],

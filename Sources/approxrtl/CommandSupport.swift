@@ -4,6 +4,7 @@ import Foundation
 import NetworkIR
 import OnnxExport
 import OnnxImport
+import Quantization
 import Training
 
 /// Runs a command body, turning the library's errors into one clear line on stderr and exit status 1.
@@ -19,6 +20,8 @@ func reportingErrors(_ body: () throws -> Void) throws {
     } catch let error as TrainingError {
         fail("\(error)")
     } catch let error as ExportError {
+        fail("\(error)")
+    } catch let error as QuantizationError {
         fail("\(error)")
     } catch let error as CLIError {
         fail(error.message)

@@ -3,12 +3,14 @@ import Datasets
 import FloatInference
 import Foundation
 import NetworkIR
+import GoldenModel
 import OnnxImport
+import Quantization
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Measure top-1 accuracy of a model on a dataset.")
 
-    @Argument(help: "The model (.onnx).") var model: String
+    @Argument(help: "The model: float (.onnx) or quantized (.q.json, evaluated on the integer golden model).") var model: String
     @Option(help: "The dataset (fashion-mnist).") var dataset = "fashion-mnist"
     @Option(help: "Folder with the dataset's IDX files (default: \(FashionMNIST.defaultDirectory)).") var data: String?
     @Option(help: "Which split: test or train.") var split = "test"
@@ -21,9 +23,13 @@ struct Eval: ParsableCommand {
             guard dataset == "fashion-mnist" else { throw CLIError("unknown dataset '\(dataset)' (supported: fashion-mnist)") }
             guard let splitValue = FashionMNIST.Split(rawValue: split) else { throw CLIError("unknown split '\(split)' (train or test)") }
             guard limit.map({ $0 > 0 }) ?? true, batchSize > 0 else { throw CLIError("--limit and --batch-size must be positive") }
-            let imported = try OnnxImporter.load(path: model)
             var images = try FashionMNIST.load(split: splitValue, directory: data ?? FashionMNIST.defaultDirectory)
             if let limit { images = images.prefix(limit) }
+            if model.hasSuffix(".json") {
+                try evaluateQuantized(images)
+                return
+            }
+            let imported = try OnnxImporter.load(path: model)
             let graph = imported.graph
             guard graph.inputs.count == 1, graph.outputs.count == 1 else {
                 throw CLIError("\(model): eval needs one input and one output, the model has \(graph.inputs.count) and \(graph.outputs.count)")
@@ -60,6 +66,52 @@ struct Eval: ParsableCommand {
                 print(String(format: "%@ on %@ (%d images): float top-1 %.2f%% (%d correct), %.1f s",
                              model, images.name, images.count, 100 * accuracy, correct, seconds))
             }
+        }
+    }
+
+    /// Integer top-1 on the golden model, with the float top-1 of the source model beside it.
+    private func evaluateQuantized(_ images: ImageDataset) throws {
+        let quantized = try QuantizedModel.load(path: model)
+        let golden = try GoldenModel(quantized)
+        guard golden.inputSize == images.rows * images.cols else {
+            throw CLIError("\(model): input \(quantized.input.shape) does not take \(images.rows)x\(images.cols) images")
+        }
+        let progress = Progress("eval", total: images.count)
+        let start = Date()
+        var correct = 0, floatCorrect = 0, done = 0
+        let size = images.rows * images.cols
+        let float = FileManager.default.fileExists(atPath: quantized.source) ? FloatExecutor(graph: try OnnxImporter.load(path: quantized.source).graph) : nil
+        while done < images.count {
+            let range = done..<min(done + batchSize, images.count)
+            let pixels = Array(images.pixels[(range.lowerBound * size)..<(range.upperBound * size)])
+            for (offset, predicted) in golden.predictions(pixels: pixels, count: range.count).enumerated()
+            where predicted == images.labels[range.lowerBound + offset] {
+                correct += 1
+            }
+            if let float {
+                let logits = float.run(inputs: [images.floatImages(range)], batch: range.count)[0]
+                for (offset, predicted) in predictions(logits, classes: golden.classes).enumerated()
+                where predicted == images.labels[range.lowerBound + offset] {
+                    floatCorrect += 1
+                }
+            }
+            done = range.upperBound
+            progress.update(done, String(format: "integer top-1 %.2f%%", 100 * Double(correct) / Double(done)))
+        }
+        progress.finish()
+        let seconds = Date().timeIntervalSince(start)
+        let accuracy = Double(correct) / Double(images.count)
+        let floatAccuracy = float == nil ? nil : Double(floatCorrect) / Double(images.count)
+        if json {
+            var object: [String: Any] = ["model": model, "dataset": images.name, "images": images.count, "correct": correct,
+                                         "integer_top1": accuracy, "seconds": seconds, "source": quantized.source]
+            if let floatAccuracy { object["float_top1"] = floatAccuracy }
+            try printJSON(object)
+        } else {
+            let floatText = floatAccuracy.map { String(format: "float top-1 %.2f%% (%@)", 100 * $0, quantized.source) }
+                ?? "float top-1 unknown (\(quantized.source) not found)"
+            print(String(format: "%@ on %@ (%d images): integer top-1 %.2f%% (%d correct), %@; %d/%d-bit weights/activations",
+                         model, images.name, images.count, 100 * accuracy, correct, floatText, quantized.weightBits, quantized.activationBits))
         }
     }
 }

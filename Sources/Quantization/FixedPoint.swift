@@ -1,0 +1,37 @@
+import Foundation
+
+/// The integer helpers of docs/arithmetic.md, shared by the quantizer, the golden model and the generators.
+public enum FixedPoint {
+    /// Two's complement range of `bits` bits.
+    public static func range(bits: Int) -> ClosedRange<Int> { -(1 << (bits - 1))...((1 << (bits - 1)) - 1) }
+
+    /// The smallest two's complement width that holds every value of `low ... high`.
+    public static func width(low: Int, high: Int) -> Int {
+        var bits = 1
+        while !(range(bits: bits).contains(low) && range(bits: bits).contains(high)) { bits += 1 }
+        return bits
+    }
+
+    /// Requantization: round half up by an arithmetic right shift of `shift` (or a left shift when negative),
+    /// optional ReLU, then saturation to `bits` bits.
+    @inline(__always)
+    public static func requantize(_ acc: Int, shift: Int, relu: Bool, bits: Int) -> Int {
+        var y = shift > 0 ? (acc + (1 << (shift - 1))) >> shift : acc << (-shift)
+        if relu && y < 0 { y = 0 }
+        let top = (1 << (bits - 1)) - 1
+        return min(max(y, -top - 1), top)
+    }
+
+    /// The smallest exponent e with `magnitude / 2^e <= limit` (0 for a zero magnitude).
+    public static func exponent(forMagnitude magnitude: Double, limit: Int) -> Int {
+        guard magnitude > 0, magnitude.isFinite else { return 0 }
+        var e = Int((log2(magnitude / Double(limit))).rounded(.down)) - 1
+        while magnitude / pow(2, Double(e)) > Double(limit) { e += 1 }
+        return e
+    }
+
+    /// `value / 2^exponent` rounded to nearest, half away from zero (quantization time only).
+    public static func code(_ value: Double, exponent: Int) -> Int {
+        Int((value / pow(2, Double(exponent))).rounded(.toNearestOrAwayFromZero))
+    }
+}

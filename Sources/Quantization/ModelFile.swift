@@ -1,0 +1,59 @@
+import Foundation
+
+extension QuantizedModel {
+    /// The JSON text: snake_case keys, sorted, pretty-printed; the same model always gives the same bytes.
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        var data = try encoder.encode(self)
+        data.append(contentsOf: Array("\n".utf8))
+        return data
+    }
+
+    /// Reads and validates a model file; every problem becomes one clear `QuantizationError`.
+    public static func decode(_ data: Data, file: String) throws -> QuantizedModel {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        // The version is checked first, so an old or future file gets that message rather than a missing field.
+        struct Header: Decodable { var format: String?; var version: Int? }
+        guard let header = try? decoder.decode(Header.self, from: data) else {
+            throw QuantizationError(layer: "file", "\(file) is not a JSON object")
+        }
+        guard header.format == formatName else {
+            throw QuantizationError(layer: "file", "\(file) is not an approxrtl quantized model (format '\(header.format ?? "missing")')")
+        }
+        guard header.version == currentVersion else {
+            throw QuantizationError(layer: "file", "\(file) has version \(header.version.map(String.init) ?? "missing"); this approxrtl reads version \(currentVersion)")
+        }
+        let model: QuantizedModel
+        do {
+            model = try decoder.decode(QuantizedModel.self, from: data)
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw QuantizationError(layer: "file", "\(file): missing field '\(path(context.codingPath + [key]))'")
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            throw QuantizationError(layer: "file", "\(file): wrong type at '\(path(context.codingPath))'")
+        } catch let DecodingError.dataCorrupted(context) {
+            throw QuantizationError(layer: "file", "\(file): invalid value at '\(path(context.codingPath))': \(context.debugDescription)")
+        }
+        try model.validate()
+        return model
+    }
+
+    public static func load(path: String) throws -> QuantizedModel {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw QuantizationError(layer: "file", "cannot read \(path)")
+        }
+        return try decode(data, file: path)
+    }
+
+    private static func path(_ keys: [CodingKey]) -> String {
+        keys.map { $0.intValue.map { "[\($0)]" } ?? snake($0.stringValue) }.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+    }
+
+    private static func snake(_ name: String) -> String {
+        name.reduce(into: "") { out, ch in
+            if ch.isUppercase { out += "_" + ch.lowercased() } else { out.append(ch) }
+        }
+    }
+}

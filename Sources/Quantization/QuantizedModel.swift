@@ -1,0 +1,82 @@
+/// A network quantized to the integer arithmetic of docs/arithmetic.md: the one value that the golden model
+/// runs and the RTL generators read. Stored as JSON (docs/formats.md); `validate()` checks everything a
+/// reader relies on.
+public struct QuantizedModel: Codable, Equatable, Sendable {
+    public static let formatName = "approxrtl-quantized"
+    public static let currentVersion = 1
+
+    public var format: String = QuantizedModel.formatName
+    public var version: Int = QuantizedModel.currentVersion
+    /// Where the float model came from (a file name) and how it was calibrated.
+    public var source: String
+    public var calibration: Calibration
+    public var weightBits: Int
+    public var activationBits: Int
+    public var maxAccumulatorBits: Int
+    /// "channel" or "layer".
+    public var weightScale: String
+    public var input: Input
+    /// In execution order; each reads the output of the layer (or the input) it names.
+    public var layers: [Layer]
+
+    public struct Calibration: Codable, Equatable, Sendable {
+        public var dataset: String
+        public var images: Int
+        /// How activation exponents were chosen ("max-abs").
+        public var method: String
+    }
+
+    /// The image: codes are the raw pixels (0...255) with exponent -8.
+    public struct Input: Codable, Equatable, Sendable {
+        public var name: String
+        public var shape: [Int]
+        public var exponent: Int
+        public var low: Int
+        public var high: Int
+    }
+
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        case conv2d, dense, maxPool = "max_pool", averagePool = "average_pool", relu, flatten, reshape
+    }
+
+    public struct Layer: Codable, Equatable, Sendable {
+        public var name: String
+        public var kind: Kind
+        /// The name of the layer (or input) this one reads.
+        public var input: String
+        /// Per-sample output shape.
+        public var shape: [Int]
+        /// Exponent of the input and output codes.
+        public var inputExponent: Int
+        public var outputExponent: Int
+        /// Range of the output codes (the interval the next layer's accumulator bound uses).
+        public var outputLow: Int
+        public var outputHigh: Int
+
+        // Convolution and pooling windows: [kH, kW], [sH, sW], [top, left, bottom, right].
+        public var kernel: [Int]? = nil
+        public var stride: [Int]? = nil
+        public var pads: [Int]? = nil
+
+        // Convolution and dense: weight codes in IR order ([M, C, kH, kW] or [out, in]), one exponent per output
+        // channel (all equal with per-layer scales), bias codes at accumulator scale.
+        public var weightShape: [Int]? = nil
+        public var weights: [Int]? = nil
+        public var weightExponents: [Int]? = nil
+        public var bias: [Int]? = nil
+        public var accumulatorBits: Int? = nil
+        /// Right shift per output channel (negative: left shift), from the accumulator to the output codes.
+        public var shifts: [Int]? = nil
+        /// ReLU fused into this layer (applied after rounding, before saturation).
+        public var relu: Bool? = nil
+        /// The logits: accumulators aligned by left shifts, neither rounded nor saturated.
+        public var logits: Bool? = nil
+
+        public init(name: String, kind: Kind, input: String, shape: [Int], inputExponent: Int, outputExponent: Int,
+                    outputLow: Int, outputHigh: Int) {
+            self.name = name; self.kind = kind; self.input = input; self.shape = shape
+            self.inputExponent = inputExponent; self.outputExponent = outputExponent
+            self.outputLow = outputLow; self.outputHigh = outputHigh
+        }
+    }
+}

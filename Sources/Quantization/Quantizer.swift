@@ -1,0 +1,256 @@
+import Datasets
+import FloatInference
+import Foundation
+import NetworkIR
+
+public struct QuantizationOptions: Sendable {
+    public var weightBits = 8
+    public var activationBits = 8
+    public var maxAccumulatorBits = 32
+    /// One weight exponent per output channel (true) or per layer.
+    public var perChannel = true
+    public init() {}
+}
+
+/// Post-training quantization of a float graph to a `QuantizedModel`, following docs/arithmetic.md.
+public enum Quantizer {
+    public static let widths = 4...16
+
+    /// Quantizes `graph`, choosing activation exponents from the float model's values on `calibration`.
+    public static func quantize(_ graph: Graph, calibration: ImageDataset, source: String,
+                                options: QuantizationOptions = QuantizationOptions()) throws -> QuantizedModel {
+        for (flag, bits) in [("--wbits", options.weightBits), ("--abits", options.activationBits)] where !widths.contains(bits) {
+            throw QuantizationError(layer: "options", "\(flag) \(bits) is outside the supported \(widths.lowerBound) to \(widths.upperBound) bits")
+        }
+        guard (2...62).contains(options.maxAccumulatorBits) else {
+            throw QuantizationError(layer: "options", "--max-acc-bits must lie in 2...62")
+        }
+        let plan = try Plan(graph: graph)
+        guard calibration.count > 0, calibration.rows * calibration.cols == elementCount(graph.nodes[plan.input].shape) else {
+            throw QuantizationError(layer: "input", "calibration images do not fit the input \(graph.nodes[plan.input].shape)")
+        }
+        let peaks = calibrate(graph, nodes: plan.calibrated, images: calibration)
+
+        let top = (1 << (options.activationBits - 1)) - 1
+        let weightLimit = (1 << (options.weightBits - 1)) - 1
+        // Per value: the name of the layer that produces it, its exponent, its code range, and whether it is
+        // the image itself (up to reshapes and pooling).
+        struct Value { var name: String; var exponent: Int; var low: Int; var high: Int; var fromImage: Bool }
+        var values = [Int: Value]()
+        let inputNode = graph.nodes[plan.input]
+        values[plan.input] = Value(name: inputNode.name, exponent: -8, low: 0, high: 255, fromImage: true)
+        var layers: [QuantizedModel.Layer] = []
+
+        for step in plan.steps {
+            let node = graph.nodes[step.node]
+            guard let source = values[node.inputs[0]] else {
+                throw QuantizationError(layer: node.name, "reads a value the quantizer did not produce")
+            }
+            var layer = QuantizedModel.Layer(name: node.name, kind: .flatten, input: source.name, shape: graph.nodes[step.output].shape,
+                                             inputExponent: source.exponent, outputExponent: source.exponent,
+                                             outputLow: source.low, outputHigh: source.high)
+            var produced = Value(name: node.name, exponent: source.exponent, low: source.low, high: source.high, fromImage: source.fromImage)
+            switch node.op {
+            case .conv2d, .dense:
+                let (weight, bias, shape): ([Float], [Float], [Int])
+                if case .conv2d(let conv) = node.op {
+                    (weight, bias, shape) = (conv.weight.data, conv.bias, conv.weight.shape)
+                    layer.kind = .conv2d
+                    layer.kernel = [conv.kernelH, conv.kernelW]
+                    layer.stride = [conv.strideH, conv.strideW]
+                    layer.pads = [conv.padding.top, conv.padding.left, conv.padding.bottom, conv.padding.right]
+                } else if case .dense(let dense) = node.op {
+                    (weight, bias, shape) = (dense.weight.data, dense.bias, dense.weight.shape)
+                    layer.kind = .dense
+                } else { fatalError("unreachable") }
+                let channels = shape[0], fan = weight.count / channels
+                // The image enters as p / 256 where the float model saw p / 255 (arithmetic.md section 2).
+                let gain = source.fromImage ? 256.0 / 255.0 : 1.0
+                let scaled = weight.map { Double($0) * gain }
+                var exponents = [Int](repeating: 0, count: channels)
+                if options.perChannel {
+                    for c in 0..<channels {
+                        let peak = scaled[(c * fan)..<((c + 1) * fan)].map(abs).max() ?? 0
+                        exponents[c] = FixedPoint.exponent(forMagnitude: peak, limit: weightLimit)
+                    }
+                } else {
+                    let peak = scaled.map(abs).max() ?? 0
+                    exponents = [Int](repeating: FixedPoint.exponent(forMagnitude: peak, limit: weightLimit), count: channels)
+                }
+                var codes = [Int](repeating: 0, count: weight.count)
+                var biasCodes = [Int](repeating: 0, count: channels)
+                var accLow = Int.max, accHigh = Int.min
+                var lows = [Int](repeating: 0, count: channels), highs = [Int](repeating: 0, count: channels)
+                for c in 0..<channels {
+                    var low = 0, high = 0
+                    for k in 0..<fan {
+                        let q = min(max(FixedPoint.code(scaled[c * fan + k], exponent: exponents[c]), -weightLimit), weightLimit)
+                        codes[c * fan + k] = q
+                        low += min(q * source.low, q * source.high)
+                        high += max(q * source.low, q * source.high)
+                    }
+                    biasCodes[c] = FixedPoint.code(Double(bias[c]), exponent: exponents[c] + source.exponent)
+                    lows[c] = low + biasCodes[c]; highs[c] = high + biasCodes[c]
+                    accLow = min(accLow, lows[c]); accHigh = max(accHigh, highs[c])
+                }
+                let accBits = FixedPoint.width(low: accLow, high: accHigh)
+                guard accBits <= options.maxAccumulatorBits else {
+                    throw QuantizationError(layer: node.name, "the accumulator needs \(accBits) bits (range \(accLow)...\(accHigh)), more than --max-acc-bits \(options.maxAccumulatorBits)")
+                }
+                layer.weightShape = shape
+                layer.weights = codes
+                layer.weightExponents = exponents
+                layer.bias = biasCodes
+                layer.accumulatorBits = accBits
+                layer.relu = step.relu
+                if step.logits {
+                    let common = exponents.min()! + source.exponent
+                    let shifts = exponents.map { common - ($0 + source.exponent) }
+                    var low = Int.max, high = Int.min
+                    for c in 0..<channels {
+                        low = min(low, lows[c] << -shifts[c]); high = max(high, highs[c] << -shifts[c])
+                    }
+                    guard FixedPoint.width(low: low, high: high) <= options.maxAccumulatorBits else {
+                        throw QuantizationError(layer: node.name, "aligned logits need \(FixedPoint.width(low: low, high: high)) bits, more than --max-acc-bits \(options.maxAccumulatorBits)")
+                    }
+                    layer.logits = true
+                    layer.shifts = shifts
+                    layer.outputExponent = common
+                    (layer.outputLow, layer.outputHigh) = (low, high)
+                } else {
+                    let exponent = FixedPoint.exponent(forMagnitude: Double(peaks[step.output] ?? 0), limit: top)
+                    layer.shifts = exponents.map { exponent - ($0 + source.exponent) }
+                    layer.outputExponent = exponent
+                    (layer.outputLow, layer.outputHigh) = (step.relu ? 0 : -top - 1, top)
+                }
+                produced = Value(name: node.name, exponent: layer.outputExponent, low: layer.outputLow, high: layer.outputHigh, fromImage: false)
+            case .relu:
+                layer.kind = .relu
+                layer.outputLow = max(0, source.low); layer.outputHigh = max(0, source.high)
+                produced.low = layer.outputLow; produced.high = layer.outputHigh; produced.fromImage = false
+            case .maxPool(let pool), .averagePool(let pool):
+                var isAverage = false
+                if case .averagePool = node.op { isAverage = true }
+                layer.kind = isAverage ? .averagePool : .maxPool
+                layer.kernel = [pool.kernelH, pool.kernelW]
+                layer.stride = [pool.strideH, pool.strideW]
+                let p = pool.padding
+                layer.pads = [p.top, p.left, p.bottom, p.right]
+                let inShape = graph.nodes[node.inputs[0]].shape
+                guard node.shape[1] == (inShape[1] + p.top + p.bottom - pool.kernelH) / pool.strideH + 1,
+                      node.shape[2] == (inShape[2] + p.left + p.right - pool.kernelW) / pool.strideW + 1 else {
+                    throw QuantizationError(layer: node.name, "ceil-mode pooling is not in the integer model")
+                }
+                if isAverage {
+                    try checkExactAverage(node, pool: pool, input: inShape)
+                }
+            case .flatten:
+                layer.kind = .flatten
+            case .reshape:
+                layer.kind = .reshape
+            default:
+                throw QuantizationError(layer: node.name, "\(node.op.name) has no integer form in the arithmetic contract")
+            }
+            layers.append(layer)
+            values[step.output] = produced
+        }
+        let model = QuantizedModel(source: source,
+                                   calibration: .init(dataset: calibration.name, images: calibration.count, method: "max-abs"),
+                                   weightBits: options.weightBits, activationBits: options.activationBits,
+                                   maxAccumulatorBits: options.maxAccumulatorBits,
+                                   weightScale: options.perChannel ? "channel" : "layer",
+                                   input: .init(name: inputNode.name, shape: inputNode.shape, exponent: -8, low: 0, high: 255),
+                                   layers: layers)
+        try model.validate()
+        return model
+    }
+
+    /// Average pooling is exact only when every window divides by the same power of two.
+    static func checkExactAverage(_ node: Node, pool: Pool2D, input: [Int]) throws {
+        let p = pool.padding
+        let padded = p.top + p.left + p.bottom + p.right > 0
+        let floorH = (input[1] + p.top + p.bottom - pool.kernelH) / pool.strideH + 1
+        let floorW = (input[2] + p.left + p.right - pool.kernelW) / pool.strideW + 1
+        let area = pool.kernelH * pool.kernelW
+        guard (!padded || pool.countIncludePad), node.shape[1] == floorH, node.shape[2] == floorW, area & (area - 1) == 0 else {
+            throw QuantizationError(layer: node.name, "average pooling is exact only with a power-of-two window (\(pool.kernelH)x\(pool.kernelW) here), no ceil-mode overhang, and padding counted in the divisor")
+        }
+    }
+
+    /// Largest |value| of each node over the calibration images, from the float model.
+    static func calibrate(_ graph: Graph, nodes: [Int], images: ImageDataset) -> [Int: Float] {
+        var peaks = [Int: Float]()
+        guard !nodes.isEmpty else { return peaks }
+        let executor = FloatExecutor(graph: graph)
+        var start = 0
+        while start < images.count {
+            let range = start..<min(images.count, start + 500)
+            let outputs = executor.run(inputs: [images.floatImages(range)], batch: range.count, nodes: nodes)
+            for (node, values) in zip(nodes, outputs) {
+                peaks[node] = max(peaks[node] ?? 0, values.map(abs).max() ?? 0)
+            }
+            start = range.upperBound
+        }
+        return peaks
+    }
+}
+
+/// The graph walked as quantizer steps: a weighted layer absorbs the ReLU that alone reads it, and a final
+/// Softmax is dropped.
+struct Plan {
+    struct Step { var node: Int; var output: Int; var relu: Bool; var logits: Bool }
+    var input: Int
+    var steps: [Step] = []
+    /// Nodes whose float values set an activation exponent.
+    var calibrated: [Int] = []
+
+    init(graph: Graph) throws {
+        let inputs = graph.inputs
+        guard inputs.count == 1, graph.outputs.count == 1 else {
+            throw QuantizationError(layer: "graph", "the integer model takes one input image and gives one output")
+        }
+        input = inputs[0]
+        guard graph.nodes[input].shape.count == 3, graph.nodes[input].shape[0] == 1 else {
+            throw QuantizationError(layer: graph.nodes[input].name, "the input must be one grayscale image [1, H, W], not \(graph.nodes[input].shape)")
+        }
+        let consumers = graph.consumers()
+        var output = graph.outputs[0]
+        if case .softmax = graph.nodes[output].op { output = graph.nodes[output].inputs[0] }
+        var fused = Set<Int>()
+        for (index, node) in graph.nodes.enumerated() where index != input && !fused.contains(index) {
+            if index > output { break }
+            if case .constant = node.op {
+                throw QuantizationError(layer: node.name, "constant operands have no integer form; fold them into a Conv or Dense bias")
+            }
+            if node.inputs.count != 1 {
+                throw QuantizationError(layer: node.name, "\(node.op.name) with \(node.inputs.count) inputs is not supported by the integer model")
+            }
+            var step = Step(node: index, output: index, relu: false, logits: false)
+            switch node.op {
+            case .conv2d, .dense:
+                if consumers[index].count == 1, graph.nodes[consumers[index][0]].op == .relu, index != output {
+                    step.relu = true
+                    step.output = consumers[index][0]
+                    fused.insert(step.output)
+                }
+                if step.output == output {
+                    guard !step.relu else {
+                        throw QuantizationError(layer: node.name, "the logits layer must not end in a ReLU")
+                    }
+                    step.logits = true
+                } else {
+                    calibrated.append(step.output)
+                }
+            default:
+                break
+            }
+            if index != output, consumers[step.output].isEmpty {
+                throw QuantizationError(layer: node.name, "is not on the path to the output")
+            }
+            steps.append(step)
+        }
+        guard let last = steps.last, last.output == output, last.logits else {
+            throw QuantizationError(layer: graph.nodes[output].name, "the output must be a Conv or Dense layer (the logits)")
+        }
+    }
+}

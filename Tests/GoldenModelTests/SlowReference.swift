@@ -1,0 +1,85 @@
+import Quantization
+
+/// A deliberately plain reading of docs/arithmetic.md, written apart from the golden model: nested loops over
+/// output positions, no im2col, no shared helpers from the Quantization module except the model value.
+enum SlowReference {
+    static func floorShift(_ x: Int, _ s: Int) -> Int {
+        // floor(x / 2^s) for any sign, without relying on >>.
+        let d = 1 << s
+        return x >= 0 ? x / d : -((-x + d - 1) / d)
+    }
+
+    static func run(_ model: QuantizedModel, pixels: [UInt8]) -> [Int] {
+        var values: [String: [Int]] = [model.input.name: pixels.map { Int($0) }]
+        var shapes: [String: [Int]] = [model.input.name: model.input.shape]
+        let top = (1 << (model.activationBits - 1)) - 1
+        for layer in model.layers {
+            let x = values[layer.input]!, inShape = shapes[layer.input]!
+            var y = [Int](repeating: 0, count: layer.shape.reduce(1, *))
+            switch layer.kind {
+            case .conv2d, .dense:
+                let w = layer.weights!, channels = layer.weightShape![0], fan = w.count / channels
+                for c in 0..<channels {
+                    let positions = layer.kind == .dense ? 1 : layer.shape[1] * layer.shape[2]
+                    for position in 0..<positions {
+                        var acc = layer.bias![c]
+                        if layer.kind == .dense {
+                            for k in 0..<fan { acc += w[c * fan + k] * x[k] }
+                        } else {
+                            let (oy, ox) = (position / layer.shape[2], position % layer.shape[2])
+                            let (kh, kw) = (layer.kernel![0], layer.kernel![1])
+                            for ci in 0..<inShape[0] {
+                                for ky in 0..<kh {
+                                    for kx in 0..<kw {
+                                        let iy = oy * layer.stride![0] - layer.pads![0] + ky
+                                        let ix = ox * layer.stride![1] - layer.pads![1] + kx
+                                        if iy < 0 || iy >= inShape[1] || ix < 0 || ix >= inShape[2] { continue }
+                                        acc += w[((c * inShape[0] + ci) * kh + ky) * kw + kx] * x[(ci * inShape[1] + iy) * inShape[2] + ix]
+                                    }
+                                }
+                            }
+                        }
+                        let s = layer.shifts![c]
+                        var out: Int
+                        if layer.logits ?? false {
+                            out = acc * (1 << -s)
+                        } else {
+                            out = s > 0 ? floorShift(acc + (1 << (s - 1)), s) : acc * (1 << -s)
+                            if layer.relu ?? false { out = max(out, 0) }
+                            out = min(max(out, -top - 1), top)
+                        }
+                        y[c * positions + position] = out
+                    }
+                }
+            case .maxPool, .averagePool:
+                let (kh, kw) = (layer.kernel![0], layer.kernel![1])
+                for c in 0..<layer.shape[0] {
+                    for oy in 0..<layer.shape[1] {
+                        for ox in 0..<layer.shape[2] {
+                            var cells: [Int] = []
+                            for ky in 0..<kh {
+                                for kx in 0..<kw {
+                                    let iy = oy * layer.stride![0] - layer.pads![0] + ky
+                                    let ix = ox * layer.stride![1] - layer.pads![1] + kx
+                                    if iy >= 0 && iy < inShape[1] && ix >= 0 && ix < inShape[2] {
+                                        cells.append(x[(c * inShape[1] + iy) * inShape[2] + ix])
+                                    }
+                                }
+                            }
+                            let k = (kh * kw).trailingZeroBitCount
+                            y[(c * layer.shape[1] + oy) * layer.shape[2] + ox] = layer.kind == .maxPool
+                                ? cells.max()! : floorShift(cells.reduce(0, +) + (k > 0 ? 1 << (k - 1) : 0), k)
+                        }
+                    }
+                }
+            case .relu:
+                y = x.map { max($0, 0) }
+            case .flatten, .reshape:
+                y = x
+            }
+            values[layer.name] = y
+            shapes[layer.name] = layer.shape
+        }
+        return values[model.layers.last!.name]!
+    }
+}

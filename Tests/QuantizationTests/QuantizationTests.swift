@@ -1,0 +1,127 @@
+import Datasets
+import Foundation
+import NetworkIR
+import Quantization
+import Training
+import XCTest
+
+final class FixedPointTests: XCTestCase {
+    func testRequantizeRoundsHalfUpThenReluThenSaturates() {
+        // Worked by hand from docs/arithmetic.md section 3.
+        XCTAssertEqual(FixedPoint.requantize(5, shift: 1, relu: false, bits: 8), 3)      // 2.5 -> 3
+        XCTAssertEqual(FixedPoint.requantize(-5, shift: 1, relu: false, bits: 8), -2)    // -2.5 -> -2 (half up)
+        XCTAssertEqual(FixedPoint.requantize(-6, shift: 1, relu: false, bits: 8), -3)    // exact
+        XCTAssertEqual(FixedPoint.requantize(-7, shift: 2, relu: false, bits: 8), -2)    // -1.75 -> -2
+        XCTAssertEqual(FixedPoint.requantize(-5, shift: 1, relu: true, bits: 8), 0)
+        XCTAssertEqual(FixedPoint.requantize(1000, shift: 2, relu: false, bits: 8), 127)  // 250 saturates
+        XCTAssertEqual(FixedPoint.requantize(-1000, shift: 2, relu: false, bits: 8), -128)
+        XCTAssertEqual(FixedPoint.requantize(3, shift: -2, relu: false, bits: 8), 12)     // left shift
+        XCTAssertEqual(FixedPoint.requantize(40, shift: -2, relu: false, bits: 8), 127)
+    }
+
+    func testWidthsAndExponents() {
+        XCTAssertEqual(FixedPoint.width(low: -128, high: 127), 8)
+        XCTAssertEqual(FixedPoint.width(low: 0, high: 128), 9)
+        XCTAssertEqual(FixedPoint.width(low: -129, high: 0), 9)
+        XCTAssertEqual(FixedPoint.width(low: 0, high: 0), 1)
+        // 1.0 with limit 127: 1 / 2^-7 = 128 > 127, so e = -6 (1.0 -> code 64).
+        XCTAssertEqual(FixedPoint.exponent(forMagnitude: 1.0, limit: 127), -6)
+        XCTAssertEqual(FixedPoint.exponent(forMagnitude: 0.99, limit: 127), -7)
+        XCTAssertEqual(FixedPoint.exponent(forMagnitude: 0, limit: 127), 0)
+        XCTAssertEqual(FixedPoint.code(-2.5, exponent: 0), -3)  // half away from zero
+    }
+}
+
+final class QuantizedModelFileTests: XCTestCase {
+    private func smallModel(perChannel: Bool = true) throws -> QuantizedModel {
+        let graph = try Architecture.lenet5.build(input: [1, 12, 12], classes: 4, seed: 3)
+        var random = SeededGenerator(seed: 1)
+        let pixels = (0..<(10 * 144)).map { _ in UInt8(random.next() % 256) }
+        var options = QuantizationOptions()
+        options.perChannel = perChannel
+        return try Quantizer.quantize(graph, calibration: ImageDataset(name: "noise", rows: 12, cols: 12, pixels: pixels,
+                                                                       labels: [Int](repeating: 0, count: 10)),
+                                      source: "lenet.onnx", options: options)
+    }
+
+    private func assertRefused(_ model: QuantizedModel, _ fragment: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let data = try model.encoded()
+        XCTAssertThrowsError(try QuantizedModel.decode(data, file: "m.q.json"), file: file, line: line) { error in
+            XCTAssertTrue("\(error)".contains(fragment), "\(error)", file: file, line: line)
+        }
+    }
+
+    func testRoundTripIsExactAndStable() throws {
+        for perChannel in [true, false] {
+            let model = try smallModel(perChannel: perChannel)
+            let data = try model.encoded()
+            XCTAssertEqual(try QuantizedModel.decode(data, file: "m"), model)
+            XCTAssertEqual(try QuantizedModel.decode(data, file: "m").encoded(), data)
+            XCTAssertEqual(try smallModel(perChannel: perChannel).encoded(), data, "same input, same bytes")
+        }
+    }
+
+    func testStructureFollowsTheContract() throws {
+        let model = try smallModel()
+        XCTAssertEqual(model.layers.map(\.name), ["conv1", "pool1", "conv2", "pool2", "flatten", "fc1", "fc2", "fc3"])
+        XCTAssertEqual(model.layers.map { $0.relu ?? false }, [true, false, true, false, false, true, true, false])
+        XCTAssertEqual(model.layers.last?.logits, true)
+        XCTAssertEqual(model.layers[0].inputExponent, -8)
+        for layer in model.layers where layer.weights != nil {
+            XCTAssertTrue(layer.weights!.allSatisfy { abs($0) <= 127 })
+            XCTAssertLessThanOrEqual(layer.accumulatorBits!, 32)
+        }
+    }
+
+    func testInvalidFilesAreRefusedWithAClearMessage() throws {
+        var model = try smallModel()
+        model.version = 2
+        try assertRefused(model, "version 2")
+
+        model = try smallModel()
+        model.layers[2].weights![5] = 200
+        try assertRefused(model, "weight code 200")
+
+        model = try smallModel()
+        model.layers[0].shape = [6, 12, 13]
+        try assertRefused(model, "shape [6, 12, 13] should be [6, 12, 12]")
+
+        model = try smallModel()
+        model.layers[5].input = "nowhere"
+        try assertRefused(model, "reads 'nowhere'")
+
+        model = try smallModel()
+        model.layers[5].accumulatorBits = 8
+        try assertRefused(model, "does not fit accumulator_bits 8")
+
+        model = try smallModel()
+        model.layers[2].shifts![0] += 1
+        try assertRefused(model, "shifts must equal")
+
+        // A field removed from the JSON text.
+        var object = try JSONSerialization.jsonObject(with: smallModel().encoded()) as! [String: Any]
+        object.removeValue(forKey: "activation_bits")
+        let data = try JSONSerialization.data(withJSONObject: object)
+        XCTAssertThrowsError(try QuantizedModel.decode(data, file: "m.q.json")) { error in
+            XCTAssertTrue("\(error)".contains("missing field 'activation_bits'"), "\(error)")
+        }
+    }
+
+    func testAccumulatorOverTheLimitIsRefusedAtQuantization() throws {
+        let graph = try Architecture.lenet5.build(input: [1, 12, 12], classes: 4, seed: 3)
+        var options = QuantizationOptions()
+        options.maxAccumulatorBits = 16
+        let pixels = [UInt8](repeating: 200, count: 144)
+        XCTAssertThrowsError(try Quantizer.quantize(graph, calibration: ImageDataset(name: "x", rows: 12, cols: 12, pixels: pixels, labels: [0]),
+                                                    source: "x", options: options)) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.contains("layer 'conv1'") && message.contains("--max-acc-bits 16"), message)
+        }
+        options = QuantizationOptions()
+        options.weightBits = 3
+        XCTAssertThrowsError(try Quantizer.quantize(graph, calibration: ImageDataset(name: "x", rows: 12, cols: 12, pixels: pixels, labels: [0]),
+                                                    source: "x", options: options)) { error in
+            XCTAssertTrue("\(error)".contains("--wbits 3"), "\(error)")
+        }
+    }
+}
