@@ -15,11 +15,11 @@ TEST_SUBSET := data/fashion-mnist-test500
 # Regression floor for the node suite: the number of cases that pass today (raise it when support grows).
 CONFORMANCE_MIN_PASSED := 67
 
-.PHONY: help deps venv build build-release test swift-test conformance conformance-data ort-check demo proto bench retrain clean
+.PHONY: help deps venv build build-release test swift-test conformance conformance-data ort-check golden-check demo proto bench retrain clean
 
 help:
 	@echo "make demo   - the main job on the bundled default model"
-	@echo "make test   - every test (Swift tests, ONNX node conformance, onnxruntime cross-check)"
+	@echo "make test   - every test (Swift tests, ONNX node conformance, onnxruntime cross-checks of float and integer models)"
 	@echo "make bench  - throughput figures, each against a baseline measured in the same run"
 	@echo "make retrain - retrain the bundled models (about 25 min) and check they come out byte-identical"
 	@echo "make proto  - regenerate Sources/OnnxProto/onnx.pb.swift from the pinned onnx package"
@@ -46,7 +46,7 @@ build: deps
 build-release: deps
 	swift build -c release $(SWIFT_FLAGS)
 
-test: build swift-test conformance ort-check
+test: build swift-test conformance ort-check golden-check
 	@echo "make test: all suites passed"
 
 swift-test: build
@@ -63,6 +63,16 @@ conformance: build conformance-data
 
 ort-check: build
 	$(PYTHON) tools/ort_check.py --approxrtl $(DEBUG_BIN)/approxrtl --work build/ort-check --models $(MODELS) --data $(TEST_SUBSET)
+
+# The bundled models quantized at 8/8 bits (calibrated on the first 2,000 training images).
+QUANTIZED := $(MODELS:models/%.onnx=build/quantized/%.q.json)
+build/quantized/%.q.json: models/%.onnx build-release
+	@mkdir -p build/quantized
+	$(RELEASE_BIN)/approxrtl quantize $< -o $@ --force
+
+# The integer golden model against onnxruntime running the same network as integer ONNX ops, bit for bit.
+golden-check: build-release $(QUANTIZED)
+	$(PYTHON) tools/golden_ort_check.py --approxrtl $(RELEASE_BIN)/approxrtl --models $(QUANTIZED) --data $(TEST_SUBSET) --work build/golden-ort-check
 
 demo: build-release
 	$(RELEASE_BIN)/approxrtl inspect models/lenet5-fmnist.onnx

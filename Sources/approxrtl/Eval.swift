@@ -23,13 +23,16 @@ struct Eval: ParsableCommand {
             guard dataset == "fashion-mnist" else { throw CLIError("unknown dataset '\(dataset)' (supported: fashion-mnist)") }
             guard let splitValue = FashionMNIST.Split(rawValue: split) else { throw CLIError("unknown split '\(split)' (train or test)") }
             guard limit.map({ $0 > 0 }) ?? true, batchSize > 0 else { throw CLIError("--limit and --batch-size must be positive") }
+            // The model is read first, so a bad model file is reported before anything else.
+            let quantized = model.hasSuffix(".json") ? try QuantizedModel.load(path: model) : nil
+            let imported = quantized == nil ? try OnnxImporter.load(path: model) : nil
             var images = try FashionMNIST.load(split: splitValue, directory: data ?? FashionMNIST.defaultDirectory)
             if let limit { images = images.prefix(limit) }
-            if model.hasSuffix(".json") {
-                try evaluateQuantized(images)
+            if let quantized {
+                try evaluateQuantized(quantized, images)
                 return
             }
-            let imported = try OnnxImporter.load(path: model)
+            guard let imported else { return }
             let graph = imported.graph
             guard graph.inputs.count == 1, graph.outputs.count == 1 else {
                 throw CLIError("\(model): eval needs one input and one output, the model has \(graph.inputs.count) and \(graph.outputs.count)")
@@ -70,8 +73,7 @@ struct Eval: ParsableCommand {
     }
 
     /// Integer top-1 on the golden model, with the float top-1 of the source model beside it.
-    private func evaluateQuantized(_ images: ImageDataset) throws {
-        let quantized = try QuantizedModel.load(path: model)
+    private func evaluateQuantized(_ quantized: QuantizedModel, _ images: ImageDataset) throws {
         let golden = try GoldenModel(quantized)
         guard golden.inputSize == images.rows * images.cols else {
             throw CLIError("\(model): input \(quantized.input.shape) does not take \(images.rows)x\(images.cols) images")

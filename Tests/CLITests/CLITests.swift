@@ -173,4 +173,46 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(zero.stderr.contains("--epochs"), zero.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
+
+    func testQuantizeEvalAndVectorsOnTheBundledLeNet() throws {
+        let data = try writeTinyFashionMNIST()
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let float = repository.appendingPathComponent("models/lenet5-fmnist.onnx").path
+        let quantized = directory.appendingPathComponent("lenet.q.json").path
+        let q = try run(["quantize", float, "--data", data, "--calib-count", "200", "-o", quantized])
+        XCTAssertEqual(q.status, 0, q.stderr)
+        XCTAssertTrue(q.stdout.contains("accumulator bits: conv1 "), q.stdout)
+
+        let eval = try run(["eval", quantized, "--data", data, "--json"])
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any])
+        let integer = try XCTUnwrap(json["integer_top1"] as? Double), float32 = try XCTUnwrap(json["float_top1"] as? Double)
+        // 8/8 bits on LeNet-5: the integer model stays within a point of the float one on these 500 images.
+        XCTAssertEqual(integer, float32, accuracy: 0.01)
+        XCTAssertGreaterThan(integer, 0.85)
+
+        let vectors = directory.appendingPathComponent("vectors").path
+        let v = try run(["vectors", quantized, "--count", "3", "--data", data, "-o", vectors])
+        XCTAssertEqual(v.status, 0, v.stderr)
+        let manifest = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: vectors + "/manifest.json"))) as? [String: Any])
+        XCTAssertEqual(manifest["count"] as? Int, 3)
+        let input = try String(contentsOfFile: vectors + "/input.hex", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(input.count, 3 * 784)
+        let subset = try FashionMNIST.load(split: .test, directory: data)
+        XCTAssertEqual(input.prefix(784).map { UInt8($0, radix: 16)! }, Array(subset.pixels.prefix(784)))
+        let logits = try String(contentsOfFile: vectors + "/logits.hex", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(logits.count, 30)
+        // Writing again into the same folder needs --force.
+        let again = try run(["vectors", quantized, "--count", "3", "--data", data, "-o", vectors])
+        XCTAssertNotEqual(again.status, 0)
+        XCTAssertTrue(again.stderr.contains("--force"), again.stderr)
+    }
+
+    func testQuantizedFilesAreValidatedOnLoad() throws {
+        let path = directory.appendingPathComponent("bad.q.json").path
+        try Data(#"{"format": "approxrtl-quantized", "version": 7}"#.utf8).write(to: URL(fileURLWithPath: path))
+        let result = try run(["eval", path, "--data", directory.path])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains("version 7"), result.stderr)
+    }
 }

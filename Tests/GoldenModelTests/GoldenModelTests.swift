@@ -91,3 +91,11 @@ final class GoldenModelTests: XCTestCase {
         XCTAssertEqual(all.layers.last!, all.logits)
     }
 }
+
+final class TestVectorsTests: XCTestCase {
+    func testHexWordsAreTwosComplementOfTheStatedWidth() {
+        XCTAssertEqual(String(decoding: TestVectors.hex([-1, 5, -128, 127, 0], bits: 8), as: UTF8.self), "ff\n05\n80\n7f\n00\n")
+        XCTAssertEqual(String(decoding: TestVectors.hex([-1, 1 << 17, -(1 << 18)], bits: 19), as: UTF8.self), "7ffff\n20000\n40000\n")
+        XCTAssertEqual(String(decoding: TestVectors.hex([-1], bits: 4), as: UTF8.self), "f\n")
+    }
+}
