@@ -78,9 +78,12 @@ demo: build-release
 	$(RELEASE_BIN)/approxrtl inspect models/lenet5-fmnist.onnx
 	$(RELEASE_BIN)/approxrtl eval models/lenet5-fmnist.onnx --dataset fashion-mnist
 
-bench: build-release
+bench: build-release $(QUANTIZED)
 	$(RELEASE_BIN)/approxrtl-bench
-	for model in $(MODELS); do $(PYTHON) tools/bench_float.py --approxrtl $(RELEASE_BIN)/approxrtl --model $$model || exit 1; done
+	for model in $(MODELS); do \
+	  $(PYTHON) tools/bench_float.py --approxrtl $(RELEASE_BIN)/approxrtl --model $$model \
+	    --quantized build/quantized/$$(basename $$model .onnx).q.json || exit 1; \
+	done
 
 # Reruns the commands recorded in docs/models.md and compares the results with the bundled files byte for byte.
 retrain: build-release

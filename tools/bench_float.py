@@ -1,8 +1,9 @@
-"""Float inference throughput: approxrtl's reference against onnxruntime, same model, images and machine, one run.
+"""Inference throughput against onnxruntime: same model, images and machine, one run.
 
-Both evaluate the Fashion-MNIST test set in batches of 500; each figure is the best of --repeats runs, inference
-time only (approxrtl eval reports its own inference seconds; onnxruntime is timed around session.run).
-Prints images/s for both and the ratio approxrtl / onnxruntime (onnxruntime is the baseline).
+onnxruntime runs the float model (the baseline); approxrtl runs it too (its float reference) and, with
+--quantized, runs the integer golden model of the quantized model. All evaluate the Fashion-MNIST test set in
+batches of 500; each figure is the best of --repeats runs, inference time only (approxrtl eval reports its own
+inference seconds; onnxruntime is timed around session.run). Prints images/s and ratios to onnxruntime.
 """
 import argparse
 import json
@@ -22,6 +23,7 @@ def main():
     parser.add_argument("--model", required=True)
     parser.add_argument("--data", default=DEFAULT_DIR)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quantized", help="quantized model (.q.json) of the same network, for the golden model")
     args = parser.parse_args()
     images = (read_idx(locate(args.data, "t10k-images-idx3-ubyte")).astype(np.float32) / 255)[:, None]
     count = len(images)
@@ -45,6 +47,14 @@ def main():
     print(f"  onnxruntime (baseline): {count / ort_best:10.0f} images/s")
     print(f"  approxrtl reference:    {count / ours_best:10.0f} images/s")
     print(f"  ratio approxrtl / onnxruntime: {ort_best / ours_best:.3f}")
+    if args.quantized:
+        golden_best = float("inf")
+        for _ in range(args.repeats):
+            out = subprocess.run([args.approxrtl, "eval", args.quantized, "--data", args.data, "--json", "--batch-size", "500"],
+                                 capture_output=True, text=True, check=True)
+            golden_best = min(golden_best, json.loads(out.stdout)["integer_seconds"])
+        print(f"  approxrtl integer golden model: {count / golden_best:10.0f} images/s  "
+              f"(ratio to onnxruntime float: {ort_best / golden_best:.3f})")
 
 
 if __name__ == "__main__":

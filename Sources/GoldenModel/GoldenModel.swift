@@ -102,4 +102,5 @@ private struct SharedPixels: @unchecked Sendable {
 
 struct Scratch {
     var column: [Int] = []
+    var column32: [Int32] = []
 }

@@ -6,6 +6,10 @@ struct IntegerLayer: Sendable {
     let kind: QuantizedModel.Kind
     let inputShape: [Int]
     let weights: [Int]
+    /// The same codes narrowed, used when every accumulator fits in 32 bits (partial sums start from the bias
+    /// and stay inside the interval the width was derived from, so Int32 arithmetic is exact).
+    let weights32: [Int32]
+    let narrow: Bool
     let bias: [Int]
     let shifts: [Int]
     let relu: Bool
@@ -17,6 +21,8 @@ struct IntegerLayer: Sendable {
         kind = layer.kind
         inputShape = input
         weights = layer.weights ?? []
+        narrow = (layer.accumulatorBits ?? 64) <= 32
+        weights32 = narrow ? weights.map { Int32($0) } : []
         bias = layer.bias ?? []
         shifts = layer.shifts ?? []
         relu = layer.relu ?? false
@@ -33,19 +39,9 @@ struct IntegerLayer: Sendable {
     func run(_ x: [Int], into y: inout [Int], scratch: inout Scratch) {
         switch kind {
         case .conv2d:
-            conv(x, into: &y, scratch: &scratch)
+            if narrow { conv(x, into: &y, weights: weights32, column: &scratch.column32) } else { conv(x, into: &y, weights: weights, column: &scratch.column) }
         case .dense:
-            let outputs = bias.count, fan = x.count
-            weights.withUnsafeBufferPointer { w in
-                x.withUnsafeBufferPointer { a in
-                    for c in 0..<outputs {
-                        var acc = bias[c]
-                        let row = w.baseAddress! + c * fan
-                        for k in 0..<fan { acc += row[k] * a[k] }
-                        y[c] = finish(acc, channel: c)
-                    }
-                }
-            }
+            if narrow { dense(x, into: &y, weights: weights32, input: &scratch.column32) } else { dense(x, into: &y, weights: weights, input: &scratch.column) }
         case .maxPool, .averagePool:
             pool(x, into: &y)
         case .relu:
@@ -55,16 +51,34 @@ struct IntegerLayer: Sendable {
         }
     }
 
+    /// acc[c] = bias[c] + sum_k w[c, k] * x[k], in the accumulator type T.
+    private func dense<T: FixedWidthInteger>(_ x: [Int], into y: inout [Int], weights: [T], input: inout [T]) {
+        let outputs = bias.count, fan = x.count
+        if input.count < fan { input = [T](repeating: 0, count: fan) }
+        for k in 0..<fan { input[k] = T(truncatingIfNeeded: x[k]) }
+        weights.withUnsafeBufferPointer { w in
+            input.withUnsafeBufferPointer { a in
+                for c in 0..<outputs {
+                    var acc = T(truncatingIfNeeded: bias[c])
+                    let row = w.baseAddress! + c * fan
+                    for k in 0..<fan { acc &+= row[k] &* a[k] }
+                    y[c] = finish(Int(acc), channel: c)
+                }
+            }
+        }
+    }
+
     /// acc[c, p] = bias[c] + sum_k w[c, k] * col[k, p], col the zero-padded im2col of the input codes.
-    private func conv(_ x: [Int], into y: inout [Int], scratch: inout Scratch) {
+    private func conv<T: FixedWidthInteger>(_ x: [Int], into y: inout [Int], weights: [T], column: inout [T]) {
         let (channels, height, width) = (inputShape[0], inputShape[1], inputShape[2])
         let (kh, kw) = (layer.kernel![0], layer.kernel![1])
         let (sh, sw) = (layer.stride![0], layer.stride![1])
         let (top, left) = (layer.pads![0], layer.pads![1])
         let (outC, outH, outW) = (layer.shape[0], layer.shape[1], layer.shape[2])
         let pixels = outH * outW, depth = channels * kh * kw
-        if scratch.column.count < depth * pixels { scratch.column = [Int](repeating: 0, count: depth * pixels) }
-        scratch.column.withUnsafeMutableBufferPointer { col in
+        if column.count < depth * pixels + pixels { column = [T](repeating: 0, count: depth * pixels + pixels) }
+        column.withUnsafeMutableBufferPointer { buffer in
+            let col = buffer.baseAddress!
             var row = 0
             for c in 0..<channels {
                 for ky in 0..<kh {
@@ -74,26 +88,25 @@ struct IntegerLayer: Sendable {
                             for ox in 0..<outW {
                                 let ix = ox * sw - left + kx
                                 let inside = iy >= 0 && iy < height && ix >= 0 && ix < width
-                                col[row * pixels + oy * outW + ox] = inside ? x[(c * height + iy) * width + ix] : 0
+                                col[row * pixels + oy * outW + ox] = inside ? T(truncatingIfNeeded: x[(c * height + iy) * width + ix]) : 0
                             }
                         }
                         row += 1
                     }
                 }
             }
-            var acc = [Int](repeating: 0, count: pixels)
+            // The accumulators live after the column matrix in the same buffer.
+            let acc = col + depth * pixels
             weights.withUnsafeBufferPointer { w in
-                acc.withUnsafeMutableBufferPointer { a in
-                    for m in 0..<outC {
-                        a.update(repeating: bias[m])
-                        for k in 0..<depth {
-                            let wk = w[m * depth + k]
-                            if wk == 0 { continue }
-                            let src = col.baseAddress! + k * pixels
-                            for p in 0..<pixels { a[p] += wk * src[p] }
-                        }
-                        for p in 0..<pixels { y[m * pixels + p] = finish(a[p], channel: m) }
+                for m in 0..<outC {
+                    acc.update(repeating: T(truncatingIfNeeded: bias[m]), count: pixels)
+                    for k in 0..<depth {
+                        let wk = w[m * depth + k]
+                        if wk == 0 { continue }
+                        let src = col + k * pixels
+                        for p in 0..<pixels { acc[p] &+= wk &* src[p] }
                     }
+                    for p in 0..<pixels { y[m * pixels + p] = finish(Int(acc[p]), channel: m) }
                 }
             }
         }

@@ -81,12 +81,16 @@ struct Eval: ParsableCommand {
         let progress = Progress("eval", total: images.count)
         let start = Date()
         var correct = 0, floatCorrect = 0, done = 0
+        var integerSeconds = 0.0
         let size = images.rows * images.cols
         let float = FileManager.default.fileExists(atPath: quantized.source) ? FloatExecutor(graph: try OnnxImporter.load(path: quantized.source).graph) : nil
         while done < images.count {
             let range = done..<min(done + batchSize, images.count)
             let pixels = Array(images.pixels[(range.lowerBound * size)..<(range.upperBound * size)])
-            for (offset, predicted) in golden.predictions(pixels: pixels, count: range.count).enumerated()
+            let batchStart = Date()
+            let predicted = golden.predictions(pixels: pixels, count: range.count)
+            integerSeconds += Date().timeIntervalSince(batchStart)
+            for (offset, predicted) in predicted.enumerated()
             where predicted == images.labels[range.lowerBound + offset] {
                 correct += 1
             }
@@ -106,7 +110,8 @@ struct Eval: ParsableCommand {
         let floatAccuracy = float == nil ? nil : Double(floatCorrect) / Double(images.count)
         if json {
             var object: [String: Any] = ["model": model, "dataset": images.name, "images": images.count, "correct": correct,
-                                         "integer_top1": accuracy, "seconds": seconds, "source": quantized.source]
+                                         "integer_top1": accuracy, "seconds": seconds, "integer_seconds": integerSeconds,
+                                         "source": quantized.source]
             if let floatAccuracy { object["float_top1"] = floatAccuracy }
             try printJSON(object)
         } else {
