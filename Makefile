@@ -74,9 +74,10 @@ build/quantized/%.q.json: models/%.onnx build-release
 golden-check: build-release $(QUANTIZED)
 	$(PYTHON) tools/golden_ort_check.py --approxrtl $(RELEASE_BIN)/approxrtl --models $(QUANTIZED) --data $(TEST_SUBSET) --work build/golden-ort-check
 
-demo: build-release
+demo: build-release build/quantized/lenet5-fmnist.q.json
 	$(RELEASE_BIN)/approxrtl inspect models/lenet5-fmnist.onnx
-	$(RELEASE_BIN)/approxrtl eval models/lenet5-fmnist.onnx --dataset fashion-mnist
+	$(RELEASE_BIN)/approxrtl eval build/quantized/lenet5-fmnist.q.json --dataset fashion-mnist
+	$(RELEASE_BIN)/approxrtl vectors build/quantized/lenet5-fmnist.q.json --count 16 -o build/vectors/lenet5-fmnist --force
 
 bench: build-release $(QUANTIZED)
 	$(RELEASE_BIN)/approxrtl-bench
