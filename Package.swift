@@ -32,7 +32,7 @@ let package = Package(
         // Post-training quantization to the integer arithmetic contract (docs/arithmetic.md) and its file format.
         .target(name: "Quantization", dependencies: ["NetworkIR", "FloatInference", "Datasets"]),
         // The bit-exact integer golden model.
-        .target(name: "GoldenModel", dependencies: ["Quantization"]),
+        .target(name: "GoldenModel", dependencies: ["Quantization", "MatrixKernels"]),
         // System zlib, for gzipped IDX files (Debian: zlib1g-dev).
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // IDX and .npy readers, Fashion-MNIST lookup.

@@ -1,3 +1,4 @@
+import MatrixKernels
 import Quantization
 
 /// One layer of the integer model, with its numbers unpacked for tight loops.
@@ -10,6 +11,8 @@ struct IntegerLayer: Sendable {
     /// and stay inside the interval the width was derived from, so Int32 arithmetic is exact).
     let weights32: [Int32]
     let narrow: Bool
+    /// Convolution windows, shared with the float reference.
+    let geometry: ConvGeometry?
     let bias: [Int]
     let shifts: [Int]
     let relu: Bool
@@ -21,6 +24,13 @@ struct IntegerLayer: Sendable {
         kind = layer.kind
         inputShape = input
         weights = layer.weights ?? []
+        if layer.kind == .conv2d, let kernel = layer.kernel, let stride = layer.stride, let pads = layer.pads {
+            geometry = ConvGeometry(channels: input[0], height: input[1], width: input[2], kernelH: kernel[0], kernelW: kernel[1],
+                                    strideH: stride[0], strideW: stride[1], padTop: pads[0], padLeft: pads[1],
+                                    outH: layer.shape[1], outW: layer.shape[2])
+        } else {
+            geometry = nil
+        }
         narrow = (layer.accumulatorBits ?? 64) <= 32
         weights32 = narrow ? weights.map { Int32($0) } : []
         bias = layer.bias ?? []
@@ -71,30 +81,19 @@ struct IntegerLayer: Sendable {
     /// acc[c, p] = bias[c] + sum_k w[c, k] * col[k, p], col the zero-padded im2col of the input codes.
     private func conv<T: FixedWidthInteger>(_ x: [Int], into y: inout [Int], weights: [T], column: inout [T]) {
         let (channels, height, width) = (inputShape[0], inputShape[1], inputShape[2])
-        let (kh, kw) = (layer.kernel![0], layer.kernel![1])
-        let (sh, sw) = (layer.stride![0], layer.stride![1])
-        let (top, left) = (layer.pads![0], layer.pads![1])
-        let (outC, outH, outW) = (layer.shape[0], layer.shape[1], layer.shape[2])
-        let pixels = outH * outW, depth = channels * kh * kw
-        if column.count < depth * pixels + pixels { column = [T](repeating: 0, count: depth * pixels + pixels) }
+        let outC = layer.shape[0]
+        let geometry = self.geometry!
+        let pixels = geometry.pixels, depth = geometry.depth
+        // Layout of the scratch buffer: the column matrix, then the accumulators, then the input codes.
+        let inputSize = channels * height * width
+        if column.count < depth * pixels + pixels + inputSize {
+            column = [T](repeating: 0, count: depth * pixels + pixels + inputSize)
+        }
         column.withUnsafeMutableBufferPointer { buffer in
             let col = buffer.baseAddress!
-            var row = 0
-            for c in 0..<channels {
-                for ky in 0..<kh {
-                    for kx in 0..<kw {
-                        for oy in 0..<outH {
-                            let iy = oy * sh - top + ky
-                            for ox in 0..<outW {
-                                let ix = ox * sw - left + kx
-                                let inside = iy >= 0 && iy < height && ix >= 0 && ix < width
-                                col[row * pixels + oy * outW + ox] = inside ? T(truncatingIfNeeded: x[(c * height + iy) * width + ix]) : 0
-                            }
-                        }
-                        row += 1
-                    }
-                }
-            }
+            let codes = col + depth * pixels + pixels
+            for i in 0..<inputSize { codes[i] = T(truncatingIfNeeded: x[i]) }
+            geometry.im2col(codes, into: col)
             // The accumulators live after the column matrix in the same buffer.
             let acc = col + depth * pixels
             weights.withUnsafeBufferPointer { w in

@@ -25,7 +25,7 @@ public struct ConvGeometry: Sendable, Equatable {
     public var pixels: Int { outH * outW }
 
     /// The output columns `lo ..< hi` whose tap at kernel column `kx` lands inside the image.
-    @inline(__always)
+    @inlinable @inline(__always)
     func validColumns(_ kx: Int) -> (Int, Int) {
         // ix = ox * strideW - padLeft + kx must lie in 0 ..< width.
         let first = padLeft - kx
@@ -35,8 +35,10 @@ public struct ConvGeometry: Sendable, Equatable {
         return (min(lo, hi), hi)
     }
 
-    /// Fills `col` (depth x pixels) from the sample `x`; taps that fall in the padding read 0.
-    public func im2col(_ x: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>) {
+    /// Fills `col` (depth x pixels) from the sample `x`; taps that fall in the padding read 0. Generic so that
+    /// the float reference and the integer golden model share one definition of the windows.
+    @inlinable
+    public func im2col<T: Numeric>(_ x: UnsafePointer<T>, into col: UnsafeMutablePointer<T>) {
         var row = 0
         for c in 0..<channels {
             for ky in 0..<kernelH {
