@@ -149,7 +149,7 @@ struct PoolPlan: Sendable {
     }
 
     func run(input x: UnsafeMutablePointer<Float>, output y: UnsafeMutablePointer<Float>, average: Bool) {
-        if average { geometry.averageForward(x, into: y) } else { geometry.maxForward(x, into: y) }
+        if average { geometry.averageForward(x, into: y) } else { geometry.maxForward(x, into: y, empty: -Float.infinity) }
     }
 }
 

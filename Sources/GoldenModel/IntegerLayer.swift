@@ -11,8 +11,9 @@ struct IntegerLayer: Sendable {
     /// and stay inside the interval the width was derived from, so Int32 arithmetic is exact).
     let weights32: [Int32]
     let narrow: Bool
-    /// Convolution windows, shared with the float reference.
+    /// Convolution and pooling windows, shared with the float reference.
     let geometry: ConvGeometry?
+    let poolGeometry: PoolGeometry?
     let bias: [Int]
     let shifts: [Int]
     let relu: Bool
@@ -30,6 +31,15 @@ struct IntegerLayer: Sendable {
                                     outH: layer.shape[1], outW: layer.shape[2])
         } else {
             geometry = nil
+        }
+        if layer.kind == .maxPool || layer.kind == .averagePool, let kernel = layer.kernel, let stride = layer.stride, let pads = layer.pads {
+            // The quantizer admits only windows whose divisor is the full area (arithmetic.md section 4).
+            poolGeometry = PoolGeometry(channels: input[0], height: input[1], width: input[2], kernelH: kernel[0], kernelW: kernel[1],
+                                        strideH: stride[0], strideW: stride[1], padTop: pads[0], padLeft: pads[1],
+                                        padBottom: pads[2], padRight: pads[3], outH: layer.shape[1], outW: layer.shape[2],
+                                        countIncludePad: true)
+        } else {
+            poolGeometry = nil
         }
         narrow = (layer.accumulatorBits ?? 64) <= 32
         weights32 = narrow ? weights.map { Int32($0) } : []
@@ -112,35 +122,24 @@ struct IntegerLayer: Sendable {
     }
 
     /// Max: the largest code of the window, padding never wins. Average: the window sum, rounded half up by
-    /// the power-of-two shift of the window area.
+    /// the power-of-two shift of the window area. The windows are the float reference's (PoolGeometry).
     private func pool(_ x: [Int], into y: inout [Int]) {
-        let (channels, height, width) = (inputShape[0], inputShape[1], inputShape[2])
-        let (kh, kw) = (layer.kernel![0], layer.kernel![1])
-        let (sh, sw) = (layer.stride![0], layer.stride![1])
-        let (top, left) = (layer.pads![0], layer.pads![1])
-        let (outH, outW) = (layer.shape[1], layer.shape[2])
-        let areaShift = (kh * kw).trailingZeroBitCount
-        for c in 0..<channels {
-            for oy in 0..<outH {
-                for ox in 0..<outW {
-                    var best = Int.min, sum = 0
-                    for ky in 0..<kh {
-                        let iy = oy * sh - top + ky
-                        guard iy >= 0 && iy < height else { continue }
-                        for kx in 0..<kw {
-                            let ix = ox * sw - left + kx
-                            guard ix >= 0 && ix < width else { continue }
-                            let v = x[(c * height + iy) * width + ix]
-                            best = max(best, v)
-                            sum += v
-                        }
-                    }
-                    let out = (c * outH + oy) * outW + ox
-                    if kind == .maxPool {
-                        y[out] = best
-                    } else {
-                        y[out] = areaShift > 0 ? (sum + (1 << (areaShift - 1))) >> areaShift : sum
-                    }
+        let geometry = poolGeometry!
+        if kind == .maxPool {
+            x.withUnsafeBufferPointer { input in
+                y.withUnsafeMutableBufferPointer { geometry.maxForward(input.baseAddress!, into: $0.baseAddress!, empty: Int.min) }
+            }
+            return
+        }
+        let areaShift = (geometry.kernelH * geometry.kernelW).trailingZeroBitCount
+        for c in 0..<geometry.channels {
+            let plane = c * geometry.height * geometry.width
+            for oy in 0..<geometry.outH {
+                for ox in 0..<geometry.outW {
+                    let (rows, cols, _) = geometry.window(oy, ox)
+                    var sum = 0
+                    for iy in rows { for ix in cols { sum += x[plane + iy * geometry.width + ix] } }
+                    y[(c * geometry.outH + oy) * geometry.outW + ox] = areaShift > 0 ? (sum + (1 << (areaShift - 1))) >> areaShift : sum
                 }
             }
         }

@@ -20,8 +20,8 @@ public struct PoolGeometry: Sendable, Equatable {
     }
 
     /// The in-image rows and columns of window (oy, ox), and the divisor of its average.
-    @inline(__always)
-    func window(_ oy: Int, _ ox: Int) -> (rows: Range<Int>, cols: Range<Int>, count: Int) {
+    @inlinable @inline(__always)
+    public func window(_ oy: Int, _ ox: Int) -> (rows: Range<Int>, cols: Range<Int>, count: Int) {
         let y0 = oy * strideH - padTop, x0 = ox * strideW - padLeft
         let y1 = y0 + kernelH, x1 = x0 + kernelW
         let rows = max(y0, 0)..<max(max(y0, 0), min(y1, height))
@@ -34,8 +34,8 @@ public struct PoolGeometry: Sendable, Equatable {
 
     /// The position (within the sample) of the largest value of window (oy, ox): the first in row-major
     /// order among equals, or nil for a window entirely in the padding.
-    @inline(__always)
-    func argmax(_ x: UnsafePointer<Float>, channel c: Int, _ oy: Int, _ ox: Int) -> Int? {
+    @inlinable @inline(__always)
+    public func argmax<T: Comparable>(_ x: UnsafePointer<T>, channel c: Int, _ oy: Int, _ ox: Int) -> Int? {
         let (rows, cols, _) = window(oy, ox)
         guard !rows.isEmpty && !cols.isEmpty else { return nil }
         let plane = c * height * width
@@ -51,11 +51,14 @@ public struct PoolGeometry: Sendable, Equatable {
         return best
     }
 
-    public func maxForward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+    /// The largest value of each window; `empty` for a window entirely in the padding. Generic so that the
+    /// float reference and the integer golden model share one definition of the windows.
+    @inlinable
+    public func maxForward<T: Comparable>(_ x: UnsafePointer<T>, into y: UnsafeMutablePointer<T>, empty: T) {
         for c in 0..<channels {
             for oy in 0..<outH {
                 for ox in 0..<outW {
-                    y[(c * outH + oy) * outW + ox] = argmax(x, channel: c, oy, ox).map { x[$0] } ?? -Float.infinity
+                    y[(c * outH + oy) * outW + ox] = argmax(x, channel: c, oy, ox).map { x[$0] } ?? empty
                 }
             }
         }

@@ -12,7 +12,7 @@ struct PoolLayer: TrainableLayer {
     func forward(_ io: LayerIO, parameters: UnsafePointer<Float>, scratch: LayerScratch) {
         for s in 0..<io.samples {
             let x = io.inputs[0] + s * inputSize, y = io.output + s * outputSize
-            if average { geometry.averageForward(x, into: y) } else { geometry.maxForward(x, into: y) }
+            if average { geometry.averageForward(x, into: y) } else { geometry.maxForward(x, into: y, empty: -Float.infinity) }
         }
     }
 
