@@ -27,10 +27,10 @@ public struct TrainableNetwork: Sendable {
         template = graph
         let inputs = graph.inputs
         guard inputs.count == 1 else {
-            throw TrainingError(node: "graph", op: "Graph", reason: "training needs exactly one input, found \(inputs.count)")
+            throw GraphError(node: "graph", op: "Graph", reason: "training needs exactly one input, found \(inputs.count)")
         }
         guard graph.outputs.count == 1 else {
-            throw TrainingError(node: "graph", op: "Graph", reason: "training needs exactly one output, found \(graph.outputs.count)")
+            throw GraphError(node: "graph", op: "Graph", reason: "training needs exactly one output, found \(graph.outputs.count)")
         }
         input = inputs[0]
         inputSize = elementCount(graph.nodes[input].shape)
@@ -39,7 +39,7 @@ public struct TrainableNetwork: Sendable {
         logits = head
         guard graph.nodes[head].shape.count == 1 else {
             let node = graph.nodes[head]
-            throw TrainingError(node: node.name, op: node.op.name,
+            throw GraphError(node: node.name, op: node.op.name,
                                 reason: "the loss needs a vector of class scores, this output has shape \(node.shape)")
         }
         classes = graph.nodes[head].shape[0]
@@ -90,15 +90,15 @@ public struct TrainableNetwork: Sendable {
                 layer = ScaleShiftLayer(scale: affine.scale, shift: affine.shift, inner: size / affine.scale.count)
             case .add:
                 guard node.inputs.allSatisfy({ graph.nodes[$0].shape == node.shape }) else {
-                    throw TrainingError(node: node.name, op: node.op.name,
+                    throw GraphError(node: node.name, op: node.op.name,
                                         reason: "training supports Add of two values of the same shape only (no broadcasting)")
                 }
                 layer = AddLayer(size: size)
             case .constant:
-                throw TrainingError(node: node.name, op: node.op.name,
+                throw GraphError(node: node.name, op: node.op.name,
                                     reason: "constant operands are not trainable; fold them into a Conv or Dense bias first")
             case .softmax:
-                throw TrainingError(node: node.name, op: node.op.name,
+                throw GraphError(node: node.name, op: node.op.name,
                                     reason: "Softmax is supported only as the last node (the loss applies it)")
             }
             layers.append(layer)

@@ -77,13 +77,13 @@ public final class Trainer {
     /// Trains on `data` for `options.epochs` epochs, holding out `options.validationCount` images.
     public func fit(_ data: ImageDataset, onEvent: (TrainingEvent) -> Void = { _ in }) throws -> [EpochSummary] {
         guard data.rows * data.cols == network.inputSize else {
-            throw TrainingError(node: "input", op: "Input", reason: "the network takes \(network.inputSize) values per sample, the images have \(data.rows * data.cols)")
+            throw GraphError(node: "input", op: "Input", reason: "the network takes \(network.inputSize) values per sample, the images have \(data.rows * data.cols)")
         }
         guard data.labels.allSatisfy({ (0..<network.classes).contains($0) }) else {
-            throw TrainingError(node: "output", op: "Loss", reason: "labels must lie in 0..<\(network.classes)")
+            throw GraphError(node: "output", op: "Loss", reason: "labels must lie in 0..<\(network.classes)")
         }
         guard options.validationCount >= 0, options.validationCount < data.count, options.batchSize > 0, options.epochs >= 0 else {
-            throw TrainingError(node: "options", op: "Trainer", reason: "need 0 <= validation < \(data.count) images, a positive batch size and epochs >= 0")
+            throw GraphError(node: "options", op: "Trainer", reason: "need 0 <= validation < \(data.count) images, a positive batch size and epochs >= 0")
         }
         var random = SeededGenerator(seed: options.seed)
         let order = random.permutation(data.count)

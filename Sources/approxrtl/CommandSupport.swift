@@ -5,7 +5,6 @@ import NetworkIR
 import OnnxExport
 import OnnxImport
 import Quantization
-import Training
 
 /// Runs a command body, turning the library's errors into one clear line on stderr and exit status 1.
 func reportingErrors(_ body: () throws -> Void) throws {
@@ -16,8 +15,6 @@ func reportingErrors(_ body: () throws -> Void) throws {
     } catch let error as DatasetError {
         fail("\(error)")
     } catch let error as GraphError {
-        fail("\(error)")
-    } catch let error as TrainingError {
         fail("\(error)")
     } catch let error as ExportError {
         fail("\(error)")

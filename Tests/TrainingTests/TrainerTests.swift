@@ -95,14 +95,14 @@ final class TrainerTests: XCTestCase {
         let c = try b.add("offset", .constant(Tensor(shape: [4], data: [1, 2, 3, 4])))
         let y = try b.add("shifted", .add, inputs: [x, c])
         XCTAssertThrowsError(try Trainer(graph: b.build(outputs: [y]))) { error in
-            XCTAssertEqual((error as? TrainingError)?.node, "offset")
+            XCTAssertEqual((error as? GraphError)?.node, "offset")
         }
 
         var conv = GraphBuilder()
         let image = try conv.add("image", .input, inputShape: [1, 4, 4])
         let feature = try conv.add("features", .conv2d(Conv2D(weight: Tensor(zeros: [2, 1, 3, 3]))), inputs: [image])
         XCTAssertThrowsError(try Trainer(graph: conv.build(outputs: [feature]))) { error in
-            let training = error as? TrainingError
+            let training = error as? GraphError
             XCTAssertEqual(training?.node, "features")
             XCTAssertTrue(training?.reason.contains("vector of class scores") ?? false, "\(error)")
         }
