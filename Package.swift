@@ -33,6 +33,8 @@ let package = Package(
         .target(name: "Quantization", dependencies: ["NetworkIR", "FloatInference", "Datasets"]),
         // The bit-exact integer golden model.
         .target(name: "GoldenModel", dependencies: ["Quantization", "MatrixKernels"]),
+        // The approximation methods of DESIGN.md section 2 (M1 sorted-weight fits so far).
+        .target(name: "Approximation"),
         // System zlib, for gzipped IDX files (Debian: zlib1g-dev).
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // IDX and .npy readers, Fashion-MNIST lookup.
@@ -59,6 +61,7 @@ let package = Package(
         .testTarget(name: "OnnxExportTests", dependencies: ["OnnxExport", "OnnxImport", "NetworkIR", "FloatInference", "Training", "TestSupport"]),
         .testTarget(name: "QuantizationTests", dependencies: ["Quantization", "Training", "Datasets", "NetworkIR"]),
         .testTarget(name: "GoldenModelTests", dependencies: ["GoldenModel", "Quantization", "Training", "Datasets", "NetworkIR", "TestSupport"]),
+        .testTarget(name: "ApproximationTests", dependencies: ["Approximation", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["approxrtl", "OnnxProto", "TestSupport", "Datasets"]),
     ],
