@@ -53,9 +53,7 @@ struct Eval: ParsableCommand {
             while done < images.count {
                 let range = done..<min(done + batchSize, images.count)
                 let logits = executor.run(inputs: [images.floatImages(range)], batch: range.count)[0]
-                for (offset, predicted) in predictions(logits, classes: classes).enumerated() where predicted == images.labels[range.lowerBound + offset] {
-                    correct += 1
-                }
+                correct += images.matches(predictions(logits, classes: classes), from: range.lowerBound)
                 done = range.upperBound
                 progress.update(done, String(format: "top-1 %.2f%%", 100 * Double(correct) / Double(done)))
             }
@@ -90,16 +88,10 @@ struct Eval: ParsableCommand {
             let batchStart = Date()
             let predicted = golden.predictions(pixels: pixels, count: range.count)
             integerSeconds += Date().timeIntervalSince(batchStart)
-            for (offset, predicted) in predicted.enumerated()
-            where predicted == images.labels[range.lowerBound + offset] {
-                correct += 1
-            }
+            correct += images.matches(predicted, from: range.lowerBound)
             if let float {
                 let logits = float.run(inputs: [images.floatImages(range)], batch: range.count)[0]
-                for (offset, predicted) in predictions(logits, classes: golden.classes).enumerated()
-                where predicted == images.labels[range.lowerBound + offset] {
-                    floatCorrect += 1
-                }
+                floatCorrect += images.matches(predictions(logits, classes: golden.classes), from: range.lowerBound)
             }
             done = range.upperBound
             progress.update(done, String(format: "integer top-1 %.2f%%", 100 * Double(correct) / Double(done)))
@@ -120,5 +112,12 @@ struct Eval: ParsableCommand {
             print(String(format: "%@ on %@ (%d images): integer top-1 %.2f%% (%d correct), %@; %d/%d-bit weights/activations",
                          model, images.name, images.count, 100 * accuracy, correct, floatText, quantized.weightBits, quantized.activationBits))
         }
+    }
+}
+
+extension ImageDataset {
+    /// How many of `predicted` (for the images from index `first` on) equal their labels.
+    func matches(_ predicted: [Int], from first: Int) -> Int {
+        predicted.enumerated().filter { $0.element == labels[first + $0.offset] }.count
     }
 }
