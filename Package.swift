@@ -33,8 +33,8 @@ let package = Package(
         .target(name: "Quantization", dependencies: ["NetworkIR", "FloatInference", "Datasets"]),
         // The bit-exact integer golden model.
         .target(name: "GoldenModel", dependencies: ["Quantization", "MatrixKernels"]),
-        // The approximation methods of DESIGN.md section 2 (M1 sorted-weight fits so far).
-        .target(name: "Approximation"),
+        // The approximation methods of DESIGN.md section 2 (M1 sorted-weight fits, M2 scaling weights) and their metrics.
+        .target(name: "Approximation", dependencies: ["Quantization", "GoldenModel"]),
         // System zlib, for gzipped IDX files (Debian: zlib1g-dev).
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // IDX and .npy readers, Fashion-MNIST lookup.
@@ -43,7 +43,7 @@ let package = Package(
         .executableTarget(
             name: "approxrtl",
             dependencies: [
-                "NetworkIR", "OnnxImport", "OnnxExport", "FloatInference", "Datasets", "Training", "Quantization", "GoldenModel",
+                "NetworkIR", "OnnxImport", "OnnxExport", "FloatInference", "Datasets", "Training", "Quantization", "GoldenModel", "Approximation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // `make bench`: throughput figures measured against a baseline in the same run.
@@ -52,7 +52,7 @@ let package = Package(
         .executableTarget(name: "onnx-conformance", dependencies: ["NetworkIR", "OnnxImport", "OnnxProto", "FloatInference"]),
 
         // Builders of ONNX models and helpers shared by the test targets.
-        .target(name: "TestSupport", dependencies: ["OnnxProto", "NetworkIR"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["OnnxProto", "NetworkIR", "Training", "Datasets"], path: "Tests/TestSupport"),
         .testTarget(name: "NetworkIRTests", dependencies: ["NetworkIR"]),
         .testTarget(name: "OnnxImportTests", dependencies: ["OnnxImport", "OnnxProto", "NetworkIR", "FloatInference", "TestSupport"]),
         .testTarget(name: "FloatInferenceTests", dependencies: ["FloatInference", "NetworkIR", "TestSupport"]),
@@ -60,8 +60,8 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "NetworkIR", "Datasets", "TestSupport"]),
         .testTarget(name: "OnnxExportTests", dependencies: ["OnnxExport", "OnnxImport", "NetworkIR", "FloatInference", "Training", "TestSupport"]),
         .testTarget(name: "QuantizationTests", dependencies: ["Quantization", "Training", "Datasets", "NetworkIR"]),
-        .testTarget(name: "GoldenModelTests", dependencies: ["GoldenModel", "Quantization", "Training", "Datasets", "NetworkIR", "TestSupport"]),
-        .testTarget(name: "ApproximationTests", dependencies: ["Approximation", "TestSupport"]),
+        .testTarget(name: "GoldenModelTests", dependencies: ["GoldenModel", "Quantization", "Approximation", "Training", "Datasets", "NetworkIR", "TestSupport"]),
+        .testTarget(name: "ApproximationTests", dependencies: ["Approximation", "Quantization", "GoldenModel", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["approxrtl", "OnnxProto", "TestSupport", "Datasets"]),
     ],

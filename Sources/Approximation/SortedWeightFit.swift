@@ -1,4 +1,5 @@
 import Foundation
+import Quantization
 
 /// Degree of the per-segment polynomial of method M1 (DESIGN.md section 2).
 public enum PolynomialDegree: Int, Sendable, Codable, CaseIterable {
@@ -6,23 +7,12 @@ public enum PolynomialDegree: Int, Sendable, Codable, CaseIterable {
     case quadratic = 2
 }
 
-/// One run of consecutive ranks `start ..< start + count` and its integer coefficients `[C0, C1]` or
-/// `[C0, C1, C2]`: the approximated value at rank `start + j` is `C0 + C1*j + C2*j*j`, exactly.
-public struct Segment: Equatable, Sendable, Codable {
-    public var start: Int
-    public var count: Int
-    public var coefficients: [Int]
-
-    public init(start: Int, count: Int, coefficients: [Int]) {
-        self.start = start; self.count = count; self.coefficients = coefficients
-    }
-
-    @inlinable
-    public func value(at j: Int) -> Int {
-        var v = coefficients[0] + coefficients[1] * j
-        if coefficients.count > 2 { v += coefficients[2] * j * j }
-        return v
-    }
+/// How the ranks of a group are cut into segments.
+public enum Boundaries: String, Sendable, CaseIterable {
+    /// Equal-size segments.
+    case equal
+    /// The boundaries that minimise the squared error of the real least-squares fits (dynamic programming).
+    case optimal
 }
 
 /// Method M1 on one group of weights: sort, cut the ranks into segments, fit a polynomial per segment, round
@@ -36,16 +26,23 @@ public struct SortedWeightFit: Equatable, Sendable {
     public var order: [Int]
     public var segments: [Segment]
 
-    /// Fits `values` with `segmentCount` equal-size segments (the first `count % segmentCount` one rank longer).
-    public static func fit(_ values: [Double], segments segmentCount: Int, degree: PolynomialDegree) -> SortedWeightFit {
+    /// Fits `values` with `segmentCount` segments: equal-size (the first `count % segmentCount` one rank longer)
+    /// or with the boundaries that minimise the squared error of the real fit (`Segmentation.optimal`).
+    public static func fit(_ values: [Double], segments segmentCount: Int, degree: PolynomialDegree,
+                           boundaries: Boundaries = .equal) -> SortedWeightFit {
         precondition(!values.isEmpty && segmentCount >= 1)
         let order = values.indices.sorted { values[$0] < values[$1] || (values[$0] == values[$1] && $0 < $1) }
         let sorted = order.map { values[$0] }
-        let n = sorted.count, parts = min(segmentCount, n)
+        let counts = boundaries == .equal ? Segmentation.equal(sorted.count, segments: segmentCount)
+                                          : Segmentation.optimal(sorted, segments: segmentCount, degree: degree)
+        return fit(sorted: sorted, order: order, counts: counts, degree: degree)
+    }
+
+    /// Fits already sorted values with the given segment lengths.
+    static func fit(sorted: [Double], order: [Int], counts: [Int], degree: PolynomialDegree) -> SortedWeightFit {
         var segments: [Segment] = []
         var start = 0
-        for s in 0..<parts {
-            let count = n / parts + (s < n % parts ? 1 : 0)
+        for count in counts {
             segments.append(Segment(start: start, count: count,
                                     coefficients: fitSegment(Array(sorted[start..<(start + count)]), degree: degree)))
             start += count

@@ -19,12 +19,15 @@ struct IntegerLayer: Sendable {
     let relu: Bool
     let logits: Bool
     let bits: Int
+    /// Compressed layers run in their reuse form.
+    let plan: ReusePlan?
 
     init(_ layer: QuantizedModel.Layer, input: [Int], activationBits: Int) {
         self.layer = layer
         kind = layer.kind
         inputShape = input
-        weights = layer.weights ?? []
+        // A compressed layer runs from its plan; its dense weights are not needed.
+        weights = layer.compression == nil ? layer.weights ?? [] : []
         if layer.kind == .conv2d, let kernel = layer.kernel, let stride = layer.stride, let pads = layer.pads {
             geometry = ConvGeometry(channels: input[0], height: input[1], width: input[2], kernelH: kernel[0], kernelW: kernel[1],
                                     strideH: stride[0], strideW: stride[1], padTop: pads[0], padLeft: pads[1],
@@ -42,12 +45,13 @@ struct IntegerLayer: Sendable {
             poolGeometry = nil
         }
         narrow = (layer.accumulatorBits ?? 64) <= 32
-        weights32 = narrow ? weights.map { Int32($0) } : []
+        weights32 = narrow && layer.compression == nil ? weights.map { Int32($0) } : []
         bias = layer.bias ?? []
         shifts = layer.shifts ?? []
         relu = layer.relu ?? false
         logits = layer.logits ?? false
         bits = activationBits
+        plan = layer.compression.map { ReusePlan($0, weightShape: layer.weightShape!) }
     }
 
     /// The final step of a weighted layer: requantize, or align the logits by left shifts.
@@ -76,6 +80,20 @@ struct IntegerLayer: Sendable {
         let outputs = bias.count, fan = x.count
         if input.count < fan { input = [T](repeating: 0, count: fan) }
         for k in 0..<fan { input[k] = T(truncatingIfNeeded: x[k]) }
+        if let plan {
+            var work = [T](repeating: 0, count: 5)
+            input.withUnsafeBufferPointer { a in
+                work.withUnsafeMutableBufferPointer { w in
+                    let acc = w.baseAddress!
+                    for c in 0..<outputs {
+                        acc[0] = T(truncatingIfNeeded: bias[c])
+                        plan.channels[c].accumulate(degree: plan.degree, lanes: 1, row: { a.baseAddress! + $0 }, into: acc, scratch: acc + 1)
+                        y[c] = finish(Int(acc[0]), channel: c)
+                    }
+                }
+            }
+            return
+        }
         weights.withUnsafeBufferPointer { w in
             input.withUnsafeBufferPointer { a in
                 for c in 0..<outputs {
@@ -106,6 +124,18 @@ struct IntegerLayer: Sendable {
             geometry.im2col(codes, into: col)
             // The accumulators live after the column matrix in the same buffer.
             let acc = col + depth * pixels
+            if let plan {
+                // The reuse form runs over all output pixels at once; its scratch follows the input codes.
+                let scratch = UnsafeMutablePointer<T>.allocate(capacity: 4 * pixels)
+                defer { scratch.deallocate() }
+                for m in 0..<outC {
+                    acc.update(repeating: T(truncatingIfNeeded: bias[m]), count: pixels)
+                    plan.channels[m].accumulate(degree: plan.degree, lanes: pixels, row: { UnsafePointer(col + $0 * pixels) },
+                                                into: acc, scratch: scratch)
+                    for p in 0..<pixels { y[m * pixels + p] = finish(Int(acc[p]), channel: m) }
+                }
+                return
+            }
             weights.withUnsafeBufferPointer { w in
                 for m in 0..<outC {
                     acc.update(repeating: T(truncatingIfNeeded: bias[m]), count: pixels)

@@ -9,6 +9,8 @@ public struct QuantizedModel: Codable, Equatable, Sendable {
     public var version: Int = QuantizedModel.currentVersion
     /// Where the float model came from (a file name) and how it was calibrated.
     public var source: String
+    /// For a compressed model: the quantized model it was compressed from (a file name).
+    public var compressedFrom: String? = nil
     public var calibration: Calibration
     public var weightBits: Int
     public var activationBits: Int
@@ -71,6 +73,8 @@ public struct QuantizedModel: Codable, Equatable, Sendable {
         public var relu: Bool? = nil
         /// The logits: accumulators aligned by left shifts, neither rounded nor saturated.
         public var logits: Bool? = nil
+        /// A compressed layer stores its weights here instead of in `weights` (Compression.swift).
+        public var compression: Compression? = nil
 
         public init(name: String, kind: Kind, input: String, shape: [Int], inputExponent: Int, outputExponent: Int,
                     outputLow: Int, outputHigh: Int) {

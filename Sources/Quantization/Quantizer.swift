@@ -79,50 +79,24 @@ public enum Quantizer {
                 }
                 var codes = [Int](repeating: 0, count: weight.count)
                 var biasCodes = [Int](repeating: 0, count: channels)
-                var accLow = Int.max, accHigh = Int.min
-                var lows = [Int](repeating: 0, count: channels), highs = [Int](repeating: 0, count: channels)
                 for c in 0..<channels {
-                    var low = 0, high = 0
                     for k in 0..<fan {
-                        let q = min(max(FixedPoint.code(scaled[c * fan + k], exponent: exponents[c]), -weightLimit), weightLimit)
-                        codes[c * fan + k] = q
-                        low += min(q * source.low, q * source.high)
-                        high += max(q * source.low, q * source.high)
+                        codes[c * fan + k] = min(max(FixedPoint.code(scaled[c * fan + k], exponent: exponents[c]), -weightLimit), weightLimit)
                     }
                     biasCodes[c] = FixedPoint.code(Double(bias[c]), exponent: exponents[c] + source.exponent)
-                    lows[c] = low + biasCodes[c]; highs[c] = high + biasCodes[c]
-                    accLow = min(accLow, lows[c]); accHigh = max(accHigh, highs[c])
-                }
-                let accBits = FixedPoint.width(low: accLow, high: accHigh)
-                guard accBits <= options.maxAccumulatorBits else {
-                    throw QuantizationError(layer: node.name, "the accumulator needs \(accBits) bits (range \(accLow)...\(accHigh)), more than --max-acc-bits \(options.maxAccumulatorBits)")
                 }
                 layer.weightShape = shape
                 layer.weights = codes
-                layer.weightExponents = exponents
-                layer.bias = biasCodes
-                layer.accumulatorBits = accBits
                 layer.relu = step.relu
                 if step.logits {
-                    let common = exponents.min()! + source.exponent
-                    let shifts = exponents.map { common - ($0 + source.exponent) }
-                    var low = Int.max, high = Int.min
-                    for c in 0..<channels {
-                        low = min(low, lows[c] << -shifts[c]); high = max(high, highs[c] << -shifts[c])
-                    }
-                    guard FixedPoint.width(low: low, high: high) <= options.maxAccumulatorBits else {
-                        throw QuantizationError(layer: node.name, "aligned logits need \(FixedPoint.width(low: low, high: high)) bits, more than --max-acc-bits \(options.maxAccumulatorBits)")
-                    }
                     layer.logits = true
-                    layer.shifts = shifts
-                    layer.outputExponent = common
-                    (layer.outputLow, layer.outputHigh) = (low, high)
                 } else {
                     let exponent = FixedPoint.exponent(forMagnitude: Double(peaks[step.output] ?? 0), limit: top)
-                    layer.shifts = exponents.map { exponent - ($0 + source.exponent) }
                     layer.outputExponent = exponent
                     (layer.outputLow, layer.outputHigh) = (step.relu ? 0 : -top - 1, top)
                 }
+                try layer.settle(effectiveWeights: codes, exponents: exponents, bias: biasCodes, inputLow: source.low, inputHigh: source.high,
+                                 maxAccumulatorBits: options.maxAccumulatorBits)
                 produced = Value(name: node.name, exponent: layer.outputExponent, low: layer.outputLow, high: layer.outputHigh, fromImage: false)
             case .relu:
                 layer.kind = .relu

@@ -39,18 +39,29 @@ extension QuantizedModel {
             let expected: [Int]
             switch layer.kind {
             case .conv2d, .dense:
-                guard let shape = layer.weightShape, let weights = layer.weights, let exponents = layer.weightExponents,
+                guard let shape = layer.weightShape, let exponents = layer.weightExponents,
                       let bias = layer.bias, let accBits = layer.accumulatorBits, let shifts = layer.shifts else {
                     throw fail("a \(layer.kind.rawValue) layer needs weight_shape, weights, weight_exponents, bias, accumulator_bits and shifts")
                 }
                 let channels = shape.first ?? 0
-                guard shape.allSatisfy({ $0 > 0 }), weights.count == elementCount(shape), exponents.count == channels,
-                      bias.count == channels, shifts.count == channels else {
-                    throw fail("weights (\(weights.count)), weight_exponents (\(exponents.count)), bias (\(bias.count)) and shifts (\(shifts.count)) do not match weight_shape \(shape)")
+                guard shape.allSatisfy({ $0 > 0 }), exponents.count == channels, bias.count == channels, shifts.count == channels else {
+                    throw fail("weight_exponents (\(exponents.count)), bias (\(bias.count)) and shifts (\(shifts.count)) do not match weight_shape \(shape)")
                 }
-                if let bad = weights.first(where: { abs($0) > weightLimit }) {
-                    throw fail("weight code \(bad) is outside ±\(weightLimit) (\(weightBits)-bit symmetric)")
+                // The numbers exist once: plain codes, or a compression that defines them.
+                switch (layer.weights, layer.compression) {
+                case (let codes?, nil):
+                    guard codes.count == elementCount(shape) else { throw fail("weights (\(codes.count)) do not match weight_shape \(shape)") }
+                    if let bad = codes.first(where: { abs($0) > weightLimit }) {
+                        throw fail("weight code \(bad) is outside ±\(weightLimit) (\(weightBits)-bit symmetric)")
+                    }
+                case (nil, let compression?):
+                    try validate(compression, layer: layer, shape: shape)
+                case (nil, nil):
+                    throw fail("a \(layer.kind.rawValue) layer needs weights or a compression")
+                case (_?, _?):
+                    throw fail("has both weights and a compression; a compressed layer stores only the compression")
                 }
+                let weights = layer.effectiveWeights!
                 if layer.kind == .conv2d {
                     guard shape.count == 4, source.shape.count == 3, shape[1] == source.shape[0],
                           let geometry = try? window(layer, input: source.shape, kernel: [shape[2], shape[3]]) else {
@@ -123,5 +134,67 @@ extension QuantizedModel {
         let w = (input[2] + pads[1] + pads[3] - kernel[1]) / stride[1] + 1
         guard h > 0, w > 0 else { throw QuantizationError(layer: layer.name, "window larger than the padded input") }
         return (h, w)
+    }
+
+    /// The internal consistency of a compressed layer: widths, code book, permutation, segments, coefficients.
+    private func validate(_ compression: Compression, layer: Layer, shape: [Int]) throws {
+        func fail(_ reason: String) -> QuantizationError { QuantizationError(layer: layer.name, "compression: " + reason) }
+        let count = elementCount(shape), channels = shape[0], fan = count / channels
+        let exponents = layer.weightExponents ?? []
+        switch compression.method {
+        case .linear, .quadratic:
+            guard let group = compression.group, ["layer", "channel", "kernel"].contains(group) else {
+                throw fail("group must be 'layer', 'channel' or 'kernel'")
+            }
+            guard let bits = compression.coefficientBits, (2...32).contains(bits), let groups = compression.groups else {
+                throw fail("a \(compression.method.rawValue) compression needs coefficient_bits (2 to 32) and groups")
+            }
+            let limit = (1 << (bits - 1)) - 1
+            var seen = [Bool](repeating: false, count: count)
+            for (g, weightGroup) in groups.enumerated() {
+                guard !weightGroup.order.isEmpty else { throw fail("group \(g) is empty") }
+                for index in weightGroup.order {
+                    guard (0..<count).contains(index), !seen[index] else {
+                        throw fail("group \(g): index \(index) is out of range or already in a group (order must be a permutation)")
+                    }
+                    seen[index] = true
+                }
+                // All members of a group scale alike, so the channels it touches share one exponent.
+                let touched = Set(weightGroup.order.map { exponents[$0 / fan] })
+                guard touched.count == 1 else { throw fail("group \(g) spans channels with different weight exponents \(touched.sorted())") }
+                var next = 0
+                for segment in weightGroup.segments {
+                    guard segment.start == next, segment.count > 0 else {
+                        throw fail("group \(g): segments must be contiguous and non-empty from rank 0 (segment at \(segment.start))")
+                    }
+                    guard segment.coefficients.count == compression.degree! + 1 else {
+                        throw fail("group \(g): a \(compression.method.rawValue) segment has \(compression.degree! + 1) coefficients, not \(segment.coefficients.count)")
+                    }
+                    if let bad = segment.coefficients.first(where: { abs($0) > limit }) {
+                        throw fail("group \(g): coefficient \(bad) is outside ±\(limit) (\(bits) bits)")
+                    }
+                    next += segment.count
+                }
+                guard next == weightGroup.order.count else { throw fail("group \(g): segments cover \(next) of \(weightGroup.order.count) ranks") }
+            }
+            guard seen.allSatisfy({ $0 }) else { throw fail("the groups do not cover all \(count) weights") }
+        case .swc:
+            guard let codebook = compression.codebook, ["uniform", "pow2"].contains(codebook) else {
+                throw fail("codebook must be 'uniform' or 'pow2'")
+            }
+            guard let codeBits = compression.codeBits, (2...8).contains(codeBits), let scaleBits = compression.scaleBits, (2...32).contains(scaleBits),
+                  let scales = compression.scales, let codes = compression.codes else {
+                throw fail("an swc compression needs code_bits (2 to 8), scale_bits (2 to 32), scales and codes")
+            }
+            guard scales.count == channels, codes.count == count else {
+                throw fail("scales (\(scales.count)) and codes (\(codes.count)) do not match weight_shape \(shape)")
+            }
+            if let bad = scales.first(where: { $0 < 0 || $0 > (1 << (scaleBits - 1)) - 1 }) {
+                throw fail("scale \(bad) is outside 0...\((1 << (scaleBits - 1)) - 1) (\(scaleBits) bits)")
+            }
+            if let bad = codes.first(where: { !compression.isCode($0) }) {
+                throw fail("code \(bad) is not in the \(codeBits)-bit \(codebook) code book")
+            }
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Approximation
+import Quantization
 import TestSupport
 import XCTest
 

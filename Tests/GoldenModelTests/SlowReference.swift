@@ -9,7 +9,10 @@ enum SlowReference {
         return x >= 0 ? x / d : -((-x + d - 1) / d)
     }
 
-    static func run(_ model: QuantizedModel, pixels: [UInt8]) -> [Int] {
+    static func run(_ model: QuantizedModel, pixels: [UInt8]) -> [Int] { runLayers(model, pixels: pixels).last! }
+
+    /// Every layer's output codes, in model order.
+    static func runLayers(_ model: QuantizedModel, pixels: [UInt8]) -> [[Int]] {
         var values: [String: [Int]] = [model.input.name: pixels.map { Int($0) }]
         var shapes: [String: [Int]] = [model.input.name: model.input.shape]
         let top = (1 << (model.activationBits - 1)) - 1
@@ -18,7 +21,7 @@ enum SlowReference {
             var y = [Int](repeating: 0, count: layer.shape.reduce(1, *))
             switch layer.kind {
             case .conv2d, .dense:
-                let w = layer.weights!, channels = layer.weightShape![0], fan = w.count / channels
+                let w = layer.effectiveWeights!, channels = layer.weightShape![0], fan = w.count / channels
                 for c in 0..<channels {
                     let positions = layer.kind == .dense ? 1 : layer.shape[1] * layer.shape[2]
                     for position in 0..<positions {
@@ -80,6 +83,6 @@ enum SlowReference {
             values[layer.name] = y
             shapes[layer.name] = layer.shape
         }
-        return values[model.layers.last!.name]!
+        return model.layers.map { values[$0.name]! }
     }
 }

@@ -1,0 +1,130 @@
+import GoldenModel
+import Quantization
+
+/// What one weighted layer stores and computes per image, before and after compression, counted from the model
+/// (the operations are those the reuse form of the golden model performs, ReusePlan).
+public struct LayerMetrics: Codable, Equatable, Sendable {
+    public var name: String
+    /// "none", "linear", "quadratic" or "swc".
+    public var method: String
+    /// Output values per image (channels x output pixels) and multiply-accumulates of the dense layer.
+    public var outputs: Int
+    public var macs: Int
+    /// Parameters counted the papers' way: every stored number (weights or coefficients, scales and codes,
+    /// biases), the permutation excluded.
+    public var paramsBefore: Int
+    public var paramsAfter: Int
+    /// Honest storage: all bits, the permutation and segment boundaries included (biases at accumulator width).
+    public var storageBitsBefore: Int
+    public var storageBitsAfter: Int
+    /// Bits of the permutation and segment boundaries inside `storageBitsAfter`.
+    public var permutationBits: Int
+    /// Full-width multiplications (weight x activation before; coefficient or scale multiplies after).
+    public var multipliesBefore: Int
+    public var multipliesAfter: Int
+    /// Multiplications by small constants that remain: M1's rank steps in non-contiguous parts, SWC codes that
+    /// are not powers of two (b-bit products).
+    public var smallMultiplies: Int
+    /// SWC codes of magnitude 2, 4, ...: shifts (codes of magnitude 1 cost nothing).
+    public var shifts: Int
+    public var additionsBefore: Int
+    public var additionsAfter: Int
+}
+
+public struct ModelMetrics: Codable, Equatable, Sendable {
+    public var layers: [LayerMetrics]
+    public var total: LayerMetrics
+
+    /// Parameter reduction the papers' way (before / after).
+    public var paramReduction: Double { Double(total.paramsBefore) / Double(max(total.paramsAfter, 1)) }
+    /// Storage reduction in bits, permutation included.
+    public var storageReduction: Double { Double(total.storageBitsBefore) / Double(max(total.storageBitsAfter, 1)) }
+    /// Share of the full-width multiplications that are gone.
+    public var multipliesEliminated: Double { 1 - Double(total.multipliesAfter) / Double(max(total.multipliesBefore, 1)) }
+    /// Share of multiplications of any kind (small ones included) and additions that are gone.
+    public var operationsSaved: Double {
+        let before = total.multipliesBefore + total.additionsBefore
+        let after = total.multipliesAfter + total.smallMultiplies + total.additionsAfter
+        return 1 - Double(after) / Double(max(before, 1))
+    }
+
+    public init(_ model: QuantizedModel) {
+        layers = model.layers.filter { $0.kind == .conv2d || $0.kind == .dense }.map { LayerMetrics($0, weightBits: model.weightBits) }
+        var sum = LayerMetrics(name: "total", method: "", outputs: 0, macs: 0, paramsBefore: 0, paramsAfter: 0, storageBitsBefore: 0,
+                               storageBitsAfter: 0, permutationBits: 0, multipliesBefore: 0, multipliesAfter: 0, smallMultiplies: 0,
+                               shifts: 0, additionsBefore: 0, additionsAfter: 0)
+        for l in layers {
+            sum.outputs += l.outputs; sum.macs += l.macs
+            sum.paramsBefore += l.paramsBefore; sum.paramsAfter += l.paramsAfter
+            sum.storageBitsBefore += l.storageBitsBefore; sum.storageBitsAfter += l.storageBitsAfter
+            sum.permutationBits += l.permutationBits
+            sum.multipliesBefore += l.multipliesBefore; sum.multipliesAfter += l.multipliesAfter
+            sum.smallMultiplies += l.smallMultiplies; sum.shifts += l.shifts
+            sum.additionsBefore += l.additionsBefore; sum.additionsAfter += l.additionsAfter
+        }
+        sum.method = Set(layers.map(\.method)).sorted().joined(separator: "+")
+        total = sum
+    }
+}
+
+/// Bits to tell `n` things apart.
+func bitsFor(_ n: Int) -> Int { n <= 1 ? 0 : Int.bitWidth - (n - 1).leadingZeroBitCount }
+
+extension LayerMetrics {
+    init(_ layer: QuantizedModel.Layer, weightBits: Int) {
+        let shape = layer.weightShape!
+        let count = shape.reduce(1, *), channels = shape[0], fan = count / channels
+        let pixels = layer.kind == .conv2d ? layer.shape[1] * layer.shape[2] : 1
+        let accBits = layer.accumulatorBits!
+        name = layer.name
+        outputs = channels * pixels
+        macs = outputs * fan
+        paramsBefore = count + channels
+        storageBitsBefore = count * weightBits + channels * (layer.compression?.originalAccumulatorBits ?? accBits)
+        multipliesBefore = macs
+        additionsBefore = macs
+        permutationBits = 0
+        smallMultiplies = 0
+        shifts = 0
+        guard let compression = layer.compression else {
+            method = "none"
+            (paramsAfter, storageBitsAfter, multipliesAfter, additionsAfter) = (paramsBefore, storageBitsBefore, macs, macs)
+            return
+        }
+        method = compression.method.rawValue
+        let plan = ReusePlan(compression, weightShape: shape)
+        var multiplies = 0, small = 0, additions = 0, shiftCount = 0
+        for channel in plan.channels {
+            switch channel {
+            case .sorted(let parts):
+                for part in parts {
+                    let ops = part.operations(degree: plan.degree)
+                    multiplies += ops.coefficientMultiplies; small += ops.constantMultiplies; additions += ops.additions
+                }
+            case .scaled(let scale, let codes):
+                let used = codes.filter { $0 != 0 }
+                if scale != 0 && !used.isEmpty {
+                    multiplies += 1
+                    additions += used.count
+                    small += used.filter { let m = abs($0); return m & (m - 1) != 0 }.count
+                    shiftCount += used.filter { let m = abs($0); return m > 1 && m & (m - 1) == 0 }.count
+                }
+            }
+        }
+        multipliesAfter = multiplies * pixels
+        smallMultiplies = small * pixels
+        additionsAfter = additions * pixels
+        shifts = shiftCount * pixels
+        switch compression.method {
+        case .linear, .quadratic:
+            let groups = compression.groups ?? []
+            let coefficients = groups.reduce(0) { $0 + $1.segments.reduce(0) { $0 + $1.coefficients.count } }
+            paramsAfter = coefficients + channels
+            permutationBits = groups.reduce(0) { $0 + $1.order.count * bitsFor($1.order.count) + $1.segments.count * bitsFor($1.order.count + 1) }
+            storageBitsAfter = coefficients * compression.coefficientBits! + permutationBits + channels * accBits
+        case .swc:
+            paramsAfter = count + 2 * channels
+            storageBitsAfter = count * compression.codeBits! + channels * (compression.scaleBits! + accBits)
+        }
+    }
+}

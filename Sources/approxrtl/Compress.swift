@@ -1,0 +1,123 @@
+import Approximation
+import ArgumentParser
+import Datasets
+import Foundation
+import GoldenModel
+import Quantization
+
+struct Compress: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compress a quantized model's weights with M1 (linear, quadratic) or M2 (swc).",
+        discussion: """
+            Retraining-free: the weights of the quantized model are approximated as they are. The result is a model \
+            file of the same format (docs/formats.md) that stores coefficients or scaling-weight codes instead of \
+            weight codes; `eval`, `report` and the golden model read it like any quantized model.
+            """)
+
+    @Argument(help: "The quantized model (.q.json).") var model: String
+    @OptionGroup var settings: MethodSettings
+    @Option(help: "Compress only these layers (comma-separated names; default: every conv and dense layer).") var layers: String?
+    @Option(help: "Largest accumulator width allowed (default: the model's).") var maxAccBits: Int?
+    @Option(name: .shortAndLong, help: "Where to write the compressed model (.c.json).") var output: String
+    @Flag(help: "Overwrite the output if it exists.") var force = false
+    @Flag(help: "Print one JSON object instead of text.") var json = false
+
+    func run() throws {
+        try reportingErrors {
+            if FileManager.default.fileExists(atPath: output) && !force {
+                throw CLIError("\(output) exists; pass --force to overwrite it")
+            }
+            let method = try settings.resolved()
+            let quantized = try QuantizedModel.load(path: model)
+            var compressed = try ModelCompressor.compress(quantized, method: method,
+                                                          layers: layers.map { $0.split(separator: ",").map(String.init) },
+                                                          maxAccumulatorBits: maxAccBits)
+            compressed.compressedFrom = model
+            try writeOutput(compressed.encoded(), to: output, force: force)
+            let metrics = ModelMetrics(compressed)
+            if json {
+                try printJSON(["model": model, "output": output, "method": settings.description, "metrics": jsonObject(metrics)])
+            } else {
+                print("\(model) -> \(output) (\(settings.description))")
+                print(metricsTable(metrics))
+                print(metricsSummary(metrics))
+            }
+        }
+    }
+}
+
+/// The method and its settings, shared by `compress` and the single settings of `sweep`.
+struct MethodSettings: ParsableArguments {
+    @Option(help: "linear or quadratic (M1, sorted-weight approximation), or swc (M2, scaling weights).") var method: String
+    @Option(help: "M1: segments per group.") var segments = 16
+    @Option(help: "M1: group of weights sorted together: layer, channel or kernel.") var group = "layer"
+    @Option(help: "M1: segment boundaries: optimal (dynamic programming) or equal.") var boundaries = "optimal"
+    @Option(help: "M1: coefficient width in bits.") var coefBits = 12
+    @Option(help: "M2: code book of the scaling weights: uniform or pow2.") var codebook = "uniform"
+    @Option(help: "M2: scaling-weight code width in bits, sign included.") var codeBits = 4
+    @Option(help: "M2: width of the per-filter scale (MAW) in bits.") var scaleBits = 12
+    @Option(help: "M2: prune scaling weights with |w| / MAW below this.") var threshold = 0.0
+
+    func resolved() throws -> Method {
+        switch method {
+        case "linear", "quadratic":
+            var options = SortedWeightOptions()
+            options.degree = method == "linear" ? .linear : .quadratic
+            guard let grouping = Grouping(rawValue: group) else { throw CLIError("--group must be layer, channel or kernel, not '\(group)'") }
+            guard let cuts = Boundaries(rawValue: boundaries) else { throw CLIError("--boundaries must be optimal or equal, not '\(boundaries)'") }
+            guard segments >= 1 else { throw CLIError("--segments must be at least 1") }
+            options.grouping = grouping
+            options.boundaries = cuts
+            options.segments = segments
+            options.coefficientBits = coefBits
+            return .sortedWeights(options)
+        case "swc":
+            var options = ScalingWeightOptions()
+            guard let book = Codebook(rawValue: codebook) else { throw CLIError("--codebook must be uniform or pow2, not '\(codebook)'") }
+            options.codebook = book
+            options.codeBits = codeBits
+            options.scaleBits = scaleBits
+            options.threshold = threshold
+            return .scalingWeights(options)
+        default:
+            throw CLIError("--method must be linear, quadratic or swc, not '\(method)'")
+        }
+    }
+
+    var description: String {
+        switch method {
+        case "swc": "swc \(codebook) \(codeBits)-bit codes, \(scaleBits)-bit scales, threshold \(threshold)"
+        default: "\(method), \(segments) \(boundaries) segments per \(group), \(coefBits)-bit coefficients"
+        }
+    }
+}
+
+/// The per-layer table of `compress` and `report`.
+func metricsTable(_ metrics: ModelMetrics) -> String {
+    let rows = (metrics.layers + [metrics.total]).map { l -> [String] in
+        [l.name, l.method, "\(l.paramsBefore)", "\(l.paramsAfter)", String(format: "%.1fx", ratio(l.paramsBefore, l.paramsAfter)),
+         "\(l.storageBitsBefore)", "\(l.storageBitsAfter)", String(format: "%.2fx", ratio(l.storageBitsBefore, l.storageBitsAfter)),
+         "\(l.multipliesBefore)", "\(l.multipliesAfter)", "\(l.smallMultiplies)", "\(l.additionsBefore)", "\(l.additionsAfter)"]
+    }
+    return table(["layer", "method", "params", "after", "reduction", "bits", "after", "reduction", "mults", "after", "small mults",
+                  "adds", "after"], rows, rightAligned: Set(2...12))
+}
+
+func metricsSummary(_ metrics: ModelMetrics) -> String {
+    let t = metrics.total
+    return String(format: """
+        parameters (papers' count, permutation excluded): %.1fx fewer; storage bits (permutation and boundaries included): %.2fx fewer \
+        (%d permutation bits); full multiplications eliminated: %.1f%%; multiplications and additions saved: %.1f%% \
+        (%d small-constant multiplies, %d shifts remain)
+        """, metrics.paramReduction, metrics.storageReduction, t.permutationBits, 100 * metrics.multipliesEliminated,
+        100 * metrics.operationsSaved, t.smallMultiplies, t.shifts)
+}
+
+func ratio(_ a: Int, _ b: Int) -> Double { Double(a) / Double(max(b, 1)) }
+
+/// A Codable value as a JSON object for `printJSON`.
+func jsonObject<T: Encodable>(_ value: T) throws -> Any {
+    let encoder = JSONEncoder()
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    return try JSONSerialization.jsonObject(with: encoder.encode(value))
+}
