@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "OnnxExportTests", dependencies: ["OnnxExport", "OnnxImport", "NetworkIR", "FloatInference", "Training", "TestSupport"]),
         .testTarget(name: "QuantizationTests", dependencies: ["Quantization", "Training", "Datasets", "NetworkIR"]),
         .testTarget(name: "GoldenModelTests", dependencies: ["GoldenModel", "Quantization", "Approximation", "Training", "Datasets", "NetworkIR", "TestSupport"]),
-        .testTarget(name: "ApproximationTests", dependencies: ["Approximation", "Quantization", "GoldenModel", "TestSupport"]),
+        .testTarget(name: "ApproximationTests", dependencies: ["Approximation", "Quantization", "GoldenModel", "Training", "Datasets", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["approxrtl", "OnnxProto", "TestSupport", "Datasets"]),
     ],
