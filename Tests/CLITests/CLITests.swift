@@ -1,5 +1,8 @@
 import Datasets
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import OnnxProto
 import TestSupport
 import XCTest
@@ -214,5 +217,51 @@ final class CLITests: XCTestCase {
         let result = try run(["eval", path, "--data", directory.path])
         XCTAssertEqual(result.status, 1)
         XCTAssertTrue(result.stderr.contains("version 7"), result.stderr)
+    }
+
+    func testCompressReportAndSweepOnTheBundledLeNet() throws {
+        let data = try writeTinyFashionMNIST()
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let quantized = directory.appendingPathComponent("lenet.q.json").path
+        XCTAssertEqual(try run(["quantize", repository.appendingPathComponent("models/lenet5-fmnist.onnx").path, "--data", data,
+                                "--calib-count", "200", "-o", quantized]).status, 0)
+        let compressed = directory.appendingPathComponent("lenet.c.json").path
+        let arguments = ["compress", quantized, "--method", "linear", "--segments", "32", "-o", compressed]
+        let c = try run(arguments)
+        XCTAssertEqual(c.status, 0, c.stderr)
+        XCTAssertTrue(c.stdout.contains("fc1    linear"), c.stdout)
+        let again = try run(arguments)
+        XCTAssertEqual(again.status, 1)
+        XCTAssertTrue(again.stderr.contains("--force"), again.stderr)
+        let bad = try run(["compress", quantized, "--method", "cubic", "-o", directory.appendingPathComponent("x.c.json").path])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("--method must be linear, quadratic or swc"), bad.stderr)
+
+        let report = try run(["report", compressed, "--eval", "--data", data, "--limit", "200", "--json"])
+        XCTAssertEqual(report.status, 0, report.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any])
+        XCTAssertGreaterThan(try XCTUnwrap(json["param_reduction"] as? Double), 50)
+        XCTAssertLessThan(try XCTUnwrap(json["storage_reduction"] as? Double), 1, "the permutation costs more bits than it saves")
+        let top1 = try XCTUnwrap(json["integer_top1"] as? Double)
+        XCTAssertNotNil(json["uncompressed_integer_top1"] as? Double)
+        // eval reads the compressed file like any quantized model and measures the same.
+        let eval = try run(["eval", compressed, "--data", data, "--limit", "200", "--json"])
+        XCTAssertEqual(try XCTUnwrap((JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any])?["integer_top1"] as? Double), top1)
+
+        let sweep = directory.appendingPathComponent("sweep").path
+        let s = try run(["sweep", quantized, "--methods", "linear,swc", "--segments", "4,16", "--groups", "channel", "--boundaries", "equal",
+                         "--codebooks", "pow2", "--code-bits", "3,5", "--data", data, "--limit", "200", "-o", sweep])
+        XCTAssertEqual(s.status, 0, s.stderr)
+        XCTAssertTrue(s.stdout.contains("on 200 test images") && s.stdout.contains("M2, most multiplications eliminated:"), s.stdout)
+        let result = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: sweep + "/sweep.json"))) as? [String: Any])
+        let rows = try XCTUnwrap(result["rows"] as? [[String: Any]])
+        XCTAssertEqual(rows.count, 4)
+        // 5-bit power-of-two codes need scales of 2^14 and an accumulator over 32 bits: listed as refused.
+        XCTAssertTrue((rows[3]["refused"] as? String ?? "").contains("more than --max-acc-bits 32"), "\(rows[3])")
+        for plot in ["pareto-params.svg", "pareto-multiplies.svg"] {
+            let parser = XMLParser(contentsOf: URL(fileURLWithPath: sweep + "/" + plot))!
+            XCTAssertTrue(parser.parse(), plot)
+        }
+        XCTAssertEqual(try run(["sweep", quantized, "--methods", "swc", "--data", data, "-o", sweep]).status, 1, "existing sweep kept without --force")
     }
 }

@@ -1,0 +1,233 @@
+import Approximation
+import ArgumentParser
+import Datasets
+import Foundation
+import Quantization
+
+struct Sweep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compress a quantized model with a grid of settings and measure each on the test set.",
+        discussion: """
+            Writes DIR/sweep.json (every setting: metrics and integer top-1), DIR/sweep.md (the table, the best \
+            setting of each method within --budget points of the uncompressed integer top-1) and the Pareto fronts \
+            DIR/pareto-params.svg (accuracy vs the papers' parameter reduction) and DIR/pareto-multiplies.svg \
+            (accuracy vs full multiplications eliminated). Retraining-free: every setting compresses the model as it is.
+            """)
+
+    @Argument(help: "The quantized model (.q.json).") var model: String
+    @Option(help: "Methods to sweep (comma-separated): linear, quadratic, swc.") var methods = "linear,quadratic,swc"
+    @Option(help: "M1: segment counts (comma-separated).") var segments = "4,8,16,32,64"
+    @Option(help: "M1: groupings (comma-separated): layer, channel, kernel.") var groups = "layer,channel"
+    @Option(help: "M1: boundary rules (comma-separated): optimal, equal.") var boundaries = "optimal"
+    @Option(help: "M1: coefficient widths (comma-separated).") var coefBits = "12"
+    @Option(help: "M2: code books (comma-separated): uniform, pow2.") var codebooks = "uniform,pow2"
+    @Option(help: "M2: code widths (comma-separated).") var codeBits = "3,4,5"
+    @Option(help: "M2: pruning thresholds (comma-separated).") var thresholds = "0"
+    @Option(help: "M2: scale width.") var scaleBits = 12
+    @Option(help: "Largest accumulator width allowed (default: the model's); settings that need more are listed as refused.") var maxAccBits: Int?
+    @Option(help: "Accuracy budget in top-1 points for the best-setting summary.") var budget = 1.0
+    @Option(help: "Title of the summary (default: the model file name).") var title: String?
+    @Option(help: "The dataset (fashion-mnist).") var dataset = "fashion-mnist"
+    @Option(help: "Folder with the dataset's IDX files (default: \(FashionMNIST.defaultDirectory)).") var data: String?
+    @Option(help: "Evaluate on the first N test images only.") var limit: Int?
+    @Option(name: .shortAndLong, help: "Output folder.") var output: String
+    @Flag(help: "Replace the output folder's sweep files if they exist.") var force = false
+
+    func settings() throws -> [MethodSettings] {
+        func list(_ text: String) -> [String] { text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        func ints(_ text: String, _ flag: String) throws -> [Int] {
+            try list(text).map { guard let v = Int($0) else { throw CLIError("\(flag): '\($0)' is not an integer") }; return v }
+        }
+        var result: [MethodSettings] = []
+        for method in list(methods) {
+            switch method {
+            case "linear", "quadratic":
+                for group in list(groups) {
+                    for cut in list(boundaries) {
+                        for bits in try ints(coefBits, "--coef-bits") {
+                            for count in try ints(segments, "--segments") {
+                                result.append(try MethodSettings.parse(["--method", method, "--group", group, "--boundaries", cut,
+                                                                        "--coef-bits", "\(bits)", "--segments", "\(count)"]))
+                            }
+                        }
+                    }
+                }
+            case "swc":
+                for book in list(codebooks) {
+                    for bits in try ints(codeBits, "--code-bits") {
+                        for threshold in list(thresholds) {
+                            result.append(try MethodSettings.parse(["--method", "swc", "--codebook", book, "--code-bits", "\(bits)",
+                                                                    "--threshold", threshold, "--scale-bits", "\(scaleBits)"]))
+                        }
+                    }
+                }
+            default:
+                throw CLIError("--methods: unknown method '\(method)' (linear, quadratic, swc)")
+            }
+        }
+        // Reject a bad value in the grid before any work starts.
+        for setting in result { _ = try setting.resolved() }
+        return result
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let grid = try settings()
+            let files = ["sweep.json", "sweep.md", "pareto-params.svg", "pareto-multiplies.svg"].map { (output as NSString).appendingPathComponent($0) }
+            if !force, let existing = files.first(where: { FileManager.default.fileExists(atPath: $0) }) {
+                throw CLIError("\(existing) exists; pass --force to overwrite it")
+            }
+            let quantized = try QuantizedModel.load(path: model)
+            let images = try Accuracy.testImages(dataset: dataset, data: data, limit: limit)
+            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+            let baseline = try Accuracy.integer(quantized, on: images)
+            let float = try Accuracy.float(path: quantized.source, on: images)
+            let progress = Progress("sweep", total: grid.count)
+            var rows: [SweepRow] = []
+            for (index, setting) in grid.enumerated() {
+                progress.update(index, setting.description)
+                do {
+                    let compressed = try ModelCompressor.compress(quantized, method: setting.resolved(), maxAccumulatorBits: maxAccBits)
+                    let metrics = ModelMetrics(compressed)
+                    let top1 = try Accuracy.integer(compressed, on: images)
+                    rows.append(SweepRow(setting: setting.description, method: setting.method, integerTop1: top1, loss: 100 * (baseline - top1),
+                                         paramReduction: metrics.paramReduction, storageReduction: metrics.storageReduction,
+                                         multipliesEliminated: metrics.multipliesEliminated, operationsSaved: metrics.operationsSaved,
+                                         smallMultiplies: metrics.total.smallMultiplies, refused: nil))
+                } catch let error as QuantizationError {
+                    rows.append(SweepRow(setting: setting.description, method: setting.method, integerTop1: nil, loss: nil, paramReduction: nil,
+                                         storageReduction: nil, multipliesEliminated: nil, operationsSaved: nil, smallMultiplies: nil,
+                                         refused: "\(error)"))
+                }
+            }
+            progress.update(grid.count)
+            progress.finish()
+            let result = SweepResult(model: model, source: quantized.source, images: images.count, floatTop1: float,
+                                     integerTop1: baseline, budget: budget, rows: rows)
+            let encoder = JSONEncoder()
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try writeOutput(encoder.encode(result), to: files[0], force: true)
+            let name = title ?? ((model as NSString).lastPathComponent)
+            try writeOutput(Data(result.markdown(title: name).utf8), to: files[1], force: true)
+            try writeOutput(Data(result.plot(title: name, x: \.paramReduction, label: "parameter reduction (papers' count, log scale)", logScale: true).utf8),
+                            to: files[2], force: true)
+            try writeOutput(Data(result.plot(title: name, x: \.multipliesEliminated, label: "share of full multiplications eliminated", logScale: false).utf8),
+                            to: files[3], force: true)
+            print(result.headline(title: name))
+            print("wrote \(files.joined(separator: ", "))")
+        }
+    }
+}
+
+struct SweepRow: Codable {
+    var setting: String
+    var method: String
+    var integerTop1: Double?
+    /// Points of integer top-1 lost against the uncompressed model (negative: gained).
+    var loss: Double?
+    var paramReduction: Double?
+    var storageReduction: Double?
+    var multipliesEliminated: Double?
+    var operationsSaved: Double?
+    var smallMultiplies: Int?
+    var refused: String?
+}
+
+struct SweepResult: Codable {
+    var model: String
+    var source: String
+    var images: Int
+    var floatTop1: Double?
+    var integerTop1: Double
+    var budget: Double
+    var rows: [SweepRow]
+
+    /// The row with the largest `key` among those within the budget.
+    func best(_ methods: Set<String>, by key: KeyPath<SweepRow, Double?>) -> SweepRow? {
+        rows.filter { methods.contains($0.method) && ($0.loss ?? .infinity) <= budget + 1e-9 }
+            .max { ($0[keyPath: key] ?? 0, -($0.loss ?? 0)) < ($1[keyPath: key] ?? 0, -($1.loss ?? 0)) }
+    }
+
+    func describe(_ row: SweepRow?) -> String {
+        guard let row, let top1 = row.integerTop1, let loss = row.loss else { return "no setting within the budget" }
+        return String(format: "%@: top-1 %.2f%% (%+.2f points), parameters %.1fx fewer (papers' count), storage bits %.2fx, full multiplications eliminated %.1f%%, multiplications and additions saved %.1f%%",
+                      row.setting, 100 * top1, -loss, row.paramReduction ?? 0, row.storageReduction ?? 0,
+                      100 * (row.multipliesEliminated ?? 0), 100 * (row.operationsSaved ?? 0))
+    }
+
+    func headline(title: String) -> String {
+        let float = floatTop1.map { String(format: "%.2f%%", 100 * $0) } ?? "unknown"
+        return """
+            \(title) on \(images) test images: float top-1 \(float), integer top-1 \(String(format: "%.2f%%", 100 * integerTop1)); within \(budget) points:
+            - M1, most parameter reduction: \(describe(best(["linear", "quadratic"], by: \.paramReduction)))
+            - M1, most operations saved: \(describe(best(["linear", "quadratic"], by: \.operationsSaved)))
+            - M2, most multiplications eliminated: \(describe(best(["swc"], by: \.multipliesEliminated)))
+            """
+    }
+
+    func markdown(title: String) -> String {
+        var lines = ["### \(title)", "", headline(title: title), "",
+                     "| setting | integer top-1 | loss (points) | params (papers) | storage bits | full mults eliminated | mults + adds saved | small mults left |",
+                     "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for row in rows {
+            if let refused = row.refused {
+                lines.append("| \(row.setting) | refused: \(refused) | | | | | | |")
+                continue
+            }
+            lines.append(String(format: "| %@ | %.2f%% | %.2f | %.1fx | %.2fx | %.1f%% | %.1f%% | %d |", row.setting, 100 * row.integerTop1!, row.loss!,
+                                row.paramReduction!, row.storageReduction!, 100 * row.multipliesEliminated!, 100 * row.operationsSaved!,
+                                row.smallMultiplies!))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Integer top-1 against one saving, every setting a dot (colour by method), the Pareto front as a line.
+    func plot(title: String, x key: KeyPath<SweepRow, Double?>, label: String, logScale: Bool) -> String {
+        let points = rows.compactMap { row -> (Double, Double, String)? in
+            guard let x = row[keyPath: key], let y = row.integerTop1, !logScale || x > 0 else { return nil }
+            return (logScale ? log10(x) : x, 100 * y, row.method)
+        }
+        let (width, height, left, bottom, top, right) = (640.0, 400.0, 60.0, 50.0, 30.0, 20.0)
+        let xs = points.map(\.0) + [logScale ? 0 : 0], ys = points.map(\.1) + [100 * integerTop1]
+        let (x0, x1) = (xs.min()!, max(xs.max()!, xs.min()! + 1e-6))
+        let (y0, y1) = (floor(ys.min()! - 0.5), ceil(ys.max()! + 0.5))
+        func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * (width - left - right) }
+        func py(_ y: Double) -> Double { height - bottom - (y - y0) / (y1 - y0) * (height - bottom - top) }
+        let colours = ["linear": "#1f77b4", "quadratic": "#2ca02c", "swc": "#d62728"]
+        var svg = [String(format: "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" font-family=\"sans-serif\" font-size=\"12\">", width, height),
+                   "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>",
+                   "<text x=\"\(Int(left))\" y=\"18\" font-size=\"14\">\(title): integer top-1 vs \(label)</text>",
+                   String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>", left, height - bottom, width - right, height - bottom),
+                   String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>", left, top, left, height - bottom)]
+        // Axis ticks: five on each axis.
+        for i in 0...4 {
+            let x = x0 + Double(i) / 4 * (x1 - x0), y = y0 + Double(i) / 4 * (y1 - y0)
+            let xText = logScale ? String(format: "%.0fx", pow(10, x)) : String(format: "%.0f%%", 100 * x)
+            svg.append(String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>", px(x), height - bottom + 16, xText))
+            svg.append(String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.1f%%</text>", left - 4, py(y) + 4, y))
+        }
+        svg.append(String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>", (left + width - right) / 2, height - 10, label))
+        // The uncompressed integer model and the budget line under it.
+        for (y, dash) in [(100 * integerTop1, ""), (100 * integerTop1 - budget, " stroke-dasharray=\"4 3\"")] {
+            svg.append(String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"gray\"%@/>", left, py(y), width - right, py(y), dash))
+        }
+        svg.append(String(format: "<text x=\"%.1f\" y=\"%.1f\" fill=\"gray\" text-anchor=\"end\">uncompressed; dashed: -%.1f points</text>",
+                          width - right, py(100 * integerTop1) - 4, budget))
+        // Pareto front: no other point has both more saving and more accuracy.
+        let front = points.filter { p in !points.contains { $0.0 >= p.0 && $0.1 >= p.1 && ($0.0 > p.0 || $0.1 > p.1) } }.sorted { $0.0 < $1.0 }
+        if front.count > 1 {
+            svg.append("<polyline fill=\"none\" stroke=\"black\" stroke-width=\"1.5\" points=\"" +
+                       front.map { String(format: "%.1f,%.1f", px($0.0), py($0.1)) }.joined(separator: " ") + "\"/>")
+        }
+        for p in points {
+            svg.append(String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%@\" fill-opacity=\"0.8\"/>", px(p.0), py(p.1), colours[p.2] ?? "black"))
+        }
+        for (i, method) in ["linear", "quadratic", "swc"].enumerated() where points.contains(where: { $0.2 == method }) {
+            svg.append(String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%@\"/><text x=\"%.1f\" y=\"%.1f\">%@</text>",
+                              width - 110, top + 14 + Double(i) * 16, colours[method]!, width - 100, top + 18 + Double(i) * 16, method))
+        }
+        svg.append("</svg>")
+        return svg.joined(separator: "\n") + "\n"
+    }
+}
