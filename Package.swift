@@ -34,7 +34,7 @@ let package = Package(
         // The bit-exact integer golden model.
         .target(name: "GoldenModel", dependencies: ["Quantization", "MatrixKernels"]),
         // The approximation methods of DESIGN.md section 2 (M1 sorted-weight fits, M2 scaling weights) and their metrics.
-        .target(name: "Approximation", dependencies: ["Quantization", "GoldenModel"]),
+        .target(name: "Approximation", dependencies: ["Quantization", "GoldenModel", "Training", "Datasets", "NetworkIR"]),
         // System zlib, for gzipped IDX files (Debian: zlib1g-dev).
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // IDX and .npy readers, Fashion-MNIST lookup.

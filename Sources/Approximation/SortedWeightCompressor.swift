@@ -18,7 +18,10 @@ public struct SortedWeightOptions: Sendable {
     public var grouping: Grouping = .layer
     public var boundaries: Boundaries = .optimal
     /// Width of every coefficient; the coefficient exponent is the finest at which they all fit.
-    public var coefficientBits = 12
+    public var coefficientBits = 16
+    /// Segment sizes to reuse instead of choosing boundaries: layer name -> per group, the sizes in rank order
+    /// (fine-tuning keeps the structure it trained under).
+    public var segmentCounts: [String: [[Int]]]? = nil
     public init() {}
 }
 
@@ -64,8 +67,16 @@ public enum SortedWeightCompressor {
                 let factor = pow(2, Double(finest - exponent))
                 var fitsWidth = true
                 for g in domainGroups {
-                    let fit = SortedWeightFit.fit(groups[g].map { value($0) * factor }, segments: options.segments,
-                                                  degree: options.degree, boundaries: options.boundaries)
+                    let values = groups[g].map { value($0) * factor }
+                    let fit: SortedWeightFit
+                    if let counts = options.segmentCounts?[layer.name]?[g] {
+                        guard counts.reduce(0, +) == values.count, counts.allSatisfy({ $0 > 0 }) else {
+                            throw QuantizationError(layer: layer.name, "the given segment sizes do not cover group \(g)")
+                        }
+                        fit = SortedWeightFit.fit(values, counts: counts, degree: options.degree)
+                    } else {
+                        fit = SortedWeightFit.fit(values, segments: options.segments, degree: options.degree, boundaries: options.boundaries)
+                    }
                     fits[g] = fit
                     if fit.segments.contains(where: { $0.coefficients.contains { abs($0) > limit } }) { fitsWidth = false; break }
                 }

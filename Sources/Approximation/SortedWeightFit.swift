@@ -38,6 +38,12 @@ public struct SortedWeightFit: Equatable, Sendable {
         return fit(sorted: sorted, order: order, counts: counts, degree: degree)
     }
 
+    /// Fits `values` with the given segment sizes, in rank order.
+    public static func fit(_ values: [Double], counts: [Int], degree: PolynomialDegree) -> SortedWeightFit {
+        let order = values.indices.sorted { values[$0] < values[$1] || (values[$0] == values[$1] && $0 < $1) }
+        return fit(sorted: order.map { values[$0] }, order: order, counts: counts, degree: degree)
+    }
+
     /// Fits already sorted values with the given segment lengths.
     static func fit(sorted: [Double], order: [Int], counts: [Int], degree: PolynomialDegree) -> SortedWeightFit {
         var segments: [Segment] = []

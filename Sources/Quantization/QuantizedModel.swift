@@ -11,6 +11,20 @@ public struct QuantizedModel: Codable, Equatable, Sendable {
     public var source: String
     /// For a compressed model: the quantized model it was compressed from (a file name).
     public var compressedFrom: String? = nil
+    /// For a model compressed after approximation-aware fine-tuning: how it was fine-tuned.
+    public var fineTuning: FineTuningRecord? = nil
+
+    public struct FineTuningRecord: Codable, Equatable, Sendable {
+        /// The quantized model whose compression was fine-tuned (the float model is its source).
+        public var from: String
+        public var epochs: Int
+        public var learningRate: Double
+        /// "reproject" (M1) or "straight-through" (M2).
+        public var mode: String
+        public init(from: String, epochs: Int, learningRate: Double, mode: String) {
+            self.from = from; self.epochs = epochs; self.learningRate = learningRate; self.mode = mode
+        }
+    }
     public var calibration: Calibration
     public var weightBits: Int
     public var activationBits: Int

@@ -111,6 +111,17 @@ public struct TrainableNetwork: Sendable {
         schedule = Array(0...head).filter { graph.nodes[$0].op != .input }
     }
 
+    /// Where a conv or dense node's weights (IR order) and biases sit in the flat parameter vector.
+    public func parameterRanges(of name: String) -> (weight: Range<Int>, bias: Range<Int>)? {
+        guard let index = template.nodes.firstIndex(where: { $0.name == name }) else { return nil }
+        let offset = parameterOffsets[index]
+        switch template.nodes[index].op {
+        case .conv2d(let conv): return (offset..<(offset + conv.weight.count), (offset + conv.weight.count)..<(offset + conv.weight.count + conv.bias.count))
+        case .dense(let dense): return (offset..<(offset + dense.weight.count), (offset + dense.weight.count)..<(offset + dense.weight.count + dense.bias.count))
+        default: return nil
+        }
+    }
+
     /// The graph's own weights, as a flat vector.
     public func initialParameters() -> [Float] {
         var flat: [Float] = []

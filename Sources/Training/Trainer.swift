@@ -22,8 +22,24 @@ public struct TrainingOptions: Sendable {
     /// Training images held out for validation (chosen by a seeded permutation).
     public var validationCount = 5000
     public var workers = ProcessInfo.processInfo.activeProcessorCount
+    /// Constrained training (approximation-aware fine-tuning): a map of the flat parameters onto the allowed set.
+    public var projection: Projection? = nil
 
     public init() {}
+}
+
+/// Keeps the parameters on a constraint set during training. `reproject`: projected SGD, the parameters are
+/// projected after every step. `straightThrough`: the forward and backward passes see the projected parameters,
+/// the update goes to the unprojected ones (for constraint sets whose projection would undo small steps, such as
+/// rounding to a code book). Either way the trained parameters end projected.
+public struct Projection: Sendable {
+    public enum Mode: String, Sendable { case reproject, straightThrough = "straight-through" }
+    public var mode: Mode
+    public var apply: @Sendable (inout [Float]) -> Void
+
+    public init(mode: Mode, apply: @escaping @Sendable (inout [Float]) -> Void) {
+        self.mode = mode; self.apply = apply
+    }
 }
 
 public struct EpochSummary: Sendable, Equatable {
@@ -93,12 +109,18 @@ public final class Trainer {
         let totalSteps = max(1, batches * options.epochs)
         var step = 0
         var summaries: [EpochSummary] = []
+        var latent: [Float]? = options.projection?.mode == .straightThrough ? parameters : nil
         for epoch in 1...max(1, options.epochs) where options.epochs > 0 {
             let start = Date()
             random.shuffle(&train)
             var lossSum = 0.0, correct = 0, seen = 0
             for batch in 0..<batches {
                 let indices = Array(train[(batch * options.batchSize)..<min(train.count, (batch + 1) * options.batchSize)])
+                // Straight-through: the step is computed at the projected point and applied to the latent one.
+                if let latent {
+                    parameters = latent
+                    options.projection!.apply(&parameters)
+                }
                 let result = run(count: indices.count, gradScale: 1 / Float(indices.count), wantGradient: true) { workspace, range in
                     workspace.load(data, indices: indices[range])
                 }
@@ -107,12 +129,20 @@ public final class Trainer {
                 case .constant: rate = options.learningRate
                 case .cosine: rate = options.learningRate * Float(0.5 * (1 + cos(Double.pi * Double(step) / Double(totalSteps))))
                 }
-                optimizer.update(&parameters, gradient: result.gradient, learningRate: rate)
+                if latent != nil {
+                    optimizer.update(&latent!, gradient: result.gradient, learningRate: rate)
+                } else {
+                    optimizer.update(&parameters, gradient: result.gradient, learningRate: rate)
+                    if options.projection?.mode == .reproject { options.projection!.apply(&parameters) }
+                }
                 step += 1
                 lossSum += result.loss; correct += result.correct; seen += indices.count
                 onEvent(.batch(epoch: epoch, batch: batch + 1, batches: batches, loss: lossSum / Double(seen),
                                accuracy: Double(correct) / Double(seen)))
             }
+            // Validation, and what the caller reads afterwards, see projected parameters (the latent ones stay).
+            if let latent { parameters = latent }
+            if let projection = options.projection { projection.apply(&parameters) }
             let summary = EpochSummary(epoch: epoch, trainLoss: lossSum / Double(seen), trainAccuracy: Double(correct) / Double(seen),
                                        validationAccuracy: validation.isEmpty ? nil : accuracy(on: data, indices: validation),
                                        seconds: Date().timeIntervalSince(start), images: seen)

@@ -2,7 +2,11 @@ import Approximation
 import ArgumentParser
 import Datasets
 import Foundation
+import NetworkIR
 import GoldenModel
+import OnnxExport
+import OnnxImport
+import Training
 import Quantization
 
 struct Compress: ParsableCommand {
@@ -18,6 +22,11 @@ struct Compress: ParsableCommand {
     @OptionGroup var settings: MethodSettings
     @Option(help: "Compress only these layers (comma-separated names; default: every conv and dense layer).") var layers: String?
     @Option(help: "Largest accumulator width allowed (default: the model's).") var maxAccBits: Int?
+    @Option(help: "Approximation-aware fine-tuning for this many epochs on the training images (default: none, retraining-free). Also writes OUTPUT.finetuned.onnx and OUTPUT.finetuned.q.json.") var finetune: Int?
+    @Option(help: "Fine-tuning learning rate (Adam).") var lr: Float = 1e-4
+    @Option(help: "How fine-tuning keeps M1 layers on their structure: straight-through or reproject (projected SGD).") var finetuneMode = "straight-through"
+    @Option(help: "Folder with the dataset's IDX files, for fine-tuning (default: \(FashionMNIST.defaultDirectory)).") var data: String?
+    @Option(help: "Fine-tune on the first N training images only.") var limit: Int?
     @Option(name: .shortAndLong, help: "Where to write the compressed model (.c.json).") var output: String
     @Flag(help: "Overwrite the output if it exists.") var force = false
     @Flag(help: "Print one JSON object instead of text.") var json = false
@@ -33,6 +42,22 @@ struct Compress: ParsableCommand {
                                                           layers: layers.map { $0.split(separator: ",").map(String.init) },
                                                           maxAccumulatorBits: maxAccBits)
             compressed.compressedFrom = model
+            if let epochs = finetune {
+                let base = output.hasSuffix(".c.json") ? String(output.dropLast(7)) : output.hasSuffix(".json") ? String(output.dropLast(5)) : output
+                let (onnxPath, quantizedPath) = (base + ".finetuned.onnx", base + ".finetuned.q.json")
+                for path in [onnxPath, quantizedPath] where FileManager.default.fileExists(atPath: path) && !force {
+                    throw CLIError("\(path) exists; pass --force to overwrite it")
+                }
+                let tuned = try FineTune.run(quantized: quantized, compressed: compressed, method: method, epochs: epochs, learningRate: lr,
+                                             data: data, limit: limit, source: onnxPath, maxAccumulatorBits: maxAccBits, quiet: json,
+                                             m1Mode: finetuneMode)
+                try writeOutput(OnnxExporter.serialized(tuned.graph, docString: "Fine-tuned by approxrtl compress --finetune \(epochs) from \(quantized.source)",
+                                                        metadata: [("approxrtl.finetuned_from", quantized.source)]), to: onnxPath, force: force)
+                try writeOutput(tuned.quantized.encoded(), to: quantizedPath, force: force)
+                compressed = tuned.compressed
+                compressed.compressedFrom = quantizedPath
+                compressed.fineTuning = tuned.record(from: model)
+            }
             try writeOutput(compressed.encoded(), to: output, force: force)
             let metrics = ModelMetrics(compressed)
             if json {
@@ -52,7 +77,7 @@ struct MethodSettings: ParsableArguments {
     @Option(help: "M1: segments per group.") var segments = 16
     @Option(help: "M1: group of weights sorted together: layer, channel or kernel.") var group = "layer"
     @Option(help: "M1: segment boundaries: optimal (dynamic programming) or equal.") var boundaries = "optimal"
-    @Option(help: "M1: coefficient width in bits.") var coefBits = 12
+    @Option(help: "M1: coefficient width in bits.") var coefBits = 16
     @Option(help: "M2: code book of the scaling weights: uniform or pow2.") var codebook = "uniform"
     @Option(help: "M2: scaling-weight code width in bits, sign included.") var codeBits = 4
     @Option(help: "M2: width of the per-filter scale (MAW) in bits.") var scaleBits = 12
@@ -120,4 +145,55 @@ func jsonObject<T: Encodable>(_ value: T) throws -> Any {
     let encoder = JSONEncoder()
     encoder.keyEncodingStrategy = .convertToSnakeCase
     return try JSONSerialization.jsonObject(with: encoder.encode(value))
+}
+
+/// Approximation-aware fine-tuning as `compress` and `sweep` run it: on the training images of Fashion-MNIST,
+/// from the float model the quantized model was made from.
+enum FineTune {
+    struct Result {
+        var graph: Graph
+        var quantized: QuantizedModel
+        var compressed: QuantizedModel
+        var epochs: Int
+        var learningRate: Float
+        var mode: String
+
+        func record(from: String) -> QuantizedModel.FineTuningRecord {
+            .init(from: from, epochs: epochs, learningRate: Double(learningRate), mode: mode)
+        }
+    }
+
+    static func run(quantized: QuantizedModel, compressed: QuantizedModel, method: Method, epochs: Int, learningRate: Float,
+                    data: String?, limit: Int?, source: String, maxAccumulatorBits: Int?, quiet: Bool,
+                    m1Mode: String = "straight-through") throws -> Result {
+        guard let m1 = Projection.Mode(rawValue: m1Mode) else { throw CLIError("--finetune-mode must be straight-through or reproject, not '\(m1Mode)'") }
+        guard epochs > 0, learningRate > 0, limit.map({ $0 > 0 }) ?? true else {
+            throw CLIError("--finetune, --lr and --limit must be positive")
+        }
+        guard FileManager.default.fileExists(atPath: quantized.source) else {
+            throw CLIError("fine-tuning needs the float model \(quantized.source) that the quantized model was made from")
+        }
+        let graph = try OnnxImporter.load(path: quantized.source).graph
+        var train: ImageDataset
+        do {
+            train = try FashionMNIST.load(split: .train, directory: data ?? FashionMNIST.defaultDirectory)
+        } catch let error as DatasetError {
+            throw CLIError("fine-tuning needs the training images: \(error)")
+        }
+        if let limit { train = train.prefix(limit) }
+        var options = FineTuneOptions()
+        options.epochs = epochs
+        options.learningRate = learningRate
+        options.m1Mode = m1
+        let tuned = try FineTuning.run(graph: graph, quantized: quantized, compressed: compressed, method: method, train: train,
+                                       source: source, options: options, maxAccumulatorBits: maxAccumulatorBits) { event in
+            guard !quiet, case .batch(let epoch, let batch, let batches, let loss, let accuracy) = event, batch % 8 == 0 || batch == batches else { return }
+            let progress = Progress("fine-tune \(epoch)/\(epochs)", total: batches)
+            progress.update(batch, String(format: "loss %.4f  acc %.2f%%", loss, 100 * accuracy))
+            if batch == batches { progress.finish() }
+        }
+        let mode: String
+        if case .scalingWeights = method { mode = Projection.Mode.straightThrough.rawValue } else { mode = m1.rawValue }
+        return Result(graph: tuned.graph, quantized: tuned.quantized, compressed: tuned.compressed, epochs: epochs, learningRate: learningRate, mode: mode)
+    }
 }

@@ -17,9 +17,12 @@ struct Sweep: ParsableCommand {
     @Argument(help: "The quantized model (.q.json).") var model: String
     @Option(help: "Methods to sweep (comma-separated): linear, quadratic, swc.") var methods = "linear,quadratic,swc"
     @Option(help: "M1: segment counts (comma-separated).") var segments = "4,8,16,32,64"
+    @Option(help: "M1: segment counts for layer groups (default: --segments).") var layerSegments: String?
+    @Option(help: "M1: segment counts for channel groups (default: --segments).") var channelSegments: String?
+    @Option(help: "M1: segment counts for kernel groups (default: --segments).") var kernelSegments: String?
     @Option(help: "M1: groupings (comma-separated): layer, channel, kernel.") var groups = "layer,channel"
     @Option(help: "M1: boundary rules (comma-separated): optimal, equal.") var boundaries = "optimal"
-    @Option(help: "M1: coefficient widths (comma-separated).") var coefBits = "12"
+    @Option(help: "M1: coefficient widths (comma-separated).") var coefBits = "16"
     @Option(help: "M2: code books (comma-separated): uniform, pow2.") var codebooks = "uniform,pow2"
     @Option(help: "M2: code widths (comma-separated).") var codeBits = "3,4,5"
     @Option(help: "M2: pruning thresholds (comma-separated).") var thresholds = "0"
@@ -45,7 +48,9 @@ struct Sweep: ParsableCommand {
                 for group in list(groups) {
                     for cut in list(boundaries) {
                         for bits in try ints(coefBits, "--coef-bits") {
-                            for count in try ints(segments, "--segments") {
+                            let counts = [("layer", layerSegments), ("channel", channelSegments), ("kernel", kernelSegments)]
+                                .first { $0.0 == group }?.1 ?? segments
+                            for count in try ints(counts, "--\(group)-segments") {
                                 result.append(try MethodSettings.parse(["--method", method, "--group", group, "--boundaries", cut,
                                                                         "--coef-bits", "\(bits)", "--segments", "\(count)"]))
                             }
@@ -166,8 +171,30 @@ struct SweepResult: Codable {
             """
     }
 
+    /// This model's best settings beside the papers' figures (DESIGN.md section 5).
+    func comparison() -> [String] {
+        func cell(_ row: SweepRow?, _ text: (SweepRow) -> String) -> String {
+            guard let row, let loss = row.loss else { return "none within the budget" }
+            return text(row) + String(format: " at %.2f points (%@)", loss, row.setting)
+        }
+        let m1 = best(["linear", "quadratic"], by: \.paramReduction)
+        let ops = best(["linear", "quadratic"], by: \.operationsSaved)
+        let swc = best(["swc"], by: \.multipliesEliminated)
+        return [
+            "| figure | paper | approxrtl, retraining-free, within \(budget) points |",
+            "|---|---|---|",
+            "| parameter reduction, linear approximation (papers' count) | 21.8x on LeNet/Fashion-MNIST with retraining (IEEE Access 2022); ~198.6x retraining-free on CIFAR-10 (ISCAS 2025) | "
+                + cell(m1) { String(format: "%.1fx (honest storage bits: %.2fx)", $0.paramReduction ?? 0, $0.storageReduction ?? 0) } + " |",
+            "| multiplications eliminated, SWC | >90% (ISCAS 2022) | "
+                + cell(swc) { String(format: "%.1f%% (%d small b-bit products remain per image)", 100 * ($0.multipliesEliminated ?? 0), $0.smallMultiplies ?? 0) } + " |",
+            "| operations of the M1 reuse form | 54% fewer adders + multipliers than row-stationary hardware (IEEE Access 2022; compared as hardware in docs/results.md, RTL section) | "
+                + cell(ops) { String(format: "full multiplications -%.1f%%, multiplications + additions %@%.1f%% (the suffix sums add about one addition per weight)",
+                                     100 * ($0.multipliesEliminated ?? 0), ($0.operationsSaved ?? 0) > 0 ? "-" : "+", 100 * abs($0.operationsSaved ?? 0)) } + " |",
+        ]
+    }
+
     func markdown(title: String) -> String {
-        var lines = ["### \(title)", "", headline(title: title), "",
+        var lines = ["### \(title)", "", headline(title: title), ""] + comparison() + ["",
                      "| setting | integer top-1 | loss (points) | params (papers) | storage bits | full mults eliminated | mults + adds saved | small mults left |",
                      "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for row in rows {

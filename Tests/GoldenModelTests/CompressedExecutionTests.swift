@@ -76,6 +76,14 @@ final class CompressedExecutionTests: XCTestCase {
         return work[0]
     }
 
+    /// The worked example of docs/arithmetic.md section 7.1, contiguous and as a gapped part.
+    func testWorkedExampleOfTheArithmeticContract() {
+        for contiguous in [true, false] {
+            let part = ReusePlan.Part(coefficients: [10, -3, 1], inputs: [0, 1, 2], offsets: [0, 1, 2], contiguous: contiguous)
+            XCTAssertEqual(Self.evaluate(part, [2, 5, 1]), 68)
+        }
+    }
+
     /// Reuse arithmetic in Int32 is exact whenever the result fits 32 bits, even when the moments overflow
     /// (wrapping arithmetic cancels); and each moment is what it claims to be, for contiguous and gapped parts.
     func testMomentsAreExactAndMayOverflow() {
