@@ -15,13 +15,14 @@ TEST_SUBSET := data/fashion-mnist-test500
 # Regression floor for the node suite: the number of cases that pass today (raise it when support grows).
 CONFORMANCE_MIN_PASSED := 67
 
-.PHONY: help deps venv build build-release test swift-test conformance conformance-data ort-check golden-check demo proto bench retrain clean
+.PHONY: help deps venv build build-release test swift-test conformance conformance-data ort-check golden-check demo proto bench retrain clean results results-lenet results-vgg
 
 help:
 	@echo "make demo   - the main job on the bundled default model"
 	@echo "make test   - every test (Swift tests, ONNX node conformance, onnxruntime cross-checks of float and integer models)"
 	@echo "make bench  - throughput figures, each against a baseline measured in the same run"
 	@echo "make retrain - retrain the bundled models (about 25 min) and check they come out byte-identical"
+	@echo "make results - regenerate docs/results.md: compression sweeps of both bundled models (about 30 min)"
 	@echo "make proto  - regenerate Sources/OnnxProto/onnx.pb.swift from the pinned onnx package"
 
 # Debian packages, installed only when one is missing (root on the project's machines).
@@ -106,3 +107,28 @@ proto: venv
 
 clean:
 	rm -rf .build build conformance-data
+
+# docs/results.md: retraining-free and fine-tuned compression sweeps of both bundled models (docs/results/*/).
+SWEEP := $(RELEASE_BIN)/approxrtl sweep
+RESULT_PARTS := docs/results/lenet5 docs/results/lenet5-finetuned docs/results/vgg-small docs/results/vgg-small-finetuned
+results: results-lenet results-vgg
+	{ cat docs/results/intro.md; for part in $(RESULT_PARTS); do \
+	    echo; sed 's/^### /## /' $$part/sweep.md; echo; \
+	    echo "![accuracy vs parameters]($${part#docs/}/pareto-params.svg) ![accuracy vs multiplications]($${part#docs/}/pareto-multiplies.svg)"; \
+	  done; } > docs/results.md.tmp && mv docs/results.md.tmp docs/results.md
+	@echo "wrote docs/results.md"
+
+results-lenet: build-release build/quantized/lenet5-fmnist.q.json
+	$(SWEEP) build/quantized/lenet5-fmnist.q.json --title "LeNet-5 / Fashion-MNIST" -o docs/results/lenet5 --force \
+	  --methods linear,quadratic,swc --groups layer,channel,kernel --layer-segments 8,12,16,20,24,32,48 \
+	  --channel-segments 1,2,3,4,6 --kernel-segments 1,2,3 --codebooks uniform,pow2 --code-bits 3,4,5,6 --thresholds 0,0.1
+	$(SWEEP) build/quantized/lenet5-fmnist.q.json --title "LeNet-5 / Fashion-MNIST" -o docs/results/lenet5-finetuned --force \
+	  --finetune 2 --methods linear,quadratic,swc --groups layer,channel --layer-segments 4,6,8 --channel-segments 1,2 \
+	  --codebooks uniform,pow2 --code-bits 3,4
+
+results-vgg: build-release build/quantized/vgg-small-fmnist.q.json
+	$(SWEEP) build/quantized/vgg-small-fmnist.q.json --title "VGG-small / Fashion-MNIST" -o docs/results/vgg-small --force \
+	  --methods linear,swc --groups layer,channel --layer-segments 8,16,32,64 --channel-segments 1,2,3,4 \
+	  --codebooks uniform,pow2 --code-bits 4,5,6
+	$(SWEEP) build/quantized/vgg-small-fmnist.q.json --title "VGG-small / Fashion-MNIST" -o docs/results/vgg-small-finetuned --force \
+	  --finetune 2 --methods linear,swc --groups layer --layer-segments 8 --codebooks uniform,pow2 --code-bits 4

@@ -131,11 +131,12 @@ func metricsTable(_ metrics: ModelMetrics) -> String {
 func metricsSummary(_ metrics: ModelMetrics) -> String {
     let t = metrics.total
     return String(format: """
-        parameters (papers' count, permutation excluded): %.1fx fewer; storage bits (permutation and boundaries included): %.2fx fewer \
-        (%d permutation bits); full multiplications eliminated: %.1f%%; multiplications and additions saved: %.1f%% \
-        (%d small-constant multiplies, %d shifts remain)
-        """, metrics.paramReduction, metrics.storageReduction, t.permutationBits, 100 * metrics.multipliesEliminated,
-        100 * metrics.operationsSaved, t.smallMultiplies, t.shifts)
+        parameters (papers' count, permutation excluded): %.1fx fewer; honest storage: %d -> %d bits (%.2fx the original, \
+        %d bits of them permutation and segment boundaries); full multiplications eliminated: %.1f%%; multiplications \
+        and additions: %@%.1f%% (%d small-constant multiplies and %d shifts remain)
+        """, metrics.paramReduction, t.storageBitsBefore, t.storageBitsAfter, 1 / metrics.storageReduction, t.permutationBits,
+        100 * metrics.multipliesEliminated, metrics.operationsSaved >= 0 ? "-" : "+", 100 * abs(metrics.operationsSaved),
+        t.smallMultiplies, t.shifts)
 }
 
 func ratio(_ a: Int, _ b: Int) -> Double { Double(a) / Double(max(b, 1)) }

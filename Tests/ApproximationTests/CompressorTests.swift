@@ -253,3 +253,50 @@ final class CompressorTests: XCTestCase {
         }
     }
 }
+
+final class FineTuningTests: XCTestCase {
+    /// M1: after the projection, each group taken in the order of the weights it started from is a polynomial of
+    /// the group's degree on every segment (its finite differences of order degree + 1 vanish). M2: every filter
+    /// is MAW / top times a code, so projecting again changes nothing (up to float rounding of MAW).
+    func testProjectionsLandOnTheCompressedStructure() throws {
+        let graph = try Architecture.lenet5.build(input: [1, 12, 12], classes: 4, seed: 3)
+        let model = try Quantizer.quantize(graph, calibration: RandomNetworks.images(10, shape: [1, 12, 12], seed: 2), source: "lenet.onnx")
+        let network = try TrainableNetwork(graph: graph)
+        var layer = SortedWeightOptions()
+        layer.segments = 3
+        var channel = SortedWeightOptions()
+        channel.degree = .quadratic; channel.grouping = .channel; channel.segments = 2
+        var swc = ScalingWeightOptions()
+        swc.codebook = .pow2; swc.codeBits = 3
+        for method in [Method.sortedWeights(layer), .sortedWeights(channel), .scalingWeights(swc)] {
+            let compressed = try ModelCompressor.compress(model, method: method)
+            for mode in [Projection.Mode.reproject, .straightThrough] {
+                let projection = try FineTuning.projection(for: compressed, network: network, m1Mode: mode)
+                let start = network.initialParameters()
+                var projected = start
+                projection.apply(&projected)
+                XCTAssertNotEqual(projected, start, "the projection changed nothing")
+                guard case .sortedWeights(let options) = method else {
+                    XCTAssertEqual(projection.mode, .straightThrough)
+                    var twice = projected
+                    projection.apply(&twice)
+                    XCTAssertLessThanOrEqual(zip(projected, twice).map { abs($0 - $1) }.max()!, 1e-6)
+                    continue
+                }
+                XCTAssertEqual(projection.mode, mode)
+                for stored in compressed.layers where stored.compression != nil {
+                    let base = network.parameterRanges(of: stored.name)!.weight.lowerBound
+                    let peak = Double(network.parameterRanges(of: stored.name)!.weight.map { abs(projected[$0]) }.max()!)
+                    for group in stored.compression!.groups! {
+                        let members = group.order.map { base + $0 }.sorted { start[$0] < start[$1] || (start[$0] == start[$1] && $0 < $1) }
+                        for segment in group.segments where segment.count > options.degree.rawValue + 1 {
+                            var values = (segment.start..<(segment.start + segment.count)).map { Double(projected[members[$0]]) }
+                            for _ in 0...options.degree.rawValue { values = zip(values.dropFirst(), values).map { $0 - $1 } }
+                            XCTAssertLessThanOrEqual(values.map(abs).max()!, 1e-5 * peak, "\(stored.name) \(options.degree) \(mode)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

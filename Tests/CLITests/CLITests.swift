@@ -264,4 +264,33 @@ final class CLITests: XCTestCase {
         }
         XCTAssertEqual(try run(["sweep", quantized, "--methods", "swc", "--data", data, "-o", sweep]).status, 1, "existing sweep kept without --force")
     }
+
+    func testCompressWithFineTuningWritesTheTunedModelsBeside() throws {
+        let data = try writeTinyFashionMNIST()
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let quantized = directory.appendingPathComponent("lenet.q.json").path
+        XCTAssertEqual(try run(["quantize", repository.appendingPathComponent("models/lenet5-fmnist.onnx").path, "--data", data,
+                                "--calib-count", "200", "-o", quantized]).status, 0)
+        let output = directory.appendingPathComponent("tuned.c.json").path
+        let c = try run(["compress", quantized, "--method", "swc", "--code-bits", "3", "--finetune", "1", "--data", data, "--limit", "300", "-o", output])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        for file in ["tuned.finetuned.onnx", "tuned.finetuned.q.json", "tuned.c.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent(file).path), file)
+        }
+        let model = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output))) as? [String: Any])
+        let record = try XCTUnwrap(model["fine_tuning"] as? [String: Any])
+        XCTAssertEqual(record["epochs"] as? Int, 1)
+        XCTAssertEqual(record["mode"] as? String, "straight-through")
+        XCTAssertEqual(record["from"] as? String, quantized)
+        XCTAssertEqual(model["compressed_from"] as? String, directory.appendingPathComponent("tuned.finetuned.q.json").path)
+        XCTAssertEqual(model["source"] as? String, directory.appendingPathComponent("tuned.finetuned.onnx").path)
+        let report = try run(["report", output, "--eval", "--data", data, "--limit", "100"])
+        XCTAssertEqual(report.status, 0, report.stderr)
+        XCTAssertTrue(report.stdout.contains("top-1 on 100 test images"), report.stdout)
+        // The tuned files are kept without --force.
+        let again = try run(["compress", quantized, "--method", "swc", "--finetune", "1", "--data", data, "--limit", "300",
+                             "-o", directory.appendingPathComponent("tuned.c.json").path])
+        XCTAssertEqual(again.status, 1)
+        XCTAssertTrue(again.stderr.contains("--force"), again.stderr)
+    }
 }

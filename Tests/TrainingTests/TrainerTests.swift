@@ -59,6 +59,34 @@ final class TrainerTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(summaries.last!.validationAccuracy!, 0.95)
     }
 
+    /// Constrained training: weights on a grid of 0.25. Projected SGD ends on the grid; straight-through also
+    /// ends on it and still learns, although each step is far smaller than the grid (it moves the latent weights).
+    func testProjectionsKeepTheParametersOnTheConstraintSet() throws {
+        let network = try TrainableNetwork(graph: smallNet(seed: 4))
+        let weights = ["conv1", "fc"].compactMap { network.parameterRanges(of: $0)?.weight }
+        XCTAssertEqual(weights.count, 2)
+        XCTAssertNil(network.parameterRanges(of: "relu1"))
+        let grid: @Sendable (inout [Float]) -> Void = { parameters in
+            for range in weights { for i in range { parameters[i] = (parameters[i] * 4).rounded() / 4 } }
+        }
+        for mode in [Projection.Mode.reproject, .straightThrough] {
+            var options = TrainingOptions()
+            options.epochs = 6
+            options.batchSize = 32
+            options.learningRate = 2e-3
+            options.validationCount = 0
+            options.projection = Projection(mode: mode, apply: grid)
+            let trainer = try Trainer(graph: smallNet(seed: 4), options: options)
+            let summaries = try trainer.fit(bars(count: 800, seed: 5))
+            var again = trainer.parameters
+            grid(&again)
+            XCTAssertEqual(again, trainer.parameters, "\(mode): the trained weights are on the grid")
+            if mode == .straightThrough {
+                XCTAssertLessThan(summaries.last!.trainLoss, summaries.first!.trainLoss * 0.8, "straight-through learns")
+            }
+        }
+    }
+
     func testSGDWithMomentumAlsoLearns() throws {
         var options = TrainingOptions()
         options.epochs = 4
