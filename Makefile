@@ -79,6 +79,8 @@ demo: build-release build/quantized/lenet5-fmnist.q.json
 	$(RELEASE_BIN)/approxrtl inspect models/lenet5-fmnist.onnx
 	$(RELEASE_BIN)/approxrtl eval build/quantized/lenet5-fmnist.q.json --dataset fashion-mnist
 	$(RELEASE_BIN)/approxrtl vectors build/quantized/lenet5-fmnist.q.json --count 16 -o build/vectors/lenet5-fmnist --force
+	$(RELEASE_BIN)/approxrtl compress build/quantized/lenet5-fmnist.q.json --method linear --segments 12 -o build/compressed/lenet5-fmnist-linear12.c.json --force
+	$(RELEASE_BIN)/approxrtl report build/compressed/lenet5-fmnist-linear12.c.json --eval
 
 bench: build-release $(QUANTIZED)
 	$(RELEASE_BIN)/approxrtl-bench

@@ -49,6 +49,7 @@ func writeOutput(_ data: Data, to path: String, force: Bool) throws {
         throw CLIError("\(path) exists; pass --force to overwrite it")
     }
     do {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try data.write(to: url, options: .atomic)
     } catch {
         throw CLIError("cannot write \(path): \(error.localizedDescription)")

@@ -121,10 +121,10 @@ struct MethodSettings: ParsableArguments {
 func metricsTable(_ metrics: ModelMetrics) -> String {
     let rows = (metrics.layers + [metrics.total]).map { l -> [String] in
         [l.name, l.method, "\(l.paramsBefore)", "\(l.paramsAfter)", String(format: "%.1fx", ratio(l.paramsBefore, l.paramsAfter)),
-         "\(l.storageBitsBefore)", "\(l.storageBitsAfter)", String(format: "%.2fx", ratio(l.storageBitsBefore, l.storageBitsAfter)),
+         "\(l.storageBitsBefore)", "\(l.storageBitsAfter)", String(format: "%.2fx", ratio(l.storageBitsAfter, l.storageBitsBefore)),
          "\(l.multipliesBefore)", "\(l.multipliesAfter)", "\(l.smallMultiplies)", "\(l.additionsBefore)", "\(l.additionsAfter)"]
     }
-    return table(["layer", "method", "params", "after", "reduction", "bits", "after", "reduction", "mults", "after", "small mults",
+    return table(["layer", "method", "params", "after", "reduction", "bits", "after", "after/before", "mults", "after", "small mults",
                   "adds", "after"], rows, rightAligned: Set(2...12))
 }
 
