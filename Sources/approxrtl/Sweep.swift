@@ -14,7 +14,8 @@ struct Sweep: ParsableCommand {
             (accuracy vs full multiplications eliminated). Retraining-free: every setting compresses the model as it is.
             """)
 
-    @Argument(help: "The quantized model (.q.json).") var model: String
+    @Argument(help: "The quantized model (.q.json).") var model: String?
+    @Option(help: "Instead of sweeping, render DIR's sweep.md and plots again from its sweep.json (with this --budget and --title).") var replot: String?
     @Option(help: "Methods to sweep (comma-separated): linear, quadratic, swc.") var methods = "linear,quadratic,swc"
     @Option(help: "M1: segment counts (comma-separated).") var segments = "4,8,16,32,64"
     @Option(help: "M1: segment counts for layer groups (default: --segments).") var layerSegments: String?
@@ -36,7 +37,7 @@ struct Sweep: ParsableCommand {
     @Option(help: "The dataset (fashion-mnist).") var dataset = "fashion-mnist"
     @Option(help: "Folder with the dataset's IDX files (default: \(FashionMNIST.defaultDirectory)).") var data: String?
     @Option(help: "Evaluate on the first N test images only.") var limit: Int?
-    @Option(name: .shortAndLong, help: "Output folder.") var output: String
+    @Option(name: .shortAndLong, help: "Output folder.") var output: String?
     @Flag(help: "Replace the output folder's sweep files if they exist.") var force = false
 
     func settings() throws -> [MethodSettings] {
@@ -80,9 +81,20 @@ struct Sweep: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            if let replot {
+                let path = (replot as NSString).appendingPathComponent("sweep.json")
+                guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
+                let decoder = JSONDecoder()
+                decoder.keyDecodingStrategy = .convertFromSnakeCase
+                var result: SweepResult
+                do { result = try decoder.decode(SweepResult.self, from: data) } catch { throw CLIError("\(path) is not a sweep result: \(error)") }
+                result.budget = budget
+                try write(result, to: replot)
+                return
+            }
+            guard let model, let output else { throw CLIError("sweep needs the quantized model and -o DIR (or --replot DIR)") }
             let grid = try settings()
-            let files = ["sweep.json", "sweep.md", "pareto-params.svg", "pareto-multiplies.svg"].map { (output as NSString).appendingPathComponent($0) }
-            if !force, let existing = files.first(where: { FileManager.default.fileExists(atPath: $0) }) {
+            if !force, let existing = Sweep.files(in: output).first(where: { FileManager.default.fileExists(atPath: $0) }) {
                 throw CLIError("\(existing) exists; pass --force to overwrite it")
             }
             let quantized = try QuantizedModel.load(path: model)
@@ -115,21 +127,32 @@ struct Sweep: ParsableCommand {
             }
             progress.update(grid.count)
             progress.finish()
-            let result = SweepResult(model: model, source: quantized.source, images: images.count, floatTop1: float,
-                                     integerTop1: baseline, budget: budget, finetuneEpochs: finetune, rows: rows)
-            let encoder = JSONEncoder()
-            encoder.keyEncodingStrategy = .convertToSnakeCase
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try writeOutput(encoder.encode(result), to: files[0], force: true)
-            let name = title ?? ((model as NSString).lastPathComponent)
-            try writeOutput(Data(result.markdown(title: name).utf8), to: files[1], force: true)
-            try writeOutput(Data(result.plot(title: name, x: \.paramReduction, label: "parameter reduction (papers' count, log scale)", logScale: true).utf8),
-                            to: files[2], force: true)
-            try writeOutput(Data(result.plot(title: name, x: \.multipliesEliminated, label: "share of full multiplications eliminated", logScale: false).utf8),
-                            to: files[3], force: true)
-            print(result.headline(title: name))
-            print("wrote \(files.joined(separator: ", "))")
+            let result = SweepResult(model: model, title: title, source: quantized.source,
+                                     images: images.count, floatTop1: float, integerTop1: baseline, budget: budget, finetuneEpochs: finetune, rows: rows)
+            try write(result, to: output)
         }
+    }
+
+    static func files(in folder: String) -> [String] {
+        ["sweep.json", "sweep.md", "pareto-params.svg", "pareto-multiplies.svg"].map { (folder as NSString).appendingPathComponent($0) }
+    }
+
+    /// Writes the sweep's four files (docs/formats.md) and prints the summary.
+    func write(_ result: SweepResult, to folder: String) throws {
+        var result = result
+        if let title { result.title = title }
+        let files = Sweep.files(in: folder)
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try writeOutput(encoder.encode(result), to: files[0], force: true)
+        try writeOutput(Data(result.markdown().utf8), to: files[1], force: true)
+        try writeOutput(Data(result.plot(x: \.paramReduction, label: "M1 parameter reduction (papers' count, log scale)",
+                                         logScale: true, methods: ["linear", "quadratic"]).utf8), to: files[2], force: true)
+        try writeOutput(Data(result.plot(x: \.multipliesEliminated, label: "full multiplications eliminated",
+                                         logScale: false, methods: ["linear", "quadratic", "swc"]).utf8), to: files[3], force: true)
+        print(result.headline())
+        print("wrote \(files.joined(separator: ", "))")
     }
 }
 
@@ -149,6 +172,7 @@ struct SweepRow: Codable {
 
 struct SweepResult: Codable {
     var model: String
+    var title: String?
     var source: String
     var images: Int
     var floatTop1: Double?
@@ -157,6 +181,9 @@ struct SweepResult: Codable {
     /// Every row was fine-tuned for this many epochs (nil: retraining-free).
     var finetuneEpochs: Int?
     var rows: [SweepRow]
+
+    /// The heading of the summaries: the title, or the model's file name.
+    var name: String { title ?? (model as NSString).lastPathComponent }
 
     var training: String { finetuneEpochs.map { "with \($0) epochs of approximation-aware fine-tuning" } ?? "retraining-free" }
 
@@ -177,10 +204,10 @@ struct SweepResult: Codable {
                       100 * (row.multipliesEliminated ?? 0), 100 * abs(operations), operations >= 0 ? "fewer" : "more")
     }
 
-    func headline(title: String) -> String {
+    func headline() -> String {
         let float = floatTop1.map { String(format: "%.2f%%", 100 * $0) } ?? "unknown"
         return """
-            \(title), \(training), on \(images) test images: float top-1 \(float), integer top-1 \(String(format: "%.2f%%", 100 * integerTop1)) before compression; within \(budget) points of it:
+            \(name), \(training), on \(images) test images: float top-1 \(float), integer top-1 \(String(format: "%.2f%%", 100 * integerTop1)) before compression; within \(budget) points of it:
             - M1, most parameter reduction: \(describe(best(["linear", "quadratic"], by: \.paramReduction)))
             - M1, most operations saved: \(describe(best(["linear", "quadratic"], by: \.operationsSaved)))
             - M2, most multiplications eliminated: \(describe(best(["swc"], by: \.multipliesEliminated)))
@@ -209,8 +236,8 @@ struct SweepResult: Codable {
         ]
     }
 
-    func markdown(title: String) -> String {
-        var lines = ["### \(title), \(training)", "", headline(title: title), ""] + comparison() + ["",
+    func markdown() -> String {
+        var lines = ["### \(name), \(training)", "", headline(), ""] + comparison() + ["",
                      "| setting | integer top-1 | loss (points) | params, papers' count | storage bits, honest | full mults eliminated | mults + adds saved | small mults left |",
                      "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for row in rows {
@@ -225,50 +252,75 @@ struct SweepResult: Codable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// Integer top-1 against one saving, every setting a dot (colour by method), the Pareto front as a line.
-    func plot(title: String, x key: KeyPath<SweepRow, Double?>, label: String, logScale: Bool) -> String {
-        let points = rows.compactMap { row -> (Double, Double, String)? in
-            guard let x = row[keyPath: key], let y = row.integerTop1, !logScale || x > 0 else { return nil }
-            return (logScale ? log10(x) : x, 100 * y, row.method)
+    /// Integer top-1 against one saving, every setting of `methods` a dot (colour by method), the Pareto front
+    /// as a line, the uncompressed model and the budget as horizontal lines. Settings more than 6 points below
+    /// the uncompressed model sit on the bottom edge as triangles.
+    func plot(x key: KeyPath<SweepRow, Double?>, label: String, logScale: Bool, methods: [String]) -> String {
+        let points = rows.compactMap { row -> (x: Double, y: Double, method: String)? in
+            guard methods.contains(row.method), let x = row[keyPath: key], let y = row.integerTop1, !logScale || x > 0 else { return nil }
+            return (logScale ? log10(x) : 100 * x, 100 * y, row.method)
         }
-        let (width, height, left, bottom, top, right) = (640.0, 400.0, 60.0, 50.0, 30.0, 20.0)
-        let xs = points.map(\.0) + [logScale ? 0 : 0], ys = points.map(\.1) + [100 * integerTop1]
-        let (x0, x1) = (xs.min()!, max(xs.max()!, xs.min()! + 1e-6))
-        let (y0, y1) = (floor(ys.min()! - 0.5), ceil(ys.max()! + 0.5))
+        let (width, height, left, bottom, top, right) = (720.0, 440.0, 64.0, 52.0, 64.0, 24.0)
+        let baseline = 100 * integerTop1
+        let xs = points.map(\.x)
+        var (x0, x1) = (xs.min() ?? 0, xs.max() ?? 1)
+        if logScale { (x0, x1) = (min(0, x0), x1 + 0.05) } else { (x0, x1) = (floor(x0 / 10) * 10, min(100, ceil(x1 / 10) * 10)) }
+        if x1 <= x0 { x1 = x0 + 1 }
+        let y1 = ceil(max(points.map(\.y).max() ?? baseline, baseline) + 0.3)
+        let y0 = floor(max(points.map(\.y).min() ?? baseline - 2, baseline - 6))
         func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * (width - left - right) }
-        func py(_ y: Double) -> Double { height - bottom - (y - y0) / (y1 - y0) * (height - bottom - top) }
+        func py(_ y: Double) -> Double { height - bottom - (max(y, y0) - y0) / (y1 - y0) * (height - bottom - top) }
         let colours = ["linear": "#1f77b4", "quadratic": "#2ca02c", "swc": "#d62728"]
         var svg = [String(format: "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" font-family=\"sans-serif\" font-size=\"12\">", width, height),
                    "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>",
-                   "<text x=\"\(Int(left))\" y=\"18\" font-size=\"14\">\(title): integer top-1 vs \(label)</text>",
-                   String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>", left, height - bottom, width - right, height - bottom),
-                   String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>", left, top, left, height - bottom)]
-        // Axis ticks: five on each axis.
-        for i in 0...4 {
-            let x = x0 + Double(i) / 4 * (x1 - x0), y = y0 + Double(i) / 4 * (y1 - y0)
-            let xText = logScale ? String(format: "%.0fx", pow(10, x)) : String(format: "%.0f%%", 100 * x)
-            svg.append(String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>", px(x), height - bottom + 16, xText))
-            svg.append(String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.1f%%</text>", left - 4, py(y) + 4, y))
+                   "<text x=\"\(Int(left))\" y=\"20\" font-size=\"15\">\(name), \(training)</text>",
+                   "<text x=\"\(Int(left))\" y=\"38\" fill=\"#444\">integer top-1 on \(images) test images against \(label)</text>"]
+        for (i, method) in methods.enumerated() where points.contains(where: { $0.method == method }) {
+            svg.append(String(format: "<circle cx=\"%.1f\" cy=\"52\" r=\"4\" fill=\"%@\"/><text x=\"%.1f\" y=\"56\">%@</text>",
+                              left + 6 + Double(i) * 90, colours[method] ?? "black", left + 14 + Double(i) * 90, method))
         }
-        svg.append(String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>", (left + width - right) / 2, height - 10, label))
-        // The uncompressed integer model and the budget line under it.
-        for (y, dash) in [(100 * integerTop1, ""), (100 * integerTop1 - budget, " stroke-dasharray=\"4 3\"")] {
+        // Grid and ticks.
+        var xTicks: [(Double, String)] = []
+        if logScale {
+            for decade in 0...4 {
+                for m in [1.0, 2.0, 5.0] {
+                    let v = m * pow(10, Double(decade))
+                    if log10(v) >= x0 - 1e-9 && log10(v) <= x1 { xTicks.append((log10(v), String(format: "%.0fx", v))) }
+                }
+            }
+        } else {
+            xTicks = stride(from: x0, through: x1 + 1e-9, by: (x1 - x0) > 40 ? 20 : 10).map { ($0, String(format: "%.0f%%", $0)) }
+        }
+        for (x, text) in xTicks {
+            svg.append(String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>", px(x), top, px(x), height - bottom))
+            svg.append(String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>", px(x), height - bottom + 16, text))
+        }
+        let yStep = (y1 - y0) > 8 ? 2.0 : 1.0
+        for y in stride(from: y0, through: y1 + 1e-9, by: yStep) {
+            svg.append(String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>", left, py(y), width - right, py(y)))
+            svg.append(String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.0f%%</text>", left - 6, py(y) + 4, y))
+        }
+        svg.append(String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"black\"/>",
+                          left, top, width - left - right, height - top - bottom))
+        svg.append(String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>", (left + width - right) / 2, height - 12, label))
+        for (y, dash, text) in [(baseline, "", "uncompressed"), (baseline - budget, " stroke-dasharray=\"5 4\"", String(format: "-%.1f points", budget))] {
             svg.append(String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"gray\"%@/>", left, py(y), width - right, py(y), dash))
+            svg.append(String(format: "<text x=\"%.1f\" y=\"%.1f\" fill=\"gray\">%@</text>", left + 4, py(y) - 4, text))
         }
-        svg.append(String(format: "<text x=\"%.1f\" y=\"%.1f\" fill=\"gray\" text-anchor=\"end\">uncompressed; dashed: -%.1f points</text>",
-                          width - right, py(100 * integerTop1) - 4, budget))
         // Pareto front: no other point has both more saving and more accuracy.
-        let front = points.filter { p in !points.contains { $0.0 >= p.0 && $0.1 >= p.1 && ($0.0 > p.0 || $0.1 > p.1) } }.sorted { $0.0 < $1.0 }
+        let front = points.filter { p in !points.contains { $0.x >= p.x && $0.y >= p.y && ($0.x > p.x || $0.y > p.y) } }.sorted { $0.x < $1.x }
         if front.count > 1 {
             svg.append("<polyline fill=\"none\" stroke=\"black\" stroke-width=\"1.5\" points=\"" +
-                       front.map { String(format: "%.1f,%.1f", px($0.0), py($0.1)) }.joined(separator: " ") + "\"/>")
+                       front.map { String(format: "%.1f,%.1f", px($0.x), py($0.y)) }.joined(separator: " ") + "\"/>")
         }
         for p in points {
-            svg.append(String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%@\" fill-opacity=\"0.8\"/>", px(p.0), py(p.1), colours[p.2] ?? "black"))
-        }
-        for (i, method) in ["linear", "quadratic", "swc"].enumerated() where points.contains(where: { $0.2 == method }) {
-            svg.append(String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%@\"/><text x=\"%.1f\" y=\"%.1f\">%@</text>",
-                              width - 110, top + 14 + Double(i) * 16, colours[method]!, width - 100, top + 18 + Double(i) * 16, method))
+            let colour = colours[p.method] ?? "black"
+            if p.y < y0 {
+                let (cx, cy) = (px(p.x), py(y0))
+                svg.append(String(format: "<polygon points=\"%.1f,%.1f %.1f,%.1f %.1f,%.1f\" fill=\"%@\"/>", cx - 5, cy - 8, cx + 5, cy - 8, cx, cy, colour))
+            } else {
+                svg.append(String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%@\" fill-opacity=\"0.8\"/>", px(p.x), py(p.y), colour))
+            }
         }
         svg.append("</svg>")
         return svg.joined(separator: "\n") + "\n"
