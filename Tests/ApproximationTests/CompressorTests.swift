@@ -175,10 +175,10 @@ final class CompressorTests: XCTestCase {
         XCTAssertEqual(fc3.smallMultiplies, 0)
         XCTAssertEqual(fc3.paramsBefore, 4 * 84 + 4)
         XCTAssertEqual(fc3.paramsAfter, 4 * 2 + 4)
-        // Storage: 8 coefficients of 12 bits, 4 permutations of 84 ranks (7 bits each), 4 boundaries of 7 bits,
-        // 4 biases at the new accumulator width.
+        // Storage: 8 coefficients of 16 bits (the default width), 4 permutations of 84 ranks (7 bits each),
+        // 4 boundaries of 7 bits, 4 biases at the new accumulator width.
         XCTAssertEqual(fc3.permutationBits, 4 * 84 * 7 + 4 * 7)
-        XCTAssertEqual(fc3.storageBitsAfter, 8 * 12 + 4 * 84 * 7 + 4 * 7 + 4 * compressed.layers.last!.accumulatorBits!)
+        XCTAssertEqual(fc3.storageBitsAfter, 8 * 16 + 4 * 84 * 7 + 4 * 7 + 4 * compressed.layers.last!.accumulatorBits!)
         XCTAssertEqual(fc3.storageBitsBefore, 4 * 84 * 8 + 4 * base.layers.last!.accumulatorBits!)
         // Layers left alone count the same before and after.
         let conv1 = metrics.layers.first { $0.name == "conv1" }!
@@ -206,8 +206,8 @@ final class CompressorTests: XCTestCase {
         bad.layers[i].compression!.groups![0].order[0] = bad.layers[i].compression!.groups![0].order[1]
         try assertRefused(bad, "layer 'fc3': compression: group 0: index")
         bad = m1
-        bad.layers[i].compression!.groups![0].segments[0].coefficients[0] = 1 << 11
-        try assertRefused(bad, "coefficient 2048 is outside ±2047 (12 bits)")
+        bad.layers[i].compression!.groups![0].segments[0].coefficients[0] = 1 << 15
+        try assertRefused(bad, "coefficient 32768 is outside ±32767 (16 bits)")
         bad = m1
         bad.layers[i].compression!.groups![0].segments[0].count -= 1
         try assertRefused(bad, "segments must be contiguous")
