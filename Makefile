@@ -15,7 +15,7 @@ TEST_SUBSET := data/fashion-mnist-test500
 # Regression floor for the node suite: the number of cases that pass today (raise it when support grows).
 CONFORMANCE_MIN_PASSED := 67
 
-.PHONY: help deps venv build build-release test swift-test conformance conformance-data ort-check golden-check demo proto bench retrain clean results results-lenet results-vgg
+.PHONY: help deps venv build build-release test swift-test conformance conformance-data ort-check golden-check demo proto bench retrain clean results results-lenet results-vgg results-doc
 
 help:
 	@echo "make demo   - the main job on the bundled default model"
@@ -114,6 +114,10 @@ clean:
 SWEEP := $(RELEASE_BIN)/approxrtl sweep
 RESULT_PARTS := docs/results/lenet5 docs/results/lenet5-finetuned docs/results/vgg-small docs/results/vgg-small-finetuned
 results: results-lenet results-vgg
+	$(MAKE) results-doc
+
+# Assembles docs/results.md from the stored sweeps (`approxrtl sweep --replot DIR` re-renders one of them).
+results-doc:
 	{ cat docs/results/intro.md; for part in $(RESULT_PARTS); do \
 	    echo; sed 's/^### /## /' $$part/sweep.md; echo; \
 	    echo "![accuracy vs parameters]($${part#docs/}/pareto-params.svg) ![accuracy vs multiplications]($${part#docs/}/pareto-multiplies.svg)"; \

@@ -218,7 +218,7 @@ struct SweepResult: Codable {
     func comparison() -> [String] {
         func cell(_ row: SweepRow?, _ text: (SweepRow) -> String) -> String {
             guard let row, let loss = row.loss else { return "none within the budget" }
-            return text(row) + String(format: " at %.2f points (%@)", loss, row.setting)
+            return text(row) + String(format: ", top-1 %+.2f points (%@)", -loss, row.setting)
         }
         let m1 = best(["linear", "quadratic"], by: \.paramReduction)
         let ops = best(["linear", "quadratic"], by: \.operationsSaved)
