@@ -40,25 +40,19 @@ public enum FineTuning {
                 // exponent from the current largest |w|, then the rounded coefficients of each segment (sizes
                 // fixed), so the fine-tuned weights are what the final compression will store.
                 let degree: PolynomialDegree = compression.method == .linear ? .linear : .quadratic
-                let limit = Double((1 << ((compression.coefficientBits ?? 16) - 1)) - 1)
+                let bits = compression.coefficientBits ?? 16
                 let groups = (compression.groups ?? []).map { group in (members: group.order.map { base + $0 }, counts: group.segments.map(\.count)) }
                 // Groups that share an exponent: the whole layer, or the groups of one output channel.
                 let domains: [[Int]] = compression.group == "layer" ? [Array(groups.indices)]
                     : Dictionary(grouping: groups.indices) { (groups[$0].members[0] - base) / fan }.sorted { $0.key < $1.key }.map(\.value)
                 steps.append { parameters in
                     for domain in domains {
-                        let peak = domain.flatMap { groups[$0].members }.map { abs(Double(parameters[$0])) }.max() ?? 0
-                        guard peak > 0 else { continue }
-                        var exponent = FixedPoint.exponent(forMagnitude: peak, limit: Int(limit))
-                        var fits: [SortedWeightFit] = []
-                        repeat {
-                            let scale = pow(2, Double(-exponent))
-                            fits = domain.map { g in
-                                SortedWeightFit.fit(groups[g].members.map { Double(parameters[$0]) * scale }, counts: groups[g].counts, degree: degree)
-                            }
-                            exponent += 1
-                        } while fits.contains { $0.segments.contains { $0.coefficients.contains { Double(abs($0)) > limit } } }
-                        let unit = pow(2, Double(exponent - 1))
+                        let values = domain.map { g in groups[g].members.map { Double(parameters[$0]) } }
+                        guard values.contains(where: { $0.contains { $0 != 0 } }) else { continue }
+                        let (exponent, fits) = SortedWeightCompressor.fitDomain(values, bits: bits) { position, scaled in
+                            SortedWeightFit.fit(scaled, counts: groups[domain[position]].counts, degree: degree)
+                        }
+                        let unit = pow(2, Double(exponent))
                         for (g, fit) in zip(domain, fits) {
                             for (i, w) in fit.weights().enumerated() { parameters[groups[g].members[i]] = Float(Double(w) * unit) }
                         }

@@ -26,9 +26,7 @@ public struct ScalingWeightOptions: Sendable {
 public enum ScalingWeightCompressor {
     public static func compress(_ layer: QuantizedModel.Layer, in model: QuantizedModel, options: ScalingWeightOptions,
                                 maxAccumulatorBits: Int) throws -> QuantizedModel.Layer {
-        guard let shape = layer.weightShape, let codes = layer.weights, let exponents = layer.weightExponents, let bias = layer.bias else {
-            throw QuantizationError(layer: layer.name, "only an uncompressed conv2d or dense layer can be compressed")
-        }
+        let (shape, codes, exponents) = try layer.plainWeights()
         guard (2...8).contains(options.codeBits), (2...24).contains(options.scaleBits), (0..<1).contains(options.threshold) else {
             throw QuantizationError(layer: layer.name, "code bits must lie in 2...8, scale bits in 2...24 and the threshold in [0, 1)")
         }
@@ -60,8 +58,7 @@ public enum ScalingWeightCompressor {
         compression.threshold = options.threshold
         compression.scales = scales
         compression.codes = swCodes
-        return try SortedWeightCompressor.finish(layer, compression: compression, oldExponents: exponents, newExponents: newExponents,
-                                                 bias: bias, model: model, maxAccumulatorBits: maxAccumulatorBits)
+        return try layer.replacingWeights(with: compression, exponents: newExponents, in: model, maxAccumulatorBits: maxAccumulatorBits)
     }
 
     /// The code nearest to `v` (in -top ... top): rounded half away from zero, or the nearest of 0 and the powers

@@ -31,9 +31,7 @@ public struct SortedWeightOptions: Sendable {
 public enum SortedWeightCompressor {
     public static func compress(_ layer: QuantizedModel.Layer, in model: QuantizedModel, options: SortedWeightOptions,
                                 maxAccumulatorBits: Int) throws -> QuantizedModel.Layer {
-        guard let shape = layer.weightShape, let codes = layer.weights, let exponents = layer.weightExponents, let bias = layer.bias else {
-            throw QuantizationError(layer: layer.name, "only an uncompressed conv2d or dense layer can be compressed")
-        }
+        let (shape, codes, exponents) = try layer.plainWeights()
         guard options.segments >= 1, (2...24).contains(options.coefficientBits) else {
             throw QuantizationError(layer: layer.name, "segments must be at least 1 and coefficient bits lie in 2...24")
         }
@@ -50,40 +48,28 @@ public enum SortedWeightCompressor {
         // channel share its accumulator, so they share its exponent too).
         let domains: [[Int]] = options.grouping == .layer ? [Array(0..<channels)] : (0..<channels).map { [$0] }
         var newExponents = exponents
-        let limit = (1 << (options.coefficientBits - 1)) - 1
         var fitted = [WeightGroup]()
         var groupsOfChannel = [[Int]](repeating: [], count: channels)
         for (g, members) in groups.enumerated() { groupsOfChannel[members[0] / fan].append(g) }
         var fits = [SortedWeightFit?](repeating: nil, count: groups.count)
         for domain in domains {
-            // Real weight magnitudes of the domain, in units of 2^finest.
+            // Real weight values of the domain, in units of 2^finest.
             let finest = domain.map { exponents[$0] }.min()!
-            func value(_ i: Int) -> Double { Double(codes[i]) * pow(2, Double(exponents[i / fan] - finest)) }
-            let peak = domain.flatMap { c in (c * fan)..<((c + 1) * fan) }.map { abs(value($0)) }.max() ?? 0
-            // The finest exponent at which the coefficients fit; coarser if a fit overshoots the width.
-            var exponent = finest + FixedPoint.exponent(forMagnitude: peak, limit: limit)
             let domainGroups = domain.flatMap { groupsOfChannel[$0] }
-            while true {
-                let factor = pow(2, Double(finest - exponent))
-                var fitsWidth = true
-                for g in domainGroups {
-                    let values = groups[g].map { value($0) * factor }
-                    let fit: SortedWeightFit
-                    if let counts = options.segmentCounts?[layer.name]?[g] {
-                        guard counts.reduce(0, +) == values.count, counts.allSatisfy({ $0 > 0 }) else {
-                            throw QuantizationError(layer: layer.name, "the given segment sizes do not cover group \(g)")
-                        }
-                        fit = SortedWeightFit.fit(values, counts: counts, degree: options.degree)
-                    } else {
-                        fit = SortedWeightFit.fit(values, segments: options.segments, degree: options.degree, boundaries: options.boundaries)
-                    }
-                    fits[g] = fit
-                    if fit.segments.contains(where: { $0.coefficients.contains { abs($0) > limit } }) { fitsWidth = false; break }
+            for g in domainGroups {
+                if let counts = options.segmentCounts?[layer.name]?[g], counts.reduce(0, +) != groups[g].count || counts.contains(where: { $0 <= 0 }) {
+                    throw QuantizationError(layer: layer.name, "the given segment sizes do not cover group \(g)")
                 }
-                if fitsWidth { break }
-                exponent += 1
             }
-            for c in domain { newExponents[c] = exponent }
+            let values = domainGroups.map { g in groups[g].map { Double(codes[$0]) * pow(2, Double(exponents[$0 / fan] - finest)) } }
+            let (exponent, domainFits) = fitDomain(values, bits: options.coefficientBits) { position, scaled in
+                if let counts = options.segmentCounts?[layer.name]?[domainGroups[position]] {
+                    return SortedWeightFit.fit(scaled, counts: counts, degree: options.degree)
+                }
+                return SortedWeightFit.fit(scaled, segments: options.segments, degree: options.degree, boundaries: options.boundaries)
+            }
+            for (g, fit) in zip(domainGroups, domainFits) { fits[g] = fit }
+            for c in domain { newExponents[c] = finest + exponent }
         }
         for (g, members) in groups.enumerated() {
             let fit = fits[g]!
@@ -93,25 +79,26 @@ public enum SortedWeightCompressor {
         compression.group = options.grouping.rawValue
         compression.coefficientBits = options.coefficientBits
         compression.groups = fitted
-        return try finish(layer, compression: compression, oldExponents: exponents, newExponents: newExponents, bias: bias,
-                          model: model, maxAccumulatorBits: maxAccumulatorBits)
+        return try layer.replacingWeights(with: compression, exponents: newExponents, in: model, maxAccumulatorBits: maxAccumulatorBits)
     }
 
-    /// Stores `compression` in place of the codes, moves the biases to the new exponents (exact when finer,
-    /// rounded half away from zero when coarser) and settles widths and shifts.
-    static func finish(_ layer: QuantizedModel.Layer, compression: Compression, oldExponents: [Int], newExponents: [Int], bias: [Int],
-                       model: QuantizedModel, maxAccumulatorBits: Int) throws -> QuantizedModel.Layer {
-        var result = layer
-        var compression = compression
-        compression.originalAccumulatorBits = layer.accumulatorBits
-        result.weights = nil
-        result.compression = compression
-        let newBias = zip(bias, zip(oldExponents, newExponents)).map { b, e in
-            e.1 <= e.0 ? b << (e.0 - e.1) : FixedPoint.code(Double(b), exponent: e.1 - e.0)
+    /// Fits the groups of one exponent domain (`values` in some unit u) at the finest exponent e at which every
+    /// coefficient fits `bits`: the fits are of `values * 2^-e`, so the weights they define are in units of
+    /// u * 2^e. Starts where the largest |value| just fits, and coarsens while a fit overshoots.
+    static func fitDomain(_ values: [[Double]], bits: Int, fit: (Int, [Double]) -> SortedWeightFit) -> (exponent: Int, fits: [SortedWeightFit]) {
+        let limit = (1 << (bits - 1)) - 1
+        let peak = values.lazy.flatMap { $0 }.map(abs).max() ?? 0
+        var exponent = FixedPoint.exponent(forMagnitude: peak, limit: limit)
+        while true {
+            let scale = pow(2, Double(-exponent))
+            var fits: [SortedWeightFit] = []
+            for (position, group) in values.enumerated() {
+                let candidate = fit(position, group.map { $0 * scale })
+                if candidate.segments.contains(where: { $0.coefficients.contains { abs($0) > limit } }) { break }
+                fits.append(candidate)
+            }
+            if fits.count == values.count { return (exponent, fits) }
+            exponent += 1
         }
-        let range = model.inputRange(of: layer)
-        try result.settle(effectiveWeights: result.effectiveWeights!, exponents: newExponents, bias: newBias,
-                          inputLow: range.low, inputHigh: range.high, maxAccumulatorBits: maxAccumulatorBits)
-        return result
     }
 }

@@ -112,10 +112,12 @@ struct IntegerLayer: Sendable {
         let outC = layer.shape[0]
         let geometry = self.geometry!
         let pixels = geometry.pixels, depth = geometry.depth
-        // Layout of the scratch buffer: the column matrix, then the accumulators, then the input codes.
+        // Layout of the scratch buffer: the column matrix, the accumulators, the input codes, and for the reuse
+        // form four running sums per pixel.
         let inputSize = channels * height * width
-        if column.count < depth * pixels + pixels + inputSize {
-            column = [T](repeating: 0, count: depth * pixels + pixels + inputSize)
+        let size = depth * pixels + pixels + inputSize + (plan == nil ? 0 : 4 * pixels)
+        if column.count < size {
+            column = [T](repeating: 0, count: size)
         }
         column.withUnsafeMutableBufferPointer { buffer in
             let col = buffer.baseAddress!
@@ -125,9 +127,8 @@ struct IntegerLayer: Sendable {
             // The accumulators live after the column matrix in the same buffer.
             let acc = col + depth * pixels
             if let plan {
-                // The reuse form runs over all output pixels at once; its scratch follows the input codes.
-                let scratch = UnsafeMutablePointer<T>.allocate(capacity: 4 * pixels)
-                defer { scratch.deallocate() }
+                // The reuse form runs over all output pixels at once; its running sums follow the input codes.
+                let scratch = codes + inputSize
                 for m in 0..<outC {
                     acc.update(repeating: T(truncatingIfNeeded: bias[m]), count: pixels)
                     plan.channels[m].accumulate(degree: plan.degree, lanes: pixels, row: { UnsafePointer(col + $0 * pixels) },
