@@ -82,11 +82,22 @@ demo: build-release build/quantized/lenet5-fmnist.q.json
 	$(RELEASE_BIN)/approxrtl compress build/quantized/lenet5-fmnist.q.json --method linear --segments 12 -o build/compressed/lenet5-fmnist-linear12.c.json --force
 	$(RELEASE_BIN)/approxrtl report build/compressed/lenet5-fmnist-linear12.c.json --eval
 
+# The golden model's reuse form of three compressed variants is timed against the dense golden model.
 bench: build-release $(QUANTIZED)
 	$(RELEASE_BIN)/approxrtl-bench
 	for model in $(MODELS); do \
+	  name=$$(basename $$model .onnx); compressed=""; \
+	  for setting in linear12-layer swc5 linear3-channel; do \
+	    case $$setting in \
+	      linear12-layer) flags="--method linear --segments 12";; \
+	      linear3-channel) flags="--method linear --segments 3 --group channel";; \
+	      swc5) flags="--method swc --code-bits 5";; \
+	    esac; \
+	    $(RELEASE_BIN)/approxrtl compress build/quantized/$$name.q.json $$flags -o build/compressed/$$name-$$setting.c.json --force >/dev/null || exit 1; \
+	    compressed="$$compressed build/compressed/$$name-$$setting.c.json"; \
+	  done; \
 	  $(PYTHON) tools/bench_float.py --approxrtl $(RELEASE_BIN)/approxrtl --model $$model \
-	    --quantized build/quantized/$$(basename $$model .onnx).q.json || exit 1; \
+	    --quantized build/quantized/$$name.q.json --compressed $$compressed || exit 1; \
 	done
 
 # Reruns the commands recorded in docs/models.md and compares the results with the bundled files byte for byte.
