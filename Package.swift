@@ -35,6 +35,8 @@ let package = Package(
         .target(name: "GoldenModel", dependencies: ["Quantization", "MatrixKernels"]),
         // The approximation methods of DESIGN.md section 2 (M1 sorted-weight fits, M2 scaling weights) and their metrics.
         .target(name: "Approximation", dependencies: ["Quantization", "GoldenModel", "Training", "Datasets", "NetworkIR"]),
+        // A small typed Verilog-2005 builder and its printer: what the RTL generators write with.
+        .target(name: "Verilog"),
         // System zlib, for gzipped IDX files (Debian: zlib1g-dev).
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // IDX and .npy readers, Fashion-MNIST lookup.
@@ -63,6 +65,7 @@ let package = Package(
         .testTarget(name: "GoldenModelTests", dependencies: ["GoldenModel", "Quantization", "Approximation", "Training", "Datasets", "NetworkIR", "TestSupport"]),
         .testTarget(name: "ApproximationTests", dependencies: ["Approximation", "Quantization", "GoldenModel", "Training", "Datasets", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
+        .testTarget(name: "VerilogTests", dependencies: ["Verilog", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["approxrtl", "OnnxProto", "TestSupport", "Datasets"]),
     ],
     swiftLanguageModes: [.v6]

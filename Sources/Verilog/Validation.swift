@@ -1,0 +1,75 @@
+/// Why a module cannot be written: names the module, the item and the reason.
+public struct VerilogError: Error, CustomStringConvertible, Equatable {
+    public var module: String
+    public var reason: String
+    public var description: String { "module '\(module)': \(reason)" }
+}
+
+/// Verilog-2005 and SystemVerilog keywords that may not name anything.
+let reservedWords: Set<String> = [
+    "always", "and", "assign", "automatic", "begin", "buf", "case", "casex", "casez", "cell", "cmos", "config", "deassign",
+    "default", "defparam", "design", "disable", "edge", "else", "end", "endcase", "endconfig", "endfunction", "endgenerate",
+    "endmodule", "endprimitive", "endspecify", "endtable", "endtask", "event", "for", "force", "forever", "fork", "function",
+    "generate", "genvar", "highz0", "highz1", "if", "ifnone", "incdir", "include", "initial", "inout", "input", "instance",
+    "integer", "join", "large", "liblist", "library", "localparam", "macromodule", "medium", "module", "nand", "negedge",
+    "nmos", "nor", "noshowcancelled", "not", "notif0", "notif1", "or", "output", "parameter", "pmos", "posedge", "primitive",
+    "pull0", "pull1", "pulldown", "pullup", "pulsestyle_onevent", "pulsestyle_ondetect", "rcmos", "real", "realtime", "reg",
+    "release", "repeat", "rnmos", "rpmos", "rtran", "rtranif0", "rtranif1", "scalared", "showcancelled", "signed", "small",
+    "specify", "specparam", "strong0", "strong1", "supply0", "supply1", "table", "task", "time", "tran", "tranif0", "tranif1",
+    "tri", "tri0", "tri1", "triand", "trior", "trireg", "unsigned", "use", "uwire", "vectored", "wait", "wand", "weak0",
+    "weak1", "while", "wire", "wor", "xnor", "xor",
+    // SystemVerilog, so that the generated files also read as SystemVerilog (Verilator, iverilog -g2012).
+    "bit", "byte", "int", "logic", "longint", "shortint", "string", "type", "var", "void", "interface", "package", "import",
+    "export", "class", "program", "property", "sequence", "final", "unique", "priority", "return", "break", "continue",
+]
+
+extension Module {
+    /// Names: lower_snake_case modules, nets and ports; ports end in _i or _o (the clock is clk_i, the reset
+    /// rst_ni); parameters UpperCamelCase; no keyword; each name declared once.
+    public func validate() throws {
+        func fail(_ reason: String) -> VerilogError { VerilogError(module: name, reason: reason) }
+        func snake(_ s: String) -> Bool {
+            guard let first = s.first, first.isLowercase, first.isASCII else { return false }
+            return s.allSatisfy { ($0.isLowercase && $0.isASCII) || $0.isNumber || $0 == "_" }
+        }
+        func camel(_ s: String) -> Bool {
+            guard let first = s.first, first.isUppercase, first.isASCII else { return false }
+            return s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
+        }
+        guard snake(name), !reservedWords.contains(name) else { throw fail("the module name must be lower_snake_case and not a keyword") }
+        var declared = Set<String>()
+        func declare(_ item: String) throws {
+            guard !reservedWords.contains(item) else { throw fail("'\(item)' is a Verilog keyword") }
+            guard declared.insert(item).inserted else { throw fail("'\(item)' is declared twice") }
+        }
+        for p in parameters {
+            guard camel(p.name) else { throw fail("parameter '\(p.name)' must be UpperCamelCase") }
+            try declare(p.name)
+        }
+        for port in ports {
+            guard snake(port.name) else { throw fail("port '\(port.name)' must be lower_snake_case") }
+            let suffix = port.direction == .input ? ["_i", "_ni"] : ["_o", "_no"]
+            guard suffix.contains(where: { port.name.hasSuffix($0) }) else {
+                throw fail("\(port.direction.rawValue) port '\(port.name)' must end in \(suffix.joined(separator: " or "))")
+            }
+            try declare(port.name)
+        }
+        for item in items {
+            switch item {
+            case .net(let net):
+                guard snake(net.name) else { throw fail("\(net.kind.rawValue) '\(net.name)' must be lower_snake_case") }
+                try declare(net.name)
+            case .localparam(let p):
+                guard camel(p.name) else { throw fail("localparam '\(p.name)' must be UpperCamelCase") }
+                try declare(p.name)
+            case .instance(let instance):
+                guard snake(instance.name), snake(instance.module) else {
+                    throw fail("instance '\(instance.name)' of '\(instance.module)': names must be lower_snake_case")
+                }
+                try declare(instance.name)
+            case .comment, .assign, .clocked, .combinational, .blank:
+                break
+            }
+        }
+    }
+}
