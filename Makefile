@@ -15,7 +15,7 @@ TEST_SUBSET := data/fashion-mnist-test500
 # Regression floor for the node suite: the number of cases that pass today (raise it when support grows).
 CONFORMANCE_MIN_PASSED := 67
 
-.PHONY: help deps venv build build-release test swift-test conformance conformance-data ort-check golden-check demo proto bench retrain clean results results-lenet results-vgg results-doc
+.PHONY: help deps venv build build-release test lint swift-test conformance conformance-data ort-check golden-check demo proto bench retrain clean results results-lenet results-vgg results-doc
 
 help:
 	@echo "make demo   - the main job on the bundled default model"
@@ -47,11 +47,19 @@ build: deps
 build-release: deps
 	swift build -c release $(SWIFT_FLAGS)
 
-test: build swift-test conformance ort-check golden-check
+test: build lint swift-test conformance ort-check golden-check
 	@echo "make test: all suites passed"
 
 swift-test: build
 	swift test $(SWIFT_FLAGS)
+
+# Every hand-written primitive lint-clean under Verilator -Wall (no waivers) and accepted by Icarus.
+lint: deps
+	@for f in rtl/*.v; do \
+	  verilator --lint-only -Wall $$f || exit 1; \
+	  iverilog -g2005 -Wall -o /dev/null $$f || exit 1; \
+	done
+	@echo "lint: rtl/*.v clean"
 
 conformance-data: $(NODE_TESTS)/.generated
 $(NODE_TESTS)/.generated: tools/gen_node_tests.py tools/requirements.txt | venv

@@ -66,6 +66,8 @@ let package = Package(
         .testTarget(name: "ApproximationTests", dependencies: ["Approximation", "Quantization", "GoldenModel", "Training", "Datasets", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
         .testTarget(name: "VerilogTests", dependencies: ["Verilog", "TestSupport"]),
+        // The hand-written primitives of rtl/ under both simulators, against the golden arithmetic.
+        .testTarget(name: "RTLTests", dependencies: ["Quantization", "GoldenModel", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["approxrtl", "OnnxProto", "TestSupport", "Datasets"]),
     ],
     swiftLanguageModes: [.v6]

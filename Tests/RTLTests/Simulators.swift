@@ -1,0 +1,46 @@
+import Foundation
+
+/// Runs a self-checking bench under Icarus Verilog (iverilog -g2012 + vvp) or Verilator 5 (--binary), in a
+/// working directory that holds its $readmemh files. Both are declared dependencies (`make deps`).
+enum Simulator: String, CaseIterable {
+    case icarus, verilator
+
+    struct Run {
+        var status: Int32
+        var output: String
+    }
+
+    /// Builds `top` from `sources` with the given defines and runs it in `directory`.
+    func run(top: String, sources: [String], defines: [String: String], in directory: URL) throws -> Run {
+        let flags = defines.sorted { $0.key < $1.key }.map { "-D\($0.key)=\($0.value)" }
+        switch self {
+        case .icarus:
+            let binary = directory.appendingPathComponent("\(top).vvp").path
+            let build = try execute("iverilog", ["-g2012", "-s", top, "-o", binary] + flags + sources, in: directory)
+            guard build.status == 0 else { return build }
+            return try execute("vvp", ["-n", binary], in: directory)
+        case .verilator:
+            let objects = directory.appendingPathComponent("obj_\(top)").path
+            let build = try execute("verilator", ["--binary", "--top-module", top, "-Mdir", objects, "-j", "2", "-O1"] + flags + sources, in: directory)
+            guard build.status == 0 else { return build }
+            return try execute(objects + "/V\(top)", [], in: directory)
+        }
+    }
+
+    private func execute(_ tool: String, _ arguments: [String], in directory: URL) throws -> Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool.hasPrefix("/") ? tool : "/usr/bin/env")
+        process.arguments = tool.hasPrefix("/") ? arguments : [tool] + arguments
+        process.currentDirectoryURL = directory
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// The repository root (rtl/ and testbench/ live there).
+let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
