@@ -56,8 +56,10 @@ swift-test: build
 # Every hand-written primitive lint-clean under Verilator -Wall (no waivers) and accepted by Icarus.
 lint: deps
 	@for f in rtl/*.v; do \
-	  verilator --lint-only -Wall $$f || exit 1; \
-	  iverilog -g2005 -Wall -o /dev/null $$f || exit 1; \
+	  top=$$(basename $$f .v); \
+	  verilator --lint-only -Wall --top-module $$top rtl/*.v || exit 1; \
+	  out=$$(iverilog -g2005 -Wall -s $$top -o /dev/null rtl/*.v 2>&1); \
+	  if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; \
 	done
 	@echo "lint: rtl/*.v clean"
 
