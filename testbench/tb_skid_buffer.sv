@@ -22,14 +22,7 @@ module tb_skid_buffer;
   always #5 clk = ~clk;
 
   reg [31:0] state;
-  function automatic [31:0] xorshift(input [31:0] x);
-    reg [31:0] y;
-    begin
-      y = x ^ (x << 13);
-      y = y ^ (y >> 17);
-      xorshift = y ^ (y << 5);
-    end
-  endfunction
+  `include "xorshift.svh"
 
   integer sent;
   integer received;

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Runs a self-checking bench under Icarus Verilog (iverilog -g2012 + vvp) or Verilator 5 (--binary), in a
 /// working directory that holds its $readmemh files. Both are declared dependencies (`make deps`).
@@ -12,7 +13,8 @@ enum Simulator: String, CaseIterable {
 
     /// Builds `top` from `sources` with the given defines and runs it in `directory`.
     func run(top: String, sources: [String], defines: [String: String], in directory: URL) throws -> Run {
-        let flags = defines.sorted { $0.key < $1.key }.map { "-D\($0.key)=\($0.value)" }
+        // Benches include their helpers (testbench/*.svh) from the testbench folder.
+        let flags = defines.sorted { $0.key < $1.key }.map { "-D\($0.key)=\($0.value)" } + ["-I" + repository.appendingPathComponent("testbench").path]
         switch self {
         case .icarus:
             let binary = directory.appendingPathComponent("\(top).vvp").path
@@ -28,17 +30,8 @@ enum Simulator: String, CaseIterable {
     }
 
     private func execute(_ tool: String, _ arguments: [String], in directory: URL) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool.hasPrefix("/") ? tool : "/usr/bin/env")
-        process.arguments = tool.hasPrefix("/") ? arguments : [tool] + arguments
-        process.currentDirectoryURL = directory
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+        let result = try runProcess(tool, arguments, in: directory)
+        return Run(status: result.status, output: result.output)
     }
 }
 

@@ -113,10 +113,10 @@ final class PrinterTests: XCTestCase {
         let files = [("kitchen_sink.v", try VerilogPrinter.print(kitchen)), ("mac_example.v", try VerilogPrinter.print(Self.mac()))]
         for (name, text) in files { try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8) }
         let paths = files.map { directory.appendingPathComponent($0.0).path }
-        let lint = try tool("verilator", ["--lint-only", "-Wall", "--top-module", "kitchen_sink"] + paths)
+        let lint = try runProcess("verilator", ["--lint-only", "-Wall", "--top-module", "kitchen_sink"] + paths)
         XCTAssertEqual(lint.status, 0, lint.output)
         XCTAssertFalse(lint.output.contains("%Warning"), lint.output)
-        let icarus = try tool("iverilog", ["-g2005", "-Wall", "-o", directory.appendingPathComponent("a.out").path] + paths)
+        let icarus = try runProcess("iverilog", ["-g2005", "-Wall", "-o", directory.appendingPathComponent("a.out").path] + paths)
         XCTAssertEqual(icarus.status, 0, icarus.output)
         XCTAssertTrue(icarus.output.isEmpty, icarus.output)
     }
@@ -149,24 +149,10 @@ final class PrinterTests: XCTestCase {
             """
         try bench.write(to: directory.appendingPathComponent("tb.v"), atomically: true, encoding: .utf8)
         let binary = directory.appendingPathComponent("sim").path
-        let build = try tool("iverilog", ["-g2012", "-o", binary, directory.appendingPathComponent("tb.v").path,
+        let build = try runProcess("iverilog", ["-g2012", "-o", binary, directory.appendingPathComponent("tb.v").path,
                                           directory.appendingPathComponent("mac_example.v").path])
         XCTAssertEqual(build.status, 0, build.output)
-        let run = try tool("vvp", [binary])
+        let run = try runProcess("vvp", [binary])
         XCTAssertTrue(run.output.contains("PASS 3563"), run.output)
-    }
-
-    /// Runs an EDA tool (a declared dependency, installed by `make deps`), merging stdout and stderr.
-    private func tool(_ name: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [name] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }
