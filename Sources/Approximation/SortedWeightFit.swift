@@ -17,7 +17,7 @@ public enum Boundaries: String, Sendable, CaseIterable {
 
 /// Method M1 on one group of weights: sort, cut the ranks into segments, fit a polynomial per segment, round
 /// its coefficients to integers. The approximated weights are *defined* by the integer coefficients, so the
-/// reuse form of a dot product (`dot`) equals the dense product with `weights()` bit for bit.
+/// reuse form of a dot product (GoldenModel's ReusePlan) equals the dense product with `weights()` bit for bit.
 ///
 /// Values are given in the integer domain the coefficients live in (the caller picks its exponent).
 public struct SortedWeightFit: Equatable, Sendable {
@@ -116,28 +116,5 @@ public struct SortedWeightFit: Equatable, Sendable {
     /// Sum of squared differences between `values` and the approximated weights.
     public func squaredError(_ values: [Double]) -> Double {
         zip(values, weights()).reduce(0) { $0 + ($1.0 - Double($1.1)) * ($1.0 - Double($1.1)) }
-    }
-
-    /// `sum_i weights()[i] * x[i]` in the reuse form: per segment, the sum of the inputs, the sum of their
-    /// suffix sums (= sum j*x_j) and, for quadratics, of the second-order suffix sums (sum j^2*x_j =
-    /// 2*that - sum j*x_j): additions only, then two or three multiplies by the coefficients.
-    public func dot(_ x: [Int]) -> Int {
-        precondition(x.count == order.count)
-        var y = 0
-        for segment in segments {
-            var suffix = 0, firstOrder = 0, secondRunning = 0, secondOrder = 0
-            var j = segment.count - 1
-            while j >= 1 {
-                suffix += x[order[segment.start + j]]   // S_j = sum of x over ranks >= j
-                firstOrder += suffix                     // sum_{t>=1} S_t = sum j*x_j
-                secondRunning += suffix                  // T_j = sum_{u>=j} S_u
-                secondOrder += secondRunning             // sum_{t>=1} T_t = sum j(j+1)/2 * x_j
-                j -= 1
-            }
-            let total = suffix + x[order[segment.start]]
-            y += segment.coefficients[0] * total + segment.coefficients[1] * firstOrder
-            if degree == .quadratic { y += segment.coefficients[2] * (2 * secondOrder - firstOrder) }
-        }
-        return y
     }
 }

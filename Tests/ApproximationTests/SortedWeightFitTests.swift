@@ -4,22 +4,6 @@ import TestSupport
 import XCTest
 
 final class SortedWeightFitTests: XCTestCase {
-    func testReuseFormEqualsTheDenseProductExactly() {
-        var random = TestRandom(seed: 21)
-        for degree in PolynomialDegree.allCases {
-            for (n, segments) in [(1, 1), (2, 1), (7, 3), (25, 4), (150, 8), (401, 16), (64, 64)] {
-                let values = random.array(n).map { Double($0) * 300 }
-                let fit = SortedWeightFit.fit(values, segments: segments, degree: degree)
-                let weights = fit.weights()
-                for _ in 0..<5 {
-                    let x = random.array(n).map { Int($0 * 128) }
-                    let dense = zip(weights, x).reduce(0) { $0 + $1.0 * $1.1 }
-                    XCTAssertEqual(fit.dot(x), dense, "\(degree) n \(n) segments \(segments)")
-                }
-            }
-        }
-    }
-
     func testOrderSortsTheValuesAndSegmentsCoverEveryRank() {
         var random = TestRandom(seed: 22)
         let values = random.array(103).map(Double.init)
