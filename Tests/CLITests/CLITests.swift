@@ -219,12 +219,19 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("version 7"), result.stderr)
     }
 
-    func testCompressReportAndSweepOnTheBundledLeNet() throws {
+    /// The tiny dataset folder and the bundled LeNet-5 quantized with calibration on 200 of its images.
+    func quantizeBundledLeNet() throws -> (data: String, quantized: String) {
         let data = try writeTinyFashionMNIST()
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let quantized = directory.appendingPathComponent("lenet.q.json").path
-        XCTAssertEqual(try run(["quantize", repository.appendingPathComponent("models/lenet5-fmnist.onnx").path, "--data", data,
-                                "--calib-count", "200", "-o", quantized]).status, 0)
+        let q = try run(["quantize", repository.appendingPathComponent("models/lenet5-fmnist.onnx").path, "--data", data,
+                         "--calib-count", "200", "-o", quantized])
+        XCTAssertEqual(q.status, 0, q.stderr)
+        return (data, quantized)
+    }
+
+    func testCompressReportAndSweepOnTheBundledLeNet() throws {
+        let (data, quantized) = try quantizeBundledLeNet()
         let compressed = directory.appendingPathComponent("lenet.c.json").path
         let arguments = ["compress", quantized, "--method", "linear", "--segments", "32", "-o", compressed]
         let c = try run(arguments)
@@ -266,11 +273,7 @@ final class CLITests: XCTestCase {
     }
 
     func testCompressWithFineTuningWritesTheTunedModelsBeside() throws {
-        let data = try writeTinyFashionMNIST()
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let quantized = directory.appendingPathComponent("lenet.q.json").path
-        XCTAssertEqual(try run(["quantize", repository.appendingPathComponent("models/lenet5-fmnist.onnx").path, "--data", data,
-                                "--calib-count", "200", "-o", quantized]).status, 0)
+        let (data, quantized) = try quantizeBundledLeNet()
         let output = directory.appendingPathComponent("tuned.c.json").path
         let c = try run(["compress", quantized, "--method", "swc", "--code-bits", "3", "--finetune", "1", "--data", data, "--limit", "300", "-o", output])
         XCTAssertEqual(c.status, 0, c.stderr)
