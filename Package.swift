@@ -37,6 +37,10 @@ let package = Package(
         .target(name: "Approximation", dependencies: ["Quantization", "GoldenModel", "Training", "Datasets", "NetworkIR"]),
         // A small typed Verilog-2005 builder and its printer: what the RTL generators write with.
         .target(name: "Verilog"),
+        // Layer units (reuse and baseline MAC arrays) from a compressed layer, with their self-checking benches.
+        .target(name: "LayerGenerator", dependencies: ["Verilog", "GoldenModel", "Quantization"]),
+        // EDA flows on a generated design folder: simulation (Icarus, Verilator) and synthesis (Yosys, nextpnr).
+        .target(name: "EDAFlows", dependencies: ["LayerGenerator"]),
         // System zlib, for gzipped IDX files (Debian: zlib1g-dev).
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // IDX and .npy readers, Fashion-MNIST lookup.
@@ -46,6 +50,7 @@ let package = Package(
             name: "approxrtl",
             dependencies: [
                 "NetworkIR", "OnnxImport", "OnnxExport", "FloatInference", "Datasets", "Training", "Quantization", "GoldenModel", "Approximation",
+                "LayerGenerator", "EDAFlows",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // `make bench`: throughput figures measured against a baseline in the same run.
@@ -68,6 +73,7 @@ let package = Package(
         .testTarget(name: "VerilogTests", dependencies: ["Verilog", "TestSupport"]),
         // The hand-written primitives of rtl/ under both simulators, against the golden arithmetic.
         .testTarget(name: "RTLTests", dependencies: ["Quantization", "GoldenModel", "TestSupport"]),
+        .testTarget(name: "LayerGeneratorTests", dependencies: ["LayerGenerator", "EDAFlows", "Approximation", "GoldenModel", "Quantization", "Verilog", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["approxrtl", "OnnxProto", "TestSupport", "Datasets"]),
     ],
     swiftLanguageModes: [.v6]

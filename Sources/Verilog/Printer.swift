@@ -43,7 +43,8 @@ public enum VerilogPrinter {
             let depth = net.depth.map { " [0:\(expr(.binary($0, "-", .integer(1))))]" } ?? ""
             return ["\(net.kind.rawValue)\(declaration(net.range, signed: net.signed)) \(net.name)\(depth);" + (net.comment.map { "  // \($0)" } ?? "")]
         case .localparam(let p):
-            return ["localparam integer \(p.name) = \(expr(p.value));" + (p.comment.map { "  // \($0)" } ?? "")]
+            let type = p.range.map { "[\(expr($0.msb)):\(expr($0.lsb))]" } ?? "integer"
+            return ["localparam \(type) \(p.name) = \(expr(p.value));" + (p.comment.map { "  // \($0)" } ?? "")]
         case .assign(let lhs, let rhs):
             return ["assign \(expr(lhs)) = \(expr(rhs));"]
         case .clocked(let clock, let reset, let onReset, let body):
@@ -72,6 +73,10 @@ public enum VerilogPrinter {
             }
             result.append(");")
             return result
+        case .generateFor(let genvar, let count, let label, let items):
+            return ["genvar \(genvar);", "generate", "  for (\(genvar) = 0; \(genvar) < \(expr(count)); \(genvar) = \(genvar) + 1) begin : \(label)"]
+                + items.flatMap(lines).map { $0.isEmpty ? "" : "    " + $0 }
+                + ["  end", "endgenerate"]
         }
     }
 
@@ -126,6 +131,9 @@ public enum VerilogPrinter {
         case .replicate(let count, let value): return "{\(expr(count)){\(expr(value))}}"
         case .signed(let a): return "$signed(\(expr(a)))"
         case .unsigned(let a): return "$unsigned(\(expr(a)))"
+        case .part(let base, let lsb, let width): return "\(expr(base, top: false))[\(expr(lsb)) +: \(expr(width))]"
+        case .string(let text): return "\"\(text)\""
+        case .call(let name, let arguments): return "\(name)(" + arguments.map { expr($0) }.joined(separator: ", ") + ")"
         }
     }
 }

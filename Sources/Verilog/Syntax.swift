@@ -23,6 +23,12 @@ public indirect enum Expr: Equatable, Sendable {
     /// `$signed(value)` / `$unsigned(value)`.
     case signed(Expr)
     case unsigned(Expr)
+    /// An indexed part-select `base[lsb +: width]` (lanes packed in one vector).
+    case part(Expr, lsb: Expr, width: Expr)
+    /// A string literal (file names passed as parameters).
+    case string(String)
+    /// A system function call such as `$clog2(x)`.
+    case call(String, [Expr])
 
     public static func + (a: Expr, b: Expr) -> Expr { .binary(a, "+", b) }
     public static func - (a: Expr, b: Expr) -> Expr { .binary(a, "-", b) }
@@ -49,7 +55,11 @@ public struct Parameter: Equatable, Sendable {
     public var name: String
     public var value: Expr
     public var comment: String?
-    public init(_ name: String, _ value: Expr, comment: String? = nil) { self.name = name; self.value = value; self.comment = comment }
+    /// A sized localparam `localparam [msb:lsb] Name` (nil: `integer`), for constants compared with narrow nets.
+    public var range: Range?
+    public init(_ name: String, _ value: Expr, range: Range? = nil, comment: String? = nil) {
+        self.name = name; self.value = value; self.range = range; self.comment = comment
+    }
 }
 
 public struct Port: Equatable, Sendable {
@@ -115,6 +125,8 @@ public enum Item: Sendable {
     /// `always @(*)`.
     case combinational([Statement])
     case instance(Instance)
+    /// `generate for` over `genvar = 0 ... count-1`, a named block per iteration (one per lane).
+    case generateFor(genvar: String, count: Expr, label: String, items: [Item])
     case blank
 }
 

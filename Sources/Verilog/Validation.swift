@@ -38,13 +38,13 @@ extension Module {
         }
         guard snake(name), !reservedWords.contains(name) else { throw fail("the module name must be lower_snake_case and not a keyword") }
         var declared = Set<String>()
-        func declare(_ item: String) throws {
+        func declare(_ item: String, _ set: inout Set<String>) throws {
             guard !reservedWords.contains(item) else { throw fail("'\(item)' is a Verilog keyword") }
-            guard declared.insert(item).inserted else { throw fail("'\(item)' is declared twice") }
+            guard set.insert(item).inserted else { throw fail("'\(item)' is declared twice") }
         }
         for p in parameters {
             guard camel(p.name) else { throw fail("parameter '\(p.name)' must be UpperCamelCase") }
-            try declare(p.name)
+            try declare(p.name, &declared)
         }
         for port in ports {
             guard snake(port.name) else { throw fail("port '\(port.name)' must be lower_snake_case") }
@@ -52,21 +52,34 @@ extension Module {
             guard suffix.contains(where: { port.name.hasSuffix($0) }) else {
                 throw fail("\(port.direction.rawValue) port '\(port.name)' must end in \(suffix.joined(separator: " or "))")
             }
-            try declare(port.name)
+            try declare(port.name, &declared)
         }
+        try Module.declareItems(items, into: &declared, snake: snake, camel: camel, declare: declare, fail: fail)
+    }
+
+    /// Names inside a generate block live in the block's scope: they may reuse an outer name's spelling only
+    /// through the block label, so they are checked against the outer names too (no shadowing).
+    private static func declareItems(_ items: [Item], into declared: inout Set<String>, snake: (String) -> Bool, camel: (String) -> Bool,
+                                     declare: (String, inout Set<String>) throws -> Void, fail: (String) -> VerilogError) throws {
         for item in items {
             switch item {
             case .net(let net):
                 guard snake(net.name) else { throw fail("\(net.kind.rawValue) '\(net.name)' must be lower_snake_case") }
-                try declare(net.name)
+                try declare(net.name, &declared)
             case .localparam(let p):
                 guard camel(p.name) else { throw fail("localparam '\(p.name)' must be UpperCamelCase") }
-                try declare(p.name)
+                try declare(p.name, &declared)
             case .instance(let instance):
                 guard snake(instance.name), snake(instance.module) else {
                     throw fail("instance '\(instance.name)' of '\(instance.module)': names must be lower_snake_case")
                 }
-                try declare(instance.name)
+                try declare(instance.name, &declared)
+            case .generateFor(let genvar, _, let label, let inner):
+                guard snake(genvar), snake(label) else { throw fail("generate block '\(label)' and genvar '\(genvar)' must be lower_snake_case") }
+                try declare(genvar, &declared)
+                try declare(label, &declared)
+                var scope = declared
+                try declareItems(inner, into: &scope, snake: snake, camel: camel, declare: declare, fail: fail)
             case .comment, .assign, .clocked, .combinational, .blank:
                 break
             }

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import GoldenModel
+import LayerGenerator
+import Quantization
+
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Generate the RTL of one conv or dense layer (reuse or baseline array) with its self-checking bench.",
+        discussion: """
+            Writes a design folder: rtl/ (the unit and the primitives it uses), mem/ (ROM images), tb/ (the bench), \
+            vectors/ (stimulus from real test images and the golden model's expected outputs), files.f and design.json. \
+            Run it with `approxrtl sim DIR` and estimate its size with `approxrtl synth DIR` (docs/rtl.md).
+            """)
+
+    @Argument(help: "The compressed (.c.json) or quantized (.q.json) model.") var model: String
+    @Option(help: "The conv or dense layer.") var layer: String
+    @Option(help: "reuse (the compressed layer's reuse form) or baseline (plain multiply-accumulate).") var arch: String = "reuse"
+    @Option(help: "Input vectors computed together (lanes).") var lanes = 4
+    @Option(help: "Coefficient multipliers of the reuse array (a divisor of --lanes; default: the fewest that keep up).") var multipliers: Int?
+    @Option(help: "Bench vectors: windows of real test images, plus two extremes.") var vectors = 64
+    @Option(help: "Test images the windows come from.") var images = 8
+    @Option(help: "Vectors per frame (in_tlast closes a batch at a frame's end).") var frame = 5
+    @Option(help: "Folder with the dataset's IDX files (default: \(FashionMNIST.defaultDirectory)).") var data: String?
+    @Option(name: .shortAndLong, help: "Output folder.") var output: String
+    @Flag(help: "Replace an existing output folder.") var force = false
+
+    func run() throws {
+        try reportingErrors {
+            guard let architecture = Architecture(rawValue: arch) else { throw CLIError("--arch must be reuse or baseline, not '\(arch)'") }
+            guard vectors >= 1, images >= 1 else { throw CLIError("--vectors and --images must be positive") }
+            let quantized = try QuantizedModel.load(path: model)
+            let golden = try GoldenModel(quantized)
+            let dataset = try FashionMNIST.load(split: .test, directory: data ?? FashionMNIST.defaultDirectory).prefix(images)
+            guard dataset.count == images else { throw CLIError("the test split has only \(dataset.count) images") }
+            guard golden.inputSize == dataset.rows * dataset.cols else {
+                throw CLIError("\(model): input \(quantized.input.shape) does not take \(dataset.rows)x\(dataset.cols) images")
+            }
+            let design: LayerDesign
+            do {
+                let inputs = try LayerStimulus.vectors(golden: golden, layer: layer, pixels: dataset.pixels, images: images, count: vectors)
+                design = try LayerDesign.generate(model: quantized, modelName: (model as NSString).lastPathComponent, layer: layer, arch: architecture,
+                                                  lanes: lanes, multipliers: multipliers, inputs: inputs, frame: frame)
+            } catch let error as GeneratorError {
+                throw CLIError("\(model): \(error)")
+            }
+            try writeFolder(design.files, to: output, force: force)
+            let m = design.manifest
+            print("wrote \(output): \(m.top) (\(m.method), \(m.lanes) lanes\(architecture == .reuse ? ", \(m.multipliers) pool multipliers" : "")), "
+                  + "\(m.computeCyclesPerBatch) compute cycles per batch, bench of \(m.vectors) vectors")
+        }
+    }
+}
+
+/// Writes a folder of files as a whole: into a temporary folder beside it, then renamed into place, so that a
+/// failure leaves either the old folder or the new one. An existing folder is replaced only with `force`.
+func writeFolder(_ files: [String: Data], to path: String, force: Bool) throws {
+    let manager = FileManager.default
+    let target = URL(fileURLWithPath: path)
+    var isDirectory: ObjCBool = false
+    let exists = manager.fileExists(atPath: path, isDirectory: &isDirectory)
+    if exists && !force { throw CLIError("\(path) exists; pass --force to replace it") }
+    if exists && !isDirectory.boolValue { throw CLIError("\(path) exists and is not a folder") }
+    let parent = target.deletingLastPathComponent()
+    let staging = parent.appendingPathComponent(".\(target.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
+    do {
+        try manager.createDirectory(at: parent, withIntermediateDirectories: true)
+        try? manager.removeItem(at: staging)
+        for (name, data) in files.sorted(by: { $0.key < $1.key }) {
+            let url = staging.appendingPathComponent(name)
+            try manager.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try data.write(to: url)
+        }
+        if exists {
+            let old = parent.appendingPathComponent(".\(target.lastPathComponent).old-\(ProcessInfo.processInfo.processIdentifier)")
+            try manager.moveItem(at: target, to: old)
+            try manager.moveItem(at: staging, to: target)
+            try manager.removeItem(at: old)
+        } else {
+            try manager.moveItem(at: staging, to: target)
+        }
+    } catch let error as CLIError {
+        throw error
+    } catch {
+        try? manager.removeItem(at: staging)
+        throw CLIError("cannot write \(path): \(error.localizedDescription)")
+    }
+}
