@@ -15,7 +15,7 @@ TEST_SUBSET := data/fashion-mnist-test500
 # Regression floor for the node suite: the number of cases that pass today (raise it when support grows).
 CONFORMANCE_MIN_PASSED := 67
 
-.PHONY: help deps venv build build-release test lint swift-test conformance conformance-data ort-check golden-check demo proto bench retrain clean results results-lenet results-vgg results-doc
+.PHONY: help deps venv build build-release test lint swift-test conformance conformance-data ort-check golden-check rtl-check sim embed demo proto bench retrain clean results results-lenet results-vgg results-doc
 
 help:
 	@echo "make demo   - the main job on the bundled default model"
@@ -47,7 +47,7 @@ build: deps
 build-release: deps
 	swift build -c release $(SWIFT_FLAGS)
 
-test: build lint swift-test conformance ort-check golden-check
+test: build lint swift-test conformance ort-check golden-check rtl-check
 	@echo "make test: all suites passed"
 
 swift-test: build
@@ -80,6 +80,21 @@ QUANTIZED := $(MODELS:models/%.onnx=build/quantized/%.q.json)
 build/quantized/%.q.json: models/%.onnx build-release
 	@mkdir -p build/quantized
 	$(RELEASE_BIN)/approxrtl quantize $< -o $@ --force
+
+# Every conv and dense layer of the bundled LeNet-5: linear, quadratic and SWC, reuse and baseline arrays, lint-clean
+# and bit-exact against the golden model under Icarus and Verilator (docs/rtl.md).
+RTL_CHECK_VECTORS ?= 64
+rtl-check: build-release build/quantized/lenet5-fmnist.q.json
+	tools/rtl_check.sh $(RELEASE_BIN)/approxrtl build/quantized/lenet5-fmnist.q.json build/rtl-check $(RTL_CHECK_VECTORS)
+
+# One generated design's bench: make sim DESIGN=build/conv1 SIM=verilator (or iverilog; both when SIM is empty).
+sim: build-release
+	@test -n "$(DESIGN)" || { echo "usage: make sim DESIGN=<folder from approxrtl generate> [SIM=iverilog|verilator]"; exit 2; }
+	$(RELEASE_BIN)/approxrtl sim $(DESIGN) $(if $(SIM),--simulator $(SIM),)
+
+# The primitives and the layer bench that generated design folders carry, embedded in the generator.
+embed:
+	python3 tools/embed_rtl.py
 
 # The integer golden model against onnxruntime running the same network as integer ONNX ops, bit for bit.
 golden-check: build-release $(QUANTIZED)
