@@ -40,7 +40,7 @@ let package = Package(
         // Layer units (reuse and baseline MAC arrays) from a compressed layer, with their self-checking benches.
         .target(name: "LayerGenerator", dependencies: ["Verilog", "GoldenModel", "Quantization"]),
         // EDA flows on a generated design folder: simulation (Icarus, Verilator) and synthesis (Yosys, nextpnr).
-        .target(name: "EDAFlows", dependencies: ["LayerGenerator"]),
+        .target(name: "EDAFlows", dependencies: ["LayerGenerator", "Verilog"]),
         // System zlib, for gzipped IDX files (Debian: zlib1g-dev).
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // IDX and .npy readers, Fashion-MNIST lookup.

@@ -37,7 +37,7 @@ struct BaselineArray {
         let weightAddressBits = unsignedBits(weightDepth - 1)
         let ww = numbers.weightWidth
         var items = shell.localparams([], summary: ["Weights w' are \(ww)-bit codes."])
-        items += shell.control(computeDone: and(eq("phase_q", "PhaseCompute"), "issue_done_q", not("s1_valid_q"), not("s2_valid_q"), not("fin_valid_q")))
+        items += shell.declarations()
         items += [
             .blank,
             .comment("Issue: channel by channel, tap by tap; the weight ROM is read in address order."),
@@ -71,8 +71,8 @@ struct BaselineArray {
             .comment("Pipeline flags: s1 has the weight and input code, s2 accumulates, fin requantizes."),
             reg("s1_valid_q", 1), reg("s1_first_q", 1), reg("s1_last_q", 1), reg("s1_channel_q", channelBits),
             reg("s2_valid_q", 1), reg("s2_first_q", 1), reg("s2_last_q", 1), reg("s2_channel_q", channelBits),
-            reg("s2_bias_q", acc, signed: true), reg("s2_shift_q", numbers.shiftWidth),
-            reg("fin_valid_q", 1), reg("fin_channel_q", channelBits), reg("fin_shift_q", numbers.shiftWidth),
+            reg("s2_bias_q", acc, signed: true), reg("s2_shift_q", numbers.shiftWidth, signed: true),
+            reg("fin_valid_q", 1), reg("fin_channel_q", channelBits), reg("fin_shift_q", numbers.shiftWidth, signed: true),
             .clocked(clock: "clk_i", reset: "rst_ni",
                      onReset: [.nonblocking("s1_valid_q", lit(0, 1)), .nonblocking("s2_valid_q", lit(0, 1)), .nonblocking("fin_valid_q", lit(0, 1))],
                      body: [
@@ -85,13 +85,13 @@ struct BaselineArray {
                 .nonblocking("s1_last_q", eq("issue_k_q", lit(fan - 1, tapBits))),
                 .nonblocking("s1_channel_q", "issue_c_q"),
                 .nonblocking("s2_first_q", "s1_first_q"), .nonblocking("s2_last_q", "s1_last_q"), .nonblocking("s2_channel_q", "s1_channel_q"),
-                .nonblocking("s2_bias_q", .signed("bias")), .nonblocking("s2_shift_q", "shift"),
+                .nonblocking("s2_bias_q", .signed("bias")), .nonblocking("s2_shift_q", .signed("shift")),
                 .nonblocking("fin_channel_q", "s2_channel_q"), .nonblocking("fin_shift_q", "s2_shift_q"),
             ]),
             .blank,
         ]
         // Per lane: product, accumulator, requantization.
-        var lane = shell.laneStorage(readAddress: "issue_k_q", resultWrite: (enable: "fin_valid_q", channel: "fin_channel_q", value: "y"))
+        var lane = shell.laneDeclarations()
         let product = productItems("product", "weight", width: ww, "x_q", width: numbers.inputWidth, target: acc)
         lane += [.comment("w' * x at its natural width, then the running sum from the bias (modulo 2^AccWidth: the final sum fits).")]
         lane += product.items
@@ -106,6 +106,8 @@ struct BaselineArray {
             ]),
             requantizeInstance("u_requantize", numbers: numbers, acc: "final_q", shift: "fin_shift_q", output: "y"),
         ]
+        lane += shell.laneStorage(readAddress: "issue_k_q", resultWrite: (enable: "fin_valid_q", channel: "fin_channel_q", value: "y"))
+        items += shell.control(computeDone: and(eq("phase_q", "PhaseCompute"), "issue_done_q", not("s1_valid_q"), not("s2_valid_q"), not("fin_valid_q")))
         items.append(.generateFor(genvar: "g", count: "Lanes", label: "lane", items: lane))
         let comment = """
             \(numbers.layer.name): plain multiply-accumulate array (baseline) for a \(fan)-input, \(channels)-output layer.

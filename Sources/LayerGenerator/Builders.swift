@@ -58,7 +58,7 @@ func romInstance(_ name: String, file: String, width: Int, depth: Int, address: 
 func requantizeInstance(_ name: String, numbers: LayerNumbers, acc: Expr, shift: Expr, output: Expr) -> Item {
     .instance(Instance("requantize", name, parameters: [("AccWidth", .integer(numbers.accumulatorWidth)), ("OutWidth", .integer(numbers.outputWidth)),
                                                         ("ShiftWidth", .integer(numbers.shiftWidth)), ("MaxLeftShift", .integer(numbers.maxLeftShift))],
-                       connections: [("acc_i", acc), ("shift_i", .signed(shift)), ("relu_i", lit(numbers.relu ? 1 : 0, 1)), ("y_o", output)]))
+                       connections: [("acc_i", acc), ("shift_i", shift), ("relu_i", lit(numbers.relu ? 1 : 0, 1)), ("y_o", output)]))
 }
 
 /// A case statement choosing one of `count` equal slices of a packed vector by a narrow selector: the lane

@@ -159,7 +159,7 @@ struct ReuseArray {
                    : "One inner sum per channel, one \(cw)-bit scale.",
             "A step lasts \(stepCycles) cycles = max(Fan + 2, Lanes / Multipliers * Parts * Terms + 3).",
         ])
-        items += shell.control(computeDone: and("step_end", eq("step_q", lit(channels, stepBits))))
+        items += shell.declarations()
         items += [
             .blank,
             .comment("Steps: in step s the scan forms channel s's moments (bank s % 2) while the pool finishes channel s - 1 (other bank)."),
@@ -271,7 +271,7 @@ struct ReuseArray {
         items += [
             reg("p1_valid_q", 1), reg("p1_first_q", 1), reg("p1_last_q", 1),
             reg("p2_valid_q", 1), reg("p2_first_q", 1), reg("p2_last_q", 1), reg("p2_bias_q", acc, signed: true),
-            reg("fin_valid_q", 1), reg("fin_channel_q", channelBits), reg("fin_shift_q", numbers.shiftWidth),
+            reg("fin_valid_q", 1), reg("fin_channel_q", channelBits), reg("fin_shift_q", numbers.shiftWidth, signed: true),
             .clocked(clock: "clk_i", reset: "rst_ni",
                      onReset: [.nonblocking("p1_valid_q", lit(0, 1)), .nonblocking("p2_valid_q", lit(0, 1)), .nonblocking("fin_valid_q", lit(0, 1))],
                      body: [.nonblocking("p1_valid_q", "pool_issue"), .nonblocking("p2_valid_q", "p1_valid_q"),
@@ -280,7 +280,7 @@ struct ReuseArray {
                 .nonblocking("p1_first_q", eq("pool_pt_q", lit(0, ptBits))), .nonblocking("p1_last_q", eq("pool_pt_q", lit(partTerms - 1, ptBits))),
                 .nonblocking("p2_first_q", "p1_first_q"), .nonblocking("p2_last_q", "p1_last_q"),
                 .nonblocking("p2_bias_q", .signed("bias")),
- .nonblocking("fin_channel_q", "pool_channel_q"), .nonblocking("fin_shift_q", "shift"),
+ .nonblocking("fin_channel_q", "pool_channel_q"), .nonblocking("fin_shift_q", .signed("shift")),
             ]),
             wire("lane_moments", lanes * acc), wire("pool_results", multipliers * numbers.outputWidth),
             .blank,
@@ -328,7 +328,7 @@ struct ReuseArray {
         let resultWrite = (enable: perMultiplier == 1 ? Expr.name("fin_valid_q") : and("fin_valid_q", .index("fin_lane_q", .binary("g", "%", .integer(perMultiplier)))), channel: Expr.name("fin_channel_q"),
                            value: Expr.part("pool_results", lsb: .binary(.binary("g", "/", .integer(perMultiplier)), "*", .integer(numbers.outputWidth)),
                                             width: .integer(numbers.outputWidth)))
-        var lane = shell.laneStorage(readAddress: readAddress, resultWrite: resultWrite)
+        var lane = shell.laneDeclarations()
         let x: Expr = signExtend("x_q", width: numbers.inputWidth, target: acc)
         let clear = { (name: String) -> Expr in mux("s2_first_q", zero(acc), .name(name)) }
         var sums: [Item] = [wire("s_next", acc, signed: true), reg("s_q", acc, signed: true)]
@@ -393,6 +393,8 @@ struct ReuseArray {
             ]),
             .assign(.part("lane_moments", lsb: .binary("g", "*", .integer(acc)), width: .integer(acc)), "moment_q"),
         ]
+        lane += shell.laneStorage(readAddress: readAddress, resultWrite: resultWrite)
+        items += shell.control(computeDone: and("step_end", eq("step_q", lit(channels, stepBits))))
         items.append(.generateFor(genvar: "g", count: "Lanes", label: "lane", items: lane))
 
         let method = numbers.compression!.method.rawValue

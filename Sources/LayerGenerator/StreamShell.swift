@@ -39,11 +39,9 @@ struct StreamShell {
                 Parameter("PhaseDrain", lit(2, 2), range: .bits(2))] + extra).map(Item.localparam)
     }
 
-    /// The phase register, the load and drain counters and the AXI4-Stream handshakes. `computeDone` ends the
-    /// compute phase.
-    func control(computeDone: Expr) -> [Item] {
-        let laneLast: Expr = lit(lanes - 1, laneBits)
-        return [
+    /// The phase register, the load and drain counters and the handshake wires, declared before anything uses them.
+    func declarations() -> [Item] {
+        [
             .comment("Phases: load a batch of input vectors, compute all channels for them, drain the results."),
             reg("phase_q", 2),
             reg("load_k_q", tapBits, "code of the vector being loaded"),
@@ -53,6 +51,16 @@ struct StreamShell {
             reg("drain_c_q", channelBits, "channel being sent"),
             reg("drain_v_q", laneBits, "lane being sent"),
             wire("in_fire", 1), wire("out_fire", 1), wire("compute_done", 1),
+            wire("lane_results", lanes * numbers.outputWidth, "every lane's result for channel drain_c_q"),
+            .blank,
+        ]
+    }
+
+    /// The phase sequencing and the AXI4-Stream handshakes; `computeDone` ends the compute phase.
+    func control(computeDone: Expr) -> [Item] {
+        let laneLast: Expr = lit(lanes - 1, laneBits)
+        return [
+            .comment("Load, compute, drain: the handshakes and the phase sequence."),
             .assign("in_tready_o", eq("phase_q", "PhaseLoad")),
             .assign("in_fire", and("in_tvalid_i", "in_tready_o")),
             .assign("out_tvalid_o", eq("phase_q", "PhaseDrain")),
@@ -83,7 +91,6 @@ struct StreamShell {
                                     [.nonblocking("drain_c_q", .binary("drain_c_q", "+", lit(1, channelBits)))])], []),
                      ]),
             .comment("The code sent: lane drain_v_q's result for channel drain_c_q."),
-            wire("lane_results", lanes * numbers.outputWidth),
             reg("drain_code", numbers.outputWidth),
             sliceMux(target: "drain_code", source: "lane_results", selector: "drain_v_q", selectorBits: laneBits, count: lanes, width: numbers.outputWidth),
             .assign("out_tdata_o", "drain_code"),
@@ -92,14 +99,21 @@ struct StreamShell {
 
     private func in_fire() -> Expr { "in_fire" }
 
-    /// Per lane: the input buffer (written while loading, read at `readAddress` one cycle before `x_q` is used)
-    /// and the result memory (written with `resultWrite`, read by the drain).
-    func laneStorage(readAddress: Expr, resultWrite: (enable: Expr, channel: Expr, value: Expr)) -> [Item] {
+    /// Per lane, declared first: the input buffer, the code read from it, the result memory.
+    func laneDeclarations() -> [Item] {
         [
             .comment("This lane's input vector, and its results for every channel."),
             reg("buffer_q", numbers.inputWidth, depth: fan),
             reg("x_q", numbers.inputWidth, signed: true, "the input code being used"),
             reg("result_q", numbers.outputWidth, depth: channels),
+        ]
+    }
+
+    /// Per lane: the buffer is written while loading and read at `readAddress` (x_q holds the code one cycle
+    /// later); the result memory is written with `resultWrite` and read by the drain.
+    func laneStorage(readAddress: Expr, resultWrite: (enable: Expr, channel: Expr, value: Expr)) -> [Item] {
+        [
+            .comment("Load into the buffer, read the next input code, store a finished result."),
             .clocked(clock: "clk_i", reset: nil, onReset: [], body: [
                 .ifElse(and("in_fire", eq("load_v_q", "g")), [.nonblocking(.index("buffer_q", "load_k_q"), "in_tdata_i")], []),
                 .nonblocking("x_q", .signed(.index("buffer_q", readAddress))),

@@ -7,5 +7,5 @@ struct ApproxRTL: ParsableCommand {
         abstract: "From a trained CNN to compact, verified hardware.",
         discussion: "Every command that prints results also takes --json and then prints one JSON object on stdout.",
         subcommands: [Inspect.self, Eval.self, Run.self, Train.self, Quantize.self, Compress.self, Report.self, Sweep.self, Vectors.self,
-                      Generate.self, Sim.self])
+                      Generate.self, Sim.self, Synth.self])
 }

@@ -1,0 +1,198 @@
+import Foundation
+import LayerGenerator
+import Verilog
+
+/// Where `approxrtl synth` maps a design (docs/rtl.md, "Synthesis estimates").
+public enum SynthesisTarget: String, Sendable, CaseIterable, Codable {
+    /// Technology-independent: Yosys's word-level cells (multipliers, adders, flip-flop and memory bits).
+    case generic
+    /// Lattice iCE40-HX8K: LUT4s, carries, flip-flops, block RAMs; Fmax from nextpnr-ice40 (fixed seed).
+    case ice40
+    /// Lattice ECP5: LUT4s, flip-flops, 18x18 multipliers, block RAMs (no Fmax: nextpnr-ecp5 is not a dependency).
+    case ecp5
+}
+
+/// What Yosys (and nextpnr) found, for one design and target.
+public struct SynthesisReport: Codable, Equatable, Sendable {
+    public struct Multiplier: Codable, Equatable, Sendable {
+        public var widths: [Int]
+        public var resultWidth: Int
+        public var count: Int
+    }
+
+    public var top: String
+    public var layer: String
+    public var arch: String
+    public var method: String
+    public var target: SynthesisTarget
+    /// Word-level arithmetic after Yosys's width reduction: multipliers (operand widths) and adders/subtractors.
+    public var multipliers: [Multiplier]
+    public var adders: Int
+    public var adderBits: Int
+    public var flipFlopBits: Int
+    public var romBits: Int
+    public var ramBits: Int
+    /// Mapped cells (ice40, ecp5): total, LUT4s, flip-flops, carry cells, block RAMs, hard multipliers.
+    public var cells: Int?
+    public var luts: Int?
+    public var flipFlops: Int?
+    public var carries: Int?
+    public var blockRams: Int?
+    public var dsps: Int?
+    /// nextpnr's estimate through a registered I/O wrapper, or why there is none.
+    public var fmaxMHz: Double?
+    public var note: String?
+    public var computeCyclesPerVector: Double
+    public var cyclesPerVector: Double
+
+    public var multiplierCount: Int { multipliers.reduce(0) { $0 + $1.count } }
+}
+
+public struct SynthesisError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+public enum Synthesis {
+    /// iCE40-HX8K capacity (the part nextpnr places on): logic cells and 4-kbit block RAMs.
+    static let hx8kCells = 7680
+    static let hx8kRams = 32
+
+    public static func run(directory: URL, target: SynthesisTarget, seed: Int = 1, place: Bool = true) throws -> SynthesisReport {
+        let manifest = try LayerDesign.loadManifest(directory: directory)
+        let work = directory.appendingPathComponent("build/synth")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        let read = "read_verilog -defer " + manifest.rtl.joined(separator: " ")
+        // Word-level pass: the arithmetic as written, after width reduction.
+        let words = "\(read); hierarchy -top \(manifest.top); proc; flatten; opt -full; wreduce; opt_clean; memory -nomap; opt_clean; write_json build/synth/words.json"
+        try yosys(words, log: "build/synth/words.log", in: directory)
+        var report = try wordLevel(Data(contentsOf: work.appendingPathComponent("words.json")), manifest: manifest, target: target)
+        switch target {
+        case .generic:
+            break
+        case .ice40:
+            try writeWrapper(manifest, to: work.appendingPathComponent("fmax_wrapper.v"))
+            let top = "\(manifest.top)_fmax"
+            try yosys("\(read) build/synth/fmax_wrapper.v; hierarchy -top \(top); synth_ice40 -top \(top) -json build/synth/ice40.json; tee -q -o build/synth/ice40.stat.json stat -json",
+                      log: "build/synth/ice40.log", in: directory)
+            let counts = try cellCounts(Data(contentsOf: work.appendingPathComponent("ice40.stat.json")))
+            report.cells = counts.values.reduce(0, +)
+            report.luts = counts["SB_LUT4", default: 0]
+            report.carries = counts["SB_CARRY", default: 0]
+            report.flipFlops = counts.filter { $0.key.hasPrefix("SB_DFF") }.values.reduce(0, +)
+            report.blockRams = counts["SB_RAM40_4K", default: 0]
+            report.dsps = counts["SB_MAC16", default: 0]
+            if report.blockRams! > hx8kRams || report.luts! > hx8kCells {
+                report.note = "does not fit an iCE40-HX8K (\(report.luts!) LUTs of \(hx8kCells), \(report.blockRams!) block RAMs of \(hx8kRams)): no Fmax"
+            } else if place {
+                let result = try runTool("nextpnr-ice40", ["--hx8k", "--package", "ct256", "--json", "build/synth/ice40.json", "--seed", "\(seed)",
+                                                           "--pcf-allow-unconstrained", "--freq", "12"], in: directory)
+                try Data(result.output.utf8).write(to: work.appendingPathComponent("nextpnr.log"))
+                if let line = result.output.split(separator: "\n").last(where: { $0.contains("Max frequency for clock") }),
+                   let mhz = line.split(separator: ":").last?.split(separator: " ").first.flatMap({ Double($0) }) {
+                    report.fmaxMHz = mhz
+                } else {
+                    report.note = "nextpnr-ice40 did not place and route the design (build/synth/nextpnr.log)"
+                }
+            }
+        case .ecp5:
+            try yosys("\(read); hierarchy -top \(manifest.top); synth_ecp5 -top \(manifest.top); tee -q -o build/synth/ecp5.stat.json stat -json",
+                      log: "build/synth/ecp5.log", in: directory)
+            let counts = try cellCounts(Data(contentsOf: work.appendingPathComponent("ecp5.stat.json")))
+            report.cells = counts.values.reduce(0, +)
+            report.luts = counts["LUT4", default: 0]
+            report.carries = counts["CCU2C", default: 0]
+            report.flipFlops = counts["TRELLIS_FF", default: 0]
+            report.blockRams = counts["DP16KD", default: 0]
+            report.dsps = counts["MULT18X18D", default: 0]
+            report.note = "no Fmax: nextpnr-ecp5 is not installed"
+        }
+        return report
+    }
+
+    static func yosys(_ script: String, log: String, in directory: URL) throws {
+        let result = try runTool("yosys", ["-q", "-l", log, "-p", script], in: directory)
+        guard result.status == 0 else {
+            throw SynthesisError(message: "yosys failed (\(directory.appendingPathComponent(log).path)):\n" + result.output.suffix(1500))
+        }
+    }
+
+    /// Multipliers, adders, flip-flop and memory bits from the word-level netlist.
+    static func wordLevel(_ json: Data, manifest: DesignManifest, target: SynthesisTarget) throws -> SynthesisReport {
+        guard let root = try JSONSerialization.jsonObject(with: json) as? [String: Any],
+              let modules = root["modules"] as? [String: Any], let module = modules[manifest.top] as? [String: Any],
+              let cells = module["cells"] as? [String: Any] else {
+            throw SynthesisError(message: "yosys wrote no netlist for \(manifest.top)")
+        }
+        func parameter(_ cell: [String: Any], _ name: String) -> Int {
+            guard let text = (cell["parameters"] as? [String: Any])?[name] as? String else { return 0 }
+            return Int(text, radix: 2) ?? Int(text) ?? 0
+        }
+        var multipliers: [String: SynthesisReport.Multiplier] = [:]
+        var adders = 0, adderBits = 0, flipFlopBits = 0, romBits = 0, ramBits = 0
+        for case let cell as [String: Any] in cells.values {
+            guard let type = cell["type"] as? String else { continue }
+            switch type {
+            case "$mul":
+                let widths = [parameter(cell, "A_WIDTH"), parameter(cell, "B_WIDTH")].sorted()
+                let y = parameter(cell, "Y_WIDTH")
+                multipliers["\(widths)-\(y)", default: .init(widths: widths, resultWidth: y, count: 0)].count += 1
+            case "$add", "$sub":
+                adders += 1
+                adderBits += parameter(cell, "Y_WIDTH")
+            case "$dff", "$adff", "$dffe", "$adffe", "$sdff", "$sdffe", "$sdffce":
+                flipFlopBits += parameter(cell, "WIDTH")
+            case "$mem_v2", "$mem":
+                let bits = parameter(cell, "WIDTH") * parameter(cell, "SIZE")
+                if parameter(cell, "WR_PORTS") == 0 { romBits += bits } else { ramBits += bits }
+            default:
+                break
+            }
+        }
+        return SynthesisReport(top: manifest.top, layer: manifest.layer, arch: manifest.arch, method: manifest.method, target: target,
+                               multipliers: multipliers.values.sorted { $0.widths.lexicographicallyPrecedes($1.widths) },
+                               adders: adders, adderBits: adderBits, flipFlopBits: flipFlopBits, romBits: romBits, ramBits: ramBits,
+                               computeCyclesPerVector: manifest.computeCyclesPerVector, cyclesPerVector: manifest.cyclesPerVector)
+    }
+
+    static func cellCounts(_ json: Data) throws -> [String: Int] {
+        guard let root = try JSONSerialization.jsonObject(with: json) as? [String: Any], let modules = root["modules"] as? [String: Any] else {
+            return [:]
+        }
+        var counts: [String: Int] = [:]
+        for case let module as [String: Any] in modules.values {
+            for (type, count) in module["num_cells_by_type"] as? [String: Int] ?? [:] { counts[type, default: 0] += count }
+        }
+        return counts
+    }
+
+    /// Registers on every port of the unit, so that nextpnr's Fmax is the unit's own register-to-register paths,
+    /// not the pads (the handshake is delayed a cycle each way: this wrapper is for timing only).
+    static func writeWrapper(_ manifest: DesignManifest, to url: URL) throws {
+        let inputs: [(String, Int)] = [("in_tdata", manifest.inputWidth), ("in_tvalid", 1), ("in_tlast", 1), ("out_tready", 1)]
+        let outputs: [(String, Int)] = [("out_tdata", manifest.outputWidth), ("out_tvalid", 1), ("out_tlast", 1), ("in_tready", 1)]
+        func range(_ bits: Int) -> Verilog.Range? { bits > 1 ? .bits(bits) : nil }
+        var items: [Item] = []
+        var connections: [(String, Expr)] = [("clk_i", "clk_i"), ("rst_ni", "rst_ni")]
+        var registered: [Statement] = []
+        for (name, bits) in inputs {
+            items.append(.net(Net(.reg, "\(name)_q", range(bits))))
+            registered.append(.nonblocking(.name("\(name)_q"), .name("\(name)_i")))
+            connections.append(("\(name)_i", .name("\(name)_q")))
+        }
+        for (name, bits) in outputs {
+            items.append(.net(Net(.wire, name, range(bits))))
+            items.append(.net(Net(.reg, "\(name)_q", range(bits))))
+            registered.append(.nonblocking(.name("\(name)_q"), .name(name)))
+            connections.append(("\(name)_o", .name(name)))
+        }
+        items.append(.clocked(clock: "clk_i", reset: nil, onReset: [], body: registered))
+        items.append(.instance(Instance(manifest.top, "u_unit", connections: connections)))
+        for (name, _) in outputs { items.append(.assign(.name("\(name)_o"), .name("\(name)_q"))) }
+        let ports = [Port("clk_i", .input), Port("rst_ni", .input)]
+            + inputs.map { Port("\($0.0)_i", .input, range($0.1)) } + outputs.map { Port("\($0.0)_o", .output, range($0.1)) }
+        let module = Module("\(manifest.top)_fmax", comment: "Timing wrapper of \(manifest.top): every port registered (for nextpnr's Fmax only).",
+                            ports: ports, items: items)
+        try VerilogPrinter.print(module).write(to: url, atomically: true, encoding: .utf8)
+    }
+}
