@@ -15,7 +15,7 @@ TEST_SUBSET := data/fashion-mnist-test500
 # Regression floor for the node suite: the number of cases that pass today (raise it when support grows).
 CONFORMANCE_MIN_PASSED := 67
 
-.PHONY: help deps venv build build-release test lint swift-test conformance conformance-data ort-check golden-check rtl-check sim embed demo proto bench retrain clean results results-lenet results-vgg results-doc
+.PHONY: help deps venv build build-release test lint swift-test conformance conformance-data ort-check golden-check rtl-check sim embed demo proto bench retrain clean results results-lenet results-vgg results-rtl results-doc
 
 help:
 	@echo "make demo   - the main job on the bundled default model"
@@ -149,15 +149,19 @@ clean:
 # docs/results.md: retraining-free and fine-tuned compression sweeps of both bundled models (docs/results/*/).
 SWEEP := $(RELEASE_BIN)/approxrtl sweep
 RESULT_PARTS := docs/results/lenet5 docs/results/lenet5-finetuned docs/results/vgg-small docs/results/vgg-small-finetuned
-results: results-lenet results-vgg
+results: results-lenet results-vgg results-rtl
 	$(MAKE) results-doc
+
+# LeNet-5's layers as reuse and baseline arrays through Yosys and nextpnr-ice40 (about 15 minutes).
+results-rtl: build-release build/quantized/lenet5-fmnist.q.json
+	tools/rtl_results.sh $(RELEASE_BIN)/approxrtl build/quantized/lenet5-fmnist.q.json build/results-rtl docs/results/hardware "LeNet-5 / Fashion-MNIST"
 
 # Assembles docs/results.md from the stored sweeps (`approxrtl sweep --replot DIR` re-renders one of them).
 results-doc:
 	{ cat docs/results/intro.md; for part in $(RESULT_PARTS); do \
 	    echo; sed 's/^### /## /' $$part/sweep.md; echo; \
 	    echo "![accuracy vs parameters]($${part#docs/}/pareto-params.svg) ![accuracy vs multiplications]($${part#docs/}/pareto-multiplies.svg)"; \
-	  done; } > docs/results.md.tmp && mv docs/results.md.tmp docs/results.md
+	  done; echo; cat docs/results/hardware/rtl.md; } > docs/results.md.tmp && mv docs/results.md.tmp docs/results.md
 	@echo "wrote docs/results.md"
 
 results-lenet: build-release build/quantized/lenet5-fmnist.q.json

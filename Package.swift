@@ -74,6 +74,7 @@ let package = Package(
         // The hand-written primitives of rtl/ under both simulators, against the golden arithmetic.
         .testTarget(name: "RTLTests", dependencies: ["Quantization", "GoldenModel", "TestSupport"]),
         .testTarget(name: "LayerGeneratorTests", dependencies: ["LayerGenerator", "EDAFlows", "Approximation", "GoldenModel", "Quantization", "Verilog", "TestSupport"]),
+        .testTarget(name: "EDAFlowsTests", dependencies: ["EDAFlows", "LayerGenerator", "Approximation", "GoldenModel", "Quantization", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["approxrtl", "OnnxProto", "TestSupport", "Datasets"]),
     ],
     swiftLanguageModes: [.v6]

@@ -13,7 +13,9 @@ public enum VerilogPrinter {
             out.append(header)
             for (i, p) in module.parameters.enumerated() {
                 let comma = i + 1 < module.parameters.count ? "," : ""
-                out.append("  parameter integer \(p.name) = \(expr(p.value))\(comma)" + (p.comment.map { "  // \($0)" } ?? ""))
+                // A string parameter (a file name) is untyped; every other parameter is an integer.
+                let type = if case .string = p.value { "" } else { " integer" }
+                out.append("  parameter\(type) \(p.name) = \(expr(p.value))\(comma)" + (p.comment.map { "  // \($0)" } ?? ""))
             }
             header = ")"
         }

@@ -21,6 +21,16 @@ let reservedWords: Set<String> = [
     // SystemVerilog, so that the generated files also read as SystemVerilog (Verilator, iverilog -g2012).
     "bit", "byte", "int", "logic", "longint", "shortint", "string", "type", "var", "void", "interface", "package", "import",
     "export", "class", "program", "property", "sequence", "final", "unique", "priority", "return", "break", "continue",
+    "packed", "struct", "union", "enum", "typedef", "always_ff", "always_comb", "always_latch", "bind", "chandle", "const",
+    "constraint", "covergroup", "coverpoint", "cross", "extern", "extends", "implements", "inside", "local", "modport",
+    "new", "null", "protected", "pure", "rand", "randc", "randcase", "ref", "shortreal", "solve", "static", "super",
+    "this", "virtual", "with", "within", "assert", "assume", "cover", "expect", "foreach", "tagged", "timeprecision",
+    "timeunit", "context", "dist", "wildcard", "endclass", "endinterface", "endpackage", "endprogram", "endproperty",
+    "endsequence", "endgroup", "endclocking", "clocking", "matches", "alias", "do", "forever", "iff", "ignore_bins",
+    "illegal_bins", "intersect", "join_any", "join_none", "first_match", "throughout", "unique0", "restrict", "let",
+    "checker", "endchecker", "global", "nettype", "soft", "untyped", "s_always", "s_eventually", "eventually",
+    "accept_on", "reject_on", "sync_accept_on", "sync_reject_on", "until", "until_with", "s_until", "s_until_with",
+    "nexttime", "s_nexttime", "strong", "weak", "implies", "interconnect",
 ]
 
 extension Module {

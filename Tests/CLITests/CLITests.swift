@@ -272,6 +272,49 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try run(["sweep", quantized, "--methods", "swc", "--data", data, "-o", sweep]).status, 1, "existing sweep kept without --force")
     }
 
+    /// generate -> sim -> synth on a LeNet-5 layer, as a user runs them; the folder is never replaced without
+    /// --force, and a bad request names the layer.
+    func testGenerateSimAndSynthOnTheBundledLeNet() throws {
+        let (data, quantized) = try quantizeBundledLeNet()
+        let compressed = directory.appendingPathComponent("lenet.c.json").path
+        XCTAssertEqual(try run(["compress", quantized, "--method", "quadratic", "--segments", "2", "--group", "channel", "-o", compressed]).status, 0)
+        let design = directory.appendingPathComponent("fc3").path
+        let arguments = ["generate", compressed, "--layer", "fc3", "--arch", "reuse", "--vectors", "8", "--images", "4", "--data", data, "-o", design]
+        let g = try run(arguments)
+        XCTAssertEqual(g.status, 0, g.stderr)
+        XCTAssertTrue(g.stdout.contains("fc3_reuse (quadratic"), g.stdout)
+        let again = try run(arguments)
+        XCTAssertEqual(again.status, 1)
+        XCTAssertTrue(again.stderr.contains("--force"), again.stderr)
+
+        let sim = try run(["sim", design, "--simulator", "iverilog", "--json"])
+        XCTAssertEqual(sim.status, 0, sim.stdout + sim.stderr)
+        let runs = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(sim.stdout.utf8)) as? [String: Any])?["runs"] as? [[String: Any]])
+        XCTAssertEqual(runs.first?["passed"] as? Int, 8 * 10)
+        XCTAssertEqual(runs.first?["failed"] as? Int, 0)
+
+        let synth = try run(["synth", design, "--target", "generic"])
+        XCTAssertEqual(synth.status, 0, synth.stderr)
+        XCTAssertTrue(synth.stdout.contains("fc3    reuse  quadratic"), synth.stdout)
+
+        // A corrupted expectation makes `sim` exit non-zero and show the mismatch.
+        let expected = URL(fileURLWithPath: design + "/vectors/expected.hex")
+        var lines = try String(contentsOf: expected, encoding: .utf8).split(separator: "\n").map(String.init)
+        let flipped = String(Int(lines[0], radix: 16)! ^ 1, radix: 16)
+        lines[0] = String(repeating: "0", count: lines[0].count - flipped.count) + flipped
+        try (lines.joined(separator: "\n") + "\n").write(to: expected, atomically: true, encoding: .utf8)
+        let bad = try run(["sim", design, "--simulator", "iverilog"])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stdout.contains("1 failed") && bad.stdout.contains("FAIL vector 0 channel 0"), bad.stdout)
+
+        let pool = try run(["generate", compressed, "--layer", "pool1", "-o", directory.appendingPathComponent("p").path, "--data", data])
+        XCTAssertEqual(pool.status, 1)
+        XCTAssertTrue(pool.stderr.contains("layer 'pool1'") && pool.stderr.contains("has no weights"), pool.stderr)
+        let plain = try run(["generate", quantized, "--layer", "fc3", "--arch", "reuse", "-o", directory.appendingPathComponent("q").path, "--data", data])
+        XCTAssertEqual(plain.status, 1)
+        XCTAssertTrue(plain.stderr.contains("not compressed"), plain.stderr)
+    }
+
     func testCompressWithFineTuningWritesTheTunedModelsBeside() throws {
         let (data, quantized) = try quantizeBundledLeNet()
         let output = directory.appendingPathComponent("tuned.c.json").path

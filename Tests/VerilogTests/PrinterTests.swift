@@ -77,6 +77,10 @@ final class PrinterTests: XCTestCase {
         module = Self.mac()
         module.items.append(.net(Net(.wire, "logic")))
         XCTAssertThrowsError(try VerilogPrinter.print(module)) { XCTAssertTrue("\($0)".contains("keyword"), "\($0)") }
+        // Names inside a generate block are checked too (here a SystemVerilog keyword Verilator rejects).
+        module = Self.mac()
+        module.items.append(.generateFor(genvar: "g", count: 2, label: "lane", items: [.net(Net(.wire, "packed"))]))
+        XCTAssertThrowsError(try VerilogPrinter.print(module)) { XCTAssertTrue("\($0)".contains("'packed' is a Verilog keyword"), "\($0)") }
     }
 
     /// Every construct the printer writes, in one module: Verilator's -Wall lint and Icarus must accept it
@@ -86,7 +90,8 @@ final class PrinterTests: XCTestCase {
             "kitchen_sink", comment: "Exercises every construct of the printer.",
             parameters: [Parameter("Width", 8)],
             ports: [Port("clk_i", .input), Port("rst_ni", .input), Port("sel_i", .input, .bits(2)), Port("x_i", .input, .bits("Width")),
-                    Port("y_o", .output, .bits("Width")), Port("z_o", .output, .bits(4), signed: true), Port("acc_o", .output, .bits(20), signed: true)],
+                    Port("y_o", .output, .bits("Width")), Port("z_o", .output, .bits(4), signed: true), Port("acc_o", .output, .bits(20), signed: true),
+                    Port("parity_o", .output)],
             items: [.localparam(Parameter("Depth", 4, comment: "entries")),
                     .net(Net(.reg, "mem_q", .bits("Width"), depth: "Depth")),
                     .net(Net(.reg, "y_d", .bits("Width"))),
@@ -107,12 +112,30 @@ final class PrinterTests: XCTestCase {
                     .instance(Instance("mac_example", "u_mac", parameters: [("InWidth", 8), ("AccWidth", 20)],
                                        connections: [("clk_i", "clk_i"), ("rst_ni", "rst_ni"), ("valid_i", .index("sel_i", 0)),
                                                      ("a_i", .signed("x_i")), ("b_i", .signed("y_d")), ("acc_o", "acc")])),
-                    .assign("acc_o", "acc")])
+                    .assign("acc_o", "acc"),
+                    // Lanes in a generate loop, packed with indexed part-selects; a sized localparam; a string
+                    // parameter and a system function call.
+                    .localparam(Parameter("Lanes", .call("$clog2", [16]))),
+                    .localparam(Parameter("Top", .literal(3, width: 2), range: .bits(2))),
+                    .net(Net(.wire, "packed_lanes", .bits(16))),
+                    .generateFor(genvar: "g", count: "Lanes", label: "lane", items: [
+                        .net(Net(.reg, "lane_q", .bits(4))),
+                        .clocked(clock: "clk_i", reset: nil, onReset: [], body: [
+                            .nonblocking("lane_q", .ternary(.binary("sel_i", "==", "Top"), .part("x_i", lsb: 0, width: 4), "lane_q"))]),
+                        .assign(.part("packed_lanes", lsb: .binary("g", "*", 4), width: 4), "lane_q"),
+                    ]),
+                    .net(Net(.wire, "rom_data", .bits(8))),
+                    .instance(Instance("rom", "u_rom", parameters: [("Width", 8), ("Depth", 16), ("AddrWidth", 4), ("InitFile", .string("mem/x.hex"))],
+                                       connections: [("clk_i", "clk_i"), ("addr_i", .slice("packed_lanes", msb: 3, lsb: 0)), ("data_o", "rom_data")])),
+                    .assign("parity_o", .binary(.unary("^", "packed_lanes"), "^", .unary("^", "rom_data")))])
         let directory = try makeTemporaryDirectory("verilog-lint")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let files = [("kitchen_sink.v", try VerilogPrinter.print(kitchen)), ("mac_example.v", try VerilogPrinter.print(Self.mac()))]
+        let files = [("kitchen_sink.v", try VerilogPrinter.print(kitchen)), ("mac_example.v", try VerilogPrinter.print(Self.mac())),
+]
         for (name, text) in files { try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8) }
-        let paths = files.map { directory.appendingPathComponent($0.0).path }
+        // The string parameter goes to the repository's ROM primitive.
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let paths = files.map { directory.appendingPathComponent($0.0).path } + [repository.appendingPathComponent("rtl/rom.v").path]
         let lint = try runProcess("verilator", ["--lint-only", "-Wall", "--top-module", "kitchen_sink"] + paths)
         XCTAssertEqual(lint.status, 0, lint.output)
         XCTAssertFalse(lint.output.contains("%Warning"), lint.output)
