@@ -77,6 +77,9 @@ public struct LayerNumbers: Sendable {
         }
     }
 
+    /// The largest input magnitude, max(|low|, |high|): the moments' bounds start from it.
+    public var inputMagnitude: Int { max(abs(function.inputLow), abs(function.inputHigh)) }
+
     /// The largest left shift of the requantization (0 when every shift is a right shift).
     public var maxLeftShift: Int { max(0, -(shifts.min() ?? 0)) }
 }

@@ -44,6 +44,11 @@ struct ReuseArray {
         /// Some channel has fewer parts than `parts`: the coefficient word carries a present bit, so that the pool
         /// never multiplies a moment slot that this channel did not write.
         var padded: Bool { coefficients.contains(nil) }
+        /// Width of each moment (M1: X, J[, Q]; M2: the inner sum) and, for contiguous quadratics, of the running
+        /// sums R and Q' = sum R: the smallest that holds its bound over every part (docs/rtl.md), at most the
+        /// accumulator width (where wrapping is allowed anyway).
+        var momentWidths: [Int]
+        var runningWidths: (r: Int, qPrime: Int) = (0, 0)
     }
 
     static func layout(_ numbers: LayerNumbers) throws -> Layout {
@@ -55,12 +60,14 @@ struct ReuseArray {
         switch compression.method {
         case .linear, .quadratic:
             let degree = plan.degree
-            var parts = 1, contiguous = true, maxD = 0, maxE = 0
+            var parts = 1, contiguous = true, maxD = 0, maxE = 0, longest = 1, highestRank = 0
             for channel in plan.channels {
                 guard case .sorted(let list) = channel else { continue }
                 parts = max(parts, list.count)
                 for part in list {
                     contiguous = contiguous && part.contiguous
+                    longest = max(longest, part.inputs.count)
+                    highestRank = max(highestRank, part.offsets.last ?? 0)
                     for u in part.offsets.indices {
                         let j = part.offsets[u], previous = u > 0 ? part.offsets[u - 1] : 0
                         maxD = max(maxD, j - previous); maxE = max(maxE, j * j - previous * previous)
@@ -98,8 +105,24 @@ struct ReuseArray {
                     for t in 0...degree { coefficients.append(slot < list.count ? list[slot].coefficients[t] : nil) }
                 }
             }
-            return Layout(scan: scan, parts: parts, terms: degree + 1, coefficientWidth: compression.coefficientBits ?? 16,
-                          scanWords: words, scanWidth: addressBits + 2 + slotBits + extra, coefficients: coefficients)
+            // Bounds with T members per part, ranks up to j, inputs up to m in magnitude: |X| <= T m; the running
+            // J = sum d_u S_u <= j T m; contiguous R_u <= T^2 m, Q' = sum R_u <= T^3 m, Q = 2 Q' - J;
+            // gapped Q = sum e_u S_u <= j^2 T m.
+            let m = numbers.inputMagnitude, t = longest, j = max(highestRank, 1)
+            let acc = numbers.accumulatorWidth
+            var widths = [boundWidth(t * m, acc), boundWidth(j * t * m, acc)]
+            var layout = Layout(scan: scan, parts: parts, terms: degree + 1, coefficientWidth: compression.coefficientBits ?? 16,
+                                scanWords: words, scanWidth: addressBits + 2 + slotBits + extra, coefficients: coefficients, momentWidths: [])
+            if degree == 2 {
+                if contiguous {
+                    widths.append(boundWidth(2 * t * t * t * m + j * t * m, acc))
+                    layout.runningWidths = (boundWidth(t * t * m, acc), boundWidth(t * t * t * m, acc))
+                } else {
+                    widths.append(boundWidth(j * j * t * m, acc))
+                }
+            }
+            layout.momentWidths = widths
+            return layout
         case .swc:
             var codes: [Int] = [], scales: [Int?] = []
             for channel in plan.channels {
@@ -115,12 +138,25 @@ struct ReuseArray {
                     code == 0 ? 1 << (exponentWidth + 1) : (code < 0 ? 1 << exponentWidth : 0) | abs(code).trailingZeroBitCount
                 }
                 return Layout(scan: .powerOfTwo(exponentWidth: exponentWidth), parts: 1, terms: 1, coefficientWidth: scaleWidth,
-                              scanWords: words, scanWidth: exponentWidth + 2, coefficients: scales)
+                              scanWords: words, scanWidth: exponentWidth + 2, coefficients: scales,
+                              momentWidths: [innerWidth(codes, numbers)])
             }
             let codeWidth = signedBits(codes.min() ?? 0, codes.max() ?? 0)
             return Layout(scan: .uniform(codeWidth: codeWidth), parts: 1, terms: 1, coefficientWidth: scaleWidth,
-                          scanWords: codes, scanWidth: codeWidth, coefficients: scales)
+                          scanWords: codes, scanWidth: codeWidth, coefficients: scales, momentWidths: [innerWidth(codes, numbers)])
         }
+    }
+
+    /// Signed width holding -bound ... bound, at most `limit`.
+    static func boundWidth(_ bound: Int, _ limit: Int) -> Int { min(limit, FixedPoint.width(low: -bound, high: bound)) }
+
+    /// M2's inner sum: |sum code * x| <= sum |code| * m over the worst channel.
+    static func innerWidth(_ codes: [Int], _ numbers: LayerNumbers) -> Int {
+        var worst = 0
+        for c in 0..<numbers.channels {
+            worst = max(worst, codes[(c * numbers.fan)..<((c + 1) * numbers.fan)].reduce(0) { $0 + abs($1) })
+        }
+        return boundWidth(worst * numbers.inputMagnitude, numbers.accumulatorWidth)
     }
 
     func generate() throws -> GeneratedUnit {
@@ -282,7 +318,7 @@ struct ReuseArray {
                 .nonblocking("p2_bias_q", .signed("bias")),
  .nonblocking("fin_channel_q", "pool_channel_q"), .nonblocking("fin_shift_q", .signed("shift")),
             ]),
-            wire("lane_moments", lanes * acc), wire("pool_results", multipliers * numbers.outputWidth),
+            wire("lane_moments", lanes * layout.momentWidths.max()!), wire("pool_results", multipliers * numbers.outputWidth),
             .blank,
         ]
 
@@ -294,28 +330,29 @@ struct ReuseArray {
                         .nonblocking("fin_lane_q", .binary(lit(1, perMultiplier), "<<", "p2_li_q"))])]
         }
 
-        // Multipliers: coefficient * moment of lane m * perMultiplier + li.
+        // Multipliers: coefficient * moment of lane m * perMultiplier + li, at their natural widths.
+        let mw = layout.momentWidths.max()!
+        let product = productItems("product", "coefficient", width: cw, "moment", width: mw, target: acc)
         var pool: [Item] = [
             .comment("One coefficient multiplier: C * moment, accumulated from the bias; the finished sum is requantized."),
-            reg("moment", acc, signed: true),
-            reg("product_q", acc, signed: true), reg("acc_q", acc, signed: true), reg("final_q", acc, signed: true),
-            wire("sum", acc, signed: true), wire("y", numbers.outputWidth, signed: true),
+            reg("moment", mw, signed: true),
         ]
         if perMultiplier == 1 {
-            pool.append(.combinational([.blocking("moment", .signed(.part("lane_moments", lsb: .binary("m", "*", .integer(acc)), width: .integer(acc))))]))
+            pool.append(.combinational([.blocking("moment", .signed(.part("lane_moments", lsb: .binary("m", "*", .integer(mw)), width: .integer(mw))))]))
         } else {
             let arms: [(Expr, [Statement])] = (0..<perMultiplier).map { li in
-                (lit(li, liBits), [.blocking("moment", .signed(.part("lane_moments", lsb: .binary(.binary(.binary("m", "*", .integer(perMultiplier)), "+", .integer(li)), "*", .integer(acc)),
-                                                                          width: .integer(acc))))])
+                (lit(li, liBits), [.blocking("moment", .signed(.part("lane_moments", lsb: .binary(.binary(.binary("m", "*", .integer(perMultiplier)), "+", .integer(li)), "*", .integer(mw)),
+                                                                          width: .integer(mw))))])
             }
-            pool.append(.combinational([.caseOf("p1_li_q", arms, default: [.blocking("moment", zero(acc))])]))
+            pool.append(.combinational([.caseOf("p1_li_q", arms, default: [.blocking("moment", zero(mw))])]))
         }
+        pool += product.items
         pool += [
-            .assign("sum", .binary(mux("p2_first_q", "p2_bias_q", "acc_q"), "+", "product_q")),
+            reg("product_q", product.width, signed: true), reg("acc_q", acc, signed: true), reg("final_q", acc, signed: true),
+            wire("sum", acc, signed: true), wire("y", numbers.outputWidth, signed: true),
+            .assign("sum", .binary(mux("p2_first_q", "p2_bias_q", "acc_q"), "+", signExtend("product_q", width: product.width, target: acc))),
             .clocked(clock: "clk_i", reset: nil, onReset: [], body: [
-                .nonblocking("product_q", layout.padded
-                                ? mux("coefficient_present", .binary(operand("coefficient", width: cw, target: acc), "*", "moment"), zero(acc))
-                                : .binary(operand("coefficient", width: cw, target: acc), "*", "moment")),
+                .nonblocking("product_q", layout.padded ? mux("coefficient_present", "product", zero(product.width)) : "product"),
                 .ifElse("p2_valid_q", [.nonblocking("acc_q", "sum"), .ifElse("p2_last_q", [.nonblocking("final_q", "sum")], [])], []),
             ]),
             requantizeInstance("u_requantize", numbers: numbers, acc: "final_q", shift: "fin_shift_q", output: "y"),
@@ -324,74 +361,82 @@ struct ReuseArray {
         items.append(.generateFor(genvar: "m", count: "Multipliers", label: "pool", items: pool))
         items.append(.blank)
 
-        // Lanes: buffer, scan sums, moment memories.
-        let resultWrite = (enable: perMultiplier == 1 ? Expr.name("fin_valid_q") : and("fin_valid_q", .index("fin_lane_q", .binary("g", "%", .integer(perMultiplier)))), channel: Expr.name("fin_channel_q"),
+        // Lanes: buffer, scan sums, moment memories. Each running sum has its moment's width (its bound).
+        let resultWrite = (enable: perMultiplier == 1 ? Expr.name("fin_valid_q") : and("fin_valid_q", .index("fin_lane_q", .binary("g", "%", .integer(perMultiplier)))),
+                           channel: Expr.name("fin_channel_q"),
                            value: Expr.part("pool_results", lsb: .binary(.binary("g", "/", .integer(perMultiplier)), "*", .integer(numbers.outputWidth)),
                                             width: .integer(numbers.outputWidth)))
         var lane = shell.laneDeclarations()
-        let x: Expr = signExtend("x_q", width: numbers.inputWidth, target: acc)
-        let clear = { (name: String) -> Expr in mux("s2_first_q", zero(acc), .name(name)) }
-        var sums: [Item] = [wire("s_next", acc, signed: true), reg("s_q", acc, signed: true)]
+        let ws = layout.momentWidths[0]
+        let clear = { (name: String, width: Int) -> Expr in mux("s2_first_q", zero(width), .name(name)) }
+        let unlessLast = { (name: String, from: Int, to: Int) -> Expr in mux("s2_final_q", zero(to), signExtend(.name(name), width: from, target: to)) }
+        var sums: [Item] = [wire("s_next", ws, signed: true), reg("s_q", ws, signed: true)]
         var update: [Statement] = [.nonblocking("s_q", "s_next")]
-        var moments: [(memory: String, value: Expr)] = [("x_mem_q", "s_next")]
+        var moments: [(memory: String, value: Expr, width: Int)] = [("x_mem_q", "s_next", ws)]
+        let x = signExtend("x_q", width: numbers.inputWidth, target: ws)
         switch layout.scan {
         case .contiguous(let degree):
+            let wj = layout.momentWidths[1]
             sums += [.comment("Suffix sums in descending rank: S += x; J += S and (quadratic) R += S, Q' += R except at the segment's rank 0."),
-                     .assign("s_next", .binary(clear("s_q"), "+", x)),
-                     wire("j_next", acc, signed: true), reg("j_q", acc, signed: true),
-                     .assign("j_next", .binary(clear("j_q"), "+", mux("s2_final_q", zero(acc), "s_next")))]
+                     .assign("s_next", .binary(clear("s_q", ws), "+", x)),
+                     wire("j_next", wj, signed: true), reg("j_q", wj, signed: true),
+                     .assign("j_next", .binary(clear("j_q", wj), "+", unlessLast("s_next", ws, wj)))]
             update.append(.nonblocking("j_q", "j_next"))
-            moments.append(("j_mem_q", "j_next"))
+            moments.append(("j_mem_q", "j_next", wj))
             if degree == 2 {
-                sums += [wire("r_next", acc, signed: true), reg("r_q", acc, signed: true), wire("q_next", acc, signed: true), reg("q_q", acc, signed: true),
-                         .assign("r_next", .binary(clear("r_q"), "+", mux("s2_final_q", zero(acc), "s_next"))),
-                         .assign("q_next", .binary(clear("q_q"), "+", mux("s2_final_q", zero(acc), "r_next")))]
+                let (wr, wqp) = layout.runningWidths
+                let wq = layout.momentWidths[2]
+                sums += [wire("r_next", wr, signed: true), reg("r_q", wr, signed: true), wire("q_next", wqp, signed: true), reg("q_q", wqp, signed: true),
+                         .assign("r_next", .binary(clear("r_q", wr), "+", unlessLast("s_next", ws, wr))),
+                         .assign("q_next", .binary(clear("q_q", wqp), "+", unlessLast("r_next", wr, wqp)))]
                 update += [.nonblocking("r_q", "r_next"), .nonblocking("q_q", "q_next")]
                 // Q = 2 * (R_2 + ... + R_T) - J.
-                moments.append(("q_mem_q", .binary(.binary("q_next", "<<<", 1), "-", "j_next")))
+                moments.append(("q_mem_q", .binary(.binary(signExtend("q_next", width: wqp, target: wq), "<<<", 1), "-", signExtend("j_next", width: wj, target: wq)), wq))
             }
-        case .gapped(let degree, let dWidth, let eWidth):
+        case .gapped(let degree, _, _):
+            let wj = layout.momentWidths[1]
             sums += [.comment("Suffix sums with rank steps: S += x; J += d * S; (quadratic) Q += e * S."),
-                     .assign("s_next", .binary(clear("s_q"), "+", x)),
-                     wire("j_next", acc, signed: true), reg("j_q", acc, signed: true),
-                     .assign("j_next", .binary(clear("j_q"), "+", .binary(.signed(.concat([lit(0, 1), "s2_d_q"])), "*", "s_next")))]
-            _ = dWidth
+                     .assign("s_next", .binary(clear("s_q", ws), "+", x)),
+                     wire("j_next", wj, signed: true), reg("j_q", wj, signed: true),
+                     .assign("j_next", .binary(clear("j_q", wj), "+", .binary(.signed(.concat([lit(0, 1), "s2_d_q"])), "*", signExtend("s_next", width: ws, target: wj))))]
             update.append(.nonblocking("j_q", "j_next"))
-            moments.append(("j_mem_q", "j_next"))
+            moments.append(("j_mem_q", "j_next", wj))
             if degree == 2 {
-                _ = eWidth
-                sums += [wire("q_next", acc, signed: true), reg("q_q", acc, signed: true),
-                         .assign("q_next", .binary(clear("q_q"), "+", .binary(.signed(.concat([lit(0, 1), "s2_e_q"])), "*", "s_next")))]
+                let wq = layout.momentWidths[2]
+                sums += [wire("q_next", wq, signed: true), reg("q_q", wq, signed: true),
+                         .assign("q_next", .binary(clear("q_q", wq), "+", .binary(.signed(.concat([lit(0, 1), "s2_e_q"])), "*", signExtend("s_next", width: ws, target: wq))))]
                 update.append(.nonblocking("q_q", "q_next"))
-                moments.append(("q_mem_q", "q_next"))
+                moments.append(("q_mem_q", "q_next", wq))
             }
         case .uniform(let codeWidth):
-            let product = productItems("product", "s2_code_q", width: codeWidth, "x_q", width: numbers.inputWidth, target: acc)
-            sums += [.comment("Inner sum of code * x (a \(codeWidth)-bit by \(numbers.inputWidth)-bit product per tap).")] + product.items
-            sums.append(.assign("s_next", .binary(clear("s_q"), "+", signExtend("product", width: product.width, target: acc))))
+            let codeProduct = productItems("code_product", "s2_code_q", width: codeWidth, "x_q", width: numbers.inputWidth, target: ws)
+            sums += [.comment("Inner sum of code * x (a \(codeWidth)-bit by \(numbers.inputWidth)-bit product per tap).")] + codeProduct.items
+            sums.append(.assign("s_next", .binary(clear("s_q", ws), "+", signExtend("code_product", width: codeProduct.width, target: ws))))
         case .powerOfTwo(let exponentWidth):
             sums += [.comment("Inner sum of code * x with codes 0 or +-2^e: a shift and an add or subtract per tap."),
-                     wire("term", acc, signed: true),
-                     .assign("term", mux(field("s2_code_q", exponentWidth + 1, 1), zero(acc),
+                     wire("term", ws, signed: true),
+                     .assign("term", mux(field("s2_code_q", exponentWidth + 1, 1), zero(ws),
                                          mux(field("s2_code_q", exponentWidth, 1), .unary("-", .binary(x, "<<<", field("s2_code_q", 0, exponentWidth))),
                                              .binary(x, "<<<", field("s2_code_q", 0, exponentWidth))))),
-                     .assign("s_next", .binary(clear("s_q"), "+", "term"))]
+                     .assign("s_next", .binary(clear("s_q", ws), "+", "term"))]
         }
         let bankWrite: Expr = sorted ? .concat([field("step_q", 0, 1), "s2_slot_q"]) : .concat([field("step_q", 0, 1), lit(0, slotBits)])
         let bankRead: Expr = .concat([.unary("~", field("step_q", 0, 1)), "pool_slot_q"])
         lane += sums
-        lane += moments.map { reg($0.memory, acc, depth: momentDepth) }
-        lane.append(reg("moment_q", acc, "the moment the pool reads next"))
-        var momentRead: Expr = .index(.name(moments[0].memory), bankRead)
-        for (t, moment) in moments.enumerated().dropFirst() {
-            momentRead = mux(eq("pool_term_q", lit(t, termBits)), .index(.name(moment.memory), bankRead), momentRead)
+        lane += moments.map { reg($0.memory, $0.width, depth: momentDepth) }
+        lane.append(reg("moment_q", mw, "the moment the pool reads next"))
+        let read = { (t: Int) -> Expr in
+            let value: Expr = .index(.name(moments[t].memory), bankRead)
+            return moments[t].width < mw ? .unsigned(signExtend(value, width: moments[t].width, target: mw)) : value
         }
+        var momentRead: Expr = read(0)
+        for t in moments.indices.dropFirst() { momentRead = mux(eq("pool_term_q", lit(t, termBits)), read(t), momentRead) }
         lane += [
             .clocked(clock: "clk_i", reset: nil, onReset: [], body: [
                 .ifElse("s2_valid_q", update + [.ifElse("s2_final_q", moments.map { .nonblocking(.index(.name($0.memory), bankWrite), $0.value) }, [])], []),
                 .nonblocking("moment_q", momentRead),
             ]),
-            .assign(.part("lane_moments", lsb: .binary("g", "*", .integer(acc)), width: .integer(acc)), "moment_q"),
+            .assign(.part("lane_moments", lsb: .binary("g", "*", .integer(mw)), width: .integer(mw)), "moment_q"),
         ]
         lane += shell.laneStorage(readAddress: readAddress, resultWrite: resultWrite)
         items += shell.control(computeDone: and("step_end", eq("step_q", lit(channels, stepBits))))
@@ -411,11 +456,11 @@ struct ReuseArray {
                         MemoryImage(file: "\(name)_coefficients.hex", width: coefficientWordWidth, values: coefficientWords),
                         MemoryImage(file: "\(name)_bias.hex", width: acc, values: numbers.bias),
                         MemoryImage(file: "\(name)_shift.hex", width: numbers.shiftWidth, values: numbers.shifts)]
-        var multiplierList: [(String, Int, (Int, Int))] = [("coefficient x moment", multipliers, (min(cw, acc), acc))]
+        var multiplierList: [(String, Int, (Int, Int))] = [("coefficient x moment", multipliers, (cw, mw))]
         switch layout.scan {
         case .uniform(let codeWidth): multiplierList.append(("code x input", lanes, (codeWidth, numbers.inputWidth)))
         case .gapped(let degree, let dWidth, let eWidth):
-            multiplierList.append(("rank step x suffix sum", lanes * degree, (max(dWidth, eWidth) + 1, acc)))
+            multiplierList.append(("rank step x suffix sum", lanes * degree, (max(dWidth, eWidth) + 1, layout.momentWidths[0])))
         default: break
         }
         return GeneratedUnit(module: module, memories: memories, computeCycles: (channels + 1) * stepCycles, multipliers: multiplierList)
