@@ -38,9 +38,13 @@ def main() -> None:
     args = parser.parse_args()
     rows = {}
     layers = []
+    sweep = []
     for folder in map(Path, args.folders):
         design, report = load(folder)
         variant = "original" if design["method"] == "none" else design["method"]
+        if design["lanes"] != 4:
+            sweep.append((design, report, variant))
+            continue
         rows[(design["layer"], variant, design["arch"])] = (design, report)
         if design["layer"] not in layers:
             layers.append(design["layer"])
@@ -86,6 +90,20 @@ def main() -> None:
                    f"{change(reuse['mults'], original['mults'])} | {change(reuse['luts'], mac['luts'])} | {change(reuse['luts'], original['luts'])} | "
                    f"{change(reuse['compute'], original['compute'])} |")
     out.append("")
+    if sweep:
+        layer = sweep[0][0]["layer"]
+        out.append(f"With more lanes ({layer}, linear; the reuse array's pool grows only as far as it must to keep up with the scan):")
+        out.append("")
+        out.append("| lanes | array | multipliers | adders + multipliers | LUT4 | FF | BRAM | Fmax MHz | compute cyc/vec |")
+        out.append("|---:|---|---|---:|---:|---:|---:|---:|---:|")
+        entries = [(d, r, v) for (d, r, v) in sweep] + [(rows[k][0], rows[k][1], k[1]) for k in rows if k[0] == layer and k[1] in ("original", "linear")]
+        labels = {("original", "baseline"): "8-bit MAC (uncompressed)", ("linear", "baseline"): "MAC, linear w'", ("linear", "reuse"): "reuse, linear"}
+        order = list(labels)
+        for d, r, v in sorted(entries, key=lambda e: (e[0]["lanes"], order.index((e[2], e[0]["arch"])))):
+            fmax = f"{r['fmax_m_hz']:.1f}" if r.get("fmax_m_hz") else ("does not fit" if r.get("note") and "does not fit" in r["note"] else "-")
+            out.append(f"| {d['lanes']} | {labels[(v, d['arch'])]} | {multipliers(r)} | {units(r)} | {r.get('luts', '-')} | {r.get('flip_flops', '-')} | "
+                       f"{r.get('block_rams', '-')} | {fmax} | {r['compute_cycles_per_vector']:.1f} |")
+        out.append("")
     Path(args.output).write_text("\n".join(out) + "\n")
 
 

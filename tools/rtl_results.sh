@@ -21,6 +21,16 @@ for layer in $layers; do
     done
   done
 done
+# How the comparison moves with parallelism: the second layer at 8 and 16 lanes (the pool grows only as needed).
+sweep_layer=$(echo $layers | cut -d' ' -f2)
+for lanes in 8 16; do
+  "$approxrtl" generate "$quantized" --layer "$sweep_layer" --arch baseline --lanes $lanes --vectors 16 -o "$work/$sweep_layer-original-baseline-l$lanes" --force >/dev/null
+  designs+=("$work/$sweep_layer-original-baseline-l$lanes")
+  for arch in baseline reuse; do
+    "$approxrtl" generate "$work/linear.c.json" --layer "$sweep_layer" --arch "$arch" --lanes $lanes --vectors 16 -o "$work/$sweep_layer-linear-$arch-l$lanes" --force >/dev/null
+    designs+=("$work/$sweep_layer-linear-$arch-l$lanes")
+  done
+done
 # Every design's bench must pass before its numbers count.
 for d in "${designs[@]}"; do "$approxrtl" sim "$d" --simulator verilator >/dev/null || { echo "bench failed: $d"; exit 1; }; done
 printf '%s\n' "${designs[@]}" | xargs -P 2 -I{} sh -c '"$0" synth "$1" --target ice40 --json > "$1/synth.json"' "$approxrtl" {}
