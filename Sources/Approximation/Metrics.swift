@@ -10,6 +10,8 @@ public struct LayerMetrics: Codable, Equatable, Sendable {
     /// Output values per image (channels x output pixels) and multiply-accumulates of the dense layer.
     public var outputs: Int
     public var macs: Int
+    /// Multiply-accumulates over the taps a circuit must compute: `macs` less M4's taps outside the kernel windows.
+    public var liveMacs: Int
     /// Parameters counted the papers' way: every stored number (weights or coefficients, scales and codes,
     /// biases), the permutation excluded.
     public var paramsBefore: Int
@@ -50,11 +52,11 @@ public struct ModelMetrics: Codable, Equatable, Sendable {
 
     public init(_ model: QuantizedModel) {
         layers = model.layers.filter { $0.kind == .conv2d || $0.kind == .dense }.map { LayerMetrics($0, weightBits: model.weightBits) }
-        var sum = LayerMetrics(name: "total", method: "", outputs: 0, macs: 0, paramsBefore: 0, paramsAfter: 0, storageBitsBefore: 0,
+        var sum = LayerMetrics(name: "total", method: "", outputs: 0, macs: 0, liveMacs: 0, paramsBefore: 0, paramsAfter: 0, storageBitsBefore: 0,
                                storageBitsAfter: 0, permutationBits: 0, multipliesBefore: 0, multipliesAfter: 0, smallMultiplies: 0,
                                shifts: 0, additionsBefore: 0, additionsAfter: 0)
         for l in layers {
-            sum.outputs += l.outputs; sum.macs += l.macs
+            sum.outputs += l.outputs; sum.macs += l.macs; sum.liveMacs += l.liveMacs
             sum.paramsBefore += l.paramsBefore; sum.paramsAfter += l.paramsAfter
             sum.storageBitsBefore += l.storageBitsBefore; sum.storageBitsAfter += l.storageBitsAfter
             sum.permutationBits += l.permutationBits
@@ -79,6 +81,12 @@ extension LayerMetrics {
         name = layer.name
         outputs = channels * pixels
         macs = outputs * fan
+        // M4: only the taps inside each channel's window are computed.
+        var live = fan * channels
+        if let sizes = layer.kernelSizes, shape.count == 4 {
+            live = sizes.reduce(0) { $0 + shape[1] * $1 * $1 }
+        }
+        liveMacs = live * pixels
         paramsBefore = count + channels
         storageBitsBefore = count * weightBits + channels * (layer.compression?.originalAccumulatorBits ?? accBits)
         multipliesBefore = macs
@@ -87,8 +95,10 @@ extension LayerMetrics {
         smallMultiplies = 0
         shifts = 0
         guard let compression = layer.compression else {
-            method = "none"
-            (paramsAfter, storageBitsAfter, multipliesAfter, additionsAfter) = (paramsBefore, storageBitsBefore, macs, macs)
+            method = layer.kernelSizes == nil ? "none" : "kernel"
+            let weightsAfter = live
+            (paramsAfter, storageBitsAfter, multipliesAfter, additionsAfter) = (weightsAfter + channels, weightsAfter * weightBits + channels * accBits,
+                                                                                liveMacs, liveMacs)
             return
         }
         method = compression.method.rawValue

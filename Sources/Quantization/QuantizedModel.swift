@@ -89,6 +89,10 @@ public struct QuantizedModel: Codable, Equatable, Sendable {
         public var logits: Bool? = nil
         /// A compressed layer stores its weights here instead of in `weights` (Compression.swift).
         public var compression: Compression? = nil
+        /// M4, kernel size reduction: output channel c computes with the centred `kernelSizes[c] x kernelSizes[c]`
+        /// window of its kernel only; every weight outside it is zero (checked), so the arithmetic is unchanged
+        /// and a circuit may skip those taps.
+        public var kernelSizes: [Int]? = nil
 
         public init(name: String, kind: Kind, input: String, shape: [Int], inputExponent: Int, outputExponent: Int,
                     outputLow: Int, outputHigh: Int) {

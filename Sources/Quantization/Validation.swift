@@ -62,6 +62,9 @@ extension QuantizedModel {
                     throw fail("has both weights and a compression; a compressed layer stores only the compression")
                 }
                 let weights = layer.effectiveWeights!
+                if let sizes = layer.kernelSizes {
+                    try validateKernelSizes(sizes, weights: weights, shape: shape, kind: layer.kind, fail: fail)
+                }
                 if layer.kind == .conv2d {
                     guard shape.count == 4, source.shape.count == 3, shape[1] == source.shape[0],
                           let geometry = try? window(layer, input: source.shape, kernel: [shape[2], shape[3]]) else {
@@ -194,6 +197,29 @@ extension QuantizedModel {
             }
             if let bad = codes.first(where: { !compression.isCode($0) }) {
                 throw fail("code \(bad) is not in the \(codeBits)-bit \(codebook) code book")
+            }
+        }
+    }
+}
+
+extension QuantizedModel {
+    /// M4's record: one centred window per output channel of a square convolution kernel, of the same parity as
+    /// the kernel, with every weight outside it zero.
+    func validateKernelSizes(_ sizes: [Int], weights: [Int], shape: [Int], kind: Kind, fail: (String) -> QuantizationError) throws {
+        guard kind == .conv2d, shape.count == 4, shape[2] == shape[3] else { throw fail("kernel_sizes apply to square convolution kernels only") }
+        let (channels, kernel) = (shape[0], shape[2])
+        guard sizes.count == channels else { throw fail("kernel_sizes (\(sizes.count)) do not match the \(channels) output channels") }
+        let fan = weights.count / channels
+        for (c, size) in sizes.enumerated() {
+            guard size >= 1, size <= kernel, (kernel - size) % 2 == 0 else {
+                throw fail("kernel_sizes[\(c)] = \(size) is not a centred window of the \(kernel)x\(kernel) kernel")
+            }
+            let low = (kernel - size) / 2, high = low + size
+            for k in 0..<fan {
+                let (ky, kx) = ((k / kernel) % kernel, k % kernel)
+                if (ky < low || ky >= high || kx < low || kx >= high) && weights[c * fan + k] != 0 {
+                    throw fail("channel \(c) has a nonzero weight at (\(ky), \(kx)), outside its \(size)x\(size) window")
+                }
             }
         }
     }

@@ -36,8 +36,23 @@ struct Compress: ParsableCommand {
             if FileManager.default.fileExists(atPath: output) && !force {
                 throw CLIError("\(output) exists; pass --force to overwrite it")
             }
-            let method = try settings.resolved()
             let quantized = try QuantizedModel.load(path: model)
+            if settings.method == "kernel" {
+                var reduced = try reduceKernels(quantized)
+                reduced.compressedFrom = model
+                try writeOutput(reduced.encoded(), to: output, force: force)
+                let metrics = ModelMetrics(reduced)
+                if json {
+                    try printJSON(["model": model, "output": output, "method": settings.description, "metrics": jsonObject(metrics)])
+                } else {
+                    print("\(model) -> \(output) (\(settings.description))")
+                    print(metricsTable(metrics))
+                    print(String(format: "multiply-accumulates: %d -> %d (%.1f%% saved)", metrics.total.macs, metrics.total.liveMacs,
+                                 100 * (1 - Double(metrics.total.liveMacs) / Double(max(metrics.total.macs, 1)))))
+                }
+                return
+            }
+            let method = try settings.resolved()
             var compressed = try ModelCompressor.compress(quantized, method: method,
                                                           layers: layers.map { $0.split(separator: ",").map(String.init) },
                                                           maxAccumulatorBits: maxAccBits)
@@ -71,6 +86,22 @@ struct Compress: ParsableCommand {
     }
 }
 
+extension Compress {
+    /// M4 on the chosen convolutions (default: every convolution whose kernel is larger than --kernel-size).
+    func reduceKernels(_ quantized: QuantizedModel) throws -> QuantizedModel {
+        let size = settings.kernelSize
+        let names = layers.map { $0.split(separator: ",").map(String.init) }
+            ?? quantized.layers.filter { $0.kind == .conv2d && ($0.kernel?.first ?? 0) > size }.map(\.name)
+        guard !names.isEmpty else { throw CLIError("no convolution has a kernel larger than \(size)x\(size)") }
+        let train = try FashionMNIST.load(split: .train, directory: data ?? FashionMNIST.defaultDirectory).prefix(settings.calibCount)
+        var result = quantized
+        for name in names {
+            result = try KernelReducer.reduce(result, layer: name, size: size, pixels: train.pixels, images: train.count, refit: !settings.crop)
+        }
+        return result
+    }
+}
+
 /// The method and its settings, shared by `compress` and the single settings of `sweep`.
 struct MethodSettings: ParsableArguments {
     @Option(help: "linear or quadratic (M1, sorted-weight approximation), or swc (M2, scaling weights).") var method: String
@@ -82,6 +113,9 @@ struct MethodSettings: ParsableArguments {
     @Option(help: "M2: scaling-weight code width in bits, sign included.") var codeBits = 4
     @Option(help: "M2: width of the per-filter scale (MAW) in bits.") var scaleBits = 12
     @Option(help: "M2: prune scaling weights with |w| / MAW below this.") var threshold = 0.0
+    @Option(help: "M4 (--method kernel): the centred window each convolution keeps.") var kernelSize = 3
+    @Flag(help: "M4: crop the kernels instead of refitting them by least squares on calibration windows.") var crop = false
+    @Option(help: "M4: training images whose windows calibrate the refit.") var calibCount = 200
 
     func resolved() throws -> Method {
         switch method {
@@ -104,14 +138,17 @@ struct MethodSettings: ParsableArguments {
             options.scaleBits = scaleBits
             options.threshold = threshold
             return .scalingWeights(options)
+        case "kernel":
+            throw CLIError("--method kernel is a data-driven reduction, not a weight approximation")
         default:
-            throw CLIError("--method must be linear, quadratic or swc, not '\(method)'")
+            throw CLIError("--method must be linear, quadratic, swc or kernel, not '\(method)'")
         }
     }
 
     var description: String {
         switch method {
         case "swc": "swc \(codebook) \(codeBits)-bit codes, \(scaleBits)-bit scales, threshold \(threshold)"
+        case "kernel": "kernel size reduction to \(kernelSize)x\(kernelSize), \(crop ? "cropped" : "least-squares refit on \(calibCount) training images")"
         default: "\(method), \(segments) \(boundaries) segments per \(group), \(coefBits)-bit coefficients"
         }
     }

@@ -1,0 +1,91 @@
+import Foundation
+import GoldenModel
+import Quantization
+
+/// M4, kernel size reduction (DESIGN.md section 2), on one convolution of a quantized model: every output
+/// channel keeps the centred `size x size` window of its kernel. The kept weights are refit by least squares so
+/// that the layer's outputs on calibration windows change as little as possible (with a bias correction), or
+/// only cropped (`refit: false`, the fallback); then they are quantized again (docs/arithmetic.md section 6:
+/// the smallest exponent that holds them) and the accumulator width and shifts are settled again. The result is
+/// a plain quantized model whose zeros outside the windows are recorded in `kernelSizes` (and checked).
+public enum KernelReducer {
+    public static func reduce(_ model: QuantizedModel, layer name: String, size: Int, pixels: [UInt8], images: Int,
+                              refit: Bool = true, windowLimit: Int = 4000) throws -> QuantizedModel {
+        guard let index = model.layers.firstIndex(where: { $0.name == name }) else {
+            throw QuantizationError(layer: name, "no layer of this name")
+        }
+        var layer = model.layers[index]
+        guard layer.kind == .conv2d, let (shape, codes, exponents) = try? layer.plainWeights(), shape.count == 4, shape[2] == shape[3] else {
+            throw QuantizationError(layer: name, "kernel size reduction needs an uncompressed convolution with a square kernel")
+        }
+        let (channels, inputChannels, kernel) = (shape[0], shape[1], shape[2])
+        guard size >= 1, size < kernel, (kernel - size) % 2 == 0 else {
+            throw QuantizationError(layer: name, "a \(size)x\(size) window is not a centred reduction of the \(kernel)x\(kernel) kernel")
+        }
+        let fan = inputChannels * kernel * kernel
+        let taps = KernelReduction.window(channels: inputChannels, kernel: kernel, reduced: size)
+
+        // Calibration windows in real units, spread over the images and output pixels.
+        let golden = try GoldenModel(model)
+        let function = try LayerFunction(model: model, layer: name)
+        let tensors = golden.layerInputs(of: name, pixels: pixels, count: images)
+        let inputShape = golden.inputShape(of: layer)
+        let total = images * function.pixels
+        let step = max(1, total / windowLimit)
+        let unit = pow(2, Double(layer.inputExponent))
+        let real = (0..<(channels * fan)).map { Double(codes[$0]) * pow(2, Double(exponents[$0 / fan])) }
+
+        var kept = [[Double]](repeating: [], count: channels)
+        var corrections = [Double](repeating: 0, count: channels)
+        if refit {
+            var system = NormalEquations(columns: taps.count + 1, rightHandSides: channels)
+            var row = [Double](repeating: 1, count: taps.count + 1)
+            var targets = [Double](repeating: 0, count: channels)
+            for sample in stride(from: 0, to: total, by: step) {
+                let window = function.window(of: tensors[sample / function.pixels], inputShape: inputShape, pixel: sample % function.pixels)
+                for (i, t) in taps.enumerated() { row[i] = Double(window[t]) * unit }
+                for c in 0..<channels {
+                    var y = 0.0
+                    for k in 0..<fan where window[k] != 0 { y += real[c * fan + k] * Double(window[k]) }
+                    targets[c] = y * unit
+                }
+                system.add(row, targets)
+            }
+            for (c, solution) in system.solve().enumerated() {
+                kept[c] = Array(solution.prefix(taps.count))
+                corrections[c] = solution[taps.count]
+            }
+        } else {
+            for c in 0..<channels { kept[c] = taps.map { real[c * fan + $0] } }
+        }
+
+        // Quantize again: per channel (or one exponent for the layer), the smallest exponent that holds the codes.
+        let limit = (1 << (model.weightBits - 1)) - 1
+        let magnitudes = kept.map { $0.map(abs).max() ?? 0 }
+        var newExponents = magnitudes.map { FixedPoint.exponent(forMagnitude: $0, limit: limit) }
+        if model.weightScale == "layer" {
+            let common = FixedPoint.exponent(forMagnitude: magnitudes.max() ?? 0, limit: limit)
+            newExponents = newExponents.map { _ in common }
+        }
+        var newCodes = [Int](repeating: 0, count: channels * fan)
+        for c in 0..<channels {
+            for (i, t) in taps.enumerated() {
+                newCodes[c * fan + t] = min(max(FixedPoint.code(kept[c][i], exponent: newExponents[c]), -limit), limit)
+            }
+        }
+        let bias = layer.bias!
+        let newBias = (0..<channels).map { c in
+            FixedPoint.code(Double(bias[c]) * pow(2, Double(exponents[c] + layer.inputExponent)) + corrections[c],
+                            exponent: newExponents[c] + layer.inputExponent)
+        }
+        layer.weights = newCodes
+        layer.kernelSizes = [Int](repeating: size, count: channels)
+        let range = model.inputRange(of: layer)
+        try layer.settle(effectiveWeights: newCodes, exponents: newExponents, bias: newBias, inputLow: range.low, inputHigh: range.high,
+                         maxAccumulatorBits: model.maxAccumulatorBits)
+        var result = model
+        result.layers[index] = layer
+        try result.validate()
+        return result
+    }
+}

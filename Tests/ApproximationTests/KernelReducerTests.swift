@@ -1,0 +1,79 @@
+import Approximation
+import GoldenModel
+import Quantization
+import TestSupport
+import XCTest
+
+/// M4 on random networks whose first convolution has a 3x3 or 5x5 kernel.
+final class KernelReducerTests: XCTestCase {
+    static func models(count: Int) throws -> [(QuantizedModel, ImageDatasetPixels)] {
+        var found: [(QuantizedModel, ImageDatasetPixels)] = []
+        for seed in UInt64(1)...40 where found.count < count {
+            let graph = try RandomNetworks.graph(seed: seed)
+            let shape = graph.nodes[0].shape
+            let model = try Quantizer.quantize(graph, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "random")
+            guard let kernel = model.layers.first(where: { $0.name == "conv1" })?.kernel?.first, kernel >= 3 else { continue }
+            found.append((model, RandomNetworks.images(6, shape: shape, seed: seed &+ 9).pixels))
+        }
+        return found
+    }
+    typealias ImageDatasetPixels = [UInt8]
+
+    /// A kernel already zero outside the window comes back with the same real weights and biases: the golden
+    /// model's every layer is unchanged, refit or crop.
+    func testAKernelAlreadyInsideItsWindowIsKeptExactly() throws {
+        let list = try Self.models(count: 3)
+        XCTAssertEqual(list.count, 3)
+        for (model, pixels) in list {
+            var zeroed = model
+            let index = zeroed.layers.firstIndex { $0.name == "conv1" }!
+            var layer = zeroed.layers[index]
+            let shape = layer.weightShape!, kernel = shape[2], fan = shape[1] * kernel * kernel
+            let size = kernel - 2
+            let taps = Set(KernelReduction.window(channels: shape[1], kernel: kernel, reduced: size))
+            var codes = layer.weights!
+            for i in codes.indices where !taps.contains(i % fan) { codes[i] = 0 }
+            layer.weights = codes
+            let range = zeroed.inputRange(of: layer)
+            try layer.settle(effectiveWeights: codes, exponents: layer.weightExponents!, bias: layer.bias!, inputLow: range.low,
+                             inputHigh: range.high, maxAccumulatorBits: zeroed.maxAccumulatorBits)
+            zeroed.layers[index] = layer
+            let expected = try GoldenModel(zeroed).run(pixels: pixels, count: 6, keepLayers: true)
+            for refit in [true, false] {
+                let reduced = try KernelReducer.reduce(zeroed, layer: "conv1", size: size, pixels: pixels, images: 6, refit: refit)
+                XCTAssertEqual(reduced.layers[index].kernelSizes, [Int](repeating: size, count: shape[0]))
+                let got = try GoldenModel(reduced).run(pixels: pixels, count: 6, keepLayers: true)
+                XCTAssertEqual(got.layers, expected.layers, "refit \(refit)")
+            }
+        }
+    }
+
+    /// On real kernels: zeros outside every window, a valid model, and the multiply-accumulates counted.
+    func testReducedModelsValidateAndCountTheirTaps() throws {
+        let list = try Self.models(count: 2)
+        XCTAssertEqual(list.count, 2)
+        for (model, pixels) in list {
+            let index = model.layers.firstIndex { $0.name == "conv1" }!
+            let shape = model.layers[index].weightShape!, kernel = shape[2]
+            let reduced = try KernelReducer.reduce(model, layer: "conv1", size: kernel - 2, pixels: pixels, images: 6)
+            let fan = shape[1] * kernel * kernel
+            let taps = Set(KernelReduction.window(channels: shape[1], kernel: kernel, reduced: kernel - 2))
+            let codes = reduced.layers[index].weights!
+            XCTAssertTrue(codes.indices.allSatisfy { taps.contains($0 % fan) || codes[$0] == 0 })
+            XCTAssertNoThrow(try reduced.validate())
+            let metrics = ModelMetrics(reduced).layers.first { $0.name == "conv1" }!
+            XCTAssertEqual(metrics.method, "kernel")
+            XCTAssertEqual(metrics.liveMacs * kernel * kernel, metrics.macs * (kernel - 2) * (kernel - 2))
+            // A nonzero weight outside the window is refused when the model is read.
+            var broken = reduced
+            var bad = codes
+            let outside = (0..<fan).first { !taps.contains($0) }!
+            bad[outside] = 1
+            broken.layers[index].weights = bad
+            XCTAssertThrowsError(try broken.validate()) { XCTAssertTrue("\($0)".contains("outside its"), "\($0)") }
+            XCTAssertThrowsError(try KernelReducer.reduce(model, layer: "conv1", size: kernel, pixels: pixels, images: 6)) {
+                XCTAssertTrue("\($0)".contains("not a centred reduction"), "\($0)")
+            }
+        }
+    }
+}
