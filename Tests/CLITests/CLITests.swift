@@ -315,6 +315,21 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(plain.stderr.contains("not compressed"), plain.stderr)
     }
 
+    func testKernelSizeReductionWritesAnEvaluableModel() throws {
+        let (data, quantized) = try quantizeBundledLeNet()
+        let reduced = directory.appendingPathComponent("k.c.json").path
+        let k = try run(["compress", quantized, "--method", "kernel", "--kernel-size", "3", "--layers", "conv1", "--calib-count", "50",
+                         "--data", data, "-o", reduced])
+        XCTAssertEqual(k.status, 0, k.stderr)
+        XCTAssertTrue(k.stdout.contains("conv1  kernel") && k.stdout.contains("416520 -> 341256 (18.1% saved)"), k.stdout)
+        let eval = try run(["eval", reduced, "--data", data, "--limit", "100"])
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        let bad = try run(["compress", quantized, "--method", "kernel", "--kernel-size", "4", "--layers", "conv1", "--data", data,
+                           "-o", directory.appendingPathComponent("b.c.json").path])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("conv1") && bad.stderr.contains("not a centred reduction"), bad.stderr)
+    }
+
     func testCompressWithFineTuningWritesTheTunedModelsBeside() throws {
         let (data, quantized) = try quantizeBundledLeNet()
         let output = directory.appendingPathComponent("tuned.c.json").path
