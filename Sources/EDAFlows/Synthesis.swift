@@ -58,7 +58,7 @@ public enum Synthesis {
     static let hx8kCells = 7680
     static let hx8kRams = 32
 
-    public static func run(directory: URL, target: SynthesisTarget, seed: Int = 1, place: Bool = true) throws -> SynthesisReport {
+    public static func run(directory: URL, target: SynthesisTarget, seed: Int = 1, place: Bool = true, placeSeconds: Int = 300) throws -> SynthesisReport {
         let manifest = try LayerDesign.loadManifest(directory: directory)
         let work = directory.appendingPathComponent("build/synth")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
@@ -85,12 +85,18 @@ public enum Synthesis {
             if report.blockRams! > hx8kRams || report.luts! > hx8kCells {
                 report.note = "does not fit an iCE40-HX8K (\(report.luts!) LUTs of \(hx8kCells), \(report.blockRams!) block RAMs of \(hx8kRams)): no Fmax"
             } else if place {
-                let result = try runTool("nextpnr-ice40", ["--hx8k", "--package", "ct256", "--json", "build/synth/ice40.json", "--seed", "\(seed)",
-                                                           "--pcf-allow-unconstrained", "--freq", "12"], in: directory)
+                // A design that nearly fills the device can take nextpnr very long: bounded, and said so.
+                let result = try runTool("timeout", ["\(placeSeconds)", "nextpnr-ice40", "--hx8k", "--package", "ct256", "--json", "build/synth/ice40.json",
+                                                     "--seed", "\(seed)", "--pcf-allow-unconstrained", "--freq", "12"], in: directory)
                 try Data(result.output.utf8).write(to: work.appendingPathComponent("nextpnr.log"))
                 if let line = result.output.split(separator: "\n").last(where: { $0.contains("Max frequency for clock") }),
                    let mhz = line.split(separator: ":").last?.split(separator: " ").first.flatMap({ Double($0) }) {
                     report.fmaxMHz = mhz
+                } else if let cells = logicCells(result.output), cells.used > cells.available {
+                    // LUTs and flip-flops pack into logic cells: a design can fit in LUTs and still not in cells.
+                    report.note = "does not fit an iCE40-HX8K: \(cells.used) logic cells of \(cells.available) after packing LUTs and flip-flops; no Fmax"
+                } else if result.status == 124 {
+                    report.note = "nextpnr-ice40 did not finish within \(placeSeconds) s (\(report.luts!) LUTs of \(hx8kCells)): no Fmax"
                 } else {
                     report.note = "nextpnr-ice40 did not place and route the design (build/synth/nextpnr.log)"
                 }
@@ -108,6 +114,13 @@ public enum Synthesis {
             report.note = "no Fmax: nextpnr-ecp5 is not installed"
         }
         return report
+    }
+
+    /// nextpnr's "ICESTORM_LC: used/ available" utilisation line.
+    static func logicCells(_ log: String) -> (used: Int, available: Int)? {
+        guard let line = log.split(separator: "\n").first(where: { $0.contains("ICESTORM_LC:") }) else { return nil }
+        let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        return numbers.count >= 2 ? (numbers[0], numbers[1]) : nil
     }
 
     static func yosys(_ script: String, log: String, in directory: URL) throws {

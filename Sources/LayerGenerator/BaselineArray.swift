@@ -15,6 +15,9 @@ struct GeneratedUnit {
     var computeCycles: Int
     /// Multipliers by kind (what they multiply, operand widths) for the report.
     var multipliers: [(what: String, count: Int, widths: (Int, Int))]
+    /// The datapath's adders (what they add, how many, result width): the units the paper counts, beside the
+    /// multipliers. Control counters are left out here; `synth` counts every adder.
+    var adders: [(what: String, count: Int, width: Int)]
 }
 
 /// The plain-MAC array: every lane multiplies its input code by the weight read from ROM and accumulates, one tap
@@ -120,6 +123,7 @@ struct BaselineArray {
                         MemoryImage(file: "\(name)_bias.hex", width: acc, values: numbers.bias),
                         MemoryImage(file: "\(name)_shift.hex", width: numbers.shiftWidth, values: numbers.shifts)]
         return GeneratedUnit(module: module, memories: memories, computeCycles: channels * fan + 4,
-                             multipliers: [("w' x input", lanes, (ww, numbers.inputWidth))])
+                             multipliers: [("w' x input", lanes, (ww, numbers.inputWidth))],
+                             adders: [("accumulate", lanes, acc), ("requantize rounding", lanes, acc + numbers.maxLeftShift + 1)])
     }
 }

@@ -29,6 +29,8 @@ public struct DesignManifest: Codable, Equatable, Sendable {
     public var computeCyclesPerBatch: Int
     /// Multipliers by what they multiply: count and operand widths.
     public var multiplierList: [MultiplierEntry]
+    /// Datapath adders by what they add: count and result width (control counters not included).
+    public var adderList: [AdderEntry]
     public var vectors: Int
     public var frame: Int
 
@@ -37,6 +39,15 @@ public struct DesignManifest: Codable, Equatable, Sendable {
         public var count: Int
         public var widths: [Int]
     }
+
+    public struct AdderEntry: Codable, Equatable, Sendable {
+        public var what: String
+        public var count: Int
+        public var width: Int
+    }
+
+    /// Multipliers and adders of the datapath, the units the paper's hardware comparison counts.
+    public var datapathUnits: Int { multiplierList.reduce(0) { $0 + $1.count } + adderList.reduce(0) { $0 + $1.count } }
 
     /// Cycles per output vector in steady state with full batches: compute, load and drain are sequential.
     public var cyclesPerVector: Double { Double(computeCyclesPerBatch + lanes * (fan + channels)) / Double(lanes) }
@@ -121,6 +132,7 @@ public struct LayerDesign: Sendable {
             inputWidth: numbers.inputWidth, outputWidth: numbers.outputWidth, accumulatorWidth: numbers.accumulatorWidth,
             computeCyclesPerBatch: unit.computeCycles,
             multiplierList: unit.multipliers.map { DesignManifest.MultiplierEntry(what: $0.what, count: $0.count, widths: [$0.widths.0, $0.widths.1]) },
+            adderList: unit.adders.map { DesignManifest.AdderEntry(what: $0.what, count: $0.count, width: $0.width) },
             vectors: vectors, frame: frame)
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase

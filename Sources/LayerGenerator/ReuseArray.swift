@@ -463,6 +463,22 @@ struct ReuseArray {
             multiplierList.append(("rank step x suffix sum", lanes * degree, (max(dWidth, eWidth) + 1, layout.momentWidths[0])))
         default: break
         }
-        return GeneratedUnit(module: module, memories: memories, computeCycles: (channels + 1) * stepCycles, multipliers: multiplierList)
+        var adderList: [(String, Int, Int)] = [("S += x", lanes, layout.momentWidths[0])]
+        switch layout.scan {
+        case .contiguous(let degree):
+            adderList.append(("J += S", lanes, layout.momentWidths[1]))
+            if degree == 2 {
+                adderList += [("R += S", lanes, layout.runningWidths.r), ("Q' += R", lanes, layout.runningWidths.qPrime),
+                              ("Q = 2Q' - J", lanes, layout.momentWidths[2])]
+            }
+        case .gapped(let degree, _, _):
+            adderList.append(("J += d S", lanes, layout.momentWidths[1]))
+            if degree == 2 { adderList.append(("Q += e S", lanes, layout.momentWidths[2])) }
+        case .uniform, .powerOfTwo:
+            adderList[0].0 = "S += code x"
+        }
+        adderList += [("pool accumulate", multipliers, acc), ("requantize rounding", multipliers, acc + numbers.maxLeftShift + 1)]
+        return GeneratedUnit(module: module, memories: memories, computeCycles: (channels + 1) * stepCycles, multipliers: multiplierList,
+                             adders: adderList)
     }
 }

@@ -49,8 +49,14 @@ final class SynthesisTests: XCTestCase {
                                       target: .generic)
         XCTAssertEqual(reuse.multiplierCount, 2, "contiguous M1: the pool's multipliers only, \(reuse.multipliers)")
 
-        let scaled = try Synthesis.run(directory: try Self.design(method: .scalingWeights(swc), arch: .reuse, lanes: 4, multipliers: 1, in: root, name: "s"),
-                                       target: .generic)
+        let scaledDirectory = try Self.design(method: .scalingWeights(swc), arch: .reuse, lanes: 4, multipliers: 1, in: root, name: "s")
+        let scaled = try Synthesis.run(directory: scaledDirectory, target: .generic)
+        // What the generator says it built agrees with what Yosys found: the same multipliers, and its datapath
+        // adders among Yosys's adders (which also count the control counters).
+        let manifest = try LayerDesign.loadManifest(directory: scaledDirectory)
+        XCTAssertEqual(manifest.multiplierList.reduce(0) { $0 + $1.count }, scaled.multiplierCount)
+        XCTAssertEqual(manifest.adderList.map(\.count), [4, 1, 1])
+        XCTAssertLessThan(manifest.adderList.reduce(0) { $0 + $1.count }, scaled.adders)
         XCTAssertEqual(scaled.multiplierCount, 4 + 1, "uniform SWC: a code multiplier per lane and one scale multiplier, \(scaled.multipliers)")
         XCTAssertTrue(scaled.multipliers.contains { $0.count == 4 && $0.widths.min()! <= 4 }, "\(scaled.multipliers)")
     }
