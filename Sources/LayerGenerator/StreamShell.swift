@@ -52,7 +52,6 @@ struct StreamShell {
             reg("drain_v_q", laneBits, "lane being sent"),
             wire("in_fire", 1), wire("out_fire", 1), wire("compute_done", 1),
             wire("lane_results", lanes * numbers.outputWidth, "every lane's result for channel drain_c_q"),
-            .blank,
         ]
     }
 
