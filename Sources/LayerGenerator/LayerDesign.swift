@@ -65,7 +65,7 @@ public struct LayerDesign: Sendable {
     public static func defaultMultipliers(_ numbers: LayerNumbers, lanes: Int) throws -> Int {
         let layout = try ReuseArray.layout(numbers)
         for m in 1...lanes where lanes % m == 0 {
-            if (lanes / m) * layout.parts * layout.terms + 3 <= numbers.fan + 2 { return m }
+            if (lanes / m) * layout.parts * layout.terms + 3 <= layout.scanLength + 2 { return m }
         }
         return lanes
     }

@@ -10,7 +10,7 @@ import Verilog
 /// code * x), and writes each part's moments into one bank of the lane's moment memory; meanwhile the **pool**
 /// of `multipliers` coefficient multipliers takes channel s-1's moments from the other bank:
 /// acc = bias + sum over parts of C0*X + C1*J + C2*Q (M2: bias + scale * inner sum), then requantizes. A step
-/// lasts max(Fan + 2, Walk + 3) cycles, Walk = (Lanes / Multipliers) * Parts * Terms the pool's products per
+/// lasts max(ScanLength + 2, Walk + 3) cycles (ScanLength: the weights per channel, the fan-in unless M4 cut it), Walk = (Lanes / Multipliers) * Parts * Terms the pool's products per
 /// multiplier; a batch takes (Channels + 1) steps.
 struct ReuseArray {
     let numbers: LayerNumbers
@@ -48,6 +48,9 @@ struct ReuseArray {
         /// sums R and Q' = sum R: the smallest that holds its bound over every part (docs/rtl.md), at most the
         /// accumulator width (where wrapping is allowed anyway).
         var momentWidths: [Int]
+        /// Members each channel's scan walks: the fan-in, or fewer after M4 (the taps outside the windows are not
+        /// weights); every channel the same.
+        var scanLength: Int
         var runningWidths: (r: Int, qPrime: Int) = (0, 0)
     }
 
@@ -79,6 +82,7 @@ struct ReuseArray {
             let scan: Scan = contiguous ? .contiguous(degree: degree) : .gapped(degree: degree, dWidth: dWidth, eWidth: eWidth)
             let extra = contiguous ? 0 : dWidth + eWidth
             var words: [Int] = [], coefficients: [Int?] = []
+            var scanLength = 0
             for (c, channel) in plan.channels.enumerated() {
                 guard case .sorted(let list) = channel else { continue }
                 var members = 0
@@ -98,8 +102,9 @@ struct ReuseArray {
                         members += 1
                     }
                 }
-                guard members == fan else {
-                    throw GeneratorError(layer: numbers.layer.name, "channel \(c) has \(members) members, not \(fan)")
+                if c == 0 { scanLength = members }
+                guard members == scanLength else {
+                    throw GeneratorError(layer: numbers.layer.name, "channel \(c) has \(members) weights, channel 0 \(scanLength): the reuse array needs every channel alike")
                 }
                 for slot in 0..<parts {
                     for t in 0...degree { coefficients.append(slot < list.count ? list[slot].coefficients[t] : nil) }
@@ -112,7 +117,8 @@ struct ReuseArray {
             let acc = numbers.accumulatorWidth
             var widths = [boundWidth(t * m, acc), boundWidth(j * t * m, acc)]
             var layout = Layout(scan: scan, parts: parts, terms: degree + 1, coefficientWidth: compression.coefficientBits ?? 16,
-                                scanWords: words, scanWidth: addressBits + 2 + slotBits + extra, coefficients: coefficients, momentWidths: [])
+                                scanWords: words, scanWidth: addressBits + 2 + slotBits + extra, coefficients: coefficients, momentWidths: [],
+                                scanLength: scanLength)
             if degree == 2 {
                 if contiguous {
                     widths.append(boundWidth(2 * t * t * t * m + j * t * m, acc))
@@ -139,11 +145,12 @@ struct ReuseArray {
                 }
                 return Layout(scan: .powerOfTwo(exponentWidth: exponentWidth), parts: 1, terms: 1, coefficientWidth: scaleWidth,
                               scanWords: words, scanWidth: exponentWidth + 2, coefficients: scales,
-                              momentWidths: [innerWidth(codes, numbers)])
+                              momentWidths: [innerWidth(codes, numbers)], scanLength: numbers.fan)
             }
             let codeWidth = signedBits(codes.min() ?? 0, codes.max() ?? 0)
             return Layout(scan: .uniform(codeWidth: codeWidth), parts: 1, terms: 1, coefficientWidth: scaleWidth,
-                          scanWords: codes, scanWidth: codeWidth, coefficients: scales, momentWidths: [innerWidth(codes, numbers)])
+                          scanWords: codes, scanWidth: codeWidth, coefficients: scales, momentWidths: [innerWidth(codes, numbers)],
+                          scanLength: numbers.fan)
         }
     }
 
@@ -169,7 +176,8 @@ struct ReuseArray {
         let perMultiplier = lanes / multipliers
         let partTerms = layout.parts * layout.terms
         let walk = perMultiplier * partTerms
-        let stepCycles = max(fan + 2, walk + 3)
+        let scanLength = layout.scanLength
+        let stepCycles = max(scanLength + 2, walk + 3)
         let (tapBits, channelBits, laneBits) = (shell.tapBits, shell.channelBits, shell.laneBits)
         let stepBits = unsignedBits(channels), tickBits = unsignedBits(stepCycles - 1)
         let scanDepth = layout.scanWords.count, scanAddressBits = unsignedBits(scanDepth - 1)
@@ -193,7 +201,7 @@ struct ReuseArray {
         var items = shell.localparams([Parameter("Multipliers", .integer(multipliers), comment: "coefficient multipliers of the pool")], summary: [
             sorted ? "Parts = \(layout.parts) segment parts per channel (padded), Terms = \(layout.terms) coefficients (\(cw) bits) per part."
                    : "One inner sum per channel, one \(cw)-bit scale.",
-            "A step lasts \(stepCycles) cycles = max(Fan + 2, Lanes / Multipliers * Parts * Terms + 3).",
+            "A step lasts \(stepCycles) cycles = max(\(scanLength == fan ? "Fan" : "\(scanLength) weights per channel") + 2, Lanes / Multipliers * Parts * Terms + 3).",
         ])
         items += shell.declarations()
         items += [
@@ -204,7 +212,7 @@ struct ReuseArray {
             reg("pool_channel_q", channelBits, "the channel the pool finishes (step - 1)"),
             wire("step_end", 1), wire("scan_issue", 1), wire("pool_issue", 1),
             .assign("step_end", and(eq("phase_q", "PhaseCompute"), eq("tick_q", lit(stepCycles - 1, tickBits)))),
-            .assign("scan_issue", and(eq("phase_q", "PhaseCompute"), ne("step_q", lit(channels, stepBits)), lt("tick_q", lit(fan, tickBits)))),
+            .assign("scan_issue", and(eq("phase_q", "PhaseCompute"), ne("step_q", lit(channels, stepBits)), lt("tick_q", lit(scanLength, tickBits)))),
             .assign("pool_issue", and(eq("phase_q", "PhaseCompute"), ne("step_q", lit(0, stepBits)), lt("tick_q", lit(walk, tickBits)))),
             .clocked(clock: "clk_i", reset: "rst_ni",
                      onReset: [.nonblocking("step_q", lit(0, stepBits)), .nonblocking("tick_q", lit(0, tickBits)),

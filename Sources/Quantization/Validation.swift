@@ -180,7 +180,8 @@ extension QuantizedModel {
                 }
                 guard next == weightGroup.order.count else { throw fail("group \(g): segments cover \(next) of \(weightGroup.order.count) ranks") }
             }
-            guard seen.allSatisfy({ $0 }) else { throw fail("the groups do not cover all \(count) weights") }
+            // Every weight is in a group, except M4's taps outside the kernel windows, which stay zero.
+            guard seen.indices.allSatisfy({ seen[$0] || !layer.isLive($0) }) else { throw fail("the groups do not cover all \(count) weights") }
         case .swc:
             guard let codebook = compression.codebook, ["uniform", "pow2"].contains(codebook) else {
                 throw fail("codebook must be 'uniform' or 'pow2'")
@@ -222,5 +223,16 @@ extension QuantizedModel {
                 }
             }
         }
+    }
+}
+
+extension QuantizedModel.Layer {
+    /// Whether weight `index` (IR order) is computed: false only for M4's taps outside a channel's window.
+    public func isLive(_ index: Int) -> Bool {
+        guard let sizes = kernelSizes, let shape = weightShape, shape.count == 4 else { return true }
+        let kernel = shape[2], fan = shape[1] * kernel * kernel
+        let size = sizes[index / fan], low = (kernel - size) / 2
+        let (ky, kx) = ((index % fan / kernel) % kernel, index % kernel)
+        return ky >= low && ky < low + size && kx >= low && kx < low + size
     }
 }

@@ -76,4 +76,38 @@ final class KernelReducerTests: XCTestCase {
             }
         }
     }
+
+    /// M4 composes with M1 and M2: the weight approximation works on the taps inside the windows only (M1 leaves
+    /// the others out of its groups, M2 codes them 0), the result validates with the zeros in place, and the
+    /// golden model's reuse form equals the dense product of a twin that stores the approximated weights.
+    func testKernelReductionComposesWithWeightApproximation() throws {
+        var linear = SortedWeightOptions()
+        linear.degree = .linear; linear.grouping = .channel; linear.segments = 3
+        var quadratic = SortedWeightOptions()
+        quadratic.degree = .quadratic; quadratic.grouping = .layer; quadratic.segments = 5; quadratic.coefficientBits = 12
+        var kernel = SortedWeightOptions()
+        kernel.degree = .linear; kernel.grouping = .kernel; kernel.segments = 2
+        var swc = ScalingWeightOptions()
+        swc.codeBits = 4
+        let list = try Self.models(count: 2)
+        XCTAssertEqual(list.count, 2)
+        for (model, pixels) in list {
+            let index = model.layers.firstIndex { $0.name == "conv1" }!
+            let size = model.layers[index].weightShape![2] - 2
+            let reduced = try KernelReducer.reduce(model, layer: "conv1", size: size, pixels: pixels, images: 6)
+            for method in [Method.sortedWeights(linear), .sortedWeights(quadratic), .sortedWeights(kernel), .scalingWeights(swc)] {
+                let compressed = try ModelCompressor.compress(reduced, method: method, maxAccumulatorBits: 40)
+                let layer = compressed.layers[index]
+                XCTAssertEqual(layer.kernelSizes, reduced.layers[index].kernelSizes)
+                let weights = layer.effectiveWeights!
+                XCTAssertTrue(weights.indices.allSatisfy { layer.isLive($0) || weights[$0] == 0 }, "\(method)")
+                var twin = compressed
+                twin.layers[index].weights = weights
+                twin.layers[index].compression = nil
+                twin.weightBits = 16  // approximated codes may be wider than the original 8 bits
+                XCTAssertEqual(try GoldenModel(compressed).run(pixels: pixels, count: 6, keepLayers: true).layers,
+                               try GoldenModel(twin).run(pixels: pixels, count: 6, keepLayers: true).layers, "\(method)")
+            }
+        }
+    }
 }

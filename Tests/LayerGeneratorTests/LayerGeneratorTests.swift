@@ -111,6 +111,34 @@ final class LayerGeneratorTests: XCTestCase {
         }
     }
 
+    /// After M4 the reuse array's scan walks only the taps inside the windows (fewer cycles per channel) and
+    /// stays bit-exact; the baseline multiplies the zeros and agrees.
+    func testKernelReducedLayersRunInBothArrays() throws {
+        let root = try makeTemporaryDirectory("layer-units-m4")
+        defer { try? FileManager.default.removeItem(at: root) }
+        var checked = 0
+        for seed in UInt64(1)...40 where checked < 2 {
+            let (model, _, pixels) = try Self.model(seed: seed, method: nil)
+            guard let conv = model.layers.first(where: { $0.name == "conv1" }), let kernel = conv.kernel?.first, kernel >= 3 else { continue }
+            let reduced = try KernelReducer.reduce(model, layer: "conv1", size: kernel - 2, pixels: pixels, images: 3)
+            let compressed = try ModelCompressor.compress(reduced, method: Self.methods[0].1, maxAccumulatorBits: 40)
+            let golden = try GoldenModel(compressed)
+            var rtl = ""
+            for arch in Architecture.allCases {
+                let design = try Self.design(compressed, golden, pixels: pixels, layer: "conv1", arch: arch)
+                let directory = root.appendingPathComponent("\(seed)-\(arch)")
+                try Self.write(design, to: directory)
+                let outcome = try Simulator.iverilog.run(directory: directory)
+                XCTAssertTrue(outcome.ok, "seed \(seed), \(arch):\n\(outcome.log.suffix(2000))")
+                if arch == .reuse { rtl = String(decoding: design.files["rtl/conv1_reuse.v"]!, as: UTF8.self) }
+            }
+            let windowTaps = conv.weightShape![1] * (kernel - 2) * (kernel - 2)
+            XCTAssertTrue(rtl.contains("max(\(windowTaps) weights per channel + 2"), "the scan walks the window's taps only")
+            checked += 1
+        }
+        XCTAssertEqual(checked, 2)
+    }
+
     /// The same model gives the same bytes; a different lane count changes the RTL but not the vectors.
     func testSameInputGivesByteIdenticalFiles() throws {
         let (model, golden, pixels) = try Self.model(seed: 4, method: Self.methods[1].1)
