@@ -9,8 +9,11 @@ import Quantization
 /// the smallest exponent that holds them) and the accumulator width and shifts are settled again. The result is
 /// a plain quantized model whose zeros outside the windows are recorded in `kernelSizes` (and checked).
 public enum KernelReducer {
+    /// `channels`: the output channels to reduce (default all); the others keep their kernels, codes, exponents and
+    /// biases (the budget search reduces a layer channel by channel). A channel already reduced keeps its record
+    /// unless chosen again.
     public static func reduce(_ model: QuantizedModel, layer name: String, size: Int, pixels: [UInt8], images: Int,
-                              refit: Bool = true, windowLimit: Int = 4000) throws -> QuantizedModel {
+                              refit: Bool = true, channels chosen: Set<Int>? = nil, windowLimit: Int = 4000) throws -> QuantizedModel {
         guard let index = model.layers.firstIndex(where: { $0.name == name }) else {
             throw QuantizationError(layer: name, "no layer of this name")
         }
@@ -23,6 +26,10 @@ public enum KernelReducer {
             throw QuantizationError(layer: name, "a \(size)x\(size) window is not a centred reduction of the \(kernel)x\(kernel) kernel")
         }
         let fan = inputChannels * kernel * kernel
+        let selected = chosen ?? Set(0..<channels)
+        guard selected.allSatisfy({ (0..<channels).contains($0) }) else {
+            throw QuantizationError(layer: name, "channels \(selected.sorted()) are not all among the \(channels) output channels")
+        }
         let taps = KernelReduction.window(channels: inputChannels, kernel: kernel, reduced: size)
 
         // Calibration windows in real units, spread over the images and output pixels.
@@ -62,24 +69,33 @@ public enum KernelReducer {
         // Quantize again: per channel (or one exponent for the layer), the smallest exponent that holds the codes.
         let limit = (1 << (model.weightBits - 1)) - 1
         let magnitudes = kept.map { $0.map(abs).max() ?? 0 }
-        var newExponents = magnitudes.map { FixedPoint.exponent(forMagnitude: $0, limit: limit) }
+        var newExponents = (0..<channels).map { selected.contains($0) ? FixedPoint.exponent(forMagnitude: magnitudes[$0], limit: limit) : exponents[$0] }
         if model.weightScale == "layer" {
-            let common = FixedPoint.exponent(forMagnitude: magnitudes.max() ?? 0, limit: limit)
+            // One exponent for the layer: the channels left alone keep their codes only if it does not change.
+            let common = FixedPoint.exponent(forMagnitude: (0..<channels).map { selected.contains($0) ? magnitudes[$0] : real[($0 * fan)..<(($0 + 1) * fan)].map(abs).max() ?? 0 }.max() ?? 0,
+                                             limit: limit)
             newExponents = newExponents.map { _ in common }
         }
         var newCodes = [Int](repeating: 0, count: channels * fan)
+        let bias = layer.bias!
+        var newBias = bias
+        var sizes = layer.kernelSizes ?? [Int](repeating: kernel, count: channels)
         for c in 0..<channels {
-            for (i, t) in taps.enumerated() {
-                newCodes[c * fan + t] = min(max(FixedPoint.code(kept[c][i], exponent: newExponents[c]), -limit), limit)
+            if selected.contains(c) {
+                for (i, t) in taps.enumerated() {
+                    newCodes[c * fan + t] = min(max(FixedPoint.code(kept[c][i], exponent: newExponents[c]), -limit), limit)
+                }
+                newBias[c] = FixedPoint.code(Double(bias[c]) * pow(2, Double(exponents[c] + layer.inputExponent)) + corrections[c],
+                                             exponent: newExponents[c] + layer.inputExponent)
+                sizes[c] = size
+            } else {
+                // Left alone: the same real weights and bias at the (possibly common) exponent.
+                for k in 0..<fan { newCodes[c * fan + k] = FixedPoint.code(real[c * fan + k], exponent: newExponents[c]) }
+                newBias[c] = FixedPoint.code(Double(bias[c]) * pow(2, Double(exponents[c] + layer.inputExponent)), exponent: newExponents[c] + layer.inputExponent)
             }
         }
-        let bias = layer.bias!
-        let newBias = (0..<channels).map { c in
-            FixedPoint.code(Double(bias[c]) * pow(2, Double(exponents[c] + layer.inputExponent)) + corrections[c],
-                            exponent: newExponents[c] + layer.inputExponent)
-        }
         layer.weights = newCodes
-        layer.kernelSizes = [Int](repeating: size, count: channels)
+        layer.kernelSizes = sizes
         let range = model.inputRange(of: layer)
         try layer.settle(effectiveWeights: newCodes, exponents: newExponents, bias: newBias, inputLow: range.low, inputHigh: range.high,
                          maxAccumulatorBits: model.maxAccumulatorBits)

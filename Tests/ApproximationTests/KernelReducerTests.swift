@@ -110,4 +110,27 @@ final class KernelReducerTests: XCTestCase {
             }
         }
     }
+
+    /// Channel by channel (what the budget search does): the channels left alone compute exactly what they did.
+    func testReducingOneChannelLeavesTheOthersExactlyAsTheyWere() throws {
+        let list = try Self.models(count: 2)
+        XCTAssertEqual(list.count, 2)
+        for (model, pixels) in list {
+            let index = model.layers.firstIndex { $0.name == "conv1" }!
+            let layer = model.layers[index]
+            let (channels, kernel) = (layer.shape[0], layer.weightShape![2])
+            let reduced = try KernelReducer.reduce(model, layer: "conv1", size: kernel - 2, pixels: pixels, images: 6, channels: [0])
+            XCTAssertEqual(reduced.layers[index].kernelSizes, [kernel - 2] + [Int](repeating: kernel, count: channels - 1))
+            let before = try GoldenModel(model).run(pixels: pixels, count: 6, keepLayers: true).layers[index]
+            let after = try GoldenModel(reduced).run(pixels: pixels, count: 6, keepLayers: true).layers[index]
+            let plane = layer.shape[1] * layer.shape[2], size = channels * plane
+            for image in 0..<6 {
+                let others = (image * size + plane)..<((image + 1) * size)
+                XCTAssertEqual(Array(after[others]), Array(before[others]))
+            }
+            XCTAssertThrowsError(try KernelReducer.reduce(model, layer: "conv1", size: kernel - 2, pixels: pixels, images: 6, channels: [channels])) {
+                XCTAssertTrue("\($0)".contains("not all among"), "\($0)")
+            }
+        }
+    }
 }
