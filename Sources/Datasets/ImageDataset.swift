@@ -27,6 +27,12 @@ public struct ImageDataset: Sendable {
         return ImageDataset(name: name, rows: rows, cols: cols, pixels: Array(pixels[0..<(n * rows * cols)]), labels: Array(labels[0..<n]))
     }
 
+    /// The last `limit` images (the validation split the budget search keeps apart from calibration).
+    public func suffix(_ limit: Int) -> ImageDataset {
+        let n = min(limit, count), size = rows * cols
+        return ImageDataset(name: name, rows: rows, cols: cols, pixels: Array(pixels[((count - n) * size)...]), labels: Array(labels[(count - n)...]))
+    }
+
     /// Reads an image IDX file and its label IDX file (each gzipped or not).
     public static func readIDX(images: String, labels: String, name: String) throws -> ImageDataset {
         let imageArray = try IDXArray.read(path: images)

@@ -37,6 +37,10 @@ struct Compress: ParsableCommand {
                 throw CLIError("\(output) exists; pass --force to overwrite it")
             }
             let quantized = try QuantizedModel.load(path: model)
+            if settings.method == "slim" {
+                try slim(quantized)
+                return
+            }
             if settings.method == "kernel" {
                 var reduced = try reduceKernels(quantized)
                 reduced.compressedFrom = model
@@ -87,6 +91,45 @@ struct Compress: ParsableCommand {
 }
 
 extension Compress {
+    /// The accuracy-budget search: validation on the last --val-count training images, then the test set.
+    func slim(_ quantized: QuantizedModel) throws {
+        let directory = data ?? FashionMNIST.defaultDirectory
+        let train = try FashionMNIST.load(split: .train, directory: directory)
+        guard train.count >= settings.calibCount + settings.valCount else {
+            throw CLIError("the training split has \(train.count) images, fewer than --calib-count + --val-count")
+        }
+        let calibration = train.prefix(settings.calibCount)
+        let validation = train.suffix(settings.valCount)
+        let progress = Progress("budget search", total: 1)
+        let outcome = try BudgetSearch.run(quantized, budget: settings.budget, calibration: calibration.pixels, calibrationCount: calibration.count,
+                                           validation: validation.pixels, labels: validation.labels) { step, done, total in
+            Progress("budget search, step \(step + 1)", total: total).update(done)
+        }
+        progress.finish()
+        var result = outcome.model
+        result.compressedFrom = model
+        try writeOutput(result.encoded(), to: output, force: force)
+        let metrics = ModelMetrics(result)
+        let test = try FashionMNIST.load(split: .test, directory: directory)
+        let before = 100 * (try Accuracy.integer(quantized, on: test))
+        let after = 100 * (try Accuracy.integer(result, on: test))
+        let saved = 1 - Double(metrics.total.liveMacs) / Double(max(metrics.total.macs, 1))
+        if json {
+            try printJSON(["model": model, "output": output, "method": settings.description, "budget": settings.budget,
+                           "validation_top1_before": outcome.baselineTop1, "validation_top1_after": outcome.steps.last?.validationTop1 ?? outcome.baselineTop1,
+                           "test_top1_before": before, "test_top1_after": after, "macs": metrics.total.macs, "macs_after": metrics.total.liveMacs,
+                           "steps": outcome.steps.map { ["layer": $0.layer, "channel": $0.channel, "kernel_size": $0.kernelSize, "macs_saved": $0.macsSaved,
+                                                         "validation_top1": $0.validationTop1] }, "evaluations": outcome.evaluations])
+            return
+        }
+        print("\(model) -> \(output) (\(settings.description))")
+        let reduced = Dictionary(grouping: outcome.steps, by: \.layer).map { "\($0.key): \($0.value.count) channels to \($0.value[0].kernelSize)x\($0.value[0].kernelSize)" }.sorted()
+        print("applied \(outcome.steps.count) steps (\(outcome.evaluations) validation runs): \(reduced.isEmpty ? "none" : reduced.joined(separator: ", "))")
+        print(String(format: "multiply-accumulates: %d -> %d (%.1f%% saved); validation top-1 %.2f%% -> %.2f%% on %d images; test top-1 %.2f%% -> %.2f%% (%+.2f points) on %d images",
+                     metrics.total.macs, metrics.total.liveMacs, 100 * saved, outcome.baselineTop1, outcome.steps.last?.validationTop1 ?? outcome.baselineTop1,
+                     settings.valCount, before, after, after - before, test.count))
+    }
+
     /// M4 on the chosen convolutions (default: every convolution whose kernel is larger than --kernel-size).
     func reduceKernels(_ quantized: QuantizedModel) throws -> QuantizedModel {
         let size = settings.kernelSize
@@ -116,6 +159,8 @@ struct MethodSettings: ParsableArguments {
     @Option(help: "M4 (--method kernel): the centred window each convolution keeps.") var kernelSize = 3
     @Flag(help: "M4: crop the kernels instead of refitting them by least squares on calibration windows.") var crop = false
     @Option(help: "M4: training images whose windows calibrate the refit.") var calibCount = 200
+    @Option(help: "slim: the accuracy budget in integer top-1 points on the validation images.") var budget = 1.0
+    @Option(help: "slim: validation images, the last N of the training split (kept apart from calibration and test).") var valCount = 2000
 
     func resolved() throws -> Method {
         switch method {
@@ -138,16 +183,17 @@ struct MethodSettings: ParsableArguments {
             options.scaleBits = scaleBits
             options.threshold = threshold
             return .scalingWeights(options)
-        case "kernel":
-            throw CLIError("--method kernel is a data-driven reduction, not a weight approximation")
+        case "kernel", "slim":
+            throw CLIError("--method \(method) is a data-driven reduction, not a weight approximation")
         default:
-            throw CLIError("--method must be linear, quadratic, swc or kernel, not '\(method)'")
+            throw CLIError("--method must be linear, quadratic, swc, kernel or slim, not '\(method)'")
         }
     }
 
     var description: String {
         switch method {
         case "swc": "swc \(codebook) \(codeBits)-bit codes, \(scaleBits)-bit scales, threshold \(threshold)"
+        case "slim": "budget search within \(budget) points (M4 per channel, least-squares refit on \(calibCount) training images)"
         case "kernel": "kernel size reduction to \(kernelSize)x\(kernelSize), \(crop ? "cropped" : "least-squares refit on \(calibCount) training images")"
         default: "\(method), \(segments) \(boundaries) segments per \(group), \(coefBits)-bit coefficients"
         }
