@@ -29,8 +29,10 @@ public enum BudgetSearch {
 
     /// `calibration`: training images for the refits; `validation`: images and labels for the accuracy the budget
     /// is measured on. `progress(step, evaluated, total)` reports the work as it goes.
+    /// `layers` limits the candidates to those convolutions (default: all).
     public static func run(_ model: QuantizedModel, budget: Double, calibration: [UInt8], calibrationCount: Int,
-                           validation: [UInt8], labels: [Int], progress: (Int, Int, Int) -> Void = { _, _, _ in }) throws -> Outcome {
+                           validation: [UInt8], labels: [Int], layers: [String]? = nil,
+                           progress: (Int, Int, Int) -> Void = { _, _, _ in }) throws -> Outcome {
         guard model.weightScale == "channel" else {
             throw QuantizationError(layer: "options", "the budget search reduces channel by channel and needs per-channel weight scales (quantize --weight-scale channel)")
         }
@@ -42,7 +44,10 @@ public enum BudgetSearch {
         // is computed once, on the model as given, and a candidate takes one channel of it.
         var reducedLayers: [String: QuantizedModel.Layer] = [:]
         var candidates: [(layer: String, channel: Int, saved: Int)] = []
-        for layer in model.layers where layer.kind == .conv2d {
+        for name in layers ?? [] where !model.layers.contains(where: { $0.name == name && $0.kind == .conv2d }) {
+            throw QuantizationError(layer: name, "is not a convolution of the model")
+        }
+        for layer in model.layers where layer.kind == .conv2d && (layers?.contains(layer.name) ?? true) {
             guard let shape = layer.weightShape, shape.count == 4, shape[2] == shape[3], shape[2] >= 3, layer.compression == nil,
                   layer.kernelSizes == nil else { continue }
             let reduced = try KernelReducer.reduce(model, layer: layer.name, size: shape[2] - 2, pixels: calibration, images: calibrationCount)

@@ -102,7 +102,8 @@ extension Compress {
         let validation = train.suffix(settings.valCount)
         let progress = Progress("budget search", total: 1)
         let outcome = try BudgetSearch.run(quantized, budget: settings.budget, calibration: calibration.pixels, calibrationCount: calibration.count,
-                                           validation: validation.pixels, labels: validation.labels) { step, done, total in
+                                           validation: validation.pixels, labels: validation.labels,
+                                           layers: layers.map { $0.split(separator: ",").map(String.init) }) { step, done, total in
             Progress("budget search, step \(step + 1)", total: total).update(done)
         }
         progress.finish()

@@ -330,6 +330,24 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(bad.stderr.contains("conv1") && bad.stderr.contains("not a centred reduction"), bad.stderr)
     }
 
+    func testBudgetSearchStaysWithinItsBudget() throws {
+        let (data, quantized) = try quantizeBundledLeNet()
+        let output = directory.appendingPathComponent("s.c.json").path
+        let s = try run(["compress", quantized, "--method", "slim", "--budget", "0.5", "--layers", "conv1", "--calib-count", "50", "--val-count", "100",
+                         "--data", data, "-o", output, "--json"])
+        XCTAssertEqual(s.status, 0, s.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(s.stdout.utf8)) as? [String: Any])
+        let before = try XCTUnwrap(json["validation_top1_before"] as? Double), after = try XCTUnwrap(json["validation_top1_after"] as? Double)
+        XCTAssertGreaterThanOrEqual(after, before - 0.5)
+        let steps = try XCTUnwrap(json["steps"] as? [[String: Any]])
+        let saved = steps.reduce(0) { $0 + ($1["macs_saved"] as? Int ?? 0) }
+        XCTAssertEqual(try XCTUnwrap(json["macs"] as? Int) - (try XCTUnwrap(json["macs_after"] as? Int)), saved)
+        XCTAssertEqual(try run(["eval", output, "--data", data, "--limit", "50"]).status, 0)
+        let short = try run(["compress", quantized, "--method", "slim", "--val-count", "1000", "--data", data, "-o", output, "--force"])
+        XCTAssertEqual(short.status, 1)
+        XCTAssertTrue(short.stderr.contains("fewer than --calib-count + --val-count"), short.stderr)
+    }
+
     func testCompressWithFineTuningWritesTheTunedModelsBeside() throws {
         let (data, quantized) = try quantizeBundledLeNet()
         let output = directory.appendingPathComponent("tuned.c.json").path
