@@ -44,16 +44,10 @@ struct Compress: ParsableCommand {
             if settings.method == "kernel" {
                 var reduced = try reduceKernels(quantized)
                 reduced.compressedFrom = model
-                try writeOutput(reduced.encoded(), to: output, force: force)
-                let metrics = ModelMetrics(reduced)
-                if json {
-                    try printJSON(["model": model, "output": output, "method": settings.description, "metrics": jsonObject(metrics)])
-                } else {
-                    print("\(model) -> \(output) (\(settings.description))")
-                    print(metricsTable(metrics))
-                    print(String(format: "multiply-accumulates: %d -> %d (%.1f%% saved)", metrics.total.macs, metrics.total.liveMacs,
-                                 100 * (1 - Double(metrics.total.liveMacs) / Double(max(metrics.total.macs, 1)))))
-                }
+                try writeAndReport(reduced, summary: { metrics in
+                    String(format: "multiply-accumulates: %d -> %d (%.1f%% saved)", metrics.total.macs, metrics.total.liveMacs,
+                           100 * (1 - Double(metrics.total.liveMacs) / Double(max(metrics.total.macs, 1))))
+                })
                 return
             }
             let method = try settings.resolved()
@@ -77,15 +71,20 @@ struct Compress: ParsableCommand {
                 compressed.compressedFrom = quantizedPath
                 compressed.fineTuning = tuned.record(from: model)
             }
-            try writeOutput(compressed.encoded(), to: output, force: force)
-            let metrics = ModelMetrics(compressed)
-            if json {
-                try printJSON(["model": model, "output": output, "method": settings.description, "metrics": jsonObject(metrics)])
-            } else {
-                print("\(model) -> \(output) (\(settings.description))")
-                print(metricsTable(metrics))
-                print(metricsSummary(metrics))
-            }
+            try writeAndReport(compressed, summary: metricsSummary)
+        }
+    }
+
+    /// Writes the result and prints its per-layer metrics (or one JSON object), then `summary`'s line.
+    func writeAndReport(_ result: QuantizedModel, summary: (ModelMetrics) -> String) throws {
+        try writeOutput(result.encoded(), to: output, force: force)
+        let metrics = ModelMetrics(result)
+        if json {
+            try printJSON(["model": model, "output": output, "method": settings.description, "metrics": jsonObject(metrics)])
+        } else {
+            print("\(model) -> \(output) (\(settings.description))")
+            print(metricsTable(metrics))
+            print(summary(metrics))
         }
     }
 }
