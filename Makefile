@@ -15,7 +15,7 @@ TEST_SUBSET := data/fashion-mnist-test500
 # Regression floor for the node suite: the number of cases that pass today (raise it when support grows).
 CONFORMANCE_MIN_PASSED := 67
 
-.PHONY: help deps venv build build-release test lint swift-test conformance conformance-data ort-check golden-check rtl-check sim embed demo proto bench retrain clean results results-lenet results-vgg results-rtl results-doc
+.PHONY: help deps venv build build-release test lint swift-test conformance conformance-data ort-check golden-check rtl-check sim embed demo proto bench retrain clean results results-lenet results-vgg results-rtl results-slim results-doc
 
 help:
 	@echo "make demo   - the main job on the bundled default model"
@@ -154,8 +154,15 @@ clean:
 # docs/results.md: retraining-free and fine-tuned compression sweeps of both bundled models (docs/results/*/).
 SWEEP := $(RELEASE_BIN)/approxrtl sweep
 RESULT_PARTS := docs/results/lenet5 docs/results/lenet5-finetuned docs/results/vgg-small docs/results/vgg-small-finetuned
-results: results-lenet results-vgg results-rtl
+results: results-lenet results-vgg results-rtl results-slim
 	$(MAKE) results-doc
+
+# The accuracy-budget search (M4 channel by channel) on both bundled models, within 1 point.
+results-slim: build-release $(QUANTIZED)
+	@mkdir -p build/results-slim docs/results/slim
+	$(RELEASE_BIN)/approxrtl compress build/quantized/lenet5-fmnist.q.json --method slim --budget 1.0 -o build/results-slim/lenet5.c.json --force --json > build/results-slim/lenet5.json
+	$(RELEASE_BIN)/approxrtl compress build/quantized/vgg-small-fmnist.q.json --method slim --budget 1.0 -o build/results-slim/vgg-small.c.json --force --json > build/results-slim/vgg-small.json
+	python3 tools/slim_results.py --output docs/results/slim/slim.md "LeNet-5=build/results-slim/lenet5.json" "VGG-small=build/results-slim/vgg-small.json"
 
 # LeNet-5's layers as reuse and baseline arrays through Yosys and nextpnr-ice40 (about 15 minutes).
 results-rtl: build-release build/quantized/lenet5-fmnist.q.json
@@ -166,7 +173,7 @@ results-doc:
 	{ cat docs/results/intro.md; for part in $(RESULT_PARTS); do \
 	    echo; sed 's/^### /## /' $$part/sweep.md; echo; \
 	    echo "![accuracy vs parameters]($${part#docs/}/pareto-params.svg) ![accuracy vs multiplications]($${part#docs/}/pareto-multiplies.svg)"; \
-	  done; echo; cat docs/results/hardware/rtl.md; } > docs/results.md.tmp && mv docs/results.md.tmp docs/results.md
+	  done; echo; cat docs/results/slim/slim.md; echo; cat docs/results/hardware/rtl.md; } > docs/results.md.tmp && mv docs/results.md.tmp docs/results.md
 	@echo "wrote docs/results.md"
 
 results-lenet: build-release build/quantized/lenet5-fmnist.q.json

@@ -62,19 +62,23 @@ public enum BudgetSearch {
         var evaluations = 0
         while !candidates.isEmpty {
             var best: (index: Int, score: Double, model: QuantizedModel, top1: Double)?
+            var overBudget: Set<Int> = []
             for (i, candidate) in candidates.enumerated() {
                 let trial = try apply(candidate, from: reducedLayers[candidate.layer]!, to: current)
                 let accuracy = try top1(trial)
                 evaluations += 1
                 progress(steps.count, i + 1, candidates.count)
-                guard baseline - accuracy <= budget else { continue }
+                guard baseline - accuracy <= budget else { overBudget.insert(i); continue }
                 // MACs saved per point this step loses; a step that loses nothing counts as losing a hundredth.
                 let stepLoss = (steps.last?.validationTop1 ?? baseline) - accuracy
                 let score = Double(candidate.saved) / max(stepLoss, 0.01)
                 if best == nil || score > best!.score { best = (i, score, trial, accuracy) }
             }
             guard let chosen = best else { break }
-            let candidate = candidates.remove(at: chosen.index)
+            let candidate = candidates[chosen.index]
+            // A candidate over the budget now is not tried again: later steps only add loss to what it would
+            // cost (not a proof, accuracy is not monotone, but it keeps the search to a few passes).
+            candidates = candidates.enumerated().filter { $0.offset != chosen.index && !overBudget.contains($0.offset) }.map(\.element)
             current = chosen.model
             steps.append(Step(layer: candidate.layer, channel: candidate.channel,
                               kernelSize: reducedLayers[candidate.layer]!.kernelSizes![candidate.channel],
