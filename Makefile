@@ -106,8 +106,10 @@ demo: build-release build/quantized/lenet5-fmnist.q.json
 	$(RELEASE_BIN)/approxrtl vectors build/quantized/lenet5-fmnist.q.json --count 16 -o build/vectors/lenet5-fmnist --force
 	$(RELEASE_BIN)/approxrtl compress build/quantized/lenet5-fmnist.q.json --method linear --segments 12 -o build/compressed/lenet5-fmnist-linear12.c.json --force
 	$(RELEASE_BIN)/approxrtl report build/compressed/lenet5-fmnist-linear12.c.json --eval
-	$(RELEASE_BIN)/approxrtl generate build/compressed/lenet5-fmnist-linear12.c.json --layer conv2 --arch reuse -o build/demo/conv2-reuse --force
-	$(RELEASE_BIN)/approxrtl generate build/compressed/lenet5-fmnist-linear12.c.json --layer conv2 --arch baseline -o build/demo/conv2-baseline --force
+	@# In RTL, channel groups (contiguous ranks: adders only) suit the reuse array better than layer-wide ones.
+	$(RELEASE_BIN)/approxrtl compress build/quantized/lenet5-fmnist.q.json --method linear --segments 3 --group channel -o build/compressed/lenet5-fmnist-linear3ch.c.json --force
+	$(RELEASE_BIN)/approxrtl generate build/compressed/lenet5-fmnist-linear3ch.c.json --layer conv2 --arch reuse -o build/demo/conv2-reuse --force
+	$(RELEASE_BIN)/approxrtl generate build/compressed/lenet5-fmnist-linear3ch.c.json --layer conv2 --arch baseline -o build/demo/conv2-baseline --force
 	$(RELEASE_BIN)/approxrtl sim build/demo/conv2-reuse
 	$(RELEASE_BIN)/approxrtl sim build/demo/conv2-baseline
 	$(RELEASE_BIN)/approxrtl synth build/demo/conv2-reuse build/demo/conv2-baseline --target ice40
