@@ -46,6 +46,16 @@ public struct SynthesisReport: Codable, Equatable, Sendable {
     public var cyclesPerVector: Double
 
     public var multiplierCount: Int { multipliers.reduce(0) { $0 + $1.count } }
+
+    /// The mapped counts from a family's cell names (flip-flops: every cell type starting with `flipFlop`).
+    mutating func fill(_ counts: [String: Int], lut: String, carry: String, flipFlop: String, blockRam: String, dsp: String) {
+        cells = counts.values.reduce(0, +)
+        luts = counts[lut, default: 0]
+        carries = counts[carry, default: 0]
+        flipFlops = counts.filter { $0.key.hasPrefix(flipFlop) }.values.reduce(0, +)
+        blockRams = counts[blockRam, default: 0]
+        dsps = counts[dsp, default: 0]
+    }
 }
 
 public struct SynthesisError: Error, CustomStringConvertible {
@@ -75,13 +85,8 @@ public enum Synthesis {
             let top = "\(manifest.top)_fmax"
             try yosys("\(read) build/synth/fmax_wrapper.v; hierarchy -top \(top); synth_ice40 -top \(top) -json build/synth/ice40.json; tee -q -o build/synth/ice40.stat.json stat -json",
                       log: "build/synth/ice40.log", in: directory)
-            let counts = try cellCounts(Data(contentsOf: work.appendingPathComponent("ice40.stat.json")))
-            report.cells = counts.values.reduce(0, +)
-            report.luts = counts["SB_LUT4", default: 0]
-            report.carries = counts["SB_CARRY", default: 0]
-            report.flipFlops = counts.filter { $0.key.hasPrefix("SB_DFF") }.values.reduce(0, +)
-            report.blockRams = counts["SB_RAM40_4K", default: 0]
-            report.dsps = counts["SB_MAC16", default: 0]
+            report.fill(try cellCounts(Data(contentsOf: work.appendingPathComponent("ice40.stat.json"))),
+                        lut: "SB_LUT4", carry: "SB_CARRY", flipFlop: "SB_DFF", blockRam: "SB_RAM40_4K", dsp: "SB_MAC16")
             if report.blockRams! > hx8kRams || report.luts! > hx8kCells {
                 report.note = "does not fit an iCE40-HX8K (\(report.luts!) LUTs of \(hx8kCells), \(report.blockRams!) block RAMs of \(hx8kRams)): no Fmax"
             } else if place {
@@ -104,13 +109,8 @@ public enum Synthesis {
         case .ecp5:
             try yosys("\(read); hierarchy -top \(manifest.top); synth_ecp5 -top \(manifest.top); tee -q -o build/synth/ecp5.stat.json stat -json",
                       log: "build/synth/ecp5.log", in: directory)
-            let counts = try cellCounts(Data(contentsOf: work.appendingPathComponent("ecp5.stat.json")))
-            report.cells = counts.values.reduce(0, +)
-            report.luts = counts["LUT4", default: 0]
-            report.carries = counts["CCU2C", default: 0]
-            report.flipFlops = counts["TRELLIS_FF", default: 0]
-            report.blockRams = counts["DP16KD", default: 0]
-            report.dsps = counts["MULT18X18D", default: 0]
+            report.fill(try cellCounts(Data(contentsOf: work.appendingPathComponent("ecp5.stat.json"))),
+                        lut: "LUT4", carry: "CCU2C", flipFlop: "TRELLIS_FF", blockRam: "DP16KD", dsp: "MULT18X18D")
             report.note = "no Fmax: nextpnr-ecp5 is not installed"
         }
         return report

@@ -239,7 +239,8 @@ struct ReuseArray {
             romInstance("u_\(scanWord)_rom", file: "mem/\(name)_\(scanWord)s.hex", width: layout.scanWidth, depth: scanDepth, address: "scan_addr_q", data: scanWord),
             reg("s1_valid_q", 1), reg("s2_valid_q", 1), reg("s2_first_q", 1), reg("s2_final_q", 1),
         ]
-        var s1Body: [Statement] = [.nonblocking("s2_valid_q", "s1_valid_q")]
+        // What stage s1 hands on to s2 besides the valid bit (which has its own block with the reset).
+        var s1Body: [Statement] = []
         var readAddress: Expr
         if sorted {
             items += [wire("read_addr", tapBits), .assign("read_addr", field(.name(scanWord), 0, tapBits)),
@@ -267,7 +268,7 @@ struct ReuseArray {
         items += [
             .clocked(clock: "clk_i", reset: "rst_ni", onReset: [.nonblocking("s1_valid_q", lit(0, 1)), .nonblocking("s2_valid_q", lit(0, 1))],
                      body: [.nonblocking("s1_valid_q", "scan_issue"), .nonblocking("s2_valid_q", "s1_valid_q")]),
-            .clocked(clock: "clk_i", reset: nil, onReset: [], body: s0Body + s1Body.dropFirst()),
+            .clocked(clock: "clk_i", reset: nil, onReset: [], body: s0Body + s1Body),
             .blank,
         ]
         // Pool stage: p0 issues the coefficient read and the lanes' moment reads, p1 multiplies, p2 accumulates,

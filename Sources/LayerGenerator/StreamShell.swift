@@ -71,7 +71,7 @@ struct StreamShell {
                                .nonblocking("last_lane_q", lit(0, laneBits)), .nonblocking("frame_end_q", lit(0, 1)),
                                .nonblocking("drain_c_q", lit(0, channelBits)), .nonblocking("drain_v_q", lit(0, laneBits))],
                      body: [
-                        .ifElse(in_fire(), [
+                        .ifElse("in_fire", [
                             .ifElse(eq("load_k_q", lit(fan - 1, tapBits)), [
                                 .nonblocking("load_k_q", lit(0, tapBits)),
                                 .ifElse(.binary(eq("load_v_q", laneLast), "||", "in_tlast_i"), [
@@ -95,8 +95,6 @@ struct StreamShell {
             .assign("out_tdata_o", "drain_code"),
         ]
     }
-
-    private func in_fire() -> Expr { "in_fire" }
 
     /// Per lane, declared first: the input buffer, the code read from it, the result memory.
     func laneDeclarations() -> [Item] {
