@@ -20,8 +20,14 @@ extension QuantizedModel.Layer {
         compression.originalAccumulatorBits = accumulatorBits
         result.weights = nil
         result.compression = compression
-        let newBias = zip(bias!, zip(weightExponents!, exponents)).map { b, e in
+        var newBias = zip(bias!, zip(weightExponents!, exponents)).map { b, e in
             e.1 <= e.0 ? b << (e.0 - e.1) : FixedPoint.code(Double(b), exponent: e.1 - e.0)
+        }
+        var exponents = exponents
+        if let record = approximatedFeatures {
+            // M3's coefficients follow their sources to the new exponents (the same real combination).
+            try result.quantizeFeatures(FeatureApproximator.realFeatures(record, layer: self), coefficientBits: record.coefficientBits,
+                                        effectiveWeights: result.effectiveWeights!, exponents: &exponents, bias: &newBias, in: model)
         }
         let range = model.inputRange(of: self)
         try result.settle(effectiveWeights: result.effectiveWeights!, exponents: exponents, bias: newBias,

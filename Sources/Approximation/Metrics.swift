@@ -81,12 +81,21 @@ extension LayerMetrics {
         name = layer.name
         outputs = channels * pixels
         macs = outputs * fan
-        // M4: only the taps inside each channel's window are computed.
-        var live = fan * channels
-        if let sizes = layer.kernelSizes, shape.count == 4 {
-            live = sizes.reduce(0) { $0 + shape[1] * $1 * $1 }
+        // M4: only the taps inside each channel's window are computed; M3: an approximated channel computes none
+        // and costs one multiply-accumulate per source instead.
+        let features = layer.approximatedFeatures
+        let approximated = features?.channels ?? []
+        let combinationMacs = features?.features.reduce(0) { $0 + $1.sources.count } ?? 0
+        let live = (0..<channels).reduce(0) { sum, c in
+            guard !approximated.contains(c) else { return sum }
+            if let sizes = layer.kernelSizes, shape.count == 4 { return sum + shape[1] * sizes[c] * sizes[c] }
+            return sum + fan
         }
-        liveMacs = live * pixels
+        liveMacs = (live + combinationMacs) * pixels
+        var reductions: [String] = []
+        if layer.kernelSizes != nil { reductions.append("kernel") }
+        if features != nil { reductions.append("feature") }
+        let combinationBits = combinationMacs * (features?.coefficientBits ?? 0)
         paramsBefore = count + channels
         storageBitsBefore = count * weightBits + channels * (layer.compression?.originalAccumulatorBits ?? accBits)
         multipliesBefore = macs
@@ -95,13 +104,13 @@ extension LayerMetrics {
         smallMultiplies = 0
         shifts = 0
         guard let compression = layer.compression else {
-            method = layer.kernelSizes == nil ? "none" : "kernel"
-            let weightsAfter = live
-            (paramsAfter, storageBitsAfter, multipliesAfter, additionsAfter) = (weightsAfter + channels, weightsAfter * weightBits + channels * accBits,
+            method = reductions.isEmpty ? "none" : reductions.joined(separator: "+")
+            (paramsAfter, storageBitsAfter, multipliesAfter, additionsAfter) = (live + combinationMacs + channels,
+                                                                                live * weightBits + combinationBits + channels * accBits,
                                                                                 liveMacs, liveMacs)
             return
         }
-        method = compression.method.rawValue
+        method = ([compression.method.rawValue] + reductions).joined(separator: "+")
         let plan = ReusePlan(compression, weightShape: shape)
         var multiplies = 0, small = 0, additions = 0, shiftCount = 0
         for channel in plan.channels {
@@ -121,20 +130,22 @@ extension LayerMetrics {
                 }
             }
         }
-        multipliesAfter = multiplies * pixels
+        multipliesAfter = (multiplies + combinationMacs) * pixels
         smallMultiplies = small * pixels
-        additionsAfter = additions * pixels
+        additionsAfter = (additions + combinationMacs) * pixels
         shifts = shiftCount * pixels
         switch compression.method {
         case .linear, .quadratic:
             let groups = compression.groups ?? []
             let coefficients = groups.reduce(0) { $0 + $1.segments.reduce(0) { $0 + $1.coefficients.count } }
-            paramsAfter = coefficients + channels
+            paramsAfter = coefficients + channels + combinationMacs
             permutationBits = groups.reduce(0) { $0 + $1.order.count * bitsFor($1.order.count) + $1.segments.count * bitsFor($1.order.count + 1) }
-            storageBitsAfter = coefficients * compression.coefficientBits! + permutationBits + channels * accBits
+            storageBitsAfter = coefficients * compression.coefficientBits! + permutationBits + channels * accBits + combinationBits
         case .swc:
-            paramsAfter = count + 2 * channels
-            storageBitsAfter = count * compression.codeBits! + channels * (compression.scaleBits! + accBits)
+            // Approximated channels store no codes or scale.
+            let computed = channels - approximated.count
+            paramsAfter = computed * fan + 2 * computed + approximated.count + combinationMacs
+            storageBitsAfter = computed * fan * compression.codeBits! + computed * compression.scaleBits! + channels * accBits + combinationBits
         }
     }
 }

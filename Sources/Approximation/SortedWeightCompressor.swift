@@ -45,7 +45,7 @@ public enum SortedWeightCompressor {
         case .kernel: groups = stride(from: 0, to: codes.count, by: kernelSize).map { Array($0..<($0 + kernelSize)) }
         }
         // After M4 only the taps inside each channel's window are weights; the others stay zero, outside any group.
-        if layer.kernelSizes != nil { groups = groups.map { $0.filter(layer.isLive) }.filter { !$0.isEmpty } }
+        if layer.kernelSizes != nil || layer.approximatedFeatures != nil { groups = groups.map { $0.filter(layer.isLive) }.filter { !$0.isEmpty } }
         // One coefficient exponent per channel: per layer for layer groups, else per channel (the kernels of a
         // channel share its accumulator, so they share its exponent too).
         let domains: [[Int]] = options.grouping == .layer ? [Array(0..<channels)] : (0..<channels).map { [$0] }

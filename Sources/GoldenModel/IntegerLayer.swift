@@ -21,6 +21,8 @@ struct IntegerLayer: Sendable {
     let bits: Int
     /// Compressed layers run in their reuse form.
     let plan: ReusePlan?
+    /// M3: the approximated channels; with any, every accumulator is kept until they are formed.
+    let features: [ApproximatedFeatures.Feature]
 
     init(_ layer: QuantizedModel.Layer, input: [Int], activationBits: Int) {
         self.layer = layer
@@ -52,20 +54,43 @@ struct IntegerLayer: Sendable {
         logits = layer.logits ?? false
         bits = activationBits
         plan = layer.compression.map { ReusePlan($0, weightShape: layer.weightShape!) }
+        features = layer.approximatedFeatures?.features ?? []
     }
 
     /// The final step of a weighted layer: requantize, or align the logits by left shifts.
     @inline(__always)
     private func finish(_ acc: Int, channel c: Int) -> Int {
-        logits ? acc << -shifts[c] : FixedPoint.requantize(acc, shift: shifts[c], relu: relu, bits: bits)
+        // With M3 the raw accumulator is kept; combineAndFinish rounds it later.
+        if !features.isEmpty { return acc }
+        return logits ? acc << -shifts[c] : FixedPoint.requantize(acc, shift: shifts[c], relu: relu, bits: bits)
+    }
+
+    /// M3 (docs/arithmetic.md section 9): `y` holds every channel's raw accumulator (`lanes` values per channel);
+    /// each approximated channel becomes its bias plus the coefficients times its sources' accumulators, exactly,
+    /// then every channel is requantized.
+    private func combineAndFinish(_ y: inout [Int], lanes: Int) {
+        for feature in features {
+            let j = feature.channel
+            for p in 0..<lanes {
+                var acc = bias[j]
+                for (a, k) in zip(feature.coefficients, feature.sources) { acc += a * y[k * lanes + p] }
+                y[j * lanes + p] = acc
+            }
+        }
+        for i in y.indices {
+            let c = i / lanes
+            y[i] = logits ? y[i] << -shifts[c] : FixedPoint.requantize(y[i], shift: shifts[c], relu: relu, bits: bits)
+        }
     }
 
     func run(_ x: [Int], into y: inout [Int], scratch: inout Scratch) {
         switch kind {
         case .conv2d:
             if narrow { conv(x, into: &y, weights: weights32, column: &scratch.column32) } else { conv(x, into: &y, weights: weights, column: &scratch.column) }
+            if !features.isEmpty { combineAndFinish(&y, lanes: geometry!.pixels) }
         case .dense:
             if narrow { dense(x, into: &y, weights: weights32, input: &scratch.column32) } else { dense(x, into: &y, weights: weights, input: &scratch.column) }
+            if !features.isEmpty { combineAndFinish(&y, lanes: 1) }
         case .maxPool, .averagePool:
             pool(x, into: &y)
         case .relu:

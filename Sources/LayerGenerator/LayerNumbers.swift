@@ -55,6 +55,10 @@ public struct LayerNumbers: Sendable {
         guard let acc = layer.accumulatorBits, let bias = layer.bias, let shifts = layer.shifts, let weights = layer.effectiveWeights else {
             throw GeneratorError(layer: name, "the layer has no accumulator width, biases, shifts or weights")
         }
+        // M3 combines accumulators across output channels, which the per-channel layer arrays never hold at once.
+        guard layer.approximatedFeatures == nil else {
+            throw GeneratorError(layer: name, "approximated features (M3) are not supported by the layer arrays (reuse, baseline); the accelerator runs them")
+        }
         accumulatorWidth = acc
         logits = layer.logits ?? false
         relu = layer.relu ?? false

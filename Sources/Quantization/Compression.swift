@@ -119,17 +119,8 @@ extension QuantizedModel.Layer {
     /// width over `maxAccumulatorBits`. The quantizer and the compressors both finish a layer with this.
     public mutating func settle(effectiveWeights codes: [Int], exponents: [Int], bias: [Int], inputLow: Int, inputHigh: Int,
                                 maxAccumulatorBits: Int, limitName: String = "--max-acc-bits") throws {
-        let channels = exponents.count, fan = codes.count / max(channels, 1)
-        var lows = [Int](repeating: 0, count: channels), highs = [Int](repeating: 0, count: channels)
-        for c in 0..<channels {
-            var low = bias[c], high = bias[c]
-            for k in 0..<fan {
-                let q = codes[c * fan + k]
-                low += min(q * inputLow, q * inputHigh)
-                high += max(q * inputLow, q * inputHigh)
-            }
-            lows[c] = low; highs[c] = high
-        }
+        let channels = exponents.count
+        let (lows, highs) = accumulatorRanges(effectiveWeights: codes, bias: bias, inputLow: inputLow, inputHigh: inputHigh)
         let accBits = FixedPoint.width(low: lows.min() ?? 0, high: highs.max() ?? 0)
         guard accBits <= maxAccumulatorBits else {
             throw QuantizationError(layer: name, "the accumulator needs \(accBits) bits (range \(lows.min() ?? 0)...\(highs.max() ?? 0)), more than \(limitName) \(maxAccumulatorBits)")
@@ -153,6 +144,34 @@ extension QuantizedModel.Layer {
         } else {
             shifts = exponents.map { outputExponent - ($0 + inputExponent) }
         }
+    }
+}
+
+extension QuantizedModel.Layer {
+    /// The interval bound of every output channel's accumulator (docs/arithmetic.md section 3): the bias plus, per
+    /// tap, the extreme products of the weight code with the input range; for an M3 channel, its bias plus the
+    /// extreme products of each coefficient with its source's interval.
+    public func accumulatorRanges(effectiveWeights codes: [Int], bias: [Int], inputLow: Int, inputHigh: Int) -> (lows: [Int], highs: [Int]) {
+        let channels = bias.count, fan = codes.count / max(channels, 1)
+        var lows = [Int](repeating: 0, count: channels), highs = [Int](repeating: 0, count: channels)
+        for c in 0..<channels {
+            var low = bias[c], high = bias[c]
+            for k in 0..<fan {
+                let q = codes[c * fan + k]
+                low += min(q * inputLow, q * inputHigh)
+                high += max(q * inputLow, q * inputHigh)
+            }
+            lows[c] = low; highs[c] = high
+        }
+        for feature in approximatedFeatures?.features ?? [] where feature.channel < channels {
+            var low = bias[feature.channel], high = low
+            for (a, k) in zip(feature.coefficients, feature.sources) where k < channels {
+                low += min(a * lows[k], a * highs[k])
+                high += max(a * lows[k], a * highs[k])
+            }
+            lows[feature.channel] = low; highs[feature.channel] = high
+        }
+        return (lows, highs)
     }
 }
 

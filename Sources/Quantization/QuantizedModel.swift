@@ -93,6 +93,9 @@ public struct QuantizedModel: Codable, Equatable, Sendable {
         /// window of its kernel only; every weight outside it is zero (checked), so the arithmetic is unchanged
         /// and a circuit may skip those taps.
         public var kernelSizes: [Int]? = nil
+        /// M3, feature approximation (docs/arithmetic.md section 9): output channels that compute no taps of their
+        /// own but a combination of other channels' accumulators.
+        public var approximatedFeatures: ApproximatedFeatures? = nil
 
         public init(name: String, kind: Kind, input: String, shape: [Int], inputExponent: Int, outputExponent: Int,
                     outputLow: Int, outputHigh: Int) {
@@ -101,4 +104,31 @@ public struct QuantizedModel: Codable, Equatable, Sendable {
             self.outputLow = outputLow; self.outputHigh = outputHigh
         }
     }
+}
+
+/// M3's record on a convolution: channel `channel` of every listed feature has all-zero weights (checked) and its
+/// accumulator is `bias[channel] + sum_i coefficients[i] * acc[sources[i]]`, where `acc[k]` is channel k's full
+/// accumulator (its bias included) at the same output pixel, before any rounding. The sources compute their own
+/// taps (they are never approximated themselves), so the value is exact and the usual requantization of
+/// channel `channel` (its exponent, shift, ReLU and saturation) follows.
+public struct ApproximatedFeatures: Codable, Equatable, Sendable {
+    /// Width of the signed coefficient codes (symmetric: |code| <= 2^(bits-1) - 1).
+    public var coefficientBits: Int
+    public var features: [Feature]
+
+    public struct Feature: Codable, Equatable, Sendable {
+        public var channel: Int
+        public var sources: [Int]
+        public var coefficients: [Int]
+        public init(channel: Int, sources: [Int], coefficients: [Int]) {
+            self.channel = channel; self.sources = sources; self.coefficients = coefficients
+        }
+    }
+
+    public init(coefficientBits: Int, features: [Feature]) {
+        self.coefficientBits = coefficientBits; self.features = features
+    }
+
+    /// The approximated channels.
+    public var channels: Set<Int> { Set(features.map(\.channel)) }
 }

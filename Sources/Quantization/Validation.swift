@@ -80,17 +80,14 @@ extension QuantizedModel {
                 guard (2...maxAccumulatorBits).contains(accBits) else {
                     throw fail("accumulator_bits \(accBits) exceeds max_accumulator_bits \(maxAccumulatorBits)")
                 }
+                if let features = layer.approximatedFeatures {
+                    try validate(features, layer: layer, weights: weights, channels: channels, fail: fail)
+                }
                 // The stored width must hold the interval bound of every channel (arithmetic.md section 3).
-                let fan = weights.count / channels
+                let (lows, highs) = layer.accumulatorRanges(effectiveWeights: weights, bias: bias, inputLow: source.low, inputHigh: source.high)
                 for c in 0..<channels {
-                    var low = bias[c], high = bias[c]
-                    for k in 0..<fan {
-                        let q = weights[c * fan + k]
-                        low += min(q * source.low, q * source.high)
-                        high += max(q * source.low, q * source.high)
-                    }
-                    guard FixedPoint.range(bits: accBits).contains(low), FixedPoint.range(bits: accBits).contains(high) else {
-                        throw fail("channel \(c) can reach \(low)...\(high), which does not fit accumulator_bits \(accBits)")
+                    guard FixedPoint.range(bits: accBits).contains(lows[c]), FixedPoint.range(bits: accBits).contains(highs[c]) else {
+                        throw fail("channel \(c) can reach \(lows[c])...\(highs[c]), which does not fit accumulator_bits \(accBits)")
                     }
                 }
                 if layer.logits ?? false {
@@ -226,10 +223,48 @@ extension QuantizedModel {
     }
 }
 
+extension QuantizedModel {
+    /// M3's record: a convolution's channels, each approximated once, from sources that are computed (not
+    /// approximated) and distinct, with coefficients inside their width; the approximated channels' own
+    /// weights are all zero.
+    func validate(_ record: ApproximatedFeatures, layer: Layer, weights: [Int], channels: Int, fail: (String) -> QuantizationError) throws {
+        func bad(_ reason: String) -> QuantizationError { fail("approximated_features: " + reason) }
+        guard layer.kind == .conv2d, !(layer.logits ?? false) else { throw bad("apply to convolutions only") }
+        guard (2...24).contains(record.coefficientBits) else { throw bad("coefficient_bits \(record.coefficientBits) is outside 2...24") }
+        let limit = (1 << (record.coefficientBits - 1)) - 1
+        let approximated = record.channels
+        guard approximated.count == record.features.count else { throw bad("a channel is approximated twice") }
+        let fan = weights.count / channels
+        for feature in record.features {
+            let j = feature.channel
+            guard (0..<channels).contains(j) else { throw bad("channel \(j) is not among the \(channels) output channels") }
+            guard !feature.sources.isEmpty, feature.sources.count == feature.coefficients.count else {
+                throw bad("channel \(j) needs as many coefficients (\(feature.coefficients.count)) as sources (\(feature.sources.count)), at least one")
+            }
+            guard Set(feature.sources).count == feature.sources.count,
+                  feature.sources.allSatisfy({ (0..<channels).contains($0) && !approximated.contains($0) }) else {
+                throw bad("channel \(j)'s sources \(feature.sources) must be distinct computed channels of this layer (not approximated)")
+            }
+            if let code = feature.coefficients.first(where: { abs($0) > limit }) {
+                throw bad("channel \(j)'s coefficient \(code) is outside ±\(limit) (\(record.coefficientBits)-bit symmetric)")
+            }
+            guard weights[(j * fan)..<((j + 1) * fan)].allSatisfy({ $0 == 0 }) else {
+                throw bad("channel \(j) is approximated but has nonzero weights")
+            }
+        }
+    }
+}
+
 extension QuantizedModel.Layer {
-    /// Whether weight `index` (IR order) is computed: false only for M4's taps outside a channel's window.
+    /// Whether weight `index` (IR order) is computed: false for the taps of M3's approximated channels and for
+    /// M4's taps outside a channel's window.
     public func isLive(_ index: Int) -> Bool {
-        guard let sizes = kernelSizes, let shape = weightShape, shape.count == 4 else { return true }
+        guard let shape = weightShape else { return true }
+        if let features = approximatedFeatures {
+            let channel = index / (shape.reduce(1, *) / shape[0])
+            if features.features.contains(where: { $0.channel == channel }) { return false }
+        }
+        guard let sizes = kernelSizes, shape.count == 4 else { return true }
         let kernel = shape[2], fan = shape[1] * kernel * kernel
         let size = sizes[index / fan], low = (kernel - size) / 2
         let (ky, kx) = ((index % fan / kernel) % kernel, index % kernel)

@@ -41,8 +41,8 @@ struct Compress: ParsableCommand {
                 try slim(quantized)
                 return
             }
-            if settings.method == "kernel" {
-                var reduced = try reduceKernels(quantized)
+            if settings.method == "kernel" || settings.method == "feature" {
+                var reduced = try settings.method == "kernel" ? reduceKernels(quantized) : approximateFeatures(quantized)
                 reduced.compressedFrom = model
                 try writeAndReport(reduced, summary: { metrics in
                     String(format: "multiply-accumulates: %d -> %d (%.1f%% saved)", metrics.total.macs, metrics.total.liveMacs,
@@ -145,6 +145,23 @@ extension Compress {
     }
 }
 
+extension Compress {
+    /// M3 on the chosen convolutions (default: every convolution but the logits): each approximates its --features
+    /// least sensitive channels from --sources others.
+    func approximateFeatures(_ quantized: QuantizedModel) throws -> QuantizedModel {
+        let names = layers.map { $0.split(separator: ",").map(String.init) }
+            ?? quantized.layers.filter { $0.kind == .conv2d && !($0.logits ?? false) }.map(\.name)
+        guard !names.isEmpty else { throw CLIError("the model has no convolution to approximate features in") }
+        let train = try FashionMNIST.load(split: .train, directory: data ?? FashionMNIST.defaultDirectory).prefix(settings.calibCount)
+        var result = quantized
+        for name in names {
+            result = try FeatureApproximator.approximateLeastSensitive(result, layer: name, count: settings.features, m: settings.sources,
+                                                                       pixels: train.pixels, images: train.count, coefficientBits: settings.featureBits).model
+        }
+        return result
+    }
+}
+
 /// The method and its settings, shared by `compress` and the single settings of `sweep`.
 struct MethodSettings: ParsableArguments {
     @Option(help: "linear or quadratic (M1, sorted-weight approximation), or swc (M2, scaling weights).") var method: String
@@ -158,7 +175,10 @@ struct MethodSettings: ParsableArguments {
     @Option(help: "M2: prune scaling weights with |w| / MAW below this.") var threshold = 0.0
     @Option(help: "M4 (--method kernel): the centred window each convolution keeps.") var kernelSize = 3
     @Flag(help: "M4: crop the kernels instead of refitting them by least squares on calibration windows.") var crop = false
-    @Option(help: "M4: training images whose windows calibrate the refit.") var calibCount = 200
+    @Option(help: "M3 (--method feature): channels approximated in each convolution, the least sensitive first.") var features = 1
+    @Option(help: "M3: computed channels each approximated channel combines.") var sources = 4
+    @Option(help: "M3: width of the combination coefficients in bits.") var featureBits = 8
+    @Option(help: "M3, M4: training images whose windows calibrate the fits.") var calibCount = 200
     @Option(help: "slim: the accuracy budget in integer top-1 points on the validation images.") var budget = 1.0
     @Option(help: "slim: validation images, the last N of the training split (kept apart from calibration and test).") var valCount = 2000
 
@@ -183,10 +203,10 @@ struct MethodSettings: ParsableArguments {
             options.scaleBits = scaleBits
             options.threshold = threshold
             return .scalingWeights(options)
-        case "kernel", "slim":
+        case "kernel", "feature", "slim":
             throw CLIError("--method \(method) is a data-driven reduction, not a weight approximation")
         default:
-            throw CLIError("--method must be linear, quadratic, swc, kernel or slim, not '\(method)'")
+            throw CLIError("--method must be linear, quadratic, swc, kernel, feature or slim, not '\(method)'")
         }
     }
 
@@ -194,6 +214,7 @@ struct MethodSettings: ParsableArguments {
         switch method {
         case "swc": "swc \(codebook) \(codeBits)-bit codes, \(scaleBits)-bit scales, threshold \(threshold)"
         case "slim": "budget search within \(budget) points (M4 per channel, least-squares refit on \(calibCount) training images)"
+        case "feature": "feature approximation of \(features) channels per convolution from \(sources) others, \(featureBits)-bit coefficients, fitted on \(calibCount) training images"
         case "kernel": "kernel size reduction to \(kernelSize)x\(kernelSize), \(crop ? "cropped" : "least-squares refit on \(calibCount) training images")"
         default: "\(method), \(segments) \(boundaries) segments per \(group), \(coefBits)-bit coefficients"
         }

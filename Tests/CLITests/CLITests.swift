@@ -242,7 +242,7 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(again.stderr.contains("--force"), again.stderr)
         let bad = try run(["compress", quantized, "--method", "cubic", "-o", directory.appendingPathComponent("x.c.json").path])
         XCTAssertEqual(bad.status, 1)
-        XCTAssertTrue(bad.stderr.contains("--method must be linear, quadratic, swc, kernel or slim, not 'cubic'"), bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("--method must be linear, quadratic, swc, kernel, feature or slim, not 'cubic'"), bad.stderr)
 
         let report = try run(["report", compressed, "--eval", "--data", data, "--limit", "200", "--json"])
         XCTAssertEqual(report.status, 0, report.stderr)

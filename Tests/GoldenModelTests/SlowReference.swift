@@ -22,8 +22,10 @@ enum SlowReference {
             switch layer.kind {
             case .conv2d, .dense:
                 let w = layer.effectiveWeights!, channels = layer.weightShape![0], fan = w.count / channels
+                let positions = layer.kind == .dense ? 1 : layer.shape[1] * layer.shape[2]
+                // Every accumulator first: M3's channels read their sources' (section 9).
+                var accumulators = [Int](repeating: 0, count: channels * positions)
                 for c in 0..<channels {
-                    let positions = layer.kind == .dense ? 1 : layer.shape[1] * layer.shape[2]
                     for position in 0..<positions {
                         var acc = layer.bias![c]
                         if layer.kind == .dense {
@@ -42,6 +44,19 @@ enum SlowReference {
                                 }
                             }
                         }
+                        accumulators[c * positions + position] = acc
+                    }
+                }
+                for feature in layer.approximatedFeatures?.features ?? [] {
+                    for position in 0..<positions {
+                        var acc = layer.bias![feature.channel]
+                        for i in feature.sources.indices { acc += feature.coefficients[i] * accumulators[feature.sources[i] * positions + position] }
+                        accumulators[feature.channel * positions + position] = acc
+                    }
+                }
+                for c in 0..<channels {
+                    for position in 0..<positions {
+                        let acc = accumulators[c * positions + position]
                         let s = layer.shifts![c]
                         var out: Int
                         if layer.logits ?? false {

@@ -168,6 +168,11 @@ final class LayerGeneratorTests: XCTestCase {
             XCTAssertThrowsError(try LayerNumbers(model: model, layer: pool.name)) { XCTAssertTrue("\($0)".contains("has no weights"), "\($0)") }
         }
         XCTAssertThrowsError(try LayerNumbers(model: model, layer: "nope")) { XCTAssertTrue("\($0)".contains("no such layer"), "\($0)") }
+        // A convolution with an approximated feature (M3) is the accelerator's, not a layer array's.
+        let approximated = try FeatureApproximator.approximateLeastSensitive(plain, layer: "conv1", count: 1, m: 1, pixels: pixels, images: 2).model
+        XCTAssertThrowsError(try LayerNumbers(model: approximated, layer: "conv1")) {
+            XCTAssertTrue("\($0)".contains("layer 'conv1'") && "\($0)".contains("approximated features (M3) are not supported"), "\($0)")
+        }
         let fan = try LayerFunction(model: model, layer: layer).fan
         XCTAssertThrowsError(try LayerDesign.generate(model: model, modelName: "m", layer: layer, arch: .baseline, lanes: 2, multipliers: nil,
                                                       inputs: [Int](repeating: 100_000, count: fan), frame: 1)) {
