@@ -1,19 +1,48 @@
 import GoldenModel
 import Quantization
 
-/// The accuracy-budget search of DESIGN.md section 2 (`compress --method slim --budget B`): apply data-driven
-/// reductions greedily, the one saving the most multiply-accumulates per point of validation accuracy lost
-/// first, while the loss stays within the budget. Validation is the integer golden model on images kept apart
-/// from calibration and from the test set. Deterministic: ties go to the earlier candidate (layer order, then
-/// channel order).
+/// The accuracy-budget search of DESIGN.md section 2 (`compress --method slim --budget B`): apply M3 and M4
+/// greedily, the reduction saving the most multiply-accumulates per point of validation accuracy lost first,
+/// while the loss stays within the budget. Validation is the integer golden model on images kept apart from
+/// calibration and from the test set. Deterministic: ties go to the earlier candidate (layer order, then
+/// channel, M4 before M3).
 ///
-/// Candidates today are M4's (one output channel of a convolution, its kernel reduced by one step, K to K - 2,
-/// refit by least squares); M3's feature approximations join them with issue 6.
+/// Candidates, one per output channel of every convolution and method:
+/// - `kernel` (M4): the channel's square kernel reduced by one step, K to K - 2, refit by least squares;
+/// - `feature` (M3): the channel approximated from `sources` computed channels of its layer.
+///
+/// Lazy greedy: every candidate is first scored alone on the starting model (MACs saved / points lost, a step
+/// losing nothing counting as 0.01); then the best-scored candidate is evaluated on the current model: if its
+/// score was measured on the current model it is applied, otherwise it is measured again and goes back into the
+/// list. A candidate that would take the loss over the budget, or that no longer applies (its channel was
+/// reduced, approximated or became a source), is dropped. This is the exact greedy order whenever a step never
+/// makes another one cheaper, and needs a few evaluations per step instead of one per remaining candidate.
 public enum BudgetSearch {
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        case kernel, feature
+    }
+
+    public struct Options: Sendable {
+        public var budget: Double
+        /// Standard errors of the measured loss added before it is compared with the budget: the validation images
+        /// are a sample, and a search that picks among many candidates favours those that were lucky on it.
+        public var margin = 1.0
+        public var kinds: [Kind] = Kind.allCases
+        /// M3: computed channels per approximated one, and the coefficient width.
+        public var sources = 4
+        public var coefficientBits = 8
+        /// Only these convolutions (default: all but the logits).
+        public var layers: [String]? = nil
+        public init(budget: Double) { self.budget = budget }
+    }
+
     public struct Step: Codable, Equatable, Sendable {
         public var layer: String
         public var channel: Int
-        public var kernelSize: Int
+        public var kind: Kind
+        /// M4: the channel's kernel size after the step; M3: its sources.
+        public var kernelSize: Int?
+        public var sources: [Int]?
         public var macsSaved: Int
         /// Validation top-1 (percent) after this step.
         public var validationTop1: Double
@@ -27,75 +56,128 @@ public enum BudgetSearch {
         public var evaluations: Int
     }
 
-    /// `calibration`: training images for the refits; `validation`: images and labels for the accuracy the budget
-    /// is measured on. `progress(step, evaluated, total)` reports the work as it goes.
-    /// `layers` limits the candidates to those convolutions (default: all).
-    public static func run(_ model: QuantizedModel, budget: Double, calibration: [UInt8], calibrationCount: Int,
-                           validation: [UInt8], labels: [Int], layers: [String]? = nil,
-                           progress: (Int, Int, Int) -> Void = { _, _, _ in }) throws -> Outcome {
+    struct Candidate: Equatable {
+        var layer: String
+        var channel: Int
+        var kind: Kind
+    }
+
+    /// `calibration`: training images for the fits; `validation`: images and labels for the accuracy the budget
+    /// is measured on. `progress(phase, done, total)` reports the work as it goes.
+    public static func run(_ model: QuantizedModel, options: Options, calibration: [UInt8], calibrationCount: Int,
+                           validation: [UInt8], labels: [Int], progress: (String, Int, Int) -> Void = { _, _, _ in }) throws -> Outcome {
         guard model.weightScale == "channel" else {
             throw QuantizationError(layer: "options", "the budget search reduces channel by channel and needs per-channel weight scales (quantize --weight-scale channel)")
         }
-        func top1(_ candidate: QuantizedModel) throws -> Double {
-            let predictions = try GoldenModel(candidate).predictions(pixels: validation, count: labels.count)
-            return 100 * Double(zip(predictions, labels).filter { $0 == $1 }.count) / Double(max(labels.count, 1))
-        }
-        // Every channel of every square convolution can lose one step of its kernel; the refit of a whole layer
-        // is computed once, on the model as given, and a candidate takes one channel of it.
-        var reducedLayers: [String: QuantizedModel.Layer] = [:]
-        var candidates: [(layer: String, channel: Int, saved: Int)] = []
-        for name in layers ?? [] where !model.layers.contains(where: { $0.name == name && $0.kind == .conv2d }) {
+        guard !options.kinds.isEmpty else { throw QuantizationError(layer: "options", "the budget search needs at least one kind of reduction") }
+        for name in options.layers ?? [] where !model.layers.contains(where: { $0.name == name && $0.kind == .conv2d }) {
             throw QuantizationError(layer: name, "is not a convolution of the model")
         }
-        for layer in model.layers where layer.kind == .conv2d && (layers?.contains(layer.name) ?? true) {
-            guard let shape = layer.weightShape, shape.count == 4, shape[2] == shape[3], shape[2] >= 3, layer.compression == nil,
-                  layer.kernelSizes == nil else { continue }
-            let reduced = try KernelReducer.reduce(model, layer: layer.name, size: shape[2] - 2, pixels: calibration, images: calibrationCount)
-            reducedLayers[layer.name] = reduced.layers.first { $0.name == layer.name }!
-            let pixels = layer.shape[1] * layer.shape[2]
-            let saved = shape[1] * (shape[2] * shape[2] - (shape[2] - 2) * (shape[2] - 2)) * pixels
-            for c in 0..<shape[0] { candidates.append((layer.name, c, saved)) }
-        }
-        let baseline = try top1(model)
-        var current = model
-        var steps: [Step] = []
         var evaluations = 0
-        while !candidates.isEmpty {
-            var best: (index: Int, score: Double, model: QuantizedModel, top1: Double)?
-            var overBudget: Set<Int> = []
-            for (i, candidate) in candidates.enumerated() {
-                let trial = try apply(candidate, from: reducedLayers[candidate.layer]!, to: current)
-                let accuracy = try top1(trial)
-                evaluations += 1
-                progress(steps.count, i + 1, candidates.count)
-                guard baseline - accuracy <= budget else { overBudget.insert(i); continue }
-                // MACs saved per point this step loses; a step that loses nothing counts as losing a hundredth.
-                let stepLoss = (steps.last?.validationTop1 ?? baseline) - accuracy
-                let score = Double(candidate.saved) / max(stepLoss, 0.01)
-                if best == nil || score > best!.score { best = (i, score, trial, accuracy) }
+        var startPredictions: [Int]? = nil
+        // Validation top-1 and whether the loss, with `margin` standard errors of it, stays within the budget.
+        func top1(_ candidate: QuantizedModel) throws -> (value: Double, fits: Bool) {
+            evaluations += 1
+            let predictions = try GoldenModel(candidate).predictions(pixels: validation, count: labels.count)
+            let n = Double(max(labels.count, 1))
+            let value = 100 * Double(zip(predictions, labels).filter { $0 == $1 }.count) / n
+            let start = startPredictions ?? predictions
+            startPredictions = start
+            // The loss is a difference of paired outcomes; its standard error is at most sqrt(changed) / n.
+            let changed = Double(zip(predictions, start).filter { $0 != $1 }.count)
+            let baseline = 100 * Double(zip(start, labels).filter { $0 == $1 }.count) / n
+            return (value, baseline - value + options.margin * 100 * changed.squareRoot() / n <= options.budget)
+        }
+        let convolutions = model.layers.filter { $0.kind == .conv2d && !($0.logits ?? false) && (options.layers?.contains($0.name) ?? true) }
+        // M4's refit of a whole layer is computed once, on the model as given; a step takes one channel of it.
+        var reducedLayers: [String: QuantizedModel.Layer] = [:]
+        var candidates: [Candidate] = []
+        for layer in convolutions {
+            guard let shape = layer.weightShape, layer.compression == nil else { continue }
+            if options.kinds.contains(.kernel), shape[2] == shape[3], shape[2] >= 3 {
+                let reduced = try KernelReducer.reduce(model, layer: layer.name, size: shape[2] - 2, pixels: calibration, images: calibrationCount)
+                reducedLayers[layer.name] = reduced.layers.first { $0.name == layer.name }!
             }
-            guard let chosen = best else { break }
-            let candidate = candidates[chosen.index]
-            // A candidate over the budget now is not tried again: later steps only add loss to what it would
-            // cost (not a proof, accuracy is not monotone, but it keeps the search to a few passes).
-            candidates = candidates.enumerated().filter { $0.offset != chosen.index && !overBudget.contains($0.offset) }.map(\.element)
-            current = chosen.model
-            steps.append(Step(layer: candidate.layer, channel: candidate.channel,
-                              kernelSize: reducedLayers[candidate.layer]!.kernelSizes![candidate.channel],
-                              macsSaved: candidate.saved, validationTop1: chosen.top1))
+            for c in 0..<shape[0] {
+                if reducedLayers[layer.name] != nil { candidates.append(Candidate(layer: layer.name, channel: c, kind: .kernel)) }
+                if options.kinds.contains(.feature) && shape[0] > options.sources { candidates.append(Candidate(layer: layer.name, channel: c, kind: .feature)) }
+            }
+        }
+
+        // Calibration samples of a layer for M3, computed once per model state.
+        var samples: [String: (version: Int, samples: FeatureApproximator.Samples)] = [:]
+        func apply(_ candidate: Candidate, to current: QuantizedModel, version: Int) throws -> QuantizedModel? {
+            let layer = current.layers.first { $0.name == candidate.layer }!
+            let features = layer.approximatedFeatures
+            let approximated = features?.channels ?? []
+            let pinned = Set(features?.features.flatMap(\.sources) ?? [])
+            guard !approximated.contains(candidate.channel) else { return nil }
+            switch candidate.kind {
+            case .kernel:
+                let reduced = reducedLayers[candidate.layer]!
+                guard (layer.kernelSizes?[candidate.channel] ?? layer.weightShape![2]) > reduced.kernelSizes![candidate.channel] else { return nil }
+                return try applyKernel(candidate.channel, from: reduced, to: current)
+            case .feature:
+                guard !pinned.contains(candidate.channel), layer.shape[0] - approximated.count > options.sources else { return nil }
+                if samples[candidate.layer]?.version != version {
+                    samples[candidate.layer] = (version, try FeatureApproximator.samples(current, layer: candidate.layer, pixels: calibration, images: calibrationCount))
+                }
+                return try FeatureApproximator.approximate(current, layer: candidate.layer, channels: [candidate.channel], m: options.sources,
+                                                           samples: samples[candidate.layer]!.samples, coefficientBits: options.coefficientBits).model
+            }
+        }
+        func step(_ candidate: Candidate, before: QuantizedModel, after: QuantizedModel, top1: Double) -> Step {
+            let layer = after.layers.first { $0.name == candidate.layer }!
+            return Step(layer: candidate.layer, channel: candidate.channel, kind: candidate.kind,
+                        kernelSize: candidate.kind == .kernel ? layer.kernelSizes![candidate.channel] : nil,
+                        sources: candidate.kind == .feature ? layer.approximatedFeatures!.features.first { $0.channel == candidate.channel }!.sources : nil,
+                        macsSaved: ModelMetrics(before).total.liveMacs - ModelMetrics(after).total.liveMacs, validationTop1: top1)
+        }
+
+        let baseline = try top1(model).value
+        // Scores of single steps on the starting model.
+        var entries: [(candidate: Candidate, order: Int, score: Double, version: Int, top1: Double)] = []
+        for (i, candidate) in candidates.enumerated() {
+            progress("scoring", i + 1, candidates.count)
+            guard let trial = try apply(candidate, to: model, version: 0) else { continue }
+            let (accuracy, fits) = try top1(trial)
+            guard fits else { continue }
+            let saved = ModelMetrics(model).total.liveMacs - ModelMetrics(trial).total.liveMacs
+            entries.append((candidate, i, Double(saved) / max(baseline - accuracy, 0.01), 0, accuracy))
+        }
+        var current = model, currentTop1 = baseline
+        var steps: [Step] = []
+        let scored = entries.count
+        var decided = 0
+        while let best = entries.indices.max(by: { (entries[$0].score, -entries[$0].order) < (entries[$1].score, -entries[$1].order) }) {
+            let entry = entries.remove(at: best)
+            progress("applying", decided, scored)
+            guard let trial = try apply(entry.candidate, to: current, version: steps.count) else { decided += 1; continue }
+            if entry.version == steps.count {
+                // Measured on this very model already and still the best: apply it (the same trial again, the
+                // fits are deterministic).
+                steps.append(step(entry.candidate, before: current, after: trial, top1: entry.top1))
+                current = trial
+                currentTop1 = entry.top1
+                decided += 1
+                continue
+            }
+            let (accuracy, fits) = try top1(trial)
+            guard fits else { decided += 1; continue }
+            let saved = ModelMetrics(current).total.liveMacs - ModelMetrics(trial).total.liveMacs
+            entries.append((entry.candidate, entry.order, Double(saved) / max(currentTop1 - accuracy, 0.01), steps.count, accuracy))
         }
         return Outcome(model: current, steps: steps, baselineTop1: baseline, evaluations: evaluations)
     }
 
-    /// `current` with channel `candidate.channel` of its layer taken from the fully reduced layer: its codes,
-    /// exponent, bias and window; then widths and shifts settled again.
-    static func apply(_ candidate: (layer: String, channel: Int, saved: Int), from reduced: QuantizedModel.Layer,
-                      to current: QuantizedModel) throws -> QuantizedModel {
+    /// `current` with channel `c` of its layer taken from the fully reduced layer: its codes, exponent, bias and
+    /// window; M3's coefficients follow a source's new exponent; then widths and shifts settled again.
+    static func applyKernel(_ c: Int, from reduced: QuantizedModel.Layer, to current: QuantizedModel) throws -> QuantizedModel {
         var model = current
-        let index = model.layers.firstIndex { $0.name == candidate.layer }!
-        var layer = model.layers[index]
+        let index = model.layers.firstIndex { $0.name == reduced.name }!
+        let old = model.layers[index]
+        var layer = old
         let shape = layer.weightShape!, channels = shape[0], fan = shape.reduce(1, *) / channels
-        let c = candidate.channel
         var codes = layer.weights!, exponents = layer.weightExponents!, bias = layer.bias!
         var sizes = layer.kernelSizes ?? [Int](repeating: shape[2], count: channels)
         codes.replaceSubrange((c * fan)..<((c + 1) * fan), with: reduced.weights![(c * fan)..<((c + 1) * fan)])
@@ -104,11 +186,25 @@ public enum BudgetSearch {
         sizes[c] = reduced.kernelSizes![c]
         layer.weights = codes
         layer.kernelSizes = sizes
-        let range = model.inputRange(of: layer)
-        try layer.settle(effectiveWeights: codes, exponents: exponents, bias: bias, inputLow: range.low, inputHigh: range.high,
-                         maxAccumulatorBits: model.maxAccumulatorBits)
+        try layer.settleKeepingFeatures(of: old, effectiveWeights: codes, exponents: exponents, bias: bias, in: model)
         model.layers[index] = layer
         try model.validate()
         return model
+    }
+}
+
+extension QuantizedModel.Layer {
+    /// `settle` after the codes, exponents or biases of a layer changed: M3's combinations (as recorded in `old`)
+    /// are quantized again for the sources' new exponents first.
+    mutating func settleKeepingFeatures(of old: QuantizedModel.Layer, effectiveWeights codes: [Int], exponents: [Int], bias: [Int],
+                                        in model: QuantizedModel) throws {
+        var exponents = exponents, bias = bias
+        if let record = old.approximatedFeatures {
+            try quantizeFeatures(FeatureApproximator.realFeatures(record, layer: old), coefficientBits: record.coefficientBits,
+                                 effectiveWeights: codes, exponents: &exponents, bias: &bias, in: model)
+        }
+        let range = model.inputRange(of: self)
+        try settle(effectiveWeights: codes, exponents: exponents, bias: bias, inputLow: range.low, inputHigh: range.high,
+                   maxAccumulatorBits: model.maxAccumulatorBits)
     }
 }

@@ -140,6 +140,25 @@ public enum FeatureApproximator {
         return try approximate(model, layer: name, channels: Array(chosen).sorted(), m: m, samples: samples, coefficientBits: coefficientBits)
     }
 
+    /// Every channel of convolution `name`: its position in the QR order (0: most independent), the pivot it was
+    /// picked with, and its sensitivity (relative residual from the `m` most independent others on calibration
+    /// pixels); an approximated channel has sensitivity 0 and comes last in the order.
+    public static func rankFeatures(_ model: QuantizedModel, layer name: String, m: Int, pixels: [UInt8], images: Int) throws
+        -> [(channel: Int, position: Int, pivot: Double, sensitivity: Double)] {
+        let layer = try convolution(model, name)
+        let codes = layer.effectiveWeights!, exponents = layer.weightExponents!
+        let channels = exponents.count, fan = codes.count / channels
+        guard m >= 1, m < channels else { throw QuantizationError(layer: name, "--sources must lie in 1..<\(channels)") }
+        let real = codes.indices.map { Double(codes[$0]) * pow(2, Double(exponents[$0 / fan])) }
+        let (order, pivots) = FeatureRanking.rank(weights: real, features: channels)
+        let samples = try samples(model, layer: name, pixels: pixels, images: images)
+        let residuals = FeatureApproximation.sensitivity(samples.values, features: channels, order: order, m: m)
+        return (0..<channels).map { c in
+            let position = order.firstIndex(of: c)!
+            return (c, position, pivots[position], residuals[c])
+        }
+    }
+
     /// A record's combinations in real numbers: a = A * 2^(E_j - e_k), b = B_j * 2^(E_j + input exponent).
     static func realFeatures(_ record: ApproximatedFeatures, layer: QuantizedModel.Layer) -> [RealFeature] {
         let exponents = layer.weightExponents!

@@ -26,9 +26,11 @@ public enum KernelReducer {
             throw QuantizationError(layer: name, "a \(size)x\(size) window is not a centred reduction of the \(kernel)x\(kernel) kernel")
         }
         let fan = inputChannels * kernel * kernel
-        let selected = chosen ?? Set(0..<channels)
-        guard selected.allSatisfy({ (0..<channels).contains($0) }) else {
-            throw QuantizationError(layer: name, "channels \(selected.sorted()) are not all among the \(channels) output channels")
+        // M3's approximated channels compute no taps: nothing to reduce.
+        let approximated = layer.approximatedFeatures?.channels ?? []
+        let selected = (chosen ?? Set(0..<channels)).subtracting(approximated)
+        guard (chosen ?? []).allSatisfy({ (0..<channels).contains($0) }) else {
+            throw QuantizationError(layer: name, "channels \((chosen ?? []).sorted()) are not all among the \(channels) output channels")
         }
         let taps = KernelReduction.window(channels: inputChannels, kernel: kernel, reduced: size)
 
@@ -94,11 +96,10 @@ public enum KernelReducer {
                 newBias[c] = FixedPoint.code(Double(bias[c]) * pow(2, Double(exponents[c] + layer.inputExponent)), exponent: newExponents[c] + layer.inputExponent)
             }
         }
+        let old = layer
         layer.weights = newCodes
         layer.kernelSizes = sizes
-        let range = model.inputRange(of: layer)
-        try layer.settle(effectiveWeights: newCodes, exponents: newExponents, bias: newBias, inputLow: range.low, inputHigh: range.high,
-                         maxAccumulatorBits: model.maxAccumulatorBits)
+        try layer.settleKeepingFeatures(of: old, effectiveWeights: newCodes, exponents: newExponents, bias: newBias, in: model)
         var result = model
         result.layers[index] = layer
         try result.validate()

@@ -90,6 +90,13 @@ public final class Trainer {
     /// The template graph carrying the current parameters.
     public func trainedGraph() throws -> Graph { try network.graph(with: parameters) }
 
+    /// The indices of the images `fit` holds out for validation from `count` images with `seed`: images a model
+    /// trained that way never saw, so later measurements (the budget search) can use them honestly.
+    public static func heldOut(count: Int, validation: Int, seed: UInt64) -> [Int] {
+        var random = SeededGenerator(seed: seed)
+        return Array(random.permutation(count)[..<validation])
+    }
+
     /// Trains on `data` for `options.epochs` epochs, holding out `options.validationCount` images.
     public func fit(_ data: ImageDataset, onEvent: (TrainingEvent) -> Void = { _ in }) throws -> [EpochSummary] {
         guard data.rows * data.cols == network.inputSize else {
@@ -104,6 +111,7 @@ public final class Trainer {
         var random = SeededGenerator(seed: options.seed)
         let order = random.permutation(data.count)
         let validation = Array(order[..<options.validationCount])
+        assert(validation == Trainer.heldOut(count: data.count, validation: options.validationCount, seed: options.seed))
         var train = Array(order[options.validationCount...])
         let batches = (train.count + options.batchSize - 1) / options.batchSize
         let totalSteps = max(1, batches * options.epochs)

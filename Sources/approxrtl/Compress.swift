@@ -90,22 +90,36 @@ struct Compress: ParsableCommand {
 }
 
 extension Compress {
-    /// The accuracy-budget search: validation on the last --val-count training images, then the test set.
+    /// The accuracy-budget search: validation on training images the model was not trained on (the ones
+    /// `approxrtl train --seed S` held out), calibration on others, then the test set.
     func slim(_ quantized: QuantizedModel) throws {
         let directory = data ?? FashionMNIST.defaultDirectory
         let train = try FashionMNIST.load(split: .train, directory: directory)
-        guard train.count >= settings.calibCount + settings.valCount else {
-            throw CLIError("the training split has \(train.count) images, fewer than --calib-count + --val-count")
+        guard settings.valCount >= 1, settings.valCount <= settings.valHeldOut, settings.valHeldOut < train.count else {
+            throw CLIError("--val-count must lie in 1...--val-held-out (\(settings.valHeldOut)), which must be fewer than the \(train.count) training images")
         }
-        let calibration = train.prefix(settings.calibCount)
-        let validation = train.suffix(settings.valCount)
-        let progress = Progress("budget search", total: 1)
-        let outcome = try BudgetSearch.run(quantized, budget: settings.budget, calibration: calibration.pixels, calibrationCount: calibration.count,
-                                           validation: validation.pixels, labels: validation.labels,
-                                           layers: layers.map { $0.split(separator: ",").map(String.init) }) { step, done, total in
-            Progress("budget search, step \(step + 1)", total: total).update(done)
+        let heldOut = Trainer.heldOut(count: train.count, validation: settings.valHeldOut, seed: settings.valSeed)
+        let excluded = Set(heldOut)
+        let calibration = train.select(Array((0..<train.count).lazy.filter { !excluded.contains($0) }.prefix(settings.calibCount)))
+        let validation = train.select(Array(heldOut.prefix(settings.valCount)))
+        var options = BudgetSearch.Options(budget: settings.budget)
+        options.sources = settings.sources
+        options.margin = settings.margin
+        options.coefficientBits = settings.featureBits
+        options.layers = layers.map { $0.split(separator: ",").map(String.init) }
+        options.kinds = try settings.reductions.split(separator: ",").map {
+            guard let kind = BudgetSearch.Kind(rawValue: String($0)) else { throw CLIError("--reductions takes kernel and/or feature, not '\($0)'") }
+            return kind
         }
-        progress.finish()
+        let start = Date()
+        var bar = Progress("budget search", total: 1)
+        let outcome = try BudgetSearch.run(quantized, options: options, calibration: calibration.pixels, calibrationCount: calibration.count,
+                                           validation: validation.pixels, labels: validation.labels) { phase, done, total in
+            if bar.label != "budget search, " + phase { bar.finish(); bar = Progress("budget search, " + phase, total: total) }
+            bar.update(done)
+        }
+        bar.finish()
+        let seconds = Date().timeIntervalSince(start)
         var result = outcome.model
         result.compressedFrom = model
         try writeOutput(result.encoded(), to: output, force: force)
@@ -118,13 +132,22 @@ extension Compress {
             try printJSON(["model": model, "output": output, "method": settings.description, "budget": settings.budget,
                            "validation_top1_before": outcome.baselineTop1, "validation_top1_after": outcome.steps.last?.validationTop1 ?? outcome.baselineTop1,
                            "test_top1_before": before, "test_top1_after": after, "macs": metrics.total.macs, "macs_after": metrics.total.liveMacs,
-                           "steps": outcome.steps.map { ["layer": $0.layer, "channel": $0.channel, "kernel_size": $0.kernelSize, "macs_saved": $0.macsSaved,
-                                                         "validation_top1": $0.validationTop1] }, "evaluations": outcome.evaluations])
+                           "steps": outcome.steps.map { step -> [String: Any] in
+                               var entry: [String: Any] = ["layer": step.layer, "channel": step.channel, "kind": step.kind.rawValue,
+                                                           "macs_saved": step.macsSaved, "validation_top1": step.validationTop1]
+                               if let size = step.kernelSize { entry["kernel_size"] = size }
+                               if let sources = step.sources { entry["sources"] = sources }
+                               return entry
+                           }, "evaluations": outcome.evaluations, "seconds": seconds])
             return
         }
         print("\(model) -> \(output) (\(settings.description))")
-        let reduced = Dictionary(grouping: outcome.steps, by: \.layer).map { "\($0.key): \($0.value.count) channels to \($0.value[0].kernelSize)x\($0.value[0].kernelSize)" }.sorted()
-        print("applied \(outcome.steps.count) steps (\(outcome.evaluations) validation runs): \(reduced.isEmpty ? "none" : reduced.joined(separator: ", "))")
+        let reduced = Dictionary(grouping: outcome.steps, by: \.layer).map { layer, steps in
+            let kernels = steps.filter { $0.kind == .kernel }, features = steps.filter { $0.kind == .feature }
+            let sizes = Dictionary(grouping: kernels.compactMap(\.kernelSize), by: { $0 }).sorted { $0.key > $1.key }.map { "\($0.value.count) to \($0.key)x\($0.key)" }
+            return "\(layer): " + (sizes + (features.isEmpty ? [] : ["\(features.count) approximated"])).joined(separator: ", ")
+        }.sorted()
+        print("applied \(outcome.steps.count) steps (\(outcome.evaluations) validation runs, \(Int(seconds.rounded())) s): \(reduced.isEmpty ? "none" : reduced.joined(separator: ", "))")
         print(String(format: "multiply-accumulates: %d -> %d (%.1f%% saved); validation top-1 %.2f%% -> %.2f%% on %d images; test top-1 %.2f%% -> %.2f%% (%+.2f points) on %d images",
                      metrics.total.macs, metrics.total.liveMacs, 100 * saved, outcome.baselineTop1, outcome.steps.last?.validationTop1 ?? outcome.baselineTop1,
                      settings.valCount, before, after, after - before, test.count))
@@ -180,7 +203,11 @@ struct MethodSettings: ParsableArguments {
     @Option(help: "M3: width of the combination coefficients in bits.") var featureBits = 8
     @Option(help: "M3, M4: training images whose windows calibrate the fits.") var calibCount = 200
     @Option(help: "slim: the accuracy budget in integer top-1 points on the validation images.") var budget = 1.0
-    @Option(help: "slim: validation images, the last N of the training split (kept apart from calibration and test).") var valCount = 2000
+    @Option(help: "slim: validation images, the first N of those held out in training (kept apart from calibration and test).") var valCount = 5000
+    @Option(help: "slim: the seed the model was trained with (`approxrtl train --seed`; the bundled models: 1): it picks the held-out images.") var valSeed: UInt64 = 1
+    @Option(help: "slim: how many training images were held out (`approxrtl train --validation`).") var valHeldOut = 5000
+    @Option(help: "slim: standard errors of the measured loss added before the budget check (0: the plain loss).") var margin = 1.0
+    @Option(help: "slim: the reductions the search may apply: kernel (M4), feature (M3), comma-separated.") var reductions = "kernel,feature"
 
     func resolved() throws -> Method {
         switch method {
@@ -213,7 +240,7 @@ struct MethodSettings: ParsableArguments {
     var description: String {
         switch method {
         case "swc": "swc \(codebook) \(codeBits)-bit codes, \(scaleBits)-bit scales, threshold \(threshold)"
-        case "slim": "budget search within \(budget) points (M4 per channel, least-squares refit on \(calibCount) training images)"
+        case "slim": "budget search within \(budget) points (\(reductions) per channel; M4 refit, M3 from \(sources) channels with \(featureBits)-bit coefficients, fitted on \(calibCount) training images)"
         case "feature": "feature approximation of \(features) channels per convolution from \(sources) others, \(featureBits)-bit coefficients, fitted on \(calibCount) training images"
         case "kernel": "kernel size reduction to \(kernelSize)x\(kernelSize), \(crop ? "cropped" : "least-squares refit on \(calibCount) training images")"
         default: "\(method), \(segments) \(boundaries) segments per \(group), \(coefBits)-bit coefficients"

@@ -330,10 +330,45 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(bad.stderr.contains("conv1") && bad.stderr.contains("not a centred reduction"), bad.stderr)
     }
 
+    /// `rank` lists every channel of each convolution once, in a QR order that is a permutation with
+    /// non-increasing pivots, with sensitivities in 0...1; `compress --method feature` approximates the least
+    /// sensitive one.
+    func testRankListsEveryChannelAndFeatureApproximationTakesTheLeastSensitive() throws {
+        let (data, quantized) = try quantizeBundledLeNet()
+        let r = try run(["rank", quantized, "--calib-count", "20", "--data", data, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let layers = try XCTUnwrap(json["layers"] as? [[String: Any]])
+        XCTAssertEqual(layers.compactMap { $0["layer"] as? String }, ["conv1", "conv2"])
+        var leastSensitive: [String: Int] = [:]
+        for layer in layers {
+            let channels = try XCTUnwrap(layer["channels"] as? [[String: Any]])
+            XCTAssertEqual(channels.compactMap { $0["channel"] as? Int }, Array(0..<channels.count))
+            let byPosition = channels.sorted { ($0["position"] as! Int) < ($1["position"] as! Int) }
+            XCTAssertEqual(byPosition.map { $0["position"] as! Int }, Array(0..<channels.count))
+            let pivots = byPosition.map { $0["pivot"] as! Double }
+            XCTAssertTrue(zip(pivots, pivots.dropFirst()).allSatisfy { $0 >= $1 - 1e-9 }, "\(pivots)")
+            let sensitivities = channels.map { $0["sensitivity"] as! Double }
+            XCTAssertTrue(sensitivities.allSatisfy { (0...1.000001).contains($0) }, "\(sensitivities)")
+            leastSensitive[layer["layer"] as! String] = sensitivities.indices.min { sensitivities[$0] < sensitivities[$1] }
+        }
+        let output = directory.appendingPathComponent("f.c.json").path
+        let c = try run(["compress", quantized, "--method", "feature", "--features", "1", "--sources", "4", "--calib-count", "20", "--data", data,
+                         "-o", output])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        let model = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output))) as? [String: Any])
+        for layer in try XCTUnwrap(model["layers"] as? [[String: Any]]) where layer["kind"] as? String == "conv2d" {
+            let name = layer["name"] as! String
+            let features = try XCTUnwrap((layer["approximated_features"] as? [String: Any])?["features"] as? [[String: Any]], name)
+            XCTAssertEqual(features.compactMap { $0["channel"] as? Int }, [leastSensitive[name]!], name)
+        }
+        XCTAssertTrue(c.stdout.contains("feature"), c.stdout)
+    }
+
     func testBudgetSearchStaysWithinItsBudget() throws {
         let (data, quantized) = try quantizeBundledLeNet()
         let output = directory.appendingPathComponent("s.c.json").path
-        let s = try run(["compress", quantized, "--method", "slim", "--budget", "0.5", "--layers", "conv1", "--calib-count", "50", "--val-count", "100",
+        let s = try run(["compress", quantized, "--method", "slim", "--budget", "0.5", "--layers", "conv1", "--calib-count", "50", "--val-count", "100", "--val-held-out", "200",
                          "--data", data, "-o", output, "--json"])
         XCTAssertEqual(s.status, 0, s.stderr)
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(s.stdout.utf8)) as? [String: Any])
@@ -343,9 +378,9 @@ final class CLITests: XCTestCase {
         let saved = steps.reduce(0) { $0 + ($1["macs_saved"] as? Int ?? 0) }
         XCTAssertEqual(try XCTUnwrap(json["macs"] as? Int) - (try XCTUnwrap(json["macs_after"] as? Int)), saved)
         XCTAssertEqual(try run(["eval", output, "--data", data, "--limit", "50"]).status, 0)
-        let short = try run(["compress", quantized, "--method", "slim", "--val-count", "1000", "--data", data, "-o", output, "--force"])
+        let short = try run(["compress", quantized, "--method", "slim", "--val-count", "6000", "--data", data, "-o", output, "--force"])
         XCTAssertEqual(short.status, 1)
-        XCTAssertTrue(short.stderr.contains("fewer than --calib-count + --val-count"), short.stderr)
+        XCTAssertTrue(short.stderr.contains("--val-count must lie in 1...--val-held-out (5000)"), short.stderr)
     }
 
     func testCompressWithFineTuningWritesTheTunedModelsBeside() throws {
