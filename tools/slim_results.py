@@ -32,8 +32,8 @@ def main() -> None:
     parser.add_argument("runs", nargs="+", help="MODEL=KINDS=FILE.json (KINDS: kernel, feature or kernel,feature)")
     args = parser.parse_args()
     out = ["## Feature approximation, kernel size reduction and the accuracy-budget search (M3, M4)", "",
-           "`approxrtl compress --method slim --budget 1.0 --reductions R`: lazy greedy over one step per output channel "
-           "of every convolution (M4: its kernel K to K - 2, least-squares refit; M3: the channel replaced by a "
+           "`approxrtl compress --method slim --budget 1.0 --reductions R`: lazy greedy over steps of every output channel "
+           "of every convolution (M4: its kernel K to K - 2, then K - 2 to K - 4, least-squares refit; M3: the channel replaced by a "
            "least-squares combination of 4 computed channels of its layer, 8-bit coefficients), the most "
            "multiply-accumulates saved per validation point lost first, while the validation loss plus one standard "
            "error of it stays within the budget. Fits on 200 training images; validation on the 5,000 training images "
@@ -56,7 +56,7 @@ def main() -> None:
             "reports, with retraining, 15-80% of the computation saved by linear feature approximation (median 52%) and "
             "33-95% by lower kernels (median 65%) at about 1% loss, and a median of 18.5% on VGG-16 at 0.5%. These "
             "numbers are retraining-free, on networks that are already small (LeNet-5: 6 and 16 channels; VGG-small: "
-            "16 to 32), with one reduction step per channel.", ""]
+            "16 to 32).", ""]
     Path(args.output).write_text("\n".join(out) + "\n")
 
 

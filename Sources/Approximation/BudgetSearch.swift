@@ -8,7 +8,8 @@ import Quantization
 /// channel, M4 before M3).
 ///
 /// Candidates, one per output channel of every convolution and method:
-/// - `kernel` (M4): the channel's square kernel reduced by one step, K to K - 2, refit by least squares;
+/// - `kernel` (M4): the channel's square kernel reduced by one step, K to K - 2, refit by least squares (after a
+///   step is applied, the channel's next step, K - 2 to K - 4, becomes a candidate);
 /// - `feature` (M3): the channel approximated from `sources` computed channels of its layer.
 ///
 /// Lazy greedy: every candidate is first scored alone on the starting model (MACs saved / points lost, a step
@@ -60,6 +61,8 @@ public enum BudgetSearch {
         var layer: String
         var channel: Int
         var kind: Kind
+        /// M4: the kernel size after the step.
+        var size = 0
     }
 
     /// `calibration`: training images for the fits; `validation`: images and labels for the accuracy the budget
@@ -89,17 +92,23 @@ public enum BudgetSearch {
             return (value, baseline - value + options.margin * 100 * changed.squareRoot() / n <= options.budget)
         }
         let convolutions = model.layers.filter { $0.kind == .conv2d && !($0.logits ?? false) && (options.layers?.contains($0.name) ?? true) }
-        // M4's refit of a whole layer is computed once, on the model as given; a step takes one channel of it.
+        // M4's refit of a whole layer to each smaller size is computed once, on the model as given (from the full
+        // kernel: 5x5 to 1x1 is refit from 5x5, not from the 3x3); a step takes one channel of it. A channel's
+        // first step is a candidate from the start, its next one (5x5: 3x3 to 1x1) once the first is applied.
         var reducedLayers: [String: QuantizedModel.Layer] = [:]
+        func key(_ layer: String, _ size: Int) -> String { "\(layer)/\(size)" }
         var candidates: [Candidate] = []
         for layer in convolutions {
             guard let shape = layer.weightShape, layer.compression == nil else { continue }
-            if options.kinds.contains(.kernel), shape[2] == shape[3], shape[2] >= 3 {
-                let reduced = try KernelReducer.reduce(model, layer: layer.name, size: shape[2] - 2, pixels: calibration, images: calibrationCount)
-                reducedLayers[layer.name] = reduced.layers.first { $0.name == layer.name }!
+            let square = options.kinds.contains(.kernel) && shape[2] == shape[3] && shape[2] >= 3
+            if square {
+                for size in stride(from: shape[2] - 2, through: 1, by: -2) {
+                    let reduced = try KernelReducer.reduce(model, layer: layer.name, size: size, pixels: calibration, images: calibrationCount)
+                    reducedLayers[key(layer.name, size)] = reduced.layers.first { $0.name == layer.name }!
+                }
             }
             for c in 0..<shape[0] {
-                if reducedLayers[layer.name] != nil { candidates.append(Candidate(layer: layer.name, channel: c, kind: .kernel)) }
+                if square { candidates.append(Candidate(layer: layer.name, channel: c, kind: .kernel, size: shape[2] - 2)) }
                 if options.kinds.contains(.feature) && shape[0] > options.sources { candidates.append(Candidate(layer: layer.name, channel: c, kind: .feature)) }
             }
         }
@@ -114,9 +123,8 @@ public enum BudgetSearch {
             guard !approximated.contains(candidate.channel) else { return nil }
             switch candidate.kind {
             case .kernel:
-                let reduced = reducedLayers[candidate.layer]!
-                guard (layer.kernelSizes?[candidate.channel] ?? layer.weightShape![2]) > reduced.kernelSizes![candidate.channel] else { return nil }
-                return try applyKernel(candidate.channel, from: reduced, to: current)
+                guard (layer.kernelSizes?[candidate.channel] ?? layer.weightShape![2]) == candidate.size + 2 else { return nil }
+                return try applyKernel(candidate.channel, from: reducedLayers[key(candidate.layer, candidate.size)]!, to: current)
             case .feature:
                 guard !pinned.contains(candidate.channel), layer.shape[0] - approximated.count > options.sources else { return nil }
                 if samples[candidate.layer]?.version != version {
@@ -147,7 +155,7 @@ public enum BudgetSearch {
         }
         var current = model, currentTop1 = baseline
         var steps: [Step] = []
-        let scored = entries.count
+        var scored = entries.count
         var decided = 0
         while let best = entries.indices.max(by: { (entries[$0].score, -entries[$0].order) < (entries[$1].score, -entries[$1].order) }) {
             let entry = entries.remove(at: best)
@@ -160,6 +168,13 @@ public enum BudgetSearch {
                 current = trial
                 currentTop1 = entry.top1
                 decided += 1
+                // The channel's next kernel step joins, with its predecessor's score until it is measured.
+                var next = entry.candidate
+                next.size -= 2
+                if next.kind == .kernel && next.size >= 1 {
+                    entries.append((next, entry.order, entry.score, -1, 0))
+                    scored += 1
+                }
                 continue
             }
             let (accuracy, fits) = try top1(trial)

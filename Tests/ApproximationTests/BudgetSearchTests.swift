@@ -15,7 +15,8 @@ final class BudgetSearchTests: XCTestCase {
             // Labels: the model's own predictions with every fourth one changed, so accuracy starts at 75%.
             var labels = try GoldenModel(model).predictions(pixels: validation.pixels, count: 40)
             for i in stride(from: 0, to: 40, by: 4) { labels[i] = labels[i] + 1 }
-            let convChannels = model.layers.filter { $0.kind == .conv2d && ($0.kernel?.first ?? 0) >= 3 }.reduce(0) { $0 + $1.shape[0] }
+            // Every channel of a KxK convolution can take (K - 1) / 2 steps: 5x5 -> 3x3 -> 1x1.
+            let kernelSteps = model.layers.filter { $0.kind == .conv2d && ($0.kernel?.first ?? 0) >= 3 }.reduce(0) { $0 + $1.shape[0] * ($1.kernel![0] - 1) / 2 }
 
             func search(_ budget: Double, kinds: [BudgetSearch.Kind] = BudgetSearch.Kind.allCases) throws -> BudgetSearch.Outcome {
                 var options = BudgetSearch.Options(budget: budget)
@@ -25,7 +26,8 @@ final class BudgetSearchTests: XCTestCase {
             }
             let kernels = try search(100, kinds: [.kernel])
             XCTAssertEqual(kernels.baselineTop1, 75)
-            XCTAssertEqual(kernels.steps.count, convChannels, "an unlimited budget reduces every channel once")
+            XCTAssertEqual(kernels.steps.count, kernelSteps, "an unlimited budget takes every kernel step")
+            XCTAssertTrue(kernels.model.layers.allSatisfy { $0.kernelSizes?.allSatisfy { $0 == 1 } ?? true })
             XCTAssertTrue(kernels.steps.allSatisfy { $0.kind == .kernel })
             XCTAssertNoThrow(try kernels.model.validate())
 
