@@ -27,7 +27,6 @@ public struct ImageDataset: Sendable {
         return ImageDataset(name: name, rows: rows, cols: cols, pixels: Array(pixels[0..<(n * rows * cols)]), labels: Array(labels[0..<n]))
     }
 
-    /// The last `limit` images (the validation split the budget search keeps apart from calibration).
     /// The images at `indices`, in that order.
     public func select(_ indices: [Int]) -> ImageDataset {
         let size = rows * cols
@@ -35,11 +34,6 @@ public struct ImageDataset: Sendable {
         pixels.reserveCapacity(indices.count * size)
         for i in indices { pixels += self.pixels[(i * size)..<((i + 1) * size)] }
         return ImageDataset(name: name, rows: rows, cols: cols, pixels: pixels, labels: indices.map { labels[$0] })
-    }
-
-    public func suffix(_ limit: Int) -> ImageDataset {
-        let n = min(limit, count), size = rows * cols
-        return ImageDataset(name: name, rows: rows, cols: cols, pixels: Array(pixels[((count - n) * size)...]), labels: Array(labels[(count - n)...]))
     }
 
     /// Reads an image IDX file and its label IDX file (each gzipped or not).

@@ -21,6 +21,16 @@ final class DatasetsTests: XCTestCase {
         XCTAssertEqual(process.terminationStatus, 0)
     }
 
+    /// `select` takes whole images and their labels in the order asked (the budget search's held-out split).
+    func testSelectTakesImagesAndLabelsInOrder() {
+        let data = ImageDataset(name: "t", rows: 2, cols: 1, pixels: [0, 1, 10, 11, 20, 21], labels: [5, 6, 7])
+        let picked = data.select([2, 0])
+        XCTAssertEqual(picked.count, 2)
+        XCTAssertEqual(picked.pixels, [20, 21, 0, 1])
+        XCTAssertEqual(picked.labels, [7, 5])
+        XCTAssertEqual(data.select([]).count, 0)
+    }
+
     func testIDXRoundTripPlainAndGzipped() throws {
         let images = IDXArray(shape: [3, 2, 2], bytes: (0..<12).map { UInt8($0 * 20) })
         let labels = IDXArray(shape: [3], bytes: [7, 0, 9])
