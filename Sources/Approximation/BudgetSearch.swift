@@ -1,9 +1,10 @@
+import Foundation
 import GoldenModel
 import Quantization
 
 /// The accuracy-budget search of DESIGN.md section 2 (`compress --method slim --budget B`): apply M3 and M4
-/// greedily, the reduction saving the most multiply-accumulates per point of validation accuracy lost first,
-/// while the loss stays within the budget. Validation is the integer golden model on images kept apart from
+/// greedily, the reduction saving the most multiply-accumulates per unit of validation loss first, while the
+/// top-1 loss stays within the budget. Validation is the integer golden model on images kept apart from
 /// calibration and from the test set. Deterministic: ties go to the earlier candidate (layer order, then
 /// channel, M4 before M3).
 ///
@@ -12,8 +13,8 @@ import Quantization
 ///   step is applied, the channel's next step, K - 2 to K - 4, becomes a candidate);
 /// - `feature` (M3): the channel approximated from `sources` computed channels of its layer.
 ///
-/// Lazy greedy: every candidate is first scored alone on the starting model (MACs saved / points lost, a step
-/// losing nothing counting as 0.01); then the best-scored candidate is evaluated on the current model: if its
+/// Lazy greedy: every candidate is first scored alone on the starting model (MACs saved per unit of validation
+/// cross-entropy added, a smooth stand-in for the points lost that does not reward lucky flips); then the best-scored candidate is evaluated on the current model: if its
 /// score was measured on the current model it is applied, otherwise it is measured again and goes back into the
 /// list. A candidate that would take the loss over the budget, or that no longer applies (its channel was
 /// reduced, approximated or became a source), is dropped. This is the exact greedy order whenever a step never
@@ -57,6 +58,12 @@ public enum BudgetSearch {
         public var evaluations: Int
     }
 
+    struct Measure {
+        var top1: Double
+        var crossEntropy: Double
+        var fits: Bool
+    }
+
     struct Candidate: Equatable {
         var layer: String
         var channel: Int
@@ -78,10 +85,20 @@ public enum BudgetSearch {
         }
         var evaluations = 0
         var startPredictions: [Int]? = nil
-        // Validation top-1 and whether the loss, with `margin` standard errors of it, stays within the budget.
-        func top1(_ candidate: QuantizedModel) throws -> (value: Double, fits: Bool) {
+        let classes = model.layers.last!.shape.reduce(1, *), unit = pow(2, Double(model.layers.last!.outputExponent))
+        // Validation top-1, mean cross-entropy, and whether the top-1 loss with `margin` standard errors of it stays
+        // within the budget.
+        func measure(_ candidate: QuantizedModel) throws -> Measure {
             evaluations += 1
-            let predictions = try GoldenModel(candidate).predictions(pixels: validation, count: labels.count)
+            let logits = try GoldenModel(candidate).run(pixels: validation, count: labels.count).logits
+            var predictions = [Int](repeating: 0, count: labels.count)
+            var entropy = 0.0
+            for (s, label) in labels.enumerated() {
+                let row = logits[(s * classes)..<((s + 1) * classes)].map { Double($0) * unit }
+                let top = row.max()!
+                predictions[s] = row.firstIndex(of: top)!
+                entropy += log(row.reduce(0) { $0 + exp($1 - top) }) + top - row[label]
+            }
             let n = Double(max(labels.count, 1))
             let value = 100 * Double(zip(predictions, labels).filter { $0 == $1 }.count) / n
             let start = startPredictions ?? predictions
@@ -89,7 +106,13 @@ public enum BudgetSearch {
             // The loss is a difference of paired outcomes; its standard error is at most sqrt(changed) / n.
             let changed = Double(zip(predictions, start).filter { $0 != $1 }.count)
             let baseline = 100 * Double(zip(start, labels).filter { $0 == $1 }.count) / n
-            return (value, baseline - value + options.margin * 100 * changed.squareRoot() / n <= options.budget)
+            return Measure(top1: value, crossEntropy: entropy / n,
+                           fits: baseline - value + options.margin * 100 * changed.squareRoot() / n <= options.budget)
+        }
+        // MACs saved per unit of cross-entropy added: a smooth measure, so that the ranking does not chase the
+        // candidates whose few changed predictions happened to be lucky on the validation images.
+        func score(saved: Int, from before: Measure, to after: Measure) -> Double {
+            Double(saved) / max(after.crossEntropy - before.crossEntropy, 1e-4)
         }
         let convolutions = model.layers.filter { $0.kind == .conv2d && !($0.logits ?? false) && (options.layers?.contains($0.name) ?? true) }
         // M4's refit of a whole layer to each smaller size is computed once, on the model as given (from the full
@@ -142,18 +165,18 @@ public enum BudgetSearch {
                         macsSaved: ModelMetrics(before).total.liveMacs - ModelMetrics(after).total.liveMacs, validationTop1: top1)
         }
 
-        let baseline = try top1(model).value
+        let start = try measure(model)
         // Scores of single steps on the starting model.
-        var entries: [(candidate: Candidate, order: Int, score: Double, version: Int, top1: Double)] = []
+        var entries: [(candidate: Candidate, order: Int, score: Double, version: Int, measure: Measure)] = []
         for (i, candidate) in candidates.enumerated() {
             progress("scoring", i + 1, candidates.count)
             guard let trial = try apply(candidate, to: model, version: 0) else { continue }
-            let (accuracy, fits) = try top1(trial)
-            guard fits else { continue }
+            let result = try measure(trial)
+            guard result.fits else { continue }
             let saved = ModelMetrics(model).total.liveMacs - ModelMetrics(trial).total.liveMacs
-            entries.append((candidate, i, Double(saved) / max(baseline - accuracy, 0.01), 0, accuracy))
+            entries.append((candidate, i, score(saved: saved, from: start, to: result), 0, result))
         }
-        var current = model, currentTop1 = baseline
+        var current = model, currentMeasure = start
         var steps: [Step] = []
         var scored = entries.count
         var decided = 0
@@ -164,25 +187,25 @@ public enum BudgetSearch {
             if entry.version == steps.count {
                 // Measured on this very model already and still the best: apply it (the same trial again, the
                 // fits are deterministic).
-                steps.append(step(entry.candidate, before: current, after: trial, top1: entry.top1))
+                steps.append(step(entry.candidate, before: current, after: trial, top1: entry.measure.top1))
                 current = trial
-                currentTop1 = entry.top1
+                currentMeasure = entry.measure
                 decided += 1
                 // The channel's next kernel step joins, with its predecessor's score until it is measured.
                 var next = entry.candidate
                 next.size -= 2
                 if next.kind == .kernel && next.size >= 1 {
-                    entries.append((next, entry.order, entry.score, -1, 0))
+                    entries.append((next, entry.order, entry.score, -1, entry.measure))
                     scored += 1
                 }
                 continue
             }
-            let (accuracy, fits) = try top1(trial)
-            guard fits else { decided += 1; continue }
+            let result = try measure(trial)
+            guard result.fits else { decided += 1; continue }
             let saved = ModelMetrics(current).total.liveMacs - ModelMetrics(trial).total.liveMacs
-            entries.append((entry.candidate, entry.order, Double(saved) / max(currentTop1 - accuracy, 0.01), steps.count, accuracy))
+            entries.append((entry.candidate, entry.order, score(saved: saved, from: currentMeasure, to: result), steps.count, result))
         }
-        return Outcome(model: current, steps: steps, baselineTop1: baseline, evaluations: evaluations)
+        return Outcome(model: current, steps: steps, baselineTop1: start.top1, evaluations: evaluations)
     }
 
     /// `current` with channel `c` of its layer taken from the fully reduced layer: its codes, exponent, bias and

@@ -129,7 +129,7 @@ extension Compress {
         let after = 100 * (try Accuracy.integer(result, on: test))
         let saved = 1 - Double(metrics.total.liveMacs) / Double(max(metrics.total.macs, 1))
         if json {
-            try printJSON(["model": model, "output": output, "method": settings.description, "budget": settings.budget,
+            try printJSON(["model": model, "output": output, "method": settings.description, "budget": settings.budget, "reductions": settings.reductions,
                            "validation_top1_before": outcome.baselineTop1, "validation_top1_after": outcome.steps.last?.validationTop1 ?? outcome.baselineTop1,
                            "test_top1_before": before, "test_top1_after": after, "macs": metrics.total.macs, "macs_after": metrics.total.liveMacs,
                            "steps": outcome.steps.map { step -> [String: Any] in
