@@ -230,19 +230,3 @@ public enum BudgetSearch {
         return model
     }
 }
-
-extension QuantizedModel.Layer {
-    /// `settle` after the codes, exponents or biases of a layer changed: M3's combinations (as recorded in `old`)
-    /// are quantized again for the sources' new exponents first.
-    mutating func settleKeepingFeatures(of old: QuantizedModel.Layer, effectiveWeights codes: [Int], exponents: [Int], bias: [Int],
-                                        in model: QuantizedModel) throws {
-        var exponents = exponents, bias = bias
-        if let record = old.approximatedFeatures {
-            try quantizeFeatures(FeatureApproximator.realFeatures(record, layer: old), coefficientBits: record.coefficientBits,
-                                 effectiveWeights: codes, exponents: &exponents, bias: &bias, in: model)
-        }
-        let range = model.inputRange(of: self)
-        try settle(effectiveWeights: codes, exponents: exponents, bias: bias, inputLow: range.low, inputHigh: range.high,
-                   maxAccumulatorBits: model.maxAccumulatorBits)
-    }
-}

@@ -65,12 +65,12 @@ public enum FeatureApproximator {
         Array(order.filter { $0 != j && !excluded.contains($0) }.prefix(m))
     }
 
-    /// The QR ranking of a layer's computed channels (approximated ones, all-zero, come last).
-    public static func ranking(_ layer: QuantizedModel.Layer) -> [Int] {
+    /// The QR ranking of a layer's channels from their real weights (approximated ones, all-zero, come last).
+    public static func ranking(_ layer: QuantizedModel.Layer) -> (order: [Int], pivots: [Double]) {
         let codes = layer.effectiveWeights!, exponents = layer.weightExponents!
         let fan = codes.count / exponents.count
         let real = codes.indices.map { Double(codes[$0]) * pow(2, Double(exponents[$0 / fan])) }
-        return FeatureRanking.rank(weights: real, features: exponents.count).order
+        return FeatureRanking.rank(weights: real, features: exponents.count)
     }
 
     /// Channels `chosen` of convolution `name` approximated from `m` sources each, fitted on `samples` (from
@@ -98,7 +98,7 @@ public enum FeatureApproximator {
         if let bits = existing?.coefficientBits, bits != coefficientBits {
             throw QuantizationError(layer: name, "the layer's approximated features use \(bits)-bit coefficients, not \(coefficientBits)")
         }
-        let order = ranking(layer)
+        let order = ranking(layer).order
         let excluded = approximated.union(chosen)
         let fits = chosen.map { j in
             let kept = sources(of: j, m: m, order: order, excluded: excluded)
@@ -114,7 +114,7 @@ public enum FeatureApproximator {
         layer.weights = codes
         var exponents = layer.weightExponents!, bias = layer.bias!
         try layer.quantizeFeatures(real, coefficientBits: coefficientBits, effectiveWeights: codes, exponents: &exponents, bias: &bias,
-                                   in: model)
+                                   in: model, maxAccumulatorBits: model.maxAccumulatorBits)
         let range = model.inputRange(of: layer)
         try layer.settle(effectiveWeights: codes, exponents: exponents, bias: bias, inputLow: range.low, inputHigh: range.high,
                          maxAccumulatorBits: model.maxAccumulatorBits)
@@ -131,7 +131,7 @@ public enum FeatureApproximator {
         let layer = try convolution(model, name)
         let samples = try samples(model, layer: name, pixels: pixels, images: images)
         let taken = (layer.approximatedFeatures?.channels ?? []).union(layer.approximatedFeatures?.features.flatMap(\.sources) ?? [])
-        let order = ranking(layer)
+        let order = ranking(layer).order
         let residuals = FeatureApproximation.sensitivity(samples.values, features: samples.channels, order: order, m: m)
         let chosen = (0..<samples.channels).filter { !taken.contains($0) }.sorted { (residuals[$0], $0) < (residuals[$1], $1) }.prefix(count)
         guard chosen.count == count else {
@@ -146,11 +146,9 @@ public enum FeatureApproximator {
     public static func rankFeatures(_ model: QuantizedModel, layer name: String, m: Int, pixels: [UInt8], images: Int) throws
         -> [(channel: Int, position: Int, pivot: Double, sensitivity: Double)] {
         let layer = try convolution(model, name)
-        let codes = layer.effectiveWeights!, exponents = layer.weightExponents!
-        let channels = exponents.count, fan = codes.count / channels
+        let channels = layer.shape[0]
         guard m >= 1, m < channels else { throw QuantizationError(layer: name, "--sources must lie in 1..<\(channels)") }
-        let real = codes.indices.map { Double(codes[$0]) * pow(2, Double(exponents[$0 / fan])) }
-        let (order, pivots) = FeatureRanking.rank(weights: real, features: channels)
+        let (order, pivots) = ranking(layer)
         let samples = try samples(model, layer: name, pixels: pixels, images: images)
         let residuals = FeatureApproximation.sensitivity(samples.values, features: channels, order: order, m: m)
         return (0..<channels).map { c in
@@ -182,9 +180,9 @@ public enum FeatureApproximator {
 extension QuantizedModel.Layer {
     /// Records `features` (real combinations) as M3 codes for the sources' `exponents`: per feature the finest
     /// exponent E_j at which every coefficient A = a * 2^(e_k - E_j) fits `coefficientBits` and the accumulator
-    /// bound fits the model's limit; its bias becomes B = b / 2^(E_j + input exponent), rounded.
+    /// bound fits `maxAccumulatorBits`; its bias becomes B = b / 2^(E_j + input exponent), rounded.
     mutating func quantizeFeatures(_ features: [FeatureApproximator.RealFeature], coefficientBits: Int, effectiveWeights codes: [Int],
-                                   exponents: inout [Int], bias: inout [Int], in model: QuantizedModel) throws {
+                                   exponents: inout [Int], bias: inout [Int], in model: QuantizedModel, maxAccumulatorBits: Int) throws {
         guard (2...24).contains(coefficientBits) else { throw QuantizationError(layer: name, "coefficient bits must lie in 2...24") }
         let limit = (1 << (coefficientBits - 1)) - 1
         let range = model.inputRange(of: self)
@@ -200,7 +198,7 @@ extension QuantizedModel.Layer {
                 let b = FixedPoint.code(f.bias, exponent: e + inputExponent)
                 var low = b, high = b
                 for (code, k) in zip(a, f.sources) { low += min(code * lows[k], code * highs[k]); high += max(code * lows[k], code * highs[k]) }
-                if FixedPoint.width(low: low, high: high) <= model.maxAccumulatorBits {
+                if FixedPoint.width(low: low, high: high) <= maxAccumulatorBits {
                     exponents[f.channel] = e
                     bias[f.channel] = b
                     recorded.append(.init(channel: f.channel, sources: f.sources, coefficients: a))
@@ -208,7 +206,7 @@ extension QuantizedModel.Layer {
                 }
                 // Coarser coefficients shrink the bound; give up once they are all zero.
                 guard a.contains(where: { $0 != 0 }) else {
-                    throw QuantizationError(layer: name, "approximated channel \(f.channel) does not fit \(model.maxAccumulatorBits) accumulator bits")
+                    throw QuantizationError(layer: name, "approximated channel \(f.channel) does not fit \(maxAccumulatorBits) accumulator bits")
                 }
                 e += 1
             }

@@ -20,18 +20,28 @@ extension QuantizedModel.Layer {
         compression.originalAccumulatorBits = accumulatorBits
         result.weights = nil
         result.compression = compression
-        var newBias = zip(bias!, zip(weightExponents!, exponents)).map { b, e in
+        let newBias = zip(bias!, zip(weightExponents!, exponents)).map { b, e in
             e.1 <= e.0 ? b << (e.0 - e.1) : FixedPoint.code(Double(b), exponent: e.1 - e.0)
         }
-        var exponents = exponents
-        if let record = approximatedFeatures {
-            // M3's coefficients follow their sources to the new exponents (the same real combination).
-            try result.quantizeFeatures(FeatureApproximator.realFeatures(record, layer: self), coefficientBits: record.coefficientBits,
-                                        effectiveWeights: result.effectiveWeights!, exponents: &exponents, bias: &newBias, in: model)
+        try result.settleKeepingFeatures(of: self, effectiveWeights: result.effectiveWeights!, exponents: exponents, bias: newBias,
+                                         in: model, maxAccumulatorBits: maxAccumulatorBits)
+        return result
+    }
+}
+
+extension QuantizedModel.Layer {
+    /// `settle` after the codes, exponents or biases of a layer changed: M3's combinations (as recorded in `old`)
+    /// are quantized again for the sources' new exponents first (the same real combination).
+    mutating func settleKeepingFeatures(of old: QuantizedModel.Layer, effectiveWeights codes: [Int], exponents: [Int], bias: [Int],
+                                        in model: QuantizedModel, maxAccumulatorBits: Int? = nil) throws {
+        let limit = maxAccumulatorBits ?? model.maxAccumulatorBits
+        var exponents = exponents, bias = bias
+        if let record = old.approximatedFeatures {
+            try quantizeFeatures(FeatureApproximator.realFeatures(record, layer: old), coefficientBits: record.coefficientBits,
+                                 effectiveWeights: codes, exponents: &exponents, bias: &bias, in: model, maxAccumulatorBits: limit)
         }
         let range = model.inputRange(of: self)
-        try result.settle(effectiveWeights: result.effectiveWeights!, exponents: exponents, bias: newBias,
-                          inputLow: range.low, inputHigh: range.high, maxAccumulatorBits: maxAccumulatorBits)
-        return result
+        try settle(effectiveWeights: codes, exponents: exponents, bias: bias, inputLow: range.low, inputHigh: range.high,
+                   maxAccumulatorBits: limit)
     }
 }
