@@ -62,7 +62,7 @@ def main() -> None:
         saved = 100 * (1 - r["macs_after"] / r["macs"])
         label = " + ".join(KINDS[k] for k in kinds.split(","))
         seconds = r.get("seconds")
-        out.append(f"| {model} | {label} | {r['budget']:.1f} | {summary(r['steps'])} | {r['macs']:,} -> {r['macs_after']:,} | {saved:.1f}% | "
+        out.append(f"| {model} | {label} | {r['budget']:g} | {summary(r['steps'])} | {r['macs']:,} -> {r['macs_after']:,} | {saved:.1f}% | "
                    f"{r['validation_top1_before']:.2f}% -> {r['validation_top1_after']:.2f}% | "
                    f"{r['test_top1_before']:.2f}% -> {r['test_top1_after']:.2f}% | {r['test_top1_after'] - r['test_top1_before']:+.2f} | "
                    f"{r['evaluations']} | {'' if seconds is None else f'{seconds:.0f} s'} |")
@@ -88,7 +88,7 @@ def main() -> None:
         key = (name(r), r["reductions"])
         if key in best and best[key] is not None:
             saved, budget, loss = best[key]
-            out.append(f"| {key[0]} | {' + '.join(KINDS[k] for k in key[1].split(','))} | {budget:.1f} | {saved:.1f}% | {loss:+.2f} |")
+            out.append(f"| {key[0]} | {' + '.join(KINDS[k] for k in key[1].split(','))} | {budget:g} | {saved:.1f}% | {loss:+.2f} |")
             best[key] = None
     out += ["", "The paper (\"Slimmer CNNs Through Feature Approximation and Kernel Size Reduction\", IEEE OJCAS 2023) "
             "reports, with retraining, 15-80% of the computation saved by linear feature approximation (median 52%) and "
