@@ -39,6 +39,8 @@ let package = Package(
         .target(name: "Verilog"),
         // Layer units (reuse and baseline MAC arrays) from a compressed layer, with their self-checking benches.
         .target(name: "LayerGenerator", dependencies: ["Verilog", "GoldenModel", "Quantization"]),
+        // The DianNao-style accelerator: the model compiled to a program and ROM images, and its handoff folder.
+        .target(name: "Accelerator", dependencies: ["Verilog", "GoldenModel", "Quantization", "LayerGenerator"]),
         // EDA flows on a generated design folder: simulation (Icarus, Verilator) and synthesis (Yosys, nextpnr).
         .target(name: "EDAFlows", dependencies: ["LayerGenerator", "Verilog"]),
         // System zlib, for gzipped IDX files (Debian: zlib1g-dev).
@@ -50,7 +52,7 @@ let package = Package(
             name: "approxrtl",
             dependencies: [
                 "NetworkIR", "OnnxImport", "OnnxExport", "FloatInference", "Datasets", "Training", "Quantization", "GoldenModel", "Approximation",
-                "LayerGenerator", "EDAFlows",
+                "LayerGenerator", "EDAFlows", "Accelerator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // `make bench`: throughput figures measured against a baseline in the same run.
@@ -74,6 +76,7 @@ let package = Package(
         // The hand-written primitives of rtl/ under both simulators, against the golden arithmetic.
         .testTarget(name: "RTLTests", dependencies: ["Quantization", "GoldenModel", "TestSupport"]),
         .testTarget(name: "LayerGeneratorTests", dependencies: ["LayerGenerator", "EDAFlows", "Approximation", "GoldenModel", "Quantization", "Verilog", "TestSupport"]),
+        .testTarget(name: "AcceleratorTests", dependencies: ["Accelerator", "EDAFlows", "GoldenModel", "Quantization", "Approximation", "TestSupport"]),
         .testTarget(name: "EDAFlowsTests", dependencies: ["EDAFlows", "LayerGenerator", "Approximation", "GoldenModel", "Quantization", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["approxrtl", "OnnxProto", "TestSupport", "Datasets"]),
     ],

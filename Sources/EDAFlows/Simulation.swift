@@ -19,8 +19,9 @@ public enum Simulator: String, Sendable, CaseIterable {
     /// Builds and runs the bench of the design folder `directory` (working directory: the folder, so the
     /// $readmemh paths resolve). Build products go to `build/<simulator>/` inside it.
     public func run(directory: URL, wave: Bool = false) throws -> Outcome {
-        let manifest = try LayerDesign.loadManifest(directory: directory)
-        let sources = manifest.rtl + ["tb/tb_layer.sv"]
+        let folder = try DesignFolder.load(directory)
+        let bench = folder.bench
+        let sources = folder.rtl + ["tb/\(bench).sv"]
         let work = "build/\(rawValue)"
         try FileManager.default.createDirectory(at: directory.appendingPathComponent(work), withIntermediateDirectories: true)
         var log = ""
@@ -33,12 +34,12 @@ public enum Simulator: String, Sendable, CaseIterable {
         var status: Int32
         switch self {
         case .iverilog:
-            status = try step("iverilog", ["-g2012", "-Itb", "-s", "tb_layer", "-o", "\(work)/tb_layer.vvp"] + defines + sources)
-            if status == 0 { status = try step("vvp", ["-n", "\(work)/tb_layer.vvp"]) }
+            status = try step("iverilog", ["-g2012", "-Itb", "-s", bench, "-o", "\(work)/\(bench).vvp"] + defines + sources)
+            if status == 0 { status = try step("vvp", ["-n", "\(work)/\(bench).vvp"]) }
         case .verilator:
-            status = try step("verilator", ["--binary", "-Itb", "--top-module", "tb_layer", "-Mdir", work, "-O1", "-j", "2"]
+            status = try step("verilator", ["--binary", "-Itb", "--top-module", bench, "-Mdir", work, "-O1", "-j", "2"]
                                 + (wave ? ["--trace", "-DDUMP"] : []) + sources)
-            if status == 0 { status = try step("\(work)/Vtb_layer", []) }
+            if status == 0 { status = try step("\(work)/V\(bench)", []) }
         }
         let (passed, failed) = Self.counts(in: log) ?? (0, 0)
         let cycles = log.split(separator: "\n").last { $0.hasPrefix("cycles ") }.flatMap { Int($0.dropFirst(7)) }
@@ -54,6 +55,29 @@ public enum Simulator: String, Sendable, CaseIterable {
             if words.count == 4, words[1] == "passed,", words[3] == "failed", let p = Int(words[0]), let f = Int(words[2]) { return (p, f) }
         }
         return nil
+    }
+}
+
+/// What every design folder's design.json says about its bench: the RTL in compile order and the bench module
+/// (tb/<bench>.sv; layer units, which predate the field, use tb_layer).
+public struct DesignFolder: Decodable, Sendable {
+    public var kind: String
+    public var top: String
+    public var rtl: [String]
+    public var bench: String
+
+    enum CodingKeys: String, CodingKey { case kind, top, rtl, bench }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try c.decodeIfPresent(String.self, forKey: .kind) ?? "layer"
+        top = try c.decode(String.self, forKey: .top)
+        rtl = try c.decode([String].self, forKey: .rtl)
+        bench = try c.decodeIfPresent(String.self, forKey: .bench) ?? "tb_layer"
+    }
+
+    public static func load(_ directory: URL) throws -> DesignFolder {
+        try JSONDecoder().decode(DesignFolder.self, from: Data(contentsOf: directory.appendingPathComponent("design.json")))
     }
 }
 

@@ -79,6 +79,678 @@ module requantize #(
              : rectified[OutWidth - 1:0];
 endmodule
 """# + "\n"),
+        ("rtl/ram_sdp.v", #"""
+// Simple dual-port RAM (one write port, one read port, one clock): the accelerator's activation buffers NBin and
+// NBout. Synchronous read, so synthesis maps it to block RAM; data_o holds mem[raddr_i] of the previous cycle
+// (a read of the address written in the same cycle returns the old word).
+module ram_sdp #(
+  parameter integer Width = 8,      // word width
+  parameter integer Depth = 16,     // number of words
+  parameter integer AddrWidth = 4   // at least clog2(Depth)
+) (
+  input  wire clk_i,
+  input  wire we_i,
+  input  wire [AddrWidth - 1:0] waddr_i,
+  input  wire [Width - 1:0] wdata_i,
+  input  wire [AddrWidth - 1:0] raddr_i,
+  output wire [Width - 1:0] rdata_o
+);
+  reg [Width - 1:0] mem [0:Depth - 1];
+  reg [Width - 1:0] rdata_q;
+
+  always @(posedge clk_i) begin
+    if (we_i) mem[waddr_i] <= wdata_i;
+    rdata_q <= mem[raddr_i];
+  end
+  assign rdata_o = rdata_q;
+endmodule
+"""# + "\n"),
+        ("rtl/delay_line.v", #"""
+// A chain of Depth >= 1 registers: balances pipeline branches of different latency.
+module delay_line #(
+  parameter integer Width = 8,
+  parameter integer Depth = 1
+) (
+  input  wire clk_i,
+  input  wire rst_ni,
+  input  wire [Width - 1:0] d_i,
+  output wire [Width - 1:0] q_o
+);
+  reg [Width - 1:0] stage_q [0:Depth - 1];
+  integer i;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      for (i = 0; i < Depth; i = i + 1) stage_q[i] <= {Width{1'b0}};
+    end else begin
+      stage_q[0] <= d_i;
+      for (i = 1; i < Depth; i = i + 1) stage_q[i] <= stage_q[i - 1];
+    end
+  end
+  assign q_o = stage_q[Depth - 1];
+endmodule
+"""# + "\n"),
+        ("rtl/adder_tree_core.v", #"""
+// The recursive body of adder_tree (Count >= 2): sums Count signed InWidth-bit values packed in in_i (value k in bits
+// [k*InWidth +: InWidth]) into sum_o, exactly (OutWidth = InWidth + clog2(Count)), with a register after every
+// adder level: latency clog2(Count) cycles. The two halves are ceil(Count/2) and floor(Count/2) values; the
+// smaller one is delayed when its tree is shallower.
+module adder_tree_core #(
+  parameter integer Count = 2,
+  parameter integer InWidth = 8,
+  parameter integer OutWidth = InWidth + $clog2(Count)
+) (
+  input  wire clk_i,
+  input  wire rst_ni,
+  input  wire [Count * InWidth - 1:0] in_i,
+  output wire signed [OutWidth - 1:0] sum_o
+);
+  localparam integer Levels = $clog2(Count);
+  localparam integer LeftCount = (Count + 1) / 2;
+  localparam integer RightCount = Count / 2;
+  localparam integer RightLevels = $clog2(RightCount);
+  // The left half reaches this level with Levels - 1 bits of growth, the right one with RightLevels.
+  wire signed [InWidth + Levels - 2:0] left;
+  wire signed [InWidth + RightLevels - 1:0] right_raw;
+  wire signed [InWidth + RightLevels - 1:0] right_late;
+  generate
+    if (LeftCount == 1) begin : g_left_leaf
+      assign left = $signed(in_i[InWidth - 1:0]);
+    end else begin : g_left_tree
+      adder_tree_core #(.Count(LeftCount), .InWidth(InWidth)) u_left (
+        .clk_i(clk_i), .rst_ni(rst_ni), .in_i(in_i[LeftCount * InWidth - 1:0]), .sum_o(left));
+    end
+    if (RightCount == 1) begin : g_right_leaf
+      assign right_raw = $signed(in_i[Count * InWidth - 1:LeftCount * InWidth]);
+    end else begin : g_right_tree
+      adder_tree_core #(.Count(RightCount), .InWidth(InWidth)) u_right (
+        .clk_i(clk_i), .rst_ni(rst_ni), .in_i(in_i[Count * InWidth - 1:LeftCount * InWidth]), .sum_o(right_raw));
+    end
+    // A shallower right half waits for the left one.
+    if (Levels - 1 > RightLevels) begin : g_balance
+      delay_line #(.Width(InWidth + RightLevels), .Depth(Levels - 1 - RightLevels)) u_balance (
+        .clk_i(clk_i), .rst_ni(rst_ni), .d_i(right_raw), .q_o(right_late));
+    end else begin : g_aligned
+      assign right_late = right_raw;
+    end
+  endgenerate
+
+  // One adder and its register: both halves sign-extended to the output width.
+  reg signed [OutWidth - 1:0] sum_q;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      sum_q <= {OutWidth{1'b0}};
+    end else begin
+      sum_q <= $signed({{(OutWidth - InWidth - Levels + 1){left[InWidth + Levels - 2]}}, left})
+             + $signed({{(OutWidth - InWidth - RightLevels){right_late[InWidth + RightLevels - 1]}}, right_late});
+    end
+  end
+  assign sum_o = sum_q;
+endmodule
+"""# + "\n"),
+        ("rtl/adder_tree.v", #"""
+// Pipelined adder tree: the exact sum of Count signed InWidth-bit values (packed in in_i, value k in bits
+// [k*InWidth +: InWidth]), InWidth + clog2(Count) bits wide, one register per adder level. A valid bit travels
+// alongside. Latency clog2(Count) cycles, one new vector per cycle. Count >= 2.
+module adder_tree #(
+  parameter integer Count = 4,
+  parameter integer InWidth = 8
+) (
+  input  wire clk_i,
+  input  wire rst_ni,
+  input  wire [Count * InWidth - 1:0] in_i,
+  input  wire valid_i,
+  output wire signed [InWidth + $clog2(Count) - 1:0] sum_o,
+  output wire valid_o
+);
+  adder_tree_core #(.Count(Count), .InWidth(InWidth)) u_core (
+    .clk_i(clk_i), .rst_ni(rst_ni), .in_i(in_i), .sum_o(sum_o));
+  delay_line #(.Width(1), .Depth($clog2(Count))) u_valid (
+    .clk_i(clk_i), .rst_ni(rst_ni), .d_i(valid_i), .q_o(valid_o));
+endmodule
+"""# + "\n"),
+        ("rtl/diannao_sequencer.v", #"""
+// Control sequencer of the DianNao-style accelerator (docs/accelerator.md): runs the per-layer program that
+// approxrtl compiles from the model. For each layer it fetches one 128-bit instruction from the program ROM and
+// walks its loop nest, one step per cycle:
+//   for oy, ox (output pixel), to (output tile of Tn channels), ky, kx (kernel tap), ti (input tile)
+// A step names one input word (Tn channels of one input pixel) and one weight word (Tn x Tn weights); the last
+// step of an output tile hands its Tn accumulators to NFU-3. Pooling layers walk the same nest with ti fixed at 0
+// and read input tile `to`. After a layer's last step the sequencer waits Drain cycles, so that the next layer
+// reads a complete buffer.
+module diannao_sequencer #(
+  parameter integer Layers = 1,           // instructions in the program
+  parameter integer ProgAddrWidth = 1,    // at least clog2(Layers)
+  parameter integer ActAddrWidth = 10,    // activation buffer address width
+  parameter integer WeightAddrWidth = 8,  // SB address width
+  parameter integer ParamAddrWidth = 4,   // bias/shift ROM address width
+  parameter integer Drain = 8,            // cycles from a step's issue to its result being written
+  parameter ProgramFile = "program.hex"
+) (
+  input  wire clk_i,
+  input  wire rst_ni,
+  input  wire start_i,                            // run the program from its first layer
+  output wire busy_o,                             // a layer is running (fetch, steps or drain)
+  output wire done_o,                             // one cycle: the last layer's results are written
+  output wire [ProgAddrWidth - 1:0] layer_o,      // the layer running
+  // The step issued this cycle (meaningful while step_valid_o is high).
+  output wire step_valid_o,
+  output wire [ActAddrWidth - 1:0] in_addr_o,     // input word: (iy * in_w + ix) * in_tiles + tile
+  output wire in_mask_o,                          // the input pixel lies inside the map (not padding)
+  output wire [WeightAddrWidth - 1:0] weight_addr_o,
+  output wire [ParamAddrWidth - 1:0] param_addr_o,
+  output wire first_o,                            // first step of an output tile
+  output wire last_o,                             // last step of an output tile
+  output wire [ActAddrWidth - 1:0] out_addr_o,    // output word: (oy * out_w + ox) * out_tiles + to
+  output wire [1:0] op_o,                         // 0 multiply-accumulate, 1 max pool, 2 average pool
+  output wire relu_o,
+  output wire logits_o,                           // results go to the logit registers, not a buffer
+  output wire src_o,                              // buffer read
+  output wire dst_o,                              // buffer written
+  output wire [3:0] pool_shift_o                  // average pool: log2 of the window area
+);
+  localparam [1:0] OpMac = 2'd0;
+  localparam [2:0] StIdle = 3'd0, StFetch = 3'd1, StDecode = 3'd2, StRun = 3'd3, StDrain = 3'd4;
+
+  // Program ROM: one instruction per layer.
+  wire [127:0] instr_rom;
+  reg [ProgAddrWidth - 1:0] layer_q;
+  rom #(.Width(128), .Depth(Layers), .AddrWidth(ProgAddrWidth), .InitFile(ProgramFile)) u_program (
+    .clk_i(clk_i), .addr_i(layer_q), .data_o(instr_rom));
+
+  reg [2:0] state_q;
+  reg [127:0] instr_q;
+  reg [7:0] oy_q, ox_q, to_q, ti_q;
+  reg [3:0] ky_q, kx_q;
+  reg [WeightAddrWidth - 1:0] weight_q;
+  reg [ActAddrWidth - 1:0] out_q;
+  reg [4:0] drain_q;
+
+  // Instruction fields (docs/accelerator.md, "Program").
+  wire [1:0] op = instr_q[1:0];
+  wire [7:0] in_h = instr_q[15:8];
+  wire [7:0] in_w = instr_q[23:16];
+  wire [7:0] in_tiles = instr_q[31:24];
+  wire [7:0] out_h = instr_q[39:32];
+  wire [7:0] out_w = instr_q[47:40];
+  wire [7:0] out_tiles = instr_q[55:48];
+  wire [3:0] k_h = instr_q[59:56];
+  wire [3:0] k_w = instr_q[63:60];
+  wire [3:0] stride_h = instr_q[67:64];
+  wire [3:0] stride_w = instr_q[71:68];
+  wire [3:0] pad_t = instr_q[75:72];
+  wire [3:0] pad_l = instr_q[79:76];
+  wire [23:0] weight_base = instr_q[111:88];
+  wire [15:0] param_base = instr_q[127:112];
+
+  // Pooling reads one input tile per output tile; multiply-accumulate reads all of them.
+  wire is_mac = op == OpMac;
+  wire [7:0] ti_count = is_mac ? in_tiles : 8'd1;
+  wire ti_end = ti_q == ti_count - 8'd1;
+  wire kx_end = kx_q == k_w - 4'd1;
+  wire ky_end = ky_q == k_h - 4'd1;
+  wire to_end = to_q == out_tiles - 8'd1;
+  wire ox_end = ox_q == out_w - 8'd1;
+  wire oy_end = oy_q == out_h - 8'd1;
+  wire tile_end = ti_end && kx_end && ky_end;
+  wire layer_end = tile_end && to_end && ox_end && oy_end;
+
+  // The input pixel of this step: iy = oy * stride_h + ky - pad_t (likewise ix), signed.
+  wire [11:0] oy_strided = {4'd0, oy_q} * {8'd0, stride_h};
+  wire [11:0] ox_strided = {4'd0, ox_q} * {8'd0, stride_w};
+  wire signed [13:0] iy = $signed({2'b00, oy_strided}) + $signed({10'd0, ky_q}) - $signed({10'd0, pad_t});
+  wire signed [13:0] ix = $signed({2'b00, ox_strided}) + $signed({10'd0, kx_q}) - $signed({10'd0, pad_l});
+  wire in_map = iy >= 14'sd0 && iy < $signed({6'd0, in_h}) && ix >= 14'sd0 && ix < $signed({6'd0, in_w});
+  wire [7:0] tile = is_mac ? ti_q : to_q;
+  // Outside the map the address is not used (the mask zeroes the word), so its low bits suffice.
+  wire [31:0] in_pixel = {18'd0, iy} * {24'd0, in_w} + {18'd0, ix};
+  wire [31:0] in_addr = in_pixel * {24'd0, in_tiles} + {24'd0, tile};
+  wire [23:0] param_addr = {8'd0, param_base} + {16'd0, to_q};
+
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      state_q <= StIdle;
+      layer_q <= {ProgAddrWidth{1'b0}};
+      instr_q <= 128'd0;
+      {oy_q, ox_q, to_q, ti_q} <= 32'd0;
+      {ky_q, kx_q} <= 8'd0;
+      weight_q <= {WeightAddrWidth{1'b0}};
+      out_q <= {ActAddrWidth{1'b0}};
+      drain_q <= 5'd0;
+    end else begin
+      case (state_q)
+        StIdle: if (start_i) begin
+          layer_q <= {ProgAddrWidth{1'b0}};
+          state_q <= StFetch;
+        end
+        // The ROM answers one cycle after the address.
+        StFetch: state_q <= StDecode;
+        StDecode: begin
+          instr_q <= instr_rom;
+          {oy_q, ox_q, to_q, ti_q} <= 32'd0;
+          {ky_q, kx_q} <= 8'd0;
+          weight_q <= instr_rom[88 +: WeightAddrWidth];
+          out_q <= {ActAddrWidth{1'b0}};
+          state_q <= StRun;
+        end
+        StRun: begin
+          // The weight words of one output pixel follow one another; the next pixel starts from the base again.
+          weight_q <= (tile_end && to_end) ? weight_base[WeightAddrWidth - 1:0] : weight_q + 1'b1;
+          if (tile_end) out_q <= out_q + 1'b1;
+          if (!ti_end) ti_q <= ti_q + 8'd1;
+          else begin
+            ti_q <= 8'd0;
+            if (!kx_end) kx_q <= kx_q + 4'd1;
+            else begin
+              kx_q <= 4'd0;
+              if (!ky_end) ky_q <= ky_q + 4'd1;
+              else begin
+                ky_q <= 4'd0;
+                if (!to_end) to_q <= to_q + 8'd1;
+                else begin
+                  to_q <= 8'd0;
+                  if (!ox_end) ox_q <= ox_q + 8'd1;
+                  else begin
+                    ox_q <= 8'd0;
+                    oy_q <= oy_q + 8'd1;
+                  end
+                end
+              end
+            end
+          end
+          if (layer_end) begin
+            drain_q <= 5'd0;
+            state_q <= StDrain;
+          end
+        end
+        StDrain: begin
+          drain_q <= drain_q + 5'd1;
+          if (drain_q == Drain[4:0] - 5'd1) begin
+            if (layer_q == Layers[ProgAddrWidth - 1:0] - 1'b1) state_q <= StIdle;
+            else begin
+              layer_q <= layer_q + 1'b1;
+              state_q <= StFetch;
+            end
+          end
+        end
+        default: state_q <= StIdle;
+      endcase
+    end
+  end
+
+  assign busy_o = state_q != StIdle;
+  assign done_o = state_q == StDrain && drain_q == Drain[4:0] - 5'd1 && layer_q == Layers[ProgAddrWidth - 1:0] - 1'b1;
+  assign layer_o = layer_q;
+  assign step_valid_o = state_q == StRun;
+  assign in_addr_o = in_addr[ActAddrWidth - 1:0];
+  assign in_mask_o = in_map;
+  assign weight_addr_o = weight_q;
+  assign param_addr_o = param_addr[ParamAddrWidth - 1:0];
+  assign first_o = ti_q == 8'd0 && kx_q == 4'd0 && ky_q == 4'd0;
+  assign last_o = tile_end;
+  assign out_addr_o = out_q;
+  assign op_o = op;
+  assign relu_o = instr_q[2];
+  assign logits_o = instr_q[3];
+  assign src_o = instr_q[4];
+  assign dst_o = instr_q[5];
+  assign pool_shift_o = instr_q[83:80];
+
+  // Reserved instruction bits, and address bits beyond the buffers' sizes (the compiler checks they are zero).
+  wire unused_bits;
+  assign unused_bits = ^{instr_q[87:84], instr_q[7:6], weight_base[23:WeightAddrWidth], in_addr[31:ActAddrWidth],
+                         param_addr[23:ParamAddrWidth]};
+endmodule
+"""# + "\n"),
+        ("rtl/diannao_nfu.v", #"""
+// The neural functional unit of the DianNao-style accelerator (docs/accelerator.md), one step per cycle:
+//   NFU-1: Tn x Tn multipliers, weight w[o][i] times input lane x[i] (zero outside the map);
+//   NFU-2: per output lane o, a pipelined adder tree over the Tn products and the accumulator, which starts from
+//          the bias; in pooling layers the lane-wise max or sum of the input words instead;
+//   NFU-3: on a tile's last step, requantization (rounding shift, ReLU, saturation) to activation codes, the
+//          rounded average of a pooling window, or the logits aligned by a left shift.
+// Step flags enter with the buffer and SB addresses (the issue cycle); x_i and w_i arrive one cycle later (the
+// memories' read latency) and param_i, the tile's biases and shifts, Levels + 2 cycles after the issue.
+// The result of a step issued in cycle t is written in cycle t + Levels + 3.
+module diannao_nfu #(
+  parameter integer Tn = 16,            // lanes: input and output channels per step
+  parameter integer DataWidth = 9,      // activation lane width (signed; input pixels zero-extended)
+  parameter integer ActWidth = 8,       // activation code width after requantization
+  parameter integer WeightWidth = 8,    // weight code width
+  parameter integer AccWidth = 24,      // accumulator width
+  parameter integer ShiftWidth = 6,     // signed requantization shift width
+  parameter integer MaxLeftShift = 1,   // largest left shift of a requantization or of the logits
+  parameter integer LogitWidth = 24,    // logit code width
+  parameter integer AddrWidth = 10      // result address width
+) (
+  input  wire clk_i,
+  input  wire rst_ni,
+  // Issue cycle.
+  input  wire valid_i,
+  input  wire mask_i,
+  input  wire first_i,
+  input  wire last_i,
+  input  wire [AddrWidth - 1:0] addr_i,
+  input  wire [1:0] op_i,
+  input  wire relu_i,
+  input  wire logits_i,
+  input  wire dst_i,
+  input  wire [3:0] pool_shift_i,
+  // One cycle after the issue.
+  input  wire [Tn * DataWidth - 1:0] x_i,
+  input  wire [Tn * Tn * WeightWidth - 1:0] w_i,
+  // Levels + 2 cycles after the issue: lane o's bias in [o*AccWidth +: AccWidth], its shift after all biases.
+  input  wire [Tn * (AccWidth + ShiftWidth) - 1:0] param_i,
+  // A finished tile: Tn activation codes (sign-extended to DataWidth) for buffer dst_o, or Tn logits.
+  output wire write_o,
+  output wire dst_o,
+  output wire [AddrWidth - 1:0] write_addr_o,
+  output wire [Tn * DataWidth - 1:0] write_data_o,
+  output wire logit_write_o,
+  output wire [Tn * LogitWidth - 1:0] logit_data_o
+);
+  localparam integer Levels = $clog2(Tn);
+  localparam integer ProductWidth = DataWidth + WeightWidth;
+  localparam integer SumWidth = ProductWidth + Levels;
+  localparam [1:0] OpMac = 2'd0, OpMax = 2'd1;
+  // Flags carried down the pipeline: valid, mask, first, last, op, relu, logits, dst, pool shift, address.
+  localparam integer FlagWidth = 13 + AddrWidth;
+
+  // Stage 1: the memories' words arrive; the flags wait one cycle for them.
+  reg [FlagWidth - 1:0] flags1_q;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) flags1_q <= {FlagWidth{1'b0}};
+    else flags1_q <= {valid_i, mask_i, first_i, last_i, op_i, relu_i, logits_i, dst_i, pool_shift_i, addr_i};
+  end
+  wire mask1 = flags1_q[FlagWidth - 2];
+  // Padding contributes zero to a sum; the max ignores it through the mask flag.
+  wire [Tn * DataWidth - 1:0] x_masked = mask1 ? x_i : {(Tn * DataWidth){1'b0}};
+
+  // NFU-1: the products, registered.
+  reg [Tn * Tn * ProductWidth - 1:0] products_q;
+  reg [Tn * DataWidth - 1:0] x2_q;
+  reg [FlagWidth - 1:0] flags2_q;
+  integer o, i, k;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      products_q <= {(Tn * Tn * ProductWidth){1'b0}};
+      x2_q <= {(Tn * DataWidth){1'b0}};
+      flags2_q <= {FlagWidth{1'b0}};
+    end else begin
+      for (o = 0; o < Tn; o = o + 1)
+        for (i = 0; i < Tn; i = i + 1)
+          products_q[(o * Tn + i) * ProductWidth +: ProductWidth] <=
+            $signed(w_i[(o * Tn + i) * WeightWidth +: WeightWidth]) * $signed(x_masked[i * DataWidth +: DataWidth]);
+      x2_q <= x_masked;
+      flags2_q <= flags1_q;
+    end
+  end
+
+  // NFU-2: one adder tree per output lane; the pooling inputs and the flags travel beside them.
+  wire [Tn * SumWidth - 1:0] sums;
+  wire [Tn * DataWidth - 1:0] x3;
+  wire [FlagWidth - 1:0] flags3;
+  genvar g;
+  generate
+    for (g = 0; g < Tn; g = g + 1) begin : g_tree
+      wire tree_valid_unused;
+      adder_tree #(.Count(Tn), .InWidth(ProductWidth)) u_tree (
+        .clk_i(clk_i), .rst_ni(rst_ni), .in_i(products_q[g * Tn * ProductWidth +: Tn * ProductWidth]), .valid_i(1'b0),
+        .sum_o(sums[g * SumWidth +: SumWidth]), .valid_o(tree_valid_unused));
+    end
+  endgenerate
+  delay_line #(.Width(Tn * DataWidth + FlagWidth), .Depth(Levels)) u_beside (
+    .clk_i(clk_i), .rst_ni(rst_ni), .d_i({x2_q, flags2_q}), .q_o({x3, flags3}));
+
+  wire valid3 = flags3[FlagWidth - 1];
+  wire mask3 = flags3[FlagWidth - 2];
+  wire first3 = flags3[FlagWidth - 3];
+  wire last3 = flags3[FlagWidth - 4];
+  wire [1:0] op3 = flags3[FlagWidth - 5 -: 2];
+
+  // The accumulators: multiply-accumulate from the bias, or the window's max or sum.
+  reg [Tn * AccWidth - 1:0] acc_q;
+  reg [Tn * ShiftWidth - 1:0] shift_q;
+  reg [FlagWidth - 1:0] flags4_q;
+  reg [Tn * AccWidth - 1:0] acc_next;
+  reg signed [AccWidth - 1:0] lane_acc, lane_x, lane_base;
+  always @* begin
+    for (k = 0; k < Tn; k = k + 1) begin
+      lane_acc = $signed(acc_q[k * AccWidth +: AccWidth]);
+      lane_x = {{(AccWidth - DataWidth){x3[k * DataWidth + DataWidth - 1]}}, x3[k * DataWidth +: DataWidth]};
+      if (op3 == OpMac) begin
+        lane_base = first3 ? $signed(param_i[k * AccWidth +: AccWidth]) : lane_acc;
+        acc_next[k * AccWidth +: AccWidth] = lane_base
+          + {{(AccWidth - SumWidth){sums[k * SumWidth + SumWidth - 1]}}, sums[k * SumWidth +: SumWidth]};
+      end else if (op3 == OpMax) begin
+        // Padding never wins; a window that starts in the padding starts from the most negative code.
+        lane_base = first3 ? {1'b1, {(AccWidth - 1){1'b0}}} : lane_acc;
+        acc_next[k * AccWidth +: AccWidth] = (mask3 && lane_x > lane_base) ? lane_x : lane_base;
+      end else begin
+        lane_base = first3 ? {AccWidth{1'b0}} : lane_acc;
+        acc_next[k * AccWidth +: AccWidth] = lane_base + lane_x;
+      end
+    end
+  end
+
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      acc_q <= {(Tn * AccWidth){1'b0}};
+      shift_q <= {(Tn * ShiftWidth){1'b0}};
+      flags4_q <= {FlagWidth{1'b0}};
+    end else begin
+      if (valid3) acc_q <= acc_next;
+      shift_q <= param_i[Tn * AccWidth +: Tn * ShiftWidth];
+      // Only a tile's last step produces a result.
+      flags4_q <= {valid3 && last3, flags3[FlagWidth - 2:0]};
+    end
+  end
+
+  // NFU-3.
+  wire done4 = flags4_q[FlagWidth - 1];
+  wire [1:0] op4 = flags4_q[FlagWidth - 5 -: 2];
+  wire relu4 = flags4_q[FlagWidth - 7];
+  wire logits4 = flags4_q[FlagWidth - 8];
+  wire [3:0] pool_shift4 = flags4_q[AddrWidth +: 4];
+  generate
+    for (g = 0; g < Tn; g = g + 1) begin : g_out
+      wire signed [AccWidth - 1:0] acc = $signed(acc_q[g * AccWidth +: AccWidth]);
+      wire signed [ShiftWidth - 1:0] shift = $signed(shift_q[g * ShiftWidth +: ShiftWidth]);
+      wire signed [ActWidth - 1:0] requantized;
+      requantize #(.AccWidth(AccWidth), .OutWidth(ActWidth), .ShiftWidth(ShiftWidth), .MaxLeftShift(MaxLeftShift)) u_requantize (
+        .acc_i(acc), .shift_i(shift), .relu_i(relu4), .y_o(requantized));
+      // Average: the window sum rounded half up by the area's shift; max: the code itself.
+      wire signed [AccWidth - 1:0] rounding = pool_shift4 == 4'd0 ? {AccWidth{1'b0}}
+                                            : $signed({{(AccWidth - 1){1'b0}}, 1'b1} << (pool_shift4 - 4'd1));
+      wire signed [AccWidth - 1:0] average = (acc + rounding) >>> pool_shift4;
+      wire signed [AccWidth - 1:0] pooled = op4 == OpMax ? acc : average;
+      assign write_data_o[g * DataWidth +: DataWidth] = op4 == OpMac
+        ? {{(DataWidth - ActWidth){requantized[ActWidth - 1]}}, requantized} : pooled[DataWidth - 1:0];
+      // Logits: the accumulator aligned by a left shift of -shift (the compiler checks shift <= 0).
+      wire [ShiftWidth - 1:0] left = $unsigned(-shift);
+      wire signed [LogitWidth - 1:0] acc_wide = {{(LogitWidth - AccWidth){acc[AccWidth - 1]}}, acc};
+      assign logit_data_o[g * LogitWidth +: LogitWidth] = acc_wide <<< left;
+      wire unused_pooled = ^pooled[AccWidth - 1:DataWidth];
+    end
+  endgenerate
+
+  assign write_o = done4 && !logits4;
+  assign logit_write_o = done4 && logits4;
+  assign dst_o = flags4_q[AddrWidth + 4];
+  assign write_addr_o = flags4_q[AddrWidth - 1:0];
+
+  wire unused_flags = ^{flags4_q[FlagWidth - 2:FlagWidth - 4], flags3[FlagWidth - 6:0]};
+endmodule
+"""# + "\n"),
+        ("rtl/diannao_core.v", #"""
+// The DianNao-style accelerator (docs/accelerator.md): a whole network, image in, logits out.
+//   load:  the image arrives on an AXI4-Stream, one pixel (0..255) per beat, row by row, tlast on the last
+//          pixel; pixel p goes to word p of buffer 0, lane 0.
+//   run:   the sequencer walks the program, layer by layer; each step reads an input word (Tn channels of one
+//          pixel) from the layer's source buffer and a weight word (Tn x Tn weights) from SB; the NFU writes each
+//          finished tile of Tn output channels to the other buffer (NBin and NBout swap roles every layer), and
+//          the last layer's accumulators to the logit registers.
+//   emit:  the Classes logits leave on an AXI4-Stream, tlast on the last; then the next image is taken.
+// Buffers hold activations channel-tiled: word (pixel * tiles + t) has channels t*Tn .. t*Tn+Tn-1 of a pixel.
+module diannao_core #(
+  parameter integer Tn = 16,              // lanes
+  parameter integer DataWidth = 9,        // activation lane width (input pixels need 9 signed bits)
+  parameter integer ActWidth = 8,         // activation code width
+  parameter integer WeightWidth = 8,      // weight code width
+  parameter integer AccWidth = 24,        // accumulator width
+  parameter integer ShiftWidth = 6,       // signed requantization shift width
+  parameter integer MaxLeftShift = 1,     // largest left shift of a requantization or of the logits
+  parameter integer LogitWidth = 24,      // logit code width (>= AccWidth)
+  parameter integer Classes = 10,         // logits per image
+  parameter integer LogitTiles = 1,       // ceil(Classes / Tn)
+  parameter integer ImagePixels = 784,    // pixels per image
+  parameter integer ActWords = 1024,      // words per activation buffer
+  parameter integer ActAddrWidth = 10,
+  parameter integer WeightWords = 256,    // SB words
+  parameter integer WeightAddrWidth = 8,
+  parameter integer ParamWords = 16,      // bias/shift words, one per output tile
+  parameter integer ParamAddrWidth = 4,
+  parameter integer Layers = 1,           // program instructions
+  parameter integer ProgAddrWidth = 1,
+  parameter WeightFile = "weights.hex",
+  parameter ParamFile = "params.hex",
+  parameter ProgramFile = "program.hex"
+) (
+  input  wire clk_i,
+  input  wire rst_ni,
+  input  wire [7:0] in_tdata_i,
+  input  wire in_tvalid_i,
+  output wire in_tready_o,
+  input  wire in_tlast_i,
+  output wire [LogitWidth - 1:0] out_tdata_o,
+  output wire out_tvalid_o,
+  input  wire out_tready_i,
+  output wire out_tlast_o,
+  output wire computing_o,                    // the sequencer runs a layer
+  output wire [ProgAddrWidth - 1:0] layer_o   // which one
+);
+  localparam integer Levels = $clog2(Tn);
+  // A step's result is written Levels + 3 cycles after its issue; the next layer (or the logit stream) waits for it.
+  localparam integer Drain = Levels + 3;
+  localparam integer WordWidth = Tn * DataWidth;
+  localparam integer ParamWidth = Tn * (AccWidth + ShiftWidth);
+  localparam integer ClassCountWidth = $clog2(Classes + 1);
+  localparam [1:0] StLoad = 2'd0, StRun = 2'd1, StEmit = 2'd2;
+
+  reg [1:0] state_q;
+  reg [ActAddrWidth - 1:0] pixel_q;  // ImagePixels <= ActWords
+  reg [ClassCountWidth - 1:0] class_q;
+  reg start_q;
+
+  // Sequencer.
+  wire seq_done, step_valid, in_mask, first, last, relu, logits, src, dst;
+  wire [ActAddrWidth - 1:0] in_addr, out_addr;
+  wire [WeightAddrWidth - 1:0] weight_addr;
+  wire [ParamAddrWidth - 1:0] param_addr;
+  wire [1:0] op;
+  wire [3:0] pool_shift;
+  diannao_sequencer #(
+    .Layers(Layers), .ProgAddrWidth(ProgAddrWidth), .ActAddrWidth(ActAddrWidth), .WeightAddrWidth(WeightAddrWidth),
+    .ParamAddrWidth(ParamAddrWidth), .Drain(Drain), .ProgramFile(ProgramFile)
+  ) u_sequencer (
+    .clk_i(clk_i), .rst_ni(rst_ni), .start_i(start_q), .busy_o(computing_o), .done_o(seq_done), .layer_o(layer_o),
+    .step_valid_o(step_valid), .in_addr_o(in_addr), .in_mask_o(in_mask), .weight_addr_o(weight_addr),
+    .param_addr_o(param_addr), .first_o(first), .last_o(last), .out_addr_o(out_addr), .op_o(op), .relu_o(relu),
+    .logits_o(logits), .src_o(src), .dst_o(dst), .pool_shift_o(pool_shift));
+
+  // SB: the weights, one Tn x Tn word per step.
+  wire [Tn * Tn * WeightWidth - 1:0] weight_word;
+  rom #(.Width(Tn * Tn * WeightWidth), .Depth(WeightWords), .AddrWidth(WeightAddrWidth), .InitFile(WeightFile)) u_sb (
+    .clk_i(clk_i), .addr_i(weight_addr), .data_o(weight_word));
+
+  // Biases and shifts of an output tile, read so that they arrive with the adder trees' sums.
+  wire [ParamAddrWidth - 1:0] param_addr_late;
+  wire [ParamWidth - 1:0] param_word;
+  delay_line #(.Width(ParamAddrWidth), .Depth(Levels + 1)) u_param_delay (
+    .clk_i(clk_i), .rst_ni(rst_ni), .d_i(param_addr), .q_o(param_addr_late));
+  rom #(.Width(ParamWidth), .Depth(ParamWords), .AddrWidth(ParamAddrWidth), .InitFile(ParamFile)) u_params (
+    .clk_i(clk_i), .addr_i(param_addr_late), .data_o(param_word));
+
+  // The two activation buffers. The loader writes buffer 0; the NFU writes the layer's destination.
+  wire nfu_write, nfu_dst, logit_write;
+  wire [ActAddrWidth - 1:0] nfu_addr;
+  wire [WordWidth - 1:0] nfu_data;
+  wire [Tn * LogitWidth - 1:0] logit_data;
+  wire load_beat = state_q == StLoad && in_tvalid_i;
+  wire [WordWidth - 1:0] pixel_word = {{(WordWidth - DataWidth){1'b0}}, {(DataWidth - 8){1'b0}}, in_tdata_i};
+  wire [WordWidth - 1:0] rdata0, rdata1;
+  ram_sdp #(.Width(WordWidth), .Depth(ActWords), .AddrWidth(ActAddrWidth)) u_buffer0 (
+    .clk_i(clk_i), .we_i(load_beat || (nfu_write && !nfu_dst)), .waddr_i(load_beat ? pixel_q : nfu_addr),
+    .wdata_i(load_beat ? pixel_word : nfu_data), .raddr_i(in_addr), .rdata_o(rdata0));
+  ram_sdp #(.Width(WordWidth), .Depth(ActWords), .AddrWidth(ActAddrWidth)) u_buffer1 (
+    .clk_i(clk_i), .we_i(nfu_write && nfu_dst), .waddr_i(nfu_addr), .wdata_i(nfu_data), .raddr_i(in_addr), .rdata_o(rdata1));
+
+  // The word read this cycle comes from the buffer the step named a cycle ago.
+  reg src1_q;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) src1_q <= 1'b0;
+    else src1_q <= src;
+  end
+
+  diannao_nfu #(
+    .Tn(Tn), .DataWidth(DataWidth), .ActWidth(ActWidth), .WeightWidth(WeightWidth), .AccWidth(AccWidth),
+    .ShiftWidth(ShiftWidth), .MaxLeftShift(MaxLeftShift), .LogitWidth(LogitWidth), .AddrWidth(ActAddrWidth)
+  ) u_nfu (
+    .clk_i(clk_i), .rst_ni(rst_ni), .valid_i(step_valid), .mask_i(in_mask), .first_i(first), .last_i(last),
+    .addr_i(out_addr), .op_i(op), .relu_i(relu), .logits_i(logits), .dst_i(dst), .pool_shift_i(pool_shift),
+    .x_i(src1_q ? rdata1 : rdata0), .w_i(weight_word), .param_i(param_word),
+    .write_o(nfu_write), .dst_o(nfu_dst), .write_addr_o(nfu_addr), .write_data_o(nfu_data),
+    .logit_write_o(logit_write), .logit_data_o(logit_data));
+
+  // The logit registers, one tile of Tn per write, in tile order.
+  reg [LogitTiles * Tn * LogitWidth - 1:0] logits_q;
+  integer t;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) logits_q <= {(LogitTiles * Tn * LogitWidth){1'b0}};
+    else if (logit_write) begin
+      for (t = 0; t < LogitTiles; t = t + 1)
+        if (nfu_addr == t[ActAddrWidth - 1:0]) logits_q[t * Tn * LogitWidth +: Tn * LogitWidth] <= logit_data;
+    end
+  end
+
+  // Load, run, emit.
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      state_q <= StLoad;
+      pixel_q <= {ActAddrWidth{1'b0}};
+      class_q <= {ClassCountWidth{1'b0}};
+      start_q <= 1'b0;
+    end else begin
+      start_q <= 1'b0;
+      case (state_q)
+        StLoad: if (in_tvalid_i) begin
+          if (pixel_q == ImagePixels[ActAddrWidth - 1:0] - 1'b1) begin
+            pixel_q <= {ActAddrWidth{1'b0}};
+            start_q <= 1'b1;
+            state_q <= StRun;
+          end else pixel_q <= pixel_q + 1'b1;
+        end
+        StRun: if (seq_done) begin
+          class_q <= {ClassCountWidth{1'b0}};
+          state_q <= StEmit;
+        end
+        StEmit: if (out_tready_i) begin
+          if (class_q == Classes[ClassCountWidth - 1:0] - 1'b1) state_q <= StLoad;
+          else class_q <= class_q + 1'b1;
+        end
+        default: state_q <= StLoad;
+      endcase
+    end
+  end
+
+  assign in_tready_o = state_q == StLoad;
+  assign out_tvalid_o = state_q == StEmit;
+  assign out_tdata_o = logits_q[class_q * LogitWidth +: LogitWidth];
+  assign out_tlast_o = class_q == Classes[ClassCountWidth - 1:0] - 1'b1;
+
+  // The image's tlast is not needed: an image is ImagePixels beats.
+  wire unused_tlast = in_tlast_i;
+endmodule
+"""# + "\n"),
         ("testbench/tb_layer.sv", #"""
 // Self-checking bench of a generated layer unit (approxrtl generate): streams VECTORS input vectors of FAN codes
 // from vectors/input.hex with random gaps, frames of FRAME vectors (in_tlast on a frame's last code), takes the
@@ -186,6 +858,144 @@ module tb_layer;
         $display("%0d passed, %0d failed", passed, failed);
         $display("cycles %0d", cycles);
         if (failed != 0) $fatal(1, "layer unit: %0d failures", failed);
+        $finish;
+      end
+    end
+  end
+endmodule
+"""# + "\n"),
+        ("testbench/tb_diannao.sv", #"""
+// Self-checking whole-network bench of the DianNao-style accelerator (approxrtl generate --arch diannao): streams
+// IMAGES test images from vectors/images.hex (one pixel per beat, random gaps), takes the logits against random
+// back-pressure and compares every logit with vectors/logits.hex, which the golden model wrote. An image passes
+// when all its logits match. Prints "N passed, M failed" (images), the accuracy of the RTL's own predictions against
+// vectors/labels.hex, the cycles per inference and each layer's compute cycles; ends with $fatal on any mismatch,
+// a wrong tlast or a timeout. tb_config.svh (written by the generator) defines DUT and the sizes.
+`include "tb_config.svh"
+`ifndef SEED
+`define SEED 32'h1234_5678
+`endif
+module tb_diannao;
+  localparam integer LogitWidth = `LOGIT_WIDTH;
+  localparam integer Classes = `CLASSES;
+  localparam integer Pixels = `PIXELS;
+  localparam integer Images = `IMAGES;
+  localparam integer Layers = `LAYERS;
+  localparam integer LayerBits = `LAYER_BITS;
+  localparam integer Timeout = `TIMEOUT;
+
+  reg clk = 1'b0;
+  reg rst_n = 1'b0;
+  reg [7:0] in_data;
+  reg in_valid;
+  reg in_last;
+  wire in_ready;
+  wire [LogitWidth - 1:0] out_data;
+  wire out_valid;
+  reg out_ready;
+  wire out_last;
+  wire computing;
+  wire [LayerBits - 1:0] layer;
+
+  `DUT dut (
+    .clk_i(clk), .rst_ni(rst_n),
+    .in_tdata_i(in_data), .in_tvalid_i(in_valid), .in_tready_o(in_ready), .in_tlast_i(in_last),
+    .out_tdata_o(out_data), .out_tvalid_o(out_valid), .out_tready_i(out_ready), .out_tlast_o(out_last),
+    .computing_o(computing), .layer_o(layer));
+
+  always #5 clk = ~clk;
+
+  reg [31:0] state;
+  `include "xorshift.svh"
+
+  reg [7:0] pixels [0:Images * Pixels - 1];
+  reg [LogitWidth - 1:0] expected [0:Images * Classes - 1];
+  reg [7:0] labels [0:Images - 1];
+  integer layer_cycles [0:Layers - 1];
+  integer sent, received, passed, failed, correct, cycles, compute_cycles, l;
+  integer image, best;
+  reg image_ok;
+  reg signed [LogitWidth - 1:0] best_value;
+  reg want_last;
+  reg in_ready_seen;
+
+  initial begin
+`ifdef DUMP
+    $dumpfile("wave.vcd");
+    $dumpvars(0, tb_diannao);
+`endif
+    $readmemh("vectors/images.hex", pixels);
+    $readmemh("vectors/logits.hex", expected);
+    $readmemh("vectors/labels.hex", labels);
+    state = `SEED;
+    sent = 0; received = 0; passed = 0; failed = 0; correct = 0; cycles = 0; compute_cycles = 0;
+    image_ok = 1'b1; best = 0; best_value = {LogitWidth{1'b0}};
+    for (l = 0; l < Layers; l = l + 1) layer_cycles[l] = 0;
+    in_ready_seen = 1'b0;
+    in_valid = 1'b0; in_last = 1'b0; in_data = 8'd0; out_ready = 1'b0;
+    #22 rst_n = 1'b1;
+  end
+
+  // Driver: a new pixel after a handshake, with a gap one time in four; tlast on an image's last pixel.
+  always @(negedge clk) begin
+    if (rst_n) begin
+      if (!in_valid || in_ready_seen) begin
+        in_valid = 1'b0;
+        state = xorshift(state);
+        if (sent < Images * Pixels && state[1:0] != 2'd0) begin
+          in_data = pixels[sent];
+          in_last = sent % Pixels == Pixels - 1;
+          in_valid = 1'b1;
+          sent = sent + 1;
+        end
+      end
+      // Back-pressure: the consumer is ready three cycles in four.
+      state = xorshift(state);
+      out_ready = state[3:2] != 2'd0;
+    end
+  end
+
+  always @(posedge clk) in_ready_seen <= in_valid && in_ready;
+
+  always @(posedge clk) begin
+    if (rst_n) begin
+      cycles = cycles + 1;
+      if (computing) begin
+        compute_cycles = compute_cycles + 1;
+        layer_cycles[layer] = layer_cycles[layer] + 1;
+      end
+      if (out_valid && out_ready) begin
+        image = received / Classes;
+        want_last = received % Classes == Classes - 1;
+        if (out_data != expected[received] || out_last != want_last) begin
+          image_ok = 1'b0;
+          $display("FAIL image %0d logit %0d: got %0d (tlast %0d), expected %0d (tlast %0d)", image, received % Classes,
+                   $signed(out_data), out_last, $signed(expected[received]), want_last);
+        end
+        // The prediction: the largest logit, the lowest index among equals.
+        if (received % Classes == 0 || $signed(out_data) > best_value) begin
+          best = received % Classes;
+          best_value = $signed(out_data);
+        end
+        if (want_last) begin
+          if (image_ok) passed = passed + 1; else failed = failed + 1;
+          if (best == {24'd0, labels[image]}) correct = correct + 1;
+          image_ok = 1'b1;
+        end
+        received = received + 1;
+      end
+      if (received == Images * Classes || cycles > Timeout) begin
+        if (received != Images * Classes) begin
+          failed = failed + Images - received / Classes;
+          $display("timeout after %0d cycles: %0d of %0d logits received", cycles, received, Images * Classes);
+        end
+        $display("accuracy %0d of %0d", correct, Images);
+        for (l = 0; l < Layers; l = l + 1) $display("layer %0d cycles %0d", l, layer_cycles[l] / Images);
+        $display("compute cycles %0d", compute_cycles / Images);
+        $display("cycles per inference %0d", cycles / Images);
+        $display("%0d passed, %0d failed", passed, failed);
+        $display("cycles %0d", cycles);
+        if (failed != 0) $fatal(1, "accelerator: %0d of %0d images failed", failed, Images);
         $finish;
       end
     end

@@ -100,7 +100,8 @@ public struct LayerDesign: Sendable {
             throw GeneratorError(layer: layer, "internal: \(error)")
         }
         files["rtl/\(name).v"] = Data(text.utf8)
-        for (path, source) in EmbeddedSources.files {
+        let carried: Set = ["rtl/rom.v", "rtl/requantize.v", "testbench/tb_layer.sv", "testbench/xorshift.svh"]
+        for (path, source) in EmbeddedSources.files where carried.contains(path) {
             let file = (path as NSString).lastPathComponent
             files[(path.hasPrefix("rtl/") ? "rtl/" : "tb/") + file] = Data(source.utf8)
         }

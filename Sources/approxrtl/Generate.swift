@@ -2,25 +2,31 @@ import ArgumentParser
 import Datasets
 import Foundation
 import GoldenModel
+import Accelerator
 import LayerGenerator
 import Quantization
 
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Generate the RTL of one conv or dense layer (reuse or baseline array) with its self-checking bench.",
+        abstract: "Generate the RTL of one layer (reuse or baseline array) or of the whole network (DianNao-style accelerator) with its self-checking bench.",
         discussion: """
-            Writes a design folder: rtl/ (the unit and the primitives it uses), mem/ (ROM images), tb/ (the bench), \
+            --arch diannao compiles the whole network for the DianNao-style accelerator and writes a handoff folder: rtl/, \
+            mem/ (SB, biases and shifts, program), tb/ and vectors/ (the first --images test images and the golden model's \
+            logits), files.f, a FuseSoC .core, synth.ys, constraints.sdc, README.md and design.json (docs/accelerator.md).
+
+            --arch reuse or baseline writes a design folder: rtl/ (the unit and the primitives it uses), mem/ (ROM images), tb/ (the bench), \
             vectors/ (stimulus from real test images and the golden model's expected outputs), files.f and design.json. \
             Run it with `approxrtl sim DIR` and estimate its size with `approxrtl synth DIR` (docs/rtl.md).
             """)
 
     @Argument(help: "The compressed (.c.json) or quantized (.q.json) model.") var model: String
-    @Option(help: "The conv or dense layer.") var layer: String
-    @Option(help: "reuse (the compressed layer's reuse form) or baseline (plain multiply-accumulate).") var arch: String = "reuse"
+    @Option(help: "The conv or dense layer (reuse and baseline).") var layer: String?
+    @Option(help: "reuse (the compressed layer's reuse form), baseline (plain multiply-accumulate), or diannao (the whole network).") var arch: String = "reuse"
+    @Option(help: "diannao: lanes, Tn (Tn x Tn multipliers).") var tn = 16
     @Option(help: "Input vectors computed together (lanes).") var lanes = 4
     @Option(help: "Coefficient multipliers of the reuse array (a divisor of --lanes; default: the fewest that keep up).") var multipliers: Int?
     @Option(help: "Bench vectors: windows of real test images, plus two extremes.") var vectors = 64
-    @Option(help: "Test images the windows come from.") var images = 8
+    @Option(help: "Test images the windows come from (diannao: the images the bench streams; default 100).") var images: Int?
     @Option(help: "Vectors per frame (in_tlast closes a batch at a frame's end).") var frame = 5
     @Option(help: "Folder with the dataset's IDX files (default: \(FashionMNIST.defaultDirectory)).") var data: String?
     @Option(name: .shortAndLong, help: "Output folder.") var output: String
@@ -28,7 +34,10 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            guard let architecture = Architecture(rawValue: arch) else { throw CLIError("--arch must be reuse or baseline, not '\(arch)'") }
+            if arch == "diannao" { return try generateAccelerator() }
+            guard let architecture = Architecture(rawValue: arch) else { throw CLIError("--arch must be reuse, baseline or diannao, not '\(arch)'") }
+            guard let layer else { throw CLIError("--arch \(arch) needs --layer") }
+            let images = self.images ?? 8
             guard vectors >= 1, images >= 1 else { throw CLIError("--vectors and --images must be positive") }
             let quantized = try QuantizedModel.load(path: model)
             let golden = try GoldenModel(quantized)
@@ -50,6 +59,29 @@ struct Generate: ParsableCommand {
             print("wrote \(output): \(m.top) (\(m.method), \(m.lanes) lanes\(architecture == .reuse ? ", \(m.multipliers) pool multipliers" : "")), "
                   + "\(m.computeCyclesPerBatch) compute cycles per batch, bench of \(m.vectors) vectors")
         }
+    }
+}
+
+extension Generate {
+    func generateAccelerator() throws {
+        if layer != nil { throw CLIError("--arch diannao generates the whole network; drop --layer") }
+        let count = images ?? 100
+        guard count >= 1 else { throw CLIError("--images must be positive") }
+        let quantized = try QuantizedModel.load(path: model)
+        let dataset = try FashionMNIST.load(split: .test, directory: data ?? FashionMNIST.defaultDirectory).prefix(count)
+        guard dataset.count == count else { throw CLIError("the test split has only \(dataset.count) images") }
+        let design: AcceleratorDesign
+        do {
+            design = try AcceleratorDesign.generate(model: quantized, modelName: (model as NSString).lastPathComponent,
+                                                    config: AcceleratorConfig(tn: tn), pixels: dataset.pixels,
+                                                    labels: dataset.labels, count: count)
+        } catch let error as CompileError {
+            throw CLIError("\(model): \(error)")
+        }
+        try writeFolder(design.files, to: output, force: force)
+        let m = design.manifest
+        print("wrote \(output): \(m.top) (Tn = \(m.config.tn), \(m.multipliers) multipliers, \(m.layers.count) layers), "
+              + "\(m.computeCycles) compute cycles per image, bench of \(m.images) images")
     }
 }
 

@@ -1,0 +1,190 @@
+import Foundation
+import GoldenModel
+import LayerGenerator
+import Quantization
+import Verilog
+
+/// What `design.json` records about a generated accelerator (docs/formats.md): what `approxrtl sim` and `synth`
+/// need to run it, and what the report shows.
+public struct AcceleratorManifest: Codable, Equatable, Sendable {
+    public var format = "approxrtl-design"
+    public var version = 1
+    public var kind = "accelerator"
+    public var model: String
+    public var arch = "diannao"
+    public var top: String
+    /// RTL in compile order (relative to the folder); the bench is `bench` in tb/, with tb/ on the include path.
+    public var rtl: [String]
+    public var bench = "tb_diannao"
+    public var config: AcceleratorConfig
+    public var multipliers: Int
+    public var dataWidth: Int
+    public var weightWidth: Int
+    public var accumulatorWidth: Int
+    public var logitWidth: Int
+    public var activationWords: Int
+    public var weightWords: Int
+    public var paramWords: Int
+    /// Buffer and ROM sizes in bits: activation buffers (both), SB, bias/shift ROM.
+    public var activationBufferBits: Int
+    public var weightBufferBits: Int
+    public var paramBufferBits: Int
+    public var layers: [LayerEntry]
+    public var computeCycles: Int
+    public var images: Int
+    /// The golden model's accuracy on the bench images (the RTL's is measured by the bench).
+    public var goldenCorrect: Int
+
+    public struct LayerEntry: Codable, Equatable, Sendable {
+        public var name: String
+        public var op: String
+        public var macs: Int
+        public var steps: Int
+        public var cycles: Int
+        public var idealCycles: Double
+        /// ideal / actual cycles.
+        public var utilization: Double
+    }
+}
+
+/// A generated accelerator as a handoff folder: RTL, ROM images and program, the bench and its vectors, the file
+/// list, FuseSoC core, Yosys script, clock constraint stub, README and the manifest.
+public struct AcceleratorDesign: Sendable {
+    public var manifest: AcceleratorManifest
+    public var files: [String: Data]
+
+    /// The hand-written modules the accelerator is built from, in compile order.
+    static let primitives = ["rtl/rom.v", "rtl/ram_sdp.v", "rtl/delay_line.v", "rtl/adder_tree_core.v", "rtl/adder_tree.v",
+                             "rtl/requantize.v", "rtl/diannao_sequencer.v", "rtl/diannao_nfu.v", "rtl/diannao_core.v"]
+
+    /// Compiles `model` and writes the folder's files; the bench checks `count` images (pixels, labels) against
+    /// the golden model's logits.
+    public static func generate(model: QuantizedModel, modelName: String, config: AcceleratorConfig,
+                                pixels: [UInt8], labels: [Int], count: Int) throws -> AcceleratorDesign {
+        let network = try NetworkCompiler.compile(model, config: config)
+        let golden = try GoldenModel(model)
+        guard pixels.count == count * network.imagePixels, labels.count == count else {
+            throw CompileError(layer: model.input.name, "the bench needs \(count) images of \(network.imagePixels) pixels and their labels")
+        }
+        let name = topName(modelName)
+        let tn = config.tn
+        var files: [String: Data] = [:]
+        // ROM images: SB, biases and shifts, program.
+        files["mem/weights.hex"] = lines(network.weightWords.map { word in
+            var wide = WideWord(bits: tn * tn * network.weightWidth)
+            for (lane, w) in word.enumerated() { wide.set(w, at: lane * network.weightWidth, bits: network.weightWidth) }
+            return wide.hex
+        })
+        let paramBits = tn * (network.accumulatorWidth + network.shiftWidth)
+        files["mem/params.hex"] = lines((network.paramWords.isEmpty ? [([Int](repeating: 0, count: tn), [Int](repeating: 0, count: tn))] : network.paramWords).map { word in
+            var wide = WideWord(bits: paramBits)
+            for o in 0..<tn {
+                wide.set(word.0[o], at: o * network.accumulatorWidth, bits: network.accumulatorWidth)
+                wide.set(word.1[o], at: tn * network.accumulatorWidth + o * network.shiftWidth, bits: network.shiftWidth)
+            }
+            return wide.hex
+        })
+        files["mem/program.hex"] = lines(network.program.map(\.hex))
+        // The bench's vectors.
+        let logits = golden.run(pixels: pixels, count: count).logits
+        files["vectors/images.hex"] = TestVectors.hex(pixels.map(Int.init), bits: 8)
+        files["vectors/logits.hex"] = TestVectors.hex(logits, bits: network.logitWidth)
+        files["vectors/labels.hex"] = TestVectors.hex(labels, bits: 8)
+        let goldenCorrect = (0..<count).filter { s in
+            var best = 0
+            for c in 1..<network.classes where logits[s * network.classes + c] > logits[s * network.classes + best] { best = c }
+            return best == labels[s]
+        }.count
+        // RTL: the generated top and the modules it is built from.
+        let top: String
+        do { top = try VerilogPrinter.print(topModule(name: name, network: network)) } catch let error as VerilogError {
+            throw CompileError(layer: model.input.name, "internal: \(error)")
+        }
+        files["rtl/\(name).v"] = Data(top.utf8)
+        let embedded = Dictionary(EmbeddedSources.files.map { ($0.path, $0.text) }, uniquingKeysWith: { a, _ in a })
+        for path in primitives { files[path] = Data(embedded[path]!.utf8) }
+        files["tb/tb_diannao.sv"] = Data(embedded["testbench/tb_diannao.sv"]!.utf8)
+        files["tb/xorshift.svh"] = Data(embedded["testbench/xorshift.svh"]!.utf8)
+        let rtl = primitives + ["rtl/\(name).v"]
+        files["files.f"] = Data((rtl.joined(separator: "\n") + "\n").utf8)
+        // Generous: every pixel may wait for a gap, every logit for back-pressure.
+        let timeout = count * (4 * network.imagePixels + network.computeCycles + 4 * network.classes + 16) + 1000
+        files["tb/tb_config.svh"] = Data("""
+            // Written by approxrtl generate --arch diannao: what tb_diannao.sv tests.
+            `define DUT \(name)
+            `define LOGIT_WIDTH \(network.logitWidth)
+            `define CLASSES \(network.classes)
+            `define PIXELS \(network.imagePixels)
+            `define IMAGES \(count)
+            `define LAYERS \(network.program.count)
+            `define LAYER_BITS \(bitsFor(network.program.count - 1))
+            `define TIMEOUT \(timeout)
+
+            """.utf8)
+        let layers = zip(network.program, zip(network.layerCycles, zip(network.macs, network.idealCycles))).map { instruction, rest in
+            let (cycles, (macs, ideal)) = rest
+            return AcceleratorManifest.LayerEntry(name: instruction.layer, op: "\(instruction.op)", macs: macs, steps: instruction.steps,
+                                                  cycles: cycles, idealCycles: ideal, utilization: ideal / Double(cycles))
+        }
+        let manifest = AcceleratorManifest(
+            model: modelName, top: name, rtl: rtl, config: config, multipliers: network.multipliers, dataWidth: network.dataWidth,
+            weightWidth: network.weightWidth, accumulatorWidth: network.accumulatorWidth, logitWidth: network.logitWidth,
+            activationWords: network.activationWords, weightWords: network.weightWords.count, paramWords: max(1, network.paramWords.count),
+            activationBufferBits: 2 * network.activationWords * tn * network.dataWidth,
+            weightBufferBits: network.weightWords.count * tn * tn * network.weightWidth,
+            paramBufferBits: max(1, network.paramWords.count) * paramBits,
+            layers: layers, computeCycles: network.computeCycles, images: count, goldenCorrect: goldenCorrect)
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        files["design.json"] = try encoder.encode(manifest) + Data("\n".utf8)
+        for (path, text) in Handoff.files(manifest: manifest) { files[path] = Data(text.utf8) }
+        return AcceleratorDesign(manifest: manifest, files: files)
+    }
+
+    /// `<model>_diannao`, a legal lower_snake_case Verilog name from the model file's name.
+    public static func topName(_ modelName: String) -> String {
+        var stem = modelName
+        for suffix in [".json", ".q", ".c", ".onnx"] where stem.hasSuffix(suffix) { stem.removeLast(suffix.count) }
+        if stem.hasSuffix(".q") || stem.hasSuffix(".c") { stem.removeLast(2) }
+        var name = String(stem.lowercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" })
+        if name.first?.isLetter != true { name = "net_" + name }
+        return "\(name)_diannao"
+    }
+
+    static func lines(_ words: [String]) -> Data { Data(words.map { $0 + "\n" }.joined().utf8) }
+
+    /// The top: diannao_core with the network's widths, sizes and ROM images.
+    static func topModule(name: String, network n: CompiledNetwork) -> Module {
+        let layerBits = bitsFor(n.program.count - 1)
+        let parameters: [(String, Expr)] = [
+            ("Tn", .integer(n.config.tn)), ("DataWidth", .integer(n.dataWidth)), ("ActWidth", .integer(n.activationWidth)),
+            ("WeightWidth", .integer(n.weightWidth)), ("AccWidth", .integer(n.accumulatorWidth)), ("ShiftWidth", .integer(n.shiftWidth)),
+            ("MaxLeftShift", .integer(n.maxLeftShift)), ("LogitWidth", .integer(n.logitWidth)), ("Classes", .integer(n.classes)),
+            ("LogitTiles", .integer((n.classes + n.config.tn - 1) / n.config.tn)), ("ImagePixels", .integer(n.imagePixels)),
+            ("ActWords", .integer(n.activationWords)), ("ActAddrWidth", .integer(bitsFor(n.activationWords - 1))),
+            ("WeightWords", .integer(n.weightWords.count)), ("WeightAddrWidth", .integer(bitsFor(n.weightWords.count - 1))),
+            ("ParamWords", .integer(max(1, n.paramWords.count))), ("ParamAddrWidth", .integer(bitsFor(n.paramWords.count - 1))),
+            ("Layers", .integer(n.program.count)), ("ProgAddrWidth", .integer(layerBits)),
+            ("WeightFile", .string("mem/weights.hex")), ("ParamFile", .string("mem/params.hex")), ("ProgramFile", .string("mem/program.hex")),
+        ]
+        let ports = [
+            Port("clk_i", .input), Port("rst_ni", .input),
+            Port("in_tdata_i", .input, .bits(8), comment: "image pixels, row by row"), Port("in_tvalid_i", .input),
+            Port("in_tready_o", .output), Port("in_tlast_i", .input),
+            Port("out_tdata_o", .output, .bits(n.logitWidth), comment: "logit codes, class by class"), Port("out_tvalid_o", .output),
+            Port("out_tready_i", .input), Port("out_tlast_o", .output),
+            Port("computing_o", .output, comment: "a layer is running"), Port("layer_o", .output, layerBits > 1 ? .bits(layerBits) : nil, comment: "which one"),
+        ]
+        let layerList = n.program.map(\.layer).joined(separator: ", ")
+        return Module(
+            name, comment: """
+                DianNao-style accelerator for \(name.replacingOccurrences(of: "_diannao", with: "")) (approxrtl generate --arch diannao): \
+                Tn = \(n.config.tn) (\(n.multipliers) multipliers), \(n.program.count) layers (\(layerList)), \
+                \(n.computeCycles) compute cycles per image. Image in and logits out on AXI4-Stream; docs/accelerator.md.
+                """,
+            ports: ports,
+            items: [.instance(Instance("diannao_core", "u_core", parameters: parameters,
+                                       connections: ports.map { ($0.name, .name($0.name)) }))])
+    }
+}

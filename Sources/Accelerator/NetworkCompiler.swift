@@ -1,0 +1,199 @@
+import Foundation
+import Quantization
+
+/// The accelerator's configuration (docs/accelerator.md, "Parameters").
+public struct AcceleratorConfig: Equatable, Sendable, Codable {
+    /// Lanes: input and output channels per step (Tn x Tn multipliers).
+    public var tn: Int
+    public init(tn: Int = 16) { self.tn = tn }
+}
+
+/// Why a model cannot run on the accelerator: the layer, and the reason.
+public struct CompileError: Error, CustomStringConvertible, Equatable {
+    public var layer: String
+    public var reason: String
+    public init(layer: String, _ reason: String) { self.layer = layer; self.reason = reason }
+    public var description: String { "layer '\(layer)': \(reason)" }
+}
+
+/// A network compiled for the accelerator: the program, the SB and bias/shift ROM images, the widths and sizes
+/// the RTL is instantiated with, and the cycle model. Everything comes from the one quantized (or compressed) model.
+public struct CompiledNetwork: Sendable {
+    public var config: AcceleratorConfig
+    public var program: [Instruction]
+    /// SB words, each `tn * tn` weight codes: lane `o * tn + i` is the weight from input lane i to output lane o.
+    public var weightWords: [[Int]]
+    /// One word per output tile: `tn` biases (accumulator scale) and `tn` shifts.
+    public var paramWords: [(bias: [Int], shift: [Int])]
+    public var dataWidth: Int
+    public var activationWidth: Int
+    public var weightWidth: Int
+    public var accumulatorWidth: Int
+    public var shiftWidth: Int
+    public var maxLeftShift: Int
+    public var logitWidth: Int
+    public var classes: Int
+    public var imagePixels: Int
+    /// Words per activation buffer (the largest map, channel-tiled).
+    public var activationWords: Int
+    /// Multiply-accumulates per layer, padding taps included (as ModelMetrics counts them); 0 for pooling.
+    public var macs: [Int]
+
+    /// Cycles a step's result takes to reach a buffer: memory read, products, the adder tree's levels, the
+    /// accumulator, the write (diannao_core.v `Drain`).
+    public var drain: Int { bitsFor(config.tn - 1) + 3 }
+
+    /// Cycles of each layer: instruction fetch and decode, one per step, and the drain.
+    public var layerCycles: [Int] { program.map { 2 + $0.steps + drain } }
+
+    /// `macs / (tn * tn)` per layer: the cycles with every multiplier busy.
+    public var idealCycles: [Double] { macs.map { Double($0) / Double(config.tn * config.tn) } }
+
+    /// Cycles the sequencer runs per image (the layers); the image's pixels, two cycles to start and the logits
+    /// come on top.
+    public var computeCycles: Int { layerCycles.reduce(0, +) }
+
+    public var multipliers: Int { config.tn * config.tn }
+}
+
+/// Bits of an unsigned value up to `maximum` (at least 1).
+func bitsFor(_ maximum: Int) -> Int { max(1, Int.bitWidth - max(maximum, 0).leadingZeroBitCount) }
+
+public enum NetworkCompiler {
+    /// Compiles `model` for the accelerator: every conv, dense and pooling layer becomes one instruction; a
+    /// flatten (or a reshape to a vector) is free, since a dense layer after it reads the map as a convolution
+    /// whose kernel covers the map. Refuses, naming the layer, what the accelerator cannot run.
+    public static func compile(_ model: QuantizedModel, config: AcceleratorConfig = AcceleratorConfig()) throws -> CompiledNetwork {
+        let tn = config.tn
+        guard tn >= 2, tn <= 64 else { throw CompileError(layer: model.input.name, "Tn must be 2 to 64, not \(tn)") }
+        try model.validate()
+        struct Map { var channels: Int; var height: Int; var width: Int; var bank: Int; var tiles: Int }
+        let input = model.input.shape
+        guard input.count == 3, input[0] == 1 else {
+            throw CompileError(layer: model.input.name, "the image loader takes one-channel images, not shape \(input)")
+        }
+        guard model.input.low >= 0, model.input.high <= 255 else {
+            throw CompileError(layer: model.input.name, "the image loader takes 8-bit pixels (0...255), not \(model.input.low)...\(model.input.high)")
+        }
+        var maps = [model.input.name: Map(channels: 1, height: input[1], width: input[2], bank: 0, tiles: 1)]
+        var program: [Instruction] = []
+        var weightWords: [[Int]] = []
+        var paramWords: [(bias: [Int], shift: [Int])] = []
+        var macs: [Int] = []
+        var accumulatorWidth = 2, minShift = 0, maxShift = 1, maxLeft = 1
+        var logitsLayer: QuantizedModel.Layer?
+        var activationWords = input[1] * input[2]
+        let tiles = { (channels: Int) in (channels + tn - 1) / tn }
+
+        for (position, layer) in model.layers.enumerated() {
+            guard let source = maps[layer.input] else { throw CompileError(layer: layer.name, "reads '\(layer.input)', which no layer before it writes") }
+            guard logitsLayer == nil else { throw CompileError(layer: layer.name, "follows the logits layer '\(logitsLayer!.name)'; the logits must be the last layer") }
+            let fail = { (reason: String) in CompileError(layer: layer.name, "\(layer.kind.rawValue): \(reason)") }
+            switch layer.kind {
+            case .flatten, .reshape:
+                // The words stay where they are; a dense layer reads the map in the flatten order (channel, y, x).
+                guard layer.shape.count == 1, layer.shape[0] == source.channels * source.height * source.width else {
+                    throw fail("only a flatten to a vector is supported, not shape \(layer.shape)")
+                }
+                maps[layer.name] = source
+                continue
+            case .relu:
+                throw fail("a ReLU that is not fused into a convolution or dense layer is not supported")
+            case .conv2d, .dense:
+                if layer.approximatedFeatures != nil {
+                    throw fail("approximated features (M3) need the feature-approximation unit, which this accelerator does not have yet")
+                }
+                let shape = layer.weightShape!, weights = layer.effectiveWeights!, bias = layer.bias!, shifts = layer.shifts!
+                let outChannels = shape[0]
+                // Geometry: a dense layer is a convolution whose kernel covers the map it reads.
+                let (kh, kw, sh, sw, pt, pl, oh, ow): (Int, Int, Int, Int, Int, Int, Int, Int)
+                if layer.kind == .conv2d {
+                    guard shape[1] == source.channels else { throw fail("weights for \(shape[1]) input channels, the input has \(source.channels)") }
+                    (kh, kw) = (layer.kernel![0], layer.kernel![1])
+                    (sh, sw) = (layer.stride![0], layer.stride![1])
+                    (pt, pl) = (layer.pads![0], layer.pads![1])
+                    (oh, ow) = (layer.shape[1], layer.shape[2])
+                } else {
+                    guard shape[1] == source.channels * source.height * source.width else {
+                        throw fail("\(shape[1]) inputs, the map it reads has \(source.channels * source.height * source.width)")
+                    }
+                    (kh, kw, sh, sw, pt, pl, oh, ow) = (source.height, source.width, 1, 1, 0, 0, 1, 1)
+                }
+                let inTiles = source.tiles, outTiles = tiles(outChannels)
+                let logits = layer.logits ?? false
+                let instruction = Instruction(
+                    layer: layer.name, op: .multiplyAccumulate, relu: layer.relu ?? false, logits: logits,
+                    source: source.bank, destination: 1 - source.bank,
+                    inputHeight: source.height, inputWidth: source.width, inputTiles: inTiles,
+                    outputHeight: oh, outputWidth: ow, outputTiles: outTiles, kernelHeight: kh, kernelWidth: kw,
+                    strideHeight: sh, strideWidth: sw, padTop: pt, padLeft: pl, poolShift: 0,
+                    weightBase: weightWords.count, paramBase: paramWords.count)
+                if let bad = instruction.overflowingField { throw fail("\(bad.name) = \(bad.value) does not fit the instruction's \(bad.bits) bits") }
+                program.append(instruction)
+                // SB: per output tile, per tap, per input tile, one word (the sequencer's order).
+                let taps = kh * kw
+                for to in 0..<outTiles {
+                    for tap in 0..<taps {
+                        for ti in 0..<inTiles {
+                            var word = [Int](repeating: 0, count: tn * tn)
+                            for o in 0..<tn {
+                                let m = to * tn + o
+                                guard m < outChannels else { continue }
+                                for i in 0..<tn {
+                                    let c = ti * tn + i
+                                    guard c < source.channels else { continue }
+                                    // Conv: [M, C, kh, kw]; dense after a flatten: [M, C*H*W] in the same order.
+                                    word[o * tn + i] = weights[(m * source.channels + c) * taps + tap]
+                                }
+                            }
+                            weightWords.append(word)
+                        }
+                    }
+                    let lanes = (0..<tn).map { to * tn + $0 }
+                    paramWords.append((lanes.map { $0 < outChannels ? bias[$0] : 0 }, lanes.map { $0 < outChannels ? shifts[$0] : 0 }))
+                }
+                accumulatorWidth = max(accumulatorWidth, layer.accumulatorBits!)
+                minShift = min(minShift, shifts.min()!)
+                maxShift = max(maxShift, shifts.max()!)
+                maxLeft = max(maxLeft, -shifts.min()!)
+                if logits {
+                    guard position == model.layers.count - 1 else { throw fail("the logits must be the last layer") }
+                    guard outChannels <= 255 else { throw fail("\(outChannels) logits; at most 255 are supported") }
+                    logitsLayer = layer
+                }
+                // Counted as the rest of approxrtl counts them (ModelMetrics): every tap, padding included.
+                macs.append(outChannels * oh * ow * source.channels * kh * kw)
+                maps[layer.name] = Map(channels: outChannels, height: oh, width: ow, bank: 1 - source.bank, tiles: outTiles)
+            case .maxPool, .averagePool:
+                let (kh, kw) = (layer.kernel![0], layer.kernel![1])
+                let area = kh * kw
+                let instruction = Instruction(
+                    layer: layer.name, op: layer.kind == .maxPool ? .maxPool : .averagePool, relu: false, logits: false,
+                    source: source.bank, destination: 1 - source.bank,
+                    inputHeight: source.height, inputWidth: source.width, inputTiles: source.tiles,
+                    outputHeight: layer.shape[1], outputWidth: layer.shape[2], outputTiles: source.tiles,
+                    kernelHeight: kh, kernelWidth: kw, strideHeight: layer.stride![0], strideWidth: layer.stride![1],
+                    padTop: layer.pads![0], padLeft: layer.pads![1], poolShift: area.trailingZeroBitCount,
+                    weightBase: 0, paramBase: 0)
+                if layer.kind == .averagePool, area & (area - 1) != 0 { throw fail("an average over \(area) values is not a shift") }
+                if let bad = instruction.overflowingField { throw fail("\(bad.name) = \(bad.value) does not fit the instruction's \(bad.bits) bits") }
+                program.append(instruction)
+                macs.append(0)
+                maps[layer.name] = Map(channels: source.channels, height: layer.shape[1], width: layer.shape[2], bank: 1 - source.bank, tiles: source.tiles)
+            }
+            let written = maps[layer.name]!
+            activationWords = max(activationWords, written.height * written.width * written.tiles)
+        }
+        guard let logitsLayer else { throw CompileError(layer: model.layers.last?.name ?? model.input.name, "the model ends without a logits layer") }
+        let dataWidth = max(model.activationBits, FixedPoint.width(low: model.input.low, high: model.input.high))
+        let shiftWidth = FixedPoint.width(low: minShift, high: maxShift)
+        let logitLeft = max(0, -(logitsLayer.shifts!.min()!))
+        return CompiledNetwork(
+            config: config, program: program, weightWords: weightWords.isEmpty ? [[Int](repeating: 0, count: tn * tn)] : weightWords,
+            paramWords: paramWords, dataWidth: dataWidth, activationWidth: model.activationBits, weightWidth: model.weightBits,
+            accumulatorWidth: accumulatorWidth, shiftWidth: shiftWidth, maxLeftShift: maxLeft,
+            logitWidth: accumulatorWidth + logitLeft, classes: logitsLayer.shape[0], imagePixels: input[1] * input[2],
+            activationWords: activationWords, macs: macs)
+    }
+}
+

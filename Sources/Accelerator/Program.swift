@@ -1,0 +1,93 @@
+/// One instruction of the accelerator's program: a layer's loop nest and where its numbers live
+/// (docs/accelerator.md, "Program"). Encoded as a 128-bit word, fields from bit 0 up.
+public struct Instruction: Equatable, Sendable, Codable {
+    public enum Op: Int, Sendable, Codable {
+        case multiplyAccumulate = 0, maxPool = 1, averagePool = 2
+    }
+
+    public var layer: String
+    public var op: Op
+    public var relu: Bool
+    /// The results are the logits (kept in registers and streamed out), not a buffer's words.
+    public var logits: Bool
+    /// Buffers read and written (0 or 1).
+    public var source: Int
+    public var destination: Int
+    public var inputHeight: Int, inputWidth: Int, inputTiles: Int
+    public var outputHeight: Int, outputWidth: Int, outputTiles: Int
+    public var kernelHeight: Int, kernelWidth: Int
+    public var strideHeight: Int, strideWidth: Int
+    public var padTop: Int, padLeft: Int
+    /// Average pooling: log2 of the window area.
+    public var poolShift: Int
+    /// First SB word and first bias/shift word of the layer.
+    public var weightBase: Int
+    public var paramBase: Int
+
+    /// Bit position and width of every field, in the order of the encoding.
+    static let fields: [(name: String, lsb: Int, bits: Int)] = [
+        ("op", 0, 2), ("relu", 2, 1), ("logits", 3, 1), ("source", 4, 1), ("destination", 5, 1),
+        ("input_height", 8, 8), ("input_width", 16, 8), ("input_tiles", 24, 8),
+        ("output_height", 32, 8), ("output_width", 40, 8), ("output_tiles", 48, 8),
+        ("kernel_height", 56, 4), ("kernel_width", 60, 4), ("stride_height", 64, 4), ("stride_width", 68, 4),
+        ("pad_top", 72, 4), ("pad_left", 76, 4), ("pool_shift", 80, 4), ("weight_base", 88, 24), ("param_base", 112, 16),
+    ]
+
+    var values: [Int] {
+        [op.rawValue, relu ? 1 : 0, logits ? 1 : 0, source, destination, inputHeight, inputWidth, inputTiles,
+         outputHeight, outputWidth, outputTiles, kernelHeight, kernelWidth, strideHeight, strideWidth, padTop, padLeft,
+         poolShift, weightBase, paramBase]
+    }
+
+    /// The field that does not fit its bits, if any (the compiler refuses such a layer).
+    public var overflowingField: (name: String, value: Int, bits: Int)? {
+        for (field, value) in zip(Self.fields, values) where value < 0 || value >= 1 << field.bits {
+            return (field.name, value, field.bits)
+        }
+        return nil
+    }
+
+    /// The 128-bit word as 32 hex digits, most significant first.
+    public var hex: String {
+        var word = WideWord(bits: 128)
+        for (field, value) in zip(Self.fields, values) { word.set(value, at: field.lsb, bits: field.bits) }
+        return word.hex
+    }
+
+    /// Steps of the loop nest: one per cycle.
+    public var steps: Int {
+        outputHeight * outputWidth * outputTiles * kernelHeight * kernelWidth * (op == .multiplyAccumulate ? inputTiles : 1)
+    }
+}
+
+/// A wide bit vector written as hex for `$readmemh` (lanes packed from bit 0 up, two's complement).
+public struct WideWord: Equatable, Sendable {
+    public let bits: Int
+    private var limbs: [UInt64]
+
+    public init(bits: Int) {
+        self.bits = bits
+        limbs = [UInt64](repeating: 0, count: (bits + 63) / 64)
+    }
+
+    /// Writes the low `width` bits of `value` (two's complement) at bit `lsb`.
+    public mutating func set(_ value: Int, at lsb: Int, bits width: Int) {
+        for b in 0..<width where (value >> min(b, 63)) & 1 == 1 {
+            let position = lsb + b
+            limbs[position / 64] |= 1 << UInt64(position % 64)
+        }
+    }
+
+    public var hex: String {
+        let digits = (bits + 3) / 4
+        var text = ""
+        text.reserveCapacity(digits)
+        for d in stride(from: digits - 1, through: 0, by: -1) {
+            let position = d * 4
+            // Nibbles never straddle two limbs (64 is a multiple of 4).
+            let nibble = (limbs[position / 64] >> UInt64(position % 64)) & 0xF
+            text.append(Character(String(nibble, radix: 16)))
+        }
+        return text
+    }
+}

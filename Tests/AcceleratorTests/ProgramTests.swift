@@ -1,0 +1,17 @@
+import XCTest
+@testable import Accelerator
+
+final class ProgramTests: XCTestCase {
+    func testWideWordPacksLanesFromBitZero() {
+        var word = WideWord(bits: 24)
+        word.set(-1, at: 0, bits: 4)     // lane 0: 0xf
+        word.set(5, at: 4, bits: 4)      // lane 1: 0x5
+        word.set(-2, at: 8, bits: 8)     // lane 2: 0xfe
+        word.set(0x1ff, at: 16, bits: 8) // truncated to 0xff
+        XCTAssertEqual(word.hex, "fffe5f")
+        var wide = WideWord(bits: 130)
+        wide.set(1, at: 128, bits: 2)
+        wide.set(0xf, at: 62, bits: 4)   // straddles the first two 64-bit limbs
+        XCTAssertEqual(wide.hex, "1" + "0000000000000003" + "c000000000000000")
+    }
+}

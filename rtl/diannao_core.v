@@ -1,0 +1,168 @@
+// The DianNao-style accelerator (docs/accelerator.md): a whole network, image in, logits out.
+//   load:  the image arrives on an AXI4-Stream, one pixel (0..255) per beat, row by row, tlast on the last
+//          pixel; pixel p goes to word p of buffer 0, lane 0.
+//   run:   the sequencer walks the program, layer by layer; each step reads an input word (Tn channels of one
+//          pixel) from the layer's source buffer and a weight word (Tn x Tn weights) from SB; the NFU writes each
+//          finished tile of Tn output channels to the other buffer (NBin and NBout swap roles every layer), and
+//          the last layer's accumulators to the logit registers.
+//   emit:  the Classes logits leave on an AXI4-Stream, tlast on the last; then the next image is taken.
+// Buffers hold activations channel-tiled: word (pixel * tiles + t) has channels t*Tn .. t*Tn+Tn-1 of a pixel.
+module diannao_core #(
+  parameter integer Tn = 16,              // lanes
+  parameter integer DataWidth = 9,        // activation lane width (input pixels need 9 signed bits)
+  parameter integer ActWidth = 8,         // activation code width
+  parameter integer WeightWidth = 8,      // weight code width
+  parameter integer AccWidth = 24,        // accumulator width
+  parameter integer ShiftWidth = 6,       // signed requantization shift width
+  parameter integer MaxLeftShift = 1,     // largest left shift of a requantization or of the logits
+  parameter integer LogitWidth = 24,      // logit code width (>= AccWidth)
+  parameter integer Classes = 10,         // logits per image
+  parameter integer LogitTiles = 1,       // ceil(Classes / Tn)
+  parameter integer ImagePixels = 784,    // pixels per image
+  parameter integer ActWords = 1024,      // words per activation buffer
+  parameter integer ActAddrWidth = 10,
+  parameter integer WeightWords = 256,    // SB words
+  parameter integer WeightAddrWidth = 8,
+  parameter integer ParamWords = 16,      // bias/shift words, one per output tile
+  parameter integer ParamAddrWidth = 4,
+  parameter integer Layers = 1,           // program instructions
+  parameter integer ProgAddrWidth = 1,
+  parameter WeightFile = "weights.hex",
+  parameter ParamFile = "params.hex",
+  parameter ProgramFile = "program.hex"
+) (
+  input  wire clk_i,
+  input  wire rst_ni,
+  input  wire [7:0] in_tdata_i,
+  input  wire in_tvalid_i,
+  output wire in_tready_o,
+  input  wire in_tlast_i,
+  output wire [LogitWidth - 1:0] out_tdata_o,
+  output wire out_tvalid_o,
+  input  wire out_tready_i,
+  output wire out_tlast_o,
+  output wire computing_o,                    // the sequencer runs a layer
+  output wire [ProgAddrWidth - 1:0] layer_o   // which one
+);
+  localparam integer Levels = $clog2(Tn);
+  // A step's result is written Levels + 3 cycles after its issue; the next layer (or the logit stream) waits for it.
+  localparam integer Drain = Levels + 3;
+  localparam integer WordWidth = Tn * DataWidth;
+  localparam integer ParamWidth = Tn * (AccWidth + ShiftWidth);
+  localparam integer ClassCountWidth = $clog2(Classes + 1);
+  localparam [1:0] StLoad = 2'd0, StRun = 2'd1, StEmit = 2'd2;
+
+  reg [1:0] state_q;
+  reg [ActAddrWidth - 1:0] pixel_q;  // ImagePixels <= ActWords
+  reg [ClassCountWidth - 1:0] class_q;
+  reg start_q;
+
+  // Sequencer.
+  wire seq_done, step_valid, in_mask, first, last, relu, logits, src, dst;
+  wire [ActAddrWidth - 1:0] in_addr, out_addr;
+  wire [WeightAddrWidth - 1:0] weight_addr;
+  wire [ParamAddrWidth - 1:0] param_addr;
+  wire [1:0] op;
+  wire [3:0] pool_shift;
+  diannao_sequencer #(
+    .Layers(Layers), .ProgAddrWidth(ProgAddrWidth), .ActAddrWidth(ActAddrWidth), .WeightAddrWidth(WeightAddrWidth),
+    .ParamAddrWidth(ParamAddrWidth), .Drain(Drain), .ProgramFile(ProgramFile)
+  ) u_sequencer (
+    .clk_i(clk_i), .rst_ni(rst_ni), .start_i(start_q), .busy_o(computing_o), .done_o(seq_done), .layer_o(layer_o),
+    .step_valid_o(step_valid), .in_addr_o(in_addr), .in_mask_o(in_mask), .weight_addr_o(weight_addr),
+    .param_addr_o(param_addr), .first_o(first), .last_o(last), .out_addr_o(out_addr), .op_o(op), .relu_o(relu),
+    .logits_o(logits), .src_o(src), .dst_o(dst), .pool_shift_o(pool_shift));
+
+  // SB: the weights, one Tn x Tn word per step.
+  wire [Tn * Tn * WeightWidth - 1:0] weight_word;
+  rom #(.Width(Tn * Tn * WeightWidth), .Depth(WeightWords), .AddrWidth(WeightAddrWidth), .InitFile(WeightFile)) u_sb (
+    .clk_i(clk_i), .addr_i(weight_addr), .data_o(weight_word));
+
+  // Biases and shifts of an output tile, read so that they arrive with the adder trees' sums.
+  wire [ParamAddrWidth - 1:0] param_addr_late;
+  wire [ParamWidth - 1:0] param_word;
+  delay_line #(.Width(ParamAddrWidth), .Depth(Levels + 1)) u_param_delay (
+    .clk_i(clk_i), .rst_ni(rst_ni), .d_i(param_addr), .q_o(param_addr_late));
+  rom #(.Width(ParamWidth), .Depth(ParamWords), .AddrWidth(ParamAddrWidth), .InitFile(ParamFile)) u_params (
+    .clk_i(clk_i), .addr_i(param_addr_late), .data_o(param_word));
+
+  // The two activation buffers. The loader writes buffer 0; the NFU writes the layer's destination.
+  wire nfu_write, nfu_dst, logit_write;
+  wire [ActAddrWidth - 1:0] nfu_addr;
+  wire [WordWidth - 1:0] nfu_data;
+  wire [Tn * LogitWidth - 1:0] logit_data;
+  wire load_beat = state_q == StLoad && in_tvalid_i;
+  wire [WordWidth - 1:0] pixel_word = {{(WordWidth - DataWidth){1'b0}}, {(DataWidth - 8){1'b0}}, in_tdata_i};
+  wire [WordWidth - 1:0] rdata0, rdata1;
+  ram_sdp #(.Width(WordWidth), .Depth(ActWords), .AddrWidth(ActAddrWidth)) u_buffer0 (
+    .clk_i(clk_i), .we_i(load_beat || (nfu_write && !nfu_dst)), .waddr_i(load_beat ? pixel_q : nfu_addr),
+    .wdata_i(load_beat ? pixel_word : nfu_data), .raddr_i(in_addr), .rdata_o(rdata0));
+  ram_sdp #(.Width(WordWidth), .Depth(ActWords), .AddrWidth(ActAddrWidth)) u_buffer1 (
+    .clk_i(clk_i), .we_i(nfu_write && nfu_dst), .waddr_i(nfu_addr), .wdata_i(nfu_data), .raddr_i(in_addr), .rdata_o(rdata1));
+
+  // The word read this cycle comes from the buffer the step named a cycle ago.
+  reg src1_q;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) src1_q <= 1'b0;
+    else src1_q <= src;
+  end
+
+  diannao_nfu #(
+    .Tn(Tn), .DataWidth(DataWidth), .ActWidth(ActWidth), .WeightWidth(WeightWidth), .AccWidth(AccWidth),
+    .ShiftWidth(ShiftWidth), .MaxLeftShift(MaxLeftShift), .LogitWidth(LogitWidth), .AddrWidth(ActAddrWidth)
+  ) u_nfu (
+    .clk_i(clk_i), .rst_ni(rst_ni), .valid_i(step_valid), .mask_i(in_mask), .first_i(first), .last_i(last),
+    .addr_i(out_addr), .op_i(op), .relu_i(relu), .logits_i(logits), .dst_i(dst), .pool_shift_i(pool_shift),
+    .x_i(src1_q ? rdata1 : rdata0), .w_i(weight_word), .param_i(param_word),
+    .write_o(nfu_write), .dst_o(nfu_dst), .write_addr_o(nfu_addr), .write_data_o(nfu_data),
+    .logit_write_o(logit_write), .logit_data_o(logit_data));
+
+  // The logit registers, one tile of Tn per write, in tile order.
+  reg [LogitTiles * Tn * LogitWidth - 1:0] logits_q;
+  integer t;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) logits_q <= {(LogitTiles * Tn * LogitWidth){1'b0}};
+    else if (logit_write) begin
+      for (t = 0; t < LogitTiles; t = t + 1)
+        if (nfu_addr == t[ActAddrWidth - 1:0]) logits_q[t * Tn * LogitWidth +: Tn * LogitWidth] <= logit_data;
+    end
+  end
+
+  // Load, run, emit.
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      state_q <= StLoad;
+      pixel_q <= {ActAddrWidth{1'b0}};
+      class_q <= {ClassCountWidth{1'b0}};
+      start_q <= 1'b0;
+    end else begin
+      start_q <= 1'b0;
+      case (state_q)
+        StLoad: if (in_tvalid_i) begin
+          if (pixel_q == ImagePixels[ActAddrWidth - 1:0] - 1'b1) begin
+            pixel_q <= {ActAddrWidth{1'b0}};
+            start_q <= 1'b1;
+            state_q <= StRun;
+          end else pixel_q <= pixel_q + 1'b1;
+        end
+        StRun: if (seq_done) begin
+          class_q <= {ClassCountWidth{1'b0}};
+          state_q <= StEmit;
+        end
+        StEmit: if (out_tready_i) begin
+          if (class_q == Classes[ClassCountWidth - 1:0] - 1'b1) state_q <= StLoad;
+          else class_q <= class_q + 1'b1;
+        end
+        default: state_q <= StLoad;
+      endcase
+    end
+  end
+
+  assign in_tready_o = state_q == StLoad;
+  assign out_tvalid_o = state_q == StEmit;
+  assign out_tdata_o = logits_q[class_q * LogitWidth +: LogitWidth];
+  assign out_tlast_o = class_q == Classes[ClassCountWidth - 1:0] - 1'b1;
+
+  // The image's tlast is not needed: an image is ImagePixels beats.
+  wire unused_tlast = in_tlast_i;
+endmodule

@@ -1,0 +1,178 @@
+// The neural functional unit of the DianNao-style accelerator (docs/accelerator.md), one step per cycle:
+//   NFU-1: Tn x Tn multipliers, weight w[o][i] times input lane x[i] (zero outside the map);
+//   NFU-2: per output lane o, a pipelined adder tree over the Tn products and the accumulator, which starts from
+//          the bias; in pooling layers the lane-wise max or sum of the input words instead;
+//   NFU-3: on a tile's last step, requantization (rounding shift, ReLU, saturation) to activation codes, the
+//          rounded average of a pooling window, or the logits aligned by a left shift.
+// Step flags enter with the buffer and SB addresses (the issue cycle); x_i and w_i arrive one cycle later (the
+// memories' read latency) and param_i, the tile's biases and shifts, Levels + 2 cycles after the issue.
+// The result of a step issued in cycle t is written in cycle t + Levels + 3.
+module diannao_nfu #(
+  parameter integer Tn = 16,            // lanes: input and output channels per step
+  parameter integer DataWidth = 9,      // activation lane width (signed; input pixels zero-extended)
+  parameter integer ActWidth = 8,       // activation code width after requantization
+  parameter integer WeightWidth = 8,    // weight code width
+  parameter integer AccWidth = 24,      // accumulator width
+  parameter integer ShiftWidth = 6,     // signed requantization shift width
+  parameter integer MaxLeftShift = 1,   // largest left shift of a requantization or of the logits
+  parameter integer LogitWidth = 24,    // logit code width
+  parameter integer AddrWidth = 10      // result address width
+) (
+  input  wire clk_i,
+  input  wire rst_ni,
+  // Issue cycle.
+  input  wire valid_i,
+  input  wire mask_i,
+  input  wire first_i,
+  input  wire last_i,
+  input  wire [AddrWidth - 1:0] addr_i,
+  input  wire [1:0] op_i,
+  input  wire relu_i,
+  input  wire logits_i,
+  input  wire dst_i,
+  input  wire [3:0] pool_shift_i,
+  // One cycle after the issue.
+  input  wire [Tn * DataWidth - 1:0] x_i,
+  input  wire [Tn * Tn * WeightWidth - 1:0] w_i,
+  // Levels + 2 cycles after the issue: lane o's bias in [o*AccWidth +: AccWidth], its shift after all biases.
+  input  wire [Tn * (AccWidth + ShiftWidth) - 1:0] param_i,
+  // A finished tile: Tn activation codes (sign-extended to DataWidth) for buffer dst_o, or Tn logits.
+  output wire write_o,
+  output wire dst_o,
+  output wire [AddrWidth - 1:0] write_addr_o,
+  output wire [Tn * DataWidth - 1:0] write_data_o,
+  output wire logit_write_o,
+  output wire [Tn * LogitWidth - 1:0] logit_data_o
+);
+  localparam integer Levels = $clog2(Tn);
+  localparam integer ProductWidth = DataWidth + WeightWidth;
+  localparam integer SumWidth = ProductWidth + Levels;
+  localparam [1:0] OpMac = 2'd0, OpMax = 2'd1;
+  // Flags carried down the pipeline: valid, mask, first, last, op, relu, logits, dst, pool shift, address.
+  localparam integer FlagWidth = 13 + AddrWidth;
+
+  // Stage 1: the memories' words arrive; the flags wait one cycle for them.
+  reg [FlagWidth - 1:0] flags1_q;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) flags1_q <= {FlagWidth{1'b0}};
+    else flags1_q <= {valid_i, mask_i, first_i, last_i, op_i, relu_i, logits_i, dst_i, pool_shift_i, addr_i};
+  end
+  wire mask1 = flags1_q[FlagWidth - 2];
+  // Padding contributes zero to a sum; the max ignores it through the mask flag.
+  wire [Tn * DataWidth - 1:0] x_masked = mask1 ? x_i : {(Tn * DataWidth){1'b0}};
+
+  // NFU-1: the products, registered.
+  reg [Tn * Tn * ProductWidth - 1:0] products_q;
+  reg [Tn * DataWidth - 1:0] x2_q;
+  reg [FlagWidth - 1:0] flags2_q;
+  integer o, i, k;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      products_q <= {(Tn * Tn * ProductWidth){1'b0}};
+      x2_q <= {(Tn * DataWidth){1'b0}};
+      flags2_q <= {FlagWidth{1'b0}};
+    end else begin
+      for (o = 0; o < Tn; o = o + 1)
+        for (i = 0; i < Tn; i = i + 1)
+          products_q[(o * Tn + i) * ProductWidth +: ProductWidth] <=
+            $signed(w_i[(o * Tn + i) * WeightWidth +: WeightWidth]) * $signed(x_masked[i * DataWidth +: DataWidth]);
+      x2_q <= x_masked;
+      flags2_q <= flags1_q;
+    end
+  end
+
+  // NFU-2: one adder tree per output lane; the pooling inputs and the flags travel beside them.
+  wire [Tn * SumWidth - 1:0] sums;
+  wire [Tn * DataWidth - 1:0] x3;
+  wire [FlagWidth - 1:0] flags3;
+  genvar g;
+  generate
+    for (g = 0; g < Tn; g = g + 1) begin : g_tree
+      wire tree_valid_unused;
+      adder_tree #(.Count(Tn), .InWidth(ProductWidth)) u_tree (
+        .clk_i(clk_i), .rst_ni(rst_ni), .in_i(products_q[g * Tn * ProductWidth +: Tn * ProductWidth]), .valid_i(1'b0),
+        .sum_o(sums[g * SumWidth +: SumWidth]), .valid_o(tree_valid_unused));
+    end
+  endgenerate
+  delay_line #(.Width(Tn * DataWidth + FlagWidth), .Depth(Levels)) u_beside (
+    .clk_i(clk_i), .rst_ni(rst_ni), .d_i({x2_q, flags2_q}), .q_o({x3, flags3}));
+
+  wire valid3 = flags3[FlagWidth - 1];
+  wire mask3 = flags3[FlagWidth - 2];
+  wire first3 = flags3[FlagWidth - 3];
+  wire last3 = flags3[FlagWidth - 4];
+  wire [1:0] op3 = flags3[FlagWidth - 5 -: 2];
+
+  // The accumulators: multiply-accumulate from the bias, or the window's max or sum.
+  reg [Tn * AccWidth - 1:0] acc_q;
+  reg [Tn * ShiftWidth - 1:0] shift_q;
+  reg [FlagWidth - 1:0] flags4_q;
+  reg [Tn * AccWidth - 1:0] acc_next;
+  reg signed [AccWidth - 1:0] lane_acc, lane_x, lane_base;
+  always @* begin
+    for (k = 0; k < Tn; k = k + 1) begin
+      lane_acc = $signed(acc_q[k * AccWidth +: AccWidth]);
+      lane_x = {{(AccWidth - DataWidth){x3[k * DataWidth + DataWidth - 1]}}, x3[k * DataWidth +: DataWidth]};
+      if (op3 == OpMac) begin
+        lane_base = first3 ? $signed(param_i[k * AccWidth +: AccWidth]) : lane_acc;
+        acc_next[k * AccWidth +: AccWidth] = lane_base
+          + {{(AccWidth - SumWidth){sums[k * SumWidth + SumWidth - 1]}}, sums[k * SumWidth +: SumWidth]};
+      end else if (op3 == OpMax) begin
+        // Padding never wins; a window that starts in the padding starts from the most negative code.
+        lane_base = first3 ? {1'b1, {(AccWidth - 1){1'b0}}} : lane_acc;
+        acc_next[k * AccWidth +: AccWidth] = (mask3 && lane_x > lane_base) ? lane_x : lane_base;
+      end else begin
+        lane_base = first3 ? {AccWidth{1'b0}} : lane_acc;
+        acc_next[k * AccWidth +: AccWidth] = lane_base + lane_x;
+      end
+    end
+  end
+
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      acc_q <= {(Tn * AccWidth){1'b0}};
+      shift_q <= {(Tn * ShiftWidth){1'b0}};
+      flags4_q <= {FlagWidth{1'b0}};
+    end else begin
+      if (valid3) acc_q <= acc_next;
+      shift_q <= param_i[Tn * AccWidth +: Tn * ShiftWidth];
+      // Only a tile's last step produces a result.
+      flags4_q <= {valid3 && last3, flags3[FlagWidth - 2:0]};
+    end
+  end
+
+  // NFU-3.
+  wire done4 = flags4_q[FlagWidth - 1];
+  wire [1:0] op4 = flags4_q[FlagWidth - 5 -: 2];
+  wire relu4 = flags4_q[FlagWidth - 7];
+  wire logits4 = flags4_q[FlagWidth - 8];
+  wire [3:0] pool_shift4 = flags4_q[AddrWidth +: 4];
+  generate
+    for (g = 0; g < Tn; g = g + 1) begin : g_out
+      wire signed [AccWidth - 1:0] acc = $signed(acc_q[g * AccWidth +: AccWidth]);
+      wire signed [ShiftWidth - 1:0] shift = $signed(shift_q[g * ShiftWidth +: ShiftWidth]);
+      wire signed [ActWidth - 1:0] requantized;
+      requantize #(.AccWidth(AccWidth), .OutWidth(ActWidth), .ShiftWidth(ShiftWidth), .MaxLeftShift(MaxLeftShift)) u_requantize (
+        .acc_i(acc), .shift_i(shift), .relu_i(relu4), .y_o(requantized));
+      // Average: the window sum rounded half up by the area's shift; max: the code itself.
+      wire signed [AccWidth - 1:0] rounding = pool_shift4 == 4'd0 ? {AccWidth{1'b0}}
+                                            : $signed({{(AccWidth - 1){1'b0}}, 1'b1} << (pool_shift4 - 4'd1));
+      wire signed [AccWidth - 1:0] average = (acc + rounding) >>> pool_shift4;
+      wire signed [AccWidth - 1:0] pooled = op4 == OpMax ? acc : average;
+      assign write_data_o[g * DataWidth +: DataWidth] = op4 == OpMac
+        ? {{(DataWidth - ActWidth){requantized[ActWidth - 1]}}, requantized} : pooled[DataWidth - 1:0];
+      // Logits: the accumulator aligned by a left shift of -shift (the compiler checks shift <= 0).
+      wire [ShiftWidth - 1:0] left = $unsigned(-shift);
+      wire signed [LogitWidth - 1:0] acc_wide = {{(LogitWidth - AccWidth){acc[AccWidth - 1]}}, acc};
+      assign logit_data_o[g * LogitWidth +: LogitWidth] = acc_wide <<< left;
+      wire unused_pooled = ^pooled[AccWidth - 1:DataWidth];
+    end
+  endgenerate
+
+  assign write_o = done4 && !logits4;
+  assign logit_write_o = done4 && logits4;
+  assign dst_o = flags4_q[AddrWidth + 4];
+  assign write_addr_o = flags4_q[AddrWidth - 1:0];
+
+  wire unused_flags = ^{flags4_q[FlagWidth - 2:FlagWidth - 4], flags3[FlagWidth - 6:0]};
+endmodule

@@ -1,0 +1,136 @@
+// Self-checking whole-network bench of the DianNao-style accelerator (approxrtl generate --arch diannao): streams
+// IMAGES test images from vectors/images.hex (one pixel per beat, random gaps), takes the logits against random
+// back-pressure and compares every logit with vectors/logits.hex, which the golden model wrote. An image passes
+// when all its logits match. Prints "N passed, M failed" (images), the accuracy of the RTL's own predictions against
+// vectors/labels.hex, the cycles per inference and each layer's compute cycles; ends with $fatal on any mismatch,
+// a wrong tlast or a timeout. tb_config.svh (written by the generator) defines DUT and the sizes.
+`include "tb_config.svh"
+`ifndef SEED
+`define SEED 32'h1234_5678
+`endif
+module tb_diannao;
+  localparam integer LogitWidth = `LOGIT_WIDTH;
+  localparam integer Classes = `CLASSES;
+  localparam integer Pixels = `PIXELS;
+  localparam integer Images = `IMAGES;
+  localparam integer Layers = `LAYERS;
+  localparam integer LayerBits = `LAYER_BITS;
+  localparam integer Timeout = `TIMEOUT;
+
+  reg clk = 1'b0;
+  reg rst_n = 1'b0;
+  reg [7:0] in_data;
+  reg in_valid;
+  reg in_last;
+  wire in_ready;
+  wire [LogitWidth - 1:0] out_data;
+  wire out_valid;
+  reg out_ready;
+  wire out_last;
+  wire computing;
+  wire [LayerBits - 1:0] layer;
+
+  `DUT dut (
+    .clk_i(clk), .rst_ni(rst_n),
+    .in_tdata_i(in_data), .in_tvalid_i(in_valid), .in_tready_o(in_ready), .in_tlast_i(in_last),
+    .out_tdata_o(out_data), .out_tvalid_o(out_valid), .out_tready_i(out_ready), .out_tlast_o(out_last),
+    .computing_o(computing), .layer_o(layer));
+
+  always #5 clk = ~clk;
+
+  reg [31:0] state;
+  `include "xorshift.svh"
+
+  reg [7:0] pixels [0:Images * Pixels - 1];
+  reg [LogitWidth - 1:0] expected [0:Images * Classes - 1];
+  reg [7:0] labels [0:Images - 1];
+  integer layer_cycles [0:Layers - 1];
+  integer sent, received, passed, failed, correct, cycles, compute_cycles, l;
+  integer image, best;
+  reg image_ok;
+  reg signed [LogitWidth - 1:0] best_value;
+  reg want_last;
+  reg in_ready_seen;
+
+  initial begin
+`ifdef DUMP
+    $dumpfile("wave.vcd");
+    $dumpvars(0, tb_diannao);
+`endif
+    $readmemh("vectors/images.hex", pixels);
+    $readmemh("vectors/logits.hex", expected);
+    $readmemh("vectors/labels.hex", labels);
+    state = `SEED;
+    sent = 0; received = 0; passed = 0; failed = 0; correct = 0; cycles = 0; compute_cycles = 0;
+    image_ok = 1'b1; best = 0; best_value = {LogitWidth{1'b0}};
+    for (l = 0; l < Layers; l = l + 1) layer_cycles[l] = 0;
+    in_ready_seen = 1'b0;
+    in_valid = 1'b0; in_last = 1'b0; in_data = 8'd0; out_ready = 1'b0;
+    #22 rst_n = 1'b1;
+  end
+
+  // Driver: a new pixel after a handshake, with a gap one time in four; tlast on an image's last pixel.
+  always @(negedge clk) begin
+    if (rst_n) begin
+      if (!in_valid || in_ready_seen) begin
+        in_valid = 1'b0;
+        state = xorshift(state);
+        if (sent < Images * Pixels && state[1:0] != 2'd0) begin
+          in_data = pixels[sent];
+          in_last = sent % Pixels == Pixels - 1;
+          in_valid = 1'b1;
+          sent = sent + 1;
+        end
+      end
+      // Back-pressure: the consumer is ready three cycles in four.
+      state = xorshift(state);
+      out_ready = state[3:2] != 2'd0;
+    end
+  end
+
+  always @(posedge clk) in_ready_seen <= in_valid && in_ready;
+
+  always @(posedge clk) begin
+    if (rst_n) begin
+      cycles = cycles + 1;
+      if (computing) begin
+        compute_cycles = compute_cycles + 1;
+        layer_cycles[layer] = layer_cycles[layer] + 1;
+      end
+      if (out_valid && out_ready) begin
+        image = received / Classes;
+        want_last = received % Classes == Classes - 1;
+        if (out_data != expected[received] || out_last != want_last) begin
+          image_ok = 1'b0;
+          $display("FAIL image %0d logit %0d: got %0d (tlast %0d), expected %0d (tlast %0d)", image, received % Classes,
+                   $signed(out_data), out_last, $signed(expected[received]), want_last);
+        end
+        // The prediction: the largest logit, the lowest index among equals.
+        if (received % Classes == 0 || $signed(out_data) > best_value) begin
+          best = received % Classes;
+          best_value = $signed(out_data);
+        end
+        if (want_last) begin
+          if (image_ok) passed = passed + 1; else failed = failed + 1;
+          if (best == {24'd0, labels[image]}) correct = correct + 1;
+          image_ok = 1'b1;
+        end
+        received = received + 1;
+      end
+      if (received == Images * Classes || cycles > Timeout) begin
+        if (received != Images * Classes) begin
+          failed = failed + Images - received / Classes;
+          $display("timeout after %0d cycles: %0d of %0d logits received", cycles, received, Images * Classes);
+        end
+        $display("accuracy %0d of %0d", correct, Images);
+        for (l = 0; l < Layers; l = l + 1) $display("layer %0d cycles %0d", l, layer_cycles[l] / Images);
+        $display("compute cycles %0d", compute_cycles / Images);
+        $display("cycles per inference %0d", cycles / Images);
+        $display("%0d passed, %0d failed", passed, failed);
+        $display("cycles %0d", cycles);
+        if (failed != 0) $fatal(1, "accelerator: %0d of %0d images failed", failed, Images);
+        $finish;
+      end
+    end
+  end
+endmodule
