@@ -15,7 +15,7 @@ TEST_SUBSET := data/fashion-mnist-test500
 # Regression floor for the node suite: the number of cases that pass today (raise it when support grows).
 CONFORMANCE_MIN_PASSED := 67
 
-.PHONY: help deps venv build build-release test lint swift-test conformance conformance-data ort-check golden-check rtl-check sim embed demo proto bench retrain clean results results-lenet results-vgg results-rtl results-slim results-doc
+.PHONY: help deps venv build build-release test lint swift-test conformance conformance-data ort-check golden-check rtl-check accelerator-check accelerator-10k sim embed demo proto bench retrain clean results results-lenet results-vgg results-rtl results-slim results-doc
 
 help:
 	@echo "make demo   - the main job on the bundled default model"
@@ -47,7 +47,7 @@ build: deps
 build-release: deps
 	swift build -c release $(SWIFT_FLAGS)
 
-test: build lint swift-test conformance ort-check golden-check rtl-check
+test: build lint swift-test conformance ort-check golden-check rtl-check accelerator-check
 	@echo "make test: all suites passed"
 
 swift-test: build
@@ -86,6 +86,19 @@ build/quantized/%.q.json: models/%.onnx build-release
 RTL_CHECK_VECTORS ?= 64
 rtl-check: build-release build/quantized/lenet5-fmnist.q.json
 	tools/rtl_check.sh $(RELEASE_BIN)/approxrtl build/quantized/lenet5-fmnist.q.json build/rtl-check $(RTL_CHECK_VECTORS)
+
+# The whole network on the DianNao-style accelerator, bit-exact on every logit (docs/accelerator.md): LeNet-5 on
+# 1,000 test images under Verilator and 2 under Icarus, VGG-small on 200 under Verilator.
+ACCEL_IMAGES ?= 1000
+ACCEL_ICARUS_IMAGES ?= 2
+ACCEL_DESIGNS := lenet5-vanilla:build/quantized/lenet5-fmnist.q.json
+accelerator-check: build-release $(QUANTIZED)
+	tools/accelerator_check.sh $(RELEASE_BIN)/approxrtl build/accelerator-check $(ACCEL_IMAGES) $(ACCEL_ICARUS_IMAGES) $(ACCEL_DESIGNS)
+	tools/accelerator_check.sh $(RELEASE_BIN)/approxrtl build/accelerator-check 200 0 vgg-small-vanilla:build/quantized/vgg-small-fmnist.q.json
+
+# All 10,000 Fashion-MNIST test images through every accelerator design under Verilator (wall time in the log).
+accelerator-10k: build-release $(QUANTIZED)
+	tools/accelerator_check.sh $(RELEASE_BIN)/approxrtl build/accelerator-10k 10000 0 $(ACCEL_DESIGNS) vgg-small-vanilla:build/quantized/vgg-small-fmnist.q.json
 
 # One generated design's bench: make sim DESIGN=build/conv1 SIM=verilator (or iverilog; both when SIM is empty).
 sim: build-release
