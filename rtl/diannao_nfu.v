@@ -97,6 +97,22 @@ module diannao_nfu #(
   delay_line #(.Width(Tn * DataWidth + FlagWidth), .Depth(Levels)) u_beside (
     .clk_i(clk_i), .rst_ni(rst_ni), .d_i({x2_q, flags2_q}), .q_o({x3, flags3}));
 
+  // The sums at accumulator width: sign-extended, or their low bits (the accumulator works modulo 2^AccWidth and
+  // the final value fits, docs/arithmetic.md section 7).
+  wire [Tn * AccWidth - 1:0] sums_acc;
+  generate
+    for (g = 0; g < Tn; g = g + 1) begin : g_sum
+      if (SumWidth < AccWidth) begin : g_extend
+        assign sums_acc[g * AccWidth +: AccWidth] = {{(AccWidth - SumWidth){sums[g * SumWidth + SumWidth - 1]}}, sums[g * SumWidth +: SumWidth]};
+      end else begin : g_wrap
+        assign sums_acc[g * AccWidth +: AccWidth] = sums[g * SumWidth +: AccWidth];
+        if (SumWidth > AccWidth) begin : g_unused
+          wire unused_high = ^sums[g * SumWidth + AccWidth +: SumWidth - AccWidth];
+        end
+      end
+    end
+  endgenerate
+
   wire valid3 = flags3[FlagWidth - 1];
   wire mask3 = flags3[FlagWidth - 2];
   wire first3 = flags3[FlagWidth - 3];
@@ -115,8 +131,7 @@ module diannao_nfu #(
       lane_x = {{(AccWidth - DataWidth){x3[k * DataWidth + DataWidth - 1]}}, x3[k * DataWidth +: DataWidth]};
       if (op3 == OpMac) begin
         lane_base = first3 ? $signed(param_i[k * AccWidth +: AccWidth]) : lane_acc;
-        acc_next[k * AccWidth +: AccWidth] = lane_base
-          + {{(AccWidth - SumWidth){sums[k * SumWidth + SumWidth - 1]}}, sums[k * SumWidth +: SumWidth]};
+        acc_next[k * AccWidth +: AccWidth] = lane_base + $signed(sums_acc[k * AccWidth +: AccWidth]);
       end else if (op3 == OpMax) begin
         // Padding never wins; a window that starts in the padding starts from the most negative code.
         lane_base = first3 ? {1'b1, {(AccWidth - 1){1'b0}}} : lane_acc;

@@ -66,7 +66,6 @@ public enum NetworkCompiler {
     public static func compile(_ model: QuantizedModel, config: AcceleratorConfig = AcceleratorConfig()) throws -> CompiledNetwork {
         let tn = config.tn
         guard tn >= 2, tn <= 64 else { throw CompileError(layer: model.input.name, "Tn must be 2 to 64, not \(tn)") }
-        try model.validate()
         struct Map { var channels: Int; var height: Int; var width: Int; var bank: Int; var tiles: Int }
         let input = model.input.shape
         guard input.count == 3, input[0] == 1 else {
@@ -75,6 +74,7 @@ public enum NetworkCompiler {
         guard model.input.low >= 0, model.input.high <= 255 else {
             throw CompileError(layer: model.input.name, "the image loader takes 8-bit pixels (0...255), not \(model.input.low)...\(model.input.high)")
         }
+        try model.validate()
         var maps = [model.input.name: Map(channels: 1, height: input[1], width: input[2], bank: 0, tiles: 1)]
         var program: [Instruction] = []
         var weightWords: [[Int]] = []
@@ -186,6 +186,8 @@ public enum NetworkCompiler {
         }
         guard let logitsLayer else { throw CompileError(layer: model.layers.last?.name ?? model.input.name, "the model ends without a logits layer") }
         let dataWidth = max(model.activationBits, FixedPoint.width(low: model.input.low, high: model.input.high))
+        // The accumulators also hold pooled codes and window sums (at most 16 codes of a 4-bit shift).
+        accumulatorWidth = max(accumulatorWidth, dataWidth + 4)
         let shiftWidth = FixedPoint.width(low: minShift, high: maxShift)
         let logitLeft = max(0, -(logitsLayer.shifts!.min()!))
         return CompiledNetwork(

@@ -1,0 +1,47 @@
+import Accelerator
+import EDAFlows
+import Foundation
+import GoldenModel
+import Quantization
+import TestSupport
+import XCTest
+
+/// Random small networks (padding, strides, max and average pooling, partial tiles, several input tiles) compiled
+/// for narrow accelerators and run whole-network under both simulators, every logit against the golden model.
+final class AcceleratorSimulationTests: XCTestCase {
+    static func randomModel(seed: UInt64) throws -> (QuantizedModel, [UInt8]) {
+        let graph = try RandomNetworks.graph(seed: seed)
+        let shape = graph.nodes[0].shape
+        let model = try Quantizer.quantize(graph, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "random")
+        return (model, RandomNetworks.images(3, shape: shape, seed: seed &+ 7).pixels)
+    }
+
+    func testRandomNetworksRunBitExactUnderBothSimulators() throws {
+        var kinds = Set<QuantizedModel.Kind>()
+        var strided = false
+        for (seed, tn) in [(UInt64(1), 2), (2, 4), (3, 3), (4, 4), (5, 2), (6, 4)] {
+            let (model, pixels) = try Self.randomModel(seed: seed)
+            kinds.formUnion(model.layers.map(\.kind))
+            strided = strided || model.layers.contains { $0.kind == .conv2d && $0.stride![0] > 1 }
+            let design = try AcceleratorDesign.generate(model: model, modelName: "random\(seed).q.json", config: AcceleratorConfig(tn: tn),
+                                                        pixels: pixels, labels: [0, 1, 2], count: 3)
+            let folder = try makeTemporaryDirectory("accelerator-\(seed)")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            for (path, data) in design.files {
+                let url = folder.appendingPathComponent(path)
+                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try data.write(to: url)
+            }
+            for simulator in Simulator.allCases {
+                let outcome = try simulator.run(directory: folder)
+                XCTAssertTrue(outcome.ok, "seed \(seed), Tn \(tn), \(simulator): \(outcome.log.suffix(1500))")
+                XCTAssertEqual(outcome.passed, 3, "seed \(seed), \(simulator)")
+                // The cycle model the report uses is what the RTL does, layer by layer.
+                let measured = outcome.log.split(separator: "\n").filter { $0.hasPrefix("layer ") }.compactMap { Int($0.split(separator: " ").last!) }
+                XCTAssertEqual(measured, design.manifest.layers.map(\.cycles), "seed \(seed), \(simulator)")
+            }
+        }
+        XCTAssertTrue(kinds.isSuperset(of: [.conv2d, .maxPool, .averagePool, .dense]), "the seeds cover \(kinds)")
+        XCTAssertTrue(strided, "the seeds include a strided convolution")
+    }
+}
