@@ -91,13 +91,24 @@ rtl-check: build-release build/quantized/lenet5-fmnist.q.json
 # 1,000 test images under Verilator and 2 under Icarus, VGG-small on 200 under Verilator.
 ACCEL_IMAGES ?= 1000
 ACCEL_ICARUS_IMAGES ?= 2
-ACCEL_DESIGNS := lenet5-vanilla:build/quantized/lenet5-fmnist.q.json
-accelerator-check: build-release $(QUANTIZED)
+ACCEL_MODELS := build/accelerator-models/lenet5-swc5.c.json build/accelerator-models/lenet5-swc-pow2-4.c.json
+ACCEL_DESIGNS := lenet5-vanilla:build/quantized/lenet5-fmnist.q.json \
+	lenet5-swc5:build/accelerator-models/lenet5-swc5.c.json:--extensions=swc \
+	lenet5-swc-pow2-4:build/accelerator-models/lenet5-swc-pow2-4.c.json:--extensions=swc
+# The compressed models the extensions run: M2 with 5-bit uniform codes (small multipliers) and 4-bit power-of-two
+# codes (shifts).
+build/accelerator-models/lenet5-swc5.c.json: build/quantized/lenet5-fmnist.q.json
+	@mkdir -p $(@D)
+	$(RELEASE_BIN)/approxrtl compress $< --method swc --code-bits 5 -o $@ --force >/dev/null
+build/accelerator-models/lenet5-swc-pow2-4.c.json: build/quantized/lenet5-fmnist.q.json
+	@mkdir -p $(@D)
+	$(RELEASE_BIN)/approxrtl compress $< --method swc --code-bits 4 --codebook pow2 -o $@ --force >/dev/null
+accelerator-check: build-release $(QUANTIZED) $(ACCEL_MODELS)
 	tools/accelerator_check.sh $(RELEASE_BIN)/approxrtl build/accelerator-check $(ACCEL_IMAGES) $(ACCEL_ICARUS_IMAGES) $(ACCEL_DESIGNS)
 	tools/accelerator_check.sh $(RELEASE_BIN)/approxrtl build/accelerator-check 200 0 vgg-small-vanilla:build/quantized/vgg-small-fmnist.q.json
 
 # All 10,000 Fashion-MNIST test images through every accelerator design under Verilator (wall time in the log).
-accelerator-10k: build-release $(QUANTIZED)
+accelerator-10k: build-release $(QUANTIZED) $(ACCEL_MODELS)
 	tools/accelerator_check.sh $(RELEASE_BIN)/approxrtl build/accelerator-10k 10000 0 $(ACCEL_DESIGNS) vgg-small-vanilla:build/quantized/vgg-small-fmnist.q.json
 
 # One generated design's bench: make sim DESIGN=build/conv1 SIM=verilator (or iverilog; both when SIM is empty).

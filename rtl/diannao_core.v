@@ -11,7 +11,7 @@ module diannao_core #(
   parameter integer Tn = 16,              // lanes
   parameter integer DataWidth = 9,        // activation lane width (input pixels need 9 signed bits)
   parameter integer ActWidth = 8,         // activation code width
-  parameter integer WeightWidth = 8,      // weight code width
+  parameter integer WeightWidth = 8,      // SB lane width: weight codes (or SWC codes)
   parameter integer AccWidth = 24,        // accumulator width
   parameter integer ShiftWidth = 6,       // signed requantization shift width
   parameter integer MaxLeftShift = 1,     // largest left shift of a requantization or of the logits
@@ -27,6 +27,10 @@ module diannao_core #(
   parameter integer ParamAddrWidth = 4,
   parameter integer Layers = 1,           // program instructions
   parameter integer ProgAddrWidth = 1,
+  parameter integer Swc = 0,              // SWC lanes (diannao_nfu.v)
+  parameter integer Pow2Codes = 0,
+  parameter integer ScaleWidth = 1,
+  parameter integer ProductWidth = DataWidth + WeightWidth,
   parameter WeightFile = "weights.hex",
   parameter ParamFile = "params.hex",
   parameter ProgramFile = "program.hex"
@@ -48,7 +52,7 @@ module diannao_core #(
   // A step's result is written Levels + 3 cycles after its issue; the next layer (or the logit stream) waits for it.
   localparam integer Drain = Levels + 3;
   localparam integer WordWidth = Tn * DataWidth;
-  localparam integer ParamWidth = Tn * (AccWidth + ShiftWidth);
+  localparam integer ParamWidth = Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth);
   localparam integer ClassCountWidth = $clog2(Classes + 1);
   localparam [1:0] StLoad = 2'd0, StRun = 2'd1, StEmit = 2'd2;
 
@@ -109,7 +113,8 @@ module diannao_core #(
 
   diannao_nfu #(
     .Tn(Tn), .DataWidth(DataWidth), .ActWidth(ActWidth), .WeightWidth(WeightWidth), .AccWidth(AccWidth),
-    .ShiftWidth(ShiftWidth), .MaxLeftShift(MaxLeftShift), .LogitWidth(LogitWidth), .AddrWidth(ActAddrWidth)
+    .ShiftWidth(ShiftWidth), .MaxLeftShift(MaxLeftShift), .LogitWidth(LogitWidth), .AddrWidth(ActAddrWidth), .Swc(Swc),
+    .Pow2Codes(Pow2Codes), .ScaleWidth(ScaleWidth), .ProductWidth(ProductWidth)
   ) u_nfu (
     .clk_i(clk_i), .rst_ni(rst_ni), .valid_i(step_valid), .mask_i(in_mask), .first_i(first), .last_i(last),
     .addr_i(out_addr), .op_i(op), .relu_i(relu), .logits_i(logits), .dst_i(dst), .pool_shift_i(pool_shift),

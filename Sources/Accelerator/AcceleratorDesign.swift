@@ -17,7 +17,11 @@ public struct AcceleratorManifest: Codable, Equatable, Sendable {
     public var rtl: [String]
     public var bench = "tb_diannao"
     public var config: AcceleratorConfig
+    /// "vanilla" or the extensions switched on.
+    public var extensions: String
     public var multipliers: Int
+    /// SWC lanes with power-of-two codes: NFU-1 shifts instead of multiplying.
+    public var shiftLanes: Bool
     public var dataWidth: Int
     public var weightWidth: Int
     public var accumulatorWidth: Int
@@ -75,12 +79,15 @@ public struct AcceleratorDesign: Sendable {
             for (lane, w) in word.enumerated() { wide.set(w, at: lane * network.weightWidth, bits: network.weightWidth) }
             return wide.hex
         })
-        let paramBits = tn * (network.accumulatorWidth + network.shiftWidth)
-        files["mem/params.hex"] = lines((network.paramWords.isEmpty ? [([Int](repeating: 0, count: tn), [Int](repeating: 0, count: tn))] : network.paramWords).map { word in
+        let (aw, sw, cw) = (network.accumulatorWidth, network.shiftWidth, config.swc ? network.scaleWidth : 0)
+        let paramBits = tn * (aw + sw + cw)
+        let none = [Int](repeating: 0, count: tn)
+        files["mem/params.hex"] = lines((network.paramWords.isEmpty ? [.init(bias: none, shift: none, scale: none)] : network.paramWords).map { word in
             var wide = WideWord(bits: paramBits)
             for o in 0..<tn {
-                wide.set(word.0[o], at: o * network.accumulatorWidth, bits: network.accumulatorWidth)
-                wide.set(word.1[o], at: tn * network.accumulatorWidth + o * network.shiftWidth, bits: network.shiftWidth)
+                wide.set(word.bias[o], at: o * aw, bits: aw)
+                wide.set(word.shift[o], at: tn * aw + o * sw, bits: sw)
+                if cw > 0 { wide.set(word.scale[o], at: tn * (aw + sw) + o * cw, bits: cw) }
             }
             return wide.hex
         })
@@ -127,7 +134,8 @@ public struct AcceleratorDesign: Sendable {
                                                   cycles: cycles, idealCycles: ideal, utilization: ideal / Double(cycles))
         }
         let manifest = AcceleratorManifest(
-            model: modelName, top: name, rtl: rtl, config: config, multipliers: network.multipliers, dataWidth: network.dataWidth,
+            model: modelName, top: name, rtl: rtl, config: config, extensions: config.name, multipliers: network.multipliers,
+            shiftLanes: network.powerOfTwoCodes, dataWidth: network.dataWidth,
             weightWidth: network.weightWidth, accumulatorWidth: network.accumulatorWidth, logitWidth: network.logitWidth,
             activationWords: network.activationWords, weightWords: network.weightWords.count, paramWords: max(1, network.paramWords.count),
             activationBufferBits: 2 * network.activationWords * tn * network.dataWidth,
@@ -166,6 +174,8 @@ public struct AcceleratorDesign: Sendable {
             ("WeightWords", .integer(n.weightWords.count)), ("WeightAddrWidth", .integer(bitsFor(n.weightWords.count - 1))),
             ("ParamWords", .integer(max(1, n.paramWords.count))), ("ParamAddrWidth", .integer(bitsFor(n.paramWords.count - 1))),
             ("Layers", .integer(n.program.count)), ("ProgAddrWidth", .integer(layerBits)),
+            ("Swc", .integer(n.config.swc ? 1 : 0)), ("Pow2Codes", .integer(n.powerOfTwoCodes ? 1 : 0)),
+            ("ScaleWidth", .integer(n.scaleWidth)), ("ProductWidth", .integer(n.productWidth)),
             ("WeightFile", .string("mem/weights.hex")), ("ParamFile", .string("mem/params.hex")), ("ProgramFile", .string("mem/program.hex")),
         ]
         let ports = [
@@ -180,7 +190,7 @@ public struct AcceleratorDesign: Sendable {
         return Module(
             name, comment: """
                 DianNao-style accelerator for \(name.replacingOccurrences(of: "_diannao", with: "")) (approxrtl generate --arch diannao): \
-                Tn = \(n.config.tn) (\(n.multipliers) multipliers), \(n.program.count) layers (\(layerList)), \
+                Tn = \(n.config.tn), extensions: \(n.config.name) (\(n.multipliers) multipliers), \(n.program.count) layers (\(layerList)), \
                 \(n.computeCycles) compute cycles per image. Image in and logits out on AXI4-Stream; docs/accelerator.md.
                 """,
             ports: ports,

@@ -5,7 +5,13 @@ import Quantization
 public struct AcceleratorConfig: Equatable, Sendable, Codable {
     /// Lanes: input and output channels per step (Tn x Tn multipliers).
     public var tn: Int
-    public init(tn: Int = 16) { self.tn = tn }
+    /// SWC lanes: the SB holds M2's scaling-weight codes; NFU-1 multiplies by codes (or shifts, with power-of-two
+    /// codes) and NFU-3 applies one MAW multiply per output.
+    public var swc: Bool
+    public init(tn: Int = 16, swc: Bool = false) { self.tn = tn; self.swc = swc }
+
+    /// The extensions switched on, by name ("vanilla" when none).
+    public var name: String { swc ? "swc" : "vanilla" }
 }
 
 /// Why a model cannot run on the accelerator: the layer, and the reason.
@@ -23,8 +29,13 @@ public struct CompiledNetwork: Sendable {
     public var program: [Instruction]
     /// SB words, each `tn * tn` weight codes: lane `o * tn + i` is the weight from input lane i to output lane o.
     public var weightWords: [[Int]]
-    /// One word per output tile: `tn` biases (accumulator scale) and `tn` shifts.
-    public var paramWords: [(bias: [Int], shift: [Int])]
+    /// One word per output tile: `tn` biases (accumulator scale), `tn` shifts and with SWC lanes `tn` scales.
+    public var paramWords: [ParamWord]
+    public struct ParamWord: Sendable { public var bias: [Int]; public var shift: [Int]; public var scale: [Int] }
+    /// SWC lanes: power-of-two codes (SB lanes are a sign and a log2 index), the scale width, the product width.
+    public var powerOfTwoCodes: Bool
+    public var scaleWidth: Int
+    public var productWidth: Int
     public var dataWidth: Int
     public var activationWidth: Int
     public var weightWidth: Int
@@ -53,13 +64,19 @@ public struct CompiledNetwork: Sendable {
     /// come on top.
     public var computeCycles: Int { layerCycles.reduce(0, +) }
 
-    public var multipliers: Int { config.tn * config.tn }
+    /// NFU-1's multipliers (none with power-of-two SWC codes: shifts) and the MAW multipliers of SWC lanes.
+    public var multipliers: Int { (powerOfTwoCodes ? 0 : config.tn * config.tn) + (config.swc ? config.tn : 0) }
 }
 
 /// Bits of an unsigned value up to `maximum` (at least 1).
 func bitsFor(_ maximum: Int) -> Int { max(1, Int.bitWidth - max(maximum, 0).leadingZeroBitCount) }
 
 public enum NetworkCompiler {
+    /// An SWC lane for a power-of-two code: the sign in the top bit, then 0 for zero or k + 1 for 2^k.
+    static func powerOfTwoLane(_ code: Int, bits: Int) -> Int {
+        code == 0 ? 0 : (code < 0 ? 1 << (bits - 1) : 0) | (abs(code).trailingZeroBitCount + 1)
+    }
+
     /// Compiles `model` for the accelerator: every conv, dense and pooling layer becomes one instruction; a
     /// flatten (or a reshape to a vector) is free, since a dense layer after it reads the map as a convolution
     /// whose kernel covers the map. Refuses, naming the layer, what the accelerator cannot run.
@@ -78,7 +95,9 @@ public enum NetworkCompiler {
         var maps = [model.input.name: Map(channels: 1, height: input[1], width: input[2], bank: 0, tiles: 1)]
         var program: [Instruction] = []
         var weightWords: [[Int]] = []
-        var paramWords: [(bias: [Int], shift: [Int])] = []
+        var paramWords: [CompiledNetwork.ParamWord] = []
+        // SWC lanes: the codebook every layer shares, the widest code and scale, the largest power-of-two shift.
+        var codebook: String?, codeWidth = 1, scaleWidth = 1, largestShift = 0
         var macs: [Int] = []
         var accumulatorWidth = 2, minShift = 0, maxShift = 1, maxLeft = 1
         var logitsLayer: QuantizedModel.Layer?
@@ -103,7 +122,30 @@ public enum NetworkCompiler {
                 if layer.approximatedFeatures != nil {
                     throw fail("approximated features (M3) need the feature-approximation unit, which this accelerator does not have yet")
                 }
-                let shape = layer.weightShape!, weights = layer.effectiveWeights!, bias = layer.bias!, shifts = layer.shifts!
+                let shape = layer.weightShape!, bias = layer.bias!, shifts = layer.shifts!
+                // What the SB holds: weight codes, or with SWC lanes the scaling-weight codes and per-channel scales.
+                var weights = layer.effectiveWeights!
+                var scales = [Int](repeating: 1, count: shape[0])
+                if config.swc {
+                    if let m2 = layer.compression, m2.method == .swc {
+                        let book = m2.codebook ?? "uniform"
+                        if let codebook, codebook != book { throw fail("SWC lanes need one codebook; this layer's is \(book), an earlier one's \(codebook)") }
+                        codebook = book
+                        scales = m2.scales!
+                        weights = m2.codes!
+                        codeWidth = max(codeWidth, m2.codeBits!)
+                        scaleWidth = max(scaleWidth, bitsFor(scales.max()!))
+                        if book == "pow2" {
+                            largestShift = max(largestShift, weights.map { $0 == 0 ? 0 : abs($0).trailingZeroBitCount }.max() ?? 0)
+                            weights = weights.map { Self.powerOfTwoLane($0, bits: m2.codeBits!) }
+                        }
+                    } else {
+                        // A layer without M2 runs its plain codes with scale 1 (uniform lanes only).
+                        if codebook == "pow2" { throw fail("not compressed with SWC, and the SWC lanes take power-of-two codes only") }
+                        codebook = codebook ?? "uniform"
+                        codeWidth = max(codeWidth, model.weightBits)
+                    }
+                }
                 let outChannels = shape[0]
                 // Geometry: a dense layer is a convolution whose kernel covers the map it reads.
                 let (kh, kw, sh, sw, pt, pl, oh, ow): (Int, Int, Int, Int, Int, Int, Int, Int)
@@ -150,7 +192,8 @@ public enum NetworkCompiler {
                         }
                     }
                     let lanes = (0..<tn).map { to * tn + $0 }
-                    paramWords.append((lanes.map { $0 < outChannels ? bias[$0] : 0 }, lanes.map { $0 < outChannels ? shifts[$0] : 0 }))
+                    paramWords.append(.init(bias: lanes.map { $0 < outChannels ? bias[$0] : 0 }, shift: lanes.map { $0 < outChannels ? shifts[$0] : 0 },
+                                            scale: lanes.map { $0 < outChannels ? scales[$0] : 0 }))
                 }
                 accumulatorWidth = max(accumulatorWidth, layer.accumulatorBits!)
                 minShift = min(minShift, shifts.min()!)
@@ -190,9 +233,14 @@ public enum NetworkCompiler {
         accumulatorWidth = max(accumulatorWidth, dataWidth + 4)
         let shiftWidth = FixedPoint.width(low: minShift, high: maxShift)
         let logitLeft = max(0, -(logitsLayer.shifts!.min()!))
+        let powerOfTwo = config.swc && codebook == "pow2"
+        let weightWidth = config.swc ? codeWidth : model.weightBits
+        // A product: code (or weight) times x, or x shifted by the largest power-of-two code and negated.
+        let productWidth = powerOfTwo ? dataWidth + largestShift + 1 : dataWidth + weightWidth
         return CompiledNetwork(
             config: config, program: program, weightWords: weightWords.isEmpty ? [[Int](repeating: 0, count: tn * tn)] : weightWords,
-            paramWords: paramWords, dataWidth: dataWidth, activationWidth: model.activationBits, weightWidth: model.weightBits,
+            paramWords: paramWords, powerOfTwoCodes: powerOfTwo, scaleWidth: scaleWidth, productWidth: productWidth,
+            dataWidth: dataWidth, activationWidth: model.activationBits, weightWidth: weightWidth,
             accumulatorWidth: accumulatorWidth, shiftWidth: shiftWidth, maxLeftShift: maxLeft,
             logitWidth: accumulatorWidth + logitLeft, classes: logitsLayer.shape[0], imagePixels: input[1] * input[2],
             activationWords: activationWords, macs: macs)

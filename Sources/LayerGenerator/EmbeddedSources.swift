@@ -403,13 +403,16 @@ endmodule
 """# + "\n"),
         ("rtl/diannao_nfu.v", #"""
 // The neural functional unit of the DianNao-style accelerator (docs/accelerator.md), one step per cycle:
-//   NFU-1: Tn x Tn multipliers, weight w[o][i] times input lane x[i] (zero outside the map);
+//   NFU-1: Tn x Tn multipliers, weight w[o][i] times input lane x[i] (zero outside the map); with SWC lanes
+//          (Swc = 1) the SB holds scaling-weight codes instead, multiplied (uniform codes) or, with Pow2Codes,
+//          applied as a shift of x and a sign (power-of-two codes: no multipliers);
 //   NFU-2: per output lane o, a pipelined adder tree over the Tn products and the accumulator, which starts from
 //          the bias; in pooling layers the lane-wise max or sum of the input words instead;
-//   NFU-3: on a tile's last step, requantization (rounding shift, ReLU, saturation) to activation codes, the
+//   NFU-3: on a tile's last step, with SWC lanes first the MAW multiply: bias + scale * (sum of code * x), exact
+//          since every weight is scale * code; then requantization (rounding shift, ReLU, saturation), the
 //          rounded average of a pooling window, or the logits aligned by a left shift.
 // Step flags enter with the buffer and SB addresses (the issue cycle); x_i and w_i arrive one cycle later (the
-// memories' read latency) and param_i, the tile's biases and shifts, Levels + 2 cycles after the issue.
+// memories' read latency) and param_i, the tile's biases, shifts (and scales), Levels + 2 cycles after the issue.
 // The result of a step issued in cycle t is written in cycle t + Levels + 3.
 module diannao_nfu #(
   parameter integer Tn = 16,            // lanes: input and output channels per step
@@ -420,7 +423,11 @@ module diannao_nfu #(
   parameter integer ShiftWidth = 6,     // signed requantization shift width
   parameter integer MaxLeftShift = 1,   // largest left shift of a requantization or of the logits
   parameter integer LogitWidth = 24,    // logit code width
-  parameter integer AddrWidth = 10      // result address width
+  parameter integer AddrWidth = 10,     // result address width
+  parameter integer Swc = 0,            // SWC lanes: SB codes, one MAW multiply per output
+  parameter integer Pow2Codes = 0,      // SWC codes are sign and log2 index (0: zero, k + 1: 2^k)
+  parameter integer ScaleWidth = 1,     // unsigned per-channel scale width (Swc)
+  parameter integer ProductWidth = DataWidth + WeightWidth  // a product's width (Pow2Codes: x shifted by the largest code)
 ) (
   input  wire clk_i,
   input  wire rst_ni,
@@ -438,8 +445,9 @@ module diannao_nfu #(
   // One cycle after the issue.
   input  wire [Tn * DataWidth - 1:0] x_i,
   input  wire [Tn * Tn * WeightWidth - 1:0] w_i,
-  // Levels + 2 cycles after the issue: lane o's bias in [o*AccWidth +: AccWidth], its shift after all biases.
-  input  wire [Tn * (AccWidth + ShiftWidth) - 1:0] param_i,
+  // Levels + 2 cycles after the issue: lane o's bias in [o*AccWidth +: AccWidth], its shift after all biases,
+  // and with Swc its scale after all shifts.
+  input  wire [Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth) - 1:0] param_i,
   // A finished tile: Tn activation codes (sign-extended to DataWidth) for buffer dst_o, or Tn logits.
   output wire write_o,
   output wire dst_o,
@@ -449,7 +457,6 @@ module diannao_nfu #(
   output wire [Tn * LogitWidth - 1:0] logit_data_o
 );
   localparam integer Levels = $clog2(Tn);
-  localparam integer ProductWidth = DataWidth + WeightWidth;
   localparam integer SumWidth = ProductWidth + Levels;
   localparam [1:0] OpMac = 2'd0, OpMax = 2'd1;
   // Flags carried down the pipeline: valid, mask, first, last, op, relu, logits, dst, pool shift, address.
@@ -465,7 +472,22 @@ module diannao_nfu #(
   // Padding contributes zero to a sum; the max ignores it through the mask flag.
   wire [Tn * DataWidth - 1:0] x_masked = mask1 ? x_i : {(Tn * DataWidth){1'b0}};
 
-  // NFU-1: the products, registered.
+  // NFU-1: the products (or shifted inputs), registered.
+  function automatic [ProductWidth - 1:0] product(input [WeightWidth - 1:0] w, input [DataWidth - 1:0] x);
+    reg [WeightWidth - 2:0] index;
+    reg signed [ProductWidth - 1:0] shifted;
+    begin
+      if (Pow2Codes != 0) begin
+        // Sign and index: 0 is zero, k + 1 is 2^k.
+        index = w[WeightWidth - 2:0];
+        shifted = {{(ProductWidth - DataWidth){x[DataWidth - 1]}}, x} <<< (index - 1'b1);
+        product = index == {(WeightWidth - 1){1'b0}} ? {ProductWidth{1'b0}} : w[WeightWidth - 1] ? -shifted : shifted;
+      end else begin
+        product = $signed(w) * $signed(x);
+      end
+    end
+  endfunction
+
   reg [Tn * Tn * ProductWidth - 1:0] products_q;
   reg [Tn * DataWidth - 1:0] x2_q;
   reg [FlagWidth - 1:0] flags2_q;
@@ -479,7 +501,7 @@ module diannao_nfu #(
       for (o = 0; o < Tn; o = o + 1)
         for (i = 0; i < Tn; i = i + 1)
           products_q[(o * Tn + i) * ProductWidth +: ProductWidth] <=
-            $signed(w_i[(o * Tn + i) * WeightWidth +: WeightWidth]) * $signed(x_masked[i * DataWidth +: DataWidth]);
+            product(w_i[(o * Tn + i) * WeightWidth +: WeightWidth], x_masked[i * DataWidth +: DataWidth]);
       x2_q <= x_masked;
       flags2_q <= flags1_q;
     end
@@ -526,6 +548,20 @@ module diannao_nfu #(
   // The accumulators: multiply-accumulate from the bias, or the window's max or sum.
   reg [Tn * AccWidth - 1:0] acc_q;
   reg [Tn * ShiftWidth - 1:0] shift_q;
+  reg [Tn * AccWidth - 1:0] bias_q;
+  wire [Tn * ScaleWidth - 1:0] scale_q;
+  generate
+    if (Swc != 0) begin : g_scales
+      reg [Tn * ScaleWidth - 1:0] scales_q;
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) scales_q <= {(Tn * ScaleWidth){1'b0}};
+        else scales_q <= param_i[Tn * (AccWidth + ShiftWidth) +: Tn * ScaleWidth];
+      end
+      assign scale_q = scales_q;
+    end else begin : g_no_scales
+      assign scale_q = {(Tn * ScaleWidth){1'b0}};
+    end
+  endgenerate
   reg [FlagWidth - 1:0] flags4_q;
   reg [Tn * AccWidth - 1:0] acc_next;
   reg signed [AccWidth - 1:0] lane_acc, lane_x, lane_base;
@@ -534,7 +570,8 @@ module diannao_nfu #(
       lane_acc = $signed(acc_q[k * AccWidth +: AccWidth]);
       lane_x = {{(AccWidth - DataWidth){x3[k * DataWidth + DataWidth - 1]}}, x3[k * DataWidth +: DataWidth]};
       if (op3 == OpMac) begin
-        lane_base = first3 ? $signed(param_i[k * AccWidth +: AccWidth]) : lane_acc;
+        // With SWC lanes the codes' sum starts from zero; the bias joins after the MAW multiply.
+        lane_base = first3 ? (Swc != 0 ? {AccWidth{1'b0}} : $signed(param_i[k * AccWidth +: AccWidth])) : lane_acc;
         acc_next[k * AccWidth +: AccWidth] = lane_base + $signed(sums_acc[k * AccWidth +: AccWidth]);
       end else if (op3 == OpMax) begin
         // Padding never wins; a window that starts in the padding starts from the most negative code.
@@ -551,10 +588,12 @@ module diannao_nfu #(
     if (!rst_ni) begin
       acc_q <= {(Tn * AccWidth){1'b0}};
       shift_q <= {(Tn * ShiftWidth){1'b0}};
+      bias_q <= {(Tn * AccWidth){1'b0}};
       flags4_q <= {FlagWidth{1'b0}};
     end else begin
       if (valid3) acc_q <= acc_next;
       shift_q <= param_i[Tn * AccWidth +: Tn * ShiftWidth];
+      bias_q <= param_i[0 +: Tn * AccWidth];
       // Only a tile's last step produces a result.
       flags4_q <= {valid3 && last3, flags3[FlagWidth - 2:0]};
     end
@@ -568,7 +607,17 @@ module diannao_nfu #(
   wire [3:0] pool_shift4 = flags4_q[AddrWidth +: 4];
   generate
     for (g = 0; g < Tn; g = g + 1) begin : g_out
-      wire signed [AccWidth - 1:0] acc = $signed(acc_q[g * AccWidth +: AccWidth]);
+      wire signed [AccWidth - 1:0] sum = $signed(acc_q[g * AccWidth +: AccWidth]);
+      wire signed [AccWidth - 1:0] acc;
+      if (Swc != 0) begin : g_maw
+        // The MAW multiply, modulo 2^AccWidth (the result fits: it is the layer's accumulator).
+        wire signed [AccWidth + ScaleWidth:0] scaled = sum * $signed({1'b0, scale_q[g * ScaleWidth +: ScaleWidth]});
+        assign acc = op4 == OpMac ? $signed(bias_q[g * AccWidth +: AccWidth]) + scaled[AccWidth - 1:0] : sum;
+        wire unused_scaled = ^scaled[AccWidth + ScaleWidth:AccWidth];
+      end else begin : g_plain
+        assign acc = sum;
+        wire unused_bias = ^{bias_q[g * AccWidth +: AccWidth], scale_q[g * ScaleWidth +: ScaleWidth]};
+      end
       wire signed [ShiftWidth - 1:0] shift = $signed(shift_q[g * ShiftWidth +: ShiftWidth]);
       wire signed [ActWidth - 1:0] requantized;
       requantize #(.AccWidth(AccWidth), .OutWidth(ActWidth), .ShiftWidth(ShiftWidth), .MaxLeftShift(MaxLeftShift)) u_requantize (
@@ -610,7 +659,7 @@ module diannao_core #(
   parameter integer Tn = 16,              // lanes
   parameter integer DataWidth = 9,        // activation lane width (input pixels need 9 signed bits)
   parameter integer ActWidth = 8,         // activation code width
-  parameter integer WeightWidth = 8,      // weight code width
+  parameter integer WeightWidth = 8,      // SB lane width: weight codes (or SWC codes)
   parameter integer AccWidth = 24,        // accumulator width
   parameter integer ShiftWidth = 6,       // signed requantization shift width
   parameter integer MaxLeftShift = 1,     // largest left shift of a requantization or of the logits
@@ -626,6 +675,10 @@ module diannao_core #(
   parameter integer ParamAddrWidth = 4,
   parameter integer Layers = 1,           // program instructions
   parameter integer ProgAddrWidth = 1,
+  parameter integer Swc = 0,              // SWC lanes (diannao_nfu.v)
+  parameter integer Pow2Codes = 0,
+  parameter integer ScaleWidth = 1,
+  parameter integer ProductWidth = DataWidth + WeightWidth,
   parameter WeightFile = "weights.hex",
   parameter ParamFile = "params.hex",
   parameter ProgramFile = "program.hex"
@@ -647,7 +700,7 @@ module diannao_core #(
   // A step's result is written Levels + 3 cycles after its issue; the next layer (or the logit stream) waits for it.
   localparam integer Drain = Levels + 3;
   localparam integer WordWidth = Tn * DataWidth;
-  localparam integer ParamWidth = Tn * (AccWidth + ShiftWidth);
+  localparam integer ParamWidth = Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth);
   localparam integer ClassCountWidth = $clog2(Classes + 1);
   localparam [1:0] StLoad = 2'd0, StRun = 2'd1, StEmit = 2'd2;
 
@@ -708,7 +761,8 @@ module diannao_core #(
 
   diannao_nfu #(
     .Tn(Tn), .DataWidth(DataWidth), .ActWidth(ActWidth), .WeightWidth(WeightWidth), .AccWidth(AccWidth),
-    .ShiftWidth(ShiftWidth), .MaxLeftShift(MaxLeftShift), .LogitWidth(LogitWidth), .AddrWidth(ActAddrWidth)
+    .ShiftWidth(ShiftWidth), .MaxLeftShift(MaxLeftShift), .LogitWidth(LogitWidth), .AddrWidth(ActAddrWidth), .Swc(Swc),
+    .Pow2Codes(Pow2Codes), .ScaleWidth(ScaleWidth), .ProductWidth(ProductWidth)
   ) u_nfu (
     .clk_i(clk_i), .rst_ni(rst_ni), .valid_i(step_valid), .mask_i(in_mask), .first_i(first), .last_i(last),
     .addr_i(out_addr), .op_i(op), .relu_i(relu), .logits_i(logits), .dst_i(dst), .pool_shift_i(pool_shift),

@@ -23,6 +23,7 @@ struct Generate: ParsableCommand {
     @Option(help: "The conv or dense layer (reuse and baseline).") var layer: String?
     @Option(help: "reuse (the compressed layer's reuse form), baseline (plain multiply-accumulate), or diannao (the whole network).") var arch: String = "reuse"
     @Option(help: "diannao: lanes, Tn (Tn x Tn multipliers).") var tn = 16
+    @Option(help: "diannao: extensions, comma-separated: swc (SWC lanes, for an M2-compressed model); none for vanilla DianNao.") var extensions = "none"
     @Option(help: "Input vectors computed together (lanes).") var lanes = 4
     @Option(help: "Coefficient multipliers of the reuse array (a divisor of --lanes; default: the fewest that keep up).") var multipliers: Int?
     @Option(help: "Bench vectors: windows of real test images, plus two extremes.") var vectors = 64
@@ -66,6 +67,9 @@ extension Generate {
     func generateAccelerator() throws {
         if layer != nil { throw CLIError("--arch diannao generates the whole network; drop --layer") }
         let count = images ?? 100
+        let chosen = Set(extensions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }).subtracting(["none", ""])
+        let known: Set = ["swc"]
+        if let unknown = chosen.subtracting(known).sorted().first { throw CLIError("--extensions: unknown extension '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))") }
         guard count >= 1 else { throw CLIError("--images must be positive") }
         let quantized = try QuantizedModel.load(path: model)
         let dataset = try FashionMNIST.load(split: .test, directory: data ?? FashionMNIST.defaultDirectory).prefix(count)
@@ -73,14 +77,14 @@ extension Generate {
         let design: AcceleratorDesign
         do {
             design = try AcceleratorDesign.generate(model: quantized, modelName: (model as NSString).lastPathComponent,
-                                                    config: AcceleratorConfig(tn: tn), pixels: dataset.pixels,
+                                                    config: AcceleratorConfig(tn: tn, swc: chosen.contains("swc")), pixels: dataset.pixels,
                                                     labels: dataset.labels, count: count)
         } catch let error as CompileError {
             throw CLIError("\(model): \(error)")
         }
         try writeFolder(design.files, to: output, force: force)
         let m = design.manifest
-        print("wrote \(output): \(m.top) (Tn = \(m.config.tn), \(m.multipliers) multipliers, \(m.layers.count) layers), "
+        print("wrote \(output): \(m.top) (Tn = \(m.config.tn), \(m.extensions), \(m.multipliers) multipliers, \(m.layers.count) layers), "
               + "\(m.computeCycles) compute cycles per image, bench of \(m.images) images")
     }
 }
