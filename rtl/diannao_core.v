@@ -31,9 +31,14 @@ module diannao_core #(
   parameter integer Pow2Codes = 0,
   parameter integer ScaleWidth = 1,
   parameter integer ProductWidth = DataWidth + WeightWidth,
+  parameter integer FeatureUnit = 0,      // M3 feature-approximation unit (diannao_nfu.v)
+  parameter integer KeptTiles = 1,
+  parameter integer SourceWidth = 1,
+  parameter integer CoefWidth = 2,
   parameter WeightFile = "weights.hex",
   parameter ParamFile = "params.hex",
-  parameter ProgramFile = "program.hex"
+  parameter ProgramFile = "program.hex",
+  parameter TileFile = "tiles.hex"        // tile descriptors, one per bias/shift word
 ) (
   input  wire clk_i,
   input  wire rst_ni,
@@ -67,14 +72,16 @@ module diannao_core #(
   wire [WeightAddrWidth - 1:0] weight_addr;
   wire [ParamAddrWidth - 1:0] param_addr;
   wire [1:0] op;
+  wire [7:0] tile;
   wire [3:0] pool_shift;
   diannao_sequencer #(
     .Layers(Layers), .ProgAddrWidth(ProgAddrWidth), .ActAddrWidth(ActAddrWidth), .WeightAddrWidth(WeightAddrWidth),
-    .ParamAddrWidth(ParamAddrWidth), .Drain(Drain), .ProgramFile(ProgramFile)
+    .ParamAddrWidth(ParamAddrWidth), .TileWords(ParamWords), .Drain(Drain), .ProgramFile(ProgramFile),
+    .TileFile(TileFile)
   ) u_sequencer (
     .clk_i(clk_i), .rst_ni(rst_ni), .start_i(start_q), .busy_o(computing_o), .done_o(seq_done), .layer_o(layer_o),
     .step_valid_o(step_valid), .in_addr_o(in_addr), .in_mask_o(in_mask), .weight_addr_o(weight_addr),
-    .param_addr_o(param_addr), .first_o(first), .last_o(last), .out_addr_o(out_addr), .op_o(op), .relu_o(relu),
+    .param_addr_o(param_addr), .first_o(first), .last_o(last), .out_addr_o(out_addr), .tile_o(tile), .op_o(op), .relu_o(relu),
     .logits_o(logits), .src_o(src), .dst_o(dst), .pool_shift_o(pool_shift));
 
   // SB: the weights, one Tn x Tn word per step.
@@ -114,10 +121,11 @@ module diannao_core #(
   diannao_nfu #(
     .Tn(Tn), .DataWidth(DataWidth), .ActWidth(ActWidth), .WeightWidth(WeightWidth), .AccWidth(AccWidth),
     .ShiftWidth(ShiftWidth), .MaxLeftShift(MaxLeftShift), .LogitWidth(LogitWidth), .AddrWidth(ActAddrWidth), .Swc(Swc),
-    .Pow2Codes(Pow2Codes), .ScaleWidth(ScaleWidth), .ProductWidth(ProductWidth)
+    .Pow2Codes(Pow2Codes), .ScaleWidth(ScaleWidth), .ProductWidth(ProductWidth), .FeatureUnit(FeatureUnit),
+    .KeptTiles(KeptTiles), .SourceWidth(SourceWidth), .CoefWidth(CoefWidth)
   ) u_nfu (
     .clk_i(clk_i), .rst_ni(rst_ni), .valid_i(step_valid), .mask_i(in_mask), .first_i(first), .last_i(last),
-    .addr_i(out_addr), .op_i(op), .relu_i(relu), .logits_i(logits), .dst_i(dst), .pool_shift_i(pool_shift),
+    .addr_i(out_addr), .tile_i(tile), .op_i(op), .relu_i(relu), .logits_i(logits), .dst_i(dst), .pool_shift_i(pool_shift),
     .x_i(src1_q ? rdata1 : rdata0), .w_i(weight_word), .param_i(param_word),
     .write_o(nfu_write), .dst_o(nfu_dst), .write_addr_o(nfu_addr), .write_data_o(nfu_data),
     .logit_write_o(logit_write), .logit_data_o(logit_data));

@@ -7,6 +7,11 @@
 //   NFU-3: on a tile's last step, with SWC lanes first the MAW multiply: bias + scale * (sum of code * x), exact
 //          since every weight is scale * code; then requantization (rounding shift, ReLU, saturation), the
 //          rounded average of a pooling window, or the logits aligned by a left shift.
+// Feature-approximation unit (FeatureUnit = 1, M3): the accumulators of the current pixel's computed tiles are kept
+// (KeptTiles tiles); a feature step's SB word gives each lane a source channel and a coefficient, and the lane adds
+// coefficient * kept accumulator to its own, which starts from the bias: bias_j + sum_i A_i * acc_{k_i}, exactly
+// docs/arithmetic.md section 9. A source's tile is kept when its last step leaves NFU-2, before any feature step
+// of the same pixel reads it.
 // Step flags enter with the buffer and SB addresses (the issue cycle); x_i and w_i arrive one cycle later (the
 // memories' read latency) and param_i, the tile's biases, shifts (and scales), Levels + 2 cycles after the issue.
 // The result of a step issued in cycle t is written in cycle t + Levels + 3.
@@ -23,7 +28,11 @@ module diannao_nfu #(
   parameter integer Swc = 0,            // SWC lanes: SB codes, one MAW multiply per output
   parameter integer Pow2Codes = 0,      // SWC codes are sign and log2 index (0: zero, k + 1: 2^k)
   parameter integer ScaleWidth = 1,     // unsigned per-channel scale width (Swc)
-  parameter integer ProductWidth = DataWidth + WeightWidth  // a product's width (Pow2Codes: x shifted by the largest code)
+  parameter integer ProductWidth = DataWidth + WeightWidth, // a product's width (Pow2Codes: x shifted by the largest code)
+  parameter integer FeatureUnit = 0,    // M3: keep accumulators, run feature steps
+  parameter integer KeptTiles = 1,      // computed tiles kept per pixel
+  parameter integer SourceWidth = 1,    // bits of a source channel index (< KeptTiles * Tn)
+  parameter integer CoefWidth = 2       // signed feature coefficient width
 ) (
   input  wire clk_i,
   input  wire rst_ni,
@@ -33,6 +42,7 @@ module diannao_nfu #(
   input  wire first_i,
   input  wire last_i,
   input  wire [AddrWidth - 1:0] addr_i,
+  input  wire [7:0] tile_i,
   input  wire [1:0] op_i,
   input  wire relu_i,
   input  wire logits_i,
@@ -54,15 +64,16 @@ module diannao_nfu #(
 );
   localparam integer Levels = $clog2(Tn);
   localparam integer SumWidth = ProductWidth + Levels;
-  localparam [1:0] OpMac = 2'd0, OpMax = 2'd1;
-  // Flags carried down the pipeline: valid, mask, first, last, op, relu, logits, dst, pool shift, address.
-  localparam integer FlagWidth = 13 + AddrWidth;
+  localparam [1:0] OpMac = 2'd0, OpMax = 2'd1, OpAverage = 2'd2, OpFeature = 2'd3;
+  // Flags carried down the pipeline: valid, mask, first, last, op, relu, logits, dst, pool shift, tile, address.
+  localparam integer FlagWidth = 21 + AddrWidth;
+  localparam integer LaneFeatureWidth = SourceWidth + CoefWidth;
 
   // Stage 1: the memories' words arrive; the flags wait one cycle for them.
   reg [FlagWidth - 1:0] flags1_q;
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) flags1_q <= {FlagWidth{1'b0}};
-    else flags1_q <= {valid_i, mask_i, first_i, last_i, op_i, relu_i, logits_i, dst_i, pool_shift_i, addr_i};
+    else flags1_q <= {valid_i, mask_i, first_i, last_i, op_i, relu_i, logits_i, dst_i, pool_shift_i, tile_i, addr_i};
   end
   wire mask1 = flags1_q[FlagWidth - 2];
   // Padding contributes zero to a sum; the max ignores it through the mask flag.
@@ -135,6 +146,45 @@ module diannao_nfu #(
     end
   endgenerate
 
+  // The feature unit: kept accumulators and one coefficient multiplier per lane.
+  wire [Tn * AccWidth - 1:0] feature_terms;
+  wire [7:0] tile3 = flags3[AddrWidth +: 8];
+  generate
+    if (FeatureUnit != 0) begin : g_feature
+      // The lanes' (source, coefficient) pairs travel with the step until NFU-2's sums are out.
+      reg [Tn * LaneFeatureWidth - 1:0] lanes2_q;
+      wire [Tn * LaneFeatureWidth - 1:0] lanes3;
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) lanes2_q <= {(Tn * LaneFeatureWidth){1'b0}};
+        else lanes2_q <= w_i[Tn * LaneFeatureWidth - 1:0];
+      end
+      delay_line #(.Width(Tn * LaneFeatureWidth), .Depth(Levels)) u_lanes (
+        .clk_i(clk_i), .rst_ni(rst_ni), .d_i(lanes2_q), .q_o(lanes3));
+      // The computed tiles of the current pixel, written as their last step completes.
+      reg [KeptTiles * Tn * AccWidth - 1:0] kept_q;
+      integer t;
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) kept_q <= {(KeptTiles * Tn * AccWidth){1'b0}};
+        else if (valid3 && last3 && op3 == OpMac) begin
+          for (t = 0; t < KeptTiles; t = t + 1)
+            if (tile3 == t[7:0]) kept_q[t * Tn * AccWidth +: Tn * AccWidth] <= acc_next;
+        end
+      end
+      for (g = 0; g < Tn; g = g + 1) begin : g_lane
+        wire [SourceWidth - 1:0] source = lanes3[g * LaneFeatureWidth +: SourceWidth];
+        wire signed [CoefWidth - 1:0] coefficient = $signed(lanes3[g * LaneFeatureWidth + SourceWidth +: CoefWidth]);
+        wire signed [AccWidth - 1:0] kept = $signed(kept_q[source * AccWidth +: AccWidth]);
+        wire signed [AccWidth + CoefWidth - 1:0] term = coefficient * kept;
+        // Modulo 2^AccWidth, like every accumulation (the combination fits the accumulator).
+        assign feature_terms[g * AccWidth +: AccWidth] = term[AccWidth - 1:0];
+        wire unused_term = ^term[AccWidth + CoefWidth - 1:AccWidth];
+      end
+    end else begin : g_no_feature
+      assign feature_terms = {(Tn * AccWidth){1'b0}};
+      wire unused_tile = ^tile3;
+    end
+  endgenerate
+
   wire valid3 = flags3[FlagWidth - 1];
   wire mask3 = flags3[FlagWidth - 2];
   wire first3 = flags3[FlagWidth - 3];
@@ -173,9 +223,13 @@ module diannao_nfu #(
         // Padding never wins; a window that starts in the padding starts from the most negative code.
         lane_base = first3 ? {1'b1, {(AccWidth - 1){1'b0}}} : lane_acc;
         acc_next[k * AccWidth +: AccWidth] = (mask3 && lane_x > lane_base) ? lane_x : lane_base;
-      end else begin
+      end else if (op3 == OpAverage) begin
         lane_base = first3 ? {AccWidth{1'b0}} : lane_acc;
         acc_next[k * AccWidth +: AccWidth] = lane_base + lane_x;
+      end else begin
+        // Feature step: from the bias, plus coefficient times the source's kept accumulator.
+        lane_base = first3 ? $signed(param_i[k * AccWidth +: AccWidth]) : lane_acc;
+        acc_next[k * AccWidth +: AccWidth] = lane_base + $signed(feature_terms[k * AccWidth +: AccWidth]);
       end
     end
   end
@@ -200,7 +254,7 @@ module diannao_nfu #(
   wire [1:0] op4 = flags4_q[FlagWidth - 5 -: 2];
   wire relu4 = flags4_q[FlagWidth - 7];
   wire logits4 = flags4_q[FlagWidth - 8];
-  wire [3:0] pool_shift4 = flags4_q[AddrWidth +: 4];
+  wire [3:0] pool_shift4 = flags4_q[AddrWidth + 8 +: 4];
   generate
     for (g = 0; g < Tn; g = g + 1) begin : g_out
       wire signed [AccWidth - 1:0] sum = $signed(acc_q[g * AccWidth +: AccWidth]);
@@ -208,7 +262,7 @@ module diannao_nfu #(
       if (Swc != 0) begin : g_maw
         // The MAW multiply, modulo 2^AccWidth (the result fits: it is the layer's accumulator).
         wire signed [AccWidth + ScaleWidth:0] scaled = sum * $signed({1'b0, scale_q[g * ScaleWidth +: ScaleWidth]});
-        assign acc = op4 == OpMac ? $signed(bias_q[g * AccWidth +: AccWidth]) + scaled[AccWidth - 1:0] : sum;
+        assign acc = op4 == OpMac ? $signed(bias_q[g * AccWidth +: AccWidth]) + scaled[AccWidth - 1:0] : sum;  // no M3 with SWC
         wire unused_scaled = ^scaled[AccWidth + ScaleWidth:AccWidth];
       end else begin : g_plain
         assign acc = sum;
@@ -223,7 +277,7 @@ module diannao_nfu #(
                                             : $signed({{(AccWidth - 1){1'b0}}, 1'b1} << (pool_shift4 - 4'd1));
       wire signed [AccWidth - 1:0] average = (acc + rounding) >>> pool_shift4;
       wire signed [AccWidth - 1:0] pooled = op4 == OpMax ? acc : average;
-      assign write_data_o[g * DataWidth +: DataWidth] = op4 == OpMac
+      assign write_data_o[g * DataWidth +: DataWidth] = (op4 == OpMac || op4 == OpFeature)
         ? {{(DataWidth - ActWidth){requantized[ActWidth - 1]}}, requantized} : pooled[DataWidth - 1:0];
       // Logits: the accumulator aligned by a left shift of -shift (the compiler checks shift <= 0).
       wire [ShiftWidth - 1:0] left = $unsigned(-shift);
@@ -235,8 +289,8 @@ module diannao_nfu #(
 
   assign write_o = done4 && !logits4;
   assign logit_write_o = done4 && logits4;
-  assign dst_o = flags4_q[AddrWidth + 4];
+  assign dst_o = flags4_q[AddrWidth + 12];
   assign write_addr_o = flags4_q[AddrWidth - 1:0];
 
-  wire unused_flags = ^{flags4_q[FlagWidth - 2:FlagWidth - 4], flags3[FlagWidth - 6:0]};
+  wire unused_flags = ^{flags4_q[FlagWidth - 2:FlagWidth - 4], flags4_q[AddrWidth +: 8], flags3[FlagWidth - 6:0]};
 endmodule

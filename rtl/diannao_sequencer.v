@@ -1,19 +1,26 @@
-// Control sequencer of the DianNao-style accelerator (docs/accelerator.md): runs the per-layer program that
-// approxrtl compiles from the model. For each layer it fetches one 128-bit instruction from the program ROM and
-// walks its loop nest, one step per cycle:
+// Control sequencer of the DianNao-style accelerator (docs/accelerator.md): runs the program that approxrtl
+// compiles from the model. For each instruction (a layer, or a group of a layer's output tiles) it fetches one
+// 160-bit word from the program ROM and walks its loop nest, one step per cycle:
 //   for oy, ox (output pixel), to (output tile of Tn channels), ky, kx (kernel tap), ti (input tile)
 // A step names one input word (Tn channels of one input pixel) and one weight word (Tn x Tn weights); the last
 // step of an output tile hands its Tn accumulators to NFU-3. Pooling layers walk the same nest with ti fixed at 0
-// and read input tile `to`. After a layer's last step the sequencer waits Drain cycles, so that the next layer
-// reads a complete buffer.
+// and read input tile `to`. In a weighted layer each output tile has a descriptor (the tile ROM, read
+// combinationally, one entry per bias/shift word): its window (kernel height and width, first tap), so that M4's
+// reduced-kernel tiles step over the centre of the kernel only, or for M3's feature tiles the number of feature
+// steps, which walk ti over the sources. All tiles of an output pixel run before the next pixel, so a feature
+// tile finds its sources' accumulators in the feature unit. An instruction may write some of a layer's output
+// tiles only (tile_offset of tiles_total). After an instruction's last step the sequencer waits Drain cycles, so
+// that the next one reads a complete buffer.
 module diannao_sequencer #(
   parameter integer Layers = 1,           // instructions in the program
   parameter integer ProgAddrWidth = 1,    // at least clog2(Layers)
   parameter integer ActAddrWidth = 10,    // activation buffer address width
   parameter integer WeightAddrWidth = 8,  // SB address width
   parameter integer ParamAddrWidth = 4,   // bias/shift ROM address width
+  parameter integer TileWords = 1,        // tile descriptors (one per bias/shift word)
   parameter integer Drain = 8,            // cycles from a step's issue to its result being written
-  parameter ProgramFile = "program.hex"
+  parameter ProgramFile = "program.hex",
+  parameter TileFile = "tiles.hex"        // one 20-bit descriptor per output tile of the weighted layers
 ) (
   input  wire clk_i,
   input  wire rst_ni,
@@ -29,29 +36,29 @@ module diannao_sequencer #(
   output wire [ParamAddrWidth - 1:0] param_addr_o,
   output wire first_o,                            // first step of an output tile
   output wire last_o,                             // last step of an output tile
-  output wire [ActAddrWidth - 1:0] out_addr_o,    // output word: (oy * out_w + ox) * out_tiles + to
-  output wire [1:0] op_o,                         // 0 multiply-accumulate, 1 max pool, 2 average pool
+  output wire [ActAddrWidth - 1:0] out_addr_o,    // output word: (oy * out_w + ox) * tiles_total + tile_offset + to
+  output wire [7:0] tile_o,                       // output tile within the layer (tile_offset + to)
+  output wire [1:0] op_o,                         // 0 multiply-accumulate, 1 max pool, 2 average pool, 3 feature
   output wire relu_o,
   output wire logits_o,                           // results go to the logit registers, not a buffer
   output wire src_o,                              // buffer read
   output wire dst_o,                              // buffer written
   output wire [3:0] pool_shift_o                  // average pool: log2 of the window area
 );
-  localparam [1:0] OpMac = 2'd0;
+  localparam [1:0] OpMac = 2'd0, OpMax = 2'd1, OpAverage = 2'd2, OpFeature = 2'd3;
   localparam [2:0] StIdle = 3'd0, StFetch = 3'd1, StDecode = 3'd2, StRun = 3'd3, StDrain = 3'd4;
 
-  // Program ROM: one instruction per layer.
-  wire [127:0] instr_rom;
+  // Program ROM: one instruction per layer (or per group of a layer's output tiles).
+  wire [159:0] instr_rom;
   reg [ProgAddrWidth - 1:0] layer_q;
-  rom #(.Width(128), .Depth(Layers), .AddrWidth(ProgAddrWidth), .InitFile(ProgramFile)) u_program (
+  rom #(.Width(160), .Depth(Layers), .AddrWidth(ProgAddrWidth), .InitFile(ProgramFile)) u_program (
     .clk_i(clk_i), .addr_i(layer_q), .data_o(instr_rom));
 
   reg [2:0] state_q;
-  reg [127:0] instr_q;
+  reg [159:0] instr_q;
   reg [7:0] oy_q, ox_q, to_q, ti_q;
   reg [3:0] ky_q, kx_q;
   reg [WeightAddrWidth - 1:0] weight_q;
-  reg [ActAddrWidth - 1:0] out_q;
   reg [4:0] drain_q;
 
   // Instruction fields (docs/accelerator.md, "Program").
@@ -62,18 +69,34 @@ module diannao_sequencer #(
   wire [7:0] out_h = instr_q[39:32];
   wire [7:0] out_w = instr_q[47:40];
   wire [7:0] out_tiles = instr_q[55:48];
-  wire [3:0] k_h = instr_q[59:56];
-  wire [3:0] k_w = instr_q[63:60];
+  wire [3:0] pool_k_h = instr_q[59:56];
+  wire [3:0] pool_k_w = instr_q[63:60];
   wire [3:0] stride_h = instr_q[67:64];
   wire [3:0] stride_w = instr_q[71:68];
   wire [3:0] pad_t = instr_q[75:72];
   wire [3:0] pad_l = instr_q[79:76];
   wire [23:0] weight_base = instr_q[111:88];
   wire [15:0] param_base = instr_q[127:112];
+  wire [7:0] tile_offset = instr_q[135:128];
+  wire [7:0] tiles_total = instr_q[143:136];
 
-  // Pooling reads one input tile per output tile; multiply-accumulate reads all of them.
+
+  // Pooling reads one input tile per output tile; multiply-accumulate reads all of them; a feature tile takes
+  // one step per source (in_tiles holds their number).
   wire is_mac = op == OpMac;
-  wire [7:0] ti_count = is_mac ? in_tiles : 8'd1;
+  wire is_pool = op == OpMax || op == OpAverage;
+  wire [23:0] param_addr = {8'd0, param_base} + {16'd0, to_q};
+  // The tile descriptor of output tile `to`: kernel height, width, first tap y, x, feature steps (0: a MAC tile).
+  reg [19:0] tiles_rom [0:TileWords - 1];
+  initial $readmemh(TileFile, tiles_rom);
+  wire [19:0] tile_desc = tiles_rom[param_addr[ParamAddrWidth - 1:0]];
+  wire [3:0] feature_steps = is_pool ? 4'd0 : tile_desc[19:16];
+  wire is_feature = feature_steps != 4'd0;
+  wire [3:0] k_h = is_pool ? pool_k_h : tile_desc[3:0];
+  wire [3:0] k_w = is_pool ? pool_k_w : tile_desc[7:4];
+  wire [3:0] tap_y = is_pool ? 4'd0 : tile_desc[11:8];
+  wire [3:0] tap_x = is_pool ? 4'd0 : tile_desc[15:12];
+  wire [7:0] ti_count = is_pool ? 8'd1 : is_feature ? {4'd0, feature_steps} : in_tiles;
   wire ti_end = ti_q == ti_count - 8'd1;
   wire kx_end = kx_q == k_w - 4'd1;
   wire ky_end = ky_q == k_h - 4'd1;
@@ -83,27 +106,28 @@ module diannao_sequencer #(
   wire tile_end = ti_end && kx_end && ky_end;
   wire layer_end = tile_end && to_end && ox_end && oy_end;
 
-  // The input pixel of this step: iy = oy * stride_h + ky - pad_t (likewise ix), signed.
+  // The input pixel of this step: iy = oy * stride_h + tap_y + ky - pad_t (likewise ix), signed.
   wire [11:0] oy_strided = {4'd0, oy_q} * {8'd0, stride_h};
   wire [11:0] ox_strided = {4'd0, ox_q} * {8'd0, stride_w};
-  wire signed [13:0] iy = $signed({2'b00, oy_strided}) + $signed({10'd0, ky_q}) - $signed({10'd0, pad_t});
-  wire signed [13:0] ix = $signed({2'b00, ox_strided}) + $signed({10'd0, kx_q}) - $signed({10'd0, pad_l});
+  wire signed [13:0] iy = $signed({2'b00, oy_strided}) + $signed({10'd0, ky_q}) + $signed({10'd0, tap_y}) - $signed({10'd0, pad_t});
+  wire signed [13:0] ix = $signed({2'b00, ox_strided}) + $signed({10'd0, kx_q}) + $signed({10'd0, tap_x}) - $signed({10'd0, pad_l});
   wire in_map = iy >= 14'sd0 && iy < $signed({6'd0, in_h}) && ix >= 14'sd0 && ix < $signed({6'd0, in_w});
   wire [7:0] tile = is_mac ? ti_q : to_q;
   // Outside the map the address is not used (the mask zeroes the word), so its low bits suffice.
   wire [31:0] in_pixel = {18'd0, iy} * {24'd0, in_w} + {18'd0, ix};
   wire [31:0] in_addr = in_pixel * {24'd0, in_tiles} + {24'd0, tile};
-  wire [23:0] param_addr = {8'd0, param_base} + {16'd0, to_q};
+  // The output word: (oy * out_w + ox) * tiles_total + tile_offset + to.
+  wire [15:0] out_pixel = {8'd0, oy_q} * {8'd0, out_w} + {8'd0, ox_q};
+  wire [31:0] out_addr = {16'd0, out_pixel} * {24'd0, tiles_total} + {24'd0, tile_offset} + {24'd0, to_q};
 
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       state_q <= StIdle;
       layer_q <= {ProgAddrWidth{1'b0}};
-      instr_q <= 128'd0;
+      instr_q <= 160'd0;
       {oy_q, ox_q, to_q, ti_q} <= 32'd0;
       {ky_q, kx_q} <= 8'd0;
       weight_q <= {WeightAddrWidth{1'b0}};
-      out_q <= {ActAddrWidth{1'b0}};
       drain_q <= 5'd0;
     end else begin
       case (state_q)
@@ -118,13 +142,11 @@ module diannao_sequencer #(
           {oy_q, ox_q, to_q, ti_q} <= 32'd0;
           {ky_q, kx_q} <= 8'd0;
           weight_q <= instr_rom[88 +: WeightAddrWidth];
-          out_q <= {ActAddrWidth{1'b0}};
           state_q <= StRun;
         end
         StRun: begin
           // The weight words of one output pixel follow one another; the next pixel starts from the base again.
           weight_q <= (tile_end && to_end) ? weight_base[WeightAddrWidth - 1:0] : weight_q + 1'b1;
-          if (tile_end) out_q <= out_q + 1'b1;
           if (!ti_end) ti_q <= ti_q + 8'd1;
           else begin
             ti_q <= 8'd0;
@@ -176,8 +198,9 @@ module diannao_sequencer #(
   assign param_addr_o = param_addr[ParamAddrWidth - 1:0];
   assign first_o = ti_q == 8'd0 && kx_q == 4'd0 && ky_q == 4'd0;
   assign last_o = tile_end;
-  assign out_addr_o = out_q;
-  assign op_o = op;
+  assign out_addr_o = out_addr[ActAddrWidth - 1:0];
+  assign tile_o = tile_offset + to_q;
+  assign op_o = is_feature ? OpFeature : op;
   assign relu_o = instr_q[2];
   assign logits_o = instr_q[3];
   assign src_o = instr_q[4];
@@ -186,6 +209,6 @@ module diannao_sequencer #(
 
   // Reserved instruction bits, and address bits beyond the buffers' sizes (the compiler checks they are zero).
   wire unused_bits;
-  assign unused_bits = ^{instr_q[87:84], instr_q[7:6], weight_base[23:WeightAddrWidth], in_addr[31:ActAddrWidth],
-                         param_addr[23:ParamAddrWidth]};
+  assign unused_bits = ^{instr_q[159:144], instr_q[87:84], instr_q[7:6], weight_base[23:WeightAddrWidth],
+                         in_addr[31:ActAddrWidth], param_addr[23:ParamAddrWidth], out_addr[31:ActAddrWidth]};
 endmodule

@@ -76,7 +76,17 @@ public struct AcceleratorDesign: Sendable {
         // ROM images: SB, biases and shifts, program.
         files["mem/weights.hex"] = lines(network.weightWords.map { word in
             var wide = WideWord(bits: tn * tn * network.weightWidth)
-            for (lane, w) in word.enumerated() { wide.set(w, at: lane * network.weightWidth, bits: network.weightWidth) }
+            switch word {
+            case .weights(let lanes):
+                for (lane, w) in lanes.enumerated() { wide.set(w, at: lane * network.weightWidth, bits: network.weightWidth) }
+            case .features(let lanes):
+                // Lane o: source index, then the coefficient (diannao_nfu.v, feature unit).
+                let (sw, cw) = (network.sourceWidth, network.coefficientWidth)
+                for (o, lane) in lanes.enumerated() {
+                    wide.set(lane.source, at: o * (sw + cw), bits: sw)
+                    wide.set(lane.coefficient, at: o * (sw + cw) + sw, bits: cw)
+                }
+            }
             return wide.hex
         })
         let (aw, sw, cw) = (network.accumulatorWidth, network.shiftWidth, config.swc ? network.scaleWidth : 0)
@@ -92,6 +102,7 @@ public struct AcceleratorDesign: Sendable {
             return wide.hex
         })
         files["mem/program.hex"] = lines(network.program.map(\.hex))
+        files["mem/tiles.hex"] = lines(network.tileDescriptors.isEmpty ? ["00000"] : network.tileDescriptors.map(\.hex))
         // The bench's vectors.
         let logits = golden.run(pixels: pixels, count: count).logits
         files["vectors/images.hex"] = TestVectors.hex(pixels.map(Int.init), bits: 8)
@@ -176,7 +187,10 @@ public struct AcceleratorDesign: Sendable {
             ("Layers", .integer(n.program.count)), ("ProgAddrWidth", .integer(layerBits)),
             ("Swc", .integer(n.config.swc ? 1 : 0)), ("Pow2Codes", .integer(n.powerOfTwoCodes ? 1 : 0)),
             ("ScaleWidth", .integer(n.scaleWidth)), ("ProductWidth", .integer(n.productWidth)),
+            ("FeatureUnit", .integer(n.config.featureUnit ? 1 : 0)), ("KeptTiles", .integer(n.keptTiles)),
+            ("SourceWidth", .integer(n.sourceWidth)), ("CoefWidth", .integer(n.coefficientWidth)),
             ("WeightFile", .string("mem/weights.hex")), ("ParamFile", .string("mem/params.hex")), ("ProgramFile", .string("mem/program.hex")),
+            ("TileFile", .string("mem/tiles.hex")),
         ]
         let ports = [
             Port("clk_i", .input), Port("rst_ni", .input),

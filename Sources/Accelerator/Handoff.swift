@@ -1,7 +1,7 @@
 /// The handoff files of an accelerator folder: FuseSoC core, Yosys script, clock constraint stub and README.
 enum Handoff {
     static func files(manifest m: AcceleratorManifest) -> [(String, String)] {
-        let memories = ["mem/weights.hex", "mem/params.hex", "mem/program.hex"]
+        let memories = ["mem/weights.hex", "mem/params.hex", "mem/program.hex", "mem/tiles.hex"]
         let vectors = ["vectors/images.hex", "vectors/logits.hex", "vectors/labels.hex"]
         let core = """
             CAPI=2:
@@ -83,7 +83,7 @@ enum Handoff {
             | file | what |
             |---|---|
             | rtl/ | the design, one module per file; `\(m.top)` is the top |
-            | mem/ | ROM images read by `$readmemh` (weights, biases and shifts, program), relative to the working directory |
+            | mem/ | ROM images read by `$readmemh` (weights, biases and shifts, program, tile descriptors), relative to the working directory |
             | files.f | the RTL in compile order |
             | \(m.top).core | FuseSoC core (targets default, sim, synth) |
             | synth.ys | Yosys script for iCE40 |

@@ -8,10 +8,21 @@ public struct AcceleratorConfig: Equatable, Sendable, Codable {
     /// SWC lanes: the SB holds M2's scaling-weight codes; NFU-1 multiplies by codes (or shifts, with power-of-two
     /// codes) and NFU-3 applies one MAW multiply per output.
     public var swc: Bool
-    public init(tn: Int = 16, swc: Bool = false) { self.tn = tn; self.swc = swc }
+    /// Reduced-kernel tiles (M4): a layer's output channels are ordered by kernel size, and tiles whose channels
+    /// all have a smaller kernel step over its centred window only.
+    public var kernelTiles: Bool
+    /// The feature-approximation unit (M3): approximated channels form tiles of their own, computed from the
+    /// kept accumulators of their sources in one step per source.
+    public var featureUnit: Bool
+    public init(tn: Int = 16, swc: Bool = false, kernelTiles: Bool = false, featureUnit: Bool = false) {
+        self.tn = tn; self.swc = swc; self.kernelTiles = kernelTiles; self.featureUnit = featureUnit
+    }
 
     /// The extensions switched on, by name ("vanilla" when none).
-    public var name: String { swc ? "swc" : "vanilla" }
+    public var name: String {
+        let on = [(swc, "swc"), (kernelTiles, "kernel"), (featureUnit, "feature")].filter(\.0).map(\.1)
+        return on.isEmpty ? "vanilla" : on.joined(separator: "+")
+    }
 }
 
 /// Why a model cannot run on the accelerator: the layer, and the reason.
@@ -27,8 +38,26 @@ public struct CompileError: Error, CustomStringConvertible, Equatable {
 public struct CompiledNetwork: Sendable {
     public var config: AcceleratorConfig
     public var program: [Instruction]
-    /// SB words, each `tn * tn` weight codes: lane `o * tn + i` is the weight from input lane i to output lane o.
-    public var weightWords: [[Int]]
+    /// SB words: `tn * tn` weight codes (lane `o * tn + i` is the weight from input lane i to output lane o), or
+    /// for a feature step one (source channel, coefficient) pair per output lane.
+    public var weightWords: [SBWord]
+    public enum SBWord: Sendable, Equatable {
+        case weights([Int])
+        case features([(source: Int, coefficient: Int)])
+        public static func == (a: SBWord, b: SBWord) -> Bool {
+            switch (a, b) {
+            case let (.weights(x), .weights(y)): return x == y
+            case let (.features(x), .features(y)): return x.map(\.source) == y.map(\.source) && x.map(\.coefficient) == y.map(\.coefficient)
+            default: return false
+            }
+        }
+    }
+    /// One per bias/shift word: how that output tile steps.
+    public var tileDescriptors: [TileDescriptor]
+    /// Feature unit: computed tiles kept per pixel, bits of a source index, coefficient width.
+    public var keptTiles: Int
+    public var sourceWidth: Int
+    public var coefficientWidth: Int
     /// One word per output tile: `tn` biases (accumulator scale), `tn` shifts and with SWC lanes `tn` scales.
     public var paramWords: [ParamWord]
     public struct ParamWord: Sendable { public var bias: [Int]; public var shift: [Int]; public var scale: [Int] }
@@ -47,8 +76,11 @@ public struct CompiledNetwork: Sendable {
     public var imagePixels: Int
     /// Words per activation buffer (the largest map, channel-tiled).
     public var activationWords: Int
-    /// Multiply-accumulates per layer, padding taps included (as ModelMetrics counts them); 0 for pooling.
+    /// Per instruction (one per conv, dense and pooling layer): the multiply-accumulates it does for the model, padding taps included (as ModelMetrics
+    /// counts them; M4 channels their window's taps, M3 channels one per source); 0 for pooling.
     public var macs: [Int]
+    /// Per weighted layer: its multiply-accumulates before M3 and M4 (what vanilla DianNao is measured on).
+    public var denseMacs: [String: Int]
 
     /// Cycles a step's result takes to reach a buffer: memory read, products, the adder tree's levels, the
     /// accumulator, the write (diannao_core.v `Drain`).
@@ -64,8 +96,11 @@ public struct CompiledNetwork: Sendable {
     /// come on top.
     public var computeCycles: Int { layerCycles.reduce(0, +) }
 
-    /// NFU-1's multipliers (none with power-of-two SWC codes: shifts) and the MAW multipliers of SWC lanes.
-    public var multipliers: Int { (powerOfTwoCodes ? 0 : config.tn * config.tn) + (config.swc ? config.tn : 0) }
+    /// NFU-1's multipliers (none with power-of-two SWC codes: shifts), the MAW multipliers of SWC lanes and the
+    /// coefficient multipliers of the feature unit.
+    public var multipliers: Int {
+        (powerOfTwoCodes ? 0 : config.tn * config.tn) + (config.swc ? config.tn : 0) + (config.featureUnit ? config.tn : 0)
+    }
 }
 
 /// Bits of an unsigned value up to `maximum` (at least 1).
@@ -77,13 +112,18 @@ public enum NetworkCompiler {
         code == 0 ? 0 : (code < 0 ? 1 << (bits - 1) : 0) | (abs(code).trailingZeroBitCount + 1)
     }
 
-    /// Compiles `model` for the accelerator: every conv, dense and pooling layer becomes one instruction; a
-    /// flatten (or a reshape to a vector) is free, since a dense layer after it reads the map as a convolution
-    /// whose kernel covers the map. Refuses, naming the layer, what the accelerator cannot run.
+    /// An activation map in a buffer: `order[p]` is the model's channel at physical channel p (nil: an idle lane
+    /// that holds 0), so a layer may store its channels in any order (a function-preserving permutation the
+    /// next layer's weights follow).
+    struct Map { var order: [Int?]; var height: Int; var width: Int; var bank: Int; var tiles: Int }
+
+    /// Compiles `model` for the accelerator: every conv, dense and pooling layer becomes one instruction (M4's
+    /// reduced-kernel tiles and M3's feature tiles add instructions of their own); a flatten (or a reshape to a
+    /// vector) is free, since a dense layer after it reads the map as a convolution whose kernel covers the map.
+    /// Refuses, naming the layer, what the accelerator cannot run.
     public static func compile(_ model: QuantizedModel, config: AcceleratorConfig = AcceleratorConfig()) throws -> CompiledNetwork {
         let tn = config.tn
         guard tn >= 2, tn <= 64 else { throw CompileError(layer: model.input.name, "Tn must be 2 to 64, not \(tn)") }
-        struct Map { var channels: Int; var height: Int; var width: Int; var bank: Int; var tiles: Int }
         let input = model.input.shape
         guard input.count == 3, input[0] == 1 else {
             throw CompileError(layer: model.input.name, "the image loader takes one-channel images, not shape \(input)")
@@ -92,26 +132,34 @@ public enum NetworkCompiler {
             throw CompileError(layer: model.input.name, "the image loader takes 8-bit pixels (0...255), not \(model.input.low)...\(model.input.high)")
         }
         try model.validate()
-        var maps = [model.input.name: Map(channels: 1, height: input[1], width: input[2], bank: 0, tiles: 1)]
+        var maps = [model.input.name: Map(order: [0], height: input[1], width: input[2], bank: 0, tiles: 1)]
         var program: [Instruction] = []
-        var weightWords: [[Int]] = []
+        var weightWords: [CompiledNetwork.SBWord] = []
         var paramWords: [CompiledNetwork.ParamWord] = []
-        // SWC lanes: the codebook every layer shares, the widest code and scale, the largest power-of-two shift.
-        var codebook: String?, codeWidth = 1, scaleWidth = 1, largestShift = 0
-        var macs: [Int] = []
+        var macs: [Int] = [], denseMacs: [String: Int] = [:]
         var accumulatorWidth = 2, minShift = 0, maxShift = 1, maxLeft = 1
         var logitsLayer: QuantizedModel.Layer?
         var activationWords = input[1] * input[2]
+        // SWC lanes: the codebook every layer shares, the widest code and scale, the largest power-of-two shift.
+        var codebook: String?, codeWidth = 1, scaleWidth = 1, largestShift = 0
+        // Feature unit: the most computed tiles of a layer with features, the widest coefficient.
+        var keptTiles = 1, coefficientWidth = 2
+        var tileDescriptors: [TileDescriptor] = []
         let tiles = { (channels: Int) in (channels + tn - 1) / tn }
 
         for (position, layer) in model.layers.enumerated() {
             guard let source = maps[layer.input] else { throw CompileError(layer: layer.name, "reads '\(layer.input)', which no layer before it writes") }
             guard logitsLayer == nil else { throw CompileError(layer: layer.name, "follows the logits layer '\(logitsLayer!.name)'; the logits must be the last layer") }
             let fail = { (reason: String) in CompileError(layer: layer.name, "\(layer.kind.rawValue): \(reason)") }
+            func emit(_ instruction: Instruction) throws {
+                if let bad = instruction.overflowingField { throw fail("\(bad.name) = \(bad.value) does not fit the instruction's \(bad.bits) bits") }
+                program.append(instruction)
+            }
+            let sourceChannels = source.order.compactMap { $0 }.count
             switch layer.kind {
             case .flatten, .reshape:
                 // The words stay where they are; a dense layer reads the map in the flatten order (channel, y, x).
-                guard layer.shape.count == 1, layer.shape[0] == source.channels * source.height * source.width else {
+                guard layer.shape.count == 1, layer.shape[0] == sourceChannels * source.height * source.width else {
                     throw fail("only a flatten to a vector is supported, not shape \(layer.shape)")
                 }
                 maps[layer.name] = source
@@ -119,13 +167,16 @@ public enum NetworkCompiler {
             case .relu:
                 throw fail("a ReLU that is not fused into a convolution or dense layer is not supported")
             case .conv2d, .dense:
-                if layer.approximatedFeatures != nil {
-                    throw fail("approximated features (M3) need the feature-approximation unit, which this accelerator does not have yet")
-                }
                 let shape = layer.weightShape!, bias = layer.bias!, shifts = layer.shifts!
+                let outChannels = shape[0]
+                let approximated = layer.approximatedFeatures?.features ?? []
+                if !approximated.isEmpty && !config.featureUnit {
+                    throw fail("approximated features (M3) need the feature-approximation unit (--extensions feature)")
+                }
+                if !approximated.isEmpty && config.swc { throw fail("approximated features (M3) with SWC lanes are not supported") }
                 // What the SB holds: weight codes, or with SWC lanes the scaling-weight codes and per-channel scales.
                 var weights = layer.effectiveWeights!
-                var scales = [Int](repeating: 1, count: shape[0])
+                var scales = [Int](repeating: 1, count: outChannels)
                 if config.swc {
                     if let m2 = layer.compression, m2.method == .swc {
                         let book = m2.codebook ?? "uniform"
@@ -146,55 +197,106 @@ public enum NetworkCompiler {
                         codeWidth = max(codeWidth, model.weightBits)
                     }
                 }
-                let outChannels = shape[0]
                 // Geometry: a dense layer is a convolution whose kernel covers the map it reads.
                 let (kh, kw, sh, sw, pt, pl, oh, ow): (Int, Int, Int, Int, Int, Int, Int, Int)
                 if layer.kind == .conv2d {
-                    guard shape[1] == source.channels else { throw fail("weights for \(shape[1]) input channels, the input has \(source.channels)") }
+                    guard shape[1] == sourceChannels else { throw fail("weights for \(shape[1]) input channels, the input has \(sourceChannels)") }
                     (kh, kw) = (layer.kernel![0], layer.kernel![1])
                     (sh, sw) = (layer.stride![0], layer.stride![1])
                     (pt, pl) = (layer.pads![0], layer.pads![1])
                     (oh, ow) = (layer.shape[1], layer.shape[2])
                 } else {
-                    guard shape[1] == source.channels * source.height * source.width else {
-                        throw fail("\(shape[1]) inputs, the map it reads has \(source.channels * source.height * source.width)")
+                    guard shape[1] == sourceChannels * source.height * source.width else {
+                        throw fail("\(shape[1]) inputs, the map it reads has \(sourceChannels * source.height * source.width)")
                     }
                     (kh, kw, sh, sw, pt, pl, oh, ow) = (source.height, source.width, 1, 1, 0, 0, 1, 1)
                 }
-                let inTiles = source.tiles, outTiles = tiles(outChannels)
+                let taps = kh * kw
+                // Output channel order: computed channels first (by kernel size, largest first, with reduced-kernel
+                // tiles), whole tiles of them, then the approximated channels' tiles.
+                let featureChannels = Set(approximated.map(\.channel))
+                let sizes = layer.kernelSizes ?? [Int](repeating: max(kh, kw), count: outChannels)
+                var computed = (0..<outChannels).filter { !featureChannels.contains($0) }
+                if config.kernelTiles { computed = computed.enumerated().sorted { (sizes[$0.1], -$0.0) > (sizes[$1.1], -$1.0) }.map(\.1) }
+                let computedTiles = tiles(computed.count), featureTiles = tiles(approximated.count)
+                let outTiles = computedTiles + featureTiles
+                var order = [Int?](repeating: nil, count: outTiles * tn)
+                for (p, m) in computed.enumerated() { order[p] = m }
+                let features = approximated.sorted { $0.channel < $1.channel }
+                for (p, f) in features.enumerated() { order[computedTiles * tn + p] = f.channel }
+                let physical = Dictionary(uniqueKeysWithValues: order.enumerated().compactMap { p, m in m.map { ($0, p) } })
                 let logits = layer.logits ?? false
-                let instruction = Instruction(
+                let paramBase = paramWords.count
+                for t in 0..<outTiles {
+                    let lanes = order[(t * tn)..<((t + 1) * tn)]
+                    paramWords.append(.init(bias: lanes.map { $0.map { bias[$0] } ?? 0 }, shift: lanes.map { $0.map { shifts[$0] } ?? 0 },
+                                            scale: lanes.map { $0.map { scales[$0] } ?? 0 }))
+                }
+                // One instruction for the layer; each output tile's descriptor says how it steps: computed tiles
+                // over the largest window of their channels (the full kernel without reduced-kernel tiles),
+                // feature tiles one step per source, after the computed tiles of the same pixel.
+                let featureSteps = features.map(\.sources.count).max() ?? 0
+                var descriptors: [TileDescriptor] = []
+                for t in 0..<outTiles {
+                    if t >= computedTiles {
+                        descriptors.append(TileDescriptor(kernelHeight: 1, kernelWidth: 1, tapY: 0, tapX: 0, featureSteps: featureSteps))
+                        continue
+                    }
+                    let size = config.kernelTiles && layer.kind == .conv2d ? order[(t * tn)..<((t + 1) * tn)].compactMap { $0.map { sizes[$0] } }.max()! : nil
+                    let (gh, gw) = (min(size ?? kh, kh), min(size ?? kw, kw))
+                    descriptors.append(TileDescriptor(kernelHeight: gh, kernelWidth: gw, tapY: (kh - gh) / 2, tapX: (kw - gw) / 2, featureSteps: 0))
+                }
+                var instruction = Instruction(
                     layer: layer.name, op: .multiplyAccumulate, relu: layer.relu ?? false, logits: logits,
                     source: source.bank, destination: 1 - source.bank,
-                    inputHeight: source.height, inputWidth: source.width, inputTiles: inTiles,
+                    inputHeight: source.height, inputWidth: source.width, inputTiles: source.tiles,
                     outputHeight: oh, outputWidth: ow, outputTiles: outTiles, kernelHeight: kh, kernelWidth: kw,
                     strideHeight: sh, strideWidth: sw, padTop: pt, padLeft: pl, poolShift: 0,
-                    weightBase: weightWords.count, paramBase: paramWords.count)
-                if let bad = instruction.overflowingField { throw fail("\(bad.name) = \(bad.value) does not fit the instruction's \(bad.bits) bits") }
-                program.append(instruction)
-                // SB: per output tile, per tap, per input tile, one word (the sequencer's order).
-                let taps = kh * kw
-                for to in 0..<outTiles {
-                    for tap in 0..<taps {
-                        for ti in 0..<inTiles {
-                            var word = [Int](repeating: 0, count: tn * tn)
-                            for o in 0..<tn {
-                                let m = to * tn + o
-                                guard m < outChannels else { continue }
-                                for i in 0..<tn {
-                                    let c = ti * tn + i
-                                    guard c < source.channels else { continue }
-                                    // Conv: [M, C, kh, kw]; dense after a flatten: [M, C*H*W] in the same order.
-                                    word[o * tn + i] = weights[(m * source.channels + c) * taps + tap]
+                    weightBase: weightWords.count, paramBase: paramBase, tileOffset: 0, tilesTotal: outTiles)
+                instruction.tileSteps = descriptors.map { $0.featureSteps > 0 ? $0.featureSteps : $0.kernelHeight * $0.kernelWidth * source.tiles }
+                try emit(instruction)
+                tileDescriptors += descriptors
+                if descriptors.contains(where: { max($0.kernelHeight, $0.kernelWidth, $0.tapY, $0.tapX, $0.featureSteps) > 15 }) {
+                    throw fail("a tile descriptor field does not fit its 4 bits (kernel \(kh)x\(kw), \(featureSteps) feature steps)")
+                }
+                // SB, per output pixel: per output tile, per tap of its window, per input tile, one word (the
+                // sequencer's order); a feature tile's words, one per step, give each lane a source and coefficient.
+                let byChannel = Dictionary(uniqueKeysWithValues: features.map { ($0.channel, $0) })
+                for (to, d) in descriptors.enumerated() {
+                    if d.featureSteps > 0 {
+                        for step in 0..<d.featureSteps {
+                            weightWords.append(.features((0..<tn).map { o in
+                                guard let j = order[to * tn + o], let f = byChannel[j], step < f.sources.count else { return (0, 0) }
+                                return (physical[f.sources[step]]!, f.coefficients[step])
+                            }))
+                        }
+                        continue
+                    }
+                    for ky in 0..<d.kernelHeight {
+                        for kx in 0..<d.kernelWidth {
+                            let tap = (ky + d.tapY) * kw + kx + d.tapX
+                            for ti in 0..<source.tiles {
+                                var word = [Int](repeating: 0, count: tn * tn)
+                                for o in 0..<tn {
+                                    guard let m = order[to * tn + o] else { continue }
+                                    for i in 0..<tn {
+                                        guard ti * tn + i < source.order.count, let c = source.order[ti * tn + i] else { continue }
+                                        // Conv: [M, C, kh, kw]; dense after a flatten: [M, C*H*W] in the same order.
+                                        word[o * tn + i] = weights[(m * sourceChannels + c) * taps + tap]
+                                    }
                                 }
+                                weightWords.append(.weights(word))
                             }
-                            weightWords.append(word)
                         }
                     }
-                    let lanes = (0..<tn).map { to * tn + $0 }
-                    paramWords.append(.init(bias: lanes.map { $0 < outChannels ? bias[$0] : 0 }, shift: lanes.map { $0 < outChannels ? shifts[$0] : 0 },
-                                            scale: lanes.map { $0 < outChannels ? scales[$0] : 0 }))
                 }
+                if !features.isEmpty { keptTiles = max(keptTiles, computedTiles) }
+                if let bits = layer.approximatedFeatures?.coefficientBits, !features.isEmpty { coefficientWidth = max(coefficientWidth, bits) }
+                // Counted as the rest of approxrtl counts them (ModelMetrics): every tap, padding included; an
+                // M4 channel its window's taps, an M3 channel one per source.
+                let computedMacs = computed.map { layer.kind == .conv2d ? min(sizes[$0], kh) * min(sizes[$0], kw) : taps }.reduce(0, +) * sourceChannels
+                macs.append((computedMacs + features.map(\.sources.count).reduce(0, +)) * oh * ow)
+                denseMacs[layer.name] = outChannels * oh * ow * sourceChannels * taps
                 accumulatorWidth = max(accumulatorWidth, layer.accumulatorBits!)
                 minShift = min(minShift, shifts.min()!)
                 maxShift = max(maxShift, shifts.max()!)
@@ -202,27 +304,24 @@ public enum NetworkCompiler {
                 if logits {
                     guard position == model.layers.count - 1 else { throw fail("the logits must be the last layer") }
                     guard outChannels <= 255 else { throw fail("\(outChannels) logits; at most 255 are supported") }
+                    guard order.prefix(outChannels).elementsEqual((0..<outChannels).map { Optional($0) }) else { throw fail("the logits must keep their order") }
                     logitsLayer = layer
                 }
-                // Counted as the rest of approxrtl counts them (ModelMetrics): every tap, padding included.
-                macs.append(outChannels * oh * ow * source.channels * kh * kw)
-                maps[layer.name] = Map(channels: outChannels, height: oh, width: ow, bank: 1 - source.bank, tiles: outTiles)
+                maps[layer.name] = Map(order: order, height: oh, width: ow, bank: 1 - source.bank, tiles: outTiles)
             case .maxPool, .averagePool:
                 let (kh, kw) = (layer.kernel![0], layer.kernel![1])
                 let area = kh * kw
-                let instruction = Instruction(
+                if layer.kind == .averagePool, area & (area - 1) != 0 { throw fail("an average over \(area) values is not a shift") }
+                try emit(Instruction(
                     layer: layer.name, op: layer.kind == .maxPool ? .maxPool : .averagePool, relu: false, logits: false,
                     source: source.bank, destination: 1 - source.bank,
                     inputHeight: source.height, inputWidth: source.width, inputTiles: source.tiles,
                     outputHeight: layer.shape[1], outputWidth: layer.shape[2], outputTiles: source.tiles,
                     kernelHeight: kh, kernelWidth: kw, strideHeight: layer.stride![0], strideWidth: layer.stride![1],
                     padTop: layer.pads![0], padLeft: layer.pads![1], poolShift: area.trailingZeroBitCount,
-                    weightBase: 0, paramBase: 0)
-                if layer.kind == .averagePool, area & (area - 1) != 0 { throw fail("an average over \(area) values is not a shift") }
-                if let bad = instruction.overflowingField { throw fail("\(bad.name) = \(bad.value) does not fit the instruction's \(bad.bits) bits") }
-                program.append(instruction)
+                    weightBase: 0, paramBase: 0, tileOffset: 0, tilesTotal: source.tiles))
                 macs.append(0)
-                maps[layer.name] = Map(channels: source.channels, height: layer.shape[1], width: layer.shape[2], bank: 1 - source.bank, tiles: source.tiles)
+                maps[layer.name] = Map(order: source.order, height: layer.shape[1], width: layer.shape[2], bank: 1 - source.bank, tiles: source.tiles)
             }
             let written = maps[layer.name]!
             activationWords = max(activationWords, written.height * written.width * written.tiles)
@@ -237,13 +336,17 @@ public enum NetworkCompiler {
         let weightWidth = config.swc ? codeWidth : model.weightBits
         // A product: code (or weight) times x, or x shifted by the largest power-of-two code and negated.
         let productWidth = powerOfTwo ? dataWidth + largestShift + 1 : dataWidth + weightWidth
+        let sourceWidth = bitsFor(keptTiles * tn - 1)
+        if config.featureUnit, sourceWidth + coefficientWidth > tn * weightWidth {
+            throw CompileError(layer: model.input.name, "a feature step's lane (\(sourceWidth)-bit source, \(coefficientWidth)-bit coefficient) does not fit the SB's \(tn * weightWidth) bits per lane")
+        }
         return CompiledNetwork(
-            config: config, program: program, weightWords: weightWords.isEmpty ? [[Int](repeating: 0, count: tn * tn)] : weightWords,
+            config: config, program: program, weightWords: weightWords.isEmpty ? [.weights([Int](repeating: 0, count: tn * tn))] : weightWords,
+            tileDescriptors: tileDescriptors, keptTiles: keptTiles, sourceWidth: sourceWidth, coefficientWidth: coefficientWidth,
             paramWords: paramWords, powerOfTwoCodes: powerOfTwo, scaleWidth: scaleWidth, productWidth: productWidth,
             dataWidth: dataWidth, activationWidth: model.activationBits, weightWidth: weightWidth,
             accumulatorWidth: accumulatorWidth, shiftWidth: shiftWidth, maxLeftShift: maxLeft,
             logitWidth: accumulatorWidth + logitLeft, classes: logitsLayer.shape[0], imagePixels: input[1] * input[2],
-            activationWords: activationWords, macs: macs)
+            activationWords: activationWords, macs: macs, denseMacs: denseMacs)
     }
 }
-

@@ -1,8 +1,10 @@
 /// One instruction of the accelerator's program: a layer's loop nest and where its numbers live
-/// (docs/accelerator.md, "Program"). Encoded as a 128-bit word, fields from bit 0 up.
+/// (docs/accelerator.md, "Program"). Encoded as a 160-bit word, fields from bit 0 up.
 public struct Instruction: Equatable, Sendable, Codable {
     public enum Op: Int, Sendable, Codable {
         case multiplyAccumulate = 0, maxPool = 1, averagePool = 2
+        /// M3: one step per source (inputTiles holds their number), on the kept accumulators.
+        case feature = 3
     }
 
     public var layer: String
@@ -23,6 +25,11 @@ public struct Instruction: Equatable, Sendable, Codable {
     /// First SB word and first bias/shift word of the layer.
     public var weightBase: Int
     public var paramBase: Int
+    /// The output tiles this instruction writes: tileOffset ..< tileOffset + outputTiles of tilesTotal per pixel.
+    public var tileOffset: Int
+    public var tilesTotal: Int
+    /// Weighted layers: the steps of each output tile (tile descriptors), in tile order; the nest's step count.
+    public var tileSteps: [Int] = []
 
     /// Bit position and width of every field, in the order of the encoding.
     static let fields: [(name: String, lsb: Int, bits: Int)] = [
@@ -31,12 +38,13 @@ public struct Instruction: Equatable, Sendable, Codable {
         ("output_height", 32, 8), ("output_width", 40, 8), ("output_tiles", 48, 8),
         ("kernel_height", 56, 4), ("kernel_width", 60, 4), ("stride_height", 64, 4), ("stride_width", 68, 4),
         ("pad_top", 72, 4), ("pad_left", 76, 4), ("pool_shift", 80, 4), ("weight_base", 88, 24), ("param_base", 112, 16),
+        ("tile_offset", 128, 8), ("tiles_total", 136, 8),
     ]
 
     var values: [Int] {
         [op.rawValue, relu ? 1 : 0, logits ? 1 : 0, source, destination, inputHeight, inputWidth, inputTiles,
          outputHeight, outputWidth, outputTiles, kernelHeight, kernelWidth, strideHeight, strideWidth, padTop, padLeft,
-         poolShift, weightBase, paramBase]
+         poolShift, weightBase, paramBase, tileOffset, tilesTotal]
     }
 
     /// The field that does not fit its bits, if any (the compiler refuses such a layer).
@@ -47,16 +55,30 @@ public struct Instruction: Equatable, Sendable, Codable {
         return nil
     }
 
-    /// The 128-bit word as 32 hex digits, most significant first.
+    /// The 160-bit word as 40 hex digits, most significant first.
     public var hex: String {
-        var word = WideWord(bits: 128)
+        var word = WideWord(bits: 160)
         for (field, value) in zip(Self.fields, values) { word.set(value, at: field.lsb, bits: field.bits) }
         return word.hex
     }
 
     /// Steps of the loop nest: one per cycle.
     public var steps: Int {
-        outputHeight * outputWidth * outputTiles * kernelHeight * kernelWidth * (op == .multiplyAccumulate ? inputTiles : 1)
+        if op == .maxPool || op == .averagePool { return outputHeight * outputWidth * outputTiles * kernelHeight * kernelWidth }
+        return outputHeight * outputWidth * tileSteps.reduce(0, +)
+    }
+}
+
+/// How one output tile of a weighted layer steps (the sequencer's tile ROM, 20 bits: kernel height and width,
+/// first tap y and x, feature steps, 4 bits each from bit 0): a MAC tile over a window of the kernel, or a
+/// feature tile of `featureSteps` steps.
+public struct TileDescriptor: Equatable, Sendable {
+    public var kernelHeight: Int, kernelWidth: Int, tapY: Int, tapX: Int, featureSteps: Int
+
+    public var hex: String {
+        var word = WideWord(bits: 20)
+        for (i, value) in [kernelHeight, kernelWidth, tapY, tapX, featureSteps].enumerated() { word.set(value, at: 4 * i, bits: 4) }
+        return word.hex
     }
 }
 

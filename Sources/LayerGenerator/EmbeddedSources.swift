@@ -209,22 +209,29 @@ module adder_tree #(
 endmodule
 """# + "\n"),
         ("rtl/diannao_sequencer.v", #"""
-// Control sequencer of the DianNao-style accelerator (docs/accelerator.md): runs the per-layer program that
-// approxrtl compiles from the model. For each layer it fetches one 128-bit instruction from the program ROM and
-// walks its loop nest, one step per cycle:
+// Control sequencer of the DianNao-style accelerator (docs/accelerator.md): runs the program that approxrtl
+// compiles from the model. For each instruction (a layer, or a group of a layer's output tiles) it fetches one
+// 160-bit word from the program ROM and walks its loop nest, one step per cycle:
 //   for oy, ox (output pixel), to (output tile of Tn channels), ky, kx (kernel tap), ti (input tile)
 // A step names one input word (Tn channels of one input pixel) and one weight word (Tn x Tn weights); the last
 // step of an output tile hands its Tn accumulators to NFU-3. Pooling layers walk the same nest with ti fixed at 0
-// and read input tile `to`. After a layer's last step the sequencer waits Drain cycles, so that the next layer
-// reads a complete buffer.
+// and read input tile `to`. In a weighted layer each output tile has a descriptor (the tile ROM, read
+// combinationally, one entry per bias/shift word): its window (kernel height and width, first tap), so that M4's
+// reduced-kernel tiles step over the centre of the kernel only, or for M3's feature tiles the number of feature
+// steps, which walk ti over the sources. All tiles of an output pixel run before the next pixel, so a feature
+// tile finds its sources' accumulators in the feature unit. An instruction may write some of a layer's output
+// tiles only (tile_offset of tiles_total). After an instruction's last step the sequencer waits Drain cycles, so
+// that the next one reads a complete buffer.
 module diannao_sequencer #(
   parameter integer Layers = 1,           // instructions in the program
   parameter integer ProgAddrWidth = 1,    // at least clog2(Layers)
   parameter integer ActAddrWidth = 10,    // activation buffer address width
   parameter integer WeightAddrWidth = 8,  // SB address width
   parameter integer ParamAddrWidth = 4,   // bias/shift ROM address width
+  parameter integer TileWords = 1,        // tile descriptors (one per bias/shift word)
   parameter integer Drain = 8,            // cycles from a step's issue to its result being written
-  parameter ProgramFile = "program.hex"
+  parameter ProgramFile = "program.hex",
+  parameter TileFile = "tiles.hex"        // one 20-bit descriptor per output tile of the weighted layers
 ) (
   input  wire clk_i,
   input  wire rst_ni,
@@ -240,29 +247,29 @@ module diannao_sequencer #(
   output wire [ParamAddrWidth - 1:0] param_addr_o,
   output wire first_o,                            // first step of an output tile
   output wire last_o,                             // last step of an output tile
-  output wire [ActAddrWidth - 1:0] out_addr_o,    // output word: (oy * out_w + ox) * out_tiles + to
-  output wire [1:0] op_o,                         // 0 multiply-accumulate, 1 max pool, 2 average pool
+  output wire [ActAddrWidth - 1:0] out_addr_o,    // output word: (oy * out_w + ox) * tiles_total + tile_offset + to
+  output wire [7:0] tile_o,                       // output tile within the layer (tile_offset + to)
+  output wire [1:0] op_o,                         // 0 multiply-accumulate, 1 max pool, 2 average pool, 3 feature
   output wire relu_o,
   output wire logits_o,                           // results go to the logit registers, not a buffer
   output wire src_o,                              // buffer read
   output wire dst_o,                              // buffer written
   output wire [3:0] pool_shift_o                  // average pool: log2 of the window area
 );
-  localparam [1:0] OpMac = 2'd0;
+  localparam [1:0] OpMac = 2'd0, OpMax = 2'd1, OpAverage = 2'd2, OpFeature = 2'd3;
   localparam [2:0] StIdle = 3'd0, StFetch = 3'd1, StDecode = 3'd2, StRun = 3'd3, StDrain = 3'd4;
 
-  // Program ROM: one instruction per layer.
-  wire [127:0] instr_rom;
+  // Program ROM: one instruction per layer (or per group of a layer's output tiles).
+  wire [159:0] instr_rom;
   reg [ProgAddrWidth - 1:0] layer_q;
-  rom #(.Width(128), .Depth(Layers), .AddrWidth(ProgAddrWidth), .InitFile(ProgramFile)) u_program (
+  rom #(.Width(160), .Depth(Layers), .AddrWidth(ProgAddrWidth), .InitFile(ProgramFile)) u_program (
     .clk_i(clk_i), .addr_i(layer_q), .data_o(instr_rom));
 
   reg [2:0] state_q;
-  reg [127:0] instr_q;
+  reg [159:0] instr_q;
   reg [7:0] oy_q, ox_q, to_q, ti_q;
   reg [3:0] ky_q, kx_q;
   reg [WeightAddrWidth - 1:0] weight_q;
-  reg [ActAddrWidth - 1:0] out_q;
   reg [4:0] drain_q;
 
   // Instruction fields (docs/accelerator.md, "Program").
@@ -273,18 +280,34 @@ module diannao_sequencer #(
   wire [7:0] out_h = instr_q[39:32];
   wire [7:0] out_w = instr_q[47:40];
   wire [7:0] out_tiles = instr_q[55:48];
-  wire [3:0] k_h = instr_q[59:56];
-  wire [3:0] k_w = instr_q[63:60];
+  wire [3:0] pool_k_h = instr_q[59:56];
+  wire [3:0] pool_k_w = instr_q[63:60];
   wire [3:0] stride_h = instr_q[67:64];
   wire [3:0] stride_w = instr_q[71:68];
   wire [3:0] pad_t = instr_q[75:72];
   wire [3:0] pad_l = instr_q[79:76];
   wire [23:0] weight_base = instr_q[111:88];
   wire [15:0] param_base = instr_q[127:112];
+  wire [7:0] tile_offset = instr_q[135:128];
+  wire [7:0] tiles_total = instr_q[143:136];
 
-  // Pooling reads one input tile per output tile; multiply-accumulate reads all of them.
+
+  // Pooling reads one input tile per output tile; multiply-accumulate reads all of them; a feature tile takes
+  // one step per source (in_tiles holds their number).
   wire is_mac = op == OpMac;
-  wire [7:0] ti_count = is_mac ? in_tiles : 8'd1;
+  wire is_pool = op == OpMax || op == OpAverage;
+  wire [23:0] param_addr = {8'd0, param_base} + {16'd0, to_q};
+  // The tile descriptor of output tile `to`: kernel height, width, first tap y, x, feature steps (0: a MAC tile).
+  reg [19:0] tiles_rom [0:TileWords - 1];
+  initial $readmemh(TileFile, tiles_rom);
+  wire [19:0] tile_desc = tiles_rom[param_addr[ParamAddrWidth - 1:0]];
+  wire [3:0] feature_steps = is_pool ? 4'd0 : tile_desc[19:16];
+  wire is_feature = feature_steps != 4'd0;
+  wire [3:0] k_h = is_pool ? pool_k_h : tile_desc[3:0];
+  wire [3:0] k_w = is_pool ? pool_k_w : tile_desc[7:4];
+  wire [3:0] tap_y = is_pool ? 4'd0 : tile_desc[11:8];
+  wire [3:0] tap_x = is_pool ? 4'd0 : tile_desc[15:12];
+  wire [7:0] ti_count = is_pool ? 8'd1 : is_feature ? {4'd0, feature_steps} : in_tiles;
   wire ti_end = ti_q == ti_count - 8'd1;
   wire kx_end = kx_q == k_w - 4'd1;
   wire ky_end = ky_q == k_h - 4'd1;
@@ -294,27 +317,28 @@ module diannao_sequencer #(
   wire tile_end = ti_end && kx_end && ky_end;
   wire layer_end = tile_end && to_end && ox_end && oy_end;
 
-  // The input pixel of this step: iy = oy * stride_h + ky - pad_t (likewise ix), signed.
+  // The input pixel of this step: iy = oy * stride_h + tap_y + ky - pad_t (likewise ix), signed.
   wire [11:0] oy_strided = {4'd0, oy_q} * {8'd0, stride_h};
   wire [11:0] ox_strided = {4'd0, ox_q} * {8'd0, stride_w};
-  wire signed [13:0] iy = $signed({2'b00, oy_strided}) + $signed({10'd0, ky_q}) - $signed({10'd0, pad_t});
-  wire signed [13:0] ix = $signed({2'b00, ox_strided}) + $signed({10'd0, kx_q}) - $signed({10'd0, pad_l});
+  wire signed [13:0] iy = $signed({2'b00, oy_strided}) + $signed({10'd0, ky_q}) + $signed({10'd0, tap_y}) - $signed({10'd0, pad_t});
+  wire signed [13:0] ix = $signed({2'b00, ox_strided}) + $signed({10'd0, kx_q}) + $signed({10'd0, tap_x}) - $signed({10'd0, pad_l});
   wire in_map = iy >= 14'sd0 && iy < $signed({6'd0, in_h}) && ix >= 14'sd0 && ix < $signed({6'd0, in_w});
   wire [7:0] tile = is_mac ? ti_q : to_q;
   // Outside the map the address is not used (the mask zeroes the word), so its low bits suffice.
   wire [31:0] in_pixel = {18'd0, iy} * {24'd0, in_w} + {18'd0, ix};
   wire [31:0] in_addr = in_pixel * {24'd0, in_tiles} + {24'd0, tile};
-  wire [23:0] param_addr = {8'd0, param_base} + {16'd0, to_q};
+  // The output word: (oy * out_w + ox) * tiles_total + tile_offset + to.
+  wire [15:0] out_pixel = {8'd0, oy_q} * {8'd0, out_w} + {8'd0, ox_q};
+  wire [31:0] out_addr = {16'd0, out_pixel} * {24'd0, tiles_total} + {24'd0, tile_offset} + {24'd0, to_q};
 
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       state_q <= StIdle;
       layer_q <= {ProgAddrWidth{1'b0}};
-      instr_q <= 128'd0;
+      instr_q <= 160'd0;
       {oy_q, ox_q, to_q, ti_q} <= 32'd0;
       {ky_q, kx_q} <= 8'd0;
       weight_q <= {WeightAddrWidth{1'b0}};
-      out_q <= {ActAddrWidth{1'b0}};
       drain_q <= 5'd0;
     end else begin
       case (state_q)
@@ -329,13 +353,11 @@ module diannao_sequencer #(
           {oy_q, ox_q, to_q, ti_q} <= 32'd0;
           {ky_q, kx_q} <= 8'd0;
           weight_q <= instr_rom[88 +: WeightAddrWidth];
-          out_q <= {ActAddrWidth{1'b0}};
           state_q <= StRun;
         end
         StRun: begin
           // The weight words of one output pixel follow one another; the next pixel starts from the base again.
           weight_q <= (tile_end && to_end) ? weight_base[WeightAddrWidth - 1:0] : weight_q + 1'b1;
-          if (tile_end) out_q <= out_q + 1'b1;
           if (!ti_end) ti_q <= ti_q + 8'd1;
           else begin
             ti_q <= 8'd0;
@@ -387,8 +409,9 @@ module diannao_sequencer #(
   assign param_addr_o = param_addr[ParamAddrWidth - 1:0];
   assign first_o = ti_q == 8'd0 && kx_q == 4'd0 && ky_q == 4'd0;
   assign last_o = tile_end;
-  assign out_addr_o = out_q;
-  assign op_o = op;
+  assign out_addr_o = out_addr[ActAddrWidth - 1:0];
+  assign tile_o = tile_offset + to_q;
+  assign op_o = is_feature ? OpFeature : op;
   assign relu_o = instr_q[2];
   assign logits_o = instr_q[3];
   assign src_o = instr_q[4];
@@ -397,8 +420,8 @@ module diannao_sequencer #(
 
   // Reserved instruction bits, and address bits beyond the buffers' sizes (the compiler checks they are zero).
   wire unused_bits;
-  assign unused_bits = ^{instr_q[87:84], instr_q[7:6], weight_base[23:WeightAddrWidth], in_addr[31:ActAddrWidth],
-                         param_addr[23:ParamAddrWidth]};
+  assign unused_bits = ^{instr_q[159:144], instr_q[87:84], instr_q[7:6], weight_base[23:WeightAddrWidth],
+                         in_addr[31:ActAddrWidth], param_addr[23:ParamAddrWidth], out_addr[31:ActAddrWidth]};
 endmodule
 """# + "\n"),
         ("rtl/diannao_nfu.v", #"""
@@ -411,6 +434,11 @@ endmodule
 //   NFU-3: on a tile's last step, with SWC lanes first the MAW multiply: bias + scale * (sum of code * x), exact
 //          since every weight is scale * code; then requantization (rounding shift, ReLU, saturation), the
 //          rounded average of a pooling window, or the logits aligned by a left shift.
+// Feature-approximation unit (FeatureUnit = 1, M3): the accumulators of the current pixel's computed tiles are kept
+// (KeptTiles tiles); a feature step's SB word gives each lane a source channel and a coefficient, and the lane adds
+// coefficient * kept accumulator to its own, which starts from the bias: bias_j + sum_i A_i * acc_{k_i}, exactly
+// docs/arithmetic.md section 9. A source's tile is kept when its last step leaves NFU-2, before any feature step
+// of the same pixel reads it.
 // Step flags enter with the buffer and SB addresses (the issue cycle); x_i and w_i arrive one cycle later (the
 // memories' read latency) and param_i, the tile's biases, shifts (and scales), Levels + 2 cycles after the issue.
 // The result of a step issued in cycle t is written in cycle t + Levels + 3.
@@ -427,7 +455,11 @@ module diannao_nfu #(
   parameter integer Swc = 0,            // SWC lanes: SB codes, one MAW multiply per output
   parameter integer Pow2Codes = 0,      // SWC codes are sign and log2 index (0: zero, k + 1: 2^k)
   parameter integer ScaleWidth = 1,     // unsigned per-channel scale width (Swc)
-  parameter integer ProductWidth = DataWidth + WeightWidth  // a product's width (Pow2Codes: x shifted by the largest code)
+  parameter integer ProductWidth = DataWidth + WeightWidth, // a product's width (Pow2Codes: x shifted by the largest code)
+  parameter integer FeatureUnit = 0,    // M3: keep accumulators, run feature steps
+  parameter integer KeptTiles = 1,      // computed tiles kept per pixel
+  parameter integer SourceWidth = 1,    // bits of a source channel index (< KeptTiles * Tn)
+  parameter integer CoefWidth = 2       // signed feature coefficient width
 ) (
   input  wire clk_i,
   input  wire rst_ni,
@@ -437,6 +469,7 @@ module diannao_nfu #(
   input  wire first_i,
   input  wire last_i,
   input  wire [AddrWidth - 1:0] addr_i,
+  input  wire [7:0] tile_i,
   input  wire [1:0] op_i,
   input  wire relu_i,
   input  wire logits_i,
@@ -458,15 +491,16 @@ module diannao_nfu #(
 );
   localparam integer Levels = $clog2(Tn);
   localparam integer SumWidth = ProductWidth + Levels;
-  localparam [1:0] OpMac = 2'd0, OpMax = 2'd1;
-  // Flags carried down the pipeline: valid, mask, first, last, op, relu, logits, dst, pool shift, address.
-  localparam integer FlagWidth = 13 + AddrWidth;
+  localparam [1:0] OpMac = 2'd0, OpMax = 2'd1, OpAverage = 2'd2, OpFeature = 2'd3;
+  // Flags carried down the pipeline: valid, mask, first, last, op, relu, logits, dst, pool shift, tile, address.
+  localparam integer FlagWidth = 21 + AddrWidth;
+  localparam integer LaneFeatureWidth = SourceWidth + CoefWidth;
 
   // Stage 1: the memories' words arrive; the flags wait one cycle for them.
   reg [FlagWidth - 1:0] flags1_q;
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) flags1_q <= {FlagWidth{1'b0}};
-    else flags1_q <= {valid_i, mask_i, first_i, last_i, op_i, relu_i, logits_i, dst_i, pool_shift_i, addr_i};
+    else flags1_q <= {valid_i, mask_i, first_i, last_i, op_i, relu_i, logits_i, dst_i, pool_shift_i, tile_i, addr_i};
   end
   wire mask1 = flags1_q[FlagWidth - 2];
   // Padding contributes zero to a sum; the max ignores it through the mask flag.
@@ -539,6 +573,45 @@ module diannao_nfu #(
     end
   endgenerate
 
+  // The feature unit: kept accumulators and one coefficient multiplier per lane.
+  wire [Tn * AccWidth - 1:0] feature_terms;
+  wire [7:0] tile3 = flags3[AddrWidth +: 8];
+  generate
+    if (FeatureUnit != 0) begin : g_feature
+      // The lanes' (source, coefficient) pairs travel with the step until NFU-2's sums are out.
+      reg [Tn * LaneFeatureWidth - 1:0] lanes2_q;
+      wire [Tn * LaneFeatureWidth - 1:0] lanes3;
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) lanes2_q <= {(Tn * LaneFeatureWidth){1'b0}};
+        else lanes2_q <= w_i[Tn * LaneFeatureWidth - 1:0];
+      end
+      delay_line #(.Width(Tn * LaneFeatureWidth), .Depth(Levels)) u_lanes (
+        .clk_i(clk_i), .rst_ni(rst_ni), .d_i(lanes2_q), .q_o(lanes3));
+      // The computed tiles of the current pixel, written as their last step completes.
+      reg [KeptTiles * Tn * AccWidth - 1:0] kept_q;
+      integer t;
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) kept_q <= {(KeptTiles * Tn * AccWidth){1'b0}};
+        else if (valid3 && last3 && op3 == OpMac) begin
+          for (t = 0; t < KeptTiles; t = t + 1)
+            if (tile3 == t[7:0]) kept_q[t * Tn * AccWidth +: Tn * AccWidth] <= acc_next;
+        end
+      end
+      for (g = 0; g < Tn; g = g + 1) begin : g_lane
+        wire [SourceWidth - 1:0] source = lanes3[g * LaneFeatureWidth +: SourceWidth];
+        wire signed [CoefWidth - 1:0] coefficient = $signed(lanes3[g * LaneFeatureWidth + SourceWidth +: CoefWidth]);
+        wire signed [AccWidth - 1:0] kept = $signed(kept_q[source * AccWidth +: AccWidth]);
+        wire signed [AccWidth + CoefWidth - 1:0] term = coefficient * kept;
+        // Modulo 2^AccWidth, like every accumulation (the combination fits the accumulator).
+        assign feature_terms[g * AccWidth +: AccWidth] = term[AccWidth - 1:0];
+        wire unused_term = ^term[AccWidth + CoefWidth - 1:AccWidth];
+      end
+    end else begin : g_no_feature
+      assign feature_terms = {(Tn * AccWidth){1'b0}};
+      wire unused_tile = ^tile3;
+    end
+  endgenerate
+
   wire valid3 = flags3[FlagWidth - 1];
   wire mask3 = flags3[FlagWidth - 2];
   wire first3 = flags3[FlagWidth - 3];
@@ -577,9 +650,13 @@ module diannao_nfu #(
         // Padding never wins; a window that starts in the padding starts from the most negative code.
         lane_base = first3 ? {1'b1, {(AccWidth - 1){1'b0}}} : lane_acc;
         acc_next[k * AccWidth +: AccWidth] = (mask3 && lane_x > lane_base) ? lane_x : lane_base;
-      end else begin
+      end else if (op3 == OpAverage) begin
         lane_base = first3 ? {AccWidth{1'b0}} : lane_acc;
         acc_next[k * AccWidth +: AccWidth] = lane_base + lane_x;
+      end else begin
+        // Feature step: from the bias, plus coefficient times the source's kept accumulator.
+        lane_base = first3 ? $signed(param_i[k * AccWidth +: AccWidth]) : lane_acc;
+        acc_next[k * AccWidth +: AccWidth] = lane_base + $signed(feature_terms[k * AccWidth +: AccWidth]);
       end
     end
   end
@@ -604,7 +681,7 @@ module diannao_nfu #(
   wire [1:0] op4 = flags4_q[FlagWidth - 5 -: 2];
   wire relu4 = flags4_q[FlagWidth - 7];
   wire logits4 = flags4_q[FlagWidth - 8];
-  wire [3:0] pool_shift4 = flags4_q[AddrWidth +: 4];
+  wire [3:0] pool_shift4 = flags4_q[AddrWidth + 8 +: 4];
   generate
     for (g = 0; g < Tn; g = g + 1) begin : g_out
       wire signed [AccWidth - 1:0] sum = $signed(acc_q[g * AccWidth +: AccWidth]);
@@ -612,7 +689,7 @@ module diannao_nfu #(
       if (Swc != 0) begin : g_maw
         // The MAW multiply, modulo 2^AccWidth (the result fits: it is the layer's accumulator).
         wire signed [AccWidth + ScaleWidth:0] scaled = sum * $signed({1'b0, scale_q[g * ScaleWidth +: ScaleWidth]});
-        assign acc = op4 == OpMac ? $signed(bias_q[g * AccWidth +: AccWidth]) + scaled[AccWidth - 1:0] : sum;
+        assign acc = op4 == OpMac ? $signed(bias_q[g * AccWidth +: AccWidth]) + scaled[AccWidth - 1:0] : sum;  // no M3 with SWC
         wire unused_scaled = ^scaled[AccWidth + ScaleWidth:AccWidth];
       end else begin : g_plain
         assign acc = sum;
@@ -627,7 +704,7 @@ module diannao_nfu #(
                                             : $signed({{(AccWidth - 1){1'b0}}, 1'b1} << (pool_shift4 - 4'd1));
       wire signed [AccWidth - 1:0] average = (acc + rounding) >>> pool_shift4;
       wire signed [AccWidth - 1:0] pooled = op4 == OpMax ? acc : average;
-      assign write_data_o[g * DataWidth +: DataWidth] = op4 == OpMac
+      assign write_data_o[g * DataWidth +: DataWidth] = (op4 == OpMac || op4 == OpFeature)
         ? {{(DataWidth - ActWidth){requantized[ActWidth - 1]}}, requantized} : pooled[DataWidth - 1:0];
       // Logits: the accumulator aligned by a left shift of -shift (the compiler checks shift <= 0).
       wire [ShiftWidth - 1:0] left = $unsigned(-shift);
@@ -639,10 +716,10 @@ module diannao_nfu #(
 
   assign write_o = done4 && !logits4;
   assign logit_write_o = done4 && logits4;
-  assign dst_o = flags4_q[AddrWidth + 4];
+  assign dst_o = flags4_q[AddrWidth + 12];
   assign write_addr_o = flags4_q[AddrWidth - 1:0];
 
-  wire unused_flags = ^{flags4_q[FlagWidth - 2:FlagWidth - 4], flags3[FlagWidth - 6:0]};
+  wire unused_flags = ^{flags4_q[FlagWidth - 2:FlagWidth - 4], flags4_q[AddrWidth +: 8], flags3[FlagWidth - 6:0]};
 endmodule
 """# + "\n"),
         ("rtl/diannao_core.v", #"""
@@ -679,9 +756,14 @@ module diannao_core #(
   parameter integer Pow2Codes = 0,
   parameter integer ScaleWidth = 1,
   parameter integer ProductWidth = DataWidth + WeightWidth,
+  parameter integer FeatureUnit = 0,      // M3 feature-approximation unit (diannao_nfu.v)
+  parameter integer KeptTiles = 1,
+  parameter integer SourceWidth = 1,
+  parameter integer CoefWidth = 2,
   parameter WeightFile = "weights.hex",
   parameter ParamFile = "params.hex",
-  parameter ProgramFile = "program.hex"
+  parameter ProgramFile = "program.hex",
+  parameter TileFile = "tiles.hex"        // tile descriptors, one per bias/shift word
 ) (
   input  wire clk_i,
   input  wire rst_ni,
@@ -715,14 +797,16 @@ module diannao_core #(
   wire [WeightAddrWidth - 1:0] weight_addr;
   wire [ParamAddrWidth - 1:0] param_addr;
   wire [1:0] op;
+  wire [7:0] tile;
   wire [3:0] pool_shift;
   diannao_sequencer #(
     .Layers(Layers), .ProgAddrWidth(ProgAddrWidth), .ActAddrWidth(ActAddrWidth), .WeightAddrWidth(WeightAddrWidth),
-    .ParamAddrWidth(ParamAddrWidth), .Drain(Drain), .ProgramFile(ProgramFile)
+    .ParamAddrWidth(ParamAddrWidth), .TileWords(ParamWords), .Drain(Drain), .ProgramFile(ProgramFile),
+    .TileFile(TileFile)
   ) u_sequencer (
     .clk_i(clk_i), .rst_ni(rst_ni), .start_i(start_q), .busy_o(computing_o), .done_o(seq_done), .layer_o(layer_o),
     .step_valid_o(step_valid), .in_addr_o(in_addr), .in_mask_o(in_mask), .weight_addr_o(weight_addr),
-    .param_addr_o(param_addr), .first_o(first), .last_o(last), .out_addr_o(out_addr), .op_o(op), .relu_o(relu),
+    .param_addr_o(param_addr), .first_o(first), .last_o(last), .out_addr_o(out_addr), .tile_o(tile), .op_o(op), .relu_o(relu),
     .logits_o(logits), .src_o(src), .dst_o(dst), .pool_shift_o(pool_shift));
 
   // SB: the weights, one Tn x Tn word per step.
@@ -762,10 +846,11 @@ module diannao_core #(
   diannao_nfu #(
     .Tn(Tn), .DataWidth(DataWidth), .ActWidth(ActWidth), .WeightWidth(WeightWidth), .AccWidth(AccWidth),
     .ShiftWidth(ShiftWidth), .MaxLeftShift(MaxLeftShift), .LogitWidth(LogitWidth), .AddrWidth(ActAddrWidth), .Swc(Swc),
-    .Pow2Codes(Pow2Codes), .ScaleWidth(ScaleWidth), .ProductWidth(ProductWidth)
+    .Pow2Codes(Pow2Codes), .ScaleWidth(ScaleWidth), .ProductWidth(ProductWidth), .FeatureUnit(FeatureUnit),
+    .KeptTiles(KeptTiles), .SourceWidth(SourceWidth), .CoefWidth(CoefWidth)
   ) u_nfu (
     .clk_i(clk_i), .rst_ni(rst_ni), .valid_i(step_valid), .mask_i(in_mask), .first_i(first), .last_i(last),
-    .addr_i(out_addr), .op_i(op), .relu_i(relu), .logits_i(logits), .dst_i(dst), .pool_shift_i(pool_shift),
+    .addr_i(out_addr), .tile_i(tile), .op_i(op), .relu_i(relu), .logits_i(logits), .dst_i(dst), .pool_shift_i(pool_shift),
     .x_i(src1_q ? rdata1 : rdata0), .w_i(weight_word), .param_i(param_word),
     .write_o(nfu_write), .dst_o(nfu_dst), .write_addr_o(nfu_addr), .write_data_o(nfu_data),
     .logit_write_o(logit_write), .logit_data_o(logit_data));

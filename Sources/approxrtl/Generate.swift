@@ -23,7 +23,7 @@ struct Generate: ParsableCommand {
     @Option(help: "The conv or dense layer (reuse and baseline).") var layer: String?
     @Option(help: "reuse (the compressed layer's reuse form), baseline (plain multiply-accumulate), or diannao (the whole network).") var arch: String = "reuse"
     @Option(help: "diannao: lanes, Tn (Tn x Tn multipliers).") var tn = 16
-    @Option(help: "diannao: extensions, comma-separated: swc (SWC lanes, for an M2-compressed model); none for vanilla DianNao.") var extensions = "none"
+    @Option(help: "diannao: extensions, comma-separated: swc (SWC lanes, for an M2-compressed model), kernel (reduced-kernel tiles, M4), feature (the feature-approximation unit, M3); none for vanilla DianNao.") var extensions = "none"
     @Option(help: "Input vectors computed together (lanes).") var lanes = 4
     @Option(help: "Coefficient multipliers of the reuse array (a divisor of --lanes; default: the fewest that keep up).") var multipliers: Int?
     @Option(help: "Bench vectors: windows of real test images, plus two extremes.") var vectors = 64
@@ -68,7 +68,7 @@ extension Generate {
         if layer != nil { throw CLIError("--arch diannao generates the whole network; drop --layer") }
         let count = images ?? 100
         let chosen = Set(extensions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }).subtracting(["none", ""])
-        let known: Set = ["swc"]
+        let known: Set = ["swc", "kernel", "feature"]
         if let unknown = chosen.subtracting(known).sorted().first { throw CLIError("--extensions: unknown extension '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))") }
         guard count >= 1 else { throw CLIError("--images must be positive") }
         let quantized = try QuantizedModel.load(path: model)
@@ -77,7 +77,8 @@ extension Generate {
         let design: AcceleratorDesign
         do {
             design = try AcceleratorDesign.generate(model: quantized, modelName: (model as NSString).lastPathComponent,
-                                                    config: AcceleratorConfig(tn: tn, swc: chosen.contains("swc")), pixels: dataset.pixels,
+                                                    config: AcceleratorConfig(tn: tn, swc: chosen.contains("swc"), kernelTiles: chosen.contains("kernel"),
+                                                                              featureUnit: chosen.contains("feature")), pixels: dataset.pixels,
                                                     labels: dataset.labels, count: count)
         } catch let error as CompileError {
             throw CLIError("\(model): \(error)")
