@@ -65,4 +65,44 @@ final class AcceleratorSimulationTests: XCTestCase {
         XCTAssertTrue(kinds.isSuperset(of: [.conv2d, .maxPool, .averagePool, .dense]), "the seeds cover \(kinds)")
         XCTAssertTrue(strided, "the seeds include a strided convolution")
     }
+
+    /// M4 and M3 on random networks: conv1's two last channels reduced to a smaller window, then its channel 0
+    /// approximated from two sources; run with reduced-kernel tiles and the feature
+    /// unit at Tn = 2, where the reduced channels fill a tile of their own.
+    func testKernelTilesAndFeatureUnitRunBitExact() throws {
+        var checked = 0
+        for seed in UInt64(1)...40 where checked < 3 {
+            let (model, pixels) = try Self.randomModel(seed: seed)
+            guard let conv = model.layers.first(where: { $0.name == "conv1" }), conv.kernel![0] >= 3, conv.shape[0] >= 4 else { continue }
+            let channels = conv.shape[0], kernel = conv.kernel![0]
+            let calibration = RandomNetworks.images(8, shape: model.input.shape, seed: seed &+ 11).pixels
+            let reduced = try KernelReducer.reduce(model, layer: "conv1", size: kernel - 2, pixels: calibration, images: 8,
+                                                   channels: [channels - 2, channels - 1])
+            let samples = try FeatureApproximator.samples(reduced, layer: "conv1", pixels: calibration, images: 8)
+            let both = try FeatureApproximator.approximate(reduced, layer: "conv1", channels: [0], m: 2, samples: samples).model
+            for (label, candidate, config) in [("M4", reduced, AcceleratorConfig(tn: 2, kernelTiles: true)),
+                                               ("M4+M3", both, AcceleratorConfig(tn: 2, kernelTiles: true, featureUnit: true))] {
+                let design = try AcceleratorDesign.generate(model: candidate, modelName: "slim\(seed).c.json", config: config,
+                                                            pixels: pixels, labels: [0, 1, 2], count: 3)
+                let plain = try NetworkCompiler.compile(candidate.withoutKernelSizes(), config: AcceleratorConfig(tn: 2, featureUnit: config.featureUnit))
+                // The reduced channels' tile steps over the smaller window: conv1 takes fewer cycles than without the extension.
+                XCTAssertLessThan(design.manifest.layers[0].cycles, plain.layerCycles[0], "\(label) seed \(seed)")
+                try Self.simulate(design, "\(label) seed \(seed)")
+            }
+            // Without the feature unit an M3 model is refused, naming the layer.
+            XCTAssertThrowsError(try NetworkCompiler.compile(both, config: AcceleratorConfig(tn: 2))) { XCTAssertTrue("\($0)".contains("conv1")) }
+            checked += 1
+        }
+        XCTAssertEqual(checked, 3)
+    }
+}
+
+extension QuantizedModel {
+    /// The same model without M4's record (the zeros outside the windows stay, so the arithmetic is the same):
+    /// what the accelerator runs when it does not know the windows.
+    func withoutKernelSizes() -> QuantizedModel {
+        var copy = self
+        for i in copy.layers.indices { copy.layers[i].kernelSizes = nil }
+        return copy
+    }
 }
