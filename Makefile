@@ -87,29 +87,36 @@ RTL_CHECK_VECTORS ?= 64
 rtl-check: build-release build/quantized/lenet5-fmnist.q.json
 	tools/rtl_check.sh $(RELEASE_BIN)/approxrtl build/quantized/lenet5-fmnist.q.json build/rtl-check $(RTL_CHECK_VECTORS)
 
-# The whole network on the DianNao-style accelerator, bit-exact on every logit (docs/accelerator.md): LeNet-5 on
-# 1,000 test images under Verilator and 2 under Icarus, VGG-small on 200 under Verilator.
+# The whole network on the DianNao-style accelerator, bit-exact on every logit (docs/accelerator.md): LeNet-5,
+# vanilla and with each extension, on 1,000 test images under Verilator and one under Icarus; DianNao's own
+# first-layer mapping and VGG-small on 200 under Verilator.
 ACCEL_IMAGES ?= 1000
-ACCEL_ICARUS_IMAGES ?= 2
-ACCEL_MODELS := build/accelerator-models/lenet5-swc5.c.json build/accelerator-models/lenet5-swc-pow2-4.c.json
+ACCEL_ICARUS_IMAGES ?= 1
+ACCEL_MODELS := $(foreach m,swc5 swc-pow2-4 kernel3 feature2,build/accelerator-models/lenet5-$(m).c.json)
 ACCEL_DESIGNS := lenet5-vanilla:build/quantized/lenet5-fmnist.q.json \
 	lenet5-swc5:build/accelerator-models/lenet5-swc5.c.json:--extensions=swc \
-	lenet5-swc-pow2-4:build/accelerator-models/lenet5-swc-pow2-4.c.json:--extensions=swc
-# The compressed models the extensions run: M2 with 5-bit uniform codes (small multipliers) and 4-bit power-of-two
-# codes (shifts).
-build/accelerator-models/lenet5-swc5.c.json: build/quantized/lenet5-fmnist.q.json
+	lenet5-swc-pow2-4:build/accelerator-models/lenet5-swc-pow2-4.c.json:--extensions=swc \
+	lenet5-kernel3:build/accelerator-models/lenet5-kernel3.c.json:--extensions=kernel \
+	lenet5-feature2:build/accelerator-models/lenet5-feature2.c.json:--extensions=feature
+# Beside them, fewer images: DianNao's own first-layer mapping, and VGG-small.
+ACCEL_MORE := lenet5-vanilla-channels:build/quantized/lenet5-fmnist.q.json:--first-layer=channels \
+	vgg-small-vanilla:build/quantized/vgg-small-fmnist.q.json
+# The compressed models the extensions run: M2 with 5-bit uniform codes (small multipliers) and with 4-bit
+# power-of-two codes (shifts), M4 with every convolution cut to 3x3, M3 with two channels per convolution.
+ACCEL_COMPRESS_swc5 := --method swc --code-bits 5
+ACCEL_COMPRESS_swc-pow2-4 := --method swc --code-bits 4 --codebook pow2
+ACCEL_COMPRESS_kernel3 := --method kernel --kernel-size 3
+ACCEL_COMPRESS_feature2 := --method feature --features 2 --sources 4
+build/accelerator-models/lenet5-%.c.json: build/quantized/lenet5-fmnist.q.json
 	@mkdir -p $(@D)
-	$(RELEASE_BIN)/approxrtl compress $< --method swc --code-bits 5 -o $@ --force >/dev/null
-build/accelerator-models/lenet5-swc-pow2-4.c.json: build/quantized/lenet5-fmnist.q.json
-	@mkdir -p $(@D)
-	$(RELEASE_BIN)/approxrtl compress $< --method swc --code-bits 4 --codebook pow2 -o $@ --force >/dev/null
+	$(RELEASE_BIN)/approxrtl compress $< $(ACCEL_COMPRESS_$*) -o $@ --force >/dev/null
 accelerator-check: build-release $(QUANTIZED) $(ACCEL_MODELS)
 	tools/accelerator_check.sh $(RELEASE_BIN)/approxrtl build/accelerator-check $(ACCEL_IMAGES) $(ACCEL_ICARUS_IMAGES) $(ACCEL_DESIGNS)
-	tools/accelerator_check.sh $(RELEASE_BIN)/approxrtl build/accelerator-check 200 0 vgg-small-vanilla:build/quantized/vgg-small-fmnist.q.json
+	tools/accelerator_check.sh $(RELEASE_BIN)/approxrtl build/accelerator-check-more 200 0 $(ACCEL_MORE)
 
-# All 10,000 Fashion-MNIST test images through every accelerator design under Verilator (wall time in the log).
+# All 10,000 Fashion-MNIST test images through every accelerator design under Verilator (wall time per run).
 accelerator-10k: build-release $(QUANTIZED) $(ACCEL_MODELS)
-	tools/accelerator_check.sh $(RELEASE_BIN)/approxrtl build/accelerator-10k 10000 0 $(ACCEL_DESIGNS) vgg-small-vanilla:build/quantized/vgg-small-fmnist.q.json
+	tools/accelerator_check.sh $(RELEASE_BIN)/approxrtl build/accelerator-10k 10000 0 $(ACCEL_DESIGNS) $(ACCEL_MORE)
 
 # One generated design's bench: make sim DESIGN=build/conv1 SIM=verilator (or iverilog; both when SIM is empty).
 sim: build-release

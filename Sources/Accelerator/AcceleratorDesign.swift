@@ -35,6 +35,9 @@ public struct AcceleratorManifest: Codable, Equatable, Sendable {
     public var paramBufferBits: Int
     public var layers: [LayerEntry]
     public var computeCycles: Int
+    /// Cycles to take an image at one pixel per cycle (rows and strip flushes) and the first-layer mapping.
+    public var loadCycles: Int
+    public var firstLayer: String
     public var images: Int
     /// The golden model's accuracy on the bench images (the RTL's is measured by the bench).
     public var goldenCorrect: Int
@@ -126,7 +129,7 @@ public struct AcceleratorDesign: Sendable {
         let rtl = primitives + ["rtl/\(name).v"]
         files["files.f"] = Data((rtl.joined(separator: "\n") + "\n").utf8)
         // Generous: every pixel may wait for a gap, every logit for back-pressure.
-        let timeout = count * (4 * network.imagePixels + network.computeCycles + 4 * network.classes + 16) + 1000
+        let timeout = count * (4 * network.loadCycles + network.computeCycles + 4 * network.classes + 16) + 1000
         files["tb/tb_config.svh"] = Data("""
             // Written by approxrtl generate --arch diannao: what tb_diannao.sv tests.
             `define DUT \(name)
@@ -152,7 +155,8 @@ public struct AcceleratorDesign: Sendable {
             activationBufferBits: 2 * network.activationWords * tn * network.dataWidth,
             weightBufferBits: network.weightWords.count * tn * tn * network.weightWidth,
             paramBufferBits: max(1, network.paramWords.count) * paramBits,
-            layers: layers, computeCycles: network.computeCycles, images: count, goldenCorrect: goldenCorrect)
+            layers: layers, computeCycles: network.computeCycles, loadCycles: network.loadCycles,
+            firstLayer: network.stripWidth > 1 ? "strips of \(network.stripWidth)" : "channels", images: count, goldenCorrect: goldenCorrect)
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -180,7 +184,8 @@ public struct AcceleratorDesign: Sendable {
             ("Tn", .integer(n.config.tn)), ("DataWidth", .integer(n.dataWidth)), ("ActWidth", .integer(n.activationWidth)),
             ("WeightWidth", .integer(n.weightWidth)), ("AccWidth", .integer(n.accumulatorWidth)), ("ShiftWidth", .integer(n.shiftWidth)),
             ("MaxLeftShift", .integer(n.maxLeftShift)), ("LogitWidth", .integer(n.logitWidth)), ("Classes", .integer(n.classes)),
-            ("LogitTiles", .integer((n.classes + n.config.tn - 1) / n.config.tn)), ("ImagePixels", .integer(n.imagePixels)),
+            ("LogitTiles", .integer((n.classes + n.config.tn - 1) / n.config.tn)), ("ImageWidth", .integer(n.imageWidth)),
+            ("ImageHeight", .integer(n.imageHeight)), ("StripWidth", .integer(n.stripWidth)), ("StripPad", .integer(n.stripPad)),
             ("ActWords", .integer(n.activationWords)), ("ActAddrWidth", .integer(bitsFor(n.activationWords - 1))),
             ("WeightWords", .integer(n.weightWords.count)), ("WeightAddrWidth", .integer(bitsFor(n.weightWords.count - 1))),
             ("ParamWords", .integer(max(1, n.paramWords.count))), ("ParamAddrWidth", .integer(bitsFor(n.paramWords.count - 1))),

@@ -14,8 +14,14 @@ public struct AcceleratorConfig: Equatable, Sendable, Codable {
     /// The feature-approximation unit (M3): approximated channels form tiles of their own, computed from the
     /// kept accumulators of their sources in one step per source.
     public var featureUnit: Bool
-    public init(tn: Int = 16, swc: Bool = false, kernelTiles: Bool = false, featureUnit: Bool = false) {
-        self.tn = tn; self.swc = swc; self.kernelTiles = kernelTiles; self.featureUnit = featureUnit
+    /// How the first convolution of a one-channel image meets the lanes: `strips` (the loader packs a row of the
+    /// kernel's taps into one word, so the input lanes carry kx) or `channels` (DianNao's mapping: input channels
+    /// on the lanes, one of Tn busy for a one-channel image).
+    public var firstLayer: FirstLayerMapping
+    public enum FirstLayerMapping: String, Sendable, Codable, CaseIterable { case strips, channels }
+
+    public init(tn: Int = 16, swc: Bool = false, kernelTiles: Bool = false, featureUnit: Bool = false, firstLayer: FirstLayerMapping = .strips) {
+        self.tn = tn; self.swc = swc; self.kernelTiles = kernelTiles; self.featureUnit = featureUnit; self.firstLayer = firstLayer
     }
 
     /// The extensions switched on, by name ("vanilla" when none).
@@ -74,6 +80,13 @@ public struct CompiledNetwork: Sendable {
     public var logitWidth: Int
     public var classes: Int
     public var imagePixels: Int
+    public var imageWidth: Int
+    public var imageHeight: Int
+    /// The loader's strips: pixels per word and strips left of the image (1 and 0: one pixel per word).
+    public var stripWidth: Int
+    public var stripPad: Int
+    /// Cycles to take an image at one pixel per cycle: every row's pixels and its strip flush.
+    public var loadCycles: Int { imageHeight * (imageWidth + stripWidth - 1) }
     /// Words per activation buffer (the largest map, channel-tiled).
     public var activationWords: Int
     /// Per instruction (one per conv, dense and pooling layer): the multiply-accumulates it does for the model, padding taps included (as ModelMetrics
@@ -132,14 +145,21 @@ public enum NetworkCompiler {
             throw CompileError(layer: model.input.name, "the image loader takes 8-bit pixels (0...255), not \(model.input.low)...\(model.input.high)")
         }
         try model.validate()
-        var maps = [model.input.name: Map(order: [0], height: input[1], width: input[2], bank: 0, tiles: 1)]
+        // Strips for a first convolution on the image (a row of its kernel per word), when they fit the lanes.
+        var (stripWidth, stripPad) = (1, 0)
+        if config.firstLayer == .strips, let first = model.layers.first, first.kind == .conv2d, first.input == model.input.name,
+           let kernel = first.kernel, let pads = first.pads, kernel[1] > 1, kernel[1] <= tn, pads[1] < kernel[1] {
+            (stripWidth, stripPad) = (kernel[1], pads[1])
+        }
+        let stripWords = input[1] * (input[2] + stripPad)
+        var maps = [model.input.name: Map(order: [0], height: input[1], width: input[2] + stripPad, bank: 0, tiles: 1)]
         var program: [Instruction] = []
         var weightWords: [CompiledNetwork.SBWord] = []
         var paramWords: [CompiledNetwork.ParamWord] = []
         var macs: [Int] = [], denseMacs: [String: Int] = [:]
         var accumulatorWidth = 2, minShift = 0, maxShift = 1, maxLeft = 1
         var logitsLayer: QuantizedModel.Layer?
-        var activationWords = input[1] * input[2]
+        var activationWords = stripWords
         // SWC lanes: the codebook every layer shares, the widest code and scale, the largest power-of-two shift.
         var codebook: String?, codeWidth = 1, scaleWidth = 1, largestShift = 0
         // Feature unit: the most computed tiles of a layer with features, the widest coefficient.
@@ -212,6 +232,8 @@ public enum NetworkCompiler {
                     (kh, kw, sh, sw, pt, pl, oh, ow) = (source.height, source.width, 1, 1, 0, 0, 1, 1)
                 }
                 let taps = kh * kw
+                // On strips the input lanes carry the kernel's columns: one step per kernel row, no left padding.
+                let strips = layer.input == model.input.name && stripWidth > 1
                 // Output channel order: computed channels first (by kernel size, largest first, with reduced-kernel
                 // tiles), whole tiles of them, then the approximated channels' tiles.
                 let featureChannels = Set(approximated.map(\.channel))
@@ -244,14 +266,15 @@ public enum NetworkCompiler {
                     }
                     let size = config.kernelTiles && layer.kind == .conv2d ? order[(t * tn)..<((t + 1) * tn)].compactMap { $0.map { sizes[$0] } }.max()! : nil
                     let (gh, gw) = (min(size ?? kh, kh), min(size ?? kw, kw))
-                    descriptors.append(TileDescriptor(kernelHeight: gh, kernelWidth: gw, tapY: (kh - gh) / 2, tapX: (kw - gw) / 2, featureSteps: 0))
+                    descriptors.append(TileDescriptor(kernelHeight: gh, kernelWidth: strips ? 1 : gw, tapY: (kh - gh) / 2,
+                                                      tapX: strips ? 0 : (kw - gw) / 2, featureSteps: 0))
                 }
                 var instruction = Instruction(
                     layer: layer.name, op: .multiplyAccumulate, relu: layer.relu ?? false, logits: logits,
                     source: source.bank, destination: 1 - source.bank,
                     inputHeight: source.height, inputWidth: source.width, inputTiles: source.tiles,
-                    outputHeight: oh, outputWidth: ow, outputTiles: outTiles, kernelHeight: kh, kernelWidth: kw,
-                    strideHeight: sh, strideWidth: sw, padTop: pt, padLeft: pl, poolShift: 0,
+                    outputHeight: oh, outputWidth: ow, outputTiles: outTiles, kernelHeight: kh, kernelWidth: strips ? 1 : kw,
+                    strideHeight: sh, strideWidth: sw, padTop: pt, padLeft: strips ? 0 : pl, poolShift: 0,
                     weightBase: weightWords.count, paramBase: paramBase, tileOffset: 0, tilesTotal: outTiles)
                 instruction.tileSteps = descriptors.map { $0.featureSteps > 0 ? $0.featureSteps : $0.kernelHeight * $0.kernelWidth * source.tiles }
                 try emit(instruction)
@@ -279,6 +302,13 @@ public enum NetworkCompiler {
                                 var word = [Int](repeating: 0, count: tn * tn)
                                 for o in 0..<tn {
                                     guard let m = order[to * tn + o] else { continue }
+                                    if strips {
+                                        // Lane i: column i of the kernel row (one input channel).
+                                        for i in 0..<stripWidth {
+                                            word[o * tn + i] = weights[m * taps + (ky + d.tapY) * kw + i]
+                                        }
+                                        continue
+                                    }
                                     for i in 0..<tn {
                                         guard ti * tn + i < source.order.count, let c = source.order[ti * tn + i] else { continue }
                                         // Conv: [M, C, kh, kw]; dense after a flatten: [M, C*H*W] in the same order.
@@ -347,6 +377,7 @@ public enum NetworkCompiler {
             dataWidth: dataWidth, activationWidth: model.activationBits, weightWidth: weightWidth,
             accumulatorWidth: accumulatorWidth, shiftWidth: shiftWidth, maxLeftShift: maxLeft,
             logitWidth: accumulatorWidth + logitLeft, classes: logitsLayer.shape[0], imagePixels: input[1] * input[2],
+            imageWidth: input[2], imageHeight: input[1], stripWidth: stripWidth, stripPad: stripPad,
             activationWords: activationWords, macs: macs, denseMacs: denseMacs)
     }
 }

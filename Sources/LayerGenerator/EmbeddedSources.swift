@@ -725,7 +725,11 @@ endmodule
         ("rtl/diannao_core.v", #"""
 // The DianNao-style accelerator (docs/accelerator.md): a whole network, image in, logits out.
 //   load:  the image arrives on an AXI4-Stream, one pixel (0..255) per beat, row by row, tlast on the last
-//          pixel; pixel p goes to word p of buffer 0, lane 0.
+//          pixel. Buffer 0 gets strips of StripWidth pixels: word (y * (ImageWidth + StripPad) + x + StripPad)
+//          holds pixels x .. x + StripWidth - 1 of row y in lanes 0 .. StripWidth - 1 (0 outside the row), for
+//          x = -StripPad .. ImageWidth - 1, so that the first convolution finds a row of its kernel's taps in one
+//          word (StripWidth = its kernel width; with StripWidth = 1, pixel p is lane 0 of word p). A strip is
+//          written when its last pixel arrives; StripWidth - 1 cycles at the end of each row complete the last ones.
 //   run:   the sequencer walks the program, layer by layer; each step reads an input word (Tn channels of one
 //          pixel) from the layer's source buffer and a weight word (Tn x Tn weights) from SB; the NFU writes each
 //          finished tile of Tn output channels to the other buffer (NBin and NBout swap roles every layer), and
@@ -743,7 +747,10 @@ module diannao_core #(
   parameter integer LogitWidth = 24,      // logit code width (>= AccWidth)
   parameter integer Classes = 10,         // logits per image
   parameter integer LogitTiles = 1,       // ceil(Classes / Tn)
-  parameter integer ImagePixels = 784,    // pixels per image
+  parameter integer ImageWidth = 28,      // pixels per row
+  parameter integer ImageHeight = 28,     // rows
+  parameter integer StripWidth = 1,       // pixels per buffer word as loaded (1 .. Tn)
+  parameter integer StripPad = 0,         // strips starting left of the image (< StripWidth)
   parameter integer ActWords = 1024,      // words per activation buffer
   parameter integer ActAddrWidth = 10,
   parameter integer WeightWords = 256,    // SB words
@@ -785,9 +792,14 @@ module diannao_core #(
   localparam integer ParamWidth = Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth);
   localparam integer ClassCountWidth = $clog2(Classes + 1);
   localparam [1:0] StLoad = 2'd0, StRun = 2'd1, StEmit = 2'd2;
+  localparam integer RowWords = ImageWidth + StripPad;
+  localparam integer RowSteps = ImageWidth + StripWidth - 1;  // pixels, then the flush
 
   reg [1:0] state_q;
-  reg [ActAddrWidth - 1:0] pixel_q;  // ImagePixels <= ActWords
+  reg [7:0] col_q;     // column of the pixel taken (ImageWidth .. RowSteps - 1: flushing)
+  reg [7:0] row_q;
+  reg [ActAddrWidth - 1:0] row_base_q;  // row_q * RowWords
+  reg [8 * StripWidth - 1:0] strip_q;   // the last StripWidth pixels of the row, newest in the top lane
   reg [ClassCountWidth - 1:0] class_q;
   reg start_q;
 
@@ -827,11 +839,40 @@ module diannao_core #(
   wire [ActAddrWidth - 1:0] nfu_addr;
   wire [WordWidth - 1:0] nfu_data;
   wire [Tn * LogitWidth - 1:0] logit_data;
-  wire load_beat = state_q == StLoad && in_tvalid_i;
-  wire [WordWidth - 1:0] pixel_word = {{(WordWidth - DataWidth){1'b0}}, {(DataWidth - 8){1'b0}}, in_tdata_i};
+  // The loader: a pixel (or a zero while flushing) enters the strip; the strip ending at it is complete.
+  wire flushing = col_q >= ImageWidth[7:0];
+  wire load_step = state_q == StLoad && (flushing || in_tvalid_i);
+  wire [7:0] pixel_in = flushing ? 8'd0 : in_tdata_i;
+  wire [8 * StripWidth - 1:0] strip_next;
+  generate
+    if (StripWidth == 1) begin : g_single
+      assign strip_next = pixel_in;
+      wire unused_strip = ^strip_q;
+    end else begin : g_shift
+      // The oldest pixel leaves the strip.
+      assign strip_next = {pixel_in, strip_q[8 * StripWidth - 1:8]};
+      wire unused_oldest = ^strip_q[7:0];
+    end
+  endgenerate
+  // The strip's first column plus StripPad: col - (StripWidth - 1) + StripPad; negative ones are not stored.
+  wire signed [31:0] strip_x = $signed({24'd0, col_q}) - (StripWidth - 1) + StripPad;
+  wire load_beat = load_step && strip_x >= 0;
+  wire [ActAddrWidth - 1:0] strip_addr = row_base_q + strip_x[ActAddrWidth - 1:0];
+  wire unused_strip_x = ^strip_x[31:ActAddrWidth];
+  wire [WordWidth - 1:0] pixel_word;
+  genvar s;
+  generate
+    for (s = 0; s < Tn; s = s + 1) begin : g_strip
+      if (s < StripWidth) begin : g_pixel
+        assign pixel_word[s * DataWidth +: DataWidth] = {{(DataWidth - 8){1'b0}}, strip_next[8 * s +: 8]};
+      end else begin : g_zero
+        assign pixel_word[s * DataWidth +: DataWidth] = {DataWidth{1'b0}};
+      end
+    end
+  endgenerate
   wire [WordWidth - 1:0] rdata0, rdata1;
   ram_sdp #(.Width(WordWidth), .Depth(ActWords), .AddrWidth(ActAddrWidth)) u_buffer0 (
-    .clk_i(clk_i), .we_i(load_beat || (nfu_write && !nfu_dst)), .waddr_i(load_beat ? pixel_q : nfu_addr),
+    .clk_i(clk_i), .we_i(load_beat || (nfu_write && !nfu_dst)), .waddr_i(load_beat ? strip_addr : nfu_addr),
     .wdata_i(load_beat ? pixel_word : nfu_data), .raddr_i(in_addr), .rdata_o(rdata0));
   ram_sdp #(.Width(WordWidth), .Depth(ActWords), .AddrWidth(ActAddrWidth)) u_buffer1 (
     .clk_i(clk_i), .we_i(nfu_write && nfu_dst), .waddr_i(nfu_addr), .wdata_i(nfu_data), .raddr_i(in_addr), .rdata_o(rdata1));
@@ -870,18 +911,33 @@ module diannao_core #(
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       state_q <= StLoad;
-      pixel_q <= {ActAddrWidth{1'b0}};
+      col_q <= 8'd0;
+      row_q <= 8'd0;
+      row_base_q <= {ActAddrWidth{1'b0}};
+      strip_q <= {(8 * StripWidth){1'b0}};
       class_q <= {ClassCountWidth{1'b0}};
       start_q <= 1'b0;
     end else begin
       start_q <= 1'b0;
       case (state_q)
-        StLoad: if (in_tvalid_i) begin
-          if (pixel_q == ImagePixels[ActAddrWidth - 1:0] - 1'b1) begin
-            pixel_q <= {ActAddrWidth{1'b0}};
-            start_q <= 1'b1;
-            state_q <= StRun;
-          end else pixel_q <= pixel_q + 1'b1;
+        StLoad: if (load_step) begin
+          if (col_q == RowSteps[7:0] - 8'd1) begin
+            // A new row starts from an empty strip.
+            col_q <= 8'd0;
+            strip_q <= {(8 * StripWidth){1'b0}};
+            if (row_q == ImageHeight[7:0] - 8'd1) begin
+              row_q <= 8'd0;
+              row_base_q <= {ActAddrWidth{1'b0}};
+              start_q <= 1'b1;
+              state_q <= StRun;
+            end else begin
+              row_q <= row_q + 8'd1;
+              row_base_q <= row_base_q + RowWords[ActAddrWidth - 1:0];
+            end
+          end else begin
+            col_q <= col_q + 8'd1;
+            strip_q <= strip_next;
+          end
         end
         StRun: if (seq_done) begin
           class_q <= {ClassCountWidth{1'b0}};
@@ -896,12 +952,12 @@ module diannao_core #(
     end
   end
 
-  assign in_tready_o = state_q == StLoad;
+  assign in_tready_o = state_q == StLoad && !flushing;
   assign out_tvalid_o = state_q == StEmit;
   assign out_tdata_o = logits_q[class_q * LogitWidth +: LogitWidth];
   assign out_tlast_o = class_q == Classes[ClassCountWidth - 1:0] - 1'b1;
 
-  // The image's tlast is not needed: an image is ImagePixels beats.
+  // The image's tlast is not needed: an image is ImageWidth x ImageHeight beats.
   wire unused_tlast = in_tlast_i;
 endmodule
 """# + "\n"),

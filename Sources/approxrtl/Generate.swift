@@ -23,6 +23,7 @@ struct Generate: ParsableCommand {
     @Option(help: "The conv or dense layer (reuse and baseline).") var layer: String?
     @Option(help: "reuse (the compressed layer's reuse form), baseline (plain multiply-accumulate), or diannao (the whole network).") var arch: String = "reuse"
     @Option(help: "diannao: lanes, Tn (Tn x Tn multipliers).") var tn = 16
+    @Option(help: "diannao: the first convolution's mapping: strips (a row of kernel taps per word on the lanes) or channels (DianNao's: input channels on the lanes).") var firstLayer = "strips"
     @Option(help: "diannao: extensions, comma-separated: swc (SWC lanes, for an M2-compressed model), kernel (reduced-kernel tiles, M4), feature (the feature-approximation unit, M3); none for vanilla DianNao.") var extensions = "none"
     @Option(help: "Input vectors computed together (lanes).") var lanes = 4
     @Option(help: "Coefficient multipliers of the reuse array (a divisor of --lanes; default: the fewest that keep up).") var multipliers: Int?
@@ -71,6 +72,7 @@ extension Generate {
         let known: Set = ["swc", "kernel", "feature"]
         if let unknown = chosen.subtracting(known).sorted().first { throw CLIError("--extensions: unknown extension '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))") }
         guard count >= 1 else { throw CLIError("--images must be positive") }
+        guard let mapping = AcceleratorConfig.FirstLayerMapping(rawValue: firstLayer) else { throw CLIError("--first-layer must be strips or channels, not '\(firstLayer)'") }
         let quantized = try QuantizedModel.load(path: model)
         let dataset = try FashionMNIST.load(split: .test, directory: data ?? FashionMNIST.defaultDirectory).prefix(count)
         guard dataset.count == count else { throw CLIError("the test split has only \(dataset.count) images") }
@@ -78,7 +80,7 @@ extension Generate {
         do {
             design = try AcceleratorDesign.generate(model: quantized, modelName: (model as NSString).lastPathComponent,
                                                     config: AcceleratorConfig(tn: tn, swc: chosen.contains("swc"), kernelTiles: chosen.contains("kernel"),
-                                                                              featureUnit: chosen.contains("feature")), pixels: dataset.pixels,
+                                                                              featureUnit: chosen.contains("feature"), firstLayer: mapping), pixels: dataset.pixels,
                                                     labels: dataset.labels, count: count)
         } catch let error as CompileError {
             throw CLIError("\(model): \(error)")

@@ -58,9 +58,11 @@ final class AcceleratorSimulationTests: XCTestCase {
             let (model, pixels) = try Self.randomModel(seed: seed)
             kinds.formUnion(model.layers.map(\.kind))
             strided = strided || model.layers.contains { $0.kind == .conv2d && $0.stride![0] > 1 }
-            let design = try AcceleratorDesign.generate(model: model, modelName: "random\(seed).q.json", config: AcceleratorConfig(tn: tn),
+            // Odd seeds load one pixel per word (DianNao's mapping), even ones strips of the first kernel's rows.
+            let mapping: AcceleratorConfig.FirstLayerMapping = seed % 2 == 1 ? .channels : .strips
+            let design = try AcceleratorDesign.generate(model: model, modelName: "random\(seed).q.json", config: AcceleratorConfig(tn: tn, firstLayer: mapping),
                                                         pixels: pixels, labels: [0, 1, 2], count: 3)
-            try Self.simulate(design, "seed \(seed), Tn \(tn)")
+            try Self.simulate(design, "seed \(seed), Tn \(tn), \(mapping)")
         }
         XCTAssertTrue(kinds.isSuperset(of: [.conv2d, .maxPool, .averagePool, .dense]), "the seeds cover \(kinds)")
         XCTAssertTrue(strided, "the seeds include a strided convolution")
