@@ -131,19 +131,23 @@ embed:
 golden-check: build-release $(QUANTIZED)
 	$(PYTHON) tools/golden_ort_check.py --approxrtl $(RELEASE_BIN)/approxrtl --models $(QUANTIZED) --data $(TEST_SUBSET) --work build/golden-ort-check
 
+# The main job on the bundled LeNet-5: quantize, compress with SWC (5-bit codes), compile the network for the
+# DianNao-style accelerator (vanilla, and with SWC lanes for the compressed model), simulate both whole-network
+# on the 500 bundled test images under Verilator (every logit against the golden model), estimate resources with
+# Yosys, and compare them. Handoff folders with report.html in build/demo/.
+DEMO := build/demo
 demo: build-release build/quantized/lenet5-fmnist.q.json
 	$(RELEASE_BIN)/approxrtl inspect models/lenet5-fmnist.onnx
 	$(RELEASE_BIN)/approxrtl eval build/quantized/lenet5-fmnist.q.json --dataset fashion-mnist
-	$(RELEASE_BIN)/approxrtl vectors build/quantized/lenet5-fmnist.q.json --count 16 -o build/vectors/lenet5-fmnist --force
-	$(RELEASE_BIN)/approxrtl compress build/quantized/lenet5-fmnist.q.json --method linear --segments 12 -o build/compressed/lenet5-fmnist-linear12.c.json --force
-	$(RELEASE_BIN)/approxrtl report build/compressed/lenet5-fmnist-linear12.c.json --eval
-	@# In RTL, channel groups (contiguous ranks: adders only) suit the reuse array better than layer-wide ones.
-	$(RELEASE_BIN)/approxrtl compress build/quantized/lenet5-fmnist.q.json --method linear --segments 3 --group channel -o build/compressed/lenet5-fmnist-linear3ch.c.json --force
-	$(RELEASE_BIN)/approxrtl generate build/compressed/lenet5-fmnist-linear3ch.c.json --layer conv2 --arch reuse -o build/demo/conv2-reuse --force
-	$(RELEASE_BIN)/approxrtl generate build/compressed/lenet5-fmnist-linear3ch.c.json --layer conv2 --arch baseline -o build/demo/conv2-baseline --force
-	$(RELEASE_BIN)/approxrtl sim build/demo/conv2-reuse
-	$(RELEASE_BIN)/approxrtl sim build/demo/conv2-baseline
-	$(RELEASE_BIN)/approxrtl synth build/demo/conv2-reuse build/demo/conv2-baseline --target ice40
+	$(RELEASE_BIN)/approxrtl compress build/quantized/lenet5-fmnist.q.json --method swc --code-bits 5 -o build/compressed/lenet5-fmnist-swc5.c.json --force
+	$(RELEASE_BIN)/approxrtl report build/compressed/lenet5-fmnist-swc5.c.json --eval
+	$(RELEASE_BIN)/approxrtl generate build/quantized/lenet5-fmnist.q.json --arch diannao --images 500 --data $(TEST_SUBSET) -o $(DEMO)/lenet5-vanilla --force
+	$(RELEASE_BIN)/approxrtl generate build/compressed/lenet5-fmnist-swc5.c.json --arch diannao --extensions swc --images 500 --data $(TEST_SUBSET) -o $(DEMO)/lenet5-swc5 --force
+	$(RELEASE_BIN)/approxrtl sim $(DEMO)/lenet5-vanilla --simulator verilator
+	$(RELEASE_BIN)/approxrtl sim $(DEMO)/lenet5-swc5 --simulator verilator
+	$(RELEASE_BIN)/approxrtl synth $(DEMO)/lenet5-vanilla $(DEMO)/lenet5-swc5 --target generic
+	$(RELEASE_BIN)/approxrtl compare $(DEMO)/lenet5-vanilla $(DEMO)/lenet5-swc5
+	@echo "demo: bit-exact whole-network RTL; handoff folders and reports: $(DEMO)/lenet5-vanilla/report.html $(DEMO)/lenet5-swc5/report.html"
 
 # The golden model's reuse form of three compressed variants is timed against the dense golden model.
 bench: build-release $(QUANTIZED)

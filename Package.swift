@@ -42,7 +42,7 @@ let package = Package(
         // The DianNao-style accelerator: the model compiled to a program and ROM images, and its handoff folder.
         .target(name: "Accelerator", dependencies: ["Verilog", "GoldenModel", "Quantization", "LayerGenerator"]),
         // EDA flows on a generated design folder: simulation (Icarus, Verilator) and synthesis (Yosys, nextpnr).
-        .target(name: "EDAFlows", dependencies: ["LayerGenerator", "Verilog"]),
+        .target(name: "EDAFlows", dependencies: ["LayerGenerator", "Verilog", "Accelerator"]),
         // System zlib, for gzipped IDX files (Debian: zlib1g-dev).
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // IDX and .npy readers, Fashion-MNIST lookup.

@@ -69,6 +69,9 @@ public enum Synthesis {
     static let hx8kRams = 32
 
     public static func run(directory: URL, target: SynthesisTarget, seed: Int = 1, place: Bool = true, placeSeconds: Int = 300) throws -> SynthesisReport {
+        if try DesignFolder.load(directory).kind == "accelerator" {
+            return try runAccelerator(directory: directory, target: target, seed: seed, place: place, placeSeconds: placeSeconds)
+        }
         let manifest = try LayerDesign.loadManifest(directory: directory)
         let work = directory.appendingPathComponent("build/synth")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
@@ -132,10 +135,16 @@ public enum Synthesis {
 
     /// Multipliers, adders, flip-flop and memory bits from the word-level netlist.
     static func wordLevel(_ json: Data, manifest: DesignManifest, target: SynthesisTarget) throws -> SynthesisReport {
+        try wordLevel(json, top: manifest.top, layer: manifest.layer, arch: manifest.arch, method: manifest.method, target: target,
+                      computeCyclesPerVector: manifest.computeCyclesPerVector, cyclesPerVector: manifest.cyclesPerVector)
+    }
+
+    static func wordLevel(_ json: Data, top: String, layer: String, arch: String, method: String, target: SynthesisTarget,
+                          computeCyclesPerVector: Double, cyclesPerVector: Double) throws -> SynthesisReport {
         guard let root = try JSONSerialization.jsonObject(with: json) as? [String: Any],
-              let modules = root["modules"] as? [String: Any], let module = modules[manifest.top] as? [String: Any],
+              let modules = root["modules"] as? [String: Any], let module = modules[top] as? [String: Any],
               let cells = module["cells"] as? [String: Any] else {
-            throw SynthesisError(message: "yosys wrote no netlist for \(manifest.top)")
+            throw SynthesisError(message: "yosys wrote no netlist for \(top)")
         }
         func parameter(_ cell: [String: Any], _ name: String) -> Int {
             guard let text = (cell["parameters"] as? [String: Any])?[name] as? String else { return 0 }
@@ -162,10 +171,10 @@ public enum Synthesis {
                 break
             }
         }
-        return SynthesisReport(top: manifest.top, layer: manifest.layer, arch: manifest.arch, method: manifest.method, target: target,
+        return SynthesisReport(top: top, layer: layer, arch: arch, method: method, target: target,
                                multipliers: multipliers.values.sorted { $0.widths.lexicographicallyPrecedes($1.widths) },
                                adders: adders, adderBits: adderBits, flipFlopBits: flipFlopBits, romBits: romBits, ramBits: ramBits,
-                               computeCyclesPerVector: manifest.computeCyclesPerVector, cyclesPerVector: manifest.cyclesPerVector)
+                               computeCyclesPerVector: computeCyclesPerVector, cyclesPerVector: cyclesPerVector)
     }
 
     static func cellCounts(_ json: Data) throws -> [String: Int] {

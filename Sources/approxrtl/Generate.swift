@@ -1,5 +1,6 @@
 import ArgumentParser
 import Datasets
+import EDAFlows
 import Foundation
 import GoldenModel
 import Accelerator
@@ -86,6 +87,7 @@ extension Generate {
             throw CLIError("\(model): \(error)")
         }
         try writeFolder(design.files, to: output, force: force)
+        try HandoffReport.write(HandoffReport.Report(design: design.manifest), to: URL(fileURLWithPath: output))
         let m = design.manifest
         print("wrote \(output): \(m.top) (Tn = \(m.config.tn), \(m.extensions), \(m.multipliers) multipliers, \(m.layers.count) layers), "
               + "\(m.computeCycles) compute cycles per image, bench of \(m.images) images")

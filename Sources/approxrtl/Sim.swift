@@ -26,19 +26,30 @@ struct Sim: ParsableCommand {
             guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("design.json").path) else {
                 throw CLIError("\(directory) is not a design folder (no design.json)")
             }
+            let design = try DesignFolder.load(folder)
             var results: [[String: Any]] = []
             var allOK = true
             for sim in simulators {
                 let outcome: Simulator.Outcome
+                let start = Date()
                 do { outcome = try sim.run(directory: folder, wave: wave) } catch {
                     throw CLIError("\(sim.rawValue) could not run: \(error.localizedDescription)")
+                }
+                var summary = ""
+                if design.kind == "accelerator" {
+                    // The handoff report keeps what each simulator measured.
+                    let images = outcome.passed + outcome.failed
+                    let measured = HandoffReport.simulation(outcome, images: images, seconds: Date().timeIntervalSince(start))
+                    try HandoffReport.record(measured, in: folder)
+                    summary = String(format: "; top-1 %.2f%%, %d compute cycles per image, %.1f s", 100 * Double(measured.correct) / Double(max(1, images)),
+                                     measured.computeCyclesPerImage, measured.wallSeconds)
                 }
                 try Data(outcome.log.utf8).write(to: folder.appendingPathComponent("build/\(sim.rawValue).log"))
                 allOK = allOK && outcome.ok
                 results.append(["simulator": sim.rawValue, "passed": outcome.passed, "failed": outcome.failed, "cycles": outcome.cycles ?? -1, "ok": outcome.ok])
                 if !json {
                     let verdict = outcome.ok ? "ok" : "FAILED"
-                    print("\(sim.rawValue): \(outcome.passed) passed, \(outcome.failed) failed, \(outcome.cycles.map { "\($0) cycles" } ?? "no cycle count") - \(verdict)")
+                    print("\(sim.rawValue): \(outcome.passed) passed, \(outcome.failed) failed, \(outcome.cycles.map { "\($0) cycles" } ?? "no cycle count")\(summary) - \(verdict)")
                     if !outcome.ok {
                         // The tail of the log says why (a build error, a mismatch, a timeout).
                         print(outcome.log.split(separator: "\n", omittingEmptySubsequences: false).suffix(25).joined(separator: "\n"))

@@ -30,7 +30,9 @@ struct Synth: ParsableCommand {
                     throw CLIError("\(directory) is not a design folder (no design.json)")
                 }
                 do {
-                    reports.append(try Synthesis.run(directory: folder, target: chosen, seed: seed, place: !noPlace))
+                    let report = try Synthesis.run(directory: folder, target: chosen, seed: seed, place: !noPlace)
+                    if try DesignFolder.load(folder).kind == "accelerator" { try HandoffReport.record(report, in: folder) }
+                    reports.append(report)
                 } catch let error as SynthesisError {
                     throw CLIError("\(directory): \(error)")
                 }
