@@ -15,7 +15,7 @@ TEST_SUBSET := data/fashion-mnist-test500
 # Regression floor for the node suite: the number of cases that pass today (raise it when support grows).
 CONFORMANCE_MIN_PASSED := 67
 
-.PHONY: help deps venv build build-release test lint swift-test conformance conformance-data ort-check golden-check rtl-check accelerator-check accelerator-10k sim embed demo proto bench retrain clean results results-lenet results-vgg results-rtl results-slim results-doc
+.PHONY: help deps venv build build-release test lint swift-test conformance conformance-data ort-check golden-check rtl-check accelerator-check accelerator-10k results-accelerator sim embed demo proto bench retrain clean results results-lenet results-vgg results-rtl results-slim results-doc
 
 help:
 	@echo "make demo   - the main job on the bundled default model"
@@ -113,6 +113,24 @@ build/accelerator-models/lenet5-%.c.json: build/quantized/lenet5-fmnist.q.json
 accelerator-check: build-release $(QUANTIZED) $(ACCEL_MODELS)
 	tools/accelerator_check.sh $(RELEASE_BIN)/approxrtl build/accelerator-check $(ACCEL_IMAGES) $(ACCEL_ICARUS_IMAGES) $(ACCEL_DESIGNS)
 	tools/accelerator_check.sh $(RELEASE_BIN)/approxrtl build/accelerator-check-more 200 0 $(ACCEL_MORE)
+
+# docs/results.md's accelerator section: LeNet-5's designs on all 10,000 test images, the Tn = 4 ones and VGG-small
+# on 1,000 (about 25 minutes, two designs at a time).
+ACCEL_RESULTS := lenet5-channels:build/quantized/lenet5-fmnist.q.json:--first-layer=channels \
+	lenet5-vanilla:build/quantized/lenet5-fmnist.q.json \
+	lenet5-swc5:build/accelerator-models/lenet5-swc5.c.json:--extensions=swc \
+	lenet5-swc-pow2-4:build/accelerator-models/lenet5-swc-pow2-4.c.json:--extensions=swc \
+	lenet5-kernel3:build/accelerator-models/lenet5-kernel3.c.json:--extensions=kernel \
+	lenet5-feature2:build/accelerator-models/lenet5-feature2.c.json:--extensions=feature
+ACCEL_RESULTS_TN4 := lenet5-tn4:build/quantized/lenet5-fmnist.q.json:--tn=4 \
+	lenet5-tn4-kernel3:build/accelerator-models/lenet5-kernel3.c.json:--tn=4,--extensions=kernel \
+	lenet5-tn4-feature2:build/accelerator-models/lenet5-feature2.c.json:--tn=4,--extensions=feature \
+	vgg-small-channels:build/quantized/vgg-small-fmnist.q.json:--first-layer=channels \
+	vgg-small-vanilla:build/quantized/vgg-small-fmnist.q.json
+results-accelerator: build-release $(QUANTIZED) $(ACCEL_MODELS)
+	tools/accelerator_results.sh $(RELEASE_BIN)/approxrtl build/results-accelerator 10000 docs/results/accelerator/lenet5.md $(ACCEL_RESULTS) & \
+	tools/accelerator_results.sh $(RELEASE_BIN)/approxrtl build/results-accelerator-more 1000 docs/results/accelerator/more.md $(ACCEL_RESULTS_TN4); \
+	wait
 
 # All 10,000 Fashion-MNIST test images through every accelerator design under Verilator (wall time per run).
 accelerator-10k: build-release $(QUANTIZED) $(ACCEL_MODELS)

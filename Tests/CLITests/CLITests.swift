@@ -315,6 +315,52 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(plain.stderr.contains("not compressed"), plain.stderr)
     }
 
+    /// The whole network on the accelerator, as a user runs it: generate (byte-identical twice, never clobbering
+    /// without --force), sim (bit-exact, report.json updated), a corrupted logit caught, compare, and refusals.
+    func testAcceleratorGenerateSimAndCompareOnTheBundledLeNet() throws {
+        let (data, quantized) = try quantizeBundledLeNet()
+        let folder = directory.appendingPathComponent("acc").path, twin = directory.appendingPathComponent("acc2").path
+        let arguments = ["generate", quantized, "--arch", "diannao", "--images", "3", "--data", data, "-o", folder]
+        let g = try run(arguments)
+        XCTAssertEqual(g.status, 0, g.stderr)
+        XCTAssertTrue(g.stdout.contains("Tn = 16, vanilla, 256 multipliers"), g.stdout)
+        XCTAssertEqual(try run(arguments).status, 1, "never replaced without --force")
+        XCTAssertEqual(try run(["generate", quantized, "--arch", "diannao", "--images", "3", "--data", data, "-o", twin]).status, 0)
+        for file in ["rtl/lenet_diannao.v", "mem/weights.hex", "mem/program.hex", "mem/params.hex", "mem/tiles.hex", "design.json",
+                     "lenet_diannao.core", "vectors/logits.hex"] {
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: folder + "/" + file)), try Data(contentsOf: URL(fileURLWithPath: twin + "/" + file)), file)
+        }
+        let sim = try run(["sim", folder, "--simulator", "verilator"])
+        XCTAssertEqual(sim.status, 0, sim.stdout + sim.stderr)
+        XCTAssertTrue(sim.stdout.contains("3 passed, 0 failed"), sim.stdout)
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/report.json"))) as? [String: Any])
+        let simulations = try XCTUnwrap(report["simulations"] as? [[String: Any]])
+        XCTAssertEqual(simulations.first?["passed"] as? Int, 3)
+        XCTAssertTrue(try String(contentsOfFile: folder + "/report.html", encoding: .utf8).contains("<svg"))
+        let compare = try run(["compare", folder, twin])
+        XCTAssertEqual(compare.status, 0, compare.stderr)
+        XCTAssertTrue(compare.stdout.contains("vanilla") && compare.stdout.contains("not run"), compare.stdout)
+
+        // A corrupted logit makes `sim` exit non-zero and name the image.
+        let expected = URL(fileURLWithPath: twin + "/vectors/logits.hex")
+        var lines = try String(contentsOf: expected, encoding: .utf8).split(separator: "\n").map(String.init)
+        let flipped = String(Int(lines[12], radix: 16)! ^ 1, radix: 16)
+        lines[12] = String(repeating: "0", count: lines[12].count - flipped.count) + flipped
+        try (lines.joined(separator: "\n") + "\n").write(to: expected, atomically: true, encoding: .utf8)
+        let bad = try run(["sim", twin, "--simulator", "verilator"])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stdout.contains("2 passed, 1 failed") && bad.stdout.contains("FAIL image 1 logit 2"), bad.stdout)
+
+        let unknown = try run(["generate", quantized, "--arch", "diannao", "--extensions", "turbo", "--data", data, "-o", directory.appendingPathComponent("x").path])
+        XCTAssertEqual(unknown.status, 1)
+        XCTAssertTrue(unknown.stderr.contains("unknown extension 'turbo'"), unknown.stderr)
+        let features = directory.appendingPathComponent("f.c.json").path
+        XCTAssertEqual(try run(["compress", quantized, "--method", "feature", "--features", "1", "--calib-count", "20", "--data", data, "-o", features]).status, 0)
+        let refused = try run(["generate", features, "--arch", "diannao", "--data", data, "-o", directory.appendingPathComponent("y").path])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.contains("layer 'conv1'") && refused.stderr.contains("--extensions feature"), refused.stderr)
+    }
+
     func testKernelSizeReductionWritesAnEvaluableModel() throws {
         let (data, quantized) = try quantizeBundledLeNet()
         let reduced = directory.appendingPathComponent("k.c.json").path
