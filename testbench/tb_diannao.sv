@@ -3,7 +3,9 @@
 // back-pressure and compares every logit with vectors/logits.hex, which the golden model wrote. An image passes
 // when all its logits match. Prints "N passed, M failed" (images), the accuracy of the RTL's own predictions against
 // vectors/labels.hex, the cycles per inference and each layer's compute cycles; ends with $fatal on any mismatch,
-// a wrong tlast or a timeout. tb_config.svh (written by the generator) defines DUT and the sizes.
+// a wrong tlast or a timeout. tb_config.svh (written by the generator) defines DUT and the sizes. With DEBUG_LAYERS
+// (approxrtl generate --debug-layers) it also compares every word the NFU writes to a buffer with the golden
+// model's codes of that layer (vectors/layers.hex), and names the first mismatches by layer, image and word.
 `include "tb_config.svh"
 `ifndef SEED
 `define SEED 32'h1234_5678
@@ -90,6 +92,36 @@ module tb_diannao;
 
   always @(posedge clk) in_ready_seen <= in_valid && in_ready;
 
+  integer layer_checked, layer_failed;
+  initial begin
+    layer_checked = 0; layer_failed = 0;
+  end
+`ifdef DEBUG_LAYERS
+  reg [`WORD_BITS - 1:0] layer_words [0:Images * `LAYER_WORDS - 1];
+  reg [31:0] layer_offsets [0:Layers - 1];
+  integer started, word;
+  initial begin
+    $readmemh("vectors/layers.hex", layer_words);
+    $readmemh("vectors/layer_offsets.hex", layer_offsets);
+    started = 0;
+  end
+  // Every buffer write of image `started - 1`, against the golden model's codes of the layer running.
+  always @(posedge clk) begin
+    if (rst_n) begin
+      if (dut.u_core.start_q) started = started + 1;
+      if (dut.u_core.nfu_write && layer_offsets[layer] != 32'hffff_ffff) begin
+        word = (started - 1) * `LAYER_WORDS + layer_offsets[layer] + {{(32 - `ACT_ADDR_BITS){1'b0}}, dut.u_core.nfu_addr};
+        layer_checked = layer_checked + 1;
+        if (dut.u_core.nfu_data !== layer_words[word]) begin
+          layer_failed = layer_failed + 1;
+          if (layer_failed <= 10) $display("FAIL layer %0d image %0d word %0d: got %h, expected %h", layer, started - 1,
+                                           dut.u_core.nfu_addr, dut.u_core.nfu_data, layer_words[word]);
+        end
+      end
+    end
+  end
+`endif
+
   always @(posedge clk) begin
     if (rst_n) begin
       cycles = cycles + 1;
@@ -126,6 +158,8 @@ module tb_diannao;
         for (l = 0; l < Layers; l = l + 1) $display("layer %0d cycles %0d", l, layer_cycles[l] / Images);
         $display("compute cycles %0d", compute_cycles / Images);
         $display("cycles per inference %0d", cycles / Images);
+        if (layer_checked > 0) $display("layer words: %0d checked, %0d mismatched", layer_checked, layer_failed);
+        if (layer_failed != 0 && failed == 0) failed = 1;
         $display("%0d passed, %0d failed", passed, failed);
         $display("cycles %0d", cycles);
         if (failed != 0) $fatal(1, "accelerator: %0d of %0d images failed", failed, Images);

@@ -66,8 +66,9 @@ public struct AcceleratorDesign: Sendable {
 
     /// Compiles `model` and writes the folder's files; the bench checks `count` images (pixels, labels) against
     /// the golden model's logits.
+    /// With `debugLayers` the bench also checks every word every layer writes against the golden model's codes.
     public static func generate(model: QuantizedModel, modelName: String, config: AcceleratorConfig,
-                                pixels: [UInt8], labels: [Int], count: Int) throws -> AcceleratorDesign {
+                                pixels: [UInt8], labels: [Int], count: Int, debugLayers: Bool = false) throws -> AcceleratorDesign {
         let network = try NetworkCompiler.compile(model, config: config)
         let golden = try GoldenModel(model)
         guard pixels.count == count * network.imagePixels, labels.count == count else {
@@ -107,7 +108,34 @@ public struct AcceleratorDesign: Sendable {
         files["mem/program.hex"] = lines(network.program.map(\.hex))
         files["mem/tiles.hex"] = lines(network.tileDescriptors.isEmpty ? ["00000"] : network.tileDescriptors.map(\.hex))
         // The bench's vectors.
-        let logits = golden.run(pixels: pixels, count: count).logits
+        let outcome = golden.run(pixels: pixels, count: count, keepLayers: debugLayers)
+        let logits = outcome.logits
+        var debugDefines = ""
+        if debugLayers {
+            // Per image, every buffer-writing instruction's output words in buffer order; offsets per instruction.
+            var offsets: [Int] = [], perImage = 0
+            for layout in network.outputLayouts {
+                offsets.append(layout == nil ? -1 : perImage)
+                perImage += layout?.wordCount(tn: tn) ?? 0
+            }
+            let index = Dictionary(uniqueKeysWithValues: model.layers.enumerated().map { ($1.name, $0) })
+            var words: [String] = []
+            for image in 0..<count {
+                for layout in network.outputLayouts.compactMap({ $0 }) {
+                    let codes = outcome.layers[index[layout.layer]!]
+                    let size = codes.count / count
+                    for lanes in layout.words(codes[(image * size)..<((image + 1) * size)], tn: tn) {
+                        var wide = WideWord(bits: tn * network.dataWidth)
+                        for (o, v) in lanes.enumerated() { wide.set(v, at: o * network.dataWidth, bits: network.dataWidth) }
+                        words.append(wide.hex)
+                    }
+                }
+            }
+            files["vectors/layers.hex"] = lines(words)
+            files["vectors/layer_offsets.hex"] = TestVectors.hex(offsets, bits: 32)
+            debugDefines = "`define DEBUG_LAYERS\n`define LAYER_WORDS \(perImage)\n`define WORD_BITS \(tn * network.dataWidth)\n"
+                + "`define ACT_ADDR_BITS \(bitsFor(network.activationWords - 1))\n"
+        }
         files["vectors/images.hex"] = TestVectors.hex(pixels.map(Int.init), bits: 8)
         files["vectors/logits.hex"] = TestVectors.hex(logits, bits: network.logitWidth)
         files["vectors/labels.hex"] = TestVectors.hex(labels, bits: 8)
@@ -140,7 +168,7 @@ public struct AcceleratorDesign: Sendable {
             `define LAYERS \(network.program.count)
             `define LAYER_BITS \(bitsFor(network.program.count - 1))
             `define TIMEOUT \(timeout)
-
+            \(debugDefines)
             """.utf8)
         let layers = zip(network.program, zip(network.layerCycles, zip(network.macs, network.idealCycles))).map { instruction, rest in
             let (cycles, (macs, ideal)) = rest

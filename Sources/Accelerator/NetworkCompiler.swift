@@ -58,6 +58,8 @@ public struct CompiledNetwork: Sendable {
             }
         }
     }
+    /// Per instruction: how its output map lies in the buffer (nil for the logits).
+    public var outputLayouts: [OutputLayout?]
     /// One per bias/shift word: how that output tile steps.
     public var tileDescriptors: [TileDescriptor]
     /// Feature unit: computed tiles kept per pixel, bits of a source index, coefficient width.
@@ -116,6 +118,33 @@ public struct CompiledNetwork: Sendable {
     }
 }
 
+/// Where a layer's output lies in a buffer: word `(y * width + x) * tiles + t`, lane o holds the model's channel
+/// `order[t * tn + o]` (nil: an idle lane, 0).
+public struct OutputLayout: Sendable {
+    public var layer: String
+    public var order: [Int?]
+    public var height: Int
+    public var width: Int
+    /// Buffer words per image, Tn lanes each.
+    public func wordCount(tn: Int) -> Int { height * width * (order.count / tn) }
+    init(layer: String, order: [Int?], height: Int, width: Int) {
+        self.layer = layer; self.order = order; self.height = height; self.width = width
+    }
+
+    /// The buffer words of one image's output of this layer from its codes in the model's order (channel, y, x).
+    public func words(_ codes: ArraySlice<Int>, tn: Int) -> [[Int]] {
+        let tiles = order.count / tn, pixels = height * width
+        var result: [[Int]] = []
+        result.reserveCapacity(pixels * tiles)
+        for p in 0..<pixels {
+            for t in 0..<tiles {
+                result.append((0..<tn).map { o in order[t * tn + o].map { codes[codes.startIndex + $0 * pixels + p] } ?? 0 })
+            }
+        }
+        return result
+    }
+}
+
 /// Bits of an unsigned value up to `maximum` (at least 1).
 func bitsFor(_ maximum: Int) -> Int { max(1, Int.bitWidth - max(maximum, 0).leadingZeroBitCount) }
 
@@ -165,6 +194,7 @@ public enum NetworkCompiler {
         // Feature unit: the most computed tiles of a layer with features, the widest coefficient.
         var keptTiles = 1, coefficientWidth = 2
         var tileDescriptors: [TileDescriptor] = []
+        var layouts: [OutputLayout?] = []
         let tiles = { (channels: Int) in (channels + tn - 1) / tn }
 
         for (position, layer) in model.layers.enumerated() {
@@ -338,6 +368,7 @@ public enum NetworkCompiler {
                     logitsLayer = layer
                 }
                 maps[layer.name] = Map(order: order, height: oh, width: ow, bank: 1 - source.bank, tiles: outTiles)
+                layouts.append(logits ? nil : OutputLayout(layer: layer.name, order: order, height: oh, width: ow))
             case .maxPool, .averagePool:
                 let (kh, kw) = (layer.kernel![0], layer.kernel![1])
                 let area = kh * kw
@@ -352,6 +383,7 @@ public enum NetworkCompiler {
                     weightBase: 0, paramBase: 0, tileOffset: 0, tilesTotal: source.tiles))
                 macs.append(0)
                 maps[layer.name] = Map(order: source.order, height: layer.shape[1], width: layer.shape[2], bank: 1 - source.bank, tiles: source.tiles)
+                layouts.append(source.order.count < tn ? nil : OutputLayout(layer: layer.name, order: source.order, height: layer.shape[1], width: layer.shape[2]))
             }
             let written = maps[layer.name]!
             activationWords = max(activationWords, written.height * written.width * written.tiles)
@@ -372,7 +404,7 @@ public enum NetworkCompiler {
         }
         return CompiledNetwork(
             config: config, program: program, weightWords: weightWords.isEmpty ? [.weights([Int](repeating: 0, count: tn * tn))] : weightWords,
-            tileDescriptors: tileDescriptors, keptTiles: keptTiles, sourceWidth: sourceWidth, coefficientWidth: coefficientWidth,
+            outputLayouts: layouts, tileDescriptors: tileDescriptors, keptTiles: keptTiles, sourceWidth: sourceWidth, coefficientWidth: coefficientWidth,
             paramWords: paramWords, powerOfTwoCodes: powerOfTwo, scaleWidth: scaleWidth, productWidth: productWidth,
             dataWidth: dataWidth, activationWidth: model.activationBits, weightWidth: weightWidth,
             accumulatorWidth: accumulatorWidth, shiftWidth: shiftWidth, maxLeftShift: maxLeft,

@@ -24,6 +24,7 @@ struct Generate: ParsableCommand {
     @Option(help: "The conv or dense layer (reuse and baseline).") var layer: String?
     @Option(help: "reuse (the compressed layer's reuse form), baseline (plain multiply-accumulate), or diannao (the whole network).") var arch: String = "reuse"
     @Option(help: "diannao: lanes, Tn (Tn x Tn multipliers).") var tn = 16
+    @Flag(help: "diannao: the bench also checks every word every layer writes against the golden model.") var debugLayers = false
     @Option(help: "diannao: the first convolution's mapping: strips (a row of kernel taps per word on the lanes) or channels (DianNao's: input channels on the lanes).") var firstLayer = "strips"
     @Option(help: "diannao: extensions, comma-separated: swc (SWC lanes, for an M2-compressed model), kernel (reduced-kernel tiles, M4), feature (the feature-approximation unit, M3); none for vanilla DianNao.") var extensions = "none"
     @Option(help: "Input vectors computed together (lanes).") var lanes = 4
@@ -82,7 +83,7 @@ extension Generate {
             design = try AcceleratorDesign.generate(model: quantized, modelName: (model as NSString).lastPathComponent,
                                                     config: AcceleratorConfig(tn: tn, swc: chosen.contains("swc"), kernelTiles: chosen.contains("kernel"),
                                                                               featureUnit: chosen.contains("feature"), firstLayer: mapping), pixels: dataset.pixels,
-                                                    labels: dataset.labels, count: count)
+                                                    labels: dataset.labels, count: count, debugLayers: debugLayers)
         } catch let error as CompileError {
             throw CLIError("\(model): \(error)")
         }

@@ -51,6 +51,30 @@ final class AcceleratorSimulationTests: XCTestCase {
         }
     }
 
+    /// With --debug-layers a wrong word in any layer fails the bench and is named, even when the logits survive it.
+    func testLayerCheckCatchesACorruptedWord() throws {
+        let (model, pixels) = try Self.randomModel(seed: 2)
+        let design = try AcceleratorDesign.generate(model: model, modelName: "debug.q.json", config: AcceleratorConfig(tn: 4),
+                                                    pixels: pixels, labels: [0, 1, 2], count: 3, debugLayers: true)
+        let folder = try makeTemporaryDirectory("accelerator-debug")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var files = design.files
+        var words = String(decoding: files["vectors/layers.hex"]!, as: UTF8.self).split(separator: "\n").map(String.init)
+        // The last digit of image 1's first word of the first layer.
+        let offset = words.count / 3
+        let last = words[offset].last!
+        words[offset] = String(words[offset].dropLast()) + (last == "0" ? "1" : "0")
+        files["vectors/layers.hex"] = Data((words.joined(separator: "\n") + "\n").utf8)
+        for (path, data) in files {
+            let url = folder.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try data.write(to: url)
+        }
+        let outcome = try Simulator.verilator.run(directory: folder)
+        XCTAssertFalse(outcome.ok)
+        XCTAssertTrue(outcome.log.contains("FAIL layer 0 image 1 word 0") && outcome.log.contains("1 mismatched"), outcome.log.suffix(800).description)
+    }
+
     func testRandomNetworksRunBitExactUnderBothSimulators() throws {
         var kinds = Set<QuantizedModel.Kind>()
         var strided = false
@@ -84,8 +108,9 @@ final class AcceleratorSimulationTests: XCTestCase {
             let both = try FeatureApproximator.approximate(reduced, layer: "conv1", channels: [0], m: 2, samples: samples).model
             for (label, candidate, config) in [("M4", reduced, AcceleratorConfig(tn: 2, kernelTiles: true)),
                                                ("M4+M3", both, AcceleratorConfig(tn: 2, kernelTiles: true, featureUnit: true))] {
+                // Every layer's words are checked too: the permuted channel orders must hold the golden codes.
                 let design = try AcceleratorDesign.generate(model: candidate, modelName: "slim\(seed).c.json", config: config,
-                                                            pixels: pixels, labels: [0, 1, 2], count: 3)
+                                                            pixels: pixels, labels: [0, 1, 2], count: 3, debugLayers: true)
                 let plain = try NetworkCompiler.compile(candidate.withoutKernelSizes(), config: AcceleratorConfig(tn: 2, featureUnit: config.featureUnit))
                 // The reduced channels' tile steps over the smaller window: conv1 takes fewer cycles than without the extension.
                 XCTAssertLessThan(design.manifest.layers[0].cycles, plain.layerCycles[0], "\(label) seed \(seed)")
