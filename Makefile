@@ -22,7 +22,7 @@ help:
 	@echo "make test   - every test (Swift tests, ONNX node conformance, onnxruntime cross-checks of float and integer models)"
 	@echo "make bench  - throughput figures, each against a baseline measured in the same run"
 	@echo "make retrain - retrain the bundled models (about 25 min) and check they come out byte-identical"
-	@echo "make results - regenerate docs/results.md: compression sweeps, layer RTL, budget searches of both bundled models (about 3 h; each part alone: results-lenet, results-vgg, results-rtl, results-slim)"
+	@echo "make results - regenerate docs/results.md: compression sweeps, layer RTL, budget searches, the accelerator (about 3.5 h; each part alone: results-lenet, results-vgg, results-rtl, results-slim, results-accelerator)"
 	@echo "make proto  - regenerate Sources/OnnxProto/onnx.pb.swift from the pinned onnx package"
 
 # Debian packages, installed only when one is missing (root on the project's machines).
@@ -124,12 +124,13 @@ ACCEL_RESULTS := lenet5-channels:build/quantized/lenet5-fmnist.q.json:--first-la
 	lenet5-feature2:build/accelerator-models/lenet5-feature2.c.json:--extensions=feature
 ACCEL_RESULTS_TN4 := lenet5-tn4:build/quantized/lenet5-fmnist.q.json:--tn=4 \
 	lenet5-tn4-kernel3:build/accelerator-models/lenet5-kernel3.c.json:--tn=4,--extensions=kernel \
-	lenet5-tn4-feature2:build/accelerator-models/lenet5-feature2.c.json:--tn=4,--extensions=feature \
-	vgg-small-channels:build/quantized/vgg-small-fmnist.q.json:--first-layer=channels \
+	lenet5-tn4-feature2:build/accelerator-models/lenet5-feature2.c.json:--tn=4,--extensions=feature
+ACCEL_RESULTS_VGG := vgg-small-channels:build/quantized/vgg-small-fmnist.q.json:--first-layer=channels \
 	vgg-small-vanilla:build/quantized/vgg-small-fmnist.q.json
 results-accelerator: build-release $(QUANTIZED) $(ACCEL_MODELS)
 	tools/accelerator_results.sh $(RELEASE_BIN)/approxrtl build/results-accelerator 10000 docs/results/accelerator/lenet5.md $(ACCEL_RESULTS) & \
-	tools/accelerator_results.sh $(RELEASE_BIN)/approxrtl build/results-accelerator-more 1000 docs/results/accelerator/more.md $(ACCEL_RESULTS_TN4); \
+	{ tools/accelerator_results.sh $(RELEASE_BIN)/approxrtl build/results-accelerator-tn4 1000 docs/results/accelerator/lenet5-tn4.md $(ACCEL_RESULTS_TN4) && \
+	  tools/accelerator_results.sh $(RELEASE_BIN)/approxrtl build/results-accelerator-vgg 1000 docs/results/accelerator/vgg-small.md $(ACCEL_RESULTS_VGG); }; \
 	wait
 
 # All 10,000 Fashion-MNIST test images through every accelerator design under Verilator (wall time per run).
@@ -209,7 +210,7 @@ clean:
 # docs/results.md: retraining-free and fine-tuned compression sweeps of both bundled models (docs/results/*/).
 SWEEP := $(RELEASE_BIN)/approxrtl sweep
 RESULT_PARTS := docs/results/lenet5 docs/results/lenet5-finetuned docs/results/vgg-small docs/results/vgg-small-finetuned
-results: results-lenet results-vgg results-rtl results-slim
+results: results-lenet results-vgg results-rtl results-slim results-accelerator
 	$(MAKE) results-doc
 
 comma := ,
@@ -236,7 +237,9 @@ results-doc:
 	{ cat docs/results/intro.md; for part in $(RESULT_PARTS); do \
 	    echo; sed 's/^### /## /' $$part/sweep.md; echo; \
 	    echo "![accuracy vs parameters]($${part#docs/}/pareto-params.svg) ![accuracy vs multiplications]($${part#docs/}/pareto-multiplies.svg)"; \
-	  done; echo; cat docs/results/slim/slim.md; echo; cat docs/results/hardware/rtl.md; } > docs/results.md.tmp && mv docs/results.md.tmp docs/results.md
+	  done; echo; cat docs/results/slim/slim.md; echo; cat docs/results/hardware/rtl.md; \
+	  echo; cat docs/results/accelerator/intro.md; for part in lenet5 lenet5-tn4 vgg-small; do echo; cat docs/results/accelerator/$$part.md; done; \
+	} > docs/results.md.tmp && mv docs/results.md.tmp docs/results.md
 	@echo "wrote docs/results.md"
 
 results-lenet: build-release build/quantized/lenet5-fmnist.q.json

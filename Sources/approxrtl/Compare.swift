@@ -26,9 +26,9 @@ struct Compare: ParsableCommand {
             guard let base = reports.first else { throw CLIError("give at least one folder") }
             func ratio(_ a: Double, _ b: Double) -> String { b == 0 ? "-" : String(format: "%.2fx", a / b) }
             func cells(_ r: HandoffReport.Report) -> Int? { r.synthesis.first { $0.target == .ice40 }?.luts }
-            let header = ["design", "model", "extensions", "Tn", "multipliers", "compute cycles", "vs first", "utilization", "MACs", "SB bits",
+            var header = ["design", "model", "extensions", "Tn", "multipliers", "compute cycles", "vs first", "utilization", "MACs", "SB bits",
                           "vs first", "adders", "FF bits", "LUT4 (ice40)", "images", "bit-exact", "top-1"]
-            let rows = zip(directories, reports).map { directory, r -> [String] in
+            var rows = zip(directories, reports).map { directory, r -> [String] in
                 let d = r.design
                 let macs = d.layers.map(\.macs).reduce(0, +)
                 let ideal = Double(macs) / Double(d.config.tn * d.config.tn)
@@ -42,12 +42,17 @@ struct Compare: ParsableCommand {
                         generic.map { "\($0.adders)" } ?? "-", generic.map { "\($0.flipFlopBits)" } ?? "-", cells(r).map(String.init) ?? "-",
                         "\(images)", exact, best.map { String(format: "%.2f%%", 100 * Double($0.correct) / Double(max(1, $0.images))) } ?? "-"]
             }
+            // Mapped LUTs only when some folder was synthesized for iCE40.
+            if !reports.contains(where: { cells($0) != nil }), let column = header.firstIndex(of: "LUT4 (ice40)") {
+                header.remove(at: column)
+                rows = rows.map { var row = $0; row.remove(at: column); return row }
+            }
             if markdown {
                 print("| " + header.joined(separator: " | ") + " |")
                 print("|" + header.map { _ in "---" }.joined(separator: "|") + "|")
                 for row in rows { print("| " + row.joined(separator: " | ") + " |") }
             } else {
-                print(table(header, rows, rightAligned: Set(3...16)))
+                print(table(header, rows, rightAligned: Set(3..<header.count).subtracting([header.count - 2])))
             }
         }
     }
