@@ -116,8 +116,8 @@ accelerator-check: build-release $(QUANTIZED) $(ACCEL_MODELS)
 
 # docs/results.md's accelerator section: LeNet-5's designs on all 10,000 test images, the Tn = 4 ones and VGG-small
 # on 1,000 (about 25 minutes, two designs at a time).
-ACCEL_RESULTS := lenet5-channels:build/quantized/lenet5-fmnist.q.json:--first-layer=channels \
-	lenet5-vanilla:build/quantized/lenet5-fmnist.q.json \
+ACCEL_RESULTS := lenet5-vanilla:build/quantized/lenet5-fmnist.q.json \
+	lenet5-channels:build/quantized/lenet5-fmnist.q.json:--first-layer=channels \
 	lenet5-swc5:build/accelerator-models/lenet5-swc5.c.json:--extensions=swc \
 	lenet5-swc-pow2-4:build/accelerator-models/lenet5-swc-pow2-4.c.json:--extensions=swc \
 	lenet5-kernel3:build/accelerator-models/lenet5-kernel3.c.json:--extensions=kernel \
@@ -125,8 +125,8 @@ ACCEL_RESULTS := lenet5-channels:build/quantized/lenet5-fmnist.q.json:--first-la
 ACCEL_RESULTS_TN4 := lenet5-tn4:build/quantized/lenet5-fmnist.q.json:--tn=4 \
 	lenet5-tn4-kernel3:build/accelerator-models/lenet5-kernel3.c.json:--tn=4,--extensions=kernel \
 	lenet5-tn4-feature2:build/accelerator-models/lenet5-feature2.c.json:--tn=4,--extensions=feature
-ACCEL_RESULTS_VGG := vgg-small-channels:build/quantized/vgg-small-fmnist.q.json:--first-layer=channels \
-	vgg-small-vanilla:build/quantized/vgg-small-fmnist.q.json
+ACCEL_RESULTS_VGG := vgg-small-vanilla:build/quantized/vgg-small-fmnist.q.json \
+	vgg-small-channels:build/quantized/vgg-small-fmnist.q.json:--first-layer=channels
 results-accelerator: build-release $(QUANTIZED) $(ACCEL_MODELS)
 	tools/accelerator_results.sh $(RELEASE_BIN)/approxrtl build/results-accelerator 10000 docs/results/accelerator/lenet5.md $(ACCEL_RESULTS) & \
 	{ tools/accelerator_results.sh $(RELEASE_BIN)/approxrtl build/results-accelerator-tn4 1000 docs/results/accelerator/lenet5-tn4.md $(ACCEL_RESULTS_TN4) && \

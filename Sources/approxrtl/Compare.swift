@@ -8,7 +8,7 @@ struct Compare: ParsableCommand {
         discussion: """
             Reads each folder's report.json (written by approxrtl generate --arch diannao, sim and synth). Ratios are \
             against the first folder. Cycles are compute cycles per image; bit-exact says every simulated image matched \
-            the golden model under every simulator that ran.
+            the golden model under every simulator that ran; sim s is the wall time of the largest simulation.
             """)
 
     @Argument(help: "Accelerator folders (approxrtl generate --arch diannao -o DIR).") var directories: [String]
@@ -27,7 +27,7 @@ struct Compare: ParsableCommand {
             func ratio(_ a: Double, _ b: Double) -> String { b == 0 ? "-" : String(format: "%.2fx", a / b) }
             func cells(_ r: HandoffReport.Report) -> Int? { r.synthesis.first { $0.target == .ice40 }?.luts }
             var header = ["design", "model", "extensions", "Tn", "multipliers", "compute cycles", "vs first", "utilization", "MACs", "SB bits",
-                          "vs first", "adders", "FF bits", "LUT4 (ice40)", "images", "bit-exact", "top-1"]
+                          "vs first", "adders", "FF bits", "LUT4 (ice40)", "images", "bit-exact", "top-1", "sim s"]
             var rows = zip(directories, reports).map { directory, r -> [String] in
                 let d = r.design
                 let macs = d.layers.map(\.macs).reduce(0, +)
@@ -40,7 +40,8 @@ struct Compare: ParsableCommand {
                         ratio(Double(d.computeCycles), Double(base.design.computeCycles)), String(format: "%.1f%%", 100 * ideal / Double(d.computeCycles)),
                         "\(macs)", "\(d.weightBufferBits)", ratio(Double(d.weightBufferBits), Double(base.design.weightBufferBits)),
                         generic.map { "\($0.adders)" } ?? "-", generic.map { "\($0.flipFlopBits)" } ?? "-", cells(r).map(String.init) ?? "-",
-                        "\(images)", exact, best.map { String(format: "%.2f%%", 100 * Double($0.correct) / Double(max(1, $0.images))) } ?? "-"]
+                        "\(images)", exact, best.map { String(format: "%.2f%%", 100 * Double($0.correct) / Double(max(1, $0.images))) } ?? "-",
+                        best.map { String(format: "%.0f", $0.wallSeconds) } ?? "-"]
             }
             // Mapped LUTs only when some folder was synthesized for iCE40.
             if !reports.contains(where: { cells($0) != nil }), let column = header.firstIndex(of: "LUT4 (ice40)") {
@@ -52,7 +53,7 @@ struct Compare: ParsableCommand {
                 print("|" + header.map { _ in "---" }.joined(separator: "|") + "|")
                 for row in rows { print("| " + row.joined(separator: " | ") + " |") }
             } else {
-                print(table(header, rows, rightAligned: Set(3..<header.count).subtracting([header.count - 2])))
+                print(table(header, rows, rightAligned: Set(3..<header.count).subtracting([header.count - 3])))
             }
         }
     }
