@@ -238,7 +238,9 @@ results-doc:
 	    echo; sed 's/^### /## /' $$part/sweep.md; echo; \
 	    echo "![accuracy vs parameters]($${part#docs/}/pareto-params.svg) ![accuracy vs multiplications]($${part#docs/}/pareto-multiplies.svg)"; \
 	  done; echo; cat docs/results/slim/slim.md; echo; cat docs/results/hardware/rtl.md; \
-	  echo; cat docs/results/accelerator/intro.md; for part in lenet5 lenet5-tn4 vgg-small; do echo; cat docs/results/accelerator/$$part.md; done; \
+	  echo; cat docs/results/accelerator/intro.md; \
+	  for part in "lenet5:LeNet-5, Tn = 16" "lenet5-tn4:LeNet-5, Tn = 4" "vgg-small:VGG-small, Tn = 16"; do \
+	    echo; echo "### $${part#*:}"; echo; cat docs/results/accelerator/$${part%%:*}.md; done; \
 	} > docs/results.md.tmp && mv docs/results.md.tmp docs/results.md
 	@echo "wrote docs/results.md"
 
