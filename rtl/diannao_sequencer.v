@@ -1,6 +1,6 @@
 // Control sequencer of the DianNao-style accelerator (docs/accelerator.md): runs the program that approxrtl
-// compiles from the model. For each instruction (a layer, or a group of a layer's output tiles) it fetches one
-// 160-bit word from the program ROM and walks its loop nest, one step per cycle:
+// compiles from the model. For each layer it fetches one 128-bit instruction from the program ROM and walks its
+// loop nest, one step per cycle:
 //   for oy, ox (output pixel), to (output tile of Tn channels), ky, kx (kernel tap), ti (input tile)
 // A step names one input word (Tn channels of one input pixel) and one weight word (Tn x Tn weights); the last
 // step of an output tile hands its Tn accumulators to NFU-3. Pooling layers walk the same nest with ti fixed at 0
@@ -8,16 +8,15 @@
 // combinationally, one entry per bias/shift word): its window (kernel height and width, first tap), so that M4's
 // reduced-kernel tiles step over the centre of the kernel only, or for M3's feature tiles the number of feature
 // steps, which walk ti over the sources. All tiles of an output pixel run before the next pixel, so a feature
-// tile finds its sources' accumulators in the feature unit. An instruction may write some of a layer's output
-// tiles only (tile_offset of tiles_total). After an instruction's last step the sequencer waits Drain cycles, so
-// that the next one reads a complete buffer.
+// tile finds its sources' accumulators in the feature unit. After a layer's last step the sequencer waits Drain
+// cycles, so that the next layer reads a complete buffer.
 module diannao_sequencer #(
   parameter integer Layers = 1,           // instructions in the program
   parameter integer ProgAddrWidth = 1,    // at least clog2(Layers)
   parameter integer ActAddrWidth = 10,    // activation buffer address width
   parameter integer WeightAddrWidth = 8,  // SB address width
   parameter integer ParamAddrWidth = 4,   // bias/shift ROM address width
-  parameter integer TileWords = 1,        // tile descriptors (one per bias/shift word)
+  parameter integer TileWords = 16,       // tile descriptors (one per bias/shift word; at most 2^ParamAddrWidth)
   parameter integer Drain = 8,            // cycles from a step's issue to its result being written
   parameter ProgramFile = "program.hex",
   parameter TileFile = "tiles.hex"        // one 20-bit descriptor per output tile of the weighted layers
@@ -36,8 +35,8 @@ module diannao_sequencer #(
   output wire [ParamAddrWidth - 1:0] param_addr_o,
   output wire first_o,                            // first step of an output tile
   output wire last_o,                             // last step of an output tile
-  output wire [ActAddrWidth - 1:0] out_addr_o,    // output word: (oy * out_w + ox) * tiles_total + tile_offset + to
-  output wire [7:0] tile_o,                       // output tile within the layer (tile_offset + to)
+  output wire [ActAddrWidth - 1:0] out_addr_o,    // output word: (oy * out_w + ox) * out_tiles + to
+  output wire [7:0] tile_o,                       // output tile (to)
   output wire [1:0] op_o,                         // 0 multiply-accumulate, 1 max pool, 2 average pool, 3 feature
   output wire relu_o,
   output wire logits_o,                           // results go to the logit registers, not a buffer
@@ -48,14 +47,14 @@ module diannao_sequencer #(
   localparam [1:0] OpMac = 2'd0, OpMax = 2'd1, OpAverage = 2'd2, OpFeature = 2'd3;
   localparam [2:0] StIdle = 3'd0, StFetch = 3'd1, StDecode = 3'd2, StRun = 3'd3, StDrain = 3'd4;
 
-  // Program ROM: one instruction per layer (or per group of a layer's output tiles).
-  wire [159:0] instr_rom;
+  // Program ROM: one instruction per layer.
+  wire [127:0] instr_rom;
   reg [ProgAddrWidth - 1:0] layer_q;
-  rom #(.Width(160), .Depth(Layers), .AddrWidth(ProgAddrWidth), .InitFile(ProgramFile)) u_program (
+  rom #(.Width(128), .Depth(Layers), .AddrWidth(ProgAddrWidth), .InitFile(ProgramFile)) u_program (
     .clk_i(clk_i), .addr_i(layer_q), .data_o(instr_rom));
 
   reg [2:0] state_q;
-  reg [159:0] instr_q;
+  reg [127:0] instr_q;
   reg [7:0] oy_q, ox_q, to_q, ti_q;
   reg [3:0] ky_q, kx_q;
   reg [WeightAddrWidth - 1:0] weight_q;
@@ -77,8 +76,6 @@ module diannao_sequencer #(
   wire [3:0] pad_l = instr_q[79:76];
   wire [23:0] weight_base = instr_q[111:88];
   wire [15:0] param_base = instr_q[127:112];
-  wire [7:0] tile_offset = instr_q[135:128];
-  wire [7:0] tiles_total = instr_q[143:136];
 
 
   // Pooling reads one input tile per output tile; multiply-accumulate reads all of them; a feature tile takes
@@ -116,15 +113,15 @@ module diannao_sequencer #(
   // Outside the map the address is not used (the mask zeroes the word), so its low bits suffice.
   wire [31:0] in_pixel = {18'd0, iy} * {24'd0, in_w} + {18'd0, ix};
   wire [31:0] in_addr = in_pixel * {24'd0, in_tiles} + {24'd0, tile};
-  // The output word: (oy * out_w + ox) * tiles_total + tile_offset + to.
+  // The output word: (oy * out_w + ox) * out_tiles + to.
   wire [15:0] out_pixel = {8'd0, oy_q} * {8'd0, out_w} + {8'd0, ox_q};
-  wire [31:0] out_addr = {16'd0, out_pixel} * {24'd0, tiles_total} + {24'd0, tile_offset} + {24'd0, to_q};
+  wire [31:0] out_addr = {16'd0, out_pixel} * {24'd0, out_tiles} + {24'd0, to_q};
 
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       state_q <= StIdle;
       layer_q <= {ProgAddrWidth{1'b0}};
-      instr_q <= 160'd0;
+      instr_q <= 128'd0;
       {oy_q, ox_q, to_q, ti_q} <= 32'd0;
       {ky_q, kx_q} <= 8'd0;
       weight_q <= {WeightAddrWidth{1'b0}};
@@ -199,7 +196,7 @@ module diannao_sequencer #(
   assign first_o = ti_q == 8'd0 && kx_q == 4'd0 && ky_q == 4'd0;
   assign last_o = tile_end;
   assign out_addr_o = out_addr[ActAddrWidth - 1:0];
-  assign tile_o = tile_offset + to_q;
+  assign tile_o = to_q;
   assign op_o = is_feature ? OpFeature : op;
   assign relu_o = instr_q[2];
   assign logits_o = instr_q[3];
@@ -209,6 +206,6 @@ module diannao_sequencer #(
 
   // Reserved instruction bits, and address bits beyond the buffers' sizes (the compiler checks they are zero).
   wire unused_bits;
-  assign unused_bits = ^{instr_q[159:144], instr_q[87:84], instr_q[7:6], weight_base[23:WeightAddrWidth],
+  assign unused_bits = ^{instr_q[87:84], instr_q[7:6], weight_base[23:WeightAddrWidth],
                          in_addr[31:ActAddrWidth], param_addr[23:ParamAddrWidth], out_addr[31:ActAddrWidth]};
 endmodule

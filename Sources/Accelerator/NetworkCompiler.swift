@@ -305,7 +305,7 @@ public enum NetworkCompiler {
                     inputHeight: source.height, inputWidth: source.width, inputTiles: source.tiles,
                     outputHeight: oh, outputWidth: ow, outputTiles: outTiles, kernelHeight: kh, kernelWidth: strips ? 1 : kw,
                     strideHeight: sh, strideWidth: sw, padTop: pt, padLeft: strips ? 0 : pl, poolShift: 0,
-                    weightBase: weightWords.count, paramBase: paramBase, tileOffset: 0, tilesTotal: outTiles)
+                    weightBase: weightWords.count, paramBase: paramBase)
                 instruction.tileSteps = descriptors.map { $0.featureSteps > 0 ? $0.featureSteps : $0.kernelHeight * $0.kernelWidth * source.tiles }
                 try emit(instruction)
                 tileDescriptors += descriptors
@@ -380,7 +380,7 @@ public enum NetworkCompiler {
                     outputHeight: layer.shape[1], outputWidth: layer.shape[2], outputTiles: source.tiles,
                     kernelHeight: kh, kernelWidth: kw, strideHeight: layer.stride![0], strideWidth: layer.stride![1],
                     padTop: layer.pads![0], padLeft: layer.pads![1], poolShift: area.trailingZeroBitCount,
-                    weightBase: 0, paramBase: 0, tileOffset: 0, tilesTotal: source.tiles))
+                    weightBase: 0, paramBase: 0))
                 macs.append(0)
                 maps[layer.name] = Map(order: source.order, height: layer.shape[1], width: layer.shape[2], bank: 1 - source.bank, tiles: source.tiles)
                 layouts.append(source.order.count < tn ? nil : OutputLayout(layer: layer.name, order: source.order, height: layer.shape[1], width: layer.shape[2]))

@@ -1,5 +1,5 @@
 /// One instruction of the accelerator's program: a layer's loop nest and where its numbers live
-/// (docs/accelerator.md, "Program"). Encoded as a 160-bit word, fields from bit 0 up.
+/// (docs/accelerator.md, "Program"). Encoded as a 128-bit word, fields from bit 0 up.
 public struct Instruction: Equatable, Sendable, Codable {
     public enum Op: Int, Sendable, Codable {
         case multiplyAccumulate = 0, maxPool = 1, averagePool = 2
@@ -25,9 +25,6 @@ public struct Instruction: Equatable, Sendable, Codable {
     /// First SB word and first bias/shift word of the layer.
     public var weightBase: Int
     public var paramBase: Int
-    /// The output tiles this instruction writes: tileOffset ..< tileOffset + outputTiles of tilesTotal per pixel.
-    public var tileOffset: Int
-    public var tilesTotal: Int
     /// Weighted layers: the steps of each output tile (tile descriptors), in tile order; the nest's step count.
     public var tileSteps: [Int] = []
 
@@ -38,13 +35,13 @@ public struct Instruction: Equatable, Sendable, Codable {
         ("output_height", 32, 8), ("output_width", 40, 8), ("output_tiles", 48, 8),
         ("kernel_height", 56, 4), ("kernel_width", 60, 4), ("stride_height", 64, 4), ("stride_width", 68, 4),
         ("pad_top", 72, 4), ("pad_left", 76, 4), ("pool_shift", 80, 4), ("weight_base", 88, 24), ("param_base", 112, 16),
-        ("tile_offset", 128, 8), ("tiles_total", 136, 8),
+
     ]
 
     var values: [Int] {
         [op.rawValue, relu ? 1 : 0, logits ? 1 : 0, source, destination, inputHeight, inputWidth, inputTiles,
          outputHeight, outputWidth, outputTiles, kernelHeight, kernelWidth, strideHeight, strideWidth, padTop, padLeft,
-         poolShift, weightBase, paramBase, tileOffset, tilesTotal]
+         poolShift, weightBase, paramBase]
     }
 
     /// The field that does not fit its bits, if any (the compiler refuses such a layer).
@@ -55,9 +52,9 @@ public struct Instruction: Equatable, Sendable, Codable {
         return nil
     }
 
-    /// The 160-bit word as 40 hex digits, most significant first.
+    /// The 128-bit word as 32 hex digits, most significant first.
     public var hex: String {
-        var word = WideWord(bits: 160)
+        var word = WideWord(bits: 128)
         for (field, value) in zip(Self.fields, values) { word.set(value, at: field.lsb, bits: field.bits) }
         return word.hex
     }

@@ -8,10 +8,10 @@ final class NetworkCompilerTests: XCTestCase {
         let instruction = Instruction(layer: "x", op: .averagePool, relu: true, logits: false, source: 1, destination: 0,
                                       inputHeight: 28, inputWidth: 27, inputTiles: 2, outputHeight: 14, outputWidth: 13, outputTiles: 3,
                                       kernelHeight: 5, kernelWidth: 3, strideHeight: 2, strideWidth: 1, padTop: 2, padLeft: 1,
-                                      poolShift: 2, weightBase: 0x123456, paramBase: 0xabcd, tileOffset: 0, tilesTotal: 3)
+                                      poolShift: 2, weightBase: 0x123456, paramBase: 0xabcd)
         // By hand from docs/accelerator.md: op 2 | relu << 2 | source << 4 = 0x16; then the byte fields, the nibbles
         // (kernel 5, 3 -> 0x35 as [63:56]; strides 2, 1 -> 0x12; pads 2, 1 -> 0x12; pool shift 2), the bases.
-        XCTAssertEqual(instruction.hex, "0000" + "03" + "00" + "abcd" + "123456" + "0" + "2" + "12" + "12" + "35" + "03" + "0d" + "0e" + "02" + "1b" + "1c" + "16")
+        XCTAssertEqual(instruction.hex, "abcd" + "123456" + "0" + "2" + "12" + "12" + "35" + "03" + "0d" + "0e" + "02" + "1b" + "1c" + "16")
         XCTAssertNil(instruction.overflowingField)
         var big = instruction
         big.kernelHeight = 16
