@@ -94,8 +94,6 @@ public struct CompiledNetwork: Sendable {
     /// Per instruction (one per conv, dense and pooling layer): the multiply-accumulates it does for the model, padding taps included (as ModelMetrics
     /// counts them; M4 channels their window's taps, M3 channels one per source); 0 for pooling.
     public var macs: [Int]
-    /// Per weighted layer: its multiply-accumulates before M3 and M4 (what vanilla DianNao is measured on).
-    public var denseMacs: [String: Int]
 
     /// Cycles a step's result takes to reach a buffer: memory read, products, the adder tree's levels, the
     /// accumulator, the write (diannao_core.v `Drain`).
@@ -185,7 +183,7 @@ public enum NetworkCompiler {
         var program: [Instruction] = []
         var weightWords: [CompiledNetwork.SBWord] = []
         var paramWords: [CompiledNetwork.ParamWord] = []
-        var macs: [Int] = [], denseMacs: [String: Int] = [:]
+        var macs: [Int] = []
         var accumulatorWidth = 2, minShift = 0, maxShift = 1, maxLeft = 1
         var logitsLayer: QuantizedModel.Layer?
         var activationWords = stripWords
@@ -356,7 +354,6 @@ public enum NetworkCompiler {
                 // M4 channel its window's taps, an M3 channel one per source.
                 let computedMacs = computed.map { layer.kind == .conv2d ? min(sizes[$0], kh) * min(sizes[$0], kw) : taps }.reduce(0, +) * sourceChannels
                 macs.append((computedMacs + features.map(\.sources.count).reduce(0, +)) * oh * ow)
-                denseMacs[layer.name] = outChannels * oh * ow * sourceChannels * taps
                 accumulatorWidth = max(accumulatorWidth, layer.accumulatorBits!)
                 minShift = min(minShift, shifts.min()!)
                 maxShift = max(maxShift, shifts.max()!)
@@ -410,6 +407,6 @@ public enum NetworkCompiler {
             accumulatorWidth: accumulatorWidth, shiftWidth: shiftWidth, maxLeftShift: maxLeft,
             logitWidth: accumulatorWidth + logitLeft, classes: logitsLayer.shape[0], imagePixels: input[1] * input[2],
             imageWidth: input[2], imageHeight: input[1], stripWidth: stripWidth, stripPad: stripPad,
-            activationWords: activationWords, macs: macs, denseMacs: denseMacs)
+            activationWords: activationWords, macs: macs)
     }
 }
