@@ -81,7 +81,7 @@ public struct CompiledNetwork: Sendable {
     public var maxLeftShift: Int
     public var logitWidth: Int
     public var classes: Int
-    public var imagePixels: Int
+    public var imagePixels: Int { imageWidth * imageHeight }
     public var imageWidth: Int
     public var imageHeight: Int
     /// The loader's strips: pixels per word and strips left of the image (1 and 0: one pixel per word).
@@ -405,7 +405,7 @@ public enum NetworkCompiler {
             paramWords: paramWords, powerOfTwoCodes: powerOfTwo, scaleWidth: scaleWidth, productWidth: productWidth,
             dataWidth: dataWidth, activationWidth: model.activationBits, weightWidth: weightWidth,
             accumulatorWidth: accumulatorWidth, shiftWidth: shiftWidth, maxLeftShift: maxLeft,
-            logitWidth: accumulatorWidth + logitLeft, classes: logitsLayer.shape[0], imagePixels: input[1] * input[2],
+            logitWidth: accumulatorWidth + logitLeft, classes: logitsLayer.shape[0],
             imageWidth: input[2], imageHeight: input[1], stripWidth: stripWidth, stripPad: stripPad,
             activationWords: activationWords, macs: macs)
     }
