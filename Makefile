@@ -92,21 +92,26 @@ rtl-check: build-release build/quantized/lenet5-fmnist.q.json
 # first-layer mapping and VGG-small on 200 under Verilator.
 ACCEL_IMAGES ?= 1000
 ACCEL_ICARUS_IMAGES ?= 1
-ACCEL_MODELS := $(foreach m,swc5 swc-pow2-4 kernel3 feature2,build/accelerator-models/lenet5-$(m).c.json)
+ACCEL_MODELS := $(foreach m,swc5 swc-pow2-4 kernel3 feature2 linear12 quadratic3,build/accelerator-models/lenet5-$(m).c.json)
 ACCEL_DESIGNS := lenet5-vanilla:build/quantized/lenet5-fmnist.q.json \
 	lenet5-swc5:build/accelerator-models/lenet5-swc5.c.json:--extensions=swc \
 	lenet5-swc-pow2-4:build/accelerator-models/lenet5-swc-pow2-4.c.json:--extensions=swc \
 	lenet5-kernel3:build/accelerator-models/lenet5-kernel3.c.json:--extensions=kernel \
-	lenet5-feature2:build/accelerator-models/lenet5-feature2.c.json:--extensions=feature
-# Beside them, fewer images: DianNao's own first-layer mapping, and VGG-small.
-ACCEL_MORE := lenet5-vanilla-channels:build/quantized/lenet5-fmnist.q.json:--first-layer=channels \
+	lenet5-feature2:build/accelerator-models/lenet5-feature2.c.json:--extensions=feature \
+	lenet5-linear12-reuse:build/accelerator-models/lenet5-linear12.c.json:--extensions=reuse
+# Beside them, fewer images: quadratic M1 on the reuse lanes, DianNao's own first-layer mapping, and VGG-small.
+ACCEL_MORE := lenet5-quadratic3-reuse:build/accelerator-models/lenet5-quadratic3.c.json:--extensions=reuse \
+	lenet5-vanilla-channels:build/quantized/lenet5-fmnist.q.json:--first-layer=channels \
 	vgg-small-vanilla:build/quantized/vgg-small-fmnist.q.json
 # The compressed models the extensions run: M2 with 5-bit uniform codes (small multipliers) and with 4-bit
-# power-of-two codes (shifts), M4 with every convolution cut to 3x3, M3 with two channels per convolution.
+# power-of-two codes (shifts), M4 with every convolution cut to 3x3, M3 with two channels per convolution, M1
+# linear with 12 segments per layer (gapped ranks) and quadratic with 3 per channel (contiguous ranks).
 ACCEL_COMPRESS_swc5 := --method swc --code-bits 5
 ACCEL_COMPRESS_swc-pow2-4 := --method swc --code-bits 4 --codebook pow2
 ACCEL_COMPRESS_kernel3 := --method kernel --kernel-size 3
 ACCEL_COMPRESS_feature2 := --method feature --features 2 --sources 4
+ACCEL_COMPRESS_linear12 := --method linear --segments 12 --group layer
+ACCEL_COMPRESS_quadratic3 := --method quadratic --segments 3 --group channel
 build/accelerator-models/lenet5-%.c.json: build/quantized/lenet5-fmnist.q.json
 	@mkdir -p $(@D)
 	$(RELEASE_BIN)/approxrtl compress $< $(ACCEL_COMPRESS_$*) -o $@ --force >/dev/null
@@ -121,7 +126,9 @@ ACCEL_RESULTS := lenet5-vanilla:build/quantized/lenet5-fmnist.q.json \
 	lenet5-swc5:build/accelerator-models/lenet5-swc5.c.json:--extensions=swc \
 	lenet5-swc-pow2-4:build/accelerator-models/lenet5-swc-pow2-4.c.json:--extensions=swc \
 	lenet5-kernel3:build/accelerator-models/lenet5-kernel3.c.json:--extensions=kernel \
-	lenet5-feature2:build/accelerator-models/lenet5-feature2.c.json:--extensions=feature
+	lenet5-feature2:build/accelerator-models/lenet5-feature2.c.json:--extensions=feature \
+	lenet5-linear12-reuse:build/accelerator-models/lenet5-linear12.c.json:--extensions=reuse \
+	lenet5-quadratic3-reuse:build/accelerator-models/lenet5-quadratic3.c.json:--extensions=reuse
 ACCEL_RESULTS_TN4 := lenet5-tn4:build/quantized/lenet5-fmnist.q.json:--tn=4 \
 	lenet5-tn4-kernel3:build/accelerator-models/lenet5-kernel3.c.json:--tn=4,--extensions=kernel \
 	lenet5-tn4-feature2:build/accelerator-models/lenet5-feature2.c.json:--tn=4,--extensions=feature

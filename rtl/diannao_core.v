@@ -42,6 +42,15 @@ module diannao_core #(
   parameter integer KeptTiles = 1,
   parameter integer SourceWidth = 1,
   parameter integer CoefWidth = 2,
+  parameter integer LaneBits = Tn * WeightWidth, // SB bits per output lane (diannao_nfu.v)
+  parameter integer MacArray = 1,         // NFU-1 multipliers and NFU-2 adder trees
+  parameter integer Reuse = 0,            // M1 reuse lanes (diannao_reuse.v)
+  parameter integer WindowWords = 16,
+  parameter integer WindowAddrWidth = 4,
+  parameter integer DWidth = 1,
+  parameter integer EWidth = 1,
+  parameter integer Terms = 2,
+  parameter integer ReuseCoefWidth = 16,
   parameter WeightFile = "weights.hex",
   parameter ParamFile = "params.hex",
   parameter ProgramFile = "program.hex",
@@ -83,7 +92,7 @@ module diannao_core #(
   wire [ActAddrWidth - 1:0] in_addr, out_addr;
   wire [WeightAddrWidth - 1:0] weight_addr;
   wire [ParamAddrWidth - 1:0] param_addr;
-  wire [1:0] op;
+  wire [2:0] op;
   wire [7:0] tile;
   wire [3:0] pool_shift;
   diannao_sequencer #(
@@ -96,9 +105,9 @@ module diannao_core #(
     .param_addr_o(param_addr), .first_o(first), .last_o(last), .out_addr_o(out_addr), .tile_o(tile), .op_o(op), .relu_o(relu),
     .logits_o(logits), .src_o(src), .dst_o(dst), .pool_shift_o(pool_shift));
 
-  // SB: the weights, one Tn x Tn word per step.
-  wire [Tn * Tn * WeightWidth - 1:0] weight_word;
-  rom #(.Width(Tn * Tn * WeightWidth), .Depth(WeightWords), .AddrWidth(WeightAddrWidth), .InitFile(WeightFile)) u_sb (
+  // SB: one word per step: Tn x Tn weights, a feature step's sources and coefficients, or a scan step's members.
+  wire [Tn * LaneBits - 1:0] weight_word;
+  rom #(.Width(Tn * LaneBits), .Depth(WeightWords), .AddrWidth(WeightAddrWidth), .InitFile(WeightFile)) u_sb (
     .clk_i(clk_i), .addr_i(weight_addr), .data_o(weight_word));
 
   // Biases and shifts of an output tile, read so that they arrive with the adder trees' sums.
@@ -163,7 +172,9 @@ module diannao_core #(
     .Tn(Tn), .DataWidth(DataWidth), .ActWidth(ActWidth), .WeightWidth(WeightWidth), .AccWidth(AccWidth),
     .ShiftWidth(ShiftWidth), .MaxLeftShift(MaxLeftShift), .LogitWidth(LogitWidth), .AddrWidth(ActAddrWidth), .Swc(Swc),
     .Pow2Codes(Pow2Codes), .ScaleWidth(ScaleWidth), .ProductWidth(ProductWidth), .FeatureUnit(FeatureUnit),
-    .KeptTiles(KeptTiles), .SourceWidth(SourceWidth), .CoefWidth(CoefWidth)
+    .KeptTiles(KeptTiles), .SourceWidth(SourceWidth), .CoefWidth(CoefWidth), .LaneBits(LaneBits), .MacArray(MacArray),
+    .Reuse(Reuse), .WindowWords(WindowWords), .WindowAddrWidth(WindowAddrWidth), .DWidth(DWidth), .EWidth(EWidth),
+    .Terms(Terms), .ReuseCoefWidth(ReuseCoefWidth)
   ) u_nfu (
     .clk_i(clk_i), .rst_ni(rst_ni), .valid_i(step_valid), .mask_i(in_mask), .first_i(first), .last_i(last),
     .addr_i(out_addr), .tile_i(tile), .op_i(op), .relu_i(relu), .logits_i(logits), .dst_i(dst), .pool_shift_i(pool_shift),

@@ -12,6 +12,9 @@
 // coefficient * kept accumulator to its own, which starts from the bias: bias_j + sum_i A_i * acc_{k_i}, exactly
 // docs/arithmetic.md section 9. A source's tile is kept when its last step leaves NFU-2, before any feature step
 // of the same pixel reads it.
+// M1 reuse lanes (Reuse = 1, diannao_reuse.v): gather steps copy the pixel's window into the lanes' window
+// memories, scan steps walk one member per lane and add C0 * S + C1 * J + C2 * Q at each part's end. Without
+// MacArray (every weighted layer runs on the reuse lanes) NFU-1's multipliers and NFU-2's adder trees are left out.
 // Step flags enter with the buffer and SB addresses (the issue cycle); x_i and w_i arrive one cycle later (the
 // memories' read latency) and param_i, the tile's biases, shifts (and scales), Levels + 2 cycles after the issue.
 // The result of a step issued in cycle t is written in cycle t + Levels + 3.
@@ -32,7 +35,16 @@ module diannao_nfu #(
   parameter integer FeatureUnit = 0,    // M3: keep accumulators, run feature steps
   parameter integer KeptTiles = 1,      // computed tiles kept per pixel
   parameter integer SourceWidth = 1,    // bits of a source channel index (< KeptTiles * Tn)
-  parameter integer CoefWidth = 2       // signed feature coefficient width
+  parameter integer CoefWidth = 2,      // signed feature coefficient width
+  parameter integer LaneBits = Tn * WeightWidth, // SB bits per output lane (a MAC word's Tn weights from bit 0)
+  parameter integer MacArray = 1,       // NFU-1 multipliers and NFU-2 adder trees
+  parameter integer Reuse = 0,          // M1 reuse lanes (diannao_reuse.v)
+  parameter integer WindowWords = 16,   // reuse lanes: window words per lane
+  parameter integer WindowAddrWidth = 4,
+  parameter integer DWidth = 1,         // reuse lanes: rank step widths, coefficients per part, coefficient width
+  parameter integer EWidth = 1,
+  parameter integer Terms = 2,
+  parameter integer ReuseCoefWidth = 16
 ) (
   input  wire clk_i,
   input  wire rst_ni,
@@ -43,14 +55,14 @@ module diannao_nfu #(
   input  wire last_i,
   input  wire [AddrWidth - 1:0] addr_i,
   input  wire [7:0] tile_i,
-  input  wire [1:0] op_i,
+  input  wire [2:0] op_i,
   input  wire relu_i,
   input  wire logits_i,
   input  wire dst_i,
   input  wire [3:0] pool_shift_i,
   // One cycle after the issue.
   input  wire [Tn * DataWidth - 1:0] x_i,
-  input  wire [Tn * Tn * WeightWidth - 1:0] w_i,
+  input  wire [Tn * LaneBits - 1:0] w_i,
   // Levels + 2 cycles after the issue: lane o's bias in [o*AccWidth +: AccWidth], its shift after all biases,
   // and with Swc its scale after all shifts.
   input  wire [Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth) - 1:0] param_i,
@@ -64,9 +76,20 @@ module diannao_nfu #(
 );
   localparam integer Levels = $clog2(Tn);
   localparam integer SumWidth = ProductWidth + Levels;
-  localparam [1:0] OpMac = 2'd0, OpMax = 2'd1, OpAverage = 2'd2, OpFeature = 2'd3;
-  // Flags carried down the pipeline: valid, mask, first, last, op, relu, logits, dst, pool shift, tile, address.
-  localparam integer FlagWidth = 21 + AddrWidth;
+  localparam [2:0] OpMac = 3'd0, OpMax = 3'd1, OpAverage = 3'd2, OpFeature = 3'd3, OpGather = 3'd4, OpScan = 3'd5;
+  // Flags carried down the pipeline, from bit 0: address, tile, pool shift, dst, logits, relu, op, last, first,
+  // mask, valid.
+  localparam integer TileLsb = AddrWidth;
+  localparam integer PoolShiftLsb = TileLsb + 8;
+  localparam integer DstBit = PoolShiftLsb + 4;
+  localparam integer LogitsBit = DstBit + 1;
+  localparam integer ReluBit = LogitsBit + 1;
+  localparam integer OpLsb = ReluBit + 1;
+  localparam integer LastBit = OpLsb + 3;
+  localparam integer FirstBit = LastBit + 1;
+  localparam integer MaskBit = FirstBit + 1;
+  localparam integer ValidBit = MaskBit + 1;
+  localparam integer FlagWidth = ValidBit + 1;
   localparam integer LaneFeatureWidth = SourceWidth + CoefWidth;
 
   // Stage 1: the memories' words arrive; the flags wait one cycle for them.
@@ -75,7 +98,7 @@ module diannao_nfu #(
     if (!rst_ni) flags1_q <= {FlagWidth{1'b0}};
     else flags1_q <= {valid_i, mask_i, first_i, last_i, op_i, relu_i, logits_i, dst_i, pool_shift_i, tile_i, addr_i};
   end
-  wire mask1 = flags1_q[FlagWidth - 2];
+  wire mask1 = flags1_q[MaskBit];
   // Padding contributes zero to a sum; the max ignores it through the mask flag.
   wire [Tn * DataWidth - 1:0] x_masked = mask1 ? x_i : {(Tn * DataWidth){1'b0}};
 
@@ -95,20 +118,14 @@ module diannao_nfu #(
     end
   endfunction
 
-  reg [Tn * Tn * ProductWidth - 1:0] products_q;
   reg [Tn * DataWidth - 1:0] x2_q;
   reg [FlagWidth - 1:0] flags2_q;
-  integer o, i, k;
+  integer k;
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      products_q <= {(Tn * Tn * ProductWidth){1'b0}};
       x2_q <= {(Tn * DataWidth){1'b0}};
       flags2_q <= {FlagWidth{1'b0}};
     end else begin
-      for (o = 0; o < Tn; o = o + 1)
-        for (i = 0; i < Tn; i = i + 1)
-          products_q[(o * Tn + i) * ProductWidth +: ProductWidth] <=
-            product(w_i[(o * Tn + i) * WeightWidth +: WeightWidth], x_masked[i * DataWidth +: DataWidth]);
       x2_q <= x_masked;
       flags2_q <= flags1_q;
     end
@@ -120,11 +137,31 @@ module diannao_nfu #(
   wire [FlagWidth - 1:0] flags3;
   genvar g;
   generate
-    for (g = 0; g < Tn; g = g + 1) begin : g_tree
-      wire tree_valid_unused;
-      adder_tree #(.Count(Tn), .InWidth(ProductWidth)) u_tree (
-        .clk_i(clk_i), .rst_ni(rst_ni), .in_i(products_q[g * Tn * ProductWidth +: Tn * ProductWidth]), .valid_i(1'b0),
-        .sum_o(sums[g * SumWidth +: SumWidth]), .valid_o(tree_valid_unused));
+    if (MacArray != 0) begin : g_mac
+      reg [Tn * Tn * ProductWidth - 1:0] products_q;
+      integer o, i;
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) products_q <= {(Tn * Tn * ProductWidth){1'b0}};
+        else begin
+          for (o = 0; o < Tn; o = o + 1)
+            for (i = 0; i < Tn; i = i + 1)
+              products_q[(o * Tn + i) * ProductWidth +: ProductWidth] <=
+                product(w_i[o * LaneBits + i * WeightWidth +: WeightWidth], x_masked[i * DataWidth +: DataWidth]);
+        end
+      end
+      for (g = 0; g < Tn; g = g + 1) begin : g_tree
+        wire tree_valid_unused;
+        adder_tree #(.Count(Tn), .InWidth(ProductWidth)) u_tree (
+          .clk_i(clk_i), .rst_ni(rst_ni), .in_i(products_q[g * Tn * ProductWidth +: Tn * ProductWidth]), .valid_i(1'b0),
+          .sum_o(sums[g * SumWidth +: SumWidth]), .valid_o(tree_valid_unused));
+      end
+      if (LaneBits > Tn * WeightWidth) begin : g_spare
+        wire [Tn * LaneBits - 1:0] spare_lanes = w_i;
+        wire unused_spare = ^spare_lanes;  // bits beyond a lane's Tn weights hold other words' fields
+      end
+    end else begin : g_no_mac
+      // Every weighted layer runs on the reuse lanes.
+      assign sums = {(Tn * SumWidth){1'b0}};
     end
   endgenerate
   delay_line #(.Width(Tn * DataWidth + FlagWidth), .Depth(Levels)) u_beside (
@@ -148,7 +185,7 @@ module diannao_nfu #(
 
   // The feature unit: kept accumulators and one coefficient multiplier per lane.
   wire [Tn * AccWidth - 1:0] feature_terms;
-  wire [7:0] tile3 = flags3[AddrWidth +: 8];
+  wire [7:0] tile3 = flags3[TileLsb +: 8];
   generate
     if (FeatureUnit != 0) begin : g_feature
       // The lanes' (source, coefficient) pairs travel with the step until NFU-2's sums are out.
@@ -185,11 +222,36 @@ module diannao_nfu #(
     end
   endgenerate
 
-  wire valid3 = flags3[FlagWidth - 1];
-  wire mask3 = flags3[FlagWidth - 2];
-  wire first3 = flags3[FlagWidth - 3];
-  wire last3 = flags3[FlagWidth - 4];
-  wire [1:0] op3 = flags3[FlagWidth - 5 -: 2];
+  wire valid3 = flags3[ValidBit];
+  wire mask3 = flags3[MaskBit];
+  wire first3 = flags3[FirstBit];
+  wire last3 = flags3[LastBit];
+  wire [2:0] op3 = flags3[OpLsb +: 3];
+
+  // The reuse lanes' terms, aligned with the adder trees' sums.
+  wire [Tn * AccWidth - 1:0] reuse_terms;
+  generate
+    if (Reuse != 0) begin : g_reuse
+      wire valid1 = flags1_q[ValidBit];
+      wire [2:0] op1 = flags1_q[OpLsb +: 3];
+      wire [Tn * AccWidth - 1:0] terms4;
+      diannao_reuse #(
+        .Tn(Tn), .DataWidth(DataWidth), .AccWidth(AccWidth), .LaneBits(LaneBits), .WindowWords(WindowWords),
+        .WindowAddrWidth(WindowAddrWidth), .DWidth(DWidth), .EWidth(EWidth), .Terms(Terms), .CoefWidth(ReuseCoefWidth)
+      ) u_reuse (
+        .clk_i(clk_i), .rst_ni(rst_ni), .gather_i(valid1 && op1 == OpGather), .first_i(flags1_q[FirstBit]),
+        .scan_i(valid1 && op1 == OpScan), .x_i(x_masked), .w_i(w_i), .term_o(terms4));
+      // The terms leave the reuse lanes in stage 4; the sums leave the trees in stage Levels + 2 (Tn >= 4).
+      if (Levels > 2) begin : g_align
+        delay_line #(.Width(Tn * AccWidth), .Depth(Levels - 2)) u_align (
+          .clk_i(clk_i), .rst_ni(rst_ni), .d_i(terms4), .q_o(reuse_terms));
+      end else begin : g_aligned
+        assign reuse_terms = terms4;
+      end
+    end else begin : g_no_reuse
+      assign reuse_terms = {(Tn * AccWidth){1'b0}};
+    end
+  endgenerate
 
   // The accumulators: multiply-accumulate from the bias, or the window's max or sum.
   reg [Tn * AccWidth - 1:0] acc_q;
@@ -226,10 +288,18 @@ module diannao_nfu #(
       end else if (op3 == OpAverage) begin
         lane_base = first3 ? {AccWidth{1'b0}} : lane_acc;
         acc_next[k * AccWidth +: AccWidth] = lane_base + lane_x;
-      end else begin
+      end else if (op3 == OpFeature) begin
         // Feature step: from the bias, plus coefficient times the source's kept accumulator.
         lane_base = first3 ? $signed(param_i[k * AccWidth +: AccWidth]) : lane_acc;
         acc_next[k * AccWidth +: AccWidth] = lane_base + $signed(feature_terms[k * AccWidth +: AccWidth]);
+      end else if (op3 == OpScan) begin
+        // Scan step: from the bias, plus the lane's finished part (0 inside a part).
+        lane_base = first3 ? $signed(param_i[k * AccWidth +: AccWidth]) : lane_acc;
+        acc_next[k * AccWidth +: AccWidth] = lane_base + $signed(reuse_terms[k * AccWidth +: AccWidth]);
+      end else begin
+        // Gather step: the accumulators wait.
+        lane_base = lane_acc;
+        acc_next[k * AccWidth +: AccWidth] = lane_acc;
       end
     end
   end
@@ -244,17 +314,17 @@ module diannao_nfu #(
       if (valid3) acc_q <= acc_next;
       shift_q <= param_i[Tn * AccWidth +: Tn * ShiftWidth];
       bias_q <= param_i[0 +: Tn * AccWidth];
-      // Only a tile's last step produces a result.
-      flags4_q <= {valid3 && last3, flags3[FlagWidth - 2:0]};
+      // Only a tile's last step produces a result (a gather tile none).
+      flags4_q <= {valid3 && last3 && op3 != OpGather, flags3[FlagWidth - 2:0]};
     end
   end
 
   // NFU-3.
-  wire done4 = flags4_q[FlagWidth - 1];
-  wire [1:0] op4 = flags4_q[FlagWidth - 5 -: 2];
-  wire relu4 = flags4_q[FlagWidth - 7];
-  wire logits4 = flags4_q[FlagWidth - 8];
-  wire [3:0] pool_shift4 = flags4_q[AddrWidth + 8 +: 4];
+  wire done4 = flags4_q[ValidBit];
+  wire [2:0] op4 = flags4_q[OpLsb +: 3];
+  wire relu4 = flags4_q[ReluBit];
+  wire logits4 = flags4_q[LogitsBit];
+  wire [3:0] pool_shift4 = flags4_q[PoolShiftLsb +: 4];
   generate
     for (g = 0; g < Tn; g = g + 1) begin : g_out
       wire signed [AccWidth - 1:0] sum = $signed(acc_q[g * AccWidth +: AccWidth]);
@@ -277,7 +347,7 @@ module diannao_nfu #(
                                             : $signed({{(AccWidth - 1){1'b0}}, 1'b1} << (pool_shift4 - 4'd1));
       wire signed [AccWidth - 1:0] average = (acc + rounding) >>> pool_shift4;
       wire signed [AccWidth - 1:0] pooled = op4 == OpMax ? acc : average;
-      assign write_data_o[g * DataWidth +: DataWidth] = (op4 == OpMac || op4 == OpFeature)
+      assign write_data_o[g * DataWidth +: DataWidth] = (op4 == OpMac || op4 == OpFeature || op4 == OpScan)
         ? {{(DataWidth - ActWidth){requantized[ActWidth - 1]}}, requantized} : pooled[DataWidth - 1:0];
       // Logits: the accumulator aligned by a left shift of -shift (the compiler checks shift <= 0).
       wire [ShiftWidth - 1:0] left = $unsigned(-shift);
@@ -289,8 +359,8 @@ module diannao_nfu #(
 
   assign write_o = done4 && !logits4;
   assign logit_write_o = done4 && logits4;
-  assign dst_o = flags4_q[AddrWidth + 12];
+  assign dst_o = flags4_q[DstBit];
   assign write_addr_o = flags4_q[AddrWidth - 1:0];
 
-  wire unused_flags = ^{flags4_q[FlagWidth - 2:FlagWidth - 4], flags4_q[AddrWidth +: 8], flags3[FlagWidth - 6:0]};
+  wire unused_flags = ^{flags4_q[MaskBit:LastBit], flags4_q[TileLsb +: 8], flags3[OpLsb - 1:0]};
 endmodule

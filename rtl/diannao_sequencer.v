@@ -7,7 +7,8 @@
 // and read input tile `to`. In a weighted layer each output tile has a descriptor (the tile ROM, read
 // combinationally, one entry per bias/shift word): its window (kernel height and width, first tap), so that M4's
 // reduced-kernel tiles step over the centre of the kernel only, or for M3's feature tiles the number of feature
-// steps, which walk ti over the sources. All tiles of an output pixel run before the next pixel, so a feature
+// steps, which walk ti over the sources; for M1's reuse lanes a gather tile (the pixel's window, stepped like a
+// MAC tile but reading no SB word) and scan tiles of so many steps, one SB word of members each. All tiles of an output pixel run before the next pixel, so a feature
 // tile finds its sources' accumulators in the feature unit. After a layer's last step the sequencer waits Drain
 // cycles, so that the next layer reads a complete buffer.
 module diannao_sequencer #(
@@ -19,7 +20,7 @@ module diannao_sequencer #(
   parameter integer TileWords = 16,       // tile descriptors (one per bias/shift word; at most 2^ParamAddrWidth)
   parameter integer Drain = 8,            // cycles from a step's issue to its result being written
   parameter ProgramFile = "program.hex",
-  parameter TileFile = "tiles.hex"        // one 20-bit descriptor per output tile of the weighted layers
+  parameter TileFile = "tiles.hex"        // one 32-bit descriptor per output tile of the weighted layers
 ) (
   input  wire clk_i,
   input  wire rst_ni,
@@ -37,14 +38,16 @@ module diannao_sequencer #(
   output wire last_o,                             // last step of an output tile
   output wire [ActAddrWidth - 1:0] out_addr_o,    // output word: (oy * out_w + ox) * out_tiles + to
   output wire [7:0] tile_o,                       // output tile (to)
-  output wire [1:0] op_o,                         // 0 multiply-accumulate, 1 max pool, 2 average pool, 3 feature
+  output wire [2:0] op_o,                         // 0 multiply-accumulate, 1 max pool, 2 average pool, 3 feature,
+                                                  // 4 gather, 5 scan
   output wire relu_o,
   output wire logits_o,                           // results go to the logit registers, not a buffer
   output wire src_o,                              // buffer read
   output wire dst_o,                              // buffer written
   output wire [3:0] pool_shift_o                  // average pool: log2 of the window area
 );
-  localparam [1:0] OpMac = 2'd0, OpMax = 2'd1, OpAverage = 2'd2, OpFeature = 2'd3;
+  localparam [1:0] OpMac = 2'd0, OpMax = 2'd1, OpAverage = 2'd2;
+  localparam [1:0] KindMac = 2'd0, KindFeature = 2'd1, KindGather = 2'd2, KindScan = 2'd3;
   localparam [2:0] StIdle = 3'd0, StFetch = 3'd1, StDecode = 3'd2, StRun = 3'd3, StDrain = 3'd4;
 
   // Program ROM: one instruction per layer.
@@ -55,7 +58,8 @@ module diannao_sequencer #(
 
   reg [2:0] state_q;
   reg [127:0] instr_q;
-  reg [7:0] oy_q, ox_q, to_q, ti_q;
+  reg [7:0] oy_q, ox_q, to_q;
+  reg [11:0] ti_q;
   reg [3:0] ky_q, kx_q;
   reg [WeightAddrWidth - 1:0] weight_q;
   reg [4:0] drain_q;
@@ -78,23 +82,27 @@ module diannao_sequencer #(
   wire [15:0] param_base = instr_q[127:112];
 
 
-  // Pooling reads one input tile per output tile; multiply-accumulate reads all of them; a feature tile takes
-  // one step per source (in_tiles holds their number).
+  // With reuse lanes, output tile 0 of a layer is the gather tile, which writes nothing.
+  wire reuse = instr_q[6];
+
+  // Pooling reads one input tile per output tile; multiply-accumulate (and gather) reads all of them; a feature
+  // tile takes one step per source, a scan tile one per member.
   wire is_mac = op == OpMac;
   wire is_pool = op == OpMax || op == OpAverage;
   wire [23:0] param_addr = {8'd0, param_base} + {16'd0, to_q};
-  // The tile descriptor of output tile `to`: kernel height, width, first tap y, x, feature steps (0: a MAC tile).
-  reg [19:0] tiles_rom [0:TileWords - 1];
+  // The tile descriptor of output tile `to`: kernel height, width, first tap y, x, steps, kind.
+  reg [31:0] tiles_rom [0:TileWords - 1];
   initial $readmemh(TileFile, tiles_rom);
-  wire [19:0] tile_desc = tiles_rom[param_addr[ParamAddrWidth - 1:0]];
-  wire [3:0] feature_steps = is_pool ? 4'd0 : tile_desc[19:16];
-  wire is_feature = feature_steps != 4'd0;
+  wire [31:0] tile_desc = tiles_rom[param_addr[ParamAddrWidth - 1:0]];
+  wire [1:0] kind = is_pool ? KindMac : tile_desc[29:28];
+  wire stepped = kind == KindFeature || kind == KindScan;  // steps from the descriptor, no window
+  wire is_gather = kind == KindGather;
   wire [3:0] k_h = is_pool ? pool_k_h : tile_desc[3:0];
   wire [3:0] k_w = is_pool ? pool_k_w : tile_desc[7:4];
   wire [3:0] tap_y = is_pool ? 4'd0 : tile_desc[11:8];
   wire [3:0] tap_x = is_pool ? 4'd0 : tile_desc[15:12];
-  wire [7:0] ti_count = is_pool ? 8'd1 : is_feature ? {4'd0, feature_steps} : in_tiles;
-  wire ti_end = ti_q == ti_count - 8'd1;
+  wire [11:0] ti_count = is_pool ? 12'd1 : stepped ? tile_desc[27:16] : {4'd0, in_tiles};
+  wire ti_end = ti_q == ti_count - 12'd1;
   wire kx_end = kx_q == k_w - 4'd1;
   wire ky_end = ky_q == k_h - 4'd1;
   wire to_end = to_q == out_tiles - 8'd1;
@@ -109,20 +117,23 @@ module diannao_sequencer #(
   wire signed [13:0] iy = $signed({2'b00, oy_strided}) + $signed({10'd0, ky_q}) + $signed({10'd0, tap_y}) - $signed({10'd0, pad_t});
   wire signed [13:0] ix = $signed({2'b00, ox_strided}) + $signed({10'd0, kx_q}) + $signed({10'd0, tap_x}) - $signed({10'd0, pad_l});
   wire in_map = iy >= 14'sd0 && iy < $signed({6'd0, in_h}) && ix >= 14'sd0 && ix < $signed({6'd0, in_w});
-  wire [7:0] tile = is_mac ? ti_q : to_q;
+  wire [7:0] tile = is_mac ? ti_q[7:0] : to_q;
   // Outside the map the address is not used (the mask zeroes the word), so its low bits suffice.
   wire [31:0] in_pixel = {18'd0, iy} * {24'd0, in_w} + {18'd0, ix};
   wire [31:0] in_addr = in_pixel * {24'd0, in_tiles} + {24'd0, tile};
-  // The output word: (oy * out_w + ox) * out_tiles + to.
+  // The output word: (oy * out_w + ox) * out_tiles + to (with reuse lanes the scan tiles are 1 .. out_tiles - 1
+  // and write output tiles 0 .. out_tiles - 2).
   wire [15:0] out_pixel = {8'd0, oy_q} * {8'd0, out_w} + {8'd0, ox_q};
-  wire [31:0] out_addr = {16'd0, out_pixel} * {24'd0, out_tiles} + {24'd0, to_q};
+  wire [7:0] out_tile = to_q - {7'd0, reuse};
+  wire [31:0] out_addr = {16'd0, out_pixel} * {24'd0, out_tiles - {7'd0, reuse}} + {24'd0, out_tile};
 
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       state_q <= StIdle;
       layer_q <= {ProgAddrWidth{1'b0}};
       instr_q <= 128'd0;
-      {oy_q, ox_q, to_q, ti_q} <= 32'd0;
+      {oy_q, ox_q, to_q} <= 24'd0;
+      ti_q <= 12'd0;
       {ky_q, kx_q} <= 8'd0;
       weight_q <= {WeightAddrWidth{1'b0}};
       drain_q <= 5'd0;
@@ -136,17 +147,20 @@ module diannao_sequencer #(
         StFetch: state_q <= StDecode;
         StDecode: begin
           instr_q <= instr_rom;
-          {oy_q, ox_q, to_q, ti_q} <= 32'd0;
+          {oy_q, ox_q, to_q} <= 24'd0;
+          ti_q <= 12'd0;
           {ky_q, kx_q} <= 8'd0;
           weight_q <= instr_rom[88 +: WeightAddrWidth];
           state_q <= StRun;
         end
         StRun: begin
-          // The weight words of one output pixel follow one another; the next pixel starts from the base again.
-          weight_q <= (tile_end && to_end) ? weight_base[WeightAddrWidth - 1:0] : weight_q + 1'b1;
-          if (!ti_end) ti_q <= ti_q + 8'd1;
+          // The weight words of one output pixel follow one another (a gather step reads none); the next pixel
+          // starts from the base again.
+          if (tile_end && to_end) weight_q <= weight_base[WeightAddrWidth - 1:0];
+          else if (!is_gather) weight_q <= weight_q + 1'b1;
+          if (!ti_end) ti_q <= ti_q + 12'd1;
           else begin
-            ti_q <= 8'd0;
+            ti_q <= 12'd0;
             if (!kx_end) kx_q <= kx_q + 4'd1;
             else begin
               kx_q <= 4'd0;
@@ -193,11 +207,11 @@ module diannao_sequencer #(
   assign in_mask_o = in_map;
   assign weight_addr_o = weight_q;
   assign param_addr_o = param_addr[ParamAddrWidth - 1:0];
-  assign first_o = ti_q == 8'd0 && kx_q == 4'd0 && ky_q == 4'd0;
+  assign first_o = ti_q == 12'd0 && kx_q == 4'd0 && ky_q == 4'd0;
   assign last_o = tile_end;
   assign out_addr_o = out_addr[ActAddrWidth - 1:0];
   assign tile_o = to_q;
-  assign op_o = is_feature ? OpFeature : op;
+  assign op_o = kind == KindFeature ? 3'd3 : kind == KindGather ? 3'd4 : kind == KindScan ? 3'd5 : {1'b0, op};
   assign relu_o = instr_q[2];
   assign logits_o = instr_q[3];
   assign src_o = instr_q[4];
@@ -206,6 +220,6 @@ module diannao_sequencer #(
 
   // Reserved instruction bits, and address bits beyond the buffers' sizes (the compiler checks they are zero).
   wire unused_bits;
-  assign unused_bits = ^{instr_q[87:84], instr_q[7:6], weight_base[23:WeightAddrWidth],
+  assign unused_bits = ^{instr_q[87:84], instr_q[7], tile_desc[31:30], weight_base[23:WeightAddrWidth],
                          in_addr[31:ActAddrWidth], param_addr[23:ParamAddrWidth], out_addr[31:ActAddrWidth]};
 endmodule

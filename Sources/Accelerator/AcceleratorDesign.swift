@@ -20,6 +20,10 @@ public struct AcceleratorManifest: Codable, Equatable, Sendable {
     /// "vanilla" or the extensions switched on.
     public var extensions: String
     public var multipliers: Int
+    /// The reuse lanes' small rank-step multipliers (d * S, e * S), beside `multipliers`.
+    public var stepMultipliers: Int = 0
+    /// NFU-1's multipliers and NFU-2's adder trees are built (false: every weighted layer runs on the reuse lanes).
+    public var macArray: Bool = true
     /// SWC lanes with power-of-two codes: NFU-1 shifts instead of multiplying.
     public var shiftLanes: Bool
     public var dataWidth: Int
@@ -62,7 +66,7 @@ public struct AcceleratorDesign: Sendable {
 
     /// The hand-written modules the accelerator is built from, in compile order.
     static let primitives = ["rtl/rom.v", "rtl/ram_sdp.v", "rtl/delay_line.v", "rtl/adder_tree_core.v", "rtl/adder_tree.v",
-                             "rtl/requantize.v", "rtl/diannao_sequencer.v", "rtl/diannao_nfu.v", "rtl/diannao_core.v"]
+                             "rtl/requantize.v", "rtl/diannao_sequencer.v", "rtl/diannao_reuse.v", "rtl/diannao_nfu.v", "rtl/diannao_core.v"]
 
     /// Compiles `model` and writes the folder's files; the bench checks `count` images (pixels, labels) against
     /// the golden model's logits.
@@ -78,11 +82,19 @@ public struct AcceleratorDesign: Sendable {
         let tn = config.tn
         var files: [String: Data] = [:]
         // ROM images: SB, biases and shifts, program.
+        let laneBits = network.laneBits
         files["mem/weights.hex"] = lines(network.weightWords.map { word in
-            var wide = WideWord(bits: tn * tn * network.weightWidth)
+            var wide = WideWord(bits: tn * laneBits)
             switch word {
             case .weights(let lanes):
-                for (lane, w) in lanes.enumerated() { wide.set(w, at: lane * network.weightWidth, bits: network.weightWidth) }
+                // Output lane o's tn weights from bit o * laneBits.
+                for (lane, w) in lanes.enumerated() {
+                    wide.set(w, at: (lane / tn) * laneBits + (lane % tn) * network.weightWidth, bits: network.weightWidth)
+                }
+            case .members(let lanes):
+                for (o, member) in lanes.enumerated() {
+                    if let member, let reuse = network.reuse { setMember(member, in: &wide, at: o * laneBits, reuse: reuse, tn: tn) }
+                }
             case .features(let lanes):
                 // Lane o: source index, then the coefficient (diannao_nfu.v, feature unit).
                 let (sw, cw) = (network.sourceWidth, network.coefficientWidth)
@@ -106,7 +118,7 @@ public struct AcceleratorDesign: Sendable {
             return wide.hex
         })
         files["mem/program.hex"] = lines(network.program.map(\.hex))
-        files["mem/tiles.hex"] = lines(network.tileDescriptors.isEmpty ? ["00000"] : network.tileDescriptors.map(\.hex))
+        files["mem/tiles.hex"] = lines(network.tileDescriptors.isEmpty ? [TileDescriptor().hex] : network.tileDescriptors.map(\.hex))
         // The bench's vectors.
         let outcome = golden.run(pixels: pixels, count: count, keepLayers: debugLayers)
         let logits = outcome.logits
@@ -177,11 +189,12 @@ public struct AcceleratorDesign: Sendable {
         }
         let manifest = AcceleratorManifest(
             model: modelName, top: name, rtl: rtl, config: config, extensions: config.name, multipliers: network.multipliers,
+            stepMultipliers: network.stepMultipliers, macArray: network.macArray,
             shiftLanes: network.powerOfTwoCodes, dataWidth: network.dataWidth,
             weightWidth: network.weightWidth, accumulatorWidth: network.accumulatorWidth, logitWidth: network.logitWidth,
             activationWords: network.activationWords, weightWords: network.weightWords.count, paramWords: max(1, network.paramWords.count),
             activationBufferBits: 2 * network.activationWords * tn * network.dataWidth,
-            weightBufferBits: network.weightWords.count * tn * tn * network.weightWidth,
+            weightBufferBits: network.weightWords.count * tn * laneBits,
             paramBufferBits: max(1, network.paramWords.count) * paramBits,
             layers: layers, computeCycles: network.computeCycles, loadCycles: network.loadCycles,
             firstLayer: network.stripWidth > 1 ? "strips of \(network.stripWidth)" : "channels", images: count, goldenCorrect: goldenCorrect)
@@ -203,6 +216,20 @@ public struct AcceleratorDesign: Sendable {
         return "\(name)_diannao"
     }
 
+    /// A member in its lane (diannao_reuse.v), from bit 0: window address, lane select, first, last, d, e
+    /// (quadratic), the coefficients (zero except at a part's end).
+    static func setMember(_ member: CompiledNetwork.Member, in wide: inout WideWord, at lsb: Int, reuse: CompiledNetwork.ReuseLanes, tn: Int) {
+        var at = lsb
+        func put(_ value: Int, _ bits: Int) { wide.set(value, at: at, bits: bits); at += bits }
+        put(member.address, reuse.windowAddressWidth)
+        put(member.lane, bitsFor(tn - 1))
+        put(member.first ? 1 : 0, 1)
+        put(member.last ? 1 : 0, 1)
+        put(member.d, reuse.dWidth)
+        if reuse.terms == 3 { put(member.e, reuse.eWidth) }
+        for t in 0..<reuse.terms { put(t < member.coefficients.count ? member.coefficients[t] : 0, reuse.coefficientWidth) }
+    }
+
     static func lines(_ words: [String]) -> Data { Data(words.map { $0 + "\n" }.joined().utf8) }
 
     /// The top: diannao_core with the network's widths, sizes and ROM images.
@@ -222,6 +249,10 @@ public struct AcceleratorDesign: Sendable {
             ("ScaleWidth", .integer(n.scaleWidth)), ("ProductWidth", .integer(n.productWidth)),
             ("FeatureUnit", .integer(n.config.featureUnit ? 1 : 0)), ("KeptTiles", .integer(n.keptTiles)),
             ("SourceWidth", .integer(n.sourceWidth)), ("CoefWidth", .integer(n.coefficientWidth)),
+            ("LaneBits", .integer(n.laneBits)), ("MacArray", .integer(n.macArray ? 1 : 0)), ("Reuse", .integer(n.reuse == nil ? 0 : 1)),
+            ("WindowWords", .integer(n.reuse?.windowWords ?? 1)), ("WindowAddrWidth", .integer(n.reuse?.windowAddressWidth ?? 1)),
+            ("DWidth", .integer(n.reuse?.dWidth ?? 1)), ("EWidth", .integer(n.reuse?.eWidth ?? 1)), ("Terms", .integer(n.reuse?.terms ?? 2)),
+            ("ReuseCoefWidth", .integer(n.reuse?.coefficientWidth ?? 2)),
             ("WeightFile", .string("mem/weights.hex")), ("ParamFile", .string("mem/params.hex")), ("ProgramFile", .string("mem/program.hex")),
             ("TileFile", .string("mem/tiles.hex")),
         ]

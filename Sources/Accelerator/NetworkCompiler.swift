@@ -1,4 +1,5 @@
 import Foundation
+import GoldenModel
 import Quantization
 
 /// The accelerator's configuration (docs/accelerator.md, "Parameters").
@@ -14,19 +15,34 @@ public struct AcceleratorConfig: Equatable, Sendable, Codable {
     /// The feature-approximation unit (M3): approximated channels form tiles of their own, computed from the
     /// kept accumulators of their sources in one step per source.
     public var featureUnit: Bool
+    /// M1 reuse lanes: a layer compressed with sorted-weight approximation gathers each pixel's window into the
+    /// lanes' window memories and scans every output channel's members in its own sorted order (additions, and a
+    /// coefficient multiply per part); without other weighted layers the Tn x Tn multipliers are left out.
+    public var reuse: Bool
     /// How the first convolution of a one-channel image meets the lanes: `strips` (the loader packs a row of the
     /// kernel's taps into one word, so the input lanes carry kx) or `channels` (DianNao's mapping: input channels
     /// on the lanes, one of Tn busy for a one-channel image).
     public var firstLayer: FirstLayerMapping
     public enum FirstLayerMapping: String, Sendable, Codable, CaseIterable { case strips, channels }
 
-    public init(tn: Int = 16, swc: Bool = false, kernelTiles: Bool = false, featureUnit: Bool = false, firstLayer: FirstLayerMapping = .strips) {
-        self.tn = tn; self.swc = swc; self.kernelTiles = kernelTiles; self.featureUnit = featureUnit; self.firstLayer = firstLayer
+    public init(tn: Int = 16, swc: Bool = false, kernelTiles: Bool = false, featureUnit: Bool = false, reuse: Bool = false,
+                firstLayer: FirstLayerMapping = .strips) {
+        self.tn = tn; self.swc = swc; self.kernelTiles = kernelTiles; self.featureUnit = featureUnit; self.reuse = reuse; self.firstLayer = firstLayer
+    }
+
+    enum CodingKeys: String, CodingKey { case tn, swc, kernelTiles, featureUnit, reuse, firstLayer }
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(tn: try c.decode(Int.self, forKey: .tn), swc: try c.decode(Bool.self, forKey: .swc),
+                  kernelTiles: try c.decode(Bool.self, forKey: .kernelTiles), featureUnit: try c.decode(Bool.self, forKey: .featureUnit),
+                  // Folders written before the reuse lanes existed have no such key.
+                  reuse: try c.decodeIfPresent(Bool.self, forKey: .reuse) ?? false,
+                  firstLayer: try c.decode(FirstLayerMapping.self, forKey: .firstLayer))
     }
 
     /// The extensions switched on, by name ("vanilla" when none).
     public var name: String {
-        let on = [(swc, "swc"), (kernelTiles, "kernel"), (featureUnit, "feature")].filter(\.0).map(\.1)
+        let on = [(swc, "swc"), (kernelTiles, "kernel"), (featureUnit, "feature"), (reuse, "reuse")].filter(\.0).map(\.1)
         return on.isEmpty ? "vanilla" : on.joined(separator: "+")
     }
 }
@@ -45,19 +61,44 @@ public struct CompiledNetwork: Sendable {
     public var config: AcceleratorConfig
     public var program: [Instruction]
     /// SB words: `tn * tn` weight codes (lane `o * tn + i` is the weight from input lane i to output lane o), or
-    /// for a feature step one (source channel, coefficient) pair per output lane.
+    /// for a feature step one (source channel, coefficient) pair per output lane, or for a scan step one member
+    /// per output lane (nil: the lane idles).
     public var weightWords: [SBWord]
     public enum SBWord: Sendable, Equatable {
         case weights([Int])
         case features([(source: Int, coefficient: Int)])
+        case members([Member?])
         public static func == (a: SBWord, b: SBWord) -> Bool {
             switch (a, b) {
             case let (.weights(x), .weights(y)): return x == y
             case let (.features(x), .features(y)): return x.map(\.source) == y.map(\.source) && x.map(\.coefficient) == y.map(\.coefficient)
+            case let (.members(x), .members(y)): return x == y
             default: return false
             }
         }
     }
+    /// A scan step of one reuse lane: the input it adds (window word and lane), whether it starts or ends a part
+    /// (members run from the part's highest rank down), the rank steps d and e it multiplies the suffix sum by,
+    /// and at a part's end its coefficients (docs/arithmetic.md section 7.1).
+    public struct Member: Sendable, Equatable {
+        public var address: Int, lane: Int, first: Bool, last: Bool, d: Int, e: Int
+        public var coefficients: [Int]
+    }
+    /// The reuse lanes' sizes and widths (nil: no layer runs on them).
+    public var reuse: ReuseLanes?
+    public struct ReuseLanes: Sendable, Equatable {
+        /// Window words per lane (the largest gather tile), the rank step widths, coefficients per part, their width.
+        public var windowWords: Int, dWidth: Int, eWidth: Int, terms: Int, coefficientWidth: Int
+        public var windowAddressWidth: Int { bitsFor(windowWords - 1) }
+        /// A member's bits (diannao_reuse.v): address, lane select, first, last, d, e (quadratic), coefficients.
+        public func memberWidth(tn: Int) -> Int {
+            windowAddressWidth + bitsFor(tn - 1) + 2 + dWidth + (terms == 3 ? eWidth : 0) + terms * coefficientWidth
+        }
+    }
+    /// NFU-1's multipliers and NFU-2's adder trees are built (some weighted layer multiplies weights).
+    public var macArray: Bool
+    /// SB bits per output lane: a MAC word's `tn` weights, or a scan word's member when that is wider.
+    public var laneBits: Int
     /// Per instruction: how its output map lies in the buffer (nil for the logits).
     public var outputLayouts: [OutputLayout?]
     /// One per bias/shift word: how that output tile steps.
@@ -109,10 +150,18 @@ public struct CompiledNetwork: Sendable {
     /// come on top.
     public var computeCycles: Int { layerCycles.reduce(0, +) }
 
-    /// NFU-1's multipliers (none with power-of-two SWC codes: shifts), the MAW multipliers of SWC lanes and the
-    /// coefficient multipliers of the feature unit.
+    /// NFU-1's multipliers (none with power-of-two SWC codes: shifts; none without the MAC array), the MAW
+    /// multipliers of SWC lanes, the coefficient multipliers of the feature unit and of the reuse lanes.
     public var multipliers: Int {
-        (powerOfTwoCodes ? 0 : config.tn * config.tn) + (config.swc ? config.tn : 0) + (config.featureUnit ? config.tn : 0)
+        (powerOfTwoCodes || !macArray ? 0 : config.tn * config.tn) + (config.swc ? config.tn : 0) + (config.featureUnit ? config.tn : 0)
+            + (reuse.map { config.tn * $0.terms } ?? 0)
+    }
+
+    /// The reuse lanes' rank-step multipliers (d * S, e * S; small constants): none when every d is 0 or 1 and
+    /// the parts are linear (an addition).
+    public var stepMultipliers: Int {
+        guard let reuse else { return 0 }
+        return config.tn * ((reuse.dWidth > 1 ? 1 : 0) + (reuse.terms == 3 ? 1 : 0))
     }
 }
 
@@ -164,6 +213,11 @@ public enum NetworkCompiler {
     public static func compile(_ model: QuantizedModel, config: AcceleratorConfig = AcceleratorConfig()) throws -> CompiledNetwork {
         let tn = config.tn
         guard tn >= 2, tn <= 64 else { throw CompileError(layer: model.input.name, "Tn must be 2 to 64, not \(tn)") }
+        if config.reuse {
+            // The reuse lanes' terms meet the adder trees' sums after log2(Tn) + 2 cycles, no sooner than their own 4.
+            guard tn >= 4 else { throw CompileError(layer: model.input.name, "the reuse lanes need Tn >= 4, not \(tn)") }
+            guard !config.swc else { throw CompileError(layer: model.input.name, "the reuse lanes (M1) and SWC lanes (M2) are not combined in one design") }
+        }
         let input = model.input.shape
         guard input.count == 3, input[0] == 1 else {
             throw CompileError(layer: model.input.name, "the image loader takes one-channel images, not shape \(input)")
@@ -193,6 +247,9 @@ public enum NetworkCompiler {
         var keptTiles = 1, coefficientWidth = 2
         var tileDescriptors: [TileDescriptor] = []
         var layouts: [OutputLayout?] = []
+        // Reuse lanes: their sizes and widths; weighted layers on them and on the MAC array.
+        var reuseLanes: CompiledNetwork.ReuseLanes?
+        var reuseLayers = 0, macLayers = 0
         let tiles = { (channels: Int) in (channels + tn - 1) / tn }
 
         for (position, layer) in model.layers.enumerated() {
@@ -222,6 +279,10 @@ public enum NetworkCompiler {
                     throw fail("approximated features (M3) need the feature-approximation unit (--extensions feature)")
                 }
                 if !approximated.isEmpty && config.swc { throw fail("approximated features (M3) with SWC lanes are not supported") }
+                let plan = layer.compression.map { ReusePlan($0, weightShape: shape) }
+                let reuseLayer = config.reuse && (plan?.degree ?? 0) >= 1
+                if reuseLayer && !approximated.isEmpty { throw fail("approximated features (M3) in a layer on the reuse lanes (M1) are not supported") }
+                if reuseLayer { reuseLayers += 1 } else { macLayers += 1 }
                 // What the SB holds: weight codes, or with SWC lanes the scaling-weight codes and per-channel scales.
                 var weights = layer.effectiveWeights!
                 var scales = [Int](repeating: 1, count: outChannels)
@@ -274,28 +335,14 @@ public enum NetworkCompiler {
                 for (p, m) in computed.enumerated() { order[p] = m }
                 let features = approximated.sorted { $0.channel < $1.channel }
                 for (p, f) in features.enumerated() { order[computedTiles * tn + p] = f.channel }
-                let physical = Dictionary(uniqueKeysWithValues: order.enumerated().compactMap { p, m in m.map { ($0, p) } })
                 let logits = layer.logits ?? false
                 let paramBase = paramWords.count
+                // Reuse lanes: the gather tile comes first; its parameter word is never read.
+                if reuseLayer { paramWords.append(.init(bias: [Int](repeating: 0, count: tn), shift: [Int](repeating: 0, count: tn), scale: [Int](repeating: 0, count: tn))) }
                 for t in 0..<outTiles {
                     let lanes = order[(t * tn)..<((t + 1) * tn)]
                     paramWords.append(.init(bias: lanes.map { $0.map { bias[$0] } ?? 0 }, shift: lanes.map { $0.map { shifts[$0] } ?? 0 },
                                             scale: lanes.map { $0.map { scales[$0] } ?? 0 }))
-                }
-                // One instruction for the layer; each output tile's descriptor says how it steps: computed tiles
-                // over the largest window of their channels (the full kernel without reduced-kernel tiles),
-                // feature tiles one step per source, after the computed tiles of the same pixel.
-                let featureSteps = features.map(\.sources.count).max() ?? 0
-                var descriptors: [TileDescriptor] = []
-                for t in 0..<outTiles {
-                    if t >= computedTiles {
-                        descriptors.append(TileDescriptor(kernelHeight: 1, kernelWidth: 1, tapY: 0, tapX: 0, featureSteps: featureSteps))
-                        continue
-                    }
-                    let size = config.kernelTiles && layer.kind == .conv2d ? order[(t * tn)..<((t + 1) * tn)].compactMap { $0.map { sizes[$0] } }.max()! : nil
-                    let (gh, gw) = (min(size ?? kh, kh), min(size ?? kw, kw))
-                    descriptors.append(TileDescriptor(kernelHeight: gh, kernelWidth: strips ? 1 : gw, tapY: (kh - gh) / 2,
-                                                      tapX: strips ? 0 : (kw - gw) / 2, featureSteps: 0))
                 }
                 var instruction = Instruction(
                     layer: layer.name, op: .multiplyAccumulate, relu: layer.relu ?? false, logits: logits,
@@ -304,50 +351,32 @@ public enum NetworkCompiler {
                     outputHeight: oh, outputWidth: ow, outputTiles: outTiles, kernelHeight: kh, kernelWidth: strips ? 1 : kw,
                     strideHeight: sh, strideWidth: sw, padTop: pt, padLeft: strips ? 0 : pl, poolShift: 0,
                     weightBase: weightWords.count, paramBase: paramBase)
-                instruction.tileSteps = descriptors.map { $0.featureSteps > 0 ? $0.featureSteps : $0.kernelHeight * $0.kernelWidth * source.tiles }
+                let descriptors: [TileDescriptor]
+                if reuseLayer, let plan {
+                    // Reuse lanes: the gather tile over the whole kernel, then one scan tile per output tile.
+                    let scan = try reuseScan(plan, order: order, source: source, kernel: (kh, kw), strips: strips, tn: tn, fail: fail)
+                    descriptors = [TileDescriptor(.gather, kernelHeight: kh, kernelWidth: strips ? 1 : kw)]
+                        + scan.tileSteps.map { TileDescriptor(.scan, steps: $0) }
+                    instruction.reuse = true
+                    instruction.outputTiles = outTiles + 1
+                    weightWords += scan.words
+                    let gatherWords = descriptors[0].stepCount(inputTiles: source.tiles)
+                    reuseLanes = CompiledNetwork.ReuseLanes(
+                        windowWords: max(reuseLanes?.windowWords ?? 1, gatherWords), dWidth: max(reuseLanes?.dWidth ?? 1, scan.dWidth),
+                        eWidth: max(reuseLanes?.eWidth ?? 1, scan.eWidth), terms: max(reuseLanes?.terms ?? 2, plan.degree + 1),
+                        coefficientWidth: max(reuseLanes?.coefficientWidth ?? 2, scan.coefficientWidth))
+                } else {
+                    descriptors = macTileDescriptors(order: order, computedTiles: computedTiles, featureSteps: features.map(\.sources.count).max() ?? 0,
+                                                     sizes: config.kernelTiles && layer.kind == .conv2d ? sizes : nil, kernel: (kh, kw), strips: strips, tn: tn)
+                    weightWords += macWords(descriptors: descriptors, order: order, weights: weights, features: features, source: source,
+                                            kernelWidth: kw, taps: taps, stripWidth: strips ? stripWidth : 0, tn: tn)
+                }
+                instruction.tileSteps = descriptors.map { $0.stepCount(inputTiles: source.tiles) }
                 try emit(instruction)
+                if let bad = descriptors.lazy.compactMap(\.overflowingField).first {
+                    throw fail("a tile's \(bad.name) = \(bad.value) does not fit the tile descriptor's \(bad.bits) bits")
+                }
                 tileDescriptors += descriptors
-                if descriptors.contains(where: { max($0.kernelHeight, $0.kernelWidth, $0.tapY, $0.tapX, $0.featureSteps) > 15 }) {
-                    throw fail("a tile descriptor field does not fit its 4 bits (kernel \(kh)x\(kw), \(featureSteps) feature steps)")
-                }
-                // SB, per output pixel: per output tile, per tap of its window, per input tile, one word (the
-                // sequencer's order); a feature tile's words, one per step, give each lane a source and coefficient.
-                let byChannel = Dictionary(uniqueKeysWithValues: features.map { ($0.channel, $0) })
-                for (to, d) in descriptors.enumerated() {
-                    if d.featureSteps > 0 {
-                        for step in 0..<d.featureSteps {
-                            weightWords.append(.features((0..<tn).map { o in
-                                guard let j = order[to * tn + o], let f = byChannel[j], step < f.sources.count else { return (0, 0) }
-                                return (physical[f.sources[step]]!, f.coefficients[step])
-                            }))
-                        }
-                        continue
-                    }
-                    for ky in 0..<d.kernelHeight {
-                        for kx in 0..<d.kernelWidth {
-                            let tap = (ky + d.tapY) * kw + kx + d.tapX
-                            for ti in 0..<source.tiles {
-                                var word = [Int](repeating: 0, count: tn * tn)
-                                for o in 0..<tn {
-                                    guard let m = order[to * tn + o] else { continue }
-                                    if strips {
-                                        // Lane i: column i of the kernel row (one input channel).
-                                        for i in 0..<stripWidth {
-                                            word[o * tn + i] = weights[m * taps + (ky + d.tapY) * kw + i]
-                                        }
-                                        continue
-                                    }
-                                    for i in 0..<tn {
-                                        guard ti * tn + i < source.order.count, let c = source.order[ti * tn + i] else { continue }
-                                        // Conv: [M, C, kh, kw]; dense after a flatten: [M, C*H*W] in the same order.
-                                        word[o * tn + i] = weights[(m * sourceChannels + c) * taps + tap]
-                                    }
-                                }
-                                weightWords.append(.weights(word))
-                            }
-                        }
-                    }
-                }
                 if !features.isEmpty { keptTiles = max(keptTiles, computedTiles) }
                 if let bits = layer.approximatedFeatures?.coefficientBits, !features.isEmpty { coefficientWidth = max(coefficientWidth, bits) }
                 // Counted as the rest of approxrtl counts them (ModelMetrics): every tap, padding included; an
@@ -386,9 +415,14 @@ public enum NetworkCompiler {
             activationWords = max(activationWords, written.height * written.width * written.tiles)
         }
         guard let logitsLayer else { throw CompileError(layer: model.layers.last?.name ?? model.input.name, "the model ends without a logits layer") }
+        if config.reuse && reuseLayers == 0 {
+            throw CompileError(layer: model.input.name, "--extensions reuse: no layer is compressed with sorted-weight approximation (M1: linear or quadratic)")
+        }
         let dataWidth = max(model.activationBits, FixedPoint.width(low: model.input.low, high: model.input.high))
         // The accumulators also hold pooled codes and window sums (at most 16 codes of a 4-bit shift).
         accumulatorWidth = max(accumulatorWidth, dataWidth + 4)
+        // The reuse lanes extend coefficients and rank steps to the accumulator (any width above the bound is exact).
+        if let lanes = reuseLanes { accumulatorWidth = max(accumulatorWidth, lanes.coefficientWidth + 1, lanes.dWidth + 1, lanes.eWidth + 1) }
         let shiftWidth = FixedPoint.width(low: minShift, high: maxShift)
         let logitLeft = max(0, -(logitsLayer.shifts!.min()!))
         let powerOfTwo = config.swc && codebook == "pow2"
@@ -396,11 +430,15 @@ public enum NetworkCompiler {
         // A product: code (or weight) times x, or x shifted by the largest power-of-two code and negated.
         let productWidth = powerOfTwo ? dataWidth + largestShift + 1 : dataWidth + weightWidth
         let sourceWidth = bitsFor(keptTiles * tn - 1)
-        if config.featureUnit, sourceWidth + coefficientWidth > tn * weightWidth {
-            throw CompileError(layer: model.input.name, "a feature step's lane (\(sourceWidth)-bit source, \(coefficientWidth)-bit coefficient) does not fit the SB's \(tn * weightWidth) bits per lane")
+        // SB bits per lane: a MAC word's tn weights and a scan word's member share the width (just the member's
+        // when no layer runs on the MAC array).
+        let laneBits = max(macLayers > 0 ? tn * weightWidth : 0, reuseLanes?.memberWidth(tn: tn) ?? 0)
+        if config.featureUnit, sourceWidth + coefficientWidth > laneBits {
+            throw CompileError(layer: model.input.name, "a feature step's lane (\(sourceWidth)-bit source, \(coefficientWidth)-bit coefficient) does not fit the SB's \(laneBits) bits per lane")
         }
         return CompiledNetwork(
             config: config, program: program, weightWords: weightWords.isEmpty ? [.weights([Int](repeating: 0, count: tn * tn))] : weightWords,
+            reuse: reuseLanes, macArray: macLayers > 0, laneBits: laneBits,
             outputLayouts: layouts, tileDescriptors: tileDescriptors, keptTiles: keptTiles, sourceWidth: sourceWidth, coefficientWidth: coefficientWidth,
             paramWords: paramWords, powerOfTwoCodes: powerOfTwo, scaleWidth: scaleWidth, productWidth: productWidth,
             dataWidth: dataWidth, activationWidth: model.activationBits, weightWidth: weightWidth,

@@ -12,6 +12,8 @@ public struct Instruction: Equatable, Sendable, Codable {
     public var relu: Bool
     /// The results are the logits (kept in registers and streamed out), not a buffer's words.
     public var logits: Bool
+    /// M1 reuse lanes: output tile 0 is the gather tile, tiles 1 ... write output tiles 0 ....
+    public var reuse: Bool = false
     /// Buffers read and written (0 or 1).
     public var source: Int
     public var destination: Int
@@ -30,16 +32,15 @@ public struct Instruction: Equatable, Sendable, Codable {
 
     /// Bit position and width of every field, in the order of the encoding.
     static let fields: [(name: String, lsb: Int, bits: Int)] = [
-        ("op", 0, 2), ("relu", 2, 1), ("logits", 3, 1), ("source", 4, 1), ("destination", 5, 1),
+        ("op", 0, 2), ("relu", 2, 1), ("logits", 3, 1), ("source", 4, 1), ("destination", 5, 1), ("reuse", 6, 1),
         ("input_height", 8, 8), ("input_width", 16, 8), ("input_tiles", 24, 8),
         ("output_height", 32, 8), ("output_width", 40, 8), ("output_tiles", 48, 8),
         ("kernel_height", 56, 4), ("kernel_width", 60, 4), ("stride_height", 64, 4), ("stride_width", 68, 4),
         ("pad_top", 72, 4), ("pad_left", 76, 4), ("pool_shift", 80, 4), ("weight_base", 88, 24), ("param_base", 112, 16),
-
     ]
 
     var values: [Int] {
-        [op.rawValue, relu ? 1 : 0, logits ? 1 : 0, source, destination, inputHeight, inputWidth, inputTiles,
+        [op.rawValue, relu ? 1 : 0, logits ? 1 : 0, source, destination, reuse ? 1 : 0, inputHeight, inputWidth, inputTiles,
          outputHeight, outputWidth, outputTiles, kernelHeight, kernelWidth, strideHeight, strideWidth, padTop, padLeft,
          poolShift, weightBase, paramBase]
     }
@@ -66,15 +67,42 @@ public struct Instruction: Equatable, Sendable, Codable {
     }
 }
 
-/// How one output tile of a weighted layer steps (the sequencer's tile ROM, 20 bits: kernel height and width,
-/// first tap y and x, feature steps, 4 bits each from bit 0): a MAC tile over a window of the kernel, or a
-/// feature tile of `featureSteps` steps.
+/// How one output tile of a weighted layer steps (the sequencer's tile ROM, 32 bits from bit 0: kernel height and
+/// width, first tap y and x, 4 bits each; steps, 12 bits; kind, 2 bits): a MAC tile over a window of the kernel,
+/// a feature tile of `steps` steps (M3), or for M1's reuse lanes the pixel's gather tile (over the whole kernel,
+/// like a MAC tile) and scan tiles of `steps` steps.
 public struct TileDescriptor: Equatable, Sendable {
-    public var kernelHeight: Int, kernelWidth: Int, tapY: Int, tapX: Int, featureSteps: Int
+    public enum Kind: Int, Sendable { case multiplyAccumulate = 0, feature = 1, gather = 2, scan = 3 }
+    public var kind: Kind
+    public var kernelHeight: Int, kernelWidth: Int, tapY: Int, tapX: Int
+    /// Feature and scan tiles: their steps (0 for the others).
+    public var steps: Int
+
+    public init(_ kind: Kind = .multiplyAccumulate, kernelHeight: Int = 1, kernelWidth: Int = 1, tapY: Int = 0, tapX: Int = 0, steps: Int = 0) {
+        self.kind = kind; self.kernelHeight = kernelHeight; self.kernelWidth = kernelWidth; self.tapY = tapY; self.tapX = tapX; self.steps = steps
+    }
+
+    /// Field widths in encoding order.
+    static let fields: [(name: String, bits: Int)] = [
+        ("kernel height", 4), ("kernel width", 4), ("first tap y", 4), ("first tap x", 4), ("steps", 12), ("kind", 2),
+    ]
+    var values: [Int] { [kernelHeight, kernelWidth, tapY, tapX, steps, kind.rawValue] }
+
+    /// The field that does not fit its bits, if any (the compiler refuses such a layer).
+    public var overflowingField: (name: String, value: Int, bits: Int)? {
+        for (field, value) in zip(Self.fields, values) where value < 0 || value >= 1 << field.bits { return (field.name, value, field.bits) }
+        return nil
+    }
+
+    /// Steps of this tile per output pixel when the layer reads `inputTiles` words per kernel tap.
+    public func stepCount(inputTiles: Int) -> Int {
+        kind == .feature || kind == .scan ? steps : kernelHeight * kernelWidth * inputTiles
+    }
 
     public var hex: String {
-        var word = WideWord(bits: 20)
-        for (i, value) in [kernelHeight, kernelWidth, tapY, tapX, featureSteps].enumerated() { word.set(value, at: 4 * i, bits: 4) }
+        var word = WideWord(bits: 32)
+        var lsb = 0
+        for (field, value) in zip(Self.fields, values) { word.set(value, at: lsb, bits: field.bits); lsb += field.bits }
         return word.hex
     }
 }

@@ -218,7 +218,8 @@ endmodule
 // and read input tile `to`. In a weighted layer each output tile has a descriptor (the tile ROM, read
 // combinationally, one entry per bias/shift word): its window (kernel height and width, first tap), so that M4's
 // reduced-kernel tiles step over the centre of the kernel only, or for M3's feature tiles the number of feature
-// steps, which walk ti over the sources. All tiles of an output pixel run before the next pixel, so a feature
+// steps, which walk ti over the sources; for M1's reuse lanes a gather tile (the pixel's window, stepped like a
+// MAC tile but reading no SB word) and scan tiles of so many steps, one SB word of members each. All tiles of an output pixel run before the next pixel, so a feature
 // tile finds its sources' accumulators in the feature unit. After a layer's last step the sequencer waits Drain
 // cycles, so that the next layer reads a complete buffer.
 module diannao_sequencer #(
@@ -230,7 +231,7 @@ module diannao_sequencer #(
   parameter integer TileWords = 16,       // tile descriptors (one per bias/shift word; at most 2^ParamAddrWidth)
   parameter integer Drain = 8,            // cycles from a step's issue to its result being written
   parameter ProgramFile = "program.hex",
-  parameter TileFile = "tiles.hex"        // one 20-bit descriptor per output tile of the weighted layers
+  parameter TileFile = "tiles.hex"        // one 32-bit descriptor per output tile of the weighted layers
 ) (
   input  wire clk_i,
   input  wire rst_ni,
@@ -248,14 +249,16 @@ module diannao_sequencer #(
   output wire last_o,                             // last step of an output tile
   output wire [ActAddrWidth - 1:0] out_addr_o,    // output word: (oy * out_w + ox) * out_tiles + to
   output wire [7:0] tile_o,                       // output tile (to)
-  output wire [1:0] op_o,                         // 0 multiply-accumulate, 1 max pool, 2 average pool, 3 feature
+  output wire [2:0] op_o,                         // 0 multiply-accumulate, 1 max pool, 2 average pool, 3 feature,
+                                                  // 4 gather, 5 scan
   output wire relu_o,
   output wire logits_o,                           // results go to the logit registers, not a buffer
   output wire src_o,                              // buffer read
   output wire dst_o,                              // buffer written
   output wire [3:0] pool_shift_o                  // average pool: log2 of the window area
 );
-  localparam [1:0] OpMac = 2'd0, OpMax = 2'd1, OpAverage = 2'd2, OpFeature = 2'd3;
+  localparam [1:0] OpMac = 2'd0, OpMax = 2'd1, OpAverage = 2'd2;
+  localparam [1:0] KindMac = 2'd0, KindFeature = 2'd1, KindGather = 2'd2, KindScan = 2'd3;
   localparam [2:0] StIdle = 3'd0, StFetch = 3'd1, StDecode = 3'd2, StRun = 3'd3, StDrain = 3'd4;
 
   // Program ROM: one instruction per layer.
@@ -266,7 +269,8 @@ module diannao_sequencer #(
 
   reg [2:0] state_q;
   reg [127:0] instr_q;
-  reg [7:0] oy_q, ox_q, to_q, ti_q;
+  reg [7:0] oy_q, ox_q, to_q;
+  reg [11:0] ti_q;
   reg [3:0] ky_q, kx_q;
   reg [WeightAddrWidth - 1:0] weight_q;
   reg [4:0] drain_q;
@@ -289,23 +293,27 @@ module diannao_sequencer #(
   wire [15:0] param_base = instr_q[127:112];
 
 
-  // Pooling reads one input tile per output tile; multiply-accumulate reads all of them; a feature tile takes
-  // one step per source (in_tiles holds their number).
+  // With reuse lanes, output tile 0 of a layer is the gather tile, which writes nothing.
+  wire reuse = instr_q[6];
+
+  // Pooling reads one input tile per output tile; multiply-accumulate (and gather) reads all of them; a feature
+  // tile takes one step per source, a scan tile one per member.
   wire is_mac = op == OpMac;
   wire is_pool = op == OpMax || op == OpAverage;
   wire [23:0] param_addr = {8'd0, param_base} + {16'd0, to_q};
-  // The tile descriptor of output tile `to`: kernel height, width, first tap y, x, feature steps (0: a MAC tile).
-  reg [19:0] tiles_rom [0:TileWords - 1];
+  // The tile descriptor of output tile `to`: kernel height, width, first tap y, x, steps, kind.
+  reg [31:0] tiles_rom [0:TileWords - 1];
   initial $readmemh(TileFile, tiles_rom);
-  wire [19:0] tile_desc = tiles_rom[param_addr[ParamAddrWidth - 1:0]];
-  wire [3:0] feature_steps = is_pool ? 4'd0 : tile_desc[19:16];
-  wire is_feature = feature_steps != 4'd0;
+  wire [31:0] tile_desc = tiles_rom[param_addr[ParamAddrWidth - 1:0]];
+  wire [1:0] kind = is_pool ? KindMac : tile_desc[29:28];
+  wire stepped = kind == KindFeature || kind == KindScan;  // steps from the descriptor, no window
+  wire is_gather = kind == KindGather;
   wire [3:0] k_h = is_pool ? pool_k_h : tile_desc[3:0];
   wire [3:0] k_w = is_pool ? pool_k_w : tile_desc[7:4];
   wire [3:0] tap_y = is_pool ? 4'd0 : tile_desc[11:8];
   wire [3:0] tap_x = is_pool ? 4'd0 : tile_desc[15:12];
-  wire [7:0] ti_count = is_pool ? 8'd1 : is_feature ? {4'd0, feature_steps} : in_tiles;
-  wire ti_end = ti_q == ti_count - 8'd1;
+  wire [11:0] ti_count = is_pool ? 12'd1 : stepped ? tile_desc[27:16] : {4'd0, in_tiles};
+  wire ti_end = ti_q == ti_count - 12'd1;
   wire kx_end = kx_q == k_w - 4'd1;
   wire ky_end = ky_q == k_h - 4'd1;
   wire to_end = to_q == out_tiles - 8'd1;
@@ -320,20 +328,23 @@ module diannao_sequencer #(
   wire signed [13:0] iy = $signed({2'b00, oy_strided}) + $signed({10'd0, ky_q}) + $signed({10'd0, tap_y}) - $signed({10'd0, pad_t});
   wire signed [13:0] ix = $signed({2'b00, ox_strided}) + $signed({10'd0, kx_q}) + $signed({10'd0, tap_x}) - $signed({10'd0, pad_l});
   wire in_map = iy >= 14'sd0 && iy < $signed({6'd0, in_h}) && ix >= 14'sd0 && ix < $signed({6'd0, in_w});
-  wire [7:0] tile = is_mac ? ti_q : to_q;
+  wire [7:0] tile = is_mac ? ti_q[7:0] : to_q;
   // Outside the map the address is not used (the mask zeroes the word), so its low bits suffice.
   wire [31:0] in_pixel = {18'd0, iy} * {24'd0, in_w} + {18'd0, ix};
   wire [31:0] in_addr = in_pixel * {24'd0, in_tiles} + {24'd0, tile};
-  // The output word: (oy * out_w + ox) * out_tiles + to.
+  // The output word: (oy * out_w + ox) * out_tiles + to (with reuse lanes the scan tiles are 1 .. out_tiles - 1
+  // and write output tiles 0 .. out_tiles - 2).
   wire [15:0] out_pixel = {8'd0, oy_q} * {8'd0, out_w} + {8'd0, ox_q};
-  wire [31:0] out_addr = {16'd0, out_pixel} * {24'd0, out_tiles} + {24'd0, to_q};
+  wire [7:0] out_tile = to_q - {7'd0, reuse};
+  wire [31:0] out_addr = {16'd0, out_pixel} * {24'd0, out_tiles - {7'd0, reuse}} + {24'd0, out_tile};
 
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       state_q <= StIdle;
       layer_q <= {ProgAddrWidth{1'b0}};
       instr_q <= 128'd0;
-      {oy_q, ox_q, to_q, ti_q} <= 32'd0;
+      {oy_q, ox_q, to_q} <= 24'd0;
+      ti_q <= 12'd0;
       {ky_q, kx_q} <= 8'd0;
       weight_q <= {WeightAddrWidth{1'b0}};
       drain_q <= 5'd0;
@@ -347,17 +358,20 @@ module diannao_sequencer #(
         StFetch: state_q <= StDecode;
         StDecode: begin
           instr_q <= instr_rom;
-          {oy_q, ox_q, to_q, ti_q} <= 32'd0;
+          {oy_q, ox_q, to_q} <= 24'd0;
+          ti_q <= 12'd0;
           {ky_q, kx_q} <= 8'd0;
           weight_q <= instr_rom[88 +: WeightAddrWidth];
           state_q <= StRun;
         end
         StRun: begin
-          // The weight words of one output pixel follow one another; the next pixel starts from the base again.
-          weight_q <= (tile_end && to_end) ? weight_base[WeightAddrWidth - 1:0] : weight_q + 1'b1;
-          if (!ti_end) ti_q <= ti_q + 8'd1;
+          // The weight words of one output pixel follow one another (a gather step reads none); the next pixel
+          // starts from the base again.
+          if (tile_end && to_end) weight_q <= weight_base[WeightAddrWidth - 1:0];
+          else if (!is_gather) weight_q <= weight_q + 1'b1;
+          if (!ti_end) ti_q <= ti_q + 12'd1;
           else begin
-            ti_q <= 8'd0;
+            ti_q <= 12'd0;
             if (!kx_end) kx_q <= kx_q + 4'd1;
             else begin
               kx_q <= 4'd0;
@@ -404,11 +418,11 @@ module diannao_sequencer #(
   assign in_mask_o = in_map;
   assign weight_addr_o = weight_q;
   assign param_addr_o = param_addr[ParamAddrWidth - 1:0];
-  assign first_o = ti_q == 8'd0 && kx_q == 4'd0 && ky_q == 4'd0;
+  assign first_o = ti_q == 12'd0 && kx_q == 4'd0 && ky_q == 4'd0;
   assign last_o = tile_end;
   assign out_addr_o = out_addr[ActAddrWidth - 1:0];
   assign tile_o = to_q;
-  assign op_o = is_feature ? OpFeature : op;
+  assign op_o = kind == KindFeature ? 3'd3 : kind == KindGather ? 3'd4 : kind == KindScan ? 3'd5 : {1'b0, op};
   assign relu_o = instr_q[2];
   assign logits_o = instr_q[3];
   assign src_o = instr_q[4];
@@ -417,8 +431,161 @@ module diannao_sequencer #(
 
   // Reserved instruction bits, and address bits beyond the buffers' sizes (the compiler checks they are zero).
   wire unused_bits;
-  assign unused_bits = ^{instr_q[87:84], instr_q[7:6], weight_base[23:WeightAddrWidth],
+  assign unused_bits = ^{instr_q[87:84], instr_q[7], tile_desc[31:30], weight_base[23:WeightAddrWidth],
                          in_addr[31:ActAddrWidth], param_addr[23:ParamAddrWidth], out_addr[31:ActAddrWidth]};
+endmodule
+"""# + "\n"),
+        ("rtl/diannao_reuse.v", #"""
+// M1 reuse lanes of the DianNao-style accelerator (docs/accelerator.md, "Reuse lanes"). For a layer compressed
+// with sorted-weight approximation, every output pixel runs a gather tile and then scan tiles:
+//   gather: the window the pixel reads (every input word of its kernel, in the sequencer's ky, kx, ti order) is
+//           copied into each lane's window memory, one word per step;
+//   scan:   each lane walks its own output channel's members, one per step, part by part and within a part from
+//           the highest rank down. A member names a window word and a lane of it (the permutation), flags the
+//           part's first and last member, and carries the rank steps d and e; at the part's last member also its
+//           coefficients. The lane forms the suffix sum S += x and the moments J += d * S, Q += e * S (d is 0 or
+//           1 for a channel's contiguous ranks: an addition) and, at the part's end, C0 * S + C1 * J + C2 * Q,
+//           exactly the reuse form of docs/arithmetic.md section 7.1. The NFU adds these terms to the lane's
+//           accumulator, which starts from the bias.
+// Everything is modulo 2^AccWidth: the final accumulator fits, so any intermediate overflow cancels.
+// Stage 1 is the cycle the SB word and the input word arrive; a term leaves three cycles later (term_o).
+module diannao_reuse #(
+  parameter integer Tn = 16,              // lanes: output channels per scan tile
+  parameter integer DataWidth = 9,        // activation lane width (signed)
+  parameter integer AccWidth = 24,        // accumulator width
+  parameter integer LaneBits = 128,       // SB bits per lane
+  parameter integer WindowWords = 16,     // window words per lane (the largest gather tile)
+  parameter integer WindowAddrWidth = 4,  // at least clog2(WindowWords)
+  parameter integer DWidth = 1,           // unsigned rank step d
+  parameter integer EWidth = 1,           // unsigned rank step e (quadratic parts, Terms = 3)
+  parameter integer Terms = 2,            // coefficients per part: 2 linear, 3 quadratic
+  parameter integer CoefWidth = 16        // signed coefficient width
+) (
+  input  wire clk_i,
+  input  wire rst_ni,
+  input  wire gather_i,                         // stage 1: x_i is the window's next word
+  input  wire first_i,                          // stage 1: first step of a tile (the window restarts at word 0)
+  input  wire scan_i,                           // stage 1: w_i holds one member per lane
+  input  wire [Tn * DataWidth - 1:0] x_i,
+  input  wire [Tn * LaneBits - 1:0] w_i,
+  output wire [Tn * AccWidth - 1:0] term_o      // stage 4: C0 * S + C1 * J + C2 * Q at a part's end, else 0
+);
+  localparam integer SelectWidth = $clog2(Tn);
+  localparam integer EBits = Terms == 3 ? EWidth : 0;
+  // A member, from bit 0 of its lane: window address, lane select, first, last, d, e (quadratic), coefficients.
+  localparam integer SelectLsb = WindowAddrWidth;
+  localparam integer FirstBit = SelectLsb + SelectWidth;
+  localparam integer LastBit = FirstBit + 1;
+  localparam integer DLsb = LastBit + 1;
+  localparam integer ELsb = DLsb + DWidth;
+  localparam integer CoefLsb = ELsb + EBits;
+  localparam integer MemberWidth = CoefLsb + Terms * CoefWidth;
+
+  // The window's write address: word 0 at a gather tile's first step, then one word per step.
+  reg [WindowAddrWidth - 1:0] waddr_q;
+  wire [WindowAddrWidth - 1:0] waddr = first_i ? {WindowAddrWidth{1'b0}} : waddr_q;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) waddr_q <= {WindowAddrWidth{1'b0}};
+    else if (gather_i) waddr_q <= waddr + 1'b1;
+  end
+
+  reg scan2_q;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) scan2_q <= 1'b0;
+    else scan2_q <= scan_i;
+  end
+
+  genvar g;
+  generate
+    for (g = 0; g < Tn; g = g + 1) begin : g_lane
+      wire [LaneBits - 1:0] member = w_i[g * LaneBits +: LaneBits];
+      if (LaneBits > MemberWidth) begin : g_spare
+        wire unused_spare = ^member[LaneBits - 1:MemberWidth];
+      end
+
+      // Each lane reads its own word of the window: a private copy, written by every gather step.
+      wire [Tn * DataWidth - 1:0] window_word;
+      ram_sdp #(.Width(Tn * DataWidth), .Depth(WindowWords), .AddrWidth(WindowAddrWidth)) u_window (
+        .clk_i(clk_i), .we_i(gather_i), .waddr_i(waddr), .wdata_i(x_i), .raddr_i(member[WindowAddrWidth - 1:0]),
+        .rdata_o(window_word));
+
+      // Stage 2: the window word arrives; the member's other fields waited a cycle for it.
+      reg [SelectWidth - 1:0] select_q;
+      reg first2_q, last2_q;
+      reg [DWidth - 1:0] d_q;
+      reg [Terms * CoefWidth - 1:0] coef2_q;
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) begin
+          select_q <= {SelectWidth{1'b0}};
+          {first2_q, last2_q} <= 2'b00;
+          d_q <= {DWidth{1'b0}};
+          coef2_q <= {(Terms * CoefWidth){1'b0}};
+        end else begin
+          select_q <= member[SelectLsb +: SelectWidth];
+          {first2_q, last2_q} <= {member[FirstBit], member[LastBit]};
+          d_q <= member[DLsb +: DWidth];
+          coef2_q <= member[CoefLsb +: Terms * CoefWidth];
+        end
+      end
+      wire [DataWidth - 1:0] x = window_word[select_q * DataWidth +: DataWidth];
+
+      // The suffix sum and the first moment.
+      reg [AccWidth - 1:0] s_q, j_q;
+      wire [AccWidth - 1:0] s_next = (first2_q ? {AccWidth{1'b0}} : s_q) + {{(AccWidth - DataWidth){x[DataWidth - 1]}}, x};
+      // Products at their operands' widths; their low AccWidth bits are the same signed or unsigned.
+      wire [AccWidth + DWidth - 1:0] j_step = s_next * d_q;
+      wire [AccWidth - 1:0] j_next = (first2_q ? {AccWidth{1'b0}} : j_q) + j_step[AccWidth - 1:0];
+      wire unused_j_step = ^j_step[AccWidth + DWidth - 1:AccWidth];
+      reg end3_q;
+      reg [Terms * CoefWidth - 1:0] coef3_q;
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) begin
+          {s_q, j_q} <= {(2 * AccWidth){1'b0}};
+          end3_q <= 1'b0;
+          coef3_q <= {(Terms * CoefWidth){1'b0}};
+        end else begin
+          if (scan2_q) {s_q, j_q} <= {s_next, j_next};
+          end3_q <= scan2_q && last2_q;
+          coef3_q <= coef2_q;
+        end
+      end
+
+      // The second moment, for quadratic parts.
+      wire [AccWidth - 1:0] q_term;
+      if (Terms == 3) begin : g_quadratic
+        reg [EWidth - 1:0] e_q;
+        reg [AccWidth - 1:0] q_q;
+        always @(posedge clk_i or negedge rst_ni) begin
+          if (!rst_ni) e_q <= {EWidth{1'b0}};
+          else e_q <= member[ELsb +: EWidth];
+        end
+        wire [AccWidth + EWidth - 1:0] q_step = s_next * e_q;
+        wire [AccWidth - 1:0] q_next = (first2_q ? {AccWidth{1'b0}} : q_q) + q_step[AccWidth - 1:0];
+        wire unused_q_step = ^q_step[AccWidth + EWidth - 1:AccWidth];
+        always @(posedge clk_i or negedge rst_ni) begin
+          if (!rst_ni) q_q <= {AccWidth{1'b0}};
+          else if (scan2_q) q_q <= q_next;
+        end
+        wire signed [AccWidth + CoefWidth - 1:0] p2 = $signed(coef3_q[2 * CoefWidth +: CoefWidth]) * $signed(q_q);
+        assign q_term = p2[AccWidth - 1:0];
+        wire unused_p2 = ^p2[AccWidth + CoefWidth - 1:AccWidth];
+      end else begin : g_linear
+        assign q_term = {AccWidth{1'b0}};
+      end
+
+      // Stage 3: the coefficient multiplies of a finished part.
+      wire signed [AccWidth + CoefWidth - 1:0] p0 = $signed(coef3_q[0 +: CoefWidth]) * $signed(s_q);
+      wire signed [AccWidth + CoefWidth - 1:0] p1 = $signed(coef3_q[CoefWidth +: CoefWidth]) * $signed(j_q);
+      wire [AccWidth - 1:0] term = p0[AccWidth - 1:0] + p1[AccWidth - 1:0] + q_term;
+      wire unused_p = ^{p0[AccWidth + CoefWidth - 1:AccWidth], p1[AccWidth + CoefWidth - 1:AccWidth]};
+      reg [AccWidth - 1:0] term_q;
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) term_q <= {AccWidth{1'b0}};
+        else term_q <= end3_q ? term : {AccWidth{1'b0}};
+      end
+      assign term_o[g * AccWidth +: AccWidth] = term_q;
+    end
+  endgenerate
 endmodule
 """# + "\n"),
         ("rtl/diannao_nfu.v", #"""
@@ -436,6 +603,9 @@ endmodule
 // coefficient * kept accumulator to its own, which starts from the bias: bias_j + sum_i A_i * acc_{k_i}, exactly
 // docs/arithmetic.md section 9. A source's tile is kept when its last step leaves NFU-2, before any feature step
 // of the same pixel reads it.
+// M1 reuse lanes (Reuse = 1, diannao_reuse.v): gather steps copy the pixel's window into the lanes' window
+// memories, scan steps walk one member per lane and add C0 * S + C1 * J + C2 * Q at each part's end. Without
+// MacArray (every weighted layer runs on the reuse lanes) NFU-1's multipliers and NFU-2's adder trees are left out.
 // Step flags enter with the buffer and SB addresses (the issue cycle); x_i and w_i arrive one cycle later (the
 // memories' read latency) and param_i, the tile's biases, shifts (and scales), Levels + 2 cycles after the issue.
 // The result of a step issued in cycle t is written in cycle t + Levels + 3.
@@ -456,7 +626,16 @@ module diannao_nfu #(
   parameter integer FeatureUnit = 0,    // M3: keep accumulators, run feature steps
   parameter integer KeptTiles = 1,      // computed tiles kept per pixel
   parameter integer SourceWidth = 1,    // bits of a source channel index (< KeptTiles * Tn)
-  parameter integer CoefWidth = 2       // signed feature coefficient width
+  parameter integer CoefWidth = 2,      // signed feature coefficient width
+  parameter integer LaneBits = Tn * WeightWidth, // SB bits per output lane (a MAC word's Tn weights from bit 0)
+  parameter integer MacArray = 1,       // NFU-1 multipliers and NFU-2 adder trees
+  parameter integer Reuse = 0,          // M1 reuse lanes (diannao_reuse.v)
+  parameter integer WindowWords = 16,   // reuse lanes: window words per lane
+  parameter integer WindowAddrWidth = 4,
+  parameter integer DWidth = 1,         // reuse lanes: rank step widths, coefficients per part, coefficient width
+  parameter integer EWidth = 1,
+  parameter integer Terms = 2,
+  parameter integer ReuseCoefWidth = 16
 ) (
   input  wire clk_i,
   input  wire rst_ni,
@@ -467,14 +646,14 @@ module diannao_nfu #(
   input  wire last_i,
   input  wire [AddrWidth - 1:0] addr_i,
   input  wire [7:0] tile_i,
-  input  wire [1:0] op_i,
+  input  wire [2:0] op_i,
   input  wire relu_i,
   input  wire logits_i,
   input  wire dst_i,
   input  wire [3:0] pool_shift_i,
   // One cycle after the issue.
   input  wire [Tn * DataWidth - 1:0] x_i,
-  input  wire [Tn * Tn * WeightWidth - 1:0] w_i,
+  input  wire [Tn * LaneBits - 1:0] w_i,
   // Levels + 2 cycles after the issue: lane o's bias in [o*AccWidth +: AccWidth], its shift after all biases,
   // and with Swc its scale after all shifts.
   input  wire [Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth) - 1:0] param_i,
@@ -488,9 +667,20 @@ module diannao_nfu #(
 );
   localparam integer Levels = $clog2(Tn);
   localparam integer SumWidth = ProductWidth + Levels;
-  localparam [1:0] OpMac = 2'd0, OpMax = 2'd1, OpAverage = 2'd2, OpFeature = 2'd3;
-  // Flags carried down the pipeline: valid, mask, first, last, op, relu, logits, dst, pool shift, tile, address.
-  localparam integer FlagWidth = 21 + AddrWidth;
+  localparam [2:0] OpMac = 3'd0, OpMax = 3'd1, OpAverage = 3'd2, OpFeature = 3'd3, OpGather = 3'd4, OpScan = 3'd5;
+  // Flags carried down the pipeline, from bit 0: address, tile, pool shift, dst, logits, relu, op, last, first,
+  // mask, valid.
+  localparam integer TileLsb = AddrWidth;
+  localparam integer PoolShiftLsb = TileLsb + 8;
+  localparam integer DstBit = PoolShiftLsb + 4;
+  localparam integer LogitsBit = DstBit + 1;
+  localparam integer ReluBit = LogitsBit + 1;
+  localparam integer OpLsb = ReluBit + 1;
+  localparam integer LastBit = OpLsb + 3;
+  localparam integer FirstBit = LastBit + 1;
+  localparam integer MaskBit = FirstBit + 1;
+  localparam integer ValidBit = MaskBit + 1;
+  localparam integer FlagWidth = ValidBit + 1;
   localparam integer LaneFeatureWidth = SourceWidth + CoefWidth;
 
   // Stage 1: the memories' words arrive; the flags wait one cycle for them.
@@ -499,7 +689,7 @@ module diannao_nfu #(
     if (!rst_ni) flags1_q <= {FlagWidth{1'b0}};
     else flags1_q <= {valid_i, mask_i, first_i, last_i, op_i, relu_i, logits_i, dst_i, pool_shift_i, tile_i, addr_i};
   end
-  wire mask1 = flags1_q[FlagWidth - 2];
+  wire mask1 = flags1_q[MaskBit];
   // Padding contributes zero to a sum; the max ignores it through the mask flag.
   wire [Tn * DataWidth - 1:0] x_masked = mask1 ? x_i : {(Tn * DataWidth){1'b0}};
 
@@ -519,20 +709,14 @@ module diannao_nfu #(
     end
   endfunction
 
-  reg [Tn * Tn * ProductWidth - 1:0] products_q;
   reg [Tn * DataWidth - 1:0] x2_q;
   reg [FlagWidth - 1:0] flags2_q;
-  integer o, i, k;
+  integer k;
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      products_q <= {(Tn * Tn * ProductWidth){1'b0}};
       x2_q <= {(Tn * DataWidth){1'b0}};
       flags2_q <= {FlagWidth{1'b0}};
     end else begin
-      for (o = 0; o < Tn; o = o + 1)
-        for (i = 0; i < Tn; i = i + 1)
-          products_q[(o * Tn + i) * ProductWidth +: ProductWidth] <=
-            product(w_i[(o * Tn + i) * WeightWidth +: WeightWidth], x_masked[i * DataWidth +: DataWidth]);
       x2_q <= x_masked;
       flags2_q <= flags1_q;
     end
@@ -544,11 +728,31 @@ module diannao_nfu #(
   wire [FlagWidth - 1:0] flags3;
   genvar g;
   generate
-    for (g = 0; g < Tn; g = g + 1) begin : g_tree
-      wire tree_valid_unused;
-      adder_tree #(.Count(Tn), .InWidth(ProductWidth)) u_tree (
-        .clk_i(clk_i), .rst_ni(rst_ni), .in_i(products_q[g * Tn * ProductWidth +: Tn * ProductWidth]), .valid_i(1'b0),
-        .sum_o(sums[g * SumWidth +: SumWidth]), .valid_o(tree_valid_unused));
+    if (MacArray != 0) begin : g_mac
+      reg [Tn * Tn * ProductWidth - 1:0] products_q;
+      integer o, i;
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) products_q <= {(Tn * Tn * ProductWidth){1'b0}};
+        else begin
+          for (o = 0; o < Tn; o = o + 1)
+            for (i = 0; i < Tn; i = i + 1)
+              products_q[(o * Tn + i) * ProductWidth +: ProductWidth] <=
+                product(w_i[o * LaneBits + i * WeightWidth +: WeightWidth], x_masked[i * DataWidth +: DataWidth]);
+        end
+      end
+      for (g = 0; g < Tn; g = g + 1) begin : g_tree
+        wire tree_valid_unused;
+        adder_tree #(.Count(Tn), .InWidth(ProductWidth)) u_tree (
+          .clk_i(clk_i), .rst_ni(rst_ni), .in_i(products_q[g * Tn * ProductWidth +: Tn * ProductWidth]), .valid_i(1'b0),
+          .sum_o(sums[g * SumWidth +: SumWidth]), .valid_o(tree_valid_unused));
+      end
+      if (LaneBits > Tn * WeightWidth) begin : g_spare
+        wire [Tn * LaneBits - 1:0] spare_lanes = w_i;
+        wire unused_spare = ^spare_lanes;  // bits beyond a lane's Tn weights hold other words' fields
+      end
+    end else begin : g_no_mac
+      // Every weighted layer runs on the reuse lanes.
+      assign sums = {(Tn * SumWidth){1'b0}};
     end
   endgenerate
   delay_line #(.Width(Tn * DataWidth + FlagWidth), .Depth(Levels)) u_beside (
@@ -572,7 +776,7 @@ module diannao_nfu #(
 
   // The feature unit: kept accumulators and one coefficient multiplier per lane.
   wire [Tn * AccWidth - 1:0] feature_terms;
-  wire [7:0] tile3 = flags3[AddrWidth +: 8];
+  wire [7:0] tile3 = flags3[TileLsb +: 8];
   generate
     if (FeatureUnit != 0) begin : g_feature
       // The lanes' (source, coefficient) pairs travel with the step until NFU-2's sums are out.
@@ -609,11 +813,36 @@ module diannao_nfu #(
     end
   endgenerate
 
-  wire valid3 = flags3[FlagWidth - 1];
-  wire mask3 = flags3[FlagWidth - 2];
-  wire first3 = flags3[FlagWidth - 3];
-  wire last3 = flags3[FlagWidth - 4];
-  wire [1:0] op3 = flags3[FlagWidth - 5 -: 2];
+  wire valid3 = flags3[ValidBit];
+  wire mask3 = flags3[MaskBit];
+  wire first3 = flags3[FirstBit];
+  wire last3 = flags3[LastBit];
+  wire [2:0] op3 = flags3[OpLsb +: 3];
+
+  // The reuse lanes' terms, aligned with the adder trees' sums.
+  wire [Tn * AccWidth - 1:0] reuse_terms;
+  generate
+    if (Reuse != 0) begin : g_reuse
+      wire valid1 = flags1_q[ValidBit];
+      wire [2:0] op1 = flags1_q[OpLsb +: 3];
+      wire [Tn * AccWidth - 1:0] terms4;
+      diannao_reuse #(
+        .Tn(Tn), .DataWidth(DataWidth), .AccWidth(AccWidth), .LaneBits(LaneBits), .WindowWords(WindowWords),
+        .WindowAddrWidth(WindowAddrWidth), .DWidth(DWidth), .EWidth(EWidth), .Terms(Terms), .CoefWidth(ReuseCoefWidth)
+      ) u_reuse (
+        .clk_i(clk_i), .rst_ni(rst_ni), .gather_i(valid1 && op1 == OpGather), .first_i(flags1_q[FirstBit]),
+        .scan_i(valid1 && op1 == OpScan), .x_i(x_masked), .w_i(w_i), .term_o(terms4));
+      // The terms leave the reuse lanes in stage 4; the sums leave the trees in stage Levels + 2 (Tn >= 4).
+      if (Levels > 2) begin : g_align
+        delay_line #(.Width(Tn * AccWidth), .Depth(Levels - 2)) u_align (
+          .clk_i(clk_i), .rst_ni(rst_ni), .d_i(terms4), .q_o(reuse_terms));
+      end else begin : g_aligned
+        assign reuse_terms = terms4;
+      end
+    end else begin : g_no_reuse
+      assign reuse_terms = {(Tn * AccWidth){1'b0}};
+    end
+  endgenerate
 
   // The accumulators: multiply-accumulate from the bias, or the window's max or sum.
   reg [Tn * AccWidth - 1:0] acc_q;
@@ -650,10 +879,18 @@ module diannao_nfu #(
       end else if (op3 == OpAverage) begin
         lane_base = first3 ? {AccWidth{1'b0}} : lane_acc;
         acc_next[k * AccWidth +: AccWidth] = lane_base + lane_x;
-      end else begin
+      end else if (op3 == OpFeature) begin
         // Feature step: from the bias, plus coefficient times the source's kept accumulator.
         lane_base = first3 ? $signed(param_i[k * AccWidth +: AccWidth]) : lane_acc;
         acc_next[k * AccWidth +: AccWidth] = lane_base + $signed(feature_terms[k * AccWidth +: AccWidth]);
+      end else if (op3 == OpScan) begin
+        // Scan step: from the bias, plus the lane's finished part (0 inside a part).
+        lane_base = first3 ? $signed(param_i[k * AccWidth +: AccWidth]) : lane_acc;
+        acc_next[k * AccWidth +: AccWidth] = lane_base + $signed(reuse_terms[k * AccWidth +: AccWidth]);
+      end else begin
+        // Gather step: the accumulators wait.
+        lane_base = lane_acc;
+        acc_next[k * AccWidth +: AccWidth] = lane_acc;
       end
     end
   end
@@ -668,17 +905,17 @@ module diannao_nfu #(
       if (valid3) acc_q <= acc_next;
       shift_q <= param_i[Tn * AccWidth +: Tn * ShiftWidth];
       bias_q <= param_i[0 +: Tn * AccWidth];
-      // Only a tile's last step produces a result.
-      flags4_q <= {valid3 && last3, flags3[FlagWidth - 2:0]};
+      // Only a tile's last step produces a result (a gather tile none).
+      flags4_q <= {valid3 && last3 && op3 != OpGather, flags3[FlagWidth - 2:0]};
     end
   end
 
   // NFU-3.
-  wire done4 = flags4_q[FlagWidth - 1];
-  wire [1:0] op4 = flags4_q[FlagWidth - 5 -: 2];
-  wire relu4 = flags4_q[FlagWidth - 7];
-  wire logits4 = flags4_q[FlagWidth - 8];
-  wire [3:0] pool_shift4 = flags4_q[AddrWidth + 8 +: 4];
+  wire done4 = flags4_q[ValidBit];
+  wire [2:0] op4 = flags4_q[OpLsb +: 3];
+  wire relu4 = flags4_q[ReluBit];
+  wire logits4 = flags4_q[LogitsBit];
+  wire [3:0] pool_shift4 = flags4_q[PoolShiftLsb +: 4];
   generate
     for (g = 0; g < Tn; g = g + 1) begin : g_out
       wire signed [AccWidth - 1:0] sum = $signed(acc_q[g * AccWidth +: AccWidth]);
@@ -701,7 +938,7 @@ module diannao_nfu #(
                                             : $signed({{(AccWidth - 1){1'b0}}, 1'b1} << (pool_shift4 - 4'd1));
       wire signed [AccWidth - 1:0] average = (acc + rounding) >>> pool_shift4;
       wire signed [AccWidth - 1:0] pooled = op4 == OpMax ? acc : average;
-      assign write_data_o[g * DataWidth +: DataWidth] = (op4 == OpMac || op4 == OpFeature)
+      assign write_data_o[g * DataWidth +: DataWidth] = (op4 == OpMac || op4 == OpFeature || op4 == OpScan)
         ? {{(DataWidth - ActWidth){requantized[ActWidth - 1]}}, requantized} : pooled[DataWidth - 1:0];
       // Logits: the accumulator aligned by a left shift of -shift (the compiler checks shift <= 0).
       wire [ShiftWidth - 1:0] left = $unsigned(-shift);
@@ -713,10 +950,10 @@ module diannao_nfu #(
 
   assign write_o = done4 && !logits4;
   assign logit_write_o = done4 && logits4;
-  assign dst_o = flags4_q[AddrWidth + 12];
+  assign dst_o = flags4_q[DstBit];
   assign write_addr_o = flags4_q[AddrWidth - 1:0];
 
-  wire unused_flags = ^{flags4_q[FlagWidth - 2:FlagWidth - 4], flags4_q[AddrWidth +: 8], flags3[FlagWidth - 6:0]};
+  wire unused_flags = ^{flags4_q[MaskBit:LastBit], flags4_q[TileLsb +: 8], flags3[OpLsb - 1:0]};
 endmodule
 """# + "\n"),
         ("rtl/diannao_core.v", #"""
@@ -764,6 +1001,15 @@ module diannao_core #(
   parameter integer KeptTiles = 1,
   parameter integer SourceWidth = 1,
   parameter integer CoefWidth = 2,
+  parameter integer LaneBits = Tn * WeightWidth, // SB bits per output lane (diannao_nfu.v)
+  parameter integer MacArray = 1,         // NFU-1 multipliers and NFU-2 adder trees
+  parameter integer Reuse = 0,            // M1 reuse lanes (diannao_reuse.v)
+  parameter integer WindowWords = 16,
+  parameter integer WindowAddrWidth = 4,
+  parameter integer DWidth = 1,
+  parameter integer EWidth = 1,
+  parameter integer Terms = 2,
+  parameter integer ReuseCoefWidth = 16,
   parameter WeightFile = "weights.hex",
   parameter ParamFile = "params.hex",
   parameter ProgramFile = "program.hex",
@@ -805,7 +1051,7 @@ module diannao_core #(
   wire [ActAddrWidth - 1:0] in_addr, out_addr;
   wire [WeightAddrWidth - 1:0] weight_addr;
   wire [ParamAddrWidth - 1:0] param_addr;
-  wire [1:0] op;
+  wire [2:0] op;
   wire [7:0] tile;
   wire [3:0] pool_shift;
   diannao_sequencer #(
@@ -818,9 +1064,9 @@ module diannao_core #(
     .param_addr_o(param_addr), .first_o(first), .last_o(last), .out_addr_o(out_addr), .tile_o(tile), .op_o(op), .relu_o(relu),
     .logits_o(logits), .src_o(src), .dst_o(dst), .pool_shift_o(pool_shift));
 
-  // SB: the weights, one Tn x Tn word per step.
-  wire [Tn * Tn * WeightWidth - 1:0] weight_word;
-  rom #(.Width(Tn * Tn * WeightWidth), .Depth(WeightWords), .AddrWidth(WeightAddrWidth), .InitFile(WeightFile)) u_sb (
+  // SB: one word per step: Tn x Tn weights, a feature step's sources and coefficients, or a scan step's members.
+  wire [Tn * LaneBits - 1:0] weight_word;
+  rom #(.Width(Tn * LaneBits), .Depth(WeightWords), .AddrWidth(WeightAddrWidth), .InitFile(WeightFile)) u_sb (
     .clk_i(clk_i), .addr_i(weight_addr), .data_o(weight_word));
 
   // Biases and shifts of an output tile, read so that they arrive with the adder trees' sums.
@@ -885,7 +1131,9 @@ module diannao_core #(
     .Tn(Tn), .DataWidth(DataWidth), .ActWidth(ActWidth), .WeightWidth(WeightWidth), .AccWidth(AccWidth),
     .ShiftWidth(ShiftWidth), .MaxLeftShift(MaxLeftShift), .LogitWidth(LogitWidth), .AddrWidth(ActAddrWidth), .Swc(Swc),
     .Pow2Codes(Pow2Codes), .ScaleWidth(ScaleWidth), .ProductWidth(ProductWidth), .FeatureUnit(FeatureUnit),
-    .KeptTiles(KeptTiles), .SourceWidth(SourceWidth), .CoefWidth(CoefWidth)
+    .KeptTiles(KeptTiles), .SourceWidth(SourceWidth), .CoefWidth(CoefWidth), .LaneBits(LaneBits), .MacArray(MacArray),
+    .Reuse(Reuse), .WindowWords(WindowWords), .WindowAddrWidth(WindowAddrWidth), .DWidth(DWidth), .EWidth(EWidth),
+    .Terms(Terms), .ReuseCoefWidth(ReuseCoefWidth)
   ) u_nfu (
     .clk_i(clk_i), .rst_ni(rst_ni), .valid_i(step_valid), .mask_i(in_mask), .first_i(first), .last_i(last),
     .addr_i(out_addr), .tile_i(tile), .op_i(op), .relu_i(relu), .logits_i(logits), .dst_i(dst), .pool_shift_i(pool_shift),

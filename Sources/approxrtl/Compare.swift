@@ -36,7 +36,8 @@ struct Compare: ParsableCommand {
                 let images = r.simulations.map(\.images).max() ?? 0
                 let exact = r.simulations.isEmpty ? "not run" : r.simulations.allSatisfy { $0.failed == 0 && $0.passed == $0.images } ? "yes" : "NO"
                 let best = r.simulations.max { $0.images < $1.images }
-                return [(directory as NSString).lastPathComponent, d.model, d.extensions, "\(d.config.tn)", "\(d.multipliers)", "\(d.computeCycles)",
+                return [(directory as NSString).lastPathComponent, d.model, d.extensions, "\(d.config.tn)",
+                        d.stepMultipliers > 0 ? "\(d.multipliers) + \(d.stepMultipliers) small" : "\(d.multipliers)", "\(d.computeCycles)",
                         ratio(Double(d.computeCycles), Double(base.design.computeCycles)), String(format: "%.1f%%", 100 * ideal / Double(d.computeCycles)),
                         "\(macs)", "\(d.weightBufferBits)", ratio(Double(d.weightBufferBits), Double(base.design.weightBufferBits)),
                         generic.map { "\($0.adders)" } ?? "-", generic.map { "\($0.flipFlopBits)" } ?? "-", cells(r).map(String.init) ?? "-",

@@ -26,7 +26,7 @@ struct Generate: ParsableCommand {
     @Option(help: "diannao: lanes, Tn (Tn x Tn multipliers).") var tn = 16
     @Flag(help: "diannao: the bench also checks every word every layer writes against the golden model.") var debugLayers = false
     @Option(help: "diannao: the first convolution's mapping: strips (a row of kernel taps per word on the lanes) or channels (DianNao's: input channels on the lanes).") var firstLayer = "strips"
-    @Option(help: "diannao: extensions, comma-separated: swc (SWC lanes, for an M2-compressed model), kernel (reduced-kernel tiles, M4), feature (the feature-approximation unit, M3); none for vanilla DianNao.") var extensions = "none"
+    @Option(help: "diannao: extensions, comma-separated: swc (SWC lanes, for an M2-compressed model), kernel (reduced-kernel tiles, M4), feature (the feature-approximation unit, M3), reuse (M1 reuse lanes, for a model with sorted-weight approximation); none for vanilla DianNao.") var extensions = "none"
     @Option(help: "Input vectors computed together (lanes).") var lanes = 4
     @Option(help: "Coefficient multipliers of the reuse array (a divisor of --lanes; default: the fewest that keep up).") var multipliers: Int?
     @Option(help: "Bench vectors: windows of real test images, plus two extremes.") var vectors = 64
@@ -71,7 +71,7 @@ extension Generate {
         if layer != nil { throw CLIError("--arch diannao generates the whole network; drop --layer") }
         let count = images ?? 100
         let chosen = Set(extensions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }).subtracting(["none", ""])
-        let known: Set = ["swc", "kernel", "feature"]
+        let known: Set = ["swc", "kernel", "feature", "reuse"]
         if let unknown = chosen.subtracting(known).sorted().first { throw CLIError("--extensions: unknown extension '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))") }
         guard count >= 1 else { throw CLIError("--images must be positive") }
         guard let mapping = AcceleratorConfig.FirstLayerMapping(rawValue: firstLayer) else { throw CLIError("--first-layer must be strips or channels, not '\(firstLayer)'") }
@@ -82,7 +82,8 @@ extension Generate {
         do {
             design = try AcceleratorDesign.generate(model: quantized, modelName: (model as NSString).lastPathComponent,
                                                     config: AcceleratorConfig(tn: tn, swc: chosen.contains("swc"), kernelTiles: chosen.contains("kernel"),
-                                                                              featureUnit: chosen.contains("feature"), firstLayer: mapping), pixels: dataset.pixels,
+                                                                              featureUnit: chosen.contains("feature"), reuse: chosen.contains("reuse"),
+                                                                              firstLayer: mapping), pixels: dataset.pixels,
                                                     labels: dataset.labels, count: count, debugLayers: debugLayers)
         } catch let error as CompileError {
             throw CLIError("\(model): \(error)")

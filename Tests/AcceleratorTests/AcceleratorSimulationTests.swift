@@ -51,6 +51,30 @@ final class AcceleratorSimulationTests: XCTestCase {
         }
     }
 
+    /// M1 on the reuse lanes: layer groups (gapped ranks, d > 1), quadratic channel groups (contiguous, e), and a
+    /// model with one layer left uncompressed (the MAC array and the reuse lanes side by side); every layer's words
+    /// checked too, under both simulators, with the cycle model.
+    func testReuseLanesRunBitExact() throws {
+        let cases: [(UInt64, PolynomialDegree, Grouping, Int, Bool)] = [(2, .linear, .layer, 4, false), (4, .quadratic, .channel, 4, false),
+                                                                       (6, .linear, .kernel, 8, true)]
+        for (seed, degree, grouping, tn, partial) in cases {
+            let (model, pixels) = try Self.randomModel(seed: seed)
+            var options = SortedWeightOptions()
+            options.degree = degree
+            options.grouping = grouping
+            options.segments = 3
+            let weighted = model.layers.filter { $0.kind == .conv2d || $0.kind == .dense }.map(\.name)
+            let compressed = try ModelCompressor.compress(model, method: .sortedWeights(options), layers: partial ? Array(weighted.dropFirst()) : nil,
+                                                          maxAccumulatorBits: 40)
+            let design = try AcceleratorDesign.generate(model: compressed, modelName: "m1-\(seed).c.json", config: AcceleratorConfig(tn: tn, reuse: true),
+                                                        pixels: pixels, labels: [0, 1, 2], count: 3, debugLayers: true)
+            let label = "M1 \(degree) \(grouping) seed \(seed) Tn \(tn)"
+            XCTAssertEqual(design.manifest.macArray, partial, label)
+            XCTAssertEqual(design.manifest.multipliers, (partial ? tn * tn : 0) + tn * (degree == .quadratic ? 3 : 2), label)
+            try Self.simulate(design, label)
+        }
+    }
+
     /// With --debug-layers a wrong word in any layer fails the bench and is named, even when the logits survive it.
     func testLayerCheckCatchesACorruptedWord() throws {
         let (model, pixels) = try Self.randomModel(seed: 2)

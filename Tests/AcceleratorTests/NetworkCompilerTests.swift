@@ -1,4 +1,5 @@
 @testable import Accelerator
+import Approximation
 import Quantization
 import TestSupport
 import XCTest
@@ -36,6 +37,50 @@ final class NetworkCompilerTests: XCTestCase {
         }
     }
 
+    /// The reuse lanes' scan words hold each channel's parts from the highest rank down, and summing the members'
+    /// inputs the way diannao_reuse.v does reproduces the layer's dense product with its approximated weights.
+    func testReuseMembersReproduceTheApproximatedWeights() throws {
+        let (model, _) = try AcceleratorSimulationTests.randomModel(seed: 2)
+        var options = SortedWeightOptions()
+        options.segments = 3
+        let compressed = try ModelCompressor.compress(model, method: .sortedWeights(options), maxAccumulatorBits: 40)
+        let network = try NetworkCompiler.compile(compressed, config: AcceleratorConfig(tn: 4, reuse: true))
+        XCTAssertFalse(network.macArray)
+        let first = network.program[0], layer = compressed.layers[0]
+        XCTAssertEqual(layer.kind, .conv2d)
+        XCTAssertTrue(first.reuse)
+        // Window word and lane -> input position: the gather tile walks ky, kx, then input tiles (one here or strips).
+        let (kh, kw) = (layer.kernel![0], layer.kernel![1])
+        let strips = network.stripWidth > 1
+        let weights = layer.effectiveWeights!, channels = layer.weightShape![0], fan = weights.count / channels
+        let scanSteps = Array(first.tileSteps.dropFirst())
+        var word = first.weightBase, checked = 0
+        for (t, steps) in scanSteps.enumerated() {
+            // Each lane: a unit input at every position in turn gives the weight there (linearity of the reuse form).
+            for o in 0..<4 where t * 4 + o < channels {
+                let m = t * 4 + o
+                var recovered = [Int](repeating: 0, count: fan)
+                for k in 0..<fan {
+                    var (s, j, acc) = (0, 0, 0)
+                    for step in 0..<steps {
+                        guard case .members(let lanes) = network.weightWords[word + step], let member = lanes[o] else { continue }
+                        // One input channel: strips hold a kernel row per word; otherwise word = tap, lane 0.
+                        let position = strips ? member.address * kw + member.lane : member.lane * kh * kw + member.address
+                        let x = position == k ? 1 : 0
+                        s = (member.first ? 0 : s) + x
+                        j = (member.first ? 0 : j) + member.d * s
+                        if member.last { acc += member.coefficients[0] * s + member.coefficients[1] * j }
+                    }
+                    recovered[k] = acc
+                }
+                XCTAssertEqual(recovered, Array(weights[(m * fan)..<((m + 1) * fan)]), "channel \(m)")
+                checked += 1
+            }
+            word += steps
+        }
+        XCTAssertEqual(checked, channels)
+    }
+
     func testRefusesWhatTheAcceleratorCannotRun() throws {
         let (model, _) = try AcceleratorSimulationTests.randomModel(seed: 1)
         // (M3 without the feature unit: AcceleratorSimulationTests, on a real M3 model.)
@@ -47,5 +92,15 @@ final class NetworkCompilerTests: XCTestCase {
         }
         // A lane count outside the supported range.
         XCTAssertThrowsError(try NetworkCompiler.compile(model, config: AcceleratorConfig(tn: 1)))
+        // Reuse lanes on a model without M1, with too few lanes, or beside SWC lanes.
+        XCTAssertThrowsError(try NetworkCompiler.compile(model, config: AcceleratorConfig(tn: 4, reuse: true))) { error in
+            XCTAssertTrue("\(error)".contains("no layer is compressed with sorted-weight approximation"), "\(error)")
+        }
+        XCTAssertThrowsError(try NetworkCompiler.compile(model, config: AcceleratorConfig(tn: 2, reuse: true))) { error in
+            XCTAssertTrue("\(error)".contains("Tn >= 4"), "\(error)")
+        }
+        XCTAssertThrowsError(try NetworkCompiler.compile(model, config: AcceleratorConfig(tn: 4, swc: true, reuse: true))) { error in
+            XCTAssertTrue("\(error)".contains("not combined"), "\(error)")
+        }
     }
 }

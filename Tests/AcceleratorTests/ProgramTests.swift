@@ -14,4 +14,11 @@ final class ProgramTests: XCTestCase {
         wide.set(0xf, at: 62, bits: 4)   // straddles the first two 64-bit limbs
         XCTAssertEqual(wide.hex, "1" + "0000000000000003" + "c000000000000000")
     }
+
+    func testTileDescriptorFieldsLandWhereTheDocumentSays() {
+        // docs/accelerator.md: kernel height, width, first tap y, x (4 bits each), steps (12), kind (2) from bit 0.
+        XCTAssertEqual(TileDescriptor(.scan, steps: 0x123).hex, "31230011", "a stepped tile keeps a 1 x 1 window")
+        XCTAssertEqual(TileDescriptor(.gather, kernelHeight: 5, kernelWidth: 3, tapY: 1, tapX: 2).hex, "20002135")
+        XCTAssertEqual(TileDescriptor(.feature, steps: 4096).overflowingField?.name, "steps")
+    }
 }
