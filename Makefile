@@ -119,14 +119,17 @@ accelerator-check: build-release $(QUANTIZED) $(ACCEL_MODELS)
 	tools/accelerator_check.sh $(RELEASE_BIN)/approxrtl build/accelerator-check $(ACCEL_IMAGES) $(ACCEL_ICARUS_IMAGES) $(ACCEL_DESIGNS)
 	tools/accelerator_check.sh $(RELEASE_BIN)/approxrtl build/accelerator-check-more 200 0 $(ACCEL_MORE)
 
-# docs/results.md's accelerator section: LeNet-5's designs on all 10,000 test images, the Tn = 4 ones and VGG-small
-# on 1,000 (about 25 minutes, two designs at a time).
+# docs/results.md's accelerator section: LeNet-5's designs on all 10,000 test images (the extensions, and M1 with
+# its own baseline), the Tn = 4 ones and VGG-small on 1,000 (about 45 minutes, two designs at a time).
 ACCEL_RESULTS := lenet5-vanilla:build/quantized/lenet5-fmnist.q.json \
 	lenet5-channels:build/quantized/lenet5-fmnist.q.json:--first-layer=channels \
 	lenet5-swc5:build/accelerator-models/lenet5-swc5.c.json:--extensions=swc \
 	lenet5-swc-pow2-4:build/accelerator-models/lenet5-swc-pow2-4.c.json:--extensions=swc \
 	lenet5-kernel3:build/accelerator-models/lenet5-kernel3.c.json:--extensions=kernel \
-	lenet5-feature2:build/accelerator-models/lenet5-feature2.c.json:--extensions=feature \
+	lenet5-feature2:build/accelerator-models/lenet5-feature2.c.json:--extensions=feature
+# M1: the approximated weights on the MAC array, and the reuse lanes (their own table, with its own baseline).
+ACCEL_RESULTS_REUSE := lenet5-vanilla:build/quantized/lenet5-fmnist.q.json \
+	lenet5-linear12-mac:build/accelerator-models/lenet5-linear12.c.json \
 	lenet5-linear12-reuse:build/accelerator-models/lenet5-linear12.c.json:--extensions=reuse \
 	lenet5-quadratic3-reuse:build/accelerator-models/lenet5-quadratic3.c.json:--extensions=reuse
 ACCEL_RESULTS_TN4 := lenet5-tn4:build/quantized/lenet5-fmnist.q.json:--tn=4 \
@@ -136,7 +139,8 @@ ACCEL_RESULTS_VGG := vgg-small-vanilla:build/quantized/vgg-small-fmnist.q.json \
 	vgg-small-channels:build/quantized/vgg-small-fmnist.q.json:--first-layer=channels
 results-accelerator: build-release $(QUANTIZED) $(ACCEL_MODELS)
 	tools/accelerator_results.sh $(RELEASE_BIN)/approxrtl build/results-accelerator 10000 docs/results/accelerator/lenet5.md $(ACCEL_RESULTS) & \
-	{ tools/accelerator_results.sh $(RELEASE_BIN)/approxrtl build/results-accelerator-tn4 1000 docs/results/accelerator/lenet5-tn4.md $(ACCEL_RESULTS_TN4) && \
+	{ tools/accelerator_results.sh $(RELEASE_BIN)/approxrtl build/results-accelerator-reuse 10000 docs/results/accelerator/lenet5-reuse.md $(ACCEL_RESULTS_REUSE) && \
+	  tools/accelerator_results.sh $(RELEASE_BIN)/approxrtl build/results-accelerator-tn4 1000 docs/results/accelerator/lenet5-tn4.md $(ACCEL_RESULTS_TN4) && \
 	  tools/accelerator_results.sh $(RELEASE_BIN)/approxrtl build/results-accelerator-vgg 1000 docs/results/accelerator/vgg-small.md $(ACCEL_RESULTS_VGG); }; \
 	wait
 
@@ -246,7 +250,7 @@ results-doc:
 	    echo "![accuracy vs parameters]($${part#docs/}/pareto-params.svg) ![accuracy vs multiplications]($${part#docs/}/pareto-multiplies.svg)"; \
 	  done; echo; cat docs/results/slim/slim.md; echo; cat docs/results/hardware/rtl.md; \
 	  echo; cat docs/results/accelerator/intro.md; \
-	  for part in "lenet5:LeNet-5, Tn = 16" "lenet5-tn4:LeNet-5, Tn = 4" "vgg-small:VGG-small, Tn = 16"; do \
+	  for part in "lenet5:LeNet-5, Tn = 16" "lenet5-reuse:LeNet-5, Tn = 16, M1 on the reuse lanes" "lenet5-tn4:LeNet-5, Tn = 4" "vgg-small:VGG-small, Tn = 16"; do \
 	    echo; echo "### $${part#*:}"; echo; cat docs/results/accelerator/$${part%%:*}.md; done; \
 	} > docs/results.md.tmp && mv docs/results.md.tmp docs/results.md
 	@echo "wrote docs/results.md"

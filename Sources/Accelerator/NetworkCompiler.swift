@@ -243,6 +243,9 @@ public enum NetworkCompiler {
         var activationWords = stripWords
         // SWC lanes: the codebook every layer shares, the widest code and scale, the largest power-of-two shift.
         var codebook: String?, codeWidth = 1, scaleWidth = 1, largestShift = 0
+        // The widest weight the MAC array multiplies: the model's codes, or wider approximated weights (M1's
+        // coefficient-domain weights, docs/arithmetic.md section 7.1).
+        var macWeightWidth = model.weightBits
         // Feature unit: the most computed tiles of a layer with features, the widest coefficient.
         var keptTiles = 1, coefficientWidth = 2
         var tileDescriptors: [TileDescriptor] = []
@@ -282,7 +285,6 @@ public enum NetworkCompiler {
                 let plan = layer.compression.map { ReusePlan($0, weightShape: shape) }
                 let reuseLayer = config.reuse && (plan?.degree ?? 0) >= 1
                 if reuseLayer && !approximated.isEmpty { throw fail("approximated features (M3) in a layer on the reuse lanes (M1) are not supported") }
-                if reuseLayer { reuseLayers += 1 } else { macLayers += 1 }
                 // What the SB holds: weight codes, or with SWC lanes the scaling-weight codes and per-channel scales.
                 var weights = layer.effectiveWeights!
                 var scales = [Int](repeating: 1, count: outChannels)
@@ -303,8 +305,12 @@ public enum NetworkCompiler {
                         // A layer without M2 runs its plain codes with scale 1 (uniform lanes only).
                         if codebook == "pow2" { throw fail("not compressed with SWC, and the SWC lanes take power-of-two codes only") }
                         codebook = codebook ?? "uniform"
-                        codeWidth = max(codeWidth, model.weightBits)
+                        codeWidth = max(codeWidth, FixedPoint.width(low: weights.min() ?? 0, high: weights.max() ?? 0))
                     }
+                }
+                if reuseLayer { reuseLayers += 1 } else {
+                    macLayers += 1
+                    if !config.swc { macWeightWidth = max(macWeightWidth, FixedPoint.width(low: weights.min() ?? 0, high: weights.max() ?? 0)) }
                 }
                 // Geometry: a dense layer is a convolution whose kernel covers the map it reads.
                 let (kh, kw, sh, sw, pt, pl, oh, ow): (Int, Int, Int, Int, Int, Int, Int, Int)
@@ -426,7 +432,7 @@ public enum NetworkCompiler {
         let shiftWidth = FixedPoint.width(low: minShift, high: maxShift)
         let logitLeft = max(0, -(logitsLayer.shifts!.min()!))
         let powerOfTwo = config.swc && codebook == "pow2"
-        let weightWidth = config.swc ? codeWidth : model.weightBits
+        let weightWidth = config.swc ? codeWidth : macWeightWidth
         // A product: code (or weight) times x, or x shifted by the largest power-of-two code and negated.
         let productWidth = powerOfTwo ? dataWidth + largestShift + 1 : dataWidth + weightWidth
         let sourceWidth = bitsFor(keptTiles * tn - 1)

@@ -3,8 +3,8 @@ import Foundation
 
 extension Synthesis {
     /// A whole-network accelerator folder through Yosys: the word-level arithmetic (multipliers by operand widths,
-    /// adders, flip-flop, ROM and RAM bits), and for ice40 or ecp5 the mapped cells; nextpnr-ice40's Fmax when the
-    /// design fits an iCE40-HX8K (its ports are registered by the core's own stream logic; the image and logit
+    /// adders, flip-flop, ROM and RAM bits), and for ice40 or ecp5 the mapped cells; for ice40 the Fmax bound of
+    /// the longest path in cell delays (Yosys sta), and nextpnr-ice40's Fmax when the design fits an iCE40-HX8K (its ports are registered by the core's own stream logic; the image and logit
     /// data paths are not, which the report says). Cycles per vector here are compute cycles per image.
     static func runAccelerator(directory: URL, target: SynthesisTarget, seed: Int, place: Bool, placeSeconds: Int) throws -> SynthesisReport {
         let decoder = JSONDecoder()
@@ -27,8 +27,11 @@ extension Synthesis {
                       log: "build/synth/ice40.log", in: directory)
             report.fill(try cellCounts(Data(contentsOf: work.appendingPathComponent("ice40.stat.json"))),
                         lut: "SB_LUT4", carry: "SB_CARRY", flipFlop: "SB_DFF", blockRam: "SB_RAM40_4K", dsp: "SB_MAC16")
+            // Whether or not it fits a part nextpnr can place, the mapped netlist bounds the clock.
+            report.cellDelayNs = try cellDelay(in: directory)
             if report.blockRams! > hx8kRams || report.luts! > hx8kCells {
-                report.note = "does not fit an iCE40-HX8K (\(report.luts!) LUTs of \(hx8kCells), \(report.blockRams!) block RAMs of \(hx8kRams)): no Fmax"
+                report.note = "does not fit an iCE40-HX8K (\(report.luts!) LUTs of \(hx8kCells), \(report.blockRams!) block RAMs of \(hx8kRams)): "
+                    + "no placed Fmax, only the cell-delay bound"
             } else if place {
                 let result = try runTool("timeout", ["\(placeSeconds)", "nextpnr-ice40", "--hx8k", "--package", "ct256", "--json", "build/synth/ice40.json",
                                                      "--seed", "\(seed)", "--pcf-allow-unconstrained", "--freq", "12"], in: directory)

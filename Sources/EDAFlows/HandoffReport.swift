@@ -115,9 +115,13 @@ public enum HandoffReport {
                 let multipliers = s.multipliers.map { "\($0.count)x(\($0.widths.map(String.init).joined(separator: "x")))" }.joined(separator: " ")
                 page += row([s.target.rawValue, multipliers.isEmpty ? "0" : multipliers, "\(s.adders)", "\(s.flipFlopBits)", "\(s.romBits)", "\(s.ramBits)",
                              s.luts.map(String.init) ?? "-", s.flipFlops.map(String.init) ?? "-", s.blockRams.map(String.init) ?? "-",
-                             s.fmaxMHz.map { String(format: "%.1f", $0) } ?? "-"])
+                             s.fmaxText])
             }
             page += "</table>\n" + r.synthesis.compactMap { $0.note.map { "<p>\(escape($0))</p>" } }.joined(separator: "\n")
+            if r.synthesis.contains(where: { $0.cellDelayNs != nil && $0.fmaxMHz == nil }) {
+                page += "<p>Fmax \(escape("<= N")): the clock the longest path allows in iCE40-HX cell delays alone (Yosys sta, no routing), "
+                    + "an upper bound; nextpnr measures the real one where the design fits a part it places.</p>\n"
+            }
         }
         page += "<p>Buffers: activations 2 x \(d.activationWords) words (\(d.activationBufferBits) bits), SB \(d.weightWords) words (\(d.weightBufferBits) bits), "
             + "bias/shift \(d.paramWords) words (\(d.paramBufferBits) bits).</p></body></html>\n"

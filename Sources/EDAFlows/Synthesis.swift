@@ -41,6 +41,15 @@ public struct SynthesisReport: Codable, Equatable, Sendable {
     public var dsps: Int?
     /// nextpnr's estimate through a registered I/O wrapper, or why there is none.
     public var fmaxMHz: Double?
+    /// ice40: the longest path of the mapped netlist in iCE40-HX cell delays only (Yosys `sta`; no routing), and
+    /// the clock it would allow: an upper bound on any Fmax the part reaches (docs/accelerator.md, "Fmax").
+    public var cellDelayNs: Double?
+    public var fmaxBoundMHz: Double? { cellDelayNs.map { 1000 / $0 } }
+    /// For tables: nextpnr's Fmax, else "<= bound" from the cell delays, else "-".
+    public var fmaxText: String {
+        if let fmaxMHz { return String(format: "%.1f", fmaxMHz) }
+        return fmaxBoundMHz.map { String(format: "<= %.0f", $0) } ?? "-"
+    }
     public var note: String?
     public var computeCyclesPerVector: Double
     public var cyclesPerVector: Double
@@ -124,6 +133,20 @@ public enum Synthesis {
         guard let line = log.split(separator: "\n").first(where: { $0.contains("ICESTORM_LC:") }) else { return nil }
         let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
         return numbers.count >= 2 ? (numbers[0], numbers[1]) : nil
+    }
+
+    /// The longest path of `build/synth/ice40.json` (flattened, mapped) in iCE40-HX cell delays (the cell
+    /// library's specify blocks), in ns: Yosys `sta` ignores routing, so the path is at least this long on the part.
+    static func cellDelay(in directory: URL) throws -> Double? {
+        try yosys("read_json build/synth/ice40.json; read_verilog -lib -specify -DICE40_HX +/ice40/cells_sim.v; tee -q -o build/synth/sta.txt sta",
+                  log: "build/synth/sta.log", in: directory)
+        let text = try String(contentsOf: directory.appendingPathComponent("build/synth/sta.txt"), encoding: .utf8)
+        // "Latest arrival time in 'top' is 13025:" (picoseconds).
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Latest arrival time in") }),
+              let ps = line.split(separator: " ").last.flatMap({ Double($0.trimmingCharacters(in: CharacterSet(charactersIn: ":"))) }), ps > 0 else {
+            return nil
+        }
+        return ps / 1000
     }
 
     static func yosys(_ script: String, log: String, in directory: URL) throws {

@@ -56,7 +56,7 @@ struct Synth: ParsableCommand {
             let multipliers = r.multipliers.map { "\($0.count)x\($0.widths.map(String.init).joined(separator: "x"))" }.joined(separator: " ")
             return [r.layer, r.arch, r.method, multipliers.isEmpty ? "0" : multipliers, "\(r.adders) (\(r.adderBits) b)", "\(r.flipFlopBits)",
                     "\(r.romBits)", optional(r.luts), optional(r.flipFlops), optional(r.blockRams),
-                    r.fmaxMHz.map { String(format: "%.1f", $0) } ?? "-", String(format: "%.1f", r.computeCyclesPerVector),
+                    r.fmaxText, String(format: "%.1f", r.computeCyclesPerVector),
                     String(format: "%.1f", r.cyclesPerVector)]
         }
         return approxrtl.table(["layer", "arch", "method", "multipliers", "adders (bits)", "FF bits", "ROM bits", "LUT4", "FF", "BRAM", "Fmax MHz",

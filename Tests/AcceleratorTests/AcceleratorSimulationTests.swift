@@ -72,6 +72,13 @@ final class AcceleratorSimulationTests: XCTestCase {
             XCTAssertEqual(design.manifest.macArray, partial, label)
             XCTAssertEqual(design.manifest.multipliers, (partial ? tn * tn : 0) + tn * (degree == .quadratic ? 3 : 2), label)
             try Self.simulate(design, label)
+            if seed == 2 {
+                // The same model on the MAC array: its approximated weights are wider than the 8-bit codes.
+                let mac = try AcceleratorDesign.generate(model: compressed, modelName: "m1-mac.c.json", config: AcceleratorConfig(tn: tn),
+                                                         pixels: pixels, labels: [0, 1, 2], count: 3)
+                XCTAssertGreaterThan(mac.manifest.weightWidth, compressed.weightBits, "16-bit coefficients make wide weights")
+                try Self.simulate(mac, "\(label) on the MAC array")
+            }
         }
     }
 
@@ -155,5 +162,29 @@ extension QuantizedModel {
         var copy = self
         for i in copy.layers.indices { copy.layers[i].kernelSizes = nil }
         return copy
+    }
+}
+
+/// `approxrtl synth --target ice40` on an accelerator: the mapped cells, the cell-delay bound of the longest
+/// path (Yosys sta) and, for a design small enough to place, nextpnr's Fmax, which the bound must not undercut
+/// (routing only adds delay).
+final class AcceleratorSynthesisTests: XCTestCase {
+    func testCellDelayBoundsTheFmaxNextpnrMeasures() throws {
+        let (model, pixels) = try AcceleratorSimulationTests.randomModel(seed: 2)
+        let design = try AcceleratorDesign.generate(model: model, modelName: "tiny.q.json", config: AcceleratorConfig(tn: 2),
+                                                    pixels: pixels, labels: [0, 1, 2], count: 3)
+        let folder = try makeTemporaryDirectory("accelerator-ice40")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for (path, data) in design.files {
+            let url = folder.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try data.write(to: url)
+        }
+        let report = try Synthesis.run(directory: folder, target: .ice40)
+        let bound = try XCTUnwrap(report.fmaxBoundMHz, report.note ?? "no bound")
+        let fmax = try XCTUnwrap(report.fmaxMHz, report.note ?? "no Fmax")
+        XCTAssertGreaterThan(try XCTUnwrap(report.luts), 0)
+        XCTAssertGreaterThanOrEqual(bound, fmax, "cell delays alone allow at least the placed design's clock")
+        XCTAssertEqual(report.fmaxText, String(format: "%.1f", fmax))
     }
 }
