@@ -88,8 +88,9 @@ extension Generate {
         } catch let error as CompileError {
             throw CLIError("\(model): \(error)")
         }
-        try writeFolder(design.files, to: output, force: force)
-        try HandoffReport.write(HandoffReport.Report(design: design.manifest), to: URL(fileURLWithPath: output))
+        // The report goes into the folder with everything else, in one atomic write.
+        try writeFolder(design.files.merging(try HandoffReport.files(HandoffReport.Report(design: design.manifest))) { a, _ in a },
+                        to: output, force: force)
         let m = design.manifest
         print("wrote \(output): \(m.top) (Tn = \(m.config.tn), \(m.extensions), \(m.multipliers) multipliers, \(m.layers.count) layers), "
               + "\(m.computeCycles) compute cycles per image, bench of \(m.images) images")
