@@ -89,8 +89,9 @@ public enum HandoffReport {
             td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}th{background:#eee}</style></head><body>
             <h1>\(escape(d.top))</h1>
             <p>\(escape(d.model)) on a DianNao-style accelerator (approxrtl generate --arch diannao): Tn = \(d.config.tn),
-            extensions: \(escape(d.extensions)), first layer: \(escape(d.firstLayer)); \(d.multipliers) multipliers,
-            \(d.dataWidth)-bit activation lanes, \(d.weightWidth)-bit SB lanes, \(d.accumulatorWidth)-bit accumulators.</p>
+            extensions: \(escape(d.extensions)), first layer: \(escape(d.firstLayer)); \(d.multipliers) multipliers\(d.stepMultipliers > 0 ? " (and \(d.stepMultipliers) rank-step multipliers)" : ""),
+            \(d.dataWidth)-bit activation lanes, \(d.macArray ? "\(d.weightWidth)-bit weights" : "no MAC array") in \(d.weightBufferBits / max(1, d.weightWords))-bit SB words,
+            \(d.accumulatorWidth)-bit accumulators.</p>
             <h2>Cycles per image</h2>
             <p>\(d.computeCycles) compute cycles (ideal \(String(format: "%.0f", ideal)) with every multiplier busy:
             utilization \(String(format: "%.1f%%", 100 * ideal / Double(d.computeCycles)))) and \(d.loadCycles) cycles to load an image.
