@@ -30,16 +30,6 @@ public struct AcceleratorConfig: Equatable, Sendable, Codable {
         self.tn = tn; self.swc = swc; self.kernelTiles = kernelTiles; self.featureUnit = featureUnit; self.reuse = reuse; self.firstLayer = firstLayer
     }
 
-    enum CodingKeys: String, CodingKey { case tn, swc, kernelTiles, featureUnit, reuse, firstLayer }
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(tn: try c.decode(Int.self, forKey: .tn), swc: try c.decode(Bool.self, forKey: .swc),
-                  kernelTiles: try c.decode(Bool.self, forKey: .kernelTiles), featureUnit: try c.decode(Bool.self, forKey: .featureUnit),
-                  // Folders written before the reuse lanes existed have no such key.
-                  reuse: try c.decodeIfPresent(Bool.self, forKey: .reuse) ?? false,
-                  firstLayer: try c.decode(FirstLayerMapping.self, forKey: .firstLayer))
-    }
-
     /// The extensions switched on, by name ("vanilla" when none).
     public var name: String {
         let on = [(swc, "swc"), (kernelTiles, "kernel"), (featureUnit, "feature"), (reuse, "reuse")].filter(\.0).map(\.1)

@@ -57,8 +57,11 @@ final class AcceleratorSimulationTests: XCTestCase {
     func testReuseLanesRunBitExact() throws {
         let cases: [(UInt64, PolynomialDegree, Grouping, Int, Bool)] = [(2, .linear, .layer, 4, false), (4, .quadratic, .channel, 4, false),
                                                                        (6, .linear, .kernel, 8, true)]
+        var strided = false, padded = false
         for (seed, degree, grouping, tn, partial) in cases {
             let (model, pixels) = try Self.randomModel(seed: seed)
+            strided = strided || model.layers.contains { $0.kind == .conv2d && $0.stride![0] > 1 }
+            padded = padded || model.layers.contains { $0.kind == .conv2d && $0.pads!.contains { $0 > 0 } }
             var options = SortedWeightOptions()
             options.degree = degree
             options.grouping = grouping
@@ -80,6 +83,8 @@ final class AcceleratorSimulationTests: XCTestCase {
                 try Self.simulate(mac, "\(label) on the MAC array")
             }
         }
+        // The gather tile steps over the window as a MAC tile does: padding and strides must be among the cases.
+        XCTAssertTrue(strided && padded, "strided \(strided), padded \(padded)")
     }
 
     /// With --debug-layers a wrong word in any layer fails the bench and is named, even when the logits survive it.
