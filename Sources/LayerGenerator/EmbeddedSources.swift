@@ -219,8 +219,9 @@ endmodule
 // combinationally, one entry per bias/shift word): its window (kernel height and width, first tap), so that M4's
 // reduced-kernel tiles step over the centre of the kernel only, or for M3's feature tiles the number of feature
 // steps, which walk ti over the sources; for M1's reuse lanes a gather tile (the pixel's window, stepped like a
-// MAC tile but reading no SB word) and scan tiles of so many steps, one SB word of members each. All tiles of an output pixel run before the next pixel, so a feature
-// tile finds its sources' accumulators in the feature unit. After a layer's last step the sequencer waits Drain
+// MAC tile but reading no SB word) and scan tiles of so many steps, one SB word of members each. All tiles of an
+// output pixel run before the next pixel, so a feature tile finds its sources' accumulators in the feature unit
+// and a scan tile the gathered window. After a layer's last step the sequencer waits Drain
 // cycles, so that the next layer reads a complete buffer.
 module diannao_sequencer #(
   parameter integer Layers = 1,           // instructions in the program
