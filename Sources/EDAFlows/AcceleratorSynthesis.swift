@@ -45,11 +45,7 @@ extension Synthesis {
                 }
             }
         case .ecp5:
-            try yosys("\(read); hierarchy -top \(manifest.top); synth_ecp5 -top \(manifest.top); tee -q -o build/synth/ecp5.stat.json stat -json",
-                      log: "build/synth/ecp5.log", in: directory)
-            report.fill(try cellCounts(Data(contentsOf: work.appendingPathComponent("ecp5.stat.json"))),
-                        lut: "LUT4", carry: "CCU2C", flipFlop: "TRELLIS_FF", blockRam: "DP16KD", dsp: "MULT18X18D")
-            report.note = "no Fmax: nextpnr-ecp5 is not installed"
+            try mapECP5(read, top: manifest.top, in: directory, into: &report)
         }
         return report
     }

@@ -119,11 +119,7 @@ public enum Synthesis {
                 }
             }
         case .ecp5:
-            try yosys("\(read); hierarchy -top \(manifest.top); synth_ecp5 -top \(manifest.top); tee -q -o build/synth/ecp5.stat.json stat -json",
-                      log: "build/synth/ecp5.log", in: directory)
-            report.fill(try cellCounts(Data(contentsOf: work.appendingPathComponent("ecp5.stat.json"))),
-                        lut: "LUT4", carry: "CCU2C", flipFlop: "TRELLIS_FF", blockRam: "DP16KD", dsp: "MULT18X18D")
-            report.note = "no Fmax: nextpnr-ecp5 is not installed"
+            try mapECP5(read, top: manifest.top, in: directory, into: &report)
         }
         return report
     }
@@ -147,6 +143,15 @@ public enum Synthesis {
             return nil
         }
         return ps / 1000
+    }
+
+    /// Maps `top` for ECP5 and fills the report's cell counts (no Fmax: nextpnr-ecp5 is not a dependency).
+    static func mapECP5(_ read: String, top: String, in directory: URL, into report: inout SynthesisReport) throws {
+        try yosys("\(read); hierarchy -top \(top); synth_ecp5 -top \(top); tee -q -o build/synth/ecp5.stat.json stat -json",
+                  log: "build/synth/ecp5.log", in: directory)
+        report.fill(try cellCounts(Data(contentsOf: directory.appendingPathComponent("build/synth/ecp5.stat.json"))),
+                    lut: "LUT4", carry: "CCU2C", flipFlop: "TRELLIS_FF", blockRam: "DP16KD", dsp: "MULT18X18D")
+        report.note = "no Fmax: nextpnr-ecp5 is not installed"
     }
 
     static func yosys(_ script: String, log: String, in directory: URL) throws {

@@ -17,15 +17,20 @@ final class AcceleratorSimulationTests: XCTestCase {
         return (model, RandomNetworks.images(3, shape: shape, seed: seed &+ 7).pixels)
     }
 
-    /// Writes the design, runs it under both simulators and checks every image and the cycle model.
-    static func simulate(_ design: AcceleratorDesign, _ label: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let folder = try makeTemporaryDirectory("accelerator")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        for (path, data) in design.files {
+    /// Writes a design's files under `folder`.
+    static func write(_ files: [String: Data], to folder: URL) throws {
+        for (path, data) in files {
             let url = folder.appendingPathComponent(path)
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try data.write(to: url)
         }
+    }
+
+    /// Writes the design, runs it under both simulators and checks every image and the cycle model.
+    static func simulate(_ design: AcceleratorDesign, _ label: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let folder = try makeTemporaryDirectory("accelerator")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Self.write(design.files, to: folder)
         for simulator in Simulator.allCases {
             let outcome = try simulator.run(directory: folder)
             XCTAssertTrue(outcome.ok, "\(label), \(simulator): \(outcome.log.suffix(1500))", file: file, line: line)
@@ -101,11 +106,7 @@ final class AcceleratorSimulationTests: XCTestCase {
         let last = words[offset].last!
         words[offset] = String(words[offset].dropLast()) + (last == "0" ? "1" : "0")
         files["vectors/layers.hex"] = Data((words.joined(separator: "\n") + "\n").utf8)
-        for (path, data) in files {
-            let url = folder.appendingPathComponent(path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try data.write(to: url)
-        }
+        try Self.write(files, to: folder)
         let outcome = try Simulator.verilator.run(directory: folder)
         XCTAssertFalse(outcome.ok)
         XCTAssertTrue(outcome.log.contains("FAIL layer 0 image 1 word 0") && outcome.log.contains("1 mismatched"), outcome.log.suffix(800).description)
@@ -180,11 +181,7 @@ final class AcceleratorSynthesisTests: XCTestCase {
                                                     pixels: pixels, labels: [0, 1, 2], count: 3)
         let folder = try makeTemporaryDirectory("accelerator-ice40")
         defer { try? FileManager.default.removeItem(at: folder) }
-        for (path, data) in design.files {
-            let url = folder.appendingPathComponent(path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try data.write(to: url)
-        }
+        try AcceleratorSimulationTests.write(design.files, to: folder)
         let report = try Synthesis.run(directory: folder, target: .ice40)
         let bound = try XCTUnwrap(report.fmaxBoundMHz, report.note ?? "no bound")
         let fmax = try XCTUnwrap(report.fmaxMHz, report.note ?? "no Fmax")

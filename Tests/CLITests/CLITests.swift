@@ -298,11 +298,7 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(synth.stdout.contains("fc3    reuse  quadratic"), synth.stdout)
 
         // A corrupted expectation makes `sim` exit non-zero and show the mismatch.
-        let expected = URL(fileURLWithPath: design + "/vectors/expected.hex")
-        var lines = try String(contentsOf: expected, encoding: .utf8).split(separator: "\n").map(String.init)
-        let flipped = String(Int(lines[0], radix: 16)! ^ 1, radix: 16)
-        lines[0] = String(repeating: "0", count: lines[0].count - flipped.count) + flipped
-        try (lines.joined(separator: "\n") + "\n").write(to: expected, atomically: true, encoding: .utf8)
+        try flipLowBit(of: URL(fileURLWithPath: design + "/vectors/expected.hex"), line: 0)
         let bad = try run(["sim", design, "--simulator", "iverilog"])
         XCTAssertEqual(bad.status, 1)
         XCTAssertTrue(bad.stdout.contains("1 failed") && bad.stdout.contains("FAIL vector 0 channel 0"), bad.stdout)
@@ -342,11 +338,7 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(compare.stdout.contains("vanilla") && compare.stdout.contains("not run"), compare.stdout)
 
         // A corrupted logit makes `sim` exit non-zero and name the image.
-        let expected = URL(fileURLWithPath: twin + "/vectors/logits.hex")
-        var lines = try String(contentsOf: expected, encoding: .utf8).split(separator: "\n").map(String.init)
-        let flipped = String(Int(lines[12], radix: 16)! ^ 1, radix: 16)
-        lines[12] = String(repeating: "0", count: lines[12].count - flipped.count) + flipped
-        try (lines.joined(separator: "\n") + "\n").write(to: expected, atomically: true, encoding: .utf8)
+        try flipLowBit(of: URL(fileURLWithPath: twin + "/vectors/logits.hex"), line: 12)
         let bad = try run(["sim", twin, "--simulator", "verilator"])
         XCTAssertEqual(bad.status, 1)
         XCTAssertTrue(bad.stdout.contains("2 passed, 1 failed") && bad.stdout.contains("FAIL image 1 logit 2"), bad.stdout)
@@ -453,4 +445,12 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(again.status, 1)
         XCTAssertTrue(again.stderr.contains("--force"), again.stderr)
     }
+}
+
+/// Flips the lowest bit of one hex word of a vector file (a corrupted expectation the bench must catch).
+func flipLowBit(of file: URL, line: Int) throws {
+    var lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n").map(String.init)
+    let flipped = String(Int(lines[line], radix: 16)! ^ 1, radix: 16)
+    lines[line] = String(repeating: "0", count: lines[line].count - flipped.count) + flipped
+    try (lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
 }
