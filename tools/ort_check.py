@@ -2,8 +2,9 @@
 
 Each fixture covers a mix of what the importer must get right: strides, explicit and automatic padding, 3x3 and
 5x5 kernels, max and average pooling (count_include_pad, ceil mode), BatchNormalization folded and standalone,
-Gemm with transB/alpha/beta, MatMul + Add, Reshape, Dropout, residual Add, GlobalAveragePool, and Softmax under
-the opset 11 and opset 13 semantics. The same random batch goes through onnxruntime and `approxrtl run`.
+Gemm with transB/alpha/beta, MatMul + Add, Reshape, Dropout, residual Add, GlobalAveragePool, Softmax under
+the opset 11 and opset 13 semantics, and Sigmoid, Tanh, LeakyRelu, HardSigmoid and Clip (bounds as inputs and, before
+opset 11, as attributes). The same random batch goes through onnxruntime and `approxrtl run`.
 
 Then the same comparison on each model given with --models (the bundled trained models, exported by approxrtl's
 own ONNX writer) over the images of --data (the bundled 500-image test subset), which checks the exporter against
@@ -114,6 +115,36 @@ def residual_opset9():
     return b.model("residual_opset9", [2, 9, 11], 5, 9)
 
 
+def activations_opset13():
+    """Sigmoid, Tanh, LeakyRelu (alpha 0.2), HardSigmoid (alpha, beta), Clip with both bounds and with min only
+    (opset 13 inputs), the activations a model may use besides Relu."""
+    b = Builder(4)
+    x = b.node("Conv", ["x", b.param("c1_w", [6, 1, 3, 3], 0.8), b.param("c1_b", [6])], "c1", pads=[1, 1, 1, 1])
+    x = b.node("Sigmoid", [x], "s1")
+    x = b.node("Conv", [x, b.param("c2_w", [6, 6, 3, 3], 0.5), b.param("c2_b", [6])], "c2")
+    x = b.node("Tanh", [x], "t2")
+    x = b.node("MaxPool", [x], "p2", kernel_shape=[2, 2], strides=[2, 2])
+    x = b.node("LeakyRelu", [x], "l2", alpha=0.2)
+    x = b.node("Flatten", [x], "f")
+    x = b.node("Gemm", [x, b.param("g1_w", [24, 6 * 4 * 4], 0.3), b.param("g1_b", [24])], "g1", transB=1)
+    x = b.node("HardSigmoid", [x], "h1", alpha=0.3, beta=0.4)
+    x = b.node("Gemm", [x, b.param("g2_w", [16, 24], 0.6), b.param("g2_b", [16])], "g2", transB=1)
+    x = b.node("Clip", [x, b.param("clip_lo", [], 0.2), b.param("clip_hi", [], 0.0, positive=True)], "c")
+    x = b.node("Gemm", [x, b.param("g3_w", [16, 16], 0.6)], "g3", transB=1)
+    x = b.node("Clip", [x, b.param("clip_min", [], 0.2)], "c_min")
+    x = b.node("Gemm", [x, b.param("g4_w", [5, 16], 0.6)], "g4", transB=1)
+    return b.model("activations_opset13", [1, 10, 10], 5, 13)
+
+
+def clip_opset10():
+    """Clip with its bounds as attributes (before opset 11)."""
+    b = Builder(5)
+    x = b.node("Gemm", ["x", b.param("g1_w", [12, 20]), b.param("g1_b", [12])], "g1", transB=1)
+    x = b.node("Clip", [x], "c1", min=-0.3, max=0.4)
+    x = b.node("Gemm", [x, b.param("g2_w", [4, 12]), b.param("g2_b", [4])], "g2", transB=1)
+    return b.model("clip_opset10", [20], 4, 10)
+
+
 def compare(name, path, x, approxrtl, work):
     """Runs x through onnxruntime and `approxrtl run`; returns True when they agree within the tolerance."""
     x_path, y_path = os.path.join(work, name + "_x.npy"), os.path.join(work, name + "_y.npy")
@@ -148,7 +179,7 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
     passed = failed = 0
-    for make in (cnn_opset13, cnn_opset11, residual_opset9):
+    for make in (cnn_opset13, cnn_opset11, residual_opset9, activations_opset13, clip_opset10):
         model = make()
         name = model.graph.name
         path = os.path.join(args.work, name + ".onnx")

@@ -11,6 +11,7 @@ struct Kernel: Sendable {
         case dense(weight: [Float], bias: [Float], inFeatures: Int, outFeatures: Int)
         case scaleShift(ScaleShift, inner: Int)
         case relu(size: Int)
+        case activation(Activation, size: Int)
         case copy(size: Int)
         case add(BroadcastPlan)
         case softmax(outer: Int, length: Int, inner: Int)
@@ -35,6 +36,8 @@ struct Kernel: Sendable {
             body = .scaleShift(affine, inner: size / affine.scale.count)
         case .relu:
             body = .relu(size: size)
+        case .activation(let function):
+            body = .activation(function, size: size)
         case .flatten, .reshape:
             body = .copy(size: size)
         case .add:
@@ -76,6 +79,11 @@ struct Kernel: Sendable {
             for s in 0..<samples {
                 let x = inputs[0].sample(s), y = output.sample(s)
                 for i in 0..<size { y[i] = x[i] > 0 ? x[i] : 0 }
+            }
+        case .activation(let function, let size):
+            for s in 0..<samples {
+                let x = inputs[0].sample(s), y = output.sample(s)
+                for i in 0..<size { y[i] = function(x[i]) }
             }
         case .copy(let size):
             for s in 0..<samples { output.sample(s).update(from: inputs[0].sample(s), count: size) }

@@ -16,6 +16,8 @@ public enum Op: Equatable, Sendable {
     /// Per-channel `y = x * scale[c] + shift[c]` over axis 0: a BatchNormalization with no convolution to fold into.
     case scaleShift(ScaleShift)
     case relu
+    /// An elementwise nonlinearity other than ReLU (the integer model runs it as a piecewise-linear table).
+    case activation(Activation)
     /// Elementwise sum of two values with numpy broadcasting over the per-sample dimensions.
     case add
     /// Flatten to `[prod(shape)]` (ONNX Flatten with axis 1): a view, data order unchanged.
@@ -36,6 +38,7 @@ public enum Op: Equatable, Sendable {
         case .dense: return "Dense"
         case .scaleShift: return "ScaleShift"
         case .relu: return "ReLU"
+        case .activation(let function): return function.name
         case .add: return "Add"
         case .flatten: return "Flatten"
         case .reshape: return "Reshape"

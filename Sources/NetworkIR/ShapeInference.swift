@@ -79,7 +79,7 @@ func inferShape(_ op: Op, inputShapes: [[Int]], declaredInputShape: [Int]?) thro
             throw fail("has \(affine.scale.count) channels, input shape is \(x)")
         }
         return x
-    case .relu:
+    case .relu, .activation:
         return inputShapes[0]
     case .add:
         guard let shape = broadcastShapes(inputShapes[0], inputShapes[1]) else {

@@ -127,6 +127,25 @@ private struct GraphWriter {
                  [float("epsilon", 0)])
         case .relu:
             emit("Relu", inputs, node.name, [])
+        case .activation(let function):
+            switch function {
+            case .sigmoid, .tanh:
+                emit(function.name, inputs, node.name, [])
+            case .leakyRelu(let alpha):
+                emit("LeakyRelu", inputs, node.name, [float("alpha", alpha)])
+            case .hardSigmoid(let alpha, let beta):
+                emit("HardSigmoid", inputs, node.name, [float("alpha", alpha), float("beta", beta)])
+            case .clip(let low, let high):
+                // Opset 13: the bounds are scalar inputs; an infinite one is left out.
+                var operands = inputs
+                for (role, bound) in [("min", low), ("max", high)] {
+                    guard bound.isFinite else { operands.append(""); continue }
+                    floatInitializer("\(node.name).\(role)", [], [bound])
+                    operands.append("\(node.name).\(role)")
+                }
+                while operands.last == "" { operands.removeLast() }
+                emit("Clip", operands, node.name, [])
+            }
         case .add:
             emit("Add", inputs, node.name, [])
         case .flatten:

@@ -21,8 +21,9 @@ public struct ImportedModel: Sendable {
 public enum OnnxImporter {
     public static let supportedOpsets = 7...25
     public static let supportedOps: [String] = [
-        "Add", "AveragePool", "BatchNormalization", "Constant", "Conv", "Dropout", "Flatten", "Gemm",
-        "GlobalAveragePool", "GlobalMaxPool", "Identity", "MatMul", "MaxPool", "Relu", "Reshape", "Softmax",
+        "Add", "AveragePool", "BatchNormalization", "Clip", "Constant", "Conv", "Dropout", "Flatten", "Gemm",
+        "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "Identity", "LeakyRelu", "MatMul", "MaxPool", "Relu",
+        "Reshape", "Sigmoid", "Softmax", "Tanh",
     ]
 
     /// Reads and imports a model file.

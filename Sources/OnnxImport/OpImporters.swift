@@ -31,6 +31,8 @@ extension ImportContext {
             try importAdd(node, ref, required(0, "A"), required(1, "B"))
         case "Relu":
             try add(node, ref, .relu, inputs: [nodeIndex(required(0, "X"), "X", ref)])
+        case "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "Clip":
+            try importActivation(node, ref, attributes, x: required(0, "X"), low: input(1), high: input(2))
         case "Softmax":
             try importSoftmax(node, ref, attributes, x: required(0, "input"))
         case "Flatten":
@@ -49,6 +51,37 @@ extension ImportContext {
         default:
             throw ImportError.unsupported(node: ref, "operator '\(node.opType)' is not supported (supported: \(OnnxImporter.supportedOps.joined(separator: ", ")))")
         }
+    }
+
+    // MARK: Activations
+
+    private mutating func importActivation(_ node: Onnx_NodeProto, _ ref: NodeRef, _ attributes: Attributes,
+                                           x: String, low: String?, high: String?) throws {
+        let function: Activation
+        switch node.opType {
+        case "Sigmoid": function = .sigmoid
+        case "Tanh": function = .tanh
+        case "LeakyRelu": function = .leakyRelu(alpha: try attributes.float("alpha", default: 0.01))
+        case "HardSigmoid":
+            function = .hardSigmoid(alpha: try attributes.float("alpha", default: 0.2), beta: try attributes.float("beta", default: 0.5))
+        default:
+            // Clip: bounds are attributes before opset 11 and optional scalar inputs from 11 on.
+            var bounds = (low: -Float.infinity, high: Float.infinity)
+            if opset < 11 {
+                bounds = (try attributes.float("min", default: -.infinity), try attributes.float("max", default: .infinity))
+            } else {
+                for (name, role) in [(low, "min"), (high, "max")] {
+                    guard let name else { continue }
+                    let tensor = try floatTensor(name, role, ref)
+                    guard tensor.count == 1 else {
+                        throw ImportError.malformed(node: ref, "\(role) must be a scalar, not \(describe(tensor.shape))")
+                    }
+                    if role == "min" { bounds.low = tensor.data[0] } else { bounds.high = tensor.data[0] }
+                }
+            }
+            function = .clip(low: bounds.low, high: bounds.high)
+        }
+        try add(node, ref, .activation(function), inputs: [nodeIndex(x, "X", ref)])
     }
 
     // MARK: Convolution and pooling

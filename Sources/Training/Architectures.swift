@@ -6,6 +6,9 @@ public enum Architecture: String, CaseIterable, Sendable {
     /// subsampling, full C3 connectivity, and conv1 padded by 2 so a 28x28 image gives LeNet's 28x28x6 map.
     /// conv5x5 6 - pool - conv5x5 16 - pool - fc120 - fc84 - fc10.
     case lenet5
+    /// LeNet-5 with tanh after every hidden layer, as in the original (without its scaling of tanh):
+    /// the bundled model with a non-ReLU activation, run through NFU-3's piecewise-linear table.
+    case lenet5Tanh = "lenet5-tanh"
     /// A VGG-style net: two blocks of two 3x3 convolutions (16 then 32 channels, padding 1) each followed by
     /// 2x2 max pooling, then fc64 - fc10.
     case vggSmall = "vgg-small"
@@ -21,6 +24,13 @@ public enum Architecture: String, CaseIterable, Sendable {
             try net.flatten("flatten")
             try net.dense("fc1", 120); try net.relu("relu3")
             try net.dense("fc2", 84); try net.relu("relu4")
+            try net.dense("fc3", classes)
+        case .lenet5Tanh:
+            try net.conv("conv1", 6, kernel: 5, pad: 2); try net.activation("tanh1", .tanh); try net.maxPool("pool1")
+            try net.conv("conv2", 16, kernel: 5, pad: 0); try net.activation("tanh2", .tanh); try net.maxPool("pool2")
+            try net.flatten("flatten")
+            try net.dense("fc1", 120); try net.activation("tanh3", .tanh)
+            try net.dense("fc2", 84); try net.activation("tanh4", .tanh)
             try net.dense("fc3", classes)
         case .vggSmall:
             try net.conv("conv1", 16, kernel: 3, pad: 1); try net.relu("relu1")
@@ -77,6 +87,9 @@ public struct NetworkBuilder {
     }
 
     public mutating func relu(_ name: String) throws { last = try builder.add(name, .relu, inputs: [last]) }
+    public mutating func activation(_ name: String, _ function: Activation) throws {
+        last = try builder.add(name, .activation(function), inputs: [last])
+    }
     public mutating func flatten(_ name: String) throws { last = try builder.add(name, .flatten, inputs: [last]) }
 
     public func finish() throws -> Graph { try builder.build(outputs: [last]) }

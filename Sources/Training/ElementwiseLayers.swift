@@ -1,3 +1,5 @@
+import NetworkIR
+
 /// ReLU: the gradient passes where the output is positive.
 struct ReluLayer: TrainableLayer {
     let size: Int
@@ -71,6 +73,37 @@ struct ScaleShiftLayer: TrainableLayer {
             for c in 0..<scale.count {
                 for i in 0..<inner { d[c * inner + i] += dy[c * inner + i] * scale[c] }
             }
+        }
+    }
+}
+
+/// Sigmoid, Tanh, LeakyRelu, HardSigmoid and Clip: the gradient is the function's derivative at the input
+/// (a kink takes the right-hand slope).
+struct ActivationLayer: TrainableLayer {
+    let function: Activation
+    let size: Int
+
+    func forward(_ io: LayerIO, parameters: UnsafePointer<Float>, scratch: LayerScratch) {
+        let (x, y) = (io.inputs[0], io.output)
+        for i in 0..<(io.samples * size) { y[i] = function(x[i]) }
+    }
+
+    func backward(_ io: LayerIO, parameters: UnsafePointer<Float>, parameterGrad: UnsafeMutablePointer<Float>,
+                  scratch: LayerScratch) {
+        guard let dx = io.inputGrads[0] else { return }
+        let (x, y, dy) = (io.inputs[0], io.output, io.outputGrad)
+        for i in 0..<(io.samples * size) {
+            let slope: Float
+            switch function {
+            case .sigmoid: slope = y[i] * (1 - y[i])
+            case .tanh: slope = 1 - y[i] * y[i]
+            case .leakyRelu(let alpha): slope = x[i] >= 0 ? 1 : alpha
+            case .hardSigmoid(let alpha, let beta):
+                let z = alpha * x[i] + beta
+                slope = z > 0 && z < 1 ? alpha : 0
+            case .clip(let low, let high): slope = x[i] >= low && x[i] < high ? 1 : 0
+            }
+            dx[i] += dy[i] * slope
         }
     }
 }

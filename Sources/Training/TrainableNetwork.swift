@@ -84,6 +84,8 @@ public struct TrainableNetwork: Sendable {
                                   average: average)
             case .relu:
                 layer = ReluLayer(size: size)
+            case .activation(let function):
+                layer = ActivationLayer(function: function, size: size)
             case .flatten, .reshape:
                 layer = CopyLayer(size: size)
             case .scaleShift(let affine):

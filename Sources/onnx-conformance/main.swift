@@ -19,6 +19,7 @@ import OnnxProto
 /// parameters of their op and are bound to the test's data as initializers.
 let parameterPositions: [String: Set<Int>] = [
     "Conv": [1, 2], "Gemm": [1, 2], "MatMul": [1], "BatchNormalization": [1, 2, 3, 4], "Reshape": [1], "Dropout": [1, 2],
+    "Clip": [1, 2],
 ]
 
 enum Outcome {

@@ -48,7 +48,14 @@ final class RoundTripTests: XCTestCase {
         let rs = try b.add("reshape", .reshape([4, 9]), inputs: [ap])
         let f = try b.add("flatten", .flatten, inputs: [rs])
         let d = try b.add("fc", .dense(Dense(weight: Tensor(shape: [4, 36], data: random.array(144)), bias: random.array(4))), inputs: [f])
-        let p = try b.add("prob", .softmax(axes: 0..<1), inputs: [d])
+        // The activations besides ReLU; Clip with one bound exports that bound only.
+        var a = d
+        for (name, function) in [("sigmoid", Activation.sigmoid), ("tanh", .tanh), ("leaky", .leakyRelu(alpha: 0.2)),
+                                 ("hard", .hardSigmoid(alpha: 0.3, beta: 0.4)), ("clip", .clip(low: -0.25, high: 0.5)),
+                                 ("clip_low", .clip(low: -0.1, high: .infinity))] {
+            a = try b.add(name, .activation(function), inputs: [a])
+        }
+        let p = try b.add("prob", .softmax(axes: 0..<1), inputs: [a])
         try assertRoundTrip(b.build(outputs: [p]))
     }
 

@@ -74,6 +74,18 @@ final class GradientCheckTests: XCTestCase {
         try check(b.build(outputs: [x]), samples: 5)
     }
 
+    func testActivationsBesidesRelu() throws {
+        var random = TestRandom(seed: 15)
+        var b = GraphBuilder()
+        var x = try b.add("x", .input, inputShape: [6])
+        for (i, function) in [Activation.sigmoid, .tanh, .leakyRelu(alpha: 0.1), .hardSigmoid(alpha: 0.4, beta: 0.5), .clip(low: -0.6, high: 0.8)].enumerated() {
+            x = try b.add("d\(i)", .dense(Dense(weight: weights([6, 6], &random), bias: random.array(6))), inputs: [x])
+            x = try b.add("a\(i)", .activation(function), inputs: [x])
+        }
+        x = try b.add("out", .dense(Dense(weight: weights([4, 6], &random), bias: random.array(4))), inputs: [x])
+        try check(b.build(outputs: [x]), samples: 5)
+    }
+
     func testMaxAndAveragePooling() throws {
         var random = TestRandom(seed: 13)
         var b = GraphBuilder()
