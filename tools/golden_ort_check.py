@@ -7,7 +7,10 @@ docs/arithmetic.md exactly:
   int32 sums are exact;
 - bias, round-half-up shift, ReLU and saturation run in float64 (Cast, Add, Mul by 2^-s, Floor, Max, Clip), where
   every intermediate is an integer below 2^53 or an exact binary fraction, so they are exact too;
-- max pooling runs on the offset codes (order preserving); average pooling as float64 sum / 2^k + 1/2, floored.
+- max pooling runs on the offset codes (order preserving); average pooling as float64 sum / 2^k + 1/2, floored;
+- an activation table (docs/arithmetic.md section 10) in float64 too: the segment is the count of breakpoints at or
+  below the code (GreaterOrEqual against all of them, summed), its slope and intercept are gathered, and
+  (slope * x + intercept) * 2^-F is floored and clipped; every value is an integer below 2^53.
 Every layer's output codes and the logits are compared with `approxrtl vectors` (the Swift golden model) for exact
 equality on the images of --data. ONNX's integer ops take 8-bit operands only, so models with wider weights or
 activations are refused here rather than compared approximately.
@@ -56,6 +59,20 @@ def build(model):
     values = {inp["name"]: ("pixels", 0)}
     checked = []
 
+    def table(x, pwl):
+        # x: float64 codes; returns float64 codes through the table, saturated.
+        slopes = w.const(np.array(pwl["slopes"], dtype=np.float64), np.float64)
+        intercepts = w.const(np.array(pwl["intercepts"], dtype=np.float64), np.float64)
+        if pwl["breakpoints"]:
+            above = w.node("GreaterOrEqual", [w.node("Unsqueeze", [x, w.const([-1], np.int64)]),
+                                              w.const(np.array(pwl["breakpoints"], dtype=np.float64), np.float64)])
+            segment = w.node("ReduceSum", [w.node("Cast", [above], to=TensorProto.INT64), w.const([-1], np.int64)], keepdims=0)
+        else:
+            segment = w.node("Cast", [w.node("Mul", [x, w.const(0.0, np.float64)])], to=TensorProto.INT64)
+        y = w.node("Add", [w.node("Mul", [x, w.node("Gather", [slopes, segment])]), w.node("Gather", [intercepts, segment])])
+        y = w.node("Floor", [w.node("Mul", [y, w.const(2.0 ** -pwl["shift"], np.float64)])])
+        return w.node("Clip", [y, w.const(-top - 1.0, np.float64), w.const(float(top), np.float64)])
+
     def requantize(acc, layer, channels, spatial):
         shape = [channels] + [1] * spatial
         x = w.node("Cast", [acc], to=TensorProto.DOUBLE)
@@ -69,6 +86,8 @@ def build(model):
         x = w.node("Floor", [x])
         low = 0.0 if layer.get("relu") else -top - 1.0
         x = w.node("Clip", [x, w.const(low, np.float64), w.const(float(top), np.float64)])
+        if layer.get("activation"):
+            x = table(x, layer["activation"])
         x = w.node("Add", [x, w.const(128.0, np.float64)])
         return w.node("Cast", [x], to=TensorProto.UINT8), False
 
@@ -102,6 +121,10 @@ def build(model):
         elif kind == "relu":
             out = w.node("Max", [src, w.const(zp, np.uint8)])
             values[layer["name"]] = (out, zp)
+        elif kind == "activation":
+            x = w.node("Sub", [w.node("Cast", [src], to=TensorProto.DOUBLE), w.const(float(zp), np.float64)])
+            x = w.node("Add", [table(x, layer["activation"]), w.const(128.0, np.float64)])
+            values[layer["name"]] = (w.node("Cast", [x], to=TensorProto.UINT8), 128)
         elif kind == "flatten":
             values[layer["name"]] = (w.node("Flatten", [src], axis=1), zp)
         elif kind == "reshape":

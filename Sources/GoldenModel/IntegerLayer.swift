@@ -17,6 +17,8 @@ struct IntegerLayer: Sendable {
     let bias: [Int]
     let shifts: [Int]
     let relu: Bool
+    /// A fused activation table, or the whole of an activation layer (docs/arithmetic.md section 10).
+    let activation: PiecewiseLinear?
     let logits: Bool
     let bits: Int
     /// Compressed layers run in their reuse form.
@@ -51,6 +53,7 @@ struct IntegerLayer: Sendable {
         bias = layer.bias ?? []
         shifts = layer.shifts ?? []
         relu = layer.relu ?? false
+        activation = layer.activation
         logits = layer.logits ?? false
         bits = activationBits
         plan = layer.compression.map { ReusePlan($0, weightShape: layer.weightShape!) }
@@ -62,7 +65,15 @@ struct IntegerLayer: Sendable {
     private func finish(_ acc: Int, channel c: Int) -> Int {
         // With M3 the raw accumulator is kept; combineAndFinish rounds it later.
         if !features.isEmpty { return acc }
-        return logits ? acc << -shifts[c] : FixedPoint.requantize(acc, shift: shifts[c], relu: relu, bits: bits)
+        return requantize(acc, channel: c)
+    }
+
+    /// Requantization (with the ReLU or the activation table), or the logits' alignment.
+    @inline(__always)
+    private func requantize(_ acc: Int, channel c: Int) -> Int {
+        if logits { return acc << -shifts[c] }
+        let y = FixedPoint.requantize(acc, shift: shifts[c], relu: relu, bits: bits)
+        return activation?.apply(y, bits: bits) ?? y
     }
 
     /// M3 (docs/arithmetic.md section 9): `y` holds every channel's raw accumulator (`lanes` values per channel);
@@ -79,7 +90,7 @@ struct IntegerLayer: Sendable {
         }
         for i in y.indices {
             let c = i / lanes
-            y[i] = logits ? y[i] << -shifts[c] : FixedPoint.requantize(y[i], shift: shifts[c], relu: relu, bits: bits)
+            y[i] = requantize(y[i], channel: c)
         }
     }
 
@@ -95,6 +106,8 @@ struct IntegerLayer: Sendable {
             pool(x, into: &y)
         case .relu:
             for i in x.indices { y[i] = max(x[i], 0) }
+        case .activation:
+            for i in x.indices { y[i] = activation!.apply(x[i], bits: bits) }
         case .flatten, .reshape:
             for i in x.indices { y[i] = x[i] }
         }

@@ -59,6 +59,10 @@ public struct LayerNumbers: Sendable {
         guard layer.approximatedFeatures == nil else {
             throw GeneratorError(layer: name, "approximated features (M3) are not supported by the layer arrays (reuse, baseline); the accelerator runs them")
         }
+        // The layer arrays' output stage is requantize.v (rounding, ReLU, saturation) and nothing after it.
+        if let table = layer.activation {
+            throw GeneratorError(layer: name, "the activation \(table.function) is not supported by the layer arrays (reuse, baseline), whose outputs end in requantization; the accelerator (--arch diannao) runs it in NFU-3's table")
+        }
         accumulatorWidth = acc
         logits = layer.logits ?? false
         relu = layer.relu ?? false

@@ -142,9 +142,13 @@ extension QuantizedModel.Layer {
             outputExponent = common
             (outputLow, outputHigh) = (low, high)
         } else {
-            shifts = exponents.map { outputExponent - ($0 + inputExponent) }
+            shifts = exponents.map { requantizedExponent - ($0 + inputExponent) }
         }
     }
+
+    /// The exponent the accumulators are requantized to: the output's, or with a fused activation table its
+    /// input's.
+    public var requantizedExponent: Int { kind == .activation ? inputExponent : activation?.inputExponent ?? outputExponent }
 }
 
 extension QuantizedModel.Layer {

@@ -52,7 +52,7 @@ public struct QuantizedModel: Codable, Equatable, Sendable {
     }
 
     public enum Kind: String, Codable, Sendable, CaseIterable {
-        case conv2d, dense, maxPool = "max_pool", averagePool = "average_pool", relu, flatten, reshape
+        case conv2d, dense, maxPool = "max_pool", averagePool = "average_pool", relu, activation, flatten, reshape
     }
 
     public struct Layer: Codable, Equatable, Sendable {
@@ -85,6 +85,9 @@ public struct QuantizedModel: Codable, Equatable, Sendable {
         public var shifts: [Int]? = nil
         /// ReLU fused into this layer (applied after rounding, before saturation).
         public var relu: Bool? = nil
+        /// A piecewise-linear activation (docs/arithmetic.md section 10): fused into a convolution or dense layer,
+        /// whose shifts then lead to the table's input exponent, or the whole of an `activation` layer.
+        public var activation: PiecewiseLinear? = nil
         /// The logits: accumulators aligned by left shifts, neither rounded nor saturated.
         public var logits: Bool? = nil
         /// A compressed layer stores its weights here instead of in `weights` (Compression.swift).

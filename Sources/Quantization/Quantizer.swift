@@ -9,6 +9,9 @@ public struct QuantizationOptions: Sendable {
     public var maxAccumulatorBits = 32
     /// One weight exponent per output channel (true) or per layer.
     public var perChannel = true
+    /// Piecewise-linear activations: pieces and slope width (docs/arithmetic.md section 10).
+    public var activationSegments = 16
+    public var activationSlopeBits = 12
     public init() {}
 }
 
@@ -24,6 +27,9 @@ public enum Quantizer {
         }
         guard (2...62).contains(options.maxAccumulatorBits) else {
             throw QuantizationError(layer: "options", "--max-acc-bits must lie in 2...62")
+        }
+        guard (1...64).contains(options.activationSegments), (2...PiecewiseLinear.maxSlopeBits).contains(options.activationSlopeBits) else {
+            throw QuantizationError(layer: "options", "activation tables take 1 to 64 segments and 2 to \(PiecewiseLinear.maxSlopeBits)-bit slopes")
         }
         let plan = try Plan(graph: graph)
         guard calibration.count > 0, calibration.rows * calibration.cols == elementCount(graph.nodes[plan.input].shape) else {
@@ -94,6 +100,15 @@ public enum Quantizer {
                     let exponent = FixedPoint.exponent(forMagnitude: Double(peaks[step.output] ?? 0), limit: top)
                     layer.outputExponent = exponent
                     (layer.outputLow, layer.outputHigh) = (step.relu ? 0 : -top - 1, top)
+                    if let function = step.activation {
+                        // The accumulator is requantized to the pre-activation codes, which the table maps.
+                        let pre = FixedPoint.exponent(forMagnitude: Double(peaks[step.node] ?? 0), limit: top)
+                        let table = PiecewiseLinear.fit(function, activationBits: options.activationBits, inputExponent: pre,
+                                                        outputExponent: exponent, segments: options.activationSegments,
+                                                        slopeBits: options.activationSlopeBits)
+                        layer.activation = table
+                        (layer.outputLow, layer.outputHigh) = table.outputRange(low: -top - 1, high: top, bits: options.activationBits)
+                    }
                 }
                 try layer.settle(effectiveWeights: codes, exponents: exponents, bias: biasCodes, inputLow: source.low, inputHigh: source.high,
                                  maxAccumulatorBits: options.maxAccumulatorBits)
@@ -102,6 +117,17 @@ public enum Quantizer {
                 layer.kind = .relu
                 layer.outputLow = max(0, source.low); layer.outputHigh = max(0, source.high)
                 produced.low = layer.outputLow; produced.high = layer.outputHigh; produced.fromImage = false
+            case .activation(let function):
+                // Not fused: the table reads the input codes as they are.
+                layer.kind = .activation
+                let exponent = FixedPoint.exponent(forMagnitude: Double(peaks[step.output] ?? 0), limit: top)
+                let table = PiecewiseLinear.fit(function, activationBits: options.activationBits, inputExponent: source.exponent,
+                                                outputExponent: exponent, segments: options.activationSegments,
+                                                slopeBits: options.activationSlopeBits)
+                layer.activation = table
+                layer.outputExponent = exponent
+                (layer.outputLow, layer.outputHigh) = table.outputRange(low: source.low, high: source.high, bits: options.activationBits)
+                produced = Value(name: node.name, exponent: exponent, low: layer.outputLow, high: layer.outputHigh, fromImage: false)
             case .maxPool(let pool), .averagePool(let pool):
                 var isAverage = false
                 if case .averagePool = node.op { isAverage = true }
@@ -169,10 +195,10 @@ public enum Quantizer {
     }
 }
 
-/// The graph walked as quantizer steps: a weighted layer absorbs the ReLU that alone reads it, and a final
-/// Softmax is dropped.
+/// The graph walked as quantizer steps: a weighted layer absorbs the ReLU or other activation that alone reads
+/// it, and a final Softmax is dropped.
 struct Plan {
-    struct Step { var node: Int; var output: Int; var relu: Bool; var logits: Bool }
+    struct Step { var node: Int; var output: Int; var relu: Bool; var logits: Bool; var activation: Activation? = nil }
     var input: Int
     var steps: [Step] = []
     /// Nodes whose float values set an activation exponent.
@@ -202,19 +228,30 @@ struct Plan {
             var step = Step(node: index, output: index, relu: false, logits: false)
             switch node.op {
             case .conv2d, .dense:
-                if consumers[index].count == 1, graph.nodes[consumers[index][0]].op == .relu, index != output {
-                    step.relu = true
-                    step.output = consumers[index][0]
-                    fused.insert(step.output)
+                if consumers[index].count == 1, index != output {
+                    let next = consumers[index][0]
+                    if graph.nodes[next].op == .relu {
+                        step.relu = true
+                    } else if case .activation(let function) = graph.nodes[next].op {
+                        step.activation = function
+                    }
+                    if step.relu || step.activation != nil {
+                        step.output = next
+                        fused.insert(next)
+                    }
                 }
                 if step.output == output {
-                    guard !step.relu else {
-                        throw QuantizationError(layer: node.name, "the logits layer must not end in a ReLU")
+                    guard !step.relu && step.activation == nil else {
+                        throw QuantizationError(layer: node.name, "the logits layer must not end in \(graph.nodes[output].op.name)")
                     }
                     step.logits = true
                 } else {
                     calibrated.append(step.output)
+                    // A fused activation's table reads codes of the pre-activation values.
+                    if step.activation != nil { calibrated.append(step.node) }
                 }
+            case .activation:
+                calibrated.append(index)
             default:
                 break
             }

@@ -36,6 +36,9 @@ extension QuantizedModel {
             guard (layer.logits ?? false) == isLast else {
                 throw fail(isLast ? "the last layer must be the logits" : "only the last layer may be the logits")
             }
+            if layer.activation != nil, ![.conv2d, .dense, .activation].contains(layer.kind) {
+                throw fail("only convolution, dense and activation layers carry an activation table")
+            }
             let expected: [Int]
             switch layer.kind {
             case .conv2d, .dense:
@@ -96,13 +99,19 @@ extension QuantizedModel {
                         throw fail("logit shifts must align every channel to output_exponent \(layer.outputExponent) by left shifts")
                     }
                 } else {
-                    guard zip(exponents, shifts).allSatisfy({ layer.outputExponent - ($0 + layer.inputExponent) == $1 }) else {
-                        throw fail("shifts must equal output_exponent - (weight exponent + input_exponent)")
+                    guard zip(exponents, shifts).allSatisfy({ layer.requantizedExponent - ($0 + layer.inputExponent) == $1 }) else {
+                        throw fail(layer.activation == nil ? "shifts must equal output_exponent - (weight exponent + input_exponent)"
+                                                           : "shifts must equal the activation's input_exponent - (weight exponent + input_exponent)")
                     }
                     guard activation.contains(layer.outputLow), activation.contains(layer.outputHigh) else {
                         throw fail("output range \(layer.outputLow)...\(layer.outputHigh) exceeds \(activationBits)-bit codes")
                     }
+                    if let table = layer.activation {
+                        guard !(layer.relu ?? false) else { throw fail("a layer has a ReLU or an activation table, not both") }
+                        try check(table, input: (activation.lowerBound, activation.upperBound), layer: layer, fail: fail)
+                    }
                 }
+                if layer.logits ?? false, layer.activation != nil { throw fail("the logits take no activation") }
             case .maxPool, .averagePool:
                 guard let kernel = layer.kernel, source.shape.count == 3, let geometry = try? window(layer, input: source.shape, kernel: kernel) else {
                     throw fail("kernel, stride or pads do not fit the input \(source.shape)")
@@ -113,6 +122,12 @@ extension QuantizedModel {
                 }
                 guard layer.outputExponent == layer.inputExponent else { throw fail("pooling keeps the exponent") }
                 expected = [source.shape[0], geometry.0, geometry.1]
+            case .activation:
+                guard let table = layer.activation, table.inputExponent == layer.inputExponent else {
+                    throw fail("an activation layer needs an activation table whose input_exponent is the layer's")
+                }
+                try check(table, input: (source.low, source.high), layer: layer, fail: fail)
+                expected = source.shape
             case .relu, .flatten, .reshape:
                 guard layer.outputExponent == layer.inputExponent else { throw fail("\(layer.kind.rawValue) keeps the exponent") }
                 expected = layer.kind == .flatten ? [elementCount(source.shape)] : layer.kind == .relu ? source.shape : layer.shape
@@ -121,6 +136,16 @@ extension QuantizedModel {
             guard layer.shape == expected else { throw fail("shape \(layer.shape) should be \(expected)") }
             guard layer.outputLow <= layer.outputHigh else { throw fail("output_low exceeds output_high") }
             known[layer.name] = (layer.shape, layer.outputExponent, layer.outputLow, layer.outputHigh)
+        }
+    }
+
+    /// An activation table is well formed and the layer's output range is the one it gives on `input`.
+    private func check(_ table: PiecewiseLinear, input: (low: Int, high: Int), layer: Layer,
+                       fail: (String) -> QuantizationError) throws {
+        if let problem = table.check(activationBits: activationBits) { throw fail("activation: " + problem) }
+        let range = table.outputRange(low: input.low, high: input.high, bits: activationBits)
+        guard range == (layer.outputLow, layer.outputHigh) else {
+            throw fail("output range \(layer.outputLow)...\(layer.outputHigh) should be \(range.low)...\(range.high), what the activation table gives")
         }
     }
 

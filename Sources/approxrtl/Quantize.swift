@@ -17,6 +17,8 @@ struct Quantize: ParsableCommand {
     @Option(help: "Activation code width in bits (4 to 16).") var abits = 8
     @Option(help: "Largest accumulator width the quantizer may produce.") var maxAccBits = 32
     @Option(help: "Weight exponents per output channel or per layer: channel or layer.") var weightScale = "channel"
+    @Option(help: "Segments of a piecewise-linear activation table (Sigmoid, Tanh, ...; docs/arithmetic.md section 10).") var actSegments = 16
+    @Option(help: "Slope width of an activation table, in bits (2 to 16).") var actSlopeBits = 12
     @Option(name: .shortAndLong, help: "Where to write the quantized model (.q.json).") var output: String
     @Flag(help: "Overwrite the output if it exists.") var force = false
 
@@ -41,6 +43,8 @@ struct Quantize: ParsableCommand {
             options.activationBits = abits
             options.maxAccumulatorBits = maxAccBits
             options.perChannel = weightScale == "channel"
+            options.activationSegments = actSegments
+            options.activationSlopeBits = actSlopeBits
             let quantized = try Quantizer.quantize(imported.graph, calibration: calibration, source: model, options: options)
             try writeOutput(quantized.encoded(), to: output, force: force)
             let widths = quantized.layers.compactMap { layer in layer.accumulatorBits.map { "\(layer.name) \($0)" } }

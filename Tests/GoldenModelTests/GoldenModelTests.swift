@@ -35,6 +35,35 @@ final class GoldenModelTests: XCTestCase {
         XCTAssertGreaterThan(widest, 32, "no random network needed a 64-bit accumulator")
     }
 
+    /// Sigmoid, Tanh, LeakyRelu, HardSigmoid and Clip fused into layers as tables (section 10), at several widths
+    /// and segment counts: the golden model equals the plain reading.
+    func testActivationTablesEqualTheSlowReference() throws {
+        let functions: [[Activation]] = [[.sigmoid, .tanh, .leakyRelu(alpha: 0.1)], [.hardSigmoid(alpha: 0.2, beta: 0.5), .clip(low: -0.5, high: 1.5), .tanh],
+                                         [.tanh, .sigmoid, .sigmoid], [.clip(low: 0, high: 6), .leakyRelu(alpha: 0.01), .hardSigmoid(alpha: 0.3, beta: 0.4)]]
+        var tables = 0
+        for (index, chosen) in functions.enumerated() {
+            for abits in [4, 8, 12] {
+                let seed = UInt64(index + 1)
+                let graph = try RandomNetworks.graph(seed: seed, activations: chosen)
+                let shape = graph.nodes[0].shape
+                var options = QuantizationOptions()
+                options.activationBits = abits
+                options.activationSegments = [4, 16, 9][index % 3]
+                let model = try Quantizer.quantize(graph, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "random", options: options)
+                tables += model.layers.filter { $0.activation != nil }.count
+                let golden = try GoldenModel(model)
+                let test = RandomNetworks.images(5, shape: shape, seed: seed &+ 1000)
+                let logits = golden.run(pixels: test.pixels, count: test.count).logits
+                let size = shape.reduce(1, *)
+                for s in 0..<test.count {
+                    let expected = SlowReference.run(model, pixels: Array(test.pixels[(s * size)..<((s + 1) * size)]))
+                    XCTAssertEqual(Array(logits[(s * golden.classes)..<((s + 1) * golden.classes)]), expected, "functions \(index), \(abits) bits, image \(s)")
+                }
+            }
+        }
+        XCTAssertGreaterThanOrEqual(tables, 24, "every case has at least two tables")
+    }
+
     func testBatchSplitDoesNotChangeResults() throws {
         let graph = try RandomNetworks.graph(seed: 3)
         let model = try Quantizer.quantize(graph, calibration: RandomNetworks.images(20, shape: graph.nodes[0].shape, seed: 3), source: "random")

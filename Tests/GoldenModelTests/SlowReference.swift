@@ -9,6 +9,14 @@ enum SlowReference {
         return x >= 0 ? x / d : -((-x + d - 1) / d)
     }
 
+    /// Section 10: the last breakpoint at or below x picks the segment (scanned from the top), then the line.
+    static func activate(_ x: Int, _ table: PiecewiseLinear, top: Int) -> Int {
+        var k = table.breakpoints.count
+        while k > 0 && x < table.breakpoints[k - 1] { k -= 1 }
+        let y = floorShift(table.slopes[k] * x + table.intercepts[k], table.shift)
+        return min(max(y, -top - 1), top)
+    }
+
     static func run(_ model: QuantizedModel, pixels: [UInt8]) -> [Int] { runLayers(model, pixels: pixels).last! }
 
     /// Every layer's output codes, in model order.
@@ -65,6 +73,7 @@ enum SlowReference {
                             out = s > 0 ? floorShift(acc + (1 << (s - 1)), s) : acc * (1 << -s)
                             if layer.relu ?? false { out = max(out, 0) }
                             out = min(max(out, -top - 1), top)
+                            if let table = layer.activation { out = activate(out, table, top: top) }
                         }
                         y[c * positions + position] = out
                     }
@@ -92,6 +101,8 @@ enum SlowReference {
                 }
             case .relu:
                 y = x.map { max($0, 0) }
+            case .activation:
+                y = x.map { activate($0, layer.activation!, top: top) }
             case .flatten, .reshape:
                 y = x
             }

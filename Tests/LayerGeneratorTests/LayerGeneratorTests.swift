@@ -173,6 +173,12 @@ final class LayerGeneratorTests: XCTestCase {
         XCTAssertThrowsError(try LayerNumbers(model: approximated, layer: "conv1")) {
             XCTAssertTrue("\($0)".contains("layer 'conv1'") && "\($0)".contains("approximated features (M3) are not supported"), "\($0)")
         }
+        // A layer with an activation table (a fused Tanh) ends in NFU-3's table, which the layer arrays do not have.
+        let graph = try RandomNetworks.graph(seed: 1, activations: [.tanh])
+        let tanh = try Quantizer.quantize(graph, calibration: RandomNetworks.images(10, shape: graph.nodes[0].shape, seed: 1), source: "random")
+        XCTAssertThrowsError(try LayerNumbers(model: tanh, layer: "conv1")) {
+            XCTAssertTrue("\($0)".contains("layer 'conv1'") && "\($0)".contains("activation Tanh is not supported by the layer arrays"), "\($0)")
+        }
         let fan = try LayerFunction(model: model, layer: layer).fan
         XCTAssertThrowsError(try LayerDesign.generate(model: model, modelName: "m", layer: layer, arch: .baseline, lanes: 2, multipliers: nil,
                                                       inputs: [Int](repeating: 100_000, count: fan), frame: 1)) {
