@@ -51,10 +51,18 @@ module diannao_core #(
   parameter integer EWidth = 1,
   parameter integer Terms = 2,
   parameter integer ReuseCoefWidth = 16,
+  parameter integer Pwl = 0,              // NFU-3 activation tables (diannao_nfu.v, pwl_activation.v)
+  parameter integer Tables = 1,           // tables in the table ROM, one per distinct activation layer
+  parameter integer TableAddrWidth = 1,
+  parameter integer Segments = 2,
+  parameter integer SlopeWidth = 2,
+  parameter integer InterceptWidth = 2,
+  parameter integer TableShiftBits = 1,
   parameter WeightFile = "weights.hex",
   parameter ParamFile = "params.hex",
   parameter ProgramFile = "program.hex",
-  parameter TileFile = "tiles.hex"        // tile descriptors, one per bias/shift word
+  parameter TileFile = "tiles.hex",       // tile descriptors, one per bias/shift word
+  parameter TableFile = "tables.hex"      // activation tables (Pwl)
 ) (
   input  wire clk_i,
   input  wire rst_ni,
@@ -70,10 +78,12 @@ module diannao_core #(
   output wire [ProgAddrWidth - 1:0] layer_o   // which one
 );
   localparam integer Levels = $clog2(Tn);
-  // A step's result is written Levels + 3 cycles after its issue; the next layer (or the logit stream) waits for it.
-  localparam integer Drain = Levels + 3;
+  // A step's result is written Levels + 3 cycles after its issue (one more through the activation stage); the
+  // next layer (or the logit stream) waits for it.
+  localparam integer Drain = Levels + 3 + (Pwl != 0 ? 1 : 0);
+  localparam integer TableWidth = (Segments - 1) * ActWidth + Segments * (SlopeWidth + InterceptWidth) + TableShiftBits;
   localparam integer WordWidth = Tn * DataWidth;
-  localparam integer ParamWidth = Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth);
+  localparam integer ParamWidth = Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth + (Pwl != 0 ? 1 : 0));
   localparam integer ClassCountWidth = $clog2(Classes + 1);
   localparam [1:0] StLoad = 2'd0, StRun = 2'd1, StEmit = 2'd2;
   localparam integer RowWords = ImageWidth + StripPad;
@@ -88,7 +98,8 @@ module diannao_core #(
   reg start_q;
 
   // Sequencer.
-  wire seq_done, step_valid, in_mask, first, last, relu, logits, src, dst;
+  wire seq_done, step_valid, in_mask, first, last, relu, act, logits, src, dst;
+  wire [3:0] table_index;
   wire [ActAddrWidth - 1:0] in_addr, out_addr;
   wire [WeightAddrWidth - 1:0] weight_addr;
   wire [ParamAddrWidth - 1:0] param_addr;
@@ -103,7 +114,7 @@ module diannao_core #(
     .clk_i(clk_i), .rst_ni(rst_ni), .start_i(start_q), .busy_o(computing_o), .done_o(seq_done), .layer_o(layer_o),
     .step_valid_o(step_valid), .in_addr_o(in_addr), .in_mask_o(in_mask), .weight_addr_o(weight_addr),
     .param_addr_o(param_addr), .first_o(first), .last_o(last), .out_addr_o(out_addr), .tile_o(tile), .op_o(op), .relu_o(relu),
-    .logits_o(logits), .src_o(src), .dst_o(dst), .pool_shift_o(pool_shift));
+    .act_o(act), .table_o(table_index), .logits_o(logits), .src_o(src), .dst_o(dst), .pool_shift_o(pool_shift));
 
   // SB: one word per step: Tn x Tn weights, a feature step's sources and coefficients, or a scan step's members.
   wire [Tn * LaneBits - 1:0] weight_word;
@@ -117,6 +128,22 @@ module diannao_core #(
     .clk_i(clk_i), .rst_ni(rst_ni), .d_i(param_addr), .q_o(param_addr_late));
   rom #(.Width(ParamWidth), .Depth(ParamWords), .AddrWidth(ParamAddrWidth), .InitFile(ParamFile)) u_params (
     .clk_i(clk_i), .addr_i(param_addr_late), .data_o(param_word));
+
+  // The running layer's activation table: the sequencer holds the index for the whole layer, and the next layer
+  // starts only after the drain, so the word never changes under a result in flight.
+  wire [TableWidth - 1:0] table_word;
+  generate
+    if (Pwl != 0) begin : g_tables
+      rom #(.Width(TableWidth), .Depth(Tables), .AddrWidth(TableAddrWidth), .InitFile(TableFile)) u_tables (
+        .clk_i(clk_i), .addr_i(table_index[TableAddrWidth - 1:0]), .data_o(table_word));
+      if (TableAddrWidth < 4) begin : g_unused_index
+        wire unused_index = ^table_index[3:TableAddrWidth];
+      end
+    end else begin : g_no_tables
+      assign table_word = {TableWidth{1'b0}};
+      wire unused_index = ^table_index;
+    end
+  endgenerate
 
   // The two activation buffers. The loader writes buffer 0; the NFU writes the layer's destination.
   wire nfu_write, nfu_dst, logit_write;
@@ -174,11 +201,12 @@ module diannao_core #(
     .Pow2Codes(Pow2Codes), .ScaleWidth(ScaleWidth), .ProductWidth(ProductWidth), .FeatureUnit(FeatureUnit),
     .KeptTiles(KeptTiles), .SourceWidth(SourceWidth), .CoefWidth(CoefWidth), .LaneBits(LaneBits), .MacArray(MacArray),
     .Reuse(Reuse), .WindowWords(WindowWords), .WindowAddrWidth(WindowAddrWidth), .DWidth(DWidth), .EWidth(EWidth),
-    .Terms(Terms), .ReuseCoefWidth(ReuseCoefWidth)
+    .Terms(Terms), .ReuseCoefWidth(ReuseCoefWidth), .Pwl(Pwl), .Segments(Segments), .SlopeWidth(SlopeWidth),
+    .InterceptWidth(InterceptWidth), .TableShiftBits(TableShiftBits)
   ) u_nfu (
     .clk_i(clk_i), .rst_ni(rst_ni), .valid_i(step_valid), .mask_i(in_mask), .first_i(first), .last_i(last),
-    .addr_i(out_addr), .tile_i(tile), .op_i(op), .relu_i(relu), .logits_i(logits), .dst_i(dst), .pool_shift_i(pool_shift),
-    .x_i(src1_q ? rdata1 : rdata0), .w_i(weight_word), .param_i(param_word),
+    .addr_i(out_addr), .tile_i(tile), .op_i(op), .relu_i(relu), .act_i(act), .logits_i(logits), .dst_i(dst), .pool_shift_i(pool_shift),
+    .x_i(src1_q ? rdata1 : rdata0), .w_i(weight_word), .table_i(table_word), .param_i(param_word),
     .write_o(nfu_write), .dst_o(nfu_dst), .write_addr_o(nfu_addr), .write_data_o(nfu_data),
     .logit_write_o(logit_write), .logit_data_o(logit_data));
 

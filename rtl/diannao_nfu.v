@@ -6,7 +6,9 @@
 //          the bias; in pooling layers the lane-wise max or sum of the input words instead;
 //   NFU-3: on a tile's last step, with SWC lanes first the MAW multiply: bias + scale * (sum of code * x), exact
 //          since every weight is scale * code; then requantization (rounding shift, ReLU, saturation), the
-//          rounded average of a pooling window, or the logits aligned by a left shift.
+//          rounded average of a pooling window, or the logits aligned by a left shift. With activation tables
+//          (Pwl = 1) a further stage maps a layer's requantized codes through its piecewise-linear table
+//          (pwl_activation.v, one multiplier per lane) when the instruction asks for it.
 // Feature-approximation unit (FeatureUnit = 1, M3): the accumulators of the current pixel's computed tiles are kept
 // (KeptTiles tiles); a feature step's SB word gives each lane a source channel and a coefficient, and the lane adds
 // coefficient * kept accumulator to its own, which starts from the bias: bias_j + sum_i A_i * acc_{k_i}, exactly
@@ -17,7 +19,7 @@
 // MacArray (every weighted layer runs on the reuse lanes) NFU-1's multipliers and NFU-2's adder trees are left out.
 // Step flags enter with the buffer and SB addresses (the issue cycle); x_i and w_i arrive one cycle later (the
 // memories' read latency) and param_i, the tile's biases, shifts (and scales), Levels + 2 cycles after the issue.
-// The result of a step issued in cycle t is written in cycle t + Levels + 3.
+// The result of a step issued in cycle t is written in cycle t + Levels + 3 (+ 1 with Pwl).
 module diannao_nfu #(
   parameter integer Tn = 16,            // lanes: input and output channels per step
   parameter integer DataWidth = 9,      // activation lane width (signed; input pixels zero-extended)
@@ -44,7 +46,14 @@ module diannao_nfu #(
   parameter integer DWidth = 1,         // reuse lanes: rank step widths, coefficients per part, coefficient width
   parameter integer EWidth = 1,
   parameter integer Terms = 2,
-  parameter integer ReuseCoefWidth = 16
+  parameter integer ReuseCoefWidth = 16,
+  parameter integer Pwl = 0,            // NFU-3 activation tables (pwl_activation.v)
+  parameter integer Segments = 2,       // activation tables: segments, slope, intercept and shift widths
+  parameter integer SlopeWidth = 2,
+  parameter integer InterceptWidth = 2,
+  parameter integer TableShiftBits = 1,
+  parameter integer TableWidth = (Segments - 1) * ActWidth + Segments * (SlopeWidth + InterceptWidth) + TableShiftBits,
+  parameter integer PwlLaneBit = Pwl != 0 ? 1 : 0
 ) (
   input  wire clk_i,
   input  wire rst_ni,
@@ -57,15 +66,19 @@ module diannao_nfu #(
   input  wire [7:0] tile_i,
   input  wire [2:0] op_i,
   input  wire relu_i,
+  input  wire act_i,                    // the layer's codes go through the activation table
   input  wire logits_i,
   input  wire dst_i,
   input  wire [3:0] pool_shift_i,
   // One cycle after the issue.
   input  wire [Tn * DataWidth - 1:0] x_i,
   input  wire [Tn * LaneBits - 1:0] w_i,
+  // The running layer's activation table (held for the whole layer).
+  input  wire [TableWidth - 1:0] table_i,
   // Levels + 2 cycles after the issue: lane o's bias in [o*AccWidth +: AccWidth], its shift after all biases,
-  // and with Swc its scale after all shifts.
-  input  wire [Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth) - 1:0] param_i,
+  // with Swc its scale after all shifts, and with Pwl a bit per lane after those: the lane holds a channel (an
+  // idle lane keeps its 0 instead of the table's value at 0).
+  input  wire [Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth + PwlLaneBit) - 1:0] param_i,
   // A finished tile: Tn activation codes (sign-extended to DataWidth) for buffer dst_o, or Tn logits.
   output wire write_o,
   output wire dst_o,
@@ -77,13 +90,14 @@ module diannao_nfu #(
   localparam integer Levels = $clog2(Tn);
   localparam integer SumWidth = ProductWidth + Levels;
   localparam [2:0] OpMac = 3'd0, OpMax = 3'd1, OpAverage = 3'd2, OpFeature = 3'd3, OpGather = 3'd4, OpScan = 3'd5;
-  // Flags carried down the pipeline, from bit 0: address, tile, pool shift, dst, logits, relu, op, last, first,
-  // mask, valid.
+  // Flags carried down the pipeline, from bit 0: address, tile, pool shift, dst, logits, act, relu, op, last,
+  // first, mask, valid.
   localparam integer TileLsb = AddrWidth;
   localparam integer PoolShiftLsb = TileLsb + 8;
   localparam integer DstBit = PoolShiftLsb + 4;
   localparam integer LogitsBit = DstBit + 1;
-  localparam integer ReluBit = LogitsBit + 1;
+  localparam integer ActBit = LogitsBit + 1;
+  localparam integer ReluBit = ActBit + 1;
   localparam integer OpLsb = ReluBit + 1;
   localparam integer LastBit = OpLsb + 3;
   localparam integer FirstBit = LastBit + 1;
@@ -96,7 +110,7 @@ module diannao_nfu #(
   reg [FlagWidth - 1:0] flags1_q;
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) flags1_q <= {FlagWidth{1'b0}};
-    else flags1_q <= {valid_i, mask_i, first_i, last_i, op_i, relu_i, logits_i, dst_i, pool_shift_i, tile_i, addr_i};
+    else flags1_q <= {valid_i, mask_i, first_i, last_i, op_i, relu_i, act_i, logits_i, dst_i, pool_shift_i, tile_i, addr_i};
   end
   wire mask1 = flags1_q[MaskBit];
   // Padding contributes zero to a sum; the max ignores it through the mask flag.
@@ -319,7 +333,9 @@ module diannao_nfu #(
     end
   end
 
-  // NFU-3.
+  // NFU-3: the results of stage 4 (requantized codes, pooled codes, logits), then with Pwl the activation stage.
+  wire [Tn * DataWidth - 1:0] data4;
+  wire [Tn * LogitWidth - 1:0] logits_data4;
   wire done4 = flags4_q[ValidBit];
   wire [2:0] op4 = flags4_q[OpLsb +: 3];
   wire relu4 = flags4_q[ReluBit];
@@ -347,20 +363,66 @@ module diannao_nfu #(
                                             : $signed({{(AccWidth - 1){1'b0}}, 1'b1} << (pool_shift4 - 4'd1));
       wire signed [AccWidth - 1:0] average = (acc + rounding) >>> pool_shift4;
       wire signed [AccWidth - 1:0] pooled = op4 == OpMax ? acc : average;
-      assign write_data_o[g * DataWidth +: DataWidth] = (op4 == OpMac || op4 == OpFeature || op4 == OpScan)
+      assign data4[g * DataWidth +: DataWidth] = (op4 == OpMac || op4 == OpFeature || op4 == OpScan)
         ? {{(DataWidth - ActWidth){requantized[ActWidth - 1]}}, requantized} : pooled[DataWidth - 1:0];
       // Logits: the accumulator aligned by a left shift of -shift (the compiler checks shift <= 0).
       wire [ShiftWidth - 1:0] left = $unsigned(-shift);
       wire signed [LogitWidth - 1:0] acc_wide = {{(LogitWidth - AccWidth){acc[AccWidth - 1]}}, acc};
-      assign logit_data_o[g * LogitWidth +: LogitWidth] = acc_wide <<< left;
+      assign logits_data4[g * LogitWidth +: LogitWidth] = acc_wide <<< left;
       wire unused_pooled = ^pooled[AccWidth - 1:DataWidth];
     end
   endgenerate
 
-  assign write_o = done4 && !logits4;
-  assign logit_write_o = done4 && logits4;
-  assign dst_o = flags4_q[DstBit];
-  assign write_addr_o = flags4_q[AddrWidth - 1:0];
+  generate
+    if (Pwl != 0) begin : g_pwl
+      // Stage 5: the activation table on layers that have one (a fused Sigmoid, Tanh, ...); a register stage,
+      // so that the table's compare, multiply and saturation do not lengthen stage 4's path.
+      reg done5_q, logits5_q, act5_q, dst5_q;
+      // The lanes that hold a channel: with the parameters in stage 4, beside the codes in stage 5.
+      reg [Tn - 1:0] active4_q, active5_q;
+      reg [AddrWidth - 1:0] addr5_q;
+      reg [Tn * DataWidth - 1:0] data5_q;
+      reg [Tn * LogitWidth - 1:0] logits_data5_q;
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) begin
+          {done5_q, logits5_q, act5_q, dst5_q} <= 4'd0;
+          {active4_q, active5_q} <= {(2 * Tn){1'b0}};
+          addr5_q <= {AddrWidth{1'b0}};
+          data5_q <= {(Tn * DataWidth){1'b0}};
+          logits_data5_q <= {(Tn * LogitWidth){1'b0}};
+        end else begin
+          {done5_q, logits5_q, act5_q, dst5_q} <= {done4, logits4, flags4_q[ActBit], flags4_q[DstBit]};
+          active4_q <= param_i[Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth) +: Tn];
+          active5_q <= active4_q;
+          addr5_q <= flags4_q[AddrWidth - 1:0];
+          data5_q <= data4;
+          logits_data5_q <= logits_data4;
+        end
+      end
+      for (g = 0; g < Tn; g = g + 1) begin : g_lane
+        wire signed [ActWidth - 1:0] activated;
+        pwl_activation #(
+          .ActWidth(ActWidth), .Segments(Segments), .SlopeWidth(SlopeWidth), .InterceptWidth(InterceptWidth),
+          .ShiftBits(TableShiftBits)
+        ) u_pwl (.x_i(data5_q[g * DataWidth +: ActWidth]), .table_i(table_i), .y_o(activated));
+        assign write_data_o[g * DataWidth +: DataWidth] = act5_q && active5_q[g]
+          ? {{(DataWidth - ActWidth){activated[ActWidth - 1]}}, activated} : data5_q[g * DataWidth +: DataWidth];
+      end
+      assign write_o = done5_q && !logits5_q;
+      assign logit_write_o = done5_q && logits5_q;
+      assign dst_o = dst5_q;
+      assign write_addr_o = addr5_q;
+      assign logit_data_o = logits_data5_q;
+    end else begin : g_no_pwl
+      assign write_o = done4 && !logits4;
+      assign logit_write_o = done4 && logits4;
+      assign dst_o = flags4_q[DstBit];
+      assign write_addr_o = flags4_q[AddrWidth - 1:0];
+      assign write_data_o = data4;
+      assign logit_data_o = logits_data4;
+      wire unused_table = ^{table_i, flags4_q[ActBit]};
+    end
+  endgenerate
 
   wire unused_flags = ^{flags4_q[MaskBit:LastBit], flags4_q[TileLsb +: 8], flags3[OpLsb - 1:0]};
 endmodule

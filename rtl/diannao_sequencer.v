@@ -42,6 +42,8 @@ module diannao_sequencer #(
   output wire [2:0] op_o,                         // 0 multiply-accumulate, 1 max pool, 2 average pool, 3 feature,
                                                   // 4 gather, 5 scan
   output wire relu_o,
+  output wire act_o,                              // the layer's codes go through its activation table
+  output wire [3:0] table_o,                      // which table (held for the whole layer)
   output wire logits_o,                           // results go to the logit registers, not a buffer
   output wire src_o,                              // buffer read
   output wire dst_o,                              // buffer written
@@ -214,6 +216,8 @@ module diannao_sequencer #(
   assign tile_o = to_q;
   assign op_o = kind == KindFeature ? 3'd3 : kind == KindGather ? 3'd4 : kind == KindScan ? 3'd5 : {1'b0, op};
   assign relu_o = instr_q[2];
+  assign act_o = instr_q[7];
+  assign table_o = instr_q[87:84];
   assign logits_o = instr_q[3];
   assign src_o = instr_q[4];
   assign dst_o = instr_q[5];
@@ -221,6 +225,6 @@ module diannao_sequencer #(
 
   // Reserved instruction bits, and address bits beyond the buffers' sizes (the compiler checks they are zero).
   wire unused_bits;
-  assign unused_bits = ^{instr_q[87:84], instr_q[7], tile_desc[31:30], weight_base[23:WeightAddrWidth],
+  assign unused_bits = ^{tile_desc[31:30], weight_base[23:WeightAddrWidth],
                          in_addr[31:ActAddrWidth], param_addr[23:ParamAddrWidth], out_addr[31:ActAddrWidth]};
 endmodule

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 FILES = ["rtl/rom.v", "rtl/requantize.v", "rtl/ram_sdp.v", "rtl/delay_line.v", "rtl/adder_tree_core.v", "rtl/adder_tree.v",
-         "rtl/diannao_sequencer.v", "rtl/diannao_reuse.v", "rtl/diannao_nfu.v", "rtl/diannao_core.v",
+         "rtl/pwl_activation.v", "rtl/diannao_sequencer.v", "rtl/diannao_reuse.v", "rtl/diannao_nfu.v", "rtl/diannao_core.v",
          "testbench/tb_layer.sv", "testbench/tb_diannao.sv", "testbench/xorshift.svh"]
 
 def main(root: Path, out: Path) -> None:

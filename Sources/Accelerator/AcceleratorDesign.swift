@@ -24,6 +24,8 @@ public struct AcceleratorManifest: Codable, Equatable, Sendable {
     public var stepMultipliers: Int = 0
     /// NFU-1's multipliers and NFU-2's adder trees are built (false: every weighted layer runs on the reuse lanes).
     public var macArray: Bool = true
+    /// Layers whose codes go through an NFU-3 activation table (0: the design has no table stage).
+    public var activationTables: Int = 0
     /// SWC lanes with power-of-two codes: NFU-1 shifts instead of multiplying.
     public var shiftLanes: Bool
     public var dataWidth: Int
@@ -66,7 +68,8 @@ public struct AcceleratorDesign: Sendable {
 
     /// The hand-written modules the accelerator is built from, in compile order.
     static let primitives = ["rtl/rom.v", "rtl/ram_sdp.v", "rtl/delay_line.v", "rtl/adder_tree_core.v", "rtl/adder_tree.v",
-                             "rtl/requantize.v", "rtl/diannao_sequencer.v", "rtl/diannao_reuse.v", "rtl/diannao_nfu.v", "rtl/diannao_core.v"]
+                             "rtl/requantize.v", "rtl/pwl_activation.v", "rtl/diannao_sequencer.v", "rtl/diannao_reuse.v", "rtl/diannao_nfu.v",
+                             "rtl/diannao_core.v"]
 
     /// Compiles `model` and writes the folder's files; the bench checks `count` images (pixels, labels) against
     /// the golden model's logits.
@@ -106,7 +109,9 @@ public struct AcceleratorDesign: Sendable {
             return wide.hex
         })
         let (aw, sw, cw) = (network.accumulatorWidth, network.shiftWidth, config.swc ? network.scaleWidth : 0)
-        let paramBits = tn * (aw + sw + cw)
+        // With activation tables a bit per lane after the rest: the lane holds a channel.
+        let activeBits = network.tables.isEmpty ? 0 : 1
+        let paramBits = tn * (aw + sw + cw + activeBits)
         let none = [Int](repeating: 0, count: tn)
         files["mem/params.hex"] = lines((network.paramWords.isEmpty ? [.init(bias: none, shift: none, scale: none)] : network.paramWords).map { word in
             var wide = WideWord(bits: paramBits)
@@ -114,11 +119,24 @@ public struct AcceleratorDesign: Sendable {
                 wide.set(word.bias[o], at: o * aw, bits: aw)
                 wide.set(word.shift[o], at: tn * aw + o * sw, bits: sw)
                 if cw > 0 { wide.set(word.scale[o], at: tn * (aw + sw) + o * cw, bits: cw) }
+                if activeBits > 0, o < word.active.count, word.active[o] { wide.set(1, at: tn * (aw + sw + cw) + o, bits: 1) }
             }
             return wide.hex
         })
         files["mem/program.hex"] = lines(network.program.map(\.hex))
         files["mem/tiles.hex"] = lines(network.tileDescriptors.isEmpty ? [TileDescriptor().hex] : network.tileDescriptors.map(\.hex))
+        // Activation tables (pwl_activation.v): breakpoints, slopes, intercepts, shift, from bit 0.
+        files["mem/tables.hex"] = lines(network.tables.isEmpty ? [WideWord(bits: network.tableWidth).hex] : network.tables.indices.map { index in
+            let table = network.paddedTable(index)
+            var wide = WideWord(bits: network.tableWidth)
+            var at = 0
+            func put(_ value: Int, _ bits: Int) { wide.set(value, at: at, bits: bits); at += bits }
+            for t in table.breakpoints { put(t, network.activationWidth) }
+            for a in table.slopes { put(a, network.slopeWidth) }
+            for b in table.intercepts { put(b, network.interceptWidth) }
+            put(table.shift, network.tableShiftBits)
+            return wide.hex
+        })
         // The bench's vectors.
         let outcome = golden.run(pixels: pixels, count: count, keepLayers: debugLayers)
         let logits = outcome.logits
@@ -189,7 +207,7 @@ public struct AcceleratorDesign: Sendable {
         }
         let manifest = AcceleratorManifest(
             model: modelName, top: name, rtl: rtl, config: config, extensions: config.name, multipliers: network.multipliers,
-            stepMultipliers: network.stepMultipliers, macArray: network.macArray,
+            stepMultipliers: network.stepMultipliers, macArray: network.macArray, activationTables: network.tables.count,
             shiftLanes: network.powerOfTwoCodes, dataWidth: network.dataWidth,
             weightWidth: network.weightWidth, accumulatorWidth: network.accumulatorWidth, logitWidth: network.logitWidth,
             activationWords: network.activationWords, weightWords: network.weightWords.count, paramWords: max(1, network.paramWords.count),
@@ -253,8 +271,12 @@ public struct AcceleratorDesign: Sendable {
             ("WindowWords", .integer(n.reuse?.windowWords ?? 1)), ("WindowAddrWidth", .integer(n.reuse?.windowAddressWidth ?? 1)),
             ("DWidth", .integer(n.reuse?.dWidth ?? 1)), ("EWidth", .integer(n.reuse?.eWidth ?? 1)), ("Terms", .integer(n.reuse?.terms ?? 2)),
             ("ReuseCoefWidth", .integer(n.reuse?.coefficientWidth ?? 2)),
+            ("Pwl", .integer(n.tables.isEmpty ? 0 : 1)), ("Tables", .integer(max(1, n.tables.count))),
+            ("TableAddrWidth", .integer(bitsFor(n.tables.count - 1))), ("Segments", .integer(n.tableSegments)),
+            ("SlopeWidth", .integer(n.slopeWidth)), ("InterceptWidth", .integer(n.interceptWidth)),
+            ("TableShiftBits", .integer(n.tableShiftBits)),
             ("WeightFile", .string("mem/weights.hex")), ("ParamFile", .string("mem/params.hex")), ("ProgramFile", .string("mem/program.hex")),
-            ("TileFile", .string("mem/tiles.hex")),
+            ("TileFile", .string("mem/tiles.hex")), ("TableFile", .string("mem/tables.hex")),
         ]
         let ports = [
             Port("clk_i", .input), Port("rst_ni", .input),

@@ -1,7 +1,7 @@
 /// The handoff files of an accelerator folder: FuseSoC core, Yosys script, clock constraint stub and README.
 enum Handoff {
     static func files(manifest m: AcceleratorManifest) -> [(String, String)] {
-        let memories = ["mem/weights.hex", "mem/params.hex", "mem/program.hex", "mem/tiles.hex"]
+        let memories = ["mem/weights.hex", "mem/params.hex", "mem/program.hex", "mem/tiles.hex", "mem/tables.hex"]
         let vectors = ["vectors/images.hex", "vectors/logits.hex", "vectors/labels.hex"]
         let core = """
             CAPI=2:
@@ -68,7 +68,8 @@ enum Handoff {
             """
         let mac = m.macArray ? "\(m.config.tn * m.config.tn) NFU-1 lanes (\(m.dataWidth) x \(m.weightWidth) bits) and \(m.config.tn) adder trees" : "no NFU-1 multipliers"
         let reuse = m.config.reuse ? ", \(m.config.tn) M1 reuse lanes (\(m.stepMultipliers) rank-step multipliers)" : ""
-        let units = "\(m.multipliers) multipliers in all; \(mac)\(reuse)"
+        let tables = m.activationTables > 0 ? ", NFU-3 activation tables for \(m.activationTables) layers (\(m.config.tn) slope multipliers)" : ""
+        let units = "\(m.multipliers) multipliers in all; \(mac)\(reuse)\(tables)"
         let readme = """
             # \(m.top)
 

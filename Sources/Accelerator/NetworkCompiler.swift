@@ -85,6 +85,14 @@ public struct CompiledNetwork: Sendable {
             windowAddressWidth + bitsFor(tn - 1) + 2 + dWidth + (terms == 3 ? eWidth : 0) + terms * coefficientWidth
         }
     }
+    /// NFU-3's activation tables, one per layer with a fused activation (the instruction names its table), each
+    /// padded to `tableSegments` segments (docs/accelerator.md, "Activation tables").
+    public var tables: [PiecewiseLinear]
+    public var tableSegments: Int
+    /// Widths of a table's slopes, intercepts and shift field.
+    public var slopeWidth: Int, interceptWidth: Int, tableShiftBits: Int
+    /// Bits of a table word: breakpoints, slopes, intercepts, shift.
+    public var tableWidth: Int { (tableSegments - 1) * activationWidth + tableSegments * (slopeWidth + interceptWidth) + tableShiftBits }
     /// NFU-1's multipliers and NFU-2's adder trees are built (some weighted layer multiplies weights).
     public var macArray: Bool
     /// SB bits per output lane: a MAC word's `tn` weights, or a scan word's member when that is wider.
@@ -99,7 +107,11 @@ public struct CompiledNetwork: Sendable {
     public var coefficientWidth: Int
     /// One word per output tile: `tn` biases (accumulator scale), `tn` shifts and with SWC lanes `tn` scales.
     public var paramWords: [ParamWord]
-    public struct ParamWord: Sendable { public var bias: [Int]; public var shift: [Int]; public var scale: [Int] }
+    /// With activation tables also a bit per lane: it holds a channel (idle lanes keep their 0).
+    public struct ParamWord: Sendable {
+        public var bias: [Int]; public var shift: [Int]; public var scale: [Int]
+        public var active: [Bool] = []
+    }
     /// SWC lanes: power-of-two codes (SB lanes are a sign and a log2 index), the scale width, the product width.
     public var powerOfTwoCodes: Bool
     public var scaleWidth: Int
@@ -127,8 +139,8 @@ public struct CompiledNetwork: Sendable {
     public var macs: [Int]
 
     /// Cycles a step's result takes to reach a buffer: memory read, products, the adder tree's levels, the
-    /// accumulator, the write (diannao_core.v `Drain`).
-    public var drain: Int { bitsFor(config.tn - 1) + 3 }
+    /// accumulator, the write, and the activation stage when there are tables (diannao_core.v `Drain`).
+    public var drain: Int { bitsFor(config.tn - 1) + 3 + (tables.isEmpty ? 0 : 1) }
 
     /// Cycles of each layer: instruction fetch and decode, one per step, and the drain.
     public var layerCycles: [Int] { program.map { 2 + $0.steps + drain } }
@@ -141,10 +153,22 @@ public struct CompiledNetwork: Sendable {
     public var computeCycles: Int { layerCycles.reduce(0, +) }
 
     /// NFU-1's multipliers (none with power-of-two SWC codes: shifts; none without the MAC array), the MAW
-    /// multipliers of SWC lanes, the coefficient multipliers of the feature unit and of the reuse lanes.
+    /// multipliers of SWC lanes, the coefficient multipliers of the feature unit and of the reuse lanes, and the
+    /// activation tables' slope multipliers.
     public var multipliers: Int {
         (powerOfTwoCodes || !macArray ? 0 : config.tn * config.tn) + (config.swc ? config.tn : 0) + (config.featureUnit ? config.tn : 0)
-            + (reuse.map { config.tn * $0.terms } ?? 0)
+            + (reuse.map { config.tn * $0.terms } ?? 0) + (tables.isEmpty ? 0 : config.tn)
+    }
+
+    /// Table `index` as NFU-3 reads it (pwl_activation.v): padded to `tableSegments` by repeating its last
+    /// breakpoint (the lowest code when it has none) and its last segment, so the segment count lands on a copy.
+    public func paddedTable(_ index: Int) -> (breakpoints: [Int], slopes: [Int], intercepts: [Int], shift: Int) {
+        let table = tables[index]
+        let extra = tableSegments - table.segments
+        let lastBreakpoint = table.breakpoints.last ?? -(1 << (activationWidth - 1))
+        return (table.breakpoints + [Int](repeating: lastBreakpoint, count: extra),
+                table.slopes + [Int](repeating: table.slopes.last!, count: extra),
+                table.intercepts + [Int](repeating: table.intercepts.last!, count: extra), table.shift)
     }
 
     /// The reuse lanes' rank-step multipliers (d * S, e * S; small constants): none when every d is 0 or 1 and
@@ -243,6 +267,8 @@ public enum NetworkCompiler {
         // Reuse lanes: their sizes and widths; weighted layers on them and on the MAC array.
         var reuseLanes: CompiledNetwork.ReuseLanes?
         var reuseLayers = 0, macLayers = 0
+        // NFU-3's activation tables, one per layer that has one.
+        var tables: [PiecewiseLinear] = []
         let tiles = { (channels: Int) in (channels + tn - 1) / tn }
 
         for (position, layer) in model.layers.enumerated() {
@@ -264,6 +290,8 @@ public enum NetworkCompiler {
                 continue
             case .relu:
                 throw fail("a ReLU that is not fused into a convolution or dense layer is not supported")
+            case .activation:
+                throw fail("an activation (\(layer.activation?.function ?? "?")) that is not fused into a convolution or dense layer is not supported; NFU-3's table maps a weighted layer's outputs")
             case .conv2d, .dense:
                 let shape = layer.weightShape!, bias = layer.bias!, shifts = layer.shifts!
                 let outChannels = shape[0]
@@ -338,7 +366,7 @@ public enum NetworkCompiler {
                 for t in 0..<outTiles {
                     let lanes = order[(t * tn)..<((t + 1) * tn)]
                     paramWords.append(.init(bias: lanes.map { $0.map { bias[$0] } ?? 0 }, shift: lanes.map { $0.map { shifts[$0] } ?? 0 },
-                                            scale: lanes.map { $0.map { scales[$0] } ?? 0 }))
+                                            scale: lanes.map { $0.map { scales[$0] } ?? 0 }, active: lanes.map { $0 != nil }))
                 }
                 var instruction = Instruction(
                     layer: layer.name, op: .multiplyAccumulate, relu: layer.relu ?? false, logits: logits,
@@ -347,6 +375,10 @@ public enum NetworkCompiler {
                     outputHeight: oh, outputWidth: ow, outputTiles: outTiles, kernelHeight: kh, kernelWidth: strips ? 1 : kw,
                     strideHeight: sh, strideWidth: sw, padTop: pt, padLeft: strips ? 0 : pl, poolShift: 0,
                     weightBase: weightWords.count, paramBase: paramBase)
+                if let table = layer.activation {
+                    instruction.table = tables.count
+                    tables.append(table)
+                }
                 let descriptors: [TileDescriptor]
                 if reuseLayer, let plan {
                     // Reuse lanes: the gather tile over the whole kernel, then one scan tile per output tile.
@@ -429,12 +461,17 @@ public enum NetworkCompiler {
         // SB bits per lane: a MAC word's tn weights and a scan word's member share the width (just the member's
         // when no layer runs on the MAC array).
         let laneBits = max(macLayers > 0 ? tn * weightWidth : 0, reuseLanes?.memberWidth(tn: tn) ?? 0)
+        // Tables share one width; at least two segments, so the segment select has a bit.
+        let tableSegments = max(2, tables.map(\.segments).max() ?? 2)
+        let slopeWidth = tables.map(\.slopeBits).max() ?? 2, interceptWidth = tables.map(\.interceptBits).max() ?? 2
+        let tableShiftBits = bitsFor(tables.map(\.shift).max() ?? 0)
         if config.featureUnit, sourceWidth + coefficientWidth > laneBits {
             throw CompileError(layer: model.input.name, "a feature step's lane (\(sourceWidth)-bit source, \(coefficientWidth)-bit coefficient) does not fit the SB's \(laneBits) bits per lane")
         }
         return CompiledNetwork(
             config: config, program: program, weightWords: weightWords.isEmpty ? [.weights([Int](repeating: 0, count: tn * tn))] : weightWords,
-            reuse: reuseLanes, macArray: macLayers > 0, laneBits: laneBits,
+            reuse: reuseLanes, tables: tables, tableSegments: tableSegments, slopeWidth: slopeWidth, interceptWidth: interceptWidth,
+            tableShiftBits: tableShiftBits, macArray: macLayers > 0, laneBits: laneBits,
             outputLayouts: layouts, tileDescriptors: tileDescriptors, keptTiles: keptTiles, sourceWidth: sourceWidth, coefficientWidth: coefficientWidth,
             paramWords: paramWords, powerOfTwoCodes: powerOfTwo, scaleWidth: scaleWidth, productWidth: productWidth,
             dataWidth: dataWidth, activationWidth: model.activationBits, weightWidth: weightWidth,

@@ -14,6 +14,8 @@ public struct Instruction: Equatable, Sendable, Codable {
     public var logits: Bool
     /// M1 reuse lanes: output tile 0 is the gather tile, tiles 1 ... write output tiles 0 ....
     public var reuse: Bool = false
+    /// NFU-3's activation table `table` maps the requantized codes (a fused Sigmoid, Tanh, ...); nil: none.
+    public var table: Int? = nil
     /// Buffers read and written (0 or 1).
     public var source: Int
     public var destination: Int
@@ -32,17 +34,17 @@ public struct Instruction: Equatable, Sendable, Codable {
 
     /// Bit position and width of every field, in the order of the encoding.
     static let fields: [(name: String, lsb: Int, bits: Int)] = [
-        ("op", 0, 2), ("relu", 2, 1), ("logits", 3, 1), ("source", 4, 1), ("destination", 5, 1), ("reuse", 6, 1),
+        ("op", 0, 2), ("relu", 2, 1), ("logits", 3, 1), ("source", 4, 1), ("destination", 5, 1), ("reuse", 6, 1), ("activation", 7, 1),
         ("input_height", 8, 8), ("input_width", 16, 8), ("input_tiles", 24, 8),
         ("output_height", 32, 8), ("output_width", 40, 8), ("output_tiles", 48, 8),
         ("kernel_height", 56, 4), ("kernel_width", 60, 4), ("stride_height", 64, 4), ("stride_width", 68, 4),
-        ("pad_top", 72, 4), ("pad_left", 76, 4), ("pool_shift", 80, 4), ("weight_base", 88, 24), ("param_base", 112, 16),
+        ("pad_top", 72, 4), ("pad_left", 76, 4), ("pool_shift", 80, 4), ("table", 84, 4), ("weight_base", 88, 24), ("param_base", 112, 16),
     ]
 
     var values: [Int] {
-        [op.rawValue, relu ? 1 : 0, logits ? 1 : 0, source, destination, reuse ? 1 : 0, inputHeight, inputWidth, inputTiles,
-         outputHeight, outputWidth, outputTiles, kernelHeight, kernelWidth, strideHeight, strideWidth, padTop, padLeft,
-         poolShift, weightBase, paramBase]
+        [op.rawValue, relu ? 1 : 0, logits ? 1 : 0, source, destination, reuse ? 1 : 0, table == nil ? 0 : 1, inputHeight, inputWidth,
+         inputTiles, outputHeight, outputWidth, outputTiles, kernelHeight, kernelWidth, strideHeight, strideWidth, padTop, padLeft,
+         poolShift, table ?? 0, weightBase, paramBase]
     }
 
     /// The field that does not fit its bits, if any (the compiler refuses such a layer).

@@ -89,7 +89,7 @@ public enum HandoffReport {
             td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}th{background:#eee}</style></head><body>
             <h1>\(escape(d.top))</h1>
             <p>\(escape(d.model)) on a DianNao-style accelerator (approxrtl generate --arch diannao): Tn = \(d.config.tn),
-            extensions: \(escape(d.extensions)), first layer: \(escape(d.firstLayer)); \(d.multipliers) multipliers\(d.stepMultipliers > 0 ? " (and \(d.stepMultipliers) rank-step multipliers)" : ""),
+            extensions: \(escape(d.extensions)), first layer: \(escape(d.firstLayer)); \(d.multipliers) multipliers\(d.stepMultipliers > 0 ? " (and \(d.stepMultipliers) rank-step multipliers)" : "")\(d.activationTables > 0 ? ", activation tables for \(d.activationTables) layers" : ""),
             \(d.dataWidth)-bit activation lanes, \(d.macArray ? "\(d.weightWidth)-bit weights" : "no MAC array") in \(d.weightBufferBits / max(1, d.weightWords))-bit SB words,
             \(d.accumulatorWidth)-bit accumulators.</p>
             <h2>Cycles per image</h2>

@@ -208,6 +208,60 @@ module adder_tree #(
     .clk_i(clk_i), .rst_ni(rst_ni), .d_i(valid_i), .q_o(valid_o));
 endmodule
 """# + "\n"),
+        ("rtl/pwl_activation.v", #"""
+// NFU-3's piecewise-linear activation for one lane (docs/arithmetic.md section 10), combinational:
+//   segment k = number of breakpoints t_j with x >= t_j (the breakpoints ascend),
+//   y = clamp((slope_k * x + intercept_k) >>> shift, -2^(ActWidth-1), 2^(ActWidth-1) - 1).
+// The table word, from bit 0: Segments - 1 breakpoints (ActWidth each), Segments slopes (SlopeWidth), Segments
+// intercepts (InterceptWidth), the shift (ShiftBits). A table of fewer real segments repeats its last breakpoint
+// and its last segment, so the count lands on a copy of the right segment.
+module pwl_activation #(
+  parameter integer ActWidth = 8,         // code width in and out
+  parameter integer Segments = 2,         // segments per table (>= 2)
+  parameter integer SlopeWidth = 12,      // signed slope width
+  parameter integer InterceptWidth = 20,  // signed intercept width (the rounding constant included)
+  parameter integer ShiftBits = 5,        // unsigned shift width
+  parameter integer TableWidth = (Segments - 1) * ActWidth + Segments * (SlopeWidth + InterceptWidth) + ShiftBits
+) (
+  input  wire signed [ActWidth - 1:0] x_i,
+  input  wire [TableWidth - 1:0] table_i,
+  output wire signed [ActWidth - 1:0] y_o
+);
+  localparam integer SlopeLsb = (Segments - 1) * ActWidth;
+  localparam integer InterceptLsb = SlopeLsb + Segments * SlopeWidth;
+  localparam integer ShiftLsb = InterceptLsb + Segments * InterceptWidth;
+  localparam integer SegmentBits = $clog2(Segments);
+  localparam integer ProductWidth = SlopeWidth + ActWidth;
+  localparam integer SumWidth = (ProductWidth > InterceptWidth ? ProductWidth : InterceptWidth) + 1;
+
+  // Segment select: count the breakpoints at or below x.
+  reg [SegmentBits - 1:0] segment;
+  integer j;
+  always @* begin
+    segment = {SegmentBits{1'b0}};
+    for (j = 0; j < Segments - 1; j = j + 1)
+      if (x_i >= $signed(table_i[j * ActWidth +: ActWidth])) segment = segment + 1'b1;
+  end
+
+  wire signed [SlopeWidth - 1:0] slope = $signed(table_i[SlopeLsb + segment * SlopeWidth +: SlopeWidth]);
+  wire signed [InterceptWidth - 1:0] intercept = $signed(table_i[InterceptLsb + segment * InterceptWidth +: InterceptWidth]);
+  wire [ShiftBits - 1:0] shift = table_i[ShiftLsb +: ShiftBits];
+
+  // slope * x + intercept, exact, then the rounding shift (the half is in the intercept).
+  wire signed [ProductWidth - 1:0] product = slope * x_i;
+  wire signed [SumWidth - 1:0] sum = $signed({{(SumWidth - ProductWidth){product[ProductWidth - 1]}}, product})
+                                   + $signed({{(SumWidth - InterceptWidth){intercept[InterceptWidth - 1]}}, intercept});
+  wire signed [SumWidth - 1:0] shifted = sum >>> shift;
+
+  // Saturate to ActWidth bits.
+  localparam signed [SumWidth - 1:0] Top = {{(SumWidth - ActWidth + 1){1'b0}}, {(ActWidth - 1){1'b1}}};
+  localparam signed [SumWidth - 1:0] Bottom = {{(SumWidth - ActWidth + 1){1'b1}}, {(ActWidth - 1){1'b0}}};
+  wire signed [SumWidth - 1:0] clamped = shifted > Top ? Top : shifted < Bottom ? Bottom : shifted;
+  assign y_o = clamped[ActWidth - 1:0];
+
+  wire unused_clamped = ^clamped[SumWidth - 1:ActWidth];
+endmodule
+"""# + "\n"),
         ("rtl/diannao_sequencer.v", #"""
 // Control sequencer of the DianNao-style accelerator (docs/accelerator.md): runs the program that approxrtl
 // compiles from the model. For each layer it fetches one 128-bit instruction from the program ROM and walks its
@@ -253,6 +307,8 @@ module diannao_sequencer #(
   output wire [2:0] op_o,                         // 0 multiply-accumulate, 1 max pool, 2 average pool, 3 feature,
                                                   // 4 gather, 5 scan
   output wire relu_o,
+  output wire act_o,                              // the layer's codes go through its activation table
+  output wire [3:0] table_o,                      // which table (held for the whole layer)
   output wire logits_o,                           // results go to the logit registers, not a buffer
   output wire src_o,                              // buffer read
   output wire dst_o,                              // buffer written
@@ -425,6 +481,8 @@ module diannao_sequencer #(
   assign tile_o = to_q;
   assign op_o = kind == KindFeature ? 3'd3 : kind == KindGather ? 3'd4 : kind == KindScan ? 3'd5 : {1'b0, op};
   assign relu_o = instr_q[2];
+  assign act_o = instr_q[7];
+  assign table_o = instr_q[87:84];
   assign logits_o = instr_q[3];
   assign src_o = instr_q[4];
   assign dst_o = instr_q[5];
@@ -432,7 +490,7 @@ module diannao_sequencer #(
 
   // Reserved instruction bits, and address bits beyond the buffers' sizes (the compiler checks they are zero).
   wire unused_bits;
-  assign unused_bits = ^{instr_q[87:84], instr_q[7], tile_desc[31:30], weight_base[23:WeightAddrWidth],
+  assign unused_bits = ^{tile_desc[31:30], weight_base[23:WeightAddrWidth],
                          in_addr[31:ActAddrWidth], param_addr[23:ParamAddrWidth], out_addr[31:ActAddrWidth]};
 endmodule
 """# + "\n"),
@@ -598,7 +656,9 @@ endmodule
 //          the bias; in pooling layers the lane-wise max or sum of the input words instead;
 //   NFU-3: on a tile's last step, with SWC lanes first the MAW multiply: bias + scale * (sum of code * x), exact
 //          since every weight is scale * code; then requantization (rounding shift, ReLU, saturation), the
-//          rounded average of a pooling window, or the logits aligned by a left shift.
+//          rounded average of a pooling window, or the logits aligned by a left shift. With activation tables
+//          (Pwl = 1) a further stage maps a layer's requantized codes through its piecewise-linear table
+//          (pwl_activation.v, one multiplier per lane) when the instruction asks for it.
 // Feature-approximation unit (FeatureUnit = 1, M3): the accumulators of the current pixel's computed tiles are kept
 // (KeptTiles tiles); a feature step's SB word gives each lane a source channel and a coefficient, and the lane adds
 // coefficient * kept accumulator to its own, which starts from the bias: bias_j + sum_i A_i * acc_{k_i}, exactly
@@ -609,7 +669,7 @@ endmodule
 // MacArray (every weighted layer runs on the reuse lanes) NFU-1's multipliers and NFU-2's adder trees are left out.
 // Step flags enter with the buffer and SB addresses (the issue cycle); x_i and w_i arrive one cycle later (the
 // memories' read latency) and param_i, the tile's biases, shifts (and scales), Levels + 2 cycles after the issue.
-// The result of a step issued in cycle t is written in cycle t + Levels + 3.
+// The result of a step issued in cycle t is written in cycle t + Levels + 3 (+ 1 with Pwl).
 module diannao_nfu #(
   parameter integer Tn = 16,            // lanes: input and output channels per step
   parameter integer DataWidth = 9,      // activation lane width (signed; input pixels zero-extended)
@@ -636,7 +696,14 @@ module diannao_nfu #(
   parameter integer DWidth = 1,         // reuse lanes: rank step widths, coefficients per part, coefficient width
   parameter integer EWidth = 1,
   parameter integer Terms = 2,
-  parameter integer ReuseCoefWidth = 16
+  parameter integer ReuseCoefWidth = 16,
+  parameter integer Pwl = 0,            // NFU-3 activation tables (pwl_activation.v)
+  parameter integer Segments = 2,       // activation tables: segments, slope, intercept and shift widths
+  parameter integer SlopeWidth = 2,
+  parameter integer InterceptWidth = 2,
+  parameter integer TableShiftBits = 1,
+  parameter integer TableWidth = (Segments - 1) * ActWidth + Segments * (SlopeWidth + InterceptWidth) + TableShiftBits,
+  parameter integer PwlLaneBit = Pwl != 0 ? 1 : 0
 ) (
   input  wire clk_i,
   input  wire rst_ni,
@@ -649,15 +716,19 @@ module diannao_nfu #(
   input  wire [7:0] tile_i,
   input  wire [2:0] op_i,
   input  wire relu_i,
+  input  wire act_i,                    // the layer's codes go through the activation table
   input  wire logits_i,
   input  wire dst_i,
   input  wire [3:0] pool_shift_i,
   // One cycle after the issue.
   input  wire [Tn * DataWidth - 1:0] x_i,
   input  wire [Tn * LaneBits - 1:0] w_i,
+  // The running layer's activation table (held for the whole layer).
+  input  wire [TableWidth - 1:0] table_i,
   // Levels + 2 cycles after the issue: lane o's bias in [o*AccWidth +: AccWidth], its shift after all biases,
-  // and with Swc its scale after all shifts.
-  input  wire [Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth) - 1:0] param_i,
+  // with Swc its scale after all shifts, and with Pwl a bit per lane after those: the lane holds a channel (an
+  // idle lane keeps its 0 instead of the table's value at 0).
+  input  wire [Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth + PwlLaneBit) - 1:0] param_i,
   // A finished tile: Tn activation codes (sign-extended to DataWidth) for buffer dst_o, or Tn logits.
   output wire write_o,
   output wire dst_o,
@@ -669,13 +740,14 @@ module diannao_nfu #(
   localparam integer Levels = $clog2(Tn);
   localparam integer SumWidth = ProductWidth + Levels;
   localparam [2:0] OpMac = 3'd0, OpMax = 3'd1, OpAverage = 3'd2, OpFeature = 3'd3, OpGather = 3'd4, OpScan = 3'd5;
-  // Flags carried down the pipeline, from bit 0: address, tile, pool shift, dst, logits, relu, op, last, first,
-  // mask, valid.
+  // Flags carried down the pipeline, from bit 0: address, tile, pool shift, dst, logits, act, relu, op, last,
+  // first, mask, valid.
   localparam integer TileLsb = AddrWidth;
   localparam integer PoolShiftLsb = TileLsb + 8;
   localparam integer DstBit = PoolShiftLsb + 4;
   localparam integer LogitsBit = DstBit + 1;
-  localparam integer ReluBit = LogitsBit + 1;
+  localparam integer ActBit = LogitsBit + 1;
+  localparam integer ReluBit = ActBit + 1;
   localparam integer OpLsb = ReluBit + 1;
   localparam integer LastBit = OpLsb + 3;
   localparam integer FirstBit = LastBit + 1;
@@ -688,7 +760,7 @@ module diannao_nfu #(
   reg [FlagWidth - 1:0] flags1_q;
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) flags1_q <= {FlagWidth{1'b0}};
-    else flags1_q <= {valid_i, mask_i, first_i, last_i, op_i, relu_i, logits_i, dst_i, pool_shift_i, tile_i, addr_i};
+    else flags1_q <= {valid_i, mask_i, first_i, last_i, op_i, relu_i, act_i, logits_i, dst_i, pool_shift_i, tile_i, addr_i};
   end
   wire mask1 = flags1_q[MaskBit];
   // Padding contributes zero to a sum; the max ignores it through the mask flag.
@@ -911,7 +983,9 @@ module diannao_nfu #(
     end
   end
 
-  // NFU-3.
+  // NFU-3: the results of stage 4 (requantized codes, pooled codes, logits), then with Pwl the activation stage.
+  wire [Tn * DataWidth - 1:0] data4;
+  wire [Tn * LogitWidth - 1:0] logits_data4;
   wire done4 = flags4_q[ValidBit];
   wire [2:0] op4 = flags4_q[OpLsb +: 3];
   wire relu4 = flags4_q[ReluBit];
@@ -939,20 +1013,66 @@ module diannao_nfu #(
                                             : $signed({{(AccWidth - 1){1'b0}}, 1'b1} << (pool_shift4 - 4'd1));
       wire signed [AccWidth - 1:0] average = (acc + rounding) >>> pool_shift4;
       wire signed [AccWidth - 1:0] pooled = op4 == OpMax ? acc : average;
-      assign write_data_o[g * DataWidth +: DataWidth] = (op4 == OpMac || op4 == OpFeature || op4 == OpScan)
+      assign data4[g * DataWidth +: DataWidth] = (op4 == OpMac || op4 == OpFeature || op4 == OpScan)
         ? {{(DataWidth - ActWidth){requantized[ActWidth - 1]}}, requantized} : pooled[DataWidth - 1:0];
       // Logits: the accumulator aligned by a left shift of -shift (the compiler checks shift <= 0).
       wire [ShiftWidth - 1:0] left = $unsigned(-shift);
       wire signed [LogitWidth - 1:0] acc_wide = {{(LogitWidth - AccWidth){acc[AccWidth - 1]}}, acc};
-      assign logit_data_o[g * LogitWidth +: LogitWidth] = acc_wide <<< left;
+      assign logits_data4[g * LogitWidth +: LogitWidth] = acc_wide <<< left;
       wire unused_pooled = ^pooled[AccWidth - 1:DataWidth];
     end
   endgenerate
 
-  assign write_o = done4 && !logits4;
-  assign logit_write_o = done4 && logits4;
-  assign dst_o = flags4_q[DstBit];
-  assign write_addr_o = flags4_q[AddrWidth - 1:0];
+  generate
+    if (Pwl != 0) begin : g_pwl
+      // Stage 5: the activation table on layers that have one (a fused Sigmoid, Tanh, ...); a register stage,
+      // so that the table's compare, multiply and saturation do not lengthen stage 4's path.
+      reg done5_q, logits5_q, act5_q, dst5_q;
+      // The lanes that hold a channel: with the parameters in stage 4, beside the codes in stage 5.
+      reg [Tn - 1:0] active4_q, active5_q;
+      reg [AddrWidth - 1:0] addr5_q;
+      reg [Tn * DataWidth - 1:0] data5_q;
+      reg [Tn * LogitWidth - 1:0] logits_data5_q;
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) begin
+          {done5_q, logits5_q, act5_q, dst5_q} <= 4'd0;
+          {active4_q, active5_q} <= {(2 * Tn){1'b0}};
+          addr5_q <= {AddrWidth{1'b0}};
+          data5_q <= {(Tn * DataWidth){1'b0}};
+          logits_data5_q <= {(Tn * LogitWidth){1'b0}};
+        end else begin
+          {done5_q, logits5_q, act5_q, dst5_q} <= {done4, logits4, flags4_q[ActBit], flags4_q[DstBit]};
+          active4_q <= param_i[Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth) +: Tn];
+          active5_q <= active4_q;
+          addr5_q <= flags4_q[AddrWidth - 1:0];
+          data5_q <= data4;
+          logits_data5_q <= logits_data4;
+        end
+      end
+      for (g = 0; g < Tn; g = g + 1) begin : g_lane
+        wire signed [ActWidth - 1:0] activated;
+        pwl_activation #(
+          .ActWidth(ActWidth), .Segments(Segments), .SlopeWidth(SlopeWidth), .InterceptWidth(InterceptWidth),
+          .ShiftBits(TableShiftBits)
+        ) u_pwl (.x_i(data5_q[g * DataWidth +: ActWidth]), .table_i(table_i), .y_o(activated));
+        assign write_data_o[g * DataWidth +: DataWidth] = act5_q && active5_q[g]
+          ? {{(DataWidth - ActWidth){activated[ActWidth - 1]}}, activated} : data5_q[g * DataWidth +: DataWidth];
+      end
+      assign write_o = done5_q && !logits5_q;
+      assign logit_write_o = done5_q && logits5_q;
+      assign dst_o = dst5_q;
+      assign write_addr_o = addr5_q;
+      assign logit_data_o = logits_data5_q;
+    end else begin : g_no_pwl
+      assign write_o = done4 && !logits4;
+      assign logit_write_o = done4 && logits4;
+      assign dst_o = flags4_q[DstBit];
+      assign write_addr_o = flags4_q[AddrWidth - 1:0];
+      assign write_data_o = data4;
+      assign logit_data_o = logits_data4;
+      wire unused_table = ^{table_i, flags4_q[ActBit]};
+    end
+  endgenerate
 
   wire unused_flags = ^{flags4_q[MaskBit:LastBit], flags4_q[TileLsb +: 8], flags3[OpLsb - 1:0]};
 endmodule
@@ -1011,10 +1131,18 @@ module diannao_core #(
   parameter integer EWidth = 1,
   parameter integer Terms = 2,
   parameter integer ReuseCoefWidth = 16,
+  parameter integer Pwl = 0,              // NFU-3 activation tables (diannao_nfu.v, pwl_activation.v)
+  parameter integer Tables = 1,           // tables in the table ROM, one per distinct activation layer
+  parameter integer TableAddrWidth = 1,
+  parameter integer Segments = 2,
+  parameter integer SlopeWidth = 2,
+  parameter integer InterceptWidth = 2,
+  parameter integer TableShiftBits = 1,
   parameter WeightFile = "weights.hex",
   parameter ParamFile = "params.hex",
   parameter ProgramFile = "program.hex",
-  parameter TileFile = "tiles.hex"        // tile descriptors, one per bias/shift word
+  parameter TileFile = "tiles.hex",       // tile descriptors, one per bias/shift word
+  parameter TableFile = "tables.hex"      // activation tables (Pwl)
 ) (
   input  wire clk_i,
   input  wire rst_ni,
@@ -1030,10 +1158,12 @@ module diannao_core #(
   output wire [ProgAddrWidth - 1:0] layer_o   // which one
 );
   localparam integer Levels = $clog2(Tn);
-  // A step's result is written Levels + 3 cycles after its issue; the next layer (or the logit stream) waits for it.
-  localparam integer Drain = Levels + 3;
+  // A step's result is written Levels + 3 cycles after its issue (one more through the activation stage); the
+  // next layer (or the logit stream) waits for it.
+  localparam integer Drain = Levels + 3 + (Pwl != 0 ? 1 : 0);
+  localparam integer TableWidth = (Segments - 1) * ActWidth + Segments * (SlopeWidth + InterceptWidth) + TableShiftBits;
   localparam integer WordWidth = Tn * DataWidth;
-  localparam integer ParamWidth = Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth);
+  localparam integer ParamWidth = Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth + (Pwl != 0 ? 1 : 0));
   localparam integer ClassCountWidth = $clog2(Classes + 1);
   localparam [1:0] StLoad = 2'd0, StRun = 2'd1, StEmit = 2'd2;
   localparam integer RowWords = ImageWidth + StripPad;
@@ -1048,7 +1178,8 @@ module diannao_core #(
   reg start_q;
 
   // Sequencer.
-  wire seq_done, step_valid, in_mask, first, last, relu, logits, src, dst;
+  wire seq_done, step_valid, in_mask, first, last, relu, act, logits, src, dst;
+  wire [3:0] table_index;
   wire [ActAddrWidth - 1:0] in_addr, out_addr;
   wire [WeightAddrWidth - 1:0] weight_addr;
   wire [ParamAddrWidth - 1:0] param_addr;
@@ -1063,7 +1194,7 @@ module diannao_core #(
     .clk_i(clk_i), .rst_ni(rst_ni), .start_i(start_q), .busy_o(computing_o), .done_o(seq_done), .layer_o(layer_o),
     .step_valid_o(step_valid), .in_addr_o(in_addr), .in_mask_o(in_mask), .weight_addr_o(weight_addr),
     .param_addr_o(param_addr), .first_o(first), .last_o(last), .out_addr_o(out_addr), .tile_o(tile), .op_o(op), .relu_o(relu),
-    .logits_o(logits), .src_o(src), .dst_o(dst), .pool_shift_o(pool_shift));
+    .act_o(act), .table_o(table_index), .logits_o(logits), .src_o(src), .dst_o(dst), .pool_shift_o(pool_shift));
 
   // SB: one word per step: Tn x Tn weights, a feature step's sources and coefficients, or a scan step's members.
   wire [Tn * LaneBits - 1:0] weight_word;
@@ -1077,6 +1208,22 @@ module diannao_core #(
     .clk_i(clk_i), .rst_ni(rst_ni), .d_i(param_addr), .q_o(param_addr_late));
   rom #(.Width(ParamWidth), .Depth(ParamWords), .AddrWidth(ParamAddrWidth), .InitFile(ParamFile)) u_params (
     .clk_i(clk_i), .addr_i(param_addr_late), .data_o(param_word));
+
+  // The running layer's activation table: the sequencer holds the index for the whole layer, and the next layer
+  // starts only after the drain, so the word never changes under a result in flight.
+  wire [TableWidth - 1:0] table_word;
+  generate
+    if (Pwl != 0) begin : g_tables
+      rom #(.Width(TableWidth), .Depth(Tables), .AddrWidth(TableAddrWidth), .InitFile(TableFile)) u_tables (
+        .clk_i(clk_i), .addr_i(table_index[TableAddrWidth - 1:0]), .data_o(table_word));
+      if (TableAddrWidth < 4) begin : g_unused_index
+        wire unused_index = ^table_index[3:TableAddrWidth];
+      end
+    end else begin : g_no_tables
+      assign table_word = {TableWidth{1'b0}};
+      wire unused_index = ^table_index;
+    end
+  endgenerate
 
   // The two activation buffers. The loader writes buffer 0; the NFU writes the layer's destination.
   wire nfu_write, nfu_dst, logit_write;
@@ -1134,11 +1281,12 @@ module diannao_core #(
     .Pow2Codes(Pow2Codes), .ScaleWidth(ScaleWidth), .ProductWidth(ProductWidth), .FeatureUnit(FeatureUnit),
     .KeptTiles(KeptTiles), .SourceWidth(SourceWidth), .CoefWidth(CoefWidth), .LaneBits(LaneBits), .MacArray(MacArray),
     .Reuse(Reuse), .WindowWords(WindowWords), .WindowAddrWidth(WindowAddrWidth), .DWidth(DWidth), .EWidth(EWidth),
-    .Terms(Terms), .ReuseCoefWidth(ReuseCoefWidth)
+    .Terms(Terms), .ReuseCoefWidth(ReuseCoefWidth), .Pwl(Pwl), .Segments(Segments), .SlopeWidth(SlopeWidth),
+    .InterceptWidth(InterceptWidth), .TableShiftBits(TableShiftBits)
   ) u_nfu (
     .clk_i(clk_i), .rst_ni(rst_ni), .valid_i(step_valid), .mask_i(in_mask), .first_i(first), .last_i(last),
-    .addr_i(out_addr), .tile_i(tile), .op_i(op), .relu_i(relu), .logits_i(logits), .dst_i(dst), .pool_shift_i(pool_shift),
-    .x_i(src1_q ? rdata1 : rdata0), .w_i(weight_word), .param_i(param_word),
+    .addr_i(out_addr), .tile_i(tile), .op_i(op), .relu_i(relu), .act_i(act), .logits_i(logits), .dst_i(dst), .pool_shift_i(pool_shift),
+    .x_i(src1_q ? rdata1 : rdata0), .w_i(weight_word), .table_i(table_word), .param_i(param_word),
     .write_o(nfu_write), .dst_o(nfu_dst), .write_addr_o(nfu_addr), .write_data_o(nfu_data),
     .logit_write_o(logit_write), .logit_data_o(logit_data));
 

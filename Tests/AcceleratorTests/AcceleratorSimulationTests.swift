@@ -3,6 +3,7 @@ import Approximation
 import EDAFlows
 import Foundation
 import GoldenModel
+import NetworkIR
 import Quantization
 import TestSupport
 import XCTest
@@ -90,6 +91,30 @@ final class AcceleratorSimulationTests: XCTestCase {
         }
         // The gather tile steps over the window as a MAC tile does: padding and strides must be among the cases.
         XCTAssertTrue(strided && padded, "strided \(strided), padded \(padded)")
+    }
+
+    /// NFU-3's activation tables: Sigmoid, Tanh, LeakyRelu, HardSigmoid and Clip fused into convolutions and dense
+    /// layers, at two lane counts, on the MAC array and on the reuse lanes; every layer's words and every logit under
+    /// both simulators, with the cycle model (the activation stage adds a cycle to the drain).
+    func testActivationTablesRunBitExact() throws {
+        let cases: [(UInt64, [Activation], Int, Bool)] = [(1, [.sigmoid, .tanh, .leakyRelu(alpha: 0.1)], 4, false),
+                                                          (2, [.hardSigmoid(alpha: 0.2, beta: 0.5), .clip(low: -0.5, high: 1.5), .tanh], 2, false),
+                                                          (4, [.tanh, .sigmoid, .clip(low: 0, high: 6)], 4, true)]
+        for (seed, functions, tn, reuse) in cases {
+            let graph = try RandomNetworks.graph(seed: seed, activations: functions)
+            let shape = graph.nodes[0].shape
+            var model = try Quantizer.quantize(graph, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "random")
+            if reuse {
+                var options = SortedWeightOptions()
+                options.segments = 3
+                model = try ModelCompressor.compress(model, method: .sortedWeights(options), maxAccumulatorBits: 40)
+            }
+            let pixels = RandomNetworks.images(3, shape: shape, seed: seed &+ 7).pixels
+            let design = try AcceleratorDesign.generate(model: model, modelName: "act\(seed).q.json", config: AcceleratorConfig(tn: tn, reuse: reuse),
+                                                        pixels: pixels, labels: [0, 1, 2], count: 3, debugLayers: true)
+            XCTAssertGreaterThanOrEqual(model.layers.filter { $0.activation != nil }.count, 2, "seed \(seed)")
+            try Self.simulate(design, "activations seed \(seed), Tn \(tn)\(reuse ? ", reuse lanes" : "")")
+        }
     }
 
     /// With --debug-layers a wrong word in any layer fails the bench and is named, even when the logits survive it.

@@ -1,5 +1,6 @@
 @testable import Accelerator
 import Approximation
+import NetworkIR
 import Quantization
 import TestSupport
 import XCTest
@@ -101,6 +102,51 @@ final class NetworkCompilerTests: XCTestCase {
         }
         XCTAssertThrowsError(try NetworkCompiler.compile(model, config: AcceleratorConfig(tn: 4, swc: true, reuse: true))) { error in
             XCTAssertTrue("\(error)".contains("not combined"), "\(error)")
+        }
+        // An activation that no weighted layer absorbs (here after a pooling layer): NFU-3's table maps a weighted
+        // layer's results, so the layer is named and refused.
+        var b = GraphBuilder()
+        var x = try b.add("image", .input, inputShape: [1, 6, 6])
+        x = try b.add("conv", .conv2d(Conv2D(weight: Tensor(shape: [2, 1, 3, 3], data: (0..<18).map { Float($0 % 5) * 0.1 - 0.2 }))), inputs: [x])
+        x = try b.add("pool", .maxPool(Pool2D(kernelH: 2, kernelW: 2, strideH: 2, strideW: 2)), inputs: [x])
+        x = try b.add("late_sigmoid", .activation(.sigmoid), inputs: [x])
+        x = try b.add("flatten", .flatten, inputs: [x])
+        x = try b.add("fc", .dense(Dense(weight: Tensor(shape: [3, 8], data: (0..<24).map { Float($0 % 7) * 0.1 - 0.3 }))), inputs: [x])
+        let graph = try b.build(outputs: [x])
+        let standalone = try Quantizer.quantize(graph, calibration: RandomNetworks.images(5, shape: [1, 6, 6], seed: 3), source: "standalone")
+        XCTAssertEqual(standalone.layers.first { $0.name == "late_sigmoid" }?.kind, .activation)
+        XCTAssertThrowsError(try NetworkCompiler.compile(standalone, config: AcceleratorConfig(tn: 2))) { error in
+            XCTAssertTrue("\(error)".contains("layer 'late_sigmoid'") && "\(error)".contains("not fused"), "\(error)")
+        }
+    }
+
+    /// Instruction bit 7 and bits 84-87 name the layer's activation table; the tables are padded to the widest.
+    func testActivationTablesAreNamedByTheInstructionAndPadded() throws {
+        let graph = try RandomNetworks.graph(seed: 1, activations: [.leakyRelu(alpha: 0.1), .sigmoid, .sigmoid])
+        let model = try Quantizer.quantize(graph, calibration: RandomNetworks.images(20, shape: graph.nodes[0].shape, seed: 1), source: "random")
+        let network = try NetworkCompiler.compile(model, config: AcceleratorConfig(tn: 4))
+        let withTables = network.program.filter { $0.table != nil }
+        XCTAssertEqual(withTables.map(\.table), (0..<withTables.count).map { Optional($0) })
+        XCTAssertEqual(network.tables.count, model.layers.filter { $0.activation != nil }.count)
+        XCTAssertEqual(network.drain, 2 + 3 + 1, "the activation stage adds a cycle")
+        XCTAssertEqual(network.multipliers, 16 + 4)
+        var instruction = withTables.last!
+        instruction.table = 5
+        let word = instruction.hex
+        // Nibble 21 from the right holds bits 84-87; bit 7 is the top bit of the lowest byte.
+        XCTAssertEqual(Array(word)[31 - 21], "5")
+        XCTAssertEqual(Int(String(word.suffix(2)), radix: 16)! & 0x80, 0x80)
+        // LeakyRelu has two segments, Sigmoid 16: the LeakyRelu table repeats its breakpoint and its last segment.
+        let leaky = network.paddedTable(0)
+        XCTAssertEqual(network.tables[0].segments, 2)
+        XCTAssertEqual(network.tableSegments, 16)
+        XCTAssertEqual(leaky.breakpoints, [Int](repeating: network.tables[0].breakpoints[0], count: 15))
+        XCTAssertEqual(Set(leaky.slopes.dropFirst()), [network.tables[0].slopes[1]])
+        // Every code maps the same through the padded table as through the model's.
+        for x in -128...127 {
+            var k = 0
+            for t in leaky.breakpoints where x >= t { k += 1 }
+            XCTAssertEqual(min(max((leaky.slopes[k] * x + leaky.intercepts[k]) >> leaky.shift, -128), 127), network.tables[0].apply(x, bits: 8), "code \(x)")
         }
     }
 }

@@ -1,0 +1,52 @@
+// NFU-3's piecewise-linear activation for one lane (docs/arithmetic.md section 10), combinational:
+//   segment k = number of breakpoints t_j with x >= t_j (the breakpoints ascend),
+//   y = clamp((slope_k * x + intercept_k) >>> shift, -2^(ActWidth-1), 2^(ActWidth-1) - 1).
+// The table word, from bit 0: Segments - 1 breakpoints (ActWidth each), Segments slopes (SlopeWidth), Segments
+// intercepts (InterceptWidth), the shift (ShiftBits). A table of fewer real segments repeats its last breakpoint
+// and its last segment, so the count lands on a copy of the right segment.
+module pwl_activation #(
+  parameter integer ActWidth = 8,         // code width in and out
+  parameter integer Segments = 2,         // segments per table (>= 2)
+  parameter integer SlopeWidth = 12,      // signed slope width
+  parameter integer InterceptWidth = 20,  // signed intercept width (the rounding constant included)
+  parameter integer ShiftBits = 5,        // unsigned shift width
+  parameter integer TableWidth = (Segments - 1) * ActWidth + Segments * (SlopeWidth + InterceptWidth) + ShiftBits
+) (
+  input  wire signed [ActWidth - 1:0] x_i,
+  input  wire [TableWidth - 1:0] table_i,
+  output wire signed [ActWidth - 1:0] y_o
+);
+  localparam integer SlopeLsb = (Segments - 1) * ActWidth;
+  localparam integer InterceptLsb = SlopeLsb + Segments * SlopeWidth;
+  localparam integer ShiftLsb = InterceptLsb + Segments * InterceptWidth;
+  localparam integer SegmentBits = $clog2(Segments);
+  localparam integer ProductWidth = SlopeWidth + ActWidth;
+  localparam integer SumWidth = (ProductWidth > InterceptWidth ? ProductWidth : InterceptWidth) + 1;
+
+  // Segment select: count the breakpoints at or below x.
+  reg [SegmentBits - 1:0] segment;
+  integer j;
+  always @* begin
+    segment = {SegmentBits{1'b0}};
+    for (j = 0; j < Segments - 1; j = j + 1)
+      if (x_i >= $signed(table_i[j * ActWidth +: ActWidth])) segment = segment + 1'b1;
+  end
+
+  wire signed [SlopeWidth - 1:0] slope = $signed(table_i[SlopeLsb + segment * SlopeWidth +: SlopeWidth]);
+  wire signed [InterceptWidth - 1:0] intercept = $signed(table_i[InterceptLsb + segment * InterceptWidth +: InterceptWidth]);
+  wire [ShiftBits - 1:0] shift = table_i[ShiftLsb +: ShiftBits];
+
+  // slope * x + intercept, exact, then the rounding shift (the half is in the intercept).
+  wire signed [ProductWidth - 1:0] product = slope * x_i;
+  wire signed [SumWidth - 1:0] sum = $signed({{(SumWidth - ProductWidth){product[ProductWidth - 1]}}, product})
+                                   + $signed({{(SumWidth - InterceptWidth){intercept[InterceptWidth - 1]}}, intercept});
+  wire signed [SumWidth - 1:0] shifted = sum >>> shift;
+
+  // Saturate to ActWidth bits.
+  localparam signed [SumWidth - 1:0] Top = {{(SumWidth - ActWidth + 1){1'b0}}, {(ActWidth - 1){1'b1}}};
+  localparam signed [SumWidth - 1:0] Bottom = {{(SumWidth - ActWidth + 1){1'b1}}, {(ActWidth - 1){1'b0}}};
+  wire signed [SumWidth - 1:0] clamped = shifted > Top ? Top : shifted < Bottom ? Bottom : shifted;
+  assign y_o = clamped[ActWidth - 1:0];
+
+  wire unused_clamped = ^clamped[SumWidth - 1:ActWidth];
+endmodule
