@@ -110,7 +110,8 @@ module diannao_nfu #(
   reg [FlagWidth - 1:0] flags1_q;
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) flags1_q <= {FlagWidth{1'b0}};
-    else flags1_q <= {valid_i, mask_i, first_i, last_i, op_i, relu_i, act_i, logits_i, dst_i, pool_shift_i, tile_i, addr_i};
+    // Without tables the act flag is constant, so synthesis drops its flip-flops.
+    else flags1_q <= {valid_i, mask_i, first_i, last_i, op_i, relu_i, act_i && Pwl != 0, logits_i, dst_i, pool_shift_i, tile_i, addr_i};
   end
   wire mask1 = flags1_q[MaskBit];
   // Padding contributes zero to a sum; the max ignores it through the mask flag.
