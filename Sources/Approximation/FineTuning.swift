@@ -103,6 +103,8 @@ public enum FineTuning {
         quantization.activationBits = quantized.activationBits
         quantization.maxAccumulatorBits = quantized.maxAccumulatorBits
         quantization.perChannel = quantized.weightScale == "channel"
+        quantization.activationSegments = quantized.activationSegments ?? quantization.activationSegments
+        quantization.activationSlopeBits = quantized.activationSlopeBits ?? quantization.activationSlopeBits
         let requantized = try Quantizer.quantize(tuned, calibration: train.prefix(quantized.calibration.images), source: source, options: quantization)
         let layers = compressed.layers.filter { $0.compression != nil }
         // M1 keeps the segment sizes it was fine-tuned with; the boundaries of a fresh choice could fall elsewhere.

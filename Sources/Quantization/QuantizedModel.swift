@@ -31,6 +31,10 @@ public struct QuantizedModel: Codable, Equatable, Sendable {
     public var maxAccumulatorBits: Int
     /// "channel" or "layer".
     public var weightScale: String
+    /// With activation tables: the settings they were fitted with (`--act-segments`, `--act-slope-bits`), so that
+    /// a re-quantization (fine-tuning) fits them alike.
+    public var activationSegments: Int? = nil
+    public var activationSlopeBits: Int? = nil
     public var input: Input
     /// In execution order; each reads the output of the layer (or the input) it names.
     public var layers: [Layer]

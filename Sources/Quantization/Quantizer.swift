@@ -154,13 +154,16 @@ public enum Quantizer {
             layers.append(layer)
             values[step.output] = produced
         }
-        let model = QuantizedModel(source: source,
+        var model = QuantizedModel(source: source,
                                    calibration: .init(dataset: calibration.name, images: calibration.count, method: "max-abs"),
                                    weightBits: options.weightBits, activationBits: options.activationBits,
                                    maxAccumulatorBits: options.maxAccumulatorBits,
                                    weightScale: options.perChannel ? "channel" : "layer",
                                    input: .init(name: inputNode.name, shape: inputNode.shape, exponent: -8, low: 0, high: 255),
                                    layers: layers)
+        if layers.contains(where: { $0.activation != nil }) {
+            (model.activationSegments, model.activationSlopeBits) = (options.activationSegments, options.activationSlopeBits)
+        }
         try model.validate()
         return model
     }

@@ -51,6 +51,9 @@ final class GoldenModelTests: XCTestCase {
                 options.activationSegments = [4, 16, 9][index % 3]
                 let model = try Quantizer.quantize(graph, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "random", options: options)
                 tables += model.layers.filter { $0.activation != nil }.count
+                // The settings are recorded, for a re-quantization after fine-tuning.
+                XCTAssertEqual(model.activationSegments, options.activationSegments)
+                XCTAssertEqual(model.activationSlopeBits, options.activationSlopeBits)
                 let golden = try GoldenModel(model)
                 let test = RandomNetworks.images(5, shape: shape, seed: seed &+ 1000)
                 let logits = golden.run(pixels: test.pixels, count: test.count).logits
