@@ -94,8 +94,8 @@ final class AcceleratorSimulationTests: XCTestCase {
     }
 
     /// NFU-3's activation tables: Sigmoid, Tanh, LeakyRelu, HardSigmoid and Clip fused into convolutions and dense
-    /// layers, at two lane counts, on the MAC array and on the reuse lanes; every layer's words and every logit under
-    /// both simulators, with the cycle model (the activation stage adds a cycle to the drain).
+    /// layers, at three lane counts, on the MAC array, the reuse lanes, the SWC lanes and with the feature unit; every
+    /// layer's words and every logit under both simulators, with the cycle model (the table stage adds a drain cycle).
     func testActivationTablesRunBitExact() throws {
         let cases: [(UInt64, [Activation], Int, Bool)] = [(1, [.sigmoid, .tanh, .leakyRelu(alpha: 0.1)], 4, false),
                                                           (2, [.hardSigmoid(alpha: 0.2, beta: 0.5), .clip(low: -0.5, high: 1.5), .tanh], 2, false),
@@ -114,6 +114,23 @@ final class AcceleratorSimulationTests: XCTestCase {
                                                         pixels: pixels, labels: [0, 1, 2], count: 3, debugLayers: true)
             XCTAssertGreaterThanOrEqual(model.layers.filter { $0.activation != nil }.count, 2, "seed \(seed)")
             try Self.simulate(design, "activations seed \(seed), Tn \(tn)\(reuse ? ", reuse lanes" : "")")
+        }
+        // The tables after SWC's MAW multiply and after the feature unit's combinations.
+        let graph = try RandomNetworks.graph(seed: 3, activations: [.tanh, .sigmoid, .leakyRelu(alpha: 0.05)])
+        let shape = graph.nodes[0].shape
+        let model = try Quantizer.quantize(graph, calibration: RandomNetworks.images(20, shape: shape, seed: 3), source: "random")
+        let pixels = RandomNetworks.images(3, shape: shape, seed: 10).pixels
+        var swcOptions = ScalingWeightOptions()
+        swcOptions.codeBits = 5
+        let swc = try ModelCompressor.compress(model, method: .scalingWeights(swcOptions), maxAccumulatorBits: 40)
+        let calibration = RandomNetworks.images(8, shape: shape, seed: 14).pixels
+        let samples = try FeatureApproximator.samples(model, layer: "conv1", pixels: calibration, images: 8)
+        let featured = try FeatureApproximator.approximate(model, layer: "conv1", channels: [0], m: 1, samples: samples).model
+        for (label, candidate, config) in [("SWC", swc, AcceleratorConfig(tn: 3, swc: true)), ("M3", featured, AcceleratorConfig(tn: 2, featureUnit: true))] {
+            let design = try AcceleratorDesign.generate(model: candidate, modelName: "act-\(label).c.json", config: config,
+                                                        pixels: pixels, labels: [0, 1, 2], count: 3, debugLayers: true)
+            XCTAssertGreaterThan(design.manifest.activationTables, 0, label)
+            try Self.simulate(design, "activations with \(label)")
         }
     }
 
