@@ -98,12 +98,15 @@ public struct PiecewiseLinear: Codable, Equatable, Sendable {
         } else if let curved = function.curvedRange {
             let low = max(Double(codes.lowerBound), curved.lowerBound / step)
             let high = min(Double(codes.upperBound), curved.upperBound / step)
-            // Outer pieces only where the codes reach beyond the curved interval.
-            let outer = (low > Double(codes.lowerBound) ? 1 : 0) + (high < Double(codes.upperBound) ? 1 : 0)
-            let inner = max(1, segments - outer)
-            if low > Double(codes.lowerBound) { starts.append(Int(low.rounded(.up))) }
+            // Outer pieces where the codes reach beyond the curved interval, if the segments leave room for them
+            // (otherwise the end pieces run on to the codes' ends).
+            let (below, above) = (low > Double(codes.lowerBound), high < Double(codes.upperBound))
+            let outer = (below ? 1 : 0) + (above ? 1 : 0)
+            let withOuter = segments > outer
+            let inner = withOuter ? segments - outer : max(1, segments)
+            if withOuter && below { starts.append(Int(low.rounded(.up))) }
             for i in 1..<inner { starts.append(Int((low + (high - low) * Double(i) / Double(inner)).rounded())) }
-            if high < Double(codes.upperBound) { starts.append(Int(high.rounded(.down)) + 1) }
+            if withOuter && above { starts.append(Int(high.rounded(.down)) + 1) }
         }
         starts = Array(Set(starts.filter { $0 > codes.lowerBound && $0 <= codes.upperBound })).sorted()
         // Least-squares line per piece, in output codes per input code.

@@ -46,6 +46,11 @@ public enum Quantizer {
         let inputNode = graph.nodes[plan.input]
         values[plan.input] = Value(name: inputNode.name, exponent: -8, low: 0, high: 255, fromImage: true)
         var layers: [QuantizedModel.Layer] = []
+        /// An activation table from pre-activation codes of exponent `input` to output codes of exponent `output`.
+        func fitTable(_ function: Activation, _ input: Int, _ output: Int) -> PiecewiseLinear {
+            PiecewiseLinear.fit(function, activationBits: options.activationBits, inputExponent: input, outputExponent: output,
+                                segments: options.activationSegments, slopeBits: options.activationSlopeBits)
+        }
 
         for step in plan.steps {
             let node = graph.nodes[step.node]
@@ -103,9 +108,7 @@ public enum Quantizer {
                     if let function = step.activation {
                         // The accumulator is requantized to the pre-activation codes, which the table maps.
                         let pre = FixedPoint.exponent(forMagnitude: Double(peaks[step.node] ?? 0), limit: top)
-                        let table = PiecewiseLinear.fit(function, activationBits: options.activationBits, inputExponent: pre,
-                                                        outputExponent: exponent, segments: options.activationSegments,
-                                                        slopeBits: options.activationSlopeBits)
+                        let table = fitTable(function, pre, exponent)
                         layer.activation = table
                         (layer.outputLow, layer.outputHigh) = table.outputRange(low: -top - 1, high: top, bits: options.activationBits)
                     }
@@ -121,9 +124,7 @@ public enum Quantizer {
                 // Not fused: the table reads the input codes as they are.
                 layer.kind = .activation
                 let exponent = FixedPoint.exponent(forMagnitude: Double(peaks[step.output] ?? 0), limit: top)
-                let table = PiecewiseLinear.fit(function, activationBits: options.activationBits, inputExponent: source.exponent,
-                                                outputExponent: exponent, segments: options.activationSegments,
-                                                slopeBits: options.activationSlopeBits)
+                let table = fitTable(function, source.exponent, exponent)
                 layer.activation = table
                 layer.outputExponent = exponent
                 (layer.outputLow, layer.outputHigh) = table.outputRange(low: source.low, high: source.high, bits: options.activationBits)

@@ -24,8 +24,8 @@ final class PiecewiseLinearTests: XCTestCase {
     }
 
     /// Over every 8-bit code, the table is within a bound stated up front of the float function: per piece the
-    /// chord error h^2 / 8 * max|f''| (the least-squares line does no worse on these convex and concave pieces),
-    /// plus one output code for the rounding of the output and of the coefficients. The exact piecewise-linear
+    /// chord error h^2 / 8 * max|f''| (the bound of the chord; the least-squares line is held to it too), plus one
+    /// output code for the rounding of the output and of the coefficients. The exact piecewise-linear
     /// functions have no chord error, so their bound is the one code.
     func testFittedTablesStayWithinTheStatedBound() {
         let cases: [(Activation, pre: Int, out: Int, curvature: ((Double) -> Double)?)] = [
@@ -70,6 +70,14 @@ final class PiecewiseLinearTests: XCTestCase {
         XCTAssertEqual(PiecewiseLinear.fit(.hardSigmoid(alpha: 0.2, beta: 0.5), activationBits: 8, inputExponent: -3, outputExponent: -7, segments: 16, slopeBits: 12).breakpoints, [-20, 20])
         // A kink outside the codes' range is dropped: Clip(0, 6) on codes reaching 127 * 2^-5 < 4 has one kink.
         XCTAssertEqual(PiecewiseLinear.fit(.clip(low: 0, high: 6), activationBits: 8, inputExponent: -5, outputExponent: -4, segments: 16, slopeBits: 12).breakpoints, [0])
+    }
+
+    /// A smooth function never gets more pieces than asked for, even when the codes reach past its bend.
+    func testSegmentCountIsAnUpperBound() {
+        for segments in 1...4 {
+            let table = PiecewiseLinear.fit(.sigmoid, activationBits: 8, inputExponent: -3, outputExponent: -6, segments: segments, slopeBits: 12)
+            XCTAssertEqual(table.segments, segments)
+        }
     }
 
     func testMalformedTablesAreRefused() {

@@ -21,7 +21,7 @@ public enum RandomNetworks {
     /// the same either way.
     public static func graph(seed: UInt64, activations: [Activation] = []) throws -> Graph {
         var pending = activations[...]
-        func nonlinearity(_ name: String) -> Op { pending.popFirst().map { .activation($0) } ?? .relu }
+        func nonlinearity() -> Op { pending.popFirst().map { .activation($0) } ?? .relu }
         var random = SeededGenerator(seed: seed)
         var b = GraphBuilder()
         func pick(_ n: Int) -> Int { Int(random.next() % UInt64(n)) }
@@ -34,7 +34,7 @@ public enum RandomNetworks {
         x = try b.add("conv1", .conv2d(Conv2D(weight: tensor([c1, 1, k1, k1], scale: 1.5), bias: (0..<c1).map { _ in random.nextUnit() - 0.5 },
                                               strideH: stride, strideW: stride, padding: Padding2D(top: pad, left: pad, bottom: pad, right: pad))),
                       inputs: [x])
-        x = try b.add("relu1", nonlinearity("relu1"), inputs: [x])
+        x = try b.add("relu1", nonlinearity(), inputs: [x])
         if b.nodes[x].shape[1] >= 4 {
             x = try b.add("pool1", .maxPool(Pool2D(kernelH: 2, kernelW: 2, strideH: 2, strideW: 2)), inputs: [x])
         }
@@ -42,7 +42,7 @@ public enum RandomNetworks {
             let c2 = 2 + pick(4)
             x = try b.add("conv2", .conv2d(Conv2D(weight: tensor([c2, c1, 3, 3], scale: 0.6), bias: (0..<c2).map { _ in random.nextUnit() - 0.5 },
                                                   padding: Padding2D(top: 1, left: 1, bottom: 1, right: 1))), inputs: [x])
-            x = try b.add("relu2", nonlinearity("relu2"), inputs: [x])
+            x = try b.add("relu2", nonlinearity(), inputs: [x])
         }
         if b.nodes[x].shape[1] >= 2 && pick(2) == 0 {
             x = try b.add("avg", .averagePool(Pool2D(kernelH: 2, kernelW: 2, strideH: 2, strideW: 2)), inputs: [x])
@@ -50,7 +50,7 @@ public enum RandomNetworks {
         x = try b.add("flatten", .flatten, inputs: [x])
         let features = b.nodes[x].shape[0], hidden = 4 + pick(8), classes = 3 + pick(5)
         x = try b.add("fc1", .dense(Dense(weight: tensor([hidden, features], scale: 0.4), bias: (0..<hidden).map { _ in random.nextUnit() })), inputs: [x])
-        x = try b.add("relu3", nonlinearity("relu3"), inputs: [x])
+        x = try b.add("relu3", nonlinearity(), inputs: [x])
         x = try b.add("fc2", .dense(Dense(weight: tensor([classes, hidden], scale: 0.7), bias: (0..<classes).map { _ in random.nextUnit() })), inputs: [x])
         return try b.build(outputs: [x])
     }
