@@ -71,8 +71,10 @@ extension Generate {
         if layer != nil { throw CLIError("--arch diannao generates the whole network; drop --layer") }
         let count = images ?? 100
         let chosen = Set(extensions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }).subtracting(["none", ""])
-        let known: Set = ["swc", "kernel", "feature", "reuse"]
-        if let unknown = chosen.subtracting(known).sorted().first { throw CLIError("--extensions: unknown extension '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))") }
+        let known = Set(AcceleratorUnits.extensionNames)
+        if let unknown = chosen.subtracting(known).sorted().first {
+            throw CLIError("--extensions: unknown extension '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))")
+        }
         guard count >= 1 else { throw CLIError("--images must be positive") }
         guard let mapping = AcceleratorConfig.FirstLayerMapping(rawValue: firstLayer) else { throw CLIError("--first-layer must be strips or channels, not '\(firstLayer)'") }
         let quantized = try QuantizedModel.load(path: model)
@@ -81,9 +83,7 @@ extension Generate {
         let design: AcceleratorDesign
         do {
             design = try AcceleratorDesign.generate(model: quantized, modelName: (model as NSString).lastPathComponent,
-                                                    config: AcceleratorConfig(tn: tn, swc: chosen.contains("swc"), kernelTiles: chosen.contains("kernel"),
-                                                                              featureUnit: chosen.contains("feature"), reuse: chosen.contains("reuse"),
-                                                                              firstLayer: mapping), pixels: dataset.pixels,
+                                                    config: AcceleratorConfig(tn: tn, extensions: chosen, firstLayer: mapping), pixels: dataset.pixels,
                                                     labels: dataset.labels, count: count, debugLayers: debugLayers)
         } catch let error as CompileError {
             throw CLIError("\(model): \(error)")

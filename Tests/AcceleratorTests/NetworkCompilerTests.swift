@@ -149,4 +149,22 @@ final class NetworkCompilerTests: XCTestCase {
             XCTAssertEqual(min(max((leaky.slopes[k] * x + leaky.intercepts[k]) >> leaky.shift, -128), 127), network.tables[0].apply(x, bits: 8), "code \(x)")
         }
     }
+
+    /// design.json keeps one flag per extension under the keys docs/formats.md names; they read back the same.
+    func testConfigKeepsOneFlagPerExtensionInDesignJSON() throws {
+        let config = AcceleratorConfig(tn: 8, kernelTiles: true, featureUnit: true, firstLayer: .channels)
+        XCTAssertEqual(config.name, "kernel+feature")
+        XCTAssertEqual(AcceleratorUnits.extensionNames, ["swc", "kernel", "feature", "reuse"])
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]
+        let text = String(decoding: try encoder.encode(config), as: UTF8.self)
+        XCTAssertEqual(text, #"{"feature_unit":true,"first_layer":"channels","kernel_tiles":true,"reuse":false,"swc":false,"tn":8}"#)
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        XCTAssertEqual(try decoder.decode(AcceleratorConfig.self, from: Data(text.utf8)), config)
+        // A design.json written before an extension existed reads with it off.
+        let older = #"{"first_layer":"strips","swc":true,"tn":16}"#
+        XCTAssertEqual(try decoder.decode(AcceleratorConfig.self, from: Data(older.utf8)), AcceleratorConfig(tn: 16, swc: true))
+    }
 }

@@ -1,0 +1,78 @@
+/// The accelerator's configuration (docs/accelerator.md, "Parameters"): the lanes, the extensions switched on (by
+/// the names of their units, `AcceleratorUnits.registered`) and the first layer's mapping.
+public struct AcceleratorConfig: Equatable, Sendable {
+    /// Lanes: input and output channels per step (Tn x Tn multipliers).
+    public var tn: Int
+    /// The `--extensions` names switched on.
+    public var extensions: Set<String>
+    /// How the first convolution of a one-channel image meets the lanes: `strips` (the loader packs a row of the
+    /// kernel's taps into one word, so the input lanes carry kx) or `channels` (DianNao's mapping: input channels
+    /// on the lanes, one of Tn busy for a one-channel image).
+    public var firstLayer: FirstLayerMapping
+    public enum FirstLayerMapping: String, Sendable, Codable, CaseIterable { case strips, channels }
+
+    public init(tn: Int = 16, extensions: Set<String> = [], firstLayer: FirstLayerMapping = .strips) {
+        self.tn = tn; self.extensions = extensions; self.firstLayer = firstLayer
+    }
+
+    public init(tn: Int = 16, swc: Bool = false, kernelTiles: Bool = false, featureUnit: Bool = false, reuse: Bool = false,
+                firstLayer: FirstLayerMapping = .strips) {
+        let on = [(swc, SWCLanes.name), (kernelTiles, KernelTiles.name), (featureUnit, FeatureUnit.name), (reuse, ReuseLanes.name)]
+        self.init(tn: tn, extensions: Set(on.filter(\.0).map(\.1)), firstLayer: firstLayer)
+    }
+
+    /// SWC lanes: the SB holds M2's scaling-weight codes; NFU-1 multiplies by codes (or shifts, with power-of-two
+    /// codes) and NFU-3 applies one MAW multiply per output.
+    public var swc: Bool { extensions.contains(SWCLanes.name) }
+    /// Reduced-kernel tiles (M4): a layer's output channels are ordered by kernel size, and tiles whose channels
+    /// all have a smaller kernel step over its centred window only.
+    public var kernelTiles: Bool { extensions.contains(KernelTiles.name) }
+    /// The feature-approximation unit (M3): approximated channels form tiles of their own, computed from the
+    /// kept accumulators of their sources in one step per source.
+    public var featureUnit: Bool { extensions.contains(FeatureUnit.name) }
+    /// M1 reuse lanes: a layer compressed with sorted-weight approximation gathers each pixel's window into the
+    /// lanes' window memories and scans every output channel's members in its own sorted order.
+    public var reuse: Bool { extensions.contains(ReuseLanes.name) }
+
+    /// The extensions switched on, by name in registration order ("vanilla" when none).
+    public var name: String {
+        let on = AcceleratorUnits.extensionNames.filter(extensions.contains)
+        return on.isEmpty ? "vanilla" : on.joined(separator: "+")
+    }
+}
+
+/// design.json keeps one flag per extension (its unit's `configKey`) beside `tn` and `first_layer`.
+extension AcceleratorConfig: Codable {
+    struct Key: CodingKey {
+        var stringValue: String
+        init(_ name: String) { stringValue = name }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: Key.self)
+        tn = try container.decode(Int.self, forKey: Key("tn"))
+        firstLayer = try container.decode(FirstLayerMapping.self, forKey: Key("firstLayer"))
+        extensions = []
+        for unit in AcceleratorUnits.extensions where try container.decodeIfPresent(Bool.self, forKey: Key(unit.configKey)) ?? false {
+            extensions.insert(unit.name)
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(tn, forKey: Key("tn"))
+        try container.encode(firstLayer, forKey: Key("firstLayer"))
+        for unit in AcceleratorUnits.extensions { try container.encode(extensions.contains(unit.name), forKey: Key(unit.configKey)) }
+    }
+}
+
+/// Why a model cannot run on the accelerator: the layer, and the reason.
+public struct CompileError: Error, CustomStringConvertible, Equatable {
+    public var layer: String
+    public var reason: String
+    public init(layer: String, _ reason: String) { self.layer = layer; self.reason = reason }
+    public var description: String { "layer '\(layer)': \(reason)" }
+}

@@ -1,0 +1,168 @@
+import Quantization
+
+/// A network compiled for the accelerator: the program, the SB and bias/shift ROM images, the widths and sizes
+/// the RTL is instantiated with, and the cycle model. Everything comes from the one quantized (or compressed) model.
+public struct CompiledNetwork: Sendable {
+    public var config: AcceleratorConfig
+    public var program: [Instruction]
+    /// SB words: `tn * tn` weight codes (lane `o * tn + i` is the weight from input lane i to output lane o), or
+    /// for a feature step one (source channel, coefficient) pair per output lane, or for a scan step one member
+    /// per output lane (nil: the lane idles).
+    public var weightWords: [SBWord]
+    public enum SBWord: Sendable, Equatable {
+        case weights([Int])
+        case features([(source: Int, coefficient: Int)])
+        case members([Member?])
+        public static func == (a: SBWord, b: SBWord) -> Bool {
+            switch (a, b) {
+            case let (.weights(x), .weights(y)): return x == y
+            case let (.features(x), .features(y)): return x.map(\.source) == y.map(\.source) && x.map(\.coefficient) == y.map(\.coefficient)
+            case let (.members(x), .members(y)): return x == y
+            default: return false
+            }
+        }
+    }
+    /// A scan step of one reuse lane: the input it adds (window word and lane), whether it starts or ends a part
+    /// (members run from the part's highest rank down), the rank steps d and e it multiplies the suffix sum by,
+    /// and at a part's end its coefficients (docs/arithmetic.md section 7.1).
+    public struct Member: Sendable, Equatable {
+        public var address: Int, lane: Int, first: Bool, last: Bool, d: Int, e: Int
+        public var coefficients: [Int]
+    }
+    /// The reuse lanes' sizes and widths (nil: no layer runs on them).
+    public var reuse: ReuseLanes?
+    public struct ReuseLanes: Sendable, Equatable {
+        /// Window words per lane (the largest gather tile), the rank step widths, coefficients per part, their width.
+        public var windowWords: Int, dWidth: Int, eWidth: Int, terms: Int, coefficientWidth: Int
+        public var windowAddressWidth: Int { bitsFor(windowWords - 1) }
+        /// A member's bits (diannao_reuse.v): address, lane select, first, last, d, e (quadratic), coefficients.
+        public func memberWidth(tn: Int) -> Int {
+            windowAddressWidth + bitsFor(tn - 1) + 2 + dWidth + (terms == 3 ? eWidth : 0) + terms * coefficientWidth
+        }
+    }
+    /// NFU-3's activation tables, one per layer with a fused activation (the instruction names its table), each
+    /// padded to `tableSegments` segments (docs/accelerator.md, "Activation tables").
+    public var tables: [PiecewiseLinear]
+    public var tableSegments: Int
+    /// Widths of a table's slopes, intercepts and shift field.
+    public var slopeWidth: Int, interceptWidth: Int, tableShiftBits: Int
+    /// Bits of a table word: breakpoints, slopes, intercepts, shift.
+    public var tableWidth: Int { (tableSegments - 1) * activationWidth + tableSegments * (slopeWidth + interceptWidth) + tableShiftBits }
+    /// NFU-1's multipliers and NFU-2's adder trees are built (some weighted layer multiplies weights).
+    public var macArray: Bool
+    /// SB bits per output lane: a MAC word's `tn` weights and a scan word's member share the width (just the
+    /// member's when no layer runs on the MAC array).
+    public var laneBits: Int { max(macArray ? config.tn * weightWidth : 0, reuse?.memberWidth(tn: config.tn) ?? 0) }
+    /// Per instruction: how its output map lies in the buffer (nil for the logits).
+    public var outputLayouts: [OutputLayout?]
+    /// One per bias/shift word: how that output tile steps.
+    public var tileDescriptors: [TileDescriptor]
+    /// Feature unit: computed tiles kept per pixel, bits of a source index, coefficient width.
+    public var keptTiles: Int
+    public var sourceWidth: Int { bitsFor(keptTiles * config.tn - 1) }
+    public var coefficientWidth: Int
+    /// One word per output tile: `tn` biases (accumulator scale), `tn` shifts and with SWC lanes `tn` scales.
+    public var paramWords: [ParamWord]
+    /// With activation tables also a bit per lane: it holds a channel (idle lanes keep their 0).
+    public struct ParamWord: Sendable {
+        public var bias: [Int]; public var shift: [Int]; public var scale: [Int]
+        public var active: [Bool] = []
+    }
+    /// SWC lanes: power-of-two codes (SB lanes are a sign and a log2 index), the scale width, the product width.
+    public var powerOfTwoCodes: Bool
+    public var scaleWidth: Int
+    public var productWidth: Int
+    public var dataWidth: Int
+    public var activationWidth: Int
+    public var weightWidth: Int
+    public var accumulatorWidth: Int
+    public var shiftWidth: Int
+    public var maxLeftShift: Int
+    /// The largest left shift that aligns the logits; they are that much wider than the accumulators.
+    public var logitLeftShift: Int
+    public var logitWidth: Int { accumulatorWidth + logitLeftShift }
+    public var classes: Int
+    public var imagePixels: Int { imageWidth * imageHeight }
+    public var imageWidth: Int
+    public var imageHeight: Int
+    /// The loader's strips: pixels per word and strips left of the image (1 and 0: one pixel per word).
+    public var stripWidth: Int
+    public var stripPad: Int
+    /// Cycles to take an image at one pixel per cycle: every row's pixels and its strip flush.
+    public var loadCycles: Int { imageHeight * (imageWidth + stripWidth - 1) }
+    /// Words per activation buffer (the largest map, channel-tiled).
+    public var activationWords: Int
+    /// Per instruction (one per conv, dense and pooling layer): the multiply-accumulates it does for the model, padding taps included (as ModelMetrics
+    /// counts them; M4 channels their window's taps, M3 channels one per source); 0 for pooling.
+    public var macs: [Int]
+
+    /// Cycles a step's result takes to reach a buffer: memory read, products, the adder tree's levels, the
+    /// accumulator, the write, and the activation stage when there are tables (diannao_core.v `Drain`).
+    public var drain: Int { bitsFor(config.tn - 1) + 3 + (tables.isEmpty ? 0 : 1) }
+
+    /// Cycles of each layer: instruction fetch and decode, one per step, and the drain.
+    public var layerCycles: [Int] { program.map { 2 + $0.steps + drain } }
+
+    /// `macs / (tn * tn)` per layer: the cycles with every multiplier busy.
+    public var idealCycles: [Double] { macs.map { Double($0) / Double(config.tn * config.tn) } }
+
+    /// Cycles the sequencer runs per image (the layers); the image's pixels, two cycles to start and the logits
+    /// come on top.
+    public var computeCycles: Int { layerCycles.reduce(0, +) }
+
+    /// NFU-1's multipliers (none with power-of-two SWC codes: shifts; none without the MAC array), the MAW
+    /// multipliers of SWC lanes, the coefficient multipliers of the feature unit and of the reuse lanes, and the
+    /// activation tables' slope multipliers.
+    public var multipliers: Int {
+        (powerOfTwoCodes || !macArray ? 0 : config.tn * config.tn) + (config.swc ? config.tn : 0) + (config.featureUnit ? config.tn : 0)
+            + (reuse.map { config.tn * $0.terms } ?? 0) + (tables.isEmpty ? 0 : config.tn)
+    }
+
+    /// Table `index` as NFU-3 reads it (pwl_activation.v): padded to `tableSegments` by repeating its last
+    /// breakpoint (the lowest code when it has none) and its last segment, so the segment count lands on a copy.
+    public func paddedTable(_ index: Int) -> (breakpoints: [Int], slopes: [Int], intercepts: [Int], shift: Int) {
+        let table = tables[index]
+        let extra = tableSegments - table.segments
+        let lastBreakpoint = table.breakpoints.last ?? -(1 << (activationWidth - 1))
+        return (table.breakpoints + [Int](repeating: lastBreakpoint, count: extra),
+                table.slopes + [Int](repeating: table.slopes.last!, count: extra),
+                table.intercepts + [Int](repeating: table.intercepts.last!, count: extra), table.shift)
+    }
+
+    /// The reuse lanes' rank-step multipliers (d * S, e * S; small constants): none when every d is 0 or 1 and
+    /// the parts are linear (an addition).
+    public var stepMultipliers: Int {
+        guard let reuse else { return 0 }
+        return config.tn * ((reuse.dWidth > 1 ? 1 : 0) + (reuse.terms == 3 ? 1 : 0))
+    }
+}
+
+/// Where a layer's output lies in a buffer: word `(y * width + x) * tiles + t`, lane o holds the model's channel
+/// `order[t * tn + o]` (nil: an idle lane, 0).
+public struct OutputLayout: Sendable {
+    public var layer: String
+    public var order: [Int?]
+    public var height: Int
+    public var width: Int
+    /// Buffer words per image, Tn lanes each.
+    public func wordCount(tn: Int) -> Int { height * width * (order.count / tn) }
+    init(layer: String, order: [Int?], height: Int, width: Int) {
+        self.layer = layer; self.order = order; self.height = height; self.width = width
+    }
+
+    /// The buffer words of one image's output of this layer from its codes in the model's order (channel, y, x).
+    public func words(_ codes: ArraySlice<Int>, tn: Int) -> [[Int]] {
+        let tiles = order.count / tn, pixels = height * width
+        var result: [[Int]] = []
+        result.reserveCapacity(pixels * tiles)
+        for p in 0..<pixels {
+            for t in 0..<tiles {
+                result.append((0..<tn).map { o in order[t * tn + o].map { codes[codes.startIndex + $0 * pixels + p] } ?? 0 })
+            }
+        }
+        return result
+    }
+}
+
+/// Bits of an unsigned value up to `maximum` (at least 1).
+func bitsFor(_ maximum: Int) -> Int { max(1, Int.bitWidth - max(maximum, 0).leadingZeroBitCount) }

@@ -1,0 +1,161 @@
+import Quantization
+
+/// The compiler's state while it walks the model's layers: the program so far, the ROM words, where each layer's
+/// output lies, and the widths the core must have. `finish` reduces it, with the units' contributions, into the
+/// compiled network.
+struct ProgramBuilder {
+    let model: QuantizedModel
+    let config: AcceleratorConfig
+    let units: [any AcceleratorUnit]
+    /// The loader's strips: pixels per word (1: none) and strips left of the image.
+    var stripWidth = 1, stripPad = 0
+    var maps: [String: NetworkCompiler.Map]
+    var program: [Instruction] = []
+    var weightWords: [CompiledNetwork.SBWord] = []
+    var paramWords: [CompiledNetwork.ParamWord] = []
+    var tileDescriptors: [TileDescriptor] = []
+    var layouts: [OutputLayout?] = []
+    var macs: [Int] = []
+    var activationWords: Int
+    var accumulatorWidth = 2, minShift = 0, maxShift = 1, maxLeft = 1
+    /// The widest weight the MAC array multiplies: the model's codes, or wider approximated weights (M1's
+    /// coefficient-domain weights, docs/arithmetic.md section 7.1); layers that multiply on it.
+    var macWeightWidth: Int
+    var macLayers = 0
+    var logitsLayer: QuantizedModel.Layer?
+
+    init(model: QuantizedModel, config: AcceleratorConfig, units: [any AcceleratorUnit]) {
+        self.model = model; self.config = config; self.units = units
+        let input = model.input.shape
+        // Strips for a first convolution on the image (a row of its kernel per word), when they fit the lanes.
+        if config.firstLayer == .strips, let first = model.layers.first, first.kind == .conv2d, first.input == model.input.name,
+           let kernel = first.kernel, let pads = first.pads, kernel[1] > 1, kernel[1] <= config.tn, pads[1] < kernel[1] {
+            (stripWidth, stripPad) = (kernel[1], pads[1])
+        }
+        maps = [model.input.name: .init(order: [0], height: input[1], width: input[2] + stripPad, bank: 0, tiles: 1)]
+        activationWords = input[1] * (input[2] + stripPad)
+        macWeightWidth = model.weightBits
+    }
+
+    mutating func add(_ layer: QuantizedModel.Layer, last: Bool) throws {
+        guard let source = maps[layer.input] else { throw CompileError(layer: layer.name, "reads '\(layer.input)', which no layer before it writes") }
+        if let logitsLayer { throw CompileError(layer: layer.name, "follows the logits layer '\(logitsLayer.name)'; the logits must be the last layer") }
+        let fail = { (reason: String) in CompileError(layer: layer.name, "\(layer.kind.rawValue): \(reason)") }
+        switch layer.kind {
+        case .flatten, .reshape:
+            // The words stay where they are; a dense layer reads the map in the flatten order (channel, y, x).
+            let channels = source.order.compactMap { $0 }.count
+            guard layer.shape.count == 1, layer.shape[0] == channels * source.height * source.width else {
+                throw fail("only a flatten to a vector is supported, not shape \(layer.shape)")
+            }
+            maps[layer.name] = source
+            return
+        case .relu:
+            throw fail("a ReLU that is not fused into a convolution or dense layer is not supported")
+        case .activation:
+            throw fail("an activation (\(layer.activation?.function ?? "?")) that is not fused into a convolution or dense layer is not supported; NFU-3's table maps a weighted layer's outputs")
+        case .conv2d, .dense:
+            try addWeighted(layer, source: source, last: last)
+        case .maxPool, .averagePool:
+            try addPooling(layer, source: source)
+        }
+        let written = maps[layer.name]!
+        activationWords = max(activationWords, written.height * written.width * written.tiles)
+    }
+
+    mutating func emit(_ instruction: Instruction, fail: (String) -> CompileError) throws {
+        if let bad = instruction.overflowingField { throw fail("\(bad.name) = \(bad.value) does not fit the instruction's \(bad.bits) bits") }
+        program.append(instruction)
+    }
+
+    mutating func addPooling(_ layer: QuantizedModel.Layer, source: NetworkCompiler.Map) throws {
+        let fail = { (reason: String) in CompileError(layer: layer.name, "\(layer.kind.rawValue): \(reason)") }
+        let (kh, kw) = (layer.kernel![0], layer.kernel![1])
+        let area = kh * kw
+        if layer.kind == .averagePool, area & (area - 1) != 0 { throw fail("an average over \(area) values is not a shift") }
+        let (oh, ow) = (layer.shape[1], layer.shape[2])
+        try emit(Instruction(
+            layer: layer.name, op: layer.kind == .maxPool ? .maxPool : .averagePool, relu: false, logits: false,
+            source: source.bank, destination: 1 - source.bank,
+            inputHeight: source.height, inputWidth: source.width, inputTiles: source.tiles,
+            outputHeight: oh, outputWidth: ow, outputTiles: source.tiles,
+            kernelHeight: kh, kernelWidth: kw, strideHeight: layer.stride![0], strideWidth: layer.stride![1],
+            padTop: layer.pads![0], padLeft: layer.pads![1], poolShift: area.trailingZeroBitCount,
+            weightBase: 0, paramBase: 0), fail: fail)
+        macs.append(0)
+        maps[layer.name] = .init(order: source.order, height: oh, width: ow, bank: 1 - source.bank, tiles: source.tiles)
+        layouts.append(source.order.count < config.tn ? nil : OutputLayout(layer: layer.name, order: source.order, height: oh, width: ow))
+    }
+
+    /// A convolution or dense layer: the units prepare it, the lanes' order is fixed, the units (or the MAC
+    /// array) lower its tiles, and the instruction, words and widths are kept.
+    mutating func addWeighted(_ layer: QuantizedModel.Layer, source: NetworkCompiler.Map, last: Bool) throws {
+        let strips = layer.input == model.input.name && stripWidth > 1
+        var lowering = try WeightedLowering(layer, config: config, source: source, strips: strips, stripWidth: stripWidth)
+        if !lowering.features.isEmpty && !config.featureUnit {
+            throw lowering.fail("approximated features (M3) need the feature-approximation unit (--extensions feature)")
+        }
+        for unit in units { try unit.prepare(&lowering) }
+        if lowering.onMacArray {
+            macLayers += 1
+            macWeightWidth = max(macWeightWidth, FixedPoint.width(low: lowering.weights.min() ?? 0, high: lowering.weights.max() ?? 0))
+        }
+        try lowering.checkShape()
+        lowering.arrange()
+        lowering.instruction = lowering.makeInstruction(weightBase: weightWords.count, paramBase: paramWords.count)
+        for unit in units { try unit.lower(&lowering) }
+        if lowering.descriptors.isEmpty { lowering.lowerOnMacArray() }
+        lowering.instruction.tileSteps = lowering.descriptors.map { $0.stepCount(inputTiles: source.tiles) }
+        try emit(lowering.instruction, fail: lowering.fail)
+        if let bad = lowering.descriptors.lazy.compactMap(\.overflowingField).first {
+            throw lowering.fail("a tile's \(bad.name) = \(bad.value) does not fit the tile descriptor's \(bad.bits) bits")
+        }
+        weightWords += lowering.words
+        paramWords += lowering.paramWords
+        tileDescriptors += lowering.descriptors
+        macs.append(lowering.macs)
+        try keepWidths(of: lowering, last: last)
+        let outTiles = lowering.order.count / config.tn
+        let (oh, ow) = lowering.output
+        maps[layer.name] = .init(order: lowering.order, height: oh, width: ow, bank: 1 - source.bank, tiles: outTiles)
+        layouts.append(layer.logits ?? false ? nil : OutputLayout(layer: layer.name, order: lowering.order, height: oh, width: ow))
+    }
+
+    /// The accumulator and shift widths a weighted layer needs; the logits' own checks.
+    mutating func keepWidths(of lowering: WeightedLowering, last: Bool) throws {
+        let layer = lowering.layer, shifts = layer.shifts!
+        accumulatorWidth = max(accumulatorWidth, layer.accumulatorBits!)
+        minShift = min(minShift, shifts.min()!)
+        maxShift = max(maxShift, shifts.max()!)
+        maxLeft = max(maxLeft, -shifts.min()!)
+        guard layer.logits ?? false else { return }
+        let channels = lowering.outChannels
+        guard last else { throw lowering.fail("the logits must be the last layer") }
+        guard channels <= 255 else { throw lowering.fail("\(channels) logits; at most 255 are supported") }
+        guard lowering.order.prefix(channels).elementsEqual((0..<channels).map { Optional($0) }) else {
+            throw lowering.fail("the logits must keep their order")
+        }
+        logitsLayer = layer
+    }
+
+    /// The compiled network: the plain core's widths, then each unit's contribution, then the units' checks.
+    func finish() throws -> CompiledNetwork {
+        guard let logitsLayer else { throw CompileError(layer: model.layers.last?.name ?? model.input.name, "the model ends without a logits layer") }
+        let tn = config.tn, input = model.input.shape
+        let dataWidth = max(model.activationBits, FixedPoint.width(low: model.input.low, high: model.input.high))
+        var network = CompiledNetwork(
+            config: config, program: program, weightWords: weightWords.isEmpty ? [.weights([Int](repeating: 0, count: tn * tn))] : weightWords,
+            reuse: nil, tables: [], tableSegments: 2, slopeWidth: 2, interceptWidth: 2, tableShiftBits: 1, macArray: macLayers > 0,
+            outputLayouts: layouts, tileDescriptors: tileDescriptors, keptTiles: 1, coefficientWidth: 2, paramWords: paramWords,
+            powerOfTwoCodes: false, scaleWidth: 1, productWidth: dataWidth + macWeightWidth, dataWidth: dataWidth,
+            activationWidth: model.activationBits, weightWidth: macWeightWidth,
+            // The accumulators also hold pooled codes and window sums (at most 16 codes of a 4-bit shift).
+            accumulatorWidth: max(accumulatorWidth, dataWidth + 4), shiftWidth: FixedPoint.width(low: minShift, high: maxShift),
+            maxLeftShift: maxLeft, logitLeftShift: max(0, -(logitsLayer.shifts!.min()!)), classes: logitsLayer.shape[0],
+            imageWidth: input[2], imageHeight: input[1], stripWidth: stripWidth, stripPad: stripPad,
+            activationWords: activationWords, macs: macs)
+        for unit in units { try unit.finish(&network, model: model) }
+        for unit in units { try unit.verify(network, model: model) }
+        return network
+    }
+}

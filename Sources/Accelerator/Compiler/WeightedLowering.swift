@@ -1,0 +1,125 @@
+import GoldenModel
+import Quantization
+
+/// A convolution or dense layer on its way to an instruction: its geometry (a dense layer is a convolution whose
+/// kernel covers the map it reads), what the SB holds, the order of its output channels on the lanes, and, once
+/// lowered, its tile descriptors, SB words and bias/shift words. The compiler fills in the plain MAC-array
+/// lowering; the active units change what they own (AcceleratorUnit).
+struct WeightedLowering {
+    let layer: QuantizedModel.Layer
+    let config: AcceleratorConfig
+    /// The map the layer reads and the number of channels in it.
+    let source: NetworkCompiler.Map
+    let sourceChannels: Int
+    let outChannels: Int
+    let kernel: (height: Int, width: Int)
+    let stride: (height: Int, width: Int)
+    let pads: (top: Int, left: Int)
+    let output: (height: Int, width: Int)
+    /// The layer reads the loader's strips of `stripWidth` pixels (the input lanes carry the kernel's columns: one
+    /// step per kernel row, no left padding).
+    let strips: Bool
+    let stripWidth: Int
+
+    /// What the SB holds per weight (IR order) and each output channel's scale (1 without SWC lanes).
+    var weights: [Int]
+    var scales: [Int]
+    /// Computed channels in lane order, then M3's approximated channels (their tiles follow the computed ones).
+    var computed: [Int]
+    var features: [ApproximatedFeatures.Feature]
+    /// Kernel size per output channel for reduced-kernel tiles (nil: every tile over the full kernel).
+    var tileSizes: [Int]?
+    /// Whether the weights are multiplied on the MAC array (false: a unit runs the layer).
+    var onMacArray = true
+
+    /// Set once the channel order is fixed: the model's channel on each physical lane (nil: idle).
+    var order: [Int?] = []
+    var computedTiles = 0
+    var instruction: Instruction! = nil
+    var descriptors: [TileDescriptor] = []
+    var words: [CompiledNetwork.SBWord] = []
+    var paramWords: [CompiledNetwork.ParamWord] = []
+
+    var taps: Int { kernel.height * kernel.width }
+    var tn: Int { config.tn }
+    func fail(_ reason: String) -> CompileError { CompileError(layer: layer.name, "\(layer.kind.rawValue): \(reason)") }
+
+    init(_ layer: QuantizedModel.Layer, config: AcceleratorConfig, source: NetworkCompiler.Map, strips: Bool, stripWidth: Int) throws {
+        self.layer = layer; self.config = config; self.source = source; self.strips = strips; self.stripWidth = stripWidth
+        let shape = layer.weightShape!
+        sourceChannels = source.order.compactMap { $0 }.count
+        outChannels = shape[0]
+        weights = layer.effectiveWeights!
+        scales = [Int](repeating: 1, count: outChannels)
+        let approximated = layer.approximatedFeatures?.features ?? []
+        let featureChannels = Set(approximated.map(\.channel))
+        computed = (0..<outChannels).filter { !featureChannels.contains($0) }
+        features = approximated.sorted { $0.channel < $1.channel }
+        if layer.kind == .conv2d {
+            (kernel, stride) = ((layer.kernel![0], layer.kernel![1]), (layer.stride![0], layer.stride![1]))
+            (pads, output) = ((layer.pads![0], layer.pads![1]), (layer.shape[1], layer.shape[2]))
+        } else {
+            (kernel, stride, pads, output) = ((source.height, source.width), (1, 1), (0, 0), (1, 1))
+        }
+    }
+
+    /// Checks the weights against the map the layer reads.
+    func checkShape() throws {
+        let shape = layer.weightShape!
+        if layer.kind == .conv2d {
+            guard shape[1] == sourceChannels else { throw fail("weights for \(shape[1]) input channels, the input has \(sourceChannels)") }
+        } else {
+            guard shape[1] == sourceChannels * source.height * source.width else {
+                throw fail("\(shape[1]) inputs, the map it reads has \(sourceChannels * source.height * source.width)")
+            }
+        }
+    }
+
+    /// Fixes the lane order: computed channels, whole tiles of them, then the approximated channels' tiles; and
+    /// one bias/shift word per output tile.
+    mutating func arrange() {
+        let tn = self.tn
+        let tiles = { (channels: Int) in (channels + tn - 1) / tn }
+        computedTiles = tiles(computed.count)
+        let outTiles = computedTiles + tiles(features.count)
+        order = [Int?](repeating: nil, count: outTiles * tn)
+        for (p, m) in computed.enumerated() { order[p] = m }
+        for (p, f) in features.enumerated() { order[computedTiles * tn + p] = f.channel }
+        let (bias, shifts, scales, order) = (layer.bias!, layer.shifts!, self.scales, self.order)
+        paramWords = (0..<outTiles).map { t in
+            let lanes = order[(t * tn)..<((t + 1) * tn)]
+            return .init(bias: lanes.map { $0.map { bias[$0] } ?? 0 }, shift: lanes.map { $0.map { shifts[$0] } ?? 0 },
+                         scale: lanes.map { $0.map { scales[$0] } ?? 0 }, active: lanes.map { $0 != nil })
+        }
+    }
+
+    /// The instruction before its tiles: `weightBase` and `paramBase` are where its SB and bias/shift words start.
+    func makeInstruction(weightBase: Int, paramBase: Int) -> Instruction {
+        Instruction(
+            layer: layer.name, op: .multiplyAccumulate, relu: layer.relu ?? false, logits: layer.logits ?? false,
+            source: source.bank, destination: 1 - source.bank,
+            inputHeight: source.height, inputWidth: source.width, inputTiles: source.tiles,
+            outputHeight: output.height, outputWidth: output.width, outputTiles: order.count / tn,
+            kernelHeight: kernel.height, kernelWidth: strips ? 1 : kernel.width,
+            strideHeight: stride.height, strideWidth: stride.width, padTop: pads.top, padLeft: strips ? 0 : pads.left, poolShift: 0,
+            weightBase: weightBase, paramBase: paramBase)
+    }
+
+    /// The MAC array's lowering: its tiles (reduced-kernel and feature tiles included) and SB words.
+    mutating func lowerOnMacArray() {
+        descriptors = NetworkCompiler.macTileDescriptors(
+            order: order, computedTiles: computedTiles, featureSteps: features.map(\.sources.count).max() ?? 0,
+            sizes: tileSizes, kernel: kernel, strips: strips, tn: tn)
+        words = NetworkCompiler.macWords(descriptors: descriptors, order: order, weights: weights, features: features, source: source,
+                                         kernelWidth: kernel.width, taps: taps, stripWidth: strips ? stripWidth : 0, tn: tn)
+    }
+
+    /// The multiply-accumulates the layer does for the model, counted as the rest of approxrtl counts them
+    /// (ModelMetrics): every tap, padding included; an M4 channel its window's taps, an M3 channel one per source.
+    var macs: Int {
+        let (kh, kw) = kernel
+        let sizes = layer.kernelSizes ?? [Int](repeating: max(kh, kw), count: outChannels)
+        let perPixel = computed.map { layer.kind == .conv2d ? min(sizes[$0], kh) * min(sizes[$0], kw) : taps }.reduce(0, +) * sourceChannels
+        return (perPixel + features.map(\.sources.count).reduce(0, +)) * output.height * output.width
+    }
+}
