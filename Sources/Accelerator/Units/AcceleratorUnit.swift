@@ -13,6 +13,9 @@ protocol AcceleratorUnit: AnyObject {
     static var configKey: String { get }
     /// The unit for `config`, or nil when it is not part of the design.
     static func make(_ config: AcceleratorConfig) -> Self?
+    /// The core's parameters this unit sets (diannao_core.v), from the compiled network, also when the design
+    /// lacks the unit.
+    static func parameters(_ network: CompiledNetwork) -> [(String, Int)]
 
     /// Before any layer: refusals of the configuration.
     func check(_ config: AcceleratorConfig, model: QuantizedModel) throws
@@ -31,6 +34,7 @@ protocol AcceleratorUnit: AnyObject {
 extension AcceleratorUnit {
     static var configKey: String { name }
     static var isExtension: Bool { true }
+    static func parameters(_ network: CompiledNetwork) -> [(String, Int)] { [] }
     func check(_ config: AcceleratorConfig, model: QuantizedModel) throws {}
     func prepare(_ layer: inout WeightedLowering) throws {}
     func lower(_ layer: inout WeightedLowering) throws {}

@@ -24,4 +24,10 @@ final class ActivationTables: AcceleratorUnit {
         network.interceptWidth = tables.map(\.interceptBits).max() ?? 2
         network.tableShiftBits = bitsFor(tables.map(\.shift).max() ?? 0)
     }
+
+    static func parameters(_ n: CompiledNetwork) -> [(String, Int)] {
+        [("Pwl", n.tables.isEmpty ? 0 : 1), ("Tables", max(1, n.tables.count)), ("TableAddrWidth", bitsFor(n.tables.count - 1)),
+         ("Segments", n.tableSegments), ("SlopeWidth", n.slopeWidth), ("InterceptWidth", n.interceptWidth),
+         ("TableShiftBits", n.tableShiftBits)]
+    }
 }

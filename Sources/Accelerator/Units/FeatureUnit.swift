@@ -29,4 +29,9 @@ final class FeatureUnit: AcceleratorUnit {
             throw CompileError(layer: model.input.name, "a feature step's lane (\(network.sourceWidth)-bit source, \(network.coefficientWidth)-bit coefficient) does not fit the SB's \(network.laneBits) bits per lane")
         }
     }
+
+    static func parameters(_ n: CompiledNetwork) -> [(String, Int)] {
+        [("FeatureUnit", n.config.featureUnit ? 1 : 0), ("KeptTiles", n.keptTiles), ("SourceWidth", n.sourceWidth),
+         ("CoefWidth", n.coefficientWidth)]
+    }
 }

@@ -60,4 +60,10 @@ final class ReuseLanes: AcceleratorUnit {
         // Coefficients and rank steps are extended to the accumulator (any width above the bound is exact).
         network.accumulatorWidth = max(network.accumulatorWidth, lanes.coefficientWidth + 1, lanes.dWidth + 1, lanes.eWidth + 1)
     }
+
+    static func parameters(_ n: CompiledNetwork) -> [(String, Int)] {
+        [("Reuse", n.reuse == nil ? 0 : 1), ("WindowWords", n.reuse?.windowWords ?? 1), ("WindowAddrWidth", n.reuse?.windowAddressWidth ?? 1),
+         ("DWidth", n.reuse?.dWidth ?? 1), ("EWidth", n.reuse?.eWidth ?? 1), ("Terms", n.reuse?.terms ?? 2),
+         ("ReuseCoefWidth", n.reuse?.coefficientWidth ?? 2)]
+    }
 }

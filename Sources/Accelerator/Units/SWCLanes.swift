@@ -39,4 +39,8 @@ final class SWCLanes: AcceleratorUnit {
         // A product: code times x, or x shifted by the largest power-of-two code and negated.
         network.productWidth = network.powerOfTwoCodes ? network.dataWidth + largestShift + 1 : network.dataWidth + codeWidth
     }
+
+    static func parameters(_ n: CompiledNetwork) -> [(String, Int)] {
+        [("Swc", n.config.swc ? 1 : 0), ("Pow2Codes", n.powerOfTwoCodes ? 1 : 0), ("ScaleWidth", n.scaleWidth)]
+    }
 }
