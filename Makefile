@@ -15,7 +15,7 @@ TEST_SUBSET := data/fashion-mnist-test500
 # Regression floor for the node suite: the number of cases that pass today (raise it when support grows).
 CONFORMANCE_MIN_PASSED := 86
 
-.PHONY: help deps venv build build-release test lint swift-test conformance conformance-data ort-check golden-check rtl-check accelerator-check accelerator-10k results-accelerator sim embed demo proto bench retrain clean results results-lenet results-vgg results-rtl results-slim results-doc
+.PHONY: help deps venv build build-release test lint swift-test conformance conformance-data ort-check golden-check rtl-check accelerator-check accelerator-10k results-accelerator sim demo proto bench retrain clean results results-lenet results-vgg results-rtl results-slim results-doc
 
 help:
 	@echo "make demo   - the main job on the bundled default model"
@@ -159,10 +159,6 @@ accelerator-10k: build-release $(QUANTIZED) $(ACCEL_MODELS)
 sim: build-release
 	@test -n "$(DESIGN)" || { echo "usage: make sim DESIGN=<folder from approxrtl generate> [SIM=iverilog|verilator]"; exit 2; }
 	$(RELEASE_BIN)/approxrtl sim $(DESIGN) $(if $(SIM),--simulator $(SIM),)
-
-# The primitives and the layer bench that generated design folders carry, embedded in the generator.
-embed:
-	python3 tools/embed_rtl.py
 
 # The integer golden model against onnxruntime running the same network as integer ONNX ops, bit for bit.
 golden-check: build-release $(QUANTIZED)

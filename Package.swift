@@ -37,10 +37,14 @@ let package = Package(
         .target(name: "Approximation", dependencies: ["Quantization", "GoldenModel", "Training", "Datasets", "NetworkIR"]),
         // A small typed Verilog-2005 builder and its printer: what the RTL generators write with.
         .target(name: "Verilog"),
+        // The hand-written Verilog of rtl/ and testbench/, embedded at build time by the EmbedRTL plugin.
+        .executableTarget(name: "embed-rtl"),
+        .plugin(name: "EmbedRTL", capability: .buildTool(), dependencies: ["embed-rtl"]),
+        .target(name: "RTLSources", plugins: ["EmbedRTL"]),
         // Layer units (reuse and baseline MAC arrays) from a compressed layer, with their self-checking benches.
-        .target(name: "LayerGenerator", dependencies: ["Verilog", "GoldenModel", "Quantization"]),
+        .target(name: "LayerGenerator", dependencies: ["Verilog", "GoldenModel", "Quantization", "RTLSources"]),
         // The DianNao-style accelerator: the model compiled to a program and ROM images, and its handoff folder.
-        .target(name: "Accelerator", dependencies: ["Verilog", "GoldenModel", "Quantization", "LayerGenerator"]),
+        .target(name: "Accelerator", dependencies: ["Verilog", "GoldenModel", "Quantization", "LayerGenerator", "RTLSources"]),
         // EDA flows on a generated design folder: simulation (Icarus, Verilator) and synthesis (Yosys, nextpnr).
         .target(name: "EDAFlows", dependencies: ["LayerGenerator", "Verilog", "Accelerator"]),
         // System zlib, for gzipped IDX files (Debian: zlib1g-dev).
@@ -75,7 +79,7 @@ let package = Package(
         .testTarget(name: "VerilogTests", dependencies: ["Verilog", "TestSupport"]),
         // The hand-written primitives of rtl/ under both simulators, against the golden arithmetic.
         .testTarget(name: "RTLTests", dependencies: ["Quantization", "GoldenModel", "TestSupport"]),
-        .testTarget(name: "LayerGeneratorTests", dependencies: ["LayerGenerator", "EDAFlows", "Approximation", "GoldenModel", "Quantization", "Verilog", "TestSupport"]),
+        .testTarget(name: "LayerGeneratorTests", dependencies: ["LayerGenerator", "RTLSources", "EDAFlows", "Approximation", "GoldenModel", "Quantization", "Verilog", "TestSupport"]),
         .testTarget(name: "AcceleratorTests", dependencies: ["Accelerator", "EDAFlows", "GoldenModel", "Quantization", "Approximation", "TestSupport"]),
         .testTarget(name: "EDAFlowsTests", dependencies: ["EDAFlows", "LayerGenerator", "Approximation", "GoldenModel", "Quantization", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["approxrtl", "OnnxProto", "TestSupport", "Datasets"]),

@@ -2,6 +2,7 @@ import Foundation
 import GoldenModel
 import LayerGenerator
 import Quantization
+import RTLSources
 import Verilog
 
 /// What `design.json` records about a generated accelerator (docs/formats.md): what `approxrtl sim` and `synth`
@@ -132,10 +133,9 @@ public struct AcceleratorDesign: Sendable {
             throw CompileError(layer: model.input.name, "internal: \(error)")
         }
         files["rtl/\(name).v"] = Data(top.utf8)
-        let embedded = Dictionary(EmbeddedSources.files.map { ($0.path, $0.text) }, uniquingKeysWith: { a, _ in a })
-        for path in primitives { files[path] = Data(embedded[path]!.utf8) }
-        files["tb/tb_diannao.sv"] = Data(embedded["testbench/tb_diannao.sv"]!.utf8)
-        files["tb/xorshift.svh"] = Data(embedded["testbench/xorshift.svh"]!.utf8)
+        for path in primitives { files[path] = Data(EmbeddedSources.text(path)!.utf8) }
+        files["tb/tb_diannao.sv"] = Data(EmbeddedSources.text("testbench/tb_diannao.sv")!.utf8)
+        files["tb/xorshift.svh"] = Data(EmbeddedSources.text("testbench/xorshift.svh")!.utf8)
         let rtl = primitives + ["rtl/\(name).v"]
         files["files.f"] = Data((rtl.joined(separator: "\n") + "\n").utf8)
         files["tb/tb_config.svh"] = benchConfig(name: name, network: network, count: count, debugDefines: debugDefines)

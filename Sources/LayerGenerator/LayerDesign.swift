@@ -1,6 +1,7 @@
 import Foundation
 import GoldenModel
 import Quantization
+import RTLSources
 import Verilog
 
 /// What `design.json` records about a generated layer unit (docs/formats.md): enough for `approxrtl sim` and
@@ -101,7 +102,8 @@ public struct LayerDesign: Sendable {
         }
         files["rtl/\(name).v"] = Data(text.utf8)
         let carried: Set = ["rtl/rom.v", "rtl/requantize.v", "testbench/tb_layer.sv", "testbench/xorshift.svh"]
-        for (path, source) in EmbeddedSources.files where carried.contains(path) {
+        for path in carried.sorted() {
+            let source = EmbeddedSources.text(path)!
             let file = (path as NSString).lastPathComponent
             files[(path.hasPrefix("rtl/") ? "rtl/" : "tb/") + file] = Data(source.utf8)
         }

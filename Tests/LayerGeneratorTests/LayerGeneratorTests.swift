@@ -4,6 +4,7 @@ import Foundation
 import GoldenModel
 import LayerGenerator
 import Quantization
+import RTLSources
 import TestSupport
 import XCTest
 
@@ -186,12 +187,19 @@ final class LayerGeneratorTests: XCTestCase {
         }
     }
 
-    /// The primitives and the bench harness travel inside the generator; they must be the files in the repository.
+    /// The primitives and the bench harnesses travel inside the generator (the EmbedRTL plugin): every file of
+    /// rtl/ and testbench/, as it is in the repository.
     func testEmbeddedSourcesMatchTheRepository() throws {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        for (path, text) in EmbeddedSources.files {
-            let onDisk = try String(contentsOf: repository.appendingPathComponent(path), encoding: .utf8)
-            XCTAssertEqual(text, onDisk, "\(path) changed: run `make embed`")
+        var onDisk: [String] = []
+        for folder in ["rtl", "testbench"] {
+            onDisk += try FileManager.default.contentsOfDirectory(atPath: repository.appendingPathComponent(folder).path).map { "\(folder)/\($0)" }
         }
+        XCTAssertEqual(EmbeddedSources.files.map(\.path), onDisk.sorted())
+        for (path, text) in EmbeddedSources.files {
+            XCTAssertEqual(text, try String(contentsOf: repository.appendingPathComponent(path), encoding: .utf8), path)
+            XCTAssertEqual(EmbeddedSources.text(path), text)
+        }
+        XCTAssertNil(EmbeddedSources.text("rtl/none.v"))
     }
 }
