@@ -43,7 +43,7 @@ public enum FineTuning {
                 let bits = compression.coefficientBits ?? 16
                 let groups = (compression.groups ?? []).map { group in (members: group.order.map { base + $0 }, counts: group.segments.map(\.count)) }
                 // Groups that share an exponent: the whole layer, or the groups of one output channel.
-                let domains: [[Int]] = compression.group == "layer" ? [Array(groups.indices)]
+                let domains: [[Int]] = compression.group == .layer ? [Array(groups.indices)]
                     : Dictionary(grouping: groups.indices) { (groups[$0].members[0] - base) / fan }.sorted { $0.key < $1.key }.map(\.value)
                 steps.append { parameters in
                     for domain in domains {
@@ -60,7 +60,7 @@ public enum FineTuning {
                 }
             case .swc:
                 mode = .straightThrough
-                let codebook = Codebook(rawValue: compression.codebook ?? "uniform") ?? .uniform
+                let codebook = compression.codebook ?? .uniform
                 let bits = compression.codeBits ?? 4, threshold = compression.threshold ?? 0
                 let top = codebook == .uniform ? (1 << (bits - 1)) - 1 : Compression.largestPowerOfTwoCode(bits: bits)
                 steps.append { parameters in

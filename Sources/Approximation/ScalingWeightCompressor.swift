@@ -1,14 +1,6 @@
 import Foundation
 import Quantization
 
-/// The code book of the scaling weights.
-public enum Codebook: String, Sendable, CaseIterable {
-    /// Signed integers up to 2^(b-1) - 1: small b-bit products.
-    case uniform
-    /// Zero or a signed power of two up to 2^(2^(b-1) - 2): shifts only.
-    case pow2
-}
-
 public struct ScalingWeightOptions: Sendable {
     public var codebook: Codebook = .uniform
     /// Width of a scaling-weight code, sign included.
@@ -52,7 +44,7 @@ public enum ScalingWeightCompressor {
             }
         }
         var compression = Compression(method: .swc)
-        compression.codebook = options.codebook.rawValue
+        compression.codebook = options.codebook
         compression.codeBits = options.codeBits
         compression.scaleBits = options.scaleBits
         compression.threshold = options.threshold

@@ -1,16 +1,6 @@
 import Foundation
 import Quantization
 
-/// Which weights form one M1 group.
-public enum Grouping: String, Sendable, CaseIterable {
-    /// All weights of the layer.
-    case layer
-    /// The weights of one output channel (a dense layer's row).
-    case channel
-    /// One kernel: the kH x kW weights of one (output, input) channel pair; a dense row counts as one kernel.
-    case kernel
-}
-
 public struct SortedWeightOptions: Sendable {
     public var degree: PolynomialDegree = .linear
     /// Segments per group (fewer when a group has fewer weights).
@@ -78,7 +68,7 @@ public enum SortedWeightCompressor {
             fitted.append(WeightGroup(order: fit.order.map { members[$0] }, segments: fit.segments))
         }
         var compression = Compression(method: options.degree == .linear ? .linear : .quadratic)
-        compression.group = options.grouping.rawValue
+        compression.group = options.grouping
         compression.coefficientBits = options.coefficientBits
         compression.groups = fitted
         return try layer.replacingWeights(with: compression, exponents: newExponents, in: model, maxAccumulatorBits: maxAccumulatorBits)

@@ -137,7 +137,7 @@ struct ReuseArray {
                 scales.append(scale)
             }
             let scaleWidth = compression.scaleBits ?? 12
-            if compression.codebook == "pow2" {
+            if compression.codebook == .pow2 {
                 // {zero, negative, exponent}: the code is 0, or +-2^exponent.
                 let exponentWidth = unsignedBits(codes.map { $0 == 0 ? 0 : abs($0).trailingZeroBitCount }.max() ?? 0)
                 let words = codes.map { code in

@@ -11,16 +11,15 @@ public struct Compression: Codable, Equatable, Sendable {
 
     public var method: Method
 
-    // M1: the grouping ("layer", "channel" or "kernel"), the coefficient width, and per group the permutation
-    // and the segments.
-    public var group: String? = nil
+    // M1: the grouping, the coefficient width, and per group the permutation and the segments.
+    public var group: Grouping? = nil
     public var coefficientBits: Int? = nil
     public var groups: [WeightGroup]? = nil
 
-    // M2: the code book ("uniform" or "pow2"), the width of the scaling-weight codes and of the per-filter
+    // M2: the code book, the width of the scaling-weight codes and of the per-filter
     // scale, the pruning threshold that was applied (on |w| / MAW), the scale codes (one per output channel)
     // and the scaling-weight codes (one per weight, IR order).
-    public var codebook: String? = nil
+    public var codebook: Codebook? = nil
     public var codeBits: Int? = nil
     public var scaleBits: Int? = nil
     public var threshold: Double? = nil
@@ -40,6 +39,24 @@ public struct Compression: Codable, Equatable, Sendable {
         case .swc: nil
         }
     }
+}
+
+/// Which weights form one M1 group (`group` in the model file).
+public enum Grouping: String, Codable, Sendable, CaseIterable {
+    /// All weights of the layer.
+    case layer
+    /// The weights of one output channel (a dense layer's row).
+    case channel
+    /// One kernel: the kH x kW weights of one (output, input) channel pair; a dense row counts as one kernel.
+    case kernel
+}
+
+/// The code book of M2's scaling weights (`codebook` in the model file).
+public enum Codebook: String, Codable, Sendable, CaseIterable {
+    /// Signed integers up to 2^(b-1) - 1: small b-bit products.
+    case uniform
+    /// Zero or a signed power of two up to 2^(2^(b-1) - 2): shifts only.
+    case pow2
 }
 
 /// One M1 group: `order[rank]` is the flat index (IR order of the layer's weights) of the weight with that rank,
@@ -79,7 +96,7 @@ extension Compression {
     /// Whether `code` belongs to the SWC code book.
     public func isCode(_ code: Int) -> Bool {
         guard let bits = codeBits else { return false }
-        if codebook == "pow2" {
+        if codebook == .pow2 {
             let m = abs(code)
             return m == 0 || (m & (m - 1) == 0 && m <= Compression.largestPowerOfTwoCode(bits: bits))
         }

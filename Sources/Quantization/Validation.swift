@@ -168,9 +168,7 @@ extension QuantizedModel {
         let exponents = layer.weightExponents ?? []
         switch compression.method {
         case .linear, .quadratic:
-            guard let group = compression.group, ["layer", "channel", "kernel"].contains(group) else {
-                throw fail("group must be 'layer', 'channel' or 'kernel'")
-            }
+            guard compression.group != nil else { throw fail("group must be 'layer', 'channel' or 'kernel'") }
             guard let bits = compression.coefficientBits, (2...32).contains(bits), let groups = compression.groups else {
                 throw fail("a \(compression.method.rawValue) compression needs coefficient_bits (2 to 32) and groups")
             }
@@ -205,9 +203,7 @@ extension QuantizedModel {
             // Every weight is in a group, except M4's taps outside the kernel windows, which stay zero.
             guard seen.indices.allSatisfy({ seen[$0] || !layer.isLive($0) }) else { throw fail("the groups do not cover all \(count) weights") }
         case .swc:
-            guard let codebook = compression.codebook, ["uniform", "pow2"].contains(codebook) else {
-                throw fail("codebook must be 'uniform' or 'pow2'")
-            }
+            guard let codebook = compression.codebook?.rawValue else { throw fail("codebook must be 'uniform' or 'pow2'") }
             guard let codeBits = compression.codeBits, (2...8).contains(codeBits), let scaleBits = compression.scaleBits, (2...32).contains(scaleBits),
                   let scales = compression.scales, let codes = compression.codes else {
                 throw fail("an swc compression needs code_bits (2 to 8), scale_bits (2 to 32), scales and codes")

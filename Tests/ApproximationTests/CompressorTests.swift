@@ -226,12 +226,20 @@ final class CompressorTests: XCTestCase {
         bad.layers[i].compression!.codes![3] = 8
         try assertRefused(bad, "code 8 is not in the 4-bit uniform code book")
         bad = swc
-        bad.layers[i].compression!.codebook = "pow2"
+        bad.layers[i].compression!.codebook = .pow2
         bad.layers[i].compression!.codes![3] = 3
         try assertRefused(bad, "code 3 is not in the 4-bit pow2 code book")
         bad = swc
         bad.layers[i].compression!.scales!.removeLast()
         try assertRefused(bad, "scales (3) and codes")
+        // A code book or grouping the format does not know is refused at decoding, naming the field.
+        for (model, field, value) in [(swc, "codebook", "uniform"), (m1, "group", "layer")] {
+            let text = String(decoding: try model.encoded(), as: UTF8.self)
+                .replacingOccurrences(of: "\"\(field)\" : \"\(value)\"", with: "\"\(field)\" : \"pow3\"")
+            XCTAssertThrowsError(try QuantizedModel.decode(Data(text.utf8), file: "bad.c.json")) { error in
+                XCTAssertTrue("\(error)".contains("bad.c.json") && "\(error)".contains("compression.\(field)"), "\(error)")
+            }
+        }
     }
 
     func testImpossibleSettingsAreRefusedAtCompressionTime() throws {
