@@ -34,7 +34,7 @@ let package = Package(
         // The bit-exact integer golden model.
         .target(name: "GoldenModel", dependencies: ["Quantization", "MatrixKernels"]),
         // The approximation methods of DESIGN.md section 2 (M1 sorted-weight fits, M2 scaling weights) and their metrics.
-        .target(name: "Approximation", dependencies: ["Quantization", "GoldenModel", "Training", "Datasets", "NetworkIR"]),
+        .target(name: "Approximation", dependencies: ["Quantization", "GoldenModel", "Training", "Datasets", "NetworkIR", "OnnxImport"]),
         // A small typed Verilog-2005 builder and its printer: what the RTL generators write with.
         .target(name: "Verilog"),
         // The hand-written Verilog of rtl/ and testbench/, embedded at build time by the EmbedRTL plugin.

@@ -1,3 +1,4 @@
+import Approximation
 import ArgumentParser
 import Datasets
 import Foundation
@@ -19,6 +20,8 @@ func reportingErrors(_ body: () throws -> Void) throws {
     } catch let error as ExportError {
         fail("\(error)")
     } catch let error as QuantizationError {
+        fail("\(error)")
+    } catch let error as TransformError {
         fail("\(error)")
     } catch let error as CLIError {
         fail(error.message)

@@ -24,7 +24,7 @@ struct Compress: ParsableCommand {
     @Option(help: "Largest accumulator width allowed (default: the model's).") var maxAccBits: Int?
     @Option(help: "Approximation-aware fine-tuning for this many epochs on the training images (default: none, retraining-free). Also writes OUTPUT.finetuned.onnx and OUTPUT.finetuned.q.json.") var finetune: Int?
     @Option(help: "Fine-tuning learning rate (Adam).") var lr: Float = 1e-4
-    @Option(help: "How fine-tuning keeps M1 layers on their structure: straight-through or reproject (projected SGD).") var finetuneMode = "straight-through"
+    @Option(help: "How fine-tuning keeps M1 layers on their structure: straight-through or reproject (projected SGD).") var finetuneMode = Projection.Mode.straightThrough
     @Option(help: "Folder with the dataset's IDX files, for fine-tuning (default: \(FashionMNIST.defaultDirectory)).") var data: String?
     @Option(help: "Fine-tune on the first N training images only.") var limit: Int?
     @Option(name: .shortAndLong, help: "Where to write the compressed model (.c.json).") var output: String
@@ -37,41 +37,41 @@ struct Compress: ParsableCommand {
                 throw CLIError("\(output) exists; pass --force to overwrite it")
             }
             let quantized = try QuantizedModel.load(path: model)
-            if settings.method == "slim" {
-                try slim(quantized)
-                return
-            }
-            if settings.method == "kernel" || settings.method == "feature" {
-                var reduced = try settings.method == "kernel" ? reduceKernels(quantized) : approximateFeatures(quantized)
-                reduced.compressedFrom = model
-                try writeAndReport(reduced, summary: { metrics in
-                    String(format: "multiply-accumulates: %d -> %d (%.1f%% saved)", metrics.total.macs, metrics.total.liveMacs,
-                           100 * (1 - Double(metrics.total.liveMacs) / Double(max(metrics.total.macs, 1))))
-                })
-                return
-            }
-            let method = try settings.resolved()
-            var compressed = try ModelCompressor.compress(quantized, method: method,
-                                                          layers: layers.map { $0.split(separator: ",").map(String.init) },
-                                                          maxAccumulatorBits: maxAccBits)
-            compressed.compressedFrom = model
+            var transform = try Transforms.make(settings.resolved(layers: layers, maxAccumulatorBits: maxAccBits))
+            // Fine-tuning also writes the fine-tuned float graph and the model re-quantized from it beside the output.
+            let base = output.hasSuffix(".c.json") ? String(output.dropLast(7)) : output.hasSuffix(".json") ? String(output.dropLast(5)) : output
+            let (onnxPath, quantizedPath) = (base + ".finetuned.onnx", base + ".finetuned.q.json")
             if let epochs = finetune {
-                let base = output.hasSuffix(".c.json") ? String(output.dropLast(7)) : output.hasSuffix(".json") ? String(output.dropLast(5)) : output
-                let (onnxPath, quantizedPath) = (base + ".finetuned.onnx", base + ".finetuned.q.json")
+                guard let approximation = transform as? any WeightApproximation else {
+                    throw CLIError("--finetune applies to linear, quadratic and swc, not --method \(settings.method)")
+                }
                 for path in [onnxPath, quantizedPath] where FileManager.default.fileExists(atPath: path) && !force {
                     throw CLIError("\(path) exists; pass --force to overwrite it")
                 }
-                let tuned = try FineTune.run(quantized: quantized, compressed: compressed, method: method, epochs: epochs, learningRate: lr,
-                                             data: data, limit: limit, source: onnxPath, maxAccumulatorBits: maxAccBits, quiet: json,
-                                             m1Mode: finetuneMode)
-                try writeOutput(OnnxExporter.serialized(tuned.graph, docString: "Fine-tuned by approxrtl compress --finetune \(epochs) from \(quantized.source)",
+                transform = try FineTunedApproximation(approximation, epochs: epochs, learningRate: lr, m1Mode: finetuneMode, limit: limit,
+                                                       source: onnxPath, from: model)
+            }
+            let context = TransformContext(training: { try FashionMNIST.load(split: .train, directory: data ?? FashionMNIST.defaultDirectory) },
+                                           progress: ProgressBars(quiet: json).update)
+            let start = Date()
+            var result = try transform.apply(quantized, context: context)
+            result.compressedFrom = model
+            if let tuned = context.fineTuned {
+                try writeOutput(OnnxExporter.serialized(tuned.graph, docString: "Fine-tuned by approxrtl compress --finetune \(tuned.record.epochs) from \(quantized.source)",
                                                         metadata: [("approxrtl.finetuned_from", quantized.source)]), to: onnxPath, force: force)
                 try writeOutput(tuned.quantized.encoded(), to: quantizedPath, force: force)
-                compressed = tuned.compressed
-                compressed.compressedFrom = quantizedPath
-                compressed.fineTuning = tuned.record(from: model)
+                result.compressedFrom = quantizedPath
             }
-            try writeAndReport(compressed, summary: metricsSummary)
+            if let search = context.search {
+                try reportSearch(search, quantized: quantized, result: result, seconds: Date().timeIntervalSince(start))
+            } else if transform is ReduceKernels || transform is ApproximateFeatures {
+                try writeAndReport(result, summary: { metrics in
+                    String(format: "multiply-accumulates: %d -> %d (%.1f%% saved)", metrics.total.macs, metrics.total.liveMacs,
+                           100 * (1 - Double(metrics.total.liveMacs) / Double(max(metrics.total.macs, 1))))
+                })
+            } else {
+                try writeAndReport(result, summary: metricsSummary)
+            }
         }
     }
 
@@ -90,38 +90,10 @@ struct Compress: ParsableCommand {
 }
 
 extension Compress {
-    /// The accuracy-budget search: validation on training images the model was not trained on (the ones
-    /// `approxrtl train --seed S` held out), calibration on others, then the test set.
-    func slim(_ quantized: QuantizedModel) throws {
+    /// Writes the budget search's result and prints what it applied, its validation and test top-1 (or one JSON
+    /// object).
+    func reportSearch(_ outcome: BudgetSearch.Outcome, quantized: QuantizedModel, result: QuantizedModel, seconds: Double) throws {
         let directory = data ?? FashionMNIST.defaultDirectory
-        let train = try FashionMNIST.load(split: .train, directory: directory)
-        guard settings.valCount >= 1, settings.valCount <= settings.valHeldOut, settings.valHeldOut < train.count else {
-            throw CLIError("--val-count must lie in 1...--val-held-out (\(settings.valHeldOut)), which must be fewer than the \(train.count) training images")
-        }
-        let heldOut = Trainer.heldOut(count: train.count, validation: settings.valHeldOut, seed: settings.valSeed)
-        let excluded = Set(heldOut)
-        let calibration = train.select(Array((0..<train.count).lazy.filter { !excluded.contains($0) }.prefix(settings.calibCount)))
-        let validation = train.select(Array(heldOut.prefix(settings.valCount)))
-        var options = BudgetSearch.Options(budget: settings.budget)
-        options.sources = settings.sources
-        options.margin = settings.margin
-        options.coefficientBits = settings.featureBits
-        options.layers = layers.map { $0.split(separator: ",").map(String.init) }
-        options.kinds = try settings.reductions.split(separator: ",").map {
-            guard let kind = BudgetSearch.Kind(rawValue: String($0)) else { throw CLIError("--reductions takes kernel and/or feature, not '\($0)'") }
-            return kind
-        }
-        let start = Date()
-        var bar = Progress("budget search", total: 1)
-        let outcome = try BudgetSearch.run(quantized, options: options, calibration: calibration.pixels, calibrationCount: calibration.count,
-                                           validation: validation.pixels, labels: validation.labels) { phase, done, total in
-            if bar.label != "budget search, " + phase { bar.finish(); bar = Progress("budget search, " + phase, total: total) }
-            bar.update(done)
-        }
-        bar.finish()
-        let seconds = Date().timeIntervalSince(start)
-        var result = outcome.model
-        result.compressedFrom = model
         try writeOutput(result.encoded(), to: output, force: force)
         let metrics = ModelMetrics(result)
         let test = try FashionMNIST.load(split: .test, directory: directory)
@@ -153,46 +125,17 @@ extension Compress {
                      settings.valCount, before, after, after - before, test.count))
     }
 
-    /// M4 on the chosen convolutions (default: every convolution whose kernel is larger than --kernel-size).
-    func reduceKernels(_ quantized: QuantizedModel) throws -> QuantizedModel {
-        let size = settings.kernelSize
-        let names = layers.map { $0.split(separator: ",").map(String.init) }
-            ?? quantized.layers.filter { $0.kind == .conv2d && ($0.kernel?.first ?? 0) > size }.map(\.name)
-        guard !names.isEmpty else { throw CLIError("no convolution has a kernel larger than \(size)x\(size)") }
-        let train = try FashionMNIST.load(split: .train, directory: data ?? FashionMNIST.defaultDirectory).prefix(settings.calibCount)
-        var result = quantized
-        for name in names {
-            result = try KernelReducer.reduce(result, layer: name, size: size, pixels: train.pixels, images: train.count, refit: !settings.crop)
-        }
-        return result
-    }
 }
 
-extension Compress {
-    /// M3 on the chosen convolutions (default: every convolution but the logits): each approximates its --features
-    /// least sensitive channels from --sources others.
-    func approximateFeatures(_ quantized: QuantizedModel) throws -> QuantizedModel {
-        let names = layers.map { $0.split(separator: ",").map(String.init) }
-            ?? quantized.layers.filter { $0.kind == .conv2d && !($0.logits ?? false) }.map(\.name)
-        guard !names.isEmpty else { throw CLIError("the model has no convolution to approximate features in") }
-        let train = try FashionMNIST.load(split: .train, directory: data ?? FashionMNIST.defaultDirectory).prefix(settings.calibCount)
-        var result = quantized
-        for name in names {
-            result = try FeatureApproximator.approximateLeastSensitive(result, layer: name, count: settings.features, m: settings.sources,
-                                                                       pixels: train.pixels, images: train.count, coefficientBits: settings.featureBits).model
-        }
-        return result
-    }
-}
-
-/// The method and its settings, shared by `compress` and the single settings of `sweep`.
+/// The method and its settings, shared by `compress` and the single settings of `sweep`: TransformSettings as
+/// options.
 struct MethodSettings: ParsableArguments {
-    @Option(help: "linear or quadratic (M1, sorted-weight approximation), or swc (M2, scaling weights).") var method: String
+    @Option(help: "linear or quadratic (M1, sorted-weight approximation), swc (M2, scaling weights), kernel (M4), feature (M3) or slim (the budget search over M3 and M4).") var method: String
     @Option(help: "M1: segments per group.") var segments = 16
-    @Option(help: "M1: group of weights sorted together: layer, channel or kernel.") var group = "layer"
-    @Option(help: "M1: segment boundaries: optimal (dynamic programming) or equal.") var boundaries = "optimal"
+    @Option(help: "M1: group of weights sorted together: layer, channel or kernel.") var group = Grouping.layer
+    @Option(help: "M1: segment boundaries: optimal (dynamic programming) or equal.") var boundaries = Boundaries.optimal
     @Option(help: "M1: coefficient width in bits.") var coefBits = 16
-    @Option(help: "M2: code book of the scaling weights: uniform or pow2.") var codebook = "uniform"
+    @Option(help: "M2: code book of the scaling weights: uniform or pow2.") var codebook = Codebook.uniform
     @Option(help: "M2: scaling-weight code width in bits, sign included.") var codeBits = 4
     @Option(help: "M2: width of the per-filter scale (MAW) in bits.") var scaleBits = 12
     @Option(help: "M2: prune scaling weights with |w| / MAW below this.") var threshold = 0.0
@@ -209,42 +152,47 @@ struct MethodSettings: ParsableArguments {
     @Option(help: "slim: standard errors of the measured loss added before the budget check (0: the plain loss).") var margin = 1.0
     @Option(help: "slim: the reductions the search may apply: kernel (M4), feature (M3), comma-separated.") var reductions = "kernel,feature"
 
-    func resolved() throws -> Method {
-        switch method {
-        case "linear", "quadratic":
-            var options = SortedWeightOptions()
-            options.degree = method == "linear" ? .linear : .quadratic
-            guard let grouping = Grouping(rawValue: group) else { throw CLIError("--group must be layer, channel or kernel, not '\(group)'") }
-            guard let cuts = Boundaries(rawValue: boundaries) else { throw CLIError("--boundaries must be optimal or equal, not '\(boundaries)'") }
-            guard segments >= 1 else { throw CLIError("--segments must be at least 1") }
-            options.grouping = grouping
-            options.boundaries = cuts
-            options.segments = segments
-            options.coefficientBits = coefBits
-            return .sortedWeights(options)
-        case "swc":
-            var options = ScalingWeightOptions()
-            guard let book = Codebook(rawValue: codebook) else { throw CLIError("--codebook must be uniform or pow2, not '\(codebook)'") }
-            options.codebook = book
-            options.codeBits = codeBits
-            options.scaleBits = scaleBits
-            options.threshold = threshold
-            return .scalingWeights(options)
-        case "kernel", "feature", "slim":
-            throw CLIError("--method \(method) is a data-driven reduction, not a weight approximation")
-        default:
-            throw CLIError("--method must be linear, quadratic, swc, kernel, feature or slim, not '\(method)'")
+    /// The settings as the library takes them; `layers` is a comma-separated list of names.
+    func resolved(layers: String? = nil, maxAccumulatorBits: Int? = nil) throws -> TransformSettings {
+        var s = TransformSettings(method: method)
+        s.layers = layers.map { $0.split(separator: ",").map(String.init) }
+        s.maxAccumulatorBits = maxAccumulatorBits
+        (s.segments, s.grouping, s.boundaries, s.coefficientBits) = (segments, group, boundaries, coefBits)
+        (s.codebook, s.codeBits, s.scaleBits, s.threshold) = (codebook, codeBits, scaleBits, threshold)
+        (s.kernelSize, s.crop, s.features, s.sources, s.featureBits) = (kernelSize, crop, features, sources, featureBits)
+        (s.calibrationCount, s.budget, s.margin) = (calibCount, budget, margin)
+        (s.validation.count, s.validation.heldOut, s.validation.seed) = (valCount, valHeldOut, valSeed)
+        s.reductions = try reductions.split(separator: ",").map {
+            guard let kind = BudgetSearch.Kind(rawValue: String($0)) else { throw CLIError("--reductions takes kernel and/or feature, not '\($0)'") }
+            return kind
         }
+        return s
     }
 
-    var description: String {
-        switch method {
-        case "swc": "swc \(codebook) \(codeBits)-bit codes, \(scaleBits)-bit scales, threshold \(threshold)"
-        case "slim": "budget search within \(budget) points (\(reductions) per channel; M4 refit, M3 from \(sources) channels with \(featureBits)-bit coefficients, fitted on \(calibCount) training images)"
-        case "feature": "feature approximation of \(features) channels per convolution from \(sources) others, \(featureBits)-bit coefficients, fitted on \(calibCount) training images"
-        case "kernel": "kernel size reduction to \(kernelSize)x\(kernelSize), \(crop ? "cropped" : "least-squares refit on \(calibCount) training images")"
-        default: "\(method), \(segments) \(boundaries) segments per \(group), \(coefBits)-bit coefficients"
+    /// The method's settings in words (its transform's summary).
+    var description: String { (try? Transforms.make(resolved()).summary) ?? method }
+}
+
+extension Grouping: ExpressibleByArgument {}
+extension Boundaries: ExpressibleByArgument {}
+extension Codebook: ExpressibleByArgument {}
+extension Projection.Mode: ExpressibleByArgument {}
+
+/// Progress bars on a terminal for long work (quiet with --json, in CI, or when stderr is not a terminal): a new
+/// bar for each phase.
+final class ProgressBars {
+    let quiet: Bool
+    var bar: Progress?
+    init(quiet: Bool) { self.quiet = quiet }
+
+    func update(_ phase: String, _ done: Int, _ total: Int, _ detail: String) {
+        guard !quiet else { return }
+        if bar?.label != phase {
+            bar?.finish()
+            bar = Progress(phase, total: total)
         }
+        bar?.update(done, detail)
+        if done == total { bar?.finish(); bar = nil }
     }
 }
 
@@ -277,55 +225,4 @@ func jsonObject<T: Encodable>(_ value: T) throws -> Any {
     let encoder = JSONEncoder()
     encoder.keyEncodingStrategy = .convertToSnakeCase
     return try JSONSerialization.jsonObject(with: encoder.encode(value))
-}
-
-/// Approximation-aware fine-tuning as `compress` and `sweep` run it: on the training images of Fashion-MNIST,
-/// from the float model the quantized model was made from.
-enum FineTune {
-    struct Result {
-        var graph: Graph
-        var quantized: QuantizedModel
-        var compressed: QuantizedModel
-        var epochs: Int
-        var learningRate: Float
-        var mode: String
-
-        func record(from: String) -> QuantizedModel.FineTuningRecord {
-            .init(from: from, epochs: epochs, learningRate: Double(learningRate), mode: mode)
-        }
-    }
-
-    static func run(quantized: QuantizedModel, compressed: QuantizedModel, method: Method, epochs: Int, learningRate: Float,
-                    data: String?, limit: Int?, source: String, maxAccumulatorBits: Int?, quiet: Bool,
-                    m1Mode: String = "straight-through") throws -> Result {
-        guard let m1 = Projection.Mode(rawValue: m1Mode) else { throw CLIError("--finetune-mode must be straight-through or reproject, not '\(m1Mode)'") }
-        guard epochs > 0, learningRate > 0, limit.map({ $0 > 0 }) ?? true else {
-            throw CLIError("--finetune, --lr and --limit must be positive")
-        }
-        guard FileManager.default.fileExists(atPath: quantized.source) else {
-            throw CLIError("fine-tuning needs the float model \(quantized.source) that the quantized model was made from")
-        }
-        let graph = try OnnxImporter.load(path: quantized.source).graph
-        var train: ImageDataset
-        do {
-            train = try FashionMNIST.load(split: .train, directory: data ?? FashionMNIST.defaultDirectory)
-        } catch let error as DatasetError {
-            throw CLIError("fine-tuning needs the training images: \(error)")
-        }
-        if let limit { train = train.prefix(limit) }
-        var options = FineTuneOptions()
-        options.epochs = epochs
-        options.learningRate = learningRate
-        options.m1Mode = m1
-        let tuned = try FineTuning.run(graph: graph, quantized: quantized, compressed: compressed, method: method, train: train,
-                                       source: source, options: options, maxAccumulatorBits: maxAccumulatorBits) { event in
-            guard !quiet, case .batch(let epoch, let batch, let batches, let loss, let accuracy) = event, batch % 8 == 0 || batch == batches else { return }
-            let progress = Progress("fine-tune \(epoch)/\(epochs)", total: batches)
-            progress.update(batch, String(format: "loss %.4f  acc %.2f%%", loss, 100 * accuracy))
-            if batch == batches { progress.finish() }
-        }
-        let mode: String
-        if case .scalingWeights = method { mode = Projection.Mode.straightThrough.rawValue } else { mode = m1.rawValue }
-        return Result(graph: tuned.graph, quantized: tuned.quantized, compressed: tuned.compressed, epochs: epochs, learningRate: learningRate, mode: mode)
-    }
 }

@@ -40,33 +40,36 @@ struct Sweep: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output folder.") var output: String?
     @Flag(help: "Replace the output folder's sweep files if they exist.") var force = false
 
-    func settings() throws -> [MethodSettings] {
+    /// The grid: one transform per combination of the listed settings.
+    func grid() throws -> [any ModelTransform] {
         func list(_ text: String) -> [String] { text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-        func ints(_ text: String, _ flag: String) throws -> [Int] {
-            try list(text).map { guard let v = Int($0) else { throw CLIError("\(flag): '\($0)' is not an integer") }; return v }
+        func values<T>(_ text: String, _ flag: String, _ parse: (String) -> T?) throws -> [T] {
+            try list(text).map { guard let v = parse($0) else { throw CLIError("\(flag): '\($0)' is not a valid value") }; return v }
         }
-        var result: [MethodSettings] = []
+        var result: [TransformSettings] = []
         for method in list(methods) {
+            var s = TransformSettings(method: method)
+            s.maxAccumulatorBits = maxAccBits
             switch method {
             case "linear", "quadratic":
-                for group in list(groups) {
-                    for cut in list(boundaries) {
-                        for bits in try ints(coefBits, "--coef-bits") {
-                            let counts = [("layer", layerSegments), ("channel", channelSegments), ("kernel", kernelSegments)]
-                                .first { $0.0 == group }?.1 ?? segments
-                            for count in try ints(counts, "--\(group)-segments") {
-                                result.append(try MethodSettings.parse(["--method", method, "--group", group, "--boundaries", cut,
-                                                                        "--coef-bits", "\(bits)", "--segments", "\(count)"]))
+                for group in try values(groups, "--groups", Grouping.init) {
+                    let counts = [Grouping.layer: layerSegments, .channel: channelSegments, .kernel: kernelSegments][group]! ?? segments
+                    for cut in try values(boundaries, "--boundaries", Boundaries.init) {
+                        for bits in try values(coefBits, "--coef-bits", { Int($0) }) {
+                            for count in try values(counts, "--\(group.rawValue)-segments", { Int($0) }) {
+                                (s.grouping, s.boundaries, s.coefficientBits, s.segments) = (group, cut, bits, count)
+                                result.append(s)
                             }
                         }
                     }
                 }
             case "swc":
-                for book in list(codebooks) {
-                    for bits in try ints(codeBits, "--code-bits") {
-                        for threshold in list(thresholds) {
-                            result.append(try MethodSettings.parse(["--method", "swc", "--codebook", book, "--code-bits", "\(bits)",
-                                                                    "--threshold", threshold, "--scale-bits", "\(scaleBits)"]))
+                s.scaleBits = scaleBits
+                for book in try values(codebooks, "--codebooks", Codebook.init) {
+                    for bits in try values(codeBits, "--code-bits", { Int($0) }) {
+                        for threshold in try values(thresholds, "--thresholds", { Double($0) }) {
+                            (s.codebook, s.codeBits, s.threshold) = (book, bits, threshold)
+                            result.append(s)
                         }
                     }
                 }
@@ -74,9 +77,8 @@ struct Sweep: ParsableCommand {
                 throw CLIError("--methods: unknown method '\(method)' (linear, quadratic, swc)")
             }
         }
-        // Reject a bad value in the grid before any work starts.
-        for setting in result { _ = try setting.resolved() }
-        return result
+        // A bad value in the grid is refused before any work starts.
+        return try result.map(Transforms.make)
     }
 
     func run() throws {
@@ -93,7 +95,7 @@ struct Sweep: ParsableCommand {
                 return
             }
             guard let model, let output else { throw CLIError("sweep needs the quantized model and -o DIR (or --replot DIR)") }
-            let grid = try settings()
+            let grid = try self.grid()
             if !force, let existing = Sweep.files(in: output).first(where: { FileManager.default.fileExists(atPath: $0) }) {
                 throw CLIError("\(existing) exists; pass --force to overwrite it")
             }
@@ -104,23 +106,24 @@ struct Sweep: ParsableCommand {
             let float = try Accuracy.float(path: quantized.source, on: images)
             let progress = Progress("sweep", total: grid.count)
             var rows: [SweepRow] = []
+            let context = TransformContext(training: { try FashionMNIST.load(split: .train, directory: data ?? FashionMNIST.defaultDirectory) })
             for (index, setting) in grid.enumerated() {
-                progress.update(index, setting.description)
+                progress.update(index, setting.summary)
                 do {
-                    var compressed = try ModelCompressor.compress(quantized, method: setting.resolved(), maxAccumulatorBits: maxAccBits)
-                    if let epochs = finetune {
-                        compressed = try FineTune.run(quantized: quantized, compressed: compressed, method: setting.resolved(), epochs: epochs,
-                                                      learningRate: lr, data: data, limit: trainLimit, source: quantized.source,
-                                                      maxAccumulatorBits: maxAccBits, quiet: true).compressed
+                    var transform = setting
+                    if let epochs = finetune, let approximation = setting as? any WeightApproximation {
+                        transform = try FineTunedApproximation(approximation, epochs: epochs, learningRate: lr, m1Mode: .straightThrough,
+                                                               limit: trainLimit, source: quantized.source, from: model)
                     }
+                    let compressed = try transform.apply(quantized, context: context)
                     let metrics = ModelMetrics(compressed)
                     let top1 = try Accuracy.integer(compressed, on: images)
-                    rows.append(SweepRow(setting: setting.description, method: setting.method, integerTop1: top1, loss: 100 * (baseline - top1),
+                    rows.append(SweepRow(setting: setting.summary, method: setting.name, integerTop1: top1, loss: 100 * (baseline - top1),
                                          paramReduction: metrics.paramReduction, storageReduction: metrics.storageReduction,
                                          multipliesEliminated: metrics.multipliesEliminated, operationsSaved: metrics.operationsSaved,
                                          smallMultiplies: metrics.total.smallMultiplies, refused: nil))
                 } catch let error as QuantizationError {
-                    rows.append(SweepRow(setting: setting.description, method: setting.method, integerTop1: nil, loss: nil, paramReduction: nil,
+                    rows.append(SweepRow(setting: setting.summary, method: setting.name, integerTop1: nil, loss: nil, paramReduction: nil,
                                          storageReduction: nil, multipliesEliminated: nil, operationsSaved: nil, smallMultiplies: nil,
                                          refused: "\(error)"))
                 }
