@@ -23,7 +23,7 @@ help:
 	@echo "make bench  - throughput figures, each against a baseline measured in the same run"
 	@echo "make retrain - retrain the bundled models (about 30 min) and check they come out byte-identical"
 	@echo "make results - regenerate docs/results.md: compression sweeps, layer RTL, budget searches, the accelerator (about 3.5 h; each part alone: results-lenet, results-vgg, results-rtl, results-slim, results-accelerator)"
-	@echo "make proto  - regenerate Sources/OnnxProto/onnx.pb.swift from the pinned onnx package"
+	@echo "make proto  - regenerate Sources/Import/OnnxProto/onnx.pb.swift from the pinned onnx package"
 
 # Debian packages, installed only when one is missing (root on the project's machines).
 deps: venv
@@ -217,8 +217,8 @@ proto: venv
 	swift build -c release --product protoc-gen-swift --scratch-path .build-proto
 	@tmp=$$(mktemp -d) && cp $(VENV)/lib/python3*/site-packages/onnx/onnx.proto $$tmp/ && \
 	protoc --plugin=protoc-gen-swift=.build-proto/release/protoc-gen-swift --swift_opt=Visibility=Public \
-	  --swift_out=Sources/OnnxProto -I $$tmp $$tmp/onnx.proto && rm -rf $$tmp
-	@echo "regenerated Sources/OnnxProto/onnx.pb.swift"
+	  --swift_out=Sources/Import/OnnxProto -I $$tmp $$tmp/onnx.proto && rm -rf $$tmp
+	@echo "regenerated Sources/Import/OnnxProto/onnx.pb.swift"
 
 clean:
 	rm -rf .build build conformance-data

@@ -1,88 +1,140 @@
 // swift-tools-version: 6.0
 // approxrtl: from a trained CNN to compact, verified hardware.
-// The modules follow the pipeline: import -> IR -> quantize -> approximate -> golden model / generators -> flows.
+// Sources/ is grouped by the stages of the pipeline (docs/architecture.md), and Tests/ mirrors it:
+// Import -> Network (IR, float reference, training, data) -> Quantize -> Transforms -> Golden -> Generators -> Flows,
+// with the command-line tools last.
 import PackageDescription
+
+let swiftProtobuf = Target.Dependency.product(name: "SwiftProtobuf", package: "swift-protobuf")
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 
 let package = Package(
     name: "approxrtl",
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "approxrtl", targets: ["approxrtl"]),
-        .library(name: "ApproxRTL", targets: ["NetworkIR", "OnnxImport", "OnnxExport", "FloatInference", "Datasets", "Training"]),
+        .library(
+            name: "ApproxRTL", targets: ["NetworkIR", "OnnxImport", "OnnxExport", "FloatInference", "Datasets", "Training"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
-        // Network graph IR: ops, shapes, inference of shapes, parameter and MAC counts.
-        .target(name: "NetworkIR"),
-        // Swift generated from onnx.proto by `make proto` (committed).
-        .target(name: "OnnxProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
-        // ONNX ModelProto -> NetworkIR, with opset handling and clear errors.
-        .target(name: "OnnxImport", dependencies: ["NetworkIR", "OnnxProto"]),
-        // Cache-blocked SGEMM and im2col/col2im: the dense arithmetic under inference and training.
-        .target(name: "MatrixKernels"),
-        // NetworkIR -> ONNX ModelProto with standard ops (for trained models).
-        .target(name: "OnnxExport", dependencies: ["NetworkIR", "OnnxProto"]),
-        // Batched float32 reference inference: the oracle for everything downstream.
-        .target(name: "FloatInference", dependencies: ["NetworkIR", "MatrixKernels"]),
-        // Float32 training on the IR (backprop, SGD/Adam), and the architectures approxrtl can build.
-        .target(name: "Training", dependencies: ["NetworkIR", "MatrixKernels", "Datasets"]),
-        // Post-training quantization to the integer arithmetic contract (docs/arithmetic.md) and its file format.
-        .target(name: "Quantization", dependencies: ["NetworkIR", "FloatInference", "Datasets"]),
-        // The bit-exact integer golden model.
-        .target(name: "GoldenModel", dependencies: ["Quantization", "MatrixKernels"]),
-        // The approximation methods of DESIGN.md section 2 (M1 sorted-weight fits, M2 scaling weights) and their metrics.
-        .target(name: "Approximation", dependencies: ["Quantization", "GoldenModel", "Training", "Datasets", "NetworkIR", "OnnxImport"]),
-        // A small typed Verilog-2005 builder and its printer: what the RTL generators write with.
-        .target(name: "Verilog"),
-        // The hand-written Verilog of rtl/ and testbench/, embedded at build time by the EmbedRTL plugin.
-        .executableTarget(name: "embed-rtl"),
+        // Import: Swift generated from onnx.proto by `make proto` (committed); ONNX -> IR with opset handling and
+        // clear errors; IR -> ONNX with standard ops (for trained models).
+        .target(name: "OnnxProto", dependencies: [swiftProtobuf], path: "Sources/Import/OnnxProto"),
+        .target(name: "OnnxImport", dependencies: ["NetworkIR", "OnnxProto"], path: "Sources/Import/OnnxImport"),
+        .target(name: "OnnxExport", dependencies: ["NetworkIR", "OnnxProto"], path: "Sources/Import/OnnxExport"),
+
+        // Network: the graph IR (ops, shapes, parameter and MAC counts); cache-blocked SGEMM and im2col; batched
+        // float32 reference inference (the oracle downstream); training (backprop, SGD/Adam, the architectures);
+        // IDX and .npy readers with system zlib for gzipped files (Debian: zlib1g-dev).
+        .target(name: "NetworkIR", path: "Sources/Network/NetworkIR"),
+        .target(name: "MatrixKernels", path: "Sources/Network/MatrixKernels"),
+        .target(name: "FloatInference", dependencies: ["NetworkIR", "MatrixKernels"], path: "Sources/Network/FloatInference"),
+        .target(name: "Training", dependencies: ["NetworkIR", "MatrixKernels", "Datasets"], path: "Sources/Network/Training"),
+        .systemLibrary(name: "CZlib", path: "Sources/Network/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "Datasets", dependencies: ["CZlib"], path: "Sources/Network/Datasets"),
+
+        // Quantize: post-training quantization to the integer contract (docs/arithmetic.md) and the model value.
+        .target(
+            name: "Quantization", dependencies: ["NetworkIR", "FloatInference", "Datasets"],
+            path: "Sources/Quantize/Quantization"),
+
+        // Transforms: the compression methods (M1-M4), the budget search and fine-tuning as model transforms.
+        .target(
+            name: "Approximation",
+            dependencies: ["Quantization", "GoldenModel", "Training", "Datasets", "NetworkIR", "OnnxImport"],
+            path: "Sources/Transforms/Approximation"),
+
+        // Golden: the bit-exact integer golden model and its test vectors.
+        .target(name: "GoldenModel", dependencies: ["Quantization", "MatrixKernels"], path: "Sources/Golden/GoldenModel"),
+
+        // Generators: the typed Verilog builder; rtl/ and testbench/ embedded at build time by the EmbedRTL plugin;
+        // layer units; the DianNao-style accelerator (compiler, units, handoff folder).
+        .target(name: "Verilog", path: "Sources/Generators/Verilog"),
+        .executableTarget(name: "embed-rtl", path: "Sources/Generators/embed-rtl"),
         .plugin(name: "EmbedRTL", capability: .buildTool(), dependencies: ["embed-rtl"]),
-        .target(name: "RTLSources", plugins: ["EmbedRTL"]),
-        // Layer units (reuse and baseline MAC arrays) from a compressed layer, with their self-checking benches.
-        .target(name: "LayerGenerator", dependencies: ["Verilog", "GoldenModel", "Quantization", "RTLSources"]),
-        // The DianNao-style accelerator: the model compiled to a program and ROM images, and its handoff folder.
-        .target(name: "Accelerator", dependencies: ["Verilog", "GoldenModel", "Quantization", "LayerGenerator", "RTLSources"]),
-        // EDA flows on a generated design folder: simulation (Icarus, Verilator) and synthesis (Yosys, nextpnr).
-        .target(name: "EDAFlows", dependencies: ["LayerGenerator", "Verilog", "Accelerator"]),
-        // System zlib, for gzipped IDX files (Debian: zlib1g-dev).
-        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
-        // IDX and .npy readers, Fashion-MNIST lookup.
-        .target(name: "Datasets", dependencies: ["CZlib"]),
-        // Command-line interface.
+        .target(name: "RTLSources", path: "Sources/Generators/RTLSources", plugins: ["EmbedRTL"]),
+        .target(
+            name: "LayerGenerator", dependencies: ["Verilog", "GoldenModel", "Quantization", "RTLSources"],
+            path: "Sources/Generators/LayerGenerator"),
+        .target(
+            name: "Accelerator", dependencies: ["Verilog", "GoldenModel", "Quantization", "LayerGenerator", "RTLSources"],
+            path: "Sources/Generators/Accelerator"),
+
+        // Flows: simulation (Icarus, Verilator), synthesis and place and route of a design folder, the report.
+        .target(name: "EDAFlows", dependencies: ["LayerGenerator", "Verilog", "Accelerator"], path: "Sources/Flows/EDAFlows"),
+
+        // Tools: the command-line interface; `make bench`; the ONNX backend node test runner.
         .executableTarget(
             name: "approxrtl",
             dependencies: [
-                "NetworkIR", "OnnxImport", "OnnxExport", "FloatInference", "Datasets", "Training", "Quantization", "GoldenModel", "Approximation",
-                "LayerGenerator", "EDAFlows", "Accelerator",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
-        // `make bench`: throughput figures measured against a baseline in the same run.
-        .executableTarget(name: "approxrtl-bench", dependencies: ["MatrixKernels", "Training", "FloatInference", "Datasets", "NetworkIR"]),
-        // Runs the ONNX backend node test cases (generated by `make conformance-data`) through import + inference.
-        .executableTarget(name: "onnx-conformance", dependencies: ["NetworkIR", "OnnxImport", "OnnxProto", "FloatInference"]),
+                "NetworkIR", "OnnxImport", "OnnxExport", "FloatInference", "Datasets", "Training", "Quantization",
+                "GoldenModel", "Approximation", "LayerGenerator", "EDAFlows", "Accelerator", argumentParser,
+            ],
+            path: "Sources/Tools/approxrtl"),
+        .executableTarget(
+            name: "approxrtl-bench", dependencies: ["MatrixKernels", "Training", "FloatInference", "Datasets", "NetworkIR"],
+            path: "Sources/Tools/approxrtl-bench"),
+        .executableTarget(
+            name: "onnx-conformance", dependencies: ["NetworkIR", "OnnxImport", "OnnxProto", "FloatInference"],
+            path: "Sources/Tools/onnx-conformance"),
 
-        // Builders of ONNX models and helpers shared by the test targets.
-        .target(name: "TestSupport", dependencies: ["OnnxProto", "NetworkIR", "Training", "Datasets"], path: "Tests/TestSupport"),
-        .testTarget(name: "NetworkIRTests", dependencies: ["NetworkIR"]),
-        .testTarget(name: "OnnxImportTests", dependencies: ["OnnxImport", "OnnxProto", "NetworkIR", "FloatInference", "TestSupport"]),
-        .testTarget(name: "FloatInferenceTests", dependencies: ["FloatInference", "NetworkIR", "TestSupport"]),
-        .testTarget(name: "MatrixKernelsTests", dependencies: ["MatrixKernels", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "NetworkIR", "Datasets", "TestSupport"]),
-        .testTarget(name: "OnnxExportTests", dependencies: ["OnnxExport", "OnnxImport", "NetworkIR", "FloatInference", "Training", "TestSupport"]),
-        .testTarget(name: "QuantizationTests", dependencies: ["Quantization", "Training", "Datasets", "NetworkIR"]),
-        .testTarget(name: "GoldenModelTests", dependencies: ["GoldenModel", "Quantization", "Approximation", "Training", "Datasets", "NetworkIR", "TestSupport"]),
-        .testTarget(name: "ApproximationTests", dependencies: ["Approximation", "Quantization", "GoldenModel", "Training", "Datasets", "TestSupport"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
-        .testTarget(name: "VerilogTests", dependencies: ["Verilog", "TestSupport"]),
+        // Tests, mirroring the stages; TestSupport holds builders of ONNX models and shared helpers.
+        .target(name: "TestSupport", dependencies: ["OnnxProto", "NetworkIR", "Training", "Datasets"], path: "Tests/Support/TestSupport"),
+        .testTarget(
+            name: "OnnxImportTests", dependencies: ["OnnxImport", "OnnxProto", "NetworkIR", "FloatInference", "TestSupport"],
+            path: "Tests/Import/OnnxImportTests"),
+        .testTarget(
+            name: "OnnxExportTests",
+            dependencies: ["OnnxExport", "OnnxImport", "NetworkIR", "FloatInference", "Training", "TestSupport"],
+            path: "Tests/Import/OnnxExportTests"),
+        .testTarget(name: "NetworkIRTests", dependencies: ["NetworkIR"], path: "Tests/Network/NetworkIRTests"),
+        .testTarget(
+            name: "MatrixKernelsTests", dependencies: ["MatrixKernels", "TestSupport"], path: "Tests/Network/MatrixKernelsTests"),
+        .testTarget(
+            name: "FloatInferenceTests", dependencies: ["FloatInference", "NetworkIR", "TestSupport"],
+            path: "Tests/Network/FloatInferenceTests"),
+        .testTarget(
+            name: "TrainingTests", dependencies: ["Training", "NetworkIR", "Datasets", "TestSupport"],
+            path: "Tests/Network/TrainingTests"),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"], path: "Tests/Network/DatasetsTests"),
+        .testTarget(
+            name: "QuantizationTests", dependencies: ["Quantization", "Training", "Datasets", "NetworkIR"],
+            path: "Tests/Quantize/QuantizationTests"),
+        .testTarget(
+            name: "ApproximationTests",
+            dependencies: ["Approximation", "Quantization", "GoldenModel", "Training", "Datasets", "TestSupport"],
+            path: "Tests/Transforms/ApproximationTests"),
+        .testTarget(
+            name: "GoldenModelTests",
+            dependencies: [
+                "GoldenModel", "Quantization", "Approximation", "Training", "Datasets", "NetworkIR", "TestSupport",
+            ],
+            path: "Tests/Golden/GoldenModelTests"),
+        .testTarget(name: "VerilogTests", dependencies: ["Verilog", "TestSupport"], path: "Tests/Generators/VerilogTests"),
         // The hand-written primitives of rtl/ under both simulators, against the golden arithmetic.
-        .testTarget(name: "RTLTests", dependencies: ["Quantization", "GoldenModel", "TestSupport"]),
-        .testTarget(name: "LayerGeneratorTests", dependencies: ["LayerGenerator", "RTLSources", "EDAFlows", "Approximation", "GoldenModel", "Quantization", "Verilog", "TestSupport"]),
-        .testTarget(name: "AcceleratorTests", dependencies: ["Accelerator", "EDAFlows", "GoldenModel", "Quantization", "Approximation", "TestSupport"]),
-        .testTarget(name: "EDAFlowsTests", dependencies: ["EDAFlows", "LayerGenerator", "Approximation", "GoldenModel", "Quantization", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["approxrtl", "OnnxProto", "TestSupport", "Datasets"]),
+        .testTarget(
+            name: "RTLTests", dependencies: ["Quantization", "GoldenModel", "TestSupport"], path: "Tests/Generators/RTLTests"),
+        .testTarget(
+            name: "LayerGeneratorTests",
+            dependencies: [
+                "LayerGenerator", "RTLSources", "EDAFlows", "Approximation", "GoldenModel", "Quantization", "Verilog",
+                "TestSupport",
+            ],
+            path: "Tests/Generators/LayerGeneratorTests"),
+        .testTarget(
+            name: "AcceleratorTests",
+            dependencies: ["Accelerator", "EDAFlows", "GoldenModel", "Quantization", "Approximation", "TestSupport"],
+            path: "Tests/Generators/AcceleratorTests"),
+        .testTarget(
+            name: "EDAFlowsTests",
+            dependencies: ["EDAFlows", "LayerGenerator", "Approximation", "GoldenModel", "Quantization", "TestSupport"],
+            path: "Tests/Flows/EDAFlowsTests"),
+        .testTarget(
+            name: "CLITests", dependencies: ["approxrtl", "OnnxProto", "TestSupport", "Datasets"], path: "Tests/Tools/CLITests"),
     ],
     swiftLanguageModes: [.v6]
 )

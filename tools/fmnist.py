@@ -1,4 +1,4 @@
-"""Fashion-MNIST IDX files for the Python tools (the Swift side has its own reader in Sources/Datasets)."""
+"""Fashion-MNIST IDX files for the Python tools (the Swift side has its own reader in Sources/Network/Datasets)."""
 import gzip
 import os
 import sys

@@ -190,7 +190,7 @@ final class LayerGeneratorTests: XCTestCase {
     /// The primitives and the bench harnesses travel inside the generator (the EmbedRTL plugin): every file of
     /// rtl/ and testbench/, as it is in the repository.
     func testEmbeddedSourcesMatchTheRepository() throws {
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let repository = repositoryRoot()
         var onDisk: [String] = []
         for folder in ["rtl", "testbench"] {
             onDisk += try FileManager.default.contentsOfDirectory(atPath: repository.appendingPathComponent(folder).path).map { "\(folder)/\($0)" }

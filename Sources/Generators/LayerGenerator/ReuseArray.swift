@@ -178,7 +178,7 @@ struct ReuseArray {
         let walk = perMultiplier * partTerms
         let scanLength = layout.scanLength
         let stepCycles = max(scanLength + 2, walk + 3)
-        let (tapBits, channelBits, laneBits) = (shell.tapBits, shell.channelBits, shell.laneBits)
+        let (tapBits, channelBits) = (shell.tapBits, shell.channelBits)
         let stepBits = unsignedBits(channels), tickBits = unsignedBits(stepCycles - 1)
         let scanDepth = layout.scanWords.count, scanAddressBits = unsignedBits(scanDepth - 1)
         let coefficientDepth = layout.coefficients.count, coefficientAddressBits = unsignedBits(coefficientDepth - 1)

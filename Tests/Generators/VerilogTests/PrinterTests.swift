@@ -134,7 +134,7 @@ final class PrinterTests: XCTestCase {
 ]
         for (name, text) in files { try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8) }
         // The string parameter goes to the repository's ROM primitive.
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let repository = repositoryRoot()
         let paths = files.map { directory.appendingPathComponent($0.0).path } + [repository.appendingPathComponent("rtl/rom.v").path]
         let lint = try runProcess("verilator", ["--lint-only", "-Wall", "--top-module", "kitchen_sink"] + paths)
         XCTAssertEqual(lint.status, 0, lint.output)

@@ -36,4 +36,4 @@ enum Simulator: String, CaseIterable {
 }
 
 /// The repository root (rtl/ and testbench/ live there).
-let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let repository = repositoryRoot()

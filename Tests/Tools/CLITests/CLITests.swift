@@ -121,7 +121,7 @@ final class CLITests: XCTestCase {
 
     /// A dataset folder holding the bundled 500-image subset as both the train and the test split.
     func writeTinyFashionMNIST() throws -> String {
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let repository = repositoryRoot()
         let subset = try FashionMNIST.load(split: .test, directory: repository.appendingPathComponent("data/fashion-mnist-test500").path)
         let folder = directory.appendingPathComponent("fmnist")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -179,7 +179,7 @@ final class CLITests: XCTestCase {
 
     func testQuantizeEvalAndVectorsOnTheBundledLeNet() throws {
         let data = try writeTinyFashionMNIST()
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let repository = repositoryRoot()
         let float = repository.appendingPathComponent("models/lenet5-fmnist.onnx").path
         let quantized = directory.appendingPathComponent("lenet.q.json").path
         let q = try run(["quantize", float, "--data", data, "--calib-count", "200", "-o", quantized])
@@ -222,7 +222,7 @@ final class CLITests: XCTestCase {
     /// The tiny dataset folder and the bundled LeNet-5 quantized with calibration on 200 of its images.
     func quantizeBundledLeNet() throws -> (data: String, quantized: String) {
         let data = try writeTinyFashionMNIST()
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let repository = repositoryRoot()
         let quantized = directory.appendingPathComponent("lenet.q.json").path
         let q = try run(["quantize", repository.appendingPathComponent("models/lenet5-fmnist.onnx").path, "--data", data,
                          "--calib-count", "200", "-o", quantized])

@@ -55,7 +55,6 @@ final class CompressedExecutionTests: XCTestCase {
             let shape = graph.nodes[0].shape
             let model = try Quantizer.quantize(graph, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "random")
             let test = RandomNetworks.images(4, shape: shape, seed: seed &+ 500)
-            let size = shape.reduce(1, *)
             for (name, method) in Self.methods {
                 let compressed = try ModelCompressor.compress(model, method: method, maxAccumulatorBits: 62)
                 try Self.assertReuseEqualsDense(compressed, pixels: test.pixels, count: test.count, "seed \(seed), \(name)")
@@ -104,7 +103,7 @@ final class CompressedExecutionTests: XCTestCase {
     }
 
     func testReuseFormEqualsTheDenseProductOnTheBundledModels() throws {
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let repository = repositoryRoot()
         let images = try FashionMNIST.load(split: .test, directory: repository.appendingPathComponent("data/fashion-mnist-test500").path)
         for (file, count) in [("lenet5-fmnist", 16), ("vgg-small-fmnist", 2)] {
             let graph = try OnnxImporter.load(path: repository.appendingPathComponent("models/\(file).onnx").path).graph
