@@ -131,7 +131,9 @@ let package = Package(
             path: "Tests/Generators/AcceleratorTests"),
         .testTarget(
             name: "EDAFlowsTests",
-            dependencies: ["EDAFlows", "LayerGenerator", "Approximation", "GoldenModel", "Quantization", "TestSupport"],
+            dependencies: [
+                "EDAFlows", "Accelerator", "LayerGenerator", "Approximation", "GoldenModel", "Quantization", "TestSupport",
+            ],
             path: "Tests/Flows/EDAFlowsTests"),
         .testTarget(
             name: "CLITests", dependencies: ["approxrtl", "OnnxProto", "TestSupport", "Datasets"], path: "Tests/Tools/CLITests"),

@@ -6,7 +6,8 @@ extension Synthesis {
     /// adders, flip-flop, ROM and RAM bits), and for ice40 or ecp5 the mapped cells; for ice40 the Fmax bound of
     /// the longest path in cell delays (Yosys sta), and nextpnr-ice40's Fmax when the design fits an iCE40-HX8K (its ports are registered by the core's own stream logic; the image and logit
     /// data paths are not, which the report says). Cycles per vector here are compute cycles per image.
-    static func runAccelerator(directory: URL, target: SynthesisTarget, seed: Int, place: Bool, placeSeconds: Int) throws -> SynthesisReport {
+    static func runAccelerator(directory: URL, target: SynthesisTarget, seed: Int, place: Bool, placeSeconds: Int,
+                               ecp5: PlaceAndRouteOptions, progress: (String) -> Void) throws -> SynthesisReport {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         let manifest = try decoder.decode(AcceleratorManifest.self, from: Data(contentsOf: directory.appendingPathComponent("design.json")))
@@ -45,7 +46,7 @@ extension Synthesis {
                 }
             }
         case .ecp5:
-            try mapECP5(read, top: manifest.top, in: directory, into: &report)
+            try placeECP5(read, top: manifest.top, in: directory, options: ecp5, place: place, progress: progress, into: &report)
         }
         return report
     }

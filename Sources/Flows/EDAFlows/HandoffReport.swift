@@ -23,6 +23,17 @@ public enum HandoffReport {
         public var simulations: [Simulation] = []
         public var synthesis: [SynthesisReport] = []
         public init(design: AcceleratorManifest) { self.design = design }
+
+        /// The ECP5 place and route, when `synth --target ecp5` routed the design.
+        public var routed: PlaceAndRoute? { synthesis.first { $0.target == .ecp5 }?.placeAndRoute.flatMap { $0.fmaxMHz == nil ? nil : $0 } }
+
+        /// An image's cycles (loading its pixels, then computing; one image at a time) and at the routed Fmax its
+        /// latency and the images per second.
+        public var speed: (cycles: Int, fmaxMHz: Double, latencyMicroseconds: Double, imagesPerSecond: Double)? {
+            guard let fmax = routed?.fmaxMHz else { return nil }
+            let cycles = design.computeCycles + design.loadCycles
+            return (cycles, fmax, Double(cycles) / fmax, fmax * 1e6 / Double(cycles))
+        }
     }
 
     /// The bench's figures from its log.
@@ -130,8 +141,36 @@ public enum HandoffReport {
                     + "an upper bound; nextpnr measures the real one where the design fits a part it places.</p>\n"
             }
         }
+        page += placeAndRouteSection(r, escape: escape, row: { row($0, header: $1) })
         page += "<p>Buffers: activations 2 x \(d.activationWords) words (\(d.activationBufferBits) bits), SB \(d.weightWords) words (\(d.weightBufferBits) bits), "
             + "bias/shift \(d.paramWords) words (\(d.paramBufferBits) bits).</p></body></html>\n"
+        return page
+    }
+
+    /// The ECP5 place and route: part, target and routed clock, latency and throughput at it, resources against
+    /// the part, the critical path.
+    static func placeAndRouteSection(_ r: Report, escape: (String) -> String, row: ([String], Bool) -> String) -> String {
+        guard let p = r.synthesis.first(where: { $0.target == .ecp5 })?.placeAndRoute else { return "" }
+        var page = "<h2>Place and route</h2>\n<p>\(escape(p.part)), target \(String(format: "%g", p.targetMHz)) MHz: "
+        if let speed = r.speed {
+            page += String(format: "routed Fmax %.1f MHz (%@). %d cycles per image (%d to load it, %d to compute): %.1f us per image, "
+                           + "%.0f images/s at that clock, one image at a time.", speed.fmaxMHz, p.meetsTarget ? "met" : "not met",
+                           speed.cycles, r.design.loadCycles, r.design.computeCycles, speed.latencyMicroseconds, speed.imagesPerSecond)
+        } else {
+            page += escape(p.note ?? "no Fmax") + "."
+        }
+        page += String(format: " Yosys and nextpnr-ecp5 took %.0f s.</p>\n", p.seconds)
+        if !p.resources.isEmpty {
+            page += "<table>" + row(["resource", "used", "of the part", "percent"], true)
+            for resource in p.resources {
+                page += row([resource.name, "\(resource.used)", "\(resource.available)", String(format: "%.1f%%", resource.percent)], false)
+            }
+            page += "</table>\n"
+        }
+        if let path = p.criticalPath {
+            page += "<p>Critical path, \(String(format: "%.2f", path.delayNs)) ns: from \(escape(path.from)) to \(escape(path.to)), through "
+                + escape(path.through.joined(separator: ", ")) + ".</p>\n"
+        }
         return page
     }
 

@@ -8,7 +8,8 @@ public enum SynthesisTarget: String, Sendable, CaseIterable, Codable {
     case generic
     /// Lattice iCE40-HX8K: LUT4s, carries, flip-flops, block RAMs; Fmax from nextpnr-ice40 (fixed seed).
     case ice40
-    /// Lattice ECP5: LUT4s, flip-flops, 18x18 multipliers, block RAMs (no Fmax: nextpnr-ecp5 is not a dependency).
+    /// Lattice ECP5 (LFE5U-85F by default): LUT4s, flip-flops, 18x18 multipliers, block RAMs, and routed Fmax,
+    /// utilisation and critical path from nextpnr-ecp5 (YoWASP, from PyPI).
     case ecp5
 }
 
@@ -48,9 +49,12 @@ public struct SynthesisReport: Codable, Equatable, Sendable {
     /// For tables: nextpnr's Fmax, else "<= bound" from the cell delays, else "-".
     public var fmaxText: String {
         if let fmaxMHz { return String(format: "%.1f", fmaxMHz) }
+        if let routed = placeAndRoute?.fmaxMHz { return String(format: "%.1f", routed) }
         return fmaxBoundMHz.map { String(format: "<= %.0f", $0) } ?? "-"
     }
     public var note: String?
+    /// ecp5: nextpnr-ecp5's result on the part.
+    public var placeAndRoute: PlaceAndRoute?
     public var computeCyclesPerVector: Double
     public var cyclesPerVector: Double
 
@@ -77,9 +81,15 @@ public enum Synthesis {
     static let hx8kCells = 7680
     static let hx8kRams = 32
 
-    public static func run(directory: URL, target: SynthesisTarget, seed: Int = 1, place: Bool = true, placeSeconds: Int = 300) throws -> SynthesisReport {
+    /// Synthesizes (and for ice40 and ecp5 places and routes) the design in `directory`; `ecp5` says on which
+    /// part and at which target clock. `progress` hears of each long step.
+    public static func run(directory: URL, target: SynthesisTarget, seed: Int = 1, place: Bool = true, placeSeconds: Int = 300,
+                           ecp5: PlaceAndRouteOptions = PlaceAndRouteOptions(), progress: (String) -> Void = { _ in }) throws -> SynthesisReport {
+        var ecp5 = ecp5
+        ecp5.seed = seed
         if try DesignFolder.load(directory).kind == "accelerator" {
-            return try runAccelerator(directory: directory, target: target, seed: seed, place: place, placeSeconds: placeSeconds)
+            return try runAccelerator(directory: directory, target: target, seed: seed, place: place, placeSeconds: placeSeconds,
+                                      ecp5: ecp5, progress: progress)
         }
         let manifest = try LayerDesign.loadManifest(directory: directory)
         let work = directory.appendingPathComponent("build/synth")
@@ -119,7 +129,10 @@ public enum Synthesis {
                 }
             }
         case .ecp5:
-            try mapECP5(read, top: manifest.top, in: directory, into: &report)
+            // Registered ports, as for ice40: the Fmax is the unit's own paths, not the pads.
+            try writeWrapper(manifest, to: work.appendingPathComponent("fmax_wrapper.v"))
+            try placeECP5("\(read) build/synth/fmax_wrapper.v", top: "\(manifest.top)_fmax", in: directory, options: ecp5, place: place,
+                          progress: progress, into: &report)
         }
         return report
     }
@@ -143,15 +156,6 @@ public enum Synthesis {
             return nil
         }
         return ps / 1000
-    }
-
-    /// Maps `top` for ECP5 and fills the report's cell counts (no Fmax: nextpnr-ecp5 is not a dependency).
-    static func mapECP5(_ read: String, top: String, in directory: URL, into report: inout SynthesisReport) throws {
-        try yosys("\(read); hierarchy -top \(top); synth_ecp5 -top \(top); tee -q -o build/synth/ecp5.stat.json stat -json",
-                  log: "build/synth/ecp5.log", in: directory)
-        report.fill(try cellCounts(Data(contentsOf: directory.appendingPathComponent("build/synth/ecp5.stat.json"))),
-                    lut: "LUT4", carry: "CCU2C", flipFlop: "TRELLIS_FF", blockRam: "DP16KD", dsp: "MULT18X18D")
-        report.note = "no Fmax: nextpnr-ecp5 is not installed"
     }
 
     static func yosys(_ script: String, log: String, in directory: URL) throws {

@@ -95,6 +95,12 @@ struct Progress {
         FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(done)/\(total) \(detail)".utf8))
     }
 
+    /// A line about the step under way (a terminal only), above the bar.
+    func note(_ text: String) {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1b}[K\(text)\n".utf8))
+    }
+
     func finish() {
         guard enabled else { return }
         FileHandle.standardError.write(Data("\r\u{1b}[K".utf8))

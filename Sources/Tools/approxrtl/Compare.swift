@@ -27,7 +27,8 @@ struct Compare: ParsableCommand {
             func ratio(_ a: Double, _ b: Double) -> String { b == 0 ? "-" : String(format: "%.2fx", a / b) }
             func cells(_ r: HandoffReport.Report) -> Int? { r.synthesis.first { $0.target == .ice40 }?.luts }
             var header = ["design", "model", "extensions", "Tn", "multipliers", "compute cycles", "vs first", "utilization", "MACs", "SB bits",
-                          "vs first", "adders", "FF bits", "LUT4 (ice40)", "images", "bit-exact", "top-1", "sim s"]
+                          "vs first", "adders", "FF bits", "LUT4 (ice40)", "LUT4 (ecp5)", "DSP", "Fmax MHz", "us/image", "images/s",
+                          "images", "bit-exact", "top-1", "sim s"]
             var rows = zip(directories, reports).map { directory, r -> [String] in
                 let d = r.design
                 let macs = d.layers.map(\.macs).reduce(0, +)
@@ -41,11 +42,17 @@ struct Compare: ParsableCommand {
                         ratio(Double(d.computeCycles), Double(base.design.computeCycles)), String(format: "%.1f%%", 100 * ideal / Double(d.computeCycles)),
                         "\(macs)", "\(d.weightBufferBits)", ratio(Double(d.weightBufferBits), Double(base.design.weightBufferBits)),
                         generic.map { "\($0.adders)" } ?? "-", generic.map { "\($0.flipFlopBits)" } ?? "-", cells(r).map(String.init) ?? "-",
+                        r.routed?.resource("LUT4").map { "\($0.used)" } ?? "-", r.routed?.resource("DSP").map { "\($0.used)" } ?? "-",
+                        r.speed.map { String(format: "%.1f", $0.fmaxMHz) } ?? "-", r.speed.map { String(format: "%.1f", $0.latencyMicroseconds) } ?? "-",
+                        r.speed.map { String(format: "%.0f", $0.imagesPerSecond) } ?? "-",
                         "\(images)", exact, best.map { String(format: "%.2f%%", 100 * Double($0.correct) / Double(max(1, $0.images))) } ?? "-",
                         best.map { String(format: "%.0f", $0.wallSeconds) } ?? "-"]
             }
-            // Mapped LUTs only when some folder was synthesized for iCE40.
-            if !reports.contains(where: { cells($0) != nil }), let column = header.firstIndex(of: "LUT4 (ice40)") {
+            // Mapped LUTs only when some folder was synthesized for iCE40; routed figures only when one was routed on ECP5.
+            var unused = reports.contains(where: { cells($0) != nil }) ? [] : ["LUT4 (ice40)"]
+            if !reports.contains(where: { $0.routed != nil }) { unused += ["LUT4 (ecp5)", "DSP", "Fmax MHz", "us/image", "images/s"] }
+            for name in unused {
+                guard let column = header.firstIndex(of: name) else { continue }
                 header.remove(at: column)
                 rows = rows.map { var row = $0; row.remove(at: column); return row }
             }

