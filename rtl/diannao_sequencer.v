@@ -1,27 +1,33 @@
 // Control sequencer of the DianNao-style accelerator (docs/accelerator.md): runs the program that approxrtl
-// compiles from the model. For each layer it fetches one 128-bit instruction from the program ROM and walks its
+// compiles from the model. For each layer it fetches one 256-bit instruction from the program ROM and walks its
 // loop nest, one step per cycle:
 //   for oy, ox (output pixel), to (output tile of Tn channels), ky, kx (kernel tap), ti (input tile)
 // A step names one input word (Tn channels of one input pixel) and one weight word (Tn x Tn weights); the last
 // step of an output tile hands its Tn accumulators to NFU-3. Pooling layers walk the same nest with ti fixed at 0
-// and read input tile `to`. In a weighted layer each output tile has a descriptor (the tile ROM, read
-// combinationally, one entry per bias/shift word): its window (kernel height and width, first tap), so that M4's
+// and read input tile `to`. In a weighted layer each output tile has a descriptor (the tile ROM, one entry per
+// bias/shift word): its window (kernel height and width, first tap, and that tap's word offset), so that M4's
 // reduced-kernel tiles step over the centre of the kernel only, or for M3's feature tiles the number of feature
 // steps, which walk ti over the sources; for M1's reuse lanes a gather tile (the pixel's window, stepped like a
 // MAC tile but reading no SB word) and scan tiles of so many steps, one SB word of members each. All tiles of an
 // output pixel run before the next pixel, so a feature tile finds its sources' accumulators in the feature unit
-// and a scan tile the gathered window. After a layer's last step the sequencer waits Drain
-// cycles, so that the next layer reads a complete buffer.
+// and a scan tile the gathered window.
+// Timing: no multiplier and no memory output sits on a path to an address. Every address is a sum of counters
+// that step by constants the compiler wrote into the instruction's second word (input words per row, per output
+// row and column, the window's origin) and the tile's tap offset; the tile ROM is read synchronously one tile
+// ahead (the descriptor of the tile after the current one is always in its output register); and every output
+// is registered, so a step leaves the sequencer one cycle after its counters. A layer takes three cycles to
+// fetch its instruction and first descriptors, one per step, and after its last step waits the NFU's Drain
+// cycles (plus that output register), so that the next layer reads a complete buffer.
 module diannao_sequencer #(
   parameter integer Layers = 1,           // instructions in the program
   parameter integer ProgAddrWidth = 1,    // at least clog2(Layers)
-  parameter integer ActAddrWidth = 10,    // activation buffer address width
+  parameter integer ActAddrWidth = 10,    // activation buffer address width (at most 24)
   parameter integer WeightAddrWidth = 8,  // SB address width
   parameter integer ParamAddrWidth = 4,   // bias/shift ROM address width
   parameter integer TileWords = 16,       // tile descriptors (one per bias/shift word; at most 2^ParamAddrWidth)
-  parameter integer Drain = 8,            // cycles from a step's issue to its result being written
+  parameter integer Drain = 8,            // cycles from a step leaving the sequencer to its result being written
   parameter ProgramFile = "program.hex",
-  parameter TileFile = "tiles.hex"        // one 32-bit descriptor per output tile of the weighted layers
+  parameter TileFile = "tiles.hex"        // one 64-bit descriptor per output tile of the weighted layers
 ) (
   input  wire clk_i,
   input  wire rst_ni,
@@ -30,81 +36,83 @@ module diannao_sequencer #(
   output wire done_o,                             // one cycle: the last layer's results are written
   output wire [ProgAddrWidth - 1:0] layer_o,      // the layer running
   // The step issued this cycle (meaningful while step_valid_o is high).
-  output wire step_valid_o,
-  output wire [ActAddrWidth - 1:0] in_addr_o,     // input word: (iy * in_w + ix) * in_tiles + tile
-  output wire in_mask_o,                          // the input pixel lies inside the map (not padding)
-  output wire [WeightAddrWidth - 1:0] weight_addr_o,
-  output wire [ParamAddrWidth - 1:0] param_addr_o,
-  output wire first_o,                            // first step of an output tile
-  output wire last_o,                             // last step of an output tile
-  output wire [ActAddrWidth - 1:0] out_addr_o,    // output word: (oy * out_w + ox) * out_tiles + to
-  output wire [7:0] tile_o,                       // output tile (to)
-  output wire [2:0] op_o,                         // 0 multiply-accumulate, 1 max pool, 2 average pool, 3 feature,
+  output reg  step_valid_o,
+  output reg  [ActAddrWidth - 1:0] in_addr_o,     // input word: (iy * in_w + ix) * in_tiles + tile
+  output reg  in_mask_o,                          // the input pixel lies inside the map (not padding)
+  output reg  [WeightAddrWidth - 1:0] weight_addr_o,
+  output reg  [ParamAddrWidth - 1:0] param_addr_o,
+  output reg  first_o,                            // first step of an output tile
+  output reg  last_o,                             // last step of an output tile
+  output reg  [ActAddrWidth - 1:0] out_addr_o,    // output word: (oy * out_w + ox) * out_tiles + to
+  output reg  [7:0] tile_o,                       // output tile (to)
+  output reg  [2:0] op_o,                         // 0 multiply-accumulate, 1 max pool, 2 average pool, 3 feature,
                                                   // 4 gather, 5 scan
-  output wire relu_o,
-  output wire act_o,                              // the layer's codes go through its activation table
-  output wire [3:0] table_o,                      // which table (held for the whole layer)
-  output wire logits_o,                           // results go to the logit registers, not a buffer
-  output wire src_o,                              // buffer read
-  output wire dst_o,                              // buffer written
-  output wire [3:0] pool_shift_o                  // average pool: log2 of the window area
+  output reg  relu_o,
+  output reg  act_o,                              // the layer's codes go through its activation table
+  output reg  [3:0] table_o,                      // which table (held for the whole layer)
+  output reg  logits_o,                           // results go to the logit registers, not a buffer
+  output reg  src_o,                              // buffer read
+  output reg  dst_o,                              // buffer written
+  output reg  [3:0] pool_shift_o                  // average pool: log2 of the window area
 );
   localparam [1:0] OpMac = 2'd0, OpMax = 2'd1, OpAverage = 2'd2;
   localparam [1:0] KindMac = 2'd0, KindFeature = 2'd1, KindGather = 2'd2, KindScan = 2'd3;
-  localparam [2:0] StIdle = 3'd0, StFetch = 3'd1, StDecode = 3'd2, StRun = 3'd3, StDrain = 3'd4;
+  localparam [2:0] StIdle = 3'd0, StFetch = 3'd1, StDecode = 3'd2, StFirst = 3'd3, StRun = 3'd4, StDrain = 3'd5;
+  // Address arithmetic: signed, wide enough for any buffer address and the window's negative origin.
+  localparam integer AW = 26;
 
   // Program ROM: one instruction per layer.
-  wire [127:0] instr_rom;
+  wire [255:0] instr_rom;
   reg [ProgAddrWidth - 1:0] layer_q;
-  rom #(.Width(128), .Depth(Layers), .AddrWidth(ProgAddrWidth), .InitFile(ProgramFile)) u_program (
+  rom #(.Width(256), .Depth(Layers), .AddrWidth(ProgAddrWidth), .InitFile(ProgramFile)) u_program (
     .clk_i(clk_i), .addr_i(layer_q), .data_o(instr_rom));
 
   reg [2:0] state_q;
-  reg [127:0] instr_q;
+  reg [255:0] instr_q;
   reg [7:0] oy_q, ox_q, to_q;
   reg [11:0] ti_q;
   reg [3:0] ky_q, kx_q;
   reg [WeightAddrWidth - 1:0] weight_q;
-  reg [4:0] drain_q;
+  reg [5:0] drain_q;
 
   // Instruction fields (docs/accelerator.md, "Program").
   wire [1:0] op = instr_q[1:0];
   wire [7:0] in_h = instr_q[15:8];
   wire [7:0] in_w = instr_q[23:16];
   wire [7:0] in_tiles = instr_q[31:24];
-  wire [7:0] out_h = instr_q[39:32];
   wire [7:0] out_w = instr_q[47:40];
+  wire [7:0] out_h = instr_q[39:32];
   wire [7:0] out_tiles = instr_q[55:48];
   wire [3:0] pool_k_h = instr_q[59:56];
   wire [3:0] pool_k_w = instr_q[63:60];
   wire [3:0] stride_h = instr_q[67:64];
   wire [3:0] stride_w = instr_q[71:68];
-  wire [3:0] pad_t = instr_q[75:72];
   wire [3:0] pad_l = instr_q[79:76];
   wire [23:0] weight_base = instr_q[111:88];
   wire [15:0] param_base = instr_q[127:112];
-
-
+  // The address word: input words per input row, per output row (stride_h rows) and per output column (the word
+  // of the window origin, -pad_t, -pad_l, two's complement, bits 215:192, is read at decode).
+  wire [AW - 1:0] row_words = {2'd0, instr_q[151:128]};
+  wire [AW - 1:0] oy_words = {2'd0, instr_q[175:152]};
+  wire [AW - 1:0] ox_words = {10'd0, instr_q[191:176]};
   // With reuse lanes, output tile 0 of a layer is the gather tile, which writes nothing.
   wire reuse = instr_q[6];
-
-  // Pooling reads one input tile per output tile; multiply-accumulate (and gather) reads all of them; a feature
-  // tile takes one step per source, a scan tile one per member.
   wire is_mac = op == OpMac;
   wire is_pool = op == OpMax || op == OpAverage;
-  wire [23:0] param_addr = {8'd0, param_base} + {16'd0, to_q};
-  // The tile descriptor of output tile `to`: kernel height, width, first tap y, x, steps, kind.
-  reg [31:0] tiles_rom [0:TileWords - 1];
+
+  // Tile descriptors: desc_q is the current tile's, next_q (the ROM's output register) the next tile's.
+  reg [63:0] tiles_rom [0:TileWords - 1];
   initial $readmemh(TileFile, tiles_rom);
-  wire [31:0] tile_desc = tiles_rom[param_addr[ParamAddrWidth - 1:0]];
-  wire [1:0] kind = is_pool ? KindMac : tile_desc[29:28];
+  reg [63:0] desc_q, next_q;
+  reg [ParamAddrWidth - 1:0] desc_addr;
+  always @(posedge clk_i) next_q <= tiles_rom[desc_addr];
+
+  wire [1:0] kind = is_pool ? KindMac : desc_q[29:28];
   wire stepped = kind == KindFeature || kind == KindScan;  // steps from the descriptor, no window
   wire is_gather = kind == KindGather;
-  wire [3:0] k_h = is_pool ? pool_k_h : tile_desc[3:0];
-  wire [3:0] k_w = is_pool ? pool_k_w : tile_desc[7:4];
-  wire [3:0] tap_y = is_pool ? 4'd0 : tile_desc[11:8];
-  wire [3:0] tap_x = is_pool ? 4'd0 : tile_desc[15:12];
-  wire [11:0] ti_count = is_pool ? 12'd1 : stepped ? tile_desc[27:16] : {4'd0, in_tiles};
+  wire [3:0] k_h = is_pool ? pool_k_h : desc_q[3:0];
+  wire [3:0] k_w = is_pool ? pool_k_w : desc_q[7:4];
+  wire [11:0] ti_count = is_pool ? 12'd1 : stepped ? desc_q[27:16] : {4'd0, in_tiles};
   wire ti_end = ti_q == ti_count - 12'd1;
   wire kx_end = kx_q == k_w - 4'd1;
   wire ky_end = ky_q == k_h - 4'd1;
@@ -113,83 +121,94 @@ module diannao_sequencer #(
   wire oy_end = oy_q == out_h - 8'd1;
   wire tile_end = ti_end && kx_end && ky_end;
   wire layer_end = tile_end && to_end && ox_end && oy_end;
+  // The next tile's first tap (pooling: the window's corner) and its word offset.
+  wire [3:0] next_tap_y = is_pool ? 4'd0 : next_q[11:8];
+  wire [3:0] next_tap_x = is_pool ? 4'd0 : next_q[15:12];
+  wire [AW - 1:0] next_tap_words = is_pool ? {AW{1'b0}} : {2'd0, next_q[55:32]};
 
-  // The input pixel of this step: iy = oy * stride_h + tap_y + ky - pad_t (likewise ix), signed.
-  wire [11:0] oy_strided = {4'd0, oy_q} * {8'd0, stride_h};
-  wire [11:0] ox_strided = {4'd0, ox_q} * {8'd0, stride_w};
-  wire signed [13:0] iy = $signed({2'b00, oy_strided}) + $signed({10'd0, ky_q}) + $signed({10'd0, tap_y}) - $signed({10'd0, pad_t});
-  wire signed [13:0] ix = $signed({2'b00, ox_strided}) + $signed({10'd0, kx_q}) + $signed({10'd0, tap_x}) - $signed({10'd0, pad_l});
-  wire in_map = iy >= 14'sd0 && iy < $signed({6'd0, in_h}) && ix >= 14'sd0 && ix < $signed({6'd0, in_w});
+  // The successor tile of `to` (0 after the last) and its descriptor address, kept ahead.
+  reg [7:0] succ_q;
+  reg [ParamAddrWidth - 1:0] succ_param_q;
+  wire succ_last = succ_q == out_tiles - 8'd1;
+  wire [7:0] succ_next = succ_last ? 8'd0 : succ_q + 8'd1;
+  wire [ParamAddrWidth - 1:0] succ_param_next = succ_last ? param_base[ParamAddrWidth - 1:0] : succ_param_q + 1'b1;
+
+  // Window state: the pixel's origin (coordinates and word), the tap within the window (coordinates and word
+  // offset from the origin), the row the tap is on, the output pixel's first word, the SB and bias/shift words.
+  reg signed [9:0] iy0_q, ix0_q;
+  reg [AW - 1:0] origin_q, origin_row_q;
+  reg [4:0] dy_q, dx_q;
+  reg [AW - 1:0] tap_q, tap_row_q;
+  reg [AW - 1:0] out_pixel_q;
+  reg [ParamAddrWidth - 1:0] param_q;
+  wire [7:0] out_tiles_written = out_tiles - {7'd0, reuse};
+
+  // The step the counters name, computed from registers only (adds and compares), registered on the way out.
+  wire signed [10:0] iy = iy0_q + $signed({6'd0, dy_q});
+  wire signed [10:0] ix = ix0_q + $signed({6'd0, dx_q});
+  wire in_map = iy >= 11'sd0 && iy < $signed({3'd0, in_h}) && ix >= 11'sd0 && ix < $signed({3'd0, in_w});
   wire [7:0] tile = is_mac ? ti_q[7:0] : to_q;
-  // Outside the map the address is not used (the mask zeroes the word), so its low bits suffice.
-  wire [31:0] in_pixel = {18'd0, iy} * {24'd0, in_w} + {18'd0, ix};
-  wire [31:0] in_addr = in_pixel * {24'd0, in_tiles} + {24'd0, tile};
-  // The output word: (oy * out_w + ox) * out_tiles + to (with reuse lanes the scan tiles are 1 .. out_tiles - 1
-  // and write output tiles 0 .. out_tiles - 2).
-  wire [15:0] out_pixel = {8'd0, oy_q} * {8'd0, out_w} + {8'd0, ox_q};
-  wire [7:0] out_tile = to_q - {7'd0, reuse};
-  wire [31:0] out_addr = {16'd0, out_pixel} * {24'd0, out_tiles - {7'd0, reuse}} + {24'd0, out_tile};
+  wire [AW - 1:0] in_addr = origin_q + tap_q + {{(AW - 8){1'b0}}, tile};
+  wire [AW - 1:0] out_addr = out_pixel_q + {{(AW - 8){1'b0}}, to_q - {7'd0, reuse}};
+  wire step = state_q == StRun;
+
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) step_valid_o <= 1'b0;
+    else step_valid_o <= step;
+  end
+  always @(posedge clk_i) begin
+    in_addr_o <= in_addr[ActAddrWidth - 1:0];
+    in_mask_o <= in_map;
+    weight_addr_o <= weight_q;
+    param_addr_o <= param_q;
+    first_o <= ti_q == 12'd0 && kx_q == 4'd0 && ky_q == 4'd0;
+    last_o <= tile_end;
+    out_addr_o <= out_addr[ActAddrWidth - 1:0];
+    tile_o <= to_q;
+    op_o <= kind == KindFeature ? 3'd3 : kind == KindGather ? 3'd4 : kind == KindScan ? 3'd5 : {1'b0, op};
+    relu_o <= instr_q[2];
+    act_o <= instr_q[7];
+    table_o <= instr_q[87:84];
+    logits_o <= instr_q[3];
+    src_o <= instr_q[4];
+    dst_o <= instr_q[5];
+    pool_shift_o <= instr_q[83:80];
+  end
+
+  // Which descriptor the tile ROM reads this cycle (its output register holds it next cycle): at a layer's start
+  // tile 0's, then its successor's; while running, the successor of the tile the next step belongs to.
+  wire to_advance = step && tile_end;
+  always @(*) begin
+    case (state_q)
+      StDecode: desc_addr = instr_rom[112 +: ParamAddrWidth];
+      StFirst: desc_addr = succ_param_q;
+      default: desc_addr = to_advance ? succ_param_next : succ_param_q;
+    endcase
+  end
 
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       state_q <= StIdle;
       layer_q <= {ProgAddrWidth{1'b0}};
-      instr_q <= 128'd0;
-      {oy_q, ox_q, to_q} <= 24'd0;
-      ti_q <= 12'd0;
-      {ky_q, kx_q} <= 8'd0;
-      weight_q <= {WeightAddrWidth{1'b0}};
-      drain_q <= 5'd0;
+      drain_q <= 6'd0;
     end else begin
       case (state_q)
         StIdle: if (start_i) begin
           layer_q <= {ProgAddrWidth{1'b0}};
           state_q <= StFetch;
         end
-        // The ROM answers one cycle after the address.
+        // The ROMs answer one cycle after the address.
         StFetch: state_q <= StDecode;
-        StDecode: begin
-          instr_q <= instr_rom;
-          {oy_q, ox_q, to_q} <= 24'd0;
-          ti_q <= 12'd0;
-          {ky_q, kx_q} <= 8'd0;
-          weight_q <= instr_rom[88 +: WeightAddrWidth];
-          state_q <= StRun;
-        end
-        StRun: begin
-          // The weight words of one output pixel follow one another (a gather step reads none); the next pixel
-          // starts from the base again.
-          if (tile_end && to_end) weight_q <= weight_base[WeightAddrWidth - 1:0];
-          else if (!is_gather) weight_q <= weight_q + 1'b1;
-          if (!ti_end) ti_q <= ti_q + 12'd1;
-          else begin
-            ti_q <= 12'd0;
-            if (!kx_end) kx_q <= kx_q + 4'd1;
-            else begin
-              kx_q <= 4'd0;
-              if (!ky_end) ky_q <= ky_q + 4'd1;
-              else begin
-                ky_q <= 4'd0;
-                if (!to_end) to_q <= to_q + 8'd1;
-                else begin
-                  to_q <= 8'd0;
-                  if (!ox_end) ox_q <= ox_q + 8'd1;
-                  else begin
-                    ox_q <= 8'd0;
-                    oy_q <= oy_q + 8'd1;
-                  end
-                end
-              end
-            end
-          end
-          if (layer_end) begin
-            drain_q <= 5'd0;
-            state_q <= StDrain;
-          end
+        StDecode: state_q <= StFirst;
+        StFirst: state_q <= StRun;
+        StRun: if (layer_end) begin
+          drain_q <= 6'd0;
+          state_q <= StDrain;
         end
         StDrain: begin
-          drain_q <= drain_q + 5'd1;
-          if (drain_q == Drain[4:0] - 5'd1) begin
+          drain_q <= drain_q + 6'd1;
+          // Drain + 1: the step's own output register.
+          if (drain_q == Drain[5:0]) begin
             if (layer_q == Layers[ProgAddrWidth - 1:0] - 1'b1) state_q <= StIdle;
             else begin
               layer_q <= layer_q + 1'b1;
@@ -202,29 +221,92 @@ module diannao_sequencer #(
     end
   end
 
-  assign busy_o = state_q != StIdle;
-  assign done_o = state_q == StDrain && drain_q == Drain[4:0] - 5'd1 && layer_q == Layers[ProgAddrWidth - 1:0] - 1'b1;
-  assign layer_o = layer_q;
-  assign step_valid_o = state_q == StRun;
-  assign in_addr_o = in_addr[ActAddrWidth - 1:0];
-  assign in_mask_o = in_map;
-  assign weight_addr_o = weight_q;
-  assign param_addr_o = param_addr[ParamAddrWidth - 1:0];
-  assign first_o = ti_q == 12'd0 && kx_q == 4'd0 && ky_q == 4'd0;
-  assign last_o = tile_end;
-  assign out_addr_o = out_addr[ActAddrWidth - 1:0];
-  assign tile_o = to_q;
-  assign op_o = kind == KindFeature ? 3'd3 : kind == KindGather ? 3'd4 : kind == KindScan ? 3'd5 : {1'b0, op};
-  assign relu_o = instr_q[2];
-  assign act_o = instr_q[7];
-  assign table_o = instr_q[87:84];
-  assign logits_o = instr_q[3];
-  assign src_o = instr_q[4];
-  assign dst_o = instr_q[5];
-  assign pool_shift_o = instr_q[83:80];
+  // The loop nest and the window state (datapath registers: no reset, set up by every layer's decode).
+  always @(posedge clk_i) begin
+    if (state_q == StDecode) begin
+      instr_q <= instr_rom;
+      {oy_q, ox_q, to_q} <= 24'd0;
+      ti_q <= 12'd0;
+      {ky_q, kx_q} <= 8'd0;
+      weight_q <= instr_rom[88 +: WeightAddrWidth];
+      param_q <= instr_rom[112 +: ParamAddrWidth];
+      succ_q <= instr_rom[55:48] == 8'd1 ? 8'd0 : 8'd1;
+      succ_param_q <= instr_rom[55:48] == 8'd1 ? instr_rom[112 +: ParamAddrWidth] : instr_rom[112 +: ParamAddrWidth] + 1'b1;
+      iy0_q <= -$signed({6'd0, instr_rom[75:72]});
+      ix0_q <= -$signed({6'd0, instr_rom[79:76]});
+      origin_q <= {{2{instr_rom[215]}}, instr_rom[215:192]};
+      origin_row_q <= {{2{instr_rom[215]}}, instr_rom[215:192]};
+      out_pixel_q <= {AW{1'b0}};
+    end
+    if (state_q == StFirst) begin
+      // next_q holds tile 0's descriptor now; the ROM reads its successor's.
+      desc_q <= next_q;
+      dy_q <= op == OpMac ? {1'b0, next_q[11:8]} : 5'd0;
+      dx_q <= op == OpMac ? {1'b0, next_q[15:12]} : 5'd0;
+      tap_q <= op == OpMac ? {2'd0, next_q[55:32]} : {AW{1'b0}};
+      tap_row_q <= op == OpMac ? {2'd0, next_q[55:32]} : {AW{1'b0}};
+    end
+    if (step) begin
+      // The weight words of one output pixel follow one another (a gather step reads none); the next pixel
+      // starts from the base again.
+      if (tile_end && to_end) weight_q <= weight_base[WeightAddrWidth - 1:0];
+      else if (!is_gather) weight_q <= weight_q + 1'b1;
+      if (!ti_end) ti_q <= ti_q + 12'd1;
+      else begin
+        ti_q <= 12'd0;
+        if (!kx_end) begin
+          kx_q <= kx_q + 4'd1;
+          dx_q <= dx_q + 5'd1;
+          tap_q <= tap_q + {{(AW - 8){1'b0}}, in_tiles};
+        end else begin
+          kx_q <= 4'd0;
+          if (!ky_end) begin
+            ky_q <= ky_q + 4'd1;
+            dy_q <= dy_q + 5'd1;
+            dx_q <= dx_q - {1'b0, k_w} + 5'd1;
+            tap_q <= tap_row_q + row_words;
+            tap_row_q <= tap_row_q + row_words;
+          end else begin
+            // A new tile: its descriptor was read ahead.
+            ky_q <= 4'd0;
+            desc_q <= next_q;
+            to_q <= to_end ? 8'd0 : to_q + 8'd1;
+            succ_q <= succ_next;
+            succ_param_q <= succ_param_next;
+            param_q <= to_end ? param_base[ParamAddrWidth - 1:0] : param_q + 1'b1;
+            dy_q <= {1'b0, next_tap_y};
+            dx_q <= {1'b0, next_tap_x};
+            tap_q <= next_tap_words;
+            tap_row_q <= next_tap_words;
+            if (to_end) begin
+              out_pixel_q <= out_pixel_q + {{(AW - 8){1'b0}}, out_tiles_written};
+              if (!ox_end) begin
+                ox_q <= ox_q + 8'd1;
+                ix0_q <= ix0_q + $signed({6'd0, stride_w});
+                origin_q <= origin_q + ox_words;
+              end else begin
+                ox_q <= 8'd0;
+                oy_q <= oy_q + 8'd1;
+                ix0_q <= -$signed({6'd0, pad_l});
+                iy0_q <= iy0_q + $signed({6'd0, stride_h});
+                origin_q <= origin_row_q + oy_words;
+                origin_row_q <= origin_row_q + oy_words;
+              end
+            end
+          end
+        end
+      end
+    end
+  end
 
-  // Reserved instruction bits, and address bits beyond the buffers' sizes (the compiler checks they are zero).
+  assign busy_o = state_q != StIdle;
+  assign done_o = state_q == StDrain && drain_q == Drain[5:0] && layer_q == Layers[ProgAddrWidth - 1:0] - 1'b1;
+  assign layer_o = layer_q;
+
+  // Reserved instruction and descriptor bits, and address bits beyond the buffers' sizes (the compiler checks
+  // they are zero).
   wire unused_bits;
-  assign unused_bits = ^{tile_desc[31:30], weight_base[23:WeightAddrWidth],
-                         in_addr[31:ActAddrWidth], param_addr[23:ParamAddrWidth], out_addr[31:ActAddrWidth]};
+  assign unused_bits = ^{desc_q[63:30], desc_q[15:8], next_q[63:56], next_q[31:16], next_q[7:0], weight_base[23:WeightAddrWidth],
+                         param_base[15:ParamAddrWidth], instr_q[255:192], instr_q[75:72], in_addr[AW - 1:ActAddrWidth],
+                         out_addr[AW - 1:ActAddrWidth], oy_q, instr_rom[255:216], instr_rom[127:112 + ParamAddrWidth]};
 endmodule

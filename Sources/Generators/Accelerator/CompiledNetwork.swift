@@ -96,12 +96,16 @@ public struct CompiledNetwork: Sendable {
     /// counts them; M4 channels their window's taps, M3 channels one per source); 0 for pooling.
     public var macs: [Int]
 
-    /// Cycles a step's result takes to reach a buffer: memory read, products, the adder tree's levels, the
-    /// accumulator, the write, and the activation stage when there are tables (diannao_core.v `Drain`).
-    public var drain: Int { bitsFor(config.tn - 1) + 3 + (tables.isEmpty ? 0 : 1) }
+    /// Cycles a step's result takes to reach a buffer after its last step is counted: the sequencer's output
+    /// register, memory read, products, the adder tree's levels, the accumulator, the write, and the activation
+    /// stage when there are tables (diannao_core.v `Drain`, plus the sequencer's register).
+    public var drain: Int { 1 + bitsFor(config.tn - 1) + 3 + (tables.isEmpty ? 0 : 1) }
 
-    /// Cycles of each layer: instruction fetch and decode, one per step, and the drain.
-    public var layerCycles: [Int] { program.map { 2 + $0.steps + drain } }
+    /// Cycles a layer takes before its first step: instruction fetch, decode, and the first tile descriptors.
+    public static let fetchCycles = 3
+
+    /// Cycles of each layer: fetch, one per step, and the drain.
+    public var layerCycles: [Int] { program.map { Self.fetchCycles + $0.steps + drain } }
 
     /// `macs / (tn * tn)` per layer: the cycles with every multiplier busy.
     public var idealCycles: [Double] { macs.map { Double($0) / Double(config.tn * config.tn) } }

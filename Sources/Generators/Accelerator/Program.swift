@@ -1,5 +1,7 @@
 /// One instruction of the accelerator's program: a layer's loop nest and where its numbers live
-/// (docs/accelerator.md, "Program"). Encoded as a 128-bit word, fields from bit 0 up.
+/// (docs/accelerator.md, "Program"). Encoded as a 256-bit word, fields from bit 0 up: the layer's fields, then
+/// the address word, the constants the sequencer steps its addresses by (derived from the fields, so that no
+/// multiplier sits on an address path).
 public struct Instruction: Equatable, Sendable, Codable {
     public enum Op: Int, Sendable, Codable {
         case multiplyAccumulate = 0, maxPool = 1, averagePool = 2
@@ -39,25 +41,37 @@ public struct Instruction: Equatable, Sendable, Codable {
         ("output_height", 32, 8), ("output_width", 40, 8), ("output_tiles", 48, 8),
         ("kernel_height", 56, 4), ("kernel_width", 60, 4), ("stride_height", 64, 4), ("stride_width", 68, 4),
         ("pad_top", 72, 4), ("pad_left", 76, 4), ("pool_shift", 80, 4), ("table", 84, 4), ("weight_base", 88, 24), ("param_base", 112, 16),
+        ("row_words", 128, 24), ("output_row_words", 152, 24), ("output_column_words", 176, 16), ("origin_word", 192, 24),
     ]
+    /// Fields in two's complement (the others are unsigned).
+    static let signedFields: Set = ["origin_word"]
+
+    /// Input words per input row; per output row (stride_h input rows); per output column (stride_w pixels).
+    public var rowWords: Int { inputWidth * inputTiles }
+    public var outputRowWords: Int { strideHeight * rowWords }
+    public var outputColumnWords: Int { strideWidth * inputTiles }
+    /// The word of the first output pixel's window origin (-pad_top, -pad_left), before adding a tile's tap.
+    public var originWord: Int { (-padTop * inputWidth - padLeft) * inputTiles }
 
     var values: [Int] {
         [op.rawValue, relu ? 1 : 0, logits ? 1 : 0, source, destination, reuse ? 1 : 0, table == nil ? 0 : 1, inputHeight, inputWidth,
          inputTiles, outputHeight, outputWidth, outputTiles, kernelHeight, kernelWidth, strideHeight, strideWidth, padTop, padLeft,
-         poolShift, table ?? 0, weightBase, paramBase]
+         poolShift, table ?? 0, weightBase, paramBase, rowWords, outputRowWords, outputColumnWords, originWord]
     }
 
     /// The field that does not fit its bits, if any (the compiler refuses such a layer).
     public var overflowingField: (name: String, value: Int, bits: Int)? {
-        for (field, value) in zip(Self.fields, values) where value < 0 || value >= 1 << field.bits {
-            return (field.name, value, field.bits)
+        for (field, value) in zip(Self.fields, values) {
+            let signed = Self.signedFields.contains(field.name)
+            let (low, high) = signed ? (-(1 << (field.bits - 1)), 1 << (field.bits - 1)) : (0, 1 << field.bits)
+            if value < low || value >= high { return (field.name, value, field.bits) }
         }
         return nil
     }
 
-    /// The 128-bit word as 32 hex digits, most significant first.
+    /// The 256-bit word as 64 hex digits, most significant first.
     public var hex: String {
-        var word = WideWord(bits: 128)
+        var word = WideWord(bits: 256)
         for (field, value) in zip(Self.fields, values) { word.set(value, at: field.lsb, bits: field.bits) }
         return word.hex
     }
@@ -69,8 +83,9 @@ public struct Instruction: Equatable, Sendable, Codable {
     }
 }
 
-/// How one output tile of a weighted layer steps (the sequencer's tile ROM, 32 bits from bit 0: kernel height and
-/// width, first tap y and x, 4 bits each; steps, 12 bits; kind, 2 bits): a MAC tile over a window of the kernel,
+/// How one output tile of a weighted layer steps (the sequencer's tile ROM, 64 bits from bit 0: kernel height and
+/// width, first tap y and x, 4 bits each; steps, 12 bits; kind, 2 bits; 2 reserved; the first tap's word offset,
+/// 24 bits): a MAC tile over a window of the kernel,
 /// a feature tile of `steps` steps (M3), or for M1's reuse lanes the pixel's gather tile (over the whole kernel,
 /// like a MAC tile) and scan tiles of `steps` steps.
 public struct TileDescriptor: Equatable, Sendable {
@@ -79,6 +94,9 @@ public struct TileDescriptor: Equatable, Sendable {
     public var kernelHeight: Int, kernelWidth: Int, tapY: Int, tapX: Int
     /// Feature and scan tiles: their steps (0 for the others).
     public var steps: Int
+    /// The first tap's offset in buffer words from the window's origin: `tapY * rowWords + tapX * inputTiles` of
+    /// the layer's instruction (the compiler sets it once the instruction exists).
+    public var tapOffset = 0
 
     public init(_ kind: Kind = .multiplyAccumulate, kernelHeight: Int = 1, kernelWidth: Int = 1, tapY: Int = 0, tapX: Int = 0, steps: Int = 0) {
         self.kind = kind; self.kernelHeight = kernelHeight; self.kernelWidth = kernelWidth; self.tapY = tapY; self.tapX = tapX; self.steps = steps
@@ -87,8 +105,9 @@ public struct TileDescriptor: Equatable, Sendable {
     /// Field widths in encoding order.
     static let fields: [(name: String, bits: Int)] = [
         ("kernel height", 4), ("kernel width", 4), ("first tap y", 4), ("first tap x", 4), ("steps", 12), ("kind", 2),
+        ("reserved", 2), ("tap offset", 24),
     ]
-    var values: [Int] { [kernelHeight, kernelWidth, tapY, tapX, steps, kind.rawValue] }
+    var values: [Int] { [kernelHeight, kernelWidth, tapY, tapX, steps, kind.rawValue, 0, tapOffset] }
 
     /// The field that does not fit its bits, if any (the compiler refuses such a layer).
     public var overflowingField: (name: String, value: Int, bits: Int)? {
@@ -102,7 +121,7 @@ public struct TileDescriptor: Equatable, Sendable {
     }
 
     public var hex: String {
-        var word = WideWord(bits: 32)
+        var word = WideWord(bits: 64)
         var lsb = 0
         for (field, value) in zip(Self.fields, values) { word.set(value, at: lsb, bits: field.bits); lsb += field.bits }
         return word.hex

@@ -13,7 +13,12 @@ final class NetworkCompilerTests: XCTestCase {
                                       poolShift: 2, weightBase: 0x123456, paramBase: 0xabcd)
         // By hand from docs/accelerator.md: op 2 | relu << 2 | source << 4 = 0x16; then the byte fields, the nibbles
         // (kernel 5, 3 -> 0x35 as [63:56]; strides 2, 1 -> 0x12; pads 2, 1 -> 0x12; pool shift 2), the bases.
-        XCTAssertEqual(instruction.hex, "abcd" + "123456" + "0" + "2" + "12" + "12" + "35" + "03" + "0d" + "0e" + "02" + "1b" + "1c" + "16")
+        let layerWord: String = "abcd" + "123456" + "0" + "2" + "12" + "12" + "35" + "03" + "0d" + "0e" + "02" + "1b" + "1c" + "16"
+        XCTAssertEqual(String(instruction.hex.suffix(32)), layerWord)
+        // The address word above it: row words 27 * 2 = 54 = 0x36 (bits 151:128), per output row 2 * 54 = 108 = 0x6c,
+        // per output column 1 * 2 = 2, origin (-2 * 27 - 1) * 2 = -110 = 0xffff92 in 24 bits; bits 255:216 zero.
+        let addressWord: String = "0000000000" + "ffff92" + "0002" + "00006c" + "000036"
+        XCTAssertEqual(String(instruction.hex.prefix(32)), addressWord)
         XCTAssertNil(instruction.overflowingField)
         var big = instruction
         big.kernelHeight = 16
@@ -23,9 +28,9 @@ final class NetworkCompilerTests: XCTestCase {
     func testCycleModelCountsStepsFetchAndDrain() throws {
         let (model, _) = try AcceleratorSimulationTests.randomModel(seed: 2)
         let network = try NetworkCompiler.compile(model, config: AcceleratorConfig(tn: 4))
-        XCTAssertEqual(network.drain, 2 + 3)
+        XCTAssertEqual(network.drain, 1 + 2 + 3)
         for (instruction, cycles) in zip(network.program, network.layerCycles) {
-            XCTAssertEqual(cycles, instruction.steps + 2 + network.drain)
+            XCTAssertEqual(cycles, instruction.steps + 3 + network.drain)
             if instruction.op == .multiplyAccumulate {
                 XCTAssertEqual(instruction.steps, instruction.outputHeight * instruction.outputWidth * instruction.outputTiles
                                * instruction.kernelHeight * instruction.kernelWidth * instruction.inputTiles, "no reductions: full tiles")
@@ -128,13 +133,13 @@ final class NetworkCompilerTests: XCTestCase {
         let withTables = network.program.filter { $0.table != nil }
         XCTAssertEqual(withTables.map(\.table), (0..<withTables.count).map { Optional($0) })
         XCTAssertEqual(network.tables.count, model.layers.filter { $0.activation != nil }.count)
-        XCTAssertEqual(network.drain, 2 + 3 + 1, "the activation stage adds a cycle")
+        XCTAssertEqual(network.drain, 1 + 2 + 3 + 1, "the activation stage adds a cycle")
         XCTAssertEqual(network.multipliers, 16 + 4)
         var instruction = withTables.last!
         instruction.table = 5
         let word = instruction.hex
         // Nibble 21 from the right holds bits 84-87; bit 7 is the top bit of the lowest byte.
-        XCTAssertEqual(Array(word)[31 - 21], "5")
+        XCTAssertEqual(Array(word)[63 - 21], "5")
         XCTAssertEqual(Int(String(word.suffix(2)), radix: 16)! & 0x80, 0x80)
         // LeakyRelu has two segments, Sigmoid 16: the LeakyRelu table repeats its breakpoint and its last segment.
         let leaky = network.paddedTable(0)

@@ -106,6 +106,11 @@ struct ProgramBuilder {
         for unit in units { try unit.lower(&lowering) }
         if lowering.descriptors.isEmpty { lowering.lowerOnMacArray() }
         lowering.instruction.tileSteps = lowering.descriptors.map { $0.stepCount(inputTiles: source.tiles) }
+        let instruction = lowering.instruction!
+        for index in lowering.descriptors.indices {
+            let d = lowering.descriptors[index]
+            lowering.descriptors[index].tapOffset = d.tapY * instruction.rowWords + d.tapX * instruction.inputTiles
+        }
         try emit(lowering.instruction, fail: lowering.fail)
         if let bad = lowering.descriptors.lazy.compactMap(\.overflowingField).first {
             throw lowering.fail("a tile's \(bad.name) = \(bad.value) does not fit the tile descriptor's \(bad.bits) bits")
