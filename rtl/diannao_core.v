@@ -78,9 +78,10 @@ module diannao_core #(
   output wire [ProgAddrWidth - 1:0] layer_o   // which one
 );
   localparam integer Levels = $clog2(Tn);
-  // A step's result is written Levels + 3 cycles after its issue (one more through the activation stage); the
-  // next layer (or the logit stream) waits for it.
-  localparam integer Drain = Levels + 3 + (Pwl != 0 ? 1 : 0);
+  // A step's result is written Levels + 3 cycles after it enters the NFU (one more through the activation stage),
+  // which is one cycle after the sequencer issues it (the memories' words are registered before the NFU takes
+  // them); the next layer (or the logit stream) waits for it.
+  localparam integer Drain = 1 + Levels + 3 + (Pwl != 0 ? 1 : 0);
   localparam integer TableWidth = (Segments - 1) * ActWidth + Segments * (SlopeWidth + InterceptWidth) + TableShiftBits;
   localparam integer WordWidth = Tn * DataWidth;
   localparam integer ParamWidth = Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth + (Pwl != 0 ? 1 : 0));
@@ -124,7 +125,7 @@ module diannao_core #(
   // Biases and shifts of an output tile, read so that they arrive with the adder trees' sums.
   wire [ParamAddrWidth - 1:0] param_addr_late;
   wire [ParamWidth - 1:0] param_word;
-  delay_line #(.Width(ParamAddrWidth), .Depth(Levels + 1)) u_param_delay (
+  delay_line #(.Width(ParamAddrWidth), .Depth(Levels + 2)) u_param_delay (
     .clk_i(clk_i), .rst_ni(rst_ni), .d_i(param_addr), .q_o(param_addr_late));
   rom #(.Width(ParamWidth), .Depth(ParamWords), .AddrWidth(ParamAddrWidth), .InitFile(ParamFile)) u_params (
     .clk_i(clk_i), .addr_i(param_addr_late), .data_o(param_word));
@@ -188,11 +189,33 @@ module diannao_core #(
   ram_sdp #(.Width(WordWidth), .Depth(ActWords), .AddrWidth(ActAddrWidth)) u_buffer1 (
     .clk_i(clk_i), .we_i(nfu_write && nfu_dst), .waddr_i(nfu_addr), .wdata_i(nfu_data), .raddr_i(in_addr), .rdata_o(rdata1));
 
-  // The word read this cycle comes from the buffer the step named a cycle ago.
+  // The word read this cycle comes from the buffer the step named a cycle ago. It is registered before the NFU
+  // broadcasts it to the multipliers (and the SB word before they take it): no memory output drives a
+  // multiplier or a fan-out directly. The step's flags wait a cycle with them.
   reg src1_q;
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) src1_q <= 1'b0;
     else src1_q <= src;
+  end
+  reg [WordWidth - 1:0] x_q;
+  reg [Tn * LaneBits - 1:0] w_q;
+  always @(posedge clk_i) begin
+    x_q <= src1_q ? rdata1 : rdata0;
+    w_q <= weight_word;
+  end
+  reg step_valid_q;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) step_valid_q <= 1'b0;
+    else step_valid_q <= step_valid;
+  end
+  reg in_mask_q, first_q, last_q, relu_q, act_q, logits_q1, dst_q;
+  reg [ActAddrWidth - 1:0] out_addr_q;
+  reg [7:0] tile_q;
+  reg [2:0] op_q;
+  reg [3:0] pool_shift_q;
+  always @(posedge clk_i) begin
+    {in_mask_q, first_q, last_q, relu_q, act_q, logits_q1, dst_q} <= {in_mask, first, last, relu, act, logits, dst};
+    {out_addr_q, tile_q, op_q, pool_shift_q} <= {out_addr, tile, op, pool_shift};
   end
 
   diannao_nfu #(
@@ -204,9 +227,9 @@ module diannao_core #(
     .Terms(Terms), .ReuseCoefWidth(ReuseCoefWidth), .Pwl(Pwl), .Segments(Segments), .SlopeWidth(SlopeWidth),
     .InterceptWidth(InterceptWidth), .TableShiftBits(TableShiftBits)
   ) u_nfu (
-    .clk_i(clk_i), .rst_ni(rst_ni), .valid_i(step_valid), .mask_i(in_mask), .first_i(first), .last_i(last),
-    .addr_i(out_addr), .tile_i(tile), .op_i(op), .relu_i(relu), .act_i(act), .logits_i(logits), .dst_i(dst), .pool_shift_i(pool_shift),
-    .x_i(src1_q ? rdata1 : rdata0), .w_i(weight_word), .table_i(table_word), .param_i(param_word),
+    .clk_i(clk_i), .rst_ni(rst_ni), .valid_i(step_valid_q), .mask_i(in_mask_q), .first_i(first_q), .last_i(last_q),
+    .addr_i(out_addr_q), .tile_i(tile_q), .op_i(op_q), .relu_i(relu_q), .act_i(act_q), .logits_i(logits_q1), .dst_i(dst_q),
+    .pool_shift_i(pool_shift_q), .x_i(x_q), .w_i(w_q), .table_i(table_word), .param_i(param_word),
     .write_o(nfu_write), .dst_o(nfu_dst), .write_addr_o(nfu_addr), .write_data_o(nfu_data),
     .logit_write_o(logit_write), .logit_data_o(logit_data));
 
