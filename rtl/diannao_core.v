@@ -78,10 +78,11 @@ module diannao_core #(
   output wire [ProgAddrWidth - 1:0] layer_o   // which one
 );
   localparam integer Levels = $clog2(Tn);
-  // A step's result is written Levels + 3 cycles after it enters the NFU (one more through the activation stage),
+  // A step's result leaves the NFU Levels + 6 cycles after it enters (one more through the activation stage),
   // which is one cycle after the sequencer issues it (the memories' words are registered before the NFU takes
-  // them); the next layer (or the logit stream) waits for it.
-  localparam integer Drain = 1 + Levels + 3 + (Pwl != 0 ? 1 : 0);
+  // them), and is written a cycle later (the NFU's results are registered before the buffers); the next layer
+  // (or the logit stream) waits for it.
+  localparam integer Drain = 1 + Levels + 6 + 1 + (Pwl != 0 ? 1 : 0);
   localparam integer TableWidth = (Segments - 1) * ActWidth + Segments * (SlopeWidth + InterceptWidth) + TableShiftBits;
   localparam integer WordWidth = Tn * DataWidth;
   localparam integer ParamWidth = Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth + (Pwl != 0 ? 1 : 0));
@@ -147,10 +148,11 @@ module diannao_core #(
   endgenerate
 
   // The two activation buffers. The loader writes buffer 0; the NFU writes the layer's destination.
-  wire nfu_write, nfu_dst, logit_write;
-  wire [ActAddrWidth - 1:0] nfu_addr;
-  wire [WordWidth - 1:0] nfu_data;
-  wire [Tn * LogitWidth - 1:0] logit_data;
+  // (The NFU's results, registered: the write-data select and the block RAMs' inputs start from flip-flops.)
+  reg nfu_write, nfu_dst, logit_write;
+  reg [ActAddrWidth - 1:0] nfu_addr;
+  reg [WordWidth - 1:0] nfu_data;
+  reg [Tn * LogitWidth - 1:0] logit_data;
   // The loader: a pixel (or a zero while flushing) enters the strip; the strip ending at it is complete.
   wire flushing = col_q >= ImageWidth[7:0];
   wire load_step = state_q == StLoad && (flushing || in_tvalid_i);
@@ -218,6 +220,10 @@ module diannao_core #(
     {out_addr_q, tile_q, op_q, pool_shift_q} <= {out_addr, tile, op, pool_shift};
   end
 
+  wire nfu_write_d, nfu_dst_d, logit_write_d;
+  wire [ActAddrWidth - 1:0] nfu_addr_d;
+  wire [WordWidth - 1:0] nfu_data_d;
+  wire [Tn * LogitWidth - 1:0] logit_data_d;
   diannao_nfu #(
     .Tn(Tn), .DataWidth(DataWidth), .ActWidth(ActWidth), .WeightWidth(WeightWidth), .AccWidth(AccWidth),
     .ShiftWidth(ShiftWidth), .MaxLeftShift(MaxLeftShift), .LogitWidth(LogitWidth), .AddrWidth(ActAddrWidth), .Swc(Swc),
@@ -230,8 +236,15 @@ module diannao_core #(
     .clk_i(clk_i), .rst_ni(rst_ni), .valid_i(step_valid_q), .mask_i(in_mask_q), .first_i(first_q), .last_i(last_q),
     .addr_i(out_addr_q), .tile_i(tile_q), .op_i(op_q), .relu_i(relu_q), .act_i(act_q), .logits_i(logits_q1), .dst_i(dst_q),
     .pool_shift_i(pool_shift_q), .x_i(x_q), .w_i(w_q), .table_i(table_word), .param_i(param_word),
-    .write_o(nfu_write), .dst_o(nfu_dst), .write_addr_o(nfu_addr), .write_data_o(nfu_data),
-    .logit_write_o(logit_write), .logit_data_o(logit_data));
+    .write_o(nfu_write_d), .dst_o(nfu_dst_d), .write_addr_o(nfu_addr_d), .write_data_o(nfu_data_d),
+    .logit_write_o(logit_write_d), .logit_data_o(logit_data_d));
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) {nfu_write, logit_write} <= 2'b00;
+    else {nfu_write, logit_write} <= {nfu_write_d, logit_write_d};
+  end
+  always @(posedge clk_i) begin
+    {nfu_dst, nfu_addr, nfu_data, logit_data} <= {nfu_dst_d, nfu_addr_d, nfu_data_d, logit_data_d};
+  end
 
   // The logit registers, one tile of Tn per write, in tile order.
   reg [LogitTiles * Tn * LogitWidth - 1:0] logits_q;

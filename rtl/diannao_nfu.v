@@ -19,7 +19,7 @@
 // MacArray (every weighted layer runs on the reuse lanes) NFU-1's multipliers and NFU-2's adder trees are left out.
 // Step flags enter with the buffer and SB addresses (the issue cycle); x_i and w_i arrive one cycle later (the
 // memories' read latency) and param_i, the tile's biases, shifts (and scales), Levels + 2 cycles after the issue.
-// The result of a step issued in cycle t is written in cycle t + Levels + 3 (+ 1 with Pwl).
+// The result of a step issued in cycle t is written in cycle t + Levels + 6 (+ 1 with Pwl).
 module diannao_nfu #(
   parameter integer Tn = 16,            // lanes: input and output channels per step
   parameter integer DataWidth = 9,      // activation lane width (signed; input pixels zero-extended)
@@ -334,70 +334,118 @@ module diannao_nfu #(
     end
   end
 
-  // NFU-3: the results of stage 4 (requantized codes, pooled codes, logits), then with Pwl the activation stage.
-  wire [Tn * DataWidth - 1:0] data4;
-  wire [Tn * LogitWidth - 1:0] logits_data4;
-  wire done4 = flags4_q[ValidBit];
-  wire [2:0] op4 = flags4_q[OpLsb +: 3];
-  wire relu4 = flags4_q[ReluBit];
-  wire logits4 = flags4_q[LogitsBit];
-  wire [3:0] pool_shift4 = flags4_q[PoolShiftLsb +: 4];
+  // NFU-3, pipelined so that no stage holds more than a multiply, two adds or a shift: stage 5 the MAW multiply
+  // (SWC lanes), stage 6 the bias (SWC) and the rounding terms, stage 7 the shifts; the ReLU and the saturation
+  // select the results of stage 7 (requantized codes, pooled codes, logits), then with Pwl the activation stage.
+  // The arithmetic is requantize.v's (docs/arithmetic.md section 3), split at its registers.
+  localparam integer Wide = AccWidth + MaxLeftShift + 1;
+  reg [FlagWidth - 1:0] flags5_q, flags6_q, flags7_q;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) {flags5_q, flags6_q, flags7_q} <= {(3 * FlagWidth){1'b0}};
+    else {flags5_q, flags6_q, flags7_q} <= {flags4_q, flags5_q, flags6_q};
+  end
+  wire [2:0] op4 = flags4_q[OpLsb +: 3];  // (read by the MAW multiply only)
+  generate
+    if (Swc == 0) begin : g_no_maw
+      wire unused_op4 = ^op4;
+    end
+  endgenerate
+  wire [2:0] op5 = flags5_q[OpLsb +: 3];
+  wire [3:0] pool_shift5 = flags5_q[PoolShiftLsb +: 4];
+  wire [3:0] pool_shift6 = flags6_q[PoolShiftLsb +: 4];
+  wire done7 = flags7_q[ValidBit];
+  wire [2:0] op7 = flags7_q[OpLsb +: 3];
+  wire relu7 = flags7_q[ReluBit];
+  wire logits7 = flags7_q[LogitsBit];
+  wire [Tn * DataWidth - 1:0] data7;
+  wire [Tn * LogitWidth - 1:0] logits_data7;
   generate
     for (g = 0; g < Tn; g = g + 1) begin : g_out
       wire signed [AccWidth - 1:0] sum = $signed(acc_q[g * AccWidth +: AccWidth]);
-      wire signed [AccWidth - 1:0] acc;
+      // Datapath registers: no reset.
+      reg signed [AccWidth - 1:0] maw5_q, bias5_q, acc6_q, average6_q;
+      reg signed [ShiftWidth - 1:0] shift5_q, shift6_q;
+      reg signed [Wide - 1:0] rounded6_q, shifted7_q;
+      reg signed [AccWidth - 1:0] pooled7_q;
+      reg signed [LogitWidth - 1:0] logit7_q;
+      // Stage 5: the MAW multiply, modulo 2^AccWidth (the result fits: it is the layer's accumulator).
       if (Swc != 0) begin : g_maw
-        // The MAW multiply, modulo 2^AccWidth (the result fits: it is the layer's accumulator).
         wire signed [AccWidth + ScaleWidth:0] scaled = sum * $signed({1'b0, scale_q[g * ScaleWidth +: ScaleWidth]});
-        assign acc = op4 == OpMac ? $signed(bias_q[g * AccWidth +: AccWidth]) + scaled[AccWidth - 1:0] : sum;  // no M3 with SWC
+        always @(posedge clk_i) maw5_q <= op4 == OpMac ? scaled[AccWidth - 1:0] : sum;  // no M3 with SWC
         wire unused_scaled = ^scaled[AccWidth + ScaleWidth:AccWidth];
       end else begin : g_plain
-        assign acc = sum;
-        wire unused_bias = ^{bias_q[g * AccWidth +: AccWidth], scale_q[g * ScaleWidth +: ScaleWidth]};
+        always @(posedge clk_i) maw5_q <= sum;
+        wire unused_scale = ^scale_q[g * ScaleWidth +: ScaleWidth];
       end
-      wire signed [ShiftWidth - 1:0] shift = $signed(shift_q[g * ShiftWidth +: ShiftWidth]);
-      wire signed [ActWidth - 1:0] requantized;
-      requantize #(.AccWidth(AccWidth), .OutWidth(ActWidth), .ShiftWidth(ShiftWidth), .MaxLeftShift(MaxLeftShift)) u_requantize (
-        .acc_i(acc), .shift_i(shift), .relu_i(relu4), .y_o(requantized));
-      // Average: the window sum rounded half up by the area's shift; max: the code itself.
-      wire signed [AccWidth - 1:0] rounding = pool_shift4 == 4'd0 ? {AccWidth{1'b0}}
-                                            : $signed({{(AccWidth - 1){1'b0}}, 1'b1} << (pool_shift4 - 4'd1));
-      wire signed [AccWidth - 1:0] average = (acc + rounding) >>> pool_shift4;
-      wire signed [AccWidth - 1:0] pooled = op4 == OpMax ? acc : average;
-      assign data4[g * DataWidth +: DataWidth] = (op4 == OpMac || op4 == OpFeature || op4 == OpScan)
-        ? {{(DataWidth - ActWidth){requantized[ActWidth - 1]}}, requantized} : pooled[DataWidth - 1:0];
-      // Logits: the accumulator aligned by a left shift of -shift (the compiler checks shift <= 0).
-      wire [ShiftWidth - 1:0] left = $unsigned(-shift);
-      wire signed [LogitWidth - 1:0] acc_wide = {{(LogitWidth - AccWidth){acc[AccWidth - 1]}}, acc};
-      assign logits_data4[g * LogitWidth +: LogitWidth] = acc_wide <<< left;
-      wire unused_pooled = ^pooled[AccWidth - 1:DataWidth];
+      always @(posedge clk_i) begin
+        bias5_q <= $signed(bias_q[g * AccWidth +: AccWidth]);
+        shift5_q <= $signed(shift_q[g * ShiftWidth +: ShiftWidth]);
+      end
+      // Stage 6: the accumulator (SWC: the bias joins after the MAW multiply), the requantization's half step
+      // 2^(shift - 1) added before a right shift, and the average's rounding (half up by the area's shift).
+      wire signed [AccWidth - 1:0] acc = (Swc != 0 && op5 == OpMac) ? bias5_q + maw5_q : maw5_q;
+      wire signed [Wide - 1:0] acc_wide = {{(Wide - AccWidth){acc[AccWidth - 1]}}, acc};
+      wire shift_right5 = shift5_q > $signed({ShiftWidth{1'b0}});
+      wire [ShiftWidth - 1:0] right5 = $unsigned(shift5_q);
+      wire signed [Wide - 1:0] half = shift_right5 ? $signed({{(Wide - 1){1'b0}}, 1'b1} << (right5 - 1'b1)) : $signed({Wide{1'b0}});
+      wire signed [AccWidth - 1:0] rounding = pool_shift5 == 4'd0 ? {AccWidth{1'b0}}
+                                            : $signed({{(AccWidth - 1){1'b0}}, 1'b1} << (pool_shift5 - 4'd1));
+      always @(posedge clk_i) begin
+        acc6_q <= acc;
+        rounded6_q <= acc_wide + half;
+        average6_q <= acc + rounding;
+        shift6_q <= shift5_q;
+      end
+      // Stage 7: the shifts. Requantization: an arithmetic right shift of the rounded value, or a left shift;
+      // average: the rounded sum shifted by the area; logits: the accumulator aligned by a left shift of -shift
+      // (the compiler checks shift <= 0).
+      wire shift_right6 = shift6_q > $signed({ShiftWidth{1'b0}});
+      wire [ShiftWidth - 1:0] right6 = $unsigned(shift6_q);
+      wire [ShiftWidth - 1:0] left6 = $unsigned(-shift6_q);
+      wire signed [Wide - 1:0] acc6_wide = {{(Wide - AccWidth){acc6_q[AccWidth - 1]}}, acc6_q};
+      wire signed [LogitWidth - 1:0] logit_wide = {{(LogitWidth - AccWidth){acc6_q[AccWidth - 1]}}, acc6_q};
+      always @(posedge clk_i) begin
+        shifted7_q <= shift_right6 ? rounded6_q >>> right6 : acc6_wide <<< left6;
+        pooled7_q <= flags6_q[OpLsb +: 3] == OpMax ? acc6_q : average6_q >>> pool_shift6;
+        logit7_q <= logit_wide <<< left6;
+      end
+      // The ReLU after rounding, then saturation to ActWidth bits.
+      localparam signed [Wide - 1:0] Top = $signed({{(Wide - ActWidth + 1){1'b0}}, {(ActWidth - 1){1'b1}}});
+      localparam signed [Wide - 1:0] Bottom = $signed({{(Wide - ActWidth + 1){1'b1}}, {(ActWidth - 1){1'b0}}});
+      wire signed [Wide - 1:0] rectified = (relu7 && shifted7_q[Wide - 1]) ? $signed({Wide{1'b0}}) : shifted7_q;
+      wire signed [ActWidth - 1:0] requantized = rectified > Top ? Top[ActWidth - 1:0]
+                                               : rectified < Bottom ? Bottom[ActWidth - 1:0] : rectified[ActWidth - 1:0];
+      assign data7[g * DataWidth +: DataWidth] = (op7 == OpMac || op7 == OpFeature || op7 == OpScan)
+        ? {{(DataWidth - ActWidth){requantized[ActWidth - 1]}}, requantized} : pooled7_q[DataWidth - 1:0];
+      assign logits_data7[g * LogitWidth +: LogitWidth] = logit7_q;
+      wire unused_pooled = ^pooled7_q[AccWidth - 1:DataWidth];
     end
   endgenerate
 
   generate
     if (Pwl != 0) begin : g_pwl
-      // Stage 5: the activation table on layers that have one (a fused Sigmoid, Tanh, ...); a register stage,
-      // so that the table's compare, multiply and saturation do not lengthen stage 4's path.
+      // Stage 8: the activation table on layers that have one (a fused Sigmoid, Tanh, ...); a register stage,
+      // so that the table's compare, multiply and saturation do not lengthen stage 7's path.
       reg done5_q, logits5_q, act5_q, dst5_q;
-      // The lanes that hold a channel: with the parameters in stage 4, beside the codes in stage 5.
-      reg [Tn - 1:0] active4_q, active5_q;
+      // The lanes that hold a channel: with the parameters in stage 4, beside the codes in stage 8.
+      reg [Tn - 1:0] active4_q, active5_q, active6_q, active7_q, active8_q;
       reg [AddrWidth - 1:0] addr5_q;
       reg [Tn * DataWidth - 1:0] data5_q;
       reg [Tn * LogitWidth - 1:0] logits_data5_q;
       always @(posedge clk_i or negedge rst_ni) begin
         if (!rst_ni) begin
           {done5_q, logits5_q, act5_q, dst5_q} <= 4'd0;
-          {active4_q, active5_q} <= {(2 * Tn){1'b0}};
+          {active4_q, active5_q, active6_q, active7_q, active8_q} <= {(5 * Tn){1'b0}};
           addr5_q <= {AddrWidth{1'b0}};
           data5_q <= {(Tn * DataWidth){1'b0}};
           logits_data5_q <= {(Tn * LogitWidth){1'b0}};
         end else begin
-          {done5_q, logits5_q, act5_q, dst5_q} <= {done4, logits4, flags4_q[ActBit], flags4_q[DstBit]};
+          {done5_q, logits5_q, act5_q, dst5_q} <= {done7, logits7, flags7_q[ActBit], flags7_q[DstBit]};
           active4_q <= param_i[Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth) +: Tn];
-          active5_q <= active4_q;
-          addr5_q <= flags4_q[AddrWidth - 1:0];
-          data5_q <= data4;
-          logits_data5_q <= logits_data4;
+          {active5_q, active6_q, active7_q, active8_q} <= {active4_q, active5_q, active6_q, active7_q};
+          addr5_q <= flags7_q[AddrWidth - 1:0];
+          data5_q <= data7;
+          logits_data5_q <= logits_data7;
         end
       end
       for (g = 0; g < Tn; g = g + 1) begin : g_lane
@@ -406,7 +454,7 @@ module diannao_nfu #(
           .ActWidth(ActWidth), .Segments(Segments), .SlopeWidth(SlopeWidth), .InterceptWidth(InterceptWidth),
           .ShiftBits(TableShiftBits)
         ) u_pwl (.x_i(data5_q[g * DataWidth +: ActWidth]), .table_i(table_i), .y_o(activated));
-        assign write_data_o[g * DataWidth +: DataWidth] = act5_q && active5_q[g]
+        assign write_data_o[g * DataWidth +: DataWidth] = act5_q && active8_q[g]
           ? {{(DataWidth - ActWidth){activated[ActWidth - 1]}}, activated} : data5_q[g * DataWidth +: DataWidth];
       end
       assign write_o = done5_q && !logits5_q;
@@ -415,15 +463,15 @@ module diannao_nfu #(
       assign write_addr_o = addr5_q;
       assign logit_data_o = logits_data5_q;
     end else begin : g_no_pwl
-      assign write_o = done4 && !logits4;
-      assign logit_write_o = done4 && logits4;
-      assign dst_o = flags4_q[DstBit];
-      assign write_addr_o = flags4_q[AddrWidth - 1:0];
-      assign write_data_o = data4;
-      assign logit_data_o = logits_data4;
-      wire unused_table = ^{table_i, flags4_q[ActBit]};
+      assign write_o = done7 && !logits7;
+      assign logit_write_o = done7 && logits7;
+      assign dst_o = flags7_q[DstBit];
+      assign write_addr_o = flags7_q[AddrWidth - 1:0];
+      assign write_data_o = data7;
+      assign logit_data_o = logits_data7;
+      wire unused_table = ^{table_i, flags7_q[ActBit]};
     end
   endgenerate
 
-  wire unused_flags = ^{flags4_q[MaskBit:LastBit], flags4_q[TileLsb +: 8], flags3[OpLsb - 1:0]};
+  wire unused_flags = ^{flags7_q[MaskBit:LastBit], flags7_q[TileLsb +: 8], flags7_q[PoolShiftLsb +: 4], flags3[OpLsb - 1:0]};
 endmodule

@@ -98,9 +98,10 @@ public struct CompiledNetwork: Sendable {
 
     /// Cycles a step's result takes to reach a buffer after its last step is counted: the sequencer's output
     /// register, memory read, the register after the memories, products, the adder tree's levels, the
-    /// accumulator, the write, and the activation stage when there are tables (diannao_core.v `Drain`, plus the
-    /// sequencer's register).
-    public var drain: Int { 2 + bitsFor(config.tn - 1) + 3 + (tables.isEmpty ? 0 : 1) }
+    /// accumulator, NFU-3's three stages (MAW multiply, rounding, shifts), the register before the buffers, the
+    /// write, and the activation stage when there are tables (diannao_core.v `Drain`, plus the sequencer's
+    /// register).
+    public var drain: Int { 2 + bitsFor(config.tn - 1) + 7 + (tables.isEmpty ? 0 : 1) }
 
     /// Cycles a layer takes before its first step: instruction fetch, decode, and the first tile descriptors.
     public static let fetchCycles = 3
