@@ -80,8 +80,6 @@ module diannao_sequencer #(
   wire [7:0] in_h = instr_q[15:8];
   wire [7:0] in_w = instr_q[23:16];
   wire [7:0] in_tiles = instr_q[31:24];
-  wire [7:0] out_w = instr_q[47:40];
-  wire [7:0] out_h = instr_q[39:32];
   wire [7:0] out_tiles = instr_q[55:48];
   wire [3:0] pool_k_h = instr_q[59:56];
   wire [3:0] pool_k_w = instr_q[63:60];
@@ -100,25 +98,40 @@ module diannao_sequencer #(
   wire is_mac = op == OpMac;
   wire is_pool = op == OpMax || op == OpAverage;
 
-  // Tile descriptors: desc_q is the current tile's, next_q (the ROM's output register) the next tile's.
+  // Tile descriptors: kind_q and the bounds below are the current tile's, next_q (the ROM's output register) is
+  // the next tile's descriptor.
   reg [63:0] tiles_rom [0:TileWords - 1];
   initial $readmemh(TileFile, tiles_rom);
-  reg [63:0] desc_q, next_q;
+  reg [63:0] next_q;
+  reg [1:0] kind_q;
   reg [ParamAddrWidth - 1:0] desc_addr;
   always @(posedge clk_i) next_q <= tiles_rom[desc_addr];
 
-  wire [1:0] kind = is_pool ? KindMac : desc_q[29:28];
-  wire stepped = kind == KindFeature || kind == KindScan;  // steps from the descriptor, no window
+  wire [1:0] kind = is_pool ? KindMac : kind_q;
   wire is_gather = kind == KindGather;
-  wire [3:0] k_h = is_pool ? pool_k_h : desc_q[3:0];
-  wire [3:0] k_w = is_pool ? pool_k_w : desc_q[7:4];
-  wire [11:0] ti_count = is_pool ? 12'd1 : stepped ? desc_q[27:16] : {4'd0, in_tiles};
-  wire ti_end = ti_q == ti_count - 12'd1;
-  wire kx_end = kx_q == k_w - 4'd1;
-  wire ky_end = ky_q == k_h - 4'd1;
-  wire to_end = to_q == out_tiles - 8'd1;
-  wire ox_end = ox_q == out_w - 8'd1;
-  wire oy_end = oy_q == out_h - 8'd1;
+  // The loop bounds as last values, registered (a tile's with its descriptor, the layer's at decode), so that
+  // every end test is a compare of two registers.
+  reg [11:0] ti_last_q;
+  reg [3:0] kx_last_q, ky_last_q;
+  reg [7:0] to_last_q, ox_last_q, oy_last_q;
+  // The last ti, ky and kx of a tile with descriptor d (pooling: the layer's window, one input tile).
+  function automatic [19:0] bounds(input [1:0] kind_d, input [11:0] steps_d, input [3:0] kh_d, input [3:0] kw_d, input pool,
+                                   input [3:0] pool_kh, input [3:0] pool_kw, input [7:0] tiles);
+    reg [1:0] k;
+    reg [11:0] count;
+    begin
+      k = pool ? KindMac : kind_d;
+      count = pool ? 12'd1 : (k == KindFeature || k == KindScan) ? steps_d : {4'd0, tiles};
+      bounds = {count - 12'd1, (pool ? pool_kh : kh_d) - 4'd1, (pool ? pool_kw : kw_d) - 4'd1};
+    end
+  endfunction
+  wire [19:0] next_bounds = bounds(next_q[29:28], next_q[27:16], next_q[3:0], next_q[7:4], is_pool, pool_k_h, pool_k_w, in_tiles);
+  wire ti_end = ti_q == ti_last_q;
+  wire kx_end = kx_q == kx_last_q;
+  wire ky_end = ky_q == ky_last_q;
+  wire to_end = to_q == to_last_q;
+  wire ox_end = ox_q == ox_last_q;
+  wire oy_end = oy_q == oy_last_q;
   wire tile_end = ti_end && kx_end && ky_end;
   wire layer_end = tile_end && to_end && ox_end && oy_end;
   // The next tile's first tap (pooling: the window's corner) and its word offset.
@@ -129,7 +142,7 @@ module diannao_sequencer #(
   // The successor tile of `to` (0 after the last) and its descriptor address, kept ahead.
   reg [7:0] succ_q;
   reg [ParamAddrWidth - 1:0] succ_param_q;
-  wire succ_last = succ_q == out_tiles - 8'd1;
+  wire succ_last = succ_q == to_last_q;
   wire [7:0] succ_next = succ_last ? 8'd0 : succ_q + 8'd1;
   wire [ParamAddrWidth - 1:0] succ_param_next = succ_last ? param_base[ParamAddrWidth - 1:0] : succ_param_q + 1'b1;
 
@@ -237,10 +250,14 @@ module diannao_sequencer #(
       origin_q <= {{2{instr_rom[215]}}, instr_rom[215:192]};
       origin_row_q <= {{2{instr_rom[215]}}, instr_rom[215:192]};
       out_pixel_q <= {AW{1'b0}};
+      to_last_q <= instr_rom[55:48] - 8'd1;
+      ox_last_q <= instr_rom[47:40] - 8'd1;
+      oy_last_q <= instr_rom[39:32] - 8'd1;
     end
     if (state_q == StFirst) begin
       // next_q holds tile 0's descriptor now; the ROM reads its successor's.
-      desc_q <= next_q;
+      kind_q <= next_q[29:28];
+      {ti_last_q, ky_last_q, kx_last_q} <= next_bounds;
       dy_q <= op == OpMac ? {1'b0, next_q[11:8]} : 5'd0;
       dx_q <= op == OpMac ? {1'b0, next_q[15:12]} : 5'd0;
       tap_q <= op == OpMac ? {2'd0, next_q[55:32]} : {AW{1'b0}};
@@ -263,13 +280,14 @@ module diannao_sequencer #(
           if (!ky_end) begin
             ky_q <= ky_q + 4'd1;
             dy_q <= dy_q + 5'd1;
-            dx_q <= dx_q - {1'b0, k_w} + 5'd1;
+            dx_q <= dx_q - {1'b0, kx_last_q};
             tap_q <= tap_row_q + row_words;
             tap_row_q <= tap_row_q + row_words;
           end else begin
             // A new tile: its descriptor was read ahead.
             ky_q <= 4'd0;
-            desc_q <= next_q;
+            kind_q <= next_q[29:28];
+            {ti_last_q, ky_last_q, kx_last_q} <= next_bounds;
             to_q <= to_end ? 8'd0 : to_q + 8'd1;
             succ_q <= succ_next;
             succ_param_q <= succ_param_next;
@@ -306,7 +324,7 @@ module diannao_sequencer #(
   // Reserved instruction and descriptor bits, and address bits beyond the buffers' sizes (the compiler checks
   // they are zero).
   wire unused_bits;
-  assign unused_bits = ^{desc_q[63:30], desc_q[15:8], next_q[63:56], next_q[31:16], next_q[7:0], weight_base[23:WeightAddrWidth],
-                         param_base[15:ParamAddrWidth], instr_q[255:192], instr_q[75:72], in_addr[AW - 1:ActAddrWidth],
+  assign unused_bits = ^{next_q[63:56], next_q[31:30], weight_base[23:WeightAddrWidth],
+                         param_base[15:ParamAddrWidth], instr_q[255:192], instr_q[75:72], instr_q[47:32], in_addr[AW - 1:ActAddrWidth],
                          out_addr[AW - 1:ActAddrWidth], oy_q, instr_rom[255:216], instr_rom[127:112 + ParamAddrWidth]};
 endmodule
