@@ -193,16 +193,22 @@ module diannao_core #(
 
   // The word read this cycle comes from the buffer the step named a cycle ago. It is registered before the NFU
   // broadcasts it to the multipliers (and the SB word before they take it): no memory output drives a
-  // multiplier or a fan-out directly. The step's flags wait a cycle with them.
+  // multiplier or a fan-out directly. Padding is zeroed here, in the same LUT as the buffer select, so that the
+  // multipliers take flip-flops directly. The step's flags wait a cycle with them.
   reg src1_q;
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) src1_q <= 1'b0;
     else src1_q <= src;
   end
+  reg in_mask_q, first_q, last_q, relu_q, act_q, logits_q1, dst_q;
+  reg [ActAddrWidth - 1:0] out_addr_q;
+  reg [7:0] tile_q;
+  reg [2:0] op_q;
+  reg [3:0] pool_shift_q;
   reg [WordWidth - 1:0] x_q;
   reg [Tn * LaneBits - 1:0] w_q;
   always @(posedge clk_i) begin
-    x_q <= src1_q ? rdata1 : rdata0;
+    x_q <= !in_mask_q ? {WordWidth{1'b0}} : src1_q ? rdata1 : rdata0;
     w_q <= weight_word;
   end
   reg step_valid_q;
@@ -210,11 +216,6 @@ module diannao_core #(
     if (!rst_ni) step_valid_q <= 1'b0;
     else step_valid_q <= step_valid;
   end
-  reg in_mask_q, first_q, last_q, relu_q, act_q, logits_q1, dst_q;
-  reg [ActAddrWidth - 1:0] out_addr_q;
-  reg [7:0] tile_q;
-  reg [2:0] op_q;
-  reg [3:0] pool_shift_q;
   always @(posedge clk_i) begin
     {in_mask_q, first_q, last_q, relu_q, act_q, logits_q1, dst_q} <= {in_mask, first, last, relu, act, logits, dst};
     {out_addr_q, tile_q, op_q, pool_shift_q} <= {out_addr, tile, op, pool_shift};

@@ -70,7 +70,7 @@ module diannao_nfu #(
   input  wire logits_i,
   input  wire dst_i,
   input  wire [3:0] pool_shift_i,
-  // One cycle after the issue.
+  // One cycle after the issue; zero where the step's mask is low (padding).
   input  wire [Tn * DataWidth - 1:0] x_i,
   input  wire [Tn * LaneBits - 1:0] w_i,
   // The running layer's activation table (held for the whole layer).
@@ -113,9 +113,8 @@ module diannao_nfu #(
     // Without tables the act flag is constant, so synthesis drops its flip-flops.
     else flags1_q <= {valid_i, mask_i, first_i, last_i, op_i, relu_i, act_i && Pwl != 0, logits_i, dst_i, pool_shift_i, tile_i, addr_i};
   end
-  wire mask1 = flags1_q[MaskBit];
-  // Padding contributes zero to a sum; the max ignores it through the mask flag.
-  wire [Tn * DataWidth - 1:0] x_masked = mask1 ? x_i : {(Tn * DataWidth){1'b0}};
+  // Padding contributes zero to a sum (x_i is zero there); the max ignores it through the mask flag.
+  wire [Tn * DataWidth - 1:0] x_masked = x_i;
 
   // NFU-1: the products (or shifted inputs), registered.
   function automatic [ProductWidth - 1:0] product(input [WeightWidth - 1:0] w, input [DataWidth - 1:0] x);
