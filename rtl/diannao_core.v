@@ -44,6 +44,7 @@ module diannao_core #(
   parameter integer CoefWidth = 2,
   parameter integer LaneBits = Tn * WeightWidth, // SB bits per output lane (diannao_nfu.v)
   parameter integer MacArray = 1,         // NFU-1 multipliers and NFU-2 adder trees
+  parameter integer DspProducts = Tn * Tn, // NFU-1 products on hard multipliers (the rest in LUTs)
   parameter integer Reuse = 0,            // M1 reuse lanes (diannao_reuse.v)
   parameter integer WindowWords = 16,
   parameter integer WindowAddrWidth = 4,
@@ -229,7 +230,7 @@ module diannao_core #(
     .Tn(Tn), .DataWidth(DataWidth), .ActWidth(ActWidth), .WeightWidth(WeightWidth), .AccWidth(AccWidth),
     .ShiftWidth(ShiftWidth), .MaxLeftShift(MaxLeftShift), .LogitWidth(LogitWidth), .AddrWidth(ActAddrWidth), .Swc(Swc),
     .Pow2Codes(Pow2Codes), .ScaleWidth(ScaleWidth), .ProductWidth(ProductWidth), .FeatureUnit(FeatureUnit),
-    .KeptTiles(KeptTiles), .SourceWidth(SourceWidth), .CoefWidth(CoefWidth), .LaneBits(LaneBits), .MacArray(MacArray),
+    .KeptTiles(KeptTiles), .SourceWidth(SourceWidth), .CoefWidth(CoefWidth), .LaneBits(LaneBits), .MacArray(MacArray), .DspProducts(DspProducts),
     .Reuse(Reuse), .WindowWords(WindowWords), .WindowAddrWidth(WindowAddrWidth), .DWidth(DWidth), .EWidth(EWidth),
     .Terms(Terms), .ReuseCoefWidth(ReuseCoefWidth), .Pwl(Pwl), .Segments(Segments), .SlopeWidth(SlopeWidth),
     .InterceptWidth(InterceptWidth), .TableShiftBits(TableShiftBits)

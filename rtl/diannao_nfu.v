@@ -40,6 +40,8 @@ module diannao_nfu #(
   parameter integer CoefWidth = 2,      // signed feature coefficient width
   parameter integer LaneBits = Tn * WeightWidth, // SB bits per output lane (a MAC word's Tn weights from bit 0)
   parameter integer MacArray = 1,       // NFU-1 multipliers and NFU-2 adder trees
+  parameter integer DspProducts = Tn * Tn, // NFU-1 products written as multiplies (hard multipliers); the rest
+                                           // are shift-and-add in LUTs, so that the part's DSPs suffice
   parameter integer Reuse = 0,          // M1 reuse lanes (diannao_reuse.v)
   parameter integer WindowWords = 16,   // reuse lanes: window words per lane
   parameter integer WindowAddrWidth = 4,
@@ -132,6 +134,20 @@ module diannao_nfu #(
     end
   endfunction
 
+  // A product as shifts and adds (w's bits select shifted copies of x; the sign bit subtracts), so that
+  // synthesis builds it from LUTs and carry chains rather than a hard multiplier.
+  function automatic [ProductWidth - 1:0] product_lut(input [WeightWidth - 1:0] w, input [DataWidth - 1:0] x);
+    reg signed [ProductWidth - 1:0] wide, sum;
+    integer b;
+    begin
+      wide = {{(ProductWidth - DataWidth){x[DataWidth - 1]}}, x};
+      sum = {ProductWidth{1'b0}};
+      for (b = 0; b < WeightWidth - 1; b = b + 1) if (w[b]) sum = sum + (wide <<< b);
+      if (w[WeightWidth - 1]) sum = sum - (wide <<< (WeightWidth - 1));
+      product_lut = sum;
+    end
+  endfunction
+
   reg [Tn * DataWidth - 1:0] x2_q;
   reg [FlagWidth - 1:0] flags2_q;
   integer k;
@@ -159,8 +175,9 @@ module diannao_nfu #(
         else begin
           for (o = 0; o < Tn; o = o + 1)
             for (i = 0; i < Tn; i = i + 1)
-              products_q[(o * Tn + i) * ProductWidth +: ProductWidth] <=
-                product(w_i[o * LaneBits + i * WeightWidth +: WeightWidth], x_masked[i * DataWidth +: DataWidth]);
+              products_q[(o * Tn + i) * ProductWidth +: ProductWidth] <= (Pow2Codes != 0 || o * Tn + i < DspProducts)
+                ? product(w_i[o * LaneBits + i * WeightWidth +: WeightWidth], x_masked[i * DataWidth +: DataWidth])
+                : product_lut(w_i[o * LaneBits + i * WeightWidth +: WeightWidth], x_masked[i * DataWidth +: DataWidth]);
         end
       end
       for (g = 0; g < Tn; g = g + 1) begin : g_tree

@@ -10,6 +10,10 @@ public struct AcceleratorConfig: Equatable, Sendable {
     /// on the lanes, one of Tn busy for a one-channel image).
     public var firstLayer: FirstLayerMapping
     public enum FirstLayerMapping: String, Sendable, Codable, CaseIterable { case strips, channels }
+    /// The FPGA part the design is generated for (`generate --target-device`), and its hard multipliers: NFU-1
+    /// products beyond what the part's multipliers leave are built from LUTs, so the design fits the part.
+    public var targetDevice: String? = nil
+    public var hardMultipliers: Int? = nil
 
     public init(tn: Int = 16, extensions: Set<String> = [], firstLayer: FirstLayerMapping = .strips) {
         self.tn = tn; self.extensions = extensions; self.firstLayer = firstLayer
@@ -59,6 +63,8 @@ extension AcceleratorConfig: Codable {
         for unit in AcceleratorUnits.extensions where try container.decodeIfPresent(Bool.self, forKey: Key(unit.configKey)) ?? false {
             extensions.insert(unit.name)
         }
+        targetDevice = try container.decodeIfPresent(String.self, forKey: Key("targetDevice"))
+        hardMultipliers = try container.decodeIfPresent(Int.self, forKey: Key("hardMultipliers"))
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -66,6 +72,8 @@ extension AcceleratorConfig: Codable {
         try container.encode(tn, forKey: Key("tn"))
         try container.encode(firstLayer, forKey: Key("firstLayer"))
         for unit in AcceleratorUnits.extensions { try container.encode(extensions.contains(unit.name), forKey: Key(unit.configKey)) }
+        try container.encodeIfPresent(targetDevice, forKey: Key("targetDevice"))
+        try container.encodeIfPresent(hardMultipliers, forKey: Key("hardMultipliers"))
     }
 }
 

@@ -21,6 +21,8 @@ public struct AcceleratorManifest: Codable, Equatable, Sendable {
     /// "vanilla" or the extensions switched on.
     public var extensions: String
     public var multipliers: Int
+    /// NFU-1's products on hard multipliers (the rest are built from LUTs; all of them without a target part).
+    public var dspProducts: Int = 0
     /// The reuse lanes' small rank-step multipliers (d * S, e * S), beside `multipliers`.
     public var stepMultipliers: Int = 0
     /// NFU-1's multipliers and NFU-2's adder trees are built (false: every weighted layer runs on the reuse lanes).
@@ -72,6 +74,7 @@ extension AcceleratorManifest {
         }
         self.init(
             model: modelName, top: top, rtl: rtl, config: network.config, extensions: network.config.name, multipliers: network.multipliers,
+            dspProducts: network.dspProducts,
             stepMultipliers: network.stepMultipliers, macArray: network.macArray, activationTables: network.tables.count,
             shiftLanes: network.powerOfTwoCodes, dataWidth: network.dataWidth,
             weightWidth: network.weightWidth, accumulatorWidth: network.accumulatorWidth, logitWidth: network.logitWidth,
@@ -217,7 +220,7 @@ public struct AcceleratorDesign: Sendable {
             ("WeightWords", n.weightWords.count), ("WeightAddrWidth", bitsFor(n.weightWords.count - 1)),
             ("ParamWords", max(1, n.paramWords.count)), ("ParamAddrWidth", bitsFor(n.paramWords.count - 1)),
             ("Layers", n.program.count), ("ProgAddrWidth", layerBits), ("ProductWidth", n.productWidth),
-            ("LaneBits", n.laneBits), ("MacArray", n.macArray ? 1 : 0),
+            ("LaneBits", n.laneBits), ("MacArray", n.macArray ? 1 : 0), ("DspProducts", n.dspProducts),
         ]
         // Every unit's parameters, whether the design has it or not (then they say so, and keep widths legal).
         let units = AcceleratorUnits.registered.flatMap { $0.parameters(n) }

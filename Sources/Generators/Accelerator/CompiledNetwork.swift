@@ -135,6 +135,28 @@ public struct CompiledNetwork: Sendable {
                 table.intercepts + [Int](repeating: table.intercepts.last!, count: extra), table.shift)
     }
 
+    /// Hard multipliers (18 x 18) a product of `a` by `b` bits takes.
+    static func hardMultipliers(_ a: Int, _ b: Int) -> Int { ((a + 17) / 18) * ((b + 17) / 18) }
+
+    /// Hard multipliers the design needs besides NFU-1's products: SWC's MAW multiplies, the feature unit's and the
+    /// reuse lanes' coefficient multiplies, the activation tables' slopes (counted as wide as they are).
+    public var otherHardMultipliers: Int {
+        let tn = config.tn
+        var count = config.swc ? tn * Self.hardMultipliers(accumulatorWidth, scaleWidth + 1) : 0
+        if config.featureUnit { count += tn * Self.hardMultipliers(accumulatorWidth, coefficientWidth) }
+        if let reuse { count += tn * reuse.terms * Self.hardMultipliers(accumulatorWidth, reuse.coefficientWidth) }
+        if !tables.isEmpty { count += tn * Self.hardMultipliers(activationWidth, slopeWidth) }
+        return count
+    }
+
+    /// NFU-1's products on hard multipliers: all of them, or with a target part those its multipliers leave (the
+    /// rest are built from LUTs, diannao_nfu.v).
+    public var dspProducts: Int {
+        let all = macArray && !powerOfTwoCodes ? config.tn * config.tn : 0
+        guard let budget = config.hardMultipliers else { return all }
+        return max(0, min(all, budget - otherHardMultipliers))
+    }
+
     /// The reuse lanes' rank-step multipliers (d * S, e * S; small constants): none when every d is 0 or 1 and
     /// the parts are linear (an addition).
     public var stepMultipliers: Int {

@@ -26,6 +26,7 @@ struct Generate: ParsableCommand {
     @Option(help: "diannao: lanes, Tn (Tn x Tn multipliers).") var tn = 16
     @Flag(help: "diannao: the bench also checks every word every layer writes against the golden model.") var debugLayers = false
     @Option(help: "diannao: the first convolution's mapping: strips (a row of kernel taps per word on the lanes) or channels (DianNao's: input channels on the lanes).") var firstLayer = "strips"
+    @Option(help: "diannao: the ECP5 part the design is for (25k, 45k or 85k: LFE5U-25F/45F/85F): NFU-1 products beyond its hard multipliers are built from LUTs, and design.json records the part.") var targetDevice: ECP5Device?
     @Option(help: "diannao: extensions, comma-separated: swc (SWC lanes, for an M2-compressed model), kernel (reduced-kernel tiles, M4), feature (the feature-approximation unit, M3), reuse (M1 reuse lanes, for a model with sorted-weight approximation); none for vanilla DianNao.") var extensions = "none"
     @Option(help: "Input vectors computed together (lanes).") var lanes = 4
     @Option(help: "Coefficient multipliers of the reuse array (a divisor of --lanes; default: the fewest that keep up).") var multipliers: Int?
@@ -83,7 +84,7 @@ extension Generate {
         let design: AcceleratorDesign
         do {
             design = try AcceleratorDesign.generate(model: quantized, modelName: (model as NSString).lastPathComponent,
-                                                    config: AcceleratorConfig(tn: tn, extensions: chosen, firstLayer: mapping), pixels: dataset.pixels,
+                                                    config: config(extensions: chosen, mapping: mapping), pixels: dataset.pixels,
                                                     labels: dataset.labels, count: count, debugLayers: debugLayers)
         } catch let error as CompileError {
             throw CLIError("\(model): \(error)")
@@ -94,6 +95,18 @@ extension Generate {
         let m = design.manifest
         print("wrote \(output): \(m.top) (Tn = \(m.config.tn), \(m.extensions), \(m.multipliers) multipliers, \(m.layers.count) layers), "
               + "\(m.computeCycles) compute cycles per image, bench of \(m.images) images")
+    }
+}
+
+extension Generate {
+    /// The accelerator's configuration from the options.
+    func config(extensions: Set<String>, mapping: AcceleratorConfig.FirstLayerMapping) -> AcceleratorConfig {
+        var config = AcceleratorConfig(tn: tn, extensions: extensions, firstLayer: mapping)
+        if let device = targetDevice {
+            config.targetDevice = device.partName
+            config.hardMultipliers = device.multipliers
+        }
+        return config
     }
 }
 

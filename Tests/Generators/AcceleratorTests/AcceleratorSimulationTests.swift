@@ -57,6 +57,27 @@ final class AcceleratorSimulationTests: XCTestCase {
         }
     }
 
+    /// A part with fewer hard multipliers than NFU-1 has products: the products beyond them are shift-and-add
+    /// in LUTs, bit-exact under both simulators; the budget leaves room for the other multipliers first.
+    func testProductsBeyondThePartsMultipliersRunInLUTsBitExact() throws {
+        for (seed, budget, swc) in [(UInt64(5), 6, false), (6, 4 * 2 + 3, true)] {
+            var (model, pixels) = try Self.randomModel(seed: seed)
+            if swc { model = try ModelCompressor.compress(model, method: .scalingWeights(ScalingWeightOptions()), maxAccumulatorBits: 40) }
+            var config = AcceleratorConfig(tn: 4, swc: swc)
+            (config.targetDevice, config.hardMultipliers) = ("test part", budget)
+            let design = try AcceleratorDesign.generate(model: model, modelName: "dsp\(seed).q.json", config: config, pixels: pixels,
+                                                        labels: [0, 1, 2], count: 3)
+            let network = try NetworkCompiler.compile(model, config: config)
+            XCTAssertEqual(network.dspProducts, budget - network.otherHardMultipliers)
+            XCTAssertEqual(network.otherHardMultipliers, swc ? 4 * 2 : 0, "SWC: a 2-DSP MAW multiply per lane at these widths")
+            XCTAssertEqual(design.manifest.dspProducts, network.dspProducts)
+            let top = String(decoding: design.files["rtl/dsp\(seed)_diannao.v"]!, as: UTF8.self)
+            XCTAssertTrue(top.contains(".DspProducts(\(network.dspProducts))"), top)
+            try Self.simulate(design, "hard multipliers \(budget), seed \(seed)")
+        }
+        XCTAssertEqual(try NetworkCompiler.compile(Self.randomModel(seed: 5).0, config: AcceleratorConfig(tn: 4)).dspProducts, 16)
+    }
+
     /// M1 on the reuse lanes: layer groups (gapped ranks, d > 1), quadratic channel groups (contiguous, e), and a
     /// model with one layer left uncompressed (the MAC array and the reuse lanes side by side); every layer's words
     /// checked too, under both simulators, with the cycle model.
