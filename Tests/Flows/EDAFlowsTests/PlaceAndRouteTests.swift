@@ -23,6 +23,10 @@ final class PlaceAndRouteTests: XCTestCase {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try data.write(to: url)
         }
+        // The handoff's Yosys script runs on the folder as shipped.
+        let script = try runProcess("yosys", ["-q", "-s", "synth.ys"], in: folder)
+        XCTAssertEqual(script.status, 0, script.output)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("pnr_diannao.ice40.json").path))
         var options = PlaceAndRouteOptions()
         (options.device, options.targetMHz, options.timeoutSeconds) = (.lfe5u25, 40, 600)
         let report = try Synthesis.run(directory: folder, target: .ecp5, ecp5: options)
