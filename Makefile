@@ -15,14 +15,14 @@ TEST_SUBSET := data/fashion-mnist-test500
 # Regression floor for the node suite: the number of cases that pass today (raise it when support grows).
 CONFORMANCE_MIN_PASSED := 86
 
-.PHONY: help deps venv build build-release test lint swift-test conformance conformance-data ort-check golden-check rtl-check accelerator-check accelerator-10k results-accelerator sim demo proto bench retrain clean results results-lenet results-vgg results-rtl results-slim results-doc
+.PHONY: help deps venv build build-release test lint swift-test conformance conformance-data ort-check golden-check rtl-check accelerator-check accelerator-10k results-accelerator results-fpga sim demo proto bench retrain clean results results-lenet results-vgg results-rtl results-slim results-doc
 
 help:
 	@echo "make demo   - the main job on the bundled default model"
 	@echo "make test   - every test (Swift tests, ONNX node conformance, onnxruntime cross-checks of float and integer models)"
 	@echo "make bench  - throughput figures, each against a baseline measured in the same run"
 	@echo "make retrain - retrain the bundled models (about 30 min) and check they come out byte-identical"
-	@echo "make results - regenerate docs/results.md: compression sweeps, layer RTL, budget searches, the accelerator (about 3.5 h; each part alone: results-lenet, results-vgg, results-rtl, results-slim, results-accelerator)"
+	@echo "make results - regenerate docs/results.md: compression sweeps, layer RTL, budget searches, the accelerator, ECP5 place and route (about 4.5 h; each part alone: results-lenet, results-vgg, results-rtl, results-slim, results-accelerator, results-fpga)"
 	@echo "make proto  - regenerate Sources/Import/OnnxProto/onnx.pb.swift from the pinned onnx package"
 
 # Debian packages, installed only when one is missing (root on the project's machines).
@@ -151,6 +151,15 @@ results-accelerator: build-release $(QUANTIZED) $(ACCEL_MODELS)
 	  tools/accelerator_results.sh $(RELEASE_BIN)/approxrtl build/results-accelerator-tanh 10000 docs/results/accelerator/lenet5-tanh.md $(ACCEL_RESULTS_TANH); }; \
 	wait
 
+# docs/results.md's FPGA section: LeNet-5, vanilla and with SWC lanes, at Tn = 4 and 16, generated for the
+# LFE5U-85F, simulated on 1,000 test images and placed and routed with nextpnr-ecp5 (about an hour).
+FPGA_RESULTS := lenet5-tn4:build/quantized/lenet5-fmnist.q.json:--tn=4 \
+	lenet5-tn16:build/quantized/lenet5-fmnist.q.json:--tn=16 \
+	lenet5-swc5-tn4:build/accelerator-models/lenet5-swc5.c.json:--tn=4,--extensions=swc \
+	lenet5-swc5-tn16:build/accelerator-models/lenet5-swc5.c.json:--tn=16,--extensions=swc
+results-fpga: build-release build/quantized/lenet5-fmnist.q.json build/accelerator-models/lenet5-swc5.c.json
+	tools/fpga_results.sh $(RELEASE_BIN)/approxrtl build/results-fpga 1000 85k docs/results/fpga/lenet5.md $(FPGA_RESULTS)
+
 # All 10,000 Fashion-MNIST test images through every accelerator design under Verilator (wall time per run).
 accelerator-10k: build-release $(QUANTIZED) $(ACCEL_MODELS)
 	tools/accelerator_check.sh $(RELEASE_BIN)/approxrtl build/accelerator-10k 10000 0 $(ACCEL_DESIGNS) $(ACCEL_10K_ONLY) $(ACCEL_MORE)
@@ -226,7 +235,7 @@ clean:
 # docs/results.md: retraining-free and fine-tuned compression sweeps of both bundled models (docs/results/*/).
 SWEEP := $(RELEASE_BIN)/approxrtl sweep
 RESULT_PARTS := docs/results/lenet5 docs/results/lenet5-finetuned docs/results/vgg-small docs/results/vgg-small-finetuned
-results: results-lenet results-vgg results-rtl results-slim results-accelerator
+results: results-lenet results-vgg results-rtl results-slim results-accelerator results-fpga
 	$(MAKE) results-doc
 
 comma := ,
@@ -257,6 +266,8 @@ results-doc:
 	  echo; cat docs/results/accelerator/intro.md; \
 	  for part in "lenet5:LeNet-5, Tn = 16" "lenet5-reuse:LeNet-5, Tn = 16, M1 on the reuse lanes" "lenet5-tn4:LeNet-5, Tn = 4" "vgg-small:VGG-small, Tn = 16" "lenet5-tanh:LeNet-5 with tanh, Tn = 16, NFU-3 activation tables"; do \
 	    echo; echo "### $${part#*:}"; echo; cat docs/results/accelerator/$${part%%:*}.md; done; \
+	  if [ -f docs/results/fpga/lenet5.md ]; then echo; echo "## On an FPGA: LeNet-5 placed and routed on an LFE5U-85F"; \
+	    echo; cat docs/results/fpga/lenet5.md; fi; \
 	} > docs/results.md.tmp && mv docs/results.md.tmp docs/results.md
 	@echo "wrote docs/results.md"
 
