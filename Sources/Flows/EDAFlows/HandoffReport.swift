@@ -71,6 +71,11 @@ public enum HandoffReport {
         report.synthesis.append(synthesis)
         report.synthesis.sort { $0.target.rawValue < $1.target.rawValue }
         try write(report, to: directory)
+        // The constraints carry the clock the routed design met.
+        if synthesis.target == .ecp5, let routed = synthesis.placeAndRoute, let fmax = routed.fmaxMHz {
+            try Data(Handoff.constraints(top: report.design.top, met: (routed.part, fmax)).utf8)
+                .write(to: directory.appendingPathComponent("constraints.sdc"), options: .atomic)
+        }
     }
 
     public static func write(_ report: Report, to directory: URL) throws {

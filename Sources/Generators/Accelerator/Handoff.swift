@@ -1,5 +1,5 @@
 /// The handoff files of an accelerator folder: FuseSoC core, Yosys script, clock constraint stub and README.
-enum Handoff {
+public enum Handoff {
     static func files(manifest m: AcceleratorManifest) -> [(String, String)] {
         [("\(m.top).core", core(m)), ("synth.ys", yosys(m)), ("constraints.sdc", sdc(m)), ("README.md", readme(m))]
     }
@@ -71,10 +71,22 @@ enum Handoff {
         """
     }
 
-    static func sdc(_ m: AcceleratorManifest) -> String {
-        """
-            # Clock constraint stub for \(m.top): one clock on clk_i. Set the period for your part and target.
-            create_clock -name clk -period 10.000 [get_ports clk_i]
+    static func sdc(_ m: AcceleratorManifest) -> String { constraints(top: m.top, met: nil) }
+
+    /// The clock constraint: a stub of 10 ns until a place and route met a clock (`met`: the part and the
+    /// routed Fmax in MHz), then that clock's period, rounded up to the picosecond.
+    public static func constraints(top: String, met: (part: String, fmaxMHz: Double)?) -> String {
+        let comment: String, period: Double
+        if let met {
+            period = (1_000_000 / met.fmaxMHz).rounded(.up) / 1000
+            comment = String(format: "# Clock of %@ on clk_i: the %.1f MHz nextpnr-ecp5 met on the %@ (approxrtl synth --target ecp5).",
+                             top, met.fmaxMHz, met.part)
+        } else {
+            (period, comment) = (10, "# Clock constraint stub for \(top): one clock on clk_i. Set the period for your part and target.")
+        }
+        return """
+            \(comment)
+            create_clock -name clk -period \(String(format: "%.3f", period)) [get_ports clk_i]
             # The AXI4-Stream ports are synchronous to clk_i; rst_ni is asynchronous (active low).
             set_false_path -from [get_ports rst_ni]
 
