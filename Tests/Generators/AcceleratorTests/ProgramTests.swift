@@ -16,9 +16,14 @@ final class ProgramTests: XCTestCase {
     }
 
     func testTileDescriptorFieldsLandWhereTheDocumentSays() {
-        // docs/accelerator.md: kernel height, width, first tap y, x (4 bits each), steps (12), kind (2) from bit 0.
-        XCTAssertEqual(TileDescriptor(.scan, steps: 0x123).hex, "31230011", "a stepped tile keeps a 1 x 1 window")
-        XCTAssertEqual(TileDescriptor(.gather, kernelHeight: 5, kernelWidth: 3, tapY: 1, tapX: 2).hex, "20002135")
+        // docs/accelerator.md: kernel height, width, first tap y, x (4 bits each), steps (12), kind (2) from bit 0,
+        // 2 reserved bits, then the first tap's word offset (24 bits from bit 32).
+        XCTAssertEqual(TileDescriptor(.scan, steps: 0x123).hex, "00000000" + "31230011", "a stepped tile keeps a 1 x 1 window")
+        var gather = TileDescriptor(.gather, kernelHeight: 5, kernelWidth: 3, tapY: 1, tapX: 2)
+        gather.tapOffset = 0xabcdef
+        XCTAssertEqual(gather.hex, "00abcdef" + "20002135")
         XCTAssertEqual(TileDescriptor(.feature, steps: 4096).overflowingField?.name, "steps")
+        gather.tapOffset = 1 << 24
+        XCTAssertEqual(gather.overflowingField?.name, "tap offset")
     }
 }
