@@ -326,5 +326,5 @@ module diannao_sequencer #(
   wire unused_bits;
   assign unused_bits = ^{next_q[63:56], next_q[31:30], weight_base[23:WeightAddrWidth],
                          param_base[15:ParamAddrWidth], instr_q[255:192], instr_q[75:72], instr_q[47:32], in_addr[AW - 1:ActAddrWidth],
-                         out_addr[AW - 1:ActAddrWidth], oy_q, instr_rom[255:216], instr_rom[127:112 + ParamAddrWidth]};
+                         out_addr[AW - 1:ActAddrWidth], instr_rom[255:216], instr_rom[127:112 + ParamAddrWidth]};
 endmodule

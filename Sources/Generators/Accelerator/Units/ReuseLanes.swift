@@ -11,6 +11,8 @@ final class ReuseLanes: AcceleratorUnit {
 
     var lanes: CompiledNetwork.ReuseLanes?
     var layers = 0
+    /// The reuse form of the layer being lowered (built once, in prepare).
+    var plan: ReusePlan?
 
     func check(_ config: AcceleratorConfig, model: QuantizedModel) throws {
         // The reuse lanes' terms meet the adder trees' sums after log2(Tn) + 2 cycles, no sooner than their own 4.
@@ -18,22 +20,17 @@ final class ReuseLanes: AcceleratorUnit {
         guard !config.swc else { throw CompileError(layer: model.input.name, "the reuse lanes (M1) and SWC lanes (M2) are not combined in one design") }
     }
 
-    /// The layer's M1 reuse form, when it has one of degree 1 or 2.
-    func plan(_ layer: WeightedLowering) -> ReusePlan? {
-        guard let compression = layer.layer.compression else { return nil }
-        let plan = ReusePlan(compression, weightShape: layer.layer.weightShape!)
-        return plan.degree >= 1 ? plan : nil
-    }
-
     func prepare(_ layer: inout WeightedLowering) throws {
-        guard plan(layer) != nil else { return }
+        // The layer's M1 reuse form, when it has one of degree 1 or 2.
+        plan = layer.layer.compression.map { ReusePlan($0, weightShape: layer.layer.weightShape!) }.flatMap { $0.degree >= 1 ? $0 : nil }
+        guard plan != nil else { return }
         if !layer.features.isEmpty { throw layer.fail("approximated features (M3) in a layer on the reuse lanes (M1) are not supported") }
         layer.onMacArray = false
         layers += 1
     }
 
     func lower(_ layer: inout WeightedLowering) throws {
-        guard let plan = plan(layer) else { return }
+        guard let plan else { return }
         let tn = layer.tn, kernel = layer.kernel
         let scan = try NetworkCompiler.reuseScan(plan, order: layer.order, source: layer.source, kernel: kernel, strips: layer.strips,
                                                  tn: tn, fail: layer.fail)
