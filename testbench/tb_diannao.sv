@@ -1,5 +1,6 @@
 // Self-checking whole-network bench of the DianNao-style accelerator (approxrtl generate --arch diannao): streams
-// IMAGES test images from vectors/images.hex (one pixel per beat, random gaps), takes the logits against random
+// IMAGES test images from vectors/images.hex (one pixel per beat, random gaps; +images=N runs the first N of them),
+// takes the logits against random
 // back-pressure and compares every logit with vectors/logits.hex, which the golden model wrote. An image passes
 // when all its logits match. Prints "N passed, M failed" (images), the accuracy of the RTL's own predictions against
 // vectors/labels.hex, the cycles per inference and each layer's compute cycles; ends with $fatal on any mismatch,
@@ -49,6 +50,8 @@ module tb_diannao;
   integer layer_cycles [0:Layers - 1];
   integer sent, received, passed, failed, correct, cycles, compute_cycles, l;
   integer image, best;
+  // How many of the IMAGES images to run: +images=N, at most IMAGES.
+  integer images;
   reg image_ok;
   reg signed [LogitWidth - 1:0] best_value;
   reg want_last;
@@ -59,6 +62,9 @@ module tb_diannao;
     $dumpfile("wave.vcd");
     $dumpvars(0, tb_diannao);
 `endif
+    images = Images;
+    if ($value$plusargs("images=%d", images) && (images < 1 || images > Images))
+      $fatal(1, "+images=%0d: the bench holds 1 to %0d images", images, Images);
     $readmemh("vectors/images.hex", pixels);
     $readmemh("vectors/logits.hex", expected);
     $readmemh("vectors/labels.hex", labels);
@@ -77,7 +83,7 @@ module tb_diannao;
       if (!in_valid || in_ready_seen) begin
         in_valid = 1'b0;
         state = xorshift(state);
-        if (sent < Images * Pixels && state[1:0] != 2'd0) begin
+        if (sent < images * Pixels && state[1:0] != 2'd0) begin
           in_data = pixels[sent];
           in_last = sent % Pixels == Pixels - 1;
           in_valid = 1'b1;
@@ -149,20 +155,20 @@ module tb_diannao;
         end
         received = received + 1;
       end
-      if (received == Images * Classes || cycles > Timeout) begin
-        if (received != Images * Classes) begin
-          failed = failed + Images - received / Classes;
-          $display("timeout after %0d cycles: %0d of %0d logits received", cycles, received, Images * Classes);
+      if (received == images * Classes || cycles > Timeout) begin
+        if (received != images * Classes) begin
+          failed = failed + images - received / Classes;
+          $display("timeout after %0d cycles: %0d of %0d logits received", cycles, received, images * Classes);
         end
-        $display("accuracy %0d of %0d", correct, Images);
-        for (l = 0; l < Layers; l = l + 1) $display("layer %0d cycles %0d", l, layer_cycles[l] / Images);
-        $display("compute cycles %0d", compute_cycles / Images);
-        $display("cycles per inference %0d", cycles / Images);
+        $display("accuracy %0d of %0d", correct, images);
+        for (l = 0; l < Layers; l = l + 1) $display("layer %0d cycles %0d", l, layer_cycles[l] / images);
+        $display("compute cycles %0d", compute_cycles / images);
+        $display("cycles per inference %0d", cycles / images);
         if (layer_checked > 0) $display("layer words: %0d checked, %0d mismatched", layer_checked, layer_failed);
         if (layer_failed != 0 && failed == 0) failed = 1;
         $display("%0d passed, %0d failed", passed, failed);
         $display("cycles %0d", cycles);
-        if (failed != 0) $fatal(1, "accelerator: %0d of %0d images failed", failed, Images);
+        if (failed != 0) $fatal(1, "accelerator: %0d of %0d images failed", failed, images);
         $finish;
       end
     end

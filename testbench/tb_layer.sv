@@ -1,5 +1,5 @@
 // Self-checking bench of a generated layer unit (approxrtl generate): streams VECTORS input vectors of FAN codes
-// from vectors/input.hex with random gaps, frames of FRAME vectors (in_tlast on a frame's last code), takes the
+// (+vectors=N: the first N of them) from vectors/input.hex with random gaps, frames of FRAME vectors (in_tlast on a frame's last code), takes the
 // results against random back-pressure and compares every output code with vectors/expected.hex, which the golden
 // model wrote. tb_config.svh (written by the generator) defines DUT and the sizes. Prints "N passed, M failed" and
 // the cycle count; ends with $fatal on any mismatch, a wrong tlast or a timeout. +define+DUMP writes wave.vcd.
@@ -39,6 +39,8 @@ module tb_layer;
 
   reg [InWidth - 1:0] inputs [0:Vectors * Fan - 1];
   reg [OutWidth - 1:0] expected [0:Vectors * Channels - 1];
+  // How many of the VECTORS vectors to run: +vectors=N, at most VECTORS.
+  integer vectors;
   integer sent;
   integer received;
   integer passed;
@@ -52,6 +54,9 @@ module tb_layer;
     $dumpfile("wave.vcd");
     $dumpvars(0, tb_layer);
 `endif
+    vectors = Vectors;
+    if ($value$plusargs("vectors=%d", vectors) && (vectors < 1 || vectors > Vectors))
+      $fatal(1, "+vectors=%0d: the bench holds 1 to %0d vectors", vectors, Vectors);
     $readmemh("vectors/input.hex", inputs);
     $readmemh("vectors/expected.hex", expected);
     state = `SEED;
@@ -67,9 +72,9 @@ module tb_layer;
       if (!in_valid || in_ready_seen) begin
         in_valid = 1'b0;
         state = xorshift(state);
-        if (sent < Vectors * Fan && state[1:0] != 2'd0) begin
+        if (sent < vectors * Fan && state[1:0] != 2'd0) begin
           in_data = inputs[sent];
-          in_last = (sent % Fan == Fan - 1) && ((sent / Fan) % Frame == Frame - 1 || sent / Fan == Vectors - 1);
+          in_last = (sent % Fan == Fan - 1) && ((sent / Fan) % Frame == Frame - 1 || sent / Fan == vectors - 1);
           in_valid = 1'b1;
           sent = sent + 1;
         end
@@ -87,7 +92,7 @@ module tb_layer;
     if (rst_n) begin
       cycles = cycles + 1;
       if (out_valid && out_ready) begin
-        want_last = (received % Channels == Channels - 1) && ((received / Channels) % Frame == Frame - 1 || received / Channels == Vectors - 1);
+        want_last = (received % Channels == Channels - 1) && ((received / Channels) % Frame == Frame - 1 || received / Channels == vectors - 1);
         if (out_data == expected[received] && out_last == want_last) passed = passed + 1;
         else begin
           failed = failed + 1;
@@ -96,10 +101,10 @@ module tb_layer;
         end
         received = received + 1;
       end
-      if (received == Vectors * Channels || cycles > Timeout) begin
-        if (received != Vectors * Channels) begin
-          failed = failed + Vectors * Channels - received;
-          $display("timeout after %0d cycles: %0d of %0d codes received", cycles, received, Vectors * Channels);
+      if (received == vectors * Channels || cycles > Timeout) begin
+        if (received != vectors * Channels) begin
+          failed = failed + vectors * Channels - received;
+          $display("timeout after %0d cycles: %0d of %0d codes received", cycles, received, vectors * Channels);
         end
         $display("%0d passed, %0d failed", passed, failed);
         $display("cycles %0d", cycles);

@@ -1,4 +1,5 @@
 import Accelerator
+import LayerGenerator
 import Foundation
 
 /// report.json and report.html of an accelerator's handoff folder: the design (from design.json), and what

@@ -17,10 +17,12 @@ public enum Simulator: String, Sendable, CaseIterable {
     }
 
     /// Builds and runs the bench of the design folder `directory` (working directory: the folder, so the
-    /// $readmemh paths resolve). Build products go to `build/<simulator>/` inside it.
-    public func run(directory: URL, wave: Bool = false) throws -> Outcome {
+    /// $readmemh paths resolve). Build products go to `build/<simulator>/` inside it. `count` runs the first
+    /// images (vectors for a layer unit) only, through the bench's plusarg; all of them when nil.
+    public func run(directory: URL, wave: Bool = false, count: Int? = nil) throws -> Outcome {
         let folder = try DesignFolder.load(directory)
         let bench = folder.bench
+        let plusargs = count.map { ["+\(folder.kind == "accelerator" ? "images" : "vectors")=\($0)"] } ?? []
         let sources = folder.rtl + ["tb/\(bench).sv"]
         let work = "build/\(rawValue)"
         try FileManager.default.createDirectory(at: directory.appendingPathComponent(work), withIntermediateDirectories: true)
@@ -35,11 +37,11 @@ public enum Simulator: String, Sendable, CaseIterable {
         switch self {
         case .iverilog:
             status = try step("iverilog", ["-g2012", "-Itb", "-s", bench, "-o", "\(work)/\(bench).vvp"] + defines + sources)
-            if status == 0 { status = try step("vvp", ["-n", "\(work)/\(bench).vvp"]) }
+            if status == 0 { status = try step("vvp", ["-n", "\(work)/\(bench).vvp"] + plusargs) }
         case .verilator:
             status = try step("verilator", ["--binary", "-Itb", "--top-module", bench, "-Mdir", work, "-O1", "-j", "2"]
                                 + (wave ? ["--trace", "-DDUMP"] : []) + sources)
-            if status == 0 { status = try step("\(work)/V\(bench)", []) }
+            if status == 0 { status = try step("\(work)/V\(bench)", plusargs) }
         }
         let (passed, failed) = Self.counts(in: log) ?? (0, 0)
         let cycles = log.split(separator: "\n").last { $0.hasPrefix("cycles ") }.flatMap { Int($0.dropFirst(7)) }

@@ -148,7 +148,7 @@ public struct AcceleratorDesign: Sendable {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         files["design.json"] = try encoder.encode(manifest) + Data("\n".utf8)
-        for (path, text) in Handoff.files(manifest: manifest) { files[path] = Data(text.utf8) }
+        for (path, text) in AcceleratorHandoff.files(manifest: manifest) { files[path] = Data(text.utf8) }
         return AcceleratorDesign(manifest: manifest, files: files)
     }
 

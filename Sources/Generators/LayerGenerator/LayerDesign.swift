@@ -141,6 +141,9 @@ public struct LayerDesign: Sendable {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         files["design.json"] = try encoder.encode(manifest) + Data("\n".utf8)
+        for (path, text) in LayerHandoff.files(manifest: manifest, memories: unit.memories.map { "mem/\($0.file)" }) {
+            files[path] = Data(text.utf8)
+        }
         return LayerDesign(manifest: manifest, files: files)
     }
 

@@ -10,6 +10,7 @@ struct Sim: ParsableCommand {
 
     @Argument(help: "The design folder (approxrtl generate -o DIR).") var directory: String
     @Option(help: "iverilog or verilator; both when omitted.") var simulator: String?
+    @Option(help: "Run the first N of the bench's images (vectors for a layer unit) only.") var images: Int?
     @Flag(help: "Dump waveforms to DIR/wave.vcd.") var wave = false
     @Flag(help: "Print one JSON object.") var json = false
 
@@ -27,12 +28,13 @@ struct Sim: ParsableCommand {
                 throw CLIError("\(directory) is not a design folder (no design.json)")
             }
             let design = try DesignFolder.load(folder)
+            if let images, images < 1 { throw CLIError("--images must be at least 1, not \(images)") }
             var results: [[String: Any]] = []
             var allOK = true
             for sim in simulators {
                 let outcome: Simulator.Outcome
                 let start = Date()
-                do { outcome = try sim.run(directory: folder, wave: wave) } catch {
+                do { outcome = try sim.run(directory: folder, wave: wave, count: images) } catch {
                     throw CLIError("\(sim.rawValue) could not run: \(error.localizedDescription)")
                 }
                 var summary = ""
