@@ -22,7 +22,7 @@ module tb_adder_tree;
   wire signed [OutWidth - 1:0] sum;
   wire sum_valid;
 
-  adder_tree #(.Count(Count), .InWidth(InWidth)) dut (
+  approxrtl_adder_tree #(.Count(Count), .InWidth(InWidth)) dut (
     .clk_i(clk), .rst_ni(rst_n), .in_i(in_bus), .valid_i(in_valid), .sum_o(sum), .valid_o(sum_valid));
 
   always #5 clk = ~clk;

@@ -25,7 +25,7 @@ module tb_requantize;
   reg relu;
   wire signed [OutWidth - 1:0] y;
 
-  requantize #(.AccWidth(AccWidth), .OutWidth(OutWidth), .ShiftWidth(7), .MaxLeftShift(16)) dut (
+  approxrtl_requantize #(.AccWidth(AccWidth), .OutWidth(OutWidth), .ShiftWidth(7), .MaxLeftShift(16)) dut (
     .acc_i(acc), .shift_i(shift), .relu_i(relu), .y_o(y));
 
   integer i;

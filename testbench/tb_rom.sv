@@ -20,7 +20,7 @@ module tb_rom;
   reg [AddrWidth - 1:0] addr_mem [0:Reads - 1];
   reg [Width - 1:0] expected_mem [0:Reads - 1];
 
-  rom #(.Width(Width), .Depth(Depth), .AddrWidth(AddrWidth), .InitFile("rom.hex")) dut (.clk_i(clk), .addr_i(addr), .data_o(data));
+  approxrtl_rom #(.Width(Width), .Depth(Depth), .AddrWidth(AddrWidth), .InitFile("rom.hex")) dut (.clk_i(clk), .addr_i(addr), .data_o(data));
 
   integer i;
   integer passed;

@@ -15,7 +15,7 @@ module tb_skid_buffer;
   wire out_valid;
   reg out_ready;
 
-  skid_buffer #(.Width(16)) dut (
+  approxrtl_skid_buffer #(.Width(16)) dut (
     .clk_i(clk), .rst_ni(rst_n), .in_tdata_i(in_data), .in_tvalid_i(in_valid), .in_tready_o(in_ready),
     .out_tdata_o(out_data), .out_tvalid_o(out_valid), .out_tready_i(out_ready));
 

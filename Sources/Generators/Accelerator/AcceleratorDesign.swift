@@ -94,9 +94,9 @@ public struct AcceleratorDesign: Sendable {
     public var files: [String: Data]
 
     /// The hand-written modules the accelerator is built from, in compile order.
-    static let primitives = ["rtl/rom.v", "rtl/ram_sdp.v", "rtl/delay_line.v", "rtl/adder_tree_core.v", "rtl/adder_tree.v",
-                             "rtl/requantize.v", "rtl/pwl_activation.v", "rtl/diannao_sequencer.v", "rtl/diannao_reuse.v", "rtl/diannao_nfu.v",
-                             "rtl/diannao_core.v"]
+    static let primitives = ["rtl/approxrtl_rom.v", "rtl/approxrtl_ram_sdp.v", "rtl/approxrtl_delay_line.v", "rtl/approxrtl_adder_tree_core.v", "rtl/approxrtl_adder_tree.v",
+                             "rtl/approxrtl_requantize.v", "rtl/approxrtl_pwl_activation.v", "rtl/approxrtl_diannao_sequencer.v", "rtl/approxrtl_diannao_reuse.v", "rtl/approxrtl_diannao_nfu.v",
+                             "rtl/approxrtl_diannao_core.v"]
 
     /// Compiles `model` and writes the folder's files; the bench checks `count` images (pixels, labels) against
     /// the golden model's logits.
@@ -243,7 +243,7 @@ public struct AcceleratorDesign: Sendable {
                 \(n.computeCycles) compute cycles per image. Image in and logits out on AXI4-Stream; docs/accelerator.md.
                 """,
             ports: ports,
-            items: [.instance(Instance("diannao_core", "u_core", parameters: parameters,
+            items: [.instance(Instance("approxrtl_diannao_core", "u_core", parameters: parameters,
                                        connections: ports.map { ($0.name, .name($0.name)) }))])
     }
 }

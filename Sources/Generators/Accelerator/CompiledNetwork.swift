@@ -35,7 +35,7 @@ public struct CompiledNetwork: Sendable {
         /// Window words per lane (the largest gather tile), the rank step widths, coefficients per part, their width.
         public var windowWords: Int, dWidth: Int, eWidth: Int, terms: Int, coefficientWidth: Int
         public var windowAddressWidth: Int { bitsFor(windowWords - 1) }
-        /// A member's bits (diannao_reuse.v): address, lane select, first, last, d, e (quadratic), coefficients.
+        /// A member's bits (approxrtl_diannao_reuse.v): address, lane select, first, last, d, e (quadratic), coefficients.
         public func memberWidth(tn: Int) -> Int {
             windowAddressWidth + bitsFor(tn - 1) + 2 + dWidth + (terms == 3 ? eWidth : 0) + terms * coefficientWidth
         }
@@ -99,7 +99,7 @@ public struct CompiledNetwork: Sendable {
     /// Cycles a step's result takes to reach a buffer after its last step is counted: the sequencer's output
     /// register, memory read, the register after the memories, products, the adder tree's levels, the
     /// accumulator, NFU-3's three stages (MAW multiply, rounding, shifts), the register before the buffers, the
-    /// write, and the activation stage when there are tables (diannao_core.v `Drain`, plus the sequencer's
+    /// write, and the activation stage when there are tables (approxrtl_diannao_core.v `Drain`, plus the sequencer's
     /// register).
     public var drain: Int { 2 + bitsFor(config.tn - 1) + 7 + (tables.isEmpty ? 0 : 1) }
 
@@ -124,7 +124,7 @@ public struct CompiledNetwork: Sendable {
             + (reuse.map { config.tn * $0.terms } ?? 0) + (tables.isEmpty ? 0 : config.tn)
     }
 
-    /// Table `index` as NFU-3 reads it (pwl_activation.v): padded to `tableSegments` by repeating its last
+    /// Table `index` as NFU-3 reads it (approxrtl_pwl_activation.v): padded to `tableSegments` by repeating its last
     /// breakpoint (the lowest code when it has none) and its last segment, so the segment count lands on a copy.
     public func paddedTable(_ index: Int) -> (breakpoints: [Int], slopes: [Int], intercepts: [Int], shift: Int) {
         let table = tables[index]
@@ -150,7 +150,7 @@ public struct CompiledNetwork: Sendable {
     }
 
     /// NFU-1's products on hard multipliers: all of them, or with a target part those its multipliers leave (the
-    /// rest are built from LUTs, diannao_nfu.v).
+    /// rest are built from LUTs, approxrtl_diannao_nfu.v).
     public var dspProducts: Int {
         let all = macArray && !powerOfTwoCodes ? config.tn * config.tn : 0
         guard let budget = config.hardMultipliers else { return all }

@@ -46,17 +46,17 @@ func productItems(_ name: String, _ a: Expr, width aWidth: Int, _ b: Expr, width
              .assign(.name(name), .binary(operand(a, width: aWidth, target: width), "*", operand(b, width: bWidth, target: width)))], width)
 }
 
-/// A synchronous-read ROM from rtl/rom.v, initialised from `file` (relative to where the simulator or Yosys runs).
+/// A synchronous-read ROM from rtl/approxrtl_rom.v, initialised from `file` (relative to where the simulator or Yosys runs).
 func romInstance(_ name: String, file: String, width: Int, depth: Int, address: Expr, data: String) -> Item {
     let addressBits = unsignedBits(depth - 1)
-    return .instance(Instance("rom", name, parameters: [("Width", .integer(width)), ("Depth", .integer(depth)),
+    return .instance(Instance("approxrtl_rom", name, parameters: [("Width", .integer(width)), ("Depth", .integer(depth)),
                                                         ("AddrWidth", .integer(addressBits)), ("InitFile", .string(file))],
                               connections: [("clk_i", "clk_i"), ("addr_i", address), ("data_o", .name(data))]))
 }
 
-/// The requantization of docs/arithmetic.md section 3 (rtl/requantize.v) for one result.
+/// The requantization of docs/arithmetic.md section 3 (rtl/approxrtl_requantize.v) for one result.
 func requantizeInstance(_ name: String, numbers: LayerNumbers, acc: Expr, shift: Expr, output: Expr) -> Item {
-    .instance(Instance("requantize", name, parameters: [("AccWidth", .integer(numbers.accumulatorWidth)), ("OutWidth", .integer(numbers.outputWidth)),
+    .instance(Instance("approxrtl_requantize", name, parameters: [("AccWidth", .integer(numbers.accumulatorWidth)), ("OutWidth", .integer(numbers.outputWidth)),
                                                         ("ShiftWidth", .integer(numbers.shiftWidth)), ("MaxLeftShift", .integer(numbers.maxLeftShift))],
                        connections: [("acc_i", acc), ("shift_i", shift), ("relu_i", lit(numbers.relu ? 1 : 0, 1)), ("y_o", output)]))
 }

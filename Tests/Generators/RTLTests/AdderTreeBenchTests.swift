@@ -2,11 +2,11 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// rtl/adder_tree.v: exact sums at every fan-in shape (powers of two, odd counts whose halves need balancing,
+/// rtl/approxrtl_adder_tree.v: exact sums at every fan-in shape (powers of two, odd counts whose halves need balancing,
 /// a 5x5 kernel's 25 and a LeNet dense row's 84) under both simulators.
 final class AdderTreeBenchTests: XCTestCase {
     func testSumsExactlyUnderBothSimulators() throws {
-        let sources = ["testbench/tb_adder_tree.sv", "rtl/adder_tree.v", "rtl/adder_tree_core.v", "rtl/delay_line.v"]
+        let sources = ["testbench/tb_adder_tree.sv", "rtl/approxrtl_adder_tree.v", "rtl/approxrtl_adder_tree_core.v", "rtl/approxrtl_delay_line.v"]
             .map { repository.appendingPathComponent($0).path }
         for (count, width) in [(2, 8), (3, 8), (8, 4), (25, 9), (84, 16)] {
             let directory = try makeTemporaryDirectory("adder-tree")

@@ -4,7 +4,7 @@ import Quantization
 import TestSupport
 import XCTest
 
-/// rtl/requantize.v against the golden model's FixedPoint.requantize, under both simulators.
+/// rtl/approxrtl_requantize.v against the golden model's FixedPoint.requantize, under both simulators.
 final class RequantizeBenchTests: XCTestCase {
     /// Random and edge-case vectors for one configuration, with the golden model's results.
     static func writeVectors(accWidth: Int, outWidth: Int, count: Int, seed: UInt64, to directory: URL) throws -> [Int] {
@@ -28,7 +28,7 @@ final class RequantizeBenchTests: XCTestCase {
     }
 
     func testMatchesTheGoldenModelUnderBothSimulators() throws {
-        let sources = [repository.appendingPathComponent("testbench/tb_requantize.sv").path, repository.appendingPathComponent("rtl/requantize.v").path]
+        let sources = [repository.appendingPathComponent("testbench/tb_requantize.sv").path, repository.appendingPathComponent("rtl/approxrtl_requantize.v").path]
         for (accWidth, outWidth) in [(32, 8), (20, 16)] {
             let directory = try makeTemporaryDirectory("requantize")
             defer { try? FileManager.default.removeItem(at: directory) }
@@ -50,7 +50,7 @@ final class RequantizeBenchTests: XCTestCase {
         var expected = try Self.writeVectors(accWidth: 32, outWidth: 8, count: 200, seed: 9, to: directory)
         expected[57] = expected[57] == 127 ? 126 : expected[57] + 1
         try TestVectors.hex(expected, bits: 8).write(to: directory.appendingPathComponent("expected.hex"))
-        let sources = [repository.appendingPathComponent("testbench/tb_requantize.sv").path, repository.appendingPathComponent("rtl/requantize.v").path]
+        let sources = [repository.appendingPathComponent("testbench/tb_requantize.sv").path, repository.appendingPathComponent("rtl/approxrtl_requantize.v").path]
         for simulator in Simulator.allCases {
             let run = try simulator.run(top: "tb_requantize", sources: sources, defines: ["COUNT": "200"], in: directory)
             XCTAssertNotEqual(run.status, 0, "\(simulator): \(run.output)")

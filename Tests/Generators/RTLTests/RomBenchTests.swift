@@ -3,7 +3,7 @@ import GoldenModel
 import TestSupport
 import XCTest
 
-/// rtl/rom.v returns the words of its $readmemh file (two's complement codes as TestVectors writes them) at any
+/// rtl/approxrtl_rom.v returns the words of its $readmemh file (two's complement codes as TestVectors writes them) at any
 /// address sequence, under both simulators.
 final class RomBenchTests: XCTestCase {
     func testReadsBackTheInitialisationFileUnderBothSimulators() throws {
@@ -16,7 +16,7 @@ final class RomBenchTests: XCTestCase {
         try TestVectors.hex(words, bits: width).write(to: directory.appendingPathComponent("rom.hex"))
         try TestVectors.hex(addresses, bits: 7).write(to: directory.appendingPathComponent("addr.hex"))
         try TestVectors.hex(addresses.map { words[$0] }, bits: width).write(to: directory.appendingPathComponent("expected.hex"))
-        let sources = ["testbench/tb_rom.sv", "rtl/rom.v"].map { repository.appendingPathComponent($0).path }
+        let sources = ["testbench/tb_rom.sv", "rtl/approxrtl_rom.v"].map { repository.appendingPathComponent($0).path }
         for simulator in Simulator.allCases {
             let run = try simulator.run(top: "tb_rom", sources: sources, defines: ["WIDTH": "\(width)", "DEPTH": "\(depth)", "READS": "\(reads)"], in: directory)
             XCTAssertEqual(run.status, 0, "\(simulator): \(run.output)")

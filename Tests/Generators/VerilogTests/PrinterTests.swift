@@ -125,7 +125,7 @@ final class PrinterTests: XCTestCase {
                         .assign(.part("packed_lanes", lsb: .binary("g", "*", 4), width: 4), "lane_q"),
                     ]),
                     .net(Net(.wire, "rom_data", .bits(8))),
-                    .instance(Instance("rom", "u_rom", parameters: [("Width", 8), ("Depth", 16), ("AddrWidth", 4), ("InitFile", .string("mem/x.hex"))],
+                    .instance(Instance("approxrtl_rom", "u_rom", parameters: [("Width", 8), ("Depth", 16), ("AddrWidth", 4), ("InitFile", .string("mem/x.hex"))],
                                        connections: [("clk_i", "clk_i"), ("addr_i", .slice("packed_lanes", msb: 3, lsb: 0)), ("data_o", "rom_data")])),
                     .assign("parity_o", .binary(.unary("^", "packed_lanes"), "^", .unary("^", "rom_data")))])
         let directory = try makeTemporaryDirectory("verilog-lint")
@@ -135,7 +135,7 @@ final class PrinterTests: XCTestCase {
         for (name, text) in files { try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8) }
         // The string parameter goes to the repository's ROM primitive.
         let repository = repositoryRoot()
-        let paths = files.map { directory.appendingPathComponent($0.0).path } + [repository.appendingPathComponent("rtl/rom.v").path]
+        let paths = files.map { directory.appendingPathComponent($0.0).path } + [repository.appendingPathComponent("rtl/approxrtl_rom.v").path]
         let lint = try runProcess("verilator", ["--lint-only", "-Wall", "--top-module", "kitchen_sink"] + paths)
         XCTAssertEqual(lint.status, 0, lint.output)
         XCTAssertFalse(lint.output.contains("%Warning"), lint.output)

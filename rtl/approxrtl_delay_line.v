@@ -1,5 +1,5 @@
 // A chain of Depth >= 1 registers: balances pipeline branches of different latency.
-module delay_line #(
+module approxrtl_delay_line #(
   parameter integer Width = 8,
   parameter integer Depth = 1
 ) (

@@ -11,7 +11,7 @@
 //          the last layer's accumulators to the logit registers.
 //   emit:  the Classes logits leave on an AXI4-Stream, tlast on the last; then the next image is taken.
 // Buffers hold activations channel-tiled: word (pixel * tiles + t) has channels t*Tn .. t*Tn+Tn-1 of a pixel.
-module diannao_core #(
+module approxrtl_diannao_core #(
   parameter integer Tn = 16,              // lanes
   parameter integer DataWidth = 9,        // activation lane width (input pixels need 9 signed bits)
   parameter integer ActWidth = 8,         // activation code width
@@ -34,25 +34,25 @@ module diannao_core #(
   parameter integer ParamAddrWidth = 4,
   parameter integer Layers = 1,           // program instructions
   parameter integer ProgAddrWidth = 1,
-  parameter integer Swc = 0,              // SWC lanes (diannao_nfu.v)
+  parameter integer Swc = 0,              // SWC lanes (approxrtl_diannao_nfu.v)
   parameter integer Pow2Codes = 0,
   parameter integer ScaleWidth = 1,
   parameter integer ProductWidth = DataWidth + WeightWidth,
-  parameter integer FeatureUnit = 0,      // M3 feature-approximation unit (diannao_nfu.v)
+  parameter integer FeatureUnit = 0,      // M3 feature-approximation unit (approxrtl_diannao_nfu.v)
   parameter integer KeptTiles = 1,
   parameter integer SourceWidth = 1,
   parameter integer CoefWidth = 2,
-  parameter integer LaneBits = Tn * WeightWidth, // SB bits per output lane (diannao_nfu.v)
+  parameter integer LaneBits = Tn * WeightWidth, // SB bits per output lane (approxrtl_diannao_nfu.v)
   parameter integer MacArray = 1,         // NFU-1 multipliers and NFU-2 adder trees
   parameter integer DspProducts = Tn * Tn, // NFU-1 products on hard multipliers (the rest in LUTs)
-  parameter integer Reuse = 0,            // M1 reuse lanes (diannao_reuse.v)
+  parameter integer Reuse = 0,            // M1 reuse lanes (approxrtl_diannao_reuse.v)
   parameter integer WindowWords = 16,
   parameter integer WindowAddrWidth = 4,
   parameter integer DWidth = 1,
   parameter integer EWidth = 1,
   parameter integer Terms = 2,
   parameter integer ReuseCoefWidth = 16,
-  parameter integer Pwl = 0,              // NFU-3 activation tables (diannao_nfu.v, pwl_activation.v)
+  parameter integer Pwl = 0,              // NFU-3 activation tables (approxrtl_diannao_nfu.v, approxrtl_pwl_activation.v)
   parameter integer Tables = 1,           // tables in the table ROM, one per distinct activation layer
   parameter integer TableAddrWidth = 1,
   parameter integer Segments = 2,
@@ -109,7 +109,7 @@ module diannao_core #(
   wire [2:0] op;
   wire [7:0] tile;
   wire [3:0] pool_shift;
-  diannao_sequencer #(
+  approxrtl_diannao_sequencer #(
     .Layers(Layers), .ProgAddrWidth(ProgAddrWidth), .ActAddrWidth(ActAddrWidth), .WeightAddrWidth(WeightAddrWidth),
     .ParamAddrWidth(ParamAddrWidth), .TileWords(ParamWords), .Drain(Drain), .ProgramFile(ProgramFile),
     .TileFile(TileFile)
@@ -121,15 +121,15 @@ module diannao_core #(
 
   // SB: one word per step: Tn x Tn weights, a feature step's sources and coefficients, or a scan step's members.
   wire [Tn * LaneBits - 1:0] weight_word;
-  rom #(.Width(Tn * LaneBits), .Depth(WeightWords), .AddrWidth(WeightAddrWidth), .InitFile(WeightFile)) u_sb (
+  approxrtl_rom #(.Width(Tn * LaneBits), .Depth(WeightWords), .AddrWidth(WeightAddrWidth), .InitFile(WeightFile)) u_sb (
     .clk_i(clk_i), .addr_i(weight_addr), .data_o(weight_word));
 
   // Biases and shifts of an output tile, read so that they arrive with the adder trees' sums.
   wire [ParamAddrWidth - 1:0] param_addr_late;
   wire [ParamWidth - 1:0] param_word;
-  delay_line #(.Width(ParamAddrWidth), .Depth(Levels + 2)) u_param_delay (
+  approxrtl_delay_line #(.Width(ParamAddrWidth), .Depth(Levels + 2)) u_param_delay (
     .clk_i(clk_i), .rst_ni(rst_ni), .d_i(param_addr), .q_o(param_addr_late));
-  rom #(.Width(ParamWidth), .Depth(ParamWords), .AddrWidth(ParamAddrWidth), .InitFile(ParamFile)) u_params (
+  approxrtl_rom #(.Width(ParamWidth), .Depth(ParamWords), .AddrWidth(ParamAddrWidth), .InitFile(ParamFile)) u_params (
     .clk_i(clk_i), .addr_i(param_addr_late), .data_o(param_word));
 
   // The running layer's activation table: the sequencer holds the index for the whole layer, and the next layer
@@ -137,7 +137,7 @@ module diannao_core #(
   wire [TableWidth - 1:0] table_word;
   generate
     if (Pwl != 0) begin : g_tables
-      rom #(.Width(TableWidth), .Depth(Tables), .AddrWidth(TableAddrWidth), .InitFile(TableFile)) u_tables (
+      approxrtl_rom #(.Width(TableWidth), .Depth(Tables), .AddrWidth(TableAddrWidth), .InitFile(TableFile)) u_tables (
         .clk_i(clk_i), .addr_i(table_index[TableAddrWidth - 1:0]), .data_o(table_word));
       if (TableAddrWidth < 4) begin : g_unused_index
         wire unused_index = ^table_index[3:TableAddrWidth];
@@ -186,10 +186,10 @@ module diannao_core #(
     end
   endgenerate
   wire [WordWidth - 1:0] rdata0, rdata1;
-  ram_sdp #(.Width(WordWidth), .Depth(ActWords), .AddrWidth(ActAddrWidth)) u_buffer0 (
+  approxrtl_ram_sdp #(.Width(WordWidth), .Depth(ActWords), .AddrWidth(ActAddrWidth)) u_buffer0 (
     .clk_i(clk_i), .we_i(load_beat || (nfu_write && !nfu_dst)), .waddr_i(load_beat ? strip_addr : nfu_addr),
     .wdata_i(load_beat ? pixel_word : nfu_data), .raddr_i(in_addr), .rdata_o(rdata0));
-  ram_sdp #(.Width(WordWidth), .Depth(ActWords), .AddrWidth(ActAddrWidth)) u_buffer1 (
+  approxrtl_ram_sdp #(.Width(WordWidth), .Depth(ActWords), .AddrWidth(ActAddrWidth)) u_buffer1 (
     .clk_i(clk_i), .we_i(nfu_write && nfu_dst), .waddr_i(nfu_addr), .wdata_i(nfu_data), .raddr_i(in_addr), .rdata_o(rdata1));
 
   // The word read this cycle comes from the buffer the step named a cycle ago. It is registered before the NFU
@@ -226,7 +226,7 @@ module diannao_core #(
   wire [ActAddrWidth - 1:0] nfu_addr_d;
   wire [WordWidth - 1:0] nfu_data_d;
   wire [Tn * LogitWidth - 1:0] logit_data_d;
-  diannao_nfu #(
+  approxrtl_diannao_nfu #(
     .Tn(Tn), .DataWidth(DataWidth), .ActWidth(ActWidth), .WeightWidth(WeightWidth), .AccWidth(AccWidth),
     .ShiftWidth(ShiftWidth), .MaxLeftShift(MaxLeftShift), .LogitWidth(LogitWidth), .AddrWidth(ActAddrWidth), .Swc(Swc),
     .Pow2Codes(Pow2Codes), .ScaleWidth(ScaleWidth), .ProductWidth(ProductWidth), .FeatureUnit(FeatureUnit),

@@ -1,7 +1,7 @@
 // Simple dual-port RAM (one write port, one read port, one clock): the accelerator's activation buffers NBin and
 // NBout. Synchronous read, so synthesis maps it to block RAM; data_o holds mem[raddr_i] of the previous cycle
 // (a read of the address written in the same cycle returns the old word).
-module ram_sdp #(
+module approxrtl_ram_sdp #(
   parameter integer Width = 8,      // word width
   parameter integer Depth = 16,     // number of words
   parameter integer AddrWidth = 4   // at least clog2(Depth)

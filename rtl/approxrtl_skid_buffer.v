@@ -2,7 +2,7 @@
 // so that a long combinational path through tready is cut, at full throughput (one beat per cycle). A second
 // register catches the beat that arrives in the cycle the output stalls; tready falls only while it is full.
 // Latency: one cycle.
-module skid_buffer #(
+module approxrtl_skid_buffer #(
   parameter integer Width = 8  // tdata width
 ) (
   input  wire clk_i,

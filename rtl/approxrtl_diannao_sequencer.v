@@ -18,7 +18,7 @@
 // is registered, so a step leaves the sequencer one cycle after its counters. A layer takes three cycles to
 // fetch its instruction and first descriptors, one per step, and after its last step waits the NFU's Drain
 // cycles (plus that output register), so that the next layer reads a complete buffer.
-module diannao_sequencer #(
+module approxrtl_diannao_sequencer #(
   parameter integer Layers = 1,           // instructions in the program
   parameter integer ProgAddrWidth = 1,    // at least clog2(Layers)
   parameter integer ActAddrWidth = 10,    // activation buffer address width (at most 24)
@@ -64,7 +64,7 @@ module diannao_sequencer #(
   // Program ROM: one instruction per layer.
   wire [255:0] instr_rom;
   reg [ProgAddrWidth - 1:0] layer_q;
-  rom #(.Width(256), .Depth(Layers), .AddrWidth(ProgAddrWidth), .InitFile(ProgramFile)) u_program (
+  approxrtl_rom #(.Width(256), .Depth(Layers), .AddrWidth(ProgAddrWidth), .InitFile(ProgramFile)) u_program (
     .clk_i(clk_i), .addr_i(layer_q), .data_o(instr_rom));
 
   reg [2:0] state_q;

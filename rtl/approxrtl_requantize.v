@@ -5,7 +5,7 @@
 //   relu_i:       y = max(y, 0)
 //   y_o = clamp(y, -2^(OutWidth-1), 2^(OutWidth-1) - 1)
 // The shift works on a value wide enough for the largest left shift, so nothing overflows before saturation.
-module requantize #(
+module approxrtl_requantize #(
   parameter integer AccWidth = 32,     // accumulator width
   parameter integer OutWidth = 8,      // output code width
   parameter integer ShiftWidth = 7,    // width of the signed shift amount

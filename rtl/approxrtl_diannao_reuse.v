@@ -11,7 +11,7 @@
 //           accumulator, which starts from the bias.
 // Everything is modulo 2^AccWidth: the final accumulator fits, so any intermediate overflow cancels.
 // Stage 1 is the cycle the SB word and the input word arrive; a term leaves three cycles later (term_o).
-module diannao_reuse #(
+module approxrtl_diannao_reuse #(
   parameter integer Tn = 16,              // lanes: output channels per scan tile
   parameter integer DataWidth = 9,        // activation lane width (signed)
   parameter integer AccWidth = 24,        // accumulator width
@@ -67,7 +67,7 @@ module diannao_reuse #(
 
       // Each lane reads its own word of the window: a private copy, written by every gather step.
       wire [Tn * DataWidth - 1:0] window_word;
-      ram_sdp #(.Width(Tn * DataWidth), .Depth(WindowWords), .AddrWidth(WindowAddrWidth)) u_window (
+      approxrtl_ram_sdp #(.Width(Tn * DataWidth), .Depth(WindowWords), .AddrWidth(WindowAddrWidth)) u_window (
         .clk_i(clk_i), .we_i(gather_i), .waddr_i(waddr), .wdata_i(x_i), .raddr_i(member[WindowAddrWidth - 1:0]),
         .rdata_o(window_word));
 

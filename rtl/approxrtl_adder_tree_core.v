@@ -2,7 +2,7 @@
 // [k*InWidth +: InWidth]) into sum_o, exactly (OutWidth = InWidth + clog2(Count)), with a register after every
 // adder level: latency clog2(Count) cycles. The two halves are ceil(Count/2) and floor(Count/2) values; the
 // smaller one is delayed when its tree is shallower.
-module adder_tree_core #(
+module approxrtl_adder_tree_core #(
   parameter integer Count = 2,
   parameter integer InWidth = 8,
   parameter integer OutWidth = InWidth + $clog2(Count)
@@ -24,18 +24,18 @@ module adder_tree_core #(
     if (LeftCount == 1) begin : g_left_leaf
       assign left = $signed(in_i[InWidth - 1:0]);
     end else begin : g_left_tree
-      adder_tree_core #(.Count(LeftCount), .InWidth(InWidth)) u_left (
+      approxrtl_adder_tree_core #(.Count(LeftCount), .InWidth(InWidth)) u_left (
         .clk_i(clk_i), .rst_ni(rst_ni), .in_i(in_i[LeftCount * InWidth - 1:0]), .sum_o(left));
     end
     if (RightCount == 1) begin : g_right_leaf
       assign right_raw = $signed(in_i[Count * InWidth - 1:LeftCount * InWidth]);
     end else begin : g_right_tree
-      adder_tree_core #(.Count(RightCount), .InWidth(InWidth)) u_right (
+      approxrtl_adder_tree_core #(.Count(RightCount), .InWidth(InWidth)) u_right (
         .clk_i(clk_i), .rst_ni(rst_ni), .in_i(in_i[Count * InWidth - 1:LeftCount * InWidth]), .sum_o(right_raw));
     end
     // A shallower right half waits for the left one.
     if (Levels - 1 > RightLevels) begin : g_balance
-      delay_line #(.Width(InWidth + RightLevels), .Depth(Levels - 1 - RightLevels)) u_balance (
+      approxrtl_delay_line #(.Width(InWidth + RightLevels), .Depth(Levels - 1 - RightLevels)) u_balance (
         .clk_i(clk_i), .rst_ni(rst_ni), .d_i(right_raw), .q_o(right_late));
     end else begin : g_aligned
       assign right_late = right_raw;

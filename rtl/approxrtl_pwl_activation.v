@@ -4,7 +4,7 @@
 // The table word, from bit 0: Segments - 1 breakpoints (ActWidth each), Segments slopes (SlopeWidth), Segments
 // intercepts (InterceptWidth), the shift (ShiftBits). A table of fewer real segments repeats its last breakpoint
 // and its last segment, so the count lands on a copy of the right segment.
-module pwl_activation #(
+module approxrtl_pwl_activation #(
   parameter integer ActWidth = 8,         // code width in and out
   parameter integer Segments = 2,         // segments per table (>= 2)
   parameter integer SlopeWidth = 12,      // signed slope width

@@ -8,19 +8,19 @@
 //          since every weight is scale * code; then requantization (rounding shift, ReLU, saturation), the
 //          rounded average of a pooling window, or the logits aligned by a left shift. With activation tables
 //          (Pwl = 1) a further stage maps a layer's requantized codes through its piecewise-linear table
-//          (pwl_activation.v, one multiplier per lane) when the instruction asks for it.
+//          (approxrtl_pwl_activation.v, one multiplier per lane) when the instruction asks for it.
 // Feature-approximation unit (FeatureUnit = 1, M3): the accumulators of the current pixel's computed tiles are kept
 // (KeptTiles tiles); a feature step's SB word gives each lane a source channel and a coefficient, and the lane adds
 // coefficient * kept accumulator to its own, which starts from the bias: bias_j + sum_i A_i * acc_{k_i}, exactly
 // docs/arithmetic.md section 9. A source's tile is kept when its last step leaves NFU-2, before any feature step
 // of the same pixel reads it.
-// M1 reuse lanes (Reuse = 1, diannao_reuse.v): gather steps copy the pixel's window into the lanes' window
+// M1 reuse lanes (Reuse = 1, approxrtl_diannao_reuse.v): gather steps copy the pixel's window into the lanes' window
 // memories, scan steps walk one member per lane and add C0 * S + C1 * J + C2 * Q at each part's end. Without
 // MacArray (every weighted layer runs on the reuse lanes) NFU-1's multipliers and NFU-2's adder trees are left out.
 // Step flags enter with the buffer and SB addresses (the issue cycle); x_i and w_i arrive one cycle later (the
 // memories' read latency) and param_i, the tile's biases, shifts (and scales), Levels + 2 cycles after the issue.
 // The result of a step issued in cycle t is written in cycle t + Levels + 6 (+ 1 with Pwl).
-module diannao_nfu #(
+module approxrtl_diannao_nfu #(
   parameter integer Tn = 16,            // lanes: input and output channels per step
   parameter integer DataWidth = 9,      // activation lane width (signed; input pixels zero-extended)
   parameter integer ActWidth = 8,       // activation code width after requantization
@@ -42,14 +42,14 @@ module diannao_nfu #(
   parameter integer MacArray = 1,       // NFU-1 multipliers and NFU-2 adder trees
   parameter integer DspProducts = Tn * Tn, // NFU-1 products written as multiplies (hard multipliers); the rest
                                            // are shift-and-add in LUTs, so that the part's DSPs suffice
-  parameter integer Reuse = 0,          // M1 reuse lanes (diannao_reuse.v)
+  parameter integer Reuse = 0,          // M1 reuse lanes (approxrtl_diannao_reuse.v)
   parameter integer WindowWords = 16,   // reuse lanes: window words per lane
   parameter integer WindowAddrWidth = 4,
   parameter integer DWidth = 1,         // reuse lanes: rank step widths, coefficients per part, coefficient width
   parameter integer EWidth = 1,
   parameter integer Terms = 2,
   parameter integer ReuseCoefWidth = 16,
-  parameter integer Pwl = 0,            // NFU-3 activation tables (pwl_activation.v)
+  parameter integer Pwl = 0,            // NFU-3 activation tables (approxrtl_pwl_activation.v)
   parameter integer Segments = 2,       // activation tables: segments, slope, intercept and shift widths
   parameter integer SlopeWidth = 2,
   parameter integer InterceptWidth = 2,
@@ -182,7 +182,7 @@ module diannao_nfu #(
       end
       for (g = 0; g < Tn; g = g + 1) begin : g_tree
         wire tree_valid_unused;
-        adder_tree #(.Count(Tn), .InWidth(ProductWidth)) u_tree (
+        approxrtl_adder_tree #(.Count(Tn), .InWidth(ProductWidth)) u_tree (
           .clk_i(clk_i), .rst_ni(rst_ni), .in_i(products_q[g * Tn * ProductWidth +: Tn * ProductWidth]), .valid_i(1'b0),
           .sum_o(sums[g * SumWidth +: SumWidth]), .valid_o(tree_valid_unused));
       end
@@ -195,7 +195,7 @@ module diannao_nfu #(
       assign sums = {(Tn * SumWidth){1'b0}};
     end
   endgenerate
-  delay_line #(.Width(Tn * DataWidth + FlagWidth), .Depth(Levels)) u_beside (
+  approxrtl_delay_line #(.Width(Tn * DataWidth + FlagWidth), .Depth(Levels)) u_beside (
     .clk_i(clk_i), .rst_ni(rst_ni), .d_i({x2_q, flags2_q}), .q_o({x3, flags3}));
 
   // The sums at accumulator width: sign-extended, or their low bits (the accumulator works modulo 2^AccWidth and
@@ -226,7 +226,7 @@ module diannao_nfu #(
         if (!rst_ni) lanes2_q <= {(Tn * LaneFeatureWidth){1'b0}};
         else lanes2_q <= w_i[Tn * LaneFeatureWidth - 1:0];
       end
-      delay_line #(.Width(Tn * LaneFeatureWidth), .Depth(Levels)) u_lanes (
+      approxrtl_delay_line #(.Width(Tn * LaneFeatureWidth), .Depth(Levels)) u_lanes (
         .clk_i(clk_i), .rst_ni(rst_ni), .d_i(lanes2_q), .q_o(lanes3));
       // The computed tiles of the current pixel, written as their last step completes.
       reg [KeptTiles * Tn * AccWidth - 1:0] kept_q;
@@ -266,7 +266,7 @@ module diannao_nfu #(
       wire valid1 = flags1_q[ValidBit];
       wire [2:0] op1 = flags1_q[OpLsb +: 3];
       wire [Tn * AccWidth - 1:0] terms4;
-      diannao_reuse #(
+      approxrtl_diannao_reuse #(
         .Tn(Tn), .DataWidth(DataWidth), .AccWidth(AccWidth), .LaneBits(LaneBits), .WindowWords(WindowWords),
         .WindowAddrWidth(WindowAddrWidth), .DWidth(DWidth), .EWidth(EWidth), .Terms(Terms), .CoefWidth(ReuseCoefWidth)
       ) u_reuse (
@@ -274,7 +274,7 @@ module diannao_nfu #(
         .scan_i(valid1 && op1 == OpScan), .x_i(x_masked), .w_i(w_i), .term_o(terms4));
       // The terms leave the reuse lanes in stage 4; the sums leave the trees in stage Levels + 2 (Tn >= 4).
       if (Levels > 2) begin : g_align
-        delay_line #(.Width(Tn * AccWidth), .Depth(Levels - 2)) u_align (
+        approxrtl_delay_line #(.Width(Tn * AccWidth), .Depth(Levels - 2)) u_align (
           .clk_i(clk_i), .rst_ni(rst_ni), .d_i(terms4), .q_o(reuse_terms));
       end else begin : g_aligned
         assign reuse_terms = terms4;
@@ -353,7 +353,7 @@ module diannao_nfu #(
   // NFU-3, pipelined so that no stage holds more than a multiply, two adds or a shift: stage 5 the MAW multiply
   // (SWC lanes), stage 6 the bias (SWC) and the rounding terms, stage 7 the shifts; the ReLU and the saturation
   // select the results of stage 7 (requantized codes, pooled codes, logits), then with Pwl the activation stage.
-  // The arithmetic is requantize.v's (docs/arithmetic.md section 3), split at its registers.
+  // The arithmetic is approxrtl_requantize.v's (docs/arithmetic.md section 3), split at its registers.
   localparam integer Wide = AccWidth + MaxLeftShift + 1;
   reg [FlagWidth - 1:0] flags5_q, flags6_q, flags7_q;
   always @(posedge clk_i or negedge rst_ni) begin
@@ -466,7 +466,7 @@ module diannao_nfu #(
       end
       for (g = 0; g < Tn; g = g + 1) begin : g_lane
         wire signed [ActWidth - 1:0] activated;
-        pwl_activation #(
+        approxrtl_pwl_activation #(
           .ActWidth(ActWidth), .Segments(Segments), .SlopeWidth(SlopeWidth), .InterceptWidth(InterceptWidth),
           .ShiftBits(TableShiftBits)
         ) u_pwl (.x_i(data5_q[g * DataWidth +: ActWidth]), .table_i(table_i), .y_o(activated));

@@ -1,7 +1,7 @@
 // Pipelined adder tree: the exact sum of Count signed InWidth-bit values (packed in in_i, value k in bits
 // [k*InWidth +: InWidth]), InWidth + clog2(Count) bits wide, one register per adder level. A valid bit travels
 // alongside. Latency clog2(Count) cycles, one new vector per cycle. Count >= 2.
-module adder_tree #(
+module approxrtl_adder_tree #(
   parameter integer Count = 4,
   parameter integer InWidth = 8
 ) (
@@ -12,8 +12,8 @@ module adder_tree #(
   output wire signed [InWidth + $clog2(Count) - 1:0] sum_o,
   output wire valid_o
 );
-  adder_tree_core #(.Count(Count), .InWidth(InWidth)) u_core (
+  approxrtl_adder_tree_core #(.Count(Count), .InWidth(InWidth)) u_core (
     .clk_i(clk_i), .rst_ni(rst_ni), .in_i(in_i), .sum_o(sum_o));
-  delay_line #(.Width(1), .Depth($clog2(Count))) u_valid (
+  approxrtl_delay_line #(.Width(1), .Depth($clog2(Count))) u_valid (
     .clk_i(clk_i), .rst_ni(rst_ni), .d_i(valid_i), .q_o(valid_o));
 endmodule

@@ -1,6 +1,6 @@
 // Read-only memory initialised from a $readmemh file (weights, coefficients, codes): synchronous read, so
 // synthesis maps it to block RAM; data_o holds mem[addr_i] of the previous cycle.
-module rom #(
+module approxrtl_rom #(
   parameter integer Width = 8,        // word width
   parameter integer Depth = 16,       // number of words
   parameter integer AddrWidth = 4,    // at least clog2(Depth)
