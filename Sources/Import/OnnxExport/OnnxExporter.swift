@@ -97,21 +97,7 @@ private struct GraphWriter {
                 ints("strides", [conv.strideH, conv.strideW]),
             ])
         case .maxPool(let pool), .averagePool(let pool):
-            let isAverage: Bool
-            if case .averagePool = node.op { isAverage = true } else { isAverage = false }
-            let p = pool.padding
-            let inShape = graph.nodes[node.inputs[0]].shape
-            let floorH = (inShape[1] + p.top + p.bottom - pool.kernelH) / pool.strideH + 1
-            let floorW = (inShape[2] + p.left + p.right - pool.kernelW) / pool.strideW + 1
-            let ceil = node.shape[1] != floorH || node.shape[2] != floorW
-            var attributes = [
-                ints("kernel_shape", [pool.kernelH, pool.kernelW]),
-                ints("pads", [p.top, p.left, p.bottom, p.right]),
-                ints("strides", [pool.strideH, pool.strideW]),
-            ]
-            if ceil { attributes.append(int("ceil_mode", 1)) }
-            if isAverage && pool.countIncludePad { attributes.append(int("count_include_pad", 1)) }
-            emit(isAverage ? "AveragePool" : "MaxPool", inputs, node.name, attributes)
+            writePool(node, pool: pool, inputs: inputs)
         case .dense(let dense):
             floatInitializer("\(node.name).weight", dense.weight.shape, dense.weight.data)
             floatInitializer("\(node.name).bias", [dense.bias.count], dense.bias)
@@ -164,6 +150,25 @@ private struct GraphWriter {
             }
             emit("Softmax", inputs, node.name, [int("axis", axes.lowerBound + 1)])
         }
+    }
+
+    /// MaxPool or AveragePool, with ceil_mode where the node's shape needs it.
+    mutating func writePool(_ node: Node, pool: Pool2D, inputs: [String]) {
+        let isAverage: Bool
+        if case .averagePool = node.op { isAverage = true } else { isAverage = false }
+        let p = pool.padding
+        let inShape = graph.nodes[node.inputs[0]].shape
+        let floorH = (inShape[1] + p.top + p.bottom - pool.kernelH) / pool.strideH + 1
+        let floorW = (inShape[2] + p.left + p.right - pool.kernelW) / pool.strideW + 1
+        let ceil = node.shape[1] != floorH || node.shape[2] != floorW
+        var attributes = [
+            ints("kernel_shape", [pool.kernelH, pool.kernelW]),
+            ints("pads", [p.top, p.left, p.bottom, p.right]),
+            ints("strides", [pool.strideH, pool.strideW]),
+        ]
+        if ceil { attributes.append(int("ceil_mode", 1)) }
+        if isAverage && pool.countIncludePad { attributes.append(int("count_include_pad", 1)) }
+        emit(isAverage ? "AveragePool" : "MaxPool", inputs, node.name, attributes)
     }
 
     private mutating func emit(_ op: String, _ inputs: [String], _ output: String, _ attributes: [Onnx_AttributeProto],

@@ -28,41 +28,9 @@ func inferShape(_ op: Op, inputShapes: [[Int]], declaredInputShape: [Int]?) thro
     case .constant(let tensor):
         return tensor.shape
     case .conv2d(let conv):
-        let x = inputShapes[0]
-        guard x.count == 3 else { throw fail("expects a [C, H, W] input, got \(x)") }
-        guard x[0] == conv.inChannels else {
-            throw fail("weight expects \(conv.inChannels) input channels, input has \(x[0])")
-        }
-        guard conv.bias.count == conv.outChannels else {
-            throw fail("bias has \(conv.bias.count) values for \(conv.outChannels) output channels")
-        }
-        try checkWindow(kernelH: conv.kernelH, kernelW: conv.kernelW, strideH: conv.strideH, strideW: conv.strideW,
-                        padding: conv.padding)
-        let oh = windowOutputSize(input: x[1], kernel: conv.kernelH, stride: conv.strideH,
-                                  padBefore: conv.padding.top, padAfter: conv.padding.bottom)
-        let ow = windowOutputSize(input: x[2], kernel: conv.kernelW, stride: conv.strideW,
-                                  padBefore: conv.padding.left, padAfter: conv.padding.right)
-        guard oh > 0, ow > 0 else { throw fail("kernel \(conv.kernelH)x\(conv.kernelW) does not fit the padded input \(x)") }
-        return [conv.outChannels, oh, ow]
+        return try convolutionShape(conv, input: inputShapes[0])
     case .maxPool(let pool), .averagePool(let pool):
-        let x = inputShapes[0]
-        guard x.count == 3 else { throw fail("expects a [C, H, W] input, got \(x)") }
-        try checkWindow(kernelH: pool.kernelH, kernelW: pool.kernelW, strideH: pool.strideH, strideW: pool.strideW,
-                        padding: pool.padding)
-        guard pool.padding.top < pool.kernelH, pool.padding.bottom < pool.kernelH,
-              pool.padding.left < pool.kernelW, pool.padding.right < pool.kernelW else {
-            throw fail("padding must be smaller than the pooling window")
-        }
-        let oh = pool.outputH ?? windowOutputSize(input: x[1], kernel: pool.kernelH, stride: pool.strideH,
-                                                  padBefore: pool.padding.top, padAfter: pool.padding.bottom)
-        let ow = pool.outputW ?? windowOutputSize(input: x[2], kernel: pool.kernelW, stride: pool.strideW,
-                                                  padBefore: pool.padding.left, padAfter: pool.padding.right)
-        guard oh > 0, ow > 0 else { throw fail("window \(pool.kernelH)x\(pool.kernelW) does not fit the input \(x)") }
-        // Every window must start inside the input or its leading padding, or it would pool nothing.
-        guard (oh - 1) * pool.strideH < x[1] + pool.padding.top, (ow - 1) * pool.strideW < x[2] + pool.padding.left else {
-            throw fail("output size \(oh)x\(ow) has a window that starts past the input")
-        }
-        return [x[0], oh, ow]
+        return try poolingShape(pool, input: inputShapes[0])
     case .dense(let dense):
         let x = inputShapes[0]
         guard x.count == 1 else { throw fail("expects a flat [K] input, got \(x); flatten first") }
@@ -100,6 +68,46 @@ func inferShape(_ op: Op, inputShapes: [[Int]], declaredInputShape: [Int]?) thro
         }
         return x
     }
+}
+
+private func convolutionShape(_ conv: Conv2D, input x: [Int]) throws -> [Int] {
+    func fail(_ text: String) -> ShapeReason { ShapeReason(text: text) }
+    guard x.count == 3 else { throw fail("expects a [C, H, W] input, got \(x)") }
+    guard x[0] == conv.inChannels else {
+        throw fail("weight expects \(conv.inChannels) input channels, input has \(x[0])")
+    }
+    guard conv.bias.count == conv.outChannels else {
+        throw fail("bias has \(conv.bias.count) values for \(conv.outChannels) output channels")
+    }
+    try checkWindow(kernelH: conv.kernelH, kernelW: conv.kernelW, strideH: conv.strideH, strideW: conv.strideW,
+                    padding: conv.padding)
+    let oh = windowOutputSize(input: x[1], kernel: conv.kernelH, stride: conv.strideH,
+                              padBefore: conv.padding.top, padAfter: conv.padding.bottom)
+    let ow = windowOutputSize(input: x[2], kernel: conv.kernelW, stride: conv.strideW,
+                              padBefore: conv.padding.left, padAfter: conv.padding.right)
+    guard oh > 0, ow > 0 else { throw fail("kernel \(conv.kernelH)x\(conv.kernelW) does not fit the padded input \(x)") }
+    return [conv.outChannels, oh, ow]
+}
+
+private func poolingShape(_ pool: Pool2D, input x: [Int]) throws -> [Int] {
+    func fail(_ text: String) -> ShapeReason { ShapeReason(text: text) }
+    guard x.count == 3 else { throw fail("expects a [C, H, W] input, got \(x)") }
+    try checkWindow(kernelH: pool.kernelH, kernelW: pool.kernelW, strideH: pool.strideH, strideW: pool.strideW,
+                    padding: pool.padding)
+    guard pool.padding.top < pool.kernelH, pool.padding.bottom < pool.kernelH,
+          pool.padding.left < pool.kernelW, pool.padding.right < pool.kernelW else {
+        throw fail("padding must be smaller than the pooling window")
+    }
+    let oh = pool.outputH ?? windowOutputSize(input: x[1], kernel: pool.kernelH, stride: pool.strideH,
+                                              padBefore: pool.padding.top, padAfter: pool.padding.bottom)
+    let ow = pool.outputW ?? windowOutputSize(input: x[2], kernel: pool.kernelW, stride: pool.strideW,
+                                              padBefore: pool.padding.left, padAfter: pool.padding.right)
+    guard oh > 0, ow > 0 else { throw fail("window \(pool.kernelH)x\(pool.kernelW) does not fit the input \(x)") }
+    // Every window must start inside the input or its leading padding, or it would pool nothing.
+    guard (oh - 1) * pool.strideH < x[1] + pool.padding.top, (ow - 1) * pool.strideW < x[2] + pool.padding.left else {
+        throw fail("output size \(oh)x\(ow) has a window that starts past the input")
+    }
+    return [x[0], oh, ow]
 }
 
 private func checkWindow(kernelH: Int, kernelW: Int, strideH: Int, strideW: Int, padding: Padding2D) throws {

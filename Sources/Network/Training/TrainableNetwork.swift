@@ -54,55 +54,9 @@ public struct TrainableNetwork: Sendable {
                 layers.append(nil)
                 continue
             }
-            let inputShape = node.inputs.first.map { graph.nodes[$0].shape } ?? []
-            let size = elementCount(node.shape)
-            let layer: (any TrainableLayer)?
-            switch node.op {
-            case .input:
-                layer = nil
-            case .conv2d(let conv):
-                let geometry = ConvGeometry(channels: inputShape[0], height: inputShape[1], width: inputShape[2],
-                                            kernelH: conv.kernelH, kernelW: conv.kernelW, strideH: conv.strideH,
-                                            strideW: conv.strideW, padTop: conv.padding.top, padLeft: conv.padding.left,
-                                            outH: node.shape[1], outW: node.shape[2])
-                capacity = max(capacity, geometry.depth * geometry.pixels)
-                layer = ConvLayer(geometry: geometry, outChannels: conv.outChannels)
-                isWeight += [Bool](repeating: true, count: conv.weight.count) + [Bool](repeating: false, count: conv.bias.count)
-            case .dense(let dense):
-                layer = DenseLayer(inFeatures: dense.inFeatures, outFeatures: dense.outFeatures)
-                isWeight += [Bool](repeating: true, count: dense.weight.count) + [Bool](repeating: false, count: dense.bias.count)
-            case .maxPool(let pool), .averagePool(let pool):
-                var average = false
-                if case .averagePool = node.op { average = true }
-                let p = pool.padding
-                layer = PoolLayer(geometry: PoolGeometry(channels: inputShape[0], height: inputShape[1], width: inputShape[2],
-                                                         kernelH: pool.kernelH, kernelW: pool.kernelW,
-                                                         strideH: pool.strideH, strideW: pool.strideW,
-                                                         padTop: p.top, padLeft: p.left, padBottom: p.bottom, padRight: p.right,
-                                                         outH: node.shape[1], outW: node.shape[2],
-                                                         countIncludePad: pool.countIncludePad),
-                                  average: average)
-            case .relu:
-                layer = ReluLayer(size: size)
-            case .activation(let function):
-                layer = ActivationLayer(function: function, size: size)
-            case .flatten, .reshape:
-                layer = CopyLayer(size: size)
-            case .scaleShift(let affine):
-                layer = ScaleShiftLayer(scale: affine.scale, shift: affine.shift, inner: size / affine.scale.count)
-            case .add:
-                guard node.inputs.allSatisfy({ graph.nodes[$0].shape == node.shape }) else {
-                    throw GraphError(node: node.name, op: node.op.name,
-                                        reason: "training supports Add of two values of the same shape only (no broadcasting)")
-                }
-                layer = AddLayer(size: size)
-            case .constant:
-                throw GraphError(node: node.name, op: node.op.name,
-                                    reason: "constant operands are not trainable; fold them into a Conv or Dense bias first")
-            case .softmax:
-                throw GraphError(node: node.name, op: node.op.name,
-                                    reason: "Softmax is supported only as the last node (the loss applies it)")
-            }
+            let (layer, weights, columns) = try Self.layer(of: node, in: graph)
+            capacity = max(capacity, columns)
+            isWeight += weights
             layers.append(layer)
         }
         self.layers = layers
@@ -111,6 +65,63 @@ public struct TrainableNetwork: Sendable {
         self.isWeight = isWeight
         columnCapacity = capacity
         schedule = Array(0...head).filter { graph.nodes[$0].op != .input }
+    }
+
+    /// The trainable layer of one node, which of its parameters are weights (not biases), and the im2col columns
+    /// it needs.
+    static func layer(of node: Node, in graph: Graph) throws -> (layer: (any TrainableLayer)?, isWeight: [Bool], columns: Int) {
+        let inputShape = node.inputs.first.map { graph.nodes[$0].shape } ?? []
+        let size = elementCount(node.shape)
+        let layer: (any TrainableLayer)?
+        var isWeight: [Bool] = []
+        var capacity = 0
+        switch node.op {
+        case .input:
+            layer = nil
+        case .conv2d(let conv):
+            let geometry = ConvGeometry(channels: inputShape[0], height: inputShape[1], width: inputShape[2],
+                                        kernelH: conv.kernelH, kernelW: conv.kernelW, strideH: conv.strideH,
+                                        strideW: conv.strideW, padTop: conv.padding.top, padLeft: conv.padding.left,
+                                        outH: node.shape[1], outW: node.shape[2])
+            capacity = geometry.depth * geometry.pixels
+            layer = ConvLayer(geometry: geometry, outChannels: conv.outChannels)
+            isWeight += [Bool](repeating: true, count: conv.weight.count) + [Bool](repeating: false, count: conv.bias.count)
+        case .dense(let dense):
+            layer = DenseLayer(inFeatures: dense.inFeatures, outFeatures: dense.outFeatures)
+            isWeight += [Bool](repeating: true, count: dense.weight.count) + [Bool](repeating: false, count: dense.bias.count)
+        case .maxPool(let pool), .averagePool(let pool):
+            var average = false
+            if case .averagePool = node.op { average = true }
+            let p = pool.padding
+            layer = PoolLayer(geometry: PoolGeometry(channels: inputShape[0], height: inputShape[1], width: inputShape[2],
+                                                     kernelH: pool.kernelH, kernelW: pool.kernelW,
+                                                     strideH: pool.strideH, strideW: pool.strideW,
+                                                     padTop: p.top, padLeft: p.left, padBottom: p.bottom, padRight: p.right,
+                                                     outH: node.shape[1], outW: node.shape[2],
+                                                     countIncludePad: pool.countIncludePad),
+                              average: average)
+        case .relu:
+            layer = ReluLayer(size: size)
+        case .activation(let function):
+            layer = ActivationLayer(function: function, size: size)
+        case .flatten, .reshape:
+            layer = CopyLayer(size: size)
+        case .scaleShift(let affine):
+            layer = ScaleShiftLayer(scale: affine.scale, shift: affine.shift, inner: size / affine.scale.count)
+        case .add:
+            guard node.inputs.allSatisfy({ graph.nodes[$0].shape == node.shape }) else {
+                throw GraphError(node: node.name, op: node.op.name,
+                                    reason: "training supports Add of two values of the same shape only (no broadcasting)")
+            }
+            layer = AddLayer(size: size)
+        case .constant:
+            throw GraphError(node: node.name, op: node.op.name,
+                                reason: "constant operands are not trainable; fold them into a Conv or Dense bias first")
+        case .softmax:
+            throw GraphError(node: node.name, op: node.op.name,
+                                reason: "Softmax is supported only as the last node (the loss applies it)")
+        }
+        return (layer, isWeight, capacity)
     }
 
     /// Where a conv or dense node's weights (IR order) and biases sit in the flat parameter vector.

@@ -5,6 +5,34 @@ extension QuantizedModel {
     /// Checks everything the golden model and the generators rely on: version, widths, references, shapes,
     /// code ranges, exponents and shifts, and accumulator widths against the interval bound.
     public func validate() throws {
+        try validateHeader()
+        var known: [String: Known] = [input.name: (input.shape, input.exponent, input.low, input.high)]
+        for (position, layer) in layers.enumerated() {
+            func fail(_ reason: String) -> QuantizationError { QuantizationError(layer: layer.name, reason) }
+            guard known[layer.name] == nil else { throw fail("a layer or input of this name already exists") }
+            guard let source = known[layer.input] else { throw fail("reads '\(layer.input)', which no earlier layer produces") }
+            guard layer.inputExponent == source.exponent else {
+                throw fail("input_exponent \(layer.inputExponent) differs from the exponent \(source.exponent) of '\(layer.input)'")
+            }
+            let isLast = position == layers.count - 1
+            guard (layer.logits ?? false) == isLast else {
+                throw fail(isLast ? "the last layer must be the logits" : "only the last layer may be the logits")
+            }
+            if layer.activation != nil, ![.conv2d, .dense, .activation].contains(layer.kind) {
+                throw fail("only convolution, dense and activation layers carry an activation table")
+            }
+            let expected = try expectedShape(layer, source: source, fail: fail)
+            guard layer.shape == expected else { throw fail("shape \(layer.shape) should be \(expected)") }
+            guard layer.outputLow <= layer.outputHigh else { throw fail("output_low exceeds output_high") }
+            known[layer.name] = (layer.shape, layer.outputExponent, layer.outputLow, layer.outputHigh)
+        }
+    }
+
+    /// What a layer reads: the shape, exponent and code range of the value it names.
+    private typealias Known = (shape: [Int], exponent: Int, low: Int, high: Int)
+
+    /// The file's header: format, version, widths, scale, input.
+    private func validateHeader() throws {
         guard format == QuantizedModel.formatName else {
             throw QuantizationError(layer: "file", "format is '\(format)', expected '\(QuantizedModel.formatName)'")
         }
@@ -22,121 +50,122 @@ extension QuantizedModel {
             throw QuantizationError(layer: input.name, "the input must be [C, H, W] pixel codes 0...255 with exponent -8")
         }
         guard !layers.isEmpty else { throw QuantizationError(layer: "file", "no layers") }
-        var known: [String: (shape: [Int], exponent: Int, low: Int, high: Int)] = [input.name: (input.shape, input.exponent, input.low, input.high)]
-        let activation = FixedPoint.range(bits: activationBits)
-        let weightLimit = (1 << (weightBits - 1)) - 1
-        for (position, layer) in layers.enumerated() {
-            func fail(_ reason: String) -> QuantizationError { QuantizationError(layer: layer.name, reason) }
-            guard known[layer.name] == nil else { throw fail("a layer or input of this name already exists") }
-            guard let source = known[layer.input] else { throw fail("reads '\(layer.input)', which no earlier layer produces") }
-            guard layer.inputExponent == source.exponent else {
-                throw fail("input_exponent \(layer.inputExponent) differs from the exponent \(source.exponent) of '\(layer.input)'")
+    }
+
+    /// The layer's own fields checked against what it reads; the shape it must produce.
+    private func expectedShape(_ layer: Layer, source: Known, fail: (String) -> QuantizationError) throws -> [Int] {
+        let expected: [Int]
+        switch layer.kind {
+        case .conv2d, .dense:
+            expected = try validateWeighted(layer, source: source, fail: fail)
+        case .maxPool, .averagePool:
+            guard let kernel = layer.kernel, source.shape.count == 3, let geometry = try? window(layer, input: source.shape, kernel: kernel) else {
+                throw fail("kernel, stride or pads do not fit the input \(source.shape)")
             }
-            let isLast = position == layers.count - 1
-            guard (layer.logits ?? false) == isLast else {
-                throw fail(isLast ? "the last layer must be the logits" : "only the last layer may be the logits")
+            if layer.kind == .averagePool {
+                let area = kernel[0] * kernel[1]
+                guard area & (area - 1) == 0 else { throw fail("average pooling needs a power-of-two window, not \(kernel)") }
             }
-            if layer.activation != nil, ![.conv2d, .dense, .activation].contains(layer.kind) {
-                throw fail("only convolution, dense and activation layers carry an activation table")
+            guard layer.outputExponent == layer.inputExponent else { throw fail("pooling keeps the exponent") }
+            expected = [source.shape[0], geometry.0, geometry.1]
+        case .activation:
+            guard let table = layer.activation, table.inputExponent == layer.inputExponent else {
+                throw fail("an activation layer needs an activation table whose input_exponent is the layer's")
             }
-            let expected: [Int]
-            switch layer.kind {
-            case .conv2d, .dense:
-                guard let shape = layer.weightShape, let exponents = layer.weightExponents,
-                      let bias = layer.bias, let accBits = layer.accumulatorBits, let shifts = layer.shifts else {
-                    throw fail("a \(layer.kind.rawValue) layer needs weight_shape, weights, weight_exponents, bias, accumulator_bits and shifts")
-                }
-                let channels = shape.first ?? 0
-                guard shape.allSatisfy({ $0 > 0 }), exponents.count == channels, bias.count == channels, shifts.count == channels else {
-                    throw fail("weight_exponents (\(exponents.count)), bias (\(bias.count)) and shifts (\(shifts.count)) do not match weight_shape \(shape)")
-                }
-                // The numbers exist once: plain codes, or a compression that defines them.
-                switch (layer.weights, layer.compression) {
-                case (let codes?, nil):
-                    guard codes.count == elementCount(shape) else { throw fail("weights (\(codes.count)) do not match weight_shape \(shape)") }
-                    if let bad = codes.first(where: { abs($0) > weightLimit }) {
-                        throw fail("weight code \(bad) is outside ±\(weightLimit) (\(weightBits)-bit symmetric)")
-                    }
-                case (nil, let compression?):
-                    try validate(compression, layer: layer, shape: shape)
-                case (nil, nil):
-                    throw fail("a \(layer.kind.rawValue) layer needs weights or a compression")
-                case (_?, _?):
-                    throw fail("has both weights and a compression; a compressed layer stores only the compression")
-                }
-                let weights = layer.effectiveWeights!
-                if let sizes = layer.kernelSizes {
-                    try validateKernelSizes(sizes, weights: weights, shape: shape, kind: layer.kind, fail: fail)
-                }
-                if layer.kind == .conv2d {
-                    guard shape.count == 4, source.shape.count == 3, shape[1] == source.shape[0],
-                          let geometry = try? window(layer, input: source.shape, kernel: [shape[2], shape[3]]) else {
-                        throw fail("weight_shape \(shape), kernel, stride or pads do not fit the input \(source.shape)")
-                    }
-                    expected = [channels, geometry.0, geometry.1]
-                } else {
-                    guard shape.count == 2, shape[1] == elementCount(source.shape) else {
-                        throw fail("weight_shape \(shape) does not take the \(elementCount(source.shape)) input features")
-                    }
-                    expected = [channels]
-                }
-                guard (2...maxAccumulatorBits).contains(accBits) else {
-                    throw fail("accumulator_bits \(accBits) exceeds max_accumulator_bits \(maxAccumulatorBits)")
-                }
-                if let features = layer.approximatedFeatures {
-                    try validate(features, layer: layer, weights: weights, channels: channels, fail: fail)
-                }
-                // The stored width must hold the interval bound of every channel (arithmetic.md section 3).
-                let (lows, highs) = layer.accumulatorRanges(effectiveWeights: weights, bias: bias, inputLow: source.low, inputHigh: source.high)
-                for c in 0..<channels {
-                    guard FixedPoint.range(bits: accBits).contains(lows[c]), FixedPoint.range(bits: accBits).contains(highs[c]) else {
-                        throw fail("channel \(c) can reach \(lows[c])...\(highs[c]), which does not fit accumulator_bits \(accBits)")
-                    }
-                }
-                if layer.logits ?? false {
-                    guard shifts.allSatisfy({ $0 <= 0 }),
-                          zip(exponents, shifts).allSatisfy({ $0 + layer.inputExponent + $1 == layer.outputExponent }) else {
-                        throw fail("logit shifts must align every channel to output_exponent \(layer.outputExponent) by left shifts")
-                    }
-                } else {
-                    guard zip(exponents, shifts).allSatisfy({ layer.requantizedExponent - ($0 + layer.inputExponent) == $1 }) else {
-                        throw fail(layer.activation == nil ? "shifts must equal output_exponent - (weight exponent + input_exponent)"
-                                                           : "shifts must equal the activation's input_exponent - (weight exponent + input_exponent)")
-                    }
-                    guard activation.contains(layer.outputLow), activation.contains(layer.outputHigh) else {
-                        throw fail("output range \(layer.outputLow)...\(layer.outputHigh) exceeds \(activationBits)-bit codes")
-                    }
-                    if let table = layer.activation {
-                        guard !(layer.relu ?? false) else { throw fail("a layer has a ReLU or an activation table, not both") }
-                        try check(table, input: (activation.lowerBound, activation.upperBound), layer: layer, fail: fail)
-                    }
-                }
-                if layer.logits ?? false, layer.activation != nil { throw fail("the logits take no activation") }
-            case .maxPool, .averagePool:
-                guard let kernel = layer.kernel, source.shape.count == 3, let geometry = try? window(layer, input: source.shape, kernel: kernel) else {
-                    throw fail("kernel, stride or pads do not fit the input \(source.shape)")
-                }
-                if layer.kind == .averagePool {
-                    let area = kernel[0] * kernel[1]
-                    guard area & (area - 1) == 0 else { throw fail("average pooling needs a power-of-two window, not \(kernel)") }
-                }
-                guard layer.outputExponent == layer.inputExponent else { throw fail("pooling keeps the exponent") }
-                expected = [source.shape[0], geometry.0, geometry.1]
-            case .activation:
-                guard let table = layer.activation, table.inputExponent == layer.inputExponent else {
-                    throw fail("an activation layer needs an activation table whose input_exponent is the layer's")
-                }
-                try check(table, input: (source.low, source.high), layer: layer, fail: fail)
-                expected = source.shape
-            case .relu, .flatten, .reshape:
-                guard layer.outputExponent == layer.inputExponent else { throw fail("\(layer.kind.rawValue) keeps the exponent") }
-                expected = layer.kind == .flatten ? [elementCount(source.shape)] : layer.kind == .relu ? source.shape : layer.shape
-                guard elementCount(layer.shape) == elementCount(source.shape) else { throw fail("shape \(layer.shape) does not hold the \(elementCount(source.shape)) input values") }
-            }
-            guard layer.shape == expected else { throw fail("shape \(layer.shape) should be \(expected)") }
-            guard layer.outputLow <= layer.outputHigh else { throw fail("output_low exceeds output_high") }
-            known[layer.name] = (layer.shape, layer.outputExponent, layer.outputLow, layer.outputHigh)
+            try check(table, input: (source.low, source.high), layer: layer, fail: fail)
+            expected = source.shape
+        case .relu, .flatten, .reshape:
+            guard layer.outputExponent == layer.inputExponent else { throw fail("\(layer.kind.rawValue) keeps the exponent") }
+            expected = layer.kind == .flatten ? [elementCount(source.shape)] : layer.kind == .relu ? source.shape : layer.shape
+            guard elementCount(layer.shape) == elementCount(source.shape) else { throw fail("shape \(layer.shape) does not hold the \(elementCount(source.shape)) input values") }
         }
+        return expected
+    }
+
+    /// A convolution or dense layer: its numbers, geometry and accumulator width; the shape it produces.
+    private func validateWeighted(_ layer: Layer, source: Known, fail: (String) -> QuantizationError) throws -> [Int] {
+        let weightLimit = (1 << (weightBits - 1)) - 1
+        let expected: [Int]
+        guard let shape = layer.weightShape, let exponents = layer.weightExponents,
+              let bias = layer.bias, let accBits = layer.accumulatorBits, let shifts = layer.shifts else {
+            throw fail("a \(layer.kind.rawValue) layer needs weight_shape, weights, weight_exponents, bias, accumulator_bits and shifts")
+        }
+        let channels = shape.first ?? 0
+        guard shape.allSatisfy({ $0 > 0 }), exponents.count == channels, bias.count == channels, shifts.count == channels else {
+            throw fail("weight_exponents (\(exponents.count)), bias (\(bias.count)) and shifts (\(shifts.count)) do not match weight_shape \(shape)")
+        }
+        // The numbers exist once: plain codes, or a compression that defines them.
+        switch (layer.weights, layer.compression) {
+        case (let codes?, nil):
+            guard codes.count == elementCount(shape) else { throw fail("weights (\(codes.count)) do not match weight_shape \(shape)") }
+            if let bad = codes.first(where: { abs($0) > weightLimit }) {
+                throw fail("weight code \(bad) is outside ±\(weightLimit) (\(weightBits)-bit symmetric)")
+            }
+        case (nil, let compression?):
+            try validate(compression, layer: layer, shape: shape)
+        case (nil, nil):
+            throw fail("a \(layer.kind.rawValue) layer needs weights or a compression")
+        case (_?, _?):
+            throw fail("has both weights and a compression; a compressed layer stores only the compression")
+        }
+        let weights = layer.effectiveWeights!
+        if let sizes = layer.kernelSizes {
+            try validateKernelSizes(sizes, weights: weights, shape: shape, kind: layer.kind, fail: fail)
+        }
+        if layer.kind == .conv2d {
+            guard shape.count == 4, source.shape.count == 3, shape[1] == source.shape[0],
+                  let geometry = try? window(layer, input: source.shape, kernel: [shape[2], shape[3]]) else {
+                throw fail("weight_shape \(shape), kernel, stride or pads do not fit the input \(source.shape)")
+            }
+            expected = [channels, geometry.0, geometry.1]
+        } else {
+            guard shape.count == 2, shape[1] == elementCount(source.shape) else {
+                throw fail("weight_shape \(shape) does not take the \(elementCount(source.shape)) input features")
+            }
+            expected = [channels]
+        }
+        guard (2...maxAccumulatorBits).contains(accBits) else {
+            throw fail("accumulator_bits \(accBits) exceeds max_accumulator_bits \(maxAccumulatorBits)")
+        }
+        if let features = layer.approximatedFeatures {
+            try validate(features, layer: layer, weights: weights, channels: channels, fail: fail)
+        }
+        try validateAccumulators(layer, weights: weights, numbers: (exponents, bias, accBits, shifts), source: source, fail: fail)
+        return expected
+    }
+
+    /// The accumulator width holds every channel's interval bound; the shifts lead to the output codes.
+    private func validateAccumulators(_ layer: Layer, weights: [Int], numbers: (exponents: [Int], bias: [Int], accBits: Int, shifts: [Int]),
+                                      source: Known, fail: (String) -> QuantizationError) throws {
+        let (exponents, bias, accBits, shifts) = numbers
+        let channels = exponents.count
+        let activation = FixedPoint.range(bits: activationBits)
+        // The stored width must hold the interval bound of every channel (arithmetic.md section 3).
+        let (lows, highs) = layer.accumulatorRanges(effectiveWeights: weights, bias: bias, inputLow: source.low, inputHigh: source.high)
+        for c in 0..<channels {
+            guard FixedPoint.range(bits: accBits).contains(lows[c]), FixedPoint.range(bits: accBits).contains(highs[c]) else {
+                throw fail("channel \(c) can reach \(lows[c])...\(highs[c]), which does not fit accumulator_bits \(accBits)")
+            }
+        }
+        if layer.logits ?? false {
+            guard shifts.allSatisfy({ $0 <= 0 }),
+                  zip(exponents, shifts).allSatisfy({ $0 + layer.inputExponent + $1 == layer.outputExponent }) else {
+                throw fail("logit shifts must align every channel to output_exponent \(layer.outputExponent) by left shifts")
+            }
+        } else {
+            guard zip(exponents, shifts).allSatisfy({ layer.requantizedExponent - ($0 + layer.inputExponent) == $1 }) else {
+                throw fail(layer.activation == nil ? "shifts must equal output_exponent - (weight exponent + input_exponent)"
+                                                   : "shifts must equal the activation's input_exponent - (weight exponent + input_exponent)")
+            }
+            guard activation.contains(layer.outputLow), activation.contains(layer.outputHigh) else {
+                throw fail("output range \(layer.outputLow)...\(layer.outputHigh) exceeds \(activationBits)-bit codes")
+            }
+            if let table = layer.activation {
+                guard !(layer.relu ?? false) else { throw fail("a layer has a ReLU or an activation table, not both") }
+                try check(table, input: (activation.lowerBound, activation.upperBound), layer: layer, fail: fail)
+            }
+        }
+        if layer.logits ?? false, layer.activation != nil { throw fail("the logits take no activation") }
     }
 
     /// An activation table is well formed and the layer's output range is the one it gives on `input`.

@@ -34,68 +34,14 @@ public enum KernelReducer {
         }
         let taps = KernelReduction.window(channels: inputChannels, kernel: kernel, reduced: size)
 
-        // Calibration windows in real units, spread over the images and output pixels.
-        let golden = try GoldenModel(model)
-        let function = try LayerFunction(model: model, layer: name)
-        let tensors = golden.layerInputs(of: name, pixels: pixels, count: images)
-        let inputShape = golden.inputShape(of: layer)
-        let total = images * function.pixels
-        let step = max(1, total / windowLimit)
-        let unit = pow(2, Double(layer.inputExponent))
         let real = (0..<(channels * fan)).map { Double(codes[$0]) * pow(2, Double(exponents[$0 / fan])) }
-
-        var kept = [[Double]](repeating: [], count: channels)
-        var corrections = [Double](repeating: 0, count: channels)
-        if refit {
-            var system = NormalEquations(columns: taps.count + 1, rightHandSides: channels)
-            var row = [Double](repeating: 1, count: taps.count + 1)
-            var targets = [Double](repeating: 0, count: channels)
-            for sample in stride(from: 0, to: total, by: step) {
-                let window = function.window(of: tensors[sample / function.pixels], inputShape: inputShape, pixel: sample % function.pixels)
-                for (i, t) in taps.enumerated() { row[i] = Double(window[t]) * unit }
-                for c in 0..<channels {
-                    var y = 0.0
-                    for k in 0..<fan where window[k] != 0 { y += real[c * fan + k] * Double(window[k]) }
-                    targets[c] = y * unit
-                }
-                system.add(row, targets)
-            }
-            for (c, solution) in system.solve().enumerated() {
-                kept[c] = Array(solution.prefix(taps.count))
-                corrections[c] = solution[taps.count]
-            }
-        } else {
-            for c in 0..<channels { kept[c] = taps.map { real[c * fan + $0] } }
-        }
-
-        // Quantize again: per channel (or one exponent for the layer), the smallest exponent that holds the codes.
-        let limit = (1 << (model.weightBits - 1)) - 1
-        let magnitudes = kept.map { $0.map(abs).max() ?? 0 }
-        var newExponents = (0..<channels).map { selected.contains($0) ? FixedPoint.exponent(forMagnitude: magnitudes[$0], limit: limit) : exponents[$0] }
-        if model.weightScale == "layer" {
-            // One exponent for the layer: the channels left alone keep their codes only if it does not change.
-            let common = FixedPoint.exponent(forMagnitude: (0..<channels).map { selected.contains($0) ? magnitudes[$0] : real[($0 * fan)..<(($0 + 1) * fan)].map(abs).max() ?? 0 }.max() ?? 0,
-                                             limit: limit)
-            newExponents = newExponents.map { _ in common }
-        }
-        var newCodes = [Int](repeating: 0, count: channels * fan)
-        let bias = layer.bias!
-        var newBias = bias
+        let (kept, corrections) = refit
+            ? try leastSquares(model, layer: layer, taps: taps, real: real, pixels: pixels, images: images, windowLimit: windowLimit)
+            : ((0..<channels).map { c in taps.map { real[c * fan + $0] } }, [Double](repeating: 0, count: channels))
         var sizes = layer.kernelSizes ?? [Int](repeating: kernel, count: channels)
-        for c in 0..<channels {
-            if selected.contains(c) {
-                for (i, t) in taps.enumerated() {
-                    newCodes[c * fan + t] = min(max(FixedPoint.code(kept[c][i], exponent: newExponents[c]), -limit), limit)
-                }
-                newBias[c] = FixedPoint.code(Double(bias[c]) * pow(2, Double(exponents[c] + layer.inputExponent)) + corrections[c],
-                                             exponent: newExponents[c] + layer.inputExponent)
-                sizes[c] = size
-            } else {
-                // Left alone: the same real weights and bias at the (possibly common) exponent.
-                for k in 0..<fan { newCodes[c * fan + k] = FixedPoint.code(real[c * fan + k], exponent: newExponents[c]) }
-                newBias[c] = FixedPoint.code(Double(bias[c]) * pow(2, Double(exponents[c] + layer.inputExponent)), exponent: newExponents[c] + layer.inputExponent)
-            }
-        }
+        for c in selected { sizes[c] = size }
+        let (newCodes, newExponents, newBias) = requantized(layer, model: model, kept: kept, corrections: corrections, taps: taps,
+                                                            real: real, exponents: exponents, selected: selected)
         let old = layer
         layer.weights = newCodes
         layer.kernelSizes = sizes
@@ -104,5 +50,67 @@ public enum KernelReducer {
         result.layers[index] = layer
         try result.validate()
         return result
+    }
+
+    /// The kept taps refit by least squares (with a bias correction per channel) so that the layer's outputs on
+    /// calibration windows, in real units and spread over the images and output pixels, change the least.
+    static func leastSquares(_ model: QuantizedModel, layer: QuantizedModel.Layer, taps: [Int], real: [Double], pixels: [UInt8],
+                             images: Int, windowLimit: Int) throws -> (kept: [[Double]], corrections: [Double]) {
+        let golden = try GoldenModel(model)
+        let function = try LayerFunction(model: model, layer: layer.name)
+        let tensors = golden.layerInputs(of: layer.name, pixels: pixels, count: images)
+        let inputShape = golden.inputShape(of: layer)
+        let channels = layer.bias?.count ?? 0, fan = real.count / max(channels, 1)
+        let total = images * function.pixels
+        let unit = pow(2, Double(layer.inputExponent))
+        var system = NormalEquations(columns: taps.count + 1, rightHandSides: channels)
+        var row = [Double](repeating: 1, count: taps.count + 1)
+        var targets = [Double](repeating: 0, count: channels)
+        for sample in stride(from: 0, to: total, by: max(1, total / windowLimit)) {
+            let window = function.window(of: tensors[sample / function.pixels], inputShape: inputShape, pixel: sample % function.pixels)
+            for (i, t) in taps.enumerated() { row[i] = Double(window[t]) * unit }
+            for c in 0..<channels {
+                var y = 0.0
+                for k in 0..<fan where window[k] != 0 { y += real[c * fan + k] * Double(window[k]) }
+                targets[c] = y * unit
+            }
+            system.add(row, targets)
+        }
+        let solutions = system.solve()
+        return (solutions.map { Array($0.prefix(taps.count)) }, solutions.map { $0[taps.count] })
+    }
+
+    /// Quantized again: per channel (or one exponent for the layer), the smallest exponent that holds the codes;
+    /// the channels not `selected` keep their real weights and bias at the (possibly common) exponent.
+    static func requantized(_ layer: QuantizedModel.Layer, model: QuantizedModel, kept: [[Double]], corrections: [Double], taps: [Int],
+                            real: [Double], exponents: [Int], selected: Set<Int>) -> (codes: [Int], exponents: [Int], bias: [Int]) {
+        let channels = kept.count, fan = real.count / max(channels, 1)
+        let limit = (1 << (model.weightBits - 1)) - 1
+        let magnitudes = kept.map { $0.map(abs).max() ?? 0 }
+        var newExponents = (0..<channels).map {
+            selected.contains($0) ? FixedPoint.exponent(forMagnitude: magnitudes[$0], limit: limit) : exponents[$0]
+        }
+        if model.weightScale == "layer" {
+            // One exponent for the layer: the channels left alone keep their codes only if it does not change.
+            let peaks = (0..<channels).map { selected.contains($0) ? magnitudes[$0] : real[($0 * fan)..<(($0 + 1) * fan)].map(abs).max() ?? 0 }
+            let common = FixedPoint.exponent(forMagnitude: peaks.max() ?? 0, limit: limit)
+            newExponents = newExponents.map { _ in common }
+        }
+        var newCodes = [Int](repeating: 0, count: channels * fan)
+        let bias = layer.bias ?? []
+        var newBias = bias
+        for c in 0..<channels {
+            let realBias = Double(bias[c]) * pow(2, Double(exponents[c] + layer.inputExponent))
+            if selected.contains(c) {
+                for (i, t) in taps.enumerated() {
+                    newCodes[c * fan + t] = min(max(FixedPoint.code(kept[c][i], exponent: newExponents[c]), -limit), limit)
+                }
+                newBias[c] = FixedPoint.code(realBias + corrections[c], exponent: newExponents[c] + layer.inputExponent)
+            } else {
+                for k in 0..<fan { newCodes[c * fan + k] = FixedPoint.code(real[c * fan + k], exponent: newExponents[c]) }
+                newBias[c] = FixedPoint.code(realBias, exponent: newExponents[c] + layer.inputExponent)
+            }
+        }
+        return (newCodes, newExponents, newBias)
     }
 }
