@@ -101,7 +101,8 @@ public struct LayerDesign: Sendable {
             throw GeneratorError(layer: layer, "internal: \(error)")
         }
         files["rtl/\(name).v"] = Data(text.utf8)
-        let carried: Set = ["rtl/approxrtl_rom.v", "rtl/approxrtl_requantize.v", "testbench/tb_layer.sv", "testbench/xorshift.svh"]
+        let primitives = ["rtl/approxrtl_rom.v", "rtl/approxrtl_requantize.v"] + (arch == .baseline ? [BaselineArray.source] : [])
+        let carried = Set(primitives + ["testbench/tb_layer.sv", "testbench/xorshift.svh"])
         for path in carried.sorted() {
             let source = EmbeddedSources.text(path)!
             let file = (path as NSString).lastPathComponent
@@ -112,7 +113,7 @@ public struct LayerDesign: Sendable {
         let expected = numbers.function.outputs(inputs)
         files["vectors/input.hex"] = TestVectors.hex(inputs, bits: numbers.inputWidth)
         files["vectors/expected.hex"] = TestVectors.hex(expected, bits: numbers.outputWidth)
-        let rtl = ["rtl/approxrtl_rom.v", "rtl/approxrtl_requantize.v", "rtl/\(name).v"]
+        let rtl = primitives + ["rtl/\(name).v"]
         files["files.f"] = Data((rtl.joined(separator: "\n") + "\n").utf8)
         // Generous: every beat may wait for gaps and back-pressure, every batch computes in full.
         let batches = (vectors + lanes - 1) / lanes + (vectors + frame - 1) / frame
