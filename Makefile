@@ -15,7 +15,7 @@ TEST_SUBSET := data/fashion-mnist-test500
 # Regression floor for the node suite: the number of cases that pass today (raise it when support grows).
 CONFORMANCE_MIN_PASSED := 86
 
-.PHONY: help deps venv build build-release test lint swift-test conformance conformance-data ort-check golden-check rtl-check accelerator-check accelerator-10k results-accelerator results-fpga sim demo proto bench retrain clean results results-lenet results-vgg results-rtl results-slim results-doc
+.PHONY: help deps venv build build-release test format lint swift-test conformance conformance-data ort-check golden-check rtl-check accelerator-check accelerator-10k results-accelerator results-fpga sim demo proto bench retrain clean results results-lenet results-vgg results-rtl results-slim results-doc
 
 help:
 	@echo "make demo   - the main job on the bundled default model"
@@ -53,8 +53,14 @@ test: build lint swift-test conformance ort-check golden-check rtl-check acceler
 swift-test: build
 	swift test $(SWIFT_FLAGS)
 
-# Every hand-written primitive lint-clean under Verilator -Wall (no waivers) and accepted by Icarus.
+# The Swift sources formatted by swift-format (.swift-format: 4 spaces, 120 columns; the generated protobuf code
+# aside), and every hand-written RTL module lint-clean under Verilator -Wall (no waivers) and accepted by Icarus.
+SWIFT_SOURCES = Package.swift $(shell find Sources Tests Plugins -name '*.swift' ! -name onnx.pb.swift | sort)
+format:
+	swift format format -i $(SWIFT_SOURCES)
 lint: deps
+	@swift format lint --strict $(SWIFT_SOURCES)
+	@echo "lint: Swift sources formatted (make format rewrites them)"
 	@for f in rtl/*.v; do \
 	  top=$$(basename $$f .v); \
 	  verilator --lint-only -Wall --top-module $$top rtl/*.v || exit 1; \

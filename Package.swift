@@ -14,7 +14,8 @@ let package = Package(
     products: [
         .executable(name: "approxrtl", targets: ["approxrtl"]),
         .library(
-            name: "ApproxRTL", targets: ["NetworkIR", "OnnxImport", "OnnxExport", "FloatInference", "Datasets", "Training"]),
+            name: "ApproxRTL",
+            targets: ["NetworkIR", "OnnxImport", "OnnxExport", "FloatInference", "Datasets", "Training"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -32,8 +33,12 @@ let package = Package(
         // IDX and .npy readers with system zlib for gzipped files (Debian: zlib1g-dev).
         .target(name: "NetworkIR", path: "Sources/Network/NetworkIR"),
         .target(name: "MatrixKernels", path: "Sources/Network/MatrixKernels"),
-        .target(name: "FloatInference", dependencies: ["NetworkIR", "MatrixKernels"], path: "Sources/Network/FloatInference"),
-        .target(name: "Training", dependencies: ["NetworkIR", "MatrixKernels", "Datasets"], path: "Sources/Network/Training"),
+        .target(
+            name: "FloatInference", dependencies: ["NetworkIR", "MatrixKernels"], path: "Sources/Network/FloatInference"
+        ),
+        .target(
+            name: "Training", dependencies: ["NetworkIR", "MatrixKernels", "Datasets"], path: "Sources/Network/Training"
+        ),
         .systemLibrary(name: "CZlib", path: "Sources/Network/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Datasets", dependencies: ["CZlib"], path: "Sources/Network/Datasets"),
 
@@ -49,7 +54,8 @@ let package = Package(
             path: "Sources/Transforms/Approximation"),
 
         // Golden: the bit-exact integer golden model and its test vectors.
-        .target(name: "GoldenModel", dependencies: ["Quantization", "MatrixKernels"], path: "Sources/Golden/GoldenModel"),
+        .target(
+            name: "GoldenModel", dependencies: ["Quantization", "MatrixKernels"], path: "Sources/Golden/GoldenModel"),
 
         // Generators: the typed Verilog builder; rtl/ and testbench/ embedded at build time by the EmbedRTL plugin;
         // layer units; the DianNao-style accelerator (compiler, units, handoff folder).
@@ -61,11 +67,14 @@ let package = Package(
             name: "LayerGenerator", dependencies: ["Verilog", "GoldenModel", "Quantization", "RTLSources"],
             path: "Sources/Generators/LayerGenerator"),
         .target(
-            name: "Accelerator", dependencies: ["Verilog", "GoldenModel", "Quantization", "LayerGenerator", "RTLSources"],
+            name: "Accelerator",
+            dependencies: ["Verilog", "GoldenModel", "Quantization", "LayerGenerator", "RTLSources"],
             path: "Sources/Generators/Accelerator"),
 
         // Flows: simulation (Icarus, Verilator), synthesis and place and route of a design folder, the report.
-        .target(name: "EDAFlows", dependencies: ["LayerGenerator", "Verilog", "Accelerator"], path: "Sources/Flows/EDAFlows"),
+        .target(
+            name: "EDAFlows", dependencies: ["LayerGenerator", "Verilog", "Accelerator"], path: "Sources/Flows/EDAFlows"
+        ),
 
         // Tools: the command-line interface; `make bench`; the ONNX backend node test runner.
         .executableTarget(
@@ -76,16 +85,20 @@ let package = Package(
             ],
             path: "Sources/Tools/approxrtl"),
         .executableTarget(
-            name: "approxrtl-bench", dependencies: ["MatrixKernels", "Training", "FloatInference", "Datasets", "NetworkIR"],
+            name: "approxrtl-bench",
+            dependencies: ["MatrixKernels", "Training", "FloatInference", "Datasets", "NetworkIR"],
             path: "Sources/Tools/approxrtl-bench"),
         .executableTarget(
             name: "onnx-conformance", dependencies: ["NetworkIR", "OnnxImport", "OnnxProto", "FloatInference"],
             path: "Sources/Tools/onnx-conformance"),
 
         // Tests, mirroring the stages; TestSupport holds builders of ONNX models and shared helpers.
-        .target(name: "TestSupport", dependencies: ["OnnxProto", "NetworkIR", "Training", "Datasets"], path: "Tests/Support/TestSupport"),
+        .target(
+            name: "TestSupport", dependencies: ["OnnxProto", "NetworkIR", "Training", "Datasets"],
+            path: "Tests/Support/TestSupport"),
         .testTarget(
-            name: "OnnxImportTests", dependencies: ["OnnxImport", "OnnxProto", "NetworkIR", "FloatInference", "TestSupport"],
+            name: "OnnxImportTests",
+            dependencies: ["OnnxImport", "OnnxProto", "NetworkIR", "FloatInference", "TestSupport"],
             path: "Tests/Import/OnnxImportTests"),
         .testTarget(
             name: "OnnxExportTests",
@@ -93,14 +106,16 @@ let package = Package(
             path: "Tests/Import/OnnxExportTests"),
         .testTarget(name: "NetworkIRTests", dependencies: ["NetworkIR"], path: "Tests/Network/NetworkIRTests"),
         .testTarget(
-            name: "MatrixKernelsTests", dependencies: ["MatrixKernels", "TestSupport"], path: "Tests/Network/MatrixKernelsTests"),
+            name: "MatrixKernelsTests", dependencies: ["MatrixKernels", "TestSupport"],
+            path: "Tests/Network/MatrixKernelsTests"),
         .testTarget(
             name: "FloatInferenceTests", dependencies: ["FloatInference", "NetworkIR", "TestSupport"],
             path: "Tests/Network/FloatInferenceTests"),
         .testTarget(
             name: "TrainingTests", dependencies: ["Training", "NetworkIR", "Datasets", "TestSupport"],
             path: "Tests/Network/TrainingTests"),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"], path: "Tests/Network/DatasetsTests"),
+        .testTarget(
+            name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"], path: "Tests/Network/DatasetsTests"),
         .testTarget(
             name: "QuantizationTests", dependencies: ["Quantization", "Training", "Datasets", "NetworkIR"],
             path: "Tests/Quantize/QuantizationTests"),
@@ -114,10 +129,12 @@ let package = Package(
                 "GoldenModel", "Quantization", "Approximation", "Training", "Datasets", "NetworkIR", "TestSupport",
             ],
             path: "Tests/Golden/GoldenModelTests"),
-        .testTarget(name: "VerilogTests", dependencies: ["Verilog", "TestSupport"], path: "Tests/Generators/VerilogTests"),
+        .testTarget(
+            name: "VerilogTests", dependencies: ["Verilog", "TestSupport"], path: "Tests/Generators/VerilogTests"),
         // The hand-written primitives of rtl/ under both simulators, against the golden arithmetic.
         .testTarget(
-            name: "RTLTests", dependencies: ["Quantization", "GoldenModel", "TestSupport"], path: "Tests/Generators/RTLTests"),
+            name: "RTLTests", dependencies: ["Quantization", "GoldenModel", "TestSupport"],
+            path: "Tests/Generators/RTLTests"),
         .testTarget(
             name: "LayerGeneratorTests",
             dependencies: [
@@ -132,11 +149,13 @@ let package = Package(
         .testTarget(
             name: "EDAFlowsTests",
             dependencies: [
-                "EDAFlows", "Accelerator", "LayerGenerator", "Approximation", "GoldenModel", "Quantization", "TestSupport",
+                "EDAFlows", "Accelerator", "LayerGenerator", "Approximation", "GoldenModel", "Quantization",
+                "TestSupport",
             ],
             path: "Tests/Flows/EDAFlowsTests"),
         .testTarget(
-            name: "CLITests", dependencies: ["approxrtl", "OnnxProto", "TestSupport", "Datasets"], path: "Tests/Tools/CLITests"),
+            name: "CLITests", dependencies: ["approxrtl", "OnnxProto", "TestSupport", "Datasets"],
+            path: "Tests/Tools/CLITests"),
     ],
     swiftLanguageModes: [.v6]
 )

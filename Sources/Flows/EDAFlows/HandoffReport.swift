@@ -26,7 +26,9 @@ public enum HandoffReport {
         public init(design: AcceleratorManifest) { self.design = design }
 
         /// The ECP5 place and route, when `synth --target ecp5` routed the design.
-        public var routed: PlaceAndRoute? { synthesis.first { $0.target == .ecp5 }?.placeAndRoute.flatMap { $0.fmaxMHz == nil ? nil : $0 } }
+        public var routed: PlaceAndRoute? {
+            synthesis.first { $0.target == .ecp5 }?.placeAndRoute.flatMap { $0.fmaxMHz == nil ? nil : $0 }
+        }
 
         /// An image's cycles (loading its pixels, then computing; one image at a time) and at the routed Fmax its
         /// latency and the images per second.
@@ -40,20 +42,28 @@ public enum HandoffReport {
     /// The bench's figures from its log.
     public static func simulation(_ outcome: Simulator.Outcome, images: Int, seconds: Double) -> Simulation {
         let lines = outcome.log.split(separator: "\n")
-        func value(_ prefix: String) -> Int? { lines.last { $0.hasPrefix(prefix) }.flatMap { Int($0.split(separator: " ").last!) } }
+        func value(_ prefix: String) -> Int? {
+            lines.last { $0.hasPrefix(prefix) }.flatMap { Int($0.split(separator: " ").last!) }
+        }
         let correct = lines.last { $0.hasPrefix("accuracy ") }.flatMap { Int($0.split(separator: " ")[1]) } ?? 0
-        return Simulation(simulator: outcome.simulator.rawValue, images: images, passed: outcome.passed, failed: outcome.failed, correct: correct,
-                          computeCyclesPerImage: value("compute cycles ") ?? 0, cyclesPerImage: value("cycles per inference ") ?? 0,
-                          layerCycles: lines.filter { $0.hasPrefix("layer ") }.compactMap { Int($0.split(separator: " ").last!) },
-                          wallSeconds: seconds)
+        return Simulation(
+            simulator: outcome.simulator.rawValue, images: images, passed: outcome.passed, failed: outcome.failed,
+            correct: correct,
+            computeCyclesPerImage: value("compute cycles ") ?? 0, cyclesPerImage: value("cycles per inference ") ?? 0,
+            layerCycles: lines.filter { $0.hasPrefix("layer ") }.compactMap { Int($0.split(separator: " ").last!) },
+            wallSeconds: seconds)
     }
 
     static func load(_ directory: URL) throws -> Report {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         let url = directory.appendingPathComponent("report.json")
-        if let data = try? Data(contentsOf: url), let report = try? decoder.decode(Report.self, from: data) { return report }
-        return Report(design: try decoder.decode(AcceleratorManifest.self, from: Data(contentsOf: directory.appendingPathComponent("design.json"))))
+        if let data = try? Data(contentsOf: url), let report = try? decoder.decode(Report.self, from: data) {
+            return report
+        }
+        return Report(
+            design: try decoder.decode(
+                AcceleratorManifest.self, from: Data(contentsOf: directory.appendingPathComponent("design.json"))))
     }
 
     /// Records a simulation (replacing an earlier one of the same simulator) and rewrites both files.
@@ -80,7 +90,9 @@ public enum HandoffReport {
     }
 
     public static func write(_ report: Report, to directory: URL) throws {
-        for (path, data) in try files(report) { try data.write(to: directory.appendingPathComponent(path), options: .atomic) }
+        for (path, data) in try files(report) {
+            try data.write(to: directory.appendingPathComponent(path), options: .atomic)
+        }
     }
 
     /// report.json and report.html of `report` (`generate` writes them with the rest of the folder, atomically).
@@ -94,7 +106,9 @@ public enum HandoffReport {
     /// A readable page: the design, the runs, the resources, and per layer the cycles against the ideal.
     static func html(_ r: Report) -> String {
         let d = r.design
-        func escape(_ s: String) -> String { s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;") }
+        func escape(_ s: String) -> String {
+            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+        }
         func row(_ cells: [String], header: Bool = false) -> String {
             "<tr>" + cells.map { header ? "<th>\(escape($0))</th>" : "<td>\(escape($0))</td>" }.joined() + "</tr>"
         }
@@ -116,52 +130,88 @@ public enum HandoffReport {
             <table>\(row(["instruction", "op", "MACs", "steps", "cycles", "ideal", "utilization"], header: true))
             """
         for l in d.layers {
-            page += row([l.name, l.op, "\(l.macs)", "\(l.steps)", "\(l.cycles)", String(format: "%.1f", l.idealCycles),
-                         String(format: "%.1f%%", 100 * l.utilization)])
+            page += row([
+                l.name, l.op, "\(l.macs)", "\(l.steps)", "\(l.cycles)", String(format: "%.1f", l.idealCycles),
+                String(format: "%.1f%%", 100 * l.utilization),
+            ])
         }
         page += "</table>\n" + barChart(d.layers.map { ($0.name, Double($0.cycles), $0.idealCycles) })
         page += "<h2>Simulation</h2>\n"
-        if r.simulations.isEmpty { page += "<p>Not simulated yet: approxrtl sim DIR.</p>\n" } else {
-            page += "<table>" + row(["simulator", "images", "passed", "failed", "top-1", "compute cycles", "cycles per image", "wall s"], header: true)
+        if r.simulations.isEmpty {
+            page += "<p>Not simulated yet: approxrtl sim DIR.</p>\n"
+        } else {
+            page +=
+                "<table>"
+                + row(
+                    [
+                        "simulator", "images", "passed", "failed", "top-1", "compute cycles", "cycles per image",
+                        "wall s",
+                    ], header: true)
             for s in r.simulations {
-                page += row([s.simulator, "\(s.images)", "\(s.passed)", "\(s.failed)",
-                             String(format: "%.2f%%", 100 * Double(s.correct) / Double(max(1, s.images))), "\(s.computeCyclesPerImage)",
-                             "\(s.cyclesPerImage)", String(format: "%.1f", s.wallSeconds)])
+                page += row([
+                    s.simulator, "\(s.images)", "\(s.passed)", "\(s.failed)",
+                    String(format: "%.2f%%", 100 * Double(s.correct) / Double(max(1, s.images))),
+                    "\(s.computeCyclesPerImage)",
+                    "\(s.cyclesPerImage)", String(format: "%.1f", s.wallSeconds),
+                ])
             }
-            page += "</table><p>Every logit of every image is compared with the golden model; an image passes when all match. "
+            page +=
+                "</table><p>Every logit of every image is compared with the golden model; an image passes when all match. "
                 + "The golden model's own top-1 on the \(d.images) bench images: \(String(format: "%.2f%%", 100 * Double(d.goldenCorrect) / Double(max(1, d.images)))) "
                 + "(a bit-exact run over all of them has the same).</p>\n"
         }
         page += "<h2>Resources</h2>\n"
-        if r.synthesis.isEmpty { page += "<p>Not synthesized yet: approxrtl synth DIR.</p>\n" } else {
-            page += "<table>" + row(["target", "multipliers", "adders", "FF bits", "ROM bits", "RAM bits", "LUT4", "FF", "BRAM", "Fmax MHz"], header: true)
+        if r.synthesis.isEmpty {
+            page += "<p>Not synthesized yet: approxrtl synth DIR.</p>\n"
+        } else {
+            page +=
+                "<table>"
+                + row(
+                    [
+                        "target", "multipliers", "adders", "FF bits", "ROM bits", "RAM bits", "LUT4", "FF", "BRAM",
+                        "Fmax MHz",
+                    ], header: true)
             for s in r.synthesis {
-                let multipliers = s.multipliers.map { "\($0.count)x(\($0.widths.map(String.init).joined(separator: "x")))" }.joined(separator: " ")
-                page += row([s.target.rawValue, multipliers.isEmpty ? "0" : multipliers, "\(s.adders)", "\(s.flipFlopBits)", "\(s.romBits)", "\(s.ramBits)",
-                             s.luts.map(String.init) ?? "-", s.flipFlops.map(String.init) ?? "-", s.blockRams.map(String.init) ?? "-",
-                             s.fmaxText])
+                let multipliers = s.multipliers.map {
+                    "\($0.count)x(\($0.widths.map(String.init).joined(separator: "x")))"
+                }.joined(separator: " ")
+                page += row([
+                    s.target.rawValue, multipliers.isEmpty ? "0" : multipliers, "\(s.adders)", "\(s.flipFlopBits)",
+                    "\(s.romBits)", "\(s.ramBits)",
+                    s.luts.map(String.init) ?? "-", s.flipFlops.map(String.init) ?? "-",
+                    s.blockRams.map(String.init) ?? "-",
+                    s.fmaxText,
+                ])
             }
-            page += "</table>\n" + r.synthesis.compactMap { $0.note.map { "<p>\(escape($0))</p>" } }.joined(separator: "\n")
+            page +=
+                "</table>\n" + r.synthesis.compactMap { $0.note.map { "<p>\(escape($0))</p>" } }.joined(separator: "\n")
             if r.synthesis.contains(where: { $0.cellDelayNs != nil && $0.fmaxMHz == nil }) {
-                page += "<p>Fmax \(escape("<= N")): the clock the longest path allows in iCE40-HX cell delays alone (Yosys sta, no routing), "
+                page +=
+                    "<p>Fmax \(escape("<= N")): the clock the longest path allows in iCE40-HX cell delays alone (Yosys sta, no routing), "
                     + "an upper bound; nextpnr measures the real one where the design fits a part it places.</p>\n"
             }
         }
         page += placeAndRouteSection(r, escape: escape, row: { row($0, header: $1) })
-        page += "<p>Buffers: activations 2 x \(d.activationWords) words (\(d.activationBufferBits) bits), SB \(d.weightWords) words (\(d.weightBufferBits) bits), "
+        page +=
+            "<p>Buffers: activations 2 x \(d.activationWords) words (\(d.activationBufferBits) bits), SB \(d.weightWords) words (\(d.weightBufferBits) bits), "
             + "bias/shift \(d.paramWords) words (\(d.paramBufferBits) bits).</p></body></html>\n"
         return page
     }
 
     /// The ECP5 place and route: part, target and routed clock, latency and throughput at it, resources against
     /// the part, the critical path.
-    static func placeAndRouteSection(_ r: Report, escape: (String) -> String, row: ([String], Bool) -> String) -> String {
+    static func placeAndRouteSection(_ r: Report, escape: (String) -> String, row: ([String], Bool) -> String) -> String
+    {
         guard let p = r.synthesis.first(where: { $0.target == .ecp5 })?.placeAndRoute else { return "" }
         var page = "<h2>Place and route</h2>\n<p>\(escape(p.part)), target \(String(format: "%g", p.targetMHz)) MHz: "
         if let speed = r.speed {
-            page += String(format: "routed Fmax %.1f MHz (%@). %d cycles per image (%d to load it, %d to compute): %.1f us per image, "
-                           + "%.0f images/s at that clock, one image at a time.", speed.fmaxMHz, p.meetsTarget ? "met" : "not met",
-                           speed.cycles, r.design.loadCycles, r.design.computeCycles, speed.latencyMicroseconds, speed.imagesPerSecond)
+            page += String(
+                format:
+                    "routed Fmax %.1f MHz (%@). %d cycles per image (%d to load it, %d to compute): %.1f us per image, "
+                    + "%.0f images/s at that clock, one image at a time.", speed.fmaxMHz,
+                p.meetsTarget ? "met" : "not met",
+                speed.cycles, r.design.loadCycles, r.design.computeCycles, speed.latencyMicroseconds,
+                speed.imagesPerSecond)
         } else {
             page += escape(p.note ?? "no Fmax") + "."
         }
@@ -169,12 +219,17 @@ public enum HandoffReport {
         if !p.resources.isEmpty {
             page += "<table>" + row(["resource", "used", "of the part", "percent"], true)
             for resource in p.resources {
-                page += row([resource.name, "\(resource.used)", "\(resource.available)", String(format: "%.1f%%", resource.percent)], false)
+                page += row(
+                    [
+                        resource.name, "\(resource.used)", "\(resource.available)",
+                        String(format: "%.1f%%", resource.percent),
+                    ], false)
             }
             page += "</table>\n"
         }
         if let path = p.criticalPath {
-            page += "<p>Critical path, \(String(format: "%.2f", path.delayNs)) ns: from \(escape(path.from)) to \(escape(path.to)), through "
+            page +=
+                "<p>Critical path, \(String(format: "%.2f", path.delayNs)) ns: from \(escape(path.from)) to \(escape(path.to)), through "
                 + escape(path.through.joined(separator: ", ")) + ".</p>\n"
         }
         return page
@@ -184,15 +239,20 @@ public enum HandoffReport {
     static func barChart(_ bars: [(String, Double, Double)]) -> String {
         let width = 600.0, rowHeight = 18.0, left = 170.0
         let largest = max(1, bars.map { max($0.1, $0.2) }.max() ?? 1)
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(left + width + 80))\" height=\"\(Int(Double(bars.count) * rowHeight + 30))\" font-size=\"11\">"
+        var svg =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(left + width + 80))\" height=\"\(Int(Double(bars.count) * rowHeight + 30))\" font-size=\"11\">"
         for (i, (name, cycles, ideal)) in bars.enumerated() {
             let y = Double(i) * rowHeight + 4
-            svg += "<text x=\"\(Int(left - 6))\" y=\"\(Int(y + 12))\" text-anchor=\"end\">\(name.replacingOccurrences(of: "&", with: "&amp;"))</text>"
-            svg += "<rect x=\"\(Int(left))\" y=\"\(Int(y))\" width=\"\(String(format: "%.1f", width * cycles / largest))\" height=\"14\" fill=\"#7aa6d8\"/>"
-            svg += "<rect x=\"\(Int(left))\" y=\"\(Int(y + 5))\" width=\"\(String(format: "%.1f", width * ideal / largest))\" height=\"4\" fill=\"#c0392b\"/>"
+            svg +=
+                "<text x=\"\(Int(left - 6))\" y=\"\(Int(y + 12))\" text-anchor=\"end\">\(name.replacingOccurrences(of: "&", with: "&amp;"))</text>"
+            svg +=
+                "<rect x=\"\(Int(left))\" y=\"\(Int(y))\" width=\"\(String(format: "%.1f", width * cycles / largest))\" height=\"14\" fill=\"#7aa6d8\"/>"
+            svg +=
+                "<rect x=\"\(Int(left))\" y=\"\(Int(y + 5))\" width=\"\(String(format: "%.1f", width * ideal / largest))\" height=\"4\" fill=\"#c0392b\"/>"
             svg += "<text x=\"\(Int(left + width * cycles / largest + 4))\" y=\"\(Int(y + 12))\">\(Int(cycles))</text>"
         }
-        svg += "<text x=\"\(Int(left))\" y=\"\(Int(Double(bars.count) * rowHeight + 22))\">cycles per image (blue) and ideal cycles, MACs / Tn^2 (red)</text></svg>\n"
+        svg +=
+            "<text x=\"\(Int(left))\" y=\"\(Int(Double(bars.count) * rowHeight + 22))\">cycles per image (blue) and ideal cycles, MACs / Tn^2 (red)</text></svg>\n"
         return svg
     }
 }

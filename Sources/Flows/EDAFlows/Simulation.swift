@@ -25,7 +25,8 @@ public enum Simulator: String, Sendable, CaseIterable {
         let plusargs = count.map { ["+\(folder.kind == "accelerator" ? "images" : "vectors")=\($0)"] } ?? []
         let sources = folder.rtl + ["tb/\(bench).sv"]
         let work = "build/\(rawValue)"
-        try FileManager.default.createDirectory(at: directory.appendingPathComponent(work), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: directory.appendingPathComponent(work), withIntermediateDirectories: true)
         var log = ""
         func step(_ tool: String, _ arguments: [String]) throws -> Int32 {
             let result = try runTool(tool, arguments, in: directory)
@@ -36,25 +37,33 @@ public enum Simulator: String, Sendable, CaseIterable {
         var status: Int32
         switch self {
         case .iverilog:
-            status = try step("iverilog", ["-g2012", "-Itb", "-s", bench, "-o", "\(work)/\(bench).vvp"] + defines + sources)
+            status = try step(
+                "iverilog", ["-g2012", "-Itb", "-s", bench, "-o", "\(work)/\(bench).vvp"] + defines + sources)
             if status == 0 { status = try step("vvp", ["-n", "\(work)/\(bench).vvp"] + plusargs) }
         case .verilator:
-            status = try step("verilator", ["--binary", "-Itb", "--top-module", bench, "-Mdir", work, "-O1", "-j", "2"]
-                                + (wave ? ["--trace", "-DDUMP"] : []) + sources)
+            status = try step(
+                "verilator",
+                ["--binary", "-Itb", "--top-module", bench, "-Mdir", work, "-O1", "-j", "2"]
+                    + (wave ? ["--trace", "-DDUMP"] : []) + sources)
             if status == 0 { status = try step("\(work)/V\(bench)", plusargs) }
         }
         let (passed, failed) = Self.counts(in: log) ?? (0, 0)
         let cycles = log.split(separator: "\n").last { $0.hasPrefix("cycles ") }.flatMap { Int($0.dropFirst(7)) }
         let verdict = Self.counts(in: log) != nil
-        return Outcome(simulator: self, passed: passed, failed: failed, cycles: cycles,
-                       ok: status == 0 && verdict && failed == 0 && passed > 0, log: log)
+        return Outcome(
+            simulator: self, passed: passed, failed: failed, cycles: cycles,
+            ok: status == 0 && verdict && failed == 0 && passed > 0, log: log)
     }
 
     /// The bench's "N passed, M failed" line.
     static func counts(in log: String) -> (Int, Int)? {
         for line in log.split(separator: "\n").reversed() {
             let words = line.split(separator: " ")
-            if words.count == 4, words[1] == "passed,", words[3] == "failed", let p = Int(words[0]), let f = Int(words[2]) { return (p, f) }
+            if words.count == 4, words[1] == "passed,", words[3] == "failed", let p = Int(words[0]),
+                let f = Int(words[2])
+            {
+                return (p, f)
+            }
         }
         return nil
     }
@@ -79,12 +88,14 @@ public struct DesignFolder: Decodable, Sendable {
     }
 
     public static func load(_ directory: URL) throws -> DesignFolder {
-        try JSONDecoder().decode(DesignFolder.self, from: Data(contentsOf: directory.appendingPathComponent("design.json")))
+        try JSONDecoder().decode(
+            DesignFolder.self, from: Data(contentsOf: directory.appendingPathComponent("design.json")))
     }
 }
 
 /// Runs a tool (found on PATH through /usr/bin/env) in `directory`, stdout and stderr merged.
-public func runTool(_ tool: String, _ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
+public func runTool(_ tool: String, _ arguments: [String], in directory: URL) throws -> (status: Int32, output: String)
+{
     let process = Process()
     let local = tool.hasPrefix("build/")
     process.executableURL = local ? directory.appendingPathComponent(tool) : URL(fileURLWithPath: "/usr/bin/env")

@@ -19,9 +19,14 @@ public struct AcceleratorConfig: Equatable, Sendable {
         self.tn = tn; self.extensions = extensions; self.firstLayer = firstLayer
     }
 
-    public init(tn: Int = 16, swc: Bool = false, kernelTiles: Bool = false, featureUnit: Bool = false, reuse: Bool = false,
-                firstLayer: FirstLayerMapping = .strips) {
-        let on = [(swc, SWCLanes.name), (kernelTiles, KernelTiles.name), (featureUnit, FeatureUnit.name), (reuse, ReuseLanes.name)]
+    public init(
+        tn: Int = 16, swc: Bool = false, kernelTiles: Bool = false, featureUnit: Bool = false, reuse: Bool = false,
+        firstLayer: FirstLayerMapping = .strips
+    ) {
+        let on = [
+            (swc, SWCLanes.name), (kernelTiles, KernelTiles.name), (featureUnit, FeatureUnit.name),
+            (reuse, ReuseLanes.name),
+        ]
         self.init(tn: tn, extensions: Set(on.filter(\.0).map(\.1)), firstLayer: firstLayer)
     }
 
@@ -60,7 +65,8 @@ extension AcceleratorConfig: Codable {
         tn = try container.decode(Int.self, forKey: Key("tn"))
         firstLayer = try container.decode(FirstLayerMapping.self, forKey: Key("firstLayer"))
         extensions = []
-        for unit in AcceleratorUnits.extensions where try container.decodeIfPresent(Bool.self, forKey: Key(unit.configKey)) ?? false {
+        for unit in AcceleratorUnits.extensions
+        where try container.decodeIfPresent(Bool.self, forKey: Key(unit.configKey)) ?? false {
             extensions.insert(unit.name)
         }
         targetDevice = try container.decodeIfPresent(String.self, forKey: Key("targetDevice"))
@@ -71,7 +77,9 @@ extension AcceleratorConfig: Codable {
         var container = encoder.container(keyedBy: Key.self)
         try container.encode(tn, forKey: Key("tn"))
         try container.encode(firstLayer, forKey: Key("firstLayer"))
-        for unit in AcceleratorUnits.extensions { try container.encode(extensions.contains(unit.name), forKey: Key(unit.configKey)) }
+        for unit in AcceleratorUnits.extensions {
+            try container.encode(extensions.contains(unit.name), forKey: Key(unit.configKey))
+        }
         try container.encodeIfPresent(targetDevice, forKey: Key("targetDevice"))
         try container.encodeIfPresent(hardMultipliers, forKey: Key("hardMultipliers"))
     }

@@ -65,25 +65,35 @@ public struct AcceleratorManifest: Codable, Equatable, Sendable {
 
 extension AcceleratorManifest {
     /// The manifest of a compiled network whose bench checks `count` images.
-    init(network: CompiledNetwork, images: RomImages, modelName: String, top: String, rtl: [String], count: Int, goldenCorrect: Int) {
+    init(
+        network: CompiledNetwork, images: RomImages, modelName: String, top: String, rtl: [String], count: Int,
+        goldenCorrect: Int
+    ) {
         let tn = network.config.tn
-        let layers = zip(network.program, zip(network.layerCycles, zip(network.macs, network.idealCycles))).map { instruction, rest in
+        let layers = zip(network.program, zip(network.layerCycles, zip(network.macs, network.idealCycles))).map {
+            instruction, rest in
             let (cycles, (macs, ideal)) = rest
-            return LayerEntry(name: instruction.layer, op: "\(instruction.op)", macs: macs, steps: instruction.steps,
-                              cycles: cycles, idealCycles: ideal, utilization: ideal / Double(cycles))
+            return LayerEntry(
+                name: instruction.layer, op: "\(instruction.op)", macs: macs, steps: instruction.steps,
+                cycles: cycles, idealCycles: ideal, utilization: ideal / Double(cycles))
         }
         self.init(
-            model: modelName, top: top, rtl: rtl, config: network.config, extensions: network.config.name, multipliers: network.multipliers,
+            model: modelName, top: top, rtl: rtl, config: network.config, extensions: network.config.name,
+            multipliers: network.multipliers,
             dspProducts: network.dspProducts,
-            stepMultipliers: network.stepMultipliers, macArray: network.macArray, activationTables: network.tables.count,
+            stepMultipliers: network.stepMultipliers, macArray: network.macArray,
+            activationTables: network.tables.count,
             shiftLanes: network.powerOfTwoCodes, dataWidth: network.dataWidth,
-            weightWidth: network.weightWidth, accumulatorWidth: network.accumulatorWidth, logitWidth: network.logitWidth,
-            activationWords: network.activationWords, weightWords: network.weightWords.count, paramWords: max(1, network.paramWords.count),
+            weightWidth: network.weightWidth, accumulatorWidth: network.accumulatorWidth,
+            logitWidth: network.logitWidth,
+            activationWords: network.activationWords, weightWords: network.weightWords.count,
+            paramWords: max(1, network.paramWords.count),
             activationBufferBits: 2 * network.activationWords * tn * network.dataWidth,
             weightBufferBits: network.weightWords.count * tn * network.laneBits,
             paramBufferBits: max(1, network.paramWords.count) * images.paramBits,
             layers: layers, computeCycles: network.computeCycles, loadCycles: network.loadCycles,
-            firstLayer: network.stripWidth > 1 ? "strips of \(network.stripWidth)" : "channels", images: count, goldenCorrect: goldenCorrect)
+            firstLayer: network.stripWidth > 1 ? "strips of \(network.stripWidth)" : "channels", images: count,
+            goldenCorrect: goldenCorrect)
     }
 }
 
@@ -94,19 +104,27 @@ public struct AcceleratorDesign: Sendable {
     public var files: [String: Data]
 
     /// The hand-written modules the accelerator is built from, in compile order.
-    static let primitives = ["rtl/approxrtl_rom.v", "rtl/approxrtl_ram_sdp.v", "rtl/approxrtl_delay_line.v", "rtl/approxrtl_adder_tree_core.v", "rtl/approxrtl_adder_tree.v",
-                             "rtl/approxrtl_requantize.v", "rtl/approxrtl_pwl_activation.v", "rtl/approxrtl_diannao_sequencer.v", "rtl/approxrtl_diannao_reuse.v", "rtl/approxrtl_diannao_nfu.v",
-                             "rtl/approxrtl_diannao_core.v"]
+    static let primitives = [
+        "rtl/approxrtl_rom.v", "rtl/approxrtl_ram_sdp.v", "rtl/approxrtl_delay_line.v",
+        "rtl/approxrtl_adder_tree_core.v", "rtl/approxrtl_adder_tree.v",
+        "rtl/approxrtl_requantize.v", "rtl/approxrtl_pwl_activation.v", "rtl/approxrtl_diannao_sequencer.v",
+        "rtl/approxrtl_diannao_reuse.v", "rtl/approxrtl_diannao_nfu.v",
+        "rtl/approxrtl_diannao_core.v",
+    ]
 
     /// Compiles `model` and writes the folder's files; the bench checks `count` images (pixels, labels) against
     /// the golden model's logits.
     /// With `debugLayers` the bench also checks every word every layer writes against the golden model's codes.
-    public static func generate(model: QuantizedModel, modelName: String, config: AcceleratorConfig,
-                                pixels: [UInt8], labels: [Int], count: Int, debugLayers: Bool = false) throws -> AcceleratorDesign {
+    public static func generate(
+        model: QuantizedModel, modelName: String, config: AcceleratorConfig,
+        pixels: [UInt8], labels: [Int], count: Int, debugLayers: Bool = false
+    ) throws -> AcceleratorDesign {
         let network = try NetworkCompiler.compile(model, config: config)
         let golden = try GoldenModel(model)
         guard pixels.count == count * network.imagePixels, labels.count == count else {
-            throw CompileError(layer: model.input.name, "the bench needs \(count) images of \(network.imagePixels) pixels and their labels")
+            throw CompileError(
+                layer: model.input.name,
+                "the bench needs \(count) images of \(network.imagePixels) pixels and their labels")
         }
         let name = topName(modelName)
         let images = RomImages(network)
@@ -119,7 +137,8 @@ public struct AcceleratorDesign: Sendable {
             let debug = layerWords(network, model: model, layers: outcome.layers, count: count)
             files["vectors/layers.hex"] = lines(debug.words)
             files["vectors/layer_offsets.hex"] = TestVectors.hex(debug.offsets, bits: 32)
-            debugDefines = "`define DEBUG_LAYERS\n`define LAYER_WORDS \(debug.perImage)\n`define WORD_BITS \(config.tn * network.dataWidth)\n"
+            debugDefines =
+                "`define DEBUG_LAYERS\n`define LAYER_WORDS \(debug.perImage)\n`define WORD_BITS \(config.tn * network.dataWidth)\n"
                 + "`define ACT_ADDR_BITS \(bitsFor(network.activationWords - 1))\n"
         }
         files["vectors/images.hex"] = TestVectors.hex(pixels.map(Int.init), bits: 8)
@@ -127,7 +146,9 @@ public struct AcceleratorDesign: Sendable {
         files["vectors/labels.hex"] = TestVectors.hex(labels, bits: 8)
         let goldenCorrect = (0..<count).filter { s in
             var best = 0
-            for c in 1..<network.classes where logits[s * network.classes + c] > logits[s * network.classes + best] { best = c }
+            for c in 1..<network.classes where logits[s * network.classes + c] > logits[s * network.classes + best] {
+                best = c
+            }
             return best == labels[s]
         }.count
         // RTL: the generated top and the modules it is built from.
@@ -142,8 +163,9 @@ public struct AcceleratorDesign: Sendable {
         let rtl = primitives + ["rtl/\(name).v"]
         files["files.f"] = Data((rtl.joined(separator: "\n") + "\n").utf8)
         files["tb/tb_config.svh"] = benchConfig(name: name, network: network, count: count, debugDefines: debugDefines)
-        let manifest = AcceleratorManifest(network: network, images: images, modelName: modelName, top: name, rtl: rtl,
-                                           count: count, goldenCorrect: goldenCorrect)
+        let manifest = AcceleratorManifest(
+            network: network, images: images, modelName: modelName, top: name, rtl: rtl,
+            count: count, goldenCorrect: goldenCorrect)
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -155,7 +177,8 @@ public struct AcceleratorDesign: Sendable {
     /// Per image, every buffer-writing instruction's output words in buffer order (the golden model's codes), and
     /// each instruction's offset among them (-1: it writes the logits).
     static func layerWords(_ network: CompiledNetwork, model: QuantizedModel, layers: [[Int]], count: Int)
-        -> (words: [String], offsets: [Int], perImage: Int) {
+        -> (words: [String], offsets: [Int], perImage: Int)
+    {
         let tn = network.config.tn
         var offsets: [Int] = [], perImage = 0
         for layout in network.outputLayouts {
@@ -182,7 +205,8 @@ public struct AcceleratorDesign: Sendable {
     static func benchConfig(name: String, network: CompiledNetwork, count: Int, debugDefines: String) -> Data {
         // Generous: every pixel may wait for a gap, every logit for back-pressure.
         let timeout = count * (4 * network.loadCycles + network.computeCycles + 4 * network.classes + 16) + 1000
-        return Data("""
+        return Data(
+            """
             // Written by approxrtl generate --arch diannao: what tb_diannao.sv tests.
             `define DUT \(name)
             `define LOGIT_WIDTH \(network.logitWidth)
@@ -212,10 +236,13 @@ public struct AcceleratorDesign: Sendable {
     static func topModule(name: String, network n: CompiledNetwork) -> Module {
         let layerBits = bitsFor(n.program.count - 1)
         let core: [(String, Int)] = [
-            ("Tn", n.config.tn), ("DataWidth", n.dataWidth), ("ActWidth", n.activationWidth), ("WeightWidth", n.weightWidth),
+            ("Tn", n.config.tn), ("DataWidth", n.dataWidth), ("ActWidth", n.activationWidth),
+            ("WeightWidth", n.weightWidth),
             ("AccWidth", n.accumulatorWidth), ("ShiftWidth", n.shiftWidth), ("MaxLeftShift", n.maxLeftShift),
-            ("LogitWidth", n.logitWidth), ("Classes", n.classes), ("LogitTiles", (n.classes + n.config.tn - 1) / n.config.tn),
-            ("ImageWidth", n.imageWidth), ("ImageHeight", n.imageHeight), ("StripWidth", n.stripWidth), ("StripPad", n.stripPad),
+            ("LogitWidth", n.logitWidth), ("Classes", n.classes),
+            ("LogitTiles", (n.classes + n.config.tn - 1) / n.config.tn),
+            ("ImageWidth", n.imageWidth), ("ImageHeight", n.imageHeight), ("StripWidth", n.stripWidth),
+            ("StripPad", n.stripPad),
             ("ActWords", n.activationWords), ("ActAddrWidth", bitsFor(n.activationWords - 1)),
             ("WeightWords", n.weightWords.count), ("WeightAddrWidth", bitsFor(n.weightWords.count - 1)),
             ("ParamWords", max(1, n.paramWords.count)), ("ParamAddrWidth", bitsFor(n.paramWords.count - 1)),
@@ -224,26 +251,37 @@ public struct AcceleratorDesign: Sendable {
         ]
         // Every unit's parameters, whether the design has it or not (then they say so, and keep widths legal).
         let units = AcceleratorUnits.registered.flatMap { $0.parameters(n) }
-        let roms = [("WeightFile", "weights"), ("ParamFile", "params"), ("ProgramFile", "program"), ("TileFile", "tiles"), ("TableFile", "tables")]
-        let parameters: [(String, Expr)] = (core + units).map { ($0.0, .integer($0.1)) }
+        let roms = [
+            ("WeightFile", "weights"), ("ParamFile", "params"), ("ProgramFile", "program"), ("TileFile", "tiles"),
+            ("TableFile", "tables"),
+        ]
+        let parameters: [(String, Expr)] =
+            (core + units).map { ($0.0, .integer($0.1)) }
             + roms.map { ($0.0, .string("mem/\($0.1).hex")) }
         let ports = [
             Port("clk_i", .input), Port("rst_ni", .input),
             Port("in_tdata_i", .input, .bits(8), comment: "image pixels, row by row"), Port("in_tvalid_i", .input),
             Port("in_tready_o", .output), Port("in_tlast_i", .input),
-            Port("out_tdata_o", .output, .bits(n.logitWidth), comment: "logit codes, class by class"), Port("out_tvalid_o", .output),
+            Port("out_tdata_o", .output, .bits(n.logitWidth), comment: "logit codes, class by class"),
+            Port("out_tvalid_o", .output),
             Port("out_tready_i", .input), Port("out_tlast_o", .output),
-            Port("computing_o", .output, comment: "a layer is running"), Port("layer_o", .output, layerBits > 1 ? .bits(layerBits) : nil, comment: "which one"),
+            Port("computing_o", .output, comment: "a layer is running"),
+            Port("layer_o", .output, layerBits > 1 ? .bits(layerBits) : nil, comment: "which one"),
         ]
         let layerList = n.program.map(\.layer).joined(separator: ", ")
         return Module(
-            name, comment: """
+            name,
+            comment: """
                 DianNao-style accelerator for \(name.replacingOccurrences(of: "_diannao", with: "")) (approxrtl generate --arch diannao): \
                 Tn = \(n.config.tn), extensions: \(n.config.name) (\(n.multipliers) multipliers), \(n.program.count) layers (\(layerList)), \
                 \(n.computeCycles) compute cycles per image. Image in and logits out on AXI4-Stream; docs/accelerator.md.
                 """,
             ports: ports,
-            items: [.instance(Instance("approxrtl_diannao_core", "u_core", parameters: parameters,
-                                       connections: ports.map { ($0.name, .name($0.name)) }))])
+            items: [
+                .instance(
+                    Instance(
+                        "approxrtl_diannao_core", "u_core", parameters: parameters,
+                        connections: ports.map { ($0.name, .name($0.name)) }))
+            ])
     }
 }

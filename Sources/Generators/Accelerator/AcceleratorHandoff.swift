@@ -8,18 +8,24 @@ enum AcceleratorHandoff {
     }
 
     static func handoff(_ m: AcceleratorManifest) -> Handoff {
-        Handoff(library: "accelerator", top: m.top, bench: m.bench,
-                description: "\(m.model) on a DianNao-style accelerator, Tn = \(m.config.tn)", rtl: m.rtl,
-                memories: ["mem/weights.hex", "mem/params.hex", "mem/program.hex", "mem/tiles.hex", "mem/tables.hex"],
-                vectors: ["vectors/images.hex", "vectors/logits.hex", "vectors/labels.hex"], countPlusarg: "images",
-                part: m.config.targetDevice)
+        Handoff(
+            library: "accelerator", top: m.top, bench: m.bench,
+            description: "\(m.model) on a DianNao-style accelerator, Tn = \(m.config.tn)", rtl: m.rtl,
+            memories: ["mem/weights.hex", "mem/params.hex", "mem/program.hex", "mem/tiles.hex", "mem/tables.hex"],
+            vectors: ["vectors/images.hex", "vectors/logits.hex", "vectors/labels.hex"], countPlusarg: "images",
+            part: m.config.targetDevice)
     }
 
     /// The folder's README: what the design is, its files, how to simulate it.
     static func readme(_ m: AcceleratorManifest, _ handoff: Handoff) -> String {
-        let mac = m.macArray ? "\(m.config.tn * m.config.tn) NFU-1 lanes (\(m.dataWidth) x \(m.weightWidth) bits) and \(m.config.tn) adder trees" : "no NFU-1 multipliers"
+        let mac =
+            m.macArray
+            ? "\(m.config.tn * m.config.tn) NFU-1 lanes (\(m.dataWidth) x \(m.weightWidth) bits) and \(m.config.tn) adder trees"
+            : "no NFU-1 multipliers"
         let reuse = m.config.reuse ? ", \(m.config.tn) M1 reuse lanes (\(m.stepMultipliers) rank-step multipliers)" : ""
-        let tables = m.activationTables > 0 ? ", NFU-3 activation tables for \(m.activationTables) layers (\(m.config.tn) slope multipliers)" : ""
+        let tables =
+            m.activationTables > 0
+            ? ", NFU-3 activation tables for \(m.activationTables) layers (\(m.config.tn) slope multipliers)" : ""
         let units = "\(m.multipliers) multipliers in all; \(mac)\(reuse)\(tables)"
         return """
             # \(m.top)

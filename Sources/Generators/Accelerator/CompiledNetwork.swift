@@ -16,7 +16,8 @@ public struct CompiledNetwork: Sendable {
         public static func == (a: SBWord, b: SBWord) -> Bool {
             switch (a, b) {
             case let (.weights(x), .weights(y)): return x == y
-            case let (.features(x), .features(y)): return x.map(\.source) == y.map(\.source) && x.map(\.coefficient) == y.map(\.coefficient)
+            case let (.features(x), .features(y)):
+                return x.map(\.source) == y.map(\.source) && x.map(\.coefficient) == y.map(\.coefficient)
             case let (.members(x), .members(y)): return x == y
             default: return false
             }
@@ -47,7 +48,9 @@ public struct CompiledNetwork: Sendable {
     /// Widths of a table's slopes, intercepts and shift field.
     public var slopeWidth: Int, interceptWidth: Int, tableShiftBits: Int
     /// Bits of a table word: breakpoints, slopes, intercepts, shift.
-    public var tableWidth: Int { (tableSegments - 1) * activationWidth + tableSegments * (slopeWidth + interceptWidth) + tableShiftBits }
+    public var tableWidth: Int {
+        (tableSegments - 1) * activationWidth + tableSegments * (slopeWidth + interceptWidth) + tableShiftBits
+    }
     /// NFU-1's multipliers and NFU-2's adder trees are built (some weighted layer multiplies weights).
     public var macArray: Bool
     /// SB bits per output lane: a MAC word's `tn` weights and a scan word's member share the width (just the
@@ -120,7 +123,8 @@ public struct CompiledNetwork: Sendable {
     /// multipliers of SWC lanes, the coefficient multipliers of the feature unit and of the reuse lanes, and the
     /// activation tables' slope multipliers.
     public var multipliers: Int {
-        (powerOfTwoCodes || !macArray ? 0 : config.tn * config.tn) + (config.swc ? config.tn : 0) + (config.featureUnit ? config.tn : 0)
+        (powerOfTwoCodes || !macArray ? 0 : config.tn * config.tn) + (config.swc ? config.tn : 0)
+            + (config.featureUnit ? config.tn : 0)
             + (reuse.map { config.tn * $0.terms } ?? 0) + (tables.isEmpty ? 0 : config.tn)
     }
 
@@ -130,9 +134,11 @@ public struct CompiledNetwork: Sendable {
         let table = tables[index]
         let extra = tableSegments - table.segments
         let lastBreakpoint = table.breakpoints.last ?? -(1 << (activationWidth - 1))
-        return (table.breakpoints + [Int](repeating: lastBreakpoint, count: extra),
-                table.slopes + [Int](repeating: table.slopes.last!, count: extra),
-                table.intercepts + [Int](repeating: table.intercepts.last!, count: extra), table.shift)
+        return (
+            table.breakpoints + [Int](repeating: lastBreakpoint, count: extra),
+            table.slopes + [Int](repeating: table.slopes.last!, count: extra),
+            table.intercepts + [Int](repeating: table.intercepts.last!, count: extra), table.shift
+        )
     }
 
     /// Hard multipliers (18 x 18) a product of `a` by `b` bits takes.
@@ -185,7 +191,8 @@ public struct OutputLayout: Sendable {
         result.reserveCapacity(pixels * tiles)
         for p in 0..<pixels {
             for t in 0..<tiles {
-                result.append((0..<tn).map { o in order[t * tn + o].map { codes[codes.startIndex + $0 * pixels + p] } ?? 0 })
+                result.append(
+                    (0..<tn).map { o in order[t * tn + o].map { codes[codes.startIndex + $0 * pixels + p] } ?? 0 })
             }
         }
         return result

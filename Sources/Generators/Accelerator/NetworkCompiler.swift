@@ -18,7 +18,9 @@ public enum NetworkCompiler {
     /// vector) is free, since a dense layer after it reads the map as a convolution whose kernel covers the map.
     /// The active units (AcceleratorUnit) take their part in each weighted layer and add their widths and sizes.
     /// Refuses, naming the layer, what the accelerator cannot run.
-    public static func compile(_ model: QuantizedModel, config: AcceleratorConfig = AcceleratorConfig()) throws -> CompiledNetwork {
+    public static func compile(_ model: QuantizedModel, config: AcceleratorConfig = AcceleratorConfig()) throws
+        -> CompiledNetwork
+    {
         let tn = config.tn
         guard tn >= 2, tn <= 64 else { throw CompileError(layer: model.input.name, "Tn must be 2 to 64, not \(tn)") }
         let units = AcceleratorUnits.active(config)
@@ -28,11 +30,15 @@ public enum NetworkCompiler {
             throw CompileError(layer: model.input.name, "the image loader takes one-channel images, not shape \(input)")
         }
         guard model.input.low >= 0, model.input.high <= 255 else {
-            throw CompileError(layer: model.input.name, "the image loader takes 8-bit pixels (0...255), not \(model.input.low)...\(model.input.high)")
+            throw CompileError(
+                layer: model.input.name,
+                "the image loader takes 8-bit pixels (0...255), not \(model.input.low)...\(model.input.high)")
         }
         try model.validate()
         var builder = ProgramBuilder(model: model, config: config, units: units)
-        for (position, layer) in model.layers.enumerated() { try builder.add(layer, last: position == model.layers.count - 1) }
+        for (position, layer) in model.layers.enumerated() {
+            try builder.add(layer, last: position == model.layers.count - 1)
+        }
         return try builder.finish()
     }
 }

@@ -36,12 +36,15 @@ public struct Instruction: Equatable, Sendable, Codable {
 
     /// Bit position and width of every field, in the order of the encoding.
     static let fields: [(name: String, lsb: Int, bits: Int)] = [
-        ("op", 0, 2), ("relu", 2, 1), ("logits", 3, 1), ("source", 4, 1), ("destination", 5, 1), ("reuse", 6, 1), ("activation", 7, 1),
+        ("op", 0, 2), ("relu", 2, 1), ("logits", 3, 1), ("source", 4, 1), ("destination", 5, 1), ("reuse", 6, 1),
+        ("activation", 7, 1),
         ("input_height", 8, 8), ("input_width", 16, 8), ("input_tiles", 24, 8),
         ("output_height", 32, 8), ("output_width", 40, 8), ("output_tiles", 48, 8),
         ("kernel_height", 56, 4), ("kernel_width", 60, 4), ("stride_height", 64, 4), ("stride_width", 68, 4),
-        ("pad_top", 72, 4), ("pad_left", 76, 4), ("pool_shift", 80, 4), ("table", 84, 4), ("weight_base", 88, 24), ("param_base", 112, 16),
-        ("row_words", 128, 24), ("output_row_words", 152, 24), ("output_column_words", 176, 16), ("origin_word", 192, 24),
+        ("pad_top", 72, 4), ("pad_left", 76, 4), ("pool_shift", 80, 4), ("table", 84, 4), ("weight_base", 88, 24),
+        ("param_base", 112, 16),
+        ("row_words", 128, 24), ("output_row_words", 152, 24), ("output_column_words", 176, 16),
+        ("origin_word", 192, 24),
     ]
     /// Fields in two's complement (the others are unsigned).
     static let signedFields: Set = ["origin_word"]
@@ -54,9 +57,13 @@ public struct Instruction: Equatable, Sendable, Codable {
     public var originWord: Int { (-padTop * inputWidth - padLeft) * inputTiles }
 
     var values: [Int] {
-        [op.rawValue, relu ? 1 : 0, logits ? 1 : 0, source, destination, reuse ? 1 : 0, table == nil ? 0 : 1, inputHeight, inputWidth,
-         inputTiles, outputHeight, outputWidth, outputTiles, kernelHeight, kernelWidth, strideHeight, strideWidth, padTop, padLeft,
-         poolShift, table ?? 0, weightBase, paramBase, rowWords, outputRowWords, outputColumnWords, originWord]
+        [
+            op.rawValue, relu ? 1 : 0, logits ? 1 : 0, source, destination, reuse ? 1 : 0, table == nil ? 0 : 1,
+            inputHeight, inputWidth,
+            inputTiles, outputHeight, outputWidth, outputTiles, kernelHeight, kernelWidth, strideHeight, strideWidth,
+            padTop, padLeft,
+            poolShift, table ?? 0, weightBase, paramBase, rowWords, outputRowWords, outputColumnWords, originWord,
+        ]
     }
 
     /// The field that does not fit its bits, if any (the compiler refuses such a layer).
@@ -78,7 +85,9 @@ public struct Instruction: Equatable, Sendable, Codable {
 
     /// Steps of the loop nest: one per cycle.
     public var steps: Int {
-        if op == .maxPool || op == .averagePool { return outputHeight * outputWidth * outputTiles * kernelHeight * kernelWidth }
+        if op == .maxPool || op == .averagePool {
+            return outputHeight * outputWidth * outputTiles * kernelHeight * kernelWidth
+        }
         return outputHeight * outputWidth * tileSteps.reduce(0, +)
     }
 }
@@ -98,8 +107,12 @@ public struct TileDescriptor: Equatable, Sendable {
     /// the layer's instruction (the compiler sets it once the instruction exists).
     public var tapOffset = 0
 
-    public init(_ kind: Kind = .multiplyAccumulate, kernelHeight: Int = 1, kernelWidth: Int = 1, tapY: Int = 0, tapX: Int = 0, steps: Int = 0) {
-        self.kind = kind; self.kernelHeight = kernelHeight; self.kernelWidth = kernelWidth; self.tapY = tapY; self.tapX = tapX; self.steps = steps
+    public init(
+        _ kind: Kind = .multiplyAccumulate, kernelHeight: Int = 1, kernelWidth: Int = 1, tapY: Int = 0, tapX: Int = 0,
+        steps: Int = 0
+    ) {
+        self.kind = kind; self.kernelHeight = kernelHeight; self.kernelWidth = kernelWidth; self.tapY = tapY;
+        self.tapX = tapX; self.steps = steps
     }
 
     /// Field widths in encoding order.
@@ -111,7 +124,9 @@ public struct TileDescriptor: Equatable, Sendable {
 
     /// The field that does not fit its bits, if any (the compiler refuses such a layer).
     public var overflowingField: (name: String, value: Int, bits: Int)? {
-        for (field, value) in zip(Self.fields, values) where value < 0 || value >= 1 << field.bits { return (field.name, value, field.bits) }
+        for (field, value) in zip(Self.fields, values) where value < 0 || value >= 1 << field.bits {
+            return (field.name, value, field.bits)
+        }
         return nil
     }
 

@@ -18,7 +18,8 @@ struct RomImages {
             "mem/weights.hex": AcceleratorDesign.lines(network.weightWords.map { Self.sbWord($0, network: network) }),
             "mem/params.hex": AcceleratorDesign.lines(Self.paramWords(network, bits: paramBits)),
             "mem/program.hex": AcceleratorDesign.lines(network.program.map(\.hex)),
-            "mem/tiles.hex": AcceleratorDesign.lines(network.tileDescriptors.isEmpty ? [TileDescriptor().hex] : network.tileDescriptors.map(\.hex)),
+            "mem/tiles.hex": AcceleratorDesign.lines(
+                network.tileDescriptors.isEmpty ? [TileDescriptor().hex] : network.tileDescriptors.map(\.hex)),
             "mem/tables.hex": AcceleratorDesign.lines(Self.tables(network)),
         ]
     }
@@ -35,7 +36,9 @@ struct RomImages {
             }
         case .members(let lanes):
             for (o, member) in lanes.enumerated() {
-                if let member, let reuse = network.reuse { setMember(member, in: &wide, at: o * laneBits, reuse: reuse, tn: tn) }
+                if let member, let reuse = network.reuse {
+                    setMember(member, in: &wide, at: o * laneBits, reuse: reuse, tn: tn)
+                }
             }
         case .features(let lanes):
             // Lane o: source index, then the coefficient (diannao_nfu.v, feature unit).
@@ -50,7 +53,10 @@ struct RomImages {
 
     /// A member in its lane (diannao_reuse.v), from bit 0: window address, lane select, first, last, d, e
     /// (quadratic), the coefficients (zero except at a part's end).
-    static func setMember(_ member: CompiledNetwork.Member, in wide: inout WideWord, at lsb: Int, reuse: CompiledNetwork.ReuseLanes, tn: Int) {
+    static func setMember(
+        _ member: CompiledNetwork.Member, in wide: inout WideWord, at lsb: Int, reuse: CompiledNetwork.ReuseLanes,
+        tn: Int
+    ) {
         var at = lsb
         func put(_ value: Int, _ bits: Int) { wide.set(value, at: at, bits: bits); at += bits }
         put(member.address, reuse.windowAddressWidth)
@@ -59,7 +65,9 @@ struct RomImages {
         put(member.last ? 1 : 0, 1)
         put(member.d, reuse.dWidth)
         if reuse.terms == 3 { put(member.e, reuse.eWidth) }
-        for t in 0..<reuse.terms { put(t < member.coefficients.count ? member.coefficients[t] : 0, reuse.coefficientWidth) }
+        for t in 0..<reuse.terms {
+            put(t < member.coefficients.count ? member.coefficients[t] : 0, reuse.coefficientWidth)
+        }
     }
 
     /// The bias/shift words: all biases, then all shifts, then the scales and the active bits.
@@ -75,7 +83,9 @@ struct RomImages {
                 wide.set(word.bias[o], at: o * aw, bits: aw)
                 wide.set(word.shift[o], at: tn * aw + o * sw, bits: sw)
                 if cw > 0 { wide.set(word.scale[o], at: tn * (aw + sw) + o * cw, bits: cw) }
-                if activeBits > 0, o < word.active.count, word.active[o] { wide.set(1, at: tn * (aw + sw + cw) + o, bits: 1) }
+                if activeBits > 0, o < word.active.count, word.active[o] {
+                    wide.set(1, at: tn * (aw + sw + cw) + o, bits: 1)
+                }
             }
             return wide.hex
         }

@@ -18,8 +18,10 @@ public struct Handoff: Sendable {
     /// The ECP5 part for the core's ecp5 target (LFE5U-25F, -45F or -85F).
     public var part: String
 
-    public init(library: String, top: String, bench: String, description: String, rtl: [String], memories: [String],
-                vectors: [String], countPlusarg: String, part: String?) {
+    public init(
+        library: String, top: String, bench: String, description: String, rtl: [String], memories: [String],
+        vectors: [String], countPlusarg: String, part: String?
+    ) {
         self.library = library; self.top = top; self.bench = bench; self.description = description; self.rtl = rtl
         self.memories = memories; self.vectors = vectors; self.countPlusarg = countPlusarg
         self.part = part ?? "LFE5U-85F"
@@ -140,10 +142,14 @@ public struct Handoff: Sendable {
         let comment: String, period: Double
         if let met {
             period = (1_000_000 / met.fmaxMHz).rounded(.up) / 1000
-            comment = String(format: "# Clock of %@ on clk_i: the %.1f MHz nextpnr-ecp5 met on the %@ (approxrtl synth --target ecp5).",
-                             top, met.fmaxMHz, met.part)
+            comment = String(
+                format:
+                    "# Clock of %@ on clk_i: the %.1f MHz nextpnr-ecp5 met on the %@ (approxrtl synth --target ecp5).",
+                top, met.fmaxMHz, met.part)
         } else {
-            (period, comment) = (10, "# Clock constraint stub for \(top): one clock on clk_i. Set the period for your part and target.")
+            (period, comment) = (
+                10, "# Clock constraint stub for \(top): one clock on clk_i. Set the period for your part and target."
+            )
         }
         return """
             \(comment)

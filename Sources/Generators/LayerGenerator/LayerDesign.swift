@@ -73,16 +73,23 @@ public struct LayerDesign: Sendable {
 
     /// Generates the unit for `layer` of `model` with its bench. `inputs` are the bench's input vectors (a multiple
     /// of the fan-in); the expected outputs come from the golden model (`LayerFunction`).
-    public static func generate(model: QuantizedModel, modelName: String, layer: String, arch: Architecture, lanes: Int,
-                                multipliers: Int?, inputs: [Int], frame: Int) throws -> LayerDesign {
-        guard lanes >= 1, lanes <= 64 else { throw GeneratorError(layer: layer, "--lanes must be 1 to 64, not \(lanes)") }
+    public static func generate(
+        model: QuantizedModel, modelName: String, layer: String, arch: Architecture, lanes: Int,
+        multipliers: Int?, inputs: [Int], frame: Int
+    ) throws -> LayerDesign {
+        guard lanes >= 1, lanes <= 64 else {
+            throw GeneratorError(layer: layer, "--lanes must be 1 to 64, not \(lanes)")
+        }
         guard frame >= 1 else { throw GeneratorError(layer: layer, "the frame must hold at least one vector") }
         let numbers = try LayerNumbers(model: model, layer: layer)
         guard !inputs.isEmpty, inputs.count % numbers.fan == 0 else {
             throw GeneratorError(layer: layer, "the bench needs whole input vectors of \(numbers.fan) codes")
         }
         for (i, x) in inputs.enumerated() where x < numbers.function.inputLow || x > numbers.function.inputHigh {
-            throw GeneratorError(layer: layer, "bench input \(i) is \(x), outside the layer's input range \(numbers.function.inputLow)...\(numbers.function.inputHigh)")
+            throw GeneratorError(
+                layer: layer,
+                "bench input \(i) is \(x), outside the layer's input range \(numbers.function.inputLow)...\(numbers.function.inputHigh)"
+            )
         }
         let name = moduleName(layer: layer, arch: arch)
         let unit: GeneratedUnit
@@ -101,7 +108,8 @@ public struct LayerDesign: Sendable {
             throw GeneratorError(layer: layer, "internal: \(error)")
         }
         files["rtl/\(name).v"] = Data(text.utf8)
-        let primitives = ["rtl/approxrtl_rom.v", "rtl/approxrtl_requantize.v"] + (arch == .baseline ? [BaselineArray.source] : [])
+        let primitives =
+            ["rtl/approxrtl_rom.v", "rtl/approxrtl_requantize.v"] + (arch == .baseline ? [BaselineArray.source] : [])
         let carried = Set(primitives + ["testbench/tb_layer.sv", "testbench/xorshift.svh"])
         for path in carried.sorted() {
             let source = EmbeddedSources.text(path)!
@@ -118,7 +126,8 @@ public struct LayerDesign: Sendable {
         // Generous: every beat may wait for gaps and back-pressure, every batch computes in full.
         let batches = (vectors + lanes - 1) / lanes + (vectors + frame - 1) / frame
         let timeout = 4 * vectors * (numbers.fan + numbers.channels) + batches * (unit.computeCycles + 8) + 1000
-        files["tb/tb_config.svh"] = Data("""
+        files["tb/tb_config.svh"] = Data(
+            """
             // Written by approxrtl generate: what tb_layer.sv tests.
             `define DUT \(name)
             `define IN_WIDTH \(numbers.inputWidth)
@@ -131,11 +140,15 @@ public struct LayerDesign: Sendable {
 
             """.utf8)
         let manifest = DesignManifest(
-            model: modelName, layer: layer, arch: arch.rawValue, method: numbers.compression?.method.rawValue ?? "none", top: name, rtl: rtl,
+            model: modelName, layer: layer, arch: arch.rawValue, method: numbers.compression?.method.rawValue ?? "none",
+            top: name, rtl: rtl,
             lanes: lanes, multipliers: arch == .baseline ? lanes : pool, fan: numbers.fan, channels: numbers.channels,
-            inputWidth: numbers.inputWidth, outputWidth: numbers.outputWidth, accumulatorWidth: numbers.accumulatorWidth,
+            inputWidth: numbers.inputWidth, outputWidth: numbers.outputWidth,
+            accumulatorWidth: numbers.accumulatorWidth,
             computeCyclesPerBatch: unit.computeCycles,
-            multiplierList: unit.multipliers.map { DesignManifest.MultiplierEntry(what: $0.what, count: $0.count, widths: [$0.widths.0, $0.widths.1]) },
+            multiplierList: unit.multipliers.map {
+                DesignManifest.MultiplierEntry(what: $0.what, count: $0.count, widths: [$0.widths.0, $0.widths.1])
+            },
             adderList: unit.adders.map { DesignManifest.AdderEntry(what: $0.what, count: $0.count, width: $0.width) },
             vectors: vectors, frame: frame)
         let encoder = JSONEncoder()
@@ -158,14 +171,17 @@ public struct LayerDesign: Sendable {
     public static func loadManifest(directory: URL) throws -> DesignManifest {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try decoder.decode(DesignManifest.self, from: Data(contentsOf: directory.appendingPathComponent("design.json")))
+        return try decoder.decode(
+            DesignManifest.self, from: Data(contentsOf: directory.appendingPathComponent("design.json")))
     }
 }
 
 /// Input vectors for a layer bench from real images: windows spread over the images and the output pixels, then
 /// two extremes (every input at the end of its range that drives channel 0's accumulator up, then down).
 public enum LayerStimulus {
-    public static func vectors(golden: GoldenModel, layer: String, pixels: [UInt8], images: Int, count: Int) throws -> [Int] {
+    public static func vectors(golden: GoldenModel, layer: String, pixels: [UInt8], images: Int, count: Int) throws
+        -> [Int]
+    {
         let function = try LayerFunction(model: golden.model, layer: layer)
         let tensors = golden.layerInputs(of: layer, pixels: pixels, count: images)
         let shape = golden.inputShape(of: function.layer)

@@ -1,16 +1,19 @@
 /// The handoff files of a layer-unit folder: the shared core, Yosys script and constraints, and its README.
 enum LayerHandoff {
     static func files(manifest m: DesignManifest, memories: [String]) -> [(String, String)] {
-        let handoff = Handoff(library: "layer", top: m.top, bench: "tb_layer",
-                              description: "layer \(m.layer) of \(m.model) on a \(m.arch) array of \(m.lanes) lanes",
-                              rtl: m.rtl, memories: memories, vectors: ["vectors/input.hex", "vectors/expected.hex"],
-                              countPlusarg: "vectors", part: nil)
+        let handoff = Handoff(
+            library: "layer", top: m.top, bench: "tb_layer",
+            description: "layer \(m.layer) of \(m.model) on a \(m.arch) array of \(m.lanes) lanes",
+            rtl: m.rtl, memories: memories, vectors: ["vectors/input.hex", "vectors/expected.hex"],
+            countPlusarg: "vectors", part: nil)
         return handoff.files + [("README.md", readme(m, handoff))]
     }
 
     /// What the unit computes, its interface in brief, its files and how to run them.
     static func readme(_ m: DesignManifest, _ handoff: Handoff) -> String {
-        let arch = m.arch == "reuse" ? "M1 reuse array (\(m.method))" : "MAC array (\(m.method == "none" ? "uncompressed" : m.method) weights)"
+        let arch =
+            m.arch == "reuse"
+            ? "M1 reuse array (\(m.method))" : "MAC array (\(m.method == "none" ? "uncompressed" : m.method) weights)"
         let multipliers = m.multiplierList.map { "\($0.count) x \($0.what) (\($0.widths[0]) x \($0.widths[1]) bits)" }
         return """
             # \(m.top)

@@ -52,16 +52,24 @@ public struct LayerNumbers: Sendable {
         function = try LayerFunction(model: model, layer: name)
         let layer = function.layer
         inputWidth = signedBits(function.inputLow, function.inputHigh)
-        guard let acc = layer.accumulatorBits, let bias = layer.bias, let shifts = layer.shifts, let weights = layer.effectiveWeights else {
+        guard let acc = layer.accumulatorBits, let bias = layer.bias, let shifts = layer.shifts,
+            let weights = layer.effectiveWeights
+        else {
             throw GeneratorError(layer: name, "the layer has no accumulator width, biases, shifts or weights")
         }
         // M3 combines accumulators across output channels, which the per-channel layer arrays never hold at once.
         guard layer.approximatedFeatures == nil else {
-            throw GeneratorError(layer: name, "approximated features (M3) are not supported by the layer arrays (reuse, baseline); the accelerator runs them")
+            throw GeneratorError(
+                layer: name,
+                "approximated features (M3) are not supported by the layer arrays (reuse, baseline); the accelerator runs them"
+            )
         }
         // The layer arrays' output stage is requantize.v (rounding, ReLU, saturation) and nothing after it.
         if let table = layer.activation {
-            throw GeneratorError(layer: name, "the activation \(table.function) is not supported by the layer arrays (reuse, baseline), whose outputs end in requantization; the accelerator (--arch diannao) runs it in NFU-3's table")
+            throw GeneratorError(
+                layer: name,
+                "the activation \(table.function) is not supported by the layer arrays (reuse, baseline), whose outputs end in requantization; the accelerator (--arch diannao) runs it in NFU-3's table"
+            )
         }
         accumulatorWidth = acc
         logits = layer.logits ?? false
@@ -79,9 +87,12 @@ public struct LayerNumbers: Sendable {
         for (c, b) in bias.enumerated() where !FixedPoint.range(bits: acc).contains(b) {
             throw GeneratorError(layer: name, "bias \(b) of channel \(c) does not fit the \(acc)-bit accumulator")
         }
-        guard acc <= 62 else { throw GeneratorError(layer: name, "a \(acc)-bit accumulator is wider than the generator supports (62)") }
+        guard acc <= 62 else {
+            throw GeneratorError(layer: name, "a \(acc)-bit accumulator is wider than the generator supports (62)")
+        }
         if logits, let low = shifts.min(), low < -32 {
-            throw GeneratorError(layer: name, "a logit alignment shift of \(-low) bits is more than the generator supports (32)")
+            throw GeneratorError(
+                layer: name, "a logit alignment shift of \(-low) bits is more than the generator supports (32)")
         }
     }
 

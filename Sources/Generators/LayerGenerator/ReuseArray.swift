@@ -56,7 +56,9 @@ struct ReuseArray {
 
     static func layout(_ numbers: LayerNumbers) throws -> Layout {
         guard let plan = numbers.plan, let compression = numbers.compression else {
-            throw GeneratorError(layer: numbers.layer.name, "the layer is not compressed; --arch reuse needs a layer compressed with linear, quadratic or swc")
+            throw GeneratorError(
+                layer: numbers.layer.name,
+                "the layer is not compressed; --arch reuse needs a layer compressed with linear, quadratic or swc")
         }
         switch compression.method {
         case .linear, .quadratic: return try sortedLayout(numbers, plan: plan, compression: compression)
@@ -92,7 +94,8 @@ struct ReuseArray {
         let stats = RankStatistics(plan)
         let addressBits = unsignedBits(numbers.fan - 1), slotBits = unsignedBits(stats.parts - 1)
         let dWidth = unsignedBits(stats.maxD), eWidth = degree == 2 ? unsignedBits(stats.maxE) : 0
-        let scan: Scan = stats.contiguous ? .contiguous(degree: degree) : .gapped(degree: degree, dWidth: dWidth, eWidth: eWidth)
+        let scan: Scan =
+            stats.contiguous ? .contiguous(degree: degree) : .gapped(degree: degree, dWidth: dWidth, eWidth: eWidth)
         let extra = stats.contiguous ? 0 : dWidth + eWidth
         let (words, coefficients, scanLength) = try memberWords(numbers, plan: plan, stats: stats, dWidth: dWidth)
         // Bounds with T members per part, ranks up to j, inputs up to m in magnitude: |X| <= T m; the running
@@ -101,9 +104,11 @@ struct ReuseArray {
         let m = numbers.inputMagnitude, t = stats.longest, j = max(stats.highestRank, 1)
         let acc = numbers.accumulatorWidth
         var widths = [boundWidth(t * m, acc), boundWidth(j * t * m, acc)]
-        var layout = Layout(scan: scan, parts: stats.parts, terms: degree + 1, coefficientWidth: compression.coefficientBits ?? 16,
-                            scanWords: words, scanWidth: addressBits + 2 + slotBits + extra, coefficients: coefficients, momentWidths: [],
-                            scanLength: scanLength)
+        var layout = Layout(
+            scan: scan, parts: stats.parts, terms: degree + 1, coefficientWidth: compression.coefficientBits ?? 16,
+            scanWords: words, scanWidth: addressBits + 2 + slotBits + extra, coefficients: coefficients,
+            momentWidths: [],
+            scanLength: scanLength)
         if degree == 2 {
             if stats.contiguous {
                 widths.append(boundWidth(2 * t * t * t * m + j * t * m, acc))
@@ -119,7 +124,8 @@ struct ReuseArray {
     /// The member ROM ({rank steps, slot, last, first, input address} per member, descending rank within each
     /// part), the coefficients per part slot (nil where a channel has fewer parts), and the members per channel.
     static func memberWords(_ numbers: LayerNumbers, plan: ReusePlan, stats: RankStatistics, dWidth: Int) throws
-        -> (words: [Int], coefficients: [Int?], scanLength: Int) {
+        -> (words: [Int], coefficients: [Int?], scanLength: Int)
+    {
         let degree = plan.degree
         let addressBits = unsignedBits(numbers.fan - 1), slotBits = unsignedBits(stats.parts - 1)
         var words: [Int] = [], coefficients: [Int?] = []
@@ -137,7 +143,9 @@ struct ReuseArray {
                     word |= slot << (addressBits + 2)
                     if !stats.contiguous {
                         word |= (j - previous) << (addressBits + 2 + slotBits)
-                        if degree == 2 { word |= (j * j - previous * previous) << (addressBits + 2 + slotBits + dWidth) }
+                        if degree == 2 {
+                            word |= (j * j - previous * previous) << (addressBits + 2 + slotBits + dWidth)
+                        }
                     }
                     words.append(word)
                     members += 1
@@ -145,7 +153,10 @@ struct ReuseArray {
             }
             if c == 0 { scanLength = members }
             guard members == scanLength else {
-                throw GeneratorError(layer: numbers.layer.name, "channel \(c) has \(members) weights, channel 0 \(scanLength): the reuse array needs every channel alike")
+                throw GeneratorError(
+                    layer: numbers.layer.name,
+                    "channel \(c) has \(members) weights, channel 0 \(scanLength): the reuse array needs every channel alike"
+                )
             }
             for slot in 0..<stats.parts {
                 for t in 0...degree { coefficients.append(slot < list.count ? list[slot].coefficients[t] : nil) }
@@ -167,16 +178,19 @@ struct ReuseArray {
             // {zero, negative, exponent}: the code is 0, or +-2^exponent.
             let exponentWidth = unsignedBits(codes.map { $0 == 0 ? 0 : abs($0).trailingZeroBitCount }.max() ?? 0)
             let words = codes.map { code in
-                code == 0 ? 1 << (exponentWidth + 1) : (code < 0 ? 1 << exponentWidth : 0) | abs(code).trailingZeroBitCount
+                code == 0
+                    ? 1 << (exponentWidth + 1) : (code < 0 ? 1 << exponentWidth : 0) | abs(code).trailingZeroBitCount
             }
-            return Layout(scan: .powerOfTwo(exponentWidth: exponentWidth), parts: 1, terms: 1, coefficientWidth: scaleWidth,
-                          scanWords: words, scanWidth: exponentWidth + 2, coefficients: scales,
-                          momentWidths: [innerWidth(codes, numbers)], scanLength: numbers.fan)
+            return Layout(
+                scan: .powerOfTwo(exponentWidth: exponentWidth), parts: 1, terms: 1, coefficientWidth: scaleWidth,
+                scanWords: words, scanWidth: exponentWidth + 2, coefficients: scales,
+                momentWidths: [innerWidth(codes, numbers)], scanLength: numbers.fan)
         }
         let codeWidth = signedBits(codes.min() ?? 0, codes.max() ?? 0)
-        return Layout(scan: .uniform(codeWidth: codeWidth), parts: 1, terms: 1, coefficientWidth: scaleWidth,
-                      scanWords: codes, scanWidth: codeWidth, coefficients: scales, momentWidths: [innerWidth(codes, numbers)],
-                      scanLength: numbers.fan)
+        return Layout(
+            scan: .uniform(codeWidth: codeWidth), parts: 1, terms: 1, coefficientWidth: scaleWidth,
+            scanWords: codes, scanWidth: codeWidth, coefficients: scales, momentWidths: [innerWidth(codes, numbers)],
+            scanLength: numbers.fan)
     }
 
     /// Signed width holding -bound ... bound, at most `limit`.

@@ -18,25 +18,33 @@ struct StreamShell {
     var laneBits: Int { unsignedBits(lanes - 1) }
 
     var ports: [Port] {
-        [Port("clk_i", .input), Port("rst_ni", .input),
-         Port("in_tdata_i", .input, .bits(numbers.inputWidth), comment: "one input code (two's complement)"),
-         Port("in_tvalid_i", .input), Port("in_tready_o", .output),
-         Port("in_tlast_i", .input, comment: "last code of a frame: closes the batch"),
-         Port("out_tdata_o", .output, .bits(numbers.outputWidth), comment: "one output code (two's complement)"),
-         Port("out_tvalid_o", .output), Port("out_tready_i", .input),
-         Port("out_tlast_o", .output, comment: "last code of a frame")]
+        [
+            Port("clk_i", .input), Port("rst_ni", .input),
+            Port("in_tdata_i", .input, .bits(numbers.inputWidth), comment: "one input code (two's complement)"),
+            Port("in_tvalid_i", .input), Port("in_tready_o", .output),
+            Port("in_tlast_i", .input, comment: "last code of a frame: closes the batch"),
+            Port("out_tdata_o", .output, .bits(numbers.outputWidth), comment: "one output code (two's complement)"),
+            Port("out_tvalid_o", .output), Port("out_tready_i", .input),
+            Port("out_tlast_o", .output, comment: "last code of a frame"),
+        ]
     }
 
     /// The sizes a reader needs first, as a comment (the generator has already folded them into every width), and
     /// the named constants the body uses.
     func localparams(_ extra: [Parameter], summary: [String]) -> [Item] {
-        let lines = ["Fan = \(fan) codes per input vector, Channels = \(channels) codes per output vector,",
-                     "AccWidth = \(numbers.accumulatorWidth) (the accumulator width the quantizer proved), input codes \(numbers.inputWidth) bits, output codes \(numbers.outputWidth) bits."]
+        let lines =
+            [
+                "Fan = \(fan) codes per input vector, Channels = \(channels) codes per output vector,",
+                "AccWidth = \(numbers.accumulatorWidth) (the accumulator width the quantizer proved), input codes \(numbers.inputWidth) bits, output codes \(numbers.outputWidth) bits.",
+            ]
             + summary
         return [.comment(lines.joined(separator: "\n"))]
-            + ([Parameter("Lanes", .integer(lanes), comment: "input vectors computed together"),
-                Parameter("PhaseLoad", lit(0, 2), range: .bits(2)), Parameter("PhaseCompute", lit(1, 2), range: .bits(2)),
-                Parameter("PhaseDrain", lit(2, 2), range: .bits(2))] + extra).map(Item.localparam)
+            + ([
+                Parameter("Lanes", .integer(lanes), comment: "input vectors computed together"),
+                Parameter("PhaseLoad", lit(0, 2), range: .bits(2)),
+                Parameter("PhaseCompute", lit(1, 2), range: .bits(2)),
+                Parameter("PhaseDrain", lit(2, 2), range: .bits(2)),
+            ] + extra).map(Item.localparam)
     }
 
     /// The phase register, the load and drain counters and the handshake wires, declared before anything uses them.
@@ -64,34 +72,63 @@ struct StreamShell {
             .assign("in_fire", and("in_tvalid_i", "in_tready_o")),
             .assign("out_tvalid_o", eq("phase_q", "PhaseDrain")),
             .assign("out_fire", and("out_tvalid_o", "out_tready_i")),
-            .assign("out_tlast_o", and("frame_end_q", eq("drain_v_q", "last_lane_q"), eq("drain_c_q", lit(channels - 1, channelBits)))),
+            .assign(
+                "out_tlast_o",
+                and("frame_end_q", eq("drain_v_q", "last_lane_q"), eq("drain_c_q", lit(channels - 1, channelBits)))),
             .assign("compute_done", computeDone),
-            .clocked(clock: "clk_i", reset: "rst_ni",
-                     onReset: [.nonblocking("phase_q", "PhaseLoad"), .nonblocking("load_k_q", lit(0, tapBits)), .nonblocking("load_v_q", lit(0, laneBits)),
-                               .nonblocking("last_lane_q", lit(0, laneBits)), .nonblocking("frame_end_q", lit(0, 1)),
-                               .nonblocking("drain_c_q", lit(0, channelBits)), .nonblocking("drain_v_q", lit(0, laneBits))],
-                     body: [
-                        .ifElse("in_fire", [
-                            .ifElse(eq("load_k_q", lit(fan - 1, tapBits)), [
-                                .nonblocking("load_k_q", lit(0, tapBits)),
-                                .ifElse(.binary(eq("load_v_q", laneLast), "||", "in_tlast_i"), [
-                                    .comment("Batch full, or the frame ends: compute."),
-                                    .nonblocking("phase_q", "PhaseCompute"), .nonblocking("last_lane_q", "load_v_q"),
-                                    .nonblocking("frame_end_q", "in_tlast_i"), .nonblocking("load_v_q", lit(0, laneBits))],
-                                        [.nonblocking("load_v_q", .binary("load_v_q", "+", lit(1, laneBits)))])],
-                                    [.nonblocking("load_k_q", .binary("load_k_q", "+", lit(1, tapBits)))])], []),
-                        .ifElse("compute_done", [.nonblocking("phase_q", "PhaseDrain")], []),
-                        .ifElse("out_fire", [
-                            .ifElse(eq("drain_c_q", lit(channels - 1, channelBits)), [
-                                .nonblocking("drain_c_q", lit(0, channelBits)),
-                                .ifElse(eq("drain_v_q", "last_lane_q"), [
-                                    .nonblocking("phase_q", "PhaseLoad"), .nonblocking("drain_v_q", lit(0, laneBits))],
-                                        [.nonblocking("drain_v_q", .binary("drain_v_q", "+", lit(1, laneBits)))])],
-                                    [.nonblocking("drain_c_q", .binary("drain_c_q", "+", lit(1, channelBits)))])], []),
-                     ]),
+            .clocked(
+                clock: "clk_i", reset: "rst_ni",
+                onReset: [
+                    .nonblocking("phase_q", "PhaseLoad"), .nonblocking("load_k_q", lit(0, tapBits)),
+                    .nonblocking("load_v_q", lit(0, laneBits)),
+                    .nonblocking("last_lane_q", lit(0, laneBits)), .nonblocking("frame_end_q", lit(0, 1)),
+                    .nonblocking("drain_c_q", lit(0, channelBits)), .nonblocking("drain_v_q", lit(0, laneBits)),
+                ],
+                body: [
+                    .ifElse(
+                        "in_fire",
+                        [
+                            .ifElse(
+                                eq("load_k_q", lit(fan - 1, tapBits)),
+                                [
+                                    .nonblocking("load_k_q", lit(0, tapBits)),
+                                    .ifElse(
+                                        .binary(eq("load_v_q", laneLast), "||", "in_tlast_i"),
+                                        [
+                                            .comment("Batch full, or the frame ends: compute."),
+                                            .nonblocking("phase_q", "PhaseCompute"),
+                                            .nonblocking("last_lane_q", "load_v_q"),
+                                            .nonblocking("frame_end_q", "in_tlast_i"),
+                                            .nonblocking("load_v_q", lit(0, laneBits)),
+                                        ],
+                                        [.nonblocking("load_v_q", .binary("load_v_q", "+", lit(1, laneBits)))]),
+                                ],
+                                [.nonblocking("load_k_q", .binary("load_k_q", "+", lit(1, tapBits)))])
+                        ], []),
+                    .ifElse("compute_done", [.nonblocking("phase_q", "PhaseDrain")], []),
+                    .ifElse(
+                        "out_fire",
+                        [
+                            .ifElse(
+                                eq("drain_c_q", lit(channels - 1, channelBits)),
+                                [
+                                    .nonblocking("drain_c_q", lit(0, channelBits)),
+                                    .ifElse(
+                                        eq("drain_v_q", "last_lane_q"),
+                                        [
+                                            .nonblocking("phase_q", "PhaseLoad"),
+                                            .nonblocking("drain_v_q", lit(0, laneBits)),
+                                        ],
+                                        [.nonblocking("drain_v_q", .binary("drain_v_q", "+", lit(1, laneBits)))]),
+                                ],
+                                [.nonblocking("drain_c_q", .binary("drain_c_q", "+", lit(1, channelBits)))])
+                        ], []),
+                ]),
             .comment("The code sent: lane drain_v_q's result for channel drain_c_q."),
             reg("drain_code", numbers.outputWidth),
-            sliceMux(target: "drain_code", source: "lane_results", selector: "drain_v_q", selectorBits: laneBits, count: lanes, width: numbers.outputWidth),
+            sliceMux(
+                target: "drain_code", source: "lane_results", selector: "drain_v_q", selectorBits: laneBits,
+                count: lanes, width: numbers.outputWidth),
             .assign("out_tdata_o", "drain_code"),
         ]
     }
@@ -111,13 +148,22 @@ struct StreamShell {
     func laneStorage(readAddress: Expr, resultWrite: (enable: Expr, channel: Expr, value: Expr)) -> [Item] {
         [
             .comment("Load into the buffer, read the next input code, store a finished result."),
-            .clocked(clock: "clk_i", reset: nil, onReset: [], body: [
-                .ifElse(and("in_fire", eq("load_v_q", "g")), [.nonblocking(.index("buffer_q", "load_k_q"), "in_tdata_i")], []),
-                .nonblocking("x_q", .signed(.index("buffer_q", readAddress))),
-                .ifElse(resultWrite.enable, [.nonblocking(.index("result_q", resultWrite.channel), resultWrite.value)], []),
-            ]),
-            .assign(.part("lane_results", lsb: .binary("g", "*", .integer(numbers.outputWidth)), width: .integer(numbers.outputWidth)),
-                    .index("result_q", "drain_c_q")),
+            .clocked(
+                clock: "clk_i", reset: nil, onReset: [],
+                body: [
+                    .ifElse(
+                        and("in_fire", eq("load_v_q", "g")),
+                        [.nonblocking(.index("buffer_q", "load_k_q"), "in_tdata_i")], []),
+                    .nonblocking("x_q", .signed(.index("buffer_q", readAddress))),
+                    .ifElse(
+                        resultWrite.enable, [.nonblocking(.index("result_q", resultWrite.channel), resultWrite.value)],
+                        []),
+                ]),
+            .assign(
+                .part(
+                    "lane_results", lsb: .binary("g", "*", .integer(numbers.outputWidth)),
+                    width: .integer(numbers.outputWidth)),
+                .index("result_q", "drain_c_q")),
         ]
     }
 }

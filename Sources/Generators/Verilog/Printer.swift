@@ -15,7 +15,8 @@ public enum VerilogPrinter {
                 let comma = i + 1 < module.parameters.count ? "," : ""
                 // A string parameter (a file name) is untyped; every other parameter is an integer.
                 let type = if case .string = p.value { "" } else { " integer" }
-                out.append("  parameter\(type) \(p.name) = \(expr(p.value))\(comma)" + (p.comment.map { "  // \($0)" } ?? ""))
+                out.append(
+                    "  parameter\(type) \(p.name) = \(expr(p.value))\(comma)" + (p.comment.map { "  // \($0)" } ?? ""))
             }
             header = ")"
         }
@@ -23,7 +24,9 @@ public enum VerilogPrinter {
         for (i, port) in module.ports.enumerated() {
             let comma = i + 1 < module.ports.count ? "," : ""
             let type = port.direction == .input ? "input  wire" : "output wire"
-            out.append("  \(type)\(declaration(port.range, signed: port.signed)) \(port.name)\(comma)" + (port.comment.map { "  // \($0)" } ?? ""))
+            out.append(
+                "  \(type)\(declaration(port.range, signed: port.signed)) \(port.name)\(comma)"
+                    + (port.comment.map { "  // \($0)" } ?? ""))
         }
         out.append(");")
         for item in module.items { out += lines(item).map { $0.isEmpty ? "" : "  " + $0 } }
@@ -43,7 +46,10 @@ public enum VerilogPrinter {
             return [""]
         case .net(let net):
             let depth = net.depth.map { " [0:\(expr(.binary($0, "-", .integer(1))))]" } ?? ""
-            return ["\(net.kind.rawValue)\(declaration(net.range, signed: net.signed)) \(net.name)\(depth);" + (net.comment.map { "  // \($0)" } ?? "")]
+            return [
+                "\(net.kind.rawValue)\(declaration(net.range, signed: net.signed)) \(net.name)\(depth);"
+                    + (net.comment.map { "  // \($0)" } ?? "")
+            ]
         case .localparam(let p):
             let type = p.range.map { "[\(expr($0.msb)):\(expr($0.lsb))]" } ?? "integer"
             return ["localparam \(type) \(p.name) = \(expr(p.value));" + (p.comment.map { "  // \($0)" } ?? "")]
@@ -76,7 +82,10 @@ public enum VerilogPrinter {
             result.append(");")
             return result
         case .generateFor(let genvar, let count, let label, let items):
-            return ["genvar \(genvar);", "generate", "  for (\(genvar) = 0; \(genvar) < \(expr(count)); \(genvar) = \(genvar) + 1) begin : \(label)"]
+            return [
+                "genvar \(genvar);", "generate",
+                "  for (\(genvar) = 0; \(genvar) < \(expr(count)); \(genvar) = \(genvar) + 1) begin : \(label)",
+            ]
                 + items.flatMap(lines).map { $0.isEmpty ? "" : "    " + $0 }
                 + ["  end", "endgenerate"]
         }
@@ -135,7 +144,8 @@ public enum VerilogPrinter {
         case .unsigned(let a): return "$unsigned(\(expr(a)))"
         case .part(let base, let lsb, let width): return "\(expr(base, top: false))[\(expr(lsb)) +: \(expr(width))]"
         case .string(let text): return "\"\(text)\""
-        case .call(let name, let arguments): return "\(name)(" + arguments.map { expr($0) }.joined(separator: ", ") + ")"
+        case .call(let name, let arguments):
+            return "\(name)(" + arguments.map { expr($0) }.joined(separator: ", ") + ")"
         }
     }
 }

@@ -70,7 +70,9 @@ public struct Port: Equatable, Sendable {
     public var signed: Bool
     public var comment: String?
 
-    public init(_ name: String, _ direction: Direction, _ range: Range? = nil, signed: Bool = false, comment: String? = nil) {
+    public init(
+        _ name: String, _ direction: Direction, _ range: Range? = nil, signed: Bool = false, comment: String? = nil
+    ) {
         self.name = name; self.direction = direction; self.range = range; self.signed = signed; self.comment = comment
     }
 }
@@ -85,8 +87,12 @@ public struct Net: Equatable, Sendable {
     public var depth: Expr?
     public var comment: String?
 
-    public init(_ kind: Kind, _ name: String, _ range: Range? = nil, signed: Bool = false, depth: Expr? = nil, comment: String? = nil) {
-        self.kind = kind; self.name = name; self.range = range; self.signed = signed; self.depth = depth; self.comment = comment
+    public init(
+        _ kind: Kind, _ name: String, _ range: Range? = nil, signed: Bool = false, depth: Expr? = nil,
+        comment: String? = nil
+    ) {
+        self.kind = kind; self.name = name; self.range = range; self.signed = signed; self.depth = depth;
+        self.comment = comment
     }
 }
 

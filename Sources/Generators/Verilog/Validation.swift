@@ -7,21 +7,32 @@ public struct VerilogError: Error, CustomStringConvertible, Equatable {
 
 /// Verilog-2005 and SystemVerilog keywords that may not name anything.
 let reservedWords: Set<String> = [
-    "always", "and", "assign", "automatic", "begin", "buf", "case", "casex", "casez", "cell", "cmos", "config", "deassign",
-    "default", "defparam", "design", "disable", "edge", "else", "end", "endcase", "endconfig", "endfunction", "endgenerate",
-    "endmodule", "endprimitive", "endspecify", "endtable", "endtask", "event", "for", "force", "forever", "fork", "function",
-    "generate", "genvar", "highz0", "highz1", "if", "ifnone", "incdir", "include", "initial", "inout", "input", "instance",
-    "integer", "join", "large", "liblist", "library", "localparam", "macromodule", "medium", "module", "nand", "negedge",
-    "nmos", "nor", "noshowcancelled", "not", "notif0", "notif1", "or", "output", "parameter", "pmos", "posedge", "primitive",
-    "pull0", "pull1", "pulldown", "pullup", "pulsestyle_onevent", "pulsestyle_ondetect", "rcmos", "real", "realtime", "reg",
-    "release", "repeat", "rnmos", "rpmos", "rtran", "rtranif0", "rtranif1", "scalared", "showcancelled", "signed", "small",
-    "specify", "specparam", "strong0", "strong1", "supply0", "supply1", "table", "task", "time", "tran", "tranif0", "tranif1",
+    "always", "and", "assign", "automatic", "begin", "buf", "case", "casex", "casez", "cell", "cmos", "config",
+    "deassign",
+    "default", "defparam", "design", "disable", "edge", "else", "end", "endcase", "endconfig", "endfunction",
+    "endgenerate",
+    "endmodule", "endprimitive", "endspecify", "endtable", "endtask", "event", "for", "force", "forever", "fork",
+    "function",
+    "generate", "genvar", "highz0", "highz1", "if", "ifnone", "incdir", "include", "initial", "inout", "input",
+    "instance",
+    "integer", "join", "large", "liblist", "library", "localparam", "macromodule", "medium", "module", "nand",
+    "negedge",
+    "nmos", "nor", "noshowcancelled", "not", "notif0", "notif1", "or", "output", "parameter", "pmos", "posedge",
+    "primitive",
+    "pull0", "pull1", "pulldown", "pullup", "pulsestyle_onevent", "pulsestyle_ondetect", "rcmos", "real", "realtime",
+    "reg",
+    "release", "repeat", "rnmos", "rpmos", "rtran", "rtranif0", "rtranif1", "scalared", "showcancelled", "signed",
+    "small",
+    "specify", "specparam", "strong0", "strong1", "supply0", "supply1", "table", "task", "time", "tran", "tranif0",
+    "tranif1",
     "tri", "tri0", "tri1", "triand", "trior", "trireg", "unsigned", "use", "uwire", "vectored", "wait", "wand", "weak0",
     "weak1", "while", "wire", "wor", "xnor", "xor",
     // SystemVerilog, so that the generated files also read as SystemVerilog (Verilator, iverilog -g2012).
-    "bit", "byte", "int", "logic", "longint", "shortint", "string", "type", "var", "void", "interface", "package", "import",
+    "bit", "byte", "int", "logic", "longint", "shortint", "string", "type", "var", "void", "interface", "package",
+    "import",
     "export", "class", "program", "property", "sequence", "final", "unique", "priority", "return", "break", "continue",
-    "packed", "struct", "union", "enum", "typedef", "always_ff", "always_comb", "always_latch", "bind", "chandle", "const",
+    "packed", "struct", "union", "enum", "typedef", "always_ff", "always_comb", "always_latch", "bind", "chandle",
+    "const",
     "constraint", "covergroup", "coverpoint", "cross", "extern", "extends", "implements", "inside", "local", "modport",
     "new", "null", "protected", "pure", "rand", "randc", "randcase", "ref", "shortreal", "solve", "static", "super",
     "this", "virtual", "with", "within", "assert", "assume", "cover", "expect", "foreach", "tagged", "timeprecision",
@@ -46,7 +57,9 @@ extension Module {
             guard let first = s.first, first.isUppercase, first.isASCII else { return false }
             return s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
         }
-        guard snake(name), !reservedWords.contains(name) else { throw fail("the module name must be lower_snake_case and not a keyword") }
+        guard snake(name), !reservedWords.contains(name) else {
+            throw fail("the module name must be lower_snake_case and not a keyword")
+        }
         var declared = Set<String>()
         func declare(_ item: String, _ set: inout Set<String>) throws {
             guard !reservedWords.contains(item) else { throw fail("'\(item)' is a Verilog keyword") }
@@ -60,7 +73,8 @@ extension Module {
             guard snake(port.name) else { throw fail("port '\(port.name)' must be lower_snake_case") }
             let suffix = port.direction == .input ? ["_i", "_ni"] : ["_o", "_no"]
             guard suffix.contains(where: { port.name.hasSuffix($0) }) else {
-                throw fail("\(port.direction.rawValue) port '\(port.name)' must end in \(suffix.joined(separator: " or "))")
+                throw fail(
+                    "\(port.direction.rawValue) port '\(port.name)' must end in \(suffix.joined(separator: " or "))")
             }
             try declare(port.name, &declared)
         }
@@ -69,8 +83,10 @@ extension Module {
 
     /// Names inside a generate block live in the block's scope: they may reuse an outer name's spelling only
     /// through the block label, so they are checked against the outer names too (no shadowing).
-    private static func declareItems(_ items: [Item], into declared: inout Set<String>, snake: (String) -> Bool, camel: (String) -> Bool,
-                                     declare: (String, inout Set<String>) throws -> Void, fail: (String) -> VerilogError) throws {
+    private static func declareItems(
+        _ items: [Item], into declared: inout Set<String>, snake: (String) -> Bool, camel: (String) -> Bool,
+        declare: (String, inout Set<String>) throws -> Void, fail: (String) -> VerilogError
+    ) throws {
         for item in items {
             switch item {
             case .net(let net):
@@ -85,7 +101,9 @@ extension Module {
                 }
                 try declare(instance.name, &declared)
             case .generateFor(let genvar, _, let label, let inner):
-                guard snake(genvar), snake(label) else { throw fail("generate block '\(label)' and genvar '\(genvar)' must be lower_snake_case") }
+                guard snake(genvar), snake(label) else {
+                    throw fail("generate block '\(label)' and genvar '\(genvar)' must be lower_snake_case")
+                }
                 try declare(genvar, &declared)
                 try declare(label, &declared)
                 var scope = declared

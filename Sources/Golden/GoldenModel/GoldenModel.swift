@@ -42,7 +42,9 @@ public final class GoldenModel: Sendable {
         precondition(pixels.count == count * inputSize, "pixel count does not match the batch")
         let layerCount = keepLayers ? steps.count : 0
         let logitStore = UnsafeMutablePointer<Int>.allocate(capacity: max(1, count * classes))
-        let layerStores = (0..<layerCount).map { UnsafeMutablePointer<Int>.allocate(capacity: max(1, count * sizes[$0 + 1])) }
+        let layerStores = (0..<layerCount).map {
+            UnsafeMutablePointer<Int>.allocate(capacity: max(1, count * sizes[$0 + 1]))
+        }
         defer {
             logitStore.deallocate()
             layerStores.forEach { $0.deallocate() }
@@ -53,12 +55,15 @@ public final class GoldenModel: Sendable {
             pixels.withUnsafeBufferPointer { pixelBuffer in
                 let input = SharedPixels(base: pixelBuffer.baseAddress!)
                 DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                    self.runSamples((count * worker / workers)..<(count * (worker + 1) / workers), input: input, output: shared)
+                    self.runSamples(
+                        (count * worker / workers)..<(count * (worker + 1) / workers), input: input, output: shared)
                 }
             }
         }
         let logits = Array(UnsafeBufferPointer(start: logitStore, count: count * classes))
-        let layers = layerStores.enumerated().map { Array(UnsafeBufferPointer(start: $1, count: count * sizes[$0 + 1])) }
+        let layers = layerStores.enumerated().map {
+            Array(UnsafeBufferPointer(start: $1, count: count * sizes[$0 + 1]))
+        }
         return (logits, layers)
     }
 

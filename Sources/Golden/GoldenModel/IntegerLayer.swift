@@ -33,18 +33,22 @@ struct IntegerLayer: Sendable {
         // A compressed layer runs from its plan; its dense weights are not needed.
         weights = layer.compression == nil ? layer.weights ?? [] : []
         if layer.kind == .conv2d, let kernel = layer.kernel, let stride = layer.stride, let pads = layer.pads {
-            geometry = ConvGeometry(channels: input[0], height: input[1], width: input[2], kernelH: kernel[0], kernelW: kernel[1],
-                                    strideH: stride[0], strideW: stride[1], padTop: pads[0], padLeft: pads[1],
-                                    outH: layer.shape[1], outW: layer.shape[2])
+            geometry = ConvGeometry(
+                channels: input[0], height: input[1], width: input[2], kernelH: kernel[0], kernelW: kernel[1],
+                strideH: stride[0], strideW: stride[1], padTop: pads[0], padLeft: pads[1],
+                outH: layer.shape[1], outW: layer.shape[2])
         } else {
             geometry = nil
         }
-        if layer.kind == .maxPool || layer.kind == .averagePool, let kernel = layer.kernel, let stride = layer.stride, let pads = layer.pads {
+        if layer.kind == .maxPool || layer.kind == .averagePool, let kernel = layer.kernel, let stride = layer.stride,
+            let pads = layer.pads
+        {
             // The quantizer admits only windows whose divisor is the full area (arithmetic.md section 4).
-            poolGeometry = PoolGeometry(channels: input[0], height: input[1], width: input[2], kernelH: kernel[0], kernelW: kernel[1],
-                                        strideH: stride[0], strideW: stride[1], padTop: pads[0], padLeft: pads[1],
-                                        padBottom: pads[2], padRight: pads[3], outH: layer.shape[1], outW: layer.shape[2],
-                                        countIncludePad: true)
+            poolGeometry = PoolGeometry(
+                channels: input[0], height: input[1], width: input[2], kernelH: kernel[0], kernelW: kernel[1],
+                strideH: stride[0], strideW: stride[1], padTop: pads[0], padLeft: pads[1],
+                padBottom: pads[2], padRight: pads[3], outH: layer.shape[1], outW: layer.shape[2],
+                countIncludePad: true)
         } else {
             poolGeometry = nil
         }
@@ -97,10 +101,18 @@ struct IntegerLayer: Sendable {
     func run(_ x: [Int], into y: inout [Int], scratch: inout Scratch) {
         switch kind {
         case .conv2d:
-            if narrow { conv(x, into: &y, weights: weights32, column: &scratch.column32) } else { conv(x, into: &y, weights: weights, column: &scratch.column) }
+            if narrow {
+                conv(x, into: &y, weights: weights32, column: &scratch.column32)
+            } else {
+                conv(x, into: &y, weights: weights, column: &scratch.column)
+            }
             if !features.isEmpty { combineAndFinish(&y, lanes: geometry!.pixels) }
         case .dense:
-            if narrow { dense(x, into: &y, weights: weights32, input: &scratch.column32) } else { dense(x, into: &y, weights: weights, input: &scratch.column) }
+            if narrow {
+                dense(x, into: &y, weights: weights32, input: &scratch.column32)
+            } else {
+                dense(x, into: &y, weights: weights, input: &scratch.column)
+            }
             if !features.isEmpty { combineAndFinish(&y, lanes: 1) }
         case .maxPool, .averagePool:
             pool(x, into: &y)
@@ -125,7 +137,8 @@ struct IntegerLayer: Sendable {
                     let acc = w.baseAddress!
                     for c in 0..<outputs {
                         acc[0] = T(truncatingIfNeeded: bias[c])
-                        plan.channels[c].accumulate(degree: plan.degree, lanes: 1, row: { a.baseAddress! + $0 }, into: acc, scratch: acc + 1)
+                        plan.channels[c].accumulate(
+                            degree: plan.degree, lanes: 1, row: { a.baseAddress! + $0 }, into: acc, scratch: acc + 1)
                         y[c] = finish(Int(acc[0]), channel: c)
                     }
                 }
@@ -169,8 +182,9 @@ struct IntegerLayer: Sendable {
                 let scratch = codes + inputSize
                 for m in 0..<outC {
                     acc.update(repeating: T(truncatingIfNeeded: bias[m]), count: pixels)
-                    plan.channels[m].accumulate(degree: plan.degree, lanes: pixels, row: { UnsafePointer(col + $0 * pixels) },
-                                                into: acc, scratch: scratch)
+                    plan.channels[m].accumulate(
+                        degree: plan.degree, lanes: pixels, row: { UnsafePointer(col + $0 * pixels) },
+                        into: acc, scratch: scratch)
                     for p in 0..<pixels { y[m * pixels + p] = finish(Int(acc[p]), channel: m) }
                 }
                 return
@@ -196,7 +210,9 @@ struct IntegerLayer: Sendable {
         let geometry = poolGeometry!
         if kind == .maxPool {
             x.withUnsafeBufferPointer { input in
-                y.withUnsafeMutableBufferPointer { geometry.maxForward(input.baseAddress!, into: $0.baseAddress!, empty: Int.min) }
+                y.withUnsafeMutableBufferPointer {
+                    geometry.maxForward(input.baseAddress!, into: $0.baseAddress!, empty: Int.min)
+                }
             }
             return
         }
@@ -208,7 +224,8 @@ struct IntegerLayer: Sendable {
                     let (rows, cols, _) = geometry.window(oy, ox)
                     var sum = 0
                     for iy in rows { for ix in cols { sum += x[plane + iy * geometry.width + ix] } }
-                    y[(c * geometry.outH + oy) * geometry.outW + ox] = areaShift > 0 ? (sum + (1 << (areaShift - 1))) >> areaShift : sum
+                    y[(c * geometry.outH + oy) * geometry.outW + ox] =
+                        areaShift > 0 ? (sum + (1 << (areaShift - 1))) >> areaShift : sum
                 }
             }
         }

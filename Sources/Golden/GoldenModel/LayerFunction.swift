@@ -20,7 +20,9 @@ public struct LayerFunction: Sendable {
             throw QuantizationError(layer: name, "no such layer (weighted layers: \(weighted.joined(separator: ", ")))")
         }
         guard layer.kind == .conv2d || layer.kind == .dense, let shape = layer.weightShape else {
-            throw QuantizationError(layer: name, "a \(layer.kind.rawValue) layer has no weights; only conv2d and dense layers map to a MAC array")
+            throw QuantizationError(
+                layer: name,
+                "a \(layer.kind.rawValue) layer has no weights; only conv2d and dense layers map to a MAC array")
         }
         self.layer = layer
         channels = shape[0]
@@ -52,7 +54,9 @@ public struct LayerFunction: Sendable {
     /// Input vector `p` (an output pixel, row-major) of a layer whose input tensor is `input` ([C, H, W] codes for
     /// a convolution, the flat input for a dense layer).
     public func window(of input: [Int], inputShape: [Int], pixel p: Int) -> [Int] {
-        guard layer.kind == .conv2d, let kernel = layer.kernel, let stride = layer.stride, let pads = layer.pads else { return input }
+        guard layer.kind == .conv2d, let kernel = layer.kernel, let stride = layer.stride, let pads = layer.pads else {
+            return input
+        }
         let (height, width) = (inputShape[1], inputShape[2])
         let outW = layer.shape[2]
         let (oy, ox) = (p / outW, p % outW)
@@ -62,7 +66,9 @@ public struct LayerFunction: Sendable {
             for ky in 0..<kernel[0] {
                 for kx in 0..<kernel[1] {
                     let iy = oy * stride[0] - pads[0] + ky, ix = ox * stride[1] - pads[1] + kx
-                    if iy >= 0 && iy < height && ix >= 0 && ix < width { column[k] = input[(c * height + iy) * width + ix] }
+                    if iy >= 0 && iy < height && ix >= 0 && ix < width {
+                        column[k] = input[(c * height + iy) * width + ix]
+                    }
                     k += 1
                 }
             }

@@ -45,8 +45,11 @@ public struct ReusePlan: Sendable {
                     var byChannel = [Int: Part]()
                     for j in 0..<segment.count {
                         let index = group.order[segment.start + j]
-                        byChannel[index / fan, default: Part(coefficients: segment.coefficients, inputs: [], offsets: [], contiguous: true)]
-                            .append(input: index % fan, offset: j)
+                        byChannel[
+                            index / fan,
+                            default: Part(coefficients: segment.coefficients, inputs: [], offsets: [], contiguous: true)
+                        ]
+                        .append(input: index % fan, offset: j)
                     }
                     for (c, part) in byChannel.sorted(by: { $0.key < $1.key }) { parts[c].append(part) }
                 }
@@ -55,7 +58,9 @@ public struct ReusePlan: Sendable {
         case .swc:
             degree = 0
             let scales = compression.scales ?? [], codes = compression.codes ?? []
-            self.channels = (0..<channels).map { .scaled(scale: scales[$0], codes: Array(codes[($0 * fan)..<(($0 + 1) * fan)])) }
+            self.channels = (0..<channels).map {
+                .scaled(scale: scales[$0], codes: Array(codes[($0 * fan)..<(($0 + 1) * fan)]))
+            }
         }
     }
 }
@@ -76,8 +81,10 @@ extension ReusePlan.Part {
     /// suffix sums (Q = 2 * sum_u T_u - J, T_u = sum_{v >= u} S_v). Wrapping arithmetic: the final accumulator
     /// fits its width, so any intermediate overflow cancels. `scratch` holds 4 * lanes values.
     @inline(__always)
-    public func accumulate<T: FixedWidthInteger>(degree: Int, lanes: Int, row: (Int) -> UnsafePointer<T>,
-                                                 into acc: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<T>) {
+    public func accumulate<T: FixedWidthInteger>(
+        degree: Int, lanes: Int, row: (Int) -> UnsafePointer<T>,
+        into acc: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<T>
+    ) {
         let sum = scratch, first = scratch + lanes, running = scratch + 2 * lanes, second = scratch + 3 * lanes
         scratch.update(repeating: 0, count: 4 * lanes)
         let last = inputs.count - 1
@@ -141,8 +148,10 @@ extension ReusePlan.Channel {
     /// Adds this channel's products (without the bias) to `acc[0 ..< lanes]`; input k of lane p is `row(k)[p]`.
     /// M2: the inner sum of code * x (shifts and adds in hardware), then one multiply by the scale.
     @inline(__always)
-    public func accumulate<T: FixedWidthInteger>(degree: Int, lanes: Int, row: (Int) -> UnsafePointer<T>,
-                                                 into acc: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<T>) {
+    public func accumulate<T: FixedWidthInteger>(
+        degree: Int, lanes: Int, row: (Int) -> UnsafePointer<T>,
+        into acc: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<T>
+    ) {
         switch self {
         case .sorted(let parts):
             for part in parts { part.accumulate(degree: degree, lanes: lanes, row: row, into: acc, scratch: scratch) }

@@ -38,15 +38,23 @@ public struct TestVectors {
         let model = golden.model
         let outcome = golden.run(pixels: pixels, count: count, keepLayers: true)
         func entry(_ name: String, file: String, bits: Int, signed: Bool, shape: [Int], exponent: Int?) -> Entry {
-            Entry(name: name, file: file, bits: bits, signed: signed, shape: shape, wordsPerImage: shape.reduce(1, *), exponent: exponent)
+            Entry(
+                name: name, file: file, bits: bits, signed: signed, shape: shape, wordsPerImage: shape.reduce(1, *),
+                exponent: exponent)
         }
-        let input = entry(model.input.name, file: "input.hex", bits: 8, signed: false, shape: model.input.shape, exponent: model.input.exponent)
+        let input = entry(
+            model.input.name, file: "input.hex", bits: 8, signed: false, shape: model.input.shape,
+            exponent: model.input.exponent)
         files[input.file] = TestVectors.hex(pixels.map(Int.init), bits: 8)
         var layers: [Entry] = []
         for (layer, values) in zip(model.layers, outcome.layers) {
-            let bits = (layer.logits ?? false) ? FixedPoint.width(low: layer.outputLow, high: layer.outputHigh) : model.activationBits
-            let e = entry(layer.name, file: "layer_\(layers.count)_\(layer.name).hex", bits: bits, signed: true, shape: layer.shape,
-                          exponent: layer.outputExponent)
+            let bits =
+                (layer.logits ?? false)
+                ? FixedPoint.width(low: layer.outputLow, high: layer.outputHigh) : model.activationBits
+            let e = entry(
+                layer.name, file: "layer_\(layers.count)_\(layer.name).hex", bits: bits, signed: true,
+                shape: layer.shape,
+                exponent: layer.outputExponent)
             files[e.file] = TestVectors.hex(values, bits: bits)
             layers.append(e)
         }
@@ -62,8 +70,9 @@ public struct TestVectors {
             return best
         }
         files["predictions.hex"] = TestVectors.hex(predictions, bits: 8)
-        manifest = Manifest(model: modelName, dataset: dataset, count: count, input: input, layers: layers, logits: logits,
-                            labels: labelEntry, predictions: predictions)
+        manifest = Manifest(
+            model: modelName, dataset: dataset, count: count, input: input, layers: layers, logits: logits,
+            labels: labelEntry, predictions: predictions)
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -16,8 +16,10 @@ public enum OnnxExporter {
     /// IR version 8 (ONNX 1.10+): readable by onnxruntime releases that refuse the newest IR versions.
     public static let irVersion: Int64 = 8
 
-    public static func model(_ graph: Graph, producerVersion: String = "", docString: String = "",
-                             metadata: [(String, String)] = []) throws -> Onnx_ModelProto {
+    public static func model(
+        _ graph: Graph, producerVersion: String = "", docString: String = "",
+        metadata: [(String, String)] = []
+    ) throws -> Onnx_ModelProto {
         var writer = GraphWriter(graph: graph)
         for index in graph.nodes.indices { try writer.write(index) }
         var proto = Onnx_GraphProto()
@@ -47,8 +49,10 @@ public enum OnnxExporter {
     }
 
     /// The serialized model; deterministic for a given graph and metadata.
-    public static func serialized(_ graph: Graph, producerVersion: String = "", docString: String = "",
-                                  metadata: [(String, String)] = []) throws -> Data {
+    public static func serialized(
+        _ graph: Graph, producerVersion: String = "", docString: String = "",
+        metadata: [(String, String)] = []
+    ) throws -> Data {
         try model(graph, producerVersion: producerVersion, docString: docString, metadata: metadata).serializedData()
     }
 
@@ -60,11 +64,13 @@ public enum OnnxExporter {
         var shape = Onnx_TensorShapeProto()
         var batch = Onnx_TensorShapeProto.Dimension()
         batch.dimParam = "N"
-        shape.dim = [batch] + node.shape.map { size in
-            var dim = Onnx_TensorShapeProto.Dimension()
-            dim.dimValue = Int64(size)
-            return dim
-        }
+        shape.dim =
+            [batch]
+            + node.shape.map { size in
+                var dim = Onnx_TensorShapeProto.Dimension()
+                dim.dimValue = Int64(size)
+                return dim
+            }
         tensorType.shape = shape
         info.type.tensorType = tensorType
         return info
@@ -91,11 +97,13 @@ private struct GraphWriter {
             floatInitializer("\(node.name).weight", conv.weight.shape, conv.weight.data)
             floatInitializer("\(node.name).bias", [conv.bias.count], conv.bias)
             let p = conv.padding
-            emit("Conv", inputs + ["\(node.name).weight", "\(node.name).bias"], node.name, [
-                ints("kernel_shape", [conv.kernelH, conv.kernelW]),
-                ints("pads", [p.top, p.left, p.bottom, p.right]),
-                ints("strides", [conv.strideH, conv.strideW]),
-            ])
+            emit(
+                "Conv", inputs + ["\(node.name).weight", "\(node.name).bias"], node.name,
+                [
+                    ints("kernel_shape", [conv.kernelH, conv.kernelW]),
+                    ints("pads", [p.top, p.left, p.bottom, p.right]),
+                    ints("strides", [conv.strideH, conv.strideW]),
+                ])
         case .maxPool(let pool), .averagePool(let pool):
             writePool(node, pool: pool, inputs: inputs)
         case .dense(let dense):
@@ -109,8 +117,10 @@ private struct GraphWriter {
             floatInitializer("\(node.name).shift", [count], affine.shift)
             floatInitializer("\(node.name).mean", [count], [Float](repeating: 0, count: count))
             floatInitializer("\(node.name).var", [count], [Float](repeating: 1, count: count))
-            emit("BatchNormalization", inputs + ["scale", "shift", "mean", "var"].map { "\(node.name).\($0)" }, node.name,
-                 [float("epsilon", 0)])
+            emit(
+                "BatchNormalization", inputs + ["scale", "shift", "mean", "var"].map { "\(node.name).\($0)" },
+                node.name,
+                [float("epsilon", 0)])
         case .relu:
             emit("Relu", inputs, node.name, [])
         case .activation(let function):
@@ -146,7 +156,8 @@ private struct GraphWriter {
             emit("Reshape", inputs + ["\(node.name).shape"], node.name, [])
         case .softmax(let axes):
             guard axes.count == 1 else {
-                throw ExportError(node: node.name, op: node.op.name, reason: "Softmax over several axes has no single-op ONNX form")
+                throw ExportError(
+                    node: node.name, op: node.op.name, reason: "Softmax over several axes has no single-op ONNX form")
             }
             emit("Softmax", inputs, node.name, [int("axis", axes.lowerBound + 1)])
         }
@@ -171,8 +182,10 @@ private struct GraphWriter {
         emit(isAverage ? "AveragePool" : "MaxPool", inputs, node.name, attributes)
     }
 
-    private mutating func emit(_ op: String, _ inputs: [String], _ output: String, _ attributes: [Onnx_AttributeProto],
-                               name: String? = nil) {
+    private mutating func emit(
+        _ op: String, _ inputs: [String], _ output: String, _ attributes: [Onnx_AttributeProto],
+        name: String? = nil
+    ) {
         var proto = Onnx_NodeProto()
         proto.opType = op
         proto.name = name ?? output

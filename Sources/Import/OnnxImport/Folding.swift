@@ -5,9 +5,12 @@ import OnnxProto
 extension ImportContext {
     /// BatchNormalization (inference): folded into the convolution that produces its input when nothing else
     /// reads that convolution, a standalone per-channel scale and shift otherwise.
-    mutating func importBatchNorm(_ node: Onnx_NodeProto, _ ref: NodeRef, _ attributes: Attributes, inputs: [String]) throws {
+    mutating func importBatchNorm(_ node: Onnx_NodeProto, _ ref: NodeRef, _ attributes: Attributes, inputs: [String])
+        throws
+    {
         if try attributes.int("training_mode", default: 0) != 0 {
-            throw ImportError.unsupported(node: ref, "training_mode=1 normalizes with batch statistics; only inference is supported")
+            throw ImportError.unsupported(
+                node: ref, "training_mode=1 normalizes with batch statistics; only inference is supported")
         }
         if opset < 9, try attributes.int("spatial", default: 1) == 0 {
             throw ImportError.unsupported(node: ref, "spatial=0 (per-activation statistics) is not supported")
@@ -47,7 +50,9 @@ extension ImportContext {
     mutating func foldBias(_ constant: Tensor, into index: Int) throws -> Bool {
         switch builder.nodes[index].op {
         case .dense(var dense):
-            guard constant.rank <= 1, let bias = perFeatureBias(constant, features: dense.outFeatures) else { return false }
+            guard constant.rank <= 1, let bias = perFeatureBias(constant, features: dense.outFeatures) else {
+                return false
+            }
             for m in 0..<dense.outFeatures { dense.bias[m] += bias[m] }
             try replace(index, with: .dense(dense), NodeRef(name: builder.nodes[index].name, opType: "Dense"))
             return true

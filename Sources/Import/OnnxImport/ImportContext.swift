@@ -36,7 +36,8 @@ struct ImportContext {
             guard !initializer.name.isEmpty else {
                 throw ImportError(.malformed, "initializer", "has no name")
             }
-            values[initializer.name] = .constant(try decodeTensor(initializer, location: "initializer '\(initializer.name)'"))
+            values[initializer.name] = .constant(
+                try decodeTensor(initializer, location: "initializer '\(initializer.name)'"))
         }
         if !proto.sparseInitializer.isEmpty {
             throw ImportError(.unsupported, "graph", "sparse initializers are not supported")
@@ -45,15 +46,18 @@ struct ImportContext {
             try addGraphInput(input)
         }
         guard !inputNames.isEmpty else {
-            throw ImportError(.unsupported, "graph", "has no non-constant input; the IR needs an input to carry the batch")
+            throw ImportError(
+                .unsupported, "graph", "has no non-constant input; the IR needs an input to carry the batch")
         }
         for (position, node) in proto.node.enumerated() {
             let ref = NodeRef(name: node.name.isEmpty ? "#\(position)" : node.name, opType: node.opType)
             guard node.domain.isEmpty || node.domain == "ai.onnx" else {
-                throw ImportError.unsupported(node: ref, "operator domain '\(node.domain)' is not supported (only the default ONNX domain)")
+                throw ImportError.unsupported(
+                    node: ref, "operator domain '\(node.domain)' is not supported (only the default ONNX domain)")
             }
             for input in node.input where !input.isEmpty && values[input] == nil {
-                throw ImportError.malformed(node: ref, "input '\(input)' is not produced by any earlier node, initializer or graph input")
+                throw ImportError.malformed(
+                    node: ref, "input '\(input)' is not produced by any earlier node, initializer or graph input")
             }
             try importNode(node, ref: ref)
         }
@@ -63,7 +67,8 @@ struct ImportContext {
                 throw ImportError(.malformed, "output '\(output.name)'", "is not produced by any node")
             }
             guard case .node(let index) = value else {
-                throw ImportError(.unsupported, "output '\(output.name)'", "is a constant; the IR computes outputs from inputs")
+                throw ImportError(
+                    .unsupported, "output '\(output.name)'", "is a constant; the IR computes outputs from inputs")
             }
             try checkDeclared(output, against: builder.nodes[index].shape, what: "output")
             outputs.append(index)
@@ -80,13 +85,17 @@ struct ImportContext {
     private mutating func addGraphInput(_ input: Onnx_ValueInfoProto) throws {
         let location = "input '\(input.name)'"
         guard case .tensorType(let type)? = input.type.value else {
-            throw ImportError(.unsupported, location, "is not a tensor (sequences, maps and optionals are not supported)")
+            throw ImportError(
+                .unsupported, location, "is not a tensor (sequences, maps and optionals are not supported)")
         }
         guard type.elemType == Int32(DataType.float.rawValue) else {
-            throw ImportError(.unsupported, location, "has element type \(dataTypeName(type.elemType)); only FLOAT inputs are supported")
+            throw ImportError(
+                .unsupported, location,
+                "has element type \(dataTypeName(type.elemType)); only FLOAT inputs are supported")
         }
         guard type.hasShape, !type.shape.dim.isEmpty else {
-            throw ImportError(.unsupported, location, "has no static shape; the IR needs [batch, ...] with fixed sample dimensions")
+            throw ImportError(
+                .unsupported, location, "has no static shape; the IR needs [batch, ...] with fixed sample dimensions")
         }
         var dims = [Int]()
         for (axis, dim) in type.shape.dim.enumerated() {
@@ -94,11 +103,15 @@ struct ImportContext {
             case .dimValue(let value) where value > 0:
                 dims.append(Int(value))
             case .dimValue(let value):
-                throw ImportError(.unsupported, location, "dimension \(axis) is \(value); zero-size tensors are not supported")
+                throw ImportError(
+                    .unsupported, location, "dimension \(axis) is \(value); zero-size tensors are not supported")
             case .dimParam(let name) where axis > 0:
-                throw ImportError(.unsupported, location, "dimension \(axis) is dynamic ('\(name)'); only the batch dimension (0) may be")
+                throw ImportError(
+                    .unsupported, location,
+                    "dimension \(axis) is dynamic ('\(name)'); only the batch dimension (0) may be")
             case nil where axis > 0:
-                throw ImportError(.unsupported, location, "dimension \(axis) is unknown; only the batch dimension (0) may be")
+                throw ImportError(
+                    .unsupported, location, "dimension \(axis) is unknown; only the batch dimension (0) may be")
             default:
                 dims.append(-1)  // symbolic batch
             }
@@ -124,11 +137,17 @@ struct ImportContext {
             return "?"
         }
         guard declared.count == full.count else {
-            throw ImportError(.malformed, "\(what) '\(info.name)'", "declared shape [\(rendered.joined(separator: ", "))] has rank \(declared.count), the graph computes rank \(full.count) \(describe(shape))")
+            throw ImportError(
+                .malformed, "\(what) '\(info.name)'",
+                "declared shape [\(rendered.joined(separator: ", "))] has rank \(declared.count), the graph computes rank \(full.count) \(describe(shape))"
+            )
         }
         for (axis, dim) in declared.enumerated() {
             if case .dimValue(let value)? = dim.value, let computed = full[axis], Int(value) != computed {
-                throw ImportError(.malformed, "\(what) '\(info.name)'", "declared shape [\(rendered.joined(separator: ", "))] disagrees with the computed \(describe(shape)) at dimension \(axis)")
+                throw ImportError(
+                    .malformed, "\(what) '\(info.name)'",
+                    "declared shape [\(rendered.joined(separator: ", "))] disagrees with the computed \(describe(shape)) at dimension \(axis)"
+                )
             }
         }
     }
@@ -142,7 +161,9 @@ struct ImportContext {
     func nodeIndex(_ name: String, _ role: String, _ ref: NodeRef) throws -> Int {
         switch values[name] {
         case .node(let index)?: return index
-        case .constant?: throw ImportError.unsupported(node: ref, "\(role) '\(name)' is a constant; a computed activation is expected here")
+        case .constant?:
+            throw ImportError.unsupported(
+                node: ref, "\(role) '\(name)' is a constant; a computed activation is expected here")
         case nil: throw ImportError.malformed(node: ref, "\(role) is missing")
         }
     }
@@ -150,7 +171,9 @@ struct ImportContext {
     func constant(_ name: String, _ role: String, _ ref: NodeRef) throws -> ConstantValue {
         switch values[name] {
         case .constant(let value)?: return value
-        case .node?: throw ImportError.unsupported(node: ref, "\(role) '\(name)' must be a constant initializer; the IR needs static parameters")
+        case .node?:
+            throw ImportError.unsupported(
+                node: ref, "\(role) '\(name)' must be a constant initializer; the IR needs static parameters")
         case nil: throw ImportError.malformed(node: ref, "\(role) is missing")
         }
     }

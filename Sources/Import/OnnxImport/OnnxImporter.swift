@@ -47,7 +47,9 @@ public enum OnnxImporter {
         do {
             model = try Onnx_ModelProto(serializedBytes: data)
         } catch {
-            throw ImportError(.malformed, "file '\(name)'", "not a readable ONNX model (protobuf: \(error)); the file may be truncated or not ONNX")
+            throw ImportError(
+                .malformed, "file '\(name)'",
+                "not a readable ONNX model (protobuf: \(error)); the file may be truncated or not ONNX")
         }
         guard model.irVersion > 0, model.hasGraph else {
             throw ImportError(.malformed, "file '\(name)'", "not an ONNX model (no IR version or no graph)")
@@ -62,13 +64,17 @@ public enum OnnxImporter {
         }
         let opset = Int(opsetEntry.version)
         guard supportedOpsets.contains(opset) else {
-            throw ImportError(.unsupported, "model", "opset \(opset) is not supported (supported: \(supportedOpsets.lowerBound) to \(supportedOpsets.upperBound))")
+            throw ImportError(
+                .unsupported, "model",
+                "opset \(opset) is not supported (supported: \(supportedOpsets.lowerBound) to \(supportedOpsets.upperBound))"
+            )
         }
         var context = ImportContext(opset: opset, graph: model.graph)
         try context.run()
-        return ImportedModel(graph: context.graph!, opset: opset, irVersion: Int(model.irVersion),
-                             producer: [model.producerName, model.producerVersion].filter { !$0.isEmpty }.joined(separator: " "),
-                             inputNames: context.inputNames, outputNames: context.outputNames,
-                             staticBatch: context.staticBatch)
+        return ImportedModel(
+            graph: context.graph!, opset: opset, irVersion: Int(model.irVersion),
+            producer: [model.producerName, model.producerVersion].filter { !$0.isEmpty }.joined(separator: " "),
+            inputNames: context.inputNames, outputNames: context.outputNames,
+            staticBatch: context.staticBatch)
     }
 }

@@ -20,7 +20,9 @@ extension ImportContext {
         case "GlobalAveragePool", "GlobalMaxPool":
             let x = try nodeIndex(required(0, "X"), "X", ref)
             let shape = builder.nodes[x].shape
-            guard shape.count == 3 else { throw ImportError.unsupported(node: ref, "only 2-D pooling is supported; input is \(describe(shape))") }
+            guard shape.count == 3 else {
+                throw ImportError.unsupported(node: ref, "only 2-D pooling is supported; input is \(describe(shape))")
+            }
             let pool = Pool2D(kernelH: shape[1], kernelW: shape[2], strideH: 1, strideW: 1)
             try add(node, ref, node.opType == "GlobalAveragePool" ? .averagePool(pool) : .maxPool(pool), inputs: [x])
         case "Gemm":
@@ -40,7 +42,8 @@ extension ImportContext {
         case "Reshape":
             try importReshape(node, ref, attributes, data: required(0, "data"), shape: input(1))
         case "BatchNormalization":
-            try importBatchNorm(node, ref, attributes, inputs: (0..<5).map { try required($0, ["X", "scale", "B", "mean", "var"][$0]) })
+            try importBatchNorm(
+                node, ref, attributes, inputs: (0..<5).map { try required($0, ["X", "scale", "B", "mean", "var"][$0]) })
         case "Identity":
             let source = try required(0, "input")
             try bindOutput(node, ref, to: values[source]!)
@@ -49,32 +52,41 @@ extension ImportContext {
         case "Constant":
             try bindOutput(node, ref, to: .constant(constantAttribute(attributes, ref)))
         default:
-            throw ImportError.unsupported(node: ref, "operator '\(node.opType)' is not supported (supported: \(OnnxImporter.supportedOps.joined(separator: ", ")))")
+            throw ImportError.unsupported(
+                node: ref,
+                "operator '\(node.opType)' is not supported (supported: \(OnnxImporter.supportedOps.joined(separator: ", ")))"
+            )
         }
     }
 
     // MARK: Activations
 
-    private mutating func importActivation(_ node: Onnx_NodeProto, _ ref: NodeRef, _ attributes: Attributes,
-                                           x: String, low: String?, high: String?) throws {
+    private mutating func importActivation(
+        _ node: Onnx_NodeProto, _ ref: NodeRef, _ attributes: Attributes,
+        x: String, low: String?, high: String?
+    ) throws {
         let function: Activation
         switch node.opType {
         case "Sigmoid": function = .sigmoid
         case "Tanh": function = .tanh
         case "LeakyRelu": function = .leakyRelu(alpha: try attributes.float("alpha", default: 0.01))
         case "HardSigmoid":
-            function = .hardSigmoid(alpha: try attributes.float("alpha", default: 0.2), beta: try attributes.float("beta", default: 0.5))
+            function = .hardSigmoid(
+                alpha: try attributes.float("alpha", default: 0.2), beta: try attributes.float("beta", default: 0.5))
         default:
             // Clip: bounds are attributes before opset 11 and optional scalar inputs from 11 on.
             var bounds = (low: -Float.infinity, high: Float.infinity)
             if opset < 11 {
-                bounds = (try attributes.float("min", default: -.infinity), try attributes.float("max", default: .infinity))
+                bounds = (
+                    try attributes.float("min", default: -.infinity), try attributes.float("max", default: .infinity)
+                )
             } else {
                 for (name, role) in [(low, "min"), (high, "max")] {
                     guard let name else { continue }
                     let tensor = try floatTensor(name, role, ref)
                     guard tensor.count == 1 else {
-                        throw ImportError.malformed(node: ref, "\(role) must be a scalar, not \(describe(tensor.shape))")
+                        throw ImportError.malformed(
+                            node: ref, "\(role) must be a scalar, not \(describe(tensor.shape))")
                     }
                     if role == "min" { bounds.low = tensor.data[0] } else { bounds.high = tensor.data[0] }
                 }
@@ -86,51 +98,63 @@ extension ImportContext {
 
     // MARK: Convolution and pooling
 
-    private mutating func importConv(_ node: Onnx_NodeProto, _ ref: NodeRef, _ attributes: Attributes,
-                                     x: String, w: String, b: String?) throws {
+    private mutating func importConv(
+        _ node: Onnx_NodeProto, _ ref: NodeRef, _ attributes: Attributes,
+        x: String, w: String, b: String?
+    ) throws {
         let xi = try nodeIndex(x, "X", ref)
         let weight = try floatTensor(w, "W", ref)
         guard weight.rank == 4 else {
             throw ImportError.unsupported(node: ref, "only 2-D convolution is supported (weight rank \(weight.rank))")
         }
         let group = try attributes.int("group", default: 1)
-        guard group == 1 else { throw ImportError.unsupported(node: ref, "grouped convolution (group=\(group)) is not supported") }
+        guard group == 1 else {
+            throw ImportError.unsupported(node: ref, "grouped convolution (group=\(group)) is not supported")
+        }
         let xShape = builder.nodes[xi].shape
         guard xShape.count == 3 else {
             throw ImportError.unsupported(node: ref, "expects an NCHW input, got \(describe(xShape))")
         }
         if let kernel = try attributes.ints("kernel_shape"), kernel != [weight.shape[2], weight.shape[3]] {
-            throw ImportError.malformed(node: ref, "kernel_shape \(kernel) disagrees with the weight shape \(weight.shape)")
+            throw ImportError.malformed(
+                node: ref, "kernel_shape \(kernel) disagrees with the weight shape \(weight.shape)")
         }
-        let window = try window(attributes, ref, kernel: [weight.shape[2], weight.shape[3]],
-                                input: [xShape[1], xShape[2]], ceilAllowed: false)
+        let window = try window(
+            attributes, ref, kernel: [weight.shape[2], weight.shape[3]],
+            input: [xShape[1], xShape[2]], ceilAllowed: false)
         var bias: [Float]?
         if let b {
             let tensor = try floatTensor(b, "B", ref)
             guard tensor.count == weight.shape[0] else {
-                throw ImportError.malformed(node: ref, "bias has \(tensor.count) values for \(weight.shape[0]) output channels")
+                throw ImportError.malformed(
+                    node: ref, "bias has \(tensor.count) values for \(weight.shape[0]) output channels")
             }
             bias = tensor.data
         }
-        let conv = Conv2D(weight: weight, bias: bias, strideH: window.strides[0], strideW: window.strides[1], padding: window.padding)
+        let conv = Conv2D(
+            weight: weight, bias: bias, strideH: window.strides[0], strideW: window.strides[1], padding: window.padding)
         try add(node, ref, .conv2d(conv), inputs: [xi])
     }
 
-    private mutating func importPool(_ node: Onnx_NodeProto, _ ref: NodeRef, _ attributes: Attributes,
-                                     x: String, average: Bool) throws {
+    private mutating func importPool(
+        _ node: Onnx_NodeProto, _ ref: NodeRef, _ attributes: Attributes,
+        x: String, average: Bool
+    ) throws {
         let xi = try nodeIndex(x, "X", ref)
         let xShape = builder.nodes[xi].shape
         guard let kernel = try attributes.ints("kernel_shape") else {
             throw ImportError.malformed(node: ref, "attribute 'kernel_shape' is required")
         }
         guard kernel.count == 2, xShape.count == 3 else {
-            throw ImportError.unsupported(node: ref, "only 2-D pooling is supported (kernel_shape \(kernel), input \(describe(xShape)))")
+            throw ImportError.unsupported(
+                node: ref, "only 2-D pooling is supported (kernel_shape \(kernel), input \(describe(xShape)))")
         }
         let window = try window(attributes, ref, kernel: kernel, input: [xShape[1], xShape[2]], ceilAllowed: true)
         let countIncludePad = try attributes.int("count_include_pad", default: 0) != 0
-        let pool = Pool2D(kernelH: kernel[0], kernelW: kernel[1], strideH: window.strides[0], strideW: window.strides[1],
-                          padding: window.padding, countIncludePad: average && countIncludePad,
-                          outputH: window.outputSize?[0], outputW: window.outputSize?[1])
+        let pool = Pool2D(
+            kernelH: kernel[0], kernelW: kernel[1], strideH: window.strides[0], strideW: window.strides[1],
+            padding: window.padding, countIncludePad: average && countIncludePad,
+            outputH: window.outputSize?[0], outputW: window.outputSize?[1])
         try add(node, ref, average ? .averagePool(pool) : .maxPool(pool), inputs: [xi])
     }
 
@@ -146,7 +170,9 @@ extension ImportContext {
             throw ImportError.unsupported(node: ref, "dilations \(dilations) are not supported (only 1)")
         }
         let ceilMode = try attributes.int("ceil_mode", default: 0) != 0
-        if ceilMode && !ceilAllowed { throw ImportError.malformed(node: ref, "ceil_mode is not an attribute of this op") }
+        if ceilMode && !ceilAllowed {
+            throw ImportError.malformed(node: ref, "ceil_mode is not an attribute of this op")
+        }
         var pads = try attributes.ints("pads") ?? [0, 0, 0, 0]
         guard pads.count == 4, pads.allSatisfy({ $0 >= 0 }) else {
             throw ImportError.malformed(node: ref, "pads \(pads) must be four non-negative integers")
@@ -168,7 +194,8 @@ extension ImportContext {
                 pads[axis + 2] = autoPad == "SAME_UPPER" ? large : small
             }
         default:
-            throw ImportError.malformed(node: ref, "auto_pad '\(autoPad)' is not one of NOTSET, VALID, SAME_UPPER, SAME_LOWER")
+            throw ImportError.malformed(
+                node: ref, "auto_pad '\(autoPad)' is not one of NOTSET, VALID, SAME_UPPER, SAME_LOWER")
         }
         let padding = Padding2D(top: pads[0], left: pads[1], bottom: pads[2], right: pads[3])
         var outputSize: [Int]?
@@ -188,8 +215,10 @@ extension ImportContext {
 
     // MARK: Dense layers
 
-    private mutating func importGemm(_ node: Onnx_NodeProto, _ ref: NodeRef, _ attributes: Attributes,
-                                     a: String, b: String, c: String?) throws {
+    private mutating func importGemm(
+        _ node: Onnx_NodeProto, _ ref: NodeRef, _ attributes: Attributes,
+        a: String, b: String, c: String?
+    ) throws {
         let ai = try nodeIndex(a, "A", ref)
         guard try attributes.int("transA", default: 0) == 0 else {
             throw ImportError.unsupported(node: ref, "transA=1 puts the batch on the reduction axis; not supported")
@@ -199,7 +228,9 @@ extension ImportContext {
             throw ImportError.malformed(node: ref, "A must be a matrix [batch, K], got \(describe(aShape))")
         }
         let bTensor = try floatTensor(b, "B", ref)
-        guard bTensor.rank == 2 else { throw ImportError.malformed(node: ref, "B must be a matrix, got \(bTensor.shape)") }
+        guard bTensor.rank == 2 else {
+            throw ImportError.malformed(node: ref, "B must be a matrix, got \(bTensor.shape)")
+        }
         let transB = try attributes.int("transB", default: 0) != 0
         let alpha = try attributes.float("alpha", default: 1)
         let beta = try attributes.float("beta", default: 1)
@@ -215,7 +246,8 @@ extension ImportContext {
         if let c {
             let cTensor = try floatTensor(c, "C", ref)
             guard let perOutput = perFeatureBias(cTensor, features: m) else {
-                throw ImportError.unsupported(node: ref, "C of shape \(cTensor.shape) is not a per-output bias (scalar, [\(m)] or [1, \(m)])")
+                throw ImportError.unsupported(
+                    node: ref, "C of shape \(cTensor.shape) is not a per-output bias (scalar, [\(m)] or [1, \(m)])")
             }
             bias = perOutput.map { beta * $0 }
         }
@@ -227,7 +259,9 @@ extension ImportContext {
         let aShape = builder.nodes[ai].shape
         let bTensor = try floatTensor(b, "B", ref)
         guard aShape.count == 1, bTensor.rank == 2 else {
-            throw ImportError.unsupported(node: ref, "only [batch, K] x [K, M] matrix products are supported (A \(describe(aShape)), B \(bTensor.shape))")
+            throw ImportError.unsupported(
+                node: ref,
+                "only [batch, K] x [K, M] matrix products are supported (A \(describe(aShape)), B \(bTensor.shape))")
         }
         let (k, m) = (bTensor.shape[0], bTensor.shape[1])
         var weight = [Float](repeating: 0, count: m * k)
@@ -242,7 +276,8 @@ extension ImportContext {
         case (.node(let x), .node(let y)):
             let (xs, ys) = (builder.nodes[x].shape, builder.nodes[y].shape)
             guard xs.count == ys.count else {
-                throw ImportError.unsupported(node: ref, "adding \(describe(xs)) and \(describe(ys)) would broadcast across the batch dimension")
+                throw ImportError.unsupported(
+                    node: ref, "adding \(describe(xs)) and \(describe(ys)) would broadcast across the batch dimension")
             }
             try add(node, ref, .add, inputs: [x, y])
         case (.node(let x), .constant(let c)), (.constant(let c), .node(let x)):
@@ -254,11 +289,14 @@ extension ImportContext {
             var constantShape = tensor.shape
             if constantShape.count == shape.count + 1 {
                 guard constantShape[0] == 1 else {
-                    throw ImportError.unsupported(node: ref, "constant of shape \(tensor.shape) varies along the batch dimension")
+                    throw ImportError.unsupported(
+                        node: ref, "constant of shape \(tensor.shape) varies along the batch dimension")
                 }
                 constantShape.removeFirst()
             } else if constantShape.count > shape.count + 1 {
-                throw ImportError.unsupported(node: ref, "constant of shape \(tensor.shape) has more dimensions than the activation \(describe(shape))")
+                throw ImportError.unsupported(
+                    node: ref,
+                    "constant of shape \(tensor.shape) has more dimensions than the activation \(describe(shape))")
             }
             let perSample = Tensor(shape: constantShape, data: tensor.data)
             if foldable(source), try foldBias(perSample, into: x) {
@@ -277,31 +315,42 @@ extension ImportContext {
         }
     }
 
-    private mutating func importSoftmax(_ node: Onnx_NodeProto, _ ref: NodeRef, _ attributes: Attributes, x: String) throws {
+    private mutating func importSoftmax(_ node: Onnx_NodeProto, _ ref: NodeRef, _ attributes: Attributes, x: String)
+        throws
+    {
         let xi = try nodeIndex(x, "input", ref)
         let rank = builder.nodes[xi].shape.count + 1
         // Before opset 13 Softmax flattens [axis, rank) into one axis; from 13 on it works along `axis` alone.
         var axis = try attributes.int("axis", default: opset < 13 ? 1 : -1)
         if axis < 0 { axis += rank }
-        guard (0..<rank).contains(axis) else { throw ImportError.malformed(node: ref, "axis out of range for rank \(rank)") }
-        guard axis > 0 else { throw ImportError.unsupported(node: ref, "softmax over the batch dimension (axis 0) is not supported") }
+        guard (0..<rank).contains(axis) else {
+            throw ImportError.malformed(node: ref, "axis out of range for rank \(rank)")
+        }
+        guard axis > 0 else {
+            throw ImportError.unsupported(node: ref, "softmax over the batch dimension (axis 0) is not supported")
+        }
         let axes = opset < 13 ? (axis - 1)..<(rank - 1) : (axis - 1)..<axis
         try add(node, ref, .softmax(axes: axes), inputs: [xi])
     }
 
-    private mutating func importFlatten(_ node: Onnx_NodeProto, _ ref: NodeRef, _ attributes: Attributes, x: String) throws {
+    private mutating func importFlatten(_ node: Onnx_NodeProto, _ ref: NodeRef, _ attributes: Attributes, x: String)
+        throws
+    {
         let xi = try nodeIndex(x, "input", ref)
         let rank = builder.nodes[xi].shape.count + 1
         var axis = try attributes.int("axis", default: 1)
         if axis < 0 { axis += rank }
         guard axis == 1 else {
-            throw ImportError.unsupported(node: ref, "Flatten with axis \(axis) mixes the batch dimension with others; only axis 1 is supported")
+            throw ImportError.unsupported(
+                node: ref, "Flatten with axis \(axis) mixes the batch dimension with others; only axis 1 is supported")
         }
         try add(node, ref, .flatten, inputs: [xi])
     }
 
-    private mutating func importReshape(_ node: Onnx_NodeProto, _ ref: NodeRef, _ attributes: Attributes,
-                                        data: String, shape: String?) throws {
+    private mutating func importReshape(
+        _ node: Onnx_NodeProto, _ ref: NodeRef, _ attributes: Attributes,
+        data: String, shape: String?
+    ) throws {
         let xi = try nodeIndex(data, "data", ref)
         let source = builder.nodes[xi].shape
         var target: [Int]
@@ -317,13 +366,17 @@ extension ImportContext {
         if allowZero && target.contains(0) {
             throw ImportError.unsupported(node: ref, "allowzero with a 0 in the shape makes an empty tensor")
         }
-        guard !target.isEmpty else { throw ImportError.unsupported(node: ref, "reshape to a scalar drops the batch dimension") }
+        guard !target.isEmpty else {
+            throw ImportError.unsupported(node: ref, "reshape to a scalar drops the batch dimension")
+        }
         // Dimension 0 is the batch: it must be copied (0), inferred (-1) or equal the static batch size.
         let sampleSize = elementCount(source)
         var perSample = [Int]()
         for (axis, dim) in target.enumerated().dropFirst() {
             if dim == 0 {
-                guard axis - 1 < source.count else { throw ImportError.malformed(node: ref, "0 at dimension \(axis) copies a dimension the input lacks") }
+                guard axis - 1 < source.count else {
+                    throw ImportError.malformed(node: ref, "0 at dimension \(axis) copies a dimension the input lacks")
+                }
                 perSample.append(source[axis - 1])
             } else {
                 perSample.append(dim)
@@ -332,13 +385,17 @@ extension ImportContext {
         let inferred = perSample.filter { $0 == -1 }.count
         if target[0] == -1 {
             guard inferred == 0, elementCount(perSample) == sampleSize else {
-                throw ImportError.unsupported(node: ref, "Reshape to \(target) changes the batch dimension of \(describe(source))")
+                throw ImportError.unsupported(
+                    node: ref, "Reshape to \(target) changes the batch dimension of \(describe(source))")
             }
         } else {
             guard target[0] == 0 || (staticBatch != nil && target[0] == staticBatch) else {
-                throw ImportError.unsupported(node: ref, "Reshape to \(target) changes the batch dimension of \(describe(source))")
+                throw ImportError.unsupported(
+                    node: ref, "Reshape to \(target) changes the batch dimension of \(describe(source))")
             }
-            guard inferred <= 1 else { throw ImportError.malformed(node: ref, "more than one -1 in the shape \(target)") }
+            guard inferred <= 1 else {
+                throw ImportError.malformed(node: ref, "more than one -1 in the shape \(target)")
+            }
             if inferred == 1 {
                 let known = perSample.filter { $0 != -1 }.reduce(1, *)
                 guard known > 0, sampleSize % known == 0 else {
@@ -353,12 +410,15 @@ extension ImportContext {
         try add(node, ref, .reshape(perSample), inputs: [xi])
     }
 
-    private mutating func importDropout(_ node: Onnx_NodeProto, _ ref: NodeRef, data: String, training: String?) throws {
+    private mutating func importDropout(_ node: Onnx_NodeProto, _ ref: NodeRef, data: String, training: String?) throws
+    {
         if let training {
             guard let flag = try constant(training, "training_mode", ref).ints ?? nil, flag.count == 1 else {
                 throw ImportError.unsupported(node: ref, "training_mode must be a constant boolean")
             }
-            guard flag[0] == 0 else { throw ImportError.unsupported(node: ref, "training-mode dropout is random; only inference is supported") }
+            guard flag[0] == 0 else {
+                throw ImportError.unsupported(node: ref, "training-mode dropout is random; only inference is supported")
+            }
         }
         // Inference: Dropout is the identity.
         try bindOutput(node, ref, to: values[data]!)
@@ -368,10 +428,18 @@ extension ImportContext {
         if let value = attributes.attribute("value") {
             return try decodeTensor(value.t, location: ref.description)
         }
-        if let value = attributes.attribute("value_float") { return ConstantValue(shape: [], floats: [value.f], ints: nil) }
-        if let value = attributes.attribute("value_floats") { return ConstantValue(shape: [value.floats.count], floats: value.floats, ints: nil) }
-        if let value = attributes.attribute("value_int") { return ConstantValue(shape: [], floats: nil, ints: [value.i]) }
-        if let value = attributes.attribute("value_ints") { return ConstantValue(shape: [value.ints.count], floats: nil, ints: value.ints) }
+        if let value = attributes.attribute("value_float") {
+            return ConstantValue(shape: [], floats: [value.f], ints: nil)
+        }
+        if let value = attributes.attribute("value_floats") {
+            return ConstantValue(shape: [value.floats.count], floats: value.floats, ints: nil)
+        }
+        if let value = attributes.attribute("value_int") {
+            return ConstantValue(shape: [], floats: nil, ints: [value.i])
+        }
+        if let value = attributes.attribute("value_ints") {
+            return ConstantValue(shape: [value.ints.count], floats: nil, ints: value.ints)
+        }
         throw ImportError.unsupported(node: ref, "only tensor, float and integer constants are supported")
     }
 }

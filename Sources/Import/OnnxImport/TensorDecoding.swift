@@ -16,7 +16,8 @@ typealias DataType = Onnx_TensorProto.DataType
 /// Decodes a TensorProto (typed fields or little-endian raw_data). `location` names it in messages.
 func decodeTensor(_ proto: Onnx_TensorProto, location: String) throws -> ConstantValue {
     if proto.dataLocation == .external {
-        throw ImportError(.unsupported, location, "external data is not supported; save the model with its weights inside the file")
+        throw ImportError(
+            .unsupported, location, "external data is not supported; save the model with its weights inside the file")
     }
     if proto.hasSegment {
         throw ImportError(.unsupported, location, "segmented tensors are not supported")
@@ -36,7 +37,8 @@ func decodeTensor(_ proto: Onnx_TensorProto, location: String) throws -> Constan
         guard let raw else { return [] }
         let size = MemoryLayout<T>.size
         guard raw.count == count * size else {
-            throw ImportError(.malformed, location, "raw_data has \(raw.count) bytes, shape \(shape) needs \(count * size)")
+            throw ImportError(
+                .malformed, location, "raw_data has \(raw.count) bytes, shape \(shape) needs \(count * size)")
         }
         var values = [T]()
         values.reserveCapacity(count)
@@ -47,11 +49,14 @@ func decodeTensor(_ proto: Onnx_TensorProto, location: String) throws -> Constan
     }
     switch DataType(rawValue: Int(proto.dataType)) {
     case .float:
-        let values = raw != nil ? try rawValues(UInt32.self).map { Float(bitPattern: UInt32(littleEndian: $0)) } : proto.floatData
+        let values =
+            raw != nil
+            ? try rawValues(UInt32.self).map { Float(bitPattern: UInt32(littleEndian: $0)) } : proto.floatData
         try check(values.count)
         return ConstantValue(shape: shape, floats: values, ints: nil)
     case .double:
-        let values = raw != nil
+        let values =
+            raw != nil
             ? try rawValues(UInt64.self).map { Float(Double(bitPattern: UInt64(littleEndian: $0))) }
             : proto.doubleData.map(Float.init)
         try check(values.count)
@@ -61,7 +66,9 @@ func decodeTensor(_ proto: Onnx_TensorProto, location: String) throws -> Constan
         try check(values.count)
         return ConstantValue(shape: shape, floats: nil, ints: values)
     case .int32:
-        let values = raw != nil ? try rawValues(Int32.self).map { Int64(Int32(littleEndian: $0)) } : proto.int32Data.map(Int64.init)
+        let values =
+            raw != nil
+            ? try rawValues(Int32.self).map { Int64(Int32(littleEndian: $0)) } : proto.int32Data.map(Int64.init)
         try check(values.count)
         return ConstantValue(shape: shape, floats: nil, ints: values)
     case .bool:
@@ -69,7 +76,9 @@ func decodeTensor(_ proto: Onnx_TensorProto, location: String) throws -> Constan
         try check(values.count)
         return ConstantValue(shape: shape, floats: nil, ints: values)
     default:
-        throw ImportError(.unsupported, location, "data type \(dataTypeName(proto.dataType)) is not supported (float, double, int32, int64 and bool are)")
+        throw ImportError(
+            .unsupported, location,
+            "data type \(dataTypeName(proto.dataType)) is not supported (float, double, int32, int64 and bool are)")
     }
 }
 
@@ -82,7 +91,9 @@ extension OnnxImporter {
     /// Decodes a float (or double) TensorProto, e.g. a test vector; other element types are refused as unsupported.
     public static func floatTensor(_ proto: Onnx_TensorProto, location: String) throws -> Tensor {
         guard let tensor = try decodeTensor(proto, location: location).tensor else {
-            throw ImportError(.unsupported, location, "has element type \(dataTypeName(proto.dataType)); only float tensors are compared")
+            throw ImportError(
+                .unsupported, location,
+                "has element type \(dataTypeName(proto.dataType)); only float tensors are compared")
         }
         return tensor
     }

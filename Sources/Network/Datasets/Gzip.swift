@@ -9,7 +9,9 @@ public struct DatasetError: Error, CustomStringConvertible {
 }
 
 /// True when the bytes start with the gzip magic number.
-func isGzip(_ data: Data) -> Bool { data.count >= 2 && data[data.startIndex] == 0x1f && data[data.startIndex + 1] == 0x8b }
+func isGzip(_ data: Data) -> Bool {
+    data.count >= 2 && data[data.startIndex] == 0x1f && data[data.startIndex + 1] == 0x8b
+}
 
 /// Inflates a whole gzip stream (concatenated members included).
 func gunzip(_ data: Data, file: String) throws -> Data {
@@ -43,7 +45,8 @@ func gunzip(_ data: Data, file: String) throws -> Data {
         return result
     }
     guard status == Z_STREAM_END else {
-        throw DatasetError(file, status == Z_BUF_ERROR ? "gzip stream is truncated" : "gzip stream is corrupt (zlib \(status))")
+        throw DatasetError(
+            file, status == Z_BUF_ERROR ? "gzip stream is truncated" : "gzip stream is corrupt (zlib \(status))")
     }
     return output
 }

@@ -21,7 +21,8 @@ public struct IDXArray: Equatable, Sendable {
             throw DatasetError(file, "not an IDX file (bad magic number)")
         }
         guard bytes[2] == 0x08 else {
-            throw DatasetError(file, String(format: "IDX element type 0x%02x is not supported (only unsigned bytes, 0x08)", bytes[2]))
+            throw DatasetError(
+                file, String(format: "IDX element type 0x%02x is not supported (only unsigned bytes, 0x08)", bytes[2]))
         }
         let rank = Int(bytes[3])
         guard rank >= 1, bytes.count >= 4 + 4 * rank else { throw DatasetError(file, "IDX header is truncated") }
@@ -41,7 +42,11 @@ public struct IDXArray: Equatable, Sendable {
     /// The uncompressed IDX encoding.
     public func encoded() -> Data {
         var data = Data([0, 0, 0x08, UInt8(shape.count)])
-        for dim in shape { data.append(contentsOf: [UInt8(dim >> 24 & 0xff), UInt8(dim >> 16 & 0xff), UInt8(dim >> 8 & 0xff), UInt8(dim & 0xff)]) }
+        for dim in shape {
+            data.append(contentsOf: [
+                UInt8(dim >> 24 & 0xff), UInt8(dim >> 16 & 0xff), UInt8(dim >> 8 & 0xff), UInt8(dim & 0xff),
+            ])
+        }
         data.append(contentsOf: bytes)
         return data
     }

@@ -24,7 +24,9 @@ public struct ImageDataset: Sendable {
     /// The first `limit` images.
     public func prefix(_ limit: Int) -> ImageDataset {
         let n = min(limit, count)
-        return ImageDataset(name: name, rows: rows, cols: cols, pixels: Array(pixels[0..<(n * rows * cols)]), labels: Array(labels[0..<n]))
+        return ImageDataset(
+            name: name, rows: rows, cols: cols, pixels: Array(pixels[0..<(n * rows * cols)]),
+            labels: Array(labels[0..<n]))
     }
 
     /// The images at `indices`, in that order.
@@ -46,15 +48,18 @@ public struct ImageDataset: Sendable {
         guard labelArray.shape.count == 1, labelArray.shape[0] == imageArray.shape[0] else {
             throw DatasetError(labels, "expected \(imageArray.shape[0]) labels, got shape \(labelArray.shape)")
         }
-        return ImageDataset(name: name, rows: imageArray.shape[1], cols: imageArray.shape[2],
-                            pixels: imageArray.bytes, labels: labelArray.bytes.map(Int.init))
+        return ImageDataset(
+            name: name, rows: imageArray.shape[1], cols: imageArray.shape[2],
+            pixels: imageArray.bytes, labels: labelArray.bytes.map(Int.init))
     }
 }
 
 /// Fashion-MNIST in its IDX files, by default where Debian's dataset-fashion-mnist puts them.
 public enum FashionMNIST {
     public static let defaultDirectory = "/usr/share/datasets/fashion-mnist"
-    public static let classNames = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    public static let classNames = [
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    ]
 
     public enum Split: String, CaseIterable, Sendable {
         case train, test
@@ -64,13 +69,17 @@ public enum FashionMNIST {
     /// Loads a split from `directory`, accepting `name` or `name.gz` for each file.
     public static func load(split: Split, directory: String = defaultDirectory) throws -> ImageDataset {
         func locate(_ base: String) throws -> String {
-            for candidate in ["\(directory)/\(base)", "\(directory)/\(base).gz"] where FileManager.default.fileExists(atPath: candidate) {
+            for candidate in ["\(directory)/\(base)", "\(directory)/\(base).gz"]
+            where FileManager.default.fileExists(atPath: candidate) {
                 return candidate
             }
-            throw DatasetError(directory, "no \(base)[.gz] here; install Debian's dataset-fashion-mnist or point --data at the IDX files")
+            throw DatasetError(
+                directory,
+                "no \(base)[.gz] here; install Debian's dataset-fashion-mnist or point --data at the IDX files")
         }
-        return try ImageDataset.readIDX(images: locate("\(split.prefix)-images-idx3-ubyte"),
-                                        labels: locate("\(split.prefix)-labels-idx1-ubyte"),
-                                        name: "fashion-mnist/\(split.rawValue)")
+        return try ImageDataset.readIDX(
+            images: locate("\(split.prefix)-images-idx3-ubyte"),
+            labels: locate("\(split.prefix)-labels-idx1-ubyte"),
+            name: "fashion-mnist/\(split.rawValue)")
     }
 }

@@ -21,7 +21,9 @@ public struct NpyArray: Equatable, Sendable {
     public static func decode(_ data: Data, file: String) throws -> NpyArray {
         let bytes = [UInt8](data)
         let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
-        guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw DatasetError(file, "not a .npy file (bad magic)") }
+        guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {
+            throw DatasetError(file, "not a .npy file (bad magic)")
+        }
         let major = bytes[6]
         let headerLength: Int
         let headerStart: Int
@@ -51,9 +53,12 @@ public struct NpyArray: Equatable, Sendable {
         func values<T>(_: T.Type, _ convert: (T) -> Float) throws -> [Float] {
             let size = MemoryLayout<T>.size
             guard body.count == count * size else {
-                throw DatasetError(file, ".npy body has \(body.count) bytes, shape \(shape) of \(type) needs \(count * size)")
+                throw DatasetError(
+                    file, ".npy body has \(body.count) bytes, shape \(shape) of \(type) needs \(count * size)")
             }
-            return body.withUnsafeBytes { raw in (0..<count).map { convert(raw.loadUnaligned(fromByteOffset: $0 * size, as: T.self)) } }
+            return body.withUnsafeBytes { raw in
+                (0..<count).map { convert(raw.loadUnaligned(fromByteOffset: $0 * size, as: T.self)) }
+            }
         }
         let floats: [Float]
         switch type {
@@ -80,7 +85,9 @@ public struct NpyArray: Equatable, Sendable {
         data.append(contentsOf: Array(header.utf8))
         for value in self.data {
             let bits = value.bitPattern.littleEndian
-            data.append(contentsOf: [UInt8(bits & 0xff), UInt8(bits >> 8 & 0xff), UInt8(bits >> 16 & 0xff), UInt8(bits >> 24)])
+            data.append(contentsOf: [
+                UInt8(bits & 0xff), UInt8(bits >> 8 & 0xff), UInt8(bits >> 16 & 0xff), UInt8(bits >> 24),
+            ])
         }
         return data
     }

@@ -25,7 +25,8 @@ public final class FloatExecutor: Sendable {
         let inputNodes = graph.inputs
         precondition(inputs.count == inputNodes.count, "expected \(inputNodes.count) input arrays, got \(inputs.count)")
         for (array, node) in zip(inputs, inputNodes) {
-            precondition(array.count == batch * elementCount(graph.nodes[node].shape), "input size does not match the batch")
+            precondition(
+                array.count == batch * elementCount(graph.nodes[node].shape), "input size does not match the batch")
         }
         let wanted = requested ?? graph.outputs
         var results = wanted.map { [Float](repeating: 0, count: batch * elementCount(graph.nodes[$0].shape)) }
@@ -60,8 +61,9 @@ public final class FloatExecutor: Sendable {
         let workspace = Workspace(graph: graph, samples: samples, inputs: shared.inputs)
         defer { workspace.release() }
         for (index, node) in graph.nodes.enumerated() where node.op != .input {
-            kernels[index].run(inputs: node.inputs.map { workspace.values[$0] }, output: workspace.values[index],
-                               samples: count, scratch: workspace.scratch)
+            kernels[index].run(
+                inputs: node.inputs.map { workspace.values[$0] }, output: workspace.values[index],
+                samples: count, scratch: workspace.scratch)
         }
         for (ordinal, node) in wanted.enumerated() {
             let size = elementCount(graph.nodes[node].shape)
@@ -116,7 +118,8 @@ private final class Workspace {
             owned.append(pointer)
             values.append(ValueBuffer(base: pointer, stride: size))
             if case .conv2d(let conv) = node.op {
-                scratchSize = max(scratchSize, conv.inChannels * conv.kernelH * conv.kernelW * node.shape[1] * node.shape[2])
+                scratchSize = max(
+                    scratchSize, conv.inChannels * conv.kernelH * conv.kernelW * node.shape[1] * node.shape[2])
             }
         }
         scratch = KernelScratch(col: .allocate(capacity: scratchSize), gemm: GemmScratch())

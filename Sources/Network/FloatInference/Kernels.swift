@@ -29,9 +29,12 @@ struct Kernel: Sendable {
         case .maxPool(let pool), .averagePool(let pool):
             let average: Bool
             if case .averagePool = node.op { average = true } else { average = false }
-            body = .pool(PoolPlan(pool: pool, input: graph.nodes[node.inputs[0]].shape, output: node.shape), average: average)
+            body = .pool(
+                PoolPlan(pool: pool, input: graph.nodes[node.inputs[0]].shape, output: node.shape), average: average)
         case .dense(let dense):
-            body = .dense(weight: dense.weight.data, bias: dense.bias, inFeatures: dense.inFeatures, outFeatures: dense.outFeatures)
+            body = .dense(
+                weight: dense.weight.data, bias: dense.bias, inFeatures: dense.inFeatures,
+                outFeatures: dense.outFeatures)
         case .scaleShift(let affine):
             body = .scaleShift(affine, inner: size / affine.scale.count)
         case .relu:
@@ -41,12 +44,15 @@ struct Kernel: Sendable {
         case .flatten, .reshape:
             body = .copy(size: size)
         case .add:
-            body = .add(BroadcastPlan(output: node.shape, a: graph.nodes[node.inputs[0]].shape, b: graph.nodes[node.inputs[1]].shape))
+            body = .add(
+                BroadcastPlan(
+                    output: node.shape, a: graph.nodes[node.inputs[0]].shape, b: graph.nodes[node.inputs[1]].shape))
         case .softmax(let axes):
             let shape = node.shape
-            body = .softmax(outer: elementCount(Array(shape[..<axes.lowerBound])),
-                            length: elementCount(Array(shape[axes])),
-                            inner: elementCount(Array(shape[axes.upperBound...])))
+            body = .softmax(
+                outer: elementCount(Array(shape[..<axes.lowerBound])),
+                length: elementCount(Array(shape[axes])),
+                inner: elementCount(Array(shape[axes.upperBound...])))
         }
     }
 
@@ -62,10 +68,11 @@ struct Kernel: Sendable {
             // Y[samples, m] = bias + X[samples, k] * W^T, one product for the whole chunk.
             for s in 0..<samples { output.sample(s).update(from: bias, count: m) }
             weight.withUnsafeBufferPointer { w in
-                Gemm.multiply(m: samples, n: m, k: k,
-                              a: MatrixOperand(inputs[0].base, rowStride: inputs[0].stride, colStride: 1),
-                              b: .transposed(w.baseAddress!, columns: k),
-                              c: output.base, ldc: m, accumulate: true, scratch: scratch.gemm)
+                Gemm.multiply(
+                    m: samples, n: m, k: k,
+                    a: MatrixOperand(inputs[0].base, rowStride: inputs[0].stride, colStride: 1),
+                    b: .transposed(w.baseAddress!, columns: k),
+                    c: output.base, ldc: m, accumulate: true, scratch: scratch.gemm)
             }
         case .scaleShift(let affine, let inner):
             for s in 0..<samples {
@@ -119,9 +126,10 @@ struct ConvPlan: Sendable {
 
     init(conv: Conv2D, input: [Int], output: [Int]) {
         weight = conv.weight.data; bias = conv.bias
-        geometry = ConvGeometry(channels: input[0], height: input[1], width: input[2],
-                                kernelH: conv.kernelH, kernelW: conv.kernelW, strideH: conv.strideH, strideW: conv.strideW,
-                                padTop: conv.padding.top, padLeft: conv.padding.left, outH: output[1], outW: output[2])
+        geometry = ConvGeometry(
+            channels: input[0], height: input[1], width: input[2],
+            kernelH: conv.kernelH, kernelW: conv.kernelW, strideH: conv.strideH, strideW: conv.strideW,
+            padTop: conv.padding.top, padLeft: conv.padding.left, outH: output[1], outW: output[2])
         outChannels = output[0]
     }
 
@@ -130,10 +138,11 @@ struct ConvPlan: Sendable {
         geometry.im2col(x, into: scratch.col)
         for m in 0..<outChannels { (y + m * pixels).update(repeating: bias[m], count: pixels) }
         weight.withUnsafeBufferPointer { w in
-            Gemm.multiply(m: outChannels, n: pixels, k: geometry.depth,
-                          a: .rowMajor(w.baseAddress!, columns: geometry.depth),
-                          b: .rowMajor(scratch.col, columns: pixels),
-                          c: y, ldc: pixels, accumulate: true, scratch: scratch.gemm)
+            Gemm.multiply(
+                m: outChannels, n: pixels, k: geometry.depth,
+                a: .rowMajor(w.baseAddress!, columns: geometry.depth),
+                b: .rowMajor(scratch.col, columns: pixels),
+                c: y, ldc: pixels, accumulate: true, scratch: scratch.gemm)
         }
     }
 }
@@ -150,14 +159,19 @@ struct PoolPlan: Sendable {
 
     init(pool: Pool2D, input: [Int], output: [Int]) {
         let p = pool.padding
-        geometry = PoolGeometry(channels: input[0], height: input[1], width: input[2],
-                                kernelH: pool.kernelH, kernelW: pool.kernelW, strideH: pool.strideH, strideW: pool.strideW,
-                                padTop: p.top, padLeft: p.left, padBottom: p.bottom, padRight: p.right,
-                                outH: output[1], outW: output[2], countIncludePad: pool.countIncludePad)
+        geometry = PoolGeometry(
+            channels: input[0], height: input[1], width: input[2],
+            kernelH: pool.kernelH, kernelW: pool.kernelW, strideH: pool.strideH, strideW: pool.strideW,
+            padTop: p.top, padLeft: p.left, padBottom: p.bottom, padRight: p.right,
+            outH: output[1], outW: output[2], countIncludePad: pool.countIncludePad)
     }
 
     func run(input x: UnsafeMutablePointer<Float>, output y: UnsafeMutablePointer<Float>, average: Bool) {
-        if average { geometry.averageForward(x, into: y) } else { geometry.maxForward(x, into: y, empty: -Float.infinity) }
+        if average {
+            geometry.averageForward(x, into: y)
+        } else {
+            geometry.maxForward(x, into: y, empty: -Float.infinity)
+        }
     }
 }
 

@@ -52,8 +52,10 @@ public enum Gemm {
     static let nc = 3072
 
     /// C[m, n] (row-major, `ldc` elements per row) = A[m, k] * B[k, n], plus the old C when `accumulate`.
-    public static func multiply(m: Int, n: Int, k: Int, a: MatrixOperand, b: MatrixOperand,
-                                c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, scratch: GemmScratch) {
+    public static func multiply(
+        m: Int, n: Int, k: Int, a: MatrixOperand, b: MatrixOperand,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, scratch: GemmScratch
+    ) {
         guard m > 0, n > 0 else { return }
         if !accumulate {
             for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) }
@@ -71,10 +73,12 @@ public enum Gemm {
                 if direct {
                     let full = ncBlock / nr * nr
                     if full < ncBlock {
-                        packB(b, rows: pc, count: kcBlock, cols: jc + full, width: ncBlock - full, into: scratch.packedB)
+                        packB(
+                            b, rows: pc, count: kcBlock, cols: jc + full, width: ncBlock - full, into: scratch.packedB)
                     }
-                    panelsB = PanelSource(base: UnsafePointer(b.base + pc * b.rowStride + jc), stride: b.rowStride,
-                                          fullWidth: full, edge: UnsafePointer(scratch.packedB))
+                    panelsB = PanelSource(
+                        base: UnsafePointer(b.base + pc * b.rowStride + jc), stride: b.rowStride,
+                        fullWidth: full, edge: UnsafePointer(scratch.packedB))
                 } else {
                     packB(b, rows: pc, count: kcBlock, cols: jc, width: ncBlock, into: scratch.packedB)
                     panelsB = PanelSource(base: UnsafePointer(scratch.packedB), stride: nr, fullWidth: 0, edge: nil)
@@ -83,8 +87,9 @@ public enum Gemm {
                 while ic < m {
                     let mcBlock = min(mc, m - ic)
                     packA(a, rows: ic, height: mcBlock, cols: pc, count: kcBlock, into: scratch.packedA)
-                    macroKernel(m: mcBlock, n: ncBlock, k: kcBlock, panelsB: panelsB, scratch: scratch,
-                                c: c + ic * ldc + jc, ldc: ldc)
+                    macroKernel(
+                        m: mcBlock, n: ncBlock, k: kcBlock, panelsB: panelsB, scratch: scratch,
+                        c: c + ic * ldc + jc, ldc: ldc)
                     ic += mcBlock
                 }
                 pc += kcBlock
@@ -94,8 +99,10 @@ public enum Gemm {
     }
 
     /// Packs B[rows ..< rows+count, cols ..< cols+width] as NR-wide panels, k-major, zero-filled past the edge.
-    private static func packB(_ b: MatrixOperand, rows: Int, count: Int, cols: Int, width: Int,
-                              into dst: UnsafeMutablePointer<Float>) {
+    private static func packB(
+        _ b: MatrixOperand, rows: Int, count: Int, cols: Int, width: Int,
+        into dst: UnsafeMutablePointer<Float>
+    ) {
         var out = dst
         var j0 = 0
         while j0 < width {
@@ -119,8 +126,10 @@ public enum Gemm {
     }
 
     /// Packs A[rows ..< rows+height, cols ..< cols+count] as MR-tall panels, k-major, zero-filled past the edge.
-    private static func packA(_ a: MatrixOperand, rows: Int, height: Int, cols: Int, count: Int,
-                              into dst: UnsafeMutablePointer<Float>) {
+    private static func packA(
+        _ a: MatrixOperand, rows: Int, height: Int, cols: Int, count: Int,
+        into dst: UnsafeMutablePointer<Float>
+    ) {
         var out = dst
         var i0 = 0
         while i0 < height {
@@ -157,8 +166,10 @@ public enum Gemm {
         }
     }
 
-    private static func macroKernel(m: Int, n: Int, k: Int, panelsB: PanelSource, scratch: GemmScratch,
-                                    c: UnsafeMutablePointer<Float>, ldc: Int) {
+    private static func macroKernel(
+        m: Int, n: Int, k: Int, panelsB: PanelSource, scratch: GemmScratch,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         var j0 = 0
         while j0 < n {
             let w = min(nr, n - j0)
@@ -197,8 +208,10 @@ public enum Gemm {
     }
 
     /// C[6, 16] += A-panel * B-panel over k (B rows `ldb` apart). Twelve 8-lane accumulators stay in registers.
-    private static func microKernel(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
-                                    c: UnsafeMutablePointer<Float>, ldc: Int) {
+    private static func microKernel(
+        k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         var c00 = Lane(), c01 = Lane(), c10 = Lane(), c11 = Lane(), c20 = Lane(), c21 = Lane()
         var c30 = Lane(), c31 = Lane(), c40 = Lane(), c41 = Lane(), c50 = Lane(), c51 = Lane()
         var pa = a, pb = b

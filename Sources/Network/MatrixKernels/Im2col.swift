@@ -10,8 +10,10 @@ public struct ConvGeometry: Sendable, Equatable {
     public let padTop: Int, padLeft: Int
     public let outH: Int, outW: Int
 
-    public init(channels: Int, height: Int, width: Int, kernelH: Int, kernelW: Int, strideH: Int, strideW: Int,
-                padTop: Int, padLeft: Int, outH: Int, outW: Int) {
+    public init(
+        channels: Int, height: Int, width: Int, kernelH: Int, kernelW: Int, strideH: Int, strideW: Int,
+        padTop: Int, padLeft: Int, outH: Int, outW: Int
+    ) {
         self.channels = channels; self.height = height; self.width = width
         self.kernelH = kernelH; self.kernelW = kernelW
         self.strideH = strideH; self.strideW = strideW

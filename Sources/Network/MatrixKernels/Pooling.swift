@@ -10,8 +10,10 @@ public struct PoolGeometry: Sendable, Equatable {
     public let outH: Int, outW: Int
     public let countIncludePad: Bool
 
-    public init(channels: Int, height: Int, width: Int, kernelH: Int, kernelW: Int, strideH: Int, strideW: Int,
-                padTop: Int, padLeft: Int, padBottom: Int, padRight: Int, outH: Int, outW: Int, countIncludePad: Bool) {
+    public init(
+        channels: Int, height: Int, width: Int, kernelH: Int, kernelW: Int, strideH: Int, strideW: Int,
+        padTop: Int, padLeft: Int, padBottom: Int, padRight: Int, outH: Int, outW: Int, countIncludePad: Bool
+    ) {
         self.channels = channels; self.height = height; self.width = width
         self.kernelH = kernelH; self.kernelW = kernelW; self.strideH = strideH; self.strideW = strideW
         self.padTop = padTop; self.padLeft = padLeft; self.padBottom = padBottom; self.padRight = padRight
@@ -26,7 +28,8 @@ public struct PoolGeometry: Sendable, Equatable {
         let y1 = y0 + kernelH, x1 = x0 + kernelW
         let rows = max(y0, 0)..<max(max(y0, 0), min(y1, height))
         let cols = max(x0, 0)..<max(max(x0, 0), min(x1, width))
-        let count = countIncludePad
+        let count =
+            countIncludePad
             ? (min(y1, height + padBottom) - max(y0, -padTop)) * (min(x1, width + padRight) - max(x0, -padLeft))
             : rows.count * cols.count
         return (rows, cols, count)
@@ -65,7 +68,9 @@ public struct PoolGeometry: Sendable, Equatable {
     }
 
     /// Adds each output gradient to the input position that won its window.
-    public func maxBackward(_ x: UnsafePointer<Float>, outputGrad dy: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
+    public func maxBackward(
+        _ x: UnsafePointer<Float>, outputGrad dy: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>
+    ) {
         for c in 0..<channels {
             for oy in 0..<outH {
                 for ox in 0..<outW {

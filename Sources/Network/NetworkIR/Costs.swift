@@ -21,7 +21,8 @@ extension Graph {
             let macs = conv.outChannels * outputPixels * conv.inChannels * conv.kernelH * conv.kernelW
             return NodeCost(parameters: conv.weight.count + conv.bias.count, macs: macs)
         case .dense(let dense):
-            return NodeCost(parameters: dense.weight.count + dense.bias.count, macs: dense.outFeatures * dense.inFeatures)
+            return NodeCost(
+                parameters: dense.weight.count + dense.bias.count, macs: dense.outFeatures * dense.inFeatures)
         case .scaleShift(let affine):
             return NodeCost(parameters: 2 * affine.scale.count, macs: elementCount(node.shape))
         default:

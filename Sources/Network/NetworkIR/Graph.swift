@@ -79,13 +79,15 @@ public struct GraphBuilder {
         let node = nodes[index]
         let shape: [Int]
         do {
-            shape = try inferShape(op, inputShapes: node.inputs.map { nodes[$0].shape },
-                                   declaredInputShape: node.op == .input ? node.shape : nil)
+            shape = try inferShape(
+                op, inputShapes: node.inputs.map { nodes[$0].shape },
+                declaredInputShape: node.op == .input ? node.shape : nil)
         } catch let reason as ShapeReason {
             throw GraphError(node: node.name, op: op.name, reason: reason.text)
         }
         guard shape == node.shape else {
-            throw GraphError(node: node.name, op: op.name, reason: "folding would change the shape \(node.shape) to \(shape)")
+            throw GraphError(
+                node: node.name, op: op.name, reason: "folding would change the shape \(node.shape) to \(shape)")
         }
         nodes[index].op = op
     }

@@ -98,8 +98,10 @@ public struct Pool2D: Equatable, Sendable {
     /// Output rows and columns; nil means the floor formula.
     public var outputH: Int?, outputW: Int?
 
-    public init(kernelH: Int, kernelW: Int, strideH: Int, strideW: Int, padding: Padding2D = .zero,
-                countIncludePad: Bool = false, outputH: Int? = nil, outputW: Int? = nil) {
+    public init(
+        kernelH: Int, kernelW: Int, strideH: Int, strideW: Int, padding: Padding2D = .zero,
+        countIncludePad: Bool = false, outputH: Int? = nil, outputW: Int? = nil
+    ) {
         self.kernelH = kernelH; self.kernelW = kernelW
         self.strideH = strideH; self.strideW = strideW
         self.padding = padding

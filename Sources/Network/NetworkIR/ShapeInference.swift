@@ -79,29 +79,42 @@ private func convolutionShape(_ conv: Conv2D, input x: [Int]) throws -> [Int] {
     guard conv.bias.count == conv.outChannels else {
         throw fail("bias has \(conv.bias.count) values for \(conv.outChannels) output channels")
     }
-    try checkWindow(kernelH: conv.kernelH, kernelW: conv.kernelW, strideH: conv.strideH, strideW: conv.strideW,
-                    padding: conv.padding)
-    let oh = windowOutputSize(input: x[1], kernel: conv.kernelH, stride: conv.strideH,
-                              padBefore: conv.padding.top, padAfter: conv.padding.bottom)
-    let ow = windowOutputSize(input: x[2], kernel: conv.kernelW, stride: conv.strideW,
-                              padBefore: conv.padding.left, padAfter: conv.padding.right)
-    guard oh > 0, ow > 0 else { throw fail("kernel \(conv.kernelH)x\(conv.kernelW) does not fit the padded input \(x)") }
+    try checkWindow(
+        kernelH: conv.kernelH, kernelW: conv.kernelW, strideH: conv.strideH, strideW: conv.strideW,
+        padding: conv.padding)
+    let oh = windowOutputSize(
+        input: x[1], kernel: conv.kernelH, stride: conv.strideH,
+        padBefore: conv.padding.top, padAfter: conv.padding.bottom)
+    let ow = windowOutputSize(
+        input: x[2], kernel: conv.kernelW, stride: conv.strideW,
+        padBefore: conv.padding.left, padAfter: conv.padding.right)
+    guard oh > 0, ow > 0 else {
+        throw fail("kernel \(conv.kernelH)x\(conv.kernelW) does not fit the padded input \(x)")
+    }
     return [conv.outChannels, oh, ow]
 }
 
 private func poolingShape(_ pool: Pool2D, input x: [Int]) throws -> [Int] {
     func fail(_ text: String) -> ShapeReason { ShapeReason(text: text) }
     guard x.count == 3 else { throw fail("expects a [C, H, W] input, got \(x)") }
-    try checkWindow(kernelH: pool.kernelH, kernelW: pool.kernelW, strideH: pool.strideH, strideW: pool.strideW,
-                    padding: pool.padding)
+    try checkWindow(
+        kernelH: pool.kernelH, kernelW: pool.kernelW, strideH: pool.strideH, strideW: pool.strideW,
+        padding: pool.padding)
     guard pool.padding.top < pool.kernelH, pool.padding.bottom < pool.kernelH,
-          pool.padding.left < pool.kernelW, pool.padding.right < pool.kernelW else {
+        pool.padding.left < pool.kernelW, pool.padding.right < pool.kernelW
+    else {
         throw fail("padding must be smaller than the pooling window")
     }
-    let oh = pool.outputH ?? windowOutputSize(input: x[1], kernel: pool.kernelH, stride: pool.strideH,
-                                              padBefore: pool.padding.top, padAfter: pool.padding.bottom)
-    let ow = pool.outputW ?? windowOutputSize(input: x[2], kernel: pool.kernelW, stride: pool.strideW,
-                                              padBefore: pool.padding.left, padAfter: pool.padding.right)
+    let oh =
+        pool.outputH
+        ?? windowOutputSize(
+            input: x[1], kernel: pool.kernelH, stride: pool.strideH,
+            padBefore: pool.padding.top, padAfter: pool.padding.bottom)
+    let ow =
+        pool.outputW
+        ?? windowOutputSize(
+            input: x[2], kernel: pool.kernelW, stride: pool.strideW,
+            padBefore: pool.padding.left, padAfter: pool.padding.right)
     guard oh > 0, ow > 0 else { throw fail("window \(pool.kernelH)x\(pool.kernelW) does not fit the input \(x)") }
     // Every window must start inside the input or its leading padding, or it would pool nothing.
     guard (oh - 1) * pool.strideH < x[1] + pool.padding.top, (ow - 1) * pool.strideW < x[2] + pool.padding.left else {

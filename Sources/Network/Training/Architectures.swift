@@ -66,9 +66,11 @@ public struct NetworkBuilder {
 
     public mutating func conv(_ name: String, _ channels: Int, kernel: Int, pad: Int, stride: Int = 1) throws {
         let fanIn = shape[0] * kernel * kernel
-        let weight = Tensor(shape: [channels, shape[0], kernel, kernel], data: heNormal(channels * fanIn, fanIn: fanIn))
-        let conv = Conv2D(weight: weight, strideH: stride, strideW: stride,
-                          padding: Padding2D(top: pad, left: pad, bottom: pad, right: pad))
+        let weight = Tensor(
+            shape: [channels, shape[0], kernel, kernel], data: heNormal(channels * fanIn, fanIn: fanIn))
+        let conv = Conv2D(
+            weight: weight, strideH: stride, strideW: stride,
+            padding: Padding2D(top: pad, left: pad, bottom: pad, right: pad))
         last = try builder.add(name, .conv2d(conv), inputs: [last])
     }
 
@@ -79,11 +81,13 @@ public struct NetworkBuilder {
     }
 
     public mutating func maxPool(_ name: String, size: Int = 2) throws {
-        last = try builder.add(name, .maxPool(Pool2D(kernelH: size, kernelW: size, strideH: size, strideW: size)), inputs: [last])
+        last = try builder.add(
+            name, .maxPool(Pool2D(kernelH: size, kernelW: size, strideH: size, strideW: size)), inputs: [last])
     }
 
     public mutating func averagePool(_ name: String, size: Int = 2) throws {
-        last = try builder.add(name, .averagePool(Pool2D(kernelH: size, kernelW: size, strideH: size, strideW: size)), inputs: [last])
+        last = try builder.add(
+            name, .averagePool(Pool2D(kernelH: size, kernelW: size, strideH: size, strideW: size)), inputs: [last])
     }
 
     public mutating func relu(_ name: String) throws { last = try builder.add(name, .relu, inputs: [last]) }

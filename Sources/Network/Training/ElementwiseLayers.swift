@@ -9,8 +9,10 @@ struct ReluLayer: TrainableLayer {
         for i in 0..<(io.samples * size) { y[i] = x[i] > 0 ? x[i] : 0 }
     }
 
-    func backward(_ io: LayerIO, parameters: UnsafePointer<Float>, parameterGrad: UnsafeMutablePointer<Float>,
-                  scratch: LayerScratch) {
+    func backward(
+        _ io: LayerIO, parameters: UnsafePointer<Float>, parameterGrad: UnsafeMutablePointer<Float>,
+        scratch: LayerScratch
+    ) {
         guard let dx = io.inputGrads[0] else { return }
         let (y, dy) = (io.output, io.outputGrad)
         for i in 0..<(io.samples * size) where y[i] > 0 { dx[i] += dy[i] }
@@ -25,8 +27,10 @@ struct CopyLayer: TrainableLayer {
         io.output.update(from: io.inputs[0], count: io.samples * size)
     }
 
-    func backward(_ io: LayerIO, parameters: UnsafePointer<Float>, parameterGrad: UnsafeMutablePointer<Float>,
-                  scratch: LayerScratch) {
+    func backward(
+        _ io: LayerIO, parameters: UnsafePointer<Float>, parameterGrad: UnsafeMutablePointer<Float>,
+        scratch: LayerScratch
+    ) {
         guard let dx = io.inputGrads[0] else { return }
         for i in 0..<(io.samples * size) { dx[i] += io.outputGrad[i] }
     }
@@ -41,8 +45,10 @@ struct AddLayer: TrainableLayer {
         for i in 0..<(io.samples * size) { y[i] = a[i] + b[i] }
     }
 
-    func backward(_ io: LayerIO, parameters: UnsafePointer<Float>, parameterGrad: UnsafeMutablePointer<Float>,
-                  scratch: LayerScratch) {
+    func backward(
+        _ io: LayerIO, parameters: UnsafePointer<Float>, parameterGrad: UnsafeMutablePointer<Float>,
+        scratch: LayerScratch
+    ) {
         for case let dx? in io.inputGrads {
             for i in 0..<(io.samples * size) { dx[i] += io.outputGrad[i] }
         }
@@ -65,8 +71,10 @@ struct ScaleShiftLayer: TrainableLayer {
         }
     }
 
-    func backward(_ io: LayerIO, parameters: UnsafePointer<Float>, parameterGrad: UnsafeMutablePointer<Float>,
-                  scratch: LayerScratch) {
+    func backward(
+        _ io: LayerIO, parameters: UnsafePointer<Float>, parameterGrad: UnsafeMutablePointer<Float>,
+        scratch: LayerScratch
+    ) {
         guard let dx = io.inputGrads[0] else { return }
         for s in 0..<io.samples {
             let dy = io.outputGrad + s * size, d = dx + s * size
@@ -88,8 +96,10 @@ struct ActivationLayer: TrainableLayer {
         for i in 0..<(io.samples * size) { y[i] = function(x[i]) }
     }
 
-    func backward(_ io: LayerIO, parameters: UnsafePointer<Float>, parameterGrad: UnsafeMutablePointer<Float>,
-                  scratch: LayerScratch) {
+    func backward(
+        _ io: LayerIO, parameters: UnsafePointer<Float>, parameterGrad: UnsafeMutablePointer<Float>,
+        scratch: LayerScratch
+    ) {
         guard let dx = io.inputGrads[0] else { return }
         let (x, y, dy) = (io.inputs[0], io.output, io.outputGrad)
         for i in 0..<(io.samples * size) {

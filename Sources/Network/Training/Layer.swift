@@ -32,7 +32,9 @@ final class LayerScratch {
 protocol TrainableLayer: Sendable {
     var parameterCount: Int { get }
     func forward(_ io: LayerIO, parameters: UnsafePointer<Float>, scratch: LayerScratch)
-    func backward(_ io: LayerIO, parameters: UnsafePointer<Float>, parameterGrad: UnsafeMutablePointer<Float>, scratch: LayerScratch)
+    func backward(
+        _ io: LayerIO, parameters: UnsafePointer<Float>, parameterGrad: UnsafeMutablePointer<Float>,
+        scratch: LayerScratch)
 }
 
 extension TrainableLayer {

@@ -12,12 +12,18 @@ struct PoolLayer: TrainableLayer {
     func forward(_ io: LayerIO, parameters: UnsafePointer<Float>, scratch: LayerScratch) {
         for s in 0..<io.samples {
             let x = io.inputs[0] + s * inputSize, y = io.output + s * outputSize
-            if average { geometry.averageForward(x, into: y) } else { geometry.maxForward(x, into: y, empty: -Float.infinity) }
+            if average {
+                geometry.averageForward(x, into: y)
+            } else {
+                geometry.maxForward(x, into: y, empty: -Float.infinity)
+            }
         }
     }
 
-    func backward(_ io: LayerIO, parameters: UnsafePointer<Float>, parameterGrad: UnsafeMutablePointer<Float>,
-                  scratch: LayerScratch) {
+    func backward(
+        _ io: LayerIO, parameters: UnsafePointer<Float>, parameterGrad: UnsafeMutablePointer<Float>,
+        scratch: LayerScratch
+    ) {
         guard let dx = io.inputGrads[0] else { return }
         for s in 0..<io.samples {
             let dy = io.outputGrad + s * outputSize, dxs = dx + s * inputSize

@@ -34,27 +34,32 @@ final class ShardWorkspace: @unchecked Sendable {
     func forward(_ network: TrainableNetwork, samples: Int, parameters: UnsafePointer<Float>) {
         for index in network.schedule {
             let node = network.template.nodes[index]
-            network.layers[index]!.forward(io(network, index, node, samples: samples),
-                                           parameters: parameters + network.parameterOffsets[index], scratch: scratch)
+            network.layers[index]!.forward(
+                io(network, index, node, samples: samples),
+                parameters: parameters + network.parameterOffsets[index], scratch: scratch)
         }
     }
 
     /// Backward pass from `grads[logits]` (already filled), adding parameter gradients into `parameterGrad`.
-    func backward(_ network: TrainableNetwork, samples: Int, parameters: UnsafePointer<Float>,
-                  parameterGrad: UnsafeMutablePointer<Float>) {
+    func backward(
+        _ network: TrainableNetwork, samples: Int, parameters: UnsafePointer<Float>,
+        parameterGrad: UnsafeMutablePointer<Float>
+    ) {
         for index in network.schedule where index != network.logits {
             grads[index].update(repeating: 0, count: sizes[index] * samples)
         }
         for index in network.schedule.reversed() {
             let node = network.template.nodes[index]
             let offset = network.parameterOffsets[index]
-            network.layers[index]!.backward(io(network, index, node, samples: samples), parameters: parameters + offset,
-                                            parameterGrad: parameterGrad + offset, scratch: scratch)
+            network.layers[index]!.backward(
+                io(network, index, node, samples: samples), parameters: parameters + offset,
+                parameterGrad: parameterGrad + offset, scratch: scratch)
         }
     }
 
     private func io(_ network: TrainableNetwork, _ index: Int, _ node: Node, samples: Int) -> LayerIO {
-        LayerIO(inputs: node.inputs.map { values[$0] }, output: values[index], outputGrad: grads[index],
-                inputGrads: node.inputs.map { $0 == network.input ? nil : grads[$0] }, samples: samples)
+        LayerIO(
+            inputs: node.inputs.map { values[$0] }, output: values[index], outputGrad: grads[index],
+            inputGrads: node.inputs.map { $0 == network.input ? nil : grads[$0] }, samples: samples)
     }
 }

@@ -2,8 +2,10 @@ import Foundation
 
 /// Softmax cross-entropy over a shard of logits: returns the summed loss and the number of correct
 /// predictions (argmax, lowest index among equals), and writes d(loss)/d(logits) times `gradScale`.
-func softmaxCrossEntropy(logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>, samples: Int, classes: Int,
-                         gradScale: Float, grad: UnsafeMutablePointer<Float>?) -> (loss: Double, correct: Int) {
+func softmaxCrossEntropy(
+    logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>, samples: Int, classes: Int,
+    gradScale: Float, grad: UnsafeMutablePointer<Float>?
+) -> (loss: Double, correct: Int) {
     var loss = 0.0
     var correct = 0
     for s in 0..<samples {

@@ -27,10 +27,12 @@ public struct TrainableNetwork: Sendable {
         template = graph
         let inputs = graph.inputs
         guard inputs.count == 1 else {
-            throw GraphError(node: "graph", op: "Graph", reason: "training needs exactly one input, found \(inputs.count)")
+            throw GraphError(
+                node: "graph", op: "Graph", reason: "training needs exactly one input, found \(inputs.count)")
         }
         guard graph.outputs.count == 1 else {
-            throw GraphError(node: "graph", op: "Graph", reason: "training needs exactly one output, found \(graph.outputs.count)")
+            throw GraphError(
+                node: "graph", op: "Graph", reason: "training needs exactly one output, found \(graph.outputs.count)")
         }
         input = inputs[0]
         inputSize = elementCount(graph.nodes[input].shape)
@@ -39,8 +41,9 @@ public struct TrainableNetwork: Sendable {
         logits = head
         guard graph.nodes[head].shape.count == 1 else {
             let node = graph.nodes[head]
-            throw GraphError(node: node.name, op: node.op.name,
-                                reason: "the loss needs a vector of class scores, this output has shape \(node.shape)")
+            throw GraphError(
+                node: node.name, op: node.op.name,
+                reason: "the loss needs a vector of class scores, this output has shape \(node.shape)")
         }
         classes = graph.nodes[head].shape[0]
 
@@ -69,7 +72,9 @@ public struct TrainableNetwork: Sendable {
 
     /// The trainable layer of one node, which of its parameters are weights (not biases), and the im2col columns
     /// it needs.
-    static func layer(of node: Node, in graph: Graph) throws -> (layer: (any TrainableLayer)?, isWeight: [Bool], columns: Int) {
+    static func layer(of node: Node, in graph: Graph) throws -> (
+        layer: (any TrainableLayer)?, isWeight: [Bool], columns: Int
+    ) {
         let inputShape = node.inputs.first.map { graph.nodes[$0].shape } ?? []
         let size = elementCount(node.shape)
         let layer: (any TrainableLayer)?
@@ -79,27 +84,32 @@ public struct TrainableNetwork: Sendable {
         case .input:
             layer = nil
         case .conv2d(let conv):
-            let geometry = ConvGeometry(channels: inputShape[0], height: inputShape[1], width: inputShape[2],
-                                        kernelH: conv.kernelH, kernelW: conv.kernelW, strideH: conv.strideH,
-                                        strideW: conv.strideW, padTop: conv.padding.top, padLeft: conv.padding.left,
-                                        outH: node.shape[1], outW: node.shape[2])
+            let geometry = ConvGeometry(
+                channels: inputShape[0], height: inputShape[1], width: inputShape[2],
+                kernelH: conv.kernelH, kernelW: conv.kernelW, strideH: conv.strideH,
+                strideW: conv.strideW, padTop: conv.padding.top, padLeft: conv.padding.left,
+                outH: node.shape[1], outW: node.shape[2])
             capacity = geometry.depth * geometry.pixels
             layer = ConvLayer(geometry: geometry, outChannels: conv.outChannels)
-            isWeight += [Bool](repeating: true, count: conv.weight.count) + [Bool](repeating: false, count: conv.bias.count)
+            isWeight +=
+                [Bool](repeating: true, count: conv.weight.count) + [Bool](repeating: false, count: conv.bias.count)
         case .dense(let dense):
             layer = DenseLayer(inFeatures: dense.inFeatures, outFeatures: dense.outFeatures)
-            isWeight += [Bool](repeating: true, count: dense.weight.count) + [Bool](repeating: false, count: dense.bias.count)
+            isWeight +=
+                [Bool](repeating: true, count: dense.weight.count) + [Bool](repeating: false, count: dense.bias.count)
         case .maxPool(let pool), .averagePool(let pool):
             var average = false
             if case .averagePool = node.op { average = true }
             let p = pool.padding
-            layer = PoolLayer(geometry: PoolGeometry(channels: inputShape[0], height: inputShape[1], width: inputShape[2],
-                                                     kernelH: pool.kernelH, kernelW: pool.kernelW,
-                                                     strideH: pool.strideH, strideW: pool.strideW,
-                                                     padTop: p.top, padLeft: p.left, padBottom: p.bottom, padRight: p.right,
-                                                     outH: node.shape[1], outW: node.shape[2],
-                                                     countIncludePad: pool.countIncludePad),
-                              average: average)
+            layer = PoolLayer(
+                geometry: PoolGeometry(
+                    channels: inputShape[0], height: inputShape[1], width: inputShape[2],
+                    kernelH: pool.kernelH, kernelW: pool.kernelW,
+                    strideH: pool.strideH, strideW: pool.strideW,
+                    padTop: p.top, padLeft: p.left, padBottom: p.bottom, padRight: p.right,
+                    outH: node.shape[1], outW: node.shape[2],
+                    countIncludePad: pool.countIncludePad),
+                average: average)
         case .relu:
             layer = ReluLayer(size: size)
         case .activation(let function):
@@ -110,16 +120,19 @@ public struct TrainableNetwork: Sendable {
             layer = ScaleShiftLayer(scale: affine.scale, shift: affine.shift, inner: size / affine.scale.count)
         case .add:
             guard node.inputs.allSatisfy({ graph.nodes[$0].shape == node.shape }) else {
-                throw GraphError(node: node.name, op: node.op.name,
-                                    reason: "training supports Add of two values of the same shape only (no broadcasting)")
+                throw GraphError(
+                    node: node.name, op: node.op.name,
+                    reason: "training supports Add of two values of the same shape only (no broadcasting)")
             }
             layer = AddLayer(size: size)
         case .constant:
-            throw GraphError(node: node.name, op: node.op.name,
-                                reason: "constant operands are not trainable; fold them into a Conv or Dense bias first")
+            throw GraphError(
+                node: node.name, op: node.op.name,
+                reason: "constant operands are not trainable; fold them into a Conv or Dense bias first")
         case .softmax:
-            throw GraphError(node: node.name, op: node.op.name,
-                                reason: "Softmax is supported only as the last node (the loss applies it)")
+            throw GraphError(
+                node: node.name, op: node.op.name,
+                reason: "Softmax is supported only as the last node (the loss applies it)")
         }
         return (layer, isWeight, capacity)
     }
@@ -129,8 +142,16 @@ public struct TrainableNetwork: Sendable {
         guard let index = template.nodes.firstIndex(where: { $0.name == name }) else { return nil }
         let offset = parameterOffsets[index]
         switch template.nodes[index].op {
-        case .conv2d(let conv): return (offset..<(offset + conv.weight.count), (offset + conv.weight.count)..<(offset + conv.weight.count + conv.bias.count))
-        case .dense(let dense): return (offset..<(offset + dense.weight.count), (offset + dense.weight.count)..<(offset + dense.weight.count + dense.bias.count))
+        case .conv2d(let conv):
+            return (
+                offset..<(offset + conv.weight.count),
+                (offset + conv.weight.count)..<(offset + conv.weight.count + conv.bias.count)
+            )
+        case .dense(let dense):
+            return (
+                offset..<(offset + dense.weight.count),
+                (offset + dense.weight.count)..<(offset + dense.weight.count + dense.bias.count)
+            )
         default: return nil
         }
     }

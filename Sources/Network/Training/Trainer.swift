@@ -81,7 +81,9 @@ public final class Trainer {
         self.options = options
         parameters = network.initialParameters()
         optimizer = Optimizer(kind: options.optimizer, weightDecay: options.weightDecay, isWeight: network.isWeight)
-        workspaces = (0..<max(1, options.workers)).map { _ in ShardWorkspace(network: network, capacity: Trainer.shardSize) }
+        workspaces = (0..<max(1, options.workers)).map { _ in
+            ShardWorkspace(network: network, capacity: Trainer.shardSize)
+        }
         shardGrads = .allocate(capacity: 1)
     }
 
@@ -100,18 +102,27 @@ public final class Trainer {
     /// Trains on `data` for `options.epochs` epochs, holding out `options.validationCount` images.
     public func fit(_ data: ImageDataset, onEvent: (TrainingEvent) -> Void = { _ in }) throws -> [EpochSummary] {
         guard data.rows * data.cols == network.inputSize else {
-            throw GraphError(node: "input", op: "Input", reason: "the network takes \(network.inputSize) values per sample, the images have \(data.rows * data.cols)")
+            throw GraphError(
+                node: "input", op: "Input",
+                reason:
+                    "the network takes \(network.inputSize) values per sample, the images have \(data.rows * data.cols)"
+            )
         }
         guard data.labels.allSatisfy({ (0..<network.classes).contains($0) }) else {
             throw GraphError(node: "output", op: "Loss", reason: "labels must lie in 0..<\(network.classes)")
         }
-        guard options.validationCount >= 0, options.validationCount < data.count, options.batchSize > 0, options.epochs >= 0 else {
-            throw GraphError(node: "options", op: "Trainer", reason: "need 0 <= validation < \(data.count) images, a positive batch size and epochs >= 0")
+        guard options.validationCount >= 0, options.validationCount < data.count, options.batchSize > 0,
+            options.epochs >= 0
+        else {
+            throw GraphError(
+                node: "options", op: "Trainer",
+                reason: "need 0 <= validation < \(data.count) images, a positive batch size and epochs >= 0")
         }
         var random = SeededGenerator(seed: options.seed)
         let order = random.permutation(data.count)
         let validation = Array(order[..<options.validationCount])
-        assert(validation == Trainer.heldOut(count: data.count, validation: options.validationCount, seed: options.seed))
+        assert(
+            validation == Trainer.heldOut(count: data.count, validation: options.validationCount, seed: options.seed))
         var train = Array(order[options.validationCount...])
         let batches = (train.count + options.batchSize - 1) / options.batchSize
         let totalSteps = max(1, batches * options.epochs)
@@ -123,19 +134,22 @@ public final class Trainer {
             random.shuffle(&train)
             var lossSum = 0.0, correct = 0, seen = 0
             for batch in 0..<batches {
-                let indices = Array(train[(batch * options.batchSize)..<min(train.count, (batch + 1) * options.batchSize)])
+                let indices = Array(
+                    train[(batch * options.batchSize)..<min(train.count, (batch + 1) * options.batchSize)])
                 // Straight-through: the step is computed at the projected point and applied to the latent one.
                 if let latent {
                     parameters = latent
                     options.projection!.apply(&parameters)
                 }
-                let result = run(count: indices.count, gradScale: 1 / Float(indices.count), wantGradient: true) { workspace, range in
+                let result = run(count: indices.count, gradScale: 1 / Float(indices.count), wantGradient: true) {
+                    workspace, range in
                     workspace.load(data, indices: indices[range])
                 }
                 let rate: Float
                 switch options.schedule {
                 case .constant: rate = options.learningRate
-                case .cosine: rate = options.learningRate * Float(0.5 * (1 + cos(Double.pi * Double(step) / Double(totalSteps))))
+                case .cosine:
+                    rate = options.learningRate * Float(0.5 * (1 + cos(Double.pi * Double(step) / Double(totalSteps))))
                 }
                 if latent != nil {
                     optimizer.update(&latent!, gradient: result.gradient, learningRate: rate)
@@ -145,15 +159,18 @@ public final class Trainer {
                 }
                 step += 1
                 lossSum += result.loss; correct += result.correct; seen += indices.count
-                onEvent(.batch(epoch: epoch, batch: batch + 1, batches: batches, loss: lossSum / Double(seen),
-                               accuracy: Double(correct) / Double(seen)))
+                onEvent(
+                    .batch(
+                        epoch: epoch, batch: batch + 1, batches: batches, loss: lossSum / Double(seen),
+                        accuracy: Double(correct) / Double(seen)))
             }
             // Validation, and what the caller reads afterwards, see projected parameters (the latent ones stay).
             if let latent { parameters = latent }
             if let projection = options.projection { projection.apply(&parameters) }
-            let summary = EpochSummary(epoch: epoch, trainLoss: lossSum / Double(seen), trainAccuracy: Double(correct) / Double(seen),
-                                       validationAccuracy: validation.isEmpty ? nil : accuracy(on: data, indices: validation),
-                                       seconds: Date().timeIntervalSince(start), images: seen)
+            let summary = EpochSummary(
+                epoch: epoch, trainLoss: lossSum / Double(seen), trainAccuracy: Double(correct) / Double(seen),
+                validationAccuracy: validation.isEmpty ? nil : accuracy(on: data, indices: validation),
+                seconds: Date().timeIntervalSince(start), images: seen)
             summaries.append(summary)
             onEvent(.epoch(summary))
         }
@@ -168,9 +185,10 @@ public final class Trainer {
         var done = 0
         while done < chosen.count {
             let slice = Array(chosen[done..<min(chosen.count, done + 1024)])
-            correct += run(count: slice.count, gradScale: 0, wantGradient: false) { workspace, range in
-                workspace.load(data, indices: slice[range])
-            }.correct
+            correct +=
+                run(count: slice.count, gradScale: 0, wantGradient: false) { workspace, range in
+                    workspace.load(data, indices: slice[range])
+                }.correct
             done += slice.count
         }
         return Double(correct) / Double(chosen.count)
@@ -183,7 +201,8 @@ public final class Trainer {
         let size = network.inputSize
         let result = inputs.withUnsafeBufferPointer { buffer in
             let source = SendablePointer(buffer.baseAddress!)
-            return run(count: labels.count, gradScale: 1 / Float(labels.count), wantGradient: true) { workspace, range in
+            return run(count: labels.count, gradScale: 1 / Float(labels.count), wantGradient: true) {
+                workspace, range in
                 workspace.load(floats: source.pointer + range.lowerBound * size, labels: labels[range])
             }
         }
@@ -198,8 +217,10 @@ public final class Trainer {
 
     /// Runs `count` samples through the network in shards across the workers; `fill` loads shard samples
     /// (a range of 0..<count) into a workspace. Returns the summed loss, correct count and summed gradient.
-    private func run(count: Int, gradScale: Float, wantGradient: Bool,
-                     fill: @escaping @Sendable (ShardWorkspace, Range<Int>) -> Void) -> (loss: Double, correct: Int, gradient: [Float]) {
+    private func run(
+        count: Int, gradScale: Float, wantGradient: Bool,
+        fill: @escaping @Sendable (ShardWorkspace, Range<Int>) -> Void
+    ) -> (loss: Double, correct: Int, gradient: [Float]) {
         let shards = (count + Trainer.shardSize - 1) / Trainer.shardSize
         let parameterCount = network.parameterCount
         if wantGradient && shards > shardGradCapacity {
@@ -215,16 +236,18 @@ public final class Trainer {
         parameters.withUnsafeBufferPointer { params in
             losses.withUnsafeMutableBufferPointer { lossBuffer in
                 corrects.withUnsafeMutableBufferPointer { correctBuffer in
-                    let shared = SendableShardState(parameters: params.baseAddress!, losses: lossBuffer.baseAddress!,
-                                                    corrects: correctBuffer.baseAddress!, grads: shardGrads)
+                    let shared = SendableShardState(
+                        parameters: params.baseAddress!, losses: lossBuffer.baseAddress!,
+                        corrects: correctBuffer.baseAddress!, grads: shardGrads)
                     DispatchQueue.concurrentPerform(iterations: workers) { worker in
                         let workspace = workspaces[worker]
                         for shard in stride(from: worker, to: shards, by: workers) {
                             let range = (shard * Trainer.shardSize)..<min(count, (shard + 1) * Trainer.shardSize)
                             fill(workspace, range)
                             let grad = wantGradient ? shared.grads + shard * parameterCount : nil
-                            let outcome = workspace.step(network, samples: range.count, parameters: shared.parameters,
-                                                         gradScale: gradScale, parameterGrad: grad)
+                            let outcome = workspace.step(
+                                network, samples: range.count, parameters: shared.parameters,
+                                gradScale: gradScale, parameterGrad: grad)
                             shared.losses[shard] = outcome.loss
                             shared.corrects[shard] = outcome.correct
                         }
@@ -281,12 +304,15 @@ extension ShardWorkspace {
 
     /// Forward, loss and (when `parameterGrad` is given) backward for the loaded shard. The shard's gradient
     /// buffer is overwritten, not added to.
-    func step(_ network: TrainableNetwork, samples: Int, parameters: UnsafePointer<Float>, gradScale: Float,
-              parameterGrad: UnsafeMutablePointer<Float>?) -> (loss: Double, correct: Int) {
+    func step(
+        _ network: TrainableNetwork, samples: Int, parameters: UnsafePointer<Float>, gradScale: Float,
+        parameterGrad: UnsafeMutablePointer<Float>?
+    ) -> (loss: Double, correct: Int) {
         forward(network, samples: samples, parameters: parameters)
-        let outcome = softmaxCrossEntropy(logits: values[network.logits], labels: labels, samples: samples,
-                                          classes: network.classes, gradScale: gradScale,
-                                          grad: parameterGrad == nil ? nil : grads[network.logits])
+        let outcome = softmaxCrossEntropy(
+            logits: values[network.logits], labels: labels, samples: samples,
+            classes: network.classes, gradScale: gradScale,
+            grad: parameterGrad == nil ? nil : grads[network.logits])
         if let parameterGrad {
             parameterGrad.update(repeating: 0, count: network.parameterCount)
             backward(network, samples: samples, parameters: parameters, parameterGrad: parameterGrad)

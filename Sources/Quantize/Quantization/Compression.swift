@@ -116,7 +116,9 @@ extension Compression {
         case .swc:
             let fan = count / max(channels, 1)
             let scales = self.scales ?? [], codes = self.codes ?? []
-            for i in 0..<min(count, codes.count) where i / fan < scales.count { weights[i] = scales[i / fan] * codes[i] }
+            for i in 0..<min(count, codes.count) where i / fan < scales.count {
+                weights[i] = scales[i / fan] * codes[i]
+            }
         }
         return weights
     }
@@ -134,13 +136,19 @@ extension QuantizedModel.Layer {
     /// Sets the accumulator width and shifts of a weighted layer from its effective weight codes, exponents and
     /// biases (the logits also get their common exponent and range), reading inputs in `low ... high`; refuses a
     /// width over `maxAccumulatorBits`. The quantizer and the compressors both finish a layer with this.
-    public mutating func settle(effectiveWeights codes: [Int], exponents: [Int], bias: [Int], inputLow: Int, inputHigh: Int,
-                                maxAccumulatorBits: Int, limitName: String = "--max-acc-bits") throws {
+    public mutating func settle(
+        effectiveWeights codes: [Int], exponents: [Int], bias: [Int], inputLow: Int, inputHigh: Int,
+        maxAccumulatorBits: Int, limitName: String = "--max-acc-bits"
+    ) throws {
         let channels = exponents.count
-        let (lows, highs) = accumulatorRanges(effectiveWeights: codes, bias: bias, inputLow: inputLow, inputHigh: inputHigh)
+        let (lows, highs) = accumulatorRanges(
+            effectiveWeights: codes, bias: bias, inputLow: inputLow, inputHigh: inputHigh)
         let accBits = FixedPoint.width(low: lows.min() ?? 0, high: highs.max() ?? 0)
         guard accBits <= maxAccumulatorBits else {
-            throw QuantizationError(layer: name, "the accumulator needs \(accBits) bits (range \(lows.min() ?? 0)...\(highs.max() ?? 0)), more than \(limitName) \(maxAccumulatorBits)")
+            throw QuantizationError(
+                layer: name,
+                "the accumulator needs \(accBits) bits (range \(lows.min() ?? 0)...\(highs.max() ?? 0)), more than \(limitName) \(maxAccumulatorBits)"
+            )
         }
         weightExponents = exponents
         self.bias = bias
@@ -153,7 +161,10 @@ extension QuantizedModel.Layer {
                 low = min(low, lows[c] << -shifts[c]); high = max(high, highs[c] << -shifts[c])
             }
             guard FixedPoint.width(low: low, high: high) <= maxAccumulatorBits else {
-                throw QuantizationError(layer: name, "aligned logits need \(FixedPoint.width(low: low, high: high)) bits, more than \(limitName) \(maxAccumulatorBits)")
+                throw QuantizationError(
+                    layer: name,
+                    "aligned logits need \(FixedPoint.width(low: low, high: high)) bits, more than \(limitName) \(maxAccumulatorBits)"
+                )
             }
             self.shifts = shifts
             outputExponent = common
@@ -165,14 +176,18 @@ extension QuantizedModel.Layer {
 
     /// The exponent the accumulators are requantized to: the output's, or with a fused activation table its
     /// input's.
-    public var requantizedExponent: Int { kind == .activation ? inputExponent : activation?.inputExponent ?? outputExponent }
+    public var requantizedExponent: Int {
+        kind == .activation ? inputExponent : activation?.inputExponent ?? outputExponent
+    }
 }
 
 extension QuantizedModel.Layer {
     /// The interval bound of every output channel's accumulator (docs/arithmetic.md section 3): the bias plus, per
     /// tap, the extreme products of the weight code with the input range; for an M3 channel, its bias plus the
     /// extreme products of each coefficient with its source's interval.
-    public func accumulatorRanges(effectiveWeights codes: [Int], bias: [Int], inputLow: Int, inputHigh: Int) -> (lows: [Int], highs: [Int]) {
+    public func accumulatorRanges(effectiveWeights codes: [Int], bias: [Int], inputLow: Int, inputHigh: Int) -> (
+        lows: [Int], highs: [Int]
+    ) {
         let channels = bias.count, fan = codes.count / max(channels, 1)
         var lows = [Int](repeating: 0, count: channels), highs = [Int](repeating: 0, count: channels)
         for c in 0..<channels {

@@ -25,14 +25,18 @@ struct LayerQuantizer {
         guard let source = values[node.inputs[0]] else {
             throw QuantizationError(layer: node.name, "reads a value the quantizer did not produce")
         }
-        var layer = QuantizedModel.Layer(name: node.name, kind: .flatten, input: source.name, shape: graph.nodes[step.output].shape,
-                                         inputExponent: source.exponent, outputExponent: source.exponent,
-                                         outputLow: source.low, outputHigh: source.high)
-        var produced = Value(name: node.name, exponent: source.exponent, low: source.low, high: source.high, fromImage: source.fromImage)
+        var layer = QuantizedModel.Layer(
+            name: node.name, kind: .flatten, input: source.name, shape: graph.nodes[step.output].shape,
+            inputExponent: source.exponent, outputExponent: source.exponent,
+            outputLow: source.low, outputHigh: source.high)
+        var produced = Value(
+            name: node.name, exponent: source.exponent, low: source.low, high: source.high, fromImage: source.fromImage)
         switch node.op {
         case .conv2d, .dense:
             try weighted(node, step: step, source: source, into: &layer)
-            produced = Value(name: node.name, exponent: layer.outputExponent, low: layer.outputLow, high: layer.outputHigh, fromImage: false)
+            produced = Value(
+                name: node.name, exponent: layer.outputExponent, low: layer.outputLow, high: layer.outputHigh,
+                fromImage: false)
         case .relu:
             layer.kind = .relu
             layer.outputLow = max(0, source.low); layer.outputHigh = max(0, source.high)
@@ -44,8 +48,10 @@ struct LayerQuantizer {
             let table = fitTable(function, source.exponent, exponent)
             layer.activation = table
             layer.outputExponent = exponent
-            (layer.outputLow, layer.outputHigh) = table.outputRange(low: source.low, high: source.high, bits: options.activationBits)
-            produced = Value(name: node.name, exponent: exponent, low: layer.outputLow, high: layer.outputHigh, fromImage: false)
+            (layer.outputLow, layer.outputHigh) = table.outputRange(
+                low: source.low, high: source.high, bits: options.activationBits)
+            produced = Value(
+                name: node.name, exponent: exponent, low: layer.outputLow, high: layer.outputHigh, fromImage: false)
         case .maxPool(let pool), .averagePool(let pool):
             try pooling(node, pool: pool, into: &layer)
         case .flatten:
@@ -61,8 +67,9 @@ struct LayerQuantizer {
 
     /// An activation table from pre-activation codes of exponent `input` to output codes of exponent `output`.
     func fitTable(_ function: Activation, _ input: Int, _ output: Int) -> PiecewiseLinear {
-        PiecewiseLinear.fit(function, activationBits: options.activationBits, inputExponent: input, outputExponent: output,
-                            segments: options.activationSegments, slopeBits: options.activationSlopeBits)
+        PiecewiseLinear.fit(
+            function, activationBits: options.activationBits, inputExponent: input, outputExponent: output,
+            segments: options.activationSegments, slopeBits: options.activationSlopeBits)
     }
 
     /// A convolution or dense layer: weight and bias codes, the output exponent (and the fused activation's table),
@@ -78,11 +85,15 @@ struct LayerQuantizer {
         } else if case .dense(let dense) = node.op {
             (weight, bias, shape) = (dense.weight.data, dense.bias, dense.weight.shape)
             layer.kind = .dense
-        } else { fatalError("unreachable") }
+        } else {
+            fatalError("unreachable")
+        }
         // The image enters as p / 256 where the float model saw p / 255 (arithmetic.md section 2).
         let gain = source.fromImage ? 256.0 / 255.0 : 1.0
         let (codes, exponents) = weightCodes(weight.map { Double($0) * gain }, channels: shape[0])
-        let biasCodes = (0..<shape[0]).map { FixedPoint.code(Double(bias[$0]), exponent: exponents[$0] + source.exponent) }
+        let biasCodes = (0..<shape[0]).map {
+            FixedPoint.code(Double(bias[$0]), exponent: exponents[$0] + source.exponent)
+        }
         layer.weightShape = shape
         layer.weights = codes
         layer.relu = step.relu
@@ -97,11 +108,14 @@ struct LayerQuantizer {
                 let pre = FixedPoint.exponent(forMagnitude: Double(peaks[step.node] ?? 0), limit: top)
                 let table = fitTable(function, pre, exponent)
                 layer.activation = table
-                (layer.outputLow, layer.outputHigh) = table.outputRange(low: -top - 1, high: top, bits: options.activationBits)
+                (layer.outputLow, layer.outputHigh) = table.outputRange(
+                    low: -top - 1, high: top, bits: options.activationBits)
             }
         }
-        try layer.settle(effectiveWeights: codes, exponents: exponents, bias: biasCodes, inputLow: source.low, inputHigh: source.high,
-                         maxAccumulatorBits: options.maxAccumulatorBits)
+        try layer.settle(
+            effectiveWeights: codes, exponents: exponents, bias: biasCodes, inputLow: source.low,
+            inputHigh: source.high,
+            maxAccumulatorBits: options.maxAccumulatorBits)
     }
 
     /// Weight codes with one exponent per output channel (or one for the layer), saturated to the code range.
@@ -111,7 +125,8 @@ struct LayerQuantizer {
         var exponents: [Int]
         if options.perChannel {
             exponents = (0..<channels).map { c in
-                FixedPoint.exponent(forMagnitude: scaled[(c * fan)..<((c + 1) * fan)].map(abs).max() ?? 0, limit: weightLimit)
+                FixedPoint.exponent(
+                    forMagnitude: scaled[(c * fan)..<((c + 1) * fan)].map(abs).max() ?? 0, limit: weightLimit)
             }
         } else {
             let peak = scaled.map(abs).max() ?? 0
@@ -134,7 +149,8 @@ struct LayerQuantizer {
         layer.pads = [p.top, p.left, p.bottom, p.right]
         let inShape = graph.nodes[node.inputs[0]].shape
         guard node.shape[1] == (inShape[1] + p.top + p.bottom - pool.kernelH) / pool.strideH + 1,
-              node.shape[2] == (inShape[2] + p.left + p.right - pool.kernelW) / pool.strideW + 1 else {
+            node.shape[2] == (inShape[2] + p.left + p.right - pool.kernelW) / pool.strideW + 1
+        else {
             throw QuantizationError(layer: node.name, "ceil-mode pooling is not in the integer model")
         }
         if isAverage { try Quantizer.checkExactAverage(node, pool: pool, input: inShape) }

@@ -21,10 +21,14 @@ extension QuantizedModel {
             throw QuantizationError(layer: "file", "\(file) is not a JSON object")
         }
         guard header.format == formatName else {
-            throw QuantizationError(layer: "file", "\(file) is not an approxrtl quantized model (format '\(header.format ?? "missing")')")
+            throw QuantizationError(
+                layer: "file", "\(file) is not an approxrtl quantized model (format '\(header.format ?? "missing")')")
         }
         guard header.version == currentVersion else {
-            throw QuantizationError(layer: "file", "\(file) has version \(header.version.map(String.init) ?? "missing"); this approxrtl reads version \(currentVersion)")
+            throw QuantizationError(
+                layer: "file",
+                "\(file) has version \(header.version.map(String.init) ?? "missing"); this approxrtl reads version \(currentVersion)"
+            )
         }
         let model: QuantizedModel
         do {
@@ -34,7 +38,8 @@ extension QuantizedModel {
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
             throw QuantizationError(layer: "file", "\(file): wrong type at '\(path(context.codingPath))'")
         } catch let DecodingError.dataCorrupted(context) {
-            throw QuantizationError(layer: "file", "\(file): invalid value at '\(path(context.codingPath))': \(context.debugDescription)")
+            throw QuantizationError(
+                layer: "file", "\(file): invalid value at '\(path(context.codingPath))': \(context.debugDescription)")
         }
         try model.validate()
         return model
@@ -48,7 +53,8 @@ extension QuantizedModel {
     }
 
     private static func path(_ keys: [CodingKey]) -> String {
-        keys.map { $0.intValue.map { "[\($0)]" } ?? snake($0.stringValue) }.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+        keys.map { $0.intValue.map { "[\($0)]" } ?? snake($0.stringValue) }.joined(separator: ".").replacingOccurrences(
+            of: ".[", with: "[")
     }
 
     private static func snake(_ name: String) -> String {

@@ -21,7 +21,8 @@ public struct PiecewiseLinear: Codable, Equatable, Sendable {
     public var slopeBits: Int
     public var interceptBits: Int
 
-    public init(function: String, inputExponent: Int, breakpoints: [Int], slopes: [Int], intercepts: [Int], shift: Int) {
+    public init(function: String, inputExponent: Int, breakpoints: [Int], slopes: [Int], intercepts: [Int], shift: Int)
+    {
         self.function = function; self.inputExponent = inputExponent
         self.breakpoints = breakpoints; self.slopes = slopes; self.intercepts = intercepts; self.shift = shift
         slopeBits = FixedPoint.width(low: slopes.min() ?? 0, high: slopes.max() ?? 0)
@@ -60,18 +61,27 @@ public struct PiecewiseLinear: Codable, Equatable, Sendable {
     /// What the file must hold for the arithmetic to be well defined.
     public func check(activationBits: Int, maxSlopeBits: Int = PiecewiseLinear.maxSlopeBits) -> String? {
         guard !slopes.isEmpty, intercepts.count == slopes.count, breakpoints.count == slopes.count - 1 else {
-            return "a table of \(slopes.count) slopes needs as many intercepts (\(intercepts.count)) and one breakpoint fewer (\(breakpoints.count))"
+            return
+                "a table of \(slopes.count) slopes needs as many intercepts (\(intercepts.count)) and one breakpoint fewer (\(breakpoints.count))"
         }
-        guard zip(breakpoints, breakpoints.dropFirst()).allSatisfy({ $0 < $1 }) else { return "breakpoints must ascend strictly" }
+        guard zip(breakpoints, breakpoints.dropFirst()).allSatisfy({ $0 < $1 }) else {
+            return "breakpoints must ascend strictly"
+        }
         let codes = FixedPoint.range(bits: activationBits)
-        guard breakpoints.allSatisfy({ codes.contains($0) }) else { return "breakpoints must be \(activationBits)-bit codes" }
-        guard (0...PiecewiseLinear.maxShift).contains(shift) else { return "shift \(shift) is outside 0...\(PiecewiseLinear.maxShift)" }
+        guard breakpoints.allSatisfy({ codes.contains($0) }) else {
+            return "breakpoints must be \(activationBits)-bit codes"
+        }
+        guard (0...PiecewiseLinear.maxShift).contains(shift) else {
+            return "shift \(shift) is outside 0...\(PiecewiseLinear.maxShift)"
+        }
         guard slopeBits == FixedPoint.width(low: slopes.min()!, high: slopes.max()!),
-              interceptBits == FixedPoint.width(low: intercepts.min()!, high: intercepts.max()!) else {
+            interceptBits == FixedPoint.width(low: intercepts.min()!, high: intercepts.max()!)
+        else {
             return "slope_bits and intercept_bits must be the widths of the slopes and intercepts"
         }
         guard slopeBits <= maxSlopeBits, interceptBits <= PiecewiseLinear.maxInterceptBits else {
-            return "slopes (\(slopeBits) bits) or intercepts (\(interceptBits) bits) exceed \(maxSlopeBits) and \(PiecewiseLinear.maxInterceptBits) bits"
+            return
+                "slopes (\(slopeBits) bits) or intercepts (\(interceptBits) bits) exceed \(maxSlopeBits) and \(PiecewiseLinear.maxInterceptBits) bits"
         }
         return nil
     }
@@ -87,8 +97,10 @@ public struct PiecewiseLinear: Codable, Equatable, Sendable {
     /// as breakpoints (exact up to the coefficients' rounding); smooth ones get equal pieces over the interval where
     /// they bend, plus one flat-ish piece on each side. Each piece is the least-squares line over its codes; the
     /// slopes are rounded to `slopeBits` bits with the largest shift that keeps them there.
-    public static func fit(_ function: Activation, activationBits: Int, inputExponent: Int, outputExponent: Int,
-                           segments: Int, slopeBits: Int) -> PiecewiseLinear {
+    public static func fit(
+        _ function: Activation, activationBits: Int, inputExponent: Int, outputExponent: Int,
+        segments: Int, slopeBits: Int
+    ) -> PiecewiseLinear {
         let codes = FixedPoint.range(bits: activationBits)
         let step = pow(2.0, Double(inputExponent))
         // Breakpoints: codes where a new piece starts.
@@ -131,8 +143,9 @@ public struct PiecewiseLinear: Codable, Equatable, Sendable {
         while shift > 0 && (steepest * pow(2, Double(shift))).rounded() > limit { shift -= 1 }
         let unit = pow(2.0, Double(shift))
         let half = shift > 0 ? 1 << (shift - 1) : 0
-        return PiecewiseLinear(function: function.description, inputExponent: inputExponent, breakpoints: starts,
-                               slopes: lines.map { Int(($0.slope * unit).rounded()) },
-                               intercepts: lines.map { Int(($0.intercept * unit).rounded()) + half }, shift: shift)
+        return PiecewiseLinear(
+            function: function.description, inputExponent: inputExponent, breakpoints: starts,
+            slopes: lines.map { Int(($0.slope * unit).rounded()) },
+            intercepts: lines.map { Int(($0.intercept * unit).rounded()) + half }, shift: shift)
     }
 }

@@ -104,8 +104,10 @@ public struct QuantizedModel: Codable, Equatable, Sendable {
         /// own but a combination of other channels' accumulators.
         public var approximatedFeatures: ApproximatedFeatures? = nil
 
-        public init(name: String, kind: Kind, input: String, shape: [Int], inputExponent: Int, outputExponent: Int,
-                    outputLow: Int, outputHigh: Int) {
+        public init(
+            name: String, kind: Kind, input: String, shape: [Int], inputExponent: Int, outputExponent: Int,
+            outputLow: Int, outputHigh: Int
+        ) {
             self.name = name; self.kind = kind; self.input = input; self.shape = shape
             self.inputExponent = inputExponent; self.outputExponent = outputExponent
             self.outputLow = outputLow; self.outputHigh = outputHigh

@@ -20,20 +20,31 @@ public enum Quantizer {
     public static let widths = 4...16
 
     /// Quantizes `graph`, choosing activation exponents from the float model's values on `calibration`.
-    public static func quantize(_ graph: Graph, calibration: ImageDataset, source: String,
-                                options: QuantizationOptions = QuantizationOptions()) throws -> QuantizedModel {
-        for (flag, bits) in [("--wbits", options.weightBits), ("--abits", options.activationBits)] where !widths.contains(bits) {
-            throw QuantizationError(layer: "options", "\(flag) \(bits) is outside the supported \(widths.lowerBound) to \(widths.upperBound) bits")
+    public static func quantize(
+        _ graph: Graph, calibration: ImageDataset, source: String,
+        options: QuantizationOptions = QuantizationOptions()
+    ) throws -> QuantizedModel {
+        for (flag, bits) in [("--wbits", options.weightBits), ("--abits", options.activationBits)]
+        where !widths.contains(bits) {
+            throw QuantizationError(
+                layer: "options",
+                "\(flag) \(bits) is outside the supported \(widths.lowerBound) to \(widths.upperBound) bits")
         }
         guard (2...62).contains(options.maxAccumulatorBits) else {
             throw QuantizationError(layer: "options", "--max-acc-bits must lie in 2...62")
         }
-        guard (1...64).contains(options.activationSegments), (2...PiecewiseLinear.maxSlopeBits).contains(options.activationSlopeBits) else {
-            throw QuantizationError(layer: "options", "activation tables take 1 to 64 segments and 2 to \(PiecewiseLinear.maxSlopeBits)-bit slopes")
+        guard (1...64).contains(options.activationSegments),
+            (2...PiecewiseLinear.maxSlopeBits).contains(options.activationSlopeBits)
+        else {
+            throw QuantizationError(
+                layer: "options",
+                "activation tables take 1 to 64 segments and 2 to \(PiecewiseLinear.maxSlopeBits)-bit slopes")
         }
         let plan = try Plan(graph: graph)
-        guard calibration.count > 0, calibration.rows * calibration.cols == elementCount(graph.nodes[plan.input].shape) else {
-            throw QuantizationError(layer: "input", "calibration images do not fit the input \(graph.nodes[plan.input].shape)")
+        guard calibration.count > 0, calibration.rows * calibration.cols == elementCount(graph.nodes[plan.input].shape)
+        else {
+            throw QuantizationError(
+                layer: "input", "calibration images do not fit the input \(graph.nodes[plan.input].shape)")
         }
         let peaks = calibrate(graph, nodes: plan.calibrated, images: calibration)
 
@@ -41,15 +52,18 @@ public enum Quantizer {
         let inputNode = graph.nodes[plan.input]
         walker.values[plan.input] = .init(name: inputNode.name, exponent: -8, low: 0, high: 255, fromImage: true)
         let layers = try plan.steps.map { try walker.quantize($0) }
-        var model = QuantizedModel(source: source,
-                                   calibration: .init(dataset: calibration.name, images: calibration.count, method: "max-abs"),
-                                   weightBits: options.weightBits, activationBits: options.activationBits,
-                                   maxAccumulatorBits: options.maxAccumulatorBits,
-                                   weightScale: options.perChannel ? "channel" : "layer",
-                                   input: .init(name: inputNode.name, shape: inputNode.shape, exponent: -8, low: 0, high: 255),
-                                   layers: layers)
+        var model = QuantizedModel(
+            source: source,
+            calibration: .init(dataset: calibration.name, images: calibration.count, method: "max-abs"),
+            weightBits: options.weightBits, activationBits: options.activationBits,
+            maxAccumulatorBits: options.maxAccumulatorBits,
+            weightScale: options.perChannel ? "channel" : "layer",
+            input: .init(name: inputNode.name, shape: inputNode.shape, exponent: -8, low: 0, high: 255),
+            layers: layers)
         if layers.contains(where: { $0.activation != nil }) {
-            (model.activationSegments, model.activationSlopeBits) = (options.activationSegments, options.activationSlopeBits)
+            (model.activationSegments, model.activationSlopeBits) = (
+                options.activationSegments, options.activationSlopeBits
+            )
         }
         try model.validate()
         return model
@@ -62,8 +76,13 @@ public enum Quantizer {
         let floorH = (input[1] + p.top + p.bottom - pool.kernelH) / pool.strideH + 1
         let floorW = (input[2] + p.left + p.right - pool.kernelW) / pool.strideW + 1
         let area = pool.kernelH * pool.kernelW
-        guard (!padded || pool.countIncludePad), node.shape[1] == floorH, node.shape[2] == floorW, area & (area - 1) == 0 else {
-            throw QuantizationError(layer: node.name, "average pooling is exact only with a power-of-two window (\(pool.kernelH)x\(pool.kernelW) here), no ceil-mode overhang, and padding counted in the divisor")
+        guard (!padded || pool.countIncludePad), node.shape[1] == floorH, node.shape[2] == floorW,
+            area & (area - 1) == 0
+        else {
+            throw QuantizationError(
+                layer: node.name,
+                "average pooling is exact only with a power-of-two window (\(pool.kernelH)x\(pool.kernelW) here), no ceil-mode overhang, and padding counted in the divisor"
+            )
         }
     }
 
@@ -101,7 +120,9 @@ struct Plan {
         }
         input = inputs[0]
         guard graph.nodes[input].shape.count == 3, graph.nodes[input].shape[0] == 1 else {
-            throw QuantizationError(layer: graph.nodes[input].name, "the input must be one grayscale image [1, H, W], not \(graph.nodes[input].shape)")
+            throw QuantizationError(
+                layer: graph.nodes[input].name,
+                "the input must be one grayscale image [1, H, W], not \(graph.nodes[input].shape)")
         }
         let consumers = graph.consumers()
         var output = graph.outputs[0]
@@ -110,10 +131,13 @@ struct Plan {
         for (index, node) in graph.nodes.enumerated() where index != input && !fused.contains(index) {
             if index > output { break }
             if case .constant = node.op {
-                throw QuantizationError(layer: node.name, "constant operands have no integer form; fold them into a Conv or Dense bias")
+                throw QuantizationError(
+                    layer: node.name, "constant operands have no integer form; fold them into a Conv or Dense bias")
             }
             if node.inputs.count != 1 {
-                throw QuantizationError(layer: node.name, "\(node.op.name) with \(node.inputs.count) inputs is not supported by the integer model")
+                throw QuantizationError(
+                    layer: node.name,
+                    "\(node.op.name) with \(node.inputs.count) inputs is not supported by the integer model")
             }
             var step = Step(node: index, output: index, relu: false, logits: false)
             switch node.op {
@@ -132,7 +156,8 @@ struct Plan {
                 }
                 if step.output == output {
                     guard !step.relu && step.activation == nil else {
-                        throw QuantizationError(layer: node.name, "the logits layer must not end in \(graph.nodes[output].op.name)")
+                        throw QuantizationError(
+                            layer: node.name, "the logits layer must not end in \(graph.nodes[output].op.name)")
                     }
                     step.logits = true
                 } else {
@@ -151,7 +176,8 @@ struct Plan {
             steps.append(step)
         }
         guard let last = steps.last, last.output == output, last.logits else {
-            throw QuantizationError(layer: graph.nodes[output].name, "the output must be a Conv or Dense layer (the logits)")
+            throw QuantizationError(
+                layer: graph.nodes[output].name, "the output must be a Conv or Dense layer (the logits)")
         }
     }
 }

@@ -10,9 +10,13 @@ extension QuantizedModel {
         for (position, layer) in layers.enumerated() {
             func fail(_ reason: String) -> QuantizationError { QuantizationError(layer: layer.name, reason) }
             guard known[layer.name] == nil else { throw fail("a layer or input of this name already exists") }
-            guard let source = known[layer.input] else { throw fail("reads '\(layer.input)', which no earlier layer produces") }
+            guard let source = known[layer.input] else {
+                throw fail("reads '\(layer.input)', which no earlier layer produces")
+            }
             guard layer.inputExponent == source.exponent else {
-                throw fail("input_exponent \(layer.inputExponent) differs from the exponent \(source.exponent) of '\(layer.input)'")
+                throw fail(
+                    "input_exponent \(layer.inputExponent) differs from the exponent \(source.exponent) of '\(layer.input)'"
+                )
             }
             let isLast = position == layers.count - 1
             guard (layer.logits ?? false) == isLast else {
@@ -37,17 +41,25 @@ extension QuantizedModel {
             throw QuantizationError(layer: "file", "format is '\(format)', expected '\(QuantizedModel.formatName)'")
         }
         guard version == QuantizedModel.currentVersion else {
-            throw QuantizationError(layer: "file", "version \(version) is not supported (this approxrtl reads version \(QuantizedModel.currentVersion))")
+            throw QuantizationError(
+                layer: "file",
+                "version \(version) is not supported (this approxrtl reads version \(QuantizedModel.currentVersion))")
         }
-        for (field, bits) in [("weight_bits", weightBits), ("activation_bits", activationBits)] where !Quantizer.widths.contains(bits) {
+        for (field, bits) in [("weight_bits", weightBits), ("activation_bits", activationBits)]
+        where !Quantizer.widths.contains(bits) {
             throw QuantizationError(layer: "file", "\(field) \(bits) is outside \(Quantizer.widths)")
         }
-        guard (2...62).contains(maxAccumulatorBits) else { throw QuantizationError(layer: "file", "max_accumulator_bits must lie in 2...62") }
+        guard (2...62).contains(maxAccumulatorBits) else {
+            throw QuantizationError(layer: "file", "max_accumulator_bits must lie in 2...62")
+        }
         guard weightScale == "channel" || weightScale == "layer" else {
             throw QuantizationError(layer: "file", "weight_scale must be 'channel' or 'layer', not '\(weightScale)'")
         }
-        guard input.shape.count == 3, input.shape.allSatisfy({ $0 > 0 }), input.low == 0, input.high == 255, input.exponent == -8 else {
-            throw QuantizationError(layer: input.name, "the input must be [C, H, W] pixel codes 0...255 with exponent -8")
+        guard input.shape.count == 3, input.shape.allSatisfy({ $0 > 0 }), input.low == 0, input.high == 255,
+            input.exponent == -8
+        else {
+            throw QuantizationError(
+                layer: input.name, "the input must be [C, H, W] pixel codes 0...255 with exponent -8")
         }
         guard !layers.isEmpty else { throw QuantizationError(layer: "file", "no layers") }
     }
@@ -59,12 +71,16 @@ extension QuantizedModel {
         case .conv2d, .dense:
             expected = try validateWeighted(layer, source: source, fail: fail)
         case .maxPool, .averagePool:
-            guard let kernel = layer.kernel, source.shape.count == 3, let geometry = try? window(layer, input: source.shape, kernel: kernel) else {
+            guard let kernel = layer.kernel, source.shape.count == 3,
+                let geometry = try? window(layer, input: source.shape, kernel: kernel)
+            else {
                 throw fail("kernel, stride or pads do not fit the input \(source.shape)")
             }
             if layer.kind == .averagePool {
                 let area = kernel[0] * kernel[1]
-                guard area & (area - 1) == 0 else { throw fail("average pooling needs a power-of-two window, not \(kernel)") }
+                guard area & (area - 1) == 0 else {
+                    throw fail("average pooling needs a power-of-two window, not \(kernel)")
+                }
             }
             guard layer.outputExponent == layer.inputExponent else { throw fail("pooling keeps the exponent") }
             expected = [source.shape[0], geometry.0, geometry.1]
@@ -75,9 +91,14 @@ extension QuantizedModel {
             try check(table, input: (source.low, source.high), layer: layer, fail: fail)
             expected = source.shape
         case .relu, .flatten, .reshape:
-            guard layer.outputExponent == layer.inputExponent else { throw fail("\(layer.kind.rawValue) keeps the exponent") }
-            expected = layer.kind == .flatten ? [elementCount(source.shape)] : layer.kind == .relu ? source.shape : layer.shape
-            guard elementCount(layer.shape) == elementCount(source.shape) else { throw fail("shape \(layer.shape) does not hold the \(elementCount(source.shape)) input values") }
+            guard layer.outputExponent == layer.inputExponent else {
+                throw fail("\(layer.kind.rawValue) keeps the exponent")
+            }
+            expected =
+                layer.kind == .flatten ? [elementCount(source.shape)] : layer.kind == .relu ? source.shape : layer.shape
+            guard elementCount(layer.shape) == elementCount(source.shape) else {
+                throw fail("shape \(layer.shape) does not hold the \(elementCount(source.shape)) input values")
+            }
         }
         return expected
     }
@@ -87,17 +108,26 @@ extension QuantizedModel {
         let weightLimit = (1 << (weightBits - 1)) - 1
         let expected: [Int]
         guard let shape = layer.weightShape, let exponents = layer.weightExponents,
-              let bias = layer.bias, let accBits = layer.accumulatorBits, let shifts = layer.shifts else {
-            throw fail("a \(layer.kind.rawValue) layer needs weight_shape, weights, weight_exponents, bias, accumulator_bits and shifts")
+            let bias = layer.bias, let accBits = layer.accumulatorBits, let shifts = layer.shifts
+        else {
+            throw fail(
+                "a \(layer.kind.rawValue) layer needs weight_shape, weights, weight_exponents, bias, accumulator_bits and shifts"
+            )
         }
         let channels = shape.first ?? 0
-        guard shape.allSatisfy({ $0 > 0 }), exponents.count == channels, bias.count == channels, shifts.count == channels else {
-            throw fail("weight_exponents (\(exponents.count)), bias (\(bias.count)) and shifts (\(shifts.count)) do not match weight_shape \(shape)")
+        guard shape.allSatisfy({ $0 > 0 }), exponents.count == channels, bias.count == channels,
+            shifts.count == channels
+        else {
+            throw fail(
+                "weight_exponents (\(exponents.count)), bias (\(bias.count)) and shifts (\(shifts.count)) do not match weight_shape \(shape)"
+            )
         }
         // The numbers exist once: plain codes, or a compression that defines them.
         switch (layer.weights, layer.compression) {
         case (let codes?, nil):
-            guard codes.count == elementCount(shape) else { throw fail("weights (\(codes.count)) do not match weight_shape \(shape)") }
+            guard codes.count == elementCount(shape) else {
+                throw fail("weights (\(codes.count)) do not match weight_shape \(shape)")
+            }
             if let bad = codes.first(where: { abs($0) > weightLimit }) {
                 throw fail("weight code \(bad) is outside ±\(weightLimit) (\(weightBits)-bit symmetric)")
             }
@@ -114,7 +144,8 @@ extension QuantizedModel {
         }
         if layer.kind == .conv2d {
             guard shape.count == 4, source.shape.count == 3, shape[1] == source.shape[0],
-                  let geometry = try? window(layer, input: source.shape, kernel: [shape[2], shape[3]]) else {
+                let geometry = try? window(layer, input: source.shape, kernel: [shape[2], shape[3]])
+            else {
                 throw fail("weight_shape \(shape), kernel, stride or pads do not fit the input \(source.shape)")
             }
             expected = [channels, geometry.0, geometry.1]
@@ -130,32 +161,43 @@ extension QuantizedModel {
         if let features = layer.approximatedFeatures {
             try validate(features, layer: layer, weights: weights, channels: channels, fail: fail)
         }
-        try validateAccumulators(layer, weights: weights, numbers: (exponents, bias, accBits, shifts), source: source, fail: fail)
+        try validateAccumulators(
+            layer, weights: weights, numbers: (exponents, bias, accBits, shifts), source: source, fail: fail)
         return expected
     }
 
     /// The accumulator width holds every channel's interval bound; the shifts lead to the output codes.
-    private func validateAccumulators(_ layer: Layer, weights: [Int], numbers: (exponents: [Int], bias: [Int], accBits: Int, shifts: [Int]),
-                                      source: Known, fail: (String) -> QuantizationError) throws {
+    private func validateAccumulators(
+        _ layer: Layer, weights: [Int], numbers: (exponents: [Int], bias: [Int], accBits: Int, shifts: [Int]),
+        source: Known, fail: (String) -> QuantizationError
+    ) throws {
         let (exponents, bias, accBits, shifts) = numbers
         let channels = exponents.count
         let activation = FixedPoint.range(bits: activationBits)
         // The stored width must hold the interval bound of every channel (arithmetic.md section 3).
-        let (lows, highs) = layer.accumulatorRanges(effectiveWeights: weights, bias: bias, inputLow: source.low, inputHigh: source.high)
+        let (lows, highs) = layer.accumulatorRanges(
+            effectiveWeights: weights, bias: bias, inputLow: source.low, inputHigh: source.high)
         for c in 0..<channels {
-            guard FixedPoint.range(bits: accBits).contains(lows[c]), FixedPoint.range(bits: accBits).contains(highs[c]) else {
-                throw fail("channel \(c) can reach \(lows[c])...\(highs[c]), which does not fit accumulator_bits \(accBits)")
+            guard FixedPoint.range(bits: accBits).contains(lows[c]), FixedPoint.range(bits: accBits).contains(highs[c])
+            else {
+                throw fail(
+                    "channel \(c) can reach \(lows[c])...\(highs[c]), which does not fit accumulator_bits \(accBits)")
             }
         }
         if layer.logits ?? false {
             guard shifts.allSatisfy({ $0 <= 0 }),
-                  zip(exponents, shifts).allSatisfy({ $0 + layer.inputExponent + $1 == layer.outputExponent }) else {
-                throw fail("logit shifts must align every channel to output_exponent \(layer.outputExponent) by left shifts")
+                zip(exponents, shifts).allSatisfy({ $0 + layer.inputExponent + $1 == layer.outputExponent })
+            else {
+                throw fail(
+                    "logit shifts must align every channel to output_exponent \(layer.outputExponent) by left shifts")
             }
         } else {
-            guard zip(exponents, shifts).allSatisfy({ layer.requantizedExponent - ($0 + layer.inputExponent) == $1 }) else {
-                throw fail(layer.activation == nil ? "shifts must equal output_exponent - (weight exponent + input_exponent)"
-                                                   : "shifts must equal the activation's input_exponent - (weight exponent + input_exponent)")
+            guard zip(exponents, shifts).allSatisfy({ layer.requantizedExponent - ($0 + layer.inputExponent) == $1 })
+            else {
+                throw fail(
+                    layer.activation == nil
+                        ? "shifts must equal output_exponent - (weight exponent + input_exponent)"
+                        : "shifts must equal the activation's input_exponent - (weight exponent + input_exponent)")
             }
             guard activation.contains(layer.outputLow), activation.contains(layer.outputHigh) else {
                 throw fail("output range \(layer.outputLow)...\(layer.outputHigh) exceeds \(activationBits)-bit codes")
@@ -169,19 +211,24 @@ extension QuantizedModel {
     }
 
     /// An activation table is well formed and the layer's output range is the one it gives on `input`.
-    private func check(_ table: PiecewiseLinear, input: (low: Int, high: Int), layer: Layer,
-                       fail: (String) -> QuantizationError) throws {
+    private func check(
+        _ table: PiecewiseLinear, input: (low: Int, high: Int), layer: Layer,
+        fail: (String) -> QuantizationError
+    ) throws {
         if let problem = table.check(activationBits: activationBits) { throw fail("activation: " + problem) }
         let range = table.outputRange(low: input.low, high: input.high, bits: activationBits)
         guard range == (layer.outputLow, layer.outputHigh) else {
-            throw fail("output range \(layer.outputLow)...\(layer.outputHigh) should be \(range.low)...\(range.high), what the activation table gives")
+            throw fail(
+                "output range \(layer.outputLow)...\(layer.outputHigh) should be \(range.low)...\(range.high), what the activation table gives"
+            )
         }
     }
 
     /// Output rows and columns of a window op (floor formula); throws when the fields are missing or inconsistent.
     private func window(_ layer: Layer, input: [Int], kernel: [Int]) throws -> (Int, Int) {
         guard let stride = layer.stride, let pads = layer.pads, kernel.count == 2, stride.count == 2, pads.count == 4,
-              kernel.allSatisfy({ $0 > 0 }), stride.allSatisfy({ $0 > 0 }), pads.allSatisfy({ $0 >= 0 }) else {
+            kernel.allSatisfy({ $0 > 0 }), stride.allSatisfy({ $0 > 0 }), pads.allSatisfy({ $0 >= 0 })
+        else {
             throw QuantizationError(layer: layer.name, "kernel, stride or pads missing")
         }
         let h = (input[1] + pads[0] + pads[2] - kernel[0]) / stride[0] + 1
@@ -192,13 +239,16 @@ extension QuantizedModel {
 
     /// The internal consistency of a compressed layer: widths, code book, permutation, segments, coefficients.
     private func validate(_ compression: Compression, layer: Layer, shape: [Int]) throws {
-        func fail(_ reason: String) -> QuantizationError { QuantizationError(layer: layer.name, "compression: " + reason) }
+        func fail(_ reason: String) -> QuantizationError {
+            QuantizationError(layer: layer.name, "compression: " + reason)
+        }
         let count = elementCount(shape), channels = shape[0], fan = count / channels
         let exponents = layer.weightExponents ?? []
         switch compression.method {
         case .linear, .quadratic:
             guard compression.group != nil else { throw fail("group must be 'layer', 'channel' or 'kernel'") }
-            guard let bits = compression.coefficientBits, (2...32).contains(bits), let groups = compression.groups else {
+            guard let bits = compression.coefficientBits, (2...32).contains(bits), let groups = compression.groups
+            else {
                 throw fail("a \(compression.method.rawValue) compression needs coefficient_bits (2 to 32) and groups")
             }
             let limit = (1 << (bits - 1)) - 1
@@ -207,34 +257,50 @@ extension QuantizedModel {
                 guard !weightGroup.order.isEmpty else { throw fail("group \(g) is empty") }
                 for index in weightGroup.order {
                     guard (0..<count).contains(index), !seen[index] else {
-                        throw fail("group \(g): index \(index) is out of range or already in a group (order must be a permutation)")
+                        throw fail(
+                            "group \(g): index \(index) is out of range or already in a group (order must be a permutation)"
+                        )
                     }
                     seen[index] = true
                 }
                 // All members of a group scale alike, so the channels it touches share one exponent.
                 let touched = Set(weightGroup.order.map { exponents[$0 / fan] })
-                guard touched.count == 1 else { throw fail("group \(g) spans channels with different weight exponents \(touched.sorted())") }
+                guard touched.count == 1 else {
+                    throw fail("group \(g) spans channels with different weight exponents \(touched.sorted())")
+                }
                 var next = 0
                 for segment in weightGroup.segments {
                     guard segment.start == next, segment.count > 0 else {
-                        throw fail("group \(g): segments must be contiguous and non-empty from rank 0 (segment at \(segment.start))")
+                        throw fail(
+                            "group \(g): segments must be contiguous and non-empty from rank 0 (segment at \(segment.start))"
+                        )
                     }
                     guard segment.coefficients.count == compression.degree! + 1 else {
-                        throw fail("group \(g): a \(compression.method.rawValue) segment has \(compression.degree! + 1) coefficients, not \(segment.coefficients.count)")
+                        throw fail(
+                            "group \(g): a \(compression.method.rawValue) segment has \(compression.degree! + 1) coefficients, not \(segment.coefficients.count)"
+                        )
                     }
                     if let bad = segment.coefficients.first(where: { abs($0) > limit }) {
                         throw fail("group \(g): coefficient \(bad) is outside ±\(limit) (\(bits) bits)")
                     }
                     next += segment.count
                 }
-                guard next == weightGroup.order.count else { throw fail("group \(g): segments cover \(next) of \(weightGroup.order.count) ranks") }
+                guard next == weightGroup.order.count else {
+                    throw fail("group \(g): segments cover \(next) of \(weightGroup.order.count) ranks")
+                }
             }
             // Every weight is in a group, except M4's taps outside the kernel windows, which stay zero.
-            guard seen.indices.allSatisfy({ seen[$0] || !layer.isLive($0) }) else { throw fail("the groups do not cover all \(count) weights") }
+            guard seen.indices.allSatisfy({ seen[$0] || !layer.isLive($0) }) else {
+                throw fail("the groups do not cover all \(count) weights")
+            }
         case .swc:
-            guard let codebook = compression.codebook?.rawValue else { throw fail("codebook must be 'uniform' or 'pow2'") }
-            guard let codeBits = compression.codeBits, (2...8).contains(codeBits), let scaleBits = compression.scaleBits, (2...32).contains(scaleBits),
-                  let scales = compression.scales, let codes = compression.codes else {
+            guard let codebook = compression.codebook?.rawValue else {
+                throw fail("codebook must be 'uniform' or 'pow2'")
+            }
+            guard let codeBits = compression.codeBits, (2...8).contains(codeBits),
+                let scaleBits = compression.scaleBits, (2...32).contains(scaleBits),
+                let scales = compression.scales, let codes = compression.codes
+            else {
                 throw fail("an swc compression needs code_bits (2 to 8), scale_bits (2 to 32), scales and codes")
             }
             guard scales.count == channels, codes.count == count else {
@@ -253,10 +319,16 @@ extension QuantizedModel {
 extension QuantizedModel {
     /// M4's record: one centred window per output channel of a square convolution kernel, of the same parity as
     /// the kernel, with every weight outside it zero.
-    func validateKernelSizes(_ sizes: [Int], weights: [Int], shape: [Int], kind: Kind, fail: (String) -> QuantizationError) throws {
-        guard kind == .conv2d, shape.count == 4, shape[2] == shape[3] else { throw fail("kernel_sizes apply to square convolution kernels only") }
+    func validateKernelSizes(
+        _ sizes: [Int], weights: [Int], shape: [Int], kind: Kind, fail: (String) -> QuantizationError
+    ) throws {
+        guard kind == .conv2d, shape.count == 4, shape[2] == shape[3] else {
+            throw fail("kernel_sizes apply to square convolution kernels only")
+        }
         let (channels, kernel) = (shape[0], shape[2])
-        guard sizes.count == channels else { throw fail("kernel_sizes (\(sizes.count)) do not match the \(channels) output channels") }
+        guard sizes.count == channels else {
+            throw fail("kernel_sizes (\(sizes.count)) do not match the \(channels) output channels")
+        }
         let fan = weights.count / channels
         for (c, size) in sizes.enumerated() {
             guard size >= 1, size <= kernel, (kernel - size) % 2 == 0 else {
@@ -266,7 +338,8 @@ extension QuantizedModel {
             for k in 0..<fan {
                 let (ky, kx) = ((k / kernel) % kernel, k % kernel)
                 if (ky < low || ky >= high || kx < low || kx >= high) && weights[c * fan + k] != 0 {
-                    throw fail("channel \(c) has a nonzero weight at (\(ky), \(kx)), outside its \(size)x\(size) window")
+                    throw fail(
+                        "channel \(c) has a nonzero weight at (\(ky), \(kx)), outside its \(size)x\(size) window")
                 }
             }
         }
@@ -277,26 +350,38 @@ extension QuantizedModel {
     /// M3's record: a convolution's channels, each approximated once, from sources that are computed (not
     /// approximated) and distinct, with coefficients inside their width; the approximated channels' own
     /// weights are all zero.
-    func validate(_ record: ApproximatedFeatures, layer: Layer, weights: [Int], channels: Int, fail: (String) -> QuantizationError) throws {
+    func validate(
+        _ record: ApproximatedFeatures, layer: Layer, weights: [Int], channels: Int, fail: (String) -> QuantizationError
+    ) throws {
         func bad(_ reason: String) -> QuantizationError { fail("approximated_features: " + reason) }
         guard layer.kind == .conv2d, !(layer.logits ?? false) else { throw bad("apply to convolutions only") }
-        guard (2...24).contains(record.coefficientBits) else { throw bad("coefficient_bits \(record.coefficientBits) is outside 2...24") }
+        guard (2...24).contains(record.coefficientBits) else {
+            throw bad("coefficient_bits \(record.coefficientBits) is outside 2...24")
+        }
         let limit = (1 << (record.coefficientBits - 1)) - 1
         let approximated = record.channels
         guard approximated.count == record.features.count else { throw bad("a channel is approximated twice") }
         let fan = weights.count / channels
         for feature in record.features {
             let j = feature.channel
-            guard (0..<channels).contains(j) else { throw bad("channel \(j) is not among the \(channels) output channels") }
+            guard (0..<channels).contains(j) else {
+                throw bad("channel \(j) is not among the \(channels) output channels")
+            }
             guard !feature.sources.isEmpty, feature.sources.count == feature.coefficients.count else {
-                throw bad("channel \(j) needs as many coefficients (\(feature.coefficients.count)) as sources (\(feature.sources.count)), at least one")
+                throw bad(
+                    "channel \(j) needs as many coefficients (\(feature.coefficients.count)) as sources (\(feature.sources.count)), at least one"
+                )
             }
             guard Set(feature.sources).count == feature.sources.count,
-                  feature.sources.allSatisfy({ (0..<channels).contains($0) && !approximated.contains($0) }) else {
-                throw bad("channel \(j)'s sources \(feature.sources) must be distinct computed channels of this layer (not approximated)")
+                feature.sources.allSatisfy({ (0..<channels).contains($0) && !approximated.contains($0) })
+            else {
+                throw bad(
+                    "channel \(j)'s sources \(feature.sources) must be distinct computed channels of this layer (not approximated)"
+                )
             }
             if let code = feature.coefficients.first(where: { abs($0) > limit }) {
-                throw bad("channel \(j)'s coefficient \(code) is outside ±\(limit) (\(record.coefficientBits)-bit symmetric)")
+                throw bad(
+                    "channel \(j)'s coefficient \(code) is outside ±\(limit) (\(record.coefficientBits)-bit symmetric)")
             }
             guard weights[(j * fan)..<((j + 1) * fan)].allSatisfy({ $0 == 0 }) else {
                 throw bad("channel \(j) is approximated but has nonzero weights")

@@ -23,7 +23,9 @@ let arguments = CommandLine.arguments
 let directory = arguments.count > 1 ? arguments[1] : FashionMNIST.defaultDirectory
 let train = try FashionMNIST.load(split: .train, directory: directory)
 
-line("training throughput, Fashion-MNIST train images, batch 64, Adam, \(ProcessInfo.processInfo.activeProcessorCount) cores:")
+line(
+    "training throughput, Fashion-MNIST train images, batch 64, Adam, \(ProcessInfo.processInfo.activeProcessorCount) cores:"
+)
 for (architecture, images) in [(Architecture.lenet5, 8192), (Architecture.vggSmall, 2048)] {
     let subset = train.prefix(images)
     let graph = try architecture.build(seed: 1)
@@ -41,9 +43,11 @@ for (architecture, images) in [(Architecture.lenet5, 8192), (Architecture.vggSma
         }
     }
     let trainRate = Double(images) / trainSeconds, inferRate = Double(images) / inferSeconds
-    line("  " + architecture.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
-         + String(format: " train %8.0f images/s   float inference (baseline) %8.0f images/s   ratio %.3f",
-                  trainRate, inferRate, trainRate / inferRate))
+    line(
+        "  " + architecture.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
+            + String(
+                format: " train %8.0f images/s   float inference (baseline) %8.0f images/s   ratio %.3f",
+                trainRate, inferRate, trainRate / inferRate))
 }
 
 line("SGEMM, one core, shapes from the bundled networks (M x N x K):")
@@ -61,29 +65,41 @@ for (name, m, n, k) in shapes {
     var c = [Float](repeating: 0, count: m * n)
     let flops = 2.0 * Double(m * n * k)
     let reps = max(1, Int(1e9 / flops))
-    let blocked = a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
-        seconds {
-            for _ in 0..<reps {
-                Gemm.multiply(m: m, n: n, k: k, a: .rowMajor(pa.baseAddress!, columns: k), b: .rowMajor(pb.baseAddress!, columns: n),
-                              c: pc.baseAddress!, ldc: n, accumulate: false, scratch: scratch)
-            }
-        }
-    } } }
-    let naive = a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
-        seconds {
-            for _ in 0..<max(1, reps / 8) {
-                for i in 0..<m {
-                    for j in 0..<n {
-                        var sum: Float = 0
-                        for p in 0..<k { sum += pa[i * k + p] * pb[p * n + j] }
-                        pc[i * n + j] = sum
+    let blocked = a.withUnsafeBufferPointer { pa in
+        b.withUnsafeBufferPointer { pb in
+            c.withUnsafeMutableBufferPointer { pc in
+                seconds {
+                    for _ in 0..<reps {
+                        Gemm.multiply(
+                            m: m, n: n, k: k, a: .rowMajor(pa.baseAddress!, columns: k),
+                            b: .rowMajor(pb.baseAddress!, columns: n),
+                            c: pc.baseAddress!, ldc: n, accumulate: false, scratch: scratch)
                     }
                 }
             }
         }
-    } } }
+    }
+    let naive = a.withUnsafeBufferPointer { pa in
+        b.withUnsafeBufferPointer { pb in
+            c.withUnsafeMutableBufferPointer { pc in
+                seconds {
+                    for _ in 0..<max(1, reps / 8) {
+                        for i in 0..<m {
+                            for j in 0..<n {
+                                var sum: Float = 0
+                                for p in 0..<k { sum += pa[i * k + p] * pb[p * n + j] }
+                                pc[i * n + j] = sum
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
     let fast = flops * Double(reps) / blocked / 1e9, slow = flops * Double(max(1, reps / 8)) / naive / 1e9
-    line("  " + name.padding(toLength: 24, withPad: " ", startingAt: 0)
-         + String(format: " %3dx%3dx%3d  blocked %6.2f GFLOP/s   triple loop (baseline) %6.2f GFLOP/s   ratio %.1f",
-                  m, n, k, fast, slow, fast / slow))
+    line(
+        "  " + name.padding(toLength: 24, withPad: " ", startingAt: 0)
+            + String(
+                format: " %3dx%3dx%3d  blocked %6.2f GFLOP/s   triple loop (baseline) %6.2f GFLOP/s   ratio %.1f",
+                m, n, k, fast, slow, fast / slow))
 }

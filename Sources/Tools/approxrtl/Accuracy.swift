@@ -44,7 +44,9 @@ enum Accuracy {
 
     /// The test images of a dataset option, optionally only the first `limit`.
     static func testImages(dataset: String, data: String?, limit: Int?) throws -> ImageDataset {
-        guard dataset == "fashion-mnist" else { throw CLIError("unknown dataset '\(dataset)' (supported: fashion-mnist)") }
+        guard dataset == "fashion-mnist" else {
+            throw CLIError("unknown dataset '\(dataset)' (supported: fashion-mnist)")
+        }
         guard limit.map({ $0 > 0 }) ?? true else { throw CLIError("--limit must be positive") }
         let images = try FashionMNIST.load(split: .test, directory: data ?? FashionMNIST.defaultDirectory)
         return limit.map { images.prefix($0) } ?? images

@@ -20,12 +20,18 @@ struct Compress: ParsableCommand {
 
     @Argument(help: "The quantized model (.q.json).") var model: String
     @OptionGroup var settings: MethodSettings
-    @Option(help: "Compress only these layers (comma-separated names; default: every conv and dense layer).") var layers: String?
+    @Option(help: "Compress only these layers (comma-separated names; default: every conv and dense layer).")
+    var layers: String?
     @Option(help: "Largest accumulator width allowed (default: the model's).") var maxAccBits: Int?
-    @Option(help: "Approximation-aware fine-tuning for this many epochs on the training images (default: none, retraining-free). Also writes OUTPUT.finetuned.onnx and OUTPUT.finetuned.q.json.") var finetune: Int?
+    @Option(
+        help:
+            "Approximation-aware fine-tuning for this many epochs on the training images (default: none, retraining-free). Also writes OUTPUT.finetuned.onnx and OUTPUT.finetuned.q.json."
+    ) var finetune: Int?
     @Option(help: "Fine-tuning learning rate (Adam).") var lr: Float = 1e-4
-    @Option(help: "How fine-tuning keeps M1 layers on their structure: straight-through or reproject (projected SGD).") var finetuneMode = Projection.Mode.straightThrough
-    @Option(help: "Folder with the dataset's IDX files, for fine-tuning (default: \(FashionMNIST.defaultDirectory)).") var data: String?
+    @Option(help: "How fine-tuning keeps M1 layers on their structure: straight-through or reproject (projected SGD).")
+    var finetuneMode = Projection.Mode.straightThrough
+    @Option(help: "Folder with the dataset's IDX files, for fine-tuning (default: \(FashionMNIST.defaultDirectory)).")
+    var data: String?
     @Option(help: "Fine-tune on the first N training images only.") var limit: Int?
     @Option(name: .shortAndLong, help: "Where to write the compressed model (.c.json).") var output: String
     @Flag(help: "Overwrite the output if it exists.") var force = false
@@ -39,7 +45,9 @@ struct Compress: ParsableCommand {
             let quantized = try QuantizedModel.load(path: model)
             var transform = try Transforms.make(settings.resolved(layers: layers, maxAccumulatorBits: maxAccBits))
             // Fine-tuning also writes the fine-tuned float graph and the model re-quantized from it beside the output.
-            let base = output.hasSuffix(".c.json") ? String(output.dropLast(7)) : output.hasSuffix(".json") ? String(output.dropLast(5)) : output
+            let base =
+                output.hasSuffix(".c.json")
+                ? String(output.dropLast(7)) : output.hasSuffix(".json") ? String(output.dropLast(5)) : output
             let (onnxPath, quantizedPath) = (base + ".finetuned.onnx", base + ".finetuned.q.json")
             if let epochs = finetune {
                 guard let approximation = transform as? any WeightApproximation else {
@@ -48,27 +56,37 @@ struct Compress: ParsableCommand {
                 for path in [onnxPath, quantizedPath] where FileManager.default.fileExists(atPath: path) && !force {
                     throw CLIError("\(path) exists; pass --force to overwrite it")
                 }
-                transform = try FineTunedApproximation(approximation, epochs: epochs, learningRate: lr, m1Mode: finetuneMode, limit: limit,
-                                                       source: onnxPath, from: model)
+                transform = try FineTunedApproximation(
+                    approximation, epochs: epochs, learningRate: lr, m1Mode: finetuneMode, limit: limit,
+                    source: onnxPath, from: model)
             }
-            let context = TransformContext(training: { try FashionMNIST.load(split: .train, directory: data ?? FashionMNIST.defaultDirectory) },
-                                           progress: ProgressBars(quiet: json).update)
+            let context = TransformContext(
+                training: { try FashionMNIST.load(split: .train, directory: data ?? FashionMNIST.defaultDirectory) },
+                progress: ProgressBars(quiet: json).update)
             let start = Date()
             var result = try transform.apply(quantized, context: context)
             result.compressedFrom = model
             if let tuned = context.fineTuned {
-                try writeOutput(OnnxExporter.serialized(tuned.graph, docString: "Fine-tuned by approxrtl compress --finetune \(tuned.record.epochs) from \(quantized.source)",
-                                                        metadata: [("approxrtl.finetuned_from", quantized.source)]), to: onnxPath, force: force)
+                try writeOutput(
+                    OnnxExporter.serialized(
+                        tuned.graph,
+                        docString:
+                            "Fine-tuned by approxrtl compress --finetune \(tuned.record.epochs) from \(quantized.source)",
+                        metadata: [("approxrtl.finetuned_from", quantized.source)]), to: onnxPath, force: force)
                 try writeOutput(tuned.quantized.encoded(), to: quantizedPath, force: force)
                 result.compressedFrom = quantizedPath
             }
             if let search = context.search {
                 try reportSearch(search, quantized: quantized, result: result, seconds: Date().timeIntervalSince(start))
             } else if transform is ReduceKernels || transform is ApproximateFeatures {
-                try writeAndReport(result, summary: { metrics in
-                    String(format: "multiply-accumulates: %d -> %d (%.1f%% saved)", metrics.total.macs, metrics.total.liveMacs,
-                           100 * (1 - Double(metrics.total.liveMacs) / Double(max(metrics.total.macs, 1))))
-                })
+                try writeAndReport(
+                    result,
+                    summary: { metrics in
+                        String(
+                            format: "multiply-accumulates: %d -> %d (%.1f%% saved)", metrics.total.macs,
+                            metrics.total.liveMacs,
+                            100 * (1 - Double(metrics.total.liveMacs) / Double(max(metrics.total.macs, 1))))
+                    })
             } else {
                 try writeAndReport(result, summary: metricsSummary)
             }
@@ -80,7 +98,9 @@ struct Compress: ParsableCommand {
         try writeOutput(result.encoded(), to: output, force: force)
         let metrics = ModelMetrics(result)
         if json {
-            try printJSON(["model": model, "output": output, "method": settings.description, "metrics": jsonObject(metrics)])
+            try printJSON([
+                "model": model, "output": output, "method": settings.description, "metrics": jsonObject(metrics),
+            ])
         } else {
             print("\(model) -> \(output) (\(settings.description))")
             print(metricsTable(metrics))
@@ -92,7 +112,9 @@ struct Compress: ParsableCommand {
 extension Compress {
     /// Writes the budget search's result and prints what it applied, its validation and test top-1 (or one JSON
     /// object).
-    func reportSearch(_ outcome: BudgetSearch.Outcome, quantized: QuantizedModel, result: QuantizedModel, seconds: Double) throws {
+    func reportSearch(
+        _ outcome: BudgetSearch.Outcome, quantized: QuantizedModel, result: QuantizedModel, seconds: Double
+    ) throws {
         let directory = data ?? FashionMNIST.defaultDirectory
         try writeOutput(result.encoded(), to: output, force: force)
         let metrics = ModelMetrics(result)
@@ -101,28 +123,43 @@ extension Compress {
         let after = 100 * (try Accuracy.integer(result, on: test))
         let saved = 1 - Double(metrics.total.liveMacs) / Double(max(metrics.total.macs, 1))
         if json {
-            try printJSON(["model": model, "output": output, "method": settings.description, "budget": settings.budget, "reductions": settings.reductions,
-                           "validation_top1_before": outcome.baselineTop1, "validation_top1_after": outcome.steps.last?.validationTop1 ?? outcome.baselineTop1,
-                           "test_top1_before": before, "test_top1_after": after, "macs": metrics.total.macs, "macs_after": metrics.total.liveMacs,
-                           "steps": outcome.steps.map { step -> [String: Any] in
-                               var entry: [String: Any] = ["layer": step.layer, "channel": step.channel, "kind": step.kind.rawValue,
-                                                           "macs_saved": step.macsSaved, "validation_top1": step.validationTop1]
-                               if let size = step.kernelSize { entry["kernel_size"] = size }
-                               if let sources = step.sources { entry["sources"] = sources }
-                               return entry
-                           }, "evaluations": outcome.evaluations, "seconds": seconds])
+            try printJSON([
+                "model": model, "output": output, "method": settings.description, "budget": settings.budget,
+                "reductions": settings.reductions,
+                "validation_top1_before": outcome.baselineTop1,
+                "validation_top1_after": outcome.steps.last?.validationTop1 ?? outcome.baselineTop1,
+                "test_top1_before": before, "test_top1_after": after, "macs": metrics.total.macs,
+                "macs_after": metrics.total.liveMacs,
+                "steps": outcome.steps.map { step -> [String: Any] in
+                    var entry: [String: Any] = [
+                        "layer": step.layer, "channel": step.channel, "kind": step.kind.rawValue,
+                        "macs_saved": step.macsSaved, "validation_top1": step.validationTop1,
+                    ]
+                    if let size = step.kernelSize { entry["kernel_size"] = size }
+                    if let sources = step.sources { entry["sources"] = sources }
+                    return entry
+                }, "evaluations": outcome.evaluations, "seconds": seconds,
+            ])
             return
         }
         print("\(model) -> \(output) (\(settings.description))")
         let reduced = Dictionary(grouping: outcome.steps, by: \.layer).map { layer, steps in
             let kernels = steps.filter { $0.kind == .kernel }, features = steps.filter { $0.kind == .feature }
-            let sizes = Dictionary(grouping: kernels.compactMap(\.kernelSize), by: { $0 }).sorted { $0.key > $1.key }.map { "\($0.value.count) to \($0.key)x\($0.key)" }
-            return "\(layer): " + (sizes + (features.isEmpty ? [] : ["\(features.count) approximated"])).joined(separator: ", ")
+            let sizes = Dictionary(grouping: kernels.compactMap(\.kernelSize), by: { $0 }).sorted { $0.key > $1.key }
+                .map { "\($0.value.count) to \($0.key)x\($0.key)" }
+            return "\(layer): "
+                + (sizes + (features.isEmpty ? [] : ["\(features.count) approximated"])).joined(separator: ", ")
         }.sorted()
-        print("applied \(outcome.steps.count) steps (\(outcome.evaluations) validation runs, \(Int(seconds.rounded())) s): \(reduced.isEmpty ? "none" : reduced.joined(separator: ", "))")
-        print(String(format: "multiply-accumulates: %d -> %d (%.1f%% saved); validation top-1 %.2f%% -> %.2f%% on %d images; test top-1 %.2f%% -> %.2f%% (%+.2f points) on %d images",
-                     metrics.total.macs, metrics.total.liveMacs, 100 * saved, outcome.baselineTop1, outcome.steps.last?.validationTop1 ?? outcome.baselineTop1,
-                     settings.valCount, before, after, after - before, test.count))
+        print(
+            "applied \(outcome.steps.count) steps (\(outcome.evaluations) validation runs, \(Int(seconds.rounded())) s): \(reduced.isEmpty ? "none" : reduced.joined(separator: ", "))"
+        )
+        print(
+            String(
+                format:
+                    "multiply-accumulates: %d -> %d (%.1f%% saved); validation top-1 %.2f%% -> %.2f%% on %d images; test top-1 %.2f%% -> %.2f%% (%+.2f points) on %d images",
+                metrics.total.macs, metrics.total.liveMacs, 100 * saved, outcome.baselineTop1,
+                outcome.steps.last?.validationTop1 ?? outcome.baselineTop1,
+                settings.valCount, before, after, after - before, test.count))
     }
 
 }
@@ -130,7 +167,10 @@ extension Compress {
 /// The method and its settings, shared by `compress` and the single settings of `sweep`: TransformSettings as
 /// options.
 struct MethodSettings: ParsableArguments {
-    @Option(help: "linear or quadratic (M1, sorted-weight approximation), swc (M2, scaling weights), kernel (M4), feature (M3) or slim (the budget search over M3 and M4).") var method: String
+    @Option(
+        help:
+            "linear or quadratic (M1, sorted-weight approximation), swc (M2, scaling weights), kernel (M4), feature (M3) or slim (the budget search over M3 and M4)."
+    ) var method: String
     @Option(help: "M1: segments per group.") var segments = 16
     @Option(help: "M1: group of weights sorted together: layer, channel or kernel.") var group = Grouping.layer
     @Option(help: "M1: segment boundaries: optimal (dynamic programming) or equal.") var boundaries = Boundaries.optimal
@@ -140,17 +180,28 @@ struct MethodSettings: ParsableArguments {
     @Option(help: "M2: width of the per-filter scale (MAW) in bits.") var scaleBits = 12
     @Option(help: "M2: prune scaling weights with |w| / MAW below this.") var threshold = 0.0
     @Option(help: "M4 (--method kernel): the centred window each convolution keeps.") var kernelSize = 3
-    @Flag(help: "M4: crop the kernels instead of refitting them by least squares on calibration windows.") var crop = false
-    @Option(help: "M3 (--method feature): channels approximated in each convolution, the least sensitive first.") var features = 1
+    @Flag(help: "M4: crop the kernels instead of refitting them by least squares on calibration windows.") var crop =
+        false
+    @Option(help: "M3 (--method feature): channels approximated in each convolution, the least sensitive first.")
+    var features = 1
     @Option(help: "M3: computed channels each approximated channel combines.") var sources = 4
     @Option(help: "M3: width of the combination coefficients in bits.") var featureBits = 8
     @Option(help: "M3, M4: training images whose windows calibrate the fits.") var calibCount = 200
     @Option(help: "slim: the accuracy budget in integer top-1 points on the validation images.") var budget = 1.0
-    @Option(help: "slim: validation images, the first N of those held out in training (kept apart from calibration and test).") var valCount = 5000
-    @Option(help: "slim: the seed the model was trained with (`approxrtl train --seed`; the bundled models: 1): it picks the held-out images.") var valSeed: UInt64 = 1
-    @Option(help: "slim: how many training images were held out (`approxrtl train --validation`).") var valHeldOut = 5000
-    @Option(help: "slim: standard errors of the measured loss added before the budget check (0: the plain loss).") var margin = 1.0
-    @Option(help: "slim: the reductions the search may apply: kernel (M4), feature (M3), comma-separated.") var reductions = "kernel,feature"
+    @Option(
+        help:
+            "slim: validation images, the first N of those held out in training (kept apart from calibration and test)."
+    ) var valCount = 5000
+    @Option(
+        help:
+            "slim: the seed the model was trained with (`approxrtl train --seed`; the bundled models: 1): it picks the held-out images."
+    ) var valSeed: UInt64 = 1
+    @Option(help: "slim: how many training images were held out (`approxrtl train --validation`).") var valHeldOut =
+        5000
+    @Option(help: "slim: standard errors of the measured loss added before the budget check (0: the plain loss).")
+    var margin = 1.0
+    @Option(help: "slim: the reductions the search may apply: kernel (M4), feature (M3), comma-separated.")
+    var reductions = "kernel,feature"
 
     /// The settings as the library takes them; `layers` is a comma-separated list of names.
     func resolved(layers: String? = nil, maxAccumulatorBits: Int? = nil) throws -> TransformSettings {
@@ -159,11 +210,15 @@ struct MethodSettings: ParsableArguments {
         s.maxAccumulatorBits = maxAccumulatorBits
         (s.segments, s.grouping, s.boundaries, s.coefficientBits) = (segments, group, boundaries, coefBits)
         (s.codebook, s.codeBits, s.scaleBits, s.threshold) = (codebook, codeBits, scaleBits, threshold)
-        (s.kernelSize, s.crop, s.features, s.sources, s.featureBits) = (kernelSize, crop, features, sources, featureBits)
+        (s.kernelSize, s.crop, s.features, s.sources, s.featureBits) = (
+            kernelSize, crop, features, sources, featureBits
+        )
         (s.calibrationCount, s.budget, s.margin) = (calibCount, budget, margin)
         (s.validation.count, s.validation.heldOut, s.validation.seed) = (valCount, valHeldOut, valSeed)
         s.reductions = try reductions.split(separator: ",").map {
-            guard let kind = BudgetSearch.Kind(rawValue: String($0)) else { throw CLIError("--reductions takes kernel and/or feature, not '\($0)'") }
+            guard let kind = BudgetSearch.Kind(rawValue: String($0)) else {
+                throw CLIError("--reductions takes kernel and/or feature, not '\($0)'")
+            }
             return kind
         }
         return s
@@ -199,22 +254,34 @@ final class ProgressBars {
 /// The per-layer table of `compress` and `report`.
 func metricsTable(_ metrics: ModelMetrics) -> String {
     let rows = (metrics.layers + [metrics.total]).map { l -> [String] in
-        [l.name, l.method, "\(l.paramsBefore)", "\(l.paramsAfter)", String(format: "%.1fx", ratio(l.paramsBefore, l.paramsAfter)),
-         "\(l.storageBitsBefore)", "\(l.storageBitsAfter)", String(format: "%.2fx", ratio(l.storageBitsAfter, l.storageBitsBefore)),
-         "\(l.multipliesBefore)", "\(l.multipliesAfter)", "\(l.smallMultiplies)", "\(l.additionsBefore)", "\(l.additionsAfter)"]
+        [
+            l.name, l.method, "\(l.paramsBefore)", "\(l.paramsAfter)",
+            String(format: "%.1fx", ratio(l.paramsBefore, l.paramsAfter)),
+            "\(l.storageBitsBefore)", "\(l.storageBitsAfter)",
+            String(format: "%.2fx", ratio(l.storageBitsAfter, l.storageBitsBefore)),
+            "\(l.multipliesBefore)", "\(l.multipliesAfter)", "\(l.smallMultiplies)", "\(l.additionsBefore)",
+            "\(l.additionsAfter)",
+        ]
     }
-    return table(["layer", "method", "params", "after", "reduction", "bits", "after", "after/before", "mults", "after", "small mults",
-                  "adds", "after"], rows, rightAligned: Set(2...12))
+    return table(
+        [
+            "layer", "method", "params", "after", "reduction", "bits", "after", "after/before", "mults", "after",
+            "small mults",
+            "adds", "after",
+        ], rows, rightAligned: Set(2...12))
 }
 
 func metricsSummary(_ metrics: ModelMetrics) -> String {
     let t = metrics.total
-    return String(format: """
-        parameters (papers' count, permutation excluded): %.1fx fewer; honest storage: %d -> %d bits (%.2fx the original, \
-        %d bits of them permutation and segment boundaries); full multiplications eliminated: %.1f%%; multiplications \
-        and additions: %@%.1f%% (%d small-constant multiplies and %d shifts remain)
-        """, metrics.paramReduction, t.storageBitsBefore, t.storageBitsAfter, 1 / metrics.storageReduction, t.permutationBits,
-        100 * metrics.multipliesEliminated, metrics.operationsSaved >= 0 ? "-" : "+", 100 * abs(metrics.operationsSaved),
+    return String(
+        format: """
+            parameters (papers' count, permutation excluded): %.1fx fewer; honest storage: %d -> %d bits (%.2fx the original, \
+            %d bits of them permutation and segment boundaries); full multiplications eliminated: %.1f%%; multiplications \
+            and additions: %@%.1f%% (%d small-constant multiplies and %d shifts remain)
+            """, metrics.paramReduction, t.storageBitsBefore, t.storageBitsAfter, 1 / metrics.storageReduction,
+        t.permutationBits,
+        100 * metrics.multipliesEliminated, metrics.operationsSaved >= 0 ? "-" : "+",
+        100 * abs(metrics.operationsSaved),
         t.smallMultiplies, t.shifts)
 }
 

@@ -10,7 +10,8 @@ import Quantization
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Measure top-1 accuracy of a model on a dataset.")
 
-    @Argument(help: "The model: float (.onnx) or quantized (.q.json, evaluated on the integer golden model).") var model: String
+    @Argument(help: "The model: float (.onnx) or quantized (.q.json, evaluated on the integer golden model).")
+    var model: String
     @Option(help: "The dataset (fashion-mnist).") var dataset = "fashion-mnist"
     @Option(help: "Folder with the dataset's IDX files (default: \(FashionMNIST.defaultDirectory)).") var data: String?
     @Option(help: "Which split: test or train.") var split = "test"
@@ -20,9 +21,15 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            guard dataset == "fashion-mnist" else { throw CLIError("unknown dataset '\(dataset)' (supported: fashion-mnist)") }
-            guard let splitValue = FashionMNIST.Split(rawValue: split) else { throw CLIError("unknown split '\(split)' (train or test)") }
-            guard limit.map({ $0 > 0 }) ?? true, batchSize > 0 else { throw CLIError("--limit and --batch-size must be positive") }
+            guard dataset == "fashion-mnist" else {
+                throw CLIError("unknown dataset '\(dataset)' (supported: fashion-mnist)")
+            }
+            guard let splitValue = FashionMNIST.Split(rawValue: split) else {
+                throw CLIError("unknown split '\(split)' (train or test)")
+            }
+            guard limit.map({ $0 > 0 }) ?? true, batchSize > 0 else {
+                throw CLIError("--limit and --batch-size must be positive")
+            }
             // The model is read first, so a bad model file is reported before anything else.
             let quantized = model.hasSuffix(".json") ? try QuantizedModel.load(path: model) : nil
             let imported = quantized == nil ? try OnnxImporter.load(path: model) : nil
@@ -35,11 +42,14 @@ struct Eval: ParsableCommand {
             guard let imported else { return }
             let graph = imported.graph
             guard graph.inputs.count == 1, graph.outputs.count == 1 else {
-                throw CLIError("\(model): eval needs one input and one output, the model has \(graph.inputs.count) and \(graph.outputs.count)")
+                throw CLIError(
+                    "\(model): eval needs one input and one output, the model has \(graph.inputs.count) and \(graph.outputs.count)"
+                )
             }
             let inputShape = graph.nodes[graph.inputs[0]].shape
             guard elementCount(inputShape) == images.rows * images.cols else {
-                throw CLIError("\(model): input \(shapeText(inputShape)) does not take \(images.rows)x\(images.cols) images")
+                throw CLIError(
+                    "\(model): input \(shapeText(inputShape)) does not take \(images.rows)x\(images.cols) images")
             }
             let classes = elementCount(graph.nodes[graph.outputs[0]].shape)
             guard classes > (images.labels.max() ?? 0) else {
@@ -61,11 +71,15 @@ struct Eval: ParsableCommand {
             let seconds = Date().timeIntervalSince(start)
             let accuracy = Double(correct) / Double(images.count)
             if json {
-                try printJSON(["model": model, "dataset": images.name, "images": images.count, "correct": correct,
-                               "float_top1": accuracy, "seconds": seconds])
+                try printJSON([
+                    "model": model, "dataset": images.name, "images": images.count, "correct": correct,
+                    "float_top1": accuracy, "seconds": seconds,
+                ])
             } else {
-                print(String(format: "%@ on %@ (%d images): float top-1 %.2f%% (%d correct), %.1f s",
-                             model, images.name, images.count, 100 * accuracy, correct, seconds))
+                print(
+                    String(
+                        format: "%@ on %@ (%d images): float top-1 %.2f%% (%d correct), %.1f s",
+                        model, images.name, images.count, 100 * accuracy, correct, seconds))
             }
         }
     }
@@ -74,14 +88,17 @@ struct Eval: ParsableCommand {
     private func evaluateQuantized(_ quantized: QuantizedModel, _ images: ImageDataset) throws {
         let golden = try GoldenModel(quantized)
         guard golden.inputSize == images.rows * images.cols else {
-            throw CLIError("\(model): input \(quantized.input.shape) does not take \(images.rows)x\(images.cols) images")
+            throw CLIError(
+                "\(model): input \(quantized.input.shape) does not take \(images.rows)x\(images.cols) images")
         }
         let progress = Progress("eval", total: images.count)
         let start = Date()
         var correct = 0, floatCorrect = 0, done = 0
         var integerSeconds = 0.0
         let size = images.rows * images.cols
-        let float = FileManager.default.fileExists(atPath: quantized.source) ? FloatExecutor(graph: try OnnxImporter.load(path: quantized.source).graph) : nil
+        let float =
+            FileManager.default.fileExists(atPath: quantized.source)
+            ? FloatExecutor(graph: try OnnxImporter.load(path: quantized.source).graph) : nil
         while done < images.count {
             let range = done..<min(done + batchSize, images.count)
             let pixels = Array(images.pixels[(range.lowerBound * size)..<(range.upperBound * size)])
@@ -101,16 +118,23 @@ struct Eval: ParsableCommand {
         let accuracy = Double(correct) / Double(images.count)
         let floatAccuracy = float == nil ? nil : Double(floatCorrect) / Double(images.count)
         if json {
-            var object: [String: Any] = ["model": model, "dataset": images.name, "images": images.count, "correct": correct,
-                                         "integer_top1": accuracy, "seconds": seconds, "integer_seconds": integerSeconds,
-                                         "source": quantized.source]
+            var object: [String: Any] = [
+                "model": model, "dataset": images.name, "images": images.count, "correct": correct,
+                "integer_top1": accuracy, "seconds": seconds, "integer_seconds": integerSeconds,
+                "source": quantized.source,
+            ]
             if let floatAccuracy { object["float_top1"] = floatAccuracy }
             try printJSON(object)
         } else {
-            let floatText = floatAccuracy.map { String(format: "float top-1 %.2f%% (%@)", 100 * $0, quantized.source) }
+            let floatText =
+                floatAccuracy.map { String(format: "float top-1 %.2f%% (%@)", 100 * $0, quantized.source) }
                 ?? "float top-1 unknown (\(quantized.source) not found)"
-            print(String(format: "%@ on %@ (%d images): integer top-1 %.2f%% (%d correct), %@; %d/%d-bit weights/activations",
-                         model, images.name, images.count, 100 * accuracy, correct, floatText, quantized.weightBits, quantized.activationBits))
+            print(
+                String(
+                    format:
+                        "%@ on %@ (%d images): integer top-1 %.2f%% (%d correct), %@; %d/%d-bit weights/activations",
+                    model, images.name, images.count, 100 * accuracy, correct, floatText, quantized.weightBits,
+                    quantized.activationBits))
         }
     }
 }

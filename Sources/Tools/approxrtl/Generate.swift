@@ -9,7 +9,8 @@ import Quantization
 
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Generate the RTL of one layer (reuse or baseline array) or of the whole network (DianNao-style accelerator) with its self-checking bench.",
+        abstract:
+            "Generate the RTL of one layer (reuse or baseline array) or of the whole network (DianNao-style accelerator) with its self-checking bench.",
         discussion: """
             --arch diannao compiles the whole network for the DianNao-style accelerator and writes a handoff folder: rtl/, \
             mem/ (SB, biases and shifts, program), tb/ and vectors/ (the first --images test images and the golden model's \
@@ -22,16 +23,32 @@ struct Generate: ParsableCommand {
 
     @Argument(help: "The compressed (.c.json) or quantized (.q.json) model.") var model: String
     @Option(help: "The conv or dense layer (reuse and baseline).") var layer: String?
-    @Option(help: "reuse (the compressed layer's reuse form), baseline (plain multiply-accumulate), or diannao (the whole network).") var arch: String = "reuse"
+    @Option(
+        help:
+            "reuse (the compressed layer's reuse form), baseline (plain multiply-accumulate), or diannao (the whole network)."
+    ) var arch: String = "reuse"
     @Option(help: "diannao: lanes, Tn (Tn x Tn multipliers).") var tn = 16
-    @Flag(help: "diannao: the bench also checks every word every layer writes against the golden model.") var debugLayers = false
-    @Option(help: "diannao: the first convolution's mapping: strips (a row of kernel taps per word on the lanes) or channels (DianNao's: input channels on the lanes).") var firstLayer = "strips"
-    @Option(help: "diannao: the ECP5 part the design is for (25k, 45k or 85k: LFE5U-25F/45F/85F): NFU-1 products beyond its hard multipliers are built from LUTs, and design.json records the part.") var targetDevice: ECP5Device?
-    @Option(help: "diannao: extensions, comma-separated: swc (SWC lanes, for an M2-compressed model), kernel (reduced-kernel tiles, M4), feature (the feature-approximation unit, M3), reuse (M1 reuse lanes, for a model with sorted-weight approximation); none for vanilla DianNao.") var extensions = "none"
+    @Flag(help: "diannao: the bench also checks every word every layer writes against the golden model.")
+    var debugLayers = false
+    @Option(
+        help:
+            "diannao: the first convolution's mapping: strips (a row of kernel taps per word on the lanes) or channels (DianNao's: input channels on the lanes)."
+    ) var firstLayer = "strips"
+    @Option(
+        help:
+            "diannao: the ECP5 part the design is for (25k, 45k or 85k: LFE5U-25F/45F/85F): NFU-1 products beyond its hard multipliers are built from LUTs, and design.json records the part."
+    ) var targetDevice: ECP5Device?
+    @Option(
+        help:
+            "diannao: extensions, comma-separated: swc (SWC lanes, for an M2-compressed model), kernel (reduced-kernel tiles, M4), feature (the feature-approximation unit, M3), reuse (M1 reuse lanes, for a model with sorted-weight approximation); none for vanilla DianNao."
+    ) var extensions = "none"
     @Option(help: "Input vectors computed together (lanes).") var lanes = 4
-    @Option(help: "Coefficient multipliers of the reuse array (a divisor of --lanes; default: the fewest that keep up).") var multipliers: Int?
+    @Option(
+        help: "Coefficient multipliers of the reuse array (a divisor of --lanes; default: the fewest that keep up).")
+    var multipliers: Int?
     @Option(help: "Bench vectors: windows of real test images, plus two extremes.") var vectors = 64
-    @Option(help: "Test images the windows come from (diannao: the images the bench streams; default 100).") var images: Int?
+    @Option(help: "Test images the windows come from (diannao: the images the bench streams; default 100).") var images:
+        Int?
     @Option(help: "Vectors per frame (in_tlast closes a batch at a frame's end).") var frame = 5
     @Option(help: "Folder with the dataset's IDX files (default: \(FashionMNIST.defaultDirectory)).") var data: String?
     @Option(name: .shortAndLong, help: "Output folder.") var output: String
@@ -40,29 +57,37 @@ struct Generate: ParsableCommand {
     func run() throws {
         try reportingErrors {
             if arch == "diannao" { return try generateAccelerator() }
-            guard let architecture = Architecture(rawValue: arch) else { throw CLIError("--arch must be reuse, baseline or diannao, not '\(arch)'") }
+            guard let architecture = Architecture(rawValue: arch) else {
+                throw CLIError("--arch must be reuse, baseline or diannao, not '\(arch)'")
+            }
             guard let layer else { throw CLIError("--arch \(arch) needs --layer") }
             let images = self.images ?? 8
             guard vectors >= 1, images >= 1 else { throw CLIError("--vectors and --images must be positive") }
             let quantized = try QuantizedModel.load(path: model)
             let golden = try GoldenModel(quantized)
-            let dataset = try FashionMNIST.load(split: .test, directory: data ?? FashionMNIST.defaultDirectory).prefix(images)
+            let dataset = try FashionMNIST.load(split: .test, directory: data ?? FashionMNIST.defaultDirectory).prefix(
+                images)
             guard dataset.count == images else { throw CLIError("the test split has only \(dataset.count) images") }
             guard golden.inputSize == dataset.rows * dataset.cols else {
-                throw CLIError("\(model): input \(quantized.input.shape) does not take \(dataset.rows)x\(dataset.cols) images")
+                throw CLIError(
+                    "\(model): input \(quantized.input.shape) does not take \(dataset.rows)x\(dataset.cols) images")
             }
             let design: LayerDesign
             do {
-                let inputs = try LayerStimulus.vectors(golden: golden, layer: layer, pixels: dataset.pixels, images: images, count: vectors)
-                design = try LayerDesign.generate(model: quantized, modelName: (model as NSString).lastPathComponent, layer: layer, arch: architecture,
-                                                  lanes: lanes, multipliers: multipliers, inputs: inputs, frame: frame)
+                let inputs = try LayerStimulus.vectors(
+                    golden: golden, layer: layer, pixels: dataset.pixels, images: images, count: vectors)
+                design = try LayerDesign.generate(
+                    model: quantized, modelName: (model as NSString).lastPathComponent, layer: layer,
+                    arch: architecture,
+                    lanes: lanes, multipliers: multipliers, inputs: inputs, frame: frame)
             } catch let error as GeneratorError {
                 throw CLIError("\(model): \(error)")
             }
             try writeFolder(design.files, to: output, force: force)
             let m = design.manifest
-            print("wrote \(output): \(m.top) (\(m.method), \(m.lanes) lanes\(architecture == .reuse ? ", \(m.multipliers) pool multipliers" : "")), "
-                  + "\(m.computeCyclesPerBatch) compute cycles per batch, bench of \(m.vectors) vectors")
+            print(
+                "wrote \(output): \(m.top) (\(m.method), \(m.lanes) lanes\(architecture == .reuse ? ", \(m.multipliers) pool multipliers" : "")), "
+                    + "\(m.computeCyclesPerBatch) compute cycles per batch, bench of \(m.vectors) vectors")
         }
     }
 }
@@ -71,30 +96,39 @@ extension Generate {
     func generateAccelerator() throws {
         if layer != nil { throw CLIError("--arch diannao generates the whole network; drop --layer") }
         let count = images ?? 100
-        let chosen = Set(extensions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }).subtracting(["none", ""])
+        let chosen = Set(extensions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }).subtracting([
+            "none", "",
+        ])
         let known = Set(AcceleratorUnits.extensionNames)
         if let unknown = chosen.subtracting(known).sorted().first {
-            throw CLIError("--extensions: unknown extension '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))")
+            throw CLIError(
+                "--extensions: unknown extension '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))")
         }
         guard count >= 1 else { throw CLIError("--images must be positive") }
-        guard let mapping = AcceleratorConfig.FirstLayerMapping(rawValue: firstLayer) else { throw CLIError("--first-layer must be strips or channels, not '\(firstLayer)'") }
+        guard let mapping = AcceleratorConfig.FirstLayerMapping(rawValue: firstLayer) else {
+            throw CLIError("--first-layer must be strips or channels, not '\(firstLayer)'")
+        }
         let quantized = try QuantizedModel.load(path: model)
-        let dataset = try FashionMNIST.load(split: .test, directory: data ?? FashionMNIST.defaultDirectory).prefix(count)
+        let dataset = try FashionMNIST.load(split: .test, directory: data ?? FashionMNIST.defaultDirectory).prefix(
+            count)
         guard dataset.count == count else { throw CLIError("the test split has only \(dataset.count) images") }
         let design: AcceleratorDesign
         do {
-            design = try AcceleratorDesign.generate(model: quantized, modelName: (model as NSString).lastPathComponent,
-                                                    config: config(extensions: chosen, mapping: mapping), pixels: dataset.pixels,
-                                                    labels: dataset.labels, count: count, debugLayers: debugLayers)
+            design = try AcceleratorDesign.generate(
+                model: quantized, modelName: (model as NSString).lastPathComponent,
+                config: config(extensions: chosen, mapping: mapping), pixels: dataset.pixels,
+                labels: dataset.labels, count: count, debugLayers: debugLayers)
         } catch let error as CompileError {
             throw CLIError("\(model): \(error)")
         }
         // The report goes into the folder with everything else, in one atomic write.
-        try writeFolder(design.files.merging(try HandoffReport.files(HandoffReport.Report(design: design.manifest))) { a, _ in a },
-                        to: output, force: force)
+        try writeFolder(
+            design.files.merging(try HandoffReport.files(HandoffReport.Report(design: design.manifest))) { a, _ in a },
+            to: output, force: force)
         let m = design.manifest
-        print("wrote \(output): \(m.top) (Tn = \(m.config.tn), \(m.extensions), \(m.multipliers) multipliers, \(m.layers.count) layers), "
-              + "\(m.computeCycles) compute cycles per image, bench of \(m.images) images")
+        print(
+            "wrote \(output): \(m.top) (Tn = \(m.config.tn), \(m.extensions), \(m.multipliers) multipliers, \(m.layers.count) layers), "
+                + "\(m.computeCycles) compute cycles per image, bench of \(m.images) images")
     }
 }
 
@@ -120,7 +154,8 @@ func writeFolder(_ files: [String: Data], to path: String, force: Bool) throws {
     if exists && !force { throw CLIError("\(path) exists; pass --force to replace it") }
     if exists && !isDirectory.boolValue { throw CLIError("\(path) exists and is not a folder") }
     let parent = target.deletingLastPathComponent()
-    let staging = parent.appendingPathComponent(".\(target.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
+    let staging = parent.appendingPathComponent(
+        ".\(target.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
     do {
         try manager.createDirectory(at: parent, withIntermediateDirectories: true)
         try? manager.removeItem(at: staging)
@@ -130,7 +165,8 @@ func writeFolder(_ files: [String: Data], to path: String, force: Bool) throws {
             try data.write(to: url)
         }
         if exists {
-            let old = parent.appendingPathComponent(".\(target.lastPathComponent).old-\(ProcessInfo.processInfo.processIdentifier)")
+            let old = parent.appendingPathComponent(
+                ".\(target.lastPathComponent).old-\(ProcessInfo.processInfo.processIdentifier)")
             try manager.moveItem(at: target, to: old)
             try manager.moveItem(at: staging, to: target)
             try manager.removeItem(at: old)

@@ -19,14 +19,20 @@ struct Inspect: ParsableCommand {
                 let layers: [[String: Any]] = graph.nodes.indices.map { index in
                     let node = graph.nodes[index]
                     let cost = graph.cost(of: index)
-                    return ["name": node.name, "op": node.op.name, "inputs": node.inputs.map { graph.nodes[$0].name },
-                            "shape": node.shape, "params": cost.parameters, "macs": cost.macs]
+                    return [
+                        "name": node.name, "op": node.op.name, "inputs": node.inputs.map { graph.nodes[$0].name },
+                        "shape": node.shape, "params": cost.parameters, "macs": cost.macs,
+                    ]
                 }
                 try printJSON([
                     "model": model, "opset": imported.opset, "producer": imported.producer,
                     "batch": imported.staticBatch.map { $0 as Any } ?? NSNull(),
-                    "inputs": zip(imported.inputNames, graph.inputs).map { ["name": $0, "shape": graph.nodes[$1].shape] },
-                    "outputs": zip(imported.outputNames, graph.outputs).map { ["name": $0, "shape": graph.nodes[$1].shape] },
+                    "inputs": zip(imported.inputNames, graph.inputs).map {
+                        ["name": $0, "shape": graph.nodes[$1].shape]
+                    },
+                    "outputs": zip(imported.outputNames, graph.outputs).map {
+                        ["name": $0, "shape": graph.nodes[$1].shape]
+                    },
                     "layers": layers,
                     "total": ["params": total.parameters, "macs": total.macs],
                 ])
@@ -38,8 +44,10 @@ struct Inspect: ParsableCommand {
                 let cost = graph.cost(of: index)
                 return [node.name, node.op.name, shapeText(node.shape), String(cost.parameters), String(cost.macs)]
             }
-            print(table(["layer", "op", "output shape", "params", "MACs"],
-                        rows + [["total", "", "", String(total.parameters), String(total.macs)]], rightAligned: [3, 4]))
+            print(
+                table(
+                    ["layer", "op", "output shape", "params", "MACs"],
+                    rows + [["total", "", "", String(total.parameters), String(total.macs)]], rightAligned: [3, 4]))
         }
     }
 }

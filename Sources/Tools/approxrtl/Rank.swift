@@ -24,23 +24,42 @@ struct Rank: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let quantized = try QuantizedModel.load(path: model)
-            let names = layers.map { $0.split(separator: ",").map(String.init) }
+            let names =
+                layers.map { $0.split(separator: ",").map(String.init) }
                 ?? quantized.layers.filter { $0.kind == .conv2d && !($0.logits ?? false) }.map(\.name)
-            let train = try FashionMNIST.load(split: .train, directory: data ?? FashionMNIST.defaultDirectory).prefix(calibCount)
+            let train = try FashionMNIST.load(split: .train, directory: data ?? FashionMNIST.defaultDirectory).prefix(
+                calibCount)
             var report: [[String: Any]] = []
             for name in names {
-                let ranking = try FeatureApproximator.rankFeatures(quantized, layer: name, m: sources, pixels: train.pixels, images: train.count)
-                report.append(["layer": name, "channels": ranking.map {
-                    ["channel": $0.channel, "position": $0.position, "pivot": $0.pivot, "sensitivity": $0.sensitivity] as [String: Any]
-                }])
+                let ranking = try FeatureApproximator.rankFeatures(
+                    quantized, layer: name, m: sources, pixels: train.pixels, images: train.count)
+                report.append([
+                    "layer": name,
+                    "channels": ranking.map {
+                        [
+                            "channel": $0.channel, "position": $0.position, "pivot": $0.pivot,
+                            "sensitivity": $0.sensitivity,
+                        ] as [String: Any]
+                    },
+                ])
                 if !json {
-                    print("\(name): \(ranking.count) channels, sensitivity from \(sources) sources on \(train.count) images")
-                    print(table(["channel", "QR position", "pivot", "sensitivity"], ranking.sorted { $0.sensitivity < $1.sensitivity }.map {
-                        ["\($0.channel)", "\($0.position)", String(format: "%.4g", $0.pivot), String(format: "%.4f", $0.sensitivity)]
-                    }, rightAligned: [1, 2, 3]))
+                    print(
+                        "\(name): \(ranking.count) channels, sensitivity from \(sources) sources on \(train.count) images"
+                    )
+                    print(
+                        table(
+                            ["channel", "QR position", "pivot", "sensitivity"],
+                            ranking.sorted { $0.sensitivity < $1.sensitivity }.map {
+                                [
+                                    "\($0.channel)", "\($0.position)", String(format: "%.4g", $0.pivot),
+                                    String(format: "%.4f", $0.sensitivity),
+                                ]
+                            }, rightAligned: [1, 2, 3]))
                 }
             }
-            if json { try printJSON(["model": model, "sources": sources, "calibration_images": train.count, "layers": report]) }
+            if json {
+                try printJSON(["model": model, "sources": sources, "calibration_images": train.count, "layers": report])
+            }
         }
     }
 }

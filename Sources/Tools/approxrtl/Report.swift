@@ -32,15 +32,18 @@ struct Report: ParsableCommand {
                 accuracies["integer_top1"] = try Accuracy.integer(compressed, on: images, progress: progress)
                 progress.finish()
                 if let from = compressed.compressedFrom, FileManager.default.fileExists(atPath: from) {
-                    accuracies["uncompressed_integer_top1"] = try Accuracy.integer(QuantizedModel.load(path: from), on: images)
+                    accuracies["uncompressed_integer_top1"] = try Accuracy.integer(
+                        QuantizedModel.load(path: from), on: images)
                 }
                 accuracies["float_top1"] = try Accuracy.float(path: compressed.source, on: images)
                 accuracies["images"] = Double(images.count)
             }
             if json {
-                var object: [String: Any] = ["model": model, "source": compressed.source, "metrics": try jsonObject(metrics),
-                                             "param_reduction": metrics.paramReduction, "storage_reduction": metrics.storageReduction,
-                                             "multiplies_eliminated": metrics.multipliesEliminated, "operations_saved": metrics.operationsSaved]
+                var object: [String: Any] = [
+                    "model": model, "source": compressed.source, "metrics": try jsonObject(metrics),
+                    "param_reduction": metrics.paramReduction, "storage_reduction": metrics.storageReduction,
+                    "multiplies_eliminated": metrics.multipliesEliminated, "operations_saved": metrics.operationsSaved,
+                ]
                 if let from = compressed.compressedFrom { object["compressed_from"] = from }
                 for (key, value) in accuracies { object[key] = key == "images" ? Int(value) as Any : value }
                 try printJSON(object)
@@ -50,9 +53,16 @@ struct Report: ParsableCommand {
             print(metricsTable(metrics))
             print(metricsSummary(metrics))
             if eval {
-                func percent(_ key: String) -> String { accuracies[key].map { String(format: "%.2f%%", 100 * $0) } ?? "unknown" }
-                let loss = accuracies["uncompressed_integer_top1"].map { String(format: " (%.2f points lost to compression)", 100 * ($0 - accuracies["integer_top1"]!)) } ?? ""
-                print("top-1 on \(Int(accuracies["images"]!)) test images: float \(percent("float_top1")), integer \(percent("uncompressed_integer_top1")), compressed \(percent("integer_top1"))\(loss)")
+                func percent(_ key: String) -> String {
+                    accuracies[key].map { String(format: "%.2f%%", 100 * $0) } ?? "unknown"
+                }
+                let loss =
+                    accuracies["uncompressed_integer_top1"].map {
+                        String(format: " (%.2f points lost to compression)", 100 * ($0 - accuracies["integer_top1"]!))
+                    } ?? ""
+                print(
+                    "top-1 on \(Int(accuracies["images"]!)) test images: float \(percent("float_top1")), integer \(percent("uncompressed_integer_top1")), compressed \(percent("integer_top1"))\(loss)"
+                )
             }
         }
     }

@@ -18,11 +18,14 @@ struct Run: ParsableCommand {
         try reportingErrors {
             let imported = try OnnxImporter.load(path: model)
             let graph = imported.graph
-            guard graph.inputs.count == 1 else { throw CLIError("\(model): run needs a model with one input, it has \(graph.inputs.count)") }
+            guard graph.inputs.count == 1 else {
+                throw CLIError("\(model): run needs a model with one input, it has \(graph.inputs.count)")
+            }
             let array = try NpyArray.read(path: input)
             let sampleShape = graph.nodes[graph.inputs[0]].shape
             guard array.shape.count == sampleShape.count + 1, Array(array.shape.dropFirst()) == sampleShape else {
-                throw CLIError("\(input): shape \(array.shape) does not match the model input \(shapeText(sampleShape))")
+                throw CLIError(
+                    "\(input): shape \(array.shape) does not match the model input \(shapeText(sampleShape))")
             }
             let batch = array.shape[0]
             let result = FloatExecutor(graph: graph).run(inputs: [array.data], batch: batch)[0]

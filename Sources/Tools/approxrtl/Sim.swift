@@ -6,7 +6,9 @@ import LayerGenerator
 struct Sim: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a generated design's self-checking bench under Icarus Verilog or Verilator.",
-        discussion: "Exits non-zero unless every output matched the golden model; the full simulator log is in DIR/build/<simulator>.log.")
+        discussion:
+            "Exits non-zero unless every output matched the golden model; the full simulator log is in DIR/build/<simulator>.log."
+    )
 
     @Argument(help: "The design folder (approxrtl generate -o DIR).") var directory: String
     @Option(help: "iverilog or verilator; both when omitted.") var simulator: String?
@@ -18,7 +20,9 @@ struct Sim: ParsableCommand {
         try reportingErrors {
             let simulators: [Simulator]
             if let simulator {
-                guard let chosen = Simulator(rawValue: simulator) else { throw CLIError("--simulator must be iverilog or verilator, not '\(simulator)'") }
+                guard let chosen = Simulator(rawValue: simulator) else {
+                    throw CLIError("--simulator must be iverilog or verilator, not '\(simulator)'")
+                }
                 simulators = [chosen]
             } else {
                 simulators = Simulator.allCases
@@ -41,20 +45,30 @@ struct Sim: ParsableCommand {
                 if design.kind == "accelerator" {
                     // The handoff report keeps what each simulator measured.
                     let images = outcome.passed + outcome.failed
-                    let measured = HandoffReport.simulation(outcome, images: images, seconds: Date().timeIntervalSince(start))
+                    let measured = HandoffReport.simulation(
+                        outcome, images: images, seconds: Date().timeIntervalSince(start))
                     try HandoffReport.record(measured, in: folder)
-                    summary = String(format: "; top-1 %.2f%%, %d compute cycles per image, %.1f s", 100 * Double(measured.correct) / Double(max(1, images)),
-                                     measured.computeCyclesPerImage, measured.wallSeconds)
+                    summary = String(
+                        format: "; top-1 %.2f%%, %d compute cycles per image, %.1f s",
+                        100 * Double(measured.correct) / Double(max(1, images)),
+                        measured.computeCyclesPerImage, measured.wallSeconds)
                 }
                 try Data(outcome.log.utf8).write(to: folder.appendingPathComponent("build/\(sim.rawValue).log"))
                 allOK = allOK && outcome.ok
-                results.append(["simulator": sim.rawValue, "passed": outcome.passed, "failed": outcome.failed, "cycles": outcome.cycles ?? -1, "ok": outcome.ok])
+                results.append([
+                    "simulator": sim.rawValue, "passed": outcome.passed, "failed": outcome.failed,
+                    "cycles": outcome.cycles ?? -1, "ok": outcome.ok,
+                ])
                 if !json {
                     let verdict = outcome.ok ? "ok" : "FAILED"
-                    print("\(sim.rawValue): \(outcome.passed) passed, \(outcome.failed) failed, \(outcome.cycles.map { "\($0) cycles" } ?? "no cycle count")\(summary) - \(verdict)")
+                    print(
+                        "\(sim.rawValue): \(outcome.passed) passed, \(outcome.failed) failed, \(outcome.cycles.map { "\($0) cycles" } ?? "no cycle count")\(summary) - \(verdict)"
+                    )
                     if !outcome.ok {
                         // The tail of the log says why (a build error, a mismatch, a timeout).
-                        print(outcome.log.split(separator: "\n", omittingEmptySubsequences: false).suffix(25).joined(separator: "\n"))
+                        print(
+                            outcome.log.split(separator: "\n", omittingEmptySubsequences: false).suffix(25).joined(
+                                separator: "\n"))
                     }
                 }
             }

@@ -26,7 +26,9 @@ struct Synth: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            guard let chosen = SynthesisTarget(rawValue: target) else { throw CLIError("--target must be generic, ice40 or ecp5, not '\(target)'") }
+            guard let chosen = SynthesisTarget(rawValue: target) else {
+                throw CLIError("--target must be generic, ice40 or ecp5, not '\(target)'")
+            }
             let progress = Progress("synth", total: directories.count)
             var reports: [SynthesisReport] = []
             for (i, directory) in directories.enumerated() {
@@ -39,10 +41,14 @@ struct Synth: ParsableCommand {
                     var ecp5 = PlaceAndRouteOptions()
                     (ecp5.device, ecp5.package, ecp5.targetMHz, ecp5.timeoutSeconds) = (device, package, freq, timeout)
                     guard freq > 0, timeout > 0 else { throw CLIError("--freq and --timeout must be positive") }
-                    let report = try Synthesis.run(directory: folder, target: chosen, seed: seed, place: !noPlace, ecp5: ecp5) { step in
+                    let report = try Synthesis.run(
+                        directory: folder, target: chosen, seed: seed, place: !noPlace, ecp5: ecp5
+                    ) { step in
                         progress.note("\(directory): \(step)")
                     }
-                    if try DesignFolder.load(folder).kind == "accelerator" { try HandoffReport.record(report, in: folder) }
+                    if try DesignFolder.load(folder).kind == "accelerator" {
+                        try HandoffReport.record(report, in: folder)
+                    }
                     reports.append(report)
                 } catch let error as SynthesisError {
                     throw CLIError("\(directory): \(error)")
@@ -58,34 +64,52 @@ struct Synth: ParsableCommand {
             }
             print(Self.table(reports))
             for report in reports where report.note != nil { print("\(report.top): \(report.note!)") }
-            for report in reports { if let routed = report.placeAndRoute { print(Self.placeAndRouteSummary(report.top, routed)) } }
+            for report in reports {
+                if let routed = report.placeAndRoute { print(Self.placeAndRouteSummary(report.top, routed)) }
+            }
         }
     }
 
     static func table(_ reports: [SynthesisReport]) -> String {
         func optional(_ value: Int?) -> String { value.map(String.init) ?? "-" }
         let rows = reports.map { r -> [String] in
-            let multipliers = r.multipliers.map { "\($0.count)x\($0.widths.map(String.init).joined(separator: "x"))" }.joined(separator: " ")
-            return [r.layer, r.arch, r.method, multipliers.isEmpty ? "0" : multipliers, "\(r.adders) (\(r.adderBits) b)", "\(r.flipFlopBits)",
-                    "\(r.romBits)", optional(r.luts), optional(r.flipFlops), optional(r.blockRams),
-                    r.fmaxText, String(format: "%.1f", r.computeCyclesPerVector),
-                    String(format: "%.1f", r.cyclesPerVector)]
+            let multipliers = r.multipliers.map { "\($0.count)x\($0.widths.map(String.init).joined(separator: "x"))" }
+                .joined(separator: " ")
+            return [
+                r.layer, r.arch, r.method, multipliers.isEmpty ? "0" : multipliers, "\(r.adders) (\(r.adderBits) b)",
+                "\(r.flipFlopBits)",
+                "\(r.romBits)", optional(r.luts), optional(r.flipFlops), optional(r.blockRams),
+                r.fmaxText, String(format: "%.1f", r.computeCyclesPerVector),
+                String(format: "%.1f", r.cyclesPerVector),
+            ]
         }
-        return approxrtl.table(["layer", "arch", "method", "multipliers", "adders (bits)", "FF bits", "ROM bits", "LUT4", "FF", "BRAM", "Fmax MHz",
-                      "compute cyc/vec", "cyc/vec"], rows, rightAligned: Set(4...12))
+        return approxrtl.table(
+            [
+                "layer", "arch", "method", "multipliers", "adders (bits)", "FF bits", "ROM bits", "LUT4", "FF", "BRAM",
+                "Fmax MHz",
+                "compute cyc/vec", "cyc/vec",
+            ], rows, rightAligned: Set(4...12))
     }
 
     /// nextpnr-ecp5's result in a few lines: part, Fmax against the target, resources, critical path.
     static func placeAndRouteSummary(_ top: String, _ p: PlaceAndRoute) -> String {
-        var lines = ["\(top) on \(p.part), target \(String(format: "%g", p.targetMHz)) MHz: "
-                     + (p.fmaxMHz.map { String(format: "routed Fmax %.1f MHz (%@)", $0, p.meetsTarget ? "met" : "not met") } ?? (p.note ?? "no Fmax"))
-                     + String(format: ", %.0f s", p.seconds)]
+        var lines = [
+            "\(top) on \(p.part), target \(String(format: "%g", p.targetMHz)) MHz: "
+                + (p.fmaxMHz.map { String(format: "routed Fmax %.1f MHz (%@)", $0, p.meetsTarget ? "met" : "not met") }
+                    ?? (p.note ?? "no Fmax"))
+                + String(format: ", %.0f s", p.seconds)
+        ]
         if !p.resources.isEmpty {
-            lines.append("  " + p.resources.map { "\($0.name) \($0.used)/\($0.available) (\(String(format: "%.0f", $0.percent))%)" }.joined(separator: ", "))
+            lines.append(
+                "  "
+                    + p.resources.map {
+                        "\($0.name) \($0.used)/\($0.available) (\(String(format: "%.0f", $0.percent))%)"
+                    }.joined(separator: ", "))
         }
         if let path = p.criticalPath {
             lines.append(String(format: "  critical path %.2f ns: %@ -> %@", path.delayNs, path.from, path.to))
-            lines.append("  through " + path.through.prefix(8).joined(separator: ", ") + (path.through.count > 8 ? ", ..." : ""))
+            lines.append(
+                "  through " + path.through.prefix(8).joined(separator: ", ") + (path.through.count > 8 ? ", ..." : ""))
         }
         if let note = p.note, p.fmaxMHz != nil { lines.append("  " + note) }
         return lines.joined(separator: "\n")

@@ -14,7 +14,8 @@ struct Train: ParsableCommand {
             and stored in the model's metadata with the command line.
             """)
 
-    @Option(help: "Architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).") var arch: Architecture
+    @Option(help: "Architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).") var arch:
+        Architecture
     @Option(help: "The dataset (fashion-mnist).") var dataset: DatasetName = .fashionMNIST
     @Option(help: "Folder with the dataset's IDX files (default: \(FashionMNIST.defaultDirectory)).") var data: String?
     @Option(help: "Passes over the training images.") var epochs = 10
@@ -49,23 +50,29 @@ struct Train: ParsableCommand {
                 throw CLIError("--validation \(validation) leaves no training images out of \(trainSet.count)")
             }
             let testSet = try FashionMNIST.load(split: .test, directory: directory)
-            let graph = try arch.build(input: [1, trainSet.rows, trainSet.cols], classes: FashionMNIST.classNames.count, seed: seed)
+            let graph = try arch.build(
+                input: [1, trainSet.rows, trainSet.cols], classes: FashionMNIST.classNames.count, seed: seed)
             let trainer = try Trainer(graph: graph, options: trainingOptions())
             var lines: [[String: Any]] = []
             let summaries = try trainer.fit(trainSet, onEvent: reporter { lines.append($0) })
             let testAccuracy = trainer.accuracy(on: testSet)
             let trained = try trainer.trainedGraph()
             let command = commandLine()
-            let model = try OnnxExporter.serialized(trained, docString: "Trained by approxrtl: \(command)",
-                                                    metadata: metadata(command: command, test: testAccuracy, last: summaries.last!))
+            let model = try OnnxExporter.serialized(
+                trained, docString: "Trained by approxrtl: \(command)",
+                metadata: metadata(command: command, test: testAccuracy, last: summaries.last!))
             try writeOutput(model, to: output, force: force)
             let parameters = trained.totalCost.parameters
             if json {
-                try printJSON(["arch": arch.rawValue, "seed": seed, "epochs": lines, "test_top1": testAccuracy,
-                               "test_images": testSet.count, "parameters": parameters, "output": output])
+                try printJSON([
+                    "arch": arch.rawValue, "seed": seed, "epochs": lines, "test_top1": testAccuracy,
+                    "test_images": testSet.count, "parameters": parameters, "output": output,
+                ])
             } else {
-                print(String(format: "%@: %d parameters, test top-1 %.2f%% on %d images; wrote %@",
-                             arch.rawValue, parameters, 100 * testAccuracy, testSet.count, output))
+                print(
+                    String(
+                        format: "%@: %d parameters, test top-1 %.2f%% on %d images; wrote %@",
+                        arch.rawValue, parameters, 100 * testAccuracy, testSet.count, output))
             }
         }
     }
@@ -97,16 +104,20 @@ struct Train: ParsableCommand {
                 }
             case .epoch(let summary):
                 progress.finish()
-                let validationText = summary.validationAccuracy.map { String(format: ", validation %.2f%%", 100 * $0) } ?? ""
+                let validationText =
+                    summary.validationAccuracy.map { String(format: ", validation %.2f%%", 100 * $0) } ?? ""
                 if !json {
                     // Written unbuffered so that a log file shows each epoch as it ends.
-                    let text = String(format: "epoch %d/%d: loss %.4f, train %.2f%%%@, %.1f s (%.0f images/s)\n",
-                                      summary.epoch, epochs, summary.trainLoss, 100 * summary.trainAccuracy, validationText,
-                                      summary.seconds, Double(summary.images) / summary.seconds)
+                    let text = String(
+                        format: "epoch %d/%d: loss %.4f, train %.2f%%%@, %.1f s (%.0f images/s)\n",
+                        summary.epoch, epochs, summary.trainLoss, 100 * summary.trainAccuracy, validationText,
+                        summary.seconds, Double(summary.images) / summary.seconds)
                     FileHandle.standardOutput.write(Data(text.utf8))
                 }
-                var line: [String: Any] = ["epoch": summary.epoch, "loss": summary.trainLoss, "train_top1": summary.trainAccuracy,
-                                           "seconds": summary.seconds, "images": summary.images]
+                var line: [String: Any] = [
+                    "epoch": summary.epoch, "loss": summary.trainLoss, "train_top1": summary.trainAccuracy,
+                    "seconds": summary.seconds, "images": summary.images,
+                ]
                 if let v = summary.validationAccuracy { line["validation_top1"] = v }
                 record(line)
             }
@@ -130,7 +141,10 @@ struct Train: ParsableCommand {
 
     /// The command as a user would retype it (without --force and -o, which do not change the model).
     private func commandLine() -> String {
-        var words = ["approxrtl", "train", "--arch", arch.rawValue, "--dataset", dataset.rawValue, "--epochs", "\(epochs)", "--seed", "\(seed)"]
+        var words = [
+            "approxrtl", "train", "--arch", arch.rawValue, "--dataset", dataset.rawValue, "--epochs", "\(epochs)",
+            "--seed", "\(seed)",
+        ]
         if optimizer != .adam { words += ["--optimizer", optimizer.rawValue] }
         if let lr { words += ["--lr", "\(lr)"] }
         if optimizer == .sgd && momentum != 0.9 { words += ["--momentum", "\(momentum)"] }

@@ -20,13 +20,16 @@ struct Vectors: ParsableCommand {
             guard count > 0 else { throw CLIError("--count must be positive") }
             let quantized = try QuantizedModel.load(path: model)
             let golden = try GoldenModel(quantized)
-            let images = try FashionMNIST.load(split: .test, directory: data ?? FashionMNIST.defaultDirectory).prefix(count)
+            let images = try FashionMNIST.load(split: .test, directory: data ?? FashionMNIST.defaultDirectory).prefix(
+                count)
             guard images.count == count else { throw CLIError("the test split has only \(images.count) images") }
             guard golden.inputSize == images.rows * images.cols else {
-                throw CLIError("\(model): input \(quantized.input.shape) does not take \(images.rows)x\(images.cols) images")
+                throw CLIError(
+                    "\(model): input \(quantized.input.shape) does not take \(images.rows)x\(images.cols) images")
             }
-            let vectors = TestVectors(golden: golden, modelName: model, dataset: images.name, pixels: images.pixels,
-                                      labels: images.labels, count: count)
+            let vectors = TestVectors(
+                golden: golden, modelName: model, dataset: images.name, pixels: images.pixels,
+                labels: images.labels, count: count)
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory) {
                 guard isDirectory.boolValue else { throw CLIError("\(output) exists and is not a folder") }
@@ -34,10 +37,13 @@ struct Vectors: ParsableCommand {
                 try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
             }
             for name in vectors.files.keys.sorted() {
-                try writeOutput(vectors.files[name]!, to: (output as NSString).appendingPathComponent(name), force: force)
+                try writeOutput(
+                    vectors.files[name]!, to: (output as NSString).appendingPathComponent(name), force: force)
             }
             let correct = zip(vectors.manifest.predictions, images.labels).filter { $0 == $1 }.count
-            print("wrote \(vectors.files.count) files for \(count) images to \(output) (golden model: \(correct)/\(count) correct)")
+            print(
+                "wrote \(vectors.files.count) files for \(count) images to \(output) (golden model: \(correct)/\(count) correct)"
+            )
         }
     }
 }

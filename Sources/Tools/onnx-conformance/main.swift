@@ -18,7 +18,8 @@ import OnnxProto
 /// Node test graphs feed weights as graph inputs; the IR needs them as constants. These input positions are
 /// parameters of their op and are bound to the test's data as initializers.
 let parameterPositions: [String: Set<Int>] = [
-    "Conv": [1, 2], "Gemm": [1, 2], "MatMul": [1], "BatchNormalization": [1, 2, 3, 4], "Reshape": [1], "Dropout": [1, 2],
+    "Conv": [1, 2], "Gemm": [1, 2], "MatMul": [1], "BatchNormalization": [1, 2, 3, 4], "Reshape": [1],
+    "Dropout": [1, 2],
     "Clip": [1, 2],
 ]
 
@@ -36,8 +37,9 @@ func loadTensorProto(_ url: URL) throws -> Onnx_TensorProto {
 
 func runCase(_ directory: URL) -> Outcome {
     do {
-        let model = try OnnxImporter.parse(data: Data(contentsOf: directory.appendingPathComponent("model.onnx")),
-                                           name: directory.lastPathComponent)
+        let model = try OnnxImporter.parse(
+            data: Data(contentsOf: directory.appendingPathComponent("model.onnx")),
+            name: directory.lastPathComponent)
         let toleranceText = try String(contentsOf: directory.appendingPathComponent("tolerance.txt"), encoding: .utf8)
         let tolerance = toleranceText.split(whereSeparator: \.isWhitespace).compactMap { Float($0) }
         guard tolerance.count == 2 else { return .failed("tolerance.txt does not hold 'rtol atol'") }
@@ -54,7 +56,9 @@ func runCase(_ directory: URL) -> Outcome {
             try loadTensorProto(dataDir.appendingPathComponent("input_\($0).pb"))
         }
         let expectedCount = files.filter { $0.hasPrefix("output_") }.count
-        let expected = try (0..<expectedCount).map { try loadTensorProto(dataDir.appendingPathComponent("output_\($0).pb")) }
+        let expected = try (0..<expectedCount).map {
+            try loadTensorProto(dataDir.appendingPathComponent("output_\($0).pb"))
+        }
 
         // Bind parameter inputs as initializers.
         var bound = model
@@ -64,10 +68,12 @@ func runCase(_ directory: URL) -> Outcome {
             for (position, name) in node.input.enumerated() where shapes[name] != nil {
                 let isParameter = parameterPositions[node.opType]?.contains(position) ?? false
                 // Add: an operand smaller than the other broadcasts like a bias.
-                let isBroadcastOperand = node.opType == "Add" && node.input.count == 2 && {
-                    let other = shapes[node.input[1 - position]] ?? []
-                    return shapes[name]! != other && shapes[name]!.reduce(1, *) < other.reduce(1, *)
-                }()
+                let isBroadcastOperand =
+                    node.opType == "Add" && node.input.count == 2
+                    && {
+                        let other = shapes[node.input[1 - position]] ?? []
+                        return shapes[name]! != other && shapes[name]!.reduce(1, *) < other.reduce(1, *)
+                    }()
                 if isParameter || isBroadcastOperand { constantNames.insert(name) }
             }
         }
@@ -99,9 +105,13 @@ func runCase(_ directory: URL) -> Outcome {
         for (index, proto) in expected.enumerated() {
             let reference = try OnnxImporter.floatTensor(proto, location: "output \(index)")
             let shape = [batch] + imported.graph.nodes[imported.graph.outputs[index]].shape
-            guard shape == reference.shape else { return .failed("output \(index) has shape \(shape), expected \(reference.shape)") }
+            guard shape == reference.shape else {
+                return .failed("output \(index) has shape \(shape), expected \(reference.shape)")
+            }
             for (i, (actual, want)) in zip(outputs[index], reference.data).enumerated() {
-                let close = abs(actual - want) <= absoluteTolerance + relativeTolerance * abs(want) || (actual.isNaN && want.isNaN)
+                let close =
+                    abs(actual - want) <= absoluteTolerance + relativeTolerance * abs(want)
+                    || (actual.isNaN && want.isNaN)
                 if !close { return .failed("output \(index)[\(i)] = \(actual), expected \(want)") }
             }
         }
@@ -116,7 +126,8 @@ func runCase(_ directory: URL) -> Outcome {
 var arguments = Array(CommandLine.arguments.dropFirst())
 var minPassed = 1
 var verbose = false
-if let flag = arguments.firstIndex(of: "--min-passed"), flag + 1 < arguments.count, let value = Int(arguments[flag + 1]) {
+if let flag = arguments.firstIndex(of: "--min-passed"), flag + 1 < arguments.count, let value = Int(arguments[flag + 1])
+{
     minPassed = value
     arguments.removeSubrange(flag...(flag + 1))
 }
@@ -129,7 +140,8 @@ let root = URL(fileURLWithPath: arguments[0])
 // Case folders only: make's stamp file and anything else hidden or plain is not a case.
 let cases = ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []).filter { name in
     var isDirectory: ObjCBool = false
-    return !name.hasPrefix(".") && FileManager.default.fileExists(atPath: root.appendingPathComponent(name).path, isDirectory: &isDirectory)
+    return !name.hasPrefix(".")
+        && FileManager.default.fileExists(atPath: root.appendingPathComponent(name).path, isDirectory: &isDirectory)
         && isDirectory.boolValue
 }.sorted()
 guard !cases.isEmpty else {

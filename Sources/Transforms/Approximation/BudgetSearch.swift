@@ -74,23 +74,34 @@ public enum BudgetSearch {
 
     /// `calibration`: training images for the fits; `validation`: images and labels for the accuracy the budget
     /// is measured on. `progress(phase, done, total)` reports the work as it goes.
-    public static func run(_ model: QuantizedModel, options: Options, calibration: [UInt8], calibrationCount: Int,
-                           validation: [UInt8], labels: [Int], progress: (String, Int, Int) -> Void = { _, _, _ in }) throws -> Outcome {
+    public static func run(
+        _ model: QuantizedModel, options: Options, calibration: [UInt8], calibrationCount: Int,
+        validation: [UInt8], labels: [Int], progress: (String, Int, Int) -> Void = { _, _, _ in }
+    ) throws -> Outcome {
         guard model.weightScale == "channel" else {
-            throw QuantizationError(layer: "options", "the budget search reduces channel by channel and needs per-channel weight scales (quantize --weight-scale channel)")
+            throw QuantizationError(
+                layer: "options",
+                "the budget search reduces channel by channel and needs per-channel weight scales (quantize --weight-scale channel)"
+            )
         }
-        guard !options.kinds.isEmpty else { throw QuantizationError(layer: "options", "the budget search needs at least one kind of reduction") }
-        for name in options.layers ?? [] where !model.layers.contains(where: { $0.name == name && $0.kind == .conv2d }) {
+        guard !options.kinds.isEmpty else {
+            throw QuantizationError(layer: "options", "the budget search needs at least one kind of reduction")
+        }
+        for name in options.layers ?? [] where !model.layers.contains(where: { $0.name == name && $0.kind == .conv2d })
+        {
             throw QuantizationError(layer: name, "is not a convolution of the model")
         }
-        let searcher = BudgetSearcher(model: model, options: options, calibration: (calibration, calibrationCount),
-                                      validation: (validation, labels))
+        let searcher = BudgetSearcher(
+            model: model, options: options, calibration: (calibration, calibrationCount),
+            validation: (validation, labels))
         return try searcher.search(progress: progress)
     }
 
     /// `current` with channel `c` of its layer taken from the fully reduced layer: its codes, exponent, bias and
     /// window; M3's coefficients follow a source's new exponent; then widths and shifts settled again.
-    static func applyKernel(_ c: Int, from reduced: QuantizedModel.Layer, to current: QuantizedModel) throws -> QuantizedModel {
+    static func applyKernel(_ c: Int, from reduced: QuantizedModel.Layer, to current: QuantizedModel) throws
+        -> QuantizedModel
+    {
         var model = current
         let index = model.layers.firstIndex { $0.name == reduced.name }!
         let old = model.layers[index]

@@ -26,8 +26,10 @@ final class BudgetSearcher {
     /// Calibration samples of a layer for M3, computed once per model state.
     var samples: [String: (version: Int, samples: FeatureApproximator.Samples)] = [:]
 
-    init(model: QuantizedModel, options: BudgetSearch.Options, calibration: (pixels: [UInt8], count: Int),
-         validation: (pixels: [UInt8], labels: [Int])) {
+    init(
+        model: QuantizedModel, options: BudgetSearch.Options, calibration: (pixels: [UInt8], count: Int),
+        validation: (pixels: [UInt8], labels: [Int])
+    ) {
         self.model = model; self.options = options; self.calibration = calibration; self.validation = validation
         let logits = model.layers[model.layers.count - 1]
         (classes, unit) = (logits.shape.reduce(1, *), pow(2, Double(logits.outputExponent)))
@@ -41,10 +43,14 @@ final class BudgetSearcher {
         var steps: [BudgetSearch.Step] = []
         var scored = entries.count
         var decided = 0
-        while let best = entries.indices.max(by: { (entries[$0].score, -entries[$0].order) < (entries[$1].score, -entries[$1].order) }) {
+        while let best = entries.indices.max(by: {
+            (entries[$0].score, -entries[$0].order) < (entries[$1].score, -entries[$1].order)
+        }) {
             let entry = entries.remove(at: best)
             progress("applying", decided, scored)
-            guard let trial = try apply(entry.candidate, to: current, version: steps.count) else { decided += 1; continue }
+            guard let trial = try apply(entry.candidate, to: current, version: steps.count) else {
+                decided += 1; continue
+            }
             if entry.version == steps.count {
                 // Measured on this very model already and still the best: apply it (the same trial again, the
                 // fits are deterministic).
@@ -63,7 +69,11 @@ final class BudgetSearcher {
             let result = try measure(trial)
             guard result.fits else { decided += 1; continue }
             let saved = ModelMetrics(current).total.liveMacs - ModelMetrics(trial).total.liveMacs
-            entries.append((entry.candidate, entry.order, score(saved: saved, from: currentMeasure, to: result), steps.count, result))
+            entries.append(
+                (
+                    entry.candidate, entry.order, score(saved: saved, from: currentMeasure, to: result), steps.count,
+                    result
+                ))
         }
         return BudgetSearch.Outcome(model: current, steps: steps, baselineTop1: start.top1, evaluations: evaluations)
     }
@@ -103,8 +113,9 @@ final class BudgetSearcher {
         // The loss is a difference of paired outcomes; its standard error is at most sqrt(changed) / n.
         let changed = Double(zip(predictions, start).filter { $0 != $1 }.count)
         let baseline = 100 * Double(zip(start, labels).filter { $0 == $1 }.count) / n
-        return Measure(top1: value, crossEntropy: entropy / n,
-                       fits: baseline - value + options.margin * 100 * changed.squareRoot() / n <= options.budget)
+        return Measure(
+            top1: value, crossEntropy: entropy / n,
+            fits: baseline - value + options.margin * 100 * changed.squareRoot() / n <= options.budget)
     }
 
     /// MACs saved per unit of cross-entropy added: a smooth measure, so that the ranking does not chase the
@@ -128,13 +139,16 @@ final class BudgetSearcher {
             let square = options.kinds.contains(.kernel) && shape[2] == shape[3] && shape[2] >= 3
             if square {
                 for size in stride(from: shape[2] - 2, through: 1, by: -2) {
-                    let reduced = try KernelReducer.reduce(model, layer: layer.name, size: size, pixels: calibration.pixels,
-                                                           images: calibration.count)
+                    let reduced = try KernelReducer.reduce(
+                        model, layer: layer.name, size: size, pixels: calibration.pixels,
+                        images: calibration.count)
                     reducedLayers[key(layer.name, size)] = reduced.layers.first { $0.name == layer.name }!
                 }
             }
             for c in 0..<shape[0] {
-                if square { candidates.append(Candidate(layer: layer.name, channel: c, kind: .kernel, size: shape[2] - 2)) }
+                if square {
+                    candidates.append(Candidate(layer: layer.name, channel: c, kind: .kernel, size: shape[2] - 2))
+                }
                 if options.kinds.contains(.feature) && shape[0] > options.sources {
                     candidates.append(Candidate(layer: layer.name, channel: c, kind: .feature))
                 }
@@ -153,29 +167,40 @@ final class BudgetSearcher {
         guard !approximated.contains(candidate.channel) else { return nil }
         switch candidate.kind {
         case .kernel:
-            guard (layer.kernelSizes?[candidate.channel] ?? layer.weightShape![2]) == candidate.size + 2 else { return nil }
-            return try BudgetSearch.applyKernel(candidate.channel, from: reducedLayers[key(candidate.layer, candidate.size)]!, to: current)
+            guard (layer.kernelSizes?[candidate.channel] ?? layer.weightShape![2]) == candidate.size + 2 else {
+                return nil
+            }
+            return try BudgetSearch.applyKernel(
+                candidate.channel, from: reducedLayers[key(candidate.layer, candidate.size)]!, to: current)
         case .feature:
-            guard !pinned.contains(candidate.channel), layer.shape[0] - approximated.count > options.sources else { return nil }
+            guard !pinned.contains(candidate.channel), layer.shape[0] - approximated.count > options.sources else {
+                return nil
+            }
             if samples[candidate.layer]?.version != version {
-                let computed = try FeatureApproximator.samples(current, layer: candidate.layer, pixels: calibration.pixels,
-                                                               images: calibration.count)
+                let computed = try FeatureApproximator.samples(
+                    current, layer: candidate.layer, pixels: calibration.pixels,
+                    images: calibration.count)
                 samples[candidate.layer] = (version, computed)
             }
-            return try FeatureApproximator.approximate(current, layer: candidate.layer, channels: [candidate.channel], m: options.sources,
-                                                       samples: samples[candidate.layer]!.samples,
-                                                       coefficientBits: options.coefficientBits).model
+            return try FeatureApproximator.approximate(
+                current, layer: candidate.layer, channels: [candidate.channel], m: options.sources,
+                samples: samples[candidate.layer]!.samples,
+                coefficientBits: options.coefficientBits
+            ).model
         }
     }
 
     /// The record of an applied step.
-    func step(_ candidate: Candidate, before: QuantizedModel, after: QuantizedModel, top1: Double) -> BudgetSearch.Step {
+    func step(_ candidate: Candidate, before: QuantizedModel, after: QuantizedModel, top1: Double) -> BudgetSearch.Step
+    {
         let layer = after.layers.first { $0.name == candidate.layer }!
-        let sources = candidate.kind == .feature
+        let sources =
+            candidate.kind == .feature
             ? layer.approximatedFeatures?.features.first { $0.channel == candidate.channel }?.sources : nil
-        return BudgetSearch.Step(layer: candidate.layer, channel: candidate.channel, kind: candidate.kind,
-                                 kernelSize: candidate.kind == .kernel ? layer.kernelSizes?[candidate.channel] : nil, sources: sources,
-                                 macsSaved: ModelMetrics(before).total.liveMacs - ModelMetrics(after).total.liveMacs,
-                                 validationTop1: top1)
+        return BudgetSearch.Step(
+            layer: candidate.layer, channel: candidate.channel, kind: candidate.kind,
+            kernelSize: candidate.kind == .kernel ? layer.kernelSizes?[candidate.channel] : nil, sources: sources,
+            macsSaved: ModelMetrics(before).total.liveMacs - ModelMetrics(after).total.liveMacs,
+            validationTop1: top1)
     }
 }

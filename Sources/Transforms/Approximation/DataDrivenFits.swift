@@ -6,7 +6,9 @@ public enum FeatureApproximation {
     /// `samples` rows of `features` values each (row-major: one row per output pixel of a calibration image, one
     /// column per feature, pre-activation): coefficients a_k (in the order of `kept`), the bias b, and the
     /// relative residual ||F_t - sum a_k F_k - b|| / ||F_t - mean(F_t)|| (0: exact; 1: no better than the mean).
-    public static func fit(_ values: [Double], features: Int, target: Int, kept: [Int]) -> (coefficients: [Double], bias: Double, residual: Double) {
+    public static func fit(_ values: [Double], features: Int, target: Int, kept: [Int]) -> (
+        coefficients: [Double], bias: Double, residual: Double
+    ) {
         let samples = values.count / features
         var system = NormalEquations(columns: kept.count + 1)
         var row = [Double](repeating: 1, count: kept.count + 1)
@@ -26,7 +28,9 @@ public enum FeatureApproximation {
             error += (y - estimate) * (y - estimate)
             spread += (y - mean) * (y - mean)
         }
-        return (Array(solution.prefix(kept.count)), solution[kept.count], spread > 0 ? (error / spread).squareRoot() : 0)
+        return (
+            Array(solution.prefix(kept.count)), solution[kept.count], spread > 0 ? (error / spread).squareRoot() : 0
+        )
     }
 
     /// The data-driven sensitivity of every feature: its relative residual when approximated by the `m` most
@@ -79,7 +83,9 @@ public enum KernelReduction {
 
     /// Squared output error of reduced kernels `reduced` (taps `taps`) against the full `weights` on `windows`,
     /// relative to the full outputs' energy: the measure the budget search compares refit and crop with.
-    public static func relativeError(windows: [Double], fan: Int, weights: [Double], outputs: Int, taps: [Int], reduced: [[Double]]) -> Double {
+    public static func relativeError(
+        windows: [Double], fan: Int, weights: [Double], outputs: Int, taps: [Int], reduced: [[Double]]
+    ) -> Double {
         let rows = windows.count / fan
         var error = 0.0, energy = 0.0
         for r in 0..<rows {

@@ -27,7 +27,9 @@ public enum FeatureApproximator {
         public var count: Int { values.count / max(channels, 1) }
     }
 
-    public static func samples(_ model: QuantizedModel, layer name: String, pixels: [UInt8], images: Int, sampleLimit: Int = 4000) throws -> Samples {
+    public static func samples(
+        _ model: QuantizedModel, layer name: String, pixels: [UInt8], images: Int, sampleLimit: Int = 4000
+    ) throws -> Samples {
         let layer = try convolution(model, name)
         let codes = layer.effectiveWeights!, exponents = layer.weightExponents!, bias = layer.bias!
         let channels = exponents.count, fan = codes.count / channels
@@ -41,7 +43,8 @@ public enum FeatureApproximator {
         var values: [Double] = []
         values.reserveCapacity((total / step + 1) * channels)
         for sample in stride(from: 0, to: total, by: step) {
-            let window = function.window(of: tensors[sample / function.pixels], inputShape: inputShape, pixel: sample % function.pixels)
+            let window = function.window(
+                of: tensors[sample / function.pixels], inputShape: inputShape, pixel: sample % function.pixels)
             var accumulators = [Int](repeating: 0, count: channels)
             for c in 0..<channels where !approximated.contains(c) {
                 var acc = bias[c]
@@ -76,34 +79,46 @@ public enum FeatureApproximator {
     /// Channels `chosen` of convolution `name` approximated from `m` sources each, fitted on `samples` (from
     /// `samples(_:layer:...)` on the same model). Channels already approximated keep their record and are never
     /// sources; a channel that is already some feature's source cannot be approximated.
-    public static func approximate(_ model: QuantizedModel, layer name: String, channels chosen: [Int], m: Int, samples: Samples,
-                                   coefficientBits: Int = 8) throws -> (model: QuantizedModel, features: [RealFeature]) {
+    public static func approximate(
+        _ model: QuantizedModel, layer name: String, channels chosen: [Int], m: Int, samples: Samples,
+        coefficientBits: Int = 8
+    ) throws -> (model: QuantizedModel, features: [RealFeature]) {
         var layer = try convolution(model, name)
         guard layer.compression == nil else {
-            throw QuantizationError(layer: name, "feature approximation comes before weight approximation (M1/M2): the layer is already compressed")
+            throw QuantizationError(
+                layer: name,
+                "feature approximation comes before weight approximation (M1/M2): the layer is already compressed")
         }
         let channels = layer.weightShape![0]
         let existing = layer.approximatedFeatures
         let approximated = existing?.channels ?? []
         let pinned = Set(existing?.features.flatMap(\.sources) ?? [])
-        guard !chosen.isEmpty, Set(chosen).count == chosen.count, chosen.allSatisfy({ (0..<channels).contains($0) }) else {
-            throw QuantizationError(layer: name, "channels \(chosen) must be distinct output channels (0..<\(channels))")
+        guard !chosen.isEmpty, Set(chosen).count == chosen.count, chosen.allSatisfy({ (0..<channels).contains($0) })
+        else {
+            throw QuantizationError(
+                layer: name, "channels \(chosen) must be distinct output channels (0..<\(channels))")
         }
         if let j = chosen.first(where: { approximated.contains($0) || pinned.contains($0) }) {
-            throw QuantizationError(layer: name, "channel \(j) is already approximated or is the source of an approximated channel")
+            throw QuantizationError(
+                layer: name, "channel \(j) is already approximated or is the source of an approximated channel")
         }
         guard m >= 1, m < channels - approximated.count - chosen.count + 1 else {
-            throw QuantizationError(layer: name, "\(m) sources per feature is more than the \(channels - approximated.count - chosen.count) computed channels left")
+            throw QuantizationError(
+                layer: name,
+                "\(m) sources per feature is more than the \(channels - approximated.count - chosen.count) computed channels left"
+            )
         }
         if let bits = existing?.coefficientBits, bits != coefficientBits {
-            throw QuantizationError(layer: name, "the layer's approximated features use \(bits)-bit coefficients, not \(coefficientBits)")
+            throw QuantizationError(
+                layer: name, "the layer's approximated features use \(bits)-bit coefficients, not \(coefficientBits)")
         }
         let order = ranking(layer).order
         let excluded = approximated.union(chosen)
         let fits = chosen.map { j in
             let kept = sources(of: j, m: m, order: order, excluded: excluded)
             let fit = FeatureApproximation.fit(samples.values, features: samples.channels, target: j, kept: kept)
-            return RealFeature(channel: j, sources: kept, coefficients: fit.coefficients, bias: fit.bias, residual: fit.residual)
+            return RealFeature(
+                channel: j, sources: kept, coefficients: fit.coefficients, bias: fit.bias, residual: fit.residual)
         }
         // The old record in real numbers, with the new features, quantized together.
         var real = existing.map { realFeatures($0, layer: layer) } ?? []
@@ -113,11 +128,13 @@ public enum FeatureApproximator {
         for j in chosen { for k in 0..<fan { codes[j * fan + k] = 0 } }
         layer.weights = codes
         var exponents = layer.weightExponents!, bias = layer.bias!
-        try layer.quantizeFeatures(real, coefficientBits: coefficientBits, effectiveWeights: codes, exponents: &exponents, bias: &bias,
-                                   in: model, maxAccumulatorBits: model.maxAccumulatorBits)
+        try layer.quantizeFeatures(
+            real, coefficientBits: coefficientBits, effectiveWeights: codes, exponents: &exponents, bias: &bias,
+            in: model, maxAccumulatorBits: model.maxAccumulatorBits)
         let range = model.inputRange(of: layer)
-        try layer.settle(effectiveWeights: codes, exponents: exponents, bias: bias, inputLow: range.low, inputHigh: range.high,
-                         maxAccumulatorBits: model.maxAccumulatorBits)
+        try layer.settle(
+            effectiveWeights: codes, exponents: exponents, bias: bias, inputLow: range.low, inputHigh: range.high,
+            maxAccumulatorBits: model.maxAccumulatorBits)
         var result = model
         result.layers[result.layers.firstIndex { $0.name == name }!] = layer
         try result.validate()
@@ -126,28 +143,40 @@ public enum FeatureApproximator {
 
     /// The `count` channels of convolution `name` that the other channels reproduce best (lowest data-driven
     /// sensitivity: relative residual against the m most independent others), approximated together.
-    public static func approximateLeastSensitive(_ model: QuantizedModel, layer name: String, count: Int, m: Int, pixels: [UInt8], images: Int,
-                                                 coefficientBits: Int = 8) throws -> (model: QuantizedModel, features: [RealFeature]) {
+    public static func approximateLeastSensitive(
+        _ model: QuantizedModel, layer name: String, count: Int, m: Int, pixels: [UInt8], images: Int,
+        coefficientBits: Int = 8
+    ) throws -> (model: QuantizedModel, features: [RealFeature]) {
         let layer = try convolution(model, name)
         let samples = try samples(model, layer: name, pixels: pixels, images: images)
-        let taken = (layer.approximatedFeatures?.channels ?? []).union(layer.approximatedFeatures?.features.flatMap(\.sources) ?? [])
+        let taken = (layer.approximatedFeatures?.channels ?? []).union(
+            layer.approximatedFeatures?.features.flatMap(\.sources) ?? [])
         let order = ranking(layer).order
         let residuals = FeatureApproximation.sensitivity(samples.values, features: samples.channels, order: order, m: m)
-        let chosen = (0..<samples.channels).filter { !taken.contains($0) }.sorted { (residuals[$0], $0) < (residuals[$1], $1) }.prefix(count)
+        let chosen = (0..<samples.channels).filter { !taken.contains($0) }.sorted {
+            (residuals[$0], $0) < (residuals[$1], $1)
+        }.prefix(count)
         guard chosen.count == count else {
-            throw QuantizationError(layer: name, "only \(chosen.count) channels can still be approximated, not \(count)")
+            throw QuantizationError(
+                layer: name, "only \(chosen.count) channels can still be approximated, not \(count)")
         }
-        return try approximate(model, layer: name, channels: Array(chosen).sorted(), m: m, samples: samples, coefficientBits: coefficientBits)
+        return try approximate(
+            model, layer: name, channels: Array(chosen).sorted(), m: m, samples: samples,
+            coefficientBits: coefficientBits)
     }
 
     /// Every channel of convolution `name`: its position in the QR order (0: most independent), the pivot it was
     /// picked with, and its sensitivity (relative residual from the `m` most independent others on calibration
     /// pixels); an approximated channel has sensitivity 0 and comes last in the order.
-    public static func rankFeatures(_ model: QuantizedModel, layer name: String, m: Int, pixels: [UInt8], images: Int) throws
-        -> [(channel: Int, position: Int, pivot: Double, sensitivity: Double)] {
+    public static func rankFeatures(_ model: QuantizedModel, layer name: String, m: Int, pixels: [UInt8], images: Int)
+        throws
+        -> [(channel: Int, position: Int, pivot: Double, sensitivity: Double)]
+    {
         let layer = try convolution(model, name)
         let channels = layer.shape[0]
-        guard m >= 1, m < channels else { throw QuantizationError(layer: name, "--sources must lie in 1..<\(channels)") }
+        guard m >= 1, m < channels else {
+            throw QuantizationError(layer: name, "--sources must lie in 1..<\(channels)")
+        }
         let (order, pivots) = ranking(layer)
         let samples = try samples(model, layer: name, pixels: pixels, images: images)
         let residuals = FeatureApproximation.sensitivity(samples.values, features: channels, order: order, m: m)
@@ -162,16 +191,22 @@ public enum FeatureApproximator {
         let exponents = layer.weightExponents!
         return record.features.map { f in
             let e = exponents[f.channel]
-            return RealFeature(channel: f.channel, sources: f.sources,
-                               coefficients: zip(f.coefficients, f.sources).map { Double($0) * pow(2, Double(e - exponents[$1])) },
-                               bias: Double(layer.bias![f.channel]) * pow(2, Double(e + layer.inputExponent)), residual: 0)
+            return RealFeature(
+                channel: f.channel, sources: f.sources,
+                coefficients: zip(f.coefficients, f.sources).map { Double($0) * pow(2, Double(e - exponents[$1])) },
+                bias: Double(layer.bias![f.channel]) * pow(2, Double(e + layer.inputExponent)), residual: 0)
         }
     }
 
     static func convolution(_ model: QuantizedModel, _ name: String) throws -> QuantizedModel.Layer {
-        guard let layer = model.layers.first(where: { $0.name == name }) else { throw QuantizationError(layer: name, "no layer of this name") }
+        guard let layer = model.layers.first(where: { $0.name == name }) else {
+            throw QuantizationError(layer: name, "no layer of this name")
+        }
         guard layer.kind == .conv2d, !(layer.logits ?? false), layer.weightShape != nil else {
-            throw QuantizationError(layer: name, "feature approximation applies to convolutions (not the logits), this is a \(layer.kind.rawValue) layer")
+            throw QuantizationError(
+                layer: name,
+                "feature approximation applies to convolutions (not the logits), this is a \(layer.kind.rawValue) layer"
+            )
         }
         return layer
     }
@@ -181,23 +216,32 @@ extension QuantizedModel.Layer {
     /// Records `features` (real combinations) as M3 codes for the sources' `exponents`: per feature the finest
     /// exponent E_j at which every coefficient A = a * 2^(e_k - E_j) fits `coefficientBits` and the accumulator
     /// bound fits `maxAccumulatorBits`; its bias becomes B = b / 2^(E_j + input exponent), rounded.
-    mutating func quantizeFeatures(_ features: [FeatureApproximator.RealFeature], coefficientBits: Int, effectiveWeights codes: [Int],
-                                   exponents: inout [Int], bias: inout [Int], in model: QuantizedModel, maxAccumulatorBits: Int) throws {
-        guard (2...24).contains(coefficientBits) else { throw QuantizationError(layer: name, "coefficient bits must lie in 2...24") }
+    mutating func quantizeFeatures(
+        _ features: [FeatureApproximator.RealFeature], coefficientBits: Int, effectiveWeights codes: [Int],
+        exponents: inout [Int], bias: inout [Int], in model: QuantizedModel, maxAccumulatorBits: Int
+    ) throws {
+        guard (2...24).contains(coefficientBits) else {
+            throw QuantizationError(layer: name, "coefficient bits must lie in 2...24")
+        }
         let limit = (1 << (coefficientBits - 1)) - 1
         let range = model.inputRange(of: self)
         approximatedFeatures = nil
         // The sources' intervals: computed channels, from their weights.
-        let (lows, highs) = accumulatorRanges(effectiveWeights: codes, bias: bias, inputLow: range.low, inputHigh: range.high)
+        let (lows, highs) = accumulatorRanges(
+            effectiveWeights: codes, bias: bias, inputLow: range.low, inputHigh: range.high)
         var recorded: [ApproximatedFeatures.Feature] = []
         for f in features.sorted(by: { $0.channel < $1.channel }) {
             let magnitude = zip(f.coefficients, f.sources).map { abs($0) * pow(2, Double(exponents[$1])) }.max() ?? 0
             var e = magnitude > 0 ? FixedPoint.exponent(forMagnitude: magnitude, limit: limit) : exponents[f.sources[0]]
             while true {
-                let a = zip(f.coefficients, f.sources).map { min(max(FixedPoint.code($0 * pow(2, Double(exponents[$1])), exponent: e), -limit), limit) }
+                let a = zip(f.coefficients, f.sources).map {
+                    min(max(FixedPoint.code($0 * pow(2, Double(exponents[$1])), exponent: e), -limit), limit)
+                }
                 let b = FixedPoint.code(f.bias, exponent: e + inputExponent)
                 var low = b, high = b
-                for (code, k) in zip(a, f.sources) { low += min(code * lows[k], code * highs[k]); high += max(code * lows[k], code * highs[k]) }
+                for (code, k) in zip(a, f.sources) {
+                    low += min(code * lows[k], code * highs[k]); high += max(code * lows[k], code * highs[k])
+                }
                 if FixedPoint.width(low: low, high: high) <= maxAccumulatorBits {
                     exponents[f.channel] = e
                     bias[f.channel] = b
@@ -206,7 +250,9 @@ extension QuantizedModel.Layer {
                 }
                 // Coarser coefficients shrink the bound; give up once they are all zero.
                 guard a.contains(where: { $0 != 0 }) else {
-                    throw QuantizationError(layer: name, "approximated channel \(f.channel) does not fit \(maxAccumulatorBits) accumulator bits")
+                    throw QuantizationError(
+                        layer: name,
+                        "approximated channel \(f.channel) does not fit \(maxAccumulatorBits) accumulator bits")
                 }
                 e += 1
             }

@@ -24,13 +24,16 @@ public struct FineTuneOptions: Sendable {
 ///   unrounded weights (rounding would undo the small steps of a projected update).
 public enum FineTuning {
     /// The projection of the float parameters of `network` onto the structure of the compressed layers.
-    public static func projection(for compressed: QuantizedModel, network: TrainableNetwork, m1Mode: Projection.Mode = .straightThrough) throws -> Projection {
+    public static func projection(
+        for compressed: QuantizedModel, network: TrainableNetwork, m1Mode: Projection.Mode = .straightThrough
+    ) throws -> Projection {
         var steps: [@Sendable (inout [Float]) -> Void] = []
         var mode = m1Mode
         for layer in compressed.layers {
             guard let compression = layer.compression, let shape = layer.weightShape else { continue }
             guard let ranges = network.parameterRanges(of: layer.name) else {
-                throw QuantizationError(layer: layer.name, "the float model has no conv or dense node of this name to fine-tune")
+                throw QuantizationError(
+                    layer: layer.name, "the float model has no conv or dense node of this name to fine-tune")
             }
             let base = ranges.weight.lowerBound
             let channels = shape[0], fan = ranges.weight.count / channels
@@ -41,20 +44,29 @@ public enum FineTuning {
                 // fixed), so the fine-tuned weights are what the final compression will store.
                 let degree: PolynomialDegree = compression.method == .linear ? .linear : .quadratic
                 let bits = compression.coefficientBits ?? 16
-                let groups = (compression.groups ?? []).map { group in (members: group.order.map { base + $0 }, counts: group.segments.map(\.count)) }
+                let groups = (compression.groups ?? []).map { group in
+                    (members: group.order.map { base + $0 }, counts: group.segments.map(\.count))
+                }
                 // Groups that share an exponent: the whole layer, or the groups of one output channel.
-                let domains: [[Int]] = compression.group == .layer ? [Array(groups.indices)]
-                    : Dictionary(grouping: groups.indices) { (groups[$0].members[0] - base) / fan }.sorted { $0.key < $1.key }.map(\.value)
+                let domains: [[Int]] =
+                    compression.group == .layer
+                    ? [Array(groups.indices)]
+                    : Dictionary(grouping: groups.indices) { (groups[$0].members[0] - base) / fan }.sorted {
+                        $0.key < $1.key
+                    }.map(\.value)
                 steps.append { parameters in
                     for domain in domains {
                         let values = domain.map { g in groups[g].members.map { Double(parameters[$0]) } }
                         guard values.contains(where: { $0.contains { $0 != 0 } }) else { continue }
-                        let (exponent, fits) = SortedWeightCompressor.fitDomain(values, bits: bits) { position, scaled in
+                        let (exponent, fits) = SortedWeightCompressor.fitDomain(values, bits: bits) {
+                            position, scaled in
                             SortedWeightFit.fit(scaled, counts: groups[domain[position]].counts, degree: degree)
                         }
                         let unit = pow(2, Double(exponent))
                         for (g, fit) in zip(domain, fits) {
-                            for (i, w) in fit.weights().enumerated() { parameters[groups[g].members[i]] = Float(Double(w) * unit) }
+                            for (i, w) in fit.weights().enumerated() {
+                                parameters[groups[g].members[i]] = Float(Double(w) * unit)
+                            }
                         }
                     }
                 }
@@ -70,7 +82,9 @@ public enum FineTuning {
                         guard maw > 0 else { continue }
                         for i in row {
                             let ratio = Double(parameters[i]) / maw
-                            let code = abs(ratio) < threshold ? 0 : ScalingWeightCompressor.code(ratio * Double(top), codebook: codebook, top: top)
+                            let code =
+                                abs(ratio) < threshold
+                                ? 0 : ScalingWeightCompressor.code(ratio * Double(top), codebook: codebook, top: top)
                             parameters[i] = Float(maw / Double(top) * Double(code))
                         }
                     }
@@ -84,9 +98,11 @@ public enum FineTuning {
     /// Fine-tunes `graph` under the structure of `compressed` on `train` (no validation hold-out), then quantizes
     /// it like `quantized` (same widths, calibration on the first images of `train`) and compresses the same
     /// layers with `method`. Returns the fine-tuned float graph and the new compressed model.
-    public static func run(graph: Graph, quantized: QuantizedModel, compressed: QuantizedModel, method: Method, train: ImageDataset,
-                           source: String, options: FineTuneOptions, maxAccumulatorBits: Int? = nil,
-                           onEvent: (TrainingEvent) -> Void = { _ in }) throws -> (graph: Graph, quantized: QuantizedModel, compressed: QuantizedModel) {
+    public static func run(
+        graph: Graph, quantized: QuantizedModel, compressed: QuantizedModel, method: Method, train: ImageDataset,
+        source: String, options: FineTuneOptions, maxAccumulatorBits: Int? = nil,
+        onEvent: (TrainingEvent) -> Void = { _ in }
+    ) throws -> (graph: Graph, quantized: QuantizedModel, compressed: QuantizedModel) {
         var training = TrainingOptions()
         training.epochs = options.epochs
         training.learningRate = options.learningRate
@@ -94,7 +110,8 @@ public enum FineTuning {
         training.seed = options.seed
         training.workers = options.workers
         training.validationCount = 0
-        training.projection = try projection(for: compressed, network: TrainableNetwork(graph: graph), m1Mode: options.m1Mode)
+        training.projection = try projection(
+            for: compressed, network: TrainableNetwork(graph: graph), m1Mode: options.m1Mode)
         let tuner = try Trainer(graph: graph, options: training)
         _ = try tuner.fit(train, onEvent: onEvent)
         let tuned = try tuner.trainedGraph()
@@ -105,17 +122,20 @@ public enum FineTuning {
         quantization.perChannel = quantized.weightScale == "channel"
         quantization.activationSegments = quantized.activationSegments ?? quantization.activationSegments
         quantization.activationSlopeBits = quantized.activationSlopeBits ?? quantization.activationSlopeBits
-        let requantized = try Quantizer.quantize(tuned, calibration: train.prefix(quantized.calibration.images), source: source, options: quantization)
+        let requantized = try Quantizer.quantize(
+            tuned, calibration: train.prefix(quantized.calibration.images), source: source, options: quantization)
         let layers = compressed.layers.filter { $0.compression != nil }
         // M1 keeps the segment sizes it was fine-tuned with; the boundaries of a fresh choice could fall elsewhere.
         var final = method
         if case .sortedWeights(var options) = method {
-            options.segmentCounts = Dictionary(uniqueKeysWithValues: layers.map { layer in
-                (layer.name, (layer.compression!.groups ?? []).map { $0.segments.map(\.count) })
-            })
+            options.segmentCounts = Dictionary(
+                uniqueKeysWithValues: layers.map { layer in
+                    (layer.name, (layer.compression!.groups ?? []).map { $0.segments.map(\.count) })
+                })
             final = .sortedWeights(options)
         }
-        let recompressed = try ModelCompressor.compress(requantized, method: final, layers: layers.map(\.name), maxAccumulatorBits: maxAccumulatorBits)
+        let recompressed = try ModelCompressor.compress(
+            requantized, method: final, layers: layers.map(\.name), maxAccumulatorBits: maxAccumulatorBits)
         return (tuned, requantized, recompressed)
     }
 }

@@ -42,7 +42,9 @@ public struct ModelMetrics: Codable, Equatable, Sendable {
     /// Storage reduction in bits, permutation included.
     public var storageReduction: Double { Double(total.storageBitsBefore) / Double(max(total.storageBitsAfter, 1)) }
     /// Share of the full-width multiplications that are gone.
-    public var multipliesEliminated: Double { 1 - Double(total.multipliesAfter) / Double(max(total.multipliesBefore, 1)) }
+    public var multipliesEliminated: Double {
+        1 - Double(total.multipliesAfter) / Double(max(total.multipliesBefore, 1))
+    }
     /// Share of multiplications of any kind (small ones included) and additions that are gone.
     public var operationsSaved: Double {
         let before = total.multipliesBefore + total.additionsBefore
@@ -51,10 +53,14 @@ public struct ModelMetrics: Codable, Equatable, Sendable {
     }
 
     public init(_ model: QuantizedModel) {
-        layers = model.layers.filter { $0.kind == .conv2d || $0.kind == .dense }.map { LayerMetrics($0, weightBits: model.weightBits) }
-        var sum = LayerMetrics(name: "total", method: "", outputs: 0, macs: 0, liveMacs: 0, paramsBefore: 0, paramsAfter: 0, storageBitsBefore: 0,
-                               storageBitsAfter: 0, permutationBits: 0, multipliesBefore: 0, multipliesAfter: 0, smallMultiplies: 0,
-                               shifts: 0, additionsBefore: 0, additionsAfter: 0)
+        layers = model.layers.filter { $0.kind == .conv2d || $0.kind == .dense }.map {
+            LayerMetrics($0, weightBits: model.weightBits)
+        }
+        var sum = LayerMetrics(
+            name: "total", method: "", outputs: 0, macs: 0, liveMacs: 0, paramsBefore: 0, paramsAfter: 0,
+            storageBitsBefore: 0,
+            storageBitsAfter: 0, permutationBits: 0, multipliesBefore: 0, multipliesAfter: 0, smallMultiplies: 0,
+            shifts: 0, additionsBefore: 0, additionsAfter: 0)
         for l in layers {
             sum.outputs += l.outputs; sum.macs += l.macs; sum.liveMacs += l.liveMacs
             sum.paramsBefore += l.paramsBefore; sum.paramsAfter += l.paramsAfter
@@ -105,9 +111,11 @@ extension LayerMetrics {
         shifts = 0
         guard let compression = layer.compression else {
             method = reductions.isEmpty ? "none" : reductions.joined(separator: "+")
-            (paramsAfter, storageBitsAfter, multipliesAfter, additionsAfter) = (live + combinationMacs + channels,
-                                                                                live * weightBits + combinationBits + channels * accBits,
-                                                                                liveMacs, liveMacs)
+            (paramsAfter, storageBitsAfter, multipliesAfter, additionsAfter) = (
+                live + combinationMacs + channels,
+                live * weightBits + combinationBits + channels * accBits,
+                liveMacs, liveMacs
+            )
             return
         }
         method = ([compression.method.rawValue] + reductions).joined(separator: "+")
@@ -125,8 +133,14 @@ extension LayerMetrics {
                 if scale != 0 && !used.isEmpty {
                     multiplies += 1
                     additions += used.count
-                    small += used.filter { let m = abs($0); return m & (m - 1) != 0 }.count
-                    shiftCount += used.filter { let m = abs($0); return m > 1 && m & (m - 1) == 0 }.count
+                    small +=
+                        used.filter {
+                            let m = abs($0); return m & (m - 1) != 0
+                        }.count
+                    shiftCount +=
+                        used.filter {
+                            let m = abs($0); return m > 1 && m & (m - 1) == 0
+                        }.count
                 }
             }
         }
@@ -139,13 +153,18 @@ extension LayerMetrics {
             let groups = compression.groups ?? []
             let coefficients = groups.reduce(0) { $0 + $1.segments.reduce(0) { $0 + $1.coefficients.count } }
             paramsAfter = coefficients + channels + combinationMacs
-            permutationBits = groups.reduce(0) { $0 + $1.order.count * bitsFor($1.order.count) + $1.segments.count * bitsFor($1.order.count + 1) }
-            storageBitsAfter = coefficients * compression.coefficientBits! + permutationBits + channels * accBits + combinationBits
+            permutationBits = groups.reduce(0) {
+                $0 + $1.order.count * bitsFor($1.order.count) + $1.segments.count * bitsFor($1.order.count + 1)
+            }
+            storageBitsAfter =
+                coefficients * compression.coefficientBits! + permutationBits + channels * accBits + combinationBits
         case .swc:
             // Approximated channels store no codes or scale.
             let computed = channels - approximated.count
             paramsAfter = computed * fan + 2 * computed + approximated.count + combinationMacs
-            storageBitsAfter = computed * fan * compression.codeBits! + computed * compression.scaleBits! + channels * accBits + combinationBits
+            storageBitsAfter =
+                computed * fan * compression.codeBits! + computed * compression.scaleBits! + channels * accBits
+                + combinationBits
         }
     }
 }

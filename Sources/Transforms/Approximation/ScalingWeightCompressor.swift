@@ -16,15 +16,22 @@ public struct ScalingWeightOptions: Sendable {
 /// kept in high precision as a scale, and every weight becomes a b-bit code of w / MAW, so
 /// acc = scale * sum(code * x) + bias: one full multiply per output (docs/arithmetic.md section 7).
 public enum ScalingWeightCompressor {
-    public static func compress(_ layer: QuantizedModel.Layer, in model: QuantizedModel, options: ScalingWeightOptions,
-                                maxAccumulatorBits: Int) throws -> QuantizedModel.Layer {
+    public static func compress(
+        _ layer: QuantizedModel.Layer, in model: QuantizedModel, options: ScalingWeightOptions,
+        maxAccumulatorBits: Int
+    ) throws -> QuantizedModel.Layer {
         let (shape, codes, exponents) = try layer.plainWeights()
-        guard (2...8).contains(options.codeBits), (2...24).contains(options.scaleBits), (0..<1).contains(options.threshold) else {
-            throw QuantizationError(layer: layer.name, "code bits must lie in 2...8, scale bits in 2...24 and the threshold in [0, 1)")
+        guard (2...8).contains(options.codeBits), (2...24).contains(options.scaleBits),
+            (0..<1).contains(options.threshold)
+        else {
+            throw QuantizationError(
+                layer: layer.name, "code bits must lie in 2...8, scale bits in 2...24 and the threshold in [0, 1)")
         }
         let channels = shape[0], fan = codes.count / channels
         // The largest code: the whole code range for uniform codes, the top power of two otherwise.
-        let top = options.codebook == .uniform ? (1 << (options.codeBits - 1)) - 1 : Compression.largestPowerOfTwoCode(bits: options.codeBits)
+        let top =
+            options.codebook == .uniform
+            ? (1 << (options.codeBits - 1)) - 1 : Compression.largestPowerOfTwoCode(bits: options.codeBits)
         let scaleLimit = (1 << (options.scaleBits - 1)) - 1
         var scales = [Int](repeating: 0, count: channels)
         var swCodes = [Int](repeating: 0, count: codes.count)
@@ -40,7 +47,8 @@ public enum ScalingWeightCompressor {
             scales[c] = FixedPoint.code(real, exponent: shift)
             for (k, q) in row.enumerated() {
                 let ratio = Double(q) / Double(maw)
-                swCodes[c * fan + k] = abs(ratio) < options.threshold ? 0 : code(ratio * Double(top), codebook: options.codebook, top: top)
+                swCodes[c * fan + k] =
+                    abs(ratio) < options.threshold ? 0 : code(ratio * Double(top), codebook: options.codebook, top: top)
             }
         }
         var compression = Compression(method: .swc)
@@ -50,7 +58,8 @@ public enum ScalingWeightCompressor {
         compression.threshold = options.threshold
         compression.scales = scales
         compression.codes = swCodes
-        return try layer.replacingWeights(with: compression, exponents: newExponents, in: model, maxAccumulatorBits: maxAccumulatorBits)
+        return try layer.replacingWeights(
+            with: compression, exponents: newExponents, in: model, maxAccumulatorBits: maxAccumulatorBits)
     }
 
     /// The code nearest to `v` (in -top ... top): rounded half away from zero, or the nearest of 0 and the powers

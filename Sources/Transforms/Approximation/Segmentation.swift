@@ -16,7 +16,9 @@ public enum Segmentation {
     /// Segment costs come from moments accumulated from each candidate start in coordinates local to that
     /// start (no differences of large prefix sums, which would cancel for short segments), and the normal
     /// equations are solved in t / length so that they stay well conditioned.
-    public static func optimal(_ sorted: [Double], segments: Int, degree: PolynomialDegree, candidates: Int = 384) -> [Int] {
+    public static func optimal(_ sorted: [Double], segments: Int, degree: PolynomialDegree, candidates: Int = 384)
+        -> [Int]
+    {
         let n = sorted.count
         let parts = min(segments, n)
         guard parts > 1 else { return [n] }
@@ -28,8 +30,8 @@ public enum Segmentation {
         var cost = [Double](repeating: 0, count: (g + 1) * (g + 1))
         let mean = sorted.reduce(0, +) / Double(n)
         for i in 0..<g {
-            var moments = [Double](repeating: 0, count: 2 * terms - 1)   // sum t^p, p = 0 ... 2*degree
-            var projections = [Double](repeating: 0, count: terms)       // sum t^p * y
+            var moments = [Double](repeating: 0, count: 2 * terms - 1)  // sum t^p, p = 0 ... 2*degree
+            var projections = [Double](repeating: 0, count: terms)  // sum t^p * y
             var squares = 0.0
             var k = i + 1
             for rank in grid[i]..<n {
@@ -42,8 +44,9 @@ public enum Segmentation {
                 }
                 squares += y * y
                 if rank + 1 == grid[k] {
-                    cost[i * (g + 1) + k] = residual(moments: moments, projections: projections, squares: squares,
-                                                     length: rank + 1 - grid[i], terms: terms)
+                    cost[i * (g + 1) + k] = residual(
+                        moments: moments, projections: projections, squares: squares,
+                        length: rank + 1 - grid[i], terms: terms)
                     k += 1
                 }
             }
@@ -74,7 +77,9 @@ public enum Segmentation {
     /// local t. Solved without allocation (it runs for every candidate pair): the normal equations in
     /// u = t / length, by symmetric elimination.
     @inline(__always)
-    static func residual(moments m: [Double], projections y: [Double], squares: Double, length: Int, terms: Int) -> Double {
+    static func residual(moments m: [Double], projections y: [Double], squares: Double, length: Int, terms: Int)
+        -> Double
+    {
         guard length > terms else { return 0 }
         let l = Double(length), l2 = l * l
         // Sums of u^p and u^p * y.

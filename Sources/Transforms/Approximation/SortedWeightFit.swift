@@ -28,13 +28,17 @@ public struct SortedWeightFit: Equatable, Sendable {
 
     /// Fits `values` with `segmentCount` segments: equal-size (the first `count % segmentCount` one rank longer)
     /// or with the boundaries that minimise the squared error of the real fit (`Segmentation.optimal`).
-    public static func fit(_ values: [Double], segments segmentCount: Int, degree: PolynomialDegree,
-                           boundaries: Boundaries = .equal) -> SortedWeightFit {
+    public static func fit(
+        _ values: [Double], segments segmentCount: Int, degree: PolynomialDegree,
+        boundaries: Boundaries = .equal
+    ) -> SortedWeightFit {
         precondition(!values.isEmpty && segmentCount >= 1)
         let order = values.indices.sorted { values[$0] < values[$1] || (values[$0] == values[$1] && $0 < $1) }
         let sorted = order.map { values[$0] }
-        let counts = boundaries == .equal ? Segmentation.equal(sorted.count, segments: segmentCount)
-                                          : Segmentation.optimal(sorted, segments: segmentCount, degree: degree)
+        let counts =
+            boundaries == .equal
+            ? Segmentation.equal(sorted.count, segments: segmentCount)
+            : Segmentation.optimal(sorted, segments: segmentCount, degree: degree)
         return fit(sorted: sorted, order: order, counts: counts, degree: degree)
     }
 
@@ -49,8 +53,10 @@ public struct SortedWeightFit: Equatable, Sendable {
         var segments: [Segment] = []
         var start = 0
         for count in counts {
-            segments.append(Segment(start: start, count: count,
-                                    coefficients: fitSegment(Array(sorted[start..<(start + count)]), degree: degree)))
+            segments.append(
+                Segment(
+                    start: start, count: count,
+                    coefficients: fitSegment(Array(sorted[start..<(start + count)]), degree: degree)))
             start += count
         }
         return SortedWeightFit(degree: degree, order: order, segments: segments)

@@ -13,20 +13,26 @@ final class PlaceAndRouteTests: XCTestCase {
     func testSmallAcceleratorPlacesAndRoutesOnECP5() throws {
         let graph = try RandomNetworks.graph(seed: 3)
         let shape = graph.nodes[0].shape
-        let model = try Quantizer.quantize(graph, calibration: RandomNetworks.images(20, shape: shape, seed: 3), source: "random")
-        let design = try AcceleratorDesign.generate(model: model, modelName: "pnr.q.json", config: AcceleratorConfig(tn: 2),
-                                                    pixels: RandomNetworks.images(1, shape: shape, seed: 4).pixels, labels: [0], count: 1)
+        let model = try Quantizer.quantize(
+            graph, calibration: RandomNetworks.images(20, shape: shape, seed: 3), source: "random")
+        let design = try AcceleratorDesign.generate(
+            model: model, modelName: "pnr.q.json", config: AcceleratorConfig(tn: 2),
+            pixels: RandomNetworks.images(1, shape: shape, seed: 4).pixels, labels: [0], count: 1)
         let folder = try makeTemporaryDirectory("ecp5")
         defer { try? FileManager.default.removeItem(at: folder) }
-        for (path, data) in design.files.merging(try HandoffReport.files(HandoffReport.Report(design: design.manifest)), uniquingKeysWith: { a, _ in a }) {
+        for (path, data) in design.files.merging(
+            try HandoffReport.files(HandoffReport.Report(design: design.manifest)), uniquingKeysWith: { a, _ in a })
+        {
             let url = folder.appendingPathComponent(path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try data.write(to: url)
         }
         // The handoff's Yosys script runs on the folder as shipped.
         let script = try runProcess("yosys", ["-q", "-s", "synth.ys"], in: folder)
         XCTAssertEqual(script.status, 0, script.output)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("pnr_diannao.ice40.json").path))
+        XCTAssertTrue(
+            FileManager.default.fileExists(atPath: folder.appendingPathComponent("pnr_diannao.ice40.json").path))
         var options = PlaceAndRouteOptions()
         (options.device, options.targetMHz, options.timeoutSeconds) = (.lfe5u25, 40, 600)
         let report = try Synthesis.run(directory: folder, target: .ecp5, ecp5: options)
@@ -44,7 +50,8 @@ final class PlaceAndRouteTests: XCTestCase {
         XCTAssertEqual(1000 / path.delayNs, fmax, accuracy: fmax * 0.05, "the critical path sets the Fmax")
         try HandoffReport.record(report, in: folder)
         let html = try String(contentsOf: folder.appendingPathComponent("report.html"), encoding: .utf8)
-        XCTAssertTrue(html.contains("Place and route") && html.contains("us per image") && html.contains("images/s"), html)
+        XCTAssertTrue(
+            html.contains("Place and route") && html.contains("us per image") && html.contains("images/s"), html)
         // The constraints now carry the clock the routed design met.
         let sdc = try String(contentsOf: folder.appendingPathComponent("constraints.sdc"), encoding: .utf8)
         XCTAssertTrue(sdc.contains(String(format: "-period %.3f", (1_000_000 / fmax).rounded(.up) / 1000)), sdc)
@@ -55,19 +62,19 @@ final class PlaceAndRouteTests: XCTestCase {
     /// clock's register-to-register path, named without Yosys's primitive suffixes.
     func testNextpnrReportIsParsed() throws {
         let json = #"""
-        {"fmax": {"clk_a": {"achieved": 180.5, "constraint": 150}, "clk_b": {"achieved": 120.25, "constraint": 150}},
-         "utilization": {"TRELLIS_COMB": {"used": 100, "available": 24288}, "MULT18X18D": {"used": 2, "available": 28},
-                         "DP16KD": {"used": 3, "available": 56}, "TRELLIS_FF": {"used": 50, "available": 24288},
-                         "TRELLIS_IO": {"used": 9, "available": 197}, "DCCA": {"used": 1, "available": 56}},
-         "critical_paths": [
-          {"from": "posedge clk_a", "to": "posedge clk_a", "path": [
-            {"type": "clk-to-q", "delay": 0.5, "from": {"cell": "u_a.x_q_TRELLIS_FF_Q"}, "to": {"cell": "u_a.y"}}]},
-          {"from": "posedge clk_b", "to": "posedge clk_b", "path": [
-            {"type": "clk-to-q", "delay": 0.5, "from": {"cell": "u_core.u_seq.count_q_TRELLIS_FF_Q_1"}, "to": {"cell": "n1"}},
-            {"type": "logic", "delay": 3.0, "from": {"cell": "u_core.u_seq.addr_LUT4_Z"}, "to": {"cell": "n2"}},
-            {"type": "logic", "delay": 2.0, "from": {"cell": "u_core.u_seq.addr_CCU2C_S0$CCU2_COMB0"}, "to": {"cell": "n3"}},
-            {"type": "routing", "delay": 2.8, "from": {"cell": "n3"}, "to": {"cell": "u_core.u_nfu.acc_q_TRELLIS_FF_Q_2"}}]}]}
-        """#
+            {"fmax": {"clk_a": {"achieved": 180.5, "constraint": 150}, "clk_b": {"achieved": 120.25, "constraint": 150}},
+             "utilization": {"TRELLIS_COMB": {"used": 100, "available": 24288}, "MULT18X18D": {"used": 2, "available": 28},
+                             "DP16KD": {"used": 3, "available": 56}, "TRELLIS_FF": {"used": 50, "available": 24288},
+                             "TRELLIS_IO": {"used": 9, "available": 197}, "DCCA": {"used": 1, "available": 56}},
+             "critical_paths": [
+              {"from": "posedge clk_a", "to": "posedge clk_a", "path": [
+                {"type": "clk-to-q", "delay": 0.5, "from": {"cell": "u_a.x_q_TRELLIS_FF_Q"}, "to": {"cell": "u_a.y"}}]},
+              {"from": "posedge clk_b", "to": "posedge clk_b", "path": [
+                {"type": "clk-to-q", "delay": 0.5, "from": {"cell": "u_core.u_seq.count_q_TRELLIS_FF_Q_1"}, "to": {"cell": "n1"}},
+                {"type": "logic", "delay": 3.0, "from": {"cell": "u_core.u_seq.addr_LUT4_Z"}, "to": {"cell": "n2"}},
+                {"type": "logic", "delay": 2.0, "from": {"cell": "u_core.u_seq.addr_CCU2C_S0$CCU2_COMB0"}, "to": {"cell": "n3"}},
+                {"type": "routing", "delay": 2.8, "from": {"cell": "n3"}, "to": {"cell": "u_core.u_nfu.acc_q_TRELLIS_FF_Q_2"}}]}]}
+            """#
         var result = PlaceAndRoute(part: "p", targetMHz: 150, fits: true, resources: [], seconds: 0)
         try Synthesis.parseNextpnrReport(Data(json.utf8), into: &result)
         XCTAssertEqual(result.fmaxMHz, 120.25)
@@ -75,7 +82,10 @@ final class PlaceAndRouteTests: XCTestCase {
         XCTAssertEqual(result.resources.map(\.name), ["LUT4", "FF", "DSP", "BRAM", "IO"])
         XCTAssertEqual(result.resource("DSP")?.used, 2)
         XCTAssertEqual(result.resource("BRAM")?.percent ?? 0, 100 * 3 / 56.0, accuracy: 1e-9)
-        XCTAssertEqual(result.criticalPath, .init(from: "u_core.u_seq.count_q", to: "u_core.u_nfu.acc_q", delayNs: 8.3,
-                                                  through: ["u_core.u_seq.addr"]))
+        XCTAssertEqual(
+            result.criticalPath,
+            .init(
+                from: "u_core.u_seq.count_q", to: "u_core.u_nfu.acc_q", delayNs: 8.3,
+                through: ["u_core.u_seq.addr"]))
     }
 }

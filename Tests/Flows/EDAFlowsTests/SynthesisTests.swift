@@ -12,21 +12,26 @@ import XCTest
 /// code multiplier per lane for uniform SWC), so a generator that silently duplicated or dropped datapath
 /// hardware, or a report that miscounted, would fail here.
 final class SynthesisTests: XCTestCase {
-    static func design(method: Method?, arch: Architecture, lanes: Int, multipliers: Int?, in root: URL, name: String) throws -> URL {
+    static func design(method: Method?, arch: Architecture, lanes: Int, multipliers: Int?, in root: URL, name: String)
+        throws -> URL
+    {
         let graph = try RandomNetworks.graph(seed: 5)
         let shape = graph.nodes[0].shape
-        var model = try Quantizer.quantize(graph, calibration: RandomNetworks.images(20, shape: shape, seed: 5), source: "random")
+        var model = try Quantizer.quantize(
+            graph, calibration: RandomNetworks.images(20, shape: shape, seed: 5), source: "random")
         if let method { model = try ModelCompressor.compress(model, method: method, maxAccumulatorBits: 40) }
         let golden = try GoldenModel(model)
         let layer = model.layers.first { $0.kind == .conv2d || $0.kind == .dense }!.name
         let pixels = RandomNetworks.images(2, shape: shape, seed: 9).pixels
         let inputs = try LayerStimulus.vectors(golden: golden, layer: layer, pixels: pixels, images: 2, count: 4)
-        let design = try LayerDesign.generate(model: model, modelName: "random", layer: layer, arch: arch, lanes: lanes,
-                                              multipliers: multipliers, inputs: inputs, frame: 2)
+        let design = try LayerDesign.generate(
+            model: model, modelName: "random", layer: layer, arch: arch, lanes: lanes,
+            multipliers: multipliers, inputs: inputs, frame: 2)
         let directory = root.appendingPathComponent(name)
         for (path, data) in design.files {
             let url = directory.appendingPathComponent(path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try data.write(to: url)
         }
         return directory
@@ -40,16 +45,20 @@ final class SynthesisTests: XCTestCase {
         var swc = ScalingWeightOptions()
         swc.codebook = .uniform; swc.codeBits = 4
 
-        let baseline = try Synthesis.run(directory: try Self.design(method: nil, arch: .baseline, lanes: 3, multipliers: nil, in: root, name: "b"),
-                                         target: .generic)
+        let baseline = try Synthesis.run(
+            directory: try Self.design(method: nil, arch: .baseline, lanes: 3, multipliers: nil, in: root, name: "b"),
+            target: .generic)
         XCTAssertEqual(baseline.multiplierCount, 3, "\(baseline.multipliers)")
         XCTAssertGreaterThan(baseline.romBits, 0)
 
-        let reuse = try Synthesis.run(directory: try Self.design(method: .sortedWeights(linear), arch: .reuse, lanes: 4, multipliers: 2, in: root, name: "r"),
-                                      target: .generic)
+        let reuse = try Synthesis.run(
+            directory: try Self.design(
+                method: .sortedWeights(linear), arch: .reuse, lanes: 4, multipliers: 2, in: root, name: "r"),
+            target: .generic)
         XCTAssertEqual(reuse.multiplierCount, 2, "contiguous M1: the pool's multipliers only, \(reuse.multipliers)")
 
-        let scaledDirectory = try Self.design(method: .scalingWeights(swc), arch: .reuse, lanes: 4, multipliers: 1, in: root, name: "s")
+        let scaledDirectory = try Self.design(
+            method: .scalingWeights(swc), arch: .reuse, lanes: 4, multipliers: 1, in: root, name: "s")
         let scaled = try Synthesis.run(directory: scaledDirectory, target: .generic)
         // What the generator says it built agrees with what Yosys found: the same multipliers, and its datapath
         // adders among Yosys's adders (which also count the control counters).
@@ -57,7 +66,9 @@ final class SynthesisTests: XCTestCase {
         XCTAssertEqual(manifest.multiplierList.reduce(0) { $0 + $1.count }, scaled.multiplierCount)
         XCTAssertEqual(manifest.adderList.map(\.count), [4, 1, 1])
         XCTAssertLessThan(manifest.adderList.reduce(0) { $0 + $1.count }, scaled.adders)
-        XCTAssertEqual(scaled.multiplierCount, 4 + 1, "uniform SWC: a code multiplier per lane and one scale multiplier, \(scaled.multipliers)")
+        XCTAssertEqual(
+            scaled.multiplierCount, 4 + 1,
+            "uniform SWC: a code multiplier per lane and one scale multiplier, \(scaled.multipliers)")
         XCTAssertTrue(scaled.multipliers.contains { $0.count == 4 && $0.widths.min()! <= 4 }, "\(scaled.multipliers)")
     }
 
@@ -71,6 +82,7 @@ final class SynthesisTests: XCTestCase {
         XCTAssertNil(report.note)
         XCTAssertGreaterThan(report.fmaxMHz ?? 0, 10, "nextpnr log: build/synth/nextpnr.log")
         // The wrapper registers every port: it is the top nextpnr saw.
-        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("build/synth/fmax_wrapper.v").path))
+        XCTAssertTrue(
+            FileManager.default.fileExists(atPath: directory.appendingPathComponent("build/synth/fmax_wrapper.v").path))
     }
 }

@@ -14,7 +14,8 @@ final class AcceleratorSimulationTests: XCTestCase {
     static func randomModel(seed: UInt64) throws -> (QuantizedModel, [UInt8]) {
         let graph = try RandomNetworks.graph(seed: seed)
         let shape = graph.nodes[0].shape
-        let model = try Quantizer.quantize(graph, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "random")
+        let model = try Quantizer.quantize(
+            graph, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "random")
         return (model, RandomNetworks.images(3, shape: shape, seed: seed &+ 7).pixels)
     }
 
@@ -22,13 +23,16 @@ final class AcceleratorSimulationTests: XCTestCase {
     static func write(_ files: [String: Data], to folder: URL) throws {
         for (path, data) in files {
             let url = folder.appendingPathComponent(path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try data.write(to: url)
         }
     }
 
     /// Writes the design, runs it under both simulators and checks every image and the cycle model.
-    static func simulate(_ design: AcceleratorDesign, _ label: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    static func simulate(
+        _ design: AcceleratorDesign, _ label: String, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let folder = try makeTemporaryDirectory("accelerator")
         defer { try? FileManager.default.removeItem(at: folder) }
         try Self.write(design.files, to: folder)
@@ -37,8 +41,11 @@ final class AcceleratorSimulationTests: XCTestCase {
             XCTAssertTrue(outcome.ok, "\(label), \(simulator): \(outcome.log.suffix(1500))", file: file, line: line)
             XCTAssertEqual(outcome.passed, design.manifest.images, "\(label), \(simulator)", file: file, line: line)
             // The cycle model the report uses is what the RTL does, layer by layer.
-            let measured = outcome.log.split(separator: "\n").filter { $0.hasPrefix("layer ") }.compactMap { Int($0.split(separator: " ").last!) }
-            XCTAssertEqual(measured, design.manifest.layers.map(\.cycles), "\(label), \(simulator)", file: file, line: line)
+            let measured = outcome.log.split(separator: "\n").filter { $0.hasPrefix("layer ") }.compactMap {
+                Int($0.split(separator: " ").last!)
+            }
+            XCTAssertEqual(
+                measured, design.manifest.layers.map(\.cycles), "\(label), \(simulator)", file: file, line: line)
         }
     }
 
@@ -48,9 +55,11 @@ final class AcceleratorSimulationTests: XCTestCase {
             var options = ScalingWeightOptions()
             options.codebook = codebook
             options.codeBits = bits
-            let compressed = try ModelCompressor.compress(model, method: .scalingWeights(options), maxAccumulatorBits: 40)
-            let design = try AcceleratorDesign.generate(model: compressed, modelName: "swc\(seed).c.json", config: AcceleratorConfig(tn: tn, swc: true),
-                                                        pixels: pixels, labels: [0, 1, 2], count: 3)
+            let compressed = try ModelCompressor.compress(
+                model, method: .scalingWeights(options), maxAccumulatorBits: 40)
+            let design = try AcceleratorDesign.generate(
+                model: compressed, modelName: "swc\(seed).c.json", config: AcceleratorConfig(tn: tn, swc: true),
+                pixels: pixels, labels: [0, 1, 2], count: 3)
             XCTAssertEqual(design.manifest.shiftLanes, codebook == .pow2)
             XCTAssertEqual(design.manifest.weightWidth, bits, "the SB holds the codes")
             try Self.simulate(design, "SWC seed \(seed)")
@@ -62,28 +71,36 @@ final class AcceleratorSimulationTests: XCTestCase {
     func testProductsBeyondThePartsMultipliersRunInLUTsBitExact() throws {
         for (seed, budget, swc, expected) in [(UInt64(5), 6, false, 6), (6, 4 * 2 + 3, true, 3)] {
             var (model, pixels) = try Self.randomModel(seed: seed)
-            if swc { model = try ModelCompressor.compress(model, method: .scalingWeights(ScalingWeightOptions()), maxAccumulatorBits: 40) }
+            if swc {
+                model = try ModelCompressor.compress(
+                    model, method: .scalingWeights(ScalingWeightOptions()), maxAccumulatorBits: 40)
+            }
             var config = AcceleratorConfig(tn: 4, swc: swc)
             (config.targetDevice, config.hardMultipliers) = ("test part", budget)
-            let design = try AcceleratorDesign.generate(model: model, modelName: "dsp\(seed).q.json", config: config, pixels: pixels,
-                                                        labels: [0, 1, 2], count: 3)
+            let design = try AcceleratorDesign.generate(
+                model: model, modelName: "dsp\(seed).q.json", config: config, pixels: pixels,
+                labels: [0, 1, 2], count: 3)
             let network = try NetworkCompiler.compile(model, config: config)
             XCTAssertEqual(network.dspProducts, expected)
-            XCTAssertEqual(network.otherHardMultipliers, swc ? 4 * 2 : 0, "SWC: a 2-DSP MAW multiply per lane at these widths")
+            XCTAssertEqual(
+                network.otherHardMultipliers, swc ? 4 * 2 : 0, "SWC: a 2-DSP MAW multiply per lane at these widths")
             XCTAssertEqual(design.manifest.dspProducts, network.dspProducts)
             let top = String(decoding: design.files["rtl/dsp\(seed)_diannao.v"]!, as: UTF8.self)
             XCTAssertTrue(top.contains(".DspProducts(\(network.dspProducts))"), top)
             try Self.simulate(design, "hard multipliers \(budget), seed \(seed)")
         }
-        XCTAssertEqual(try NetworkCompiler.compile(Self.randomModel(seed: 5).0, config: AcceleratorConfig(tn: 4)).dspProducts, 16)
+        XCTAssertEqual(
+            try NetworkCompiler.compile(Self.randomModel(seed: 5).0, config: AcceleratorConfig(tn: 4)).dspProducts, 16)
     }
 
     /// M1 on the reuse lanes: layer groups (gapped ranks, d > 1), quadratic channel groups (contiguous, e), and a
     /// model with one layer left uncompressed (the MAC array and the reuse lanes side by side); every layer's words
     /// checked too, under both simulators, with the cycle model.
     func testReuseLanesRunBitExact() throws {
-        let cases: [(UInt64, PolynomialDegree, Grouping, Int, Bool)] = [(2, .linear, .layer, 4, false), (4, .quadratic, .channel, 4, false),
-                                                                       (6, .linear, .kernel, 8, true)]
+        let cases: [(UInt64, PolynomialDegree, Grouping, Int, Bool)] = [
+            (2, .linear, .layer, 4, false), (4, .quadratic, .channel, 4, false),
+            (6, .linear, .kernel, 8, true),
+        ]
         var strided = false, padded = false
         for (seed, degree, grouping, tn, partial) in cases {
             let (model, pixels) = try Self.randomModel(seed: seed)
@@ -94,19 +111,24 @@ final class AcceleratorSimulationTests: XCTestCase {
             options.grouping = grouping
             options.segments = 3
             let weighted = model.layers.filter { $0.kind == .conv2d || $0.kind == .dense }.map(\.name)
-            let compressed = try ModelCompressor.compress(model, method: .sortedWeights(options), layers: partial ? Array(weighted.dropFirst()) : nil,
-                                                          maxAccumulatorBits: 40)
-            let design = try AcceleratorDesign.generate(model: compressed, modelName: "m1-\(seed).c.json", config: AcceleratorConfig(tn: tn, reuse: true),
-                                                        pixels: pixels, labels: [0, 1, 2], count: 3, debugLayers: true)
+            let compressed = try ModelCompressor.compress(
+                model, method: .sortedWeights(options), layers: partial ? Array(weighted.dropFirst()) : nil,
+                maxAccumulatorBits: 40)
+            let design = try AcceleratorDesign.generate(
+                model: compressed, modelName: "m1-\(seed).c.json", config: AcceleratorConfig(tn: tn, reuse: true),
+                pixels: pixels, labels: [0, 1, 2], count: 3, debugLayers: true)
             let label = "M1 \(degree) \(grouping) seed \(seed) Tn \(tn)"
             XCTAssertEqual(design.manifest.macArray, partial, label)
-            XCTAssertEqual(design.manifest.multipliers, (partial ? tn * tn : 0) + tn * (degree == .quadratic ? 3 : 2), label)
+            XCTAssertEqual(
+                design.manifest.multipliers, (partial ? tn * tn : 0) + tn * (degree == .quadratic ? 3 : 2), label)
             try Self.simulate(design, label)
             if seed == 2 {
                 // The same model on the MAC array: its approximated weights are wider than the 8-bit codes.
-                let mac = try AcceleratorDesign.generate(model: compressed, modelName: "m1-mac.c.json", config: AcceleratorConfig(tn: tn),
-                                                         pixels: pixels, labels: [0, 1, 2], count: 3)
-                XCTAssertGreaterThan(mac.manifest.weightWidth, compressed.weightBits, "16-bit coefficients make wide weights")
+                let mac = try AcceleratorDesign.generate(
+                    model: compressed, modelName: "m1-mac.c.json", config: AcceleratorConfig(tn: tn),
+                    pixels: pixels, labels: [0, 1, 2], count: 3)
+                XCTAssertGreaterThan(
+                    mac.manifest.weightWidth, compressed.weightBits, "16-bit coefficients make wide weights")
                 try Self.simulate(mac, "\(label) on the MAC array")
             }
         }
@@ -118,38 +140,48 @@ final class AcceleratorSimulationTests: XCTestCase {
     /// layers, at three lane counts, on the MAC array, the reuse lanes, the SWC lanes and with the feature unit; every
     /// layer's words and every logit under both simulators, with the cycle model (the table stage adds a drain cycle).
     func testActivationTablesRunBitExact() throws {
-        let cases: [(UInt64, [Activation], Int, Bool)] = [(1, [.sigmoid, .tanh, .leakyRelu(alpha: 0.1)], 4, false),
-                                                          (2, [.hardSigmoid(alpha: 0.2, beta: 0.5), .clip(low: -0.5, high: 1.5), .tanh], 2, false),
-                                                          (4, [.tanh, .sigmoid, .clip(low: 0, high: 6)], 4, true)]
+        let cases: [(UInt64, [Activation], Int, Bool)] = [
+            (1, [.sigmoid, .tanh, .leakyRelu(alpha: 0.1)], 4, false),
+            (2, [.hardSigmoid(alpha: 0.2, beta: 0.5), .clip(low: -0.5, high: 1.5), .tanh], 2, false),
+            (4, [.tanh, .sigmoid, .clip(low: 0, high: 6)], 4, true),
+        ]
         for (seed, functions, tn, reuse) in cases {
             let graph = try RandomNetworks.graph(seed: seed, activations: functions)
             let shape = graph.nodes[0].shape
-            var model = try Quantizer.quantize(graph, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "random")
+            var model = try Quantizer.quantize(
+                graph, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "random")
             if reuse {
                 var options = SortedWeightOptions()
                 options.segments = 3
                 model = try ModelCompressor.compress(model, method: .sortedWeights(options), maxAccumulatorBits: 40)
             }
             let pixels = RandomNetworks.images(3, shape: shape, seed: seed &+ 7).pixels
-            let design = try AcceleratorDesign.generate(model: model, modelName: "act\(seed).q.json", config: AcceleratorConfig(tn: tn, reuse: reuse),
-                                                        pixels: pixels, labels: [0, 1, 2], count: 3, debugLayers: true)
+            let design = try AcceleratorDesign.generate(
+                model: model, modelName: "act\(seed).q.json", config: AcceleratorConfig(tn: tn, reuse: reuse),
+                pixels: pixels, labels: [0, 1, 2], count: 3, debugLayers: true)
             XCTAssertGreaterThanOrEqual(model.layers.filter { $0.activation != nil }.count, 2, "seed \(seed)")
             try Self.simulate(design, "activations seed \(seed), Tn \(tn)\(reuse ? ", reuse lanes" : "")")
         }
         // The tables after SWC's MAW multiply and after the feature unit's combinations.
         let graph = try RandomNetworks.graph(seed: 3, activations: [.tanh, .sigmoid, .leakyRelu(alpha: 0.05)])
         let shape = graph.nodes[0].shape
-        let model = try Quantizer.quantize(graph, calibration: RandomNetworks.images(20, shape: shape, seed: 3), source: "random")
+        let model = try Quantizer.quantize(
+            graph, calibration: RandomNetworks.images(20, shape: shape, seed: 3), source: "random")
         let pixels = RandomNetworks.images(3, shape: shape, seed: 10).pixels
         var swcOptions = ScalingWeightOptions()
         swcOptions.codeBits = 5
         let swc = try ModelCompressor.compress(model, method: .scalingWeights(swcOptions), maxAccumulatorBits: 40)
         let calibration = RandomNetworks.images(8, shape: shape, seed: 14).pixels
         let samples = try FeatureApproximator.samples(model, layer: "conv1", pixels: calibration, images: 8)
-        let featured = try FeatureApproximator.approximate(model, layer: "conv1", channels: [0], m: 1, samples: samples).model
-        for (label, candidate, config) in [("SWC", swc, AcceleratorConfig(tn: 3, swc: true)), ("M3", featured, AcceleratorConfig(tn: 2, featureUnit: true))] {
-            let design = try AcceleratorDesign.generate(model: candidate, modelName: "act-\(label).c.json", config: config,
-                                                        pixels: pixels, labels: [0, 1, 2], count: 3, debugLayers: true)
+        let featured = try FeatureApproximator.approximate(model, layer: "conv1", channels: [0], m: 1, samples: samples)
+            .model
+        for (label, candidate, config) in [
+            ("SWC", swc, AcceleratorConfig(tn: 3, swc: true)),
+            ("M3", featured, AcceleratorConfig(tn: 2, featureUnit: true)),
+        ] {
+            let design = try AcceleratorDesign.generate(
+                model: candidate, modelName: "act-\(label).c.json", config: config,
+                pixels: pixels, labels: [0, 1, 2], count: 3, debugLayers: true)
             XCTAssertGreaterThan(design.manifest.activationTables, 0, label)
             try Self.simulate(design, "activations with \(label)")
         }
@@ -158,12 +190,14 @@ final class AcceleratorSimulationTests: XCTestCase {
     /// With --debug-layers a wrong word in any layer fails the bench and is named, even when the logits survive it.
     func testLayerCheckCatchesACorruptedWord() throws {
         let (model, pixels) = try Self.randomModel(seed: 2)
-        let design = try AcceleratorDesign.generate(model: model, modelName: "debug.q.json", config: AcceleratorConfig(tn: 4),
-                                                    pixels: pixels, labels: [0, 1, 2], count: 3, debugLayers: true)
+        let design = try AcceleratorDesign.generate(
+            model: model, modelName: "debug.q.json", config: AcceleratorConfig(tn: 4),
+            pixels: pixels, labels: [0, 1, 2], count: 3, debugLayers: true)
         let folder = try makeTemporaryDirectory("accelerator-debug")
         defer { try? FileManager.default.removeItem(at: folder) }
         var files = design.files
-        var words = String(decoding: files["vectors/layers.hex"]!, as: UTF8.self).split(separator: "\n").map(String.init)
+        var words = String(decoding: files["vectors/layers.hex"]!, as: UTF8.self).split(separator: "\n").map(
+            String.init)
         // The last digit of image 1's first word of the first layer.
         let offset = words.count / 3
         let last = words[offset].last!
@@ -172,7 +206,9 @@ final class AcceleratorSimulationTests: XCTestCase {
         try Self.write(files, to: folder)
         let outcome = try Simulator.verilator.run(directory: folder)
         XCTAssertFalse(outcome.ok)
-        XCTAssertTrue(outcome.log.contains("FAIL layer 0 image 1 word 0") && outcome.log.contains("1 mismatched"), outcome.log.suffix(800).description)
+        XCTAssertTrue(
+            outcome.log.contains("FAIL layer 0 image 1 word 0") && outcome.log.contains("1 mismatched"),
+            outcome.log.suffix(800).description)
     }
 
     func testRandomNetworksRunBitExactUnderBothSimulators() throws {
@@ -184,8 +220,9 @@ final class AcceleratorSimulationTests: XCTestCase {
             strided = strided || model.layers.contains { $0.kind == .conv2d && $0.stride![0] > 1 }
             // Odd seeds load one pixel per word (DianNao's mapping), even ones strips of the first kernel's rows.
             let mapping: AcceleratorConfig.FirstLayerMapping = seed % 2 == 1 ? .channels : .strips
-            let design = try AcceleratorDesign.generate(model: model, modelName: "random\(seed).q.json", config: AcceleratorConfig(tn: tn, firstLayer: mapping),
-                                                        pixels: pixels, labels: [0, 1, 2], count: 3)
+            let design = try AcceleratorDesign.generate(
+                model: model, modelName: "random\(seed).q.json", config: AcceleratorConfig(tn: tn, firstLayer: mapping),
+                pixels: pixels, labels: [0, 1, 2], count: 3)
             try Self.simulate(design, "seed \(seed), Tn \(tn), \(mapping)")
         }
         XCTAssertTrue(kinds.isSuperset(of: [.conv2d, .maxPool, .averagePool, .dense]), "the seeds cover \(kinds)")
@@ -199,25 +236,35 @@ final class AcceleratorSimulationTests: XCTestCase {
         var checked = 0
         for seed in UInt64(1)...40 where checked < 3 {
             let (model, pixels) = try Self.randomModel(seed: seed)
-            guard let conv = model.layers.first(where: { $0.name == "conv1" }), conv.kernel![0] >= 3, conv.shape[0] >= 4 else { continue }
+            guard let conv = model.layers.first(where: { $0.name == "conv1" }), conv.kernel![0] >= 3, conv.shape[0] >= 4
+            else { continue }
             let channels = conv.shape[0], kernel = conv.kernel![0]
             let calibration = RandomNetworks.images(8, shape: model.input.shape, seed: seed &+ 11).pixels
-            let reduced = try KernelReducer.reduce(model, layer: "conv1", size: kernel - 2, pixels: calibration, images: 8,
-                                                   channels: [channels - 2, channels - 1])
+            let reduced = try KernelReducer.reduce(
+                model, layer: "conv1", size: kernel - 2, pixels: calibration, images: 8,
+                channels: [channels - 2, channels - 1])
             let samples = try FeatureApproximator.samples(reduced, layer: "conv1", pixels: calibration, images: 8)
-            let both = try FeatureApproximator.approximate(reduced, layer: "conv1", channels: [0], m: 2, samples: samples).model
-            for (label, candidate, config) in [("M4", reduced, AcceleratorConfig(tn: 2, kernelTiles: true)),
-                                               ("M4+M3", both, AcceleratorConfig(tn: 2, kernelTiles: true, featureUnit: true))] {
+            let both = try FeatureApproximator.approximate(
+                reduced, layer: "conv1", channels: [0], m: 2, samples: samples
+            ).model
+            for (label, candidate, config) in [
+                ("M4", reduced, AcceleratorConfig(tn: 2, kernelTiles: true)),
+                ("M4+M3", both, AcceleratorConfig(tn: 2, kernelTiles: true, featureUnit: true)),
+            ] {
                 // Every layer's words are checked too: the permuted channel orders must hold the golden codes.
-                let design = try AcceleratorDesign.generate(model: candidate, modelName: "slim\(seed).c.json", config: config,
-                                                            pixels: pixels, labels: [0, 1, 2], count: 3, debugLayers: true)
-                let plain = try NetworkCompiler.compile(candidate.withoutKernelSizes(), config: AcceleratorConfig(tn: 2, featureUnit: config.featureUnit))
+                let design = try AcceleratorDesign.generate(
+                    model: candidate, modelName: "slim\(seed).c.json", config: config,
+                    pixels: pixels, labels: [0, 1, 2], count: 3, debugLayers: true)
+                let plain = try NetworkCompiler.compile(
+                    candidate.withoutKernelSizes(), config: AcceleratorConfig(tn: 2, featureUnit: config.featureUnit))
                 // The reduced channels' tile steps over the smaller window: conv1 takes fewer cycles than without the extension.
                 XCTAssertLessThan(design.manifest.layers[0].cycles, plain.layerCycles[0], "\(label) seed \(seed)")
                 try Self.simulate(design, "\(label) seed \(seed)")
             }
             // Without the feature unit an M3 model is refused, naming the layer.
-            XCTAssertThrowsError(try NetworkCompiler.compile(both, config: AcceleratorConfig(tn: 2))) { XCTAssertTrue("\($0)".contains("conv1")) }
+            XCTAssertThrowsError(try NetworkCompiler.compile(both, config: AcceleratorConfig(tn: 2))) {
+                XCTAssertTrue("\($0)".contains("conv1"))
+            }
             checked += 1
         }
         XCTAssertEqual(checked, 3)
@@ -240,8 +287,9 @@ extension QuantizedModel {
 final class AcceleratorSynthesisTests: XCTestCase {
     func testCellDelayBoundsTheFmaxNextpnrMeasures() throws {
         let (model, pixels) = try AcceleratorSimulationTests.randomModel(seed: 2)
-        let design = try AcceleratorDesign.generate(model: model, modelName: "tiny.q.json", config: AcceleratorConfig(tn: 2),
-                                                    pixels: pixels, labels: [0, 1, 2], count: 3)
+        let design = try AcceleratorDesign.generate(
+            model: model, modelName: "tiny.q.json", config: AcceleratorConfig(tn: 2),
+            pixels: pixels, labels: [0, 1, 2], count: 3)
         let folder = try makeTemporaryDirectory("accelerator-ice40")
         defer { try? FileManager.default.removeItem(at: folder) }
         try AcceleratorSimulationTests.write(design.files, to: folder)

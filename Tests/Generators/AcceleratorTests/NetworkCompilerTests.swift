@@ -7,13 +7,15 @@ import XCTest
 
 final class NetworkCompilerTests: XCTestCase {
     func testInstructionFieldsLandWhereTheDocumentSays() {
-        let instruction = Instruction(layer: "x", op: .averagePool, relu: true, logits: false, source: 1, destination: 0,
-                                      inputHeight: 28, inputWidth: 27, inputTiles: 2, outputHeight: 14, outputWidth: 13, outputTiles: 3,
-                                      kernelHeight: 5, kernelWidth: 3, strideHeight: 2, strideWidth: 1, padTop: 2, padLeft: 1,
-                                      poolShift: 2, weightBase: 0x123456, paramBase: 0xabcd)
+        let instruction = Instruction(
+            layer: "x", op: .averagePool, relu: true, logits: false, source: 1, destination: 0,
+            inputHeight: 28, inputWidth: 27, inputTiles: 2, outputHeight: 14, outputWidth: 13, outputTiles: 3,
+            kernelHeight: 5, kernelWidth: 3, strideHeight: 2, strideWidth: 1, padTop: 2, padLeft: 1,
+            poolShift: 2, weightBase: 0x123456, paramBase: 0xabcd)
         // By hand from docs/accelerator.md: op 2 | relu << 2 | source << 4 = 0x16; then the byte fields, the nibbles
         // (kernel 5, 3 -> 0x35 as [63:56]; strides 2, 1 -> 0x12; pads 2, 1 -> 0x12; pool shift 2), the bases.
-        let layerWord: String = "abcd" + "123456" + "0" + "2" + "12" + "12" + "35" + "03" + "0d" + "0e" + "02" + "1b" + "1c" + "16"
+        let layerWord: String =
+            "abcd" + "123456" + "0" + "2" + "12" + "12" + "35" + "03" + "0d" + "0e" + "02" + "1b" + "1c" + "16"
         XCTAssertEqual(String(instruction.hex.suffix(32)), layerWord)
         // The address word above it: row words 27 * 2 = 54 = 0x36 (bits 151:128), per output row 2 * 54 = 108 = 0x6c,
         // per output column 1 * 2 = 2, origin (-2 * 27 - 1) * 2 = -110 = 0xffff92 in 24 bits; bits 255:216 zero.
@@ -32,8 +34,11 @@ final class NetworkCompilerTests: XCTestCase {
         for (instruction, cycles) in zip(network.program, network.layerCycles) {
             XCTAssertEqual(cycles, instruction.steps + 3 + network.drain)
             if instruction.op == .multiplyAccumulate {
-                XCTAssertEqual(instruction.steps, instruction.outputHeight * instruction.outputWidth * instruction.outputTiles
-                               * instruction.kernelHeight * instruction.kernelWidth * instruction.inputTiles, "no reductions: full tiles")
+                XCTAssertEqual(
+                    instruction.steps,
+                    instruction.outputHeight * instruction.outputWidth * instruction.outputTiles
+                        * instruction.kernelHeight * instruction.kernelWidth * instruction.inputTiles,
+                    "no reductions: full tiles")
             }
         }
         // Every multiply-accumulate of the model is one of the steps' Tn x Tn products.
@@ -69,9 +74,12 @@ final class NetworkCompilerTests: XCTestCase {
                 for k in 0..<fan {
                     var (s, j, acc) = (0, 0, 0)
                     for step in 0..<steps {
-                        guard case .members(let lanes) = network.weightWords[word + step], let member = lanes[o] else { continue }
+                        guard case .members(let lanes) = network.weightWords[word + step], let member = lanes[o] else {
+                            continue
+                        }
                         // One input channel: strips hold a kernel row per word; otherwise word = tap, lane 0.
-                        let position = strips ? member.address * kw + member.lane : member.lane * kh * kw + member.address
+                        let position =
+                            strips ? member.address * kw + member.lane : member.lane * kh * kw + member.address
                         let x = position == k ? 1 : 0
                         s = (member.first ? 0 : s) + x
                         j = (member.first ? 0 : j) + member.d * s
@@ -99,26 +107,36 @@ final class NetworkCompilerTests: XCTestCase {
         // A lane count outside the supported range.
         XCTAssertThrowsError(try NetworkCompiler.compile(model, config: AcceleratorConfig(tn: 1)))
         // Reuse lanes on a model without M1, with too few lanes, or beside SWC lanes.
-        XCTAssertThrowsError(try NetworkCompiler.compile(model, config: AcceleratorConfig(tn: 4, reuse: true))) { error in
+        XCTAssertThrowsError(try NetworkCompiler.compile(model, config: AcceleratorConfig(tn: 4, reuse: true))) {
+            error in
             XCTAssertTrue("\(error)".contains("no layer is compressed with sorted-weight approximation"), "\(error)")
         }
-        XCTAssertThrowsError(try NetworkCompiler.compile(model, config: AcceleratorConfig(tn: 2, reuse: true))) { error in
+        XCTAssertThrowsError(try NetworkCompiler.compile(model, config: AcceleratorConfig(tn: 2, reuse: true))) {
+            error in
             XCTAssertTrue("\(error)".contains("Tn >= 4"), "\(error)")
         }
-        XCTAssertThrowsError(try NetworkCompiler.compile(model, config: AcceleratorConfig(tn: 4, swc: true, reuse: true))) { error in
+        XCTAssertThrowsError(
+            try NetworkCompiler.compile(model, config: AcceleratorConfig(tn: 4, swc: true, reuse: true))
+        ) { error in
             XCTAssertTrue("\(error)".contains("not combined"), "\(error)")
         }
         // An activation that no weighted layer absorbs (here after a pooling layer): NFU-3's table maps a weighted
         // layer's results, so the layer is named and refused.
         var b = GraphBuilder()
         var x = try b.add("image", .input, inputShape: [1, 6, 6])
-        x = try b.add("conv", .conv2d(Conv2D(weight: Tensor(shape: [2, 1, 3, 3], data: (0..<18).map { Float($0 % 5) * 0.1 - 0.2 }))), inputs: [x])
+        x = try b.add(
+            "conv",
+            .conv2d(Conv2D(weight: Tensor(shape: [2, 1, 3, 3], data: (0..<18).map { Float($0 % 5) * 0.1 - 0.2 }))),
+            inputs: [x])
         x = try b.add("pool", .maxPool(Pool2D(kernelH: 2, kernelW: 2, strideH: 2, strideW: 2)), inputs: [x])
         x = try b.add("late_sigmoid", .activation(.sigmoid), inputs: [x])
         x = try b.add("flatten", .flatten, inputs: [x])
-        x = try b.add("fc", .dense(Dense(weight: Tensor(shape: [3, 8], data: (0..<24).map { Float($0 % 7) * 0.1 - 0.3 }))), inputs: [x])
+        x = try b.add(
+            "fc", .dense(Dense(weight: Tensor(shape: [3, 8], data: (0..<24).map { Float($0 % 7) * 0.1 - 0.3 }))),
+            inputs: [x])
         let graph = try b.build(outputs: [x])
-        let standalone = try Quantizer.quantize(graph, calibration: RandomNetworks.images(5, shape: [1, 6, 6], seed: 3), source: "standalone")
+        let standalone = try Quantizer.quantize(
+            graph, calibration: RandomNetworks.images(5, shape: [1, 6, 6], seed: 3), source: "standalone")
         XCTAssertEqual(standalone.layers.first { $0.name == "late_sigmoid" }?.kind, .activation)
         XCTAssertThrowsError(try NetworkCompiler.compile(standalone, config: AcceleratorConfig(tn: 2))) { error in
             XCTAssertTrue("\(error)".contains("layer 'late_sigmoid'") && "\(error)".contains("not fused"), "\(error)")
@@ -128,7 +146,8 @@ final class NetworkCompilerTests: XCTestCase {
     /// Instruction bit 7 and bits 84-87 name the layer's activation table; the tables are padded to the widest.
     func testActivationTablesAreNamedByTheInstructionAndPadded() throws {
         let graph = try RandomNetworks.graph(seed: 1, activations: [.leakyRelu(alpha: 0.1), .sigmoid, .sigmoid])
-        let model = try Quantizer.quantize(graph, calibration: RandomNetworks.images(20, shape: graph.nodes[0].shape, seed: 1), source: "random")
+        let model = try Quantizer.quantize(
+            graph, calibration: RandomNetworks.images(20, shape: graph.nodes[0].shape, seed: 1), source: "random")
         let network = try NetworkCompiler.compile(model, config: AcceleratorConfig(tn: 4))
         let withTables = network.program.filter { $0.table != nil }
         XCTAssertEqual(withTables.map(\.table), (0..<withTables.count).map { Optional($0) })
@@ -151,7 +170,9 @@ final class NetworkCompilerTests: XCTestCase {
         for x in -128...127 {
             var k = 0
             for t in leaky.breakpoints where x >= t { k += 1 }
-            XCTAssertEqual(min(max((leaky.slopes[k] * x + leaky.intercepts[k]) >> leaky.shift, -128), 127), network.tables[0].apply(x, bits: 8), "code \(x)")
+            XCTAssertEqual(
+                min(max((leaky.slopes[k] * x + leaky.intercepts[k]) >> leaky.shift, -128), 127),
+                network.tables[0].apply(x, bits: 8), "code \(x)")
         }
     }
 
@@ -164,12 +185,15 @@ final class NetworkCompilerTests: XCTestCase {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys]
         let text = String(decoding: try encoder.encode(config), as: UTF8.self)
-        XCTAssertEqual(text, #"{"feature_unit":true,"first_layer":"channels","kernel_tiles":true,"reuse":false,"swc":false,"tn":8}"#)
+        XCTAssertEqual(
+            text,
+            #"{"feature_unit":true,"first_layer":"channels","kernel_tiles":true,"reuse":false,"swc":false,"tn":8}"#)
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         XCTAssertEqual(try decoder.decode(AcceleratorConfig.self, from: Data(text.utf8)), config)
         // A design.json written before an extension existed reads with it off.
         let older = #"{"first_layer":"strips","swc":true,"tn":16}"#
-        XCTAssertEqual(try decoder.decode(AcceleratorConfig.self, from: Data(older.utf8)), AcceleratorConfig(tn: 16, swc: true))
+        XCTAssertEqual(
+            try decoder.decode(AcceleratorConfig.self, from: Data(older.utf8)), AcceleratorConfig(tn: 16, swc: true))
     }
 }

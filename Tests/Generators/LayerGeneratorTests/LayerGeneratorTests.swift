@@ -16,34 +16,42 @@ final class LayerGeneratorTests: XCTestCase {
         var kernel = SortedWeightOptions()
         kernel.degree = .linear; kernel.grouping = .kernel; kernel.segments = 3; kernel.boundaries = .equal
         var layer = SortedWeightOptions()
-        layer.degree = .quadratic; layer.grouping = .layer; layer.segments = 7; layer.boundaries = .optimal; layer.coefficientBits = 10
+        layer.degree = .quadratic; layer.grouping = .layer; layer.segments = 7; layer.boundaries = .optimal;
+        layer.coefficientBits = 10
         var pow2 = ScalingWeightOptions()
         pow2.codebook = .pow2; pow2.codeBits = 3; pow2.threshold = 0.1
         var uniform = ScalingWeightOptions()
         uniform.codebook = .uniform; uniform.codeBits = 2
-        return [("linear kernel 3", .sortedWeights(kernel)), ("quadratic layer 7", .sortedWeights(layer)),
-                ("swc pow2 3", .scalingWeights(pow2)), ("swc uniform 2", .scalingWeights(uniform))]
+        return [
+            ("linear kernel 3", .sortedWeights(kernel)), ("quadratic layer 7", .sortedWeights(layer)),
+            ("swc pow2 3", .scalingWeights(pow2)), ("swc uniform 2", .scalingWeights(uniform)),
+        ]
     }()
 
     static func model(seed: UInt64, method: Method?) throws -> (QuantizedModel, GoldenModel, [UInt8]) {
         let graph = try RandomNetworks.graph(seed: seed)
         let shape = graph.nodes[0].shape
-        var model = try Quantizer.quantize(graph, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "random")
+        var model = try Quantizer.quantize(
+            graph, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "random")
         if let method { model = try ModelCompressor.compress(model, method: method, maxAccumulatorBits: 40) }
         return (model, try GoldenModel(model), RandomNetworks.images(3, shape: shape, seed: seed &+ 77).pixels)
     }
 
-    static func design(_ model: QuantizedModel, _ golden: GoldenModel, pixels: [UInt8], layer: String, arch: Architecture,
-                       lanes: Int = 3, multipliers: Int? = nil, vectors: Int = 12) throws -> LayerDesign {
+    static func design(
+        _ model: QuantizedModel, _ golden: GoldenModel, pixels: [UInt8], layer: String, arch: Architecture,
+        lanes: Int = 3, multipliers: Int? = nil, vectors: Int = 12
+    ) throws -> LayerDesign {
         let inputs = try LayerStimulus.vectors(golden: golden, layer: layer, pixels: pixels, images: 3, count: vectors)
-        return try LayerDesign.generate(model: model, modelName: "random", layer: layer, arch: arch, lanes: lanes, multipliers: multipliers,
-                                        inputs: inputs, frame: 4)
+        return try LayerDesign.generate(
+            model: model, modelName: "random", layer: layer, arch: arch, lanes: lanes, multipliers: multipliers,
+            inputs: inputs, frame: 4)
     }
 
     static func write(_ design: LayerDesign, to directory: URL) throws {
         for (path, data) in design.files {
             let url = directory.appendingPathComponent(path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try data.write(to: url)
         }
     }
@@ -64,14 +72,19 @@ final class LayerGeneratorTests: XCTestCase {
                 for layer in Self.weighted(model) {
                     for arch in Architecture.allCases {
                         let lanes = arch == .reuse && seed == 2 ? 4 : 3
-                        let design = try Self.design(model, golden, pixels: pixels, layer: layer, arch: arch, lanes: lanes,
-                                                     multipliers: arch == .reuse && seed == 2 ? 2 : nil)
+                        let design = try Self.design(
+                            model, golden, pixels: pixels, layer: layer, arch: arch, lanes: lanes,
+                            multipliers: arch == .reuse && seed == 2 ? 2 : nil)
                         let directory = root.appendingPathComponent("\(seed)-\(simulated)")
                         try Self.write(design, to: directory)
                         let context = "seed \(seed), \(name), \(layer), \(arch)"
-                        let lint = try runProcess("verilator", ["--lint-only", "-Wall", "--top-module", design.manifest.top] + design.manifest.rtl, in: directory)
+                        let lint = try runProcess(
+                            "verilator",
+                            ["--lint-only", "-Wall", "--top-module", design.manifest.top] + design.manifest.rtl,
+                            in: directory)
                         XCTAssertEqual(lint.status, 0, "\(context): \(lint.output)")
-                        let icarus = try runProcess("iverilog", ["-g2005", "-Wall", "-o", "/dev/null"] + design.manifest.rtl, in: directory)
+                        let icarus = try runProcess(
+                            "iverilog", ["-g2005", "-Wall", "-o", "/dev/null"] + design.manifest.rtl, in: directory)
                         XCTAssertTrue(icarus.status == 0 && icarus.output.isEmpty, "\(context): \(icarus.output)")
                         let outcome = try Simulator.iverilog.run(directory: directory)
                         XCTAssertTrue(outcome.ok, "\(context):\n\(outcome.log.suffix(2000))")
@@ -101,7 +114,9 @@ final class LayerGeneratorTests: XCTestCase {
                 var lines = try String(contentsOf: expected, encoding: .utf8).split(separator: "\n").map(String.init)
                 // Flip the lowest bit of the fourth expected code.
                 let value = Int(lines[3], radix: 16)! ^ 1
-                lines[3] = String(repeating: "0", count: max(0, lines[3].count - String(value, radix: 16).count)) + String(value, radix: 16)
+                lines[3] =
+                    String(repeating: "0", count: max(0, lines[3].count - String(value, radix: 16).count))
+                    + String(value, radix: 16)
                 try (lines.joined(separator: "\n") + "\n").write(to: expected, atomically: true, encoding: .utf8)
                 for simulator in Simulator.allCases {
                     let bad = try simulator.run(directory: directory)
@@ -120,7 +135,9 @@ final class LayerGeneratorTests: XCTestCase {
         var checked = 0
         for seed in UInt64(1)...40 where checked < 2 {
             let (model, _, pixels) = try Self.model(seed: seed, method: nil)
-            guard let conv = model.layers.first(where: { $0.name == "conv1" }), let kernel = conv.kernel?.first, kernel >= 3 else { continue }
+            guard let conv = model.layers.first(where: { $0.name == "conv1" }), let kernel = conv.kernel?.first,
+                kernel >= 3
+            else { continue }
             let reduced = try KernelReducer.reduce(model, layer: "conv1", size: kernel - 2, pixels: pixels, images: 3)
             let compressed = try ModelCompressor.compress(reduced, method: Self.methods[0].1, maxAccumulatorBits: 40)
             let golden = try GoldenModel(compressed)
@@ -134,7 +151,8 @@ final class LayerGeneratorTests: XCTestCase {
                 if arch == .reuse { rtl = String(decoding: design.files["rtl/conv1_reuse.v"]!, as: UTF8.self) }
             }
             let windowTaps = conv.weightShape![1] * (kernel - 2) * (kernel - 2)
-            XCTAssertTrue(rtl.contains("max(\(windowTaps) weights per channel + 2"), "the scan walks the window's taps only")
+            XCTAssertTrue(
+                rtl.contains("max(\(windowTaps) weights per channel + 2"), "the scan walks the window's taps only")
             checked += 1
         }
         XCTAssertEqual(checked, 2)
@@ -162,27 +180,43 @@ final class LayerGeneratorTests: XCTestCase {
         // The baseline of an uncompressed layer is fine: the plain quantized network in RTL.
         XCTAssertNoThrow(try Self.design(plain, plainGolden, pixels: pixels, layer: layer, arch: .baseline))
         let (model, golden, _) = try Self.model(seed: 1, method: Self.methods[0].1)
-        XCTAssertThrowsError(try Self.design(model, golden, pixels: pixels, layer: layer, arch: .reuse, lanes: 4, multipliers: 3)) {
+        XCTAssertThrowsError(
+            try Self.design(model, golden, pixels: pixels, layer: layer, arch: .reuse, lanes: 4, multipliers: 3)
+        ) {
             XCTAssertTrue("\($0)".contains("must divide --lanes 4"), "\($0)")
         }
         if let pool = model.layers.first(where: { $0.kind == .maxPool || $0.kind == .flatten || $0.kind == .relu }) {
-            XCTAssertThrowsError(try LayerNumbers(model: model, layer: pool.name)) { XCTAssertTrue("\($0)".contains("has no weights"), "\($0)") }
+            XCTAssertThrowsError(try LayerNumbers(model: model, layer: pool.name)) {
+                XCTAssertTrue("\($0)".contains("has no weights"), "\($0)")
+            }
         }
-        XCTAssertThrowsError(try LayerNumbers(model: model, layer: "nope")) { XCTAssertTrue("\($0)".contains("no such layer"), "\($0)") }
+        XCTAssertThrowsError(try LayerNumbers(model: model, layer: "nope")) {
+            XCTAssertTrue("\($0)".contains("no such layer"), "\($0)")
+        }
         // A convolution with an approximated feature (M3) is the accelerator's, not a layer array's.
-        let approximated = try FeatureApproximator.approximateLeastSensitive(plain, layer: "conv1", count: 1, m: 1, pixels: pixels, images: 2).model
+        let approximated = try FeatureApproximator.approximateLeastSensitive(
+            plain, layer: "conv1", count: 1, m: 1, pixels: pixels, images: 2
+        ).model
         XCTAssertThrowsError(try LayerNumbers(model: approximated, layer: "conv1")) {
-            XCTAssertTrue("\($0)".contains("layer 'conv1'") && "\($0)".contains("approximated features (M3) are not supported"), "\($0)")
+            XCTAssertTrue(
+                "\($0)".contains("layer 'conv1'") && "\($0)".contains("approximated features (M3) are not supported"),
+                "\($0)")
         }
         // A layer with an activation table (a fused Tanh) ends in NFU-3's table, which the layer arrays do not have.
         let graph = try RandomNetworks.graph(seed: 1, activations: [.tanh])
-        let tanh = try Quantizer.quantize(graph, calibration: RandomNetworks.images(10, shape: graph.nodes[0].shape, seed: 1), source: "random")
+        let tanh = try Quantizer.quantize(
+            graph, calibration: RandomNetworks.images(10, shape: graph.nodes[0].shape, seed: 1), source: "random")
         XCTAssertThrowsError(try LayerNumbers(model: tanh, layer: "conv1")) {
-            XCTAssertTrue("\($0)".contains("layer 'conv1'") && "\($0)".contains("activation Tanh is not supported by the layer arrays"), "\($0)")
+            XCTAssertTrue(
+                "\($0)".contains("layer 'conv1'")
+                    && "\($0)".contains("activation Tanh is not supported by the layer arrays"), "\($0)")
         }
         let fan = try LayerFunction(model: model, layer: layer).fan
-        XCTAssertThrowsError(try LayerDesign.generate(model: model, modelName: "m", layer: layer, arch: .baseline, lanes: 2, multipliers: nil,
-                                                      inputs: [Int](repeating: 100_000, count: fan), frame: 1)) {
+        XCTAssertThrowsError(
+            try LayerDesign.generate(
+                model: model, modelName: "m", layer: layer, arch: .baseline, lanes: 2, multipliers: nil,
+                inputs: [Int](repeating: 100_000, count: fan), frame: 1)
+        ) {
             XCTAssertTrue("\($0)".contains("outside the layer's input range"), "\($0)")
         }
     }
@@ -193,7 +227,9 @@ final class LayerGeneratorTests: XCTestCase {
         let repository = repositoryRoot()
         var onDisk: [String] = []
         for folder in ["rtl", "testbench"] {
-            onDisk += try FileManager.default.contentsOfDirectory(atPath: repository.appendingPathComponent(folder).path).map { "\(folder)/\($0)" }
+            onDisk += try FileManager.default.contentsOfDirectory(
+                atPath: repository.appendingPathComponent(folder).path
+            ).map { "\(folder)/\($0)" }
         }
         XCTAssertEqual(EmbeddedSources.files.map(\.path), onDisk.sorted())
         for (path, text) in EmbeddedSources.files {

@@ -7,7 +7,8 @@ import XCTest
 /// rtl/approxrtl_requantize.v against the golden model's FixedPoint.requantize, under both simulators.
 final class RequantizeBenchTests: XCTestCase {
     /// Random and edge-case vectors for one configuration, with the golden model's results.
-    static func writeVectors(accWidth: Int, outWidth: Int, count: Int, seed: UInt64, to directory: URL) throws -> [Int] {
+    static func writeVectors(accWidth: Int, outWidth: Int, count: Int, seed: UInt64, to directory: URL) throws -> [Int]
+    {
         var random = TestRandom(seed: seed)
         let range = FixedPoint.range(bits: accWidth)
         var acc: [Int] = [range.lowerBound, range.upperBound, 0, -1, 1]
@@ -20,23 +21,33 @@ final class RequantizeBenchTests: XCTestCase {
             shift.append(Int((random.next() + 1) / 2 * Float(accWidth + 16)) - 16)
         }
         let relu = acc.indices.map { $0 % 3 == 0 ? 1 : 0 }
-        let expected = acc.indices.map { FixedPoint.requantize(acc[$0], shift: shift[$0], relu: relu[$0] == 1, bits: outWidth) }
-        for (name, values, bits) in [("acc", acc, accWidth), ("shift", shift, 8), ("relu", relu, 4), ("expected", expected, outWidth)] {
+        let expected = acc.indices.map {
+            FixedPoint.requantize(acc[$0], shift: shift[$0], relu: relu[$0] == 1, bits: outWidth)
+        }
+        for (name, values, bits) in [
+            ("acc", acc, accWidth), ("shift", shift, 8), ("relu", relu, 4), ("expected", expected, outWidth),
+        ] {
             try TestVectors.hex(values, bits: bits).write(to: directory.appendingPathComponent("\(name).hex"))
         }
         return expected
     }
 
     func testMatchesTheGoldenModelUnderBothSimulators() throws {
-        let sources = [repository.appendingPathComponent("testbench/tb_requantize.sv").path, repository.appendingPathComponent("rtl/approxrtl_requantize.v").path]
+        let sources = [
+            repository.appendingPathComponent("testbench/tb_requantize.sv").path,
+            repository.appendingPathComponent("rtl/approxrtl_requantize.v").path,
+        ]
         for (accWidth, outWidth) in [(32, 8), (20, 16)] {
             let directory = try makeTemporaryDirectory("requantize")
             defer { try? FileManager.default.removeItem(at: directory) }
             let count = 3000
-            _ = try Self.writeVectors(accWidth: accWidth, outWidth: outWidth, count: count, seed: UInt64(accWidth), to: directory)
+            _ = try Self.writeVectors(
+                accWidth: accWidth, outWidth: outWidth, count: count, seed: UInt64(accWidth), to: directory)
             for simulator in Simulator.allCases {
-                let run = try simulator.run(top: "tb_requantize", sources: sources,
-                                            defines: ["ACC_WIDTH": "\(accWidth)", "OUT_WIDTH": "\(outWidth)", "COUNT": "\(count)"], in: directory)
+                let run = try simulator.run(
+                    top: "tb_requantize", sources: sources,
+                    defines: ["ACC_WIDTH": "\(accWidth)", "OUT_WIDTH": "\(outWidth)", "COUNT": "\(count)"],
+                    in: directory)
                 XCTAssertEqual(run.status, 0, "\(simulator) \(accWidth)/\(outWidth): \(run.output)")
                 XCTAssertTrue(run.output.contains("\(count) passed, 0 failed"), "\(simulator): \(run.output)")
             }
@@ -50,11 +61,17 @@ final class RequantizeBenchTests: XCTestCase {
         var expected = try Self.writeVectors(accWidth: 32, outWidth: 8, count: 200, seed: 9, to: directory)
         expected[57] = expected[57] == 127 ? 126 : expected[57] + 1
         try TestVectors.hex(expected, bits: 8).write(to: directory.appendingPathComponent("expected.hex"))
-        let sources = [repository.appendingPathComponent("testbench/tb_requantize.sv").path, repository.appendingPathComponent("rtl/approxrtl_requantize.v").path]
+        let sources = [
+            repository.appendingPathComponent("testbench/tb_requantize.sv").path,
+            repository.appendingPathComponent("rtl/approxrtl_requantize.v").path,
+        ]
         for simulator in Simulator.allCases {
-            let run = try simulator.run(top: "tb_requantize", sources: sources, defines: ["COUNT": "200"], in: directory)
+            let run = try simulator.run(
+                top: "tb_requantize", sources: sources, defines: ["COUNT": "200"], in: directory)
             XCTAssertNotEqual(run.status, 0, "\(simulator): \(run.output)")
-            XCTAssertTrue(run.output.contains("199 passed, 1 failed") && run.output.contains("FAIL vector 57"), "\(simulator): \(run.output)")
+            XCTAssertTrue(
+                run.output.contains("199 passed, 1 failed") && run.output.contains("FAIL vector 57"),
+                "\(simulator): \(run.output)")
         }
     }
 }

@@ -14,7 +14,10 @@ enum Simulator: String, CaseIterable {
     /// Builds `top` from `sources` with the given defines and runs it in `directory`.
     func run(top: String, sources: [String], defines: [String: String], in directory: URL) throws -> Run {
         // Benches include their helpers (testbench/*.svh) from the testbench folder.
-        let flags = defines.sorted { $0.key < $1.key }.map { "-D\($0.key)=\($0.value)" } + ["-I" + repository.appendingPathComponent("testbench").path]
+        let flags =
+            defines.sorted { $0.key < $1.key }.map { "-D\($0.key)=\($0.value)" } + [
+                "-I" + repository.appendingPathComponent("testbench").path
+            ]
         switch self {
         case .icarus:
             let binary = directory.appendingPathComponent("\(top).vvp").path
@@ -23,7 +26,9 @@ enum Simulator: String, CaseIterable {
             return try execute("vvp", ["-n", binary], in: directory)
         case .verilator:
             let objects = directory.appendingPathComponent("obj_\(top)").path
-            let build = try execute("verilator", ["--binary", "--top-module", top, "-Mdir", objects, "-j", "2", "-O1"] + flags + sources, in: directory)
+            let build = try execute(
+                "verilator", ["--binary", "--top-module", top, "-Mdir", objects, "-j", "2", "-O1"] + flags + sources,
+                in: directory)
             guard build.status == 0 else { return build }
             return try execute(objects + "/V\(top)", [], in: directory)
         }

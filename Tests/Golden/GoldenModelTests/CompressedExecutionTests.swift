@@ -25,7 +25,9 @@ final class CompressedExecutionTests: XCTestCase {
                 }
             }
         }
-        for (codebook, bits, threshold) in [(Codebook.uniform, 4, 0.0), (.uniform, 2, 0.0), (.pow2, 3, 0.1), (.uniform, 6, 0.25)] {
+        for (codebook, bits, threshold) in [
+            (Codebook.uniform, 4, 0.0), (.uniform, 2, 0.0), (.pow2, 3, 0.1), (.uniform, 6, 0.25),
+        ] {
             var o = ScalingWeightOptions()
             o.codebook = codebook; o.codeBits = bits; o.threshold = threshold
             list.append(("swc \(codebook) \(bits) \(threshold)", .scalingWeights(o)))
@@ -35,15 +37,18 @@ final class CompressedExecutionTests: XCTestCase {
 
     /// Every layer of the golden model (reuse form) against SlowReference (plain loops over the approximated
     /// weights) for each image.
-    static func assertReuseEqualsDense(_ model: QuantizedModel, pixels: [UInt8], count: Int, _ message: String,
-                                       file: StaticString = #filePath, line: UInt = #line) throws {
+    static func assertReuseEqualsDense(
+        _ model: QuantizedModel, pixels: [UInt8], count: Int, _ message: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let reuse = try GoldenModel(model).run(pixels: pixels, count: count, keepLayers: true)
         let size = pixels.count / count
         for s in 0..<count {
             let expected = SlowReference.runLayers(model, pixels: Array(pixels[(s * size)..<((s + 1) * size)]))
             for (l, layer) in expected.enumerated() {
                 let got = Array(reuse.layers[l][(s * layer.count)..<((s + 1) * layer.count)])
-                XCTAssertEqual(got, layer, "\(message), image \(s), layer \(model.layers[l].name)", file: file, line: line)
+                XCTAssertEqual(
+                    got, layer, "\(message), image \(s), layer \(model.layers[l].name)", file: file, line: line)
             }
         }
     }
@@ -53,11 +58,13 @@ final class CompressedExecutionTests: XCTestCase {
         for seed in UInt64(1)...6 {
             let graph = try RandomNetworks.graph(seed: seed)
             let shape = graph.nodes[0].shape
-            let model = try Quantizer.quantize(graph, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "random")
+            let model = try Quantizer.quantize(
+                graph, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "random")
             let test = RandomNetworks.images(4, shape: shape, seed: seed &+ 500)
             for (name, method) in Self.methods {
                 let compressed = try ModelCompressor.compress(model, method: method, maxAccumulatorBits: 62)
-                try Self.assertReuseEqualsDense(compressed, pixels: test.pixels, count: test.count, "seed \(seed), \(name)")
+                try Self.assertReuseEqualsDense(
+                    compressed, pixels: test.pixels, count: test.count, "seed \(seed), \(name)")
                 checked += 1
             }
         }
@@ -69,7 +76,9 @@ final class CompressedExecutionTests: XCTestCase {
         var work = [T](repeating: 0, count: 5)
         x.withUnsafeBufferPointer { input in
             work.withUnsafeMutableBufferPointer { w in
-                part.accumulate(degree: 2, lanes: 1, row: { input.baseAddress! + $0 }, into: w.baseAddress!, scratch: w.baseAddress! + 1)
+                part.accumulate(
+                    degree: 2, lanes: 1, row: { input.baseAddress! + $0 }, into: w.baseAddress!,
+                    scratch: w.baseAddress! + 1)
             }
         }
         return work[0]
@@ -78,7 +87,8 @@ final class CompressedExecutionTests: XCTestCase {
     /// The worked example of docs/arithmetic.md section 7.1, contiguous and as a gapped part.
     func testWorkedExampleOfTheArithmeticContract() {
         for contiguous in [true, false] {
-            let part = ReusePlan.Part(coefficients: [10, -3, 1], inputs: [0, 1, 2], offsets: [0, 1, 2], contiguous: contiguous)
+            let part = ReusePlan.Part(
+                coefficients: [10, -3, 1], inputs: [0, 1, 2], offsets: [0, 1, 2], contiguous: contiguous)
             XCTAssertEqual(Self.evaluate(part, [2, 5, 1]), 68)
         }
     }
@@ -93,8 +103,11 @@ final class CompressedExecutionTests: XCTestCase {
             for (u, k) in ranks.enumerated() {
                 s += wide[k]; j += offsets[u] * wide[k]; q += offsets[u] * offsets[u] * wide[k]
             }
-            for (coefficients, expected) in [([1, 0, 0], s), ([0, 1, 0], j), ([0, 0, 1], q), ([3, -2, 1], 3 * s - 2 * j + q)] {
-                let part = ReusePlan.Part(coefficients: coefficients, inputs: ranks, offsets: offsets, contiguous: contiguous)
+            for (coefficients, expected) in [
+                ([1, 0, 0], s), ([0, 1, 0], j), ([0, 0, 1], q), ([3, -2, 1], 3 * s - 2 * j + q),
+            ] {
+                let part = ReusePlan.Part(
+                    coefficients: coefficients, inputs: ranks, offsets: offsets, contiguous: contiguous)
                 XCTAssertEqual(Self.evaluate(part, wide), expected, "\(coefficients), contiguous \(contiguous)")
                 XCTAssertEqual(Self.evaluate(part, wide.map { Int32($0) }), Int32(truncatingIfNeeded: expected))
             }
@@ -104,12 +117,16 @@ final class CompressedExecutionTests: XCTestCase {
 
     func testReuseFormEqualsTheDenseProductOnTheBundledModels() throws {
         let repository = repositoryRoot()
-        let images = try FashionMNIST.load(split: .test, directory: repository.appendingPathComponent("data/fashion-mnist-test500").path)
+        let images = try FashionMNIST.load(
+            split: .test, directory: repository.appendingPathComponent("data/fashion-mnist-test500").path)
         for (file, count) in [("lenet5-fmnist", 16), ("vgg-small-fmnist", 2)] {
             let graph = try OnnxImporter.load(path: repository.appendingPathComponent("models/\(file).onnx").path).graph
             let model = try Quantizer.quantize(graph, calibration: images.prefix(100), source: file)
             let pixels = Array(images.prefix(count).pixels)
-            for (name, method) in Self.methods where ["linear layer 40 optimal", "quadratic kernel 3 optimal", "swc uniform 4 0.0", "swc pow2 3 0.1"].contains(name) {
+            for (name, method) in Self.methods
+            where ["linear layer 40 optimal", "quadratic kernel 3 optimal", "swc uniform 4 0.0", "swc pow2 3 0.1"]
+                .contains(name)
+            {
                 let compressed = try ModelCompressor.compress(model, method: method, maxAccumulatorBits: 62)
                 try Self.assertReuseEqualsDense(compressed, pixels: pixels, count: count, "\(file), \(name)")
             }

@@ -13,7 +13,8 @@ final class FeatureExecutionTests: XCTestCase {
         for seed in UInt64(1)...60 where found.count < count {
             let graph = try RandomNetworks.graph(seed: seed)
             let shape = graph.nodes[0].shape
-            let model = try Quantizer.quantize(graph, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "random")
+            let model = try Quantizer.quantize(
+                graph, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "random")
             guard let conv = model.layers.first(where: { $0.name == "conv1" }), conv.shape[0] >= 3 else { continue }
             found.append((model, RandomNetworks.images(5, shape: shape, seed: seed &+ 3).pixels))
         }
@@ -22,7 +23,9 @@ final class FeatureExecutionTests: XCTestCase {
 
     /// `model` with channel `j` of conv1 replaced by a hand-written combination of two other channels (random
     /// coefficients, not a fit), settled and validated.
-    static func handWritten(_ model: QuantizedModel, channel j: Int, coefficients: [Int], bias b: Int) throws -> QuantizedModel {
+    static func handWritten(_ model: QuantizedModel, channel j: Int, coefficients: [Int], bias b: Int) throws
+        -> QuantizedModel
+    {
         var result = model
         let index = result.layers.firstIndex { $0.name == "conv1" }!
         var layer = result.layers[index]
@@ -33,10 +36,13 @@ final class FeatureExecutionTests: XCTestCase {
         var bias = layer.bias!
         bias[j] = b
         layer.weights = codes
-        layer.approximatedFeatures = ApproximatedFeatures(coefficientBits: 8, features: [.init(channel: j, sources: Array(sources), coefficients: coefficients)])
+        layer.approximatedFeatures = ApproximatedFeatures(
+            coefficientBits: 8, features: [.init(channel: j, sources: Array(sources), coefficients: coefficients)])
         let range = result.inputRange(of: layer)
-        try layer.settle(effectiveWeights: codes, exponents: layer.weightExponents!, bias: bias, inputLow: range.low, inputHigh: range.high,
-                         maxAccumulatorBits: 40)
+        try layer.settle(
+            effectiveWeights: codes, exponents: layer.weightExponents!, bias: bias, inputLow: range.low,
+            inputHigh: range.high,
+            maxAccumulatorBits: 40)
         result.layers[index] = layer
         result.maxAccumulatorBits = 40
         try result.validate()
@@ -48,13 +54,17 @@ final class FeatureExecutionTests: XCTestCase {
         XCTAssertEqual(list.count, 4)
         for (n, (model, pixels)) in list.enumerated() {
             let channels = model.layers.first { $0.name == "conv1" }!.shape[0]
-            let approximated = try Self.handWritten(model, channel: n % channels, coefficients: [37 - 20 * n, -90 + 11 * n], bias: 5 - 3 * n)
+            let approximated = try Self.handWritten(
+                model, channel: n % channels, coefficients: [37 - 20 * n, -90 + 11 * n], bias: 5 - 3 * n)
             let golden = try GoldenModel(approximated).run(pixels: pixels, count: 5, keepLayers: true).layers
             let size = model.input.shape.reduce(1, *)
             for image in 0..<5 {
-                let slow = SlowReference.runLayers(approximated, pixels: Array(pixels[(image * size)..<((image + 1) * size)]))
+                let slow = SlowReference.runLayers(
+                    approximated, pixels: Array(pixels[(image * size)..<((image + 1) * size)]))
                 for (l, layer) in slow.enumerated() {
-                    XCTAssertEqual(Array(golden[l][(image * layer.count)..<((image + 1) * layer.count)]), layer, "model \(n), layer \(l)")
+                    XCTAssertEqual(
+                        Array(golden[l][(image * layer.count)..<((image + 1) * layer.count)]), layer,
+                        "model \(n), layer \(l)")
                 }
             }
             // The approximated channel is not constant: the combination is really applied.
@@ -67,7 +77,8 @@ final class FeatureExecutionTests: XCTestCase {
     /// bias B + sum_i A_i b_k_i would: the twin stores those (wide) codes and no record.
     func testACombinationEqualsTheDenseChannelOfItsCombinedKernel() throws {
         for (n, (model, pixels)) in try Self.models(count: 3).enumerated() {
-            let approximated = try Self.handWritten(model, channel: 1, coefficients: [-61 + 30 * n, 100 - 25 * n], bias: -7 + 4 * n)
+            let approximated = try Self.handWritten(
+                model, channel: 1, coefficients: [-61 + 30 * n, 100 - 25 * n], bias: -7 + 4 * n)
             let index = approximated.layers.firstIndex { $0.name == "conv1" }!
             let layer = approximated.layers[index], feature = layer.approximatedFeatures!.features[0]
             let fan = layer.weights!.count / layer.shape[0]
@@ -84,8 +95,12 @@ final class FeatureExecutionTests: XCTestCase {
             let golden = try GoldenModel(approximated).run(pixels: pixels, count: 5, keepLayers: true).layers
             for image in 0..<5 {
                 let dense = SlowReference.runLayers(twin, pixels: Array(pixels[(image * size)..<((image + 1) * size)]))
-                XCTAssertEqual(Array(golden[index][(image * dense[index].count)..<((image + 1) * dense[index].count)]), dense[index], "model \(n)")
-                XCTAssertEqual(Array(golden.last![(image * dense.last!.count)..<((image + 1) * dense.last!.count)]), dense.last!, "model \(n)")
+                XCTAssertEqual(
+                    Array(golden[index][(image * dense[index].count)..<((image + 1) * dense[index].count)]),
+                    dense[index], "model \(n)")
+                XCTAssertEqual(
+                    Array(golden.last![(image * dense.last!.count)..<((image + 1) * dense.last!.count)]), dense.last!,
+                    "model \(n)")
             }
         }
     }
@@ -97,7 +112,8 @@ final class FeatureExecutionTests: XCTestCase {
         var linear = SortedWeightOptions()
         linear.degree = .linear; linear.grouping = .channel; linear.segments = 3
         var quadratic = SortedWeightOptions()
-        quadratic.degree = .quadratic; quadratic.grouping = .layer; quadratic.segments = 5; quadratic.coefficientBits = 12
+        quadratic.degree = .quadratic; quadratic.grouping = .layer; quadratic.segments = 5;
+        quadratic.coefficientBits = 12
         var swc = ScalingWeightOptions()
         swc.codeBits = 4
         for (n, (model, pixels)) in try Self.models(count: 3).enumerated() {
@@ -106,7 +122,9 @@ final class FeatureExecutionTests: XCTestCase {
             if let kernel = model.layers[index].weightShape?[2], kernel >= 3 {
                 start = try KernelReducer.reduce(model, layer: "conv1", size: kernel - 2, pixels: pixels, images: 5)
             }
-            let approximated = try FeatureApproximator.approximateLeastSensitive(start, layer: "conv1", count: 1, m: 2, pixels: pixels, images: 5).model
+            let approximated = try FeatureApproximator.approximateLeastSensitive(
+                start, layer: "conv1", count: 1, m: 2, pixels: pixels, images: 5
+            ).model
             let record = approximated.layers[index].approximatedFeatures!
             XCTAssertEqual(record.features.count, 1)
             XCTAssertEqual(approximated.layers[index].kernelSizes, start.layers[index].kernelSizes)
@@ -114,7 +132,8 @@ final class FeatureExecutionTests: XCTestCase {
             for method in [Method.sortedWeights(linear), .sortedWeights(quadratic), .scalingWeights(swc)] {
                 let compressed = try ModelCompressor.compress(approximated, method: method, maxAccumulatorBits: 48)
                 let layer = compressed.layers[index]
-                XCTAssertEqual(layer.approximatedFeatures?.features.map(\.sources), record.features.map(\.sources), "\(method)")
+                XCTAssertEqual(
+                    layer.approximatedFeatures?.features.map(\.sources), record.features.map(\.sources), "\(method)")
                 let weights = layer.effectiveWeights!, fan = weights.count / layer.shape[0]
                 let j = record.features[0].channel
                 XCTAssertTrue(weights[(j * fan)..<((j + 1) * fan)].allSatisfy { $0 == 0 }, "\(method)")
@@ -123,9 +142,12 @@ final class FeatureExecutionTests: XCTestCase {
                 twin.layers[index].compression = nil
                 let golden = try GoldenModel(compressed).run(pixels: pixels, count: 5, keepLayers: true).layers
                 for image in 0..<5 {
-                    let slow = SlowReference.runLayers(twin, pixels: Array(pixels[(image * size)..<((image + 1) * size)]))
+                    let slow = SlowReference.runLayers(
+                        twin, pixels: Array(pixels[(image * size)..<((image + 1) * size)]))
                     for (l, values) in slow.enumerated() {
-                        XCTAssertEqual(Array(golden[l][(image * values.count)..<((image + 1) * values.count)]), values, "model \(n), \(method), layer \(l)")
+                        XCTAssertEqual(
+                            Array(golden[l][(image * values.count)..<((image + 1) * values.count)]), values,
+                            "model \(n), \(method), layer \(l)")
                     }
                 }
             }

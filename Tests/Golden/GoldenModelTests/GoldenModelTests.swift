@@ -20,7 +20,9 @@ final class GoldenModelTests: XCTestCase {
             if seed > 12 { (options.weightBits, options.activationBits) = (16, 16) }
             // Wide codes need wide accumulators: allow them, so the 64-bit path of the golden model runs too.
             options.maxAccumulatorBits = 62
-            let model = try Quantizer.quantize(graph, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "random", options: options)
+            let model = try Quantizer.quantize(
+                graph, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "random",
+                options: options)
             let golden = try GoldenModel(model)
             widest = max(widest, model.layers.compactMap(\.accumulatorBits).max() ?? 0)
             let test = RandomNetworks.images(6, shape: shape, seed: seed &+ 1000)
@@ -28,8 +30,9 @@ final class GoldenModelTests: XCTestCase {
             let size = shape.reduce(1, *)
             for s in 0..<test.count {
                 let expected = SlowReference.run(model, pixels: Array(test.pixels[(s * size)..<((s + 1) * size)]))
-                XCTAssertEqual(Array(logits[(s * golden.classes)..<((s + 1) * golden.classes)]), expected,
-                               "seed \(seed), image \(s), \(options.weightBits)/\(options.activationBits) bits")
+                XCTAssertEqual(
+                    Array(logits[(s * golden.classes)..<((s + 1) * golden.classes)]), expected,
+                    "seed \(seed), image \(s), \(options.weightBits)/\(options.activationBits) bits")
             }
         }
         XCTAssertGreaterThan(widest, 32, "no random network needed a 64-bit accumulator")
@@ -38,8 +41,12 @@ final class GoldenModelTests: XCTestCase {
     /// Sigmoid, Tanh, LeakyRelu, HardSigmoid and Clip fused into layers as tables (section 10), at several widths
     /// and segment counts: the golden model equals the plain reading.
     func testActivationTablesEqualTheSlowReference() throws {
-        let functions: [[Activation]] = [[.sigmoid, .tanh, .leakyRelu(alpha: 0.1)], [.hardSigmoid(alpha: 0.2, beta: 0.5), .clip(low: -0.5, high: 1.5), .tanh],
-                                         [.tanh, .sigmoid, .sigmoid], [.clip(low: 0, high: 6), .leakyRelu(alpha: 0.01), .hardSigmoid(alpha: 0.3, beta: 0.4)]]
+        let functions: [[Activation]] = [
+            [.sigmoid, .tanh, .leakyRelu(alpha: 0.1)],
+            [.hardSigmoid(alpha: 0.2, beta: 0.5), .clip(low: -0.5, high: 1.5), .tanh],
+            [.tanh, .sigmoid, .sigmoid],
+            [.clip(low: 0, high: 6), .leakyRelu(alpha: 0.01), .hardSigmoid(alpha: 0.3, beta: 0.4)],
+        ]
         var tables = 0
         for (index, chosen) in functions.enumerated() {
             for abits in [4, 8, 12] {
@@ -49,7 +56,9 @@ final class GoldenModelTests: XCTestCase {
                 var options = QuantizationOptions()
                 options.activationBits = abits
                 options.activationSegments = [4, 16, 9][index % 3]
-                let model = try Quantizer.quantize(graph, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "random", options: options)
+                let model = try Quantizer.quantize(
+                    graph, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "random",
+                    options: options)
                 tables += model.layers.filter { $0.activation != nil }.count
                 // The settings are recorded, for a re-quantization after fine-tuning.
                 XCTAssertEqual(model.activationSegments, options.activationSegments)
@@ -60,7 +69,9 @@ final class GoldenModelTests: XCTestCase {
                 let size = shape.reduce(1, *)
                 for s in 0..<test.count {
                     let expected = SlowReference.run(model, pixels: Array(test.pixels[(s * size)..<((s + 1) * size)]))
-                    XCTAssertEqual(Array(logits[(s * golden.classes)..<((s + 1) * golden.classes)]), expected, "functions \(index), \(abits) bits, image \(s)")
+                    XCTAssertEqual(
+                        Array(logits[(s * golden.classes)..<((s + 1) * golden.classes)]), expected,
+                        "functions \(index), \(abits) bits, image \(s)")
                 }
             }
         }
@@ -69,7 +80,8 @@ final class GoldenModelTests: XCTestCase {
 
     func testBatchSplitDoesNotChangeResults() throws {
         let graph = try RandomNetworks.graph(seed: 3)
-        let model = try Quantizer.quantize(graph, calibration: RandomNetworks.images(20, shape: graph.nodes[0].shape, seed: 3), source: "random")
+        let model = try Quantizer.quantize(
+            graph, calibration: RandomNetworks.images(20, shape: graph.nodes[0].shape, seed: 3), source: "random")
         let golden = try GoldenModel(model)
         let test = RandomNetworks.images(9, shape: graph.nodes[0].shape, seed: 4)
         let all = golden.run(pixels: test.pixels, count: 9, keepLayers: true)
@@ -85,8 +97,11 @@ final class GoldenModelTests: XCTestCase {
 
 final class TestVectorsTests: XCTestCase {
     func testHexWordsAreTwosComplementOfTheStatedWidth() {
-        XCTAssertEqual(String(decoding: TestVectors.hex([-1, 5, -128, 127, 0], bits: 8), as: UTF8.self), "ff\n05\n80\n7f\n00\n")
-        XCTAssertEqual(String(decoding: TestVectors.hex([-1, 1 << 17, -(1 << 18)], bits: 19), as: UTF8.self), "7ffff\n20000\n40000\n")
+        XCTAssertEqual(
+            String(decoding: TestVectors.hex([-1, 5, -128, 127, 0], bits: 8), as: UTF8.self), "ff\n05\n80\n7f\n00\n")
+        XCTAssertEqual(
+            String(decoding: TestVectors.hex([-1, 1 << 17, -(1 << 18)], bits: 19), as: UTF8.self),
+            "7ffff\n20000\n40000\n")
         XCTAssertEqual(String(decoding: TestVectors.hex([-1], bits: 4), as: UTF8.self), "f\n")
     }
 }

@@ -47,7 +47,9 @@ enum SlowReference {
                                         let iy = oy * layer.stride![0] - layer.pads![0] + ky
                                         let ix = ox * layer.stride![1] - layer.pads![1] + kx
                                         if iy < 0 || iy >= inShape[1] || ix < 0 || ix >= inShape[2] { continue }
-                                        acc += w[((c * inShape[0] + ci) * kh + ky) * kw + kx] * x[(ci * inShape[1] + iy) * inShape[2] + ix]
+                                        acc +=
+                                            w[((c * inShape[0] + ci) * kh + ky) * kw + kx]
+                                            * x[(ci * inShape[1] + iy) * inShape[2] + ix]
                                     }
                                 }
                             }
@@ -58,7 +60,9 @@ enum SlowReference {
                 for feature in layer.approximatedFeatures?.features ?? [] {
                     for position in 0..<positions {
                         var acc = layer.bias![feature.channel]
-                        for i in feature.sources.indices { acc += feature.coefficients[i] * accumulators[feature.sources[i] * positions + position] }
+                        for i in feature.sources.indices {
+                            acc += feature.coefficients[i] * accumulators[feature.sources[i] * positions + position]
+                        }
                         accumulators[feature.channel * positions + position] = acc
                     }
                 }
@@ -94,7 +98,8 @@ enum SlowReference {
                                 }
                             }
                             let k = (kh * kw).trailingZeroBitCount
-                            y[(c * layer.shape[1] + oy) * layer.shape[2] + ox] = layer.kind == .maxPool
+                            y[(c * layer.shape[1] + oy) * layer.shape[2] + ox] =
+                                layer.kind == .maxPool
                                 ? cells.max()! : floorShift(cells.reduce(0, +) + (k > 0 ? 1 << (k - 1) : 0), k)
                         }
                     }

@@ -11,12 +11,18 @@ final class OnnxImportTests: XCTestCase {
         try OnnxImporter.load(data: factory.serialized(), name: "test.onnx")
     }
 
-    func assertImportError(_ factory: OnnxModelFactory, kind: ImportError.Kind, contains parts: [String],
-                           file: StaticString = #filePath, line: UInt = #line) {
+    func assertImportError(
+        _ factory: OnnxModelFactory, kind: ImportError.Kind, contains parts: [String],
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertThrowsError(try importing(factory), file: file, line: line) { error in
-            guard let error = error as? ImportError else { return XCTFail("not an ImportError: \(error)", file: file, line: line) }
+            guard let error = error as? ImportError else {
+                return XCTFail("not an ImportError: \(error)", file: file, line: line)
+            }
             XCTAssertEqual(error.kind, kind, "\(error)", file: file, line: line)
-            for part in parts { XCTAssertTrue("\(error)".contains(part), "'\(error)' lacks '\(part)'", file: file, line: line) }
+            for part in parts {
+                XCTAssertTrue("\(error)".contains(part), "'\(error)' lacks '\(part)'", file: file, line: line)
+            }
         }
     }
 
@@ -46,7 +52,9 @@ final class OnnxImportTests: XCTestCase {
         let a = FloatExecutor(graph: folded.graph).run(inputs: [x], batch: 3)[0]
         let c = FloatExecutor(graph: unfolded.graph).run(inputs: [x], batch: 3)
         // Unfolded: BN applied by hand to the conv output, (c - mean) / sqrt(var + eps) * s + beta.
-        let (s, beta, mean, variance): ([Float], [Float], [Float], [Float]) = ([1.5, 0.5], [0.3, -0.1], [0.2, -0.4], [0.8, 2.0])
+        let (s, beta, mean, variance): ([Float], [Float], [Float], [Float]) = (
+            [1.5, 0.5], [0.3, -0.1], [0.2, -0.4], [0.8, 2.0]
+        )
         let byHand = c[1].enumerated().map { i, v -> Float in
             let ch = (i / 16) % 2
             return (v - mean[ch]) / (variance[ch] + 1e-3).squareRoot() * s[ch] + beta[ch]
@@ -67,7 +75,8 @@ final class OnnxImportTests: XCTestCase {
         f.node("Add", ["m", "bias"], ["y"])
         f.output("y", [.param("N"), .value(2)])
         let model = try importing(f)
-        XCTAssertEqual(model.graph.nodes.map(\.op.name), ["Input", "Dense", "Dense"], "Add folded into the MatMul's bias")
+        XCTAssertEqual(
+            model.graph.nodes.map(\.op.name), ["Input", "Dense", "Dense"], "Add folded into the MatMul's bias")
         let out = FloatExecutor(graph: model.graph).run(inputs: [[1, 0, -1]], batch: 1)[0]
         // g = 2 * [1-3, 4-6] + 0.5 * [10, 20] = [1, 6]; y = [g0, -g1] + [100, 200].
         XCTAssertEqual(out, [101, 194])
@@ -97,10 +106,12 @@ final class OnnxImportTests: XCTestCase {
         f.node("Dropout", ["x"], ["d"])
         f.node("Identity", ["d"], ["i"])
         var shapeTensor = Onnx_TensorProto()
-        shapeTensor.dims = [2]; shapeTensor.dataType = Int32(Onnx_TensorProto.DataType.int64.rawValue); shapeTensor.int64Data = [2, -1]
+        shapeTensor.dims = [2]; shapeTensor.dataType = Int32(Onnx_TensorProto.DataType.int64.rawValue);
+        shapeTensor.int64Data = [2, -1]
         var constant = Onnx_NodeProto()
         constant.opType = "Constant"; constant.output = ["shape"]; constant.name = "shape"
-        var attribute = Onnx_AttributeProto(); attribute.name = "value"; attribute.type = .tensor; attribute.t = shapeTensor
+        var attribute = Onnx_AttributeProto(); attribute.name = "value"; attribute.type = .tensor;
+        attribute.t = shapeTensor
         constant.attribute = [attribute]
         f.nodes.append(constant)
         f.node("Reshape", ["i", "shape"], ["y"])
@@ -134,7 +145,8 @@ final class OnnxImportTests: XCTestCase {
         f.intInitializer("w", [1, 2, 3, 4, 5, 6, 7, 8, 9])
         f.node("Conv", ["x", "w"], ["y"], name: "conv1")
         f.output("y")
-        assertImportError(f, kind: .unsupported, contains: ["node 'conv1' (Conv)", "integer tensor; floats are needed"])
+        assertImportError(
+            f, kind: .unsupported, contains: ["node 'conv1' (Conv)", "integer tensor; floats are needed"])
     }
 
     func testIntegerInputIsRefused() {

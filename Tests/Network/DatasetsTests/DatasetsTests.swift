@@ -39,7 +39,8 @@ final class DatasetsTests: XCTestCase {
         try images.encoded().write(to: directory.appendingPathComponent("t10k-images-idx3-ubyte"))
         try labels.encoded().write(to: directory.appendingPathComponent("t10k-labels-idx1-ubyte"))
         try gzip(directory.appendingPathComponent("t10k-images-idx3-ubyte"))
-        XCTAssertEqual(try IDXArray.read(path: directory.appendingPathComponent("t10k-images-idx3-ubyte.gz").path), images)
+        XCTAssertEqual(
+            try IDXArray.read(path: directory.appendingPathComponent("t10k-images-idx3-ubyte.gz").path), images)
 
         // Only the gzipped images and plain labels: the loader takes either form.
         try FileManager.default.removeItem(at: directory.appendingPathComponent("t10k-images-idx3-ubyte"))
@@ -51,7 +52,8 @@ final class DatasetsTests: XCTestCase {
 
     func testBadIDXFilesAreNamed() throws {
         let truncated = directory.appendingPathComponent("bad.idx")
-        try Data(IDXArray(shape: [4, 2], bytes: Array(repeating: 1, count: 8)).encoded().dropLast(3)).write(to: truncated)
+        try Data(IDXArray(shape: [4, 2], bytes: Array(repeating: 1, count: 8)).encoded().dropLast(3)).write(
+            to: truncated)
         XCTAssertThrowsError(try IDXArray.read(path: truncated.path)) { error in
             XCTAssertTrue("\(error)".contains("bad.idx"))
             XCTAssertTrue("\(error)".contains("needs 8"))

@@ -32,9 +32,10 @@ final class FloatExecutorTests: XCTestCase {
     func testConvolutionMatchesDirectLoops() throws {
         var random = TestRandom(seed: 7)
         for (stride, pad, kernel) in [(1, 0, 3), (2, 1, 3), (2, 2, 5), (1, 2, 5), (3, 0, 1)] {
-            let conv = Conv2D(weight: Tensor(shape: [4, 3, kernel, kernel], data: random.array(4 * 3 * kernel * kernel)),
-                              bias: random.array(4), strideH: stride, strideW: stride,
-                              padding: Padding2D(top: pad, left: pad, bottom: pad, right: 0))
+            let conv = Conv2D(
+                weight: Tensor(shape: [4, 3, kernel, kernel], data: random.array(4 * 3 * kernel * kernel)),
+                bias: random.array(4), strideH: stride, strideW: stride,
+                padding: Padding2D(top: pad, left: pad, bottom: pad, right: 0))
             var b = GraphBuilder()
             let x = try b.add("x", .input, inputShape: [3, 11, 9])
             let c = try b.add("c", .conv2d(conv), inputs: [x])
@@ -47,7 +48,9 @@ final class FloatExecutorTests: XCTestCase {
                 let sample = Array(input[(s * 297)..<((s + 1) * 297)])
                 let expected = directConv(sample, c: 3, h: 11, w: 9, conv, oh: shape[1], ow: shape[2])
                 let size = expected.count
-                XCTAssertNil(maxViolation(Array(output[(s * size)..<((s + 1) * size)]), expected), "stride \(stride) pad \(pad) k \(kernel)")
+                XCTAssertNil(
+                    maxViolation(Array(output[(s * size)..<((s + 1) * size)]), expected),
+                    "stride \(stride) pad \(pad) k \(kernel)")
             }
         }
     }
@@ -56,7 +59,8 @@ final class FloatExecutorTests: XCTestCase {
         // One 3x3 channel: 1..9. Average 2x2, stride 2, pad 1 on every side.
         var b = GraphBuilder()
         let x = try b.add("x", .input, inputShape: [1, 3, 3])
-        let window = Pool2D(kernelH: 2, kernelW: 2, strideH: 2, strideW: 2, padding: Padding2D(top: 1, left: 1, bottom: 1, right: 1))
+        let window = Pool2D(
+            kernelH: 2, kernelW: 2, strideH: 2, strideW: 2, padding: Padding2D(top: 1, left: 1, bottom: 1, right: 1))
         var including = window
         including.countIncludePad = true
         let avg = try b.add("avg", .averagePool(window), inputs: [x])
@@ -73,7 +77,9 @@ final class FloatExecutorTests: XCTestCase {
     func testDenseSoftmaxAndBroadcastAdd() throws {
         var b = GraphBuilder()
         let x = try b.add("x", .input, inputShape: [3])
-        let d = try b.add("d", .dense(Dense(weight: Tensor(shape: [2, 3], data: [1, 2, 3, -1, 0, 1]), bias: [0.5, -0.5])), inputs: [x])
+        let d = try b.add(
+            "d", .dense(Dense(weight: Tensor(shape: [2, 3], data: [1, 2, 3, -1, 0, 1]), bias: [0.5, -0.5])), inputs: [x]
+        )
         let k = try b.add("k", .constant(Tensor(shape: [1], data: [10])))
         let a = try b.add("a", .add, inputs: [d, k])
         let s = try b.add("s", .softmax(axes: 0..<1), inputs: [a])
@@ -88,7 +94,9 @@ final class FloatExecutorTests: XCTestCase {
         var random = TestRandom(seed: 3)
         var b = GraphBuilder()
         let x = try b.add("x", .input, inputShape: [2, 10, 10])
-        let c = try b.add("c", .conv2d(Conv2D(weight: Tensor(shape: [5, 2, 3, 3], data: random.array(90)), bias: random.array(5))), inputs: [x])
+        let c = try b.add(
+            "c", .conv2d(Conv2D(weight: Tensor(shape: [5, 2, 3, 3], data: random.array(90)), bias: random.array(5))),
+            inputs: [x])
         let r = try b.add("r", .relu, inputs: [c])
         let f = try b.add("f", .flatten, inputs: [r])
         let d = try b.add("d", .dense(Dense(weight: Tensor(shape: [4, 320], data: random.array(1280)))), inputs: [f])

@@ -33,7 +33,9 @@ final class GraphBuilderTests: XCTestCase {
     func testStridePaddingAndCeilOutputSize() throws {
         var b = GraphBuilder()
         let x = try b.add("x", .input, inputShape: [1, 7, 5])
-        let conv = Conv2D(weight: Tensor(zeros: [1, 1, 3, 3]), strideH: 2, strideW: 2, padding: Padding2D(top: 1, left: 0, bottom: 1, right: 0))
+        let conv = Conv2D(
+            weight: Tensor(zeros: [1, 1, 3, 3]), strideH: 2, strideW: 2,
+            padding: Padding2D(top: 1, left: 0, bottom: 1, right: 0))
         let c = try b.add("c", .conv2d(conv), inputs: [x])
         // (7 + 2 - 3) / 2 + 1 = 4 rows, (5 - 3) / 2 + 1 = 2 columns.
         XCTAssertEqual(b.nodes[c].shape, [1, 4, 2])
@@ -45,13 +47,15 @@ final class GraphBuilderTests: XCTestCase {
     func testMismatchesNameTheNode() throws {
         var b = GraphBuilder()
         let x = try b.add("x", .input, inputShape: [3, 8, 8])
-        XCTAssertThrowsError(try b.add("conv", .conv2d(Conv2D(weight: Tensor(zeros: [4, 1, 3, 3]))), inputs: [x])) { error in
+        XCTAssertThrowsError(try b.add("conv", .conv2d(Conv2D(weight: Tensor(zeros: [4, 1, 3, 3]))), inputs: [x])) {
+            error in
             XCTAssertEqual("\(error)", "node 'conv' (Conv2D): weight expects 1 input channels, input has 3")
         }
         XCTAssertThrowsError(try b.add("fc", .dense(Dense(weight: Tensor(zeros: [2, 192]))), inputs: [x])) { error in
             XCTAssertTrue("\(error)".contains("flatten first"))
         }
-        XCTAssertThrowsError(try b.add("big", .maxPool(Pool2D(kernelH: 9, kernelW: 9, strideH: 1, strideW: 1)), inputs: [x]))
+        XCTAssertThrowsError(
+            try b.add("big", .maxPool(Pool2D(kernelH: 9, kernelW: 9, strideH: 1, strideW: 1)), inputs: [x]))
         XCTAssertThrowsError(try b.add("x", .relu, inputs: [x])) { error in
             XCTAssertTrue("\(error)".contains("already exists"))
         }

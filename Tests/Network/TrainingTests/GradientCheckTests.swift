@@ -11,7 +11,10 @@ import XCTest
 /// |analytic - numeric| <= 2e-3 + 2e-2 * |numeric|. A coordinate where the step crosses a ReLU or max-pool
 /// kink is detected (the difference quotient changes with the step size) and skipped; at most 5% may be.
 final class GradientCheckTests: XCTestCase {
-    private func check(_ graph: Graph, samples: Int = 3, seed: UInt64 = 1, maxChecked: Int = 600, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func check(
+        _ graph: Graph, samples: Int = 3, seed: UInt64 = 1, maxChecked: Int = 600, file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws {
         var options = TrainingOptions()
         options.workers = 2
         let trainer = try Trainer(graph: graph, options: options)
@@ -40,8 +43,9 @@ final class GradientCheckTests: XCTestCase {
                 continue
             }
             let error = abs(Double(analytic[index]) - half)
-            XCTAssertLessThanOrEqual(error, 2e-3 + 2e-2 * abs(half),
-                                     "parameter \(index): analytic \(analytic[index]), numeric \(half)", file: file, line: line)
+            XCTAssertLessThanOrEqual(
+                error, 2e-3 + 2e-2 * abs(half),
+                "parameter \(index): analytic \(analytic[index]), numeric \(half)", file: file, line: line)
         }
         trainer.setParameters(base)
         XCTAssertLessThanOrEqual(skipped, checked.count / 20, "too many kinks skipped", file: file, line: line)
@@ -55,10 +59,18 @@ final class GradientCheckTests: XCTestCase {
         var random = TestRandom(seed: 11)
         var b = GraphBuilder()
         var x = try b.add("x", .input, inputShape: [2, 6, 5])
-        x = try b.add("c1", .conv2d(Conv2D(weight: weights([3, 2, 3, 3], &random), bias: random.array(3),
-                                           padding: Padding2D(top: 1, left: 1, bottom: 1, right: 1))), inputs: [x])
-        x = try b.add("c2", .conv2d(Conv2D(weight: weights([2, 3, 3, 2], &random), bias: random.array(2),
-                                           strideH: 2, strideW: 1, padding: Padding2D(top: 0, left: 1, bottom: 1, right: 0))), inputs: [x])
+        x = try b.add(
+            "c1",
+            .conv2d(
+                Conv2D(
+                    weight: weights([3, 2, 3, 3], &random), bias: random.array(3),
+                    padding: Padding2D(top: 1, left: 1, bottom: 1, right: 1))), inputs: [x])
+        x = try b.add(
+            "c2",
+            .conv2d(
+                Conv2D(
+                    weight: weights([2, 3, 3, 2], &random), bias: random.array(2),
+                    strideH: 2, strideW: 1, padding: Padding2D(top: 0, left: 1, bottom: 1, right: 0))), inputs: [x])
         x = try b.add("f", .flatten, inputs: [x])
         x = try b.add("d", .dense(Dense(weight: weights([4, 2 * 3 * 5], &random), bias: random.array(4))), inputs: [x])
         try check(b.build(outputs: [x]))
@@ -78,7 +90,10 @@ final class GradientCheckTests: XCTestCase {
         var random = TestRandom(seed: 15)
         var b = GraphBuilder()
         var x = try b.add("x", .input, inputShape: [6])
-        for (i, function) in [Activation.sigmoid, .tanh, .leakyRelu(alpha: 0.1), .hardSigmoid(alpha: 0.4, beta: 0.5), .clip(low: -0.6, high: 0.8)].enumerated() {
+        for (i, function) in [
+            Activation.sigmoid, .tanh, .leakyRelu(alpha: 0.1), .hardSigmoid(alpha: 0.4, beta: 0.5),
+            .clip(low: -0.6, high: 0.8),
+        ].enumerated() {
             x = try b.add("d\(i)", .dense(Dense(weight: weights([6, 6], &random), bias: random.array(6))), inputs: [x])
             x = try b.add("a\(i)", .activation(function), inputs: [x])
         }
@@ -90,12 +105,17 @@ final class GradientCheckTests: XCTestCase {
         var random = TestRandom(seed: 13)
         var b = GraphBuilder()
         var x = try b.add("x", .input, inputShape: [1, 8, 8])
-        x = try b.add("c1", .conv2d(Conv2D(weight: weights([3, 1, 3, 3], &random), bias: random.array(3))), inputs: [x])
+        x = try b.add(
+            "c1", .conv2d(Conv2D(weight: weights([3, 1, 3, 3], &random), bias: random.array(3))), inputs: [x])
         x = try b.add("mp", .maxPool(Pool2D(kernelH: 2, kernelW: 2, strideH: 2, strideW: 2)), inputs: [x])
         // Overlapping windows with padding counted in the divisor, and a plain average.
-        x = try b.add("ap", .averagePool(Pool2D(kernelH: 2, kernelW: 2, strideH: 1, strideW: 1,
-                                                padding: Padding2D(top: 1, left: 1, bottom: 0, right: 0), countIncludePad: true)),
-                      inputs: [x])
+        x = try b.add(
+            "ap",
+            .averagePool(
+                Pool2D(
+                    kernelH: 2, kernelW: 2, strideH: 1, strideW: 1,
+                    padding: Padding2D(top: 1, left: 1, bottom: 0, right: 0), countIncludePad: true)),
+            inputs: [x])
         x = try b.add("ap2", .averagePool(Pool2D(kernelH: 2, kernelW: 3, strideH: 2, strideW: 1)), inputs: [x])
         x = try b.add("f", .flatten, inputs: [x])
         x = try b.add("d", .dense(Dense(weight: weights([3, 3 * 1 * 1], &random), bias: random.array(3))), inputs: [x])
@@ -106,10 +126,15 @@ final class GradientCheckTests: XCTestCase {
         var random = TestRandom(seed: 14)
         var b = GraphBuilder()
         let x = try b.add("x", .input, inputShape: [2, 4, 4])
-        let c1 = try b.add("c1", .conv2d(Conv2D(weight: weights([2, 2, 3, 3], &random), bias: random.array(2),
-                                                padding: Padding2D(top: 1, left: 1, bottom: 1, right: 1))), inputs: [x])
+        let c1 = try b.add(
+            "c1",
+            .conv2d(
+                Conv2D(
+                    weight: weights([2, 2, 3, 3], &random), bias: random.array(2),
+                    padding: Padding2D(top: 1, left: 1, bottom: 1, right: 1))), inputs: [x])
         let s = try b.add("bn", .scaleShift(ScaleShift(scale: [0.7, -1.3], shift: [0.1, 0.2])), inputs: [c1])
-        let c2 = try b.add("c2", .conv2d(Conv2D(weight: weights([2, 2, 1, 1], &random), bias: random.array(2))), inputs: [s])
+        let c2 = try b.add(
+            "c2", .conv2d(Conv2D(weight: weights([2, 2, 1, 1], &random), bias: random.array(2))), inputs: [s])
         let sum = try b.add("sum", .add, inputs: [c1, c2])
         let r = try b.add("r", .reshape([4, 8]), inputs: [sum])
         let f = try b.add("f", .flatten, inputs: [r])

@@ -82,7 +82,8 @@ final class TrainerTests: XCTestCase {
             grid(&again)
             XCTAssertEqual(again, trainer.parameters, "\(mode): the trained weights are on the grid")
             if mode == .straightThrough {
-                XCTAssertLessThan(summaries.last!.trainLoss, summaries.first!.trainLoss * 0.8, "straight-through learns")
+                XCTAssertLessThan(
+                    summaries.last!.trainLoss, summaries.first!.trainLoss * 0.8, "straight-through learns")
             }
         }
     }

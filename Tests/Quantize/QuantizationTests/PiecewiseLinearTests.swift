@@ -8,8 +8,9 @@ import XCTest
 final class PiecewiseLinearTests: XCTestCase {
     func testArithmeticByHand() {
         // Three segments: flat -3 below -4, y = (3x + 8) >> 2 from -4, flat 9 from 12.
-        let table = PiecewiseLinear(function: "hand", inputExponent: -4, breakpoints: [-4, 12], slopes: [0, 3, 0],
-                                    intercepts: [-12, 8, 36], shift: 2)
+        let table = PiecewiseLinear(
+            function: "hand", inputExponent: -4, breakpoints: [-4, 12], slopes: [0, 3, 0],
+            intercepts: [-12, 8, 36], shift: 2)
         // x = -5: segment 0, (0 - 12) >> 2 = -3.  x = -4: segment 1, (-12 + 8) >> 2 = -1.
         // x = 1: (3 + 8) >> 2 = 2 (11 / 4 = 2.75, floor).  x = 11: 41 >> 2 = 10.  x = 12: segment 2, 36 >> 2 = 9.
         XCTAssertEqual([-5, -4, 1, 11, 12].map { table.segment($0) }, [0, 1, 1, 1, 2])
@@ -29,17 +30,38 @@ final class PiecewiseLinearTests: XCTestCase {
     /// functions have no chord error, so their bound is the one code.
     func testFittedTablesStayWithinTheStatedBound() {
         let cases: [(Activation, pre: Int, out: Int, curvature: ((Double) -> Double)?)] = [
-            (.sigmoid, -3, -6, { x in let s = 1 / (1 + exp(-x)); return s * (1 - s) * (1 - 2 * s) }),
-            (.sigmoid, -5, -7, { x in let s = 1 / (1 + exp(-x)); return s * (1 - s) * (1 - 2 * s) }),
-            (.tanh, -4, -6, { x in let t = tanh(x); return -2 * t * (1 - t * t) }),
-            (.tanh, -2, -6, { x in let t = tanh(x); return -2 * t * (1 - t * t) }),
+            (
+                .sigmoid, -3, -6,
+                { x in
+                    let s = 1 / (1 + exp(-x)); return s * (1 - s) * (1 - 2 * s)
+                }
+            ),
+            (
+                .sigmoid, -5, -7,
+                { x in
+                    let s = 1 / (1 + exp(-x)); return s * (1 - s) * (1 - 2 * s)
+                }
+            ),
+            (
+                .tanh, -4, -6,
+                { x in
+                    let t = tanh(x); return -2 * t * (1 - t * t)
+                }
+            ),
+            (
+                .tanh, -2, -6,
+                { x in
+                    let t = tanh(x); return -2 * t * (1 - t * t)
+                }
+            ),
             (.leakyRelu(alpha: 0.1), -4, -4, nil),
             (.hardSigmoid(alpha: 0.2, beta: 0.5), -3, -7, nil),
             (.clip(low: 0, high: 6), -3, -4, nil),
             (.clip(low: -0.75, high: 0.5), -6, -7, nil),
         ]
         for (function, pre, out, curvature) in cases {
-            let table = PiecewiseLinear.fit(function, activationBits: 8, inputExponent: pre, outputExponent: out, segments: 16, slopeBits: 12)
+            let table = PiecewiseLinear.fit(
+                function, activationBits: 8, inputExponent: pre, outputExponent: out, segments: 16, slopeBits: 12)
             XCTAssertNil(table.check(activationBits: 8), "\(function)")
             XCTAssertLessThanOrEqual(table.segments, 16, "\(function)")
             let starts = [-128] + table.breakpoints, ends = table.breakpoints + [128]
@@ -48,7 +70,9 @@ final class PiecewiseLinearTests: XCTestCase {
                 var bound = 1.0
                 if let curvature {
                     let h = Double(end - 1 - first) * pow(2, Double(pre))
-                    let peak = stride(from: Double(first), through: Double(end - 1), by: 0.05).map { abs(curvature($0 * pow(2, Double(pre)))) }.max()!
+                    let peak = stride(from: Double(first), through: Double(end - 1), by: 0.05).map {
+                        abs(curvature($0 * pow(2, Double(pre))))
+                    }.max()!
                     bound += h * h / 8 * peak / pow(2, Double(out))
                 }
                 for x in first..<end {
@@ -65,23 +89,42 @@ final class PiecewiseLinearTests: XCTestCase {
 
     func testExactFunctionsGetTheirKinksAsBreakpoints() {
         // LeakyRelu's kink at 0; Clip(0, 6) at 0 and 6 / 2^-3 = 48; HardSigmoid(0.2, 0.5) at -2.5 and 2.5 (codes -20, 20).
-        XCTAssertEqual(PiecewiseLinear.fit(.leakyRelu(alpha: 0.1), activationBits: 8, inputExponent: -4, outputExponent: -4, segments: 16, slopeBits: 12).breakpoints, [0])
-        XCTAssertEqual(PiecewiseLinear.fit(.clip(low: 0, high: 6), activationBits: 8, inputExponent: -3, outputExponent: -4, segments: 16, slopeBits: 12).breakpoints, [0, 48])
-        XCTAssertEqual(PiecewiseLinear.fit(.hardSigmoid(alpha: 0.2, beta: 0.5), activationBits: 8, inputExponent: -3, outputExponent: -7, segments: 16, slopeBits: 12).breakpoints, [-20, 20])
+        XCTAssertEqual(
+            PiecewiseLinear.fit(
+                .leakyRelu(alpha: 0.1), activationBits: 8, inputExponent: -4, outputExponent: -4, segments: 16,
+                slopeBits: 12
+            ).breakpoints, [0])
+        XCTAssertEqual(
+            PiecewiseLinear.fit(
+                .clip(low: 0, high: 6), activationBits: 8, inputExponent: -3, outputExponent: -4, segments: 16,
+                slopeBits: 12
+            ).breakpoints, [0, 48])
+        XCTAssertEqual(
+            PiecewiseLinear.fit(
+                .hardSigmoid(alpha: 0.2, beta: 0.5), activationBits: 8, inputExponent: -3, outputExponent: -7,
+                segments: 16, slopeBits: 12
+            ).breakpoints, [-20, 20])
         // A kink outside the codes' range is dropped: Clip(0, 6) on codes reaching 127 * 2^-5 < 4 has one kink.
-        XCTAssertEqual(PiecewiseLinear.fit(.clip(low: 0, high: 6), activationBits: 8, inputExponent: -5, outputExponent: -4, segments: 16, slopeBits: 12).breakpoints, [0])
+        XCTAssertEqual(
+            PiecewiseLinear.fit(
+                .clip(low: 0, high: 6), activationBits: 8, inputExponent: -5, outputExponent: -4, segments: 16,
+                slopeBits: 12
+            ).breakpoints, [0])
     }
 
     /// A smooth function never gets more pieces than asked for, even when the codes reach past its bend.
     func testSegmentCountIsAnUpperBound() {
         for segments in 1...4 {
-            let table = PiecewiseLinear.fit(.sigmoid, activationBits: 8, inputExponent: -3, outputExponent: -6, segments: segments, slopeBits: 12)
+            let table = PiecewiseLinear.fit(
+                .sigmoid, activationBits: 8, inputExponent: -3, outputExponent: -6, segments: segments, slopeBits: 12)
             XCTAssertEqual(table.segments, segments)
         }
     }
 
     func testMalformedTablesAreRefused() {
-        let good = PiecewiseLinear(function: "t", inputExponent: 0, breakpoints: [-4, 12], slopes: [0, 3, 0], intercepts: [-12, 8, 36], shift: 2)
+        let good = PiecewiseLinear(
+            function: "t", inputExponent: 0, breakpoints: [-4, 12], slopes: [0, 3, 0], intercepts: [-12, 8, 36],
+            shift: 2)
         XCTAssertNil(good.check(activationBits: 8))
         var unsorted = good; unsorted.breakpoints = [12, -4]
         XCTAssertEqual(unsorted.check(activationBits: 8), "breakpoints must ascend strictly")

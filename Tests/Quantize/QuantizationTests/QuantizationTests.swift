@@ -8,14 +8,14 @@ import XCTest
 final class FixedPointTests: XCTestCase {
     func testRequantizeRoundsHalfUpThenReluThenSaturates() {
         // Worked by hand from docs/arithmetic.md section 3.
-        XCTAssertEqual(FixedPoint.requantize(5, shift: 1, relu: false, bits: 8), 3)      // 2.5 -> 3
-        XCTAssertEqual(FixedPoint.requantize(-5, shift: 1, relu: false, bits: 8), -2)    // -2.5 -> -2 (half up)
-        XCTAssertEqual(FixedPoint.requantize(-6, shift: 1, relu: false, bits: 8), -3)    // exact
-        XCTAssertEqual(FixedPoint.requantize(-7, shift: 2, relu: false, bits: 8), -2)    // -1.75 -> -2
+        XCTAssertEqual(FixedPoint.requantize(5, shift: 1, relu: false, bits: 8), 3)  // 2.5 -> 3
+        XCTAssertEqual(FixedPoint.requantize(-5, shift: 1, relu: false, bits: 8), -2)  // -2.5 -> -2 (half up)
+        XCTAssertEqual(FixedPoint.requantize(-6, shift: 1, relu: false, bits: 8), -3)  // exact
+        XCTAssertEqual(FixedPoint.requantize(-7, shift: 2, relu: false, bits: 8), -2)  // -1.75 -> -2
         XCTAssertEqual(FixedPoint.requantize(-5, shift: 1, relu: true, bits: 8), 0)
         XCTAssertEqual(FixedPoint.requantize(1000, shift: 2, relu: false, bits: 8), 127)  // 250 saturates
         XCTAssertEqual(FixedPoint.requantize(-1000, shift: 2, relu: false, bits: 8), -128)
-        XCTAssertEqual(FixedPoint.requantize(3, shift: -2, relu: false, bits: 8), 12)     // left shift
+        XCTAssertEqual(FixedPoint.requantize(3, shift: -2, relu: false, bits: 8), 12)  // left shift
         XCTAssertEqual(FixedPoint.requantize(40, shift: -2, relu: false, bits: 8), 127)
     }
 
@@ -39,12 +39,17 @@ final class QuantizedModelFileTests: XCTestCase {
         let pixels = (0..<(10 * 144)).map { _ in UInt8(random.next() % 256) }
         var options = QuantizationOptions()
         options.perChannel = perChannel
-        return try Quantizer.quantize(graph, calibration: ImageDataset(name: "noise", rows: 12, cols: 12, pixels: pixels,
-                                                                       labels: [Int](repeating: 0, count: 10)),
-                                      source: "lenet.onnx", options: options)
+        return try Quantizer.quantize(
+            graph,
+            calibration: ImageDataset(
+                name: "noise", rows: 12, cols: 12, pixels: pixels,
+                labels: [Int](repeating: 0, count: 10)),
+            source: "lenet.onnx", options: options)
     }
 
-    private func assertRefused(_ model: QuantizedModel, _ fragment: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func assertRefused(
+        _ model: QuantizedModel, _ fragment: String, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let data = try model.encoded()
         XCTAssertThrowsError(try QuantizedModel.decode(data, file: "m.q.json"), file: file, line: line) { error in
             XCTAssertTrue("\(error)".contains(fragment), "\(error)", file: file, line: line)
@@ -112,15 +117,21 @@ final class QuantizedModelFileTests: XCTestCase {
         var options = QuantizationOptions()
         options.maxAccumulatorBits = 16
         let pixels = [UInt8](repeating: 200, count: 144)
-        XCTAssertThrowsError(try Quantizer.quantize(graph, calibration: ImageDataset(name: "x", rows: 12, cols: 12, pixels: pixels, labels: [0]),
-                                                    source: "x", options: options)) { error in
+        XCTAssertThrowsError(
+            try Quantizer.quantize(
+                graph, calibration: ImageDataset(name: "x", rows: 12, cols: 12, pixels: pixels, labels: [0]),
+                source: "x", options: options)
+        ) { error in
             let message = "\(error)"
             XCTAssertTrue(message.contains("layer 'conv1'") && message.contains("--max-acc-bits 16"), message)
         }
         options = QuantizationOptions()
         options.weightBits = 3
-        XCTAssertThrowsError(try Quantizer.quantize(graph, calibration: ImageDataset(name: "x", rows: 12, cols: 12, pixels: pixels, labels: [0]),
-                                                    source: "x", options: options)) { error in
+        XCTAssertThrowsError(
+            try Quantizer.quantize(
+                graph, calibration: ImageDataset(name: "x", rows: 12, cols: 12, pixels: pixels, labels: [0]),
+                source: "x", options: options)
+        ) { error in
             XCTAssertTrue("\(error)".contains("--wbits 3"), "\(error)")
         }
     }

@@ -14,7 +14,9 @@ public struct OnnxModelFactory {
 
     public enum Dim { case value(Int), param(String) }
 
-    public static func valueInfo(_ name: String, _ dims: [Dim], elemType: Onnx_TensorProto.DataType = .float) -> Onnx_ValueInfoProto {
+    public static func valueInfo(_ name: String, _ dims: [Dim], elemType: Onnx_TensorProto.DataType = .float)
+        -> Onnx_ValueInfoProto
+    {
         var info = Onnx_ValueInfoProto()
         info.name = name
         var tensorType = Onnx_TypeProto.Tensor()
@@ -38,7 +40,9 @@ public struct OnnxModelFactory {
     }
 
     public mutating func output(_ name: String, _ dims: [Dim]? = nil) {
-        if let dims { outputs.append(Self.valueInfo(name, dims)) } else {
+        if let dims {
+            outputs.append(Self.valueInfo(name, dims))
+        } else {
             var info = Onnx_ValueInfoProto()
             info.name = name
             outputs.append(info)
@@ -83,7 +87,9 @@ public struct OnnxModelFactory {
         case int(Int), float(Float), ints([Int]), string(String)
     }
 
-    public mutating func node(_ op: String, _ inputs: [String], _ outputs: [String], name: String? = nil, _ attributes: [String: Attr] = [:]) {
+    public mutating func node(
+        _ op: String, _ inputs: [String], _ outputs: [String], name: String? = nil, _ attributes: [String: Attr] = [:]
+    ) {
         var node = Onnx_NodeProto()
         node.opType = op
         node.input = inputs

@@ -12,7 +12,8 @@ public enum RandomNetworks {
             let r = random.next() % 10
             return r == 0 ? 255 : r == 1 ? 0 : UInt8(random.next() % 256)
         }
-        return ImageDataset(name: "random", rows: shape[1], cols: shape[2], pixels: pixels, labels: [Int](repeating: 0, count: count))
+        return ImageDataset(
+            name: "random", rows: shape[1], cols: shape[2], pixels: pixels, labels: [Int](repeating: 0, count: count))
     }
 
     /// A random small network: convolution (random padding and stride), pooling, optional second convolution,
@@ -31,17 +32,25 @@ public enum RandomNetworks {
         let side = 8 + pick(5)
         var x = try b.add("image", .input, inputShape: [1, side, side])
         let c1 = 2 + pick(4), k1 = [1, 3, 5][pick(3)], pad = pick(k1 / 2 + 1), stride = 1 + pick(2)
-        x = try b.add("conv1", .conv2d(Conv2D(weight: tensor([c1, 1, k1, k1], scale: 1.5), bias: (0..<c1).map { _ in random.nextUnit() - 0.5 },
-                                              strideH: stride, strideW: stride, padding: Padding2D(top: pad, left: pad, bottom: pad, right: pad))),
-                      inputs: [x])
+        x = try b.add(
+            "conv1",
+            .conv2d(
+                Conv2D(
+                    weight: tensor([c1, 1, k1, k1], scale: 1.5), bias: (0..<c1).map { _ in random.nextUnit() - 0.5 },
+                    strideH: stride, strideW: stride, padding: Padding2D(top: pad, left: pad, bottom: pad, right: pad))),
+            inputs: [x])
         x = try b.add("relu1", nonlinearity(), inputs: [x])
         if b.nodes[x].shape[1] >= 4 {
             x = try b.add("pool1", .maxPool(Pool2D(kernelH: 2, kernelW: 2, strideH: 2, strideW: 2)), inputs: [x])
         }
         if pick(2) == 0 {
             let c2 = 2 + pick(4)
-            x = try b.add("conv2", .conv2d(Conv2D(weight: tensor([c2, c1, 3, 3], scale: 0.6), bias: (0..<c2).map { _ in random.nextUnit() - 0.5 },
-                                                  padding: Padding2D(top: 1, left: 1, bottom: 1, right: 1))), inputs: [x])
+            x = try b.add(
+                "conv2",
+                .conv2d(
+                    Conv2D(
+                        weight: tensor([c2, c1, 3, 3], scale: 0.6), bias: (0..<c2).map { _ in random.nextUnit() - 0.5 },
+                        padding: Padding2D(top: 1, left: 1, bottom: 1, right: 1))), inputs: [x])
             x = try b.add("relu2", nonlinearity(), inputs: [x])
         }
         if b.nodes[x].shape[1] >= 2 && pick(2) == 0 {
@@ -49,9 +58,19 @@ public enum RandomNetworks {
         }
         x = try b.add("flatten", .flatten, inputs: [x])
         let features = b.nodes[x].shape[0], hidden = 4 + pick(8), classes = 3 + pick(5)
-        x = try b.add("fc1", .dense(Dense(weight: tensor([hidden, features], scale: 0.4), bias: (0..<hidden).map { _ in random.nextUnit() })), inputs: [x])
+        x = try b.add(
+            "fc1",
+            .dense(
+                Dense(
+                    weight: tensor([hidden, features], scale: 0.4), bias: (0..<hidden).map { _ in random.nextUnit() })),
+            inputs: [x])
         x = try b.add("relu3", nonlinearity(), inputs: [x])
-        x = try b.add("fc2", .dense(Dense(weight: tensor([classes, hidden], scale: 0.7), bias: (0..<classes).map { _ in random.nextUnit() })), inputs: [x])
+        x = try b.add(
+            "fc2",
+            .dense(
+                Dense(
+                    weight: tensor([classes, hidden], scale: 0.7), bias: (0..<classes).map { _ in random.nextUnit() })),
+            inputs: [x])
         return try b.build(outputs: [x])
     }
 }

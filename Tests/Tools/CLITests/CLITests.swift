@@ -1,7 +1,7 @@
 import Datasets
 import Foundation
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 import OnnxProto
 import TestSupport
@@ -20,10 +20,11 @@ final class CLITests: XCTestCase {
     var binary: URL {
         // The test executable (.xctest) sits next to the products of the same build.
         #if os(macOS)
-        let bundle = Bundle.allBundles.first { $0.bundlePath.hasSuffix(".xctest") } ?? Bundle.main
-        return bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("approxrtl")
+            let bundle = Bundle.allBundles.first { $0.bundlePath.hasSuffix(".xctest") } ?? Bundle.main
+            return bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("approxrtl")
         #else
-        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("approxrtl")
+            return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+                "approxrtl")
         #endif
     }
 
@@ -38,7 +39,9 @@ final class CLITests: XCTestCase {
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        return (
+            process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self)
+        )
     }
 
     /// A 4x4-image "classifier": logit c is pixel c of the flattened image (classes 0...3).
@@ -64,7 +67,8 @@ final class CLITests: XCTestCase {
         let total = try XCTUnwrap(json["total"] as? [String: Int])
         XCTAssertEqual(total["params"], 16 * 4 + 4)
         XCTAssertEqual(total["macs"], 64)
-        XCTAssertEqual((json["layers"] as? [[String: Any]])?.map { $0["op"] as? String }, ["Input", "Flatten", "Dense"])
+        XCTAssertEqual(
+            (json["layers"] as? [[String: Any]])?.map { $0["op"] as? String }, ["Input", "Flatten", "Dense"])
         let table = try run(["inspect", model])
         XCTAssertTrue(table.stdout.contains("fc"))
         XCTAssertTrue(table.stdout.contains("[N, 4]"))
@@ -77,8 +81,10 @@ final class CLITests: XCTestCase {
         let brightest = [0, 1, 2, 3, 2, 3]
         var pixels = [UInt8](repeating: 10, count: 6 * 16)
         for (i, b) in brightest.enumerated() { pixels[i * 16 + b] = 200 }
-        try IDXArray(shape: [6, 4, 4], bytes: pixels).encoded().write(to: directory.appendingPathComponent("t10k-images-idx3-ubyte"))
-        try IDXArray(shape: [6], bytes: labels).encoded().write(to: directory.appendingPathComponent("t10k-labels-idx1-ubyte"))
+        try IDXArray(shape: [6, 4, 4], bytes: pixels).encoded().write(
+            to: directory.appendingPathComponent("t10k-images-idx3-ubyte"))
+        try IDXArray(shape: [6], bytes: labels).encoded().write(
+            to: directory.appendingPathComponent("t10k-labels-idx1-ubyte"))
 
         let result = try run(["eval", model, "--data", directory.path, "--json", "--batch-size", "4"])
         XCTAssertEqual(result.status, 0, result.stderr)
@@ -122,7 +128,8 @@ final class CLITests: XCTestCase {
     /// A dataset folder holding the bundled 500-image subset as both the train and the test split.
     func writeTinyFashionMNIST() throws -> String {
         let repository = repositoryRoot()
-        let subset = try FashionMNIST.load(split: .test, directory: repository.appendingPathComponent("data/fashion-mnist-test500").path)
+        let subset = try FashionMNIST.load(
+            split: .test, directory: repository.appendingPathComponent("data/fashion-mnist-test500").path)
         let folder = directory.appendingPathComponent("fmnist")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         for split in ["train", "t10k"] {
@@ -137,7 +144,10 @@ final class CLITests: XCTestCase {
     func testTrainWritesAnEvaluableModelWithProvenance() throws {
         let data = try writeTinyFashionMNIST()
         let model = directory.appendingPathComponent("lenet.onnx").path
-        let arguments = ["train", "--arch", "lenet5", "--data", data, "--epochs", "1", "--seed", "7", "--validation", "100", "-o", model]
+        let arguments = [
+            "train", "--arch", "lenet5", "--data", data, "--epochs", "1", "--seed", "7", "--validation", "100", "-o",
+            model,
+        ]
         let result = try run(arguments)
         XCTAssertEqual(result.status, 0, result.stderr)
         // Not a terminal: plain lines, one per epoch, then the summary.
@@ -152,7 +162,9 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(json["images"] as? Int, 500)
         let onnx = try Onnx_ModelProto(serializedBytes: Data(contentsOf: URL(fileURLWithPath: model)))
         let metadata = Dictionary(uniqueKeysWithValues: onnx.metadataProps.map { ($0.key, $0.value) })
-        XCTAssertEqual(metadata["approxrtl.command"], "approxrtl train --arch lenet5 --dataset fashion-mnist --epochs 1 --seed 7 --validation 100")
+        XCTAssertEqual(
+            metadata["approxrtl.command"],
+            "approxrtl train --arch lenet5 --dataset fashion-mnist --epochs 1 --seed 7 --validation 100")
         // The test top-1 stored at training time is what eval measures on the same images.
         let stored = try XCTUnwrap(Double(metadata["approxrtl.test_top1"] ?? ""))
         XCTAssertEqual(stored, try XCTUnwrap(json["float_top1"] as? Double), accuracy: 5e-5)
@@ -163,7 +175,8 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(again.stderr.contains("--force"), again.stderr)
         let copy = directory.appendingPathComponent("lenet-again.onnx").path
         XCTAssertEqual(try run(Array(arguments.dropLast()) + [copy]).status, 0)
-        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: model)), try Data(contentsOf: URL(fileURLWithPath: copy)))
+        XCTAssertEqual(
+            try Data(contentsOf: URL(fileURLWithPath: model)), try Data(contentsOf: URL(fileURLWithPath: copy)))
     }
 
     func testTrainRefusesUnknownArchitectureAndBadOptions() throws {
@@ -171,8 +184,10 @@ final class CLITests: XCTestCase {
         let unknown = try run(["train", "--arch", "resnet50", "-o", out])
         // ArgumentParser's usage error (exit 64) names the value, the option and the choices.
         XCTAssertEqual(unknown.status, 64)
-        XCTAssertTrue(unknown.stderr.contains("'resnet50'") && unknown.stderr.contains("--arch") && unknown.stderr.contains("lenet5"),
-                      unknown.stderr)
+        XCTAssertTrue(
+            unknown.stderr.contains("'resnet50'") && unknown.stderr.contains("--arch")
+                && unknown.stderr.contains("lenet5"),
+            unknown.stderr)
         let zero = try run(["train", "--arch", "lenet5", "--epochs", "0", "-o", out])
         XCTAssertEqual(zero.status, 1)
         XCTAssertTrue(zero.stderr.contains("--epochs"), zero.stderr)
@@ -191,7 +206,8 @@ final class CLITests: XCTestCase {
         let eval = try run(["eval", quantized, "--data", data, "--json"])
         XCTAssertEqual(eval.status, 0, eval.stderr)
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any])
-        let integer = try XCTUnwrap(json["integer_top1"] as? Double), float32 = try XCTUnwrap(json["float_top1"] as? Double)
+        let integer = try XCTUnwrap(json["integer_top1"] as? Double),
+            float32 = try XCTUnwrap(json["float_top1"] as? Double)
         // 8/8 bits on LeNet-5: the integer model stays within a point of the float one on these 500 images.
         XCTAssertEqual(integer, float32, accuracy: 0.01)
         XCTAssertGreaterThan(integer, 0.85)
@@ -199,7 +215,9 @@ final class CLITests: XCTestCase {
         let vectors = directory.appendingPathComponent("vectors").path
         let v = try run(["vectors", quantized, "--count", "3", "--data", data, "-o", vectors])
         XCTAssertEqual(v.status, 0, v.stderr)
-        let manifest = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: vectors + "/manifest.json"))) as? [String: Any])
+        let manifest = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: vectors + "/manifest.json")))
+                as? [String: Any])
         XCTAssertEqual(manifest["count"] as? Int, 3)
         let input = try String(contentsOfFile: vectors + "/input.hex", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(input.count, 3 * 784)
@@ -226,8 +244,10 @@ final class CLITests: XCTestCase {
         let data = try writeTinyFashionMNIST()
         let repository = repositoryRoot()
         let quantized = directory.appendingPathComponent("lenet.q.json").path
-        let q = try run(["quantize", repository.appendingPathComponent("models/lenet5-fmnist.onnx").path, "--data", data,
-                         "--calib-count", "200", "-o", quantized])
+        let q = try run([
+            "quantize", repository.appendingPathComponent("models/lenet5-fmnist.onnx").path, "--data", data,
+            "--calib-count", "200", "-o", quantized,
+        ])
         XCTAssertEqual(q.status, 0, q.stderr)
         return (data, quantized)
     }
@@ -242,27 +262,42 @@ final class CLITests: XCTestCase {
         let again = try run(arguments)
         XCTAssertEqual(again.status, 1)
         XCTAssertTrue(again.stderr.contains("--force"), again.stderr)
-        let bad = try run(["compress", quantized, "--method", "cubic", "-o", directory.appendingPathComponent("x.c.json").path])
+        let bad = try run([
+            "compress", quantized, "--method", "cubic", "-o", directory.appendingPathComponent("x.c.json").path,
+        ])
         XCTAssertEqual(bad.status, 1)
-        XCTAssertTrue(bad.stderr.contains("--method must be linear, quadratic, swc, kernel, feature or slim, not 'cubic'"), bad.stderr)
+        XCTAssertTrue(
+            bad.stderr.contains("--method must be linear, quadratic, swc, kernel, feature or slim, not 'cubic'"),
+            bad.stderr)
 
         let report = try run(["report", compressed, "--eval", "--data", data, "--limit", "200", "--json"])
         XCTAssertEqual(report.status, 0, report.stderr)
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any])
         XCTAssertGreaterThan(try XCTUnwrap(json["param_reduction"] as? Double), 50)
-        XCTAssertLessThan(try XCTUnwrap(json["storage_reduction"] as? Double), 1, "the permutation costs more bits than it saves")
+        XCTAssertLessThan(
+            try XCTUnwrap(json["storage_reduction"] as? Double), 1, "the permutation costs more bits than it saves")
         let top1 = try XCTUnwrap(json["integer_top1"] as? Double)
         XCTAssertNotNil(json["uncompressed_integer_top1"] as? Double)
         // eval reads the compressed file like any quantized model and measures the same.
         let eval = try run(["eval", compressed, "--data", data, "--limit", "200", "--json"])
-        XCTAssertEqual(try XCTUnwrap((JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any])?["integer_top1"] as? Double), top1)
+        XCTAssertEqual(
+            try XCTUnwrap(
+                (JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any])?["integer_top1"]
+                    as? Double), top1)
 
         let sweep = directory.appendingPathComponent("sweep").path
-        let s = try run(["sweep", quantized, "--methods", "linear,swc", "--segments", "4,16", "--groups", "channel", "--boundaries", "equal",
-                         "--codebooks", "pow2", "--code-bits", "3,5", "--data", data, "--limit", "200", "-o", sweep])
+        let s = try run([
+            "sweep", quantized, "--methods", "linear,swc", "--segments", "4,16", "--groups", "channel", "--boundaries",
+            "equal",
+            "--codebooks", "pow2", "--code-bits", "3,5", "--data", data, "--limit", "200", "-o", sweep,
+        ])
         XCTAssertEqual(s.status, 0, s.stderr)
-        XCTAssertTrue(s.stdout.contains("on 200 test images") && s.stdout.contains("M2, most multiplications eliminated:"), s.stdout)
-        let result = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: sweep + "/sweep.json"))) as? [String: Any])
+        XCTAssertTrue(
+            s.stdout.contains("on 200 test images") && s.stdout.contains("M2, most multiplications eliminated:"),
+            s.stdout)
+        let result = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: sweep + "/sweep.json")))
+                as? [String: Any])
         let rows = try XCTUnwrap(result["rows"] as? [[String: Any]])
         XCTAssertEqual(rows.count, 4)
         // 5-bit power-of-two codes need scales of 2^14 and an accumulator over 32 bits: listed as refused.
@@ -271,7 +306,9 @@ final class CLITests: XCTestCase {
             let parser = XMLParser(contentsOf: URL(fileURLWithPath: sweep + "/" + plot))!
             XCTAssertTrue(parser.parse(), plot)
         }
-        XCTAssertEqual(try run(["sweep", quantized, "--methods", "swc", "--data", data, "-o", sweep]).status, 1, "existing sweep kept without --force")
+        XCTAssertEqual(
+            try run(["sweep", quantized, "--methods", "swc", "--data", data, "-o", sweep]).status, 1,
+            "existing sweep kept without --force")
     }
 
     /// generate -> sim -> synth on a LeNet-5 layer, as a user runs them; the folder is never replaced without
@@ -279,9 +316,16 @@ final class CLITests: XCTestCase {
     func testGenerateSimAndSynthOnTheBundledLeNet() throws {
         let (data, quantized) = try quantizeBundledLeNet()
         let compressed = directory.appendingPathComponent("lenet.c.json").path
-        XCTAssertEqual(try run(["compress", quantized, "--method", "quadratic", "--segments", "2", "--group", "channel", "-o", compressed]).status, 0)
+        XCTAssertEqual(
+            try run([
+                "compress", quantized, "--method", "quadratic", "--segments", "2", "--group", "channel", "-o",
+                compressed,
+            ]).status, 0)
         let design = directory.appendingPathComponent("fc3").path
-        let arguments = ["generate", compressed, "--layer", "fc3", "--arch", "reuse", "--vectors", "8", "--images", "4", "--data", data, "-o", design]
+        let arguments = [
+            "generate", compressed, "--layer", "fc3", "--arch", "reuse", "--vectors", "8", "--images", "4", "--data",
+            data, "-o", design,
+        ]
         let g = try run(arguments)
         XCTAssertEqual(g.status, 0, g.stderr)
         XCTAssertTrue(g.stdout.contains("fc3_reuse (quadratic"), g.stdout)
@@ -291,7 +335,8 @@ final class CLITests: XCTestCase {
 
         let sim = try run(["sim", design, "--simulator", "iverilog", "--json"])
         XCTAssertEqual(sim.status, 0, sim.stdout + sim.stderr)
-        let runs = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(sim.stdout.utf8)) as? [String: Any])?["runs"] as? [[String: Any]])
+        let runs = try XCTUnwrap(
+            (JSONSerialization.jsonObject(with: Data(sim.stdout.utf8)) as? [String: Any])?["runs"] as? [[String: Any]])
         XCTAssertEqual(runs.first?["passed"] as? Int, 8 * 10)
         XCTAssertEqual(runs.first?["failed"] as? Int, 0)
 
@@ -305,10 +350,16 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(bad.status, 1)
         XCTAssertTrue(bad.stdout.contains("1 failed") && bad.stdout.contains("FAIL vector 0 channel 0"), bad.stdout)
 
-        let pool = try run(["generate", compressed, "--layer", "pool1", "-o", directory.appendingPathComponent("p").path, "--data", data])
+        let pool = try run([
+            "generate", compressed, "--layer", "pool1", "-o", directory.appendingPathComponent("p").path, "--data",
+            data,
+        ])
         XCTAssertEqual(pool.status, 1)
         XCTAssertTrue(pool.stderr.contains("layer 'pool1'") && pool.stderr.contains("has no weights"), pool.stderr)
-        let plain = try run(["generate", quantized, "--layer", "fc3", "--arch", "reuse", "-o", directory.appendingPathComponent("q").path, "--data", data])
+        let plain = try run([
+            "generate", quantized, "--layer", "fc3", "--arch", "reuse", "-o",
+            directory.appendingPathComponent("q").path, "--data", data,
+        ])
         XCTAssertEqual(plain.status, 1)
         XCTAssertTrue(plain.stderr.contains("not compressed"), plain.stderr)
     }
@@ -323,15 +374,24 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(g.status, 0, g.stderr)
         XCTAssertTrue(g.stdout.contains("Tn = 16, vanilla, 256 multipliers"), g.stdout)
         XCTAssertEqual(try run(arguments).status, 1, "never replaced without --force")
-        XCTAssertEqual(try run(["generate", quantized, "--arch", "diannao", "--images", "3", "--data", data, "-o", twin]).status, 0)
-        for file in ["rtl/lenet_diannao.v", "mem/weights.hex", "mem/program.hex", "mem/params.hex", "mem/tiles.hex", "design.json",
-                     "lenet_diannao.core", "vectors/logits.hex"] {
-            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: folder + "/" + file)), try Data(contentsOf: URL(fileURLWithPath: twin + "/" + file)), file)
+        XCTAssertEqual(
+            try run(["generate", quantized, "--arch", "diannao", "--images", "3", "--data", data, "-o", twin]).status, 0
+        )
+        for file in [
+            "rtl/lenet_diannao.v", "mem/weights.hex", "mem/program.hex", "mem/params.hex", "mem/tiles.hex",
+            "design.json",
+            "lenet_diannao.core", "vectors/logits.hex",
+        ] {
+            XCTAssertEqual(
+                try Data(contentsOf: URL(fileURLWithPath: folder + "/" + file)),
+                try Data(contentsOf: URL(fileURLWithPath: twin + "/" + file)), file)
         }
         let sim = try run(["sim", folder, "--simulator", "verilator"])
         XCTAssertEqual(sim.status, 0, sim.stdout + sim.stderr)
         XCTAssertTrue(sim.stdout.contains("3 passed, 0 failed"), sim.stdout)
-        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/report.json"))) as? [String: Any])
+        let report = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/report.json")))
+                as? [String: Any])
         let simulations = try XCTUnwrap(report["simulations"] as? [[String: Any]])
         XCTAssertEqual(simulations.first?["passed"] as? Int, 3)
         XCTAssertTrue(try String(contentsOfFile: folder + "/report.html", encoding: .utf8).contains("<svg"))
@@ -343,29 +403,46 @@ final class CLITests: XCTestCase {
         try flipLowBit(of: URL(fileURLWithPath: twin + "/vectors/logits.hex"), line: 12)
         let bad = try run(["sim", twin, "--simulator", "verilator"])
         XCTAssertEqual(bad.status, 1)
-        XCTAssertTrue(bad.stdout.contains("2 passed, 1 failed") && bad.stdout.contains("FAIL image 1 logit 2"), bad.stdout)
+        XCTAssertTrue(
+            bad.stdout.contains("2 passed, 1 failed") && bad.stdout.contains("FAIL image 1 logit 2"), bad.stdout)
 
-        let unknown = try run(["generate", quantized, "--arch", "diannao", "--extensions", "turbo", "--data", data, "-o", directory.appendingPathComponent("x").path])
+        let unknown = try run([
+            "generate", quantized, "--arch", "diannao", "--extensions", "turbo", "--data", data, "-o",
+            directory.appendingPathComponent("x").path,
+        ])
         XCTAssertEqual(unknown.status, 1)
         XCTAssertTrue(unknown.stderr.contains("unknown extension 'turbo'"), unknown.stderr)
         let features = directory.appendingPathComponent("f.c.json").path
-        XCTAssertEqual(try run(["compress", quantized, "--method", "feature", "--features", "1", "--calib-count", "20", "--data", data, "-o", features]).status, 0)
-        let refused = try run(["generate", features, "--arch", "diannao", "--data", data, "-o", directory.appendingPathComponent("y").path])
+        XCTAssertEqual(
+            try run([
+                "compress", quantized, "--method", "feature", "--features", "1", "--calib-count", "20", "--data", data,
+                "-o", features,
+            ]).status, 0)
+        let refused = try run([
+            "generate", features, "--arch", "diannao", "--data", data, "-o", directory.appendingPathComponent("y").path,
+        ])
         XCTAssertEqual(refused.status, 1)
-        XCTAssertTrue(refused.stderr.contains("layer 'conv1'") && refused.stderr.contains("--extensions feature"), refused.stderr)
+        XCTAssertTrue(
+            refused.stderr.contains("layer 'conv1'") && refused.stderr.contains("--extensions feature"), refused.stderr)
     }
 
     func testKernelSizeReductionWritesAnEvaluableModel() throws {
         let (data, quantized) = try quantizeBundledLeNet()
         let reduced = directory.appendingPathComponent("k.c.json").path
-        let k = try run(["compress", quantized, "--method", "kernel", "--kernel-size", "3", "--layers", "conv1", "--calib-count", "50",
-                         "--data", data, "-o", reduced])
+        let k = try run([
+            "compress", quantized, "--method", "kernel", "--kernel-size", "3", "--layers", "conv1", "--calib-count",
+            "50",
+            "--data", data, "-o", reduced,
+        ])
         XCTAssertEqual(k.status, 0, k.stderr)
-        XCTAssertTrue(k.stdout.contains("conv1  kernel") && k.stdout.contains("416520 -> 341256 (18.1% saved)"), k.stdout)
+        XCTAssertTrue(
+            k.stdout.contains("conv1  kernel") && k.stdout.contains("416520 -> 341256 (18.1% saved)"), k.stdout)
         let eval = try run(["eval", reduced, "--data", data, "--limit", "100"])
         XCTAssertEqual(eval.status, 0, eval.stderr)
-        let bad = try run(["compress", quantized, "--method", "kernel", "--kernel-size", "4", "--layers", "conv1", "--data", data,
-                           "-o", directory.appendingPathComponent("b.c.json").path])
+        let bad = try run([
+            "compress", quantized, "--method", "kernel", "--kernel-size", "4", "--layers", "conv1", "--data", data,
+            "-o", directory.appendingPathComponent("b.c.json").path,
+        ])
         XCTAssertEqual(bad.status, 1)
         XCTAssertTrue(bad.stderr.contains("conv1") && bad.stderr.contains("not a centred reduction"), bad.stderr)
     }
@@ -390,16 +467,23 @@ final class CLITests: XCTestCase {
             XCTAssertTrue(zip(pivots, pivots.dropFirst()).allSatisfy { $0 >= $1 - 1e-9 }, "\(pivots)")
             let sensitivities = channels.map { $0["sensitivity"] as! Double }
             XCTAssertTrue(sensitivities.allSatisfy { (0...1.000001).contains($0) }, "\(sensitivities)")
-            leastSensitive[layer["layer"] as! String] = sensitivities.indices.min { sensitivities[$0] < sensitivities[$1] }
+            leastSensitive[layer["layer"] as! String] = sensitivities.indices.min {
+                sensitivities[$0] < sensitivities[$1]
+            }
         }
         let output = directory.appendingPathComponent("f.c.json").path
-        let c = try run(["compress", quantized, "--method", "feature", "--features", "1", "--sources", "4", "--calib-count", "20", "--data", data,
-                         "-o", output])
+        let c = try run([
+            "compress", quantized, "--method", "feature", "--features", "1", "--sources", "4", "--calib-count", "20",
+            "--data", data,
+            "-o", output,
+        ])
         XCTAssertEqual(c.status, 0, c.stderr)
-        let model = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output))) as? [String: Any])
+        let model = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output))) as? [String: Any])
         for layer in try XCTUnwrap(model["layers"] as? [[String: Any]]) where layer["kind"] as? String == "conv2d" {
             let name = layer["name"] as! String
-            let features = try XCTUnwrap((layer["approximated_features"] as? [String: Any])?["features"] as? [[String: Any]], name)
+            let features = try XCTUnwrap(
+                (layer["approximated_features"] as? [String: Any])?["features"] as? [[String: Any]], name)
             XCTAssertEqual(features.compactMap { $0["channel"] as? Int }, [leastSensitive[name]!], name)
         }
         XCTAssertTrue(c.stdout.contains("feature"), c.stdout)
@@ -408,17 +492,23 @@ final class CLITests: XCTestCase {
     func testBudgetSearchStaysWithinItsBudget() throws {
         let (data, quantized) = try quantizeBundledLeNet()
         let output = directory.appendingPathComponent("s.c.json").path
-        let s = try run(["compress", quantized, "--method", "slim", "--budget", "0.5", "--layers", "conv1", "--calib-count", "50", "--val-count", "100", "--val-held-out", "200",
-                         "--data", data, "-o", output, "--json"])
+        let s = try run([
+            "compress", quantized, "--method", "slim", "--budget", "0.5", "--layers", "conv1", "--calib-count", "50",
+            "--val-count", "100", "--val-held-out", "200",
+            "--data", data, "-o", output, "--json",
+        ])
         XCTAssertEqual(s.status, 0, s.stderr)
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(s.stdout.utf8)) as? [String: Any])
-        let before = try XCTUnwrap(json["validation_top1_before"] as? Double), after = try XCTUnwrap(json["validation_top1_after"] as? Double)
+        let before = try XCTUnwrap(json["validation_top1_before"] as? Double),
+            after = try XCTUnwrap(json["validation_top1_after"] as? Double)
         XCTAssertGreaterThanOrEqual(after, before - 0.5)
         let steps = try XCTUnwrap(json["steps"] as? [[String: Any]])
         let saved = steps.reduce(0) { $0 + ($1["macs_saved"] as? Int ?? 0) }
         XCTAssertEqual(try XCTUnwrap(json["macs"] as? Int) - (try XCTUnwrap(json["macs_after"] as? Int)), saved)
         XCTAssertEqual(try run(["eval", output, "--data", data, "--limit", "50"]).status, 0)
-        let short = try run(["compress", quantized, "--method", "slim", "--val-count", "6000", "--data", data, "-o", output, "--force"])
+        let short = try run([
+            "compress", quantized, "--method", "slim", "--val-count", "6000", "--data", data, "-o", output, "--force",
+        ])
         XCTAssertEqual(short.status, 1)
         XCTAssertTrue(short.stderr.contains("--val-count must lie in 1...--val-held-out (5000)"), short.stderr)
     }
@@ -426,24 +516,31 @@ final class CLITests: XCTestCase {
     func testCompressWithFineTuningWritesTheTunedModelsBeside() throws {
         let (data, quantized) = try quantizeBundledLeNet()
         let output = directory.appendingPathComponent("tuned.c.json").path
-        let c = try run(["compress", quantized, "--method", "swc", "--code-bits", "3", "--finetune", "1", "--data", data, "--limit", "300", "-o", output])
+        let c = try run([
+            "compress", quantized, "--method", "swc", "--code-bits", "3", "--finetune", "1", "--data", data, "--limit",
+            "300", "-o", output,
+        ])
         XCTAssertEqual(c.status, 0, c.stderr)
         for file in ["tuned.finetuned.onnx", "tuned.finetuned.q.json", "tuned.c.json"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent(file).path), file)
         }
-        let model = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output))) as? [String: Any])
+        let model = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output))) as? [String: Any])
         let record = try XCTUnwrap(model["fine_tuning"] as? [String: Any])
         XCTAssertEqual(record["epochs"] as? Int, 1)
         XCTAssertEqual(record["mode"] as? String, "straight-through")
         XCTAssertEqual(record["from"] as? String, quantized)
-        XCTAssertEqual(model["compressed_from"] as? String, directory.appendingPathComponent("tuned.finetuned.q.json").path)
+        XCTAssertEqual(
+            model["compressed_from"] as? String, directory.appendingPathComponent("tuned.finetuned.q.json").path)
         XCTAssertEqual(model["source"] as? String, directory.appendingPathComponent("tuned.finetuned.onnx").path)
         let report = try run(["report", output, "--eval", "--data", data, "--limit", "100"])
         XCTAssertEqual(report.status, 0, report.stderr)
         XCTAssertTrue(report.stdout.contains("top-1 on 100 test images"), report.stdout)
         // The tuned files are kept without --force.
-        let again = try run(["compress", quantized, "--method", "swc", "--finetune", "1", "--data", data, "--limit", "300",
-                             "-o", directory.appendingPathComponent("tuned.c.json").path])
+        let again = try run([
+            "compress", quantized, "--method", "swc", "--finetune", "1", "--data", data, "--limit", "300",
+            "-o", directory.appendingPathComponent("tuned.c.json").path,
+        ])
         XCTAssertEqual(again.status, 1)
         XCTAssertTrue(again.stderr.contains("--force"), again.stderr)
     }

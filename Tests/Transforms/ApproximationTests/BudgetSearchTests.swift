@@ -16,13 +16,19 @@ final class BudgetSearchTests: XCTestCase {
             var labels = try GoldenModel(model).predictions(pixels: validation.pixels, count: 40)
             for i in stride(from: 0, to: 40, by: 4) { labels[i] = labels[i] + 1 }
             // Every channel of a KxK convolution can take (K - 1) / 2 steps: 5x5 -> 3x3 -> 1x1.
-            let kernelSteps = model.layers.filter { $0.kind == .conv2d && ($0.kernel?.first ?? 0) >= 3 }.reduce(0) { $0 + $1.shape[0] * ($1.kernel![0] - 1) / 2 }
+            let kernelSteps = model.layers.filter { $0.kind == .conv2d && ($0.kernel?.first ?? 0) >= 3 }.reduce(0) {
+                $0 + $1.shape[0] * ($1.kernel![0] - 1) / 2
+            }
 
-            func search(_ budget: Double, kinds: [BudgetSearch.Kind] = BudgetSearch.Kind.allCases) throws -> BudgetSearch.Outcome {
+            func search(_ budget: Double, kinds: [BudgetSearch.Kind] = BudgetSearch.Kind.allCases) throws
+                -> BudgetSearch.Outcome
+            {
                 var options = BudgetSearch.Options(budget: budget)
                 options.kinds = kinds
                 options.sources = 1
-                return try BudgetSearch.run(model, options: options, calibration: calibration, calibrationCount: 6, validation: validation.pixels, labels: labels)
+                return try BudgetSearch.run(
+                    model, options: options, calibration: calibration, calibrationCount: 6,
+                    validation: validation.pixels, labels: labels)
             }
             let kernels = try search(100, kinds: [.kernel])
             XCTAssertEqual(kernels.baselineTop1, 75)
@@ -46,13 +52,16 @@ final class BudgetSearchTests: XCTestCase {
             for step in tight.steps { XCTAssertGreaterThanOrEqual(step.validationTop1, 75 - 5, "\(step)") }
             let again = try search(5)
             XCTAssertEqual(tight.steps, again.steps)
-            XCTAssertEqual(try GoldenModel(tight.model).run(pixels: validation.pixels, count: 40).logits,
-                           try GoldenModel(again.model).run(pixels: validation.pixels, count: 40).logits)
+            XCTAssertEqual(
+                try GoldenModel(tight.model).run(pixels: validation.pixels, count: 40).logits,
+                try GoldenModel(again.model).run(pixels: validation.pixels, count: 40).logits)
             // The saved multiply-accumulates are what the metrics count, and the final accuracy is the last step's.
             let metrics = ModelMetrics(tight.model).total
             XCTAssertEqual(metrics.macs - metrics.liveMacs, tight.steps.reduce(0) { $0 + $1.macsSaved })
             let predictions = try GoldenModel(tight.model).predictions(pixels: validation.pixels, count: 40)
-            XCTAssertEqual(100 * Double(zip(predictions, labels).filter { $0 == $1 }.count) / 40, tight.steps.last?.validationTop1 ?? 75)
+            XCTAssertEqual(
+                100 * Double(zip(predictions, labels).filter { $0 == $1 }.count) / 40,
+                tight.steps.last?.validationTop1 ?? 75)
             // No budget: no step loses anything.
             for step in try search(0).steps { XCTAssertGreaterThanOrEqual(step.validationTop1, 75, "\(step)") }
         }

@@ -54,15 +54,18 @@ final class SegmentationTests: XCTestCase {
                     // Every composition of n into `segments` positive parts.
                     var best = Double.infinity
                     func search(_ left: Int, _ parts: Int, _ counts: [Int]) {
-                        if parts == 1 { best = min(best, totalError(sorted, counts: counts + [left], terms: terms)); return }
+                        if parts == 1 {
+                            best = min(best, totalError(sorted, counts: counts + [left], terms: terms)); return
+                        }
                         for c in 1...max(1, left - parts + 1) { search(left - c, parts - 1, counts + [c]) }
                     }
                     search(n, segments, [])
                     let counts = Segmentation.optimal(sorted, segments: segments, degree: degree)
                     XCTAssertEqual(counts.reduce(0, +), n)
                     XCTAssertEqual(counts.count, segments)
-                    XCTAssertEqual(totalError(sorted, counts: counts, terms: terms), best, accuracy: 1e-6 * max(1, best),
-                                   "n \(n), \(degree), \(segments) segments: \(counts)")
+                    XCTAssertEqual(
+                        totalError(sorted, counts: counts, terms: terms), best, accuracy: 1e-6 * max(1, best),
+                        "n \(n), \(degree), \(segments) segments: \(counts)")
                 }
             }
         }
@@ -86,11 +89,15 @@ final class SegmentationTests: XCTestCase {
 final class CompressorTests: XCTestCase {
     private func model() throws -> QuantizedModel {
         let graph = try Architecture.lenet5.build(input: [1, 12, 12], classes: 4, seed: 3)
-        return try Quantizer.quantize(graph, calibration: RandomNetworks.images(10, shape: [1, 12, 12], seed: 2), source: "lenet.onnx")
+        return try Quantizer.quantize(
+            graph, calibration: RandomNetworks.images(10, shape: [1, 12, 12], seed: 2), source: "lenet.onnx")
     }
 
-    private func assertRefused(_ model: QuantizedModel, _ fragment: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        XCTAssertThrowsError(try QuantizedModel.decode(model.encoded(), file: "m.c.json"), file: file, line: line) { error in
+    private func assertRefused(
+        _ model: QuantizedModel, _ fragment: String, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
+        XCTAssertThrowsError(try QuantizedModel.decode(model.encoded(), file: "m.c.json"), file: file, line: line) {
+            error in
             XCTAssertTrue("\(error)".contains(fragment), "\(error)", file: file, line: line)
         }
     }
@@ -143,19 +150,22 @@ final class CompressorTests: XCTestCase {
         for k in 0..<fan { weights[k] = [100, 50, 26, 4, -70, 0][k % 6] }
         base.layers[index].weights = weights
         var options = ScalingWeightOptions()
-        options.codeBits = 3                       // uniform codes -3...3
+        options.codeBits = 3  // uniform codes -3...3
         options.threshold = 0.05
-        let uniform = try ModelCompressor.compress(base, method: .scalingWeights(options), layers: ["fc3"]).layers[index].compression!
+        let uniform = try ModelCompressor.compress(base, method: .scalingWeights(options), layers: ["fc3"]).layers[
+            index
+        ].compression!
         // 1*3 = 3, 0.5*3 = 1.5 -> 2, 0.26*3 = 0.78 -> 1, 0.04 < threshold -> 0, -0.7*3 = -2.1 -> -2, 0.
         XCTAssertEqual(Array(uniform.codes![0..<6]), [3, 2, 1, 0, -2, 0])
         // Scale: MAW / 3 = 33.33 at the finest exponent that fits 12 bits (2047): 33.33 * 2^6 = 2133 does not fit,
         // 33.33 * 2^5 = 1066.7 -> 1067.
         XCTAssertEqual(uniform.scales![0], 1067)
-        options.codebook = .pow2                   // 3 bits: 0, ±1, ±2, ±4
-        let pow2 = try ModelCompressor.compress(base, method: .scalingWeights(options), layers: ["fc3"]).layers[index].compression!
+        options.codebook = .pow2  // 3 bits: 0, ±1, ±2, ±4
+        let pow2 = try ModelCompressor.compress(base, method: .scalingWeights(options), layers: ["fc3"]).layers[index]
+            .compression!
         // Ratios times 4: 4, 2, 1.04 -> 1, pruned, -2.8 -> -2 (nearer 2 than 4), 0.
         XCTAssertEqual(Array(pow2.codes![0..<6]), [4, 2, 1, 0, -2, 0])
-        XCTAssertEqual(pow2.scales![0], 1600)      // 100 / 4 = 25 -> 25 * 2^6
+        XCTAssertEqual(pow2.scales![0], 1600)  // 100 / 4 = 25 -> 25 * 2^6
     }
 
     func testMetricsCountTheReuseForm() throws {
@@ -183,7 +193,9 @@ final class CompressorTests: XCTestCase {
         // Layers left alone count the same before and after.
         let conv1 = metrics.layers.first { $0.name == "conv1" }!
         XCTAssertEqual(conv1.method, "none")
-        XCTAssertEqual([conv1.paramsAfter, conv1.multipliesAfter, conv1.additionsAfter], [conv1.paramsBefore, conv1.macs, conv1.macs])
+        XCTAssertEqual(
+            [conv1.paramsAfter, conv1.multipliesAfter, conv1.additionsAfter],
+            [conv1.paramsBefore, conv1.macs, conv1.macs])
 
         // SWC: one full multiply per output with a nonzero code; the rest are shifts and small products.
         var swc = ScalingWeightOptions()
@@ -237,7 +249,8 @@ final class CompressorTests: XCTestCase {
             let text = String(decoding: try model.encoded(), as: UTF8.self)
                 .replacingOccurrences(of: "\"\(field)\" : \"\(value)\"", with: "\"\(field)\" : \"pow3\"")
             XCTAssertThrowsError(try QuantizedModel.decode(Data(text.utf8), file: "bad.c.json")) { error in
-                XCTAssertTrue("\(error)".contains("bad.c.json") && "\(error)".contains("compression.\(field)"), "\(error)")
+                XCTAssertTrue(
+                    "\(error)".contains("bad.c.json") && "\(error)".contains("compression.\(field)"), "\(error)")
             }
         }
     }
@@ -249,14 +262,19 @@ final class CompressorTests: XCTestCase {
         XCTAssertThrowsError(try ModelCompressor.compress(base, method: .scalingWeights(swc))) { error in
             XCTAssertTrue("\(error)".contains("more than --max-acc-bits 32"), "\(error)")
         }
-        XCTAssertThrowsError(try ModelCompressor.compress(base, method: .scalingWeights(ScalingWeightOptions()), layers: ["pool1"])) { error in
+        XCTAssertThrowsError(
+            try ModelCompressor.compress(base, method: .scalingWeights(ScalingWeightOptions()), layers: ["pool1"])
+        ) { error in
             XCTAssertTrue("\(error)".contains("layer 'pool1': is not a conv2d or dense layer"), "\(error)")
         }
-        XCTAssertThrowsError(try ModelCompressor.compress(base, method: .scalingWeights(ScalingWeightOptions()), layers: ["fc9"])) { error in
+        XCTAssertThrowsError(
+            try ModelCompressor.compress(base, method: .scalingWeights(ScalingWeightOptions()), layers: ["fc9"])
+        ) { error in
             XCTAssertTrue("\(error)".contains("no layer of this name"), "\(error)")
         }
         let once = try ModelCompressor.compress(base, method: .scalingWeights(ScalingWeightOptions()))
-        XCTAssertThrowsError(try ModelCompressor.compress(once, method: .scalingWeights(ScalingWeightOptions()))) { error in
+        XCTAssertThrowsError(try ModelCompressor.compress(once, method: .scalingWeights(ScalingWeightOptions()))) {
+            error in
             XCTAssertTrue("\(error)".contains("is already compressed"), "\(error)")
         }
     }
@@ -268,7 +286,8 @@ final class FineTuningTests: XCTestCase {
     /// is MAW / top times a code, so projecting again changes nothing (up to float rounding of MAW).
     func testProjectionsLandOnTheCompressedStructure() throws {
         let graph = try Architecture.lenet5.build(input: [1, 12, 12], classes: 4, seed: 3)
-        let model = try Quantizer.quantize(graph, calibration: RandomNetworks.images(10, shape: [1, 12, 12], seed: 2), source: "lenet.onnx")
+        let model = try Quantizer.quantize(
+            graph, calibration: RandomNetworks.images(10, shape: [1, 12, 12], seed: 2), source: "lenet.onnx")
         let network = try TrainableNetwork(graph: graph)
         var layer = SortedWeightOptions()
         layer.segments = 3
@@ -294,13 +313,21 @@ final class FineTuningTests: XCTestCase {
                 XCTAssertEqual(projection.mode, mode)
                 for stored in compressed.layers where stored.compression != nil {
                     let base = network.parameterRanges(of: stored.name)!.weight.lowerBound
-                    let peak = Double(network.parameterRanges(of: stored.name)!.weight.map { abs(projected[$0]) }.max()!)
+                    let peak = Double(
+                        network.parameterRanges(of: stored.name)!.weight.map { abs(projected[$0]) }.max()!)
                     for group in stored.compression!.groups! {
-                        let members = group.order.map { base + $0 }.sorted { start[$0] < start[$1] || (start[$0] == start[$1] && $0 < $1) }
+                        let members = group.order.map { base + $0 }.sorted {
+                            start[$0] < start[$1] || (start[$0] == start[$1] && $0 < $1)
+                        }
                         for segment in group.segments where segment.count > options.degree.rawValue + 1 {
-                            var values = (segment.start..<(segment.start + segment.count)).map { Double(projected[members[$0]]) }
-                            for _ in 0...options.degree.rawValue { values = zip(values.dropFirst(), values).map { $0 - $1 } }
-                            XCTAssertLessThanOrEqual(values.map(abs).max()!, 1e-5 * peak, "\(stored.name) \(options.degree) \(mode)")
+                            var values = (segment.start..<(segment.start + segment.count)).map {
+                                Double(projected[members[$0]])
+                            }
+                            for _ in 0...options.degree.rawValue {
+                                values = zip(values.dropFirst(), values).map { $0 - $1 }
+                            }
+                            XCTAssertLessThanOrEqual(
+                                values.map(abs).max()!, 1e-5 * peak, "\(stored.name) \(options.degree) \(mode)")
                         }
                     }
                 }

@@ -13,7 +13,8 @@ final class DataDrivenFitsTests: XCTestCase {
         for (x, y) in zip(xs, ys) { system.add([1, x], [y]) }
         let solution = system.solve()[0]
         let mx = xs.reduce(0, +) / 6, my = ys.reduce(0, +) / 6
-        let slope = zip(xs, ys).reduce(0) { $0 + ($1.0 - mx) * ($1.1 - my) } / xs.reduce(0) { $0 + ($1 - mx) * ($1 - mx) }
+        let slope =
+            zip(xs, ys).reduce(0) { $0 + ($1.0 - mx) * ($1.1 - my) } / xs.reduce(0) { $0 + ($1 - mx) * ($1 - mx) }
         XCTAssertEqual(solution[1], slope, accuracy: 1e-9)
         XCTAssertEqual(solution[0], my - slope * mx, accuracy: 1e-9)
     }
@@ -35,7 +36,8 @@ final class DataDrivenFitsTests: XCTestCase {
         XCTAssertEqual(fit.bias, 3, accuracy: 1e-6)
         XCTAssertLessThan(fit.residual, 1e-6)
         // An independent feature is no better approximated than by its mean.
-        XCTAssertGreaterThan(FeatureApproximation.fit(values, features: features, target: 3, kept: [0, 1]).residual, 0.9)
+        XCTAssertGreaterThan(
+            FeatureApproximation.fit(values, features: features, target: 3, kept: [0, 1]).residual, 0.9)
         let sensitivity = FeatureApproximation.sensitivity(values, features: features, order: [0, 1, 3, 2], m: 2)
         XCTAssertEqual(sensitivity.firstIndex(of: sensitivity.min()!), 2, "\(sensitivity)")
     }
@@ -57,7 +59,8 @@ final class DataDrivenFitsTests: XCTestCase {
 
         var identity = [Double](repeating: 0, count: fan * fan)
         for k in 0..<fan { identity[k * fan + k] = 1 }
-        let orthogonal = KernelReduction.refit(windows: identity, fan: fan, weights: weights, outputs: outputs, taps: taps)
+        let orthogonal = KernelReduction.refit(
+            windows: identity, fan: fan, weights: weights, outputs: outputs, taps: taps)
         for o in 0..<outputs { for i in taps.indices { XCTAssertEqual(orthogonal[o][i], crop[o][i], accuracy: 1e-9) } }
 
         // Windows of a smooth random field: neighbouring taps correlate, as in images.
@@ -66,18 +69,26 @@ final class DataDrivenFitsTests: XCTestCase {
             let (a, b, c) = (Double(random.next()), Double(random.next()), Double(random.next()))
             for ch in 0..<channels {
                 for ky in 0..<kernel {
-                    for kx in 0..<kernel { windows.append(a + b * Double(ky) / 4 + c * Double(kx) / 4 + 0.1 * Double(ch) + 0.05 * Double(random.next())) }
+                    for kx in 0..<kernel {
+                        windows.append(
+                            a + b * Double(ky) / 4 + c * Double(kx) / 4 + 0.1 * Double(ch) + 0.05
+                                * Double(random.next()))
+                    }
                 }
             }
         }
         var inside = weights
         for o in 0..<outputs { for k in 0..<fan where !taps.contains(k) { inside[o * fan + k] = 0 } }
         let unchanged = KernelReduction.refit(windows: windows, fan: fan, weights: inside, outputs: outputs, taps: taps)
-        for o in 0..<outputs { for (i, t) in taps.enumerated() { XCTAssertEqual(unchanged[o][i], inside[o * fan + t], accuracy: 1e-6) } }
+        for o in 0..<outputs {
+            for (i, t) in taps.enumerated() { XCTAssertEqual(unchanged[o][i], inside[o * fan + t], accuracy: 1e-6) }
+        }
 
         let refit = KernelReduction.refit(windows: windows, fan: fan, weights: weights, outputs: outputs, taps: taps)
-        let refitError = KernelReduction.relativeError(windows: windows, fan: fan, weights: weights, outputs: outputs, taps: taps, reduced: refit)
-        let cropError = KernelReduction.relativeError(windows: windows, fan: fan, weights: weights, outputs: outputs, taps: taps, reduced: crop)
+        let refitError = KernelReduction.relativeError(
+            windows: windows, fan: fan, weights: weights, outputs: outputs, taps: taps, reduced: refit)
+        let cropError = KernelReduction.relativeError(
+            windows: windows, fan: fan, weights: weights, outputs: outputs, taps: taps, reduced: crop)
         XCTAssertLessThan(refitError, cropError * 0.5, "refit \(refitError), crop \(cropError)")
     }
 }

@@ -12,9 +12,11 @@ final class FeatureApproximatorTests: XCTestCase {
         for seed in UInt64(1)...80 where found.count < count {
             let graph = try RandomNetworks.graph(seed: seed)
             let shape = graph.nodes[0].shape
-            let model = try Quantizer.quantize(graph, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "random")
+            let model = try Quantizer.quantize(
+                graph, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "random")
             // A 3x3 or 5x5 kernel: with 1x1 every channel is a multiple of the one input and a fit is not unique.
-            guard let conv = model.layers.first(where: { $0.name == "conv1" }), conv.shape[0] >= 4, conv.kernel![0] >= 3 else { continue }
+            guard let conv = model.layers.first(where: { $0.name == "conv1" }), conv.shape[0] >= 4, conv.kernel![0] >= 3
+            else { continue }
             found.append((model, RandomNetworks.images(8, shape: shape, seed: seed &+ 5).pixels))
         }
         return found
@@ -44,21 +46,26 @@ final class FeatureApproximatorTests: XCTestCase {
             bias[0] = bias[1] + bias[2]
             layer.weights = codes
             let range = model.inputRange(of: layer)
-            try layer.settle(effectiveWeights: codes, exponents: exponents, bias: bias, inputLow: range.low, inputHigh: range.high,
-                             maxAccumulatorBits: model.maxAccumulatorBits)
+            try layer.settle(
+                effectiveWeights: codes, exponents: exponents, bias: bias, inputLow: range.low, inputHigh: range.high,
+                maxAccumulatorBits: model.maxAccumulatorBits)
             model.layers[index] = layer
             try model.validate()
 
             let samples = try FeatureApproximator.samples(model, layer: "conv1", pixels: pixels, images: 8)
-            let (approximated, fits) = try FeatureApproximator.approximate(model, layer: "conv1", channels: [0], m: channels - 1, samples: samples)
+            let (approximated, fits) = try FeatureApproximator.approximate(
+                model, layer: "conv1", channels: [0], m: channels - 1, samples: samples)
             let fit = fits[0]
             XCTAssertLessThan(fit.residual, 1e-9, "model \(n)")
-            for (a, k) in zip(fit.coefficients, fit.sources) { XCTAssertEqual(a, k == 1 || k == 2 ? 1 : 0, accuracy: 1e-6, "model \(n), source \(k)") }
+            for (a, k) in zip(fit.coefficients, fit.sources) {
+                XCTAssertEqual(a, k == 1 || k == 2 ? 1 : 0, accuracy: 1e-6, "model \(n), source \(k)")
+            }
             let record = approximated.layers[index].approximatedFeatures!
             XCTAssertEqual(record.features.map(\.channel), [0])
             XCTAssertTrue(approximated.layers[index].weights![0..<fan].allSatisfy { $0 == 0 })
-            XCTAssertEqual(try GoldenModel(approximated).run(pixels: pixels, count: 8, keepLayers: true).layers,
-                           try GoldenModel(model).run(pixels: pixels, count: 8, keepLayers: true).layers, "model \(n)")
+            XCTAssertEqual(
+                try GoldenModel(approximated).run(pixels: pixels, count: 8, keepLayers: true).layers,
+                try GoldenModel(model).run(pixels: pixels, count: 8, keepLayers: true).layers, "model \(n)")
             // One feature: fan taps become m multiply-accumulates per pixel.
             let before = ModelMetrics(model).layers.first { $0.name == "conv1" }!
             let after = ModelMetrics(approximated).layers.first { $0.name == "conv1" }!
@@ -73,9 +80,13 @@ final class FeatureApproximatorTests: XCTestCase {
     func testChannelsAreApproximatedFromComputedSources() throws {
         for (n, (model, pixels)) in try Self.models(count: 3).enumerated() {
             let index = model.layers.firstIndex { $0.name == "conv1" }!
-            let first = try FeatureApproximator.approximateLeastSensitive(model, layer: "conv1", count: 1, m: 2, pixels: pixels, images: 8).model
+            let first = try FeatureApproximator.approximateLeastSensitive(
+                model, layer: "conv1", count: 1, m: 2, pixels: pixels, images: 8
+            ).model
             let record = first.layers[index].approximatedFeatures!
-            let second = try FeatureApproximator.approximateLeastSensitive(first, layer: "conv1", count: 1, m: 1, pixels: pixels, images: 8).model
+            let second = try FeatureApproximator.approximateLeastSensitive(
+                first, layer: "conv1", count: 1, m: 1, pixels: pixels, images: 8
+            ).model
             let both = second.layers[index].approximatedFeatures!
             XCTAssertEqual(both.features.count, 2, "model \(n)")
             XCTAssertTrue(both.features.contains(record.features[0]), "model \(n): the first feature is kept as it was")
@@ -86,7 +97,9 @@ final class FeatureApproximatorTests: XCTestCase {
             // The first feature's sources are pinned: they cannot be approximated now.
             let pinned = record.features[0].sources[0]
             let samples = try FeatureApproximator.samples(first, layer: "conv1", pixels: pixels, images: 8)
-            XCTAssertThrowsError(try FeatureApproximator.approximate(first, layer: "conv1", channels: [pinned], m: 1, samples: samples)) {
+            XCTAssertThrowsError(
+                try FeatureApproximator.approximate(first, layer: "conv1", channels: [pinned], m: 1, samples: samples)
+            ) {
                 XCTAssertTrue("\($0)".contains("source of an approximated channel"), "\($0)")
             }
         }
@@ -96,7 +109,9 @@ final class FeatureApproximatorTests: XCTestCase {
     func testBrokenRecordsAreRefused() throws {
         let (model, pixels) = try Self.models(count: 1)[0]
         let index = model.layers.firstIndex { $0.name == "conv1" }!
-        let good = try FeatureApproximator.approximateLeastSensitive(model, layer: "conv1", count: 1, m: 2, pixels: pixels, images: 8).model
+        let good = try FeatureApproximator.approximateLeastSensitive(
+            model, layer: "conv1", count: 1, m: 2, pixels: pixels, images: 8
+        ).model
         let feature = good.layers[index].approximatedFeatures!.features[0]
         func broken(_ change: (inout QuantizedModel.Layer) -> Void, _ message: String) {
             var model = good
@@ -106,20 +121,28 @@ final class FeatureApproximatorTests: XCTestCase {
             }
         }
         broken({ $0.approximatedFeatures!.features[0].coefficients[0] = 128 }, "outside ±127")
-        broken({ $0.approximatedFeatures!.features[0].sources[0] = feature.channel }, "must be distinct computed channels")
+        broken(
+            { $0.approximatedFeatures!.features[0].sources[0] = feature.channel }, "must be distinct computed channels")
         broken({ $0.approximatedFeatures!.features[0].coefficients.removeLast() }, "as many coefficients")
         broken({ $0.approximatedFeatures!.features.append($0.approximatedFeatures!.features[0]) }, "approximated twice")
         broken({ $0.weights![$0.weights!.count / $0.shape[0] * feature.channel] = 1 }, "has nonzero weights")
         var dense = good
         let fc = dense.layers.firstIndex { $0.name == "fc1" }!
-        dense.layers[fc].approximatedFeatures = ApproximatedFeatures(coefficientBits: 8, features: [.init(channel: 0, sources: [1], coefficients: [1])])
+        dense.layers[fc].approximatedFeatures = ApproximatedFeatures(
+            coefficientBits: 8, features: [.init(channel: 0, sources: [1], coefficients: [1])])
         XCTAssertThrowsError(try dense.validate()) { XCTAssertTrue("\($0)".contains("convolutions only"), "\($0)") }
         // The approximator refuses compressed layers and dense ones.
         let compressed = try ModelCompressor.compress(model, method: .scalingWeights(ScalingWeightOptions()))
-        XCTAssertThrowsError(try FeatureApproximator.approximateLeastSensitive(compressed, layer: "conv1", count: 1, m: 2, pixels: pixels, images: 8)) {
+        XCTAssertThrowsError(
+            try FeatureApproximator.approximateLeastSensitive(
+                compressed, layer: "conv1", count: 1, m: 2, pixels: pixels, images: 8)
+        ) {
             XCTAssertTrue("\($0)".contains("already compressed"), "\($0)")
         }
-        XCTAssertThrowsError(try FeatureApproximator.approximateLeastSensitive(model, layer: "fc1", count: 1, m: 2, pixels: pixels, images: 8)) {
+        XCTAssertThrowsError(
+            try FeatureApproximator.approximateLeastSensitive(
+                model, layer: "fc1", count: 1, m: 2, pixels: pixels, images: 8)
+        ) {
             XCTAssertTrue("\($0)".contains("applies to convolutions"), "\($0)")
         }
     }

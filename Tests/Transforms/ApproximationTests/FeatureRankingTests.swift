@@ -14,7 +14,8 @@ final class FeatureRankingTests: XCTestCase {
         XCTAssertEqual(ranking.order.count, features)
         XCTAssertEqual(Set(ranking.order), Set(0..<features))
         XCTAssertEqual(ranking.pivots.last!, 0, accuracy: 1e-9)
-        XCTAssertTrue([0, 2, 4].contains(ranking.order.last!), "the dependent triple supplies the last feature: \(ranking.order)")
+        XCTAssertTrue(
+            [0, 2, 4].contains(ranking.order.last!), "the dependent triple supplies the last feature: \(ranking.order)")
         for (a, b) in zip(ranking.pivots, ranking.pivots.dropFirst()) { XCTAssertGreaterThanOrEqual(a + 1e-12, b) }
         // The first pivot is the largest column norm.
         let norms = kernels.map { $0.reduce(0) { $0 + $1 * $1 }.squareRoot() }

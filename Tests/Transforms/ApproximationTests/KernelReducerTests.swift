@@ -11,8 +11,11 @@ final class KernelReducerTests: XCTestCase {
         for seed in UInt64(1)...40 where found.count < count {
             let graph = try RandomNetworks.graph(seed: seed)
             let shape = graph.nodes[0].shape
-            let model = try Quantizer.quantize(graph, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "random")
-            guard let kernel = model.layers.first(where: { $0.name == "conv1" })?.kernel?.first, kernel >= 3 else { continue }
+            let model = try Quantizer.quantize(
+                graph, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "random")
+            guard let kernel = model.layers.first(where: { $0.name == "conv1" })?.kernel?.first, kernel >= 3 else {
+                continue
+            }
             found.append((model, RandomNetworks.images(6, shape: shape, seed: seed &+ 9).pixels))
         }
         return found
@@ -35,12 +38,14 @@ final class KernelReducerTests: XCTestCase {
             for i in codes.indices where !taps.contains(i % fan) { codes[i] = 0 }
             layer.weights = codes
             let range = zeroed.inputRange(of: layer)
-            try layer.settle(effectiveWeights: codes, exponents: layer.weightExponents!, bias: layer.bias!, inputLow: range.low,
-                             inputHigh: range.high, maxAccumulatorBits: zeroed.maxAccumulatorBits)
+            try layer.settle(
+                effectiveWeights: codes, exponents: layer.weightExponents!, bias: layer.bias!, inputLow: range.low,
+                inputHigh: range.high, maxAccumulatorBits: zeroed.maxAccumulatorBits)
             zeroed.layers[index] = layer
             let expected = try GoldenModel(zeroed).run(pixels: pixels, count: 6, keepLayers: true)
             for refit in [true, false] {
-                let reduced = try KernelReducer.reduce(zeroed, layer: "conv1", size: size, pixels: pixels, images: 6, refit: refit)
+                let reduced = try KernelReducer.reduce(
+                    zeroed, layer: "conv1", size: size, pixels: pixels, images: 6, refit: refit)
                 XCTAssertEqual(reduced.layers[index].kernelSizes, [Int](repeating: size, count: shape[0]))
                 let got = try GoldenModel(reduced).run(pixels: pixels, count: 6, keepLayers: true)
                 XCTAssertEqual(got.layers, expected.layers, "refit \(refit)")
@@ -71,7 +76,9 @@ final class KernelReducerTests: XCTestCase {
             bad[outside] = 1
             broken.layers[index].weights = bad
             XCTAssertThrowsError(try broken.validate()) { XCTAssertTrue("\($0)".contains("outside its"), "\($0)") }
-            XCTAssertThrowsError(try KernelReducer.reduce(model, layer: "conv1", size: kernel, pixels: pixels, images: 6)) {
+            XCTAssertThrowsError(
+                try KernelReducer.reduce(model, layer: "conv1", size: kernel, pixels: pixels, images: 6)
+            ) {
                 XCTAssertTrue("\($0)".contains("not a centred reduction"), "\($0)")
             }
         }
@@ -84,7 +91,8 @@ final class KernelReducerTests: XCTestCase {
         var linear = SortedWeightOptions()
         linear.degree = .linear; linear.grouping = .channel; linear.segments = 3
         var quadratic = SortedWeightOptions()
-        quadratic.degree = .quadratic; quadratic.grouping = .layer; quadratic.segments = 5; quadratic.coefficientBits = 12
+        quadratic.degree = .quadratic; quadratic.grouping = .layer; quadratic.segments = 5;
+        quadratic.coefficientBits = 12
         var kernel = SortedWeightOptions()
         kernel.degree = .linear; kernel.grouping = .kernel; kernel.segments = 2
         var swc = ScalingWeightOptions()
@@ -95,7 +103,9 @@ final class KernelReducerTests: XCTestCase {
             let index = model.layers.firstIndex { $0.name == "conv1" }!
             let size = model.layers[index].weightShape![2] - 2
             let reduced = try KernelReducer.reduce(model, layer: "conv1", size: size, pixels: pixels, images: 6)
-            for method in [Method.sortedWeights(linear), .sortedWeights(quadratic), .sortedWeights(kernel), .scalingWeights(swc)] {
+            for method in [
+                Method.sortedWeights(linear), .sortedWeights(quadratic), .sortedWeights(kernel), .scalingWeights(swc),
+            ] {
                 let compressed = try ModelCompressor.compress(reduced, method: method, maxAccumulatorBits: 40)
                 let layer = compressed.layers[index]
                 XCTAssertEqual(layer.kernelSizes, reduced.layers[index].kernelSizes)
@@ -105,8 +115,9 @@ final class KernelReducerTests: XCTestCase {
                 twin.layers[index].weights = weights
                 twin.layers[index].compression = nil
                 twin.weightBits = 16  // approximated codes may be wider than the original 8 bits
-                XCTAssertEqual(try GoldenModel(compressed).run(pixels: pixels, count: 6, keepLayers: true).layers,
-                               try GoldenModel(twin).run(pixels: pixels, count: 6, keepLayers: true).layers, "\(method)")
+                XCTAssertEqual(
+                    try GoldenModel(compressed).run(pixels: pixels, count: 6, keepLayers: true).layers,
+                    try GoldenModel(twin).run(pixels: pixels, count: 6, keepLayers: true).layers, "\(method)")
             }
         }
     }
@@ -119,8 +130,10 @@ final class KernelReducerTests: XCTestCase {
             let index = model.layers.firstIndex { $0.name == "conv1" }!
             let layer = model.layers[index]
             let (channels, kernel) = (layer.shape[0], layer.weightShape![2])
-            let reduced = try KernelReducer.reduce(model, layer: "conv1", size: kernel - 2, pixels: pixels, images: 6, channels: [0])
-            XCTAssertEqual(reduced.layers[index].kernelSizes, [kernel - 2] + [Int](repeating: kernel, count: channels - 1))
+            let reduced = try KernelReducer.reduce(
+                model, layer: "conv1", size: kernel - 2, pixels: pixels, images: 6, channels: [0])
+            XCTAssertEqual(
+                reduced.layers[index].kernelSizes, [kernel - 2] + [Int](repeating: kernel, count: channels - 1))
             let before = try GoldenModel(model).run(pixels: pixels, count: 6, keepLayers: true).layers[index]
             let after = try GoldenModel(reduced).run(pixels: pixels, count: 6, keepLayers: true).layers[index]
             let plane = layer.shape[1] * layer.shape[2], size = channels * plane
@@ -128,7 +141,10 @@ final class KernelReducerTests: XCTestCase {
                 let others = (image * size + plane)..<((image + 1) * size)
                 XCTAssertEqual(Array(after[others]), Array(before[others]))
             }
-            XCTAssertThrowsError(try KernelReducer.reduce(model, layer: "conv1", size: kernel - 2, pixels: pixels, images: 6, channels: [channels])) {
+            XCTAssertThrowsError(
+                try KernelReducer.reduce(
+                    model, layer: "conv1", size: kernel - 2, pixels: pixels, images: 6, channels: [channels])
+            ) {
                 XCTAssertTrue("\($0)".contains("not all among"), "\($0)")
             }
         }

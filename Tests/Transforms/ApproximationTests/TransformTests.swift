@@ -10,7 +10,8 @@ import XCTest
 final class TransformTests: XCTestCase {
     private func model() throws -> QuantizedModel {
         let graph = try Architecture.lenet5.build(input: [1, 12, 12], classes: 4, seed: 3)
-        return try Quantizer.quantize(graph, calibration: RandomNetworks.images(10, shape: [1, 12, 12], seed: 2), source: "lenet.onnx")
+        return try Quantizer.quantize(
+            graph, calibration: RandomNetworks.images(10, shape: [1, 12, 12], seed: 2), source: "lenet.onnx")
     }
 
     private func context(_ images: ImageDataset) -> TransformContext { TransformContext(training: { images }) }
@@ -34,14 +35,16 @@ final class TransformTests: XCTestCase {
         (m1.segments, m1.grouping, m1.layers) = (3, .channel, ["conv2", "fc3"])
         var options = SortedWeightOptions()
         (options.degree, options.segments, options.grouping) = (.quadratic, 3, .channel)
-        XCTAssertEqual(try Transforms.make(m1).apply(base, context: context(images)),
-                       try ModelCompressor.compress(base, method: .sortedWeights(options), layers: ["conv2", "fc3"]))
+        XCTAssertEqual(
+            try Transforms.make(m1).apply(base, context: context(images)),
+            try ModelCompressor.compress(base, method: .sortedWeights(options), layers: ["conv2", "fc3"]))
         var m2 = TransformSettings(method: "swc")
         (m2.codebook, m2.codeBits) = (.pow2, 4)
         var swc = ScalingWeightOptions()
         (swc.codebook, swc.codeBits) = (.pow2, 4)
-        XCTAssertEqual(try Transforms.make(m2).apply(base, context: context(images)),
-                       try ModelCompressor.compress(base, method: .scalingWeights(swc)))
+        XCTAssertEqual(
+            try Transforms.make(m2).apply(base, context: context(images)),
+            try ModelCompressor.compress(base, method: .scalingWeights(swc)))
     }
 
     func testFlowsApplyInOrderAndLeaveTheInputAlone() throws {
@@ -72,8 +75,11 @@ final class TransformTests: XCTestCase {
         let held = Trainer.heldOut(count: 100, validation: 20, seed: 3)
         XCTAssertEqual(validation.pixels, train.select(Array(held.prefix(10))).pixels)
         let heldSet = Set(held)
-        XCTAssertEqual(calibration.pixels, train.select(Array((0..<100).filter { !heldSet.contains($0) }.prefix(50))).pixels)
+        XCTAssertEqual(
+            calibration.pixels, train.select(Array((0..<100).filter { !heldSet.contains($0) }.prefix(50))).pixels)
         split.count = 30
-        XCTAssertThrowsError(try split.split(train, calibrationCount: 50)) { XCTAssertTrue("\($0)".contains("--val-count"), "\($0)") }
+        XCTAssertThrowsError(try split.split(train, calibrationCount: 50)) {
+            XCTAssertTrue("\($0)".contains("--val-count"), "\($0)")
+        }
     }
 }

@@ -4,14 +4,18 @@ extension NetworkCompiler {
     /// The tile descriptors of a weighted layer on the MAC array: computed tiles over the largest window of their
     /// channels (`sizes`: M4's kernel sizes with reduced-kernel tiles, else the full kernel), then feature tiles of
     /// `featureSteps` steps (one per source), after the computed tiles of the same pixel.
-    static func macTileDescriptors(order: [Int?], computedTiles: Int, featureSteps: Int, sizes: [Int]?,
-                                   kernel: (height: Int, width: Int), strips: Bool, tn: Int) -> [TileDescriptor] {
+    static func macTileDescriptors(
+        order: [Int?], computedTiles: Int, featureSteps: Int, sizes: [Int]?,
+        kernel: (height: Int, width: Int), strips: Bool, tn: Int
+    ) -> [TileDescriptor] {
         let (kh, kw) = kernel
         return (0..<(order.count / tn)).map { t in
             if t >= computedTiles { return TileDescriptor(.feature, steps: featureSteps) }
-            let size = sizes.map { sizes in order[(t * tn)..<((t + 1) * tn)].compactMap { $0.map { sizes[$0] } }.max()! }
+            let size = sizes.map { sizes in order[(t * tn)..<((t + 1) * tn)].compactMap { $0.map { sizes[$0] } }.max()!
+            }
             let (gh, gw) = (min(size ?? kh, kh), min(size ?? kw, kw))
-            return TileDescriptor(kernelHeight: gh, kernelWidth: strips ? 1 : gw, tapY: (kh - gh) / 2, tapX: strips ? 0 : (kw - gw) / 2)
+            return TileDescriptor(
+                kernelHeight: gh, kernelWidth: strips ? 1 : gw, tapY: (kh - gh) / 2, tapX: strips ? 0 : (kw - gw) / 2)
         }
     }
 
@@ -19,8 +23,10 @@ extension NetworkCompiler {
     /// tap of its window, per input tile, one word of `tn x tn` weights; a feature tile's words, one per step,
     /// give each lane a source and a coefficient. `stripWidth` > 0: the layer reads the loader's strips (lane i
     /// holds column i of the kernel row, one input channel).
-    static func macWords(descriptors: [TileDescriptor], order: [Int?], weights: [Int], features: [ApproximatedFeatures.Feature],
-                         source: Map, kernelWidth kw: Int, taps: Int, stripWidth: Int, tn: Int) -> [CompiledNetwork.SBWord] {
+    static func macWords(
+        descriptors: [TileDescriptor], order: [Int?], weights: [Int], features: [ApproximatedFeatures.Feature],
+        source: Map, kernelWidth kw: Int, taps: Int, stripWidth: Int, tn: Int
+    ) -> [CompiledNetwork.SBWord] {
         let sourceChannels = source.order.compactMap { $0 }.count
         let physical = Dictionary(uniqueKeysWithValues: order.enumerated().compactMap { p, m in m.map { ($0, p) } })
         let byChannel = Dictionary(uniqueKeysWithValues: features.map { ($0.channel, $0) })
@@ -28,10 +34,14 @@ extension NetworkCompiler {
         for (to, d) in descriptors.enumerated() {
             if d.kind == .feature {
                 for step in 0..<d.steps {
-                    words.append(.features((0..<tn).map { o in
-                        guard let j = order[to * tn + o], let f = byChannel[j], step < f.sources.count else { return (0, 0) }
-                        return (physical[f.sources[step]]!, f.coefficients[step])
-                    }))
+                    words.append(
+                        .features(
+                            (0..<tn).map { o in
+                                guard let j = order[to * tn + o], let f = byChannel[j], step < f.sources.count else {
+                                    return (0, 0)
+                                }
+                                return (physical[f.sources[step]]!, f.coefficients[step])
+                            }))
                 }
                 continue
             }
@@ -43,11 +53,15 @@ extension NetworkCompiler {
                         for o in 0..<tn {
                             guard let m = order[to * tn + o] else { continue }
                             if stripWidth > 0 {
-                                for i in 0..<stripWidth { word[o * tn + i] = weights[m * taps + (ky + d.tapY) * kw + i] }
+                                for i in 0..<stripWidth {
+                                    word[o * tn + i] = weights[m * taps + (ky + d.tapY) * kw + i]
+                                }
                                 continue
                             }
                             for i in 0..<tn {
-                                guard ti * tn + i < source.order.count, let c = source.order[ti * tn + i] else { continue }
+                                guard ti * tn + i < source.order.count, let c = source.order[ti * tn + i] else {
+                                    continue
+                                }
                                 // Conv: [M, C, kh, kw]; dense after a flatten: [M, C*H*W] in the same order.
                                 word[o * tn + i] = weights[(m * sourceChannels + c) * taps + tap]
                             }

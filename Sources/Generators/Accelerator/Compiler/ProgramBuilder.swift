@@ -28,8 +28,10 @@ struct ProgramBuilder {
         self.model = model; self.config = config; self.units = units
         let input = model.input.shape
         // Strips for a first convolution on the image (a row of its kernel per word), when they fit the lanes.
-        if config.firstLayer == .strips, let first = model.layers.first, first.kind == .conv2d, first.input == model.input.name,
-           let kernel = first.kernel, let pads = first.pads, kernel[1] > 1, kernel[1] <= config.tn, pads[1] < kernel[1] {
+        if config.firstLayer == .strips, let first = model.layers.first, first.kind == .conv2d,
+            first.input == model.input.name,
+            let kernel = first.kernel, let pads = first.pads, kernel[1] > 1, kernel[1] <= config.tn, pads[1] < kernel[1]
+        {
             (stripWidth, stripPad) = (kernel[1], pads[1])
         }
         maps = [model.input.name: .init(order: [0], height: input[1], width: input[2] + stripPad, bank: 0, tiles: 1)]
@@ -38,8 +40,13 @@ struct ProgramBuilder {
     }
 
     mutating func add(_ layer: QuantizedModel.Layer, last: Bool) throws {
-        guard let source = maps[layer.input] else { throw CompileError(layer: layer.name, "reads '\(layer.input)', which no layer before it writes") }
-        if let logitsLayer { throw CompileError(layer: layer.name, "follows the logits layer '\(logitsLayer.name)'; the logits must be the last layer") }
+        guard let source = maps[layer.input] else {
+            throw CompileError(layer: layer.name, "reads '\(layer.input)', which no layer before it writes")
+        }
+        if let logitsLayer {
+            throw CompileError(
+                layer: layer.name, "follows the logits layer '\(logitsLayer.name)'; the logits must be the last layer")
+        }
         let fail = { (reason: String) in CompileError(layer: layer.name, "\(layer.kind.rawValue): \(reason)") }
         switch layer.kind {
         case .flatten, .reshape:
@@ -53,7 +60,9 @@ struct ProgramBuilder {
         case .relu:
             throw fail("a ReLU that is not fused into a convolution or dense layer is not supported")
         case .activation:
-            throw fail("an activation (\(layer.activation?.function ?? "?")) that is not fused into a convolution or dense layer is not supported; NFU-3's table maps a weighted layer's outputs")
+            throw fail(
+                "an activation (\(layer.activation?.function ?? "?")) that is not fused into a convolution or dense layer is not supported; NFU-3's table maps a weighted layer's outputs"
+            )
         case .conv2d, .dense:
             try addWeighted(layer, source: source, last: last)
         case .maxPool, .averagePool:
@@ -64,7 +73,9 @@ struct ProgramBuilder {
     }
 
     mutating func emit(_ instruction: Instruction, fail: (String) -> CompileError) throws {
-        if let bad = instruction.overflowingField { throw fail("\(bad.name) = \(bad.value) does not fit the instruction's \(bad.bits) bits") }
+        if let bad = instruction.overflowingField {
+            throw fail("\(bad.name) = \(bad.value) does not fit the instruction's \(bad.bits) bits")
+        }
         program.append(instruction)
     }
 
@@ -72,33 +83,40 @@ struct ProgramBuilder {
         let fail = { (reason: String) in CompileError(layer: layer.name, "\(layer.kind.rawValue): \(reason)") }
         let (kh, kw) = (layer.kernel![0], layer.kernel![1])
         let area = kh * kw
-        if layer.kind == .averagePool, area & (area - 1) != 0 { throw fail("an average over \(area) values is not a shift") }
+        if layer.kind == .averagePool, area & (area - 1) != 0 {
+            throw fail("an average over \(area) values is not a shift")
+        }
         let (oh, ow) = (layer.shape[1], layer.shape[2])
-        try emit(Instruction(
-            layer: layer.name, op: layer.kind == .maxPool ? .maxPool : .averagePool, relu: false, logits: false,
-            source: source.bank, destination: 1 - source.bank,
-            inputHeight: source.height, inputWidth: source.width, inputTiles: source.tiles,
-            outputHeight: oh, outputWidth: ow, outputTiles: source.tiles,
-            kernelHeight: kh, kernelWidth: kw, strideHeight: layer.stride![0], strideWidth: layer.stride![1],
-            padTop: layer.pads![0], padLeft: layer.pads![1], poolShift: area.trailingZeroBitCount,
-            weightBase: 0, paramBase: 0), fail: fail)
+        try emit(
+            Instruction(
+                layer: layer.name, op: layer.kind == .maxPool ? .maxPool : .averagePool, relu: false, logits: false,
+                source: source.bank, destination: 1 - source.bank,
+                inputHeight: source.height, inputWidth: source.width, inputTiles: source.tiles,
+                outputHeight: oh, outputWidth: ow, outputTiles: source.tiles,
+                kernelHeight: kh, kernelWidth: kw, strideHeight: layer.stride![0], strideWidth: layer.stride![1],
+                padTop: layer.pads![0], padLeft: layer.pads![1], poolShift: area.trailingZeroBitCount,
+                weightBase: 0, paramBase: 0), fail: fail)
         macs.append(0)
         maps[layer.name] = .init(order: source.order, height: oh, width: ow, bank: 1 - source.bank, tiles: source.tiles)
-        layouts.append(source.order.count < config.tn ? nil : OutputLayout(layer: layer.name, order: source.order, height: oh, width: ow))
+        layouts.append(
+            source.order.count < config.tn
+                ? nil : OutputLayout(layer: layer.name, order: source.order, height: oh, width: ow))
     }
 
     /// A convolution or dense layer: the units prepare it, the lanes' order is fixed, the units (or the MAC
     /// array) lower its tiles, and the instruction, words and widths are kept.
     mutating func addWeighted(_ layer: QuantizedModel.Layer, source: NetworkCompiler.Map, last: Bool) throws {
         let strips = layer.input == model.input.name && stripWidth > 1
-        var lowering = try WeightedLowering(layer, config: config, source: source, strips: strips, stripWidth: stripWidth)
+        var lowering = try WeightedLowering(
+            layer, config: config, source: source, strips: strips, stripWidth: stripWidth)
         if !lowering.features.isEmpty && !config.featureUnit {
             throw lowering.fail("approximated features (M3) need the feature-approximation unit (--extensions feature)")
         }
         for unit in units { try unit.prepare(&lowering) }
         if lowering.onMacArray {
             macLayers += 1
-            macWeightWidth = max(macWeightWidth, FixedPoint.width(low: lowering.weights.min() ?? 0, high: lowering.weights.max() ?? 0))
+            macWeightWidth = max(
+                macWeightWidth, FixedPoint.width(low: lowering.weights.min() ?? 0, high: lowering.weights.max() ?? 0))
         }
         try lowering.checkShape()
         lowering.arrange()
@@ -113,7 +131,8 @@ struct ProgramBuilder {
         }
         try emit(lowering.instruction, fail: lowering.fail)
         if let bad = lowering.descriptors.lazy.compactMap(\.overflowingField).first {
-            throw lowering.fail("a tile's \(bad.name) = \(bad.value) does not fit the tile descriptor's \(bad.bits) bits")
+            throw lowering.fail(
+                "a tile's \(bad.name) = \(bad.value) does not fit the tile descriptor's \(bad.bits) bits")
         }
         weightWords += lowering.words
         paramWords += lowering.paramWords
@@ -123,7 +142,8 @@ struct ProgramBuilder {
         let outTiles = lowering.order.count / config.tn
         let (oh, ow) = lowering.output
         maps[layer.name] = .init(order: lowering.order, height: oh, width: ow, bank: 1 - source.bank, tiles: outTiles)
-        layouts.append(layer.logits ?? false ? nil : OutputLayout(layer: layer.name, order: lowering.order, height: oh, width: ow))
+        layouts.append(
+            layer.logits ?? false ? nil : OutputLayout(layer: layer.name, order: lowering.order, height: oh, width: ow))
     }
 
     /// The accumulator and shift widths a weighted layer needs; the logits' own checks.
@@ -145,17 +165,24 @@ struct ProgramBuilder {
 
     /// The compiled network: the plain core's widths, then each unit's contribution, then the units' checks.
     func finish() throws -> CompiledNetwork {
-        guard let logitsLayer else { throw CompileError(layer: model.layers.last?.name ?? model.input.name, "the model ends without a logits layer") }
+        guard let logitsLayer else {
+            throw CompileError(
+                layer: model.layers.last?.name ?? model.input.name, "the model ends without a logits layer")
+        }
         let tn = config.tn, input = model.input.shape
         let dataWidth = max(model.activationBits, FixedPoint.width(low: model.input.low, high: model.input.high))
         var network = CompiledNetwork(
-            config: config, program: program, weightWords: weightWords.isEmpty ? [.weights([Int](repeating: 0, count: tn * tn))] : weightWords,
-            reuse: nil, tables: [], tableSegments: 2, slopeWidth: 2, interceptWidth: 2, tableShiftBits: 1, macArray: macLayers > 0,
-            outputLayouts: layouts, tileDescriptors: tileDescriptors, keptTiles: 1, coefficientWidth: 2, paramWords: paramWords,
+            config: config, program: program,
+            weightWords: weightWords.isEmpty ? [.weights([Int](repeating: 0, count: tn * tn))] : weightWords,
+            reuse: nil, tables: [], tableSegments: 2, slopeWidth: 2, interceptWidth: 2, tableShiftBits: 1,
+            macArray: macLayers > 0,
+            outputLayouts: layouts, tileDescriptors: tileDescriptors, keptTiles: 1, coefficientWidth: 2,
+            paramWords: paramWords,
             powerOfTwoCodes: false, scaleWidth: 1, productWidth: dataWidth + macWeightWidth, dataWidth: dataWidth,
             activationWidth: model.activationBits, weightWidth: macWeightWidth,
             // The accumulators also hold pooled codes and window sums (at most 16 codes of a 4-bit shift).
-            accumulatorWidth: max(accumulatorWidth, dataWidth + 4), shiftWidth: FixedPoint.width(low: minShift, high: maxShift),
+            accumulatorWidth: max(accumulatorWidth, dataWidth + 4),
+            shiftWidth: FixedPoint.width(low: minShift, high: maxShift),
             maxLeftShift: maxLeft, logitLeftShift: max(0, -(logitsLayer.shifts!.min()!)), classes: logitsLayer.shape[0],
             imageWidth: input[2], imageHeight: input[1], stripWidth: stripWidth, stripPad: stripPad,
             activationWords: activationWords, macs: macs)

@@ -44,8 +44,12 @@ struct WeightedLowering {
     var tn: Int { config.tn }
     func fail(_ reason: String) -> CompileError { CompileError(layer: layer.name, "\(layer.kind.rawValue): \(reason)") }
 
-    init(_ layer: QuantizedModel.Layer, config: AcceleratorConfig, source: NetworkCompiler.Map, strips: Bool, stripWidth: Int) throws {
-        self.layer = layer; self.config = config; self.source = source; self.strips = strips; self.stripWidth = stripWidth
+    init(
+        _ layer: QuantizedModel.Layer, config: AcceleratorConfig, source: NetworkCompiler.Map, strips: Bool,
+        stripWidth: Int
+    ) throws {
+        self.layer = layer; self.config = config; self.source = source; self.strips = strips;
+        self.stripWidth = stripWidth
         let shape = layer.weightShape!
         sourceChannels = source.order.compactMap { $0 }.count
         outChannels = shape[0]
@@ -67,7 +71,9 @@ struct WeightedLowering {
     func checkShape() throws {
         let shape = layer.weightShape!
         if layer.kind == .conv2d {
-            guard shape[1] == sourceChannels else { throw fail("weights for \(shape[1]) input channels, the input has \(sourceChannels)") }
+            guard shape[1] == sourceChannels else {
+                throw fail("weights for \(shape[1]) input channels, the input has \(sourceChannels)")
+            }
         } else {
             guard shape[1] == sourceChannels * source.height * source.width else {
                 throw fail("\(shape[1]) inputs, the map it reads has \(sourceChannels * source.height * source.width)")
@@ -88,8 +94,9 @@ struct WeightedLowering {
         let (bias, shifts, scales, order) = (layer.bias!, layer.shifts!, self.scales, self.order)
         paramWords = (0..<outTiles).map { t in
             let lanes = order[(t * tn)..<((t + 1) * tn)]
-            return .init(bias: lanes.map { $0.map { bias[$0] } ?? 0 }, shift: lanes.map { $0.map { shifts[$0] } ?? 0 },
-                         scale: lanes.map { $0.map { scales[$0] } ?? 0 }, active: lanes.map { $0 != nil })
+            return .init(
+                bias: lanes.map { $0.map { bias[$0] } ?? 0 }, shift: lanes.map { $0.map { shifts[$0] } ?? 0 },
+                scale: lanes.map { $0.map { scales[$0] } ?? 0 }, active: lanes.map { $0 != nil })
         }
     }
 
@@ -101,7 +108,8 @@ struct WeightedLowering {
             inputHeight: source.height, inputWidth: source.width, inputTiles: source.tiles,
             outputHeight: output.height, outputWidth: output.width, outputTiles: order.count / tn,
             kernelHeight: kernel.height, kernelWidth: strips ? 1 : kernel.width,
-            strideHeight: stride.height, strideWidth: stride.width, padTop: pads.top, padLeft: strips ? 0 : pads.left, poolShift: 0,
+            strideHeight: stride.height, strideWidth: stride.width, padTop: pads.top, padLeft: strips ? 0 : pads.left,
+            poolShift: 0,
             weightBase: weightBase, paramBase: paramBase)
     }
 
@@ -110,8 +118,9 @@ struct WeightedLowering {
         descriptors = NetworkCompiler.macTileDescriptors(
             order: order, computedTiles: computedTiles, featureSteps: features.map(\.sources.count).max() ?? 0,
             sizes: tileSizes, kernel: kernel, strips: strips, tn: tn)
-        words = NetworkCompiler.macWords(descriptors: descriptors, order: order, weights: weights, features: features, source: source,
-                                         kernelWidth: kernel.width, taps: taps, stripWidth: strips ? stripWidth : 0, tn: tn)
+        words = NetworkCompiler.macWords(
+            descriptors: descriptors, order: order, weights: weights, features: features, source: source,
+            kernelWidth: kernel.width, taps: taps, stripWidth: strips ? stripWidth : 0, tn: tn)
     }
 
     /// The multiply-accumulates the layer does for the model, counted as the rest of approxrtl counts them
@@ -119,7 +128,9 @@ struct WeightedLowering {
     var macs: Int {
         let (kh, kw) = kernel
         let sizes = layer.kernelSizes ?? [Int](repeating: max(kh, kw), count: outChannels)
-        let perPixel = computed.map { layer.kind == .conv2d ? min(sizes[$0], kh) * min(sizes[$0], kw) : taps }.reduce(0, +) * sourceChannels
+        let perPixel =
+            computed.map { layer.kind == .conv2d ? min(sizes[$0], kh) * min(sizes[$0], kw) : taps }.reduce(0, +)
+            * sourceChannels
         return (perPixel + features.map(\.sources.count).reduce(0, +)) * output.height * output.width
     }
 }

@@ -45,9 +45,11 @@ extension AcceleratorUnit {
 /// Every unit the compiler knows: a new extension is one file with its unit and one line here. The order is the
 /// order of the hooks (reduced-kernel tiles order a layer's channels before the feature unit's tiles follow them).
 public enum AcceleratorUnits {
-    static var registered: [any AcceleratorUnit.Type] { [
-        SWCLanes.self, KernelTiles.self, FeatureUnit.self, ReuseLanes.self, ActivationTables.self,
-    ] }
+    static var registered: [any AcceleratorUnit.Type] {
+        [
+            SWCLanes.self, KernelTiles.self, FeatureUnit.self, ReuseLanes.self, ActivationTables.self,
+        ]
+    }
 
     /// The units switched on by name.
     static var extensions: [any AcceleratorUnit.Type] { registered.filter { $0.isExtension } }
@@ -56,5 +58,7 @@ public enum AcceleratorUnits {
     public static var extensionNames: [String] { extensions.map { $0.name } }
 
     /// The units of a design with `config`.
-    static func active(_ config: AcceleratorConfig) -> [any AcceleratorUnit] { registered.compactMap { $0.make(config) } }
+    static func active(_ config: AcceleratorConfig) -> [any AcceleratorUnit] {
+        registered.compactMap { $0.make(config) }
+    }
 }

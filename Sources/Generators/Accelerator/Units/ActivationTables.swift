@@ -26,8 +26,11 @@ final class ActivationTables: AcceleratorUnit {
     }
 
     static func parameters(_ n: CompiledNetwork) -> [(String, Int)] {
-        [("Pwl", n.tables.isEmpty ? 0 : 1), ("Tables", max(1, n.tables.count)), ("TableAddrWidth", bitsFor(n.tables.count - 1)),
-         ("Segments", n.tableSegments), ("SlopeWidth", n.slopeWidth), ("InterceptWidth", n.interceptWidth),
-         ("TableShiftBits", n.tableShiftBits)]
+        [
+            ("Pwl", n.tables.isEmpty ? 0 : 1), ("Tables", max(1, n.tables.count)),
+            ("TableAddrWidth", bitsFor(n.tables.count - 1)),
+            ("Segments", n.tableSegments), ("SlopeWidth", n.slopeWidth), ("InterceptWidth", n.interceptWidth),
+            ("TableShiftBits", n.tableShiftBits),
+        ]
     }
 }

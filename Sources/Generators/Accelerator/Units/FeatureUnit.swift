@@ -15,7 +15,9 @@ final class FeatureUnit: AcceleratorUnit {
     func lower(_ layer: inout WeightedLowering) throws {
         guard !layer.features.isEmpty else { return }
         keptTiles = max(keptTiles, layer.computedTiles)
-        if let bits = layer.layer.approximatedFeatures?.coefficientBits { coefficientWidth = max(coefficientWidth, bits) }
+        if let bits = layer.layer.approximatedFeatures?.coefficientBits {
+            coefficientWidth = max(coefficientWidth, bits)
+        }
     }
 
     func finish(_ network: inout CompiledNetwork, model: QuantizedModel) throws {
@@ -26,12 +28,17 @@ final class FeatureUnit: AcceleratorUnit {
     func verify(_ network: CompiledNetwork, model: QuantizedModel) throws {
         // A feature step's lane (source index, coefficient) shares the SB's lane bits with the MAC words.
         guard network.sourceWidth + network.coefficientWidth <= network.laneBits else {
-            throw CompileError(layer: model.input.name, "a feature step's lane (\(network.sourceWidth)-bit source, \(network.coefficientWidth)-bit coefficient) does not fit the SB's \(network.laneBits) bits per lane")
+            throw CompileError(
+                layer: model.input.name,
+                "a feature step's lane (\(network.sourceWidth)-bit source, \(network.coefficientWidth)-bit coefficient) does not fit the SB's \(network.laneBits) bits per lane"
+            )
         }
     }
 
     static func parameters(_ n: CompiledNetwork) -> [(String, Int)] {
-        [("FeatureUnit", n.config.featureUnit ? 1 : 0), ("KeptTiles", n.keptTiles), ("SourceWidth", n.sourceWidth),
-         ("CoefWidth", n.coefficientWidth)]
+        [
+            ("FeatureUnit", n.config.featureUnit ? 1 : 0), ("KeptTiles", n.keptTiles), ("SourceWidth", n.sourceWidth),
+            ("CoefWidth", n.coefficientWidth),
+        ]
     }
 }

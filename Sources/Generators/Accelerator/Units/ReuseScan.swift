@@ -16,11 +16,14 @@ extension NetworkCompiler {
     /// fan-in (input channel c, kernel tap ky, kx; a dense layer's kernel covers the map it reads), is the word the
     /// gather tile wrote at step (ky * kw + kx) * tiles + c's input tile, lane c's lane; on the loader's strips,
     /// word ky, lane kx.
-    static func reuseScan(_ plan: ReusePlan, order: [Int?], source: Map, kernel: (height: Int, width: Int), strips: Bool, tn: Int,
-                          fail: (String) -> CompileError) throws -> ReuseScan {
+    static func reuseScan(
+        _ plan: ReusePlan, order: [Int?], source: Map, kernel: (height: Int, width: Int), strips: Bool, tn: Int,
+        fail: (String) -> CompileError
+    ) throws -> ReuseScan {
         let (kh, kw) = kernel
         let taps = kh * kw
-        let physical = Dictionary(uniqueKeysWithValues: source.order.enumerated().compactMap { p, c in c.map { ($0, p) } })
+        let physical = Dictionary(
+            uniqueKeysWithValues: source.order.enumerated().compactMap { p, c in c.map { ($0, p) } })
         func window(_ k: Int) -> (address: Int, lane: Int) {
             let (c, tap) = (k / taps, k % taps)
             if strips { return (tap / kw, tap % kw) }
@@ -31,16 +34,22 @@ extension NetworkCompiler {
         // Every channel's members in scan order.
         var streams: [Int: [CompiledNetwork.Member]] = [:]
         for m in Set(order.compactMap { $0 }) {
-            guard case .sorted(let parts) = plan.channels[m] else { throw fail("channel \(m) is not in sorted-weight form") }
+            guard case .sorted(let parts) = plan.channels[m] else {
+                throw fail("channel \(m) is not in sorted-weight form")
+            }
             var members: [CompiledNetwork.Member] = []
             for part in parts {
-                let terms = Array(part.coefficients.prefix(plan.degree + 1)) + [Int](repeating: 0, count: max(0, plan.degree + 1 - part.coefficients.count))
+                let terms =
+                    Array(part.coefficients.prefix(plan.degree + 1))
+                    + [Int](repeating: 0, count: max(0, plan.degree + 1 - part.coefficients.count))
                 for u in stride(from: part.inputs.count - 1, through: 0, by: -1) {
                     let j = part.offsets[u], previous = u > 0 ? part.offsets[u - 1] : 0
                     let (d, e) = (j - previous, j * j - previous * previous)
                     let (address, lane) = window(part.inputs[u])
-                    members.append(.init(address: address, lane: lane, first: u == part.inputs.count - 1, last: u == 0, d: d,
-                                         e: plan.degree == 2 ? e : 0, coefficients: u == 0 ? terms : []))
+                    members.append(
+                        .init(
+                            address: address, lane: lane, first: u == part.inputs.count - 1, last: u == 0, d: d,
+                            e: plan.degree == 2 ? e : 0, coefficients: u == 0 ? terms : []))
                     dMax = max(dMax, d)
                     if plan.degree == 2 { eMax = max(eMax, e) }
                 }
@@ -56,7 +65,8 @@ extension NetworkCompiler {
             tileSteps.append(steps)
             for step in 0..<steps { words.append(.members(lanes.map { step < $0.count ? $0[step] : nil })) }
         }
-        return ReuseScan(tileSteps: tileSteps, words: words, dWidth: bitsFor(dMax), eWidth: bitsFor(eMax),
-                         coefficientWidth: FixedPoint.width(low: coefficientLow, high: coefficientHigh))
+        return ReuseScan(
+            tileSteps: tileSteps, words: words, dWidth: bitsFor(dMax), eWidth: bitsFor(eMax),
+            coefficientWidth: FixedPoint.width(low: coefficientLow, high: coefficientHigh))
     }
 }

@@ -14,20 +14,26 @@ final class SWCLanes: AcceleratorUnit {
     func prepare(_ layer: inout WeightedLowering) throws {
         if !layer.features.isEmpty { throw layer.fail("approximated features (M3) with SWC lanes are not supported") }
         guard let m2 = layer.layer.compression, m2.method == .swc else {
-            if codebook == .pow2 { throw layer.fail("not compressed with SWC, and the SWC lanes take power-of-two codes only") }
+            if codebook == .pow2 {
+                throw layer.fail("not compressed with SWC, and the SWC lanes take power-of-two codes only")
+            }
             codebook = codebook ?? .uniform
             codeWidth = max(codeWidth, FixedPoint.width(low: layer.weights.min() ?? 0, high: layer.weights.max() ?? 0))
             return
         }
         let book = m2.codebook ?? .uniform
-        if let codebook, codebook != book { throw layer.fail("SWC lanes need one codebook; this layer's is \(book.rawValue), an earlier one's \(codebook.rawValue)") }
+        if let codebook, codebook != book {
+            throw layer.fail(
+                "SWC lanes need one codebook; this layer's is \(book.rawValue), an earlier one's \(codebook.rawValue)")
+        }
         codebook = book
         layer.scales = m2.scales!
         layer.weights = m2.codes!
         codeWidth = max(codeWidth, m2.codeBits!)
         scaleWidth = max(scaleWidth, bitsFor(layer.scales.max()!))
         if book == .pow2 {
-            largestShift = max(largestShift, layer.weights.map { $0 == 0 ? 0 : abs($0).trailingZeroBitCount }.max() ?? 0)
+            largestShift = max(
+                largestShift, layer.weights.map { $0 == 0 ? 0 : abs($0).trailingZeroBitCount }.max() ?? 0)
             layer.weights = layer.weights.map { NetworkCompiler.powerOfTwoLane($0, bits: m2.codeBits!) }
         }
     }
@@ -37,7 +43,8 @@ final class SWCLanes: AcceleratorUnit {
         network.weightWidth = codeWidth
         network.scaleWidth = scaleWidth
         // A product: code times x, or x shifted by the largest power-of-two code and negated.
-        network.productWidth = network.powerOfTwoCodes ? network.dataWidth + largestShift + 1 : network.dataWidth + codeWidth
+        network.productWidth =
+            network.powerOfTwoCodes ? network.dataWidth + largestShift + 1 : network.dataWidth + codeWidth
     }
 
     static func parameters(_ n: CompiledNetwork) -> [(String, Int)] {

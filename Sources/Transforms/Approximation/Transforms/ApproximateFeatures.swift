@@ -25,8 +25,10 @@ public struct ApproximateFeatures: ModelTransform {
         let calibration = try context.trainingImages().prefix(calibrationCount)
         var result = model
         for name in names {
-            result = try FeatureApproximator.approximateLeastSensitive(result, layer: name, count: count, m: sources, pixels: calibration.pixels,
-                                                                       images: calibration.count, coefficientBits: coefficientBits).model
+            result = try FeatureApproximator.approximateLeastSensitive(
+                result, layer: name, count: count, m: sources, pixels: calibration.pixels,
+                images: calibration.count, coefficientBits: coefficientBits
+            ).model
         }
         return result
     }

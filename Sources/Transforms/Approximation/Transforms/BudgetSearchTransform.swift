@@ -11,13 +11,18 @@ public struct ValidationSplit: Sendable, Equatable {
     public init() {}
 
     /// Calibration images (the first `calibrationCount` not held out) and validation images.
-    public func split(_ train: ImageDataset, calibrationCount: Int) throws -> (calibration: ImageDataset, validation: ImageDataset) {
+    public func split(_ train: ImageDataset, calibrationCount: Int) throws -> (
+        calibration: ImageDataset, validation: ImageDataset
+    ) {
         guard count >= 1, count <= heldOut, heldOut < train.count else {
-            throw TransformError("--val-count must lie in 1...--val-held-out (\(heldOut)), which must be fewer than the \(train.count) training images")
+            throw TransformError(
+                "--val-count must lie in 1...--val-held-out (\(heldOut)), which must be fewer than the \(train.count) training images"
+            )
         }
         let held = Trainer.heldOut(count: train.count, validation: heldOut, seed: seed)
         let excluded = Set(held)
-        let calibration = train.select(Array((0..<train.count).lazy.filter { !excluded.contains($0) }.prefix(calibrationCount)))
+        let calibration = train.select(
+            Array((0..<train.count).lazy.filter { !excluded.contains($0) }.prefix(calibrationCount)))
         return (calibration, train.select(Array(held.prefix(count))))
     }
 }
@@ -46,9 +51,12 @@ public struct BudgetSearchTransform: ModelTransform {
     }
 
     public func apply(_ model: QuantizedModel, context: TransformContext) throws -> QuantizedModel {
-        let (calibration, validation) = try self.validation.split(context.trainingImages(), calibrationCount: calibrationCount)
-        let outcome = try BudgetSearch.run(model, options: options, calibration: calibration.pixels, calibrationCount: calibration.count,
-                                           validation: validation.pixels, labels: validation.labels) { context.progress($0, $1, $2, "") }
+        let (calibration, validation) = try self.validation.split(
+            context.trainingImages(), calibrationCount: calibrationCount)
+        let outcome = try BudgetSearch.run(
+            model, options: options, calibration: calibration.pixels, calibrationCount: calibration.count,
+            validation: validation.pixels, labels: validation.labels
+        ) { context.progress($0, $1, $2, "") }
         context.search = outcome
         return outcome.model
     }

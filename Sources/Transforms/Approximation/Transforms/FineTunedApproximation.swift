@@ -26,8 +26,11 @@ public struct FineTunedApproximation: ModelTransform {
     /// The name of the model this is applied to, for the record.
     public var from: String
 
-    public init(_ approximation: any WeightApproximation, epochs: Int, learningRate: Float, m1Mode: Projection.Mode, limit: Int?,
-                source: String, from: String) throws {
+    public init(
+        _ approximation: any WeightApproximation, epochs: Int, learningRate: Float, m1Mode: Projection.Mode,
+        limit: Int?,
+        source: String, from: String
+    ) throws {
         guard epochs > 0, learningRate > 0, limit.map({ $0 > 0 }) ?? true else {
             throw TransformError("--finetune, --lr and --limit must be positive")
         }
@@ -49,18 +52,24 @@ public struct FineTunedApproximation: ModelTransform {
     public func apply(_ model: QuantizedModel, context: TransformContext) throws -> QuantizedModel {
         let compressed = try approximation.apply(model, context: context)
         guard FileManager.default.fileExists(atPath: model.source) else {
-            throw TransformError("fine-tuning needs the float model \(model.source) that the quantized model was made from")
+            throw TransformError(
+                "fine-tuning needs the float model \(model.source) that the quantized model was made from")
         }
         let graph = try OnnxImporter.load(path: model.source).graph
         var train = try context.trainingImages()
         if let limit { train = train.prefix(limit) }
         let epochs = options.epochs
-        let tuned = try FineTuning.run(graph: graph, quantized: model, compressed: compressed, method: approximation.method, train: train,
-                                       source: source, options: options, maxAccumulatorBits: approximation.maxAccumulatorBits) { event in
+        let tuned = try FineTuning.run(
+            graph: graph, quantized: model, compressed: compressed, method: approximation.method, train: train,
+            source: source, options: options, maxAccumulatorBits: approximation.maxAccumulatorBits
+        ) { event in
             guard case .batch(let epoch, let batch, let batches, let loss, let accuracy) = event else { return }
-            context.progress("fine-tune \(epoch)/\(epochs)", batch, batches, String(format: "loss %.4f  acc %.2f%%", loss, 100 * accuracy))
+            context.progress(
+                "fine-tune \(epoch)/\(epochs)", batch, batches,
+                String(format: "loss %.4f  acc %.2f%%", loss, 100 * accuracy))
         }
-        let record = QuantizedModel.FineTuningRecord(from: from, epochs: epochs, learningRate: Double(options.learningRate), mode: mode.rawValue)
+        let record = QuantizedModel.FineTuningRecord(
+            from: from, epochs: epochs, learningRate: Double(options.learningRate), mode: mode.rawValue)
         context.fineTuned = FineTuningProduct(graph: tuned.graph, quantized: tuned.quantized, record: record)
         var result = tuned.compressed
         result.fineTuning = record

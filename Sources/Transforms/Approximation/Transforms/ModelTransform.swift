@@ -25,7 +25,10 @@ public final class TransformContext {
     /// The budget search's record, when a flow searched.
     public var search: BudgetSearch.Outcome?
 
-    public init(training: @escaping () throws -> ImageDataset, progress: @escaping (String, Int, Int, String) -> Void = { _, _, _, _ in }) {
+    public init(
+        training: @escaping () throws -> ImageDataset,
+        progress: @escaping (String, Int, Int, String) -> Void = { _, _, _, _ in }
+    ) {
         loadTraining = training
         self.progress = progress
     }

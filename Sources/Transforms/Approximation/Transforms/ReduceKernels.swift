@@ -9,7 +9,9 @@ public struct ReduceKernels: ModelTransform {
     public var calibrationCount: Int
 
     public init(_ settings: TransformSettings) {
-        (size, refit, layers, calibrationCount) = (settings.kernelSize, !settings.crop, settings.layers, settings.calibrationCount)
+        (size, refit, layers, calibrationCount) = (
+            settings.kernelSize, !settings.crop, settings.layers, settings.calibrationCount
+        )
     }
 
     public var name: String { "kernel" }
@@ -23,7 +25,8 @@ public struct ReduceKernels: ModelTransform {
         let calibration = try context.trainingImages().prefix(calibrationCount)
         var result = model
         for name in names {
-            result = try KernelReducer.reduce(result, layer: name, size: size, pixels: calibration.pixels, images: calibration.count, refit: refit)
+            result = try KernelReducer.reduce(
+                result, layer: name, size: size, pixels: calibration.pixels, images: calibration.count, refit: refit)
         }
         return result
     }

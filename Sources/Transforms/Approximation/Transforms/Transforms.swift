@@ -18,7 +18,9 @@ public enum Transforms {
     public static func make(_ settings: TransformSettings) throws -> any ModelTransform {
         guard let entry = catalog.first(where: { $0.name == settings.method }) else {
             let names = self.names
-            throw TransformError("--method must be \(names.dropLast().joined(separator: ", ")) or \(names.last!), not '\(settings.method)'")
+            throw TransformError(
+                "--method must be \(names.dropLast().joined(separator: ", ")) or \(names.last!), not '\(settings.method)'"
+            )
         }
         return try entry.make(settings)
     }
