@@ -103,15 +103,28 @@ public enum HandoffReport {
         return ["report.json": try encoder.encode(report) + Data("\n".utf8), "report.html": Data(html(report).utf8)]
     }
 
+    static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+    }
+
+    static func row(_ cells: [String], header: Bool = false) -> String {
+        "<tr>" + cells.map { header ? "<th>\(escape($0))</th>" : "<td>\(escape($0))</td>" }.joined() + "</tr>"
+    }
+
     /// A readable page: the design, the runs, the resources, and per layer the cycles against the ideal.
     static func html(_ r: Report) -> String {
         let d = r.design
-        func escape(_ s: String) -> String {
-            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-        }
-        func row(_ cells: [String], header: Bool = false) -> String {
-            "<tr>" + cells.map { header ? "<th>\(escape($0))</th>" : "<td>\(escape($0))</td>" }.joined() + "</tr>"
-        }
+        var page = designSection(d) + simulationSection(r) + resourcesSection(r)
+        page += placeAndRouteSection(r)
+        page +=
+            "<p>Buffers: activations 2 x \(d.activationWords) words (\(d.activationBufferBits) bits), SB \(d.weightWords) words (\(d.weightBufferBits) bits), "
+            + "bias/shift \(d.paramWords) words (\(d.paramBufferBits) bits).</p></body></html>\n"
+        return page
+    }
+
+
+    /// The design and its cycles per image, per instruction against the ideal.
+    static func designSection(_ d: AcceleratorManifest) -> String {
         let totalMacs = d.layers.map(\.macs).reduce(0, +)
         let ideal = Double(totalMacs) / Double(d.config.tn * d.config.tn)
         var page = """
@@ -136,6 +149,13 @@ public enum HandoffReport {
             ])
         }
         page += "</table>\n" + barChart(d.layers.map { ($0.name, Double($0.cycles), $0.idealCycles) })
+        return page
+    }
+
+    /// What each simulator measured.
+    static func simulationSection(_ r: Report) -> String {
+        let d = r.design
+        var page = ""
         page += "<h2>Simulation</h2>\n"
         if r.simulations.isEmpty {
             page += "<p>Not simulated yet: approxrtl sim DIR.</p>\n"
@@ -160,6 +180,12 @@ public enum HandoffReport {
                 + "The golden model's own top-1 on the \(d.images) bench images: \(String(format: "%.2f%%", 100 * Double(d.goldenCorrect) / Double(max(1, d.images)))) "
                 + "(a bit-exact run over all of them has the same).</p>\n"
         }
+        return page
+    }
+
+    /// What each synthesis target mapped.
+    static func resourcesSection(_ r: Report) -> String {
+        var page = ""
         page += "<h2>Resources</h2>\n"
         if r.synthesis.isEmpty {
             page += "<p>Not synthesized yet: approxrtl synth DIR.</p>\n"
@@ -191,17 +217,12 @@ public enum HandoffReport {
                     + "an upper bound; nextpnr measures the real one where the design fits a part it places.</p>\n"
             }
         }
-        page += placeAndRouteSection(r, escape: escape, row: { row($0, header: $1) })
-        page +=
-            "<p>Buffers: activations 2 x \(d.activationWords) words (\(d.activationBufferBits) bits), SB \(d.weightWords) words (\(d.weightBufferBits) bits), "
-            + "bias/shift \(d.paramWords) words (\(d.paramBufferBits) bits).</p></body></html>\n"
         return page
     }
 
     /// The ECP5 place and route: part, target and routed clock, latency and throughput at it, resources against
     /// the part, the critical path.
-    static func placeAndRouteSection(_ r: Report, escape: (String) -> String, row: ([String], Bool) -> String) -> String
-    {
+    static func placeAndRouteSection(_ r: Report) -> String {
         guard let p = r.synthesis.first(where: { $0.target == .ecp5 })?.placeAndRoute else { return "" }
         var page = "<h2>Place and route</h2>\n<p>\(escape(p.part)), target \(String(format: "%g", p.targetMHz)) MHz: "
         if let speed = r.speed {
@@ -217,13 +238,13 @@ public enum HandoffReport {
         }
         page += String(format: " Yosys and nextpnr-ecp5 took %.0f s.</p>\n", p.seconds)
         if !p.resources.isEmpty {
-            page += "<table>" + row(["resource", "used", "of the part", "percent"], true)
+            page += "<table>" + row(["resource", "used", "of the part", "percent"], header: true)
             for resource in p.resources {
                 page += row(
                     [
                         resource.name, "\(resource.used)", "\(resource.available)",
                         String(format: "%.1f%%", resource.percent),
-                    ], false)
+                    ])
             }
             page += "</table>\n"
         }

@@ -92,16 +92,7 @@ public struct LayerDesign: Sendable {
             )
         }
         let name = moduleName(layer: layer, arch: arch)
-        let unit: GeneratedUnit
-        let pool: Int
-        switch arch {
-        case .baseline:
-            unit = BaselineArray(numbers: numbers, lanes: lanes, name: name).generate()
-            pool = 0
-        case .reuse:
-            pool = try multipliers ?? defaultMultipliers(numbers, lanes: lanes)
-            unit = try ReuseArray(numbers: numbers, lanes: lanes, multipliers: pool, name: name).generate()
-        }
+        let (unit, pool) = try generateUnit(numbers, arch: arch, lanes: lanes, multipliers: multipliers, name: name)
         var files: [String: Data] = [:]
         let text: String
         do { text = try VerilogPrinter.print(unit.module) } catch let error as VerilogError {
@@ -123,22 +114,9 @@ public struct LayerDesign: Sendable {
         files["vectors/expected.hex"] = TestVectors.hex(expected, bits: numbers.outputWidth)
         let rtl = primitives + ["rtl/\(name).v"]
         files["files.f"] = Data((rtl.joined(separator: "\n") + "\n").utf8)
-        // Generous: every beat may wait for gaps and back-pressure, every batch computes in full.
-        let batches = (vectors + lanes - 1) / lanes + (vectors + frame - 1) / frame
-        let timeout = 4 * vectors * (numbers.fan + numbers.channels) + batches * (unit.computeCycles + 8) + 1000
-        files["tb/tb_config.svh"] = Data(
-            """
-            // Written by approxrtl generate: what tb_layer.sv tests.
-            `define DUT \(name)
-            `define IN_WIDTH \(numbers.inputWidth)
-            `define OUT_WIDTH \(numbers.outputWidth)
-            `define FAN \(numbers.fan)
-            `define CHANNELS \(numbers.channels)
-            `define VECTORS \(vectors)
-            `define FRAME \(frame)
-            `define TIMEOUT \(timeout)
-
-            """.utf8)
+        files["tb/tb_config.svh"] = benchConfig(
+            name: name, numbers: numbers, vectors: vectors, lanes: lanes, frame: frame,
+            computeCycles: unit.computeCycles)
         let manifest = DesignManifest(
             model: modelName, layer: layer, arch: arch.rawValue, method: numbers.compression?.method.rawValue ?? "none",
             top: name, rtl: rtl,
@@ -159,6 +137,42 @@ public struct LayerDesign: Sendable {
             files[path] = Data(text.utf8)
         }
         return LayerDesign(manifest: manifest, files: files)
+    }
+
+    /// The unit of `arch`, and its pool of coefficient multipliers (reuse arrays; 0 for the baseline).
+    static func generateUnit(_ numbers: LayerNumbers, arch: Architecture, lanes: Int, multipliers: Int?, name: String)
+        throws
+        -> (unit: GeneratedUnit, pool: Int)
+    {
+        switch arch {
+        case .baseline:
+            return (BaselineArray(numbers: numbers, lanes: lanes, name: name).generate(), 0)
+        case .reuse:
+            let pool = try multipliers ?? defaultMultipliers(numbers, lanes: lanes)
+            return (try ReuseArray(numbers: numbers, lanes: lanes, multipliers: pool, name: name).generate(), pool)
+        }
+    }
+
+    /// tb/tb_config.svh: what tb_layer.sv tests. The timeout is generous: every beat may wait for gaps and
+    /// back-pressure, every batch computes in full.
+    static func benchConfig(
+        name: String, numbers: LayerNumbers, vectors: Int, lanes: Int, frame: Int, computeCycles: Int
+    ) -> Data {
+        let batches = (vectors + lanes - 1) / lanes + (vectors + frame - 1) / frame
+        let timeout = 4 * vectors * (numbers.fan + numbers.channels) + batches * (computeCycles + 8) + 1000
+        return Data(
+            """
+            // Written by approxrtl generate: what tb_layer.sv tests.
+            `define DUT \(name)
+            `define IN_WIDTH \(numbers.inputWidth)
+            `define OUT_WIDTH \(numbers.outputWidth)
+            `define FAN \(numbers.fan)
+            `define CHANNELS \(numbers.channels)
+            `define VECTORS \(vectors)
+            `define FRAME \(frame)
+            `define TIMEOUT \(timeout)
+
+            """.utf8)
     }
 
     /// `<layer>_<arch>`, made a legal lower_snake_case Verilog name.

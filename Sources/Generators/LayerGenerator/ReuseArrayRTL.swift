@@ -239,13 +239,46 @@ extension ReuseArray {
     /// coefficient read and the lanes' moment reads.
     func poolWalkItems(_ g: ReuseGeometry) -> [Item] {
         let (layout, liBits, ptBits, slotBits, termBits) = (g.layout, g.liBits, g.ptBits, g.slotBits, g.termBits)
-        let (coefficientAddressBits, partTerms, channels) = (g.coefficientAddressBits, g.partTerms, g.channels)
+        let (coefficientAddressBits, channels) = (g.coefficientAddressBits, g.channels)
         var items: [Item] = [
             .comment(
                 "Pool walk per multiplier: lane by lane, part by part, term by term (\(g.walk) products per step)."),
             reg("pool_li_q", liBits), reg("pool_pt_q", ptBits), reg("pool_slot_q", slotBits),
             reg("pool_term_q", termBits),
             reg("coef_addr_q", coefficientAddressBits),
+            poolWalkCounters(g),
+            wire(layout.padded ? "coefficient_word" : "coefficient", g.coefficientWordWidth), wire("bias", g.acc),
+            wire("shift", numbers.shiftWidth),
+            romInstance(
+                "u_coefficient_rom", file: "mem/\(name)_coefficients.hex", width: g.coefficientWordWidth,
+                depth: g.coefficientDepth,
+                address: "coef_addr_q", data: layout.padded ? "coefficient_word" : "coefficient"),
+            romInstance(
+                "u_bias_rom", file: "mem/\(name)_bias.hex", width: g.acc, depth: channels, address: "pool_channel_q",
+                data: "bias"),
+            romInstance(
+                "u_shift_rom", file: "mem/\(name)_shift.hex", width: numbers.shiftWidth, depth: channels,
+                address: "pool_channel_q", data: "shift"),
+        ]
+        if layout.padded {
+            items += [
+                .comment(
+                    "{present, C}: a channel with fewer parts than Parts has absent ones, whose moment slots hold another channel's values."
+                ),
+                wire("coefficient", g.cw), wire("coefficient_present", 1),
+                .assign("coefficient", field("coefficient_word", 0, g.cw)),
+                .assign("coefficient_present", field("coefficient_word", g.cw, 1)),
+            ]
+        }
+        return items
+    }
+
+    /// The pool walk's counters: term within part, part slot, lane of the multiplier, and the coefficient address
+    /// (back to the channel's first coefficient for the next lane, on to the next channel's after the last).
+    func poolWalkCounters(_ g: ReuseGeometry) -> Item {
+        let (layout, liBits, ptBits, slotBits, termBits) = (g.layout, g.liBits, g.ptBits, g.slotBits, g.termBits)
+        let (coefficientAddressBits, partTerms, channels) = (g.coefficientAddressBits, g.partTerms, g.channels)
+        return
             .clocked(
                 clock: "clk_i", reset: "rst_ni",
                 onReset: [
@@ -299,31 +332,7 @@ extension ReuseArray {
                                         "coef_addr_q", .binary("coef_addr_q", "+", lit(1, coefficientAddressBits))),
                                 ]),
                         ], [])
-                ]),
-            wire(layout.padded ? "coefficient_word" : "coefficient", g.coefficientWordWidth), wire("bias", g.acc),
-            wire("shift", numbers.shiftWidth),
-            romInstance(
-                "u_coefficient_rom", file: "mem/\(name)_coefficients.hex", width: g.coefficientWordWidth,
-                depth: g.coefficientDepth,
-                address: "coef_addr_q", data: layout.padded ? "coefficient_word" : "coefficient"),
-            romInstance(
-                "u_bias_rom", file: "mem/\(name)_bias.hex", width: g.acc, depth: channels, address: "pool_channel_q",
-                data: "bias"),
-            romInstance(
-                "u_shift_rom", file: "mem/\(name)_shift.hex", width: numbers.shiftWidth, depth: channels,
-                address: "pool_channel_q", data: "shift"),
-        ]
-        if layout.padded {
-            items += [
-                .comment(
-                    "{present, C}: a channel with fewer parts than Parts has absent ones, whose moment slots hold another channel's values."
-                ),
-                wire("coefficient", g.cw), wire("coefficient_present", 1),
-                .assign("coefficient", field("coefficient_word", 0, g.cw)),
-                .assign("coefficient_present", field("coefficient_word", g.cw, 1)),
-            ]
-        }
-        return items
+                ])
     }
 
     /// The pool pipeline's flags: p1 multiplies, p2 accumulates, fin requantizes and writes the lane's result.

@@ -35,6 +35,61 @@ func loadTensorProto(_ url: URL) throws -> Onnx_TensorProto {
     try Onnx_TensorProto(serializedBytes: Data(contentsOf: url))
 }
 
+/// The model with its parameter inputs (weights, biases, broadcast operands) bound as initializers, and the other
+/// inputs as the tensors to feed.
+func bindParameters(_ model: Onnx_ModelProto, inputData: [Onnx_TensorProto]) throws -> (Onnx_ModelProto, [Tensor]) {
+    var bound = model
+    var constantNames = Set<String>()
+    let shapes = Dictionary(uniqueKeysWithValues: zip(model.graph.input.map(\.name), inputData.map(\.dims)))
+    for node in model.graph.node {
+        for (position, name) in node.input.enumerated() where shapes[name] != nil {
+            let isParameter = parameterPositions[node.opType]?.contains(position) ?? false
+            // Add: an operand smaller than the other broadcasts like a bias.
+            let isBroadcastOperand =
+                node.opType == "Add" && node.input.count == 2
+                && {
+                    let other = shapes[node.input[1 - position]] ?? []
+                    return shapes[name]! != other && shapes[name]!.reduce(1, *) < other.reduce(1, *)
+                }()
+            if isParameter || isBroadcastOperand { constantNames.insert(name) }
+        }
+    }
+    var feeds = [Tensor]()
+    for (index, input) in model.graph.input.enumerated() {
+        if constantNames.contains(input.name) {
+            var initializer = inputData[index]
+            initializer.name = input.name
+            bound.graph.initializer.append(initializer)
+        } else {
+            feeds.append(try OnnxImporter.floatTensor(inputData[index], location: "input '\(input.name)'"))
+        }
+    }
+    bound.graph.input.removeAll { constantNames.contains($0.name) }
+    return (bound, feeds)
+}
+
+/// The first output value outside the tolerance (`rtol * |want| + atol`), or a wrong shape; nil when all match.
+func compare(
+    _ outputs: [[Float]], _ expected: [Onnx_TensorProto], graph: Graph, batch: Int,
+    tolerance: (relative: Float, absolute: Float)
+) throws -> String? {
+    let (relativeTolerance, absoluteTolerance) = tolerance
+    for (index, proto) in expected.enumerated() {
+        let reference = try OnnxImporter.floatTensor(proto, location: "output \(index)")
+        let shape = [batch] + graph.nodes[graph.outputs[index]].shape
+        guard shape == reference.shape else {
+            return "output \(index) has shape \(shape), expected \(reference.shape)"
+        }
+        for (i, (actual, want)) in zip(outputs[index], reference.data).enumerated() {
+            let close =
+                abs(actual - want) <= absoluteTolerance + relativeTolerance * abs(want)
+                || (actual.isNaN && want.isNaN)
+            if !close { return "output \(index)[\(i)] = \(actual), expected \(want)" }
+        }
+    }
+    return nil
+}
+
 func runCase(_ directory: URL) -> Outcome {
     do {
         let model = try OnnxImporter.parse(
@@ -60,34 +115,7 @@ func runCase(_ directory: URL) -> Outcome {
             try loadTensorProto(dataDir.appendingPathComponent("output_\($0).pb"))
         }
 
-        // Bind parameter inputs as initializers.
-        var bound = model
-        var constantNames = Set<String>()
-        let shapes = Dictionary(uniqueKeysWithValues: zip(model.graph.input.map(\.name), inputData.map(\.dims)))
-        for node in model.graph.node {
-            for (position, name) in node.input.enumerated() where shapes[name] != nil {
-                let isParameter = parameterPositions[node.opType]?.contains(position) ?? false
-                // Add: an operand smaller than the other broadcasts like a bias.
-                let isBroadcastOperand =
-                    node.opType == "Add" && node.input.count == 2
-                    && {
-                        let other = shapes[node.input[1 - position]] ?? []
-                        return shapes[name]! != other && shapes[name]!.reduce(1, *) < other.reduce(1, *)
-                    }()
-                if isParameter || isBroadcastOperand { constantNames.insert(name) }
-            }
-        }
-        var feeds = [Tensor]()
-        for (index, input) in model.graph.input.enumerated() {
-            if constantNames.contains(input.name) {
-                var initializer = inputData[index]
-                initializer.name = input.name
-                bound.graph.initializer.append(initializer)
-            } else {
-                feeds.append(try OnnxImporter.floatTensor(inputData[index], location: "input '\(input.name)'"))
-            }
-        }
-        bound.graph.input.removeAll { constantNames.contains($0.name) }
+        let (bound, feeds) = try bindParameters(model, inputData: inputData)
 
         let imported: ImportedModel
         do {
@@ -102,18 +130,11 @@ func runCase(_ directory: URL) -> Outcome {
         guard outputs.count == expected.count else {
             return .failed("\(outputs.count) outputs, expected \(expected.count)")
         }
-        for (index, proto) in expected.enumerated() {
-            let reference = try OnnxImporter.floatTensor(proto, location: "output \(index)")
-            let shape = [batch] + imported.graph.nodes[imported.graph.outputs[index]].shape
-            guard shape == reference.shape else {
-                return .failed("output \(index) has shape \(shape), expected \(reference.shape)")
-            }
-            for (i, (actual, want)) in zip(outputs[index], reference.data).enumerated() {
-                let close =
-                    abs(actual - want) <= absoluteTolerance + relativeTolerance * abs(want)
-                    || (actual.isNaN && want.isNaN)
-                if !close { return .failed("output \(index)[\(i)] = \(actual), expected \(want)") }
-            }
+        if let failure = try compare(
+            outputs, expected, graph: imported.graph, batch: batch,
+            tolerance: (relativeTolerance, absoluteTolerance))
+        {
+            return .failed(failure)
         }
         return .passed
     } catch let error as ImportError where error.kind == .unsupported {
