@@ -122,7 +122,6 @@ public enum HandoffReport {
         return page
     }
 
-
     /// The design and its cycles per image, per instruction against the ideal.
     static func designSection(_ d: AcceleratorManifest) -> String {
         let totalMacs = d.layers.map(\.macs).reduce(0, +)

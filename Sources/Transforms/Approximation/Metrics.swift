@@ -148,30 +148,30 @@ extension LayerMetrics {
     /// Per image pixel, the reuse form's operations: coefficient multiplies, small (constant or b-bit) multiplies,
     /// additions, and shifts (power-of-two codes).
     static func operations(_ plan: ReusePlan) -> (multiplies: Int, small: Int, additions: Int, shifts: Int) {
-    var multiplies = 0, small = 0, additions = 0, shiftCount = 0
-    for channel in plan.channels {
-        switch channel {
-        case .sorted(let parts):
-            for part in parts {
-                let ops = part.operations(degree: plan.degree)
-                multiplies += ops.coefficientMultiplies; small += ops.constantMultiplies; additions += ops.additions
-            }
-        case .scaled(let scale, let codes):
-            let used = codes.filter { $0 != 0 }
-            if scale != 0 && !used.isEmpty {
-                multiplies += 1
-                additions += used.count
-                small +=
-                    used.filter {
-                        let m = abs($0); return m & (m - 1) != 0
-                    }.count
-                shiftCount +=
-                    used.filter {
-                        let m = abs($0); return m > 1 && m & (m - 1) == 0
-                    }.count
+        var multiplies = 0, small = 0, additions = 0, shiftCount = 0
+        for channel in plan.channels {
+            switch channel {
+            case .sorted(let parts):
+                for part in parts {
+                    let ops = part.operations(degree: plan.degree)
+                    multiplies += ops.coefficientMultiplies; small += ops.constantMultiplies; additions += ops.additions
+                }
+            case .scaled(let scale, let codes):
+                let used = codes.filter { $0 != 0 }
+                if scale != 0 && !used.isEmpty {
+                    multiplies += 1
+                    additions += used.count
+                    small +=
+                        used.filter {
+                            let m = abs($0); return m & (m - 1) != 0
+                        }.count
+                    shiftCount +=
+                        used.filter {
+                            let m = abs($0); return m > 1 && m & (m - 1) == 0
+                        }.count
+                }
             }
         }
-    }
         return (multiplies, small, additions, shiftCount)
     }
 }

@@ -14,9 +14,11 @@ public struct SweepRow: Codable, Sendable {
     public var smallMultiplies: Int?
     public var refused: String?
 
-    public init(setting: String, method: String, integerTop1: Double?, loss: Double?, paramReduction: Double?,
-                storageReduction: Double?, multipliesEliminated: Double?, operationsSaved: Double?,
-                smallMultiplies: Int?, refused: String?) {
+    public init(
+        setting: String, method: String, integerTop1: Double?, loss: Double?, paramReduction: Double?,
+        storageReduction: Double?, multipliesEliminated: Double?, operationsSaved: Double?,
+        smallMultiplies: Int?, refused: String?
+    ) {
         self.setting = setting; self.method = method; self.integerTop1 = integerTop1; self.loss = loss
         self.paramReduction = paramReduction; self.storageReduction = storageReduction
         self.multipliesEliminated = multipliesEliminated; self.operationsSaved = operationsSaved
@@ -37,8 +39,10 @@ public struct SweepResult: Codable, Sendable {
     public var finetuneEpochs: Int?
     public var rows: [SweepRow]
 
-    public init(model: String, title: String?, source: String, images: Int, floatTop1: Double?, integerTop1: Double,
-                budget: Double, finetuneEpochs: Int?, rows: [SweepRow]) {
+    public init(
+        model: String, title: String?, source: String, images: Int, floatTop1: Double?, integerTop1: Double,
+        budget: Double, finetuneEpochs: Int?, rows: [SweepRow]
+    ) {
         self.model = model; self.title = title; self.source = source; self.images = images; self.floatTop1 = floatTop1
         self.integerTop1 = integerTop1; self.budget = budget; self.finetuneEpochs = finetuneEpochs; self.rows = rows
     }
