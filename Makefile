@@ -91,84 +91,46 @@ build/quantized/%.q.json: models/%.onnx build-release
 # and bit-exact against the golden model under Icarus and Verilator (docs/rtl.md).
 RTL_CHECK_VECTORS ?= 64
 rtl-check: build-release build/quantized/lenet5-fmnist.q.json
-	tools/rtl_check.sh $(RELEASE_BIN)/approxrtl build/quantized/lenet5-fmnist.q.json build/rtl-check $(RTL_CHECK_VECTORS)
+	scripts/rtl_check.sh $(RELEASE_BIN)/approxrtl build/quantized/lenet5-fmnist.q.json build/rtl-check $(RTL_CHECK_VECTORS)
+
+# The experiments by name (models, designs, suites, searches, sweeps) are data: experiments.json.
+EXPERIMENTS := python3 scripts/experiments.py
+suite = $(shell $(EXPERIMENTS) suite $(1))
+ACCEL_MODELS := $(shell $(EXPERIMENTS) compressed)
+build/accelerator-models/%.c.json: $(QUANTIZED)
+	@mkdir -p $(@D)
+	$(RELEASE_BIN)/approxrtl compress $$($(EXPERIMENTS) compress $*) -o $@ --force >/dev/null
 
 # The whole network on the DianNao-style accelerator, bit-exact on every logit (docs/accelerator.md): LeNet-5,
 # vanilla, with each extension and with tanh (NFU-3's tables), on 1,000 test images under Verilator and one under
-# Icarus; VGG-small on 200 under Verilator.
+# Icarus; VGG-small on 200 under Verilator. Quadratic M1 on the reuse lanes and DianNao's own first-layer mapping
+# run in accelerator-10k (make test covers both on random networks under both simulators).
 ACCEL_IMAGES ?= 1000
 ACCEL_ICARUS_IMAGES ?= 1
-ACCEL_MODELS := $(foreach m,swc5 swc-pow2-4 kernel3 feature2 linear12 quadratic3,build/accelerator-models/lenet5-$(m).c.json)
-ACCEL_DESIGNS := lenet5-vanilla:build/quantized/lenet5-fmnist.q.json \
-	lenet5-swc5:build/accelerator-models/lenet5-swc5.c.json:--extensions=swc \
-	lenet5-swc-pow2-4:build/accelerator-models/lenet5-swc-pow2-4.c.json:--extensions=swc \
-	lenet5-kernel3:build/accelerator-models/lenet5-kernel3.c.json:--extensions=kernel \
-	lenet5-feature2:build/accelerator-models/lenet5-feature2.c.json:--extensions=feature \
-	lenet5-linear12-reuse:build/accelerator-models/lenet5-linear12.c.json:--extensions=reuse \
-	lenet5-tanh:build/quantized/lenet5-tanh-fmnist.q.json
-# Beside them, fewer images: VGG-small. Quadratic M1 on the reuse lanes and DianNao's own first-layer mapping run
-# in accelerator-10k (make test covers both on random networks under both simulators).
-ACCEL_MORE := vgg-small-vanilla:build/quantized/vgg-small-fmnist.q.json
-ACCEL_10K_ONLY := lenet5-quadratic3-reuse:build/accelerator-models/lenet5-quadratic3.c.json:--extensions=reuse \
-	lenet5-vanilla-channels:build/quantized/lenet5-fmnist.q.json:--first-layer=channels
-# The compressed models the extensions run: M2 with 5-bit uniform codes (small multipliers) and with 4-bit
-# power-of-two codes (shifts), M4 with every convolution cut to 3x3, M3 with two channels per convolution, M1
-# linear with 12 segments per layer (gapped ranks) and quadratic with 3 per channel (contiguous ranks).
-ACCEL_COMPRESS_swc5 := --method swc --code-bits 5
-ACCEL_COMPRESS_swc-pow2-4 := --method swc --code-bits 4 --codebook pow2
-ACCEL_COMPRESS_kernel3 := --method kernel --kernel-size 3
-ACCEL_COMPRESS_feature2 := --method feature --features 2 --sources 4
-ACCEL_COMPRESS_linear12 := --method linear --segments 12 --group layer
-ACCEL_COMPRESS_quadratic3 := --method quadratic --segments 3 --group channel
-build/accelerator-models/lenet5-%.c.json: build/quantized/lenet5-fmnist.q.json
-	@mkdir -p $(@D)
-	$(RELEASE_BIN)/approxrtl compress $< $(ACCEL_COMPRESS_$*) -o $@ --force >/dev/null
 accelerator-check: build-release $(QUANTIZED) $(ACCEL_MODELS)
-	tools/accelerator_check.sh $(RELEASE_BIN)/approxrtl build/accelerator-check $(ACCEL_IMAGES) $(ACCEL_ICARUS_IMAGES) $(ACCEL_DESIGNS)
-	tools/accelerator_check.sh $(RELEASE_BIN)/approxrtl build/accelerator-check-more 200 0 $(ACCEL_MORE)
+	scripts/accelerator_check.sh $(RELEASE_BIN)/approxrtl build/accelerator-check $(ACCEL_IMAGES) $(ACCEL_ICARUS_IMAGES) $(call suite,accelerator-check)
+	scripts/accelerator_check.sh $(RELEASE_BIN)/approxrtl build/accelerator-check-more 200 0 $(call suite,accelerator-check-more)
 
 # docs/results.md's accelerator section: LeNet-5's designs on all 10,000 test images (the extensions, M1 with its
 # own baseline, the tanh model beside its ReLU twin), the Tn = 4 ones and VGG-small on 1,000 (about 50 minutes, two
 # designs at a time).
-ACCEL_RESULTS := lenet5-vanilla:build/quantized/lenet5-fmnist.q.json \
-	lenet5-channels:build/quantized/lenet5-fmnist.q.json:--first-layer=channels \
-	lenet5-swc5:build/accelerator-models/lenet5-swc5.c.json:--extensions=swc \
-	lenet5-swc-pow2-4:build/accelerator-models/lenet5-swc-pow2-4.c.json:--extensions=swc \
-	lenet5-kernel3:build/accelerator-models/lenet5-kernel3.c.json:--extensions=kernel \
-	lenet5-feature2:build/accelerator-models/lenet5-feature2.c.json:--extensions=feature
-# M1: the approximated weights on the MAC array, and the reuse lanes (their own table, with its own baseline).
-ACCEL_RESULTS_REUSE := lenet5-vanilla:build/quantized/lenet5-fmnist.q.json \
-	lenet5-linear12-mac:build/accelerator-models/lenet5-linear12.c.json \
-	lenet5-linear12-reuse:build/accelerator-models/lenet5-linear12.c.json:--extensions=reuse \
-	lenet5-quadratic3-reuse:build/accelerator-models/lenet5-quadratic3.c.json:--extensions=reuse
-ACCEL_RESULTS_TN4 := lenet5-tn4:build/quantized/lenet5-fmnist.q.json:--tn=4 \
-	lenet5-tn4-kernel3:build/accelerator-models/lenet5-kernel3.c.json:--tn=4,--extensions=kernel \
-	lenet5-tn4-feature2:build/accelerator-models/lenet5-feature2.c.json:--tn=4,--extensions=feature
-# NFU-3's activation tables: LeNet-5 with tanh, vanilla, beside its ReLU twin.
-ACCEL_RESULTS_TANH := lenet5-vanilla:build/quantized/lenet5-fmnist.q.json \
-	lenet5-tanh:build/quantized/lenet5-tanh-fmnist.q.json
-ACCEL_RESULTS_VGG := vgg-small-vanilla:build/quantized/vgg-small-fmnist.q.json \
-	vgg-small-channels:build/quantized/vgg-small-fmnist.q.json:--first-layer=channels
+RESULTS_ACCEL = scripts/accelerator_results.sh $(RELEASE_BIN)/approxrtl build/$(1) $(2) docs/results/accelerator/$(3).md $(call suite,$(1))
 results-accelerator: build-release $(QUANTIZED) $(ACCEL_MODELS)
-	tools/accelerator_results.sh $(RELEASE_BIN)/approxrtl build/results-accelerator 10000 docs/results/accelerator/lenet5.md $(ACCEL_RESULTS) & \
-	{ tools/accelerator_results.sh $(RELEASE_BIN)/approxrtl build/results-accelerator-reuse 10000 docs/results/accelerator/lenet5-reuse.md $(ACCEL_RESULTS_REUSE) && \
-	  tools/accelerator_results.sh $(RELEASE_BIN)/approxrtl build/results-accelerator-tn4 1000 docs/results/accelerator/lenet5-tn4.md $(ACCEL_RESULTS_TN4) && \
-	  tools/accelerator_results.sh $(RELEASE_BIN)/approxrtl build/results-accelerator-vgg 1000 docs/results/accelerator/vgg-small.md $(ACCEL_RESULTS_VGG) && \
-	  tools/accelerator_results.sh $(RELEASE_BIN)/approxrtl build/results-accelerator-tanh 10000 docs/results/accelerator/lenet5-tanh.md $(ACCEL_RESULTS_TANH); }; \
+	$(call RESULTS_ACCEL,results-accelerator,10000,lenet5) & \
+	{ $(call RESULTS_ACCEL,results-accelerator-reuse,10000,lenet5-reuse) && \
+	  $(call RESULTS_ACCEL,results-accelerator-tn4,1000,lenet5-tn4) && \
+	  $(call RESULTS_ACCEL,results-accelerator-vgg,1000,vgg-small) && \
+	  $(call RESULTS_ACCEL,results-accelerator-tanh,10000,lenet5-tanh); }; \
 	wait
 
 # docs/results.md's FPGA section: LeNet-5, vanilla and with SWC lanes, at Tn = 4 and 16, generated for the
 # LFE5U-85F, simulated on 1,000 test images and placed and routed with nextpnr-ecp5 (about an hour).
-FPGA_RESULTS := lenet5-tn4:build/quantized/lenet5-fmnist.q.json:--tn=4 \
-	lenet5-tn16:build/quantized/lenet5-fmnist.q.json:--tn=16 \
-	lenet5-swc5-tn4:build/accelerator-models/lenet5-swc5.c.json:--tn=4,--extensions=swc \
-	lenet5-swc5-tn16:build/accelerator-models/lenet5-swc5.c.json:--tn=16,--extensions=swc
-results-fpga: build-release build/quantized/lenet5-fmnist.q.json build/accelerator-models/lenet5-swc5.c.json
-	tools/fpga_results.sh $(RELEASE_BIN)/approxrtl build/results-fpga 1000 85k docs/results/fpga/lenet5.md $(FPGA_RESULTS)
+results-fpga: build-release $(QUANTIZED) $(ACCEL_MODELS)
+	scripts/fpga_results.sh $(RELEASE_BIN)/approxrtl build/results-fpga 1000 85k docs/results/fpga/lenet5.md $(call suite,results-fpga)
 
 # All 10,000 Fashion-MNIST test images through every accelerator design under Verilator (wall time per run).
 accelerator-10k: build-release $(QUANTIZED) $(ACCEL_MODELS)
-	tools/accelerator_check.sh $(RELEASE_BIN)/approxrtl build/accelerator-10k 10000 0 $(ACCEL_DESIGNS) $(ACCEL_10K_ONLY) $(ACCEL_MORE)
+	scripts/accelerator_check.sh $(RELEASE_BIN)/approxrtl build/accelerator-10k 10000 0 $(call suite,accelerator-check) $(call suite,accelerator-10k-only) $(call suite,accelerator-check-more)
 
 # One generated design's bench: make sim DESIGN=build/conv1 SIM=verilator (or iverilog; both when SIM is empty).
 sim: build-release
@@ -245,10 +207,9 @@ results: results-lenet results-vgg results-rtl results-slim results-accelerator 
 	$(MAKE) results-doc
 
 comma := ,
-# The accuracy-budget search on both bundled models: M4 alone, M3 alone and both, within 1 and within 0.5 points,
-# and VGG-small's M3 and both within 0.25 (about 2 hours, most of it VGG-small). Each run is MODEL:REDUCTIONS:BUDGET.
-SLIM_RUNS := $(foreach m,lenet5 vgg-small,$(foreach k,kernel feature kernel$(comma)feature,$(foreach b,1.0 0.5,$(m):$(k):$(b)))) \
-	vgg-small:feature:0.25 vgg-small:kernel$(comma)feature:0.25
+# The accuracy-budget search on both bundled models (experiments.json, "slim": M4 alone, M3 alone and both,
+# within 1 and within 0.5 points, and VGG-small's M3 and both within 0.25; about 2 hours, most of it VGG-small).
+SLIM_RUNS = $(shell $(EXPERIMENTS) slim)
 results-slim: build-release $(QUANTIZED)
 	@mkdir -p build/results-slim docs/results/slim
 	@for run in $(SLIM_RUNS); do \
@@ -257,11 +218,11 @@ results-slim: build-release $(QUANTIZED)
 	  $(RELEASE_BIN)/approxrtl compress build/quantized/$$model-fmnist.q.json --method slim --budget $$budget --reductions $$kinds \
 	    -o build/results-slim/$$tag.c.json --force --json > build/results-slim/$$tag.json || exit 1; \
 	done
-	python3 tools/slim_results.py --output docs/results/slim/slim.md $(foreach r,$(SLIM_RUNS),build/results-slim/$(shell echo $(r) | tr :, -+).json)
+	python3 scripts/slim_results.py --output docs/results/slim/slim.md $(foreach r,$(SLIM_RUNS),build/results-slim/$(subst :,-,$(subst $(comma),+,$(r))).json)
 
 # LeNet-5's layers as reuse and baseline arrays through Yosys and nextpnr-ice40 (about 15 minutes).
 results-rtl: build-release build/quantized/lenet5-fmnist.q.json
-	tools/rtl_results.sh $(RELEASE_BIN)/approxrtl build/quantized/lenet5-fmnist.q.json build/results-rtl docs/results/hardware "LeNet-5 / Fashion-MNIST"
+	scripts/rtl_results.sh $(RELEASE_BIN)/approxrtl build/quantized/lenet5-fmnist.q.json build/results-rtl docs/results/hardware "LeNet-5 / Fashion-MNIST"
 
 # Assembles docs/results.md from the stored sweeps (`approxrtl sweep --replot DIR` re-renders one of them).
 results-doc:
@@ -278,16 +239,9 @@ results-doc:
 	@echo "wrote docs/results.md"
 
 results-lenet: build-release build/quantized/lenet5-fmnist.q.json
-	$(SWEEP) build/quantized/lenet5-fmnist.q.json --title "LeNet-5 / Fashion-MNIST" -o docs/results/lenet5 --force \
-	  --methods linear,quadratic,swc --groups layer,channel,kernel --layer-segments 8,12,16,20,24,32,48 \
-	  --channel-segments 1,2,3,4,6 --kernel-segments 1,2,3 --codebooks uniform,pow2 --code-bits 3,4,5,6 --thresholds 0,0.1
-	$(SWEEP) build/quantized/lenet5-fmnist.q.json --title "LeNet-5 / Fashion-MNIST" -o docs/results/lenet5-finetuned --force \
-	  --finetune 2 --methods linear,quadratic,swc --groups layer,channel --layer-segments 4,6,8 --channel-segments 1,2 \
-	  --codebooks uniform,pow2 --code-bits 3,4
+	eval $(SWEEP) $$($(EXPERIMENTS) sweep lenet5)
+	eval $(SWEEP) $$($(EXPERIMENTS) sweep lenet5-finetuned)
 
 results-vgg: build-release build/quantized/vgg-small-fmnist.q.json
-	$(SWEEP) build/quantized/vgg-small-fmnist.q.json --title "VGG-small / Fashion-MNIST" -o docs/results/vgg-small --force \
-	  --methods linear,swc --groups layer,channel --layer-segments 8,16,32,64 --channel-segments 1,2,3,4 \
-	  --codebooks uniform,pow2 --code-bits 4,5,6
-	$(SWEEP) build/quantized/vgg-small-fmnist.q.json --title "VGG-small / Fashion-MNIST" -o docs/results/vgg-small-finetuned --force \
-	  --finetune 2 --methods linear,swc --groups layer --layer-segments 8 --codebooks uniform,pow2 --code-bits 4
+	eval $(SWEEP) $$($(EXPERIMENTS) sweep vgg-small)
+	eval $(SWEEP) $$($(EXPERIMENTS) sweep vgg-small-finetuned)

@@ -2,8 +2,8 @@
 # The reuse-vs-baseline hardware table of docs/results.md (`make results-rtl`): every conv and dense layer of a
 # quantized model as (1) the plain-MAC array of the uncompressed 8-bit layer, (2) the plain-MAC array of the
 # compressed layer (same integer results as the reuse array), (3) the reuse array, for M1 linear (channel groups,
-# contiguous: adders only) and M2 SWC; Yosys + nextpnr-ice40 (seed 1) on each; tools/rtl_results.py writes the page.
-#   tools/rtl_results.sh APPROXRTL QUANTIZED.q.json WORKDIR OUTPUT_DIR TITLE
+# contiguous: adders only) and M2 SWC; Yosys + nextpnr-ice40 (seed 1) on each; scripts/rtl_results.py writes the page.
+#   scripts/rtl_results.sh APPROXRTL QUANTIZED.q.json WORKDIR OUTPUT_DIR TITLE
 set -euo pipefail
 approxrtl=$(realpath "$1"); quantized=$2; work=$3; out=$4; title=$5
 mkdir -p "$work" "$out"

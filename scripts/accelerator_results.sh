@@ -2,7 +2,7 @@
 # docs/results.md's accelerator section (`make results-accelerator`): LeNet-5 and VGG-small on the DianNao-style
 # accelerator, vanilla and with each extension, each simulated whole-network on IMAGES test images under Verilator
 # (bit-exact against the golden model), resources from Yosys's word-level netlist, and side by side.
-#   tools/accelerator_results.sh APPROXRTL WORKDIR IMAGES OUTPUT.md NAME:MODEL[:OPTIONS]...
+#   scripts/accelerator_results.sh APPROXRTL WORKDIR IMAGES OUTPUT.md NAME:MODEL[:OPTIONS]...
 # IMAGES = 0 rewrites OUTPUT.md from the folders of an earlier run (nothing simulated again).
 set -euo pipefail
 approxrtl=$(realpath "$1"); work=$2; images=$3; output=$4; shift 4

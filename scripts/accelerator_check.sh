@@ -3,7 +3,7 @@
 # generated, lint-checked (Verilator -Wall, Icarus -Wall, no waivers) and simulated whole-network, every logit of
 # every image compared with the golden model, under Verilator (many images) and Icarus (a few; it is slow). Two
 # runs at a time.
-#   tools/accelerator_check.sh APPROXRTL WORKDIR VERILATOR_IMAGES ICARUS_IMAGES NAME:MODEL[:GENERATE OPTIONS]...
+#   scripts/accelerator_check.sh APPROXRTL WORKDIR VERILATOR_IMAGES ICARUS_IMAGES NAME:MODEL[:GENERATE OPTIONS]...
 # (options joined by commas: --extensions=swc,--tn=8)
 set -euo pipefail
 approxrtl=$(realpath "$1"); work=$2; images=$3; icarus_images=$4; shift 4

@@ -3,7 +3,7 @@
 # ECP5 part, each design simulated on IMAGES test images under Verilator (bit-exact against the golden model) and
 # placed and routed with Yosys and nextpnr-ecp5 (`approxrtl synth --target ecp5`), then side by side with the
 # wall time of each place and route.
-#   tools/fpga_results.sh APPROXRTL WORKDIR IMAGES DEVICE OUTPUT.md NAME:MODEL[:OPTIONS]...
+#   scripts/fpga_results.sh APPROXRTL WORKDIR IMAGES DEVICE OUTPUT.md NAME:MODEL[:OPTIONS]...
 set -euo pipefail
 approxrtl=$(realpath "$1"); work=$2; images=$3; device=$4; output=$5; shift 5
 mkdir -p "$work" "$(dirname "$output")"

@@ -2,7 +2,7 @@
 # Every conv and dense layer of a quantized model, compressed three ways, generated as a reuse array and as the
 # plain-MAC baseline, lint-checked (Verilator -Wall, Icarus -Wall, no waivers) and simulated bit-exact against the
 # golden model under both simulators (`make rtl-check`, part of `make test`). Two designs at a time.
-#   tools/rtl_check.sh APPROXRTL QUANTIZED.q.json WORKDIR VECTORS
+#   scripts/rtl_check.sh APPROXRTL QUANTIZED.q.json WORKDIR VECTORS
 set -euo pipefail
 approxrtl=$(realpath "$1"); quantized=$2; work=$3; vectors=$4
 mkdir -p "$work"
