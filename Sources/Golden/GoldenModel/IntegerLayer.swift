@@ -60,7 +60,9 @@ struct IntegerLayer: Sendable {
         activation = layer.activation
         logits = layer.logits ?? false
         bits = activationBits
-        plan = layer.compression.map { ReusePlan($0, weightShape: layer.weightShape!) }
+        plan = layer.compression.flatMap { compression in
+            layer.weightShape.map { ReusePlan(compression, weightShape: $0) }
+        }
         features = layer.approximatedFeatures?.features ?? []
     }
 

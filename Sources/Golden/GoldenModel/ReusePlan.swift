@@ -37,7 +37,7 @@ public struct ReusePlan: Sendable {
         let channels = weightShape[0], fan = weightShape.reduce(1, *) / channels
         switch compression.method {
         case .linear, .quadratic:
-            degree = compression.degree!
+            degree = compression.method == .linear ? 1 : 2
             var parts = [[Part]](repeating: [], count: channels)
             for group in compression.groups ?? [] {
                 for segment in group.segments {

@@ -138,7 +138,7 @@ extension QuantizedModel {
         case (_?, _?):
             throw fail("has both weights and a compression; a compressed layer stores only the compression")
         }
-        let weights = layer.effectiveWeights!
+        let weights = try layer.numbers().weights
         if let sizes = layer.kernelSizes {
             try validateKernelSizes(sizes, weights: weights, shape: shape, kind: layer.kind, fail: fail)
         }
@@ -275,9 +275,10 @@ extension QuantizedModel {
                             "group \(g): segments must be contiguous and non-empty from rank 0 (segment at \(segment.start))"
                         )
                     }
-                    guard segment.coefficients.count == compression.degree! + 1 else {
+                    let terms = (compression.degree ?? 0) + 1
+                    guard segment.coefficients.count == terms else {
                         throw fail(
-                            "group \(g): a \(compression.method.rawValue) segment has \(compression.degree! + 1) coefficients, not \(segment.coefficients.count)"
+                            "group \(g): a \(compression.method.rawValue) segment has \(terms) coefficients, not \(segment.coefficients.count)"
                         )
                     }
                     if let bad = segment.coefficients.first(where: { abs($0) > limit }) {

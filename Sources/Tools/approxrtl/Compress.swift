@@ -96,7 +96,7 @@ struct Compress: ParsableCommand {
     /// Writes the result and prints its per-layer metrics (or one JSON object), then `summary`'s line.
     func writeAndReport(_ result: QuantizedModel, summary: (ModelMetrics) -> String) throws {
         try writeOutput(result.encoded(), to: output, force: force)
-        let metrics = ModelMetrics(result)
+        let metrics = try ModelMetrics(result)
         if json {
             try printJSON([
                 "model": model, "output": output, "method": settings.description, "metrics": jsonObject(metrics),
@@ -117,7 +117,7 @@ extension Compress {
     ) throws {
         let directory = data ?? FashionMNIST.defaultDirectory
         try writeOutput(result.encoded(), to: output, force: force)
-        let metrics = ModelMetrics(result)
+        let metrics = try ModelMetrics(result)
         let test = try FashionMNIST.load(split: .test, directory: directory)
         let before = 100 * (try Accuracy.integer(quantized, on: test))
         let after = 100 * (try Accuracy.integer(result, on: test))

@@ -24,7 +24,7 @@ struct Report: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let compressed = try QuantizedModel.load(path: model)
-            let metrics = ModelMetrics(compressed)
+            let metrics = try ModelMetrics(compressed)
             var accuracies: [String: Double] = [:]
             if eval {
                 let images = try Accuracy.testImages(dataset: dataset, data: data, limit: limit)

@@ -139,7 +139,7 @@ struct Sweep: ParsableCommand {
                             limit: trainLimit, source: quantized.source, from: model)
                     }
                     let compressed = try transform.apply(quantized, context: context)
-                    let metrics = ModelMetrics(compressed)
+                    let metrics = try ModelMetrics(compressed)
                     let top1 = try Accuracy.integer(compressed, on: images)
                     rows.append(
                         SweepRow(

@@ -106,13 +106,14 @@ public enum BudgetSearch {
         let index = model.layers.firstIndex { $0.name == reduced.name }!
         let old = model.layers[index]
         var layer = old
-        let shape = layer.weightShape!, channels = shape[0], fan = shape.reduce(1, *) / channels
-        var codes = layer.weights!, exponents = layer.weightExponents!, bias = layer.bias!
-        var sizes = layer.kernelSizes ?? [Int](repeating: shape[2], count: channels)
-        codes.replaceSubrange((c * fan)..<((c + 1) * fan), with: reduced.weights![(c * fan)..<((c + 1) * fan)])
-        exponents[c] = reduced.weightExponents![c]
-        bias[c] = reduced.bias![c]
-        sizes[c] = reduced.kernelSizes![c]
+        let (mine, theirs) = (try layer.numbers(), try reduced.numbers())
+        let (channels, fan) = (mine.channels, mine.fan)
+        var (codes, exponents, bias) = (mine.weights, mine.exponents, mine.bias)
+        var sizes = layer.kernelSizes ?? [Int](repeating: mine.shape[2], count: channels)
+        codes.replaceSubrange((c * fan)..<((c + 1) * fan), with: theirs.weights[(c * fan)..<((c + 1) * fan)])
+        exponents[c] = theirs.exponents[c]
+        bias[c] = theirs.bias[c]
+        sizes[c] = reduced.kernelSizes?[c] ?? mine.shape[2]
         layer.weights = codes
         layer.kernelSizes = sizes
         try layer.settleKeepingFeatures(of: old, effectiveWeights: codes, exponents: exponents, bias: bias, in: model)

@@ -54,7 +54,7 @@ final class BudgetSearcher {
             if entry.version == steps.count {
                 // Measured on this very model already and still the best: apply it (the same trial again, the
                 // fits are deterministic).
-                steps.append(step(entry.candidate, before: current, after: trial, top1: entry.measure.top1))
+                steps.append(try step(entry.candidate, before: current, after: trial, top1: entry.measure.top1))
                 (current, currentMeasure) = (trial, entry.measure)
                 decided += 1
                 // The channel's next kernel step joins, with its predecessor's score until it is measured.
@@ -68,7 +68,7 @@ final class BudgetSearcher {
             }
             let result = try measure(trial)
             guard result.fits else { decided += 1; continue }
-            let saved = ModelMetrics(current).total.liveMacs - ModelMetrics(trial).total.liveMacs
+            let saved = try ModelMetrics(current).total.liveMacs - ModelMetrics(trial).total.liveMacs
             entries.append(
                 (
                     entry.candidate, entry.order, score(saved: saved, from: currentMeasure, to: result), steps.count,
@@ -86,7 +86,7 @@ final class BudgetSearcher {
             guard let trial = try apply(candidate, to: model, version: 0) else { continue }
             let result = try measure(trial)
             guard result.fits else { continue }
-            let saved = ModelMetrics(model).total.liveMacs - ModelMetrics(trial).total.liveMacs
+            let saved = try ModelMetrics(model).total.liveMacs - ModelMetrics(trial).total.liveMacs
             entries.append((candidate, i, score(saved: saved, from: start, to: result), 0, result))
         }
         return entries
@@ -167,7 +167,7 @@ final class BudgetSearcher {
         guard !approximated.contains(candidate.channel) else { return nil }
         switch candidate.kind {
         case .kernel:
-            guard (layer.kernelSizes?[candidate.channel] ?? layer.weightShape![2]) == candidate.size + 2 else {
+            guard (layer.kernelSizes?[candidate.channel] ?? layer.weightShape?[2]) == candidate.size + 2 else {
                 return nil
             }
             return try BudgetSearch.applyKernel(
@@ -191,7 +191,8 @@ final class BudgetSearcher {
     }
 
     /// The record of an applied step.
-    func step(_ candidate: Candidate, before: QuantizedModel, after: QuantizedModel, top1: Double) -> BudgetSearch.Step
+    func step(_ candidate: Candidate, before: QuantizedModel, after: QuantizedModel, top1: Double) throws
+        -> BudgetSearch.Step
     {
         let layer = after.layers.first { $0.name == candidate.layer }!
         let sources =
@@ -200,7 +201,7 @@ final class BudgetSearcher {
         return BudgetSearch.Step(
             layer: candidate.layer, channel: candidate.channel, kind: candidate.kind,
             kernelSize: candidate.kind == .kernel ? layer.kernelSizes?[candidate.channel] : nil, sources: sources,
-            macsSaved: ModelMetrics(before).total.liveMacs - ModelMetrics(after).total.liveMacs,
+            macsSaved: try ModelMetrics(before).total.liveMacs - ModelMetrics(after).total.liveMacs,
             validationTop1: top1)
     }
 }

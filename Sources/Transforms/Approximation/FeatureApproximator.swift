@@ -31,7 +31,8 @@ public enum FeatureApproximator {
         _ model: QuantizedModel, layer name: String, pixels: [UInt8], images: Int, sampleLimit: Int = 4000
     ) throws -> Samples {
         let layer = try convolution(model, name)
-        let codes = layer.effectiveWeights!, exponents = layer.weightExponents!, bias = layer.bias!
+        let numbers = try layer.numbers()
+        let (codes, exponents, bias) = (numbers.weights, numbers.exponents, numbers.bias)
         let channels = exponents.count, fan = codes.count / channels
         let golden = try GoldenModel(model)
         let function = try LayerFunction(model: model, layer: name)
@@ -69,8 +70,9 @@ public enum FeatureApproximator {
     }
 
     /// The QR ranking of a layer's channels from their real weights (approximated ones, all-zero, come last).
-    public static func ranking(_ layer: QuantizedModel.Layer) -> (order: [Int], pivots: [Double]) {
-        let codes = layer.effectiveWeights!, exponents = layer.weightExponents!
+    public static func ranking(_ layer: QuantizedModel.Layer) throws -> (order: [Int], pivots: [Double]) {
+        let numbers = try layer.numbers()
+        let (codes, exponents) = (numbers.weights, numbers.exponents)
         let fan = codes.count / exponents.count
         let real = codes.indices.map { Double(codes[$0]) * pow(2, Double(exponents[$0 / fan])) }
         return FeatureRanking.rank(weights: real, features: exponents.count)
@@ -89,7 +91,7 @@ public enum FeatureApproximator {
                 layer: name,
                 "feature approximation comes before weight approximation (M1/M2): the layer is already compressed")
         }
-        let channels = layer.weightShape![0]
+        let channels = try layer.numbers().channels
         let existing = layer.approximatedFeatures
         let approximated = existing?.channels ?? []
         let pinned = Set(existing?.features.flatMap(\.sources) ?? [])
@@ -112,7 +114,7 @@ public enum FeatureApproximator {
             throw QuantizationError(
                 layer: name, "the layer's approximated features use \(bits)-bit coefficients, not \(coefficientBits)")
         }
-        let order = ranking(layer).order
+        let order = try ranking(layer).order
         let excluded = approximated.union(chosen)
         let fits = chosen.map { j in
             let kept = sources(of: j, m: m, order: order, excluded: excluded)
@@ -121,13 +123,13 @@ public enum FeatureApproximator {
                 channel: j, sources: kept, coefficients: fit.coefficients, bias: fit.bias, residual: fit.residual)
         }
         // The old record in real numbers, with the new features, quantized together.
-        var real = existing.map { realFeatures($0, layer: layer) } ?? []
+        var real = try existing.map { try realFeatures($0, layer: layer) } ?? []
         real += fits
-        var codes = layer.weights!
+        var codes = try layer.numbers().weights
         let fan = codes.count / channels
         for j in chosen { for k in 0..<fan { codes[j * fan + k] = 0 } }
         layer.weights = codes
-        var exponents = layer.weightExponents!, bias = layer.bias!
+        var (exponents, bias) = (try layer.numbers().exponents, try layer.numbers().bias)
         try layer.quantizeFeatures(
             real, coefficientBits: coefficientBits, effectiveWeights: codes, exponents: &exponents, bias: &bias,
             in: model, maxAccumulatorBits: model.maxAccumulatorBits)
@@ -151,7 +153,7 @@ public enum FeatureApproximator {
         let samples = try samples(model, layer: name, pixels: pixels, images: images)
         let taken = (layer.approximatedFeatures?.channels ?? []).union(
             layer.approximatedFeatures?.features.flatMap(\.sources) ?? [])
-        let order = ranking(layer).order
+        let order = try ranking(layer).order
         let residuals = FeatureApproximation.sensitivity(samples.values, features: samples.channels, order: order, m: m)
         let chosen = (0..<samples.channels).filter { !taken.contains($0) }.sorted {
             (residuals[$0], $0) < (residuals[$1], $1)
@@ -177,7 +179,7 @@ public enum FeatureApproximator {
         guard m >= 1, m < channels else {
             throw QuantizationError(layer: name, "--sources must lie in 1..<\(channels)")
         }
-        let (order, pivots) = ranking(layer)
+        let (order, pivots) = try ranking(layer)
         let samples = try samples(model, layer: name, pixels: pixels, images: images)
         let residuals = FeatureApproximation.sensitivity(samples.values, features: channels, order: order, m: m)
         return (0..<channels).map { c in
@@ -187,14 +189,15 @@ public enum FeatureApproximator {
     }
 
     /// A record's combinations in real numbers: a = A * 2^(E_j - e_k), b = B_j * 2^(E_j + input exponent).
-    static func realFeatures(_ record: ApproximatedFeatures, layer: QuantizedModel.Layer) -> [RealFeature] {
-        let exponents = layer.weightExponents!
+    static func realFeatures(_ record: ApproximatedFeatures, layer: QuantizedModel.Layer) throws -> [RealFeature] {
+        let numbers = try layer.numbers()
+        let (exponents, bias) = (numbers.exponents, numbers.bias)
         return record.features.map { f in
             let e = exponents[f.channel]
             return RealFeature(
                 channel: f.channel, sources: f.sources,
                 coefficients: zip(f.coefficients, f.sources).map { Double($0) * pow(2, Double(e - exponents[$1])) },
-                bias: Double(layer.bias![f.channel]) * pow(2, Double(e + layer.inputExponent)), residual: 0)
+                bias: Double(bias[f.channel]) * pow(2, Double(e + layer.inputExponent)), residual: 0)
         }
     }
 

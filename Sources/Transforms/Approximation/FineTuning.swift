@@ -130,7 +130,7 @@ public enum FineTuning {
         if case .sortedWeights(var options) = method {
             options.segmentCounts = Dictionary(
                 uniqueKeysWithValues: layers.map { layer in
-                    (layer.name, (layer.compression!.groups ?? []).map { $0.segments.map(\.count) })
+                    (layer.name, (layer.compression?.groups ?? []).map { $0.segments.map(\.count) })
                 })
             final = .sortedWeights(options)
         }

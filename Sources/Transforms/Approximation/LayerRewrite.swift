@@ -17,16 +17,17 @@ extension QuantizedModel.Layer {
         with compression: Compression, exponents: [Int], in model: QuantizedModel,
         maxAccumulatorBits: Int
     ) throws -> QuantizedModel.Layer {
+        let numbers = try self.numbers()
         var result = self
         var compression = compression
         compression.originalAccumulatorBits = accumulatorBits
         result.weights = nil
         result.compression = compression
-        let newBias = zip(bias!, zip(weightExponents!, exponents)).map { b, e in
+        let newBias = zip(numbers.bias, zip(numbers.exponents, exponents)).map { b, e in
             e.1 <= e.0 ? b << (e.0 - e.1) : FixedPoint.code(Double(b), exponent: e.1 - e.0)
         }
         try result.settleKeepingFeatures(
-            of: self, effectiveWeights: result.effectiveWeights!, exponents: exponents, bias: newBias,
+            of: self, effectiveWeights: try result.numbers().weights, exponents: exponents, bias: newBias,
             in: model, maxAccumulatorBits: maxAccumulatorBits)
         return result
     }
@@ -43,7 +44,7 @@ extension QuantizedModel.Layer {
         var exponents = exponents, bias = bias
         if let record = old.approximatedFeatures {
             try quantizeFeatures(
-                FeatureApproximator.realFeatures(record, layer: old), coefficientBits: record.coefficientBits,
+                try FeatureApproximator.realFeatures(record, layer: old), coefficientBits: record.coefficientBits,
                 effectiveWeights: codes, exponents: &exponents, bias: &bias, in: model, maxAccumulatorBits: limit)
         }
         let range = model.inputRange(of: self)

@@ -52,9 +52,9 @@ public struct ModelMetrics: Codable, Equatable, Sendable {
         return 1 - Double(after) / Double(max(before, 1))
     }
 
-    public init(_ model: QuantizedModel) {
-        layers = model.layers.filter { $0.kind == .conv2d || $0.kind == .dense }.map {
-            LayerMetrics($0, weightBits: model.weightBits)
+    public init(_ model: QuantizedModel) throws {
+        layers = try model.layers.filter { $0.kind == .conv2d || $0.kind == .dense }.map {
+            try LayerMetrics($0, weightBits: model.weightBits)
         }
         var sum = LayerMetrics(
             name: "total", method: "", outputs: 0, macs: 0, liveMacs: 0, paramsBefore: 0, paramsAfter: 0,
@@ -79,11 +79,12 @@ public struct ModelMetrics: Codable, Equatable, Sendable {
 func bitsFor(_ n: Int) -> Int { n <= 1 ? 0 : Int.bitWidth - (n - 1).leadingZeroBitCount }
 
 extension LayerMetrics {
-    init(_ layer: QuantizedModel.Layer, weightBits: Int) {
-        let shape = layer.weightShape!
+    init(_ layer: QuantizedModel.Layer, weightBits: Int) throws {
+        let numbers = try layer.numbers()
+        let shape = numbers.shape
         let count = shape.reduce(1, *), channels = shape[0], fan = count / channels
         let pixels = layer.kind == .conv2d ? layer.shape[1] * layer.shape[2] : 1
-        let accBits = layer.accumulatorBits!
+        let accBits = numbers.accumulatorBits
         name = layer.name
         outputs = channels * pixels
         macs = outputs * fan
@@ -125,22 +126,22 @@ extension LayerMetrics {
         smallMultiplies = small * pixels
         additionsAfter = (additions + combinationMacs) * pixels
         shifts = shiftCount * pixels
-        switch compression.method {
-        case .linear, .quadratic:
-            let groups = compression.groups ?? []
+        switch try compression.form() {
+        case .sorted(let m1):
+            let groups = m1.groups
             let coefficients = groups.reduce(0) { $0 + $1.segments.reduce(0) { $0 + $1.coefficients.count } }
             paramsAfter = coefficients + channels + combinationMacs
             permutationBits = groups.reduce(0) {
                 $0 + $1.order.count * bitsFor($1.order.count) + $1.segments.count * bitsFor($1.order.count + 1)
             }
             storageBitsAfter =
-                coefficients * compression.coefficientBits! + permutationBits + channels * accBits + combinationBits
-        case .swc:
+                coefficients * m1.coefficientBits + permutationBits + channels * accBits + combinationBits
+        case .scaled(let m2):
             // Approximated channels store no codes or scale.
             let computed = channels - approximated.count
             paramsAfter = computed * fan + 2 * computed + approximated.count + combinationMacs
             storageBitsAfter =
-                computed * fan * compression.codeBits! + computed * compression.scaleBits! + channels * accBits
+                computed * fan * m2.codeBits + computed * m2.scaleBits + channels * accBits
                 + combinationBits
         }
     }

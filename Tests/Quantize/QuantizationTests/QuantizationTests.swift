@@ -78,6 +78,30 @@ final class QuantizedModelFileTests: XCTestCase {
         }
     }
 
+    /// The typed views give every kind's fields without optionals, and an error naming the layer (not a trap) on
+    /// an unvalidated value that lacks one.
+    func testTypedViewsOfLayersAndCompressions() throws {
+        let model = try smallModel()
+        let conv = try XCTUnwrap(model.layers.first { $0.kind == .conv2d })
+        guard case .conv2d(let window, let numbers) = try conv.op() else { return XCTFail("conv2d expected") }
+        XCTAssertEqual([window.kernelHeight, window.kernelWidth], conv.kernel)
+        XCTAssertEqual([window.padTop, window.padLeft, window.padBottom, window.padRight], conv.pads)
+        XCTAssertEqual(numbers.shape, conv.weightShape)
+        XCTAssertEqual(numbers.channels * numbers.fan, conv.weights?.count)
+        XCTAssertEqual(numbers.accumulatorBits, conv.accumulatorBits)
+        var broken = conv
+        broken.stride = nil
+        XCTAssertThrowsError(try broken.window()) { XCTAssertTrue("\($0)".contains(conv.name), "\($0)") }
+        broken = conv
+        broken.bias = nil
+        XCTAssertThrowsError(try broken.op()) { XCTAssertTrue("\($0)".contains("bias"), "\($0)") }
+        var swc = Compression(method: .swc)
+        XCTAssertThrowsError(try swc.form()) { XCTAssertTrue("\($0)".contains("codebook"), "\($0)") }
+        (swc.codebook, swc.codeBits, swc.scaleBits, swc.scales, swc.codes) = (.pow2, 4, 12, [3], [1, -2])
+        guard case .scaled(let m2) = try swc.form() else { return XCTFail("scaled expected") }
+        XCTAssertEqual(m2.codes, [1, -2])
+    }
+
     func testInvalidFilesAreRefusedWithAClearMessage() throws {
         var model = try smallModel()
         model.version = 2

@@ -45,7 +45,7 @@ final class BudgetSearchTests: XCTestCase {
                 guard let record = layer.approximatedFeatures else { continue }
                 XCTAssertTrue(record.features.allSatisfy { $0.sources.allSatisfy { !record.channels.contains($0) } })
             }
-            let all = ModelMetrics(everything.model).total
+            let all = try ModelMetrics(everything.model).total
             XCTAssertEqual(all.macs - all.liveMacs, everything.steps.reduce(0) { $0 + $1.macsSaved })
 
             let tight = try search(5)
@@ -56,7 +56,7 @@ final class BudgetSearchTests: XCTestCase {
                 try GoldenModel(tight.model).run(pixels: validation.pixels, count: 40).logits,
                 try GoldenModel(again.model).run(pixels: validation.pixels, count: 40).logits)
             // The saved multiply-accumulates are what the metrics count, and the final accuracy is the last step's.
-            let metrics = ModelMetrics(tight.model).total
+            let metrics = try ModelMetrics(tight.model).total
             XCTAssertEqual(metrics.macs - metrics.liveMacs, tight.steps.reduce(0) { $0 + $1.macsSaved })
             let predictions = try GoldenModel(tight.model).predictions(pixels: validation.pixels, count: 40)
             XCTAssertEqual(

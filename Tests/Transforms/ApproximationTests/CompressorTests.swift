@@ -175,7 +175,7 @@ final class CompressorTests: XCTestCase {
         var options = SortedWeightOptions()
         options.grouping = .channel; options.segments = 1
         let compressed = try ModelCompressor.compress(base, method: .sortedWeights(options), layers: ["fc3"])
-        let metrics = ModelMetrics(compressed)
+        let metrics = try ModelMetrics(compressed)
         let fc3 = metrics.layers.first { $0.name == "fc3" }!
         let coefficients = compressed.layers.last!.compression!.groups!.map { $0.segments[0].coefficients }
         let nonzero = coefficients.reduce(0) { $0 + $1.filter { $0 != 0 }.count }
@@ -201,7 +201,7 @@ final class CompressorTests: XCTestCase {
         var swc = ScalingWeightOptions()
         swc.codeBits = 4
         let scaled = try ModelCompressor.compress(base, method: .scalingWeights(swc), layers: ["fc3"])
-        let s = ModelMetrics(scaled).layers.first { $0.name == "fc3" }!
+        let s = try ModelMetrics(scaled).layers.first { $0.name == "fc3" }!
         let codes = scaled.layers.last!.compression!.codes!
         XCTAssertEqual(s.multipliesAfter, 4)
         XCTAssertEqual(s.additionsAfter, codes.filter { $0 != 0 }.count)

@@ -67,8 +67,8 @@ final class FeatureApproximatorTests: XCTestCase {
                 try GoldenModel(approximated).run(pixels: pixels, count: 8, keepLayers: true).layers,
                 try GoldenModel(model).run(pixels: pixels, count: 8, keepLayers: true).layers, "model \(n)")
             // One feature: fan taps become m multiply-accumulates per pixel.
-            let before = ModelMetrics(model).layers.first { $0.name == "conv1" }!
-            let after = ModelMetrics(approximated).layers.first { $0.name == "conv1" }!
+            let before = try ModelMetrics(model).layers.first { $0.name == "conv1" }!
+            let after = try ModelMetrics(approximated).layers.first { $0.name == "conv1" }!
             XCTAssertEqual(after.method, "feature")
             XCTAssertEqual(before.liveMacs - after.liveMacs, (fan - (channels - 1)) * layer.shape[1] * layer.shape[2])
             XCTAssertEqual(after.paramsAfter, before.paramsAfter - fan + channels - 1)

@@ -66,7 +66,7 @@ final class KernelReducerTests: XCTestCase {
             let codes = reduced.layers[index].weights!
             XCTAssertTrue(codes.indices.allSatisfy { taps.contains($0 % fan) || codes[$0] == 0 })
             XCTAssertNoThrow(try reduced.validate())
-            let metrics = ModelMetrics(reduced).layers.first { $0.name == "conv1" }!
+            let metrics = try ModelMetrics(reduced).layers.first { $0.name == "conv1" }!
             XCTAssertEqual(metrics.method, "kernel")
             XCTAssertEqual(metrics.liveMacs * kernel * kernel, metrics.macs * (kernel - 2) * (kernel - 2))
             // A nonzero weight outside the window is refused when the model is read.

@@ -81,7 +81,8 @@ struct ProgramBuilder {
 
     mutating func addPooling(_ layer: QuantizedModel.Layer, source: NetworkCompiler.Map) throws {
         let fail = { (reason: String) in CompileError(layer: layer.name, "\(layer.kind.rawValue): \(reason)") }
-        let (kh, kw) = (layer.kernel![0], layer.kernel![1])
+        let window = try layer.window()
+        let (kh, kw) = (window.kernelHeight, window.kernelWidth)
         let area = kh * kw
         if layer.kind == .averagePool, area & (area - 1) != 0 {
             throw fail("an average over \(area) values is not a shift")
@@ -93,8 +94,8 @@ struct ProgramBuilder {
                 source: source.bank, destination: 1 - source.bank,
                 inputHeight: source.height, inputWidth: source.width, inputTiles: source.tiles,
                 outputHeight: oh, outputWidth: ow, outputTiles: source.tiles,
-                kernelHeight: kh, kernelWidth: kw, strideHeight: layer.stride![0], strideWidth: layer.stride![1],
-                padTop: layer.pads![0], padLeft: layer.pads![1], poolShift: area.trailingZeroBitCount,
+                kernelHeight: kh, kernelWidth: kw, strideHeight: window.strideHeight, strideWidth: window.strideWidth,
+                padTop: window.padTop, padLeft: window.padLeft, poolShift: area.trailingZeroBitCount,
                 weightBase: 0, paramBase: 0), fail: fail)
         macs.append(0)
         maps[layer.name] = .init(order: source.order, height: oh, width: ow, bank: 1 - source.bank, tiles: source.tiles)
@@ -148,11 +149,12 @@ struct ProgramBuilder {
 
     /// The accumulator and shift widths a weighted layer needs; the logits' own checks.
     mutating func keepWidths(of lowering: WeightedLowering, last: Bool) throws {
-        let layer = lowering.layer, shifts = layer.shifts!
-        accumulatorWidth = max(accumulatorWidth, layer.accumulatorBits!)
-        minShift = min(minShift, shifts.min()!)
-        maxShift = max(maxShift, shifts.max()!)
-        maxLeft = max(maxLeft, -shifts.min()!)
+        let layer = lowering.layer, shifts = lowering.numbers.shifts
+        accumulatorWidth = max(accumulatorWidth, lowering.numbers.accumulatorBits)
+        let (lowest, highest) = (shifts.min() ?? 0, shifts.max() ?? 0)
+        minShift = min(minShift, lowest)
+        maxShift = max(maxShift, highest)
+        maxLeft = max(maxLeft, -lowest)
         guard layer.logits ?? false else { return }
         let channels = lowering.outChannels
         guard last else { throw lowering.fail("the logits must be the last layer") }
@@ -183,7 +185,8 @@ struct ProgramBuilder {
             // The accumulators also hold pooled codes and window sums (at most 16 codes of a 4-bit shift).
             accumulatorWidth: max(accumulatorWidth, dataWidth + 4),
             shiftWidth: FixedPoint.width(low: minShift, high: maxShift),
-            maxLeftShift: maxLeft, logitLeftShift: max(0, -(logitsLayer.shifts!.min()!)), classes: logitsLayer.shape[0],
+            maxLeftShift: maxLeft, logitLeftShift: max(0, -(logitsLayer.shifts?.min() ?? 0)),
+            classes: logitsLayer.shape[0],
             imageWidth: input[2], imageHeight: input[1], stripWidth: stripWidth, stripPad: stripPad,
             activationWords: activationWords, macs: macs)
         for unit in units { try unit.finish(&network, model: model) }

@@ -7,6 +7,8 @@ import Quantization
 /// lowering; the active units change what they own (AcceleratorUnit).
 struct WeightedLowering {
     let layer: QuantizedModel.Layer
+    /// The layer's weight shape, exponents, biases, shifts and accumulator width.
+    let numbers: QuantizedModel.Layer.Numbers
     let config: AcceleratorConfig
     /// The map the layer reads and the number of channels in it.
     let source: NetworkCompiler.Map
@@ -50,18 +52,19 @@ struct WeightedLowering {
     ) throws {
         self.layer = layer; self.config = config; self.source = source; self.strips = strips;
         self.stripWidth = stripWidth
-        let shape = layer.weightShape!
+        numbers = try layer.numbers()
         sourceChannels = source.order.compactMap { $0 }.count
-        outChannels = shape[0]
-        weights = layer.effectiveWeights!
+        outChannels = numbers.channels
+        weights = numbers.weights
         scales = [Int](repeating: 1, count: outChannels)
         let approximated = layer.approximatedFeatures?.features ?? []
         let featureChannels = Set(approximated.map(\.channel))
         computed = (0..<outChannels).filter { !featureChannels.contains($0) }
         features = approximated.sorted { $0.channel < $1.channel }
         if layer.kind == .conv2d {
-            (kernel, stride) = ((layer.kernel![0], layer.kernel![1]), (layer.stride![0], layer.stride![1]))
-            (pads, output) = ((layer.pads![0], layer.pads![1]), (layer.shape[1], layer.shape[2]))
+            let window = try layer.window()
+            (kernel, stride) = ((window.kernelHeight, window.kernelWidth), (window.strideHeight, window.strideWidth))
+            (pads, output) = ((window.padTop, window.padLeft), (layer.shape[1], layer.shape[2]))
         } else {
             (kernel, stride, pads, output) = ((source.height, source.width), (1, 1), (0, 0), (1, 1))
         }
@@ -69,7 +72,7 @@ struct WeightedLowering {
 
     /// Checks the weights against the map the layer reads.
     func checkShape() throws {
-        let shape = layer.weightShape!
+        let shape = numbers.shape
         if layer.kind == .conv2d {
             guard shape[1] == sourceChannels else {
                 throw fail("weights for \(shape[1]) input channels, the input has \(sourceChannels)")
@@ -91,7 +94,7 @@ struct WeightedLowering {
         order = [Int?](repeating: nil, count: outTiles * tn)
         for (p, m) in computed.enumerated() { order[p] = m }
         for (p, f) in features.enumerated() { order[computedTiles * tn + p] = f.channel }
-        let (bias, shifts, scales, order) = (layer.bias!, layer.shifts!, self.scales, self.order)
+        let (bias, shifts, scales, order) = (numbers.bias, numbers.shifts, self.scales, self.order)
         paramWords = (0..<outTiles).map { t in
             let lanes = order[(t * tn)..<((t + 1) * tn)]
             return .init(

@@ -27,7 +27,7 @@ final class ReuseLanes: AcceleratorUnit {
 
     func prepare(_ layer: inout WeightedLowering) throws {
         // The layer's M1 reuse form, when it has one of degree 1 or 2.
-        plan = layer.layer.compression.map { ReusePlan($0, weightShape: layer.layer.weightShape!) }.flatMap {
+        plan = layer.layer.compression.map { ReusePlan($0, weightShape: layer.numbers.shape) }.flatMap {
             $0.degree >= 1 ? $0 : nil
         }
         guard plan != nil else { return }

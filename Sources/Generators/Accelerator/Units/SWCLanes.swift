@@ -13,7 +13,7 @@ final class SWCLanes: AcceleratorUnit {
 
     func prepare(_ layer: inout WeightedLowering) throws {
         if !layer.features.isEmpty { throw layer.fail("approximated features (M3) with SWC lanes are not supported") }
-        guard let m2 = layer.layer.compression, m2.method == .swc else {
+        guard let compression = layer.layer.compression, case .scaled(let m2) = try compression.form() else {
             if codebook == .pow2 {
                 throw layer.fail("not compressed with SWC, and the SWC lanes take power-of-two codes only")
             }
@@ -21,20 +21,20 @@ final class SWCLanes: AcceleratorUnit {
             codeWidth = max(codeWidth, FixedPoint.width(low: layer.weights.min() ?? 0, high: layer.weights.max() ?? 0))
             return
         }
-        let book = m2.codebook ?? .uniform
+        let book = m2.codebook
         if let codebook, codebook != book {
             throw layer.fail(
                 "SWC lanes need one codebook; this layer's is \(book.rawValue), an earlier one's \(codebook.rawValue)")
         }
         codebook = book
-        layer.scales = m2.scales!
-        layer.weights = m2.codes!
-        codeWidth = max(codeWidth, m2.codeBits!)
-        scaleWidth = max(scaleWidth, bitsFor(layer.scales.max()!))
+        layer.scales = m2.scales
+        layer.weights = m2.codes
+        codeWidth = max(codeWidth, m2.codeBits)
+        scaleWidth = max(scaleWidth, bitsFor(layer.scales.max() ?? 0))
         if book == .pow2 {
             largestShift = max(
                 largestShift, layer.weights.map { $0 == 0 ? 0 : abs($0).trailingZeroBitCount }.max() ?? 0)
-            layer.weights = layer.weights.map { NetworkCompiler.powerOfTwoLane($0, bits: m2.codeBits!) }
+            layer.weights = layer.weights.map { NetworkCompiler.powerOfTwoLane($0, bits: m2.codeBits) }
         }
     }
 
