@@ -8,8 +8,9 @@
 // channels in order; out_tlast_o on a frame's last code).
 //
 // Pipeline: cycle 0 issues the tap (ROM and buffer addresses from counters), cycle 1 has the weight and the input
-// code, cycle 2 accumulates the registered product (from the bias on a channel's first tap), cycle 3 requantizes
-// the finished accumulator into the lane's result memory. Compute: Channels * Fan + 4 cycles per batch.
+// code from the memories and registers them (no logic after a block RAM's output), cycle 2 multiplies, cycle 3
+// accumulates the registered product (from the bias on a channel's first tap), cycle 4 requantizes the finished
+// accumulator into the lane's result memory. Compute: Channels * Fan + 5 cycles per batch.
 // Only control state is reset; the datapath needs none.
 module approxrtl_mac_array #(
   parameter integer Lanes = 4,          // input vectors computed together
@@ -108,9 +109,15 @@ module approxrtl_mac_array #(
   approxrtl_rom #(.Width(ShiftWidth), .Depth(Channels), .AddrWidth(ChannelBits), .InitFile(ShiftFile)) u_shift_rom (
     .clk_i(clk_i), .addr_i(issue_c_q), .data_o(shift));
 
-  // Pipeline flags: s1 has the weight and input code, s2 accumulates, fin requantizes.
+  // Pipeline flags: s1 has the weight and input code, m multiplies their registered copies, s2 accumulates, fin
+  // requantizes.
   reg s1_valid_q, s1_first_q, s1_last_q;
   reg [ChannelBits - 1:0] s1_channel_q;
+  reg m_valid_q, m_first_q, m_last_q;
+  reg [ChannelBits - 1:0] m_channel_q;
+  reg [WeightWidth - 1:0] weight_q;
+  reg [AccWidth - 1:0] m_bias_q;
+  reg [ShiftWidth - 1:0] m_shift_q;
   reg s2_valid_q, s2_first_q, s2_last_q;
   reg [ChannelBits - 1:0] s2_channel_q;
   reg signed [AccWidth - 1:0] s2_bias_q;
@@ -121,11 +128,13 @@ module approxrtl_mac_array #(
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       s1_valid_q <= 1'b0;
+      m_valid_q <= 1'b0;
       s2_valid_q <= 1'b0;
       fin_valid_q <= 1'b0;
     end else begin
       s1_valid_q <= issue;
-      s2_valid_q <= s1_valid_q;
+      m_valid_q <= s1_valid_q;
+      s2_valid_q <= m_valid_q;
       fin_valid_q <= s2_valid_q && s2_last_q;
     end
   end
@@ -133,11 +142,17 @@ module approxrtl_mac_array #(
     s1_first_q <= issue_k_q == {TapBits{1'b0}};
     s1_last_q <= issue_k_q == LastTap;
     s1_channel_q <= issue_c_q;
-    s2_first_q <= s1_first_q;
-    s2_last_q <= s1_last_q;
-    s2_channel_q <= s1_channel_q;
-    s2_bias_q <= $signed(bias);
-    s2_shift_q <= $signed(shift);
+    m_first_q <= s1_first_q;
+    m_last_q <= s1_last_q;
+    m_channel_q <= s1_channel_q;
+    weight_q <= weight;
+    m_bias_q <= bias;
+    m_shift_q <= shift;
+    s2_first_q <= m_first_q;
+    s2_last_q <= m_last_q;
+    s2_channel_q <= m_channel_q;
+    s2_bias_q <= $signed(m_bias_q);
+    s2_shift_q <= $signed(m_shift_q);
     fin_channel_q <= s2_channel_q;
     fin_shift_q <= s2_shift_q;
   end
@@ -148,7 +163,8 @@ module approxrtl_mac_array #(
   assign out_tvalid_o = phase_q == PhaseDrain;
   assign out_fire = out_tvalid_o && out_tready_i;
   assign out_tlast_o = frame_end_q && drain_v_q == last_lane_q && drain_c_q == LastChannel;
-  assign compute_done = phase_q == PhaseCompute && issue_done_q && !s1_valid_q && !s2_valid_q && !fin_valid_q;
+  assign compute_done = phase_q == PhaseCompute && issue_done_q && !s1_valid_q && !m_valid_q && !s2_valid_q
+                        && !fin_valid_q;
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       phase_q <= PhaseLoad;
@@ -209,11 +225,12 @@ module approxrtl_mac_array #(
       localparam integer Lane = g;
       // This lane's input vector, and its results for every channel.
       reg [InWidth - 1:0] buffer_q [0:Fan - 1];
-      reg signed [InWidth - 1:0] x_q;   // the input code being used
+      reg signed [InWidth - 1:0] x_q;   // the input code read from the buffer
+      reg signed [InWidth - 1:0] xm_q;  // its registered copy, multiplied
       reg [OutWidth - 1:0] result_q [0:Channels - 1];
       // w' * x at its natural width, then the running sum from the bias (modulo 2^AccWidth: the final sum fits).
       wire signed [ProductWidth - 1:0] product;
-      assign product = $signed(weight) * x_q;
+      assign product = $signed(weight_q) * xm_q;
       reg signed [ProductWidth - 1:0] product_q;
       reg signed [AccWidth - 1:0] acc_q;
       reg signed [AccWidth - 1:0] final_q;  // the finished accumulator
@@ -227,6 +244,7 @@ module approxrtl_mac_array #(
       end
       assign sum = (s2_first_q ? s2_bias_q : acc_q) + product_wide;
       always @(posedge clk_i) begin
+        xm_q <= x_q;
         product_q <= product;
         if (s2_valid_q) begin
           acc_q <= sum;

@@ -177,11 +177,16 @@ public enum Tools {
         var folders = (environment["PATH"] ?? "").split(separator: ":").map(String.init)
         if let venv = environment["VIRTUAL_ENV"] { folders.append(venv + "/bin") }
         folders.append(FileManager.default.currentDirectoryPath + "/.venv/bin")
-        // .build/<configuration>/approxrtl in a checkout: the checkout's .venv.
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        folders.append(
-            binary.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-                + "/.venv/bin")
+        // .build/<configuration>/approxrtl in a checkout (or its resolved .build/<triple>/<configuration>/): the
+        // checkout's .venv, in any folder above the binary.
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0])
+        for start in [binary, binary.resolvingSymlinksInPath()] {
+            var folder = start.deletingLastPathComponent()
+            while folder.path != "/" && !folder.path.isEmpty {
+                folders.append(folder.path + "/.venv/bin")
+                folder = folder.deletingLastPathComponent()
+            }
+        }
         for folder in folders where FileManager.default.isExecutableFile(atPath: folder + "/" + name) {
             return folder + "/" + name
         }
