@@ -78,6 +78,9 @@ module approxrtl_diannao_core #(
   output wire computing_o,                    // the sequencer runs a layer
   output wire [ProgAddrWidth - 1:0] layer_o   // which one
 );
+  // The reset, synchronized: asserted at once, released on a clock edge; only control state uses it.
+  wire rst_n;
+  approxrtl_reset_sync u_reset_sync (.clk_i(clk_i), .rst_ni(rst_ni), .rst_no(rst_n));
   localparam integer Levels = $clog2(Tn);
   // A step's result leaves the NFU Levels + 6 cycles after it enters (one more through the activation stage),
   // which is one cycle after the sequencer issues it (the memories' words are registered before the NFU takes
@@ -114,7 +117,7 @@ module approxrtl_diannao_core #(
     .ParamAddrWidth(ParamAddrWidth), .TileWords(ParamWords), .Drain(Drain), .ProgramFile(ProgramFile),
     .TileFile(TileFile)
   ) u_sequencer (
-    .clk_i(clk_i), .rst_ni(rst_ni), .start_i(start_q), .busy_o(computing_o), .done_o(seq_done), .layer_o(layer_o),
+    .clk_i(clk_i), .rst_ni(rst_n), .start_i(start_q), .busy_o(computing_o), .done_o(seq_done), .layer_o(layer_o),
     .step_valid_o(step_valid), .in_addr_o(in_addr), .in_mask_o(in_mask), .weight_addr_o(weight_addr),
     .param_addr_o(param_addr), .first_o(first), .last_o(last), .out_addr_o(out_addr), .tile_o(tile), .op_o(op), .relu_o(relu),
     .act_o(act), .table_o(table_index), .logits_o(logits), .src_o(src), .dst_o(dst), .pool_shift_o(pool_shift));
@@ -128,7 +131,7 @@ module approxrtl_diannao_core #(
   wire [ParamAddrWidth - 1:0] param_addr_late;
   wire [ParamWidth - 1:0] param_word;
   approxrtl_delay_line #(.Width(ParamAddrWidth), .Depth(Levels + 2)) u_param_delay (
-    .clk_i(clk_i), .rst_ni(rst_ni), .d_i(param_addr), .q_o(param_addr_late));
+    .clk_i(clk_i), .rst_ni(rst_n), .d_i(param_addr), .q_o(param_addr_late));
   approxrtl_rom #(.Width(ParamWidth), .Depth(ParamWords), .AddrWidth(ParamAddrWidth), .InitFile(ParamFile)) u_params (
     .clk_i(clk_i), .addr_i(param_addr_late), .data_o(param_word));
 
@@ -197,8 +200,8 @@ module approxrtl_diannao_core #(
   // multiplier or a fan-out directly. Padding is zeroed here, in the same LUT as the buffer select, so that the
   // multipliers take flip-flops directly. The step's flags wait a cycle with them.
   reg src1_q;
-  always @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) src1_q <= 1'b0;
+  always @(posedge clk_i or negedge rst_n) begin
+    if (!rst_n) src1_q <= 1'b0;
     else src1_q <= src;
   end
   reg in_mask_q, first_q, last_q, relu_q, act_q, logits_q1, dst_q;
@@ -213,8 +216,8 @@ module approxrtl_diannao_core #(
     w_q <= weight_word;
   end
   reg step_valid_q;
-  always @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) step_valid_q <= 1'b0;
+  always @(posedge clk_i or negedge rst_n) begin
+    if (!rst_n) step_valid_q <= 1'b0;
     else step_valid_q <= step_valid;
   end
   always @(posedge clk_i) begin
@@ -235,13 +238,13 @@ module approxrtl_diannao_core #(
     .Terms(Terms), .ReuseCoefWidth(ReuseCoefWidth), .Pwl(Pwl), .Segments(Segments), .SlopeWidth(SlopeWidth),
     .InterceptWidth(InterceptWidth), .TableShiftBits(TableShiftBits)
   ) u_nfu (
-    .clk_i(clk_i), .rst_ni(rst_ni), .valid_i(step_valid_q), .mask_i(in_mask_q), .first_i(first_q), .last_i(last_q),
+    .clk_i(clk_i), .rst_ni(rst_n), .valid_i(step_valid_q), .mask_i(in_mask_q), .first_i(first_q), .last_i(last_q),
     .addr_i(out_addr_q), .tile_i(tile_q), .op_i(op_q), .relu_i(relu_q), .act_i(act_q), .logits_i(logits_q1), .dst_i(dst_q),
     .pool_shift_i(pool_shift_q), .x_i(x_q), .w_i(w_q), .table_i(table_word), .param_i(param_word),
     .write_o(nfu_write_d), .dst_o(nfu_dst_d), .write_addr_o(nfu_addr_d), .write_data_o(nfu_data_d),
     .logit_write_o(logit_write_d), .logit_data_o(logit_data_d));
-  always @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) {nfu_write, logit_write} <= 2'b00;
+  always @(posedge clk_i or negedge rst_n) begin
+    if (!rst_n) {nfu_write, logit_write} <= 2'b00;
     else {nfu_write, logit_write} <= {nfu_write_d, logit_write_d};
   end
   always @(posedge clk_i) begin
@@ -251,17 +254,16 @@ module approxrtl_diannao_core #(
   // The logit registers, one tile of Tn per write, in tile order.
   reg [LogitTiles * Tn * LogitWidth - 1:0] logits_q;
   integer t;
-  always @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) logits_q <= {(LogitTiles * Tn * LogitWidth){1'b0}};
-    else if (logit_write) begin
+  always @(posedge clk_i) begin
+    if (logit_write) begin
       for (t = 0; t < LogitTiles; t = t + 1)
         if (nfu_addr == t[ActAddrWidth - 1:0]) logits_q[t * Tn * LogitWidth +: Tn * LogitWidth] <= logit_data;
     end
   end
 
   // Load, run, emit.
-  always @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
+  always @(posedge clk_i or negedge rst_n) begin
+    if (!rst_n) begin
       state_q <= StLoad;
       col_q <= 8'd0;
       row_q <= 8'd0;
@@ -304,7 +306,8 @@ module approxrtl_diannao_core #(
     end
   end
 
-  assign in_tready_o = state_q == StLoad && !flushing;
+  // Not ready until the synchronized reset is released: a beat taken earlier would be lost.
+  assign in_tready_o = rst_n && state_q == StLoad && !flushing;
   assign out_tvalid_o = state_q == StEmit;
   assign out_tdata_o = logits_q[class_q * LogitWidth +: LogitWidth];
   assign out_tlast_o = class_q == Classes[ClassCountWidth - 1:0] - 1'b1;

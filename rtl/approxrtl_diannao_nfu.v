@@ -151,12 +151,12 @@ module approxrtl_diannao_nfu #(
   reg [Tn * DataWidth - 1:0] x2_q;
   reg [FlagWidth - 1:0] flags2_q;
   integer k;
+  // Data registers have no reset (only control state does), so synthesis can absorb them into DSPs and BRAMs.
+  always @(posedge clk_i) x2_q <= x_masked;
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      x2_q <= {(Tn * DataWidth){1'b0}};
       flags2_q <= {FlagWidth{1'b0}};
     end else begin
-      x2_q <= x_masked;
       flags2_q <= flags1_q;
     end
   end
@@ -170,15 +170,12 @@ module approxrtl_diannao_nfu #(
     if (MacArray != 0) begin : g_mac
       reg [Tn * Tn * ProductWidth - 1:0] products_q;
       integer o, i;
-      always @(posedge clk_i or negedge rst_ni) begin
-        if (!rst_ni) products_q <= {(Tn * Tn * ProductWidth){1'b0}};
-        else begin
-          for (o = 0; o < Tn; o = o + 1)
-            for (i = 0; i < Tn; i = i + 1)
-              products_q[(o * Tn + i) * ProductWidth +: ProductWidth] <= (Pow2Codes != 0 || o * Tn + i < DspProducts)
-                ? product(w_i[o * LaneBits + i * WeightWidth +: WeightWidth], x_masked[i * DataWidth +: DataWidth])
-                : product_lut(w_i[o * LaneBits + i * WeightWidth +: WeightWidth], x_masked[i * DataWidth +: DataWidth]);
-        end
+      always @(posedge clk_i) begin
+        for (o = 0; o < Tn; o = o + 1)
+          for (i = 0; i < Tn; i = i + 1)
+            products_q[(o * Tn + i) * ProductWidth +: ProductWidth] <= (Pow2Codes != 0 || o * Tn + i < DspProducts)
+              ? product(w_i[o * LaneBits + i * WeightWidth +: WeightWidth], x_masked[i * DataWidth +: DataWidth])
+              : product_lut(w_i[o * LaneBits + i * WeightWidth +: WeightWidth], x_masked[i * DataWidth +: DataWidth]);
       end
       for (g = 0; g < Tn; g = g + 1) begin : g_tree
         wire tree_valid_unused;
@@ -195,8 +192,10 @@ module approxrtl_diannao_nfu #(
       assign sums = {(Tn * SumWidth){1'b0}};
     end
   endgenerate
-  approxrtl_delay_line #(.Width(Tn * DataWidth + FlagWidth), .Depth(Levels)) u_beside (
-    .clk_i(clk_i), .rst_ni(rst_ni), .d_i({x2_q, flags2_q}), .q_o({x3, flags3}));
+  approxrtl_delay_line #(.Width(Tn * DataWidth), .Depth(Levels), .Reset(0)) u_beside (
+    .clk_i(clk_i), .rst_ni(rst_ni), .d_i(x2_q), .q_o(x3));
+  approxrtl_delay_line #(.Width(FlagWidth), .Depth(Levels)) u_beside_flags (
+    .clk_i(clk_i), .rst_ni(rst_ni), .d_i(flags2_q), .q_o(flags3));
 
   // The sums at accumulator width: sign-extended, or their low bits (the accumulator works modulo 2^AccWidth and
   // the final value fits, docs/arithmetic.md section 7).
@@ -222,18 +221,14 @@ module approxrtl_diannao_nfu #(
       // The lanes' (source, coefficient) pairs travel with the step until NFU-2's sums are out.
       reg [Tn * LaneFeatureWidth - 1:0] lanes2_q;
       wire [Tn * LaneFeatureWidth - 1:0] lanes3;
-      always @(posedge clk_i or negedge rst_ni) begin
-        if (!rst_ni) lanes2_q <= {(Tn * LaneFeatureWidth){1'b0}};
-        else lanes2_q <= w_i[Tn * LaneFeatureWidth - 1:0];
-      end
-      approxrtl_delay_line #(.Width(Tn * LaneFeatureWidth), .Depth(Levels)) u_lanes (
+      always @(posedge clk_i) lanes2_q <= w_i[Tn * LaneFeatureWidth - 1:0];
+      approxrtl_delay_line #(.Width(Tn * LaneFeatureWidth), .Depth(Levels), .Reset(0)) u_lanes (
         .clk_i(clk_i), .rst_ni(rst_ni), .d_i(lanes2_q), .q_o(lanes3));
       // The computed tiles of the current pixel, written as their last step completes.
       reg [KeptTiles * Tn * AccWidth - 1:0] kept_q;
       integer t;
-      always @(posedge clk_i or negedge rst_ni) begin
-        if (!rst_ni) kept_q <= {(KeptTiles * Tn * AccWidth){1'b0}};
-        else if (valid3 && last3 && op3 == OpMac) begin
+      always @(posedge clk_i) begin
+        if (valid3 && last3 && op3 == OpMac) begin
           for (t = 0; t < KeptTiles; t = t + 1)
             if (tile3 == t[7:0]) kept_q[t * Tn * AccWidth +: Tn * AccWidth] <= acc_next;
         end
@@ -292,10 +287,7 @@ module approxrtl_diannao_nfu #(
   generate
     if (Swc != 0) begin : g_scales
       reg [Tn * ScaleWidth - 1:0] scales_q;
-      always @(posedge clk_i or negedge rst_ni) begin
-        if (!rst_ni) scales_q <= {(Tn * ScaleWidth){1'b0}};
-        else scales_q <= param_i[Tn * (AccWidth + ShiftWidth) +: Tn * ScaleWidth];
-      end
+      always @(posedge clk_i) scales_q <= param_i[Tn * (AccWidth + ShiftWidth) +: Tn * ScaleWidth];
       assign scale_q = scales_q;
     end else begin : g_no_scales
       assign scale_q = {(Tn * ScaleWidth){1'b0}};
@@ -335,19 +327,15 @@ module approxrtl_diannao_nfu #(
     end
   end
 
+  always @(posedge clk_i) begin
+    if (valid3) acc_q <= acc_next;
+    shift_q <= param_i[Tn * AccWidth +: Tn * ShiftWidth];
+    bias_q <= param_i[0 +: Tn * AccWidth];
+  end
   always @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      acc_q <= {(Tn * AccWidth){1'b0}};
-      shift_q <= {(Tn * ShiftWidth){1'b0}};
-      bias_q <= {(Tn * AccWidth){1'b0}};
-      flags4_q <= {FlagWidth{1'b0}};
-    end else begin
-      if (valid3) acc_q <= acc_next;
-      shift_q <= param_i[Tn * AccWidth +: Tn * ShiftWidth];
-      bias_q <= param_i[0 +: Tn * AccWidth];
-      // Only a tile's last step produces a result (a gather tile none).
-      flags4_q <= {valid3 && last3 && op3 != OpGather, flags3[FlagWidth - 2:0]};
-    end
+    // Only a tile's last step produces a result (a gather tile none).
+    if (!rst_ni) flags4_q <= {FlagWidth{1'b0}};
+    else flags4_q <= {valid3 && last3 && op3 != OpGather, flags3[FlagWidth - 2:0]};
   end
 
   // NFU-3, pipelined so that no stage holds more than a multiply, two adds or a shift: stage 5 the MAW multiply

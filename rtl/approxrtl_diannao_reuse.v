@@ -80,14 +80,15 @@ module approxrtl_diannao_reuse #(
         if (!rst_ni) begin
           select_q <= {SelectWidth{1'b0}};
           {first2_q, last2_q} <= 2'b00;
-          d_q <= {DWidth{1'b0}};
-          coef2_q <= {(Terms * CoefWidth){1'b0}};
         end else begin
           select_q <= member[SelectLsb +: SelectWidth];
           {first2_q, last2_q} <= {member[FirstBit], member[LastBit]};
-          d_q <= member[DLsb +: DWidth];
-          coef2_q <= member[CoefLsb +: Terms * CoefWidth];
         end
+      end
+      // Data registers have no reset (only control state does).
+      always @(posedge clk_i) begin
+        d_q <= member[DLsb +: DWidth];
+        coef2_q <= member[CoefLsb +: Terms * CoefWidth];
       end
       wire [DataWidth - 1:0] x = window_word[select_q * DataWidth +: DataWidth];
 
@@ -100,16 +101,13 @@ module approxrtl_diannao_reuse #(
       wire unused_j_step = ^j_step[AccWidth + DWidth - 1:AccWidth];
       reg end3_q;
       reg [Terms * CoefWidth - 1:0] coef3_q;
+      always @(posedge clk_i) begin
+        if (scan2_q) {s_q, j_q} <= {s_next, j_next};
+        coef3_q <= coef2_q;
+      end
       always @(posedge clk_i or negedge rst_ni) begin
-        if (!rst_ni) begin
-          {s_q, j_q} <= {(2 * AccWidth){1'b0}};
-          end3_q <= 1'b0;
-          coef3_q <= {(Terms * CoefWidth){1'b0}};
-        end else begin
-          if (scan2_q) {s_q, j_q} <= {s_next, j_next};
-          end3_q <= scan2_q && last2_q;
-          coef3_q <= coef2_q;
-        end
+        if (!rst_ni) end3_q <= 1'b0;
+        else end3_q <= scan2_q && last2_q;
       end
 
       // The second moment, for quadratic parts.
@@ -117,17 +115,11 @@ module approxrtl_diannao_reuse #(
       if (Terms == 3) begin : g_quadratic
         reg [EWidth - 1:0] e_q;
         reg [AccWidth - 1:0] q_q;
-        always @(posedge clk_i or negedge rst_ni) begin
-          if (!rst_ni) e_q <= {EWidth{1'b0}};
-          else e_q <= member[ELsb +: EWidth];
-        end
+        always @(posedge clk_i) e_q <= member[ELsb +: EWidth];
         wire [AccWidth + EWidth - 1:0] q_step = s_next * e_q;
         wire [AccWidth - 1:0] q_next = (first2_q ? {AccWidth{1'b0}} : q_q) + q_step[AccWidth - 1:0];
         wire unused_q_step = ^q_step[AccWidth + EWidth - 1:AccWidth];
-        always @(posedge clk_i or negedge rst_ni) begin
-          if (!rst_ni) q_q <= {AccWidth{1'b0}};
-          else if (scan2_q) q_q <= q_next;
-        end
+        always @(posedge clk_i) if (scan2_q) q_q <= q_next;
         wire signed [AccWidth + CoefWidth - 1:0] p2 = $signed(coef3_q[2 * CoefWidth +: CoefWidth]) * $signed(q_q);
         assign q_term = p2[AccWidth - 1:0];
         wire unused_p2 = ^p2[AccWidth + CoefWidth - 1:AccWidth];
