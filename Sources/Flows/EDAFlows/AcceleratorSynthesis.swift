@@ -42,19 +42,8 @@ extension Synthesis {
                     "does not fit an iCE40-HX8K (\(report.luts!) LUTs of \(hx8kCells), \(report.blockRams!) block RAMs of \(hx8kRams)): "
                     + "no placed Fmax, only the cell-delay bound"
             } else if place {
-                let result = try runTool(
-                    "timeout",
-                    [
-                        "\(placeSeconds)", "nextpnr-ice40", "--hx8k", "--package", "ct256", "--json",
-                        "build/synth/ice40.json",
-                        "--seed", "\(seed)", "--pcf-allow-unconstrained", "--freq", "12",
-                    ], in: directory)
-                try Data(result.output.utf8).write(to: work.appendingPathComponent("nextpnr.log"))
-                if let line = result.output.split(separator: "\n").last(where: {
-                    $0.contains("Max frequency for clock")
-                }),
-                    let mhz = line.split(separator: ":").last?.split(separator: " ").first.flatMap({ Double($0) })
-                {
+                let result = try placeICE40(in: directory, seed: seed, seconds: placeSeconds)
+                if let mhz = result.fmaxMHz {
                     report.fmaxMHz = mhz
                 } else {
                     report.note =

@@ -79,6 +79,24 @@ public struct SynthesisError: Error, CustomStringConvertible {
 }
 
 public enum Synthesis {
+    /// nextpnr-ice40 on build/synth/ice40.json for the HX8K, bounded by `seconds` (a design that nearly fills the
+    /// device can take it very long): its log (written to build/synth/nextpnr.log), exit status (124: timed out)
+    /// and the Fmax it reports.
+    static func placeICE40(in directory: URL, seed: Int, seconds: Int) throws
+        -> (output: String, status: Int32, fmaxMHz: Double?)
+    {
+        let result = try runTool(
+            "timeout",
+            [
+                "\(seconds)", "nextpnr-ice40", "--hx8k", "--package", "ct256", "--json", "build/synth/ice40.json",
+                "--seed", "\(seed)", "--pcf-allow-unconstrained", "--freq", "12",
+            ], in: directory)
+        try Data(result.output.utf8).write(to: directory.appendingPathComponent("build/synth/nextpnr.log"))
+        let line = result.output.split(separator: "\n").last { $0.contains("Max frequency for clock") }
+        let fmax = line?.split(separator: ":").last?.split(separator: " ").first.flatMap { Double($0) }
+        return (result.output, result.status, fmax)
+    }
+
     /// iCE40-HX8K capacity (the part nextpnr places on): logic cells and 4-kbit block RAMs.
     static let hx8kCells = 7680
     static let hx8kRams = 32
@@ -122,20 +140,8 @@ public enum Synthesis {
                 report.note =
                     "does not fit an iCE40-HX8K (\(report.luts!) LUTs of \(hx8kCells), \(report.blockRams!) block RAMs of \(hx8kRams)): no Fmax"
             } else if place {
-                // A design that nearly fills the device can take nextpnr very long: bounded, and said so.
-                let result = try runTool(
-                    "timeout",
-                    [
-                        "\(placeSeconds)", "nextpnr-ice40", "--hx8k", "--package", "ct256", "--json",
-                        "build/synth/ice40.json",
-                        "--seed", "\(seed)", "--pcf-allow-unconstrained", "--freq", "12",
-                    ], in: directory)
-                try Data(result.output.utf8).write(to: work.appendingPathComponent("nextpnr.log"))
-                if let line = result.output.split(separator: "\n").last(where: {
-                    $0.contains("Max frequency for clock")
-                }),
-                    let mhz = line.split(separator: ":").last?.split(separator: " ").first.flatMap({ Double($0) })
-                {
+                let result = try placeICE40(in: directory, seed: seed, seconds: placeSeconds)
+                if let mhz = result.fmaxMHz {
                     report.fmaxMHz = mhz
                 } else if let cells = logicCells(result.output), cells.used > cells.available {
                     // LUTs and flip-flops pack into logic cells: a design can fit in LUTs and still not in cells.
