@@ -82,11 +82,11 @@ module approxrtl_diannao_core #(
   wire rst_n;
   approxrtl_reset_sync u_reset_sync (.clk_i(clk_i), .rst_ni(rst_ni), .rst_no(rst_n));
   localparam integer Levels = $clog2(Tn);
-  // A step's result leaves the NFU Levels + 6 cycles after it enters (one more through the activation stage),
-  // which is one cycle after the sequencer issues it (the memories' words are registered before the NFU takes
-  // them), and is written a cycle later (the NFU's results are registered before the buffers); the next layer
-  // (or the logit stream) waits for it.
-  localparam integer Drain = 1 + Levels + 6 + 1 + (Pwl != 0 ? 1 : 0);
+  // A step's result leaves the NFU Levels + 7 cycles after it enters (one more through the activation stage, one
+  // more through the SWC lanes' two-cycle MAW multiply), which is two cycles after the sequencer issues it (the
+  // memories' words are registered twice before the NFU takes them), and is written a cycle later (the NFU's
+  // results are registered before the buffers); the next layer (or the logit stream) waits for it.
+  localparam integer Drain = 2 + Levels + 7 + 1 + (Pwl != 0 ? 1 : 0) + (Swc != 0 ? 1 : 0);
   localparam integer TableWidth = (Segments - 1) * ActWidth + Segments * (SlopeWidth + InterceptWidth) + TableShiftBits;
   localparam integer WordWidth = Tn * DataWidth;
   localparam integer ParamWidth = Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth + (Pwl != 0 ? 1 : 0));
@@ -130,7 +130,7 @@ module approxrtl_diannao_core #(
   // Biases and shifts of an output tile, read so that they arrive with the adder trees' sums.
   wire [ParamAddrWidth - 1:0] param_addr_late;
   wire [ParamWidth - 1:0] param_word;
-  approxrtl_delay_line #(.Width(ParamAddrWidth), .Depth(Levels + 2)) u_param_delay (
+  approxrtl_delay_line #(.Width(ParamAddrWidth), .Depth(Levels + 4)) u_param_delay (
     .clk_i(clk_i), .rst_ni(rst_n), .d_i(param_addr), .q_o(param_addr_late));
   approxrtl_rom #(.Width(ParamWidth), .Depth(ParamWords), .AddrWidth(ParamAddrWidth), .InitFile(ParamFile)) u_params (
     .clk_i(clk_i), .addr_i(param_addr_late), .data_o(param_word));
@@ -195,34 +195,43 @@ module approxrtl_diannao_core #(
   approxrtl_ram_sdp #(.Width(WordWidth), .Depth(ActWords), .AddrWidth(ActAddrWidth)) u_buffer1 (
     .clk_i(clk_i), .we_i(nfu_write && nfu_dst), .waddr_i(nfu_addr), .wdata_i(nfu_data), .raddr_i(in_addr), .rdata_o(rdata1));
 
-  // The word read this cycle comes from the buffer the step named a cycle ago. It is registered before the NFU
-  // broadcasts it to the multipliers (and the SB word before they take it): no memory output drives a
-  // multiplier or a fan-out directly. Padding is zeroed here, in the same LUT as the buffer select, so that the
-  // multipliers take flip-flops directly. The step's flags wait a cycle with them.
-  reg src1_q;
-  always @(posedge clk_i or negedge rst_n) begin
-    if (!rst_n) src1_q <= 1'b0;
-    else src1_q <= src;
+  // The memories' words are registered as they leave them (the block RAMs' output registers), then the word
+  // from the buffer the step named is selected and registered again before the NFU broadcasts it to the
+  // multipliers (the SB word beside it): no memory output drives a select, a multiplier or a fan-out directly.
+  // Padding is zeroed in the same LUT as the buffer select, so that the multipliers take flip-flops directly.
+  // The step's flags wait two cycles with them.
+  reg [WordWidth - 1:0] rdata0_q, rdata1_q;
+  reg [Tn * LaneBits - 1:0] weight_q;
+  always @(posedge clk_i) begin
+    {rdata0_q, rdata1_q} <= {rdata0, rdata1};
+    weight_q <= weight_word;
   end
+  reg step_valid_f, step_valid_q, src_f, src_q;
+  always @(posedge clk_i or negedge rst_n) begin
+    if (!rst_n) {step_valid_f, step_valid_q, src_f, src_q} <= 4'd0;
+    else {step_valid_f, step_valid_q, src_f, src_q} <= {step_valid, step_valid_f, src, src_f};
+  end
+  reg in_mask_f, first_f, last_f, relu_f, act_f, logits_f, dst_f;
+  reg [ActAddrWidth - 1:0] out_addr_f;
+  reg [7:0] tile_f;
+  reg [2:0] op_f;
+  reg [3:0] pool_shift_f;
   reg in_mask_q, first_q, last_q, relu_q, act_q, logits_q1, dst_q;
   reg [ActAddrWidth - 1:0] out_addr_q;
   reg [7:0] tile_q;
   reg [2:0] op_q;
   reg [3:0] pool_shift_q;
+  always @(posedge clk_i) begin
+    {in_mask_f, first_f, last_f, relu_f, act_f, logits_f, dst_f} <= {in_mask, first, last, relu, act, logits, dst};
+    {out_addr_f, tile_f, op_f, pool_shift_f} <= {out_addr, tile, op, pool_shift};
+    {in_mask_q, first_q, last_q, relu_q, act_q, logits_q1, dst_q} <= {in_mask_f, first_f, last_f, relu_f, act_f, logits_f, dst_f};
+    {out_addr_q, tile_q, op_q, pool_shift_q} <= {out_addr_f, tile_f, op_f, pool_shift_f};
+  end
   reg [WordWidth - 1:0] x_q;
   reg [Tn * LaneBits - 1:0] w_q;
   always @(posedge clk_i) begin
-    x_q <= !in_mask_q ? {WordWidth{1'b0}} : src1_q ? rdata1 : rdata0;
-    w_q <= weight_word;
-  end
-  reg step_valid_q;
-  always @(posedge clk_i or negedge rst_n) begin
-    if (!rst_n) step_valid_q <= 1'b0;
-    else step_valid_q <= step_valid;
-  end
-  always @(posedge clk_i) begin
-    {in_mask_q, first_q, last_q, relu_q, act_q, logits_q1, dst_q} <= {in_mask, first, last, relu, act, logits, dst};
-    {out_addr_q, tile_q, op_q, pool_shift_q} <= {out_addr, tile, op, pool_shift};
+    x_q <= !in_mask_q ? {WordWidth{1'b0}} : src_q ? rdata1_q : rdata0_q;
+    w_q <= weight_q;
   end
 
   wire nfu_write_d, nfu_dst_d, logit_write_d;

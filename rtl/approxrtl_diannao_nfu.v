@@ -18,8 +18,8 @@
 // memories, scan steps walk one member per lane and add C0 * S + C1 * J + C2 * Q at each part's end. Without
 // MacArray (every weighted layer runs on the reuse lanes) NFU-1's multipliers and NFU-2's adder trees are left out.
 // Step flags enter with the buffer and SB addresses (the issue cycle); x_i and w_i arrive one cycle later (the
-// memories' read latency) and param_i, the tile's biases, shifts (and scales), Levels + 2 cycles after the issue.
-// The result of a step issued in cycle t is written in cycle t + Levels + 6 (+ 1 with Pwl).
+// memories' read latency) and param_i, the tile's biases, shifts (and scales), Levels + 3 cycles after the issue.
+// The result of a step issued in cycle t is written in cycle t + Levels + 7 (+ 1 with Pwl, + 1 with Swc).
 module approxrtl_diannao_nfu #(
   parameter integer Tn = 16,            // lanes: input and output channels per step
   parameter integer DataWidth = 9,      // activation lane width (signed; input pixels zero-extended)
@@ -77,7 +77,7 @@ module approxrtl_diannao_nfu #(
   input  wire [Tn * LaneBits - 1:0] w_i,
   // The running layer's activation table (held for the whole layer).
   input  wire [TableWidth - 1:0] table_i,
-  // Levels + 2 cycles after the issue: lane o's bias in [o*AccWidth +: AccWidth], its shift after all biases,
+  // Levels + 3 cycles after the issue: lane o's bias in [o*AccWidth +: AccWidth], its shift after all biases,
   // with Swc its scale after all shifts, and with Pwl a bit per lane after those: the lane holds a channel (an
   // idle lane keeps its 0 instead of the table's value at 0).
   input  wire [Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth + PwlLaneBit) - 1:0] param_i,
@@ -91,6 +91,9 @@ module approxrtl_diannao_nfu #(
 );
   localparam integer Levels = $clog2(Tn);
   localparam integer SumWidth = ProductWidth + Levels;
+  localparam integer Parts = (WeightWidth + 3) / 4;  // a LUT product's nibbles (product_half)
+  // Cycles from the products' first register (stage 2) to the sums: the product's second register, the tree.
+  localparam integer Through = 1 + Levels;
   localparam [2:0] OpMac = 3'd0, OpMax = 3'd1, OpAverage = 3'd2, OpFeature = 3'd3, OpGather = 3'd4, OpScan = 3'd5;
   // Flags carried down the pipeline, from bit 0: address, tile, pool shift, dst, logits, act, relu, op, last,
   // first, mask, valid.
@@ -135,16 +138,32 @@ module approxrtl_diannao_nfu #(
   endfunction
 
   // A product as shifts and adds (w's bits select shifted copies of x; the sign bit subtracts), so that
-  // synthesis builds it from LUTs and carry chains rather than a hard multiplier.
-  function automatic [ProductWidth - 1:0] product_lut(input [WeightWidth - 1:0] w, input [DataWidth - 1:0] x);
-    reg signed [ProductWidth - 1:0] wide, sum;
+  // synthesis builds it from LUTs and carry chains rather than a hard multiplier: half of it, the terms of w's
+  // bits Lsb .. Lsb + 3 added as a two-level tree; the halves are added in the next stage.
+  function automatic [ProductWidth - 1:0] product_half(input [WeightWidth - 1:0] w, input [DataWidth - 1:0] x,
+                                                        input integer lsb);
+    reg signed [ProductWidth - 1:0] wide;
+    reg signed [ProductWidth - 1:0] term [0:3];
     integer b;
     begin
       wide = {{(ProductWidth - DataWidth){x[DataWidth - 1]}}, x};
-      sum = {ProductWidth{1'b0}};
-      for (b = 0; b < WeightWidth - 1; b = b + 1) if (w[b]) sum = sum + (wide <<< b);
-      if (w[WeightWidth - 1]) sum = sum - (wide <<< (WeightWidth - 1));
-      product_lut = sum;
+      for (b = 0; b < 4; b = b + 1) begin
+        if (lsb + b >= WeightWidth || !w[lsb + b]) term[b] = {ProductWidth{1'b0}};
+        else if (lsb + b == WeightWidth - 1) term[b] = -(wide <<< (lsb + b));
+        else term[b] = wide <<< (lsb + b);
+      end
+      product_half = (term[0] + term[1]) + (term[2] + term[3]);
+    end
+  endfunction
+
+  // The sum of a product's parts (modulo 2^ProductWidth, where the product fits).
+  function automatic [ProductWidth - 1:0] product_total(input [Parts * ProductWidth - 1:0] parts);
+    reg [ProductWidth - 1:0] total;
+    integer n;
+    begin
+      total = {ProductWidth{1'b0}};
+      for (n = 0; n < Parts; n = n + 1) total = total + parts[n * ProductWidth +: ProductWidth];
+      product_total = total;
     end
   endfunction
 
@@ -168,14 +187,27 @@ module approxrtl_diannao_nfu #(
   genvar g;
   generate
     if (MacArray != 0) begin : g_mac
+      // Two stages, so that neither holds more than a multiply or two levels of adders after the broadcast:
+      // hard multipliers register their product twice (the DSP's pipeline and output registers); LUT products
+      // register the sums of each nibble of w's terms, then add those.
+      reg [Tn * Tn * Parts * ProductWidth - 1:0] partial_q;
       reg [Tn * Tn * ProductWidth - 1:0] products_q;
-      integer o, i;
+      integer o, i, n;
       always @(posedge clk_i) begin
         for (o = 0; o < Tn; o = o + 1)
           for (i = 0; i < Tn; i = i + 1)
-            products_q[(o * Tn + i) * ProductWidth +: ProductWidth] <= (Pow2Codes != 0 || o * Tn + i < DspProducts)
-              ? product(w_i[o * LaneBits + i * WeightWidth +: WeightWidth], x_masked[i * DataWidth +: DataWidth])
-              : product_lut(w_i[o * LaneBits + i * WeightWidth +: WeightWidth], x_masked[i * DataWidth +: DataWidth]);
+            for (n = 0; n < Parts; n = n + 1)
+              partial_q[((o * Tn + i) * Parts + n) * ProductWidth +: ProductWidth] <=
+                (Pow2Codes != 0 || o * Tn + i < DspProducts)
+                  ? (n == 0 ? product(w_i[o * LaneBits + i * WeightWidth +: WeightWidth], x_masked[i * DataWidth +: DataWidth])
+                            : {ProductWidth{1'b0}})
+                  : product_half(w_i[o * LaneBits + i * WeightWidth +: WeightWidth], x_masked[i * DataWidth +: DataWidth], 4 * n);
+      end
+      always @(posedge clk_i) begin
+        for (o = 0; o < Tn; o = o + 1)
+          for (i = 0; i < Tn; i = i + 1)
+            products_q[(o * Tn + i) * ProductWidth +: ProductWidth] <=
+              product_total(partial_q[(o * Tn + i) * Parts * ProductWidth +: Parts * ProductWidth]);
       end
       for (g = 0; g < Tn; g = g + 1) begin : g_tree
         wire tree_valid_unused;
@@ -192,9 +224,9 @@ module approxrtl_diannao_nfu #(
       assign sums = {(Tn * SumWidth){1'b0}};
     end
   endgenerate
-  approxrtl_delay_line #(.Width(Tn * DataWidth), .Depth(Levels), .Reset(0)) u_beside (
+  approxrtl_delay_line #(.Width(Tn * DataWidth), .Depth(Through), .Reset(0)) u_beside (
     .clk_i(clk_i), .rst_ni(rst_ni), .d_i(x2_q), .q_o(x3));
-  approxrtl_delay_line #(.Width(FlagWidth), .Depth(Levels)) u_beside_flags (
+  approxrtl_delay_line #(.Width(FlagWidth), .Depth(Through)) u_beside_flags (
     .clk_i(clk_i), .rst_ni(rst_ni), .d_i(flags2_q), .q_o(flags3));
 
   // The sums at accumulator width: sign-extended, or their low bits (the accumulator works modulo 2^AccWidth and
@@ -222,7 +254,7 @@ module approxrtl_diannao_nfu #(
       reg [Tn * LaneFeatureWidth - 1:0] lanes2_q;
       wire [Tn * LaneFeatureWidth - 1:0] lanes3;
       always @(posedge clk_i) lanes2_q <= w_i[Tn * LaneFeatureWidth - 1:0];
-      approxrtl_delay_line #(.Width(Tn * LaneFeatureWidth), .Depth(Levels), .Reset(0)) u_lanes (
+      approxrtl_delay_line #(.Width(Tn * LaneFeatureWidth), .Depth(Through), .Reset(0)) u_lanes (
         .clk_i(clk_i), .rst_ni(rst_ni), .d_i(lanes2_q), .q_o(lanes3));
       // The computed tiles of the current pixel, written as their last step completes.
       reg [KeptTiles * Tn * AccWidth - 1:0] kept_q;
@@ -267,9 +299,9 @@ module approxrtl_diannao_nfu #(
       ) u_reuse (
         .clk_i(clk_i), .rst_ni(rst_ni), .gather_i(valid1 && op1 == OpGather), .first_i(flags1_q[FirstBit]),
         .scan_i(valid1 && op1 == OpScan), .x_i(x_masked), .w_i(w_i), .term_o(terms4));
-      // The terms leave the reuse lanes in stage 4; the sums leave the trees in stage Levels + 2 (Tn >= 4).
-      if (Levels > 2) begin : g_align
-        approxrtl_delay_line #(.Width(Tn * AccWidth), .Depth(Levels - 2)) u_align (
+      // The terms leave the reuse lanes in stage 4; the sums leave the trees in stage Levels + 3 (Tn >= 4).
+      if (Levels > 1) begin : g_align
+        approxrtl_delay_line #(.Width(Tn * AccWidth), .Depth(Levels - 1)) u_align (
           .clk_i(clk_i), .rst_ni(rst_ni), .d_i(terms4), .q_o(reuse_terms));
       end else begin : g_aligned
         assign reuse_terms = terms4;
@@ -294,41 +326,47 @@ module approxrtl_diannao_nfu #(
     end
   endgenerate
   reg [FlagWidth - 1:0] flags4_q;
+  // The accumulator stage is a loop (a lane's next step adds to what this one wrote), so it holds one adder and
+  // a LUT on each side: the step's op and first flag are decoded before the trees' latency into the selects below,
+  // the base (bias, zero or the accumulator) and the addend (the sums, the window's word, the feature or reuse
+  // term) are each one LUT, and the max compares DataWidth + 1 bits: in a max window the accumulator holds an
+  // input word or, for a window that starts in the padding, MinCode, below every word (its low DataWidth bits are
+  // zero, like those of any most negative start).
+  localparam signed [AccWidth - 1:0] MinCode = -(1 <<< DataWidth);
+  wire [5:0] decoded2 = {
+    flags2_q[OpLsb +: 3] == OpMax,
+    flags2_q[FirstBit] && (flags2_q[OpLsb +: 3] == OpAverage || (flags2_q[OpLsb +: 3] == OpMac && Swc != 0)),
+    flags2_q[FirstBit] && ((flags2_q[OpLsb +: 3] == OpMac && Swc == 0) || flags2_q[OpLsb +: 3] == OpFeature
+                           || flags2_q[OpLsb +: 3] == OpScan),
+    flags2_q[OpLsb +: 3] == OpAverage, flags2_q[OpLsb +: 3] == OpFeature || flags2_q[OpLsb +: 3] == OpScan,
+    flags2_q[OpLsb +: 3] == OpMac};
+  wire [5:0] decoded3;
+  approxrtl_delay_line #(.Width(6), .Depth(Through), .Reset(0)) u_decoded (
+    .clk_i(clk_i), .rst_ni(rst_ni), .d_i(decoded2), .q_o(decoded3));
+  wire is_max3 = decoded3[5], take_zero3 = decoded3[4], take_param3 = decoded3[3];
+  wire add_x3 = decoded3[2], add_term3 = decoded3[1], add_sum3 = decoded3[0];
   reg [Tn * AccWidth - 1:0] acc_next;
-  reg signed [AccWidth - 1:0] lane_acc, lane_x, lane_base;
+  reg signed [AccWidth - 1:0] lane_acc, lane_x, lane_base, lane_addend, lane_max;
   always @* begin
     for (k = 0; k < Tn; k = k + 1) begin
       lane_acc = $signed(acc_q[k * AccWidth +: AccWidth]);
       lane_x = {{(AccWidth - DataWidth){x3[k * DataWidth + DataWidth - 1]}}, x3[k * DataWidth +: DataWidth]};
-      if (op3 == OpMac) begin
-        // With SWC lanes the codes' sum starts from zero; the bias joins after the MAW multiply.
-        lane_base = first3 ? (Swc != 0 ? {AccWidth{1'b0}} : $signed(param_i[k * AccWidth +: AccWidth])) : lane_acc;
-        acc_next[k * AccWidth +: AccWidth] = lane_base + $signed(sums_acc[k * AccWidth +: AccWidth]);
-      end else if (op3 == OpMax) begin
-        // Padding never wins; a window that starts in the padding starts from the most negative code.
-        lane_base = first3 ? {1'b1, {(AccWidth - 1){1'b0}}} : lane_acc;
-        acc_next[k * AccWidth +: AccWidth] = (mask3 && lane_x > lane_base) ? lane_x : lane_base;
-      end else if (op3 == OpAverage) begin
-        lane_base = first3 ? {AccWidth{1'b0}} : lane_acc;
-        acc_next[k * AccWidth +: AccWidth] = lane_base + lane_x;
-      end else if (op3 == OpFeature) begin
-        // Feature step: from the bias, plus coefficient times the source's kept accumulator.
-        lane_base = first3 ? $signed(param_i[k * AccWidth +: AccWidth]) : lane_acc;
-        acc_next[k * AccWidth +: AccWidth] = lane_base + $signed(feature_terms[k * AccWidth +: AccWidth]);
-      end else if (op3 == OpScan) begin
-        // Scan step: from the bias, plus the lane's finished part (0 inside a part).
-        lane_base = first3 ? $signed(param_i[k * AccWidth +: AccWidth]) : lane_acc;
-        acc_next[k * AccWidth +: AccWidth] = lane_base + $signed(reuse_terms[k * AccWidth +: AccWidth]);
-      end else begin
-        // Gather step: the accumulators wait.
-        lane_base = lane_acc;
-        acc_next[k * AccWidth +: AccWidth] = lane_acc;
-      end
+      lane_base = take_param3 ? $signed(param_i[k * AccWidth +: AccWidth]) : take_zero3 ? {AccWidth{1'b0}} : lane_acc;
+      // Only one of the feature and reuse terms exists in a design (the other is zero).
+      lane_addend = (add_sum3 ? $signed(sums_acc[k * AccWidth +: AccWidth]) : {AccWidth{1'b0}})
+                  | (add_x3 ? lane_x : {AccWidth{1'b0}})
+                  | (add_term3 ? $signed(feature_terms[k * AccWidth +: AccWidth] | reuse_terms[k * AccWidth +: AccWidth])
+                               : {AccWidth{1'b0}});
+      // Padding never wins; a window that starts in the padding starts from MinCode.
+      if (first3) lane_max = mask3 ? lane_x : MinCode;
+      else lane_max = (mask3 && $signed(lane_x[DataWidth:0]) > $signed(lane_acc[DataWidth:0])) ? lane_x : lane_acc;
+      acc_next[k * AccWidth +: AccWidth] = is_max3 ? lane_max : lane_base + lane_addend;
     end
   end
 
   always @(posedge clk_i) begin
-    if (valid3) acc_q <= acc_next;
+    // A gather step leaves the accumulators alone.
+    if (valid3 && op3 != OpGather) acc_q <= acc_next;
     shift_q <= param_i[Tn * AccWidth +: Tn * ShiftWidth];
     bias_q <= param_i[0 +: Tn * AccWidth];
   end
@@ -343,12 +381,33 @@ module approxrtl_diannao_nfu #(
   // select the results of stage 7 (requantized codes, pooled codes, logits), then with Pwl the activation stage.
   // The arithmetic is approxrtl_requantize.v's (docs/arithmetic.md section 3), split at its registers.
   localparam integer Wide = AccWidth + MaxLeftShift + 1;
+  // With SWC lanes the MAW multiply takes two cycles (partial products, then their sum), so what stage 5 takes
+  // from stage 4 waits a cycle (MawDelay) beside it.
+  localparam integer MawDelay = Swc != 0 ? 1 : 0;
+  wire [FlagWidth - 1:0] flags4m;
+  wire [Tn * AccWidth - 1:0] bias4m;
+  wire [Tn * ShiftWidth - 1:0] shift4m;
+  generate
+    if (Swc != 0) begin : g_maw_wait
+      reg [FlagWidth - 1:0] flags4m_q;
+      reg [Tn * AccWidth - 1:0] bias4m_q;
+      reg [Tn * ShiftWidth - 1:0] shift4m_q;
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) flags4m_q <= {FlagWidth{1'b0}};
+        else flags4m_q <= flags4_q;
+      end
+      always @(posedge clk_i) {bias4m_q, shift4m_q} <= {bias_q, shift_q};
+      assign {flags4m, bias4m, shift4m} = {flags4m_q, bias4m_q, shift4m_q};
+    end else begin : g_maw_none
+      assign {flags4m, bias4m, shift4m} = {flags4_q, bias_q, shift_q};
+    end
+  endgenerate
   reg [FlagWidth - 1:0] flags5_q, flags6_q, flags7_q;
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) {flags5_q, flags6_q, flags7_q} <= {(3 * FlagWidth){1'b0}};
-    else {flags5_q, flags6_q, flags7_q} <= {flags4_q, flags5_q, flags6_q};
+    else {flags5_q, flags6_q, flags7_q} <= {flags4m, flags5_q, flags6_q};
   end
-  wire [2:0] op4 = flags4_q[OpLsb +: 3];  // (read by the MAW multiply only)
+  wire [2:0] op4 = flags4m[OpLsb +: 3];  // (read by the MAW multiply only)
   generate
     if (Swc == 0) begin : g_no_maw
       wire unused_op4 = ^op4;
@@ -372,18 +431,42 @@ module approxrtl_diannao_nfu #(
       reg signed [Wide - 1:0] rounded6_q, shifted7_q;
       reg signed [AccWidth - 1:0] pooled7_q;
       reg signed [LogitWidth - 1:0] logit7_q;
-      // Stage 5: the MAW multiply, modulo 2^AccWidth (the result fits: it is the layer's accumulator).
+      // Stage 5: the MAW multiply, modulo 2^AccWidth (the result fits: it is the layer's accumulator), as two
+      // products registered in the cycle before (the low LowBits of the sum, unsigned, and the rest, signed, each
+      // one 18 x 18 multiplier), added here.
       if (Swc != 0) begin : g_maw
-        wire signed [AccWidth + ScaleWidth:0] scaled = sum * $signed({1'b0, scale_q[g * ScaleWidth +: ScaleWidth]});
-        always @(posedge clk_i) maw5_q <= op4 == OpMac ? scaled[AccWidth - 1:0] : sum;  // no M3 with SWC
-        wire unused_scaled = ^scaled[AccWidth + ScaleWidth:AccWidth];
+        localparam integer LowBits = AccWidth > 17 ? 17 : AccWidth - 1;
+        localparam integer HighBits = AccWidth - LowBits;
+        localparam integer LowWidth = LowBits + ScaleWidth;  // an unsigned product
+        wire [ScaleWidth - 1:0] scale = scale_q[g * ScaleWidth +: ScaleWidth];
+        reg [LowWidth - 1:0] low_q;
+        reg signed [HighBits + ScaleWidth:0] high_q;
+        reg signed [AccWidth - 1:0] sum_q;
+        always @(posedge clk_i) begin
+          low_q <= sum[LowBits - 1:0] * scale;
+          high_q <= $signed(sum[AccWidth - 1:LowBits]) * $signed({1'b0, scale});
+          sum_q <= sum;
+        end
+        wire [AccWidth - 1:0] low_part;
+        if (LowWidth >= AccWidth) begin : g_low_wrap
+          assign low_part = low_q[AccWidth - 1:0];
+          if (LowWidth > AccWidth) begin : g_low_unused
+            wire unused_low = ^low_q[LowWidth - 1:AccWidth];
+          end
+        end else begin : g_low_extend
+          assign low_part = {{(AccWidth - LowWidth){1'b0}}, low_q};
+        end
+        wire [AccWidth - 1:0] high_part = {high_q[HighBits - 1:0], {LowBits{1'b0}}};
+        wire [AccWidth - 1:0] scaled = low_part + high_part;
+        wire unused_high = ^high_q[HighBits + ScaleWidth:HighBits];
+        always @(posedge clk_i) maw5_q <= op4 == OpMac ? scaled : sum_q;  // no M3 with SWC
       end else begin : g_plain
         always @(posedge clk_i) maw5_q <= sum;
         wire unused_scale = ^scale_q[g * ScaleWidth +: ScaleWidth];
       end
       always @(posedge clk_i) begin
-        bias5_q <= $signed(bias_q[g * AccWidth +: AccWidth]);
-        shift5_q <= $signed(shift_q[g * ShiftWidth +: ShiftWidth]);
+        bias5_q <= $signed(bias4m[g * AccWidth +: AccWidth]);
+        shift5_q <= $signed(shift4m[g * ShiftWidth +: ShiftWidth]);
       end
       // Stage 6: the accumulator (SWC: the bias joins after the MAW multiply), the requantization's half step
       // 2^(shift - 1) added before a right shift, and the average's rounding (half up by the area's shift).
@@ -416,9 +499,15 @@ module approxrtl_diannao_nfu #(
       // The ReLU after rounding, then saturation to ActWidth bits.
       localparam signed [Wide - 1:0] Top = $signed({{(Wide - ActWidth + 1){1'b0}}, {(ActWidth - 1){1'b1}}});
       localparam signed [Wide - 1:0] Bottom = $signed({{(Wide - ActWidth + 1){1'b1}}, {(ActWidth - 1){1'b0}}});
-      wire signed [Wide - 1:0] rectified = (relu7 && shifted7_q[Wide - 1]) ? $signed({Wide{1'b0}}) : shifted7_q;
-      wire signed [ActWidth - 1:0] requantized = rectified > Top ? Top[ActWidth - 1:0]
-                                               : rectified < Bottom ? Bottom[ActWidth - 1:0] : rectified[ActWidth - 1:0];
+      // Out of range above or below: the bits above the code's sign bit are not all copies of the sign (wide
+      // ORs and ANDs rather than compare chains, since this path ends in the buffers' write data).
+      wire negative7 = shifted7_q[Wide - 1];
+      wire [Wide - ActWidth:0] top_bits = shifted7_q[Wide - 1:ActWidth - 1];
+      wire over = !negative7 && |top_bits;
+      wire under = negative7 && !(&top_bits);
+      wire signed [ActWidth - 1:0] requantized = (relu7 && negative7) ? {ActWidth{1'b0}}
+                                               : over ? Top[ActWidth - 1:0]
+                                               : under ? Bottom[ActWidth - 1:0] : shifted7_q[ActWidth - 1:0];
       assign data7[g * DataWidth +: DataWidth] = (op7 == OpMac || op7 == OpFeature || op7 == OpScan)
         ? {{(DataWidth - ActWidth){requantized[ActWidth - 1]}}, requantized} : pooled7_q[DataWidth - 1:0];
       assign logits_data7[g * LogitWidth +: LogitWidth] = logit7_q;
@@ -446,11 +535,18 @@ module approxrtl_diannao_nfu #(
         end else begin
           {done5_q, logits5_q, act5_q, dst5_q} <= {done7, logits7, flags7_q[ActBit], flags7_q[DstBit]};
           active4_q <= param_i[Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth) +: Tn];
-          {active5_q, active6_q, active7_q, active8_q} <= {active4_q, active5_q, active6_q, active7_q};
+          {active5_q, active6_q, active7_q, active8_q} <= {active4m, active5_q, active6_q, active7_q};
           addr5_q <= flags7_q[AddrWidth - 1:0];
           data5_q <= data7;
           logits_data5_q <= logits_data7;
         end
+      end
+      wire [Tn - 1:0] active4m;
+      if (MawDelay != 0) begin : g_active_wait
+        approxrtl_delay_line #(.Width(Tn), .Depth(MawDelay)) u_active_wait (
+          .clk_i(clk_i), .rst_ni(rst_ni), .d_i(active4_q), .q_o(active4m));
+      end else begin : g_active_now
+        assign active4m = active4_q;
       end
       for (g = 0; g < Tn; g = g + 1) begin : g_lane
         wire signed [ActWidth - 1:0] activated;

@@ -109,11 +109,15 @@ module approxrtl_diannao_sequencer #(
 
   wire [1:0] kind = is_pool ? KindMac : kind_q;
   wire is_gather = kind == KindGather;
-  // The loop bounds as last values, registered (a tile's with its descriptor, the layer's at decode), so that
-  // every end test is a compare of two registers.
-  reg [11:0] ti_last_q;
-  reg [3:0] kx_last_q, ky_last_q;
-  reg [7:0] to_last_q, ox_last_q, oy_last_q;
+  // The loop bounds (those the counters need) as last values, registered (a tile's with its descriptor, the layer's at decode), and with
+  // them the values before the last (pen) and whether the last is 0; each loop's end flag is registered, set when
+  // its counter steps from its pen value or restarts at a last of 0, so that the end tests, which decide every
+  // counter's next value, are flip-flops.
+  reg [11:0] ti_pen_q;
+  reg [3:0] kx_last_q, kx_pen_q, ky_pen_q;
+  reg [7:0] to_last_q, to_pen_q, ox_pen_q, oy_pen_q;
+  reg ti_zero_q, kx_zero_q, to_zero_q, ox_zero_q;
+  reg ti_end_q, kx_end_q, ky_end_q, to_end_q, ox_end_q, oy_end_q;
   // The last ti, ky and kx of a tile with descriptor d (pooling: the layer's window, one input tile).
   function automatic [19:0] bounds(input [1:0] kind_d, input [11:0] steps_d, input [3:0] kh_d, input [3:0] kw_d, input pool,
                                    input [3:0] pool_kh, input [3:0] pool_kw, input [7:0] tiles);
@@ -126,12 +130,15 @@ module approxrtl_diannao_sequencer #(
     end
   endfunction
   wire [19:0] next_bounds = bounds(next_q[29:28], next_q[27:16], next_q[3:0], next_q[7:4], is_pool, pool_k_h, pool_k_w, in_tiles);
-  wire ti_end = ti_q == ti_last_q;
-  wire kx_end = kx_q == kx_last_q;
-  wire ky_end = ky_q == ky_last_q;
-  wire to_end = to_q == to_last_q;
-  wire ox_end = ox_q == ox_last_q;
-  wire oy_end = oy_q == oy_last_q;
+  wire [11:0] next_ti_last = next_bounds[19:8];
+  wire [3:0] next_ky_last = next_bounds[7:4];
+  wire [3:0] next_kx_last = next_bounds[3:0];
+  wire ti_end = ti_end_q;
+  wire kx_end = kx_end_q;
+  wire ky_end = ky_end_q;
+  wire to_end = to_end_q;
+  wire ox_end = ox_end_q;
+  wire oy_end = oy_end_q;
   wire tile_end = ti_end && kx_end && ky_end;
   wire layer_end = tile_end && to_end && ox_end && oy_end;
   // The next tile's first tap (pooling: the window's corner) and its word offset.
@@ -251,13 +258,17 @@ module approxrtl_diannao_sequencer #(
       origin_row_q <= {{2{instr_rom[215]}}, instr_rom[215:192]};
       out_pixel_q <= {AW{1'b0}};
       to_last_q <= instr_rom[55:48] - 8'd1;
-      ox_last_q <= instr_rom[47:40] - 8'd1;
-      oy_last_q <= instr_rom[39:32] - 8'd1;
+      {to_pen_q, ox_pen_q, oy_pen_q} <= {instr_rom[55:48] - 8'd2, instr_rom[47:40] - 8'd2, instr_rom[39:32] - 8'd2};
+      {to_zero_q, ox_zero_q} <= {instr_rom[55:48] == 8'd1, instr_rom[47:40] == 8'd1};
+      {to_end_q, ox_end_q, oy_end_q} <= {instr_rom[55:48] == 8'd1, instr_rom[47:40] == 8'd1, instr_rom[39:32] == 8'd1};
     end
     if (state_q == StFirst) begin
       // next_q holds tile 0's descriptor now; the ROM reads its successor's.
       kind_q <= next_q[29:28];
-      {ti_last_q, ky_last_q, kx_last_q} <= next_bounds;
+      kx_last_q <= next_kx_last;
+      {ti_pen_q, ky_pen_q, kx_pen_q} <= {next_ti_last - 12'd1, next_ky_last - 4'd1, next_kx_last - 4'd1};
+      {ti_zero_q, kx_zero_q} <= {next_ti_last == 12'd0, next_kx_last == 4'd0};
+      {ti_end_q, ky_end_q, kx_end_q} <= {next_ti_last == 12'd0, next_ky_last == 4'd0, next_kx_last == 4'd0};
       dy_q <= op == OpMac ? {1'b0, next_q[11:8]} : 5'd0;
       dx_q <= op == OpMac ? {1'b0, next_q[15:12]} : 5'd0;
       tap_q <= op == OpMac ? {2'd0, next_q[55:32]} : {AW{1'b0}};
@@ -268,17 +279,23 @@ module approxrtl_diannao_sequencer #(
       // starts from the base again.
       if (tile_end && to_end) weight_q <= weight_base[WeightAddrWidth - 1:0];
       else if (!is_gather) weight_q <= weight_q + 1'b1;
-      if (!ti_end) ti_q <= ti_q + 12'd1;
-      else begin
+      if (!ti_end) begin
+        ti_q <= ti_q + 12'd1;
+        ti_end_q <= ti_q == ti_pen_q;
+      end else begin
         ti_q <= 12'd0;
+        ti_end_q <= ti_zero_q;
         if (!kx_end) begin
           kx_q <= kx_q + 4'd1;
+          kx_end_q <= kx_q == kx_pen_q;
           dx_q <= dx_q + 5'd1;
           tap_q <= tap_q + {{(AW - 8){1'b0}}, in_tiles};
         end else begin
           kx_q <= 4'd0;
+          kx_end_q <= kx_zero_q;
           if (!ky_end) begin
             ky_q <= ky_q + 4'd1;
+            ky_end_q <= ky_q == ky_pen_q;
             dy_q <= dy_q + 5'd1;
             dx_q <= dx_q - {1'b0, kx_last_q};
             tap_q <= tap_row_q + row_words;
@@ -287,8 +304,12 @@ module approxrtl_diannao_sequencer #(
             // A new tile: its descriptor was read ahead.
             ky_q <= 4'd0;
             kind_q <= next_q[29:28];
-            {ti_last_q, ky_last_q, kx_last_q} <= next_bounds;
+            kx_last_q <= next_kx_last;
+            {ti_pen_q, ky_pen_q, kx_pen_q} <= {next_ti_last - 12'd1, next_ky_last - 4'd1, next_kx_last - 4'd1};
+            {ti_zero_q, kx_zero_q} <= {next_ti_last == 12'd0, next_kx_last == 4'd0};
+            {ti_end_q, ky_end_q, kx_end_q} <= {next_ti_last == 12'd0, next_ky_last == 4'd0, next_kx_last == 4'd0};
             to_q <= to_end ? 8'd0 : to_q + 8'd1;
+            to_end_q <= to_end ? to_zero_q : to_q == to_pen_q;
             succ_q <= succ_next;
             succ_param_q <= succ_param_next;
             param_q <= to_end ? param_base[ParamAddrWidth - 1:0] : param_q + 1'b1;
@@ -300,11 +321,14 @@ module approxrtl_diannao_sequencer #(
               out_pixel_q <= out_pixel_q + {{(AW - 8){1'b0}}, out_tiles_written};
               if (!ox_end) begin
                 ox_q <= ox_q + 8'd1;
+                ox_end_q <= ox_q == ox_pen_q;
                 ix0_q <= ix0_q + $signed({6'd0, stride_w});
                 origin_q <= origin_q + ox_words;
               end else begin
                 ox_q <= 8'd0;
+                ox_end_q <= ox_zero_q;
                 oy_q <= oy_q + 8'd1;
+                oy_end_q <= oy_q == oy_pen_q;
                 ix0_q <= -$signed({6'd0, pad_l});
                 iy0_q <= iy0_q + $signed({6'd0, stride_h});
                 origin_q <= origin_row_q + oy_words;

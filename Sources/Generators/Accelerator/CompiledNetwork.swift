@@ -100,11 +100,11 @@ public struct CompiledNetwork: Sendable {
     public var macs: [Int]
 
     /// Cycles a step's result takes to reach a buffer after its last step is counted: the sequencer's output
-    /// register, memory read, the register after the memories, products, the adder tree's levels, the
-    /// accumulator, NFU-3's three stages (MAW multiply, rounding, shifts), the register before the buffers, the
-    /// write, and the activation stage when there are tables (approxrtl_diannao_core.v `Drain`, plus the sequencer's
-    /// register).
-    public var drain: Int { 2 + bitsFor(config.tn - 1) + 7 + (tables.isEmpty ? 0 : 1) }
+    /// register, memory read, the memories' output registers, the buffer select's register, the products' two
+    /// stages, the adder tree's levels, the accumulator, NFU-3's three stages (MAW multiply, rounding, shifts), the
+    /// register before the buffers, the write, the activation stage when there are tables and the MAW multiply's
+    /// second cycle with SWC lanes (approxrtl_diannao_core.v `Drain`, plus the sequencer's register).
+    public var drain: Int { 4 + bitsFor(config.tn - 1) + 7 + (tables.isEmpty ? 0 : 1) + (config.swc ? 1 : 0) }
 
     /// Cycles a layer takes before its first step: instruction fetch, decode, and the first tile descriptors.
     public static let fetchCycles = 3

@@ -30,7 +30,7 @@ final class NetworkCompilerTests: XCTestCase {
     func testCycleModelCountsStepsFetchAndDrain() throws {
         let (model, _) = try AcceleratorSimulationTests.randomModel(seed: 2)
         let network = try NetworkCompiler.compile(model, config: AcceleratorConfig(tn: 4))
-        XCTAssertEqual(network.drain, 2 + 2 + 7)
+        XCTAssertEqual(network.drain, 4 + 2 + 7)
         for (instruction, cycles) in zip(network.program, network.layerCycles) {
             XCTAssertEqual(cycles, instruction.steps + 3 + network.drain)
             if instruction.op == .multiplyAccumulate {
@@ -152,7 +152,7 @@ final class NetworkCompilerTests: XCTestCase {
         let withTables = network.program.filter { $0.table != nil }
         XCTAssertEqual(withTables.map(\.table), (0..<withTables.count).map { Optional($0) })
         XCTAssertEqual(network.tables.count, model.layers.filter { $0.activation != nil }.count)
-        XCTAssertEqual(network.drain, 2 + 2 + 7 + 1, "the activation stage adds a cycle")
+        XCTAssertEqual(network.drain, 4 + 2 + 7 + 1, "the activation stage adds a cycle")
         XCTAssertEqual(network.multipliers, 16 + 4)
         var instruction = withTables.last!
         instruction.table = 5
