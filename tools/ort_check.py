@@ -2,9 +2,9 @@
 
 Each fixture covers a mix of what the importer must get right: strides, explicit and automatic padding, 3x3 and
 5x5 kernels, max and average pooling (count_include_pad, ceil mode), BatchNormalization folded and standalone,
-Gemm with transB/alpha/beta, MatMul + Add, Reshape, Dropout, residual Add, GlobalAveragePool, Softmax under
-the opset 11 and opset 13 semantics, and Sigmoid, Tanh, LeakyRelu, HardSigmoid and Clip (bounds as inputs and, before
-opset 11, as attributes). The same random batch goes through onnxruntime and `approxrtl run`.
+Gemm with transB/alpha/beta, MatMul + Add, Reshape (also to a shape computed from the dynamic batch), Dropout,
+residual Add, GlobalAveragePool, Softmax under the opset 11 and opset 13 semantics, and Sigmoid, Tanh, LeakyRelu,
+HardSigmoid and Clip (bounds as inputs and, before opset 11, as attributes). The same random batch goes through onnxruntime and `approxrtl run`.
 
 Then the same comparison on each model given with --models (the bundled trained models, exported by approxrtl's
 own ONNX writer) over the images of --data (the bundled 500-image test subset), which checks the exporter against
@@ -115,6 +115,24 @@ def residual_opset9():
     return b.model("residual_opset9", [2, 9, 11], 5, 9)
 
 
+def dynamic_view_opset13():
+    """A dynamic-batch `x.view(x.size(0), -1)` as torch.onnx.export writes it (Shape -> Gather -> Unsqueeze -> Concat
+    -> Reshape) and a flatten through Shape -> Slice -> Concat, folded at import."""
+    b = Builder(6)
+    x = b.node("Conv", ["x", b.param("c1_w", [4, 1, 3, 3]), b.param("c1_b", [4])], "c1", pads=[1, 1, 1, 1])
+    x = b.node("Relu", [x], "r1")
+    shape = b.node("Shape", [x], "shape")
+    n = b.node("Gather", [shape, b.ints("zero", 0)], "n", axis=0)
+    n1 = b.node("Unsqueeze", [n, b.ints("axes", [0])], "n1")
+    target = b.node("Concat", [n1, b.ints("rest", [-1])], "target", axis=0)
+    x = b.node("Reshape", [x, target], "flat")
+    x = b.node("Gemm", [x, b.param("g1_w", [12, 4 * 6 * 6], 0.1), b.param("g1_b", [12])], "g1", transB=1)
+    batch = b.node("Slice", [b.node("Shape", [x], "shape2"), b.ints("s0", [0]), b.ints("s1", [1])], "batch")
+    x = b.node("Reshape", [x, b.node("Concat", [batch, b.ints("twelve", [12])], "target2", axis=0)], "flat2")
+    x = b.node("Gemm", [x, b.param("g2_w", [12, 5]), b.param("g2_b", [5])], "logits")
+    return b.model("dynamic_view_opset13", [1, 6, 6], 5, 13)
+
+
 def activations_opset13():
     """Sigmoid, Tanh, LeakyRelu (alpha 0.2), HardSigmoid (alpha, beta), Clip with both bounds and with min only
     (opset 13 inputs), the activations a model may use besides Relu."""
@@ -179,7 +197,7 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
     passed = failed = 0
-    for make in (cnn_opset13, cnn_opset11, residual_opset9, activations_opset13, clip_opset10):
+    for make in (cnn_opset13, cnn_opset11, residual_opset9, dynamic_view_opset13, activations_opset13, clip_opset10):
         model = make()
         name = model.graph.name
         path = os.path.join(args.work, name + ".onnx")

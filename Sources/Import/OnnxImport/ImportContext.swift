@@ -5,6 +5,8 @@ import OnnxProto
 enum ImportedValue {
     case node(Int)
     case constant(ConstantValue)
+    /// Integers computed from shapes that hold the symbolic batch size (ShapeFolding.swift).
+    case shapeInts(ShapeInts)
 }
 
 /// The state of one import: the graph under construction and the meaning of every ONNX name seen so far.
@@ -49,18 +51,7 @@ struct ImportContext {
             throw ImportError(
                 .unsupported, "graph", "has no non-constant input; the IR needs an input to carry the batch")
         }
-        for (position, node) in proto.node.enumerated() {
-            let ref = NodeRef(name: node.name.isEmpty ? "#\(position)" : node.name, opType: node.opType)
-            guard node.domain.isEmpty || node.domain == "ai.onnx" else {
-                throw ImportError.unsupported(
-                    node: ref, "operator domain '\(node.domain)' is not supported (only the default ONNX domain)")
-            }
-            for input in node.input where !input.isEmpty && values[input] == nil {
-                throw ImportError.malformed(
-                    node: ref, "input '\(input)' is not produced by any earlier node, initializer or graph input")
-            }
-            try importNode(node, ref: ref)
-        }
+        try importNodes()
         var outputs = [Int]()
         for output in proto.output {
             guard let value = values[output.name] else {
@@ -80,6 +71,53 @@ struct ImportContext {
             }
         }
         graph = try builder.build(outputs: outputs)
+    }
+
+    /// Imports every node. An unsupported node does not stop the import: its outputs are marked failed, the nodes
+    /// that read them are only checked for an unsupported op, and all problems are reported together at the end,
+    /// so that a user sees every node to fix at once. A malformed model stops at the first problem.
+    private mutating func importNodes() throws {
+        var problems = [ImportError]()
+        var failed = Set<String>()
+        for (position, node) in proto.node.enumerated() {
+            let ref = NodeRef(name: node.name.isEmpty ? "#\(position)" : node.name, opType: node.opType)
+            if node.input.contains(where: failed.contains) {
+                if let problem = ImportContext.unsupportedOp(node, ref) { problems.append(problem) }
+                failed.formUnion(node.output)
+                continue
+            }
+            for input in node.input where !input.isEmpty && values[input] == nil {
+                throw ImportError.malformed(
+                    node: ref, "input '\(input)' is not produced by any earlier node, initializer or graph input")
+            }
+            do {
+                if let problem = ImportContext.unsupportedOp(node, ref) { throw problem }
+                try importNode(node, ref: ref)
+            } catch let error as ImportError where error.kind == .unsupported {
+                problems.append(error)
+                failed.formUnion(node.output)
+            }
+        }
+        if problems.count == 1 { throw problems[0] }
+        if problems.count > 1 {
+            throw ImportError(
+                .unsupported, "model",
+                "\(problems.count) nodes cannot be imported:\n" + problems.map { "  \($0)" }.joined(separator: "\n"))
+        }
+    }
+
+    /// The error for an op the importer does not know (or a foreign domain), with a hint where one helps.
+    static func unsupportedOp(_ node: Onnx_NodeProto, _ ref: NodeRef) -> ImportError? {
+        guard node.domain.isEmpty || node.domain == "ai.onnx" else {
+            return ImportError.unsupported(
+                node: ref, "operator domain '\(node.domain)' is not supported (only the default ONNX domain)")
+        }
+        guard !OnnxImporter.supportedOps.contains(node.opType) else { return nil }
+        let hint = OnnxImporter.hints[node.opType].map { " (\($0))" } ?? ""
+        return ImportError.unsupported(
+            node: ref,
+            "operator '\(node.opType)' is not supported\(hint) (supported: \(OnnxImporter.supportedOps.joined(separator: ", ")))"
+        )
     }
 
     private mutating func addGraphInput(_ input: Onnx_ValueInfoProto) throws {
@@ -161,7 +199,7 @@ struct ImportContext {
     func nodeIndex(_ name: String, _ role: String, _ ref: NodeRef) throws -> Int {
         switch values[name] {
         case .node(let index)?: return index
-        case .constant?:
+        case .constant?, .shapeInts?:
             throw ImportError.unsupported(
                 node: ref, "\(role) '\(name)' is a constant; a computed activation is expected here")
         case nil: throw ImportError.malformed(node: ref, "\(role) is missing")
@@ -174,6 +212,9 @@ struct ImportContext {
         case .node?:
             throw ImportError.unsupported(
                 node: ref, "\(role) '\(name)' must be a constant initializer; the IR needs static parameters")
+        case .shapeInts?:
+            throw ImportError.unsupported(
+                node: ref, "\(role) '\(name)' depends on the batch size; a constant is needed here")
         case nil: throw ImportError.malformed(node: ref, "\(role) is missing")
         }
     }

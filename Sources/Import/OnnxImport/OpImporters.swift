@@ -51,11 +51,11 @@ extension ImportContext {
             try importDropout(node, ref, data: required(0, "data"), training: input(2))
         case "Constant":
             try bindOutput(node, ref, to: .constant(constantAttribute(attributes, ref)))
+        case let op where Self.shapeOps.contains(op):
+            try importShapeOp(node, ref, attributes)
         default:
-            throw ImportError.unsupported(
-                node: ref,
-                "operator '\(node.opType)' is not supported (supported: \(OnnxImporter.supportedOps.joined(separator: ", ")))"
-            )
+            throw ImportContext.unsupportedOp(node, ref)
+                ?? ImportError.unsupported(node: ref, "operator '\(node.opType)' has no importer")
         }
     }
 
@@ -273,6 +273,8 @@ extension ImportContext {
 
     private mutating func importAdd(_ node: Onnx_NodeProto, _ ref: NodeRef, _ a: String, _ b: String) throws {
         switch (values[a]!, values[b]!) {
+        case (.shapeInts, _), (_, .shapeInts):
+            throw ImportError.unsupported(node: ref, "adds integers computed from shapes; only constants fold")
         case (.node(let x), .node(let y)):
             let (xs, ys) = (builder.nodes[x].shape, builder.nodes[y].shape)
             guard xs.count == ys.count else {
@@ -353,14 +355,16 @@ extension ImportContext {
     ) throws {
         let xi = try nodeIndex(data, "data", ref)
         let source = builder.nodes[xi].shape
-        var target: [Int]
-        if let shape {
-            guard let ints = try constant(shape, "shape", ref).ints else {
-                throw ImportError.malformed(node: ref, "shape must be an integer tensor")
+        guard let shape else { throw ImportError.malformed(node: ref, "the target shape input is missing") }
+        // The batch size read from the input's shape (a dynamic-batch `view`) copies the batch dimension.
+        var target = [Int]()
+        for (axis, entry) in try shapeInts(shape, "shape", ref).entries.enumerated() {
+            switch entry {
+            case .known(let value): target.append(Int(clamping: value))
+            case .batch where axis == 0: target.append(0)
+            case .batch:
+                throw ImportError.unsupported(node: ref, "the batch size at dimension \(axis) of the target shape")
             }
-            target = ints.map(Int.init)
-        } else {
-            throw ImportError.malformed(node: ref, "the target shape input is missing")
         }
         let allowZero = try attributes.int("allowzero", default: 0) != 0
         if allowZero && target.contains(0) {

@@ -17,7 +17,9 @@ typealias DataType = Onnx_TensorProto.DataType
 func decodeTensor(_ proto: Onnx_TensorProto, location: String) throws -> ConstantValue {
     if proto.dataLocation == .external {
         throw ImportError(
-            .unsupported, location, "external data is not supported; save the model with its weights inside the file")
+            .unsupported, location,
+            "external data is not supported; save the model with its weights inside the file (torch.onnx.export(..., external_data=False), or onnx.save_model(model, path, save_as_external_data=False))"
+        )
     }
     if proto.hasSegment {
         throw ImportError(.unsupported, location, "segmented tensors are not supported")

@@ -74,10 +74,11 @@ public struct OnnxModelFactory {
         initializers.append(Self.floatTensor(name, shape, values))
     }
 
-    public mutating func intInitializer(_ name: String, _ values: [Int64]) {
+    /// An INT64 initializer, 1-D unless `shape` says otherwise (`[]`: a scalar).
+    public mutating func intInitializer(_ name: String, _ values: [Int64], shape: [Int]? = nil) {
         var tensor = Onnx_TensorProto()
         tensor.name = name
-        tensor.dims = [Int64(values.count)]
+        tensor.dims = (shape ?? [values.count]).map(Int64.init)
         tensor.dataType = Int32(Onnx_TensorProto.DataType.int64.rawValue)
         tensor.int64Data = values
         initializers.append(tensor)
