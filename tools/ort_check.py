@@ -3,8 +3,9 @@
 Each fixture covers a mix of what the importer must get right: strides, explicit and automatic padding, 3x3 and
 5x5 kernels, max and average pooling (count_include_pad, ceil mode), BatchNormalization folded and standalone,
 Gemm with transB/alpha/beta, MatMul + Add, Reshape (also to a shape computed from the dynamic batch), Dropout,
-residual Add, GlobalAveragePool, Softmax under the opset 11 and opset 13 semantics, and Sigmoid, Tanh, LeakyRelu,
-HardSigmoid and Clip (bounds as inputs and, before opset 11, as attributes). The same random batch goes through onnxruntime and `approxrtl run`.
+residual Add, GlobalAveragePool and ReduceMean/ReduceMax over H and W, Softmax under the opset 11 and opset 13
+semantics, and Sigmoid, Tanh, LeakyRelu, HardSigmoid and Clip (bounds as inputs and, before opset 11, as
+attributes). The same random batch goes through onnxruntime and `approxrtl run`.
 
 Then the same comparison on each model given with --models (the bundled trained models, exported by approxrtl's
 own ONNX writer) over the images of --data (the bundled 500-image test subset), which checks the exporter against
@@ -133,6 +134,19 @@ def dynamic_view_opset13():
     return b.model("dynamic_view_opset13", [1, 6, 6], 5, 13)
 
 
+def reduce_opset18():
+    """ReduceMean over H, W with the axes as an input and keepdims=0 (PyTorch's dynamo export of
+    AdaptiveAvgPool2d(1) + flatten), beside ReduceMax with keepdims: global pooling."""
+    b = Builder(7)
+    x = b.node("Conv", ["x", b.param("c1_w", [6, 2, 3, 3]), b.param("c1_b", [6])], "c1", pads=[1, 1, 1, 1])
+    x = b.node("Relu", [x], "r1")
+    mean = b.node("ReduceMean", [x, b.ints("axes", [-2, -1])], "mean", keepdims=0)
+    peak = b.node("Flatten", [b.node("ReduceMax", [x, b.ints("axes2", [2, 3])], "peak")], "peak_flat")
+    x = b.node("Add", [mean, peak], "both")
+    x = b.node("Gemm", [x, b.param("g_w", [6, 4]), b.param("g_b", [4])], "logits")
+    return b.model("reduce_opset18", [2, 5, 7], 4, 18)
+
+
 def activations_opset13():
     """Sigmoid, Tanh, LeakyRelu (alpha 0.2), HardSigmoid (alpha, beta), Clip with both bounds and with min only
     (opset 13 inputs), the activations a model may use besides Relu."""
@@ -197,7 +211,8 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
     passed = failed = 0
-    for make in (cnn_opset13, cnn_opset11, residual_opset9, dynamic_view_opset13, activations_opset13, clip_opset10):
+    for make in (cnn_opset13, cnn_opset11, residual_opset9, dynamic_view_opset13, reduce_opset18, activations_opset13,
+                 clip_opset10):
         model = make()
         name = model.graph.name
         path = os.path.join(args.work, name + ".onnx")

@@ -234,7 +234,11 @@ struct ImportContext {
 
     /// A fresh, unique IR node name for an ONNX node.
     func irName(_ node: Onnx_NodeProto) -> String {
-        let base = node.name.isEmpty ? (node.output.first ?? node.opType) : node.name
+        uniqueName(node.name.isEmpty ? (node.output.first ?? node.opType) : node.name)
+    }
+
+    /// `base`, or `base_2`, `base_3`, ... when an IR node already has the name.
+    func uniqueName(_ base: String) -> String {
         var name = base
         var suffix = 1
         while builder.nodes.contains(where: { $0.name == name }) {

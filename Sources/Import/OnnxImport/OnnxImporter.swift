@@ -23,15 +23,12 @@ public enum OnnxImporter {
     public static let supportedOps: [String] = [
         "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "Conv", "Dropout",
         "Flatten", "Gather", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "Identity", "LeakyRelu",
-        "MatMul", "MaxPool", "Range", "Relu", "Reshape", "Shape", "Sigmoid", "Slice", "Softmax", "Squeeze", "Tanh",
-        "Unsqueeze",
+        "MatMul", "MaxPool", "Range", "ReduceMax", "ReduceMean", "Relu", "Reshape", "Shape", "Sigmoid", "Slice",
+        "Softmax", "Squeeze", "Tanh", "Unsqueeze",
     ]
 
     /// Why an exporter writes an op the importer lacks, and what avoids it.
     static let hints: [String: String] = [
-        "ReduceMean":
-            "PyTorch's dynamo exporter writes AdaptiveAvgPool2d(1) and x.mean((2, 3)) this way; torch.onnx.export(..., dynamo=False) writes GlobalAveragePool",
-        "ReduceMax": "torch.amax over H, W; nn.AdaptiveMaxPool2d(1) exports as GlobalMaxPool",
         "Sub": "input normalization inside the model is not folded; normalize outside the model",
         "Div": "input normalization inside the model is not folded; normalize outside the model",
         "Mul": "elementwise products of activations are not in the integer model",

@@ -25,6 +25,8 @@ extension ImportContext {
             }
             let pool = Pool2D(kernelH: shape[1], kernelW: shape[2], strideH: 1, strideW: 1)
             try add(node, ref, node.opType == "GlobalAveragePool" ? .averagePool(pool) : .maxPool(pool), inputs: [x])
+        case "ReduceMean", "ReduceMax":
+            try importReduce(node, ref, attributes, x: required(0, "data"), axes: input(1))
         case "Gemm":
             try importGemm(node, ref, attributes, a: required(0, "A"), b: required(1, "B"), c: input(2))
         case "MatMul":
@@ -412,6 +414,41 @@ extension ImportContext {
             throw ImportError.malformed(node: ref, "cannot reshape \(describe(source)) to \(target)")
         }
         try add(node, ref, .reshape(perSample), inputs: [xi])
+    }
+
+    /// ReduceMean / ReduceMax over H and W of a [C, H, W] map: global average / max pooling, as PyTorch's dynamo
+    /// exporter writes AdaptiveAvgPool2d(1) and `x.mean((2, 3))`. keepdims=0 adds a reshape to [C].
+    private mutating func importReduce(
+        _ node: Onnx_NodeProto, _ ref: NodeRef, _ attributes: Attributes, x: String, axes axesInput: String?
+    ) throws {
+        let xi = try nodeIndex(x, "data", ref)
+        let shape = builder.nodes[xi].shape
+        var axes: [Int]
+        if opset >= 18 {
+            axes = try axesInput.map { try shapeInts($0, "axes", ref).known?.map { Int(clamping: $0) } ?? [] } ?? []
+        } else {
+            axes = try attributes.ints("axes") ?? []
+        }
+        if axes.isEmpty, try attributes.int("noop_with_empty_axes", default: 0) != 0 {
+            return try bindOutput(node, ref, to: .node(xi))
+        }
+        axes = axes.map { $0 < 0 ? $0 + shape.count + 1 : $0 }
+        guard shape.count == 3, Set(axes) == [2, 3], axes.count == 2 else {
+            throw ImportError.unsupported(
+                node: ref,
+                "only a reduction over H and W of a [N, C, H, W] map is supported (global pooling); axes \(axes) of \(describe(shape))"
+            )
+        }
+        let pool = Pool2D(kernelH: shape[1], kernelW: shape[2], strideH: 1, strideW: 1)
+        let op: Op = node.opType == "ReduceMean" ? .averagePool(pool) : .maxPool(pool)
+        guard try attributes.int("keepdims", default: 1) == 0 else { return try add(node, ref, op, inputs: [xi]) }
+        do {
+            let pooled = try builder.add(irName(node), op, inputs: [xi])
+            let flat = try builder.add(uniqueName(irName(node) + "_flat"), .reshape([shape[0]]), inputs: [pooled])
+            try bindOutput(node, ref, to: .node(flat))
+        } catch let error as GraphError {
+            throw ImportError.malformed(node: ref, error.reason)
+        }
     }
 
     private mutating func importDropout(_ node: Onnx_NodeProto, _ ref: NodeRef, data: String, training: String?) throws

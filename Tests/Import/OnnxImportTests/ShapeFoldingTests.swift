@@ -118,12 +118,12 @@ final class ShapeFoldingTests: XCTestCase {
     func testEveryUnsupportedNodeIsListedAtOnce() {
         // Two unsupported ops on separate branches, a supported node after one of them (not reported: it
         // cannot be checked without its input), an unsupported op after the other (reported: the op alone
-        // is enough), and a hint for the dynamo exporter's ReduceMean.
+        // is enough), and a hint for a Sub (in-model normalization).
         var f = OnnxModelFactory(opset: 13)
         f.input("x", [.param("N"), .value(2), .value(4), .value(4)])
         f.node("Erf", ["x"], ["a"], name: "act")
         f.node("Relu", ["a"], ["a2"], name: "after_act")
-        f.node("ReduceMean", ["x"], ["b"], name: "gap", ["axes": .ints([2, 3])])
+        f.node("Sub", ["x", "x"], ["b"], name: "centre")
         f.node("Sin", ["b"], ["b2"], name: "wave")
         f.node("Add", ["a2", "b2"], ["y"], name: "sum")
         f.output("y")
@@ -131,10 +131,36 @@ final class ShapeFoldingTests: XCTestCase {
             let text = "\(error)"
             XCTAssertEqual((error as? ImportError)?.kind, .unsupported)
             XCTAssertTrue(text.contains("3 nodes cannot be imported"), text)
-            for part in ["node 'act' (Erf)", "node 'gap' (ReduceMean)", "dynamo=False", "node 'wave' (Sin)"] {
+            for part in ["node 'act' (Erf)", "node 'centre' (Sub)", "normalize outside the model", "node 'wave' (Sin)"]
+            {
                 XCTAssertTrue(text.contains(part), "'\(text)' lacks '\(part)'")
             }
             XCTAssertFalse(text.contains("after_act") || text.contains("'sum'"), text)
+        }
+    }
+
+    func testReduceOverHeightAndWidthIsGlobalPooling() throws {
+        for (opset, keep) in [(13, 1), (18, 0)] {
+            var f = OnnxModelFactory(opset: opset)
+            f.input("x", [.param("N"), .value(3), .value(5), .value(7)])
+            if opset >= 18 {
+                f.intInitializer("axes", [-1, 2])
+                f.node("ReduceMean", ["x", "axes"], ["m"], ["keepdims": .int(keep)])
+            } else {
+                f.node("ReduceMax", ["x"], ["m"], ["axes": .ints([2, 3])])
+            }
+            f.output("m")
+            let model = try importing(f)
+            let pool = Pool2D(kernelH: 5, kernelW: 7, strideH: 1, strideW: 1)
+            XCTAssertEqual(model.graph.nodes[1].op, opset >= 18 ? .averagePool(pool) : .maxPool(pool))
+            XCTAssertEqual(model.graph.nodes.last?.shape, keep == 1 ? [3, 1, 1] : [3])
+        }
+        var f = OnnxModelFactory(opset: 13)
+        f.input("x", [.param("N"), .value(3), .value(5), .value(7)])
+        f.node("ReduceMean", ["x"], ["m"], name: "over_c", ["axes": .ints([1])])
+        f.output("m")
+        XCTAssertThrowsError(try importing(f)) { error in
+            XCTAssertTrue("\(error)".contains("node 'over_c' (ReduceMean): only a reduction over H and W"), "\(error)")
         }
     }
 }
