@@ -5,7 +5,8 @@ Each fixture covers a mix of what the importer must get right: strides, explicit
 Gemm with transB/alpha/beta, MatMul + Add, Reshape (also to a shape computed from the dynamic batch), Dropout,
 residual Add, GlobalAveragePool and ReduceMean/ReduceMax over H and W, Softmax under the opset 11 and opset 13
 semantics, and Sigmoid, Tanh, LeakyRelu, HardSigmoid and Clip (bounds as inputs and, before opset 11, as
-attributes). The same random batch goes through onnxruntime and `approxrtl run`.
+attributes); one is saved again with its weights in an external data file. The same random batch goes through
+onnxruntime and `approxrtl run`.
 
 Then the same comparison on each model given with --models (the bundled trained models, exported by approxrtl's
 own ONNX writer) over the images of --data (the bundled 500-image test subset), which checks the exporter against
@@ -223,6 +224,19 @@ def main():
             passed += 1
         else:
             failed += 1
+    # A fixture with its weights in an external data file beside the model, as PyTorch's dynamo exporter writes
+    # them: approxrtl reads them through the model's path.
+    model = cnn_opset13()
+    folder = os.path.join(args.work, "external")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "cnn_opset13_external.onnx")
+    onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=True,
+                    location="cnn_opset13_external.onnx.data", size_threshold=0)
+    x = np.random.default_rng(42).random([7, 1, 28, 28]).astype(np.float32)
+    if compare("cnn_opset13_external", path, x, args.approxrtl, args.work):
+        passed += 1
+    else:
+        failed += 1
     if args.models:
         # The float input encoding of docs/formats.md: pixel / 255, [N, 1, 28, 28].
         images = (read_idx(locate(args.data, "t10k-images-idx3-ubyte")).astype(np.float32) / 255)[:, None]

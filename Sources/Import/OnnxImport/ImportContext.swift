@@ -23,9 +23,13 @@ struct ImportContext {
     var outputNames: [String] = []
     var graph: Graph?
 
-    init(opset: Int, graph: Onnx_GraphProto) {
+    /// The model file's folder, for external data (nil for a model given as bytes).
+    let external: ExternalDataFolder?
+
+    init(opset: Int, graph: Onnx_GraphProto, external: ExternalDataFolder? = nil) {
         self.opset = opset
         self.proto = graph
+        self.external = external
     }
 
     mutating func run() throws {
@@ -39,7 +43,7 @@ struct ImportContext {
                 throw ImportError(.malformed, "initializer", "has no name")
             }
             values[initializer.name] = .constant(
-                try decodeTensor(initializer, location: "initializer '\(initializer.name)'"))
+                try decodeTensor(initializer, location: "initializer '\(initializer.name)'", external: external))
         }
         if !proto.sparseInitializer.isEmpty {
             throw ImportError(.unsupported, "graph", "sparse initializers are not supported")

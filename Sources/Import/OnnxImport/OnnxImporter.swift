@@ -42,7 +42,7 @@ public enum OnnxImporter {
         } catch {
             throw ImportError(.malformed, "file '\(path)'", "cannot be read (\(error.localizedDescription))")
         }
-        return try load(data: data, name: path)
+        return try importModel(parse(data: data, name: path), external: ExternalDataFolder(modelPath: path))
     }
 
     public static func load(data: Data, name: String = "model") throws -> ImportedModel {
@@ -66,6 +66,10 @@ public enum OnnxImporter {
     }
 
     public static func importModel(_ model: Onnx_ModelProto) throws -> ImportedModel {
+        try importModel(model, external: nil)
+    }
+
+    static func importModel(_ model: Onnx_ModelProto, external: ExternalDataFolder?) throws -> ImportedModel {
         let defaultDomain = model.opsetImport.filter { $0.domain.isEmpty || $0.domain == "ai.onnx" }
         guard let opsetEntry = defaultDomain.first else {
             throw ImportError(.malformed, "model", "declares no opset for the default ONNX domain")
@@ -77,7 +81,7 @@ public enum OnnxImporter {
                 "opset \(opset) is not supported (supported: \(supportedOpsets.lowerBound) to \(supportedOpsets.upperBound))"
             )
         }
-        var context = ImportContext(opset: opset, graph: model.graph)
+        var context = ImportContext(opset: opset, graph: model.graph, external: external)
         try context.run()
         return ImportedModel(
             graph: context.graph!, opset: opset, irVersion: Int(model.irVersion),

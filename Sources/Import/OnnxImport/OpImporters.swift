@@ -467,7 +467,7 @@ extension ImportContext {
 
     private func constantAttribute(_ attributes: Attributes, _ ref: NodeRef) throws -> ConstantValue {
         if let value = attributes.attribute("value") {
-            return try decodeTensor(value.t, location: ref.description)
+            return try decodeTensor(value.t, location: ref.description, external: external)
         }
         if let value = attributes.attribute("value_float") {
             return ConstantValue(shape: [], floats: [value.f], ints: nil)

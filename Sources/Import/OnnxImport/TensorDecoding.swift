@@ -13,13 +13,20 @@ struct ConstantValue {
 
 typealias DataType = Onnx_TensorProto.DataType
 
-/// Decodes a TensorProto (typed fields or little-endian raw_data). `location` names it in messages.
-func decodeTensor(_ proto: Onnx_TensorProto, location: String) throws -> ConstantValue {
+/// Decodes a TensorProto (typed fields, little-endian raw_data, or raw bytes in an external data file of the
+/// model's folder). `location` names it in messages.
+func decodeTensor(_ proto: Onnx_TensorProto, location: String, external: ExternalDataFolder? = nil) throws
+    -> ConstantValue
+{
+    var externalBytes: Data?
     if proto.dataLocation == .external {
-        throw ImportError(
-            .unsupported, location,
-            "external data is not supported; save the model with its weights inside the file (torch.onnx.export(..., external_data=False), or onnx.save_model(model, path, save_as_external_data=False))"
-        )
+        guard let external else {
+            throw ImportError(
+                .unsupported, location,
+                "holds external data, which is read only when the model is loaded from its file (save it with its weights inside: torch.onnx.export(..., external_data=False), or onnx.save_model(model, path, save_as_external_data=False))"
+            )
+        }
+        externalBytes = try external.bytes(of: proto, location: location)
     }
     if proto.hasSegment {
         throw ImportError(.unsupported, location, "segmented tensors are not supported")
@@ -29,7 +36,7 @@ func decodeTensor(_ proto: Onnx_TensorProto, location: String) throws -> Constan
         throw ImportError(.malformed, location, "negative dimension in \(shape)")
     }
     let count = shape.reduce(1, *)
-    let raw = proto.hasRawData ? proto.rawData : nil
+    let raw = externalBytes ?? (proto.hasRawData ? proto.rawData : nil)
     func check(_ got: Int) throws {
         guard got == count else {
             throw ImportError(.malformed, location, "holds \(got) values, its shape \(shape) needs \(count)")

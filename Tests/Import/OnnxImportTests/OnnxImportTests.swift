@@ -157,19 +157,6 @@ final class OnnxImportTests: XCTestCase {
         assertImportError(f, kind: .unsupported, contains: ["input 'x'", "INT8"])
     }
 
-    func testExternalDataIsRefused() {
-        var f = OnnxModelFactory()
-        f.input("x", [.param("N"), .value(2)])
-        var weight = OnnxModelFactory.floatTensor("W", [2, 2], [])
-        weight.dataLocation = .external
-        var entry = Onnx_StringStringEntryProto(); entry.key = "location"; entry.value = "weights.bin"
-        weight.externalData = [entry]
-        f.initializers.append(weight)
-        f.node("MatMul", ["x", "W"], ["y"])
-        f.output("y")
-        assertImportError(f, kind: .unsupported, contains: ["initializer 'W'", "external data"])
-    }
-
     func testGroupedConvAndInconsistentDeclaredShape() {
         var f = OnnxModelFactory()
         f.input("x", [.param("N"), .value(2), .value(5), .value(5)])
