@@ -49,7 +49,9 @@ extension QuantizedModel {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw QuantizationError(layer: "file", "cannot read \(path)")
         }
-        return try decode(data, file: path)
+        var model = try decode(data, file: path)
+        model.resolveReferences(from: path)
+        return model
     }
 
     private static func path(_ keys: [CodingKey]) -> String {

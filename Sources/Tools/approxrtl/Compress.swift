@@ -67,13 +67,14 @@ struct Compress: ParsableCommand {
             var result = try transform.apply(quantized, context: context)
             result.compressedFrom = model
             if let tuned = context.fineTuned {
+                let floatSource = FileReference.relative(quantized.source, toFolderOf: onnxPath)
                 try writeOutput(
                     OnnxExporter.serialized(
                         tuned.graph,
                         docString:
-                            "Fine-tuned by approxrtl compress --finetune \(tuned.record.epochs) from \(quantized.source)",
-                        metadata: [("approxrtl.finetuned_from", quantized.source)]), to: onnxPath, force: force)
-                try writeOutput(tuned.quantized.encoded(), to: quantizedPath, force: force)
+                            "Fine-tuned by approxrtl compress --finetune \(tuned.record.epochs) from \(floatSource)",
+                        metadata: [("approxrtl.finetuned_from", floatSource)]), to: onnxPath, force: force)
+                try writeOutput(tuned.quantized.encoded(for: quantizedPath), to: quantizedPath, force: force)
                 result.compressedFrom = quantizedPath
             }
             if let search = context.search {
@@ -95,7 +96,7 @@ struct Compress: ParsableCommand {
 
     /// Writes the result and prints its per-layer metrics (or one JSON object), then `summary`'s line.
     func writeAndReport(_ result: QuantizedModel, summary: (ModelMetrics) -> String) throws {
-        try writeOutput(result.encoded(), to: output, force: force)
+        try writeOutput(result.encoded(for: output), to: output, force: force)
         let metrics = try ModelMetrics(result)
         if json {
             try printJSON([
@@ -116,7 +117,7 @@ extension Compress {
         _ outcome: BudgetSearch.Outcome, quantized: QuantizedModel, result: QuantizedModel, seconds: Double
     ) throws {
         let directory = data ?? FashionMNIST.defaultDirectory
-        try writeOutput(result.encoded(), to: output, force: force)
+        try writeOutput(result.encoded(for: output), to: output, force: force)
         let metrics = try ModelMetrics(result)
         let test = try FashionMNIST.load(split: .test, directory: directory)
         let before = 100 * (try Accuracy.integer(quantized, on: test))

@@ -55,7 +55,7 @@ struct Quantize: ParsableCommand {
             options.activationSlopeBits = actSlopeBits
             let quantized = try Quantizer.quantize(
                 imported.graph, calibration: calibration, source: model, options: options)
-            try writeOutput(quantized.encoded(), to: output, force: force)
+            try writeOutput(quantized.encoded(for: output), to: output, force: force)
             let widths = quantized.layers.compactMap { layer in layer.accumulatorBits.map { "\(layer.name) \($0)" } }
             print(
                 "\(model): \(wbits)-bit weights, \(abits)-bit activations, calibrated on \(calibration.count) images; accumulator bits: \(widths.joined(separator: ", ")); wrote \(output)"
