@@ -37,6 +37,11 @@ public enum FileReference {
         return (up + to[common...]).joined(separator: "/")
     }
 
+    /// `target` relative to the working directory (for messages and reports, as a user typed paths).
+    public static func forDisplay(_ target: String) -> String {
+        relative(target, toFolderOf: FileManager.default.currentDirectoryPath + "/.")
+    }
+
     /// `reference` against the folder of `file` when it names an existing file there, else unchanged.
     public static func resolved(_ reference: String, fromFolderOf file: String) -> String {
         guard !reference.isEmpty, !reference.hasPrefix("/") else { return reference }

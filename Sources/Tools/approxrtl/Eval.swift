@@ -121,13 +121,15 @@ struct Eval: ParsableCommand {
             var object: [String: Any] = [
                 "model": model, "dataset": images.name, "images": images.count, "correct": correct,
                 "integer_top1": accuracy, "seconds": seconds, "integer_seconds": integerSeconds,
-                "source": quantized.source,
+                "source": FileReference.forDisplay(quantized.source),
             ]
             if let floatAccuracy { object["float_top1"] = floatAccuracy }
             try printJSON(object)
         } else {
             let floatText =
-                floatAccuracy.map { String(format: "float top-1 %.2f%% (%@)", 100 * $0, quantized.source) }
+                floatAccuracy.map {
+                    String(format: "float top-1 %.2f%% (%@)", 100 * $0, FileReference.forDisplay(quantized.source))
+                }
                 ?? "float top-1 unknown (\(quantized.source) not found)"
             print(
                 String(

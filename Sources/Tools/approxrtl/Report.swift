@@ -40,7 +40,8 @@ struct Report: ParsableCommand {
             }
             if json {
                 var object: [String: Any] = [
-                    "model": model, "source": compressed.source, "metrics": try jsonObject(metrics),
+                    "model": model, "source": FileReference.forDisplay(compressed.source),
+                    "metrics": try jsonObject(metrics),
                     "param_reduction": metrics.paramReduction, "storage_reduction": metrics.storageReduction,
                     "multiplies_eliminated": metrics.multipliesEliminated, "operations_saved": metrics.operationsSaved,
                 ]
@@ -49,7 +50,9 @@ struct Report: ParsableCommand {
                 try printJSON(object)
                 return
             }
-            print("\(model): from \(compressed.compressedFrom ?? "(not compressed)"), float model \(compressed.source)")
+            print(
+                "\(model): from \(compressed.compressedFrom ?? "(not compressed)"), float model \(FileReference.forDisplay(compressed.source))"
+            )
             print(metricsTable(metrics))
             print(metricsSummary(metrics))
             if eval {

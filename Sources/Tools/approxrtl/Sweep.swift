@@ -162,7 +162,7 @@ struct Sweep: ParsableCommand {
             progress.update(grid.count)
             progress.finish()
             let result = SweepResult(
-                model: model, title: title, source: quantized.source,
+                model: model, title: title, source: FileReference.forDisplay(quantized.source),
                 images: images.count, floatTop1: float, integerTop1: baseline, budget: budget, finetuneEpochs: finetune,
                 rows: rows)
             try write(result, to: output)
