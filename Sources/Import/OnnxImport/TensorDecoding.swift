@@ -35,7 +35,16 @@ func decodeTensor(_ proto: Onnx_TensorProto, location: String, external: Externa
     guard shape.allSatisfy({ $0 >= 0 }) else {
         throw ImportError(.malformed, location, "negative dimension in \(shape)")
     }
-    let count = shape.reduce(1, *)
+    // A declared shape is checked before anything is sized from it: its element count must not overflow and must
+    // be below 2^31 (8 GB of floats; no model the tool handles comes near).
+    var count = 1
+    for dim in shape {
+        let (product, overflow) = count.multipliedReportingOverflow(by: dim)
+        guard !overflow, product < 1 << 31 else {
+            throw ImportError(.unsupported, location, "shape \(shape) has 2^31 or more elements")
+        }
+        count = product
+    }
     let raw = externalBytes ?? (proto.hasRawData ? proto.rawData : nil)
     func check(_ got: Int) throws {
         guard got == count else {

@@ -181,6 +181,20 @@ final class OnnxImportTests: XCTestCase {
         assertImportError(f, kind: .malformed, contains: ["node 'sum' (Add)", "'ghost' is not produced"])
     }
 
+    func testHugeDeclaredShapesAreRefusedBeforeSizing() {
+        // Dims whose product overflows Int, and a product just past the limit: refused, nothing allocated.
+        for dims in [[Int64(1) << 40, Int64(1) << 40], [Int64(1) << 16, Int64(1) << 15]] {
+            var f = OnnxModelFactory()
+            f.input("x", [.param("N"), .value(2)])
+            var weight = OnnxModelFactory.floatTensor("W", [], [])
+            weight.dims = dims
+            f.initializers.append(weight)
+            f.node("MatMul", ["x", "W"], ["y"])
+            f.output("y")
+            assertImportError(f, kind: .unsupported, contains: ["initializer 'W'", "2^31 or more elements"])
+        }
+    }
+
     func testTruncatedAndNonOnnxFiles() throws {
         var f = OnnxModelFactory()
         f.input("x", [.param("N"), .value(64)])
