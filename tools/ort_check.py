@@ -4,8 +4,8 @@ Each fixture covers a mix of what the importer must get right: strides, explicit
 5x5 kernels, max and average pooling (count_include_pad, ceil mode), BatchNormalization folded and standalone,
 Gemm with transB/alpha/beta, MatMul + Add, Reshape (also to a shape computed from the dynamic batch), Dropout,
 residual Add, GlobalAveragePool and ReduceMean/ReduceMax over H and W, Softmax under the opset 11 and opset 13
-semantics, and Sigmoid, Tanh, LeakyRelu, HardSigmoid and Clip (bounds as inputs and, before opset 11, as
-attributes); one is saved again with its weights in an external data file. The same random batch goes through
+semantics, and Sigmoid, Tanh, LeakyRelu, HardSigmoid, Clip (bounds as inputs and, before opset 11, as attributes)
+and HardSwish (also as x * HardSigmoid(x)); one is saved again with its weights in an external data file. The same random batch goes through
 onnxruntime and `approxrtl run`.
 
 Then the same comparison on each model given with --models (the bundled trained models, exported by approxrtl's
@@ -169,6 +169,18 @@ def activations_opset13():
     return b.model("activations_opset13", [1, 10, 10], 5, 13)
 
 
+def hardswish_opset14():
+    """HardSwish as an op (opset 14) and as x * HardSigmoid(x, 1/6, 1/2), the form PyTorch writes before opset 14."""
+    b = Builder(8)
+    x = b.node("Conv", ["x", b.param("c1_w", [6, 1, 3, 3], 2.0), b.param("c1_b", [6])], "c1", pads=[1, 1, 1, 1])
+    x = b.node("HardSwish", [x], "hs1")
+    x = b.node("Conv", [x, b.param("c2_w", [6, 6, 3, 3], 0.8), b.param("c2_b", [6])], "c2")
+    x = b.node("Mul", [x, b.node("HardSigmoid", [x], "gate", alpha=1.0 / 6, beta=0.5)], "hs2")
+    x = b.node("Flatten", [x], "f")
+    x = b.node("Gemm", [x, b.param("g_w", [5, 6 * 8 * 8], 0.2)], "g", transB=1)
+    return b.model("hardswish_opset14", [1, 10, 10], 5, 14)
+
+
 def clip_opset10():
     """Clip with its bounds as attributes (before opset 11)."""
     b = Builder(5)
@@ -213,7 +225,7 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     passed = failed = 0
     for make in (cnn_opset13, cnn_opset11, residual_opset9, dynamic_view_opset13, reduce_opset18, activations_opset13,
-                 clip_opset10):
+                 hardswish_opset14, clip_opset10):
         model = make()
         name = model.graph.name
         path = os.path.join(args.work, name + ".onnx")

@@ -131,6 +131,10 @@ private struct GraphWriter {
                 emit("LeakyRelu", inputs, node.name, [float("alpha", alpha)])
             case .hardSigmoid(let alpha, let beta):
                 emit("HardSigmoid", inputs, node.name, [float("alpha", alpha), float("beta", beta)])
+            case .hardSwish:
+                // Opset 13 has no HardSwish: x * HardSigmoid(x, 1/6, 1/2), as PyTorch writes it there.
+                emit("HardSigmoid", inputs, "\(node.name).gate", [float("alpha", 1.0 / 6), float("beta", 0.5)])
+                emit("Mul", inputs + ["\(node.name).gate"], node.name, [])
             case .clip(let low, let high):
                 // Opset 13: the bounds are scalar inputs; an infinite one is left out.
                 var operands = inputs

@@ -69,7 +69,7 @@ extension ImportContext {
         }
     }
 
-    private mutating func replace(_ index: Int, with op: Op, _ ref: NodeRef) throws {
+    mutating func replace(_ index: Int, with op: Op, _ ref: NodeRef) throws {
         do {
             try builder.replaceOp(of: index, with: op)
         } catch let error as GraphError {

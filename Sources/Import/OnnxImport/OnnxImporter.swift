@@ -22,16 +22,15 @@ public enum OnnxImporter {
     public static let supportedOpsets = 7...25
     public static let supportedOps: [String] = [
         "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "Conv", "Dropout",
-        "Flatten", "Gather", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "Identity", "LeakyRelu",
-        "MatMul", "MaxPool", "Range", "ReduceMax", "ReduceMean", "Relu", "Reshape", "Shape", "Sigmoid", "Slice",
-        "Softmax", "Squeeze", "Tanh", "Unsqueeze",
+        "Flatten", "Gather", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "HardSwish", "Identity",
+        "LeakyRelu", "MatMul", "MaxPool", "Mul", "Range", "ReduceMax", "ReduceMean", "Relu", "Reshape", "Shape",
+        "Sigmoid", "Slice", "Softmax", "Squeeze", "Tanh", "Unsqueeze",
     ]
 
     /// Why an exporter writes an op the importer lacks, and what avoids it.
     static let hints: [String: String] = [
         "Sub": "input normalization inside the model is not folded; normalize outside the model",
         "Div": "input normalization inside the model is not folded; normalize outside the model",
-        "Mul": "elementwise products of activations are not in the integer model",
     ]
 
     /// Reads and imports a model file.

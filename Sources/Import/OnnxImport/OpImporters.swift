@@ -35,7 +35,9 @@ extension ImportContext {
             try importAdd(node, ref, required(0, "A"), required(1, "B"))
         case "Relu":
             try add(node, ref, .relu, inputs: [nodeIndex(required(0, "X"), "X", ref)])
-        case "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "Clip":
+        case "Mul":
+            try importMul(node, ref, required(0, "A"), required(1, "B"))
+        case "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Clip":
             try importActivation(node, ref, attributes, x: required(0, "X"), low: input(1), high: input(2))
         case "Softmax":
             try importSoftmax(node, ref, attributes, x: required(0, "input"))
@@ -75,6 +77,7 @@ extension ImportContext {
         case "HardSigmoid":
             function = .hardSigmoid(
                 alpha: try attributes.float("alpha", default: 0.2), beta: try attributes.float("beta", default: 0.5))
+        case "HardSwish": function = .hardSwish
         default:
             // Clip: bounds are attributes before opset 11 and optional scalar inputs from 11 on.
             var bounds = (low: -Float.infinity, high: Float.infinity)
@@ -272,6 +275,28 @@ extension ImportContext {
     }
 
     // MARK: Elementwise and shape ops
+
+    /// Mul: only `x * HardSigmoid(x, 1/6, 1/2)`, HardSwish as PyTorch exports it before opset 14 (and approxrtl's
+    /// own exporter at opset 13); the HardSigmoid, read only by the Mul, becomes the HardSwish and takes the Mul's name.
+    private mutating func importMul(_ node: Onnx_NodeProto, _ ref: NodeRef, _ a: String, _ b: String) throws {
+        for (gate, x) in [(a, b), (b, a)] {
+            guard case .node(let g)? = values[gate], case .node(let xi)? = values[x], foldable(gate),
+                case .activation(.hardSigmoid(let alpha, let beta)) = builder.nodes[g].op,
+                builder.nodes[g].inputs == [xi], abs(alpha - 1.0 / 6) < 1e-6, beta == 0.5
+            else { continue }
+            try replace(g, with: .activation(.hardSwish), ref)
+            do {
+                try builder.rename(g, to: irName(node))
+            } catch let error as GraphError {
+                throw ImportError.malformed(node: ref, error.reason)
+            }
+            return try bindOutput(node, ref, to: .node(g))
+        }
+        throw ImportError.unsupported(
+            node: ref,
+            "Mul is supported only as x * HardSigmoid(x, alpha=1/6, beta=0.5) (HardSwish); other elementwise products are not in the integer model"
+        )
+    }
 
     private mutating func importAdd(_ node: Onnx_NodeProto, _ ref: NodeRef, _ a: String, _ b: String) throws {
         switch (values[a]!, values[b]!) {

@@ -12,6 +12,9 @@ public enum Activation: Equatable, Sendable {
     case hardSigmoid(alpha: Float, beta: Float)
     /// `min(max(x, low), high)`; an absent bound is infinite.
     case clip(low: Float, high: Float)
+    /// `x * max(0, min(1, x / 6 + 1 / 2))` (ONNX HardSwish, MobileNetV3's activation): 0 below -3, x above 3,
+    /// a parabola between.
+    case hardSwish
 
     /// The ONNX operator name.
     public var name: String {
@@ -21,13 +24,14 @@ public enum Activation: Equatable, Sendable {
         case .leakyRelu: return "LeakyRelu"
         case .hardSigmoid: return "HardSigmoid"
         case .clip: return "Clip"
+        case .hardSwish: return "HardSwish"
         }
     }
 
     /// A short description with the parameters, for model files and reports.
     public var description: String {
         switch self {
-        case .sigmoid, .tanh: return name
+        case .sigmoid, .tanh, .hardSwish: return name
         case .leakyRelu(let alpha): return "LeakyRelu(alpha=\(alpha))"
         case .hardSigmoid(let alpha, let beta): return "HardSigmoid(alpha=\(alpha), beta=\(beta))"
         case .clip(let low, let high): return "Clip(\(low), \(high))"
@@ -44,6 +48,7 @@ public enum Activation: Equatable, Sendable {
         case .leakyRelu(let alpha): return x >= 0 ? x : alpha * x
         case .hardSigmoid(let alpha, let beta): return max(0, min(1, alpha * x + beta))
         case .clip(let low, let high): return min(max(x, low), high)
+        case .hardSwish: return x * max(0, min(1, x / 6 + 0.5))
         }
     }
 
@@ -55,13 +60,14 @@ public enum Activation: Equatable, Sendable {
         case .leakyRelu(let alpha): return x >= 0 ? x : Double(alpha) * x
         case .hardSigmoid(let alpha, let beta): return max(0, min(1, Double(alpha) * x + Double(beta)))
         case .clip(let low, let high): return min(max(x, Double(low)), Double(high))
+        case .hardSwish: return x * max(0, min(1, x / 6 + 0.5))
         }
     }
 
     /// Where a piecewise-linear function changes slope (finite points only); nil for the smooth functions.
     public var kinks: [Double]? {
         switch self {
-        case .sigmoid, .tanh: return nil
+        case .sigmoid, .tanh, .hardSwish: return nil
         case .leakyRelu: return [0]
         case .hardSigmoid(let alpha, let beta):
             guard alpha != 0 else { return [] }
@@ -72,11 +78,12 @@ public enum Activation: Equatable, Sendable {
     }
 
     /// The smooth functions are within 3.4e-4 of their limits outside this interval (sigmoid at |x| = 8,
-    /// tanh at |x| = 4.4), so the fit spends its segments inside it.
+    /// tanh at |x| = 4.4), and HardSwish is linear outside its parabola, so the fit spends its segments inside it.
     public var curvedRange: ClosedRange<Double>? {
         switch self {
         case .sigmoid: return -8...8
         case .tanh: return -4.5...4.5
+        case .hardSwish: return -3...3
         default: return nil
         }
     }

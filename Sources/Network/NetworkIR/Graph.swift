@@ -92,6 +92,16 @@ public struct GraphBuilder {
         nodes[index].op = op
     }
 
+    /// Renames an existing node (import-time folding: the folded node takes the name of the one it absorbed).
+    public mutating func rename(_ index: Int, to name: String) throws {
+        guard name == nodes[index].name || !names.contains(name) else {
+            throw GraphError(node: name, op: nodes[index].op.name, reason: "a node of this name already exists")
+        }
+        names.remove(nodes[index].name)
+        names.insert(name)
+        nodes[index].name = name
+    }
+
     /// Finishes the graph with the given outputs.
     public func build(outputs: [Int]) throws -> Graph {
         guard !outputs.isEmpty else { throw GraphError(node: "graph", op: "Graph", reason: "no outputs") }

@@ -112,6 +112,7 @@ struct ActivationLayer: TrainableLayer {
                 let z = alpha * x[i] + beta
                 slope = z > 0 && z < 1 ? alpha : 0
             case .clip(let low, let high): slope = x[i] >= low && x[i] < high ? 1 : 0
+            case .hardSwish: slope = x[i] <= -3 ? 0 : x[i] >= 3 ? 1 : (2 * x[i] + 3) / 6
             }
             dx[i] += dy[i] * slope
         }

@@ -144,6 +144,7 @@ final class AcceleratorSimulationTests: XCTestCase {
             (1, [.sigmoid, .tanh, .leakyRelu(alpha: 0.1)], 4, false),
             (2, [.hardSigmoid(alpha: 0.2, beta: 0.5), .clip(low: -0.5, high: 1.5), .tanh], 2, false),
             (4, [.tanh, .sigmoid, .clip(low: 0, high: 6)], 4, true),
+            (5, [.hardSwish, .sigmoid, .hardSwish], 4, false),
         ]
         for (seed, functions, tn, reuse) in cases {
             let graph = try RandomNetworks.graph(seed: seed, activations: functions)

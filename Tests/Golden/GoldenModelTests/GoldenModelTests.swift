@@ -38,7 +38,7 @@ final class GoldenModelTests: XCTestCase {
         XCTAssertGreaterThan(widest, 32, "no random network needed a 64-bit accumulator")
     }
 
-    /// Sigmoid, Tanh, LeakyRelu, HardSigmoid and Clip fused into layers as tables (section 10), at several widths
+    /// Sigmoid, Tanh, LeakyRelu, HardSigmoid, Clip and HardSwish fused into layers as tables (section 10), at several widths
     /// and segment counts: the golden model equals the plain reading.
     func testActivationTablesEqualTheSlowReference() throws {
         let functions: [[Activation]] = [
@@ -46,6 +46,7 @@ final class GoldenModelTests: XCTestCase {
             [.hardSigmoid(alpha: 0.2, beta: 0.5), .clip(low: -0.5, high: 1.5), .tanh],
             [.tanh, .sigmoid, .sigmoid],
             [.clip(low: 0, high: 6), .leakyRelu(alpha: 0.01), .hardSigmoid(alpha: 0.3, beta: 0.4)],
+            [.hardSwish, .tanh, .hardSwish],
         ]
         var tables = 0
         for (index, chosen) in functions.enumerated() {

@@ -67,7 +67,7 @@ final class RoundTripTests: XCTestCase {
         for (name, function) in [
             ("sigmoid", Activation.sigmoid), ("tanh", .tanh), ("leaky", .leakyRelu(alpha: 0.2)),
             ("hard", .hardSigmoid(alpha: 0.3, beta: 0.4)), ("clip", .clip(low: -0.25, high: 0.5)),
-            ("clip_low", .clip(low: -0.1, high: .infinity)),
+            ("clip_low", .clip(low: -0.1, high: .infinity)), ("swish", .hardSwish),
         ] {
             a = try b.add(name, .activation(function), inputs: [a])
         }

@@ -139,6 +139,32 @@ final class ShapeFoldingTests: XCTestCase {
         }
     }
 
+    func testHardSwishAsAnOpAndAsAProductWithItsGate() throws {
+        for opset in [13, 14] {
+            var f = OnnxModelFactory(opset: opset)
+            f.input("x", [.param("N"), .value(4)])
+            if opset >= 14 {
+                f.node("HardSwish", ["x"], ["y"])
+            } else {
+                f.node("HardSigmoid", ["x"], ["gate"], ["alpha": .float(1.0 / 6), "beta": .float(0.5)])
+                f.node("Mul", ["gate", "x"], ["y"])
+            }
+            f.output("y")
+            let model = try importing(f)
+            XCTAssertEqual(model.graph.nodes.map(\.op), [.input, .activation(.hardSwish)])
+        }
+        // Any other product is refused with the reason.
+        var f = OnnxModelFactory(opset: 13)
+        f.input("x", [.param("N"), .value(4)])
+        f.node("HardSigmoid", ["x"], ["gate"], ["alpha": .float(0.2), "beta": .float(0.5)])
+        f.node("Mul", ["gate", "x"], ["y"], name: "product")
+        f.output("y")
+        XCTAssertThrowsError(try importing(f)) { error in
+            XCTAssertTrue(
+                "\(error)".contains("node 'product' (Mul): Mul is supported only as x * HardSigmoid"), "\(error)")
+        }
+    }
+
     func testReduceOverHeightAndWidthIsGlobalPooling() throws {
         for (opset, keep) in [(13, 1), (18, 0)] {
             var f = OnnxModelFactory(opset: opset)

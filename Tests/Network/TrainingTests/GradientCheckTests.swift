@@ -92,7 +92,7 @@ final class GradientCheckTests: XCTestCase {
         var x = try b.add("x", .input, inputShape: [6])
         for (i, function) in [
             Activation.sigmoid, .tanh, .leakyRelu(alpha: 0.1), .hardSigmoid(alpha: 0.4, beta: 0.5),
-            .clip(low: -0.6, high: 0.8),
+            .clip(low: -0.6, high: 0.8), .hardSwish,
         ].enumerated() {
             x = try b.add("d\(i)", .dense(Dense(weight: weights([6, 6], &random), bias: random.array(6))), inputs: [x])
             x = try b.add("a\(i)", .activation(function), inputs: [x])

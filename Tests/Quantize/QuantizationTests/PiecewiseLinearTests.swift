@@ -58,6 +58,7 @@ final class PiecewiseLinearTests: XCTestCase {
             (.hardSigmoid(alpha: 0.2, beta: 0.5), -3, -7, nil),
             (.clip(low: 0, high: 6), -3, -4, nil),
             (.clip(low: -0.75, high: 0.5), -6, -7, nil),
+            (.hardSwish, -5, -5, { x in abs(x) < 3 ? 1.0 / 3 : 0 }),
         ]
         for (function, pre, out, curvature) in cases {
             let table = PiecewiseLinear.fit(
