@@ -41,6 +41,7 @@ public enum Quantizer {
                 "activation tables take 1 to 64 segments and 2 to \(PiecewiseLinear.maxSlopeBits)-bit slopes")
         }
         let plan = try Plan(graph: graph)
+        try checkFinite(graph)
         guard calibration.count > 0, calibration.rows * calibration.cols == elementCount(graph.nodes[plan.input].shape)
         else {
             throw QuantizationError(
@@ -101,6 +102,28 @@ public enum Quantizer {
             start = range.upperBound
         }
         return peaks
+    }
+}
+
+extension Quantizer {
+    /// A NaN or infinite parameter has no code (and would trap converting to an integer): refused, by layer and
+    /// position, before anything is calibrated.
+    static func checkFinite(_ graph: Graph) throws {
+        for node in graph.nodes {
+            let parameters: [(String, [Float])]
+            switch node.op {
+            case .conv2d(let conv): parameters = [("weight", conv.weight.data), ("bias", conv.bias)]
+            case .dense(let dense): parameters = [("weight", dense.weight.data), ("bias", dense.bias)]
+            case .scaleShift(let affine): parameters = [("scale", affine.scale), ("shift", affine.shift)]
+            default: continue
+            }
+            for (role, values) in parameters {
+                if let index = values.firstIndex(where: { !$0.isFinite }) {
+                    throw QuantizationError(
+                        layer: node.name, "\(role) \(index) is \(values[index]); the model's parameters must be finite")
+                }
+            }
+        }
     }
 }
 

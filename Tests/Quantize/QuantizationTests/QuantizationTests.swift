@@ -56,6 +56,24 @@ final class QuantizedModelFileTests: XCTestCase {
         }
     }
 
+    func testNonFiniteParametersAreRefusedByLayer() throws {
+        for bad in [Float.nan, .infinity, -.infinity] {
+            var b = GraphBuilder()
+            let x = try b.add("image", .input, inputShape: [1, 4, 4])
+            let f = try b.add("flat", .flatten, inputs: [x])
+            var weight = [Float](repeating: 0.1, count: 48)
+            weight[17] = bad
+            let d = try b.add(
+                "fc", .dense(Dense(weight: Tensor(shape: [3, 16], data: weight), bias: [0, 0, 0])), inputs: [f])
+            let calibration = ImageDataset(
+                name: "flat", rows: 4, cols: 4, pixels: [UInt8](repeating: 9, count: 32), labels: [0, 1])
+            XCTAssertThrowsError(try Quantizer.quantize(b.build(outputs: [d]), calibration: calibration, source: "m")) {
+                error in
+                XCTAssertTrue("\(error)".contains("'fc': weight 17 is \(bad)"), "\(error)")
+            }
+        }
+    }
+
     func testRoundTripIsExactAndStable() throws {
         for perChannel in [true, false] {
             let model = try smallModel(perChannel: perChannel)
