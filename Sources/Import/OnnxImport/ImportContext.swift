@@ -104,9 +104,16 @@ struct ImportContext {
         }
         if problems.count == 1 { throw problems[0] }
         if problems.count > 1 {
+            // The list of supported ops once, at the end, rather than after every unknown op.
+            let suffix = ImportContext.supportedSuffix
+            let lines = problems.map {
+                "  " + ($0.reason.hasSuffix(suffix) ? "\($0.location): \($0.reason.dropLast(suffix.count))" : "\($0)")
+            }
+            let listed =
+                problems.contains { $0.reason.hasSuffix(suffix) } ? "\n" + String(suffix.dropFirst(2).dropLast()) : ""
             throw ImportError(
                 .unsupported, "model",
-                "\(problems.count) nodes cannot be imported:\n" + problems.map { "  \($0)" }.joined(separator: "\n"))
+                "\(problems.count) nodes cannot be imported:\n" + lines.joined(separator: "\n") + listed)
         }
     }
 
@@ -118,11 +125,10 @@ struct ImportContext {
         }
         guard !OnnxImporter.supportedOps.contains(node.opType) else { return nil }
         let hint = OnnxImporter.hints[node.opType].map { " (\($0))" } ?? ""
-        return ImportError.unsupported(
-            node: ref,
-            "operator '\(node.opType)' is not supported\(hint) (supported: \(OnnxImporter.supportedOps.joined(separator: ", ")))"
-        )
+        return ImportError.unsupported(node: ref, "operator '\(node.opType)' is not supported\(hint)\(supportedSuffix)")
     }
+
+    static let supportedSuffix = " (supported: \(OnnxImporter.supportedOps.joined(separator: ", ")))"
 
     private mutating func addGraphInput(_ input: Onnx_ValueInfoProto) throws {
         let location = "input '\(input.name)'"
