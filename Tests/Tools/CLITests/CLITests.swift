@@ -529,10 +529,10 @@ final class CLITests: XCTestCase {
         let record = try XCTUnwrap(model["fine_tuning"] as? [String: Any])
         XCTAssertEqual(record["epochs"] as? Int, 1)
         XCTAssertEqual(record["mode"] as? String, "straight-through")
-        XCTAssertEqual(record["from"] as? String, quantized)
-        XCTAssertEqual(
-            model["compressed_from"] as? String, directory.appendingPathComponent("tuned.finetuned.q.json").path)
-        XCTAssertEqual(model["source"] as? String, directory.appendingPathComponent("tuned.finetuned.onnx").path)
+        // The files it names, relative to its own folder (they all sit in one folder here).
+        XCTAssertEqual(record["from"] as? String, URL(fileURLWithPath: quantized).lastPathComponent)
+        XCTAssertEqual(model["compressed_from"] as? String, "tuned.finetuned.q.json")
+        XCTAssertEqual(model["source"] as? String, "tuned.finetuned.onnx")
         let report = try run(["report", output, "--eval", "--data", data, "--limit", "100"])
         XCTAssertEqual(report.status, 0, report.stderr)
         XCTAssertTrue(report.stdout.contains("top-1 on 100 test images"), report.stdout)
