@@ -166,7 +166,11 @@ struct ImportContext {
         }
         if dims[0] > 0 {
             if let batch = staticBatch, batch != dims[0] {
-                throw ImportError(.malformed, location, "batch size \(dims[0]) differs from another input's \(batch)")
+                // Valid ONNX (a broadcast operand given as an input, say), but the IR's inputs share one batch.
+                throw ImportError(
+                    .unsupported, location,
+                    "dimension 0 is \(dims[0]) where another input's is \(batch); the inputs must share the batch dimension"
+                )
             }
             staticBatch = dims[0]
         }
