@@ -188,7 +188,8 @@ module approxrtl_diannao_nfu #(
   generate
     if (MacArray != 0) begin : g_mac
       // Two stages, so that neither holds more than a multiply or two levels of adders after the broadcast:
-      // hard multipliers register their product twice (the DSP's pipeline and output registers); LUT products
+      // hard multipliers register their product, then register it again (where synthesis could use the
+      // multiplier's own output register; Yosys's synth_ecp5 does not, docs/accelerator.md "Fmax"); LUT products
       // register the sums of each nibble of w's terms, then add those.
       reg [Tn * Tn * Parts * ProductWidth - 1:0] partial_q;
       reg [Tn * Tn * ProductWidth - 1:0] products_q;

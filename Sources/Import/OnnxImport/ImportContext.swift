@@ -83,8 +83,11 @@ struct ImportContext {
     private mutating func importNodes() throws {
         var problems = [ImportError]()
         var failed = Set<String>()
+        // Whether some problem is an op the importer does not know: then the report lists the supported ops once.
+        var unknownOps = false
         for (position, node) in proto.node.enumerated() {
             let ref = NodeRef(name: node.name.isEmpty ? "#\(position)" : node.name, opType: node.opType)
+            if !OnnxImporter.supportedOps.contains(node.opType) { unknownOps = true }
             if node.input.contains(where: failed.contains) {
                 if let problem = ImportContext.unsupportedOp(node, ref) { problems.append(problem) }
                 failed.formUnion(node.output)
@@ -102,19 +105,17 @@ struct ImportContext {
                 failed.formUnion(node.output)
             }
         }
-        if problems.count == 1 { throw problems[0] }
+        guard var report = problems.first else { return }
+        let supported = "supported: \(OnnxImporter.supportedOps.joined(separator: ", "))"
         if problems.count > 1 {
-            // The list of supported ops once, at the end, rather than after every unknown op.
-            let suffix = ImportContext.supportedSuffix
-            let lines = problems.map {
-                "  " + ($0.reason.hasSuffix(suffix) ? "\($0.location): \($0.reason.dropLast(suffix.count))" : "\($0)")
-            }
-            let listed =
-                problems.contains { $0.reason.hasSuffix(suffix) } ? "\n" + String(suffix.dropFirst(2).dropLast()) : ""
-            throw ImportError(
+            report = ImportError(
                 .unsupported, "model",
-                "\(problems.count) nodes cannot be imported:\n" + lines.joined(separator: "\n") + listed)
+                "\(problems.count) nodes cannot be imported:\n" + problems.map { "  \($0)" }.joined(separator: "\n")
+                    + (unknownOps ? "\n" + supported : ""))
+        } else if unknownOps {
+            report.reason += " (\(supported))"
         }
+        throw report
     }
 
     /// The error for an op the importer does not know (or a foreign domain), with a hint where one helps.
@@ -125,10 +126,8 @@ struct ImportContext {
         }
         guard !OnnxImporter.supportedOps.contains(node.opType) else { return nil }
         let hint = OnnxImporter.hints[node.opType].map { " (\($0))" } ?? ""
-        return ImportError.unsupported(node: ref, "operator '\(node.opType)' is not supported\(hint)\(supportedSuffix)")
+        return ImportError.unsupported(node: ref, "operator '\(node.opType)' is not supported\(hint)")
     }
-
-    static let supportedSuffix = " (supported: \(OnnxImporter.supportedOps.joined(separator: ", ")))"
 
     private mutating func addGraphInput(_ input: Onnx_ValueInfoProto) throws {
         let location = "input '\(input.name)'"

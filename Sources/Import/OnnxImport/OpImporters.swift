@@ -58,8 +58,8 @@ extension ImportContext {
         case let op where Self.shapeOps.contains(op):
             try importShapeOp(node, ref, attributes)
         default:
-            throw ImportContext.unsupportedOp(node, ref)
-                ?? ImportError.unsupported(node: ref, "operator '\(node.opType)' has no importer")
+            // importNodes refuses the ops outside OnnxImporter.supportedOps before calling this.
+            throw ImportError.unsupported(node: ref, "operator '\(node.opType)' has no importer")
         }
     }
 
@@ -468,8 +468,9 @@ extension ImportContext {
         let op: Op = node.opType == "ReduceMean" ? .averagePool(pool) : .maxPool(pool)
         guard try attributes.int("keepdims", default: 1) == 0 else { return try add(node, ref, op, inputs: [xi]) }
         do {
-            let pooled = try builder.add(irName(node), op, inputs: [xi])
-            let flat = try builder.add(uniqueName(irName(node) + "_flat"), .reshape([shape[0]]), inputs: [pooled])
+            let name = irName(node)
+            let pooled = try builder.add(name, op, inputs: [xi])
+            let flat = try builder.add(uniqueName(name + "_flat"), .reshape([shape[0]]), inputs: [pooled])
             try bindOutput(node, ref, to: .node(flat))
         } catch let error as GraphError {
             throw ImportError.malformed(node: ref, error.reason)

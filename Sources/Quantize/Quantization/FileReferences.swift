@@ -28,9 +28,14 @@ public enum FileReference {
     /// `target` relative to the folder of `file` (both as the process sees them), or `target` unchanged when it
     /// does not exist.
     public static func relative(_ target: String, toFolderOf file: String) -> String {
+        relative(target, toFolder: URL(fileURLWithPath: file).deletingLastPathComponent())
+    }
+
+    /// `target` relative to `folder`, or unchanged when it does not exist.
+    static func relative(_ target: String, toFolder folder: URL) -> String {
         guard !target.isEmpty, FileManager.default.fileExists(atPath: target) else { return target }
         let to = components(URL(fileURLWithPath: target))
-        let from = components(URL(fileURLWithPath: file).deletingLastPathComponent())
+        let from = components(folder)
         var common = 0
         while common < min(to.count, from.count) && to[common] == from[common] { common += 1 }
         let up = Array(repeating: "..", count: from.count - common)
@@ -39,7 +44,7 @@ public enum FileReference {
 
     /// `target` relative to the working directory (for messages and reports, as a user typed paths).
     public static func forDisplay(_ target: String) -> String {
-        relative(target, toFolderOf: FileManager.default.currentDirectoryPath + "/.")
+        relative(target, toFolder: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
     }
 
     /// `reference` against the folder of `file` when it names an existing file there, else unchanged.

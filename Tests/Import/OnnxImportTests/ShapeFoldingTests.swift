@@ -180,6 +180,7 @@ final class ShapeFoldingTests: XCTestCase {
             let pool = Pool2D(kernelH: 5, kernelW: 7, strideH: 1, strideW: 1)
             XCTAssertEqual(model.graph.nodes[1].op, opset >= 18 ? .averagePool(pool) : .maxPool(pool))
             XCTAssertEqual(model.graph.nodes.last?.shape, keep == 1 ? [3, 1, 1] : [3])
+            XCTAssertEqual(model.graph.nodes.dropFirst().map(\.name), keep == 1 ? ["m"] : ["m", "m_flat"])
         }
         var f = OnnxModelFactory(opset: 13)
         f.input("x", [.param("N"), .value(3), .value(5), .value(7)])
