@@ -1,10 +1,11 @@
 // The DianNao-style accelerator (docs/accelerator.md): a whole network, image in, logits out.
 //   load:  the image arrives on an AXI4-Stream, one pixel (0..255) per beat, row by row, tlast on the last
-//          pixel. Buffer 0 gets strips of StripWidth pixels: word (y * (ImageWidth + StripPad) + x + StripPad)
-//          holds pixels x .. x + StripWidth - 1 of row y in lanes 0 .. StripWidth - 1 (0 outside the row), for
-//          x = -StripPad .. ImageWidth - 1, so that the first convolution finds a row of its kernel's taps in one
-//          word (StripWidth = its kernel width; with StripWidth = 1, pixel p is lane 0 of word p). A strip is
-//          written when its last pixel arrives; StripWidth - 1 cycles at the end of each row complete the last ones.
+//          pixel. Buffer 0 gets patches of PatchRows x PatchColumns pixels: word (sy * RowWords + sx) holds the
+//          patch whose top-left pixel is (sy - PatchTop, sx - PatchLeft), pixel (r, c) of it in lane
+//          r * PatchColumns + c (0 outside the image), so that the first convolution finds a patch of its
+//          kernel's taps in one word (a patch of one pixel: pixel p is lane 0 of word p). A patch is written
+//          when its last pixel arrives; the loader steps through LoadRows x LoadColumns positions per image, the
+//          ones right of and below the image being zeros that complete the last patches (tready is low then).
 //   run:   the sequencer walks the program, layer by layer; each step reads an input word (Tn channels of one
 //          pixel) from the layer's source buffer and a weight word (Tn x Tn weights) from SB; the NFU writes each
 //          finished tile of Tn output channels to the other buffer (NBin and NBout swap roles every layer), and
@@ -24,8 +25,14 @@ module approxrtl_diannao_core #(
   parameter integer LogitTiles = 1,       // ceil(Classes / Tn)
   parameter integer ImageWidth = 28,      // pixels per row
   parameter integer ImageHeight = 28,     // rows
-  parameter integer StripWidth = 1,       // pixels per buffer word as loaded (1 .. Tn)
-  parameter integer StripPad = 0,         // strips starting left of the image (< StripWidth)
+  parameter integer PatchRows = 1,        // image rows per buffer word as loaded
+  parameter integer PatchColumns = 1,     // image columns per buffer word (PatchRows x PatchColumns <= Tn)
+  parameter integer PatchTop = 0,         // patch rows stored above the image (< PatchRows)
+  parameter integer PatchLeft = 0,        // patch columns stored left of the image (< PatchColumns)
+  parameter integer RowWords = 28,        // patches stored per row
+  parameter integer StoredRows = 28,      // rows of patches stored
+  parameter integer LoadRows = 28,        // rows the loader steps through (>= ImageHeight)
+  parameter integer LoadColumns = 28,     // columns per row (>= ImageWidth + PatchColumns - 1 - PatchLeft)
   parameter integer ActWords = 1024,      // words per activation buffer
   parameter integer ActAddrWidth = 10,
   parameter integer WeightWords = 256,    // SB words
@@ -92,14 +99,13 @@ module approxrtl_diannao_core #(
   localparam integer ParamWidth = Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth + (Pwl != 0 ? 1 : 0));
   localparam integer ClassCountWidth = $clog2(Classes + 1);
   localparam [1:0] StLoad = 2'd0, StRun = 2'd1, StEmit = 2'd2;
-  localparam integer RowWords = ImageWidth + StripPad;
-  localparam integer RowSteps = ImageWidth + StripWidth - 1;  // pixels, then the flush
+  localparam integer ColumnBits = 8 * PatchRows;  // one column of a patch, its top row in the low byte
 
   reg [1:0] state_q;
-  reg [7:0] col_q;     // column of the pixel taken (ImageWidth .. RowSteps - 1: flushing)
-  reg [7:0] row_q;
-  reg [ActAddrWidth - 1:0] row_base_q;  // row_q * RowWords
-  reg [8 * StripWidth - 1:0] strip_q;   // the last StripWidth pixels of the row, newest in the top lane
+  reg [8:0] col_q;     // column of the pixel taken (ImageWidth .. LoadColumns - 1: zeros)
+  reg [8:0] row_q;     // row (ImageHeight .. LoadRows - 1: zeros)
+  reg [ActAddrWidth - 1:0] row_base_q;  // the stored row's first word
+  reg [ColumnBits * PatchColumns - 1:0] patch_q;  // the last PatchColumns columns, newest in the top bits
   reg [ClassCountWidth - 1:0] class_q;
   reg start_q;
 
@@ -157,32 +163,60 @@ module approxrtl_diannao_core #(
   reg [ActAddrWidth - 1:0] nfu_addr;
   reg [WordWidth - 1:0] nfu_data;
   reg [Tn * LogitWidth - 1:0] logit_data;
-  // The loader: a pixel (or a zero while flushing) enters the strip; the strip ending at it is complete.
-  wire flushing = col_q >= ImageWidth[7:0];
+  // The loader: a pixel (or a zero past the image) enters its column of PatchRows rows (the rows above it come
+  // from the line buffer), the column enters the patch, and the patch ending at it is complete.
+  wire flushing = col_q >= ImageWidth[8:0] || row_q >= ImageHeight[8:0];
   wire load_step = state_q == StLoad && (flushing || in_tvalid_i);
   wire [7:0] pixel_in = flushing ? 8'd0 : in_tdata_i;
-  wire [8 * StripWidth - 1:0] strip_next;
+  wire [ColumnBits - 1:0] column;
   generate
-    if (StripWidth == 1) begin : g_single
-      assign strip_next = pixel_in;
-      wire unused_strip = ^strip_q;
-    end else begin : g_shift
-      // The oldest pixel leaves the strip.
-      assign strip_next = {pixel_in, strip_q[8 * StripWidth - 1:8]};
-      wire unused_oldest = ^strip_q[7:0];
+    if (PatchRows == 1) begin : g_one_row
+      assign column = pixel_in;
+    end else begin : g_rows
+      // The PatchRows - 1 rows above, per column (their top row in the low byte); rows above the image read as
+      // zero, since the line buffer still holds the previous image's last rows.
+      localparam integer LineAddrWidth = LoadColumns > 1 ? $clog2(LoadColumns) : 1;
+      reg [8 * (PatchRows - 1) - 1:0] lines_q [0:LoadColumns - 1];
+      wire [LineAddrWidth - 1:0] line_addr = col_q[LineAddrWidth - 1:0];
+      wire [8 * (PatchRows - 1) - 1:0] above = lines_q[line_addr];
+      wire [8 * (PatchRows - 1) - 1:0] above_masked;
+      genvar j;
+      for (j = 0; j < PatchRows - 1; j = j + 1) begin : g_above
+        assign above_masked[8 * j +: 8] = {23'd0, row_q} < PatchRows - 1 - j ? 8'd0 : above[8 * j +: 8];
+      end
+      assign column = {pixel_in, above_masked};
+      // The column's rows, less the top one, are the next row's rows above.
+      always @(posedge clk_i) begin
+        if (load_step) lines_q[line_addr] <= column[ColumnBits - 1:8];
+      end
     end
   endgenerate
-  // The strip's first column plus StripPad: col - (StripWidth - 1) + StripPad; negative ones are not stored.
-  wire signed [31:0] strip_x = $signed({24'd0, col_q}) - (StripWidth - 1) + StripPad;
-  wire load_beat = load_step && strip_x >= 0;
-  wire [ActAddrWidth - 1:0] strip_addr = row_base_q + strip_x[ActAddrWidth - 1:0];
-  wire unused_strip_x = ^strip_x[31:ActAddrWidth];
+  wire [ColumnBits * PatchColumns - 1:0] patch_next;
+  generate
+    if (PatchColumns == 1) begin : g_one_column
+      assign patch_next = column;
+      wire unused_patch = ^patch_q;
+    end else begin : g_shift
+      // The oldest column leaves the patch.
+      assign patch_next = {column, patch_q[ColumnBits * PatchColumns - 1:ColumnBits]};
+      wire unused_oldest = ^patch_q[ColumnBits - 1:0];
+    end
+  endgenerate
+  // Where the patch ending at this pixel is stored: its first row and column plus the padding stored; patches
+  // outside the stored rows and columns are not written.
+  wire signed [31:0] stored_row = $signed({23'd0, row_q}) - (PatchRows - 1) + PatchTop;
+  wire signed [31:0] stored_col = $signed({23'd0, col_q}) - (PatchColumns - 1) + PatchLeft;
+  wire load_beat = load_step && stored_row >= 0 && stored_row < StoredRows && stored_col >= 0
+                   && stored_col < RowWords;
+  wire [ActAddrWidth - 1:0] patch_addr = row_base_q + stored_col[ActAddrWidth - 1:0];
+  wire unused_stored_col = ^stored_col[31:ActAddrWidth];
   wire [WordWidth - 1:0] pixel_word;
   genvar s;
   generate
-    for (s = 0; s < Tn; s = s + 1) begin : g_strip
-      if (s < StripWidth) begin : g_pixel
-        assign pixel_word[s * DataWidth +: DataWidth] = {{(DataWidth - 8){1'b0}}, strip_next[8 * s +: 8]};
+    for (s = 0; s < Tn; s = s + 1) begin : g_patch
+      if (s < PatchRows * PatchColumns) begin : g_pixel
+        assign pixel_word[s * DataWidth +: DataWidth] =
+          {{(DataWidth - 8){1'b0}}, patch_next[ColumnBits * (s % PatchColumns) + 8 * (s / PatchColumns) +: 8]};
       end else begin : g_zero
         assign pixel_word[s * DataWidth +: DataWidth] = {DataWidth{1'b0}};
       end
@@ -190,7 +224,7 @@ module approxrtl_diannao_core #(
   endgenerate
   wire [WordWidth - 1:0] rdata0, rdata1;
   approxrtl_ram_sdp #(.Width(WordWidth), .Depth(ActWords), .AddrWidth(ActAddrWidth)) u_buffer0 (
-    .clk_i(clk_i), .we_i(load_beat || (nfu_write && !nfu_dst)), .waddr_i(load_beat ? strip_addr : nfu_addr),
+    .clk_i(clk_i), .we_i(load_beat || (nfu_write && !nfu_dst)), .waddr_i(load_beat ? patch_addr : nfu_addr),
     .wdata_i(load_beat ? pixel_word : nfu_data), .raddr_i(in_addr), .rdata_o(rdata0));
   approxrtl_ram_sdp #(.Width(WordWidth), .Depth(ActWords), .AddrWidth(ActAddrWidth)) u_buffer1 (
     .clk_i(clk_i), .we_i(nfu_write && nfu_dst), .waddr_i(nfu_addr), .wdata_i(nfu_data), .raddr_i(in_addr), .rdata_o(rdata1));
@@ -274,32 +308,32 @@ module approxrtl_diannao_core #(
   always @(posedge clk_i or negedge rst_n) begin
     if (!rst_n) begin
       state_q <= StLoad;
-      col_q <= 8'd0;
-      row_q <= 8'd0;
+      col_q <= 9'd0;
+      row_q <= 9'd0;
       row_base_q <= {ActAddrWidth{1'b0}};
-      strip_q <= {(8 * StripWidth){1'b0}};
+      patch_q <= {(ColumnBits * PatchColumns){1'b0}};
       class_q <= {ClassCountWidth{1'b0}};
       start_q <= 1'b0;
     end else begin
       start_q <= 1'b0;
       case (state_q)
         StLoad: if (load_step) begin
-          if (col_q == RowSteps[7:0] - 8'd1) begin
-            // A new row starts from an empty strip.
-            col_q <= 8'd0;
-            strip_q <= {(8 * StripWidth){1'b0}};
-            if (row_q == ImageHeight[7:0] - 8'd1) begin
-              row_q <= 8'd0;
+          if (col_q == LoadColumns[8:0] - 9'd1) begin
+            // A new row starts from an empty patch.
+            col_q <= 9'd0;
+            patch_q <= {(ColumnBits * PatchColumns){1'b0}};
+            if (row_q == LoadRows[8:0] - 9'd1) begin
+              row_q <= 9'd0;
               row_base_q <= {ActAddrWidth{1'b0}};
               start_q <= 1'b1;
               state_q <= StRun;
             end else begin
-              row_q <= row_q + 8'd1;
-              row_base_q <= row_base_q + RowWords[ActAddrWidth - 1:0];
+              row_q <= row_q + 9'd1;
+              if (stored_row >= 0) row_base_q <= row_base_q + RowWords[ActAddrWidth - 1:0];
             end
           end else begin
-            col_q <= col_q + 8'd1;
-            strip_q <= strip_next;
+            col_q <= col_q + 9'd1;
+            patch_q <= patch_next;
           end
         end
         StRun: if (seq_done) begin

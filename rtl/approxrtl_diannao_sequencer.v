@@ -12,8 +12,8 @@
 // output pixel run before the next pixel, so a feature tile finds its sources' accumulators in the feature unit
 // and a scan tile the gathered window.
 // Timing: no multiplier and no memory output sits on a path to an address. Every address is a sum of counters
-// that step by constants the compiler wrote into the instruction's second word (input words per row, per output
-// row and column, the window's origin) and the tile's tap offset; the tile ROM is read synchronously one tile
+// that step by constants the compiler wrote into the instruction's second word (input words per kernel row and
+// column step, per output row and column, the window's origin) and the tile's tap offset; the tile ROM is read synchronously one tile
 // ahead (the descriptor of the tile after the current one is always in its output register); and every output
 // is registered, so a step leaves the sequencer one cycle after its counters. A layer takes three cycles to
 // fetch its instruction and first descriptors, one per step, and after its last step waits the NFU's Drain
@@ -93,6 +93,9 @@ module approxrtl_diannao_sequencer #(
   wire [AW - 1:0] row_words = {2'd0, instr_q[151:128]};
   wire [AW - 1:0] oy_words = {2'd0, instr_q[175:152]};
   wire [AW - 1:0] ox_words = {10'd0, instr_q[191:176]};
+  // Input words per kernel-column step: one pixel (in_tiles words), or on the loader's patches a patch's columns
+  // (row_words likewise steps a patch's rows).
+  wire [AW - 1:0] col_words = {10'd0, instr_q[231:216]};
   // With reuse lanes, output tile 0 of a layer is the gather tile, which writes nothing.
   wire reuse = instr_q[6];
   wire is_mac = op == OpMac;
@@ -289,7 +292,7 @@ module approxrtl_diannao_sequencer #(
           kx_q <= kx_q + 4'd1;
           kx_end_q <= kx_q == kx_pen_q;
           dx_q <= dx_q + 5'd1;
-          tap_q <= tap_q + {{(AW - 8){1'b0}}, in_tiles};
+          tap_q <= tap_q + col_words;
         end else begin
           kx_q <= 4'd0;
           kx_end_q <= kx_zero_q;
@@ -349,6 +352,6 @@ module approxrtl_diannao_sequencer #(
   // they are zero).
   wire unused_bits;
   assign unused_bits = ^{next_q[63:56], next_q[31:30], weight_base[23:WeightAddrWidth],
-                         param_base[15:ParamAddrWidth], instr_q[255:192], instr_q[75:72], instr_q[47:32], in_addr[AW - 1:ActAddrWidth],
+                         param_base[15:ParamAddrWidth], instr_q[255:232], instr_q[215:192], instr_q[75:72], instr_q[47:32], in_addr[AW - 1:ActAddrWidth],
                          out_addr[AW - 1:ActAddrWidth], instr_rom[255:216], instr_rom[127:112 + ParamAddrWidth]};
 endmodule

@@ -5,23 +5,27 @@ public struct AcceleratorConfig: Equatable, Sendable {
     public var tn: Int
     /// The `--extensions` names switched on.
     public var extensions: Set<String>
-    /// How the first convolution of a one-channel image meets the lanes: `strips` (the loader packs a row of the
-    /// kernel's taps into one word, so the input lanes carry kx) or `channels` (DianNao's mapping: input channels
-    /// on the lanes, one of Tn busy for a one-channel image).
+    /// How the first convolution of a one-channel image meets the lanes: `patches` (the loader packs a patch of
+    /// the kernel's taps into one word, so the input lanes carry ky and kx; ImageLoader) or `channels` (DianNao's
+    /// mapping: input channels on the lanes, one of Tn busy for a one-channel image).
     public var firstLayer: FirstLayerMapping
-    public enum FirstLayerMapping: String, Sendable, Codable, CaseIterable { case strips, channels }
+    public enum FirstLayerMapping: String, Sendable, Codable, CaseIterable {
+        case patches, channels
+        /// `strips`, the name before patches had rows, reads as `patches`.
+        public init?(name: String) { self.init(rawValue: name == "strips" ? "patches" : name) }
+    }
     /// The FPGA part the design is generated for (`generate --target-device`), and its hard multipliers: NFU-1
     /// products beyond what the part's multipliers leave are built from LUTs, so the design fits the part.
     public var targetDevice: String? = nil
     public var hardMultipliers: Int? = nil
 
-    public init(tn: Int = 16, extensions: Set<String> = [], firstLayer: FirstLayerMapping = .strips) {
+    public init(tn: Int = 16, extensions: Set<String> = [], firstLayer: FirstLayerMapping = .patches) {
         self.tn = tn; self.extensions = extensions; self.firstLayer = firstLayer
     }
 
     public init(
         tn: Int = 16, swc: Bool = false, kernelTiles: Bool = false, featureUnit: Bool = false, reuse: Bool = false,
-        firstLayer: FirstLayerMapping = .strips
+        firstLayer: FirstLayerMapping = .patches
     ) {
         let on = [
             (swc, SWCLanes.name), (kernelTiles, KernelTiles.name), (featureUnit, FeatureUnit.name),
@@ -63,7 +67,12 @@ extension AcceleratorConfig: Codable {
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: Key.self)
         tn = try container.decode(Int.self, forKey: Key("tn"))
-        firstLayer = try container.decode(FirstLayerMapping.self, forKey: Key("firstLayer"))
+        let mapping = try container.decode(String.self, forKey: Key("firstLayer"))
+        guard let firstLayer = FirstLayerMapping(name: mapping) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: Key("firstLayer"), in: container, debugDescription: "unknown first-layer mapping '\(mapping)'")
+        }
+        self.firstLayer = firstLayer
         extensions = []
         for unit in AcceleratorUnits.extensions
         where try container.decodeIfPresent(Bool.self, forKey: Key(unit.configKey)) ?? false {

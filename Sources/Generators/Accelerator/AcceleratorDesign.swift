@@ -92,7 +92,8 @@ extension AcceleratorManifest {
             weightBufferBits: network.weightWords.count * tn * network.laneBits,
             paramBufferBits: max(1, network.paramWords.count) * images.paramBits,
             layers: layers, computeCycles: network.computeCycles, loadCycles: network.loadCycles,
-            firstLayer: network.stripWidth > 1 ? "strips of \(network.stripWidth)" : "channels", images: count,
+            firstLayer: network.loader.rows * network.loader.columns > 1
+                ? "patches of \(network.loader.rows) x \(network.loader.columns)" : "channels", images: count,
             goldenCorrect: goldenCorrect)
     }
 }
@@ -241,8 +242,10 @@ public struct AcceleratorDesign: Sendable {
             ("AccWidth", n.accumulatorWidth), ("ShiftWidth", n.shiftWidth), ("MaxLeftShift", n.maxLeftShift),
             ("LogitWidth", n.logitWidth), ("Classes", n.classes),
             ("LogitTiles", (n.classes + n.config.tn - 1) / n.config.tn),
-            ("ImageWidth", n.imageWidth), ("ImageHeight", n.imageHeight), ("StripWidth", n.stripWidth),
-            ("StripPad", n.stripPad),
+            ("ImageWidth", n.imageWidth), ("ImageHeight", n.imageHeight), ("PatchRows", n.loader.rows),
+            ("PatchColumns", n.loader.columns), ("PatchTop", n.loader.padTop), ("PatchLeft", n.loader.padLeft),
+            ("RowWords", n.loader.rowWords), ("StoredRows", n.loader.storedRows), ("LoadRows", n.loader.loadRows),
+            ("LoadColumns", n.loader.loadColumns),
             ("ActWords", n.activationWords), ("ActAddrWidth", bitsFor(n.activationWords - 1)),
             ("WeightWords", n.weightWords.count), ("WeightAddrWidth", bitsFor(n.weightWords.count - 1)),
             ("ParamWords", max(1, n.paramWords.count)), ("ParamAddrWidth", bitsFor(n.paramWords.count - 1)),

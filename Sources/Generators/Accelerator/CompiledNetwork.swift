@@ -88,11 +88,10 @@ public struct CompiledNetwork: Sendable {
     public var imagePixels: Int { imageWidth * imageHeight }
     public var imageWidth: Int
     public var imageHeight: Int
-    /// The loader's strips: pixels per word and strips left of the image (1 and 0: one pixel per word).
-    public var stripWidth: Int
-    public var stripPad: Int
-    /// Cycles to take an image at one pixel per cycle: every row's pixels and its strip flush.
-    public var loadCycles: Int { imageHeight * (imageWidth + stripWidth - 1) }
+    /// How the loader writes the image: patches of the first convolution's kernel, or one pixel per word.
+    public var loader: ImageLoader
+    /// Cycles to take an image at one pixel per cycle: every row's pixels and the zeros that complete patches.
+    public var loadCycles: Int { loader.cycles }
     /// Words per activation buffer (the largest map, channel-tiled).
     public var activationWords: Int
     /// Per instruction (one per conv, dense and pooling layer): the multiply-accumulates it does for the model, padding taps included (as ModelMetrics

@@ -33,6 +33,9 @@ public struct Instruction: Equatable, Sendable, Codable {
     public var paramBase: Int
     /// Weighted layers: the steps of each output tile (tile descriptors), in tile order; the nest's step count.
     public var tileSteps: [Int] = []
+    /// A layer on the loader's patches steps `patchRows` image rows per kernel-row step and `patchColumns`
+    /// columns per kernel-column step (ImageLoader); 1 and 1 on any other map.
+    public var patchRows = 1, patchColumns = 1
 
     /// Bit position and width of every field, in the order of the encoding.
     static let fields: [(name: String, lsb: Int, bits: Int)] = [
@@ -44,14 +47,17 @@ public struct Instruction: Equatable, Sendable, Codable {
         ("pad_top", 72, 4), ("pad_left", 76, 4), ("pool_shift", 80, 4), ("table", 84, 4), ("weight_base", 88, 24),
         ("param_base", 112, 16),
         ("row_words", 128, 24), ("output_row_words", 152, 24), ("output_column_words", 176, 16),
-        ("origin_word", 192, 24),
+        ("origin_word", 192, 24), ("column_words", 216, 16),
     ]
     /// Fields in two's complement (the others are unsigned).
     static let signedFields: Set = ["origin_word"]
 
-    /// Input words per input row; per output row (stride_h input rows); per output column (stride_w pixels).
-    public var rowWords: Int { inputWidth * inputTiles }
-    public var outputRowWords: Int { strideHeight * rowWords }
+    /// Input words per input row; per kernel-row step (a patch's rows); per kernel-column step (a patch's
+    /// columns); per output row (stride_h input rows); per output column (stride_w pixels).
+    public var pixelRowWords: Int { inputWidth * inputTiles }
+    public var rowWords: Int { patchRows * pixelRowWords }
+    public var columnWords: Int { patchColumns * inputTiles }
+    public var outputRowWords: Int { strideHeight * pixelRowWords }
     public var outputColumnWords: Int { strideWidth * inputTiles }
     /// The word of the first output pixel's window origin (-pad_top, -pad_left), before adding a tile's tap.
     public var originWord: Int { (-padTop * inputWidth - padLeft) * inputTiles }
@@ -63,6 +69,7 @@ public struct Instruction: Equatable, Sendable, Codable {
             inputTiles, outputHeight, outputWidth, outputTiles, kernelHeight, kernelWidth, strideHeight, strideWidth,
             padTop, padLeft,
             poolShift, table ?? 0, weightBase, paramBase, rowWords, outputRowWords, outputColumnWords, originWord,
+            columnWords,
         ]
     }
 

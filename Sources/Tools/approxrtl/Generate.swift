@@ -32,8 +32,8 @@ struct Generate: ParsableCommand {
     var debugLayers = false
     @Option(
         help:
-            "diannao: the first convolution's mapping: strips (a row of kernel taps per word on the lanes) or channels (DianNao's: input channels on the lanes)."
-    ) var firstLayer = "strips"
+            "diannao: the first convolution's mapping: patches (a patch of kernel taps per word on the lanes; the compiler picks the patch) or channels (DianNao's: input channels on the lanes)."
+    ) var firstLayer = "patches"
     @Option(
         help:
             "diannao: the ECP5 part the design is for (25k, 45k or 85k: LFE5U-25F/45F/85F): NFU-1 products beyond its hard multipliers are built from LUTs, and design.json records the part."
@@ -105,8 +105,8 @@ extension Generate {
                 "--extensions: unknown extension '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))")
         }
         guard count >= 1 else { throw CLIError("--images must be positive") }
-        guard let mapping = AcceleratorConfig.FirstLayerMapping(rawValue: firstLayer) else {
-            throw CLIError("--first-layer must be strips or channels, not '\(firstLayer)'")
+        guard let mapping = AcceleratorConfig.FirstLayerMapping(name: firstLayer) else {
+            throw CLIError("--first-layer must be patches or channels, not '\(firstLayer)'")
         }
         let quantized = try QuantizedModel.load(path: model)
         let dataset = try FashionMNIST.load(split: .test, directory: data ?? FashionMNIST.defaultDirectory).prefix(

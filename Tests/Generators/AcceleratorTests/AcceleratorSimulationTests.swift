@@ -219,8 +219,8 @@ final class AcceleratorSimulationTests: XCTestCase {
             let (model, pixels) = try Self.randomModel(seed: seed)
             kinds.formUnion(model.layers.map(\.kind))
             strided = strided || model.layers.contains { $0.kind == .conv2d && $0.stride![0] > 1 }
-            // Odd seeds load one pixel per word (DianNao's mapping), even ones strips of the first kernel's rows.
-            let mapping: AcceleratorConfig.FirstLayerMapping = seed % 2 == 1 ? .channels : .strips
+            // Odd seeds load one pixel per word (DianNao's mapping), even ones patches of the first kernel's taps.
+            let mapping: AcceleratorConfig.FirstLayerMapping = seed % 2 == 1 ? .channels : .patches
             let design = try AcceleratorDesign.generate(
                 model: model, modelName: "random\(seed).q.json", config: AcceleratorConfig(tn: tn, firstLayer: mapping),
                 pixels: pixels, labels: [0, 1, 2], count: 3)
@@ -228,6 +228,44 @@ final class AcceleratorSimulationTests: XCTestCase {
         }
         XCTAssertTrue(kinds.isSuperset(of: [.conv2d, .maxPool, .averagePool, .dense]), "the seeds cover \(kinds)")
         XCTAssertTrue(strided, "the seeds include a strided convolution")
+    }
+
+    /// The loader's patches on random networks whose first convolution has a 3x3 or 5x5 kernel: a patch of
+    /// several rows (the loader stores the top padding and the zero rows below the image), one narrower than the
+    /// kernel (several steps per kernel row), both on the MAC array, and the first on the reuse lanes (M1).
+    func testPatchesRunBitExact() throws {
+        var tall = false, narrow = false
+        for seed in UInt64(1)...60 where !(tall && narrow) {
+            let (model, pixels) = try Self.randomModel(seed: seed)
+            let conv = model.layers[0]
+            guard conv.kind == .conv2d, conv.kernel![0] >= 3 else { continue }
+            for tn in [4, 8] {
+                let config = AcceleratorConfig(tn: tn)
+                let loader = try NetworkCompiler.compile(model, config: config).loader
+                let isTall = loader.rows > 1, isNarrow = loader.columns < conv.kernel![1] && loader.columns > 1
+                guard (isTall && !tall) || (isNarrow && !narrow) else { continue }
+                XCTAssertLessThanOrEqual(loader.rows * loader.columns, tn)
+                let label = "seed \(seed), Tn \(tn), patches \(loader.rows) x \(loader.columns)"
+                try Self.simulate(
+                    try AcceleratorDesign.generate(
+                        model: model, modelName: "patches\(seed).q.json", config: config, pixels: pixels,
+                        labels: [0, 1, 2], count: 3, debugLayers: true), label)
+                if isTall && !tall {
+                    var options = SortedWeightOptions()
+                    options.segments = 3
+                    let compressed = try ModelCompressor.compress(
+                        model, method: .sortedWeights(options), maxAccumulatorBits: 40)
+                    try Self.simulate(
+                        try AcceleratorDesign.generate(
+                            model: compressed, modelName: "patches-m1-\(seed).c.json",
+                            config: AcceleratorConfig(tn: tn, reuse: true), pixels: pixels, labels: [0, 1, 2],
+                            count: 3, debugLayers: true), "M1 on the reuse lanes, " + label)
+                }
+                tall = tall || isTall
+                narrow = narrow || isNarrow
+            }
+        }
+        XCTAssertTrue(tall && narrow, "the seeds give a patch of several rows and one narrower than the kernel")
     }
 
     /// M4 and M3 on random networks: conv1's two last channels reduced to a smaller window, then its channel 0

@@ -18,9 +18,15 @@ final class NetworkCompilerTests: XCTestCase {
             "abcd" + "123456" + "0" + "2" + "12" + "12" + "35" + "03" + "0d" + "0e" + "02" + "1b" + "1c" + "16"
         XCTAssertEqual(String(instruction.hex.suffix(32)), layerWord)
         // The address word above it: row words 27 * 2 = 54 = 0x36 (bits 151:128), per output row 2 * 54 = 108 = 0x6c,
-        // per output column 1 * 2 = 2, origin (-2 * 27 - 1) * 2 = -110 = 0xffff92 in 24 bits; bits 255:216 zero.
-        let addressWord: String = "0000000000" + "ffff92" + "0002" + "00006c" + "000036"
+        // per output column 1 * 2 = 2, origin (-2 * 27 - 1) * 2 = -110 = 0xffff92 in 24 bits, per kernel column
+        // step 1 * 2 = 2 (bits 231:216); bits 255:232 zero.
+        let addressWord: String = "000000" + "0002" + "ffff92" + "0002" + "00006c" + "000036"
         XCTAssertEqual(String(instruction.hex.prefix(32)), addressWord)
+        // On a patch of 3 x 5 pixels a kernel-row step is 3 rows and a kernel-column step 5 words; the output row
+        // steps stride_h rows of pixels as before.
+        var patches = instruction
+        (patches.patchRows, patches.patchColumns, patches.inputTiles) = (3, 5, 1)
+        XCTAssertEqual(String(patches.hex.prefix(32)), "000000" + "0005" + "ffffc9" + "0001" + "000036" + "000051")
         XCTAssertNil(instruction.overflowingField)
         var big = instruction
         big.kernelHeight = 16
@@ -60,9 +66,17 @@ final class NetworkCompilerTests: XCTestCase {
         let first = network.program[0], layer = compressed.layers[0]
         XCTAssertEqual(layer.kind, .conv2d)
         XCTAssertTrue(first.reuse)
-        // Window word and lane -> input position: the gather tile walks ky, kx, then input tiles (one here or strips).
+        // Window word and lane -> input position: the gather tile walks ky, kx, then input tiles (one here), or the
+        // loader's patches (word: the patch's step, row-major over the window; lane: row * columns + column).
         let (kh, kw) = (layer.kernel![0], layer.kernel![1])
-        let strips = network.stripWidth > 1
+        let loader = network.loader, patches = loader.rows * loader.columns > 1
+        func position(_ member: CompiledNetwork.Member) -> Int {
+            guard patches else { return member.lane * kh * kw + member.address }
+            let across = (kw + loader.columns - 1) / loader.columns
+            let ky = (member.address / across) * loader.rows + member.lane / loader.columns
+            let kx = (member.address % across) * loader.columns + member.lane % loader.columns
+            return ky * kw + kx
+        }
         let weights = layer.effectiveWeights!, channels = layer.weightShape![0], fan = weights.count / channels
         let scanSteps = Array(first.tileSteps.dropFirst())
         var word = first.weightBase, checked = 0
@@ -77,10 +91,7 @@ final class NetworkCompilerTests: XCTestCase {
                         guard case .members(let lanes) = network.weightWords[word + step], let member = lanes[o] else {
                             continue
                         }
-                        // One input channel: strips hold a kernel row per word; otherwise word = tap, lane 0.
-                        let position =
-                            strips ? member.address * kw + member.lane : member.lane * kh * kw + member.address
-                        let x = position == k ? 1 : 0
+                        let x = position(member) == k ? 1 : 0
                         s = (member.first ? 0 : s) + x
                         j = (member.first ? 0 : j) + member.d * s
                         if member.last { acc += member.coefficients[0] * s + member.coefficients[1] * j }
@@ -191,7 +202,8 @@ final class NetworkCompilerTests: XCTestCase {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         XCTAssertEqual(try decoder.decode(AcceleratorConfig.self, from: Data(text.utf8)), config)
-        // A design.json written before an extension existed reads with it off.
+        // A design.json written before an extension existed reads with it off (and "strips", the mapping's old
+        // name, as patches).
         let older = #"{"first_layer":"strips","swc":true,"tn":16}"#
         XCTAssertEqual(
             try decoder.decode(AcceleratorConfig.self, from: Data(older.utf8)), AcceleratorConfig(tn: 16, swc: true))

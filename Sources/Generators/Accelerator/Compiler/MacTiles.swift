@@ -6,7 +6,7 @@ extension NetworkCompiler {
     /// `featureSteps` steps (one per source), after the computed tiles of the same pixel.
     static func macTileDescriptors(
         order: [Int?], computedTiles: Int, featureSteps: Int, sizes: [Int]?,
-        kernel: (height: Int, width: Int), strips: Bool, tn: Int
+        kernel: (height: Int, width: Int), patches: ImageLoader?, tn: Int
     ) -> [TileDescriptor] {
         let (kh, kw) = kernel
         return (0..<(order.count / tn)).map { t in
@@ -14,19 +14,23 @@ extension NetworkCompiler {
             let size = sizes.map { sizes in order[(t * tn)..<((t + 1) * tn)].compactMap { $0.map { sizes[$0] } }.max()!
             }
             let (gh, gw) = (min(size ?? kh, kh), min(size ?? kw, kw))
+            // On patches a step covers `rows x columns` taps of the window.
+            let (rows, columns) = (patches?.rows ?? 1, patches?.columns ?? 1)
             return TileDescriptor(
-                kernelHeight: gh, kernelWidth: strips ? 1 : gw, tapY: (kh - gh) / 2, tapX: strips ? 0 : (kw - gw) / 2)
+                kernelHeight: (gh + rows - 1) / rows, kernelWidth: (gw + columns - 1) / columns, tapY: (kh - gh) / 2,
+                tapX: (kw - gw) / 2)
         }
     }
 
     /// The SB words of a layer on the MAC array, per output pixel in the sequencer's order: per output tile, per
     /// tap of its window, per input tile, one word of `tn x tn` weights; a feature tile's words, one per step,
-    /// give each lane a source and a coefficient. `stripWidth` > 0: the layer reads the loader's strips (lane i
-    /// holds column i of the kernel row, one input channel).
+    /// give each lane a source and a coefficient. With `patches` the layer reads the loader's patches (one input
+    /// channel; lane `r * columns + c` holds tap `(ky + r, kx + c)` of the step's patch at `(ky, kx)`).
     static func macWords(
         descriptors: [TileDescriptor], order: [Int?], weights: [Int], features: [ApproximatedFeatures.Feature],
-        source: Map, kernelWidth kw: Int, taps: Int, stripWidth: Int, tn: Int
+        source: Map, kernel: (height: Int, width: Int), patches: ImageLoader?, tn: Int
     ) -> [CompiledNetwork.SBWord] {
+        let (kh, kw) = kernel, taps = kernel.height * kernel.width
         let sourceChannels = source.order.compactMap { $0 }.count
         let physical = Dictionary(uniqueKeysWithValues: order.enumerated().compactMap { p, m in m.map { ($0, p) } })
         let byChannel = Dictionary(uniqueKeysWithValues: features.map { ($0.channel, $0) })
@@ -52,9 +56,13 @@ extension NetworkCompiler {
                         var word = [Int](repeating: 0, count: tn * tn)
                         for o in 0..<tn {
                             guard let m = order[to * tn + o] else { continue }
-                            if stripWidth > 0 {
-                                for i in 0..<stripWidth {
-                                    word[o * tn + i] = weights[m * taps + (ky + d.tapY) * kw + i]
+                            if let patches {
+                                for r in 0..<patches.rows {
+                                    for c in 0..<patches.columns {
+                                        let y = d.tapY + ky * patches.rows + r, x = d.tapX + kx * patches.columns + c
+                                        guard y < kh, x < kw else { continue }
+                                        word[o * tn + r * patches.columns + c] = weights[m * taps + y * kw + x]
+                                    }
                                 }
                                 continue
                             }

@@ -7,8 +7,8 @@ struct ProgramBuilder {
     let model: QuantizedModel
     let config: AcceleratorConfig
     let units: [any AcceleratorUnit]
-    /// The loader's strips: pixels per word (1: none) and strips left of the image.
-    var stripWidth = 1, stripPad = 0
+    /// How the loader writes the image (patches of the first convolution's kernel, or one pixel per word).
+    var loader: ImageLoader
     var maps: [String: NetworkCompiler.Map]
     var program: [Instruction] = []
     var weightWords: [CompiledNetwork.SBWord] = []
@@ -27,15 +27,18 @@ struct ProgramBuilder {
     init(model: QuantizedModel, config: AcceleratorConfig, units: [any AcceleratorUnit]) {
         self.model = model; self.config = config; self.units = units
         let input = model.input.shape
-        // Strips for a first convolution on the image (a row of its kernel per word), when they fit the lanes.
-        if config.firstLayer == .strips, let first = model.layers.first, first.kind == .conv2d,
+        // Patches of a first convolution's kernel on the image, when they save steps.
+        loader = .plain(height: input[1], width: input[2])
+        if config.firstLayer == .patches, let first = model.layers.first, first.kind == .conv2d,
             first.input == model.input.name,
-            let kernel = first.kernel, let pads = first.pads, kernel[1] > 1, kernel[1] <= config.tn, pads[1] < kernel[1]
+            let patches = try? ImageLoader.best(for: first, height: input[1], width: input[2], tn: config.tn)
         {
-            (stripWidth, stripPad) = (kernel[1], pads[1])
+            loader = patches
         }
-        maps = [model.input.name: .init(order: [0], height: input[1], width: input[2] + stripPad, bank: 0, tiles: 1)]
-        activationWords = input[1] * (input[2] + stripPad)
+        maps = [
+            model.input.name: .init(order: [0], height: loader.storedRows, width: loader.rowWords, bank: 0, tiles: 1)
+        ]
+        activationWords = loader.words
         macWeightWidth = model.weightBits
     }
 
@@ -107,9 +110,8 @@ struct ProgramBuilder {
     /// A convolution or dense layer: the units prepare it, the lanes' order is fixed, the units (or the MAC
     /// array) lower its tiles, and the instruction, words and widths are kept.
     mutating func addWeighted(_ layer: QuantizedModel.Layer, source: NetworkCompiler.Map, last: Bool) throws {
-        let strips = layer.input == model.input.name && stripWidth > 1
-        var lowering = try WeightedLowering(
-            layer, config: config, source: source, strips: strips, stripWidth: stripWidth)
+        let patches = layer.input == model.input.name && loader.rows * loader.columns > 1 ? loader : nil
+        var lowering = try WeightedLowering(layer, config: config, source: source, patches: patches)
         if !lowering.features.isEmpty && !config.featureUnit {
             throw lowering.fail("approximated features (M3) need the feature-approximation unit (--extensions feature)")
         }
@@ -128,7 +130,8 @@ struct ProgramBuilder {
         let instruction = lowering.instruction!
         for index in lowering.descriptors.indices {
             let d = lowering.descriptors[index]
-            lowering.descriptors[index].tapOffset = d.tapY * instruction.rowWords + d.tapX * instruction.inputTiles
+            lowering.descriptors[index].tapOffset =
+                d.tapY * instruction.pixelRowWords + d.tapX * instruction.inputTiles
         }
         try emit(lowering.instruction, fail: lowering.fail)
         if let bad = lowering.descriptors.lazy.compactMap(\.overflowingField).first {
@@ -187,7 +190,7 @@ struct ProgramBuilder {
             shiftWidth: FixedPoint.width(low: minShift, high: maxShift),
             maxLeftShift: maxLeft, logitLeftShift: max(0, -(logitsLayer.shifts?.min() ?? 0)),
             classes: logitsLayer.shape[0],
-            imageWidth: input[2], imageHeight: input[1], stripWidth: stripWidth, stripPad: stripPad,
+            imageWidth: input[2], imageHeight: input[1], loader: loader,
             activationWords: activationWords, macs: macs)
         for unit in units { try unit.finish(&network, model: model) }
         for unit in units { try unit.verify(network, model: model) }

@@ -18,10 +18,9 @@ struct WeightedLowering {
     let stride: (height: Int, width: Int)
     let pads: (top: Int, left: Int)
     let output: (height: Int, width: Int)
-    /// The layer reads the loader's strips of `stripWidth` pixels (the input lanes carry the kernel's columns: one
-    /// step per kernel row, no left padding).
-    let strips: Bool
-    let stripWidth: Int
+    /// The layer reads the loader's patches (the input lanes carry a patch of the kernel's taps: one step per
+    /// patch, no left padding); nil: a map of channels.
+    let patches: ImageLoader?
 
     /// What the SB holds per weight (IR order) and each output channel's scale (1 without SWC lanes).
     var weights: [Int]
@@ -47,11 +46,9 @@ struct WeightedLowering {
     func fail(_ reason: String) -> CompileError { CompileError(layer: layer.name, "\(layer.kind.rawValue): \(reason)") }
 
     init(
-        _ layer: QuantizedModel.Layer, config: AcceleratorConfig, source: NetworkCompiler.Map, strips: Bool,
-        stripWidth: Int
+        _ layer: QuantizedModel.Layer, config: AcceleratorConfig, source: NetworkCompiler.Map, patches: ImageLoader?
     ) throws {
-        self.layer = layer; self.config = config; self.source = source; self.strips = strips;
-        self.stripWidth = stripWidth
+        self.layer = layer; self.config = config; self.source = source; self.patches = patches
         numbers = try layer.numbers()
         sourceChannels = source.order.compactMap { $0 }.count
         outChannels = numbers.channels
@@ -105,25 +102,30 @@ struct WeightedLowering {
 
     /// The instruction before its tiles: `weightBase` and `paramBase` are where its SB and bias/shift words start.
     func makeInstruction(weightBase: Int, paramBase: Int) -> Instruction {
-        Instruction(
+        let rows = patches?.rows ?? 1, columns = patches?.columns ?? 1
+        var instruction = Instruction(
             layer: layer.name, op: .multiplyAccumulate, relu: layer.relu ?? false, logits: layer.logits ?? false,
             source: source.bank, destination: 1 - source.bank,
             inputHeight: source.height, inputWidth: source.width, inputTiles: source.tiles,
             outputHeight: output.height, outputWidth: output.width, outputTiles: order.count / tn,
-            kernelHeight: kernel.height, kernelWidth: strips ? 1 : kernel.width,
-            strideHeight: stride.height, strideWidth: stride.width, padTop: pads.top, padLeft: strips ? 0 : pads.left,
+            kernelHeight: (kernel.height + rows - 1) / rows, kernelWidth: (kernel.width + columns - 1) / columns,
+            strideHeight: stride.height, strideWidth: stride.width,
+            // The loader stores the padding of patches (their left columns, and with several rows their top ones).
+            padTop: rows > 1 ? 0 : pads.top, padLeft: patches == nil ? pads.left : 0,
             poolShift: 0,
             weightBase: weightBase, paramBase: paramBase)
+        (instruction.patchRows, instruction.patchColumns) = (rows, columns)
+        return instruction
     }
 
     /// The MAC array's lowering: its tiles (reduced-kernel and feature tiles included) and SB words.
     mutating func lowerOnMacArray() {
         descriptors = NetworkCompiler.macTileDescriptors(
             order: order, computedTiles: computedTiles, featureSteps: features.map(\.sources.count).max() ?? 0,
-            sizes: tileSizes, kernel: kernel, strips: strips, tn: tn)
+            sizes: tileSizes, kernel: kernel, patches: patches, tn: tn)
         words = NetworkCompiler.macWords(
             descriptors: descriptors, order: order, weights: weights, features: features, source: source,
-            kernelWidth: kernel.width, taps: taps, stripWidth: strips ? stripWidth : 0, tn: tn)
+            kernel: kernel, patches: patches, tn: tn)
     }
 
     /// The multiply-accumulates the layer does for the model, counted as the rest of approxrtl counts them

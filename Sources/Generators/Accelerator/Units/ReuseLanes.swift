@@ -41,14 +41,19 @@ final class ReuseLanes: AcceleratorUnit {
     func lower(_ layer: inout WeightedLowering) throws {
         guard let plan else { return }
         let tn = layer.tn, kernel = layer.kernel
+        let (rows, columns) = (layer.patches?.rows ?? 1, layer.patches?.columns ?? 1)
         let scan = try NetworkCompiler.reuseScan(
-            plan, order: layer.order, source: layer.source, kernel: kernel, strips: layer.strips,
+            plan, order: layer.order, source: layer.source, kernel: kernel, patches: layer.patches,
             tn: tn, fail: layer.fail)
         // The gather tile comes first; its bias/shift word is never read.
         let zeros = [Int](repeating: 0, count: tn)
         layer.paramWords.insert(.init(bias: zeros, shift: zeros, scale: zeros), at: 0)
         layer.descriptors =
-            [TileDescriptor(.gather, kernelHeight: kernel.height, kernelWidth: layer.strips ? 1 : kernel.width)]
+            [
+                TileDescriptor(
+                    .gather, kernelHeight: (kernel.height + rows - 1) / rows,
+                    kernelWidth: (kernel.width + columns - 1) / columns)
+            ]
             + scan.tileSteps.map { TileDescriptor(.scan, steps: $0) }
         layer.instruction.reuse = true
         layer.instruction.outputTiles += 1

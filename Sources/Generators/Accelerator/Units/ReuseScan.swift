@@ -14,10 +14,11 @@ extension NetworkCompiler {
     /// tile t computes the model's channel `order[t * tn + o]`: its parts one after another, each from the highest
     /// rank down (the suffix sums of docs/arithmetic.md section 7.1). A member's input, position k of the channel's
     /// fan-in (input channel c, kernel tap ky, kx; a dense layer's kernel covers the map it reads), is the word the
-    /// gather tile wrote at step (ky * kw + kx) * tiles + c's input tile, lane c's lane; on the loader's strips,
-    /// word ky, lane kx.
+    /// gather tile wrote at step (ky * kw + kx) * tiles + c's input tile, lane c's lane; on the loader's patches,
+    /// the word of the patch holding the tap and the tap's lane in it.
     static func reuseScan(
-        _ plan: ReusePlan, order: [Int?], source: Map, kernel: (height: Int, width: Int), strips: Bool, tn: Int,
+        _ plan: ReusePlan, order: [Int?], source: Map, kernel: (height: Int, width: Int), patches: ImageLoader?,
+        tn: Int,
         fail: (String) -> CompileError
     ) throws -> ReuseScan {
         let (kh, kw) = kernel
@@ -26,7 +27,14 @@ extension NetworkCompiler {
             uniqueKeysWithValues: source.order.enumerated().compactMap { p, c in c.map { ($0, p) } })
         func window(_ k: Int) -> (address: Int, lane: Int) {
             let (c, tap) = (k / taps, k % taps)
-            if strips { return (tap / kw, tap % kw) }
+            if let patches {
+                let (ky, kx) = (tap / kw, tap % kw)
+                let across = (kw + patches.columns - 1) / patches.columns
+                return (
+                    (ky / patches.rows) * across + kx / patches.columns,
+                    (ky % patches.rows) * patches.columns + kx % patches.columns
+                )
+            }
             let p = physical[c]!
             return (tap * source.tiles + p / tn, p % tn)
         }
