@@ -1,16 +1,19 @@
 // The DianNao-style accelerator (docs/accelerator.md): a whole network, image in, logits out.
 //   load:  the image arrives on an AXI4-Stream, one pixel (0..255) per beat, row by row, tlast on the last
-//          pixel. Buffer 0 gets patches of PatchRows x PatchColumns pixels: word (sy * RowWords + sx) holds the
+//          pixel. The image buffer has two halves of ImageWords words: the loader fills one while the network
+//          runs on the other (images stream: the next one loads while the current one computes). A half gets
+//          patches of PatchRows x PatchColumns pixels: word (sy * RowWords + sx) holds the
 //          patch whose top-left pixel is (sy - PatchTop, sx - PatchLeft), pixel (r, c) of it in lane
 //          r * PatchColumns + c (0 outside the image), so that the first convolution finds a patch of its
 //          kernel's taps in one word (a patch of one pixel: pixel p is lane 0 of word p). A patch is written
 //          when its last pixel arrives; the loader steps through LoadRows x LoadColumns positions per image, the
 //          ones right of and below the image being zeros that complete the last patches (tready is low then).
-//   run:   the sequencer walks the program, layer by layer; each step reads an input word (Tn channels of one
-//          pixel) from the layer's source buffer and a weight word (Tn x Tn weights) from SB; the NFU writes each
-//          finished tile of Tn output channels to the other buffer (NBin and NBout swap roles every layer), and
-//          the last layer's accumulators to the logit registers.
-//   emit:  the Classes logits leave on an AXI4-Stream, tlast on the last; then the next image is taken.
+//   run:   once a half holds an image, the sequencer walks the program, layer by layer; each step reads an input
+//          word (Tn channels of one pixel) from the layer's source buffer (the first layer: the image's half) and a
+//          weight word (Tn x Tn weights) from SB; the NFU writes each finished tile of Tn output channels to the
+//          other buffer (NBin and NBout swap roles every layer), and the last layer's accumulators to the logit
+//          registers. Then the logits move to the emit registers, the half is free again, and the next image runs.
+//   emit:  the Classes logits leave on an AXI4-Stream, tlast on the last, while the next image computes.
 // Buffers hold activations channel-tiled: word (pixel * tiles + t) has channels t*Tn .. t*Tn+Tn-1 of a pixel.
 module approxrtl_diannao_core #(
   parameter integer Tn = 16,              // lanes
@@ -33,8 +36,11 @@ module approxrtl_diannao_core #(
   parameter integer StoredRows = 28,      // rows of patches stored
   parameter integer LoadRows = 28,        // rows the loader steps through (>= ImageHeight)
   parameter integer LoadColumns = 28,     // columns per row (>= ImageWidth + PatchColumns - 1 - PatchLeft)
+  parameter integer ImageWords = 784,     // words per half of the image buffer (RowWords x StoredRows)
+  parameter integer ImageAddrWidth = 11,  // clog2(2 * ImageWords), at most ActAddrWidth
   parameter integer ActWords = 1024,      // words per activation buffer
-  parameter integer ActAddrWidth = 10,
+  parameter integer BufAddrWidth = 10,    // clog2(ActWords), at most ActAddrWidth
+  parameter integer ActAddrWidth = 11,    // the sequencer's input addresses: both buffers and the image buffer
   parameter integer WeightWords = 256,    // SB words
   parameter integer WeightAddrWidth = 8,
   parameter integer ParamWords = 16,      // bias/shift words, one per output tile
@@ -98,19 +104,22 @@ module approxrtl_diannao_core #(
   localparam integer WordWidth = Tn * DataWidth;
   localparam integer ParamWidth = Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth + (Pwl != 0 ? 1 : 0));
   localparam integer ClassCountWidth = $clog2(Classes + 1);
-  localparam [1:0] StLoad = 2'd0, StRun = 2'd1, StEmit = 2'd2;
   localparam integer ColumnBits = 8 * PatchRows;  // one column of a patch, its top row in the low byte
 
-  reg [1:0] state_q;
   reg [8:0] col_q;     // column of the pixel taken (ImageWidth .. LoadColumns - 1: zeros)
   reg [8:0] row_q;     // row (ImageHeight .. LoadRows - 1: zeros)
-  reg [ActAddrWidth - 1:0] row_base_q;  // the stored row's first word
+  reg [ActAddrWidth - 1:0] row_base_q;  // the stored row's first word, in the half being loaded
   reg [ColumnBits * PatchColumns - 1:0] patch_q;  // the last PatchColumns columns, newest in the top bits
   reg [ClassCountWidth - 1:0] class_q;
   reg start_q;
+  // Streaming: which half the loader fills and which the network runs on, the halves holding an image not yet
+  // run to its end, a run in progress, its logits complete (waiting for the emit registers), logits leaving.
+  reg load_half_q, run_half_q, running_q, done_q, emitting_q;
+  reg [1:0] ready_q;
+  wire [ActAddrWidth - 1:0] image_base = run_half_q ? ImageWords[ActAddrWidth - 1:0] : {ActAddrWidth{1'b0}};
 
   // Sequencer.
-  wire seq_done, step_valid, in_mask, first, last, relu, act, logits, src, dst;
+  wire seq_done, step_valid, in_mask, first, last, relu, act, logits, src, image, dst;
   wire [3:0] table_index;
   wire [ActAddrWidth - 1:0] in_addr, out_addr;
   wire [WeightAddrWidth - 1:0] weight_addr;
@@ -123,10 +132,10 @@ module approxrtl_diannao_core #(
     .ParamAddrWidth(ParamAddrWidth), .TileWords(ParamWords), .Drain(Drain), .ProgramFile(ProgramFile),
     .TileFile(TileFile)
   ) u_sequencer (
-    .clk_i(clk_i), .rst_ni(rst_n), .start_i(start_q), .busy_o(computing_o), .done_o(seq_done), .layer_o(layer_o),
+    .clk_i(clk_i), .rst_ni(rst_n), .start_i(start_q), .image_base_i(image_base), .busy_o(computing_o), .done_o(seq_done), .layer_o(layer_o),
     .step_valid_o(step_valid), .in_addr_o(in_addr), .in_mask_o(in_mask), .weight_addr_o(weight_addr),
     .param_addr_o(param_addr), .first_o(first), .last_o(last), .out_addr_o(out_addr), .tile_o(tile), .op_o(op), .relu_o(relu),
-    .act_o(act), .table_o(table_index), .logits_o(logits), .src_o(src), .dst_o(dst), .pool_shift_o(pool_shift));
+    .act_o(act), .table_o(table_index), .logits_o(logits), .src_o(src), .image_o(image), .dst_o(dst), .pool_shift_o(pool_shift));
 
   // SB: one word per step: Tn x Tn weights, a feature step's sources and coefficients, or a scan step's members.
   wire [Tn * LaneBits - 1:0] weight_word;
@@ -157,7 +166,8 @@ module approxrtl_diannao_core #(
     end
   endgenerate
 
-  // The two activation buffers. The loader writes buffer 0; the NFU writes the layer's destination.
+  // The two activation buffers, which the NFU writes (the layer's destination), and the image buffer, which the
+  // loader writes.
   // (The NFU's results, registered: the write-data select and the block RAMs' inputs start from flip-flops.)
   reg nfu_write, nfu_dst, logit_write;
   reg [ActAddrWidth - 1:0] nfu_addr;
@@ -166,7 +176,8 @@ module approxrtl_diannao_core #(
   // The loader: a pixel (or a zero past the image) enters its column of PatchRows rows (the rows above it come
   // from the line buffer), the column enters the patch, and the patch ending at it is complete.
   wire flushing = col_q >= ImageWidth[8:0] || row_q >= ImageHeight[8:0];
-  wire load_step = state_q == StLoad && (flushing || in_tvalid_i);
+  wire load_step = !ready_q[load_half_q] && (flushing || in_tvalid_i);
+  wire load_done = load_step && col_q == LoadColumns[8:0] - 9'd1 && row_q == LoadRows[8:0] - 9'd1;
   wire [7:0] pixel_in = flushing ? 8'd0 : in_tdata_i;
   wire [ColumnBits - 1:0] column;
   generate
@@ -222,22 +233,37 @@ module approxrtl_diannao_core #(
       end
     end
   endgenerate
-  wire [WordWidth - 1:0] rdata0, rdata1;
-  approxrtl_ram_sdp #(.Width(WordWidth), .Depth(ActWords), .AddrWidth(ActAddrWidth)) u_buffer0 (
-    .clk_i(clk_i), .we_i(load_beat || (nfu_write && !nfu_dst)), .waddr_i(load_beat ? patch_addr : nfu_addr),
-    .wdata_i(load_beat ? pixel_word : nfu_data), .raddr_i(in_addr), .rdata_o(rdata0));
-  approxrtl_ram_sdp #(.Width(WordWidth), .Depth(ActWords), .AddrWidth(ActAddrWidth)) u_buffer1 (
-    .clk_i(clk_i), .we_i(nfu_write && nfu_dst), .waddr_i(nfu_addr), .wdata_i(nfu_data), .raddr_i(in_addr), .rdata_o(rdata1));
+  wire [WordWidth - 1:0] rdata0, rdata1, rdata_image;
+  approxrtl_ram_sdp #(.Width(WordWidth), .Depth(2 * ImageWords), .AddrWidth(ImageAddrWidth)) u_image (
+    .clk_i(clk_i), .we_i(load_beat), .waddr_i(patch_addr[ImageAddrWidth - 1:0]), .wdata_i(pixel_word),
+    .raddr_i(in_addr[ImageAddrWidth - 1:0]), .rdata_o(rdata_image));
+  wire [BufAddrWidth - 1:0] buf_waddr = nfu_addr[BufAddrWidth - 1:0];
+  wire [BufAddrWidth - 1:0] buf_raddr = in_addr[BufAddrWidth - 1:0];
+  generate
+    if (BufAddrWidth < ActAddrWidth) begin : g_image_addresses
+      // Addresses above the activation buffers' reach only the image buffer.
+      wire unused_addr = ^{nfu_addr[ActAddrWidth - 1:BufAddrWidth], in_addr[ActAddrWidth - 1:BufAddrWidth]};
+    end
+    if (ImageAddrWidth < ActAddrWidth) begin : g_buffer_addresses
+      wire unused_image_addr = ^{in_addr[ActAddrWidth - 1:ImageAddrWidth], patch_addr[ActAddrWidth - 1:ImageAddrWidth]};
+    end
+  endgenerate
+  approxrtl_ram_sdp #(.Width(WordWidth), .Depth(ActWords), .AddrWidth(BufAddrWidth)) u_buffer0 (
+    .clk_i(clk_i), .we_i(nfu_write && !nfu_dst), .waddr_i(buf_waddr), .wdata_i(nfu_data), .raddr_i(buf_raddr),
+    .rdata_o(rdata0));
+  approxrtl_ram_sdp #(.Width(WordWidth), .Depth(ActWords), .AddrWidth(BufAddrWidth)) u_buffer1 (
+    .clk_i(clk_i), .we_i(nfu_write && nfu_dst), .waddr_i(buf_waddr), .wdata_i(nfu_data), .raddr_i(buf_raddr),
+    .rdata_o(rdata1));
 
   // The memories' words are registered as they leave them (the block RAMs' output registers), then the word
   // from the buffer the step named is selected and registered again before the NFU broadcasts it to the
   // multipliers (the SB word beside it): no memory output drives a select, a multiplier or a fan-out directly.
   // Padding is zeroed in the same LUT as the buffer select, so that the multipliers take flip-flops directly.
   // The step's flags wait two cycles with them.
-  reg [WordWidth - 1:0] rdata0_q, rdata1_q;
+  reg [WordWidth - 1:0] rdata0_q, rdata1_q, rdata_image_q;
   reg [Tn * LaneBits - 1:0] weight_q;
   always @(posedge clk_i) begin
-    {rdata0_q, rdata1_q} <= {rdata0, rdata1};
+    {rdata0_q, rdata1_q, rdata_image_q} <= {rdata0, rdata1, rdata_image};
     weight_q <= weight_word;
   end
   reg step_valid_f, step_valid_q, src_f, src_q;
@@ -245,26 +271,28 @@ module approxrtl_diannao_core #(
     if (!rst_n) {step_valid_f, step_valid_q, src_f, src_q} <= 4'd0;
     else {step_valid_f, step_valid_q, src_f, src_q} <= {step_valid, step_valid_f, src, src_f};
   end
-  reg in_mask_f, first_f, last_f, relu_f, act_f, logits_f, dst_f;
+  reg in_mask_f, first_f, last_f, relu_f, act_f, logits_f, image_f, dst_f;
   reg [ActAddrWidth - 1:0] out_addr_f;
   reg [7:0] tile_f;
   reg [2:0] op_f;
   reg [3:0] pool_shift_f;
-  reg in_mask_q, first_q, last_q, relu_q, act_q, logits_q1, dst_q;
+  reg in_mask_q, first_q, last_q, relu_q, act_q, logits_q1, image_q, dst_q;
   reg [ActAddrWidth - 1:0] out_addr_q;
   reg [7:0] tile_q;
   reg [2:0] op_q;
   reg [3:0] pool_shift_q;
   always @(posedge clk_i) begin
-    {in_mask_f, first_f, last_f, relu_f, act_f, logits_f, dst_f} <= {in_mask, first, last, relu, act, logits, dst};
+    {in_mask_f, first_f, last_f, relu_f, act_f, logits_f, image_f, dst_f} <=
+      {in_mask, first, last, relu, act, logits, image, dst};
     {out_addr_f, tile_f, op_f, pool_shift_f} <= {out_addr, tile, op, pool_shift};
-    {in_mask_q, first_q, last_q, relu_q, act_q, logits_q1, dst_q} <= {in_mask_f, first_f, last_f, relu_f, act_f, logits_f, dst_f};
+    {in_mask_q, first_q, last_q, relu_q, act_q, logits_q1, image_q, dst_q} <=
+      {in_mask_f, first_f, last_f, relu_f, act_f, logits_f, image_f, dst_f};
     {out_addr_q, tile_q, op_q, pool_shift_q} <= {out_addr_f, tile_f, op_f, pool_shift_f};
   end
   reg [WordWidth - 1:0] x_q;
   reg [Tn * LaneBits - 1:0] w_q;
   always @(posedge clk_i) begin
-    x_q <= !in_mask_q ? {WordWidth{1'b0}} : src_q ? rdata1_q : rdata0_q;
+    x_q <= !in_mask_q ? {WordWidth{1'b0}} : image_q ? rdata_image_q : src_q ? rdata1_q : rdata0_q;
     w_q <= weight_q;
   end
 
@@ -304,55 +332,73 @@ module approxrtl_diannao_core #(
     end
   end
 
-  // Load, run, emit.
+  // The emit registers: the logits of the image that ran last, leaving while the next one runs.
+  reg [LogitTiles * Tn * LogitWidth - 1:0] emit_q;
+  // A run's logits are complete the cycle after the sequencer is done (done_q); they move to the emit registers
+  // once the previous image's have left, and then the half the run read is free and the next image may start.
+  wire handoff = done_q && !emitting_q;
+  wire next_half = handoff ? !run_half_q : run_half_q;
+  wire start = (!running_q || handoff) && ready_q[next_half];
+  always @(posedge clk_i) begin
+    if (handoff) emit_q <= logits_q;
+  end
+
+  // The loader: the next position of its image (a row of patches, then the next row; the half after the last).
   always @(posedge clk_i or negedge rst_n) begin
     if (!rst_n) begin
-      state_q <= StLoad;
       col_q <= 9'd0;
       row_q <= 9'd0;
       row_base_q <= {ActAddrWidth{1'b0}};
       patch_q <= {(ColumnBits * PatchColumns){1'b0}};
+      load_half_q <= 1'b0;
+    end else if (load_step) begin
+      if (col_q == LoadColumns[8:0] - 9'd1) begin
+        // A new row starts from an empty patch.
+        col_q <= 9'd0;
+        patch_q <= {(ColumnBits * PatchColumns){1'b0}};
+        if (row_q == LoadRows[8:0] - 9'd1) begin
+          row_q <= 9'd0;
+          row_base_q <= load_half_q ? {ActAddrWidth{1'b0}} : ImageWords[ActAddrWidth - 1:0];
+          load_half_q <= !load_half_q;
+        end else begin
+          row_q <= row_q + 9'd1;
+          if (stored_row >= 0) row_base_q <= row_base_q + RowWords[ActAddrWidth - 1:0];
+        end
+      end else begin
+        col_q <= col_q + 9'd1;
+        patch_q <= patch_next;
+      end
+    end
+  end
+
+  // Run and emit.
+  always @(posedge clk_i or negedge rst_n) begin
+    if (!rst_n) begin
+      {run_half_q, running_q, done_q, emitting_q, start_q} <= 5'd0;
+      ready_q <= 2'b00;
       class_q <= {ClassCountWidth{1'b0}};
-      start_q <= 1'b0;
     end else begin
-      start_q <= 1'b0;
-      case (state_q)
-        StLoad: if (load_step) begin
-          if (col_q == LoadColumns[8:0] - 9'd1) begin
-            // A new row starts from an empty patch.
-            col_q <= 9'd0;
-            patch_q <= {(ColumnBits * PatchColumns){1'b0}};
-            if (row_q == LoadRows[8:0] - 9'd1) begin
-              row_q <= 9'd0;
-              row_base_q <= {ActAddrWidth{1'b0}};
-              start_q <= 1'b1;
-              state_q <= StRun;
-            end else begin
-              row_q <= row_q + 9'd1;
-              if (stored_row >= 0) row_base_q <= row_base_q + RowWords[ActAddrWidth - 1:0];
-            end
-          end else begin
-            col_q <= col_q + 9'd1;
-            patch_q <= patch_next;
-          end
-        end
-        StRun: if (seq_done) begin
-          class_q <= {ClassCountWidth{1'b0}};
-          state_q <= StEmit;
-        end
-        StEmit: if (out_tready_i) begin
-          if (class_q == Classes[ClassCountWidth - 1:0] - 1'b1) state_q <= StLoad;
-          else class_q <= class_q + 1'b1;
-        end
-        default: state_q <= StLoad;
-      endcase
+      start_q <= start;
+      if (load_done) ready_q[load_half_q] <= 1'b1;
+      if (seq_done) done_q <= 1'b1;
+      if (handoff) begin
+        {done_q, running_q, emitting_q} <= 3'b001;
+        ready_q[run_half_q] <= 1'b0;
+        run_half_q <= !run_half_q;
+        class_q <= {ClassCountWidth{1'b0}};
+      end
+      if (start) running_q <= 1'b1;
+      if (emitting_q && out_tready_i) begin
+        if (class_q == Classes[ClassCountWidth - 1:0] - 1'b1) emitting_q <= 1'b0;
+        else class_q <= class_q + 1'b1;
+      end
     end
   end
 
   // Not ready until the synchronized reset is released: a beat taken earlier would be lost.
-  assign in_tready_o = rst_n && state_q == StLoad && !flushing;
-  assign out_tvalid_o = state_q == StEmit;
-  assign out_tdata_o = logits_q[class_q * LogitWidth +: LogitWidth];
+  assign in_tready_o = rst_n && !ready_q[load_half_q] && !flushing;
+  assign out_tvalid_o = emitting_q;
+  assign out_tdata_o = emit_q[class_q * LogitWidth +: LogitWidth];
   assign out_tlast_o = class_q == Classes[ClassCountWidth - 1:0] - 1'b1;
 
   // The image's tlast is not needed: an image is ImageWidth x ImageHeight beats.

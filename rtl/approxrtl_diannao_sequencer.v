@@ -32,6 +32,7 @@ module approxrtl_diannao_sequencer #(
   input  wire clk_i,
   input  wire rst_ni,
   input  wire start_i,                            // run the program from its first layer
+  input  wire [ActAddrWidth - 1:0] image_base_i,  // first word of the image's half of the image buffer
   output wire busy_o,                             // a layer is running (fetch, steps or drain)
   output wire done_o,                             // one cycle: the last layer's results are written
   output wire [ProgAddrWidth - 1:0] layer_o,      // the layer running
@@ -52,6 +53,7 @@ module approxrtl_diannao_sequencer #(
   output reg  [3:0] table_o,                      // which table (held for the whole layer)
   output reg  logits_o,                           // results go to the logit registers, not a buffer
   output reg  src_o,                              // buffer read
+  output reg  image_o,                            // the image buffer read (not buffer src_o)
   output reg  dst_o,                              // buffer written
   output reg  [3:0] pool_shift_o                  // average pool: log2 of the window area
 );
@@ -98,6 +100,7 @@ module approxrtl_diannao_sequencer #(
   wire [AW - 1:0] col_words = {10'd0, instr_q[231:216]};
   // With reuse lanes, output tile 0 of a layer is the gather tile, which writes nothing.
   wire reuse = instr_q[6];
+  wire [AW - 1:0] image_base = {{(AW - ActAddrWidth){1'b0}}, image_base_i};
   wire is_mac = op == OpMac;
   wire is_pool = op == OpMax || op == OpAverage;
 
@@ -194,6 +197,7 @@ module approxrtl_diannao_sequencer #(
     table_o <= instr_q[87:84];
     logits_o <= instr_q[3];
     src_o <= instr_q[4];
+    image_o <= instr_q[232];
     dst_o <= instr_q[5];
     pool_shift_o <= instr_q[83:80];
   end
@@ -257,8 +261,9 @@ module approxrtl_diannao_sequencer #(
       succ_param_q <= instr_rom[55:48] == 8'd1 ? instr_rom[112 +: ParamAddrWidth] : instr_rom[112 +: ParamAddrWidth] + 1'b1;
       iy0_q <= -$signed({6'd0, instr_rom[75:72]});
       ix0_q <= -$signed({6'd0, instr_rom[79:76]});
-      origin_q <= {{2{instr_rom[215]}}, instr_rom[215:192]};
-      origin_row_q <= {{2{instr_rom[215]}}, instr_rom[215:192]};
+      // A layer that reads the image starts from the half the loader filled.
+      origin_q <= {{2{instr_rom[215]}}, instr_rom[215:192]} + (instr_rom[232] ? image_base : {AW{1'b0}});
+      origin_row_q <= {{2{instr_rom[215]}}, instr_rom[215:192]} + (instr_rom[232] ? image_base : {AW{1'b0}});
       out_pixel_q <= {AW{1'b0}};
       to_last_q <= instr_rom[55:48] - 8'd1;
       {to_pen_q, ox_pen_q, oy_pen_q} <= {instr_rom[55:48] - 8'd2, instr_rom[47:40] - 8'd2, instr_rom[39:32] - 8'd2};
@@ -352,6 +357,6 @@ module approxrtl_diannao_sequencer #(
   // they are zero).
   wire unused_bits;
   assign unused_bits = ^{next_q[63:56], next_q[31:30], weight_base[23:WeightAddrWidth],
-                         param_base[15:ParamAddrWidth], instr_q[255:232], instr_q[215:192], instr_q[75:72], instr_q[47:32], in_addr[AW - 1:ActAddrWidth],
-                         out_addr[AW - 1:ActAddrWidth], instr_rom[255:216], instr_rom[127:112 + ParamAddrWidth]};
+                         param_base[15:ParamAddrWidth], instr_q[255:233], instr_q[215:192], instr_q[75:72], instr_q[47:32], in_addr[AW - 1:ActAddrWidth],
+                         out_addr[AW - 1:ActAddrWidth], instr_rom[255:233], instr_rom[231:216], instr_rom[127:112 + ParamAddrWidth]};
 endmodule

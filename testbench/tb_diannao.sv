@@ -3,7 +3,9 @@
 // takes the logits against random
 // back-pressure and compares every logit with vectors/logits.hex, which the golden model wrote. An image passes
 // when all its logits match. Prints "N passed, M failed" (images), the accuracy of the RTL's own predictions against
-// vectors/labels.hex, the cycles per inference and each layer's compute cycles; ends with $fatal on any mismatch,
+// vectors/labels.hex, the cycles per inference, each layer's compute cycles, the interval between images (the
+// cycles from one image's start to the next one's, averaged over the stream: images load while others compute)
+// and the first image's latency (its first pixel taken to its last logit taken); ends with $fatal on any mismatch,
 // a wrong tlast or a timeout. tb_config.svh (written by the generator) defines DUT and the sizes. With DEBUG_LAYERS
 // (approxrtl generate --debug-layers) it also compares every word the NFU writes to a buffer with the golden
 // model's codes of that layer (vectors/layers.hex), and names the first mismatches by layer, image and word.
@@ -49,6 +51,7 @@ module tb_diannao;
   reg [7:0] labels [0:Images - 1];
   integer layer_cycles [0:Layers - 1];
   integer sent, received, passed, failed, correct, cycles, compute_cycles, l;
+  integer starts, first_start, last_start, first_pixel, latency;
   integer image, best;
   // How many of the IMAGES images to run: +images=N, at most IMAGES.
   integer images;
@@ -70,6 +73,7 @@ module tb_diannao;
     $readmemh("vectors/labels.hex", labels);
     state = `SEED;
     sent = 0; received = 0; passed = 0; failed = 0; correct = 0; cycles = 0; compute_cycles = 0;
+    starts = 0; first_start = 0; last_start = 0; first_pixel = -1; latency = 0;
     image_ok = 1'b1; best = 0; best_value = {LogitWidth{1'b0}};
     for (l = 0; l < Layers; l = l + 1) layer_cycles[l] = 0;
     in_ready_seen = 1'b0;
@@ -131,6 +135,12 @@ module tb_diannao;
   always @(posedge clk) begin
     if (rst_n) begin
       cycles = cycles + 1;
+      if (in_valid && in_ready && first_pixel < 0) first_pixel = cycles;
+      if (dut.u_core.start_q) begin
+        if (starts == 0) first_start = cycles;
+        last_start = cycles;
+        starts = starts + 1;
+      end
       if (computing) begin
         compute_cycles = compute_cycles + 1;
         layer_cycles[layer] = layer_cycles[layer] + 1;
@@ -149,6 +159,7 @@ module tb_diannao;
           best_value = $signed(out_data);
         end
         if (want_last) begin
+          if (image == 0) latency = cycles - first_pixel + 1;
           if (image_ok) passed = passed + 1; else failed = failed + 1;
           if (best == {24'd0, labels[image]}) correct = correct + 1;
           image_ok = 1'b1;
@@ -164,6 +175,8 @@ module tb_diannao;
         for (l = 0; l < Layers; l = l + 1) $display("layer %0d cycles %0d", l, layer_cycles[l] / images);
         $display("compute cycles %0d", compute_cycles / images);
         $display("cycles per inference %0d", cycles / images);
+        if (starts > 1) $display("interval cycles %0d", (last_start - first_start) / (starts - 1));
+        $display("latency cycles %0d", latency);
         if (layer_checked > 0) $display("layer words: %0d checked, %0d mismatched", layer_checked, layer_failed);
         if (layer_failed != 0 && failed == 0) failed = 1;
         $display("%0d passed, %0d failed", passed, failed);

@@ -24,7 +24,7 @@ extension Synthesis {
         var report = try wordLevel(
             Data(contentsOf: work.appendingPathComponent("words.json")), top: manifest.top, layer: "network",
             arch: "diannao", method: manifest.extensions, target: target, computeCyclesPerVector: perImage,
-            cyclesPerVector: perImage + Double(manifest.loadCycles))
+            cyclesPerVector: Double(manifest.intervalCycles ?? manifest.computeCycles + manifest.loadCycles))
         switch target {
         case .generic:
             break

@@ -14,6 +14,10 @@ public enum HandoffReport {
         public var correct: Int
         public var computeCyclesPerImage: Int
         public var cyclesPerImage: Int
+        /// Measured: cycles between one image's start and the next one's (images streamed), and the first
+        /// image's cycles from its first pixel to its last logit (nil in reports from before streaming).
+        public var intervalCycles: Int? = nil
+        public var latencyCycles: Int? = nil
         /// Cycles of each instruction, measured.
         public var layerCycles: [Int]
         public var wallSeconds: Double
@@ -30,12 +34,14 @@ public enum HandoffReport {
             synthesis.first { $0.target == .ecp5 }?.placeAndRoute.flatMap { $0.fmaxMHz == nil ? nil : $0 }
         }
 
-        /// An image's cycles (loading its pixels, then computing; one image at a time) and at the routed Fmax its
-        /// latency and the images per second.
+        /// Images streamed back to back: the cycles between them and at the routed Fmax an image's latency (first
+        /// pixel to last logit) and the images per second (the cycle model; designs from before streaming load,
+        /// then compute, one image at a time).
         public var speed: (cycles: Int, fmaxMHz: Double, latencyMicroseconds: Double, imagesPerSecond: Double)? {
             guard let fmax = routed?.fmaxMHz else { return nil }
-            let cycles = design.computeCycles + design.loadCycles
-            return (cycles, fmax, Double(cycles) / fmax, fmax * 1e6 / Double(cycles))
+            let serial = design.computeCycles + design.loadCycles
+            let (interval, latency) = (design.intervalCycles ?? serial, design.latencyCycles ?? serial)
+            return (interval, fmax, Double(latency) / fmax, fmax * 1e6 / Double(interval))
         }
     }
 
@@ -50,6 +56,7 @@ public enum HandoffReport {
             simulator: outcome.simulator.rawValue, images: images, passed: outcome.passed, failed: outcome.failed,
             correct: correct,
             computeCyclesPerImage: value("compute cycles ") ?? 0, cyclesPerImage: value("cycles per inference ") ?? 0,
+            intervalCycles: value("interval cycles "), latencyCycles: value("latency cycles "),
             layerCycles: lines.filter { $0.hasPrefix("layer ") }.compactMap { Int($0.split(separator: " ").last!) },
             wallSeconds: seconds)
     }
@@ -137,7 +144,7 @@ public enum HandoffReport {
             \(d.accumulatorWidth)-bit accumulators.</p>
             <h2>Cycles per image</h2>
             <p>\(d.computeCycles) compute cycles (ideal \(String(format: "%.0f", ideal)) with every multiplier busy:
-            utilization \(String(format: "%.1f%%", 100 * ideal / Double(d.computeCycles)))) and \(d.loadCycles) cycles to load an image.
+            utilization \(String(format: "%.1f%%", 100 * ideal / Double(d.computeCycles)))) and \(d.loadCycles) cycles to load an image\(d.intervalCycles.map { ", which overlaps the previous image's computing: images stream at one per \($0) cycles" } ?? "").
             Multiply-accumulates: \(totalMacs).</p>
             <table>\(row(["instruction", "op", "MACs", "steps", "cycles", "ideal", "utilization"], header: true))
             """
@@ -227,11 +234,10 @@ public enum HandoffReport {
         if let speed = r.speed {
             page += String(
                 format:
-                    "routed Fmax %.1f MHz (%@). %d cycles per image (%d to load it, %d to compute): %.1f us per image, "
-                    + "%.0f images/s at that clock, one image at a time.", speed.fmaxMHz,
-                p.meetsTarget ? "met" : "not met",
-                speed.cycles, r.design.loadCycles, r.design.computeCycles, speed.latencyMicroseconds,
-                speed.imagesPerSecond)
+                    "routed Fmax %.1f MHz (%@). Images streamed: one per %d cycles (%d to compute, %d to load the "
+                    + "next meanwhile), %.0f images/s at that clock; %.1f us from an image's first pixel to its last "
+                    + "logit.", speed.fmaxMHz, p.meetsTarget ? "met" : "not met", speed.cycles, r.design.computeCycles,
+                r.design.loadCycles, speed.imagesPerSecond, speed.latencyMicroseconds)
         } else {
             page += escape(p.note ?? "no Fmax") + "."
         }

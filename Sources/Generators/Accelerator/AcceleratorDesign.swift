@@ -38,14 +38,19 @@ public struct AcceleratorManifest: Codable, Equatable, Sendable {
     public var activationWords: Int
     public var weightWords: Int
     public var paramWords: Int
-    /// Buffer and ROM sizes in bits: activation buffers (both), SB, bias/shift ROM.
+    /// Buffer and ROM sizes in bits: activation buffers (both, and the image buffer's two halves), SB, bias/shift ROM.
     public var activationBufferBits: Int
     public var weightBufferBits: Int
     public var paramBufferBits: Int
     public var layers: [LayerEntry]
     public var computeCycles: Int
-    /// Cycles to take an image at one pixel per cycle (rows and strip flushes) and the first-layer mapping.
+    /// Cycles to take an image at one pixel per cycle (rows and the zeros that complete patches) and the
+    /// first-layer mapping.
     public var loadCycles: Int
+    /// Images streamed back to back: cycles between them (the next loads while one computes), and an image's
+    /// cycles from its first pixel to its last logit (CompiledNetwork's model; the bench measures both).
+    public var intervalCycles: Int? = nil
+    public var latencyCycles: Int? = nil
     public var firstLayer: String
     public var images: Int
     /// The golden model's accuracy on the bench images (the RTL's is measured by the bench).
@@ -88,10 +93,11 @@ extension AcceleratorManifest {
             logitWidth: network.logitWidth,
             activationWords: network.activationWords, weightWords: network.weightWords.count,
             paramWords: max(1, network.paramWords.count),
-            activationBufferBits: 2 * network.activationWords * tn * network.dataWidth,
+            activationBufferBits: 2 * (network.activationWords + network.imageWords) * tn * network.dataWidth,
             weightBufferBits: network.weightWords.count * tn * network.laneBits,
             paramBufferBits: max(1, network.paramWords.count) * images.paramBits,
             layers: layers, computeCycles: network.computeCycles, loadCycles: network.loadCycles,
+            intervalCycles: network.intervalCycles, latencyCycles: network.latencyCycles,
             firstLayer: network.loader.rows * network.loader.columns > 1
                 ? "patches of \(network.loader.rows) x \(network.loader.columns)" : "channels", images: count,
             goldenCorrect: goldenCorrect)
@@ -140,7 +146,7 @@ public struct AcceleratorDesign: Sendable {
             files["vectors/layer_offsets.hex"] = TestVectors.hex(debug.offsets, bits: 32)
             debugDefines =
                 "`define DEBUG_LAYERS\n`define LAYER_WORDS \(debug.perImage)\n`define WORD_BITS \(config.tn * network.dataWidth)\n"
-                + "`define ACT_ADDR_BITS \(bitsFor(network.activationWords - 1))\n"
+                + "`define ACT_ADDR_BITS \(network.addressWidth)\n"
         }
         files["vectors/images.hex"] = TestVectors.hex(pixels.map(Int.init), bits: 8)
         files["vectors/logits.hex"] = TestVectors.hex(logits, bits: network.logitWidth)
@@ -246,7 +252,9 @@ public struct AcceleratorDesign: Sendable {
             ("PatchColumns", n.loader.columns), ("PatchTop", n.loader.padTop), ("PatchLeft", n.loader.padLeft),
             ("RowWords", n.loader.rowWords), ("StoredRows", n.loader.storedRows), ("LoadRows", n.loader.loadRows),
             ("LoadColumns", n.loader.loadColumns),
-            ("ActWords", n.activationWords), ("ActAddrWidth", bitsFor(n.activationWords - 1)),
+            ("ImageWords", n.imageWords), ("ImageAddrWidth", bitsFor(2 * n.imageWords - 1)),
+            ("ActWords", n.activationWords), ("BufAddrWidth", bitsFor(n.activationWords - 1)),
+            ("ActAddrWidth", n.addressWidth),
             ("WeightWords", n.weightWords.count), ("WeightAddrWidth", bitsFor(n.weightWords.count - 1)),
             ("ParamWords", max(1, n.paramWords.count)), ("ParamAddrWidth", bitsFor(n.paramWords.count - 1)),
             ("Layers", n.program.count), ("ProgAddrWidth", layerBits), ("ProductWidth", n.productWidth),

@@ -92,8 +92,12 @@ public struct CompiledNetwork: Sendable {
     public var loader: ImageLoader
     /// Cycles to take an image at one pixel per cycle: every row's pixels and the zeros that complete patches.
     public var loadCycles: Int { loader.cycles }
-    /// Words per activation buffer (the largest map, channel-tiled).
+    /// Words per activation buffer (the largest map, channel-tiled; the image has a buffer of its own).
     public var activationWords: Int
+    /// Words per half of the image buffer (the loader fills one half while the network runs on the other).
+    public var imageWords: Int { loader.words }
+    /// Bits of an input address: either activation buffer or the image buffer's two halves.
+    public var addressWidth: Int { bitsFor(max(activationWords, 2 * imageWords) - 1) }
     /// Per instruction (one per conv, dense and pooling layer): the multiply-accumulates it does for the model, padding taps included (as ModelMetrics
     /// counts them; M4 channels their window's taps, M3 channels one per source); 0 for pooling.
     public var macs: [Int]
@@ -117,6 +121,18 @@ public struct CompiledNetwork: Sendable {
     /// Cycles the sequencer runs per image (the layers); the image's pixels, two cycles to start and the logits
     /// come on top.
     public var computeCycles: Int { layerCycles.reduce(0, +) }
+
+    /// Cycles from one image's run ending to the next one's starting (its logits move to the emit registers,
+    /// the start is registered), when the next image is already loaded.
+    public static let startCycles = 2
+
+    /// Cycles between images streamed back to back at one pixel per cycle: the next image loads into the image
+    /// buffer's other half while one computes, so the slower of the two sets the pace.
+    public var intervalCycles: Int { max(computeCycles + Self.startCycles, loadCycles) }
+
+    /// Cycles from an image's first pixel to its last logit, one pixel and one logit per cycle: loading, the
+    /// start, computing, and the logits leaving (the first the cycle after the run's end).
+    public var latencyCycles: Int { loadCycles + Self.startCycles + computeCycles + classes }
 
     /// NFU-1's multipliers (none with power-of-two SWC codes: shifts; none without the MAC array), the MAW
     /// multipliers of SWC lanes, the coefficient multipliers of the feature unit and of the reuse lanes, and the

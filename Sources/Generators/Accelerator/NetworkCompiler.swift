@@ -10,8 +10,12 @@ public enum NetworkCompiler {
 
     /// An activation map in a buffer: `order[p]` is the model's channel at physical channel p (nil: an idle lane
     /// that holds 0), so a layer may store its channels in any order (a function-preserving permutation the
-    /// next layer's weights follow).
-    struct Map { var order: [Int?]; var height: Int; var width: Int; var bank: Int; var tiles: Int }
+    /// next layer's weights follow). `image`: the map is the image in the image buffer (bank: the buffer its
+    /// reader does not write).
+    struct Map {
+        var order: [Int?]; var height: Int; var width: Int; var bank: Int; var tiles: Int
+        var image = false
+    }
 
     /// Compiles `model` for the accelerator: every conv, dense and pooling layer becomes one instruction (M4's
     /// reduced-kernel tiles and M3's feature tiles add tiles of their own); a flatten (or a reshape to a

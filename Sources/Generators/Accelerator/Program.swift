@@ -36,6 +36,8 @@ public struct Instruction: Equatable, Sendable, Codable {
     /// A layer on the loader's patches steps `patchRows` image rows per kernel-row step and `patchColumns`
     /// columns per kernel-column step (ImageLoader); 1 and 1 on any other map.
     public var patchRows = 1, patchColumns = 1
+    /// The layer reads the image buffer (the half the loader filled), not buffer `source`.
+    public var image = false
 
     /// Bit position and width of every field, in the order of the encoding.
     static let fields: [(name: String, lsb: Int, bits: Int)] = [
@@ -47,7 +49,7 @@ public struct Instruction: Equatable, Sendable, Codable {
         ("pad_top", 72, 4), ("pad_left", 76, 4), ("pool_shift", 80, 4), ("table", 84, 4), ("weight_base", 88, 24),
         ("param_base", 112, 16),
         ("row_words", 128, 24), ("output_row_words", 152, 24), ("output_column_words", 176, 16),
-        ("origin_word", 192, 24), ("column_words", 216, 16),
+        ("origin_word", 192, 24), ("column_words", 216, 16), ("image", 232, 1),
     ]
     /// Fields in two's complement (the others are unsigned).
     static let signedFields: Set = ["origin_word"]
@@ -69,7 +71,7 @@ public struct Instruction: Equatable, Sendable, Codable {
             inputTiles, outputHeight, outputWidth, outputTiles, kernelHeight, kernelWidth, strideHeight, strideWidth,
             padTop, padLeft,
             poolShift, table ?? 0, weightBase, paramBase, rowWords, outputRowWords, outputColumnWords, originWord,
-            columnWords,
+            columnWords, image ? 1 : 0,
         ]
     }
 

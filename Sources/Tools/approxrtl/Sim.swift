@@ -49,9 +49,11 @@ struct Sim: ParsableCommand {
                         outcome, images: images, seconds: Date().timeIntervalSince(start))
                     try HandoffReport.record(measured, in: folder)
                     summary = String(
-                        format: "; top-1 %.2f%%, %d compute cycles per image, %.1f s",
+                        format: "; top-1 %.2f%%, %d compute cycles per image%@, %.1f s",
                         100 * Double(measured.correct) / Double(max(1, images)),
-                        measured.computeCyclesPerImage, measured.wallSeconds)
+                        measured.computeCyclesPerImage,
+                        measured.intervalCycles.map { ", streamed one per \($0) cycles" } ?? "",
+                        measured.wallSeconds)
                 }
                 try Data(outcome.log.utf8).write(to: folder.appendingPathComponent("build/\(sim.rawValue).log"))
                 allOK = allOK && outcome.ok

@@ -51,7 +51,8 @@ final class PlaceAndRouteTests: XCTestCase {
         try HandoffReport.record(report, in: folder)
         let html = try String(contentsOf: folder.appendingPathComponent("report.html"), encoding: .utf8)
         XCTAssertTrue(
-            html.contains("Place and route") && html.contains("us per image") && html.contains("images/s"), html)
+            html.contains("Place and route") && html.contains("Images streamed: one per")
+                && html.contains("images/s") && html.contains("to its last logit"), html)
         // The constraints now carry the clock the routed design met.
         let sdc = try String(contentsOf: folder.appendingPathComponent("constraints.sdc"), encoding: .utf8)
         XCTAssertTrue(sdc.contains(String(format: "-period %.3f", (1_000_000 / fmax).rounded(.up) / 1000)), sdc)

@@ -46,6 +46,17 @@ final class AcceleratorSimulationTests: XCTestCase {
             }
             XCTAssertEqual(
                 measured, design.manifest.layers.map(\.cycles), "\(label), \(simulator)", file: file, line: line)
+            // Images stream: the next one loads while one computes, so they start one run (and the two cycles of
+            // the handoff) apart, when the bench's pixels (three beats in four) keep up.
+            let interval = outcome.log.split(separator: "\n").last { $0.hasPrefix("interval cycles ") }
+                .flatMap { Int($0.split(separator: " ").last!) }
+            if 2 * design.manifest.loadCycles <= design.manifest.computeCycles {
+                XCTAssertEqual(
+                    interval, design.manifest.computeCycles + CompiledNetwork.startCycles, "\(label), \(simulator)",
+                    file: file, line: line)
+            } else {
+                XCTAssertGreaterThanOrEqual(interval ?? 0, design.manifest.intervalCycles ?? .max, "\(label)")
+            }
         }
     }
 

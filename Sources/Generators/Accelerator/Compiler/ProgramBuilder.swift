@@ -36,9 +36,11 @@ struct ProgramBuilder {
             loader = patches
         }
         maps = [
-            model.input.name: .init(order: [0], height: loader.storedRows, width: loader.rowWords, bank: 0, tiles: 1)
+            model.input.name: .init(
+                order: [0], height: loader.storedRows, width: loader.rowWords, bank: 1, tiles: 1, image: true)
         ]
-        activationWords = loader.words
+        // The image has a buffer of its own (two halves: the next image loads while this one runs).
+        activationWords = 1
         macWeightWidth = model.weightBits
     }
 
@@ -91,15 +93,16 @@ struct ProgramBuilder {
             throw fail("an average over \(area) values is not a shift")
         }
         let (oh, ow) = (layer.shape[1], layer.shape[2])
-        try emit(
-            Instruction(
-                layer: layer.name, op: layer.kind == .maxPool ? .maxPool : .averagePool, relu: false, logits: false,
-                source: source.bank, destination: 1 - source.bank,
-                inputHeight: source.height, inputWidth: source.width, inputTiles: source.tiles,
-                outputHeight: oh, outputWidth: ow, outputTiles: source.tiles,
-                kernelHeight: kh, kernelWidth: kw, strideHeight: window.strideHeight, strideWidth: window.strideWidth,
-                padTop: window.padTop, padLeft: window.padLeft, poolShift: area.trailingZeroBitCount,
-                weightBase: 0, paramBase: 0), fail: fail)
+        var instruction = Instruction(
+            layer: layer.name, op: layer.kind == .maxPool ? .maxPool : .averagePool, relu: false, logits: false,
+            source: source.bank, destination: 1 - source.bank,
+            inputHeight: source.height, inputWidth: source.width, inputTiles: source.tiles,
+            outputHeight: oh, outputWidth: ow, outputTiles: source.tiles,
+            kernelHeight: kh, kernelWidth: kw, strideHeight: window.strideHeight, strideWidth: window.strideWidth,
+            padTop: window.padTop, padLeft: window.padLeft, poolShift: area.trailingZeroBitCount,
+            weightBase: 0, paramBase: 0)
+        instruction.image = source.image
+        try emit(instruction, fail: fail)
         macs.append(0)
         maps[layer.name] = .init(order: source.order, height: oh, width: ow, bank: 1 - source.bank, tiles: source.tiles)
         layouts.append(

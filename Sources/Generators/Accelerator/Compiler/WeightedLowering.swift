@@ -115,6 +115,7 @@ struct WeightedLowering {
             poolShift: 0,
             weightBase: weightBase, paramBase: paramBase)
         (instruction.patchRows, instruction.patchColumns) = (rows, columns)
+        instruction.image = source.image
         return instruction
     }
 
