@@ -65,6 +65,10 @@ module approxrtl_diannao_core #(
   parameter integer EWidth = 1,
   parameter integer Terms = 2,
   parameter integer ReuseCoefWidth = 16,
+  parameter integer FusedPools = 0,       // max pools fused into the convolution before them (a combiner stage)
+  parameter integer FusedTiles = 1,       // output tiles of the widest convolution with a fused pool
+  parameter integer PixelLanes = 1,       // 2: a layer's output lanes may carry two pixels (two groups of Tn / 2
+                                          // channels) that its fused pool folds by max; 1: none
   parameter integer Pwl = 0,              // NFU-3 activation tables (approxrtl_diannao_nfu.v, approxrtl_pwl_activation.v)
   parameter integer Tables = 1,           // tables in the table ROM, one per distinct activation layer
   parameter integer TableAddrWidth = 1,
@@ -99,7 +103,11 @@ module approxrtl_diannao_core #(
   // more through the SWC lanes' two-cycle MAW multiply), which is two cycles after the sequencer issues it (the
   // memories' words are registered twice before the NFU takes them), and is written a cycle later (the NFU's
   // results are registered before the buffers); the next layer (or the logit stream) waits for it.
-  localparam integer Drain = 2 + Levels + 7 + 1 + (Pwl != 0 ? 1 : 0) + (Swc != 0 ? 1 : 0);
+  // With fused pools the combiner's register adds one.
+  localparam integer Drain = 2 + Levels + 7 + 1 + (Pwl != 0 ? 1 : 0) + (Swc != 0 ? 1 : 0) + (FusedPools != 0 ? 1 : 0);
+  // The NFU carries the result's address and, with fused pools, its tile and window flags beside it.
+  localparam integer FusedTileBits = FusedTiles > 1 ? $clog2(FusedTiles) : 1;
+  localparam integer ResultAddrWidth = ActAddrWidth + (FusedPools != 0 ? FusedTileBits + 3 : 0);
   localparam integer TableWidth = (Segments - 1) * ActWidth + Segments * (SlopeWidth + InterceptWidth) + TableShiftBits;
   localparam integer WordWidth = Tn * DataWidth;
   localparam integer ParamWidth = Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth + (Pwl != 0 ? 1 : 0));
@@ -119,7 +127,7 @@ module approxrtl_diannao_core #(
   wire [ActAddrWidth - 1:0] image_base = run_half_q ? ImageWords[ActAddrWidth - 1:0] : {ActAddrWidth{1'b0}};
 
   // Sequencer.
-  wire seq_done, step_valid, in_mask, first, last, relu, act, logits, src, image, dst;
+  wire seq_done, step_valid, in_mask, first, last, relu, act, logits, src, image, dst, window_first, window_last, fold;
   wire [3:0] table_index;
   wire [ActAddrWidth - 1:0] in_addr, out_addr;
   wire [WeightAddrWidth - 1:0] weight_addr;
@@ -134,7 +142,8 @@ module approxrtl_diannao_core #(
   ) u_sequencer (
     .clk_i(clk_i), .rst_ni(rst_n), .start_i(start_q), .image_base_i(image_base), .busy_o(computing_o), .done_o(seq_done), .layer_o(layer_o),
     .step_valid_o(step_valid), .in_addr_o(in_addr), .in_mask_o(in_mask), .weight_addr_o(weight_addr),
-    .param_addr_o(param_addr), .first_o(first), .last_o(last), .out_addr_o(out_addr), .tile_o(tile), .op_o(op), .relu_o(relu),
+    .param_addr_o(param_addr), .first_o(first), .last_o(last), .out_addr_o(out_addr), .tile_o(tile),
+    .window_first_o(window_first), .window_last_o(window_last), .fold_o(fold), .op_o(op), .relu_o(relu),
     .act_o(act), .table_o(table_index), .logits_o(logits), .src_o(src), .image_o(image), .dst_o(dst), .pool_shift_o(pool_shift));
 
   // SB: one word per step: Tn x Tn weights, a feature step's sources and coefficients, or a scan step's members.
@@ -170,7 +179,8 @@ module approxrtl_diannao_core #(
   // loader writes.
   // (The NFU's results, registered: the write-data select and the block RAMs' inputs start from flip-flops.)
   reg nfu_write, nfu_dst, logit_write;
-  reg [ActAddrWidth - 1:0] nfu_addr;
+  reg [ResultAddrWidth - 1:0] nfu_result_addr;
+  wire [ActAddrWidth - 1:0] nfu_addr = nfu_result_addr[ActAddrWidth - 1:0];
   reg [WordWidth - 1:0] nfu_data;
   reg [Tn * LogitWidth - 1:0] logit_data;
   // The loader: a pixel (or a zero past the image) enters its column of PatchRows rows (the rows above it come
@@ -237,22 +247,26 @@ module approxrtl_diannao_core #(
   approxrtl_ram_sdp #(.Width(WordWidth), .Depth(2 * ImageWords), .AddrWidth(ImageAddrWidth)) u_image (
     .clk_i(clk_i), .we_i(load_beat), .waddr_i(patch_addr[ImageAddrWidth - 1:0]), .wdata_i(pixel_word),
     .raddr_i(in_addr[ImageAddrWidth - 1:0]), .rdata_o(rdata_image));
-  wire [BufAddrWidth - 1:0] buf_waddr = nfu_addr[BufAddrWidth - 1:0];
+  // What the buffers are written with: the NFU's results, or with fused pools the combiner's.
+  wire buf_write, buf_dst;
+  wire [ActAddrWidth - 1:0] buf_addr;
+  wire [WordWidth - 1:0] buf_data;
+  wire [BufAddrWidth - 1:0] buf_waddr = buf_addr[BufAddrWidth - 1:0];
   wire [BufAddrWidth - 1:0] buf_raddr = in_addr[BufAddrWidth - 1:0];
   generate
     if (BufAddrWidth < ActAddrWidth) begin : g_image_addresses
       // Addresses above the activation buffers' reach only the image buffer.
-      wire unused_addr = ^{nfu_addr[ActAddrWidth - 1:BufAddrWidth], in_addr[ActAddrWidth - 1:BufAddrWidth]};
+      wire unused_addr = ^{buf_addr[ActAddrWidth - 1:BufAddrWidth], in_addr[ActAddrWidth - 1:BufAddrWidth]};
     end
     if (ImageAddrWidth < ActAddrWidth) begin : g_buffer_addresses
       wire unused_image_addr = ^{in_addr[ActAddrWidth - 1:ImageAddrWidth], patch_addr[ActAddrWidth - 1:ImageAddrWidth]};
     end
   endgenerate
   approxrtl_ram_sdp #(.Width(WordWidth), .Depth(ActWords), .AddrWidth(BufAddrWidth)) u_buffer0 (
-    .clk_i(clk_i), .we_i(nfu_write && !nfu_dst), .waddr_i(buf_waddr), .wdata_i(nfu_data), .raddr_i(buf_raddr),
+    .clk_i(clk_i), .we_i(buf_write && !buf_dst), .waddr_i(buf_waddr), .wdata_i(buf_data), .raddr_i(buf_raddr),
     .rdata_o(rdata0));
   approxrtl_ram_sdp #(.Width(WordWidth), .Depth(ActWords), .AddrWidth(BufAddrWidth)) u_buffer1 (
-    .clk_i(clk_i), .we_i(nfu_write && nfu_dst), .waddr_i(buf_waddr), .wdata_i(nfu_data), .raddr_i(buf_raddr),
+    .clk_i(clk_i), .we_i(buf_write && buf_dst), .waddr_i(buf_waddr), .wdata_i(buf_data), .raddr_i(buf_raddr),
     .rdata_o(rdata1));
 
   // The memories' words are registered as they leave them (the block RAMs' output registers), then the word
@@ -271,12 +285,12 @@ module approxrtl_diannao_core #(
     if (!rst_n) {step_valid_f, step_valid_q, src_f, src_q} <= 4'd0;
     else {step_valid_f, step_valid_q, src_f, src_q} <= {step_valid, step_valid_f, src, src_f};
   end
-  reg in_mask_f, first_f, last_f, relu_f, act_f, logits_f, image_f, dst_f;
+  reg in_mask_f, first_f, last_f, relu_f, act_f, logits_f, image_f, dst_f, window_first_f, window_last_f, fold_f;
   reg [ActAddrWidth - 1:0] out_addr_f;
   reg [7:0] tile_f;
   reg [2:0] op_f;
   reg [3:0] pool_shift_f;
-  reg in_mask_q, first_q, last_q, relu_q, act_q, logits_q1, image_q, dst_q;
+  reg in_mask_q, first_q, last_q, relu_q, act_q, logits_q1, image_q, dst_q, window_first_q, window_last_q, fold_q;
   reg [ActAddrWidth - 1:0] out_addr_q;
   reg [7:0] tile_q;
   reg [2:0] op_q;
@@ -284,10 +298,12 @@ module approxrtl_diannao_core #(
   always @(posedge clk_i) begin
     {in_mask_f, first_f, last_f, relu_f, act_f, logits_f, image_f, dst_f} <=
       {in_mask, first, last, relu, act, logits, image, dst};
-    {out_addr_f, tile_f, op_f, pool_shift_f} <= {out_addr, tile, op, pool_shift};
+    {out_addr_f, tile_f, op_f, pool_shift_f, window_first_f, window_last_f, fold_f} <=
+      {out_addr, tile, op, pool_shift, window_first, window_last, fold};
     {in_mask_q, first_q, last_q, relu_q, act_q, logits_q1, image_q, dst_q} <=
       {in_mask_f, first_f, last_f, relu_f, act_f, logits_f, image_f, dst_f};
-    {out_addr_q, tile_q, op_q, pool_shift_q} <= {out_addr_f, tile_f, op_f, pool_shift_f};
+    {out_addr_q, tile_q, op_q, pool_shift_q, window_first_q, window_last_q, fold_q} <=
+      {out_addr_f, tile_f, op_f, pool_shift_f, window_first_f, window_last_f, fold_f};
   end
   reg [WordWidth - 1:0] x_q;
   reg [Tn * LaneBits - 1:0] w_q;
@@ -297,12 +313,24 @@ module approxrtl_diannao_core #(
   end
 
   wire nfu_write_d, nfu_dst_d, logit_write_d;
-  wire [ActAddrWidth - 1:0] nfu_addr_d;
+  wire [ResultAddrWidth - 1:0] nfu_addr_d;
+  wire [ResultAddrWidth - 1:0] result_addr;
+  generate
+    if (FusedPools != 0) begin : g_result_flags
+      assign result_addr = {fold_q, window_last_q, window_first_q, tile_q[FusedTileBits - 1:0], out_addr_q};
+      if (FusedTileBits < 8) begin : g_tile_high
+        wire unused_tile = ^tile_q[7:FusedTileBits];
+      end
+    end else begin : g_result_plain
+      assign result_addr = out_addr_q;
+      wire unused_window = ^{window_first_q, window_last_q, fold_q};
+    end
+  endgenerate
   wire [WordWidth - 1:0] nfu_data_d;
   wire [Tn * LogitWidth - 1:0] logit_data_d;
   approxrtl_diannao_nfu #(
     .Tn(Tn), .DataWidth(DataWidth), .ActWidth(ActWidth), .WeightWidth(WeightWidth), .AccWidth(AccWidth),
-    .ShiftWidth(ShiftWidth), .MaxLeftShift(MaxLeftShift), .LogitWidth(LogitWidth), .AddrWidth(ActAddrWidth), .Swc(Swc),
+    .ShiftWidth(ShiftWidth), .MaxLeftShift(MaxLeftShift), .LogitWidth(LogitWidth), .AddrWidth(ResultAddrWidth), .Swc(Swc),
     .Pow2Codes(Pow2Codes), .ScaleWidth(ScaleWidth), .ProductWidth(ProductWidth), .FeatureUnit(FeatureUnit),
     .KeptTiles(KeptTiles), .SourceWidth(SourceWidth), .CoefWidth(CoefWidth), .LaneBits(LaneBits), .MacArray(MacArray), .DspProducts(DspProducts),
     .Reuse(Reuse), .WindowWords(WindowWords), .WindowAddrWidth(WindowAddrWidth), .DWidth(DWidth), .EWidth(EWidth),
@@ -310,7 +338,7 @@ module approxrtl_diannao_core #(
     .InterceptWidth(InterceptWidth), .TableShiftBits(TableShiftBits)
   ) u_nfu (
     .clk_i(clk_i), .rst_ni(rst_n), .valid_i(step_valid_q), .mask_i(in_mask_q), .first_i(first_q), .last_i(last_q),
-    .addr_i(out_addr_q), .tile_i(tile_q), .op_i(op_q), .relu_i(relu_q), .act_i(act_q), .logits_i(logits_q1), .dst_i(dst_q),
+    .addr_i(result_addr), .tile_i(tile_q), .op_i(op_q), .relu_i(relu_q), .act_i(act_q), .logits_i(logits_q1), .dst_i(dst_q),
     .pool_shift_i(pool_shift_q), .x_i(x_q), .w_i(w_q), .table_i(table_word), .param_i(param_word),
     .write_o(nfu_write_d), .dst_o(nfu_dst_d), .write_addr_o(nfu_addr_d), .write_data_o(nfu_data_d),
     .logit_write_o(logit_write_d), .logit_data_o(logit_data_d));
@@ -319,8 +347,62 @@ module approxrtl_diannao_core #(
     else {nfu_write, logit_write} <= {nfu_write_d, logit_write_d};
   end
   always @(posedge clk_i) begin
-    {nfu_dst, nfu_addr, nfu_data, logit_data} <= {nfu_dst_d, nfu_addr_d, nfu_data_d, logit_data_d};
+    {nfu_dst, nfu_result_addr, nfu_data, logit_data} <= {nfu_dst_d, nfu_addr_d, nfu_data_d, logit_data_d};
   end
+
+  // Fused max pools: a convolution's results arrive window by window (the sequencer's order), each output tile's
+  // running max is kept per lane (the codes are signed, DataWidth bits), and the window's last pixel writes it.
+  // A layer without a fused pool has 1 x 1 windows: every result is first and last, and is written as it is.
+  generate
+    if (FusedPools != 0) begin : g_fused
+      wire [FusedTileBits - 1:0] result_tile = nfu_result_addr[ActAddrWidth +: FusedTileBits];
+      wire result_first = nfu_result_addr[ActAddrWidth + FusedTileBits];
+      wire result_last = nfu_result_addr[ActAddrWidth + FusedTileBits + 1];
+      wire result_fold = nfu_result_addr[ActAddrWidth + FusedTileBits + 2];
+      // Pixel lanes: lane c and lane Tn / 2 + c hold channel c of two pixels of the same window; their max is
+      // channel c's (the upper lanes then hold zeros, as idle lanes do).
+      wire [WordWidth - 1:0] folded;
+      genvar half;
+      for (half = 0; half < Tn; half = half + 1) begin : g_fold
+        if (PixelLanes == 2 && half < Tn / 2) begin : g_low
+          wire signed [DataWidth - 1:0] upper = $signed(nfu_data[(half + Tn / 2) * DataWidth +: DataWidth]);
+          wire signed [DataWidth - 1:0] lower = $signed(nfu_data[half * DataWidth +: DataWidth]);
+          assign folded[half * DataWidth +: DataWidth] = result_fold && upper > lower ? upper : lower;
+        end else if (PixelLanes == 2) begin : g_high
+          assign folded[half * DataWidth +: DataWidth] =
+            result_fold ? {DataWidth{1'b0}} : nfu_data[half * DataWidth +: DataWidth];
+        end else begin : g_none
+          assign folded[half * DataWidth +: DataWidth] = nfu_data[half * DataWidth +: DataWidth];
+        end
+      end
+      if (PixelLanes == 1) begin : g_no_fold
+        wire unused_fold = result_fold;
+      end
+      reg [WordWidth - 1:0] window_max_q [0:FusedTiles - 1];
+      wire [WordWidth - 1:0] running = window_max_q[result_tile];
+      wire [WordWidth - 1:0] combined;
+      genvar lane;
+      for (lane = 0; lane < Tn; lane = lane + 1) begin : g_lane
+        wire signed [DataWidth - 1:0] now = $signed(folded[lane * DataWidth +: DataWidth]);
+        wire signed [DataWidth - 1:0] kept = $signed(running[lane * DataWidth +: DataWidth]);
+        assign combined[lane * DataWidth +: DataWidth] = !result_first && kept > now ? kept : now;
+      end
+      reg pooled_write, pooled_dst;
+      reg [ActAddrWidth - 1:0] pooled_addr;
+      reg [WordWidth - 1:0] pooled_data;
+      always @(posedge clk_i) begin
+        if (nfu_write) window_max_q[result_tile] <= combined;
+        {pooled_dst, pooled_addr, pooled_data} <= {nfu_dst, nfu_addr, combined};
+      end
+      always @(posedge clk_i or negedge rst_n) begin
+        if (!rst_n) pooled_write <= 1'b0;
+        else pooled_write <= nfu_write && result_last;
+      end
+      assign {buf_write, buf_dst, buf_addr, buf_data} = {pooled_write, pooled_dst, pooled_addr, pooled_data};
+    end else begin : g_unfused
+      assign {buf_write, buf_dst, buf_addr, buf_data} = {nfu_write, nfu_dst, nfu_addr, nfu_data};
+    end
+  endgenerate
 
   // The logit registers, one tile of Tn per write, in tile order.
   reg [LogitTiles * Tn * LogitWidth - 1:0] logits_q;

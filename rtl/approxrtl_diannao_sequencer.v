@@ -1,7 +1,8 @@
 // Control sequencer of the DianNao-style accelerator (docs/accelerator.md): runs the program that approxrtl
 // compiles from the model. For each layer it fetches one 256-bit instruction from the program ROM and walks its
 // loop nest, one step per cycle:
-//   for oy, ox (output pixel), to (output tile of Tn channels), ky, kx (kernel tap), ti (input tile)
+//   for oy, ox (output pixel), wy, wx (a fused pooling window's pixel), to (output tile of Tn channels),
+//       ky, kx (kernel tap), ti (input tile)
 // A step names one input word (Tn channels of one input pixel) and one weight word (Tn x Tn weights); the last
 // step of an output tile hands its Tn accumulators to NFU-3. Pooling layers walk the same nest with ti fixed at 0
 // and read input tile `to`. In a weighted layer each output tile has a descriptor (the tile ROM, one entry per
@@ -10,7 +11,10 @@
 // steps, which walk ti over the sources; for M1's reuse lanes a gather tile (the pixel's window, stepped like a
 // MAC tile but reading no SB word) and scan tiles of so many steps, one SB word of members each. All tiles of an
 // output pixel run before the next pixel, so a feature tile finds its sources' accumulators in the feature unit
-// and a scan tile the gathered window.
+// and a scan tile the gathered window. A convolution with a fused max pool (window wh x ww, its stride) walks its
+// output pixels window by window: (oy, ox) is the pooled pixel, (wy, wx) the convolution's pixel in its window,
+// and the window's first and last pixel are flagged, so that the core keeps the running max and writes the
+// pooled word once; without a fused pool the window is 1 x 1.
 // Timing: no multiplier and no memory output sits on a path to an address. Every address is a sum of counters
 // that step by constants the compiler wrote into the instruction's second word (input words per kernel row and
 // column step, per output row and column, the window's origin) and the tile's tap offset; the tile ROM is read synchronously one tile
@@ -19,6 +23,7 @@
 // fetch its instruction and first descriptors, one per step, and after its last step waits the NFU's Drain
 // cycles (plus that output register), so that the next layer reads a complete buffer.
 module approxrtl_diannao_sequencer #(
+  parameter integer InstrWidth = 384,     // program word: the layer, the address word, the fused pool's word
   parameter integer Layers = 1,           // instructions in the program
   parameter integer ProgAddrWidth = 1,    // at least clog2(Layers)
   parameter integer ActAddrWidth = 10,    // activation buffer address width (at most 24)
@@ -46,6 +51,9 @@ module approxrtl_diannao_sequencer #(
   output reg  last_o,                             // last step of an output tile
   output reg  [ActAddrWidth - 1:0] out_addr_o,    // output word: (oy * out_w + ox) * out_tiles + to
   output reg  [7:0] tile_o,                       // output tile (to)
+  output reg  window_first_o,                     // the first pixel of a fused pooling window (1 x 1: every one)
+  output reg  window_last_o,                      // its last pixel
+  output reg  fold_o,                             // pixel lanes: the fused pool folds the output lanes' groups
   output reg  [2:0] op_o,                         // 0 multiply-accumulate, 1 max pool, 2 average pool, 3 feature,
                                                   // 4 gather, 5 scan
   output reg  relu_o,
@@ -64,16 +72,16 @@ module approxrtl_diannao_sequencer #(
   localparam integer AW = 26;
 
   // Program ROM: one instruction per layer.
-  wire [255:0] instr_rom;
+  wire [InstrWidth - 1:0] instr_rom;
   reg [ProgAddrWidth - 1:0] layer_q;
-  approxrtl_rom #(.Width(256), .Depth(Layers), .AddrWidth(ProgAddrWidth), .InitFile(ProgramFile)) u_program (
+  approxrtl_rom #(.Width(InstrWidth), .Depth(Layers), .AddrWidth(ProgAddrWidth), .InitFile(ProgramFile)) u_program (
     .clk_i(clk_i), .addr_i(layer_q), .data_o(instr_rom));
 
   reg [2:0] state_q;
-  reg [255:0] instr_q;
+  reg [InstrWidth - 1:0] instr_q;
   reg [7:0] oy_q, ox_q, to_q;
   reg [11:0] ti_q;
-  reg [3:0] ky_q, kx_q;
+  reg [3:0] ky_q, kx_q, wy_q, wx_q;
   reg [WeightAddrWidth - 1:0] weight_q;
   reg [5:0] drain_q;
 
@@ -99,6 +107,12 @@ module approxrtl_diannao_sequencer #(
   // (row_words likewise steps a patch's rows).
   wire [AW - 1:0] col_words = {10'd0, instr_q[231:216]};
   // With reuse lanes, output tile 0 of a layer is the gather tile, which writes nothing.
+  // The fused pool's word: its window's steps in input pixels and in input words (per window column, per window
+  // row); the window's size is read at decode.
+  wire [7:0] fstride_h = instr_q[271:264];
+  wire [7:0] fstride_w = instr_q[279:272];
+  wire [AW - 1:0] fcol_words = {2'd0, instr_q[303:280]};
+  wire [AW - 1:0] frow_words = {2'd0, instr_q[327:304]};
   wire reuse = instr_q[6];
   wire [AW - 1:0] image_base = {{(AW - ActAddrWidth){1'b0}}, image_base_i};
   wire is_mac = op == OpMac;
@@ -122,8 +136,9 @@ module approxrtl_diannao_sequencer #(
   reg [11:0] ti_pen_q;
   reg [3:0] kx_last_q, kx_pen_q, ky_pen_q;
   reg [7:0] to_last_q, to_pen_q, ox_pen_q, oy_pen_q;
-  reg ti_zero_q, kx_zero_q, to_zero_q, ox_zero_q;
-  reg ti_end_q, kx_end_q, ky_end_q, to_end_q, ox_end_q, oy_end_q;
+  reg [3:0] wx_pen_q, wy_pen_q;
+  reg ti_zero_q, kx_zero_q, to_zero_q, ox_zero_q, wx_zero_q, wy_zero_q;
+  reg ti_end_q, kx_end_q, ky_end_q, to_end_q, ox_end_q, oy_end_q, wx_end_q, wy_end_q;
   // The last ti, ky and kx of a tile with descriptor d (pooling: the layer's window, one input tile).
   function automatic [19:0] bounds(input [1:0] kind_d, input [11:0] steps_d, input [3:0] kh_d, input [3:0] kw_d, input pool,
                                    input [3:0] pool_kh, input [3:0] pool_kw, input [7:0] tiles);
@@ -145,8 +160,10 @@ module approxrtl_diannao_sequencer #(
   wire to_end = to_end_q;
   wire ox_end = ox_end_q;
   wire oy_end = oy_end_q;
+  wire wx_end = wx_end_q;
+  wire wy_end = wy_end_q;
   wire tile_end = ti_end && kx_end && ky_end;
-  wire layer_end = tile_end && to_end && ox_end && oy_end;
+  wire layer_end = tile_end && to_end && wx_end && wy_end && ox_end && oy_end;
   // The next tile's first tap (pooling: the window's corner) and its word offset.
   wire [3:0] next_tap_y = is_pool ? 4'd0 : next_q[11:8];
   wire [3:0] next_tap_x = is_pool ? 4'd0 : next_q[15:12];
@@ -161,8 +178,10 @@ module approxrtl_diannao_sequencer #(
 
   // Window state: the pixel's origin (coordinates and word), the tap within the window (coordinates and word
   // offset from the origin), the row the tap is on, the output pixel's first word, the SB and bias/shift words.
-  reg signed [9:0] iy0_q, ix0_q;
-  reg [AW - 1:0] origin_q, origin_row_q;
+  // (origin_row_q: the first pixel of the window row; window_q: the window's first pixel; window_row_q: the
+  // first window of the pooled row; wiy0_q, wix0_q: the window's first pixel's coordinates.)
+  reg signed [9:0] iy0_q, ix0_q, wiy0_q, wix0_q;
+  reg [AW - 1:0] origin_q, origin_row_q, window_q, window_row_q;
   reg [4:0] dy_q, dx_q;
   reg [AW - 1:0] tap_q, tap_row_q;
   reg [AW - 1:0] out_pixel_q;
@@ -191,6 +210,9 @@ module approxrtl_diannao_sequencer #(
     last_o <= tile_end;
     out_addr_o <= out_addr[ActAddrWidth - 1:0];
     tile_o <= to_q;
+    window_first_o <= wx_q == 4'd0 && wy_q == 4'd0;
+    window_last_o <= wx_end_q && wy_end_q;
+    fold_o <= instr_q[233];
     op_o <= kind == KindFeature ? 3'd3 : kind == KindGather ? 3'd4 : kind == KindScan ? 3'd5 : {1'b0, op};
     relu_o <= instr_q[2];
     act_o <= instr_q[7];
@@ -261,9 +283,17 @@ module approxrtl_diannao_sequencer #(
       succ_param_q <= instr_rom[55:48] == 8'd1 ? instr_rom[112 +: ParamAddrWidth] : instr_rom[112 +: ParamAddrWidth] + 1'b1;
       iy0_q <= -$signed({6'd0, instr_rom[75:72]});
       ix0_q <= -$signed({6'd0, instr_rom[79:76]});
+      wiy0_q <= -$signed({6'd0, instr_rom[75:72]});
+      wix0_q <= -$signed({6'd0, instr_rom[79:76]});
+      {wy_q, wx_q} <= 8'd0;
+      {wy_pen_q, wx_pen_q} <= {instr_rom[259:256] - 4'd2, instr_rom[263:260] - 4'd2};
+      {wy_zero_q, wx_zero_q, wy_end_q, wx_end_q} <= {instr_rom[259:256] == 4'd1, instr_rom[263:260] == 4'd1,
+                                                     instr_rom[259:256] == 4'd1, instr_rom[263:260] == 4'd1};
       // A layer that reads the image starts from the half the loader filled.
       origin_q <= {{2{instr_rom[215]}}, instr_rom[215:192]} + (instr_rom[232] ? image_base : {AW{1'b0}});
       origin_row_q <= {{2{instr_rom[215]}}, instr_rom[215:192]} + (instr_rom[232] ? image_base : {AW{1'b0}});
+      window_q <= {{2{instr_rom[215]}}, instr_rom[215:192]} + (instr_rom[232] ? image_base : {AW{1'b0}});
+      window_row_q <= {{2{instr_rom[215]}}, instr_rom[215:192]} + (instr_rom[232] ? image_base : {AW{1'b0}});
       out_pixel_q <= {AW{1'b0}};
       to_last_q <= instr_rom[55:48] - 8'd1;
       {to_pen_q, ox_pen_q, oy_pen_q} <= {instr_rom[55:48] - 8'd2, instr_rom[47:40] - 8'd2, instr_rom[39:32] - 8'd2};
@@ -326,21 +356,50 @@ module approxrtl_diannao_sequencer #(
             tap_q <= next_tap_words;
             tap_row_q <= next_tap_words;
             if (to_end) begin
-              out_pixel_q <= out_pixel_q + {{(AW - 8){1'b0}}, out_tiles_written};
-              if (!ox_end) begin
-                ox_q <= ox_q + 8'd1;
-                ox_end_q <= ox_q == ox_pen_q;
+              // The output word advances once per pooled pixel (every pixel without a fused pool).
+              if (wx_end && wy_end) out_pixel_q <= out_pixel_q + {{(AW - 8){1'b0}}, out_tiles_written};
+              if (!wx_end) begin
+                wx_q <= wx_q + 4'd1;
+                wx_end_q <= wx_q == wx_pen_q;
                 ix0_q <= ix0_q + $signed({6'd0, stride_w});
                 origin_q <= origin_q + ox_words;
               end else begin
-                ox_q <= 8'd0;
-                ox_end_q <= ox_zero_q;
-                oy_q <= oy_q + 8'd1;
-                oy_end_q <= oy_q == oy_pen_q;
-                ix0_q <= -$signed({6'd0, pad_l});
-                iy0_q <= iy0_q + $signed({6'd0, stride_h});
-                origin_q <= origin_row_q + oy_words;
-                origin_row_q <= origin_row_q + oy_words;
+                wx_q <= 4'd0;
+                wx_end_q <= wx_zero_q;
+                if (!wy_end) begin
+                  wy_q <= wy_q + 4'd1;
+                  wy_end_q <= wy_q == wy_pen_q;
+                  ix0_q <= wix0_q;
+                  iy0_q <= iy0_q + $signed({6'd0, stride_h});
+                  origin_q <= origin_row_q + oy_words;
+                  origin_row_q <= origin_row_q + oy_words;
+                end else begin
+                  wy_q <= 4'd0;
+                  wy_end_q <= wy_zero_q;
+                  if (!ox_end) begin
+                    ox_q <= ox_q + 8'd1;
+                    ox_end_q <= ox_q == ox_pen_q;
+                    ix0_q <= wix0_q + $signed({2'd0, fstride_w});
+                    wix0_q <= wix0_q + $signed({2'd0, fstride_w});
+                    iy0_q <= wiy0_q;
+                    origin_q <= window_q + fcol_words;
+                    origin_row_q <= window_q + fcol_words;
+                    window_q <= window_q + fcol_words;
+                  end else begin
+                    ox_q <= 8'd0;
+                    ox_end_q <= ox_zero_q;
+                    oy_q <= oy_q + 8'd1;
+                    oy_end_q <= oy_q == oy_pen_q;
+                    ix0_q <= -$signed({6'd0, pad_l});
+                    wix0_q <= -$signed({6'd0, pad_l});
+                    iy0_q <= wiy0_q + $signed({2'd0, fstride_h});
+                    wiy0_q <= wiy0_q + $signed({2'd0, fstride_h});
+                    origin_q <= window_row_q + frow_words;
+                    origin_row_q <= window_row_q + frow_words;
+                    window_q <= window_row_q + frow_words;
+                    window_row_q <= window_row_q + frow_words;
+                  end
+                end
               end
             end
           end
@@ -357,6 +416,6 @@ module approxrtl_diannao_sequencer #(
   // they are zero).
   wire unused_bits;
   assign unused_bits = ^{next_q[63:56], next_q[31:30], weight_base[23:WeightAddrWidth],
-                         param_base[15:ParamAddrWidth], instr_q[255:233], instr_q[215:192], instr_q[75:72], instr_q[47:32], in_addr[AW - 1:ActAddrWidth],
-                         out_addr[AW - 1:ActAddrWidth], instr_rom[255:233], instr_rom[231:216], instr_rom[127:112 + ParamAddrWidth]};
+                         param_base[15:ParamAddrWidth], instr_q[InstrWidth - 1:328], instr_q[263:234], instr_q[215:192], instr_q[75:72], instr_q[47:32], in_addr[AW - 1:ActAddrWidth],
+                         out_addr[AW - 1:ActAddrWidth], instr_rom[InstrWidth - 1:264], instr_rom[255:233], instr_rom[231:216], instr_rom[127:112 + ParamAddrWidth]};
 endmodule

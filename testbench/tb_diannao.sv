@@ -119,13 +119,13 @@ module tb_diannao;
   always @(posedge clk) begin
     if (rst_n) begin
       if (dut.u_core.start_q) started = started + 1;
-      if (dut.u_core.nfu_write && layer_offsets[layer] != 32'hffff_ffff) begin
-        word = (started - 1) * `LAYER_WORDS + layer_offsets[layer] + {{(32 - `ACT_ADDR_BITS){1'b0}}, dut.u_core.nfu_addr};
+      if (dut.u_core.buf_write && layer_offsets[layer] != 32'hffff_ffff) begin
+        word = (started - 1) * `LAYER_WORDS + layer_offsets[layer] + {{(32 - `ACT_ADDR_BITS){1'b0}}, dut.u_core.buf_addr};
         layer_checked = layer_checked + 1;
-        if (dut.u_core.nfu_data !== layer_words[word]) begin
+        if (dut.u_core.buf_data !== layer_words[word]) begin
           layer_failed = layer_failed + 1;
           if (layer_failed <= 10) $display("FAIL layer %0d image %0d word %0d: got %h, expected %h", layer, started - 1,
-                                           dut.u_core.nfu_addr, dut.u_core.nfu_data, layer_words[word]);
+                                           dut.u_core.buf_addr, dut.u_core.buf_data, layer_words[word]);
         end
       end
     end

@@ -146,11 +146,12 @@ public enum HandoffReport {
             <p>\(d.computeCycles) compute cycles (ideal \(String(format: "%.0f", ideal)) with every multiplier busy:
             utilization \(String(format: "%.1f%%", 100 * ideal / Double(d.computeCycles)))) and \(d.loadCycles) cycles to load an image\(d.intervalCycles.map { ", which overlaps the previous image's computing: images stream at one per \($0) cycles" } ?? "").
             Multiply-accumulates: \(totalMacs).</p>
-            <table>\(row(["instruction", "op", "MACs", "steps", "cycles", "ideal", "utilization"], header: true))
+            <table>\(row(["instruction", "op", "mapping", "MACs", "steps", "cycles", "ideal", "utilization"], header: true))
             """
         for l in d.layers {
             page += row([
-                l.name, l.op, "\(l.macs)", "\(l.steps)", "\(l.cycles)", String(format: "%.1f", l.idealCycles),
+                l.name, l.op, l.mapping ?? "-", "\(l.macs)", "\(l.steps)", "\(l.cycles)",
+                String(format: "%.1f", l.idealCycles),
                 String(format: "%.1f%%", 100 * l.utilization),
             ])
         }

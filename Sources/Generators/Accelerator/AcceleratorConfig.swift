@@ -18,6 +18,9 @@ public struct AcceleratorConfig: Equatable, Sendable {
     /// products beyond what the part's multipliers leave are built from LUTs, so the design fits the part.
     public var targetDevice: String? = nil
     public var hardMultipliers: Int? = nil
+    /// A max pool whose window is its stride, after a convolution whose map nothing else reads, runs in that
+    /// convolution's drain (the combiner keeps each window's running max), not as a pass of its own.
+    public var fusePooling = true
 
     public init(tn: Int = 16, extensions: Set<String> = [], firstLayer: FirstLayerMapping = .patches) {
         self.tn = tn; self.extensions = extensions; self.firstLayer = firstLayer
@@ -80,6 +83,8 @@ extension AcceleratorConfig: Codable {
         }
         targetDevice = try container.decodeIfPresent(String.self, forKey: Key("targetDevice"))
         hardMultipliers = try container.decodeIfPresent(Int.self, forKey: Key("hardMultipliers"))
+        // Designs from before fused pooling ran every pool as a pass of its own.
+        fusePooling = try container.decodeIfPresent(Bool.self, forKey: Key("fusePooling")) ?? false
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -91,6 +96,7 @@ extension AcceleratorConfig: Codable {
         }
         try container.encodeIfPresent(targetDevice, forKey: Key("targetDevice"))
         try container.encodeIfPresent(hardMultipliers, forKey: Key("hardMultipliers"))
+        try container.encode(fusePooling, forKey: Key("fusePooling"))
     }
 }
 

@@ -65,6 +65,8 @@ public struct AcceleratorManifest: Codable, Equatable, Sendable {
         public var idealCycles: Double
         /// ideal / actual cycles.
         public var utilization: Double
+        /// How the instruction meets the lanes (CompiledNetwork.mapping; nil in designs from before it).
+        public var mapping: String? = nil
     }
 }
 
@@ -79,8 +81,9 @@ extension AcceleratorManifest {
             instruction, rest in
             let (cycles, (macs, ideal)) = rest
             return LayerEntry(
-                name: instruction.layer, op: "\(instruction.op)", macs: macs, steps: instruction.steps,
-                cycles: cycles, idealCycles: ideal, utilization: ideal / Double(cycles))
+                name: instruction.fusedLayer.map { "\(instruction.layer) + \($0)" } ?? instruction.layer,
+                op: "\(instruction.op)", macs: macs, steps: instruction.steps, cycles: cycles, idealCycles: ideal,
+                utilization: ideal / Double(cycles), mapping: network.mapping(instruction))
         }
         self.init(
             model: modelName, top: top, rtl: rtl, config: network.config, extensions: network.config.name,
@@ -259,6 +262,8 @@ public struct AcceleratorDesign: Sendable {
             ("ParamWords", max(1, n.paramWords.count)), ("ParamAddrWidth", bitsFor(n.paramWords.count - 1)),
             ("Layers", n.program.count), ("ProgAddrWidth", layerBits), ("ProductWidth", n.productWidth),
             ("LaneBits", n.laneBits), ("MacArray", n.macArray ? 1 : 0), ("DspProducts", n.dspProducts),
+            ("FusedPools", n.fusedPools ? 1 : 0), ("FusedTiles", n.fusedTiles),
+            ("PixelLanes", n.program.map(\.pixelRows).max() ?? 1),
         ]
         // Every unit's parameters, whether the design has it or not (then they say so, and keep widths legal).
         let units = AcceleratorUnits.registered.flatMap { $0.parameters(n) }

@@ -105,15 +105,47 @@ public struct CompiledNetwork: Sendable {
     /// Cycles a step's result takes to reach a buffer after its last step is counted: the sequencer's output
     /// register, memory read, the memories' output registers, the buffer select's register, the products' two
     /// stages, the adder tree's levels, the accumulator, NFU-3's three stages (MAW multiply, rounding, shifts), the
-    /// register before the buffers, the write, the activation stage when there are tables and the MAW multiply's
-    /// second cycle with SWC lanes (approxrtl_diannao_core.v `Drain`, plus the sequencer's register).
-    public var drain: Int { 4 + bitsFor(config.tn - 1) + 7 + (tables.isEmpty ? 0 : 1) + (config.swc ? 1 : 0) }
+    /// register before the buffers, the write, the activation stage when there are tables, the MAW multiply's
+    /// second cycle with SWC lanes and the combiner's register with fused pools (approxrtl_diannao_core.v `Drain`,
+    /// plus the sequencer's register).
+    public var drain: Int {
+        4 + bitsFor(config.tn - 1) + 7 + (tables.isEmpty ? 0 : 1) + (config.swc ? 1 : 0) + (fusedPools ? 1 : 0)
+    }
+
+    /// Some convolution runs a fused max pool (the core's combiner stage is built).
+    public var fusedPools: Bool { program.contains { $0.fusedLayer != nil } }
+    /// Output tiles of the widest convolution with a fused pool (the combiner keeps a running max per tile).
+    public var fusedTiles: Int { program.filter { $0.fusedLayer != nil }.map(\.outputTiles).max() ?? 1 }
 
     /// Cycles a layer takes before its first step: instruction fetch, decode, and the first tile descriptors.
     public static let fetchCycles = 3
 
     /// Cycles of each layer: fetch, one per step, and the drain.
     public var layerCycles: [Int] { program.map { Self.fetchCycles + $0.steps + drain } }
+
+    /// How an instruction meets the lanes (docs/accelerator.md, "Mapping"), for the reports.
+    public func mapping(_ instruction: Instruction) -> String {
+        if instruction.op == .maxPool || instruction.op == .averagePool {
+            return
+                "a pass of its own: \(instruction.kernelHeight) x \(instruction.kernelWidth) windows, channels on the lanes"
+        }
+        var parts =
+            instruction.reuse
+            ? ["reuse lanes: one output channel per lane"]
+            : [
+                instruction.patchRows * instruction.patchColumns > 1
+                    ? "kernel taps on the input lanes (patches of \(instruction.patchRows) x \(instruction.patchColumns))"
+                    : "input channels on the input lanes",
+                instruction.pixelRows > 1
+                    ? "output channels of \(instruction.pixelRows) pixels, one below the other, on the output lanes"
+                    : "output channels on the output lanes",
+            ]
+        if let pool = instruction.fusedLayer {
+            let height = instruction.fusedHeight * instruction.pixelRows
+            parts.append("\(pool) (max over \(height) x \(instruction.fusedWidth)) fused into the drain")
+        }
+        return parts.joined(separator: "; ")
+    }
 
     /// `macs / (tn * tn)` per layer: the cycles with every multiplier busy.
     public var idealCycles: [Double] { macs.map { Double($0) / Double(config.tn * config.tn) } }

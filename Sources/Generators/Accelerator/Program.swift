@@ -1,7 +1,7 @@
 /// One instruction of the accelerator's program: a layer's loop nest and where its numbers live
-/// (docs/accelerator.md, "Program"). Encoded as a 256-bit word, fields from bit 0 up: the layer's fields, then
+/// (docs/accelerator.md, "Program"). Encoded as a 384-bit word, fields from bit 0 up: the layer's fields, then
 /// the address word, the constants the sequencer steps its addresses by (derived from the fields, so that no
-/// multiplier sits on an address path).
+/// multiplier sits on an address path), then the fused pool's word.
 public struct Instruction: Equatable, Sendable, Codable {
     public enum Op: Int, Sendable, Codable {
         case multiplyAccumulate = 0, maxPool = 1, averagePool = 2
@@ -38,6 +38,19 @@ public struct Instruction: Equatable, Sendable, Codable {
     public var patchRows = 1, patchColumns = 1
     /// The layer reads the image buffer (the half the loader filled), not buffer `source`.
     public var image = false
+    /// A max pool fused into the convolution (its window, which is also its stride; 1 x 1: none): the output
+    /// pixels are the pool's, each the max over a window of the convolution's pixels, which the sequencer walks
+    /// window by window.
+    public var fusedHeight = 1, fusedWidth = 1
+    /// The fused pool layer's name (nil: none).
+    public var fusedLayer: String? = nil
+    /// Pixel lanes: output pixels per step, one below the other (the first layer on patches, before a fused max
+    /// pool, which folds the lanes' groups: docs/accelerator.md, "Pixel lanes"); an output row step is that many
+    /// rows, and `fusedHeight` counts such steps.
+    public var pixelRows = 1
+
+    /// Bits of the encoding.
+    public static let bits = 384
 
     /// Bit position and width of every field, in the order of the encoding.
     static let fields: [(name: String, lsb: Int, bits: Int)] = [
@@ -50,6 +63,8 @@ public struct Instruction: Equatable, Sendable, Codable {
         ("param_base", 112, 16),
         ("row_words", 128, 24), ("output_row_words", 152, 24), ("output_column_words", 176, 16),
         ("origin_word", 192, 24), ("column_words", 216, 16), ("image", 232, 1),
+        ("fold", 233, 1), ("fused_height", 256, 4), ("fused_width", 260, 4), ("fused_stride_height", 264, 8),
+        ("fused_stride_width", 272, 8), ("fused_column_words", 280, 24), ("fused_row_words", 304, 24),
     ]
     /// Fields in two's complement (the others are unsigned).
     static let signedFields: Set = ["origin_word"]
@@ -59,8 +74,13 @@ public struct Instruction: Equatable, Sendable, Codable {
     public var pixelRowWords: Int { inputWidth * inputTiles }
     public var rowWords: Int { patchRows * pixelRowWords }
     public var columnWords: Int { patchColumns * inputTiles }
-    public var outputRowWords: Int { strideHeight * pixelRowWords }
+    public var outputRowWords: Int { pixelRows * strideHeight * pixelRowWords }
     public var outputColumnWords: Int { strideWidth * inputTiles }
+    /// A fused pool's window steps: input pixels and words per window column and per window row.
+    public var fusedStrideHeight: Int { fusedHeight * pixelRows * strideHeight }
+    public var fusedStrideWidth: Int { fusedWidth * strideWidth }
+    public var fusedColumnWords: Int { fusedWidth * outputColumnWords }
+    public var fusedRowWords: Int { fusedHeight * outputRowWords }
     /// The word of the first output pixel's window origin (-pad_top, -pad_left), before adding a tile's tap.
     public var originWord: Int { (-padTop * inputWidth - padLeft) * inputTiles }
 
@@ -71,7 +91,9 @@ public struct Instruction: Equatable, Sendable, Codable {
             inputTiles, outputHeight, outputWidth, outputTiles, kernelHeight, kernelWidth, strideHeight, strideWidth,
             padTop, padLeft,
             poolShift, table ?? 0, weightBase, paramBase, rowWords, outputRowWords, outputColumnWords, originWord,
-            columnWords, image ? 1 : 0,
+            columnWords, image ? 1 : 0, pixelRows > 1 ? 1 : 0, fusedHeight, fusedWidth, fusedStrideHeight,
+            fusedStrideWidth,
+            fusedColumnWords, fusedRowWords,
         ]
     }
 
@@ -85,9 +107,9 @@ public struct Instruction: Equatable, Sendable, Codable {
         return nil
     }
 
-    /// The 256-bit word as 64 hex digits, most significant first.
+    /// The word as 96 hex digits, most significant first.
     public var hex: String {
-        var word = WideWord(bits: 256)
+        var word = WideWord(bits: Self.bits)
         for (field, value) in zip(Self.fields, values) { word.set(value, at: field.lsb, bits: field.bits) }
         return word.hex
     }
@@ -97,7 +119,7 @@ public struct Instruction: Equatable, Sendable, Codable {
         if op == .maxPool || op == .averagePool {
             return outputHeight * outputWidth * outputTiles * kernelHeight * kernelWidth
         }
-        return outputHeight * outputWidth * tileSteps.reduce(0, +)
+        return outputHeight * outputWidth * fusedHeight * fusedWidth * tileSteps.reduce(0, +)
     }
 }
 

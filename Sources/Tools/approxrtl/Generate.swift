@@ -34,6 +34,10 @@ struct Generate: ParsableCommand {
         help:
             "diannao: the first convolution's mapping: patches (a patch of kernel taps per word on the lanes; the compiler picks the patch) or channels (DianNao's: input channels on the lanes)."
     ) var firstLayer = "patches"
+    @Flag(
+        help:
+            "diannao: run every pooling layer as a pass of its own (by default a max pool whose window is its stride runs in the drain of the convolution before it)."
+    ) var separatePooling = false
     @Option(
         help:
             "diannao: the ECP5 part the design is for (25k, 45k or 85k: LFE5U-25F/45F/85F): NFU-1 products beyond its hard multipliers are built from LUTs, and design.json records the part."
@@ -136,6 +140,7 @@ extension Generate {
     /// The accelerator's configuration from the options.
     func config(extensions: Set<String>, mapping: AcceleratorConfig.FirstLayerMapping) -> AcceleratorConfig {
         var config = AcceleratorConfig(tn: tn, extensions: extensions, firstLayer: mapping)
+        config.fusePooling = !separatePooling
         if let device = targetDevice {
             config.targetDevice = device.partName
             config.hardMultipliers = device.multipliers

@@ -226,27 +226,34 @@ final class AcceleratorSimulationTests: XCTestCase {
     func testRandomNetworksRunBitExactUnderBothSimulators() throws {
         var kinds = Set<QuantizedModel.Kind>()
         var strided = false
+        var fused = 0
         for (seed, tn) in [(UInt64(1), 2), (2, 4), (3, 3), (4, 4), (5, 2), (6, 4)] {
             let (model, pixels) = try Self.randomModel(seed: seed)
             kinds.formUnion(model.layers.map(\.kind))
             strided = strided || model.layers.contains { $0.kind == .conv2d && $0.stride![0] > 1 }
-            // Odd seeds load one pixel per word (DianNao's mapping), even ones patches of the first kernel's taps.
+            // Odd seeds load one pixel per word (DianNao's mapping) and run pools as passes of their own, even ones
+            // load patches of the first kernel's taps and fuse max pools into the convolution before them.
             let mapping: AcceleratorConfig.FirstLayerMapping = seed % 2 == 1 ? .channels : .patches
+            var config = AcceleratorConfig(tn: tn, firstLayer: mapping)
+            config.fusePooling = seed % 2 == 0
             let design = try AcceleratorDesign.generate(
-                model: model, modelName: "random\(seed).q.json", config: AcceleratorConfig(tn: tn, firstLayer: mapping),
-                pixels: pixels, labels: [0, 1, 2], count: 3)
+                model: model, modelName: "random\(seed).q.json", config: config, pixels: pixels, labels: [0, 1, 2],
+                count: 3, debugLayers: true)
+            fused += try NetworkCompiler.compile(model, config: config).program.filter { $0.fusedLayer != nil }.count
             try Self.simulate(design, "seed \(seed), Tn \(tn), \(mapping)")
         }
         XCTAssertTrue(kinds.isSuperset(of: [.conv2d, .maxPool, .averagePool, .dense]), "the seeds cover \(kinds)")
         XCTAssertTrue(strided, "the seeds include a strided convolution")
+        XCTAssertGreaterThan(fused, 0, "the seeds fuse a max pool")
     }
 
     /// The loader's patches on random networks whose first convolution has a 3x3 or 5x5 kernel: a patch of
     /// several rows (the loader stores the top padding and the zero rows below the image), one narrower than the
-    /// kernel (several steps per kernel row), both on the MAC array, and the first on the reuse lanes (M1).
+    /// kernel (several steps per kernel row), and pixel lanes (two pixels of a fused max pool's window per step),
+    /// on the MAC array, and the first on the reuse lanes (M1).
     func testPatchesRunBitExact() throws {
-        var tall = false, narrow = false
-        for seed in UInt64(1)...60 where !(tall && narrow) {
+        var tall = false, narrow = false, pixelLanes = false
+        for seed in UInt64(1)...60 where !(tall && narrow && pixelLanes) {
             let (model, pixels) = try Self.randomModel(seed: seed)
             let conv = model.layers[0]
             guard conv.kind == .conv2d, conv.kernel![0] >= 3 else { continue }
@@ -254,7 +261,8 @@ final class AcceleratorSimulationTests: XCTestCase {
                 let config = AcceleratorConfig(tn: tn)
                 let loader = try NetworkCompiler.compile(model, config: config).loader
                 let isTall = loader.rows > 1, isNarrow = loader.columns < conv.kernel![1] && loader.columns > 1
-                guard (isTall && !tall) || (isNarrow && !narrow) else { continue }
+                let isPixelLanes = loader.pixelRows > 1
+                guard (isTall && !tall) || (isNarrow && !narrow) || (isPixelLanes && !pixelLanes) else { continue }
                 XCTAssertLessThanOrEqual(loader.rows * loader.columns, tn)
                 let label = "seed \(seed), Tn \(tn), patches \(loader.rows) x \(loader.columns)"
                 try Self.simulate(
@@ -274,9 +282,11 @@ final class AcceleratorSimulationTests: XCTestCase {
                 }
                 tall = tall || isTall
                 narrow = narrow || isNarrow
+                pixelLanes = pixelLanes || isPixelLanes
             }
         }
         XCTAssertTrue(tall && narrow, "the seeds give a patch of several rows and one narrower than the kernel")
+        XCTAssertTrue(pixelLanes, "the seeds give a first layer with two pixels on the output lanes")
     }
 
     /// M4 and M3 on random networks: conv1's two last channels reduced to a smaller window, then its channel 0

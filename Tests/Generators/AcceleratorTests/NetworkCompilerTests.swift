@@ -21,12 +21,20 @@ final class NetworkCompilerTests: XCTestCase {
         // per output column 1 * 2 = 2, origin (-2 * 27 - 1) * 2 = -110 = 0xffff92 in 24 bits, per kernel column
         // step 1 * 2 = 2 (bits 231:216); bits 255:232 zero.
         let addressWord: String = "000000" + "0002" + "ffff92" + "0002" + "00006c" + "000036"
-        XCTAssertEqual(String(instruction.hex.prefix(32)), addressWord)
+        XCTAssertEqual(instruction.hex.count, 96)
+        XCTAssertEqual(String(instruction.hex.dropFirst(32).prefix(32)), addressWord)
+        // The fused pool's word (bits 383:256): a 1 x 1 window steps like an output pixel, 2 rows of 27 pixels of
+        // 2 tiles = 108 words, 1 column = 2 words; with a 2 x 3 window twice and three times that.
+        XCTAssertEqual(String(instruction.hex.prefix(32)), "00000000000000" + "00006c" + "000002" + "01" + "02" + "11")
+        var fused = instruction
+        (fused.fusedHeight, fused.fusedWidth) = (2, 3)
+        XCTAssertEqual(String(fused.hex.prefix(32)), "00000000000000" + "0000d8" + "000006" + "03" + "04" + "32")
         // On a patch of 3 x 5 pixels a kernel-row step is 3 rows and a kernel-column step 5 words; the output row
         // steps stride_h rows of pixels as before.
         var patches = instruction
         (patches.patchRows, patches.patchColumns, patches.inputTiles) = (3, 5, 1)
-        XCTAssertEqual(String(patches.hex.prefix(32)), "000000" + "0005" + "ffffc9" + "0001" + "000036" + "000051")
+        XCTAssertEqual(
+            String(patches.hex.dropFirst(32).prefix(32)), "000000" + "0005" + "ffffc9" + "0001" + "000036" + "000051")
         XCTAssertNil(instruction.overflowingField)
         var big = instruction
         big.kernelHeight = 16
@@ -35,16 +43,22 @@ final class NetworkCompilerTests: XCTestCase {
 
     func testCycleModelCountsStepsFetchAndDrain() throws {
         let (model, _) = try AcceleratorSimulationTests.randomModel(seed: 2)
+        var separate = AcceleratorConfig(tn: 4)
+        separate.fusePooling = false
+        XCTAssertEqual(try NetworkCompiler.compile(model, config: separate).drain, 4 + 2 + 7)
+        // Its max pool fused into conv1: the combiner's register adds a cycle.
         let network = try NetworkCompiler.compile(model, config: AcceleratorConfig(tn: 4))
-        XCTAssertEqual(network.drain, 4 + 2 + 7)
+        XCTAssertEqual(network.program.compactMap(\.fusedLayer), ["pool1"])
+        XCTAssertEqual(network.drain, 4 + 2 + 7 + 1)
         for (instruction, cycles) in zip(network.program, network.layerCycles) {
             XCTAssertEqual(cycles, instruction.steps + 3 + network.drain)
             if instruction.op == .multiplyAccumulate {
                 XCTAssertEqual(
                     instruction.steps,
-                    instruction.outputHeight * instruction.outputWidth * instruction.outputTiles
-                        * instruction.kernelHeight * instruction.kernelWidth * instruction.inputTiles,
-                    "no reductions: full tiles")
+                    instruction.outputHeight * instruction.outputWidth * instruction.fusedHeight
+                        * instruction.fusedWidth * instruction.outputTiles * instruction.kernelHeight
+                        * instruction.kernelWidth * instruction.inputTiles,
+                    "no reductions: full tiles; a fused pool's window of the convolution's pixels per output pixel")
             }
         }
         // Every multiply-accumulate of the model is one of the steps' Tn x Tn products.
@@ -159,7 +173,9 @@ final class NetworkCompilerTests: XCTestCase {
         let graph = try RandomNetworks.graph(seed: 1, activations: [.leakyRelu(alpha: 0.1), .sigmoid, .sigmoid])
         let model = try Quantizer.quantize(
             graph, calibration: RandomNetworks.images(20, shape: graph.nodes[0].shape, seed: 1), source: "random")
-        let network = try NetworkCompiler.compile(model, config: AcceleratorConfig(tn: 4))
+        var config = AcceleratorConfig(tn: 4)
+        config.fusePooling = false
+        let network = try NetworkCompiler.compile(model, config: config)
         let withTables = network.program.filter { $0.table != nil }
         XCTAssertEqual(withTables.map(\.table), (0..<withTables.count).map { Optional($0) })
         XCTAssertEqual(network.tables.count, model.layers.filter { $0.activation != nil }.count)
@@ -169,7 +185,7 @@ final class NetworkCompilerTests: XCTestCase {
         instruction.table = 5
         let word = instruction.hex
         // Nibble 21 from the right holds bits 84-87; bit 7 is the top bit of the lowest byte.
-        XCTAssertEqual(Array(word)[63 - 21], "5")
+        XCTAssertEqual(Array(word)[95 - 21], "5")
         XCTAssertEqual(Int(String(word.suffix(2)), radix: 16)! & 0x80, 0x80)
         // LeakyRelu has two segments, Sigmoid 16: the LeakyRelu table repeats its breakpoint and its last segment.
         let leaky = network.paddedTable(0)
@@ -198,14 +214,16 @@ final class NetworkCompilerTests: XCTestCase {
         let text = String(decoding: try encoder.encode(config), as: UTF8.self)
         XCTAssertEqual(
             text,
-            #"{"feature_unit":true,"first_layer":"channels","kernel_tiles":true,"reuse":false,"swc":false,"tn":8}"#)
+            #"{"feature_unit":true,"first_layer":"channels","fuse_pooling":true,"kernel_tiles":true,"reuse":false,"swc":false,"tn":8}"#
+        )
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         XCTAssertEqual(try decoder.decode(AcceleratorConfig.self, from: Data(text.utf8)), config)
-        // A design.json written before an extension existed reads with it off (and "strips", the mapping's old
-        // name, as patches).
+        // A design.json written before an extension existed reads with it off ("strips", the mapping's old name, as
+        // patches; pools as passes of their own, as they ran then).
         let older = #"{"first_layer":"strips","swc":true,"tn":16}"#
-        XCTAssertEqual(
-            try decoder.decode(AcceleratorConfig.self, from: Data(older.utf8)), AcceleratorConfig(tn: 16, swc: true))
+        var expected = AcceleratorConfig(tn: 16, swc: true)
+        expected.fusePooling = false
+        XCTAssertEqual(try decoder.decode(AcceleratorConfig.self, from: Data(older.utf8)), expected)
     }
 }

@@ -18,6 +18,9 @@ public struct ImageLoader: Sendable, Equatable {
     /// Rows and columns the loader steps through per image: the image's pixels, then zeros that complete the
     /// patches reaching below or right of it (one cycle each, `tready` low).
     public var loadRows: Int, loadColumns: Int
+    /// Output pixels per step of the first layer, one below the other (pixel lanes: the output lanes carry
+    /// `pixelRows` groups of `tn / pixelRows` channels; 1: output channels only).
+    public var pixelRows = 1
 
     /// Words the image takes in the buffer.
     public var words: Int { rowWords * storedRows }
@@ -31,6 +34,20 @@ public struct ImageLoader: Sendable, Equatable {
             loadColumns: width)
     }
 
+    /// Output pixels per step for the first layer `first` when `next` is a max pool that fuses into it: 2 (two
+    /// rows of the pool's window) when two groups of its output channels fit the lanes; 1 when they do not, or
+    /// the layer runs on the reuse lanes or has M3 or M4 channels, whose lanes are their own.
+    static func pixelRows(first: QuantizedModel.Layer, next: QuantizedModel.Layer?, config: AcceleratorConfig) -> Int {
+        guard config.fusePooling, let next, next.kind == .maxPool, next.input == first.name,
+            !(config.reuse && first.compression?.method != .swc && first.compression != nil),
+            first.approximatedFeatures == nil, first.kernelSizes == nil,
+            let pool = try? next.window(), pool.kernelHeight == pool.strideHeight, pool.kernelWidth == pool.strideWidth,
+            let channels = first.weightShape?.first
+        else { return 1 }
+        // Two rows at most: the core's combiner folds two groups of lanes.
+        return 2 * channels <= config.tn && pool.kernelHeight % 2 == 0 ? 2 : 1
+    }
+
     /// Steps per output tile over a window of `height x width` taps.
     public func steps(height: Int, width: Int) -> Int {
         ((height + rows - 1) / rows) * ((width + columns - 1) / columns)
@@ -38,10 +55,12 @@ public struct ImageLoader: Sendable, Equatable {
 
     /// The patch that fits `tn` lanes and covers `layer`'s kernel (a convolution on an `height x width` image) in the
     /// fewest steps (ties: the fewest lanes, then the fewest rows, which load sooner); nil when no patch beats one
-    /// pixel per word.
-    static func best(for layer: QuantizedModel.Layer, height: Int, width: Int, tn: Int) throws -> ImageLoader? {
+    /// pixel per word. With `pixelRows` output pixels per step the patches cover their windows' union.
+    static func best(for layer: QuantizedModel.Layer, height: Int, width: Int, tn: Int, pixelRows: Int = 1) throws
+        -> ImageLoader?
+    {
         let window = try layer.window()
-        let (kh, kw) = (window.kernelHeight, window.kernelWidth)
+        let (kh, kw) = (window.kernelHeight + (pixelRows - 1) * window.strideHeight, window.kernelWidth)
         var best: (steps: Int, lanes: Int, rows: Int, columns: Int)?
         for rows in 1...min(kh, tn) {
             // More than one row: the top padding must fit in the patches that start above the image.
@@ -53,7 +72,7 @@ public struct ImageLoader: Sendable, Equatable {
                 if best.map({ key < $0 }) ?? true { best = key }
             }
         }
-        guard let best, best.lanes > 1 else { return nil }
+        guard let best, best.lanes > 1 || pixelRows > 1 else { return nil }
         let (oh, ow) = (layer.shape[1], layer.shape[2])
         // The last patch start any tile reads: the last output pixel's window, over the centred windows of every
         // size M4 may give a tile.
@@ -64,7 +83,7 @@ public struct ImageLoader: Sendable, Equatable {
         var loader = ImageLoader(
             rows: best.rows, columns: best.columns, padTop: 0, padLeft: window.padLeft,
             rowWords: xHigh + window.padLeft + 1, storedRows: height, loadRows: height,
-            loadColumns: xHigh + best.columns)
+            loadColumns: xHigh + best.columns, pixelRows: pixelRows)
         if best.rows > 1 {
             let yHigh = (oh - 1) * window.strideHeight - window.padTop + reach(kh, best.rows)
             loader.padTop = window.padTop

@@ -6,7 +6,7 @@ extension NetworkCompiler {
     /// `featureSteps` steps (one per source), after the computed tiles of the same pixel.
     static func macTileDescriptors(
         order: [Int?], computedTiles: Int, featureSteps: Int, sizes: [Int]?,
-        kernel: (height: Int, width: Int), patches: ImageLoader?, tn: Int
+        kernel: (height: Int, width: Int), patches: ImageLoader?, strideHeight: Int, tn: Int
     ) -> [TileDescriptor] {
         let (kh, kw) = kernel
         return (0..<(order.count / tn)).map { t in
@@ -14,10 +14,12 @@ extension NetworkCompiler {
             let size = sizes.map { sizes in order[(t * tn)..<((t + 1) * tn)].compactMap { $0.map { sizes[$0] } }.max()!
             }
             let (gh, gw) = (min(size ?? kh, kh), min(size ?? kw, kw))
-            // On patches a step covers `rows x columns` taps of the window.
+            // On patches a step covers `rows x columns` taps of the window (with pixel lanes, of the union of the
+            // windows of the pixels one below the other).
             let (rows, columns) = (patches?.rows ?? 1, patches?.columns ?? 1)
+            let union = gh + ((patches?.pixelRows ?? 1) - 1) * strideHeight
             return TileDescriptor(
-                kernelHeight: (gh + rows - 1) / rows, kernelWidth: (gw + columns - 1) / columns, tapY: (kh - gh) / 2,
+                kernelHeight: (union + rows - 1) / rows, kernelWidth: (gw + columns - 1) / columns, tapY: (kh - gh) / 2,
                 tapX: (kw - gw) / 2)
         }
     }
@@ -28,7 +30,7 @@ extension NetworkCompiler {
     /// channel; lane `r * columns + c` holds tap `(ky + r, kx + c)` of the step's patch at `(ky, kx)`).
     static func macWords(
         descriptors: [TileDescriptor], order: [Int?], weights: [Int], features: [ApproximatedFeatures.Feature],
-        source: Map, kernel: (height: Int, width: Int), patches: ImageLoader?, tn: Int
+        source: Map, kernel: (height: Int, width: Int), patches: ImageLoader?, strideHeight: Int, tn: Int
     ) -> [CompiledNetwork.SBWord] {
         let (kh, kw) = kernel, taps = kernel.height * kernel.width
         let sourceChannels = source.order.compactMap { $0 }.count
@@ -55,12 +57,15 @@ extension NetworkCompiler {
                     for ti in 0..<source.tiles {
                         var word = [Int](repeating: 0, count: tn * tn)
                         for o in 0..<tn {
-                            guard let m = order[to * tn + o] else { continue }
+                            // Pixel lanes: lane o is channel o % group of the pixel o / group rows further down.
+                            let group = tn / (patches?.pixelRows ?? 1), below = (o / group) * strideHeight
+                            guard let m = order[to * tn + o % group] else { continue }
                             if let patches {
                                 for r in 0..<patches.rows {
                                     for c in 0..<patches.columns {
-                                        let y = d.tapY + ky * patches.rows + r, x = d.tapX + kx * patches.columns + c
-                                        guard y < kh, x < kw else { continue }
+                                        let y = d.tapY + ky * patches.rows + r - below
+                                        let x = d.tapX + kx * patches.columns + c
+                                        guard y >= d.tapY, y < kh, x < kw else { continue }
                                         word[o * tn + r * patches.columns + c] = weights[m * taps + y * kw + x]
                                     }
                                 }

@@ -16,7 +16,10 @@ struct ProgramBuilder {
     var tileDescriptors: [TileDescriptor] = []
     var layouts: [OutputLayout?] = []
     var macs: [Int] = []
-    var activationWords: Int
+    /// Per instruction: the words it writes (the buffers are sized for the largest); which instruction wrote
+    /// each map.
+    var writtenWords: [Int] = []
+    var writer: [String: Int] = [:]
     var accumulatorWidth = 2, minShift = 0, maxShift = 1, maxLeft = 1
     /// The widest weight the MAC array multiplies: the model's codes, or wider approximated weights (M1's
     /// coefficient-domain weights, docs/arithmetic.md section 7.1); layers that multiply on it.
@@ -30,17 +33,21 @@ struct ProgramBuilder {
         // Patches of a first convolution's kernel on the image, when they save steps.
         loader = .plain(height: input[1], width: input[2])
         if config.firstLayer == .patches, let first = model.layers.first, first.kind == .conv2d,
-            first.input == model.input.name,
-            let patches = try? ImageLoader.best(for: first, height: input[1], width: input[2], tn: config.tn)
+            first.input == model.input.name
         {
-            loader = patches
+            // Pixel lanes when a max pool follows (it folds them), if the patches for their windows' union exist.
+            let rows = ImageLoader.pixelRows(first: first, next: model.layers.dropFirst().first, config: config)
+            if let patches = try? ImageLoader.best(
+                for: first, height: input[1], width: input[2], tn: config.tn, pixelRows: rows)
+                ?? ImageLoader.best(for: first, height: input[1], width: input[2], tn: config.tn)
+            {
+                loader = patches
+            }
         }
         maps = [
             model.input.name: .init(
                 order: [0], height: loader.storedRows, width: loader.rowWords, bank: 1, tiles: 1, image: true)
         ]
-        // The image has a buffer of its own (two halves: the next image loads while this one runs).
-        activationWords = 1
         macWeightWidth = model.weightBits
     }
 
@@ -74,7 +81,7 @@ struct ProgramBuilder {
             try addPooling(layer, source: source)
         }
         let written = maps[layer.name]!
-        activationWords = max(activationWords, written.height * written.width * written.tiles)
+        writtenWords[writer[layer.name]!] = written.height * written.width * written.tiles
     }
 
     mutating func emit(_ instruction: Instruction, fail: (String) -> CompileError) throws {
@@ -82,6 +89,7 @@ struct ProgramBuilder {
             throw fail("\(bad.name) = \(bad.value) does not fit the instruction's \(bad.bits) bits")
         }
         program.append(instruction)
+        writtenWords.append(0)
     }
 
     mutating func addPooling(_ layer: QuantizedModel.Layer, source: NetworkCompiler.Map) throws {
@@ -93,6 +101,7 @@ struct ProgramBuilder {
             throw fail("an average over \(area) values is not a shift")
         }
         let (oh, ow) = (layer.shape[1], layer.shape[2])
+        if fuse(layer, window: window, source: source) { return }
         var instruction = Instruction(
             layer: layer.name, op: layer.kind == .maxPool ? .maxPool : .averagePool, relu: false, logits: false,
             source: source.bank, destination: 1 - source.bank,
@@ -103,6 +112,7 @@ struct ProgramBuilder {
             weightBase: 0, paramBase: 0)
         instruction.image = source.image
         try emit(instruction, fail: fail)
+        writer[layer.name] = program.count - 1
         macs.append(0)
         maps[layer.name] = .init(order: source.order, height: oh, width: ow, bank: 1 - source.bank, tiles: source.tiles)
         layouts.append(
@@ -110,10 +120,41 @@ struct ProgramBuilder {
                 ? nil : OutputLayout(layer: layer.name, order: source.order, height: oh, width: ow))
     }
 
+    /// Fuses a max pool into the convolution that wrote its input (docs/accelerator.md, "Fused pooling"): when the
+    /// pool's window is its stride, it has no padding, and nothing else reads the convolution's map, the
+    /// convolution's instruction walks its pixels window by window and writes only each window's max. Returns
+    /// whether it did.
+    mutating func fuse(_ layer: QuantizedModel.Layer, window: QuantizedModel.Layer.Window, source: NetworkCompiler.Map)
+        -> Bool
+    {
+        let (kh, kw) = (window.kernelHeight, window.kernelWidth)
+        guard config.fusePooling, layer.kind == .maxPool, let index = writer[layer.input], index == program.count - 1,
+            program[index].op == .multiplyAccumulate, program[index].fusedLayer == nil, !program[index].logits,
+            kh % program[index].pixelRows == 0,
+            kh == window.strideHeight, kw == window.strideWidth, window.padTop == 0, window.padLeft == 0,
+            window.padBottom == 0, window.padRight == 0,
+            layer.shape[1] == source.height / kh, layer.shape[2] == source.width / kw,
+            model.layers.filter({ $0.input == layer.input }).count == 1
+        else { return false }
+        program[index].fusedHeight = kh / program[index].pixelRows
+        program[index].fusedWidth = kw
+        program[index].fusedLayer = layer.name
+        program[index].outputHeight = layer.shape[1]
+        program[index].outputWidth = layer.shape[2]
+        maps[layer.name] = .init(
+            order: source.order, height: layer.shape[1], width: layer.shape[2], bank: source.bank, tiles: source.tiles)
+        writer[layer.name] = index
+        layouts[index] = OutputLayout(
+            layer: layer.name, order: source.order, height: layer.shape[1], width: layer.shape[2])
+        return true
+    }
+
     /// A convolution or dense layer: the units prepare it, the lanes' order is fixed, the units (or the MAC
     /// array) lower its tiles, and the instruction, words and widths are kept.
     mutating func addWeighted(_ layer: QuantizedModel.Layer, source: NetworkCompiler.Map, last: Bool) throws {
-        let patches = layer.input == model.input.name && loader.rows * loader.columns > 1 ? loader : nil
+        let patches =
+            layer.input == model.input.name && (loader.rows * loader.columns > 1 || loader.pixelRows > 1)
+            ? loader : nil
         var lowering = try WeightedLowering(layer, config: config, source: source, patches: patches)
         if !lowering.features.isEmpty && !config.featureUnit {
             throw lowering.fail("approximated features (M3) need the feature-approximation unit (--extensions feature)")
@@ -137,6 +178,7 @@ struct ProgramBuilder {
                 d.tapY * instruction.pixelRowWords + d.tapX * instruction.inputTiles
         }
         try emit(lowering.instruction, fail: lowering.fail)
+        writer[layer.name] = program.count - 1
         if let bad = lowering.descriptors.lazy.compactMap(\.overflowingField).first {
             throw lowering.fail(
                 "a tile's \(bad.name) = \(bad.value) does not fit the tile descriptor's \(bad.bits) bits")
@@ -194,7 +236,7 @@ struct ProgramBuilder {
             maxLeftShift: maxLeft, logitLeftShift: max(0, -(logitsLayer.shifts?.min() ?? 0)),
             classes: logitsLayer.shape[0],
             imageWidth: input[2], imageHeight: input[1], loader: loader,
-            activationWords: activationWords, macs: macs)
+            activationWords: max(1, writtenWords.max() ?? 1), macs: macs)
         for unit in units { try unit.finish(&network, model: model) }
         for unit in units { try unit.verify(network, model: model) }
         return network

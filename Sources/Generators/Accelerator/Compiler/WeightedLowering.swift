@@ -92,8 +92,10 @@ struct WeightedLowering {
         for (p, m) in computed.enumerated() { order[p] = m }
         for (p, f) in features.enumerated() { order[computedTiles * tn + p] = f.channel }
         let (bias, shifts, scales, order) = (numbers.bias, numbers.shifts, self.scales, self.order)
+        // Pixel lanes: output lane o computes channel `order[o % (tn / pixelRows)]` of pixel row o / (tn / pixelRows).
+        let group = tn / (patches?.pixelRows ?? 1)
         paramWords = (0..<outTiles).map { t in
-            let lanes = order[(t * tn)..<((t + 1) * tn)]
+            let lanes = (0..<tn).map { o in order[t * tn + o % group] }
             return .init(
                 bias: lanes.map { $0.map { bias[$0] } ?? 0 }, shift: lanes.map { $0.map { shifts[$0] } ?? 0 },
                 scale: lanes.map { $0.map { scales[$0] } ?? 0 }, active: lanes.map { $0 != nil })
@@ -103,18 +105,21 @@ struct WeightedLowering {
     /// The instruction before its tiles: `weightBase` and `paramBase` are where its SB and bias/shift words start.
     func makeInstruction(weightBase: Int, paramBase: Int) -> Instruction {
         let rows = patches?.rows ?? 1, columns = patches?.columns ?? 1
+        // Pixel lanes: a step covers the union of the windows of the pixels one below the other.
+        let union = kernel.height + ((patches?.pixelRows ?? 1) - 1) * stride.height
         var instruction = Instruction(
             layer: layer.name, op: .multiplyAccumulate, relu: layer.relu ?? false, logits: layer.logits ?? false,
             source: source.bank, destination: 1 - source.bank,
             inputHeight: source.height, inputWidth: source.width, inputTiles: source.tiles,
             outputHeight: output.height, outputWidth: output.width, outputTiles: order.count / tn,
-            kernelHeight: (kernel.height + rows - 1) / rows, kernelWidth: (kernel.width + columns - 1) / columns,
+            kernelHeight: (union + rows - 1) / rows, kernelWidth: (kernel.width + columns - 1) / columns,
             strideHeight: stride.height, strideWidth: stride.width,
             // The loader stores the padding of patches (their left columns, and with several rows their top ones).
             padTop: rows > 1 ? 0 : pads.top, padLeft: patches == nil ? pads.left : 0,
             poolShift: 0,
             weightBase: weightBase, paramBase: paramBase)
         (instruction.patchRows, instruction.patchColumns) = (rows, columns)
+        instruction.pixelRows = patches?.pixelRows ?? 1
         instruction.image = source.image
         return instruction
     }
@@ -123,10 +128,10 @@ struct WeightedLowering {
     mutating func lowerOnMacArray() {
         descriptors = NetworkCompiler.macTileDescriptors(
             order: order, computedTiles: computedTiles, featureSteps: features.map(\.sources.count).max() ?? 0,
-            sizes: tileSizes, kernel: kernel, patches: patches, tn: tn)
+            sizes: tileSizes, kernel: kernel, patches: patches, strideHeight: stride.height, tn: tn)
         words = NetworkCompiler.macWords(
             descriptors: descriptors, order: order, weights: weights, features: features, source: source,
-            kernel: kernel, patches: patches, tn: tn)
+            kernel: kernel, patches: patches, strideHeight: stride.height, tn: tn)
     }
 
     /// The multiply-accumulates the layer does for the model, counted as the rest of approxrtl counts them
