@@ -69,6 +69,7 @@ module approxrtl_diannao_core #(
   parameter integer FusedTiles = 1,       // output tiles of the widest convolution with a fused pool
   parameter integer PixelLanes = 1,       // 2: a layer's output lanes may carry two pixels (two groups of Tn / 2
                                           // channels) that its fused pool folds by max; 1: none
+  parameter integer Strips = 0,           // a fused pool may write strips of two pixels per word (Tn / 2 lanes each)
   parameter integer Pwl = 0,              // NFU-3 activation tables (approxrtl_diannao_nfu.v, approxrtl_pwl_activation.v)
   parameter integer Tables = 1,           // tables in the table ROM, one per distinct activation layer
   parameter integer TableAddrWidth = 1,
@@ -107,7 +108,7 @@ module approxrtl_diannao_core #(
   localparam integer Drain = 2 + Levels + 7 + 1 + (Pwl != 0 ? 1 : 0) + (Swc != 0 ? 1 : 0) + (FusedPools != 0 ? 1 : 0);
   // The NFU carries the result's address and, with fused pools, its tile and window flags beside it.
   localparam integer FusedTileBits = FusedTiles > 1 ? $clog2(FusedTiles) : 1;
-  localparam integer ResultAddrWidth = ActAddrWidth + (FusedPools != 0 ? FusedTileBits + 3 : 0);
+  localparam integer ResultAddrWidth = ActAddrWidth + (FusedPools != 0 ? FusedTileBits + 5 : 0);
   localparam integer TableWidth = (Segments - 1) * ActWidth + Segments * (SlopeWidth + InterceptWidth) + TableShiftBits;
   localparam integer WordWidth = Tn * DataWidth;
   localparam integer ParamWidth = Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth + (Pwl != 0 ? 1 : 0));
@@ -127,7 +128,7 @@ module approxrtl_diannao_core #(
   wire [ActAddrWidth - 1:0] image_base = run_half_q ? ImageWords[ActAddrWidth - 1:0] : {ActAddrWidth{1'b0}};
 
   // Sequencer.
-  wire seq_done, step_valid, in_mask, first, last, relu, act, logits, src, image, dst, window_first, window_last, fold;
+  wire seq_done, step_valid, in_mask, first, last, relu, act, logits, src, image, dst, window_first, window_last, fold, strip, row_first;
   wire [3:0] table_index;
   wire [ActAddrWidth - 1:0] in_addr, out_addr;
   wire [WeightAddrWidth - 1:0] weight_addr;
@@ -143,7 +144,8 @@ module approxrtl_diannao_core #(
     .clk_i(clk_i), .rst_ni(rst_n), .start_i(start_q), .image_base_i(image_base), .busy_o(computing_o), .done_o(seq_done), .layer_o(layer_o),
     .step_valid_o(step_valid), .in_addr_o(in_addr), .in_mask_o(in_mask), .weight_addr_o(weight_addr),
     .param_addr_o(param_addr), .first_o(first), .last_o(last), .out_addr_o(out_addr), .tile_o(tile),
-    .window_first_o(window_first), .window_last_o(window_last), .fold_o(fold), .op_o(op), .relu_o(relu),
+    .window_first_o(window_first), .window_last_o(window_last), .fold_o(fold), .strip_o(strip),
+    .row_first_o(row_first), .op_o(op), .relu_o(relu),
     .act_o(act), .table_o(table_index), .logits_o(logits), .src_o(src), .image_o(image), .dst_o(dst), .pool_shift_o(pool_shift));
 
   // SB: one word per step: Tn x Tn weights, a feature step's sources and coefficients, or a scan step's members.
@@ -285,12 +287,14 @@ module approxrtl_diannao_core #(
     if (!rst_n) {step_valid_f, step_valid_q, src_f, src_q} <= 4'd0;
     else {step_valid_f, step_valid_q, src_f, src_q} <= {step_valid, step_valid_f, src, src_f};
   end
-  reg in_mask_f, first_f, last_f, relu_f, act_f, logits_f, image_f, dst_f, window_first_f, window_last_f, fold_f;
+  reg in_mask_f, first_f, last_f, relu_f, act_f, logits_f, image_f, dst_f, window_first_f, window_last_f, fold_f, strip_f,
+      row_first_f;
   reg [ActAddrWidth - 1:0] out_addr_f;
   reg [7:0] tile_f;
   reg [2:0] op_f;
   reg [3:0] pool_shift_f;
-  reg in_mask_q, first_q, last_q, relu_q, act_q, logits_q1, image_q, dst_q, window_first_q, window_last_q, fold_q;
+  reg in_mask_q, first_q, last_q, relu_q, act_q, logits_q1, image_q, dst_q, window_first_q, window_last_q, fold_q, strip_q,
+      row_first_q;
   reg [ActAddrWidth - 1:0] out_addr_q;
   reg [7:0] tile_q;
   reg [2:0] op_q;
@@ -298,12 +302,12 @@ module approxrtl_diannao_core #(
   always @(posedge clk_i) begin
     {in_mask_f, first_f, last_f, relu_f, act_f, logits_f, image_f, dst_f} <=
       {in_mask, first, last, relu, act, logits, image, dst};
-    {out_addr_f, tile_f, op_f, pool_shift_f, window_first_f, window_last_f, fold_f} <=
-      {out_addr, tile, op, pool_shift, window_first, window_last, fold};
+    {out_addr_f, tile_f, op_f, pool_shift_f, window_first_f, window_last_f, fold_f, strip_f, row_first_f} <=
+      {out_addr, tile, op, pool_shift, window_first, window_last, fold, strip, row_first};
     {in_mask_q, first_q, last_q, relu_q, act_q, logits_q1, image_q, dst_q} <=
       {in_mask_f, first_f, last_f, relu_f, act_f, logits_f, image_f, dst_f};
-    {out_addr_q, tile_q, op_q, pool_shift_q, window_first_q, window_last_q, fold_q} <=
-      {out_addr_f, tile_f, op_f, pool_shift_f, window_first_f, window_last_f, fold_f};
+    {out_addr_q, tile_q, op_q, pool_shift_q, window_first_q, window_last_q, fold_q, strip_q, row_first_q} <=
+      {out_addr_f, tile_f, op_f, pool_shift_f, window_first_f, window_last_f, fold_f, strip_f, row_first_f};
   end
   reg [WordWidth - 1:0] x_q;
   reg [Tn * LaneBits - 1:0] w_q;
@@ -317,13 +321,14 @@ module approxrtl_diannao_core #(
   wire [ResultAddrWidth - 1:0] result_addr;
   generate
     if (FusedPools != 0) begin : g_result_flags
-      assign result_addr = {fold_q, window_last_q, window_first_q, tile_q[FusedTileBits - 1:0], out_addr_q};
+      assign result_addr = {row_first_q, strip_q, fold_q, window_last_q, window_first_q, tile_q[FusedTileBits - 1:0],
+                            out_addr_q};
       if (FusedTileBits < 8) begin : g_tile_high
         wire unused_tile = ^tile_q[7:FusedTileBits];
       end
     end else begin : g_result_plain
       assign result_addr = out_addr_q;
-      wire unused_window = ^{window_first_q, window_last_q, fold_q};
+      wire unused_window = ^{window_first_q, window_last_q, fold_q, strip_q, row_first_q};
     end
   endgenerate
   wire [WordWidth - 1:0] nfu_data_d;
@@ -359,6 +364,8 @@ module approxrtl_diannao_core #(
       wire result_first = nfu_result_addr[ActAddrWidth + FusedTileBits];
       wire result_last = nfu_result_addr[ActAddrWidth + FusedTileBits + 1];
       wire result_fold = nfu_result_addr[ActAddrWidth + FusedTileBits + 2];
+      wire result_strip = nfu_result_addr[ActAddrWidth + FusedTileBits + 3];
+      wire result_row_first = nfu_result_addr[ActAddrWidth + FusedTileBits + 4];
       // Pixel lanes: lane c and lane Tn / 2 + c hold channel c of two pixels of the same window; their max is
       // channel c's (the upper lanes then hold zeros, as idle lanes do).
       wire [WordWidth - 1:0] folded;
@@ -390,9 +397,24 @@ module approxrtl_diannao_core #(
       reg pooled_write, pooled_dst;
       reg [ActAddrWidth - 1:0] pooled_addr;
       reg [WordWidth - 1:0] pooled_data;
+      // Strips: the pooled word goes to the upper half beside the previous pooled pixel of its row (zeros at the
+      // row's start) in the lower half; the channels sit in the lower half of `combined` (Tn / 2 at most).
+      wire [WordWidth - 1:0] pooled_word;
+      if (Strips != 0) begin : g_strips
+        localparam integer HalfWidth = (Tn / 2) * DataWidth;
+        reg [HalfWidth - 1:0] previous_q;
+        always @(posedge clk_i) begin
+          if (nfu_write && result_last) previous_q <= combined[HalfWidth - 1:0];
+        end
+        assign pooled_word = result_strip
+          ? {combined[HalfWidth - 1:0], result_row_first ? {HalfWidth{1'b0}} : previous_q} : combined;
+      end else begin : g_no_strips
+        assign pooled_word = combined;
+        wire unused_strip = ^{result_strip, result_row_first};
+      end
       always @(posedge clk_i) begin
         if (nfu_write) window_max_q[result_tile] <= combined;
-        {pooled_dst, pooled_addr, pooled_data} <= {nfu_dst, nfu_addr, combined};
+        {pooled_dst, pooled_addr, pooled_data} <= {nfu_dst, nfu_addr, pooled_word};
       end
       always @(posedge clk_i or negedge rst_n) begin
         if (!rst_n) pooled_write <= 1'b0;

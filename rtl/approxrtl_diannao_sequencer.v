@@ -54,6 +54,8 @@ module approxrtl_diannao_sequencer #(
   output reg  window_first_o,                     // the first pixel of a fused pooling window (1 x 1: every one)
   output reg  window_last_o,                      // its last pixel
   output reg  fold_o,                             // pixel lanes: the fused pool folds the output lanes' groups
+  output reg  strip_o,                            // the fused pool writes strips of two pixels per word
+  output reg  row_first_o,                        // the output pixel is the first of its row
   output reg  [2:0] op_o,                         // 0 multiply-accumulate, 1 max pool, 2 average pool, 3 feature,
                                                   // 4 gather, 5 scan
   output reg  relu_o,
@@ -213,6 +215,8 @@ module approxrtl_diannao_sequencer #(
     window_first_o <= wx_q == 4'd0 && wy_q == 4'd0;
     window_last_o <= wx_end_q && wy_end_q;
     fold_o <= instr_q[233];
+    strip_o <= instr_q[234];
+    row_first_o <= ox_q == 8'd0;
     op_o <= kind == KindFeature ? 3'd3 : kind == KindGather ? 3'd4 : kind == KindScan ? 3'd5 : {1'b0, op};
     relu_o <= instr_q[2];
     act_o <= instr_q[7];
@@ -416,6 +420,6 @@ module approxrtl_diannao_sequencer #(
   // they are zero).
   wire unused_bits;
   assign unused_bits = ^{next_q[63:56], next_q[31:30], weight_base[23:WeightAddrWidth],
-                         param_base[15:ParamAddrWidth], instr_q[InstrWidth - 1:328], instr_q[263:234], instr_q[215:192], instr_q[75:72], instr_q[47:32], in_addr[AW - 1:ActAddrWidth],
+                         param_base[15:ParamAddrWidth], instr_q[InstrWidth - 1:328], instr_q[263:235], instr_q[215:192], instr_q[75:72], instr_q[47:32], in_addr[AW - 1:ActAddrWidth],
                          out_addr[AW - 1:ActAddrWidth], instr_rom[InstrWidth - 1:264], instr_rom[255:233], instr_rom[231:216], instr_rom[127:112 + ParamAddrWidth]};
 endmodule

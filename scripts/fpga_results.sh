@@ -22,7 +22,8 @@ done
   echo "(\`--target-device $device\`; NFU-1 products beyond its hard multipliers in LUTs), simulated on $images test"
   echo "images under Verilator, bit-exact against the golden model, and placed and routed by \`approxrtl synth --target"
   echo "ecp5\` (YoWASP's Yosys, \`synth_ecp5 -noabc9\`, and nextpnr-ecp5, target 150 MHz, seed 1). Fmax is nextpnr's"
-  echo "routed figure; us/image and images/s are at that clock, one image at a time (load, then compute)."
+  echo "routed figure; at that clock, latency us is an image's first pixel to its last logit and images/s the rate of"
+  echo "images streamed back to back (the next loads while one computes: one per interval, compute cycles + 2)."
   echo
   "$approxrtl" compare "${dirs[@]}" --markdown
   echo

@@ -264,6 +264,7 @@ public struct AcceleratorDesign: Sendable {
             ("LaneBits", n.laneBits), ("MacArray", n.macArray ? 1 : 0), ("DspProducts", n.dspProducts),
             ("FusedPools", n.fusedPools ? 1 : 0), ("FusedTiles", n.fusedTiles),
             ("PixelLanes", n.program.map(\.pixelRows).max() ?? 1),
+            ("Strips", n.program.contains(where: \.writesStrips) ? 1 : 0),
         ]
         // Every unit's parameters, whether the design has it or not (then they say so, and keep widths legal).
         let units = AcceleratorUnits.registered.flatMap { $0.parameters(n) }

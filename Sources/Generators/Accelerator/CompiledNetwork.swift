@@ -225,6 +225,9 @@ public struct OutputLayout: Sendable {
     public var order: [Int?]
     public var height: Int
     public var width: Int
+    /// Pixels per word: 2 for a strip map (word (y, x) holds pixel x - 1 in lanes 0 ..< tn/2 and pixel x in the
+    /// upper half, channel c in lane c of its half; zeros left of the row), else 1.
+    public var strip = 1
     /// Buffer words per image, Tn lanes each.
     public func wordCount(tn: Int) -> Int { height * width * (order.count / tn) }
     init(layer: String, order: [Int?], height: Int, width: Int) {
@@ -238,8 +241,11 @@ public struct OutputLayout: Sendable {
         result.reserveCapacity(pixels * tiles)
         for p in 0..<pixels {
             for t in 0..<tiles {
-                result.append(
-                    (0..<tn).map { o in order[t * tn + o].map { codes[codes.startIndex + $0 * pixels + p] } ?? 0 })
+                let lanes = (0..<tn).map { o in order[t * tn + o].map { codes[codes.startIndex + $0 * pixels + p] } ?? 0
+                }
+                if strip == 1 { result.append(lanes); continue }
+                let half = tn / 2, previous = p % width == 0 ? [Int](repeating: 0, count: tn) : result[p - 1]
+                result.append(Array(previous[half...]) + Array(lanes[..<half]))
             }
         }
         return result

@@ -48,6 +48,10 @@ public struct Instruction: Equatable, Sendable, Codable {
     /// pool, which folds the lanes' groups: docs/accelerator.md, "Pixel lanes"); an output row step is that many
     /// rows, and `fusedHeight` counts such steps.
     public var pixelRows = 1
+    /// The layer's fused pool writes strips of two pixels per word for the next convolution (OutputLayout.strip).
+    public var writesStrips = false
+    /// The layer reads a map of such strips: a kernel-column step covers two pixels (patchColumns 2).
+    public var readsStrips = false
 
     /// Bits of the encoding.
     public static let bits = 384
@@ -63,7 +67,8 @@ public struct Instruction: Equatable, Sendable, Codable {
         ("param_base", 112, 16),
         ("row_words", 128, 24), ("output_row_words", 152, 24), ("output_column_words", 176, 16),
         ("origin_word", 192, 24), ("column_words", 216, 16), ("image", 232, 1),
-        ("fold", 233, 1), ("fused_height", 256, 4), ("fused_width", 260, 4), ("fused_stride_height", 264, 8),
+        ("fold", 233, 1), ("strips", 234, 1), ("fused_height", 256, 4), ("fused_width", 260, 4),
+        ("fused_stride_height", 264, 8),
         ("fused_stride_width", 272, 8), ("fused_column_words", 280, 24), ("fused_row_words", 304, 24),
     ]
     /// Fields in two's complement (the others are unsigned).
@@ -91,7 +96,8 @@ public struct Instruction: Equatable, Sendable, Codable {
             inputTiles, outputHeight, outputWidth, outputTiles, kernelHeight, kernelWidth, strideHeight, strideWidth,
             padTop, padLeft,
             poolShift, table ?? 0, weightBase, paramBase, rowWords, outputRowWords, outputColumnWords, originWord,
-            columnWords, image ? 1 : 0, pixelRows > 1 ? 1 : 0, fusedHeight, fusedWidth, fusedStrideHeight,
+            columnWords, image ? 1 : 0, pixelRows > 1 ? 1 : 0, writesStrips ? 1 : 0, fusedHeight, fusedWidth,
+            fusedStrideHeight,
             fusedStrideWidth,
             fusedColumnWords, fusedRowWords,
         ]

@@ -32,7 +32,7 @@ struct Compare: ParsableCommand {
             var header = [
                 "design", "model", "extensions", "Tn", "multipliers", "compute cycles", "vs first", "utilization",
                 "MACs", "SB bits",
-                "vs first", "adders", "FF bits", "LUT4 (ice40)", "LUT4 (ecp5)", "DSP", "Fmax MHz", "us/image",
+                "vs first", "adders", "FF bits", "LUT4 (ice40)", "LUT4 (ecp5)", "DSP", "Fmax MHz", "latency us",
                 "images/s",
                 "images", "bit-exact", "top-1", "sim s",
             ]
@@ -69,7 +69,7 @@ struct Compare: ParsableCommand {
             // Mapped LUTs only when some folder was synthesized for iCE40; routed figures only when one was routed on ECP5.
             var unused = reports.contains(where: { cells($0) != nil }) ? [] : ["LUT4 (ice40)"]
             if !reports.contains(where: { $0.routed != nil }) {
-                unused += ["LUT4 (ecp5)", "DSP", "Fmax MHz", "us/image", "images/s"]
+                unused += ["LUT4 (ecp5)", "DSP", "Fmax MHz", "latency us", "images/s"]
             }
             for name in unused {
                 guard let column = header.firstIndex(of: name) else { continue }

@@ -289,6 +289,33 @@ final class AcceleratorSimulationTests: XCTestCase {
         XCTAssertTrue(pixelLanes, "the seeds give a first layer with two pixels on the output lanes")
     }
 
+    /// Strips: on random networks whose second convolution has no padding, the first one's fused max pool writes
+    /// two pixels per word and the second convolution steps two columns at a time; at Tn = 8 and 16 (with pixel
+    /// lanes in the first layer where its channels fit twice).
+    func testFusedPoolsWriteStripsBitExact() throws {
+        var found: [Int] = []
+        for seed in UInt64(1)...80 where found.count < 2 {
+            // (Some draws leave conv2 a map smaller than its kernel without padding.)
+            guard let graph = try? RandomNetworks.graph(seed: seed, conv2Padding: 0),
+                graph.nodes.contains(where: { $0.name == "conv2" }), graph.nodes.contains(where: { $0.name == "pool1" })
+            else { continue }
+            let model = try Quantizer.quantize(
+                graph, calibration: RandomNetworks.images(20, shape: graph.nodes[0].shape, seed: seed), source: "random"
+            )
+            let pixels = RandomNetworks.images(3, shape: graph.nodes[0].shape, seed: seed &+ 7).pixels
+            let tn = found.isEmpty ? 8 : 16
+            let network = try NetworkCompiler.compile(model, config: AcceleratorConfig(tn: tn))
+            guard network.program.contains(where: \.writesStrips) else { continue }
+            XCTAssertTrue(network.program.contains(where: \.readsStrips))
+            try Self.simulate(
+                try AcceleratorDesign.generate(
+                    model: model, modelName: "strips\(seed).q.json", config: AcceleratorConfig(tn: tn), pixels: pixels,
+                    labels: [0, 1, 2], count: 3, debugLayers: true), "strips, seed \(seed), Tn \(tn)")
+            found.append(tn)
+        }
+        XCTAssertEqual(found, [8, 16], "the seeds give strips at Tn = 8 and 16")
+    }
+
     /// M4 and M3 on random networks: conv1's two last channels reduced to a smaller window, then its channel 0
     /// approximated from two sources; run with reduced-kernel tiles and the feature
     /// unit at Tn = 2, where the reduced channels fill a tile of their own.

@@ -19,8 +19,8 @@ public enum RandomNetworks {
     /// A random small network: convolution (random padding and stride), pooling, optional second convolution,
     /// average pooling, dense layers; weights scaled so that activations span several exponents. `activations`
     /// replace the ReLUs in order (conv1, conv2 when there is one, fc1), the rest stay ReLUs; the random draws are
-    /// the same either way.
-    public static func graph(seed: UInt64, activations: [Activation] = []) throws -> Graph {
+    /// the same either way, and whatever `conv2Padding` (the second convolution's padding) is.
+    public static func graph(seed: UInt64, activations: [Activation] = [], conv2Padding: Int = 1) throws -> Graph {
         var pending = activations[...]
         func nonlinearity() -> Op { pending.popFirst().map { .activation($0) } ?? .relu }
         var random = SeededGenerator(seed: seed)
@@ -50,7 +50,9 @@ public enum RandomNetworks {
                 .conv2d(
                     Conv2D(
                         weight: tensor([c2, c1, 3, 3], scale: 0.6), bias: (0..<c2).map { _ in random.nextUnit() - 0.5 },
-                        padding: Padding2D(top: 1, left: 1, bottom: 1, right: 1))), inputs: [x])
+                        padding: Padding2D(
+                            top: conv2Padding, left: conv2Padding, bottom: conv2Padding, right: conv2Padding))),
+                inputs: [x])
             x = try b.add("relu2", nonlinearity(), inputs: [x])
         }
         if b.nodes[x].shape[1] >= 2 && pick(2) == 0 {

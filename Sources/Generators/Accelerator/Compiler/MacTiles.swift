@@ -6,7 +6,7 @@ extension NetworkCompiler {
     /// `featureSteps` steps (one per source), after the computed tiles of the same pixel.
     static func macTileDescriptors(
         order: [Int?], computedTiles: Int, featureSteps: Int, sizes: [Int]?,
-        kernel: (height: Int, width: Int), patches: ImageLoader?, strideHeight: Int, tn: Int
+        kernel: (height: Int, width: Int), patches: ImageLoader?, strideHeight: Int, strip: Int, tn: Int
     ) -> [TileDescriptor] {
         let (kh, kw) = kernel
         return (0..<(order.count / tn)).map { t in
@@ -18,8 +18,11 @@ extension NetworkCompiler {
             // windows of the pixels one below the other).
             let (rows, columns) = (patches?.rows ?? 1, patches?.columns ?? 1)
             let union = gh + ((patches?.pixelRows ?? 1) - 1) * strideHeight
+            // A strip map: two columns per step, over the window and the column left of it.
+            let (across, spanned) = patches == nil ? (strip, gw + strip - 1) : (columns, gw)
             return TileDescriptor(
-                kernelHeight: (union + rows - 1) / rows, kernelWidth: (gw + columns - 1) / columns, tapY: (kh - gh) / 2,
+                kernelHeight: (union + rows - 1) / rows, kernelWidth: (spanned + across - 1) / across,
+                tapY: (kh - gh) / 2,
                 tapX: (kw - gw) / 2)
         }
     }
@@ -67,6 +70,20 @@ extension NetworkCompiler {
                                         let x = d.tapX + kx * patches.columns + c
                                         guard y >= d.tapY, y < kh, x < kw else { continue }
                                         word[o * tn + r * patches.columns + c] = weights[m * taps + y * kw + x]
+                                    }
+                                }
+                                continue
+                            }
+                            if source.strip > 1 {
+                                // Lane q * tn/2 + i: channel source.order[i] of the pixel kx * 2 + q - 1 columns
+                                // right of the window's tap.
+                                let half = tn / 2
+                                for q in 0..<2 {
+                                    for i in 0..<half {
+                                        let x = d.tapX + kx * 2 + q - 1
+                                        guard x >= d.tapX, x < kw, let c = source.order[i] else { continue }
+                                        word[o * tn + q * half + i] =
+                                            weights[(m * sourceChannels + c) * taps + (ky + d.tapY) * kw + x]
                                     }
                                 }
                                 continue

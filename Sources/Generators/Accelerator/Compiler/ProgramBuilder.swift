@@ -146,6 +146,25 @@ struct ProgramBuilder {
         writer[layer.name] = index
         layouts[index] = OutputLayout(
             layer: layer.name, order: source.order, height: layer.shape[1], width: layer.shape[2])
+        if writesStrips(layer, channels: source.order) {
+            program[index].writesStrips = true
+            maps[layer.name]!.strip = 2
+            layouts[index]!.strip = 2
+        }
+        return true
+    }
+
+    /// Whether a fused pool's map should be written as strips of two pixels per word (docs/accelerator.md,
+    /// "Strips"): its one reader is a convolution without padding on the MAC array, and two pixels' channels fit
+    /// the lanes.
+    func writesStrips(_ pool: QuantizedModel.Layer, channels order: [Int?]) -> Bool {
+        let readers = model.layers.filter { $0.input == pool.name }
+        guard readers.count == 1, let reader = readers.first, reader.kind == .conv2d, order.count == config.tn,
+            order.compactMap({ $0 }).count * 2 <= config.tn, !order[(config.tn / 2)...].contains(where: { $0 != nil }),
+            let window = try? reader.window(),
+            [window.padTop, window.padLeft, window.padBottom, window.padRight] == [0, 0, 0, 0],
+            !(config.reuse && reader.compression != nil && reader.compression?.method != .swc)
+        else { return false }
         return true
     }
 

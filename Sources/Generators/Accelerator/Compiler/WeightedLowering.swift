@@ -104,7 +104,10 @@ struct WeightedLowering {
 
     /// The instruction before its tiles: `weightBase` and `paramBase` are where its SB and bias/shift words start.
     func makeInstruction(weightBase: Int, paramBase: Int) -> Instruction {
-        let rows = patches?.rows ?? 1, columns = patches?.columns ?? 1
+        // A strip map (two pixels per word) steps two columns per kernel-column step over the kernel and the
+        // column left of it.
+        let rows = patches?.rows ?? 1, columns = patches?.columns ?? source.strip
+        let spanned = kernel.width + source.strip - 1
         // Pixel lanes: a step covers the union of the windows of the pixels one below the other.
         let union = kernel.height + ((patches?.pixelRows ?? 1) - 1) * stride.height
         var instruction = Instruction(
@@ -112,7 +115,7 @@ struct WeightedLowering {
             source: source.bank, destination: 1 - source.bank,
             inputHeight: source.height, inputWidth: source.width, inputTiles: source.tiles,
             outputHeight: output.height, outputWidth: output.width, outputTiles: order.count / tn,
-            kernelHeight: (union + rows - 1) / rows, kernelWidth: (kernel.width + columns - 1) / columns,
+            kernelHeight: (union + rows - 1) / rows, kernelWidth: (spanned + columns - 1) / columns,
             strideHeight: stride.height, strideWidth: stride.width,
             // The loader stores the padding of patches (their left columns, and with several rows their top ones).
             padTop: rows > 1 ? 0 : pads.top, padLeft: patches == nil ? pads.left : 0,
@@ -120,6 +123,7 @@ struct WeightedLowering {
             weightBase: weightBase, paramBase: paramBase)
         (instruction.patchRows, instruction.patchColumns) = (rows, columns)
         instruction.pixelRows = patches?.pixelRows ?? 1
+        instruction.readsStrips = source.strip > 1
         instruction.image = source.image
         return instruction
     }
@@ -128,7 +132,8 @@ struct WeightedLowering {
     mutating func lowerOnMacArray() {
         descriptors = NetworkCompiler.macTileDescriptors(
             order: order, computedTiles: computedTiles, featureSteps: features.map(\.sources.count).max() ?? 0,
-            sizes: tileSizes, kernel: kernel, patches: patches, strideHeight: stride.height, tn: tn)
+            sizes: tileSizes, kernel: kernel, patches: patches, strideHeight: stride.height, strip: source.strip,
+            tn: tn)
         words = NetworkCompiler.macWords(
             descriptors: descriptors, order: order, weights: weights, features: features, source: source,
             kernel: kernel, patches: patches, strideHeight: stride.height, tn: tn)
