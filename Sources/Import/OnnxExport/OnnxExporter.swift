@@ -124,28 +124,7 @@ private struct GraphWriter {
         case .relu:
             emit("Relu", inputs, node.name, [])
         case .activation(let function):
-            switch function {
-            case .sigmoid, .tanh:
-                emit(function.name, inputs, node.name, [])
-            case .leakyRelu(let alpha):
-                emit("LeakyRelu", inputs, node.name, [float("alpha", alpha)])
-            case .hardSigmoid(let alpha, let beta):
-                emit("HardSigmoid", inputs, node.name, [float("alpha", alpha), float("beta", beta)])
-            case .hardSwish:
-                // Opset 13 has no HardSwish: x * HardSigmoid(x, 1/6, 1/2), as PyTorch writes it there.
-                emit("HardSigmoid", inputs, "\(node.name).gate", [float("alpha", 1.0 / 6), float("beta", 0.5)])
-                emit("Mul", inputs + ["\(node.name).gate"], node.name, [])
-            case .clip(let low, let high):
-                // Opset 13: the bounds are scalar inputs; an infinite one is left out.
-                var operands = inputs
-                for (role, bound) in [("min", low), ("max", high)] {
-                    guard bound.isFinite else { operands.append(""); continue }
-                    floatInitializer("\(node.name).\(role)", [], [bound])
-                    operands.append("\(node.name).\(role)")
-                }
-                while operands.last == "" { operands.removeLast() }
-                emit("Clip", operands, node.name, [])
-            }
+            writeActivation(node, function: function, inputs: inputs)
         case .add:
             emit("Add", inputs, node.name, [])
         case .flatten:
@@ -164,6 +143,32 @@ private struct GraphWriter {
                     node: node.name, op: node.op.name, reason: "Softmax over several axes has no single-op ONNX form")
             }
             emit("Softmax", inputs, node.name, [int("axis", axes.lowerBound + 1)])
+        }
+    }
+
+    /// An activation node as the opset 13 op (or ops) that compute it.
+    mutating func writeActivation(_ node: Node, function: Activation, inputs: [String]) {
+        switch function {
+        case .sigmoid, .tanh:
+            emit(function.name, inputs, node.name, [])
+        case .leakyRelu(let alpha):
+            emit("LeakyRelu", inputs, node.name, [float("alpha", alpha)])
+        case .hardSigmoid(let alpha, let beta):
+            emit("HardSigmoid", inputs, node.name, [float("alpha", alpha), float("beta", beta)])
+        case .hardSwish:
+            // Opset 13 has no HardSwish: x * HardSigmoid(x, 1/6, 1/2), as PyTorch writes it there.
+            emit("HardSigmoid", inputs, "\(node.name).gate", [float("alpha", 1.0 / 6), float("beta", 0.5)])
+            emit("Mul", inputs + ["\(node.name).gate"], node.name, [])
+        case .clip(let low, let high):
+            // Opset 13: the bounds are scalar inputs; an infinite one is left out.
+            var operands = inputs
+            for (role, bound) in [("min", low), ("max", high)] {
+                guard bound.isFinite else { operands.append(""); continue }
+                floatInitializer("\(node.name).\(role)", [], [bound])
+                operands.append("\(node.name).\(role)")
+            }
+            while operands.last == "" { operands.removeLast() }
+            emit("Clip", operands, node.name, [])
         }
     }
 

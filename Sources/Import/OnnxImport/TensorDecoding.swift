@@ -15,6 +15,23 @@ typealias DataType = Onnx_TensorProto.DataType
 
 /// Decodes a TensorProto (typed fields, little-endian raw_data, or raw bytes in an external data file of the
 /// model's folder). `location` names it in messages.
+/// The element count of a declared shape, checked before anything is sized from it: no negative dimension, no
+/// overflow, and below 2^31 (8 GB of floats; no model the tool handles comes near).
+func elementCount(_ shape: [Int], location: String) throws -> Int {
+    guard shape.allSatisfy({ $0 >= 0 }) else {
+        throw ImportError(.malformed, location, "negative dimension in \(shape)")
+    }
+    var count = 1
+    for dim in shape {
+        let (product, overflow) = count.multipliedReportingOverflow(by: dim)
+        guard !overflow, product < 1 << 31 else {
+            throw ImportError(.unsupported, location, "shape \(shape) has 2^31 or more elements")
+        }
+        count = product
+    }
+    return count
+}
+
 func decodeTensor(_ proto: Onnx_TensorProto, location: String, external: ExternalDataFolder? = nil) throws
     -> ConstantValue
 {
@@ -32,19 +49,7 @@ func decodeTensor(_ proto: Onnx_TensorProto, location: String, external: Externa
         throw ImportError(.unsupported, location, "segmented tensors are not supported")
     }
     let shape = proto.dims.map(Int.init)
-    guard shape.allSatisfy({ $0 >= 0 }) else {
-        throw ImportError(.malformed, location, "negative dimension in \(shape)")
-    }
-    // A declared shape is checked before anything is sized from it: its element count must not overflow and must
-    // be below 2^31 (8 GB of floats; no model the tool handles comes near).
-    var count = 1
-    for dim in shape {
-        let (product, overflow) = count.multipliedReportingOverflow(by: dim)
-        guard !overflow, product < 1 << 31 else {
-            throw ImportError(.unsupported, location, "shape \(shape) has 2^31 or more elements")
-        }
-        count = product
-    }
+    let count = try elementCount(shape, location: location)
     let raw = externalBytes ?? (proto.hasRawData ? proto.rawData : nil)
     func check(_ got: Int) throws {
         guard got == count else {
