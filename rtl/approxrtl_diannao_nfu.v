@@ -523,6 +523,8 @@ module approxrtl_diannao_nfu #(
       reg done5_q, logits5_q, act5_q, dst5_q;
       // The lanes that hold a channel: with the parameters in stage 4, beside the codes in stage 8.
       reg [Tn - 1:0] active4_q, active5_q, active6_q, active7_q, active8_q;
+      // The lanes in stage 4, once the MAW multiply's extra cycle has passed (declared before use: Yosys needs it).
+      wire [Tn - 1:0] active4m;
       reg [AddrWidth - 1:0] addr5_q;
       reg [Tn * DataWidth - 1:0] data5_q;
       reg [Tn * LogitWidth - 1:0] logits_data5_q;
@@ -542,7 +544,6 @@ module approxrtl_diannao_nfu #(
           logits_data5_q <= logits_data7;
         end
       end
-      wire [Tn - 1:0] active4m;
       if (MawDelay != 0) begin : g_active_wait
         approxrtl_delay_line #(.Width(Tn), .Depth(MawDelay)) u_active_wait (
           .clk_i(clk_i), .rst_ni(rst_ni), .d_i(active4_q), .q_o(active4m));

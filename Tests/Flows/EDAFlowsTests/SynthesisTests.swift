@@ -1,3 +1,4 @@
+import Accelerator
 import Approximation
 import EDAFlows
 import Foundation
@@ -35,6 +36,33 @@ final class SynthesisTests: XCTestCase {
             try data.write(to: url)
         }
         return directory
+    }
+
+    /// Yosys (the word-level count of `approxrtl synth --target generic`) reads an accelerator with every stage
+    /// that is built only on request: activation tables, fused pools with pixel lanes and strips, SWC lanes' MAW
+    /// multiplies. (Verilator and Icarus accepted a wire used before its declaration there that Yosys refuses.)
+    func testAcceleratorWithTablesAndFusedPoolsReadsInYosys() throws {
+        let graph = try RandomNetworks.graph(seed: 3, activations: [.sigmoid, .tanh, .sigmoid])
+        let shape = graph.nodes[0].shape
+        let model = try Quantizer.quantize(
+            graph, calibration: RandomNetworks.images(20, shape: shape, seed: 3), source: "random")
+        let swc = try ModelCompressor.compress(
+            model, method: .scalingWeights(ScalingWeightOptions()), maxAccumulatorBits: 40)
+        let design = try AcceleratorDesign.generate(
+            model: swc, modelName: "tables.c.json", config: AcceleratorConfig(tn: 8, swc: true),
+            pixels: RandomNetworks.images(1, shape: shape, seed: 4).pixels, labels: [0], count: 1)
+        XCTAssertGreaterThan(design.manifest.activationTables, 0)
+        XCTAssertTrue(design.manifest.layers.contains { $0.name.contains("+") }, "a fused pool")
+        let folder = try makeTemporaryDirectory("synth-tables")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for (path, data) in design.files {
+            let url = folder.appendingPathComponent(path)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try data.write(to: url)
+        }
+        let report = try Synthesis.run(directory: folder, target: .generic)
+        XCTAssertGreaterThan(report.multipliers.count, 0)
     }
 
     func testWordLevelCountsMatchEachArchitecture() throws {
