@@ -104,7 +104,8 @@ let package = Package(
             name: "OnnxExportTests",
             dependencies: ["OnnxExport", "OnnxImport", "NetworkIR", "FloatInference", "Training", "TestSupport"],
             path: "Tests/Import/OnnxExportTests"),
-        .testTarget(name: "NetworkIRTests", dependencies: ["NetworkIR"], path: "Tests/Network/NetworkIRTests"),
+        .testTarget(
+            name: "NetworkIRTests", dependencies: ["NetworkIR", "FloatInference"], path: "Tests/Network/NetworkIRTests"),
         .testTarget(
             name: "MatrixKernelsTests", dependencies: ["MatrixKernels", "TestSupport"],
             path: "Tests/Network/MatrixKernelsTests"),

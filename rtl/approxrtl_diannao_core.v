@@ -28,6 +28,7 @@ module approxrtl_diannao_core #(
   parameter integer LogitTiles = 1,       // ceil(Classes / Tn)
   parameter integer ImageWidth = 28,      // pixels per row
   parameter integer ImageHeight = 28,     // rows
+  parameter integer PixelZero = 0,        // the pixel that enters as code 0 (an input normalization's zero point)
   parameter integer PatchRows = 1,        // image rows per buffer word as loaded
   parameter integer PatchColumns = 1,     // image columns per buffer word (PatchRows x PatchColumns <= Tn)
   parameter integer PatchTop = 0,         // patch rows stored above the image (< PatchRows)
@@ -113,7 +114,9 @@ module approxrtl_diannao_core #(
   localparam integer WordWidth = Tn * DataWidth;
   localparam integer ParamWidth = Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth + (Pwl != 0 ? 1 : 0));
   localparam integer ClassCountWidth = $clog2(Classes + 1);
-  localparam integer ColumnBits = 8 * PatchRows;  // one column of a patch, its top row in the low byte
+  // A pixel's code: the byte as it comes, or with a zero point the byte less it (9 signed bits).
+  localparam integer PixelBits = PixelZero != 0 ? 9 : 8;
+  localparam integer ColumnBits = PixelBits * PatchRows;  // one column of a patch, its top row in the low bits
 
   reg [8:0] col_q;     // column of the pixel taken (ImageWidth .. LoadColumns - 1: zeros)
   reg [8:0] row_q;     // row (ImageHeight .. LoadRows - 1: zeros)
@@ -190,27 +193,37 @@ module approxrtl_diannao_core #(
   wire flushing = col_q >= ImageWidth[8:0] || row_q >= ImageHeight[8:0];
   wire load_step = !ready_q[load_half_q] && (flushing || in_tvalid_i);
   wire load_done = load_step && col_q == LoadColumns[8:0] - 9'd1 && row_q == LoadRows[8:0] - 9'd1;
-  wire [7:0] pixel_in = flushing ? 8'd0 : in_tdata_i;
+  // Padding and the zeros past the image are code 0 (the normalized zero).
+  wire [PixelBits - 1:0] pixel_in;
+  generate
+    if (PixelZero != 0) begin : g_zero_point
+      wire [8:0] centred = {1'b0, in_tdata_i} - PixelZero[8:0];
+      assign pixel_in = flushing ? 9'd0 : centred;
+    end else begin : g_bytes
+      assign pixel_in = flushing ? 8'd0 : in_tdata_i;
+    end
+  endgenerate
   wire [ColumnBits - 1:0] column;
   generate
     if (PatchRows == 1) begin : g_one_row
       assign column = pixel_in;
     end else begin : g_rows
-      // The PatchRows - 1 rows above, per column (their top row in the low byte); rows above the image read as
+      // The PatchRows - 1 rows above, per column (their top row in the low bits); rows above the image read as
       // zero, since the line buffer still holds the previous image's last rows.
       localparam integer LineAddrWidth = LoadColumns > 1 ? $clog2(LoadColumns) : 1;
-      reg [8 * (PatchRows - 1) - 1:0] lines_q [0:LoadColumns - 1];
+      reg [PixelBits * (PatchRows - 1) - 1:0] lines_q [0:LoadColumns - 1];
       wire [LineAddrWidth - 1:0] line_addr = col_q[LineAddrWidth - 1:0];
-      wire [8 * (PatchRows - 1) - 1:0] above = lines_q[line_addr];
-      wire [8 * (PatchRows - 1) - 1:0] above_masked;
+      wire [PixelBits * (PatchRows - 1) - 1:0] above = lines_q[line_addr];
+      wire [PixelBits * (PatchRows - 1) - 1:0] above_masked;
       genvar j;
       for (j = 0; j < PatchRows - 1; j = j + 1) begin : g_above
-        assign above_masked[8 * j +: 8] = {23'd0, row_q} < PatchRows - 1 - j ? 8'd0 : above[8 * j +: 8];
+        assign above_masked[PixelBits * j +: PixelBits] =
+          {23'd0, row_q} < PatchRows - 1 - j ? {PixelBits{1'b0}} : above[PixelBits * j +: PixelBits];
       end
       assign column = {pixel_in, above_masked};
       // The column's rows, less the top one, are the next row's rows above.
       always @(posedge clk_i) begin
-        if (load_step) lines_q[line_addr] <= column[ColumnBits - 1:8];
+        if (load_step) lines_q[line_addr] <= column[ColumnBits - 1:PixelBits];
       end
     end
   endgenerate
@@ -238,8 +251,18 @@ module approxrtl_diannao_core #(
   generate
     for (s = 0; s < Tn; s = s + 1) begin : g_patch
       if (s < PatchRows * PatchColumns) begin : g_pixel
-        assign pixel_word[s * DataWidth +: DataWidth] =
-          {{(DataWidth - 8){1'b0}}, patch_next[ColumnBits * (s % PatchColumns) + 8 * (s / PatchColumns) +: 8]};
+        wire [PixelBits - 1:0] code = patch_next[ColumnBits * (s % PatchColumns) + PixelBits * (s / PatchColumns) +:
+                                                 PixelBits];
+        // Bytes are zero-extended, codes less a zero point (9 bits) sign-extended; DataWidth >= 9.
+        wire signed [DataWidth - 1:0] lane;
+        if (PixelZero != 0) begin : g_signed
+          wire signed [PixelBits - 1:0] signed_code = code;
+          assign lane = signed_code;
+        end else begin : g_unsigned
+          wire signed [PixelBits:0] unsigned_code = {1'b0, code};
+          assign lane = unsigned_code;
+        end
+        assign pixel_word[s * DataWidth +: DataWidth] = lane;
       end else begin : g_zero
         assign pixel_word[s * DataWidth +: DataWidth] = {DataWidth{1'b0}};
       end

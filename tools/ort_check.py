@@ -5,7 +5,8 @@ Each fixture covers a mix of what the importer must get right: strides, explicit
 Gemm with transB/alpha/beta, MatMul + Add, Reshape (also to a shape computed from the dynamic batch), Dropout,
 residual Add, GlobalAveragePool and ReduceMean/ReduceMax over H and W, Softmax under the opset 11 and opset 13
 semantics, and Sigmoid, Tanh, LeakyRelu, HardSigmoid, Clip (bounds as inputs and, before opset 11, as attributes)
-and HardSwish (also as x * HardSigmoid(x)); one is saved again with its weights in an external data file. The same random batch goes through
+and HardSwish (also as x * HardSigmoid(x)), an input normalization as Sub, Div and Mul by per-channel constants;
+one is saved again with its weights in an external data file. The same random batch goes through
 onnxruntime and `approxrtl run`.
 
 Then the same comparison on each model given with --models (the bundled trained models, exported by approxrtl's
@@ -181,6 +182,23 @@ def hardswish_opset14():
     return b.model("hardswish_opset14", [1, 10, 10], 5, 14)
 
 
+def normalized_opset13():
+    """Input normalization written into the model, per channel of an RGB input: (x - mean) / std as Sub and Div
+    (torchvision's Normalize in forward), then a Mul by a per-channel constant."""
+    b = Builder(9)
+    b.inits.append(numpy_helper.from_array(np.array([0.485, 0.456, 0.406], np.float32).reshape(1, 3, 1, 1), "mean"))
+    b.inits.append(numpy_helper.from_array(np.array([0.229, 0.224, 0.225], np.float32).reshape(3, 1, 1), "std"))
+    b.inits.append(numpy_helper.from_array(np.array([[[0.5]], [[2.0]], [[1.5]]], np.float32), "gain"))
+    x = b.node("Sub", ["x", "mean"], "centred")
+    x = b.node("Div", [x, "std"], "scaled")
+    x = b.node("Mul", ["gain", x], "gained")
+    x = b.node("Conv", [x, b.param("c1_w", [4, 3, 3, 3]), b.param("c1_b", [4])], "c1", pads=[1, 1, 1, 1])
+    x = b.node("Relu", [x], "r1")
+    x = b.node("Flatten", [x], "f")
+    x = b.node("Gemm", [x, b.param("g_w", [5, 4 * 6 * 6], 0.1)], "g", transB=1)
+    return b.model("normalized_opset13", [3, 6, 6], 5, 13)
+
+
 def clip_opset10():
     """Clip with its bounds as attributes (before opset 11)."""
     b = Builder(5)
@@ -225,7 +243,7 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     passed = failed = 0
     for make in (cnn_opset13, cnn_opset11, residual_opset9, dynamic_view_opset13, reduce_opset18, activations_opset13,
-                 hardswish_opset14, clip_opset10):
+                 hardswish_opset14, normalized_opset13, clip_opset10):
         model = make()
         name = model.graph.name
         path = os.path.join(args.work, name + ".onnx")

@@ -35,11 +35,6 @@ public enum NetworkCompiler {
         guard input.count == 3, input[0] == 1 else {
             throw CompileError(layer: model.input.name, "the image loader takes one-channel images, not shape \(input)")
         }
-        guard model.input.low >= 0, model.input.high <= 255 else {
-            throw CompileError(
-                layer: model.input.name,
-                "the image loader takes 8-bit pixels (0...255), not \(model.input.low)...\(model.input.high)")
-        }
         try model.validate()
         var builder = ProgramBuilder(model: model, config: config, units: units)
         for (position, layer) in model.layers.enumerated() {

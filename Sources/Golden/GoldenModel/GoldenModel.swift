@@ -71,7 +71,7 @@ public final class GoldenModel: Sendable {
         var values = sizes.map { [Int](repeating: 0, count: $0) }
         var scratch = Scratch()
         for sample in samples {
-            for i in 0..<sizes[0] { values[0][i] = Int(input.base[sample * sizes[0] + i]) }
+            for i in 0..<sizes[0] { values[0][i] = model.input.code(input.base[sample * sizes[0] + i], at: i) }
             for (position, step) in steps.enumerated() {
                 let source = values[sources[position]]
                 step.run(source, into: &values[position + 1], scratch: &scratch)

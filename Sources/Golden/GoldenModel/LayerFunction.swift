@@ -86,7 +86,9 @@ extension GoldenModel {
         guard let position = model.layers.firstIndex(where: { $0.name == layer }) else { return [] }
         let source = model.layers[position].input
         if source == model.input.name {
-            return (0..<count).map { s in pixels[(s * inputSize)..<((s + 1) * inputSize)].map(Int.init) }
+            return (0..<count).map { s in
+                (0..<inputSize).map { model.input.code(pixels[s * inputSize + $0], at: $0) }
+            }
         }
         let producer = model.layers.firstIndex { $0.name == source }!
         let outcome = run(pixels: pixels, count: count, keepLayers: true)

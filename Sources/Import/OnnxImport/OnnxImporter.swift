@@ -21,16 +21,16 @@ public struct ImportedModel: Sendable {
 public enum OnnxImporter {
     public static let supportedOpsets = 7...25
     public static let supportedOps: [String] = [
-        "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "Conv", "Dropout",
+        "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "Conv", "Div", "Dropout",
         "Flatten", "Gather", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "HardSwish", "Identity",
         "LeakyRelu", "MatMul", "MaxPool", "Mul", "Range", "ReduceMax", "ReduceMean", "Relu", "Reshape", "Shape",
-        "Sigmoid", "Slice", "Softmax", "Squeeze", "Tanh", "Unsqueeze",
+        "Sigmoid", "Slice", "Softmax", "Squeeze", "Sub", "Tanh", "Unsqueeze",
     ]
 
     /// Why an exporter writes an op the importer lacks, and what avoids it.
     static let hints: [String: String] = [
-        "Sub": "input normalization inside the model is not folded; normalize outside the model",
-        "Div": "input normalization inside the model is not folded; normalize outside the model",
+        "Transpose":
+            "tf2onnx writes it around layers of an NHWC Keras model; export with --inputs-as-nchw so the model is NCHW throughout"
     ]
 
     /// Reads and imports a model file.

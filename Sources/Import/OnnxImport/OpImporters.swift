@@ -37,6 +37,12 @@ extension ImportContext {
             try add(node, ref, .relu, inputs: [nodeIndex(required(0, "X"), "X", ref)])
         case "Mul":
             try importMul(node, ref, required(0, "A"), required(1, "B"))
+        case "Sub", "Div":
+            let kind: AffineKind = node.opType == "Sub" ? .sub : .div
+            guard try importAffine(node, ref, kind, required(0, "A"), required(1, "B")) else {
+                throw ImportError.unsupported(
+                    node: ref, "\(node.opType) is supported with one operand a per-channel constant (normalization)")
+            }
         case "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Clip":
             try importActivation(node, ref, attributes, x: required(0, "X"), low: input(1), high: input(2))
         case "Softmax":
@@ -292,9 +298,10 @@ extension ImportContext {
             }
             return try bindOutput(node, ref, to: .node(g))
         }
+        if try importAffine(node, ref, .mul, a, b) { return }
         throw ImportError.unsupported(
             node: ref,
-            "Mul is supported only as x * HardSigmoid(x, alpha=1/6, beta=0.5) (HardSwish); other elementwise products are not in the integer model"
+            "Mul is supported by a per-channel constant or as x * HardSigmoid(x, alpha=1/6, beta=0.5) (HardSwish); a product of two activations is not in the integer model"
         )
     }
 

@@ -4,9 +4,17 @@ import NetworkIR
 /// The quantizer's walk over the plan: one step (a node with the activation fused into it) to one integer layer,
 /// keeping each value's exponent and code range for the layers that read it.
 struct LayerQuantizer {
-    /// Per value: the name of the layer that produces it, its exponent, its code range, and whether it is the image
-    /// itself (up to reshapes and pooling).
-    struct Value { var name: String; var exponent: Int; var low: Int; var high: Int; var fromImage: Bool }
+    /// Per value: the name of the layer that produces it, its exponent, its code range, and, when it is the image
+    /// itself (up to reshapes and pooling), how its codes relate to the float model's input.
+    struct Value { var name: String; var exponent: Int; var low: Int; var high: Int; var image: ImageCodes? }
+
+    /// The image's codes per channel: the float model's (normalized) input is `gain * code * 2^exponent + offset`.
+    struct ImageCodes {
+        var gain: [Double]
+        var offset: [Double]
+        /// The channel of weight `k` of a layer with `fan` weights per output reading the image.
+        func channel(_ k: Int, fan: Int) -> Int { k / (fan / gain.count) }
+    }
 
     let graph: Graph
     let options: QuantizationOptions
@@ -30,17 +38,22 @@ struct LayerQuantizer {
             inputExponent: source.exponent, outputExponent: source.exponent,
             outputLow: source.low, outputHigh: source.high)
         var produced = Value(
-            name: node.name, exponent: source.exponent, low: source.low, high: source.high, fromImage: source.fromImage)
+            name: node.name, exponent: source.exponent, low: source.low, high: source.high, image: source.image)
         switch node.op {
         case .conv2d, .dense:
             try weighted(node, step: step, source: source, into: &layer)
             produced = Value(
                 name: node.name, exponent: layer.outputExponent, low: layer.outputLow, high: layer.outputHigh,
-                fromImage: false)
+                image: nil)
         case .relu:
+            // On the image the codes keep their meaning only where the normalization's offsets are zero.
+            if let image = source.image, image.offset.contains(where: { $0 != 0 }) {
+                throw QuantizationError(
+                    layer: node.name, "a ReLU directly on the normalized image has no exact integer form")
+            }
             layer.kind = .relu
             layer.outputLow = max(0, source.low); layer.outputHigh = max(0, source.high)
-            produced.low = layer.outputLow; produced.high = layer.outputHigh; produced.fromImage = false
+            produced.low = layer.outputLow; produced.high = layer.outputHigh
         case .activation(let function):
             // Not fused: the table reads the input codes as they are.
             layer.kind = .activation
@@ -51,7 +64,7 @@ struct LayerQuantizer {
             (layer.outputLow, layer.outputHigh) = table.outputRange(
                 low: source.low, high: source.high, bits: options.activationBits)
             produced = Value(
-                name: node.name, exponent: exponent, low: layer.outputLow, high: layer.outputHigh, fromImage: false)
+                name: node.name, exponent: exponent, low: layer.outputLow, high: layer.outputHigh, image: nil)
         case .maxPool(let pool), .averagePool(let pool):
             try pooling(node, pool: pool, into: &layer)
         case .flatten:
@@ -63,6 +76,23 @@ struct LayerQuantizer {
         }
         values[step.output] = produced
         return layer
+    }
+
+    /// The weights and biases of a layer reading the image's codes (arithmetic.md section 2): each weight times its
+    /// channel's gain, each bias plus the weights times their channels' offsets. Other layers' as they are.
+    func imageFolded(_ weight: [Float], _ bias: [Float], outputs: Int, image: ImageCodes?) -> ([Double], [Double]) {
+        guard let image else { return (weight.map(Double.init), bias.map(Double.init)) }
+        let fan = weight.count / outputs
+        var scaled = [Double](repeating: 0, count: weight.count)
+        var biases = bias.map(Double.init)
+        for m in 0..<outputs {
+            for k in 0..<fan {
+                let c = image.channel(k, fan: fan), w = Double(weight[m * fan + k])
+                scaled[m * fan + k] = w * image.gain[c]
+                biases[m] += w * image.offset[c]
+            }
+        }
+        return (scaled, biases)
     }
 
     /// An activation table from pre-activation codes of exponent `input` to output codes of exponent `output`.
@@ -88,11 +118,10 @@ struct LayerQuantizer {
         } else {
             fatalError("unreachable")
         }
-        // The image enters as p / 256 where the float model saw p / 255 (arithmetic.md section 2).
-        let gain = source.fromImage ? 256.0 / 255.0 : 1.0
-        let (codes, exponents) = weightCodes(weight.map { Double($0) * gain }, channels: shape[0])
+        let (scaled, biases) = imageFolded(weight, bias, outputs: shape[0], image: source.image)
+        let (codes, exponents) = weightCodes(scaled, channels: shape[0])
         let biasCodes = (0..<shape[0]).map {
-            FixedPoint.code(Double(bias[$0]), exponent: exponents[$0] + source.exponent)
+            FixedPoint.code(biases[$0], exponent: exponents[$0] + source.exponent)
         }
         layer.weightShape = shape
         layer.weights = codes

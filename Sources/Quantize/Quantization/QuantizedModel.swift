@@ -1,3 +1,5 @@
+import NetworkIR
+
 /// A network quantized to the integer arithmetic of docs/arithmetic.md: the one value that the golden model
 /// runs and the RTL generators read. Stored as JSON (docs/formats.md); `validate()` checks everything a
 /// reader relies on.
@@ -46,13 +48,25 @@ public struct QuantizedModel: Codable, Equatable, Sendable {
         public var method: String
     }
 
-    /// The image: codes are the raw pixels (0...255) with exponent -8.
+    /// The image: codes are the pixels (0...255) less their channel's zero point, with exponent -8.
     public struct Input: Codable, Equatable, Sendable {
         public var name: String
         public var shape: [Int]
         public var exponent: Int
         public var low: Int
         public var high: Int
+        /// With an input normalization, per channel: the pixel that enters as code 0 (none: every zero point is 0).
+        public var zeroPoints: [Int]? = nil
+        /// A normalization given on the command line when quantizing: the float source model does not contain it,
+        /// so whatever runs that model applies it (docs/formats.md).
+        public var normalization: InputNormalization? = nil
+
+        /// The code of `pixel` at flat index `index` of an image ([C, H, W] order).
+        @inline(__always)
+        public func code(_ pixel: UInt8, at index: Int) -> Int {
+            guard let zeroPoints else { return Int(pixel) }
+            return Int(pixel) - zeroPoints[index / (shape[1] * shape[2])]
+        }
     }
 
     public enum Kind: String, Codable, Sendable, CaseIterable {

@@ -51,7 +51,11 @@ public enum Quantizer {
 
         var walker = LayerQuantizer(graph: graph, options: options, peaks: peaks)
         let inputNode = graph.nodes[plan.input]
-        walker.values[plan.input] = .init(name: inputNode.name, exponent: -8, low: 0, high: 255, fromImage: true)
+        let encoding = try InputEncoding(graph, plan: plan)
+        let image = LayerQuantizer.Value(
+            name: inputNode.name, exponent: -8, low: encoding.low, high: encoding.high, image: encoding.codes)
+        walker.values[plan.input] = image
+        if let normalization = plan.normalization { walker.values[normalization] = image }
         let layers = try plan.steps.map { try walker.quantize($0) }
         var model = QuantizedModel(
             source: source,
@@ -59,7 +63,9 @@ public enum Quantizer {
             weightBits: options.weightBits, activationBits: options.activationBits,
             maxAccumulatorBits: options.maxAccumulatorBits,
             weightScale: options.perChannel ? "channel" : "layer",
-            input: .init(name: inputNode.name, shape: inputNode.shape, exponent: -8, low: 0, high: 255),
+            input: .init(
+                name: inputNode.name, shape: inputNode.shape, exponent: -8, low: encoding.low, high: encoding.high,
+                zeroPoints: encoding.zeroPoints),
             layers: layers)
         if layers.contains(where: { $0.activation != nil }) {
             (model.activationSegments, model.activationSlopeBits) = (
@@ -132,6 +138,8 @@ extension Quantizer {
 struct Plan {
     struct Step { var node: Int; var output: Int; var relu: Bool; var logits: Bool; var activation: Activation? = nil }
     var input: Int
+    /// The ScaleShift that normalizes the image, if the graph has one.
+    var normalization: Int?
     var steps: [Step] = []
     /// Nodes whose float values set an activation exponent.
     var calibrated: [Int] = []
@@ -148,10 +156,15 @@ struct Plan {
                 "the input must be one grayscale image [1, H, W], not \(graph.nodes[input].shape)")
         }
         let consumers = graph.consumers()
+        // A ScaleShift that alone reads the image is its normalization: folded into the input's codes.
+        if consumers[input].count == 1, case .scaleShift = graph.nodes[consumers[input][0]].op {
+            normalization = consumers[input][0]
+        }
         var output = graph.outputs[0]
         if case .softmax = graph.nodes[output].op { output = graph.nodes[output].inputs[0] }
         var fused = Set<Int>()
-        for (index, node) in graph.nodes.enumerated() where index != input && !fused.contains(index) {
+        for (index, node) in graph.nodes.enumerated()
+        where index != input && index != normalization && !fused.contains(index) {
             if index > output { break }
             if case .constant = node.op {
                 throw QuantizationError(

@@ -55,11 +55,24 @@ extension QuantizedModel {
         guard weightScale == "channel" || weightScale == "layer" else {
             throw QuantizationError(layer: "file", "weight_scale must be 'channel' or 'layer', not '\(weightScale)'")
         }
-        guard input.shape.count == 3, input.shape.allSatisfy({ $0 > 0 }), input.low == 0, input.high == 255,
-            input.exponent == -8
+        let zeroPoints = input.zeroPoints ?? []
+        guard input.shape.count == 3, input.shape.allSatisfy({ $0 > 0 }), input.exponent == -8,
+            input.zeroPoints == nil || zeroPoints.count == input.shape[0],
+            zeroPoints.allSatisfy({ (0...255).contains($0) }),
+            input.low == -(zeroPoints.max() ?? 0), input.high == 255 - (zeroPoints.min() ?? 0)
         else {
             throw QuantizationError(
-                layer: input.name, "the input must be [C, H, W] pixel codes 0...255 with exponent -8")
+                layer: input.name,
+                "the input must be [C, H, W] pixel codes with exponent -8: pixels 0...255 less a zero point per channel (0...255), low and high their range"
+            )
+        }
+        if let normalization = input.normalization {
+            do {
+                _ = try InputNormalization(mean: normalization.mean, std: normalization.std).scaleShift(
+                    channels: input.shape[0])
+            } catch let error as NormalizationError {
+                throw QuantizationError(layer: input.name, "\(error)")
+            }
         }
         guard !layers.isEmpty else { throw QuantizationError(layer: "file", "no layers") }
     }

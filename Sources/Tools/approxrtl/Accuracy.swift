@@ -1,3 +1,4 @@
+import Approximation
 import Datasets
 import FloatInference
 import Foundation
@@ -26,10 +27,10 @@ enum Accuracy {
         return Double(correct) / Double(max(images.count, 1))
     }
 
-    /// Float top-1 of an ONNX model, or nil when the file is not there.
-    static func float(path: String, on images: ImageDataset) throws -> Double? {
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
-        let graph = try OnnxImporter.load(path: path).graph
+    /// Float top-1 of the float model a quantized model was made from, or nil when its file is not there.
+    static func float(of model: QuantizedModel, on images: ImageDataset) throws -> Double? {
+        guard FileManager.default.fileExists(atPath: model.source) else { return nil }
+        let graph = try model.sourceGraph()
         let executor = FloatExecutor(graph: graph)
         let classes = elementCount(graph.nodes[graph.outputs[0]].shape)
         var correct = 0, done = 0

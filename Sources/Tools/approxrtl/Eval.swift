@@ -1,3 +1,4 @@
+import Approximation
 import ArgumentParser
 import Datasets
 import FloatInference
@@ -17,6 +18,7 @@ struct Eval: ParsableCommand {
     @Option(help: "Which split: test or train.") var split = "test"
     @Option(help: "Evaluate only the first N images.") var limit: Int?
     @Option(help: "Images per inference batch.") var batchSize = 500
+    @OptionGroup var normalizationOptions: NormalizationOptions
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func run() throws {
@@ -36,11 +38,16 @@ struct Eval: ParsableCommand {
             var images = try FashionMNIST.load(split: splitValue, directory: data ?? FashionMNIST.defaultDirectory)
             if let limit { images = images.prefix(limit) }
             if let quantized {
+                guard try normalizationOptions.normalization() == nil else {
+                    throw CLIError(
+                        "\(model): a quantized model carries its input normalization; --input-mean/--input-std are for .onnx models"
+                    )
+                }
                 try evaluateQuantized(quantized, images)
                 return
             }
             guard let imported else { return }
-            let graph = imported.graph
+            let graph = try normalizationOptions.apply(to: imported.graph, model: model)
             guard graph.inputs.count == 1, graph.outputs.count == 1 else {
                 throw CLIError(
                     "\(model): eval needs one input and one output, the model has \(graph.inputs.count) and \(graph.outputs.count)"
@@ -98,7 +105,7 @@ struct Eval: ParsableCommand {
         let size = images.rows * images.cols
         let float =
             FileManager.default.fileExists(atPath: quantized.source)
-            ? FloatExecutor(graph: try OnnxImporter.load(path: quantized.source).graph) : nil
+            ? FloatExecutor(graph: try quantized.sourceGraph()) : nil
         while done < images.count {
             let range = done..<min(done + batchSize, images.count)
             let pixels = Array(images.pixels[(range.lowerBound * size)..<(range.upperBound * size)])

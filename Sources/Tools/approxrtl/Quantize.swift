@@ -23,6 +23,7 @@ struct Quantize: ParsableCommand {
         help: "Segments of a piecewise-linear activation table (Sigmoid, Tanh, ...; docs/arithmetic.md section 10).")
     var actSegments = 16
     @Option(help: "Slope width of an activation table, in bits (2 to 16).") var actSlopeBits = 12
+    @OptionGroup var normalizationOptions: NormalizationOptions
     @Option(name: .shortAndLong, help: "Where to write the quantized model (.q.json).") var output: String
     @Flag(help: "Overwrite the output if it exists.") var force = false
 
@@ -53,8 +54,9 @@ struct Quantize: ParsableCommand {
             options.perChannel = weightScale == "channel"
             options.activationSegments = actSegments
             options.activationSlopeBits = actSlopeBits
-            let quantized = try Quantizer.quantize(
-                imported.graph, calibration: calibration, source: model, options: options)
+            let graph = try normalizationOptions.apply(to: imported.graph, model: model)
+            var quantized = try Quantizer.quantize(graph, calibration: calibration, source: model, options: options)
+            quantized.input.normalization = try normalizationOptions.normalization()
             try writeOutput(quantized.encoded(for: output), to: output, force: force)
             let widths = quantized.layers.compactMap { layer in layer.accumulatorBits.map { "\(layer.name) \($0)" } }
             print(

@@ -35,7 +35,7 @@ struct Report: ParsableCommand {
                     accuracies["uncompressed_integer_top1"] = try Accuracy.integer(
                         QuantizedModel.load(path: from), on: images)
                 }
-                accuracies["float_top1"] = try Accuracy.float(path: compressed.source, on: images)
+                accuracies["float_top1"] = try Accuracy.float(of: compressed, on: images)
                 accuracies["images"] = Double(images.count)
             }
             if json {

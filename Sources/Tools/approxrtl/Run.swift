@@ -12,12 +12,13 @@ struct Run: ParsableCommand {
     @Argument(help: "The model (.onnx).") var model: String
     @Option(help: "Input batch (.npy, shape [N, ...] matching the model input).") var input: String
     @Option(name: .shortAndLong, help: "Where to write the output (.npy).") var output: String
+    @OptionGroup var normalizationOptions: NormalizationOptions
     @Flag(help: "Overwrite an existing output file.") var force = false
 
     func run() throws {
         try reportingErrors {
             let imported = try OnnxImporter.load(path: model)
-            let graph = imported.graph
+            let graph = try normalizationOptions.apply(to: imported.graph, model: model)
             guard graph.inputs.count == 1 else {
                 throw CLIError("\(model): run needs a model with one input, it has \(graph.inputs.count)")
             }

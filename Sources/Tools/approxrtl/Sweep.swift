@@ -123,7 +123,7 @@ struct Sweep: ParsableCommand {
             let images = try Accuracy.testImages(dataset: dataset, data: data, limit: limit)
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
             let baseline = try Accuracy.integer(quantized, on: images)
-            let float = try Accuracy.float(path: quantized.source, on: images)
+            let float = try Accuracy.float(of: quantized, on: images)
             let progress = Progress("sweep", total: grid.count)
             var rows: [SweepRow] = []
             let context = TransformContext(training: {

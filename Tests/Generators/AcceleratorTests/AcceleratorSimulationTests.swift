@@ -247,6 +247,39 @@ final class AcceleratorSimulationTests: XCTestCase {
         XCTAssertGreaterThan(fused, 0, "the seeds fuse a max pool")
     }
 
+    /// An input normalization: the loader turns pixels into codes less the zero point (9 signed bits through the
+    /// line buffer and the patches) and padding stays code 0, on one pixel per word and on patches of several rows.
+    func testNormalizedInputsLoadLessTheirZeroPointBitExact() throws {
+        var mappings = Set<Int>()
+        for seed in UInt64(1)...40 where mappings.count < 2 {
+            let graph = try RandomNetworks.graph(seed: seed)
+            guard case .conv2d(let conv) = graph.nodes[1].op, conv.kernelH >= 3, conv.padding.top > 0 else { continue }
+            let normalized = try graph.normalizingInput(InputNormalization(mean: [0.3], std: [0.25]))
+            let shape = graph.nodes[0].shape
+            let model = try Quantizer.quantize(
+                normalized, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "random")
+            XCTAssertEqual(model.input.zeroPoints, [77], "round(255 * 0.3)")
+            XCTAssertEqual([model.input.low, model.input.high], [-77, 178])
+            let pixels = RandomNetworks.images(3, shape: shape, seed: seed &+ 7).pixels
+            for (tn, mapping) in [(4, AcceleratorConfig.FirstLayerMapping.channels), (8, .patches)] {
+                let config = AcceleratorConfig(tn: tn, firstLayer: mapping)
+                let rows = try NetworkCompiler.compile(model, config: config).loader.rows
+                guard mapping == .channels || rows > 1, mappings.insert(rows).inserted else { continue }
+                let design = try AcceleratorDesign.generate(
+                    model: model, modelName: "normalized\(seed).q.json", config: config, pixels: pixels,
+                    labels: [0, 1, 2], count: 3, debugLayers: true)
+                XCTAssertTrue(
+                    design.files.contains {
+                        $0.key.hasSuffix(".v")
+                            && String(decoding: $0.value, as: UTF8.self)
+                                .contains(".PixelZero(77)")
+                    }, "the top sets the zero point")
+                try Self.simulate(design, "normalized, seed \(seed), Tn \(tn), loader rows \(rows)")
+            }
+        }
+        XCTAssertEqual(mappings.count, 2, "one pixel per word and patches of several rows")
+    }
+
     /// The loader's patches on random networks whose first convolution has a 3x3 or 5x5 kernel: a patch of
     /// several rows (the loader stores the top padding and the zero rows below the image), one narrower than the
     /// kernel (several steps per kernel row), and pixel lanes (two pixels of a fused max pool's window per step),

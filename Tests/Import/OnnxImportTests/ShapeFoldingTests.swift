@@ -118,21 +118,25 @@ final class ShapeFoldingTests: XCTestCase {
     func testEveryUnsupportedNodeIsListedAtOnce() {
         // Two unsupported ops on separate branches, a supported node after one of them (not reported: it
         // cannot be checked without its input), an unsupported op after the other (reported: the op alone
-        // is enough), and a hint for a Sub (in-model normalization).
+        // is enough), a Sub of two activations with its reason, and a hint for a Transpose (tf2onnx's NHWC).
         var f = OnnxModelFactory(opset: 13)
         f.input("x", [.param("N"), .value(2), .value(4), .value(4)])
         f.node("Erf", ["x"], ["a"], name: "act")
         f.node("Relu", ["a"], ["a2"], name: "after_act")
         f.node("Sub", ["x", "x"], ["b"], name: "centre")
         f.node("Sin", ["b"], ["b2"], name: "wave")
+        f.node("Transpose", ["x"], ["t"], name: "nhwc", ["perm": .ints([0, 2, 3, 1])])
         f.node("Add", ["a2", "b2"], ["y"], name: "sum")
         f.output("y")
+        f.output("t")
         XCTAssertThrowsError(try importing(f)) { error in
             let text = "\(error)"
             XCTAssertEqual((error as? ImportError)?.kind, .unsupported)
-            XCTAssertTrue(text.contains("3 nodes cannot be imported"), text)
-            for part in ["node 'act' (Erf)", "node 'centre' (Sub)", "normalize outside the model", "node 'wave' (Sin)"]
-            {
+            XCTAssertTrue(text.contains("4 nodes cannot be imported"), text)
+            for part in [
+                "node 'act' (Erf)", "node 'centre' (Sub)", "one operand a per-channel constant", "node 'wave' (Sin)",
+                "node 'nhwc' (Transpose)", "--inputs-as-nchw",
+            ] {
                 XCTAssertTrue(text.contains(part), "'\(text)' lacks '\(part)'")
             }
             XCTAssertFalse(text.contains("after_act") || text.contains("'sum'"), text)
@@ -161,7 +165,9 @@ final class ShapeFoldingTests: XCTestCase {
         f.output("y")
         XCTAssertThrowsError(try importing(f)) { error in
             XCTAssertTrue(
-                "\(error)".contains("node 'product' (Mul): Mul is supported only as x * HardSigmoid"), "\(error)")
+                "\(error)".contains(
+                    "node 'product' (Mul): Mul is supported by a per-channel constant or as x * HardSigmoid"),
+                "\(error)")
         }
     }
 

@@ -55,7 +55,7 @@ public struct FineTunedApproximation: ModelTransform {
             throw TransformError(
                 "fine-tuning needs the float model \(model.source) that the quantized model was made from")
         }
-        let graph = try OnnxImporter.load(path: model.source).graph
+        let graph = try model.sourceGraph()
         var train = try context.trainingImages()
         if let limit { train = train.prefix(limit) }
         let epochs = options.epochs
