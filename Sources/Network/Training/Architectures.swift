@@ -12,6 +12,9 @@ public enum Architecture: String, CaseIterable, Sendable {
     /// A VGG-style net: two blocks of two 3x3 convolutions (16 then 32 channels, padding 1) each followed by
     /// 2x2 max pooling, then fc64 - fc10.
     case vggSmall = "vgg-small"
+    /// A multi-layer perceptron on the flattened image: fc128 - fc10. On the accelerator its first layer is one
+    /// dense layer over the whole image.
+    case mlp
 
     /// Builds the graph for `[channels, height, width]` images and `classes` outputs, weights drawn with He
     /// initialisation (normal, std sqrt(2 / fan-in)) from `seed`, biases zero.
@@ -39,6 +42,10 @@ public enum Architecture: String, CaseIterable, Sendable {
             try net.conv("conv4", 32, kernel: 3, pad: 1); try net.relu("relu4"); try net.maxPool("pool2")
             try net.flatten("flatten")
             try net.dense("fc1", 64); try net.relu("relu5")
+            try net.dense("fc2", classes)
+        case .mlp:
+            try net.flatten("flatten")
+            try net.dense("fc1", 128); try net.relu("relu1")
             try net.dense("fc2", classes)
         }
         return try net.finish()

@@ -280,6 +280,31 @@ final class AcceleratorSimulationTests: XCTestCase {
         XCTAssertEqual(mappings.count, 2, "one pixel per word and patches of several rows")
     }
 
+    /// A dense layer over a map wider than the instruction's 4-bit kernel fields (an MLP on a 20 x 20 image): its
+    /// 400 input words are walked as a window the fields hold, on the MAC array and on the reuse lanes (M1).
+    func testDenseOverAWideMapIsRefoldedAndRunsBitExact() throws {
+        let graph = try RandomNetworks.mlp(input: [1, 20, 20], classes: 5, seed: 3)
+        let model = try Quantizer.quantize(
+            graph, calibration: RandomNetworks.images(20, shape: [1, 20, 20], seed: 3), source: "mlp")
+        let pixels = RandomNetworks.images(3, shape: [1, 20, 20], seed: 10).pixels
+        var options = SortedWeightOptions()
+        options.segments = 4
+        let compressed = try ModelCompressor.compress(model, method: .sortedWeights(options), maxAccumulatorBits: 40)
+        for (label, quantized, config) in [
+            ("MAC array", model, AcceleratorConfig(tn: 4)),
+            ("reuse lanes", compressed, AcceleratorConfig(tn: 4, reuse: true)),
+        ] {
+            let fc1 = try XCTUnwrap(NetworkCompiler.compile(quantized, config: config).program.first)
+            XCTAssertEqual(fc1.layer, "fc1")
+            XCTAssertLessThanOrEqual(max(fc1.kernelHeight, fc1.kernelWidth), 15, label)
+            XCTAssertEqual(fc1.inputHeight * fc1.inputWidth * fc1.inputTiles, 400, "every input word once, \(label)")
+            try Self.simulate(
+                try AcceleratorDesign.generate(
+                    model: quantized, modelName: "mlp.q.json", config: config, pixels: pixels, labels: [0, 1, 2],
+                    count: 3, debugLayers: true), "MLP on the \(label)")
+        }
+    }
+
     /// The loader's patches on random networks whose first convolution has a 3x3 or 5x5 kernel: a patch of
     /// several rows (the loader stores the top padding and the zero rows below the image), one narrower than the
     /// kernel (several steps per kernel row), and pixel lanes (two pixels of a fused max pool's window per step),

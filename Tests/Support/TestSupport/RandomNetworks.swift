@@ -16,6 +16,11 @@ public enum RandomNetworks {
             name: "random", rows: shape[1], cols: shape[2], pixels: pixels, labels: [Int](repeating: 0, count: count))
     }
 
+    /// The built-in MLP (flatten, fc128, fc`classes`) with its initial weights: a first dense layer over the image.
+    public static func mlp(input: [Int], classes: Int, seed: UInt64) throws -> Graph {
+        try Architecture.mlp.build(input: input, classes: classes, seed: seed)
+    }
+
     /// A random small network: convolution (random padding and stride), pooling, optional second convolution,
     /// average pooling, dense layers; weights scaled so that activations span several exponents. `activations`
     /// replace the ReLUs in order (conv1, conv2 when there is one, fc1), the rest stay ReLUs; the random draws are

@@ -189,7 +189,9 @@ struct ProgramBuilder {
         lowering.instruction = lowering.makeInstruction(weightBase: weightWords.count, paramBase: paramWords.count)
         for unit in units { try unit.lower(&lowering) }
         if lowering.descriptors.isEmpty { lowering.lowerOnMacArray() }
-        lowering.instruction.tileSteps = lowering.descriptors.map { $0.stepCount(inputTiles: source.tiles) }
+        try lowering.refoldDenseWalk()
+        let inputTiles = lowering.instruction.inputTiles
+        lowering.instruction.tileSteps = lowering.descriptors.map { $0.stepCount(inputTiles: inputTiles) }
         let instruction = lowering.instruction!
         for index in lowering.descriptors.indices {
             let d = lowering.descriptors[index]

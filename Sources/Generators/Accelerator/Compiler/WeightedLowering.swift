@@ -139,6 +139,35 @@ struct WeightedLowering {
             kernel: kernel, patches: patches, strideHeight: stride.height, tn: tn)
     }
 
+    /// The instruction's 4-bit kernel fields cannot walk a dense layer over a map wider or taller than 15 pixels
+    /// (an MLP on a 28 x 28 image). A dense layer reads its input words in order, so any loop nest over the same
+    /// count of words reads the same words in the same order, SB words included: the walk is refolded into a
+    /// `kernel height x kernel width` window of pixels of `input tiles` words (the most words per pixel that fit
+    /// 8 bits). Layers that fit are left as they are.
+    mutating func refoldDenseWalk() throws {
+        guard layer.kind == .dense, kernel.height > 15 || kernel.width > 15 else { return }
+        guard descriptors.allSatisfy({ $0.kind != .feature && $0.tapY == 0 && $0.tapX == 0 }) else {
+            throw fail(
+                "a dense layer over \(kernel.height) x \(kernel.width) pixels cannot take approximated features (M3)")
+        }
+        let count = kernel.height * kernel.width * source.tiles
+        let walk = (1...min(255, count)).reversed().lazy.compactMap { tiles -> (Int, Int, Int)? in
+            guard count % tiles == 0 else { return nil }
+            let pixels = count / tiles
+            return (1...15).first { pixels % $0 == 0 && pixels / $0 <= 15 }.map { ($0, pixels / $0, tiles) }
+        }.first
+        guard let (height, width, tiles) = walk else {
+            throw fail(
+                "its \(count) input words have no walk the instruction holds (at most 255 words per pixel, 15 x 15 pixels)"
+            )
+        }
+        (instruction.inputHeight, instruction.inputWidth, instruction.inputTiles) = (height, width, tiles)
+        (instruction.kernelHeight, instruction.kernelWidth) = (height, width)
+        for index in descriptors.indices where descriptors[index].kind != .scan {
+            (descriptors[index].kernelHeight, descriptors[index].kernelWidth) = (height, width)
+        }
+    }
+
     /// The multiply-accumulates the layer does for the model, counted as the rest of approxrtl counts them
     /// (ModelMetrics): every tap, padding included; an M4 channel its window's taps, an M3 channel one per source.
     var macs: Int {
