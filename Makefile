@@ -11,6 +11,8 @@ RELEASE_BIN := .build/release
 NODE_TESTS := conformance-data/node
 # The bundled trained models (docs/models.md) and the 500-image test subset that ships with them.
 MODELS := models/lenet5-fmnist.onnx models/vgg-small-fmnist.onnx models/lenet5-tanh-fmnist.onnx
+# Models trained and exported by torch itself (tools/make_torch_fixtures.py): checked against onnxruntime too.
+TORCH_MODELS := $(wildcard models/pytorch/*.onnx)
 TEST_SUBSET := data/fashion-mnist-test500
 # Regression floor for the node suite: the number of cases that pass today (raise it when support grows).
 CONFORMANCE_MIN_PASSED := 88
@@ -79,13 +81,16 @@ conformance: build conformance-data
 	$(DEBUG_BIN)/onnx-conformance $(NODE_TESTS) --min-passed $(CONFORMANCE_MIN_PASSED)
 
 ort-check: build
-	$(PYTHON) tools/ort_check.py --approxrtl $(DEBUG_BIN)/approxrtl --work build/ort-check --models $(MODELS) --data $(TEST_SUBSET)
+	$(PYTHON) tools/ort_check.py --approxrtl $(DEBUG_BIN)/approxrtl --work build/ort-check --models $(MODELS) $(TORCH_MODELS) --data $(TEST_SUBSET)
 
 # The bundled models quantized at 8/8 bits (calibrated on the first 2,000 training images).
 QUANTIZED := $(MODELS:models/%.onnx=build/quantized/%.q.json)
 build/quantized/%.q.json: models/%.onnx build-release
-	@mkdir -p build/quantized
-	$(RELEASE_BIN)/approxrtl quantize $< -o $@ --force
+	@mkdir -p $(dir $@)
+	$(RELEASE_BIN)/approxrtl quantize $< -o $@ --force $(QUANTIZE_OPTIONS)
+# The PyTorch fixtures too (the normalized one with the normalization it was trained with).
+TORCH_QUANTIZED := $(TORCH_MODELS:models/%.onnx=build/quantized/%.q.json)
+build/quantized/pytorch/normalized_cnn.q.json: QUANTIZE_OPTIONS = --input-mean 0.2860 --input-std 0.3530
 
 # Every conv and dense layer of the bundled LeNet-5: linear, quadratic and SWC, reuse and baseline arrays, lint-clean
 # and bit-exact against the golden model under Icarus and Verilator (docs/rtl.md).
@@ -138,8 +143,8 @@ sim: build-release
 	$(RELEASE_BIN)/approxrtl sim $(DESIGN) $(if $(SIM),--simulator $(SIM),)
 
 # The integer golden model against onnxruntime running the same network as integer ONNX ops, bit for bit.
-golden-check: build-release $(QUANTIZED)
-	$(PYTHON) tools/golden_ort_check.py --approxrtl $(RELEASE_BIN)/approxrtl --models $(QUANTIZED) --data $(TEST_SUBSET) --work build/golden-ort-check
+golden-check: build-release $(QUANTIZED) $(TORCH_QUANTIZED)
+	$(PYTHON) tools/golden_ort_check.py --approxrtl $(RELEASE_BIN)/approxrtl --models $(QUANTIZED) $(TORCH_QUANTIZED) --data $(TEST_SUBSET) --work build/golden-ort-check
 
 # The main job on the bundled LeNet-5: quantize, compress with SWC (5-bit codes), compile the network for the
 # DianNao-style accelerator (vanilla, and with SWC lanes for the compressed model), simulate both whole-network

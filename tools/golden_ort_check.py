@@ -55,8 +55,12 @@ def build(model):
     w = Writer()
     top = (1 << (model["activation_bits"] - 1)) - 1
     inp = model["input"]
-    # value name -> (onnx tensor, zero point) for uint8 codes
-    values = {inp["name"]: ("pixels", 0)}
+    # value name -> (onnx tensor, zero point) for uint8 codes; the pixels' zero point is the input normalization's
+    zero_points = inp.get("zero_points") or [0]
+    if len(set(zero_points)) > 1:
+        sys.exit("golden-ort-check: one zero point per image only (ONNX's integer ops take a scalar)")
+    values = {inp["name"]: ("pixels", zero_points[0])}
+    exponents = {inp["name"]: inp["exponent"]}
     checked = []
 
     def table(x, pwl):
@@ -129,6 +133,23 @@ def build(model):
             values[layer["name"]] = (w.node("Flatten", [src], axis=1), zp)
         elif kind == "reshape":
             values[layer["name"]] = (w.node("Reshape", [src, w.const([0] + layer["shape"], np.int64)]), zp)
+        elif kind == "add":
+            # Both codes aligned to the finer exponent, summed, rounded half up to the output exponent, saturated.
+            other, other_zp = values[layer["addend"]]
+            ea, eb, eo = layer["input_exponent"], layer["addend_exponent"], layer["output_exponent"]
+            e = min(ea, eb)
+            a = w.node("Sub", [w.node("Cast", [src], to=TensorProto.DOUBLE), w.const(float(zp), np.float64)])
+            b = w.node("Sub", [w.node("Cast", [other], to=TensorProto.DOUBLE), w.const(float(other_zp), np.float64)])
+            x = w.node("Add", [w.node("Mul", [a, w.const(2.0 ** (ea - e), np.float64)]),
+                               w.node("Mul", [b, w.const(2.0 ** (eb - e), np.float64)])])
+            shift = eo - e
+            if shift > 0:
+                x = w.node("Add", [x, w.const(2.0 ** (shift - 1), np.float64)])
+            x = w.node("Floor", [w.node("Mul", [x, w.const(2.0 ** -shift, np.float64)])])
+            low = 0.0 if layer.get("relu") else -top - 1.0
+            x = w.node("Clip", [x, w.const(low, np.float64), w.const(float(top), np.float64)])
+            out = w.node("Cast", [w.node("Add", [x, w.const(128.0, np.float64)])], to=TensorProto.UINT8)
+            values[layer["name"]] = (out, 128)
         else:
             sys.exit(f"golden-ort-check: layer {layer['name']}: kind {kind} unknown")
         out, zp = values[layer["name"]]

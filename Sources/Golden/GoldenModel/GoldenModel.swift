@@ -11,6 +11,8 @@ public final class GoldenModel: Sendable {
     public let model: QuantizedModel
     private let steps: [IntegerLayer]
     private let sources: [Int]
+    /// Per layer, the value an add layer adds (nil for the others).
+    private let addends: [Int?]
     private let sizes: [Int]
     public let classes: Int
     public let inputSize: Int
@@ -20,17 +22,19 @@ public final class GoldenModel: Sendable {
         self.model = model
         var shapes = [model.input.name: model.input.shape]
         var index = [model.input.name: 0]
-        var steps: [IntegerLayer] = [], sources: [Int] = []
+        var steps: [IntegerLayer] = [], sources: [Int] = [], addends: [Int?] = []
         var sizes = [model.input.shape.reduce(1, *)]
         for layer in model.layers {
             steps.append(IntegerLayer(layer, input: shapes[layer.input]!, activationBits: model.activationBits))
             sources.append(index[layer.input]!)
+            addends.append(layer.addend.flatMap { index[$0] })
             shapes[layer.name] = layer.shape
             index[layer.name] = sizes.count
             sizes.append(layer.shape.reduce(1, *))
         }
         self.steps = steps
         self.sources = sources
+        self.addends = addends
         self.sizes = sizes
         classes = sizes.last!
         inputSize = sizes[0]
@@ -74,7 +78,9 @@ public final class GoldenModel: Sendable {
             for i in 0..<sizes[0] { values[0][i] = model.input.code(input.base[sample * sizes[0] + i], at: i) }
             for (position, step) in steps.enumerated() {
                 let source = values[sources[position]]
-                step.run(source, into: &values[position + 1], scratch: &scratch)
+                step.run(
+                    source, into: &values[position + 1], scratch: &scratch,
+                    addend: addends[position].map { values[$0] } ?? [])
                 if !output.layers.isEmpty {
                     let size = sizes[position + 1]
                     for i in 0..<size { output.layers[position][sample * size + i] = values[position + 1][i] }

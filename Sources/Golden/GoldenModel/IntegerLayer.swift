@@ -100,8 +100,15 @@ struct IntegerLayer: Sendable {
         }
     }
 
-    func run(_ x: [Int], into y: inout [Int], scratch: inout Scratch) {
+    /// `addend`: the second value an add layer reads (empty for the others).
+    func run(_ x: [Int], into y: inout [Int], scratch: inout Scratch, addend: [Int] = []) {
         switch kind {
+        case .add:
+            let (ea, eb, eo) = (layer.inputExponent, layer.addendExponent ?? 0, layer.outputExponent)
+            for i in x.indices {
+                y[i] = FixedPoint.add(
+                    x[i], exponent: ea, addend[i], exponent: eb, outputExponent: eo, relu: relu, bits: bits)
+            }
         case .conv2d:
             if narrow {
                 conv(x, into: &y, weights: weights32, column: &scratch.column32)

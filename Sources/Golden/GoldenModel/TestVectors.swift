@@ -48,9 +48,9 @@ public struct TestVectors {
         files[input.file] = TestVectors.hex(pixels.map(Int.init), bits: 8)
         var layers: [Entry] = []
         for (layer, values) in zip(model.layers, outcome.layers) {
-            let bits =
-                (layer.logits ?? false)
-                ? FixedPoint.width(low: layer.outputLow, high: layer.outputHigh) : model.activationBits
+            // The logits are as wide as their range; a flatten or pool of the image carries pixel codes (9 bits).
+            let width = FixedPoint.width(low: layer.outputLow, high: layer.outputHigh)
+            let bits = (layer.logits ?? false) ? width : max(model.activationBits, width)
             let e = entry(
                 layer.name, file: "layer_\(layers.count)_\(layer.name).hex", bits: bits, signed: true,
                 shape: layer.shape,

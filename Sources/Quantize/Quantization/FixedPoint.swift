@@ -22,6 +22,15 @@ public enum FixedPoint {
         return min(max(y, -top - 1), top)
     }
 
+    /// The residual add (docs/arithmetic.md section 4): both codes aligned to the finer exponent by left shifts,
+    /// summed exactly, then requantized to `outputExponent` as a layer's accumulator is.
+    public static func add(
+        _ a: Int, exponent ea: Int, _ b: Int, exponent eb: Int, outputExponent eo: Int, relu: Bool, bits: Int
+    ) -> Int {
+        let e = min(ea, eb)
+        return requantize((a << (ea - e)) + (b << (eb - e)), shift: eo - e, relu: relu, bits: bits)
+    }
+
     /// The smallest exponent e with `magnitude / 2^e <= limit` (0 for a zero magnitude).
     public static func exponent(forMagnitude magnitude: Double, limit: Int) -> Int {
         guard magnitude > 0, magnitude.isFinite else { return 0 }

@@ -65,10 +65,23 @@ struct LayerQuantizer {
                 low: source.low, high: source.high, bits: options.activationBits)
             produced = Value(
                 name: node.name, exponent: exponent, low: layer.outputLow, high: layer.outputHigh, image: nil)
+        case .averagePool(let pool)
+        where try Quantizer.averageForm(node, pool: pool, input: graph.nodes[node.inputs[0]].shape) == .convolution:
+            let channels = graph.nodes[node.inputs[0]].shape[0]
+            let conv = Quantizer.averagingConvolution(pool, channels: channels)
+            try weighted(node, as: .conv2d(conv), step: step, source: source, into: &layer)
+            produced = Value(
+                name: node.name, exponent: layer.outputExponent, low: layer.outputLow, high: layer.outputHigh,
+                image: nil)
         case .maxPool(let pool), .averagePool(let pool):
             try pooling(node, pool: pool, into: &layer)
         case .flatten:
             layer.kind = .flatten
+        case .add:
+            try residual(node, step: step, source: source, into: &layer)
+            produced = Value(
+                name: node.name, exponent: layer.outputExponent, low: layer.outputLow, high: layer.outputHigh,
+                image: nil)
         case .reshape:
             layer.kind = .reshape
         default:
@@ -104,15 +117,19 @@ struct LayerQuantizer {
 
     /// A convolution or dense layer: weight and bias codes, the output exponent (and the fused activation's table),
     /// then the shifts and accumulator width (`settle`).
-    func weighted(_ node: Node, step: Plan.Step, source: Value, into layer: inout QuantizedModel.Layer) throws {
+    /// `op` stands in for the node's own (an average pool running as a convolution).
+    func weighted(
+        _ node: Node, as op: Op? = nil, step: Plan.Step, source: Value, into layer: inout QuantizedModel.Layer
+    ) throws {
         let (weight, bias, shape): ([Float], [Float], [Int])
-        if case .conv2d(let conv) = node.op {
+        let op = op ?? node.op
+        if case .conv2d(let conv) = op {
             (weight, bias, shape) = (conv.weight.data, conv.bias, conv.weight.shape)
             layer.kind = .conv2d
             layer.kernel = [conv.kernelH, conv.kernelW]
             layer.stride = [conv.strideH, conv.strideW]
             layer.pads = [conv.padding.top, conv.padding.left, conv.padding.bottom, conv.padding.right]
-        } else if case .dense(let dense) = node.op {
+        } else if case .dense(let dense) = op {
             (weight, bias, shape) = (dense.weight.data, dense.bias, dense.weight.shape)
             layer.kind = .dense
         } else {
@@ -167,6 +184,25 @@ struct LayerQuantizer {
         return (codes, exponents)
     }
 
+    /// A residual add: the second value's name and exponent; the output exponent from calibration.
+    func residual(_ node: Node, step: Plan.Step, source: Value, into layer: inout QuantizedModel.Layer) throws {
+        guard let addend = values[node.inputs[1]] else {
+            throw QuantizationError(layer: node.name, "reads a value the quantizer did not produce")
+        }
+        guard source.image == nil, addend.image == nil else {
+            throw QuantizationError(layer: node.name, "an Add of the image itself has no integer form")
+        }
+        guard graph.nodes[node.inputs[0]].shape == graph.nodes[node.inputs[1]].shape else {
+            throw QuantizationError(layer: node.name, "adds values of different shapes (broadcasting is not supported)")
+        }
+        layer.kind = .add
+        layer.addend = addend.name
+        layer.addendExponent = addend.exponent
+        layer.relu = step.relu
+        layer.outputExponent = FixedPoint.exponent(forMagnitude: Double(peaks[step.output] ?? 0), limit: top)
+        (layer.outputLow, layer.outputHigh) = (step.relu ? 0 : -top - 1, top)
+    }
+
     /// Max and average pooling: the window as it is; average pooling only where it is exact.
     func pooling(_ node: Node, pool: Pool2D, into layer: inout QuantizedModel.Layer) throws {
         var isAverage = false
@@ -182,6 +218,6 @@ struct LayerQuantizer {
         else {
             throw QuantizationError(layer: node.name, "ceil-mode pooling is not in the integer model")
         }
-        if isAverage { try Quantizer.checkExactAverage(node, pool: pool, input: inShape) }
+        if isAverage { _ = try Quantizer.averageForm(node, pool: pool, input: inShape) }
     }
 }

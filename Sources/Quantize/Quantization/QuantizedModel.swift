@@ -71,6 +71,8 @@ public struct QuantizedModel: Codable, Equatable, Sendable {
 
     public enum Kind: String, Codable, Sendable, CaseIterable {
         case conv2d, dense, maxPool = "max_pool", averagePool = "average_pool", relu, activation, flatten, reshape
+        /// The sum of two activations (a residual connection): `input` plus `addend`, docs/arithmetic.md section 4.
+        case add
     }
 
     public struct Layer: Codable, Equatable, Sendable {
@@ -103,6 +105,9 @@ public struct QuantizedModel: Codable, Equatable, Sendable {
         public var shifts: [Int]? = nil
         /// ReLU fused into this layer (applied after rounding, before saturation).
         public var relu: Bool? = nil
+        /// An add layer: the second value it reads (a layer or the input) and that value's exponent.
+        public var addend: String? = nil
+        public var addendExponent: Int? = nil
         /// A piecewise-linear activation (docs/arithmetic.md section 10): fused into a convolution or dense layer,
         /// whose shifts then lead to the table's input exponent, or the whole of an `activation` layer.
         public var activation: PiecewiseLinear? = nil

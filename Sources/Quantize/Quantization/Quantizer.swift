@@ -76,21 +76,38 @@ public enum Quantizer {
         return model
     }
 
-    /// Average pooling is exact only when every window divides by the same power of two.
-    static func checkExactAverage(_ node: Node, pool: Pool2D, input: [Int]) throws {
+    /// How an average pool runs in the integer model: a rounded shift when every window counts the same
+    /// power-of-two number of cells; a convolution with `1 / area` on the channel diagonal (quantized like any
+    /// convolution) when every window counts the same number of cells; refused otherwise (windows of different
+    /// sizes: padding not counted, or a ceil-mode overhang).
+    enum AverageForm { case shift, convolution }
+
+    static func averageForm(_ node: Node, pool: Pool2D, input: [Int]) throws -> AverageForm {
         let p = pool.padding
         let padded = p.top + p.left + p.bottom + p.right > 0
         let floorH = (input[1] + p.top + p.bottom - pool.kernelH) / pool.strideH + 1
         let floorW = (input[2] + p.left + p.right - pool.kernelW) / pool.strideW + 1
-        let area = pool.kernelH * pool.kernelW
-        guard (!padded || pool.countIncludePad), node.shape[1] == floorH, node.shape[2] == floorW,
-            area & (area - 1) == 0
-        else {
+        guard !padded || pool.countIncludePad, node.shape[1] == floorH, node.shape[2] == floorW else {
             throw QuantizationError(
                 layer: node.name,
-                "average pooling is exact only with a power-of-two window (\(pool.kernelH)x\(pool.kernelW) here), no ceil-mode overhang, and padding counted in the divisor"
+                "average pooling needs every window to count the same cells: no ceil-mode overhang, and padding counted in the divisor"
             )
         }
+        let area = pool.kernelH * pool.kernelW
+        return area & (area - 1) == 0 ? .shift : .convolution
+    }
+
+    /// The convolution that averages each channel over `pool`'s window: weight 1 / area from a channel to itself.
+    static func averagingConvolution(_ pool: Pool2D, channels: Int) -> Conv2D {
+        let taps = pool.kernelH * pool.kernelW
+        var weight = [Float](repeating: 0, count: channels * channels * taps)
+        for c in 0..<channels {
+            for t in 0..<taps { weight[(c * channels + c) * taps + t] = 1 / Float(taps) }
+        }
+        return Conv2D(
+            weight: Tensor(shape: [channels, channels, pool.kernelH, pool.kernelW], data: weight),
+            bias: [Float](repeating: 0, count: channels), strideH: pool.strideH, strideW: pool.strideW,
+            padding: pool.padding)
     }
 
     /// Largest |value| of each node over the calibration images, from the float model.
@@ -170,7 +187,10 @@ struct Plan {
                 throw QuantizationError(
                     layer: node.name, "constant operands have no integer form; fold them into a Conv or Dense bias")
             }
-            if node.inputs.count != 1 {
+            let sum =
+                node.op == .add
+                && !node.inputs.contains { if case .constant = graph.nodes[$0].op { true } else { false } }
+            if node.inputs.count != 1 && !sum {
                 throw QuantizationError(
                     layer: node.name,
                     "\(node.op.name) with \(node.inputs.count) inputs is not supported by the integer model")
@@ -203,6 +223,19 @@ struct Plan {
                 }
             case .activation:
                 calibrated.append(index)
+            case .add:
+                // A residual sum: a ReLU after it is fused, and its output has an exponent of its own.
+                if consumers[index].count == 1, index != output, graph.nodes[consumers[index][0]].op == .relu {
+                    (step.relu, step.output) = (true, consumers[index][0])
+                    fused.insert(step.output)
+                }
+                calibrated.append(step.output)
+            case .averagePool(let pool):
+                // An average pool that runs as a convolution has an output exponent of its own.
+                if try Quantizer.averageForm(node, pool: pool, input: graph.nodes[node.inputs[0]].shape) == .convolution
+                {
+                    calibrated.append(index)
+                }
             default:
                 break
             }

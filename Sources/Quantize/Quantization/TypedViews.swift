@@ -31,6 +31,8 @@ extension QuantizedModel.Layer {
         case maxPool(Window), averagePool(Window)
         case activation(PiecewiseLinear)
         case relu, flatten, reshape
+        /// A residual add: the addend's name and exponent.
+        case add(addend: String, exponent: Int)
     }
 
     public func window() throws -> Window {
@@ -69,6 +71,11 @@ extension QuantizedModel.Layer {
         case .relu: return .relu
         case .flatten: return .flatten
         case .reshape: return .reshape
+        case .add:
+            guard let addend, let addendExponent else {
+                throw QuantizationError(layer: name, "an add layer needs addend and addend_exponent")
+            }
+            return .add(addend: addend, exponent: addendExponent)
         }
     }
 }

@@ -25,7 +25,10 @@ extension QuantizedModel {
             if layer.activation != nil, ![.conv2d, .dense, .activation].contains(layer.kind) {
                 throw fail("only convolution, dense and activation layers carry an activation table")
             }
-            let expected = try expectedShape(layer, source: source, fail: fail)
+            let expected =
+                layer.kind == .add
+                ? try validateAdd(layer, source: source, addend: layer.addend.flatMap { known[$0] }, fail: fail)
+                : try expectedShape(layer, source: source, fail: fail)
             guard layer.shape == expected else { throw fail("shape \(layer.shape) should be \(expected)") }
             guard layer.outputLow <= layer.outputHigh else { throw fail("output_low exceeds output_high") }
             known[layer.name] = (layer.shape, layer.outputExponent, layer.outputLow, layer.outputHigh)
@@ -103,6 +106,8 @@ extension QuantizedModel {
             }
             try check(table, input: (source.low, source.high), layer: layer, fail: fail)
             expected = source.shape
+        case .add:
+            throw fail("an add layer is checked with its addend")
         case .relu, .flatten, .reshape:
             guard layer.outputExponent == layer.inputExponent else {
                 throw fail("\(layer.kind.rawValue) keeps the exponent")
@@ -114,6 +119,33 @@ extension QuantizedModel {
             }
         }
         return expected
+    }
+
+    /// A residual add: its addend is an earlier value of the same shape and stated exponent; the exponents are close
+    /// enough that aligning them cannot overflow (arithmetic.md section 4).
+    private func validateAdd(_ layer: Layer, source: Known, addend: Known?, fail: (String) -> QuantizationError) throws
+        -> [Int]
+    {
+        guard let name = layer.addend, let addend else {
+            throw fail("reads the addend '\(layer.addend ?? "")', which no earlier layer produces")
+        }
+        guard addend.shape == source.shape else {
+            throw fail("adds '\(name)' of shape \(addend.shape) to '\(layer.input)' of shape \(source.shape)")
+        }
+        guard layer.addendExponent == addend.exponent else {
+            throw fail(
+                "addend_exponent \(layer.addendExponent.map(String.init) ?? "missing") differs from the exponent \(addend.exponent) of '\(name)'"
+            )
+        }
+        let exponents = [layer.inputExponent, addend.exponent, layer.outputExponent]
+        guard exponents.max()! - exponents.min()! <= 24 else {
+            throw fail("the exponents \(exponents) of the add lie more than 24 apart")
+        }
+        let top = (1 << (activationBits - 1)) - 1
+        guard layer.outputLow == ((layer.relu ?? false) ? 0 : -top - 1), layer.outputHigh == top else {
+            throw fail("an add's output range is the code range (from 0 with its ReLU)")
+        }
+        return source.shape
     }
 
     /// A convolution or dense layer: its numbers, geometry and accumulator width; the shape it produces.

@@ -21,7 +21,13 @@ enum SlowReference {
 
     /// Every layer's output codes, in model order.
     static func runLayers(_ model: QuantizedModel, pixels: [UInt8]) -> [[Int]] {
-        var values: [String: [Int]] = [model.input.name: pixels.map { Int($0) }]
+        // Section 2: a pixel less its channel's zero point.
+        let planeSize = model.input.shape[1] * model.input.shape[2]
+        let zeroPoints = model.input.zeroPoints ?? [Int](repeating: 0, count: model.input.shape[0])
+        var values: [String: [Int]] = [
+            model.input.name: pixels.enumerated().map { Int($1) - zeroPoints[$0 / planeSize] }
+        ]
+        var exponents: [String: Int] = [model.input.name: model.input.exponent]
         var shapes: [String: [Int]] = [model.input.name: model.input.shape]
         let top = (1 << (model.activationBits - 1)) - 1
         for layer in model.layers {
@@ -110,8 +116,20 @@ enum SlowReference {
                 y = x.map { activate($0, layer.activation!, top: top) }
             case .flatten, .reshape:
                 y = x
+            case .add:
+                // Section 4: scale both to the finer exponent, sum, then round half up to the output exponent.
+                let b = values[layer.addend!]!
+                let (ea, eb) = (layer.inputExponent, exponents[layer.addend!]!)
+                let e = min(ea, eb), s = layer.outputExponent - e
+                for i in y.indices {
+                    let sum = x[i] * (1 << (ea - e)) + b[i] * (1 << (eb - e))
+                    var out = s > 0 ? floorShift(sum + (1 << (s - 1)), s) : sum * (1 << -s)
+                    if layer.relu ?? false { out = max(out, 0) }
+                    y[i] = min(max(out, -top - 1), top)
+                }
             }
             values[layer.name] = y
+            exponents[layer.name] = layer.outputExponent
             shapes[layer.name] = layer.shape
         }
         return model.layers.map { values[$0.name]! }

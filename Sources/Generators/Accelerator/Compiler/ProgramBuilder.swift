@@ -75,6 +75,10 @@ struct ProgramBuilder {
             throw fail(
                 "an activation (\(layer.activation?.function ?? "?")) that is not fused into a convolution or dense layer is not supported; NFU-3's table maps a weighted layer's outputs"
             )
+        case .add:
+            throw fail(
+                "a residual Add of '\(layer.input)' and '\(layer.addend ?? "?")' does not run on the accelerator: its two activation buffers alternate between layers and a skip connection needs a third that keeps the block's input; the golden model (eval, vectors) runs it, and a network without skip connections compiles"
+            )
         case .conv2d, .dense:
             try addWeighted(layer, source: source, last: last)
         case .maxPool, .averagePool:
