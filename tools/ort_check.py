@@ -5,7 +5,8 @@ Each fixture covers a mix of what the importer must get right: strides, explicit
 Gemm with transB/alpha/beta, MatMul + Add, Reshape (also to a shape computed from the dynamic batch), Dropout,
 residual Add, GlobalAveragePool and ReduceMean/ReduceMax over H and W, Softmax under the opset 11 and opset 13
 semantics, and Sigmoid, Tanh, LeakyRelu, HardSigmoid, Clip (bounds as inputs and, before opset 11, as attributes)
-and HardSwish (also as x * HardSigmoid(x)), an input normalization as Sub, Div and Mul by per-channel constants;
+and HardSwish (also as x * HardSigmoid(x)), an input normalization as Sub, Div and Mul by per-channel constants,
+depthwise and grouped convolutions;
 one is saved again with its weights in an external data file. The same random batch goes through
 onnxruntime and `approxrtl run`.
 
@@ -199,6 +200,21 @@ def normalized_opset13():
     return b.model("normalized_opset13", [3, 6, 6], 5, 13)
 
 
+def depthwise_opset13():
+    """A depthwise-separable block as MobileNet writes it: a 3x3 depthwise Conv (group = channels), a 1x1 pointwise
+    Conv, and a grouped 3x3 Conv of two groups."""
+    b = Builder(10)
+    x = b.node("Conv", ["x", b.param("c1_w", [8, 1, 3, 3]), b.param("c1_b", [8])], "c1", pads=[1, 1, 1, 1])
+    x = b.node("Relu", [x], "r1")
+    x = b.node("Conv", [x, b.param("dw_w", [8, 1, 3, 3]), b.param("dw_b", [8])], "dw", pads=[1, 1, 1, 1], group=8)
+    x = b.node("Relu", [x], "r2")
+    x = b.node("Conv", [x, b.param("pw_w", [12, 8, 1, 1]), b.param("pw_b", [12])], "pw")
+    x = b.node("Conv", [x, b.param("g_w", [6, 6, 3, 3], 0.2)], "grouped", strides=[2, 2], pads=[1, 1, 1, 1], group=2)
+    x = b.node("Flatten", [x], "f")
+    x = b.node("Gemm", [x, b.param("fc_w", [5, 6 * 4 * 4], 0.2)], "fc", transB=1)
+    return b.model("depthwise_opset13", [1, 8, 8], 5, 13)
+
+
 def clip_opset10():
     """Clip with its bounds as attributes (before opset 11)."""
     b = Builder(5)
@@ -243,7 +259,7 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     passed = failed = 0
     for make in (cnn_opset13, cnn_opset11, residual_opset9, dynamic_view_opset13, reduce_opset18, activations_opset13,
-                 hardswish_opset14, normalized_opset13, clip_opset10):
+                 hardswish_opset14, normalized_opset13, depthwise_opset13, clip_opset10):
         model = make()
         name = model.graph.name
         path = os.path.join(args.work, name + ".onnx")

@@ -114,18 +114,16 @@ extension ImportContext {
         x: String, w: String, b: String?
     ) throws {
         let xi = try nodeIndex(x, "X", ref)
-        let weight = try floatTensor(w, "W", ref)
+        var weight = try floatTensor(w, "W", ref)
         guard weight.rank == 4 else {
             throw ImportError.unsupported(node: ref, "only 2-D convolution is supported (weight rank \(weight.rank))")
-        }
-        let group = try attributes.int("group", default: 1)
-        guard group == 1 else {
-            throw ImportError.unsupported(node: ref, "grouped convolution (group=\(group)) is not supported")
         }
         let xShape = builder.nodes[xi].shape
         guard xShape.count == 3 else {
             throw ImportError.unsupported(node: ref, "expects an NCHW input, got \(describe(xShape))")
         }
+        let group = try attributes.int("group", default: 1)
+        if group != 1 { weight = try ungrouped(weight, groups: group, inputChannels: xShape[0], ref) }
         if let kernel = try attributes.ints("kernel_shape"), kernel != [weight.shape[2], weight.shape[3]] {
             throw ImportError.malformed(
                 node: ref, "kernel_shape \(kernel) disagrees with the weight shape \(weight.shape)")
@@ -145,6 +143,29 @@ extension ImportContext {
         let conv = Conv2D(
             weight: weight, bias: bias, strideH: window.strides[0], strideW: window.strides[1], padding: window.padding)
         try add(node, ref, .conv2d(conv), inputs: [xi])
+    }
+
+    /// A grouped (or depthwise) convolution's weights [M, C / g, kH, kW] as a full convolution's [M, C, kH, kW]:
+    /// output channel m of group m / (M / g) keeps its weights on that group's input channels, zeros elsewhere.
+    private func ungrouped(_ weight: Tensor, groups: Int, inputChannels: Int, _ ref: NodeRef) throws -> Tensor {
+        let (m, perGroup, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
+        guard groups > 0, inputChannels % groups == 0, m % groups == 0, perGroup == inputChannels / groups else {
+            throw ImportError.malformed(
+                node: ref,
+                "group \(groups) does not divide \(inputChannels) input and \(m) output channels into weight groups of \(perGroup)"
+            )
+        }
+        let taps = kh * kw, outPerGroup = m / groups
+        var data = [Float](repeating: 0, count: m * inputChannels * taps)
+        for o in 0..<m {
+            let first = (o / outPerGroup) * perGroup
+            for c in 0..<perGroup {
+                for t in 0..<taps {
+                    data[(o * inputChannels + first + c) * taps + t] = weight.data[(o * perGroup + c) * taps + t]
+                }
+            }
+        }
+        return Tensor(shape: [m, inputChannels, kh, kw], data: data)
     }
 
     private mutating func importPool(

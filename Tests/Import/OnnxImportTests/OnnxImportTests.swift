@@ -157,13 +157,22 @@ final class OnnxImportTests: XCTestCase {
         assertImportError(f, kind: .unsupported, contains: ["input 'x'", "INT8"])
     }
 
-    func testGroupedConvAndInconsistentDeclaredShape() {
+    func testGroupedConvAndInconsistentDeclaredShape() throws {
+        // A grouped convolution becomes a full one: each output channel's weights on its group's input channels.
         var f = OnnxModelFactory()
-        f.input("x", [.param("N"), .value(2), .value(5), .value(5)])
-        f.initializer("w", [2, 1, 3, 3], [Float](repeating: 0.1, count: 18))
-        f.node("Conv", ["x", "w"], ["y"], name: "dw", ["group": .int(2)])
+        f.input("x", [.param("N"), .value(4), .value(5), .value(5)])
+        f.initializer("w", [2, 2, 1, 1], [1, 2, 3, 4])
+        f.node("Conv", ["x", "w"], ["y"], name: "grouped", ["group": .int(2)])
         f.output("y")
-        assertImportError(f, kind: .unsupported, contains: ["node 'dw' (Conv)", "group=2"])
+        guard case .conv2d(let conv) = try importing(f).graph.nodes[1].op else { return XCTFail() }
+        XCTAssertEqual(conv.weight.shape, [2, 4, 1, 1])
+        XCTAssertEqual(conv.weight.data, [1, 2, 0, 0, 0, 0, 3, 4])
+        var bad = OnnxModelFactory()
+        bad.input("x", [.param("N"), .value(3), .value(5), .value(5)])
+        bad.initializer("w", [2, 1, 3, 3], [Float](repeating: 0.1, count: 18))
+        bad.node("Conv", ["x", "w"], ["y"], name: "dw", ["group": .int(2)])
+        bad.output("y")
+        assertImportError(bad, kind: .malformed, contains: ["node 'dw' (Conv)", "group 2 does not divide 3 input"])
 
         var g = OnnxModelFactory()
         g.input("x", [.param("N"), .value(1), .value(5), .value(5)])
