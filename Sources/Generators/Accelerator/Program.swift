@@ -55,6 +55,8 @@ public struct Instruction: Equatable, Sendable, Codable {
 
     /// Bits of the encoding.
     public static let bits = 384
+    /// The largest kernel height or width the 4-bit fields hold.
+    public static let kernelLimit = 15
 
     /// Bit position and width of every field, in the order of the encoding.
     static let fields: [(name: String, lsb: Int, bits: Int)] = [

@@ -280,9 +280,10 @@ final class AcceleratorSimulationTests: XCTestCase {
         XCTAssertEqual(mappings.count, 2, "one pixel per word and patches of several rows")
     }
 
-    /// A dense layer over a map wider than the instruction's 4-bit kernel fields (an MLP on a 20 x 20 image): its
-    /// 400 input words are walked as a window the fields hold, on the MAC array and on the reuse lanes (M1).
-    func testDenseOverAWideMapIsRefoldedAndRunsBitExact() throws {
+    /// A dense layer over the image (an MLP on a 20 x 20 image): on one pixel per word its 400 input words exceed the
+    /// instruction's 4-bit kernel fields and are walked as a window the fields hold; on patches of the image (a
+    /// word per 2 x 2 pixels at Tn = 4) it takes a quarter of the steps. On the MAC array and on the reuse lanes (M1).
+    func testDenseOverTheImageRunsRefoldedOrOnPatchesBitExact() throws {
         let graph = try RandomNetworks.mlp(input: [1, 20, 20], classes: 5, seed: 3)
         let model = try Quantizer.quantize(
             graph, calibration: RandomNetworks.images(20, shape: [1, 20, 20], seed: 3), source: "mlp")
@@ -290,18 +291,24 @@ final class AcceleratorSimulationTests: XCTestCase {
         var options = SortedWeightOptions()
         options.segments = 4
         let compressed = try ModelCompressor.compress(model, method: .sortedWeights(options), maxAccumulatorBits: 40)
-        for (label, quantized, config) in [
-            ("MAC array", model, AcceleratorConfig(tn: 4)),
-            ("reuse lanes", compressed, AcceleratorConfig(tn: 4, reuse: true)),
-        ] {
-            let fc1 = try XCTUnwrap(NetworkCompiler.compile(quantized, config: config).program.first)
-            XCTAssertEqual(fc1.layer, "fc1")
-            XCTAssertLessThanOrEqual(max(fc1.kernelHeight, fc1.kernelWidth), 15, label)
-            XCTAssertEqual(fc1.inputHeight * fc1.inputWidth * fc1.inputTiles, 400, "every input word once, \(label)")
-            try Self.simulate(
-                try AcceleratorDesign.generate(
-                    model: quantized, modelName: "mlp.q.json", config: config, pixels: pixels, labels: [0, 1, 2],
-                    count: 3, debugLayers: true), "MLP on the \(label)")
+        for mapping in [AcceleratorConfig.FirstLayerMapping.channels, .patches] {
+            for (label, quantized, reuse) in [("MAC array", model, false), ("reuse lanes", compressed, true)] {
+                let config = AcceleratorConfig(tn: 4, reuse: reuse, firstLayer: mapping)
+                let network = try NetworkCompiler.compile(quantized, config: config)
+                let fc1 = try XCTUnwrap(network.program.first)
+                XCTAssertEqual(fc1.layer, "fc1")
+                XCTAssertLessThanOrEqual(max(fc1.kernelHeight, fc1.kernelWidth), Instruction.kernelLimit, label)
+                if mapping == .channels {
+                    XCTAssertEqual(fc1.inputHeight * fc1.inputWidth * fc1.inputTiles, 400, "every pixel once, \(label)")
+                } else {
+                    XCTAssertEqual([network.loader.rows, network.loader.columns], [2, 2], label)
+                    XCTAssertEqual([fc1.kernelHeight, fc1.kernelWidth], [10, 10], "a step per patch, \(label)")
+                }
+                try Self.simulate(
+                    try AcceleratorDesign.generate(
+                        model: quantized, modelName: "mlp.q.json", config: config, pixels: pixels, labels: [0, 1, 2],
+                        count: 3, debugLayers: true), "MLP on the \(label), \(mapping)")
+            }
         }
     }
 

@@ -48,6 +48,25 @@ public struct ImageLoader: Sendable, Equatable {
         return 2 * channels <= config.tn && pool.kernelHeight % 2 == 0 ? 2 : 1
     }
 
+    /// A dense layer that reads the one-channel image through flattens only, as the convolution whose kernel is the
+    /// whole image (what its weights are), or nil.
+    static func denseWindow(_ model: QuantizedModel) -> QuantizedModel.Layer? {
+        var reads = model.input.name
+        for layer in model.layers {
+            if (layer.kind == .flatten || layer.kind == .reshape) && layer.input == reads {
+                reads = layer.name
+                continue
+            }
+            guard layer.kind == .dense, layer.input == reads, reads != model.input.name, model.input.shape[0] == 1
+            else { return nil }
+            var window = layer
+            (window.kernel, window.stride, window.pads) = (Array(model.input.shape[1...2]), [1, 1], [0, 0, 0, 0])
+            window.shape = [layer.shape[0], 1, 1]
+            return window
+        }
+        return nil
+    }
+
     /// Steps per output tile over a window of `height x width` taps.
     public func steps(height: Int, width: Int) -> Int {
         ((height + rows - 1) / rows) * ((width + columns - 1) / columns)
@@ -56,16 +75,20 @@ public struct ImageLoader: Sendable, Equatable {
     /// The patch that fits `tn` lanes and covers `layer`'s kernel (a convolution on an `height x width` image) in the
     /// fewest steps (ties: the fewest lanes, then the fewest rows, which load sooner); nil when no patch beats one
     /// pixel per word. With `pixelRows` output pixels per step the patches cover their windows' union.
-    static func best(for layer: QuantizedModel.Layer, height: Int, width: Int, tn: Int, pixelRows: Int = 1) throws
-        -> ImageLoader?
-    {
+    /// `maxSteps`: the most steps a patch may take down or across the kernel (the instruction's kernel fields).
+    static func best(
+        for layer: QuantizedModel.Layer, height: Int, width: Int, tn: Int, pixelRows: Int = 1, maxSteps: Int = .max
+    ) throws -> ImageLoader? {
         let window = try layer.window()
         let (kh, kw) = (window.kernelHeight + (pixelRows - 1) * window.strideHeight, window.kernelWidth)
         var best: (steps: Int, lanes: Int, rows: Int, columns: Int)?
         for rows in 1...min(kh, tn) {
             // More than one row: the top padding must fit in the patches that start above the image.
             if rows > 1 && window.padTop > rows - 1 { continue }
-            for columns in 1...min(kw, tn / rows) where window.padLeft <= columns - 1 {
+            for columns in 1...min(kw, tn / rows)
+            where window.padLeft <= columns - 1 && (kh + rows - 1) / rows <= maxSteps
+                && (kw + columns - 1) / columns <= maxSteps
+            {
                 let key = (
                     ((kh + rows - 1) / rows) * ((kw + columns - 1) / columns), rows * columns, rows, columns
                 )

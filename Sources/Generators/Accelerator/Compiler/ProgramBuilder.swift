@@ -30,9 +30,15 @@ struct ProgramBuilder {
     init(model: QuantizedModel, config: AcceleratorConfig, units: [any AcceleratorUnit]) {
         self.model = model; self.config = config; self.units = units
         let input = model.input.shape
-        // Patches of a first convolution's kernel on the image, when they save steps.
+        // Patches of a first convolution's kernel on the image, when they save steps; for a dense layer over the
+        // image (an MLP), patches of the whole image when the steps fit the instruction's kernel fields.
         loader = .plain(height: input[1], width: input[2])
-        if config.firstLayer == .patches, let first = model.layers.first, first.kind == .conv2d,
+        if config.firstLayer == .patches, let dense = ImageLoader.denseWindow(model),
+            let patches = try? ImageLoader.best(
+                for: dense, height: input[1], width: input[2], tn: config.tn, maxSteps: Instruction.kernelLimit)
+        {
+            loader = patches
+        } else if config.firstLayer == .patches, let first = model.layers.first, first.kind == .conv2d,
             first.input == model.input.name
         {
             // Pixel lanes when a max pool follows (it folds them), if the patches for their windows' union exist.
@@ -62,9 +68,11 @@ struct ProgramBuilder {
         let fail = { (reason: String) in CompileError(layer: layer.name, "\(layer.kind.rawValue): \(reason)") }
         switch layer.kind {
         case .flatten, .reshape:
-            // The words stay where they are; a dense layer reads the map in the flatten order (channel, y, x).
+            // The words stay where they are; a dense layer reads the map in the flatten order (channel, y, x) (the
+            // image's patches: the image's pixels).
             let channels = source.order.compactMap { $0 }.count
-            guard layer.shape.count == 1, layer.shape[0] == channels * source.height * source.width else {
+            let pixels = source.image ? model.input.shape[1] * model.input.shape[2] : source.height * source.width
+            guard layer.shape.count == 1, layer.shape[0] == channels * pixels else {
                 throw fail("only a flatten to a vector is supported, not shape \(layer.shape)")
             }
             maps[layer.name] = source
@@ -175,10 +183,10 @@ struct ProgramBuilder {
     /// A convolution or dense layer: the units prepare it, the lanes' order is fixed, the units (or the MAC
     /// array) lower its tiles, and the instruction, words and widths are kept.
     mutating func addWeighted(_ layer: QuantizedModel.Layer, source: NetworkCompiler.Map, last: Bool) throws {
-        let patches =
-            layer.input == model.input.name && (loader.rows * loader.columns > 1 || loader.pixelRows > 1)
-            ? loader : nil
-        var lowering = try WeightedLowering(layer, config: config, source: source, patches: patches)
+        let patches = source.image && (loader.rows * loader.columns > 1 || loader.pixelRows > 1) ? loader : nil
+        var lowering = try WeightedLowering(
+            layer, config: config, source: source, patches: patches,
+            image: source.image ? (model.input.shape[1], model.input.shape[2]) : nil)
         if !lowering.features.isEmpty && !config.featureUnit {
             throw lowering.fail("approximated features (M3) need the feature-approximation unit (--extensions feature)")
         }

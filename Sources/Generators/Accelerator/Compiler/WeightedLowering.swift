@@ -45,8 +45,10 @@ struct WeightedLowering {
     var tn: Int { config.tn }
     func fail(_ reason: String) -> CompileError { CompileError(layer: layer.name, "\(layer.kind.rawValue): \(reason)") }
 
+    /// `image`: the image's height and width when the layer reads it (the map's are the loader's stored ones).
     init(
-        _ layer: QuantizedModel.Layer, config: AcceleratorConfig, source: NetworkCompiler.Map, patches: ImageLoader?
+        _ layer: QuantizedModel.Layer, config: AcceleratorConfig, source: NetworkCompiler.Map, patches: ImageLoader?,
+        image: (height: Int, width: Int)? = nil
     ) throws {
         self.layer = layer; self.config = config; self.source = source; self.patches = patches
         numbers = try layer.numbers()
@@ -63,7 +65,9 @@ struct WeightedLowering {
             (kernel, stride) = ((window.kernelHeight, window.kernelWidth), (window.strideHeight, window.strideWidth))
             (pads, output) = ((window.padTop, window.padLeft), (layer.shape[1], layer.shape[2]))
         } else {
-            (kernel, stride, pads, output) = ((source.height, source.width), (1, 1), (0, 0), (1, 1))
+            // A dense layer over the image's patches covers the image, not the stored map.
+            let covered = patches == nil ? (source.height, source.width) : image ?? (source.height, source.width)
+            (kernel, stride, pads, output) = (covered, (1, 1), (0, 0), (1, 1))
         }
     }
 
@@ -75,8 +79,8 @@ struct WeightedLowering {
                 throw fail("weights for \(shape[1]) input channels, the input has \(sourceChannels)")
             }
         } else {
-            guard shape[1] == sourceChannels * source.height * source.width else {
-                throw fail("\(shape[1]) inputs, the map it reads has \(sourceChannels * source.height * source.width)")
+            guard shape[1] == sourceChannels * kernel.height * kernel.width else {
+                throw fail("\(shape[1]) inputs, the map it reads has \(sourceChannels * kernel.height * kernel.width)")
             }
         }
     }
@@ -145,7 +149,8 @@ struct WeightedLowering {
     /// `kernel height x kernel width` window of pixels of `input tiles` words (the most words per pixel that fit
     /// 8 bits). Layers that fit are left as they are.
     mutating func refoldDenseWalk() throws {
-        guard layer.kind == .dense, kernel.height > 15 || kernel.width > 15 else { return }
+        let limit = Instruction.kernelLimit
+        guard layer.kind == .dense, patches == nil, kernel.height > limit || kernel.width > limit else { return }
         guard descriptors.allSatisfy({ $0.kind != .feature && $0.tapY == 0 && $0.tapX == 0 }) else {
             throw fail(
                 "a dense layer over \(kernel.height) x \(kernel.width) pixels cannot take approximated features (M3)")
@@ -154,7 +159,7 @@ struct WeightedLowering {
         let walk = (1...min(255, count)).reversed().lazy.compactMap { tiles -> (Int, Int, Int)? in
             guard count % tiles == 0 else { return nil }
             let pixels = count / tiles
-            return (1...15).first { pixels % $0 == 0 && pixels / $0 <= 15 }.map { ($0, pixels / $0, tiles) }
+            return (1...limit).first { pixels % $0 == 0 && pixels / $0 <= limit }.map { ($0, pixels / $0, tiles) }
         }.first
         guard let (height, width, tiles) = walk else {
             throw fail(
