@@ -29,6 +29,7 @@ module approxrtl_diannao_core #(
   parameter integer ImageWidth = 28,      // pixels per row
   parameter integer ImageHeight = 28,     // rows
   parameter integer PixelZero = 0,        // the pixel that enters as code 0 (an input normalization's zero point)
+  parameter integer Channels = 1,         // channels per pixel (3: RGB), one beat each, pixel by pixel (one per word)
   parameter integer PatchRows = 1,        // image rows per buffer word as loaded
   parameter integer PatchColumns = 1,     // image columns per buffer word (PatchRows x PatchColumns <= Tn)
   parameter integer PatchTop = 0,         // patch rows stored above the image (< PatchRows)
@@ -192,7 +193,9 @@ module approxrtl_diannao_core #(
   // from the line buffer), the column enters the patch, and the patch ending at it is complete.
   wire flushing = col_q >= ImageWidth[8:0] || row_q >= ImageHeight[8:0];
   wire load_step = !ready_q[load_half_q] && (flushing || in_tvalid_i);
-  wire load_done = load_step && col_q == LoadColumns[8:0] - 9'd1 && row_q == LoadRows[8:0] - 9'd1;
+  // With several channels a pixel takes a beat per channel; it moves on (and is written) at its last channel.
+  wire pixel_step;
+  wire load_done = pixel_step && col_q == LoadColumns[8:0] - 9'd1 && row_q == LoadRows[8:0] - 9'd1;
   // Padding and the zeros past the image are code 0 (the normalized zero).
   wire [PixelBits - 1:0] pixel_in;
   generate
@@ -223,7 +226,7 @@ module approxrtl_diannao_core #(
       assign column = {pixel_in, above_masked};
       // The column's rows, less the top one, are the next row's rows above.
       always @(posedge clk_i) begin
-        if (load_step) lines_q[line_addr] <= column[ColumnBits - 1:PixelBits];
+        if (pixel_step) lines_q[line_addr] <= column[ColumnBits - 1:PixelBits];
       end
     end
   endgenerate
@@ -242,17 +245,51 @@ module approxrtl_diannao_core #(
   // outside the stored rows and columns are not written.
   wire signed [31:0] stored_row = $signed({23'd0, row_q}) - (PatchRows - 1) + PatchTop;
   wire signed [31:0] stored_col = $signed({23'd0, col_q}) - (PatchColumns - 1) + PatchLeft;
-  wire load_beat = load_step && stored_row >= 0 && stored_row < StoredRows && stored_col >= 0
+  wire load_beat = pixel_step && stored_row >= 0 && stored_row < StoredRows && stored_col >= 0
                    && stored_col < RowWords;
   wire [ActAddrWidth - 1:0] patch_addr = row_base_q + stored_col[ActAddrWidth - 1:0];
   wire unused_stored_col = ^stored_col[31:ActAddrWidth];
+  // A pixel's channels: the earlier ones kept as they arrive (channel 0 lowest), the last one as it comes.
+  wire [PixelBits * Channels - 1:0] channels_in;
+  generate
+    if (Channels > 1) begin : g_channels
+      localparam integer ChannelBits = $clog2(Channels);
+      reg [ChannelBits - 1:0] channel_q;
+      reg [PixelBits * (Channels - 1) - 1:0] pending_q;
+      wire last_channel = channel_q == Channels[ChannelBits - 1:0] - 1'b1;
+      assign pixel_step = load_step && (flushing || last_channel);
+      assign channels_in = {pixel_in, pending_q};
+      always @(posedge clk_i or negedge rst_n) begin
+        if (!rst_n) channel_q <= {ChannelBits{1'b0}};
+        else if (load_step && !flushing) channel_q <= last_channel ? {ChannelBits{1'b0}} : channel_q + 1'b1;
+      end
+      if (Channels > 2) begin : g_shift_in
+        always @(posedge clk_i) begin
+          if (load_step && !flushing && !last_channel)
+            pending_q <= {pixel_in, pending_q[PixelBits * (Channels - 1) - 1:PixelBits]};
+        end
+      end else begin : g_keep
+        always @(posedge clk_i) begin
+          if (load_step && !flushing && !last_channel) pending_q <= pixel_in;
+        end
+      end
+    end else begin : g_one_channel
+      assign pixel_step = load_step;
+      assign channels_in = pixel_in;
+      wire unused_channels = ^channels_in;  // one channel: the lanes take the patch
+    end
+  endgenerate
   wire [WordWidth - 1:0] pixel_word;
   genvar s;
   generate
     for (s = 0; s < Tn; s = s + 1) begin : g_patch
-      if (s < PatchRows * PatchColumns) begin : g_pixel
-        wire [PixelBits - 1:0] code = patch_next[ColumnBits * (s % PatchColumns) + PixelBits * (s / PatchColumns) +:
-                                                 PixelBits];
+      if (s < PatchRows * PatchColumns * Channels) begin : g_pixel
+        wire [PixelBits - 1:0] code;
+        if (Channels > 1) begin : g_channel
+          assign code = channels_in[PixelBits * s +: PixelBits];
+        end else begin : g_tap
+          assign code = patch_next[ColumnBits * (s % PatchColumns) + PixelBits * (s / PatchColumns) +: PixelBits];
+        end
         // Bytes are zero-extended, codes less a zero point (9 bits) sign-extended; DataWidth >= 9.
         wire signed [DataWidth - 1:0] lane;
         if (PixelZero != 0) begin : g_signed
@@ -478,7 +515,7 @@ module approxrtl_diannao_core #(
       row_base_q <= {ActAddrWidth{1'b0}};
       patch_q <= {(ColumnBits * PatchColumns){1'b0}};
       load_half_q <= 1'b0;
-    end else if (load_step) begin
+    end else if (pixel_step) begin
       if (col_q == LoadColumns[8:0] - 9'd1) begin
         // A new row starts from an empty patch.
         col_q <= 9'd0;

@@ -151,7 +151,9 @@ public struct AcceleratorDesign: Sendable {
                 "`define DEBUG_LAYERS\n`define LAYER_WORDS \(debug.perImage)\n`define WORD_BITS \(config.tn * network.dataWidth)\n"
                 + "`define ACT_ADDR_BITS \(network.addressWidth)\n"
         }
-        files["vectors/images.hex"] = TestVectors.hex(pixels.map(Int.init), bits: 8)
+        // The stream order: a pixel's channels one after another (HWC).
+        files["vectors/images.hex"] = TestVectors.hex(
+            TestVectors.streamOrder(pixels, shape: model.input.shape), bits: 8)
         files["vectors/logits.hex"] = TestVectors.hex(logits, bits: network.logitWidth)
         files["vectors/labels.hex"] = TestVectors.hex(labels, bits: 8)
         let goldenCorrect = (0..<count).filter { s in
@@ -252,6 +254,7 @@ public struct AcceleratorDesign: Sendable {
             ("LogitWidth", n.logitWidth), ("Classes", n.classes),
             ("LogitTiles", (n.classes + n.config.tn - 1) / n.config.tn),
             ("ImageWidth", n.imageWidth), ("ImageHeight", n.imageHeight), ("PixelZero", n.pixelZero),
+            ("Channels", n.loader.channels),
             ("PatchRows", n.loader.rows),
             ("PatchColumns", n.loader.columns), ("PatchTop", n.loader.padTop), ("PatchLeft", n.loader.padLeft),
             ("RowWords", n.loader.rowWords), ("StoredRows", n.loader.storedRows), ("LoadRows", n.loader.loadRows),

@@ -85,7 +85,8 @@ public struct CompiledNetwork: Sendable {
     public var logitLeftShift: Int
     public var logitWidth: Int { accumulatorWidth + logitLeftShift }
     public var classes: Int
-    public var imagePixels: Int { imageWidth * imageHeight }
+    /// Bytes (beats) per image: its pixels times their channels.
+    public var imagePixels: Int { imageWidth * imageHeight * loader.channels }
     public var imageWidth: Int
     public var imageHeight: Int
     /// The pixel the loader turns into code 0 (an input normalization's zero point; 0 without one).

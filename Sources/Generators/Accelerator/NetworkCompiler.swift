@@ -32,8 +32,16 @@ public enum NetworkCompiler {
         let units = AcceleratorUnits.active(config)
         for unit in units { try unit.check(config, model: model) }
         let input = model.input.shape
-        guard input.count == 3, input[0] == 1 else {
-            throw CompileError(layer: model.input.name, "the image loader takes one-channel images, not shape \(input)")
+        guard input.count == 3, input[0] <= tn else {
+            throw CompileError(
+                layer: model.input.name,
+                "the image loader puts a pixel's channels on the lanes: at most Tn, not \(input)")
+        }
+        guard Set(model.input.zeroPoints ?? [0]).count == 1 else {
+            throw CompileError(
+                layer: model.input.name,
+                "the image loader subtracts one zero point from every channel; this normalization gives \(model.input.zeroPoints!)"
+            )
         }
         try model.validate()
         var builder = ProgramBuilder(model: model, config: config, units: units)

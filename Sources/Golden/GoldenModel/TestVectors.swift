@@ -33,6 +33,17 @@ public struct TestVectors {
     /// File name -> contents.
     public private(set) var files: [String: Data] = [:]
 
+    /// The pixels as a stream carries them: per image, pixel by pixel in rows, each pixel's channels in order
+    /// (HWC); the models' [C, H, W] order for one channel.
+    public static func streamOrder(_ pixels: [UInt8], shape: [Int]) -> [Int] {
+        let (c, plane) = (shape[0], shape[1] * shape[2])
+        guard c > 1 else { return pixels.map(Int.init) }
+        return pixels.indices.map { i in
+            let (image, within) = (i / (c * plane), i % (c * plane))
+            return Int(pixels[image * c * plane + (within % c) * plane + within / c])
+        }
+    }
+
     /// Runs the golden model on `pixels` (count images) and records the input, every layer, the logits and labels.
     public init(golden: GoldenModel, modelName: String, dataset: String, pixels: [UInt8], labels: [Int], count: Int) {
         let model = golden.model
@@ -45,7 +56,7 @@ public struct TestVectors {
         let input = entry(
             model.input.name, file: "input.hex", bits: 8, signed: false, shape: model.input.shape,
             exponent: model.input.exponent)
-        files[input.file] = TestVectors.hex(pixels.map(Int.init), bits: 8)
+        files[input.file] = TestVectors.hex(TestVectors.streamOrder(pixels, shape: model.input.shape), bits: 8)
         var layers: [Entry] = []
         for (layer, values) in zip(model.layers, outcome.layers) {
             // The logits are as wide as their range; a flatten or pool of the image carries pixel codes (9 bits).

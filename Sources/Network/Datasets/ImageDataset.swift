@@ -1,23 +1,28 @@
 import Foundation
 
-/// Labelled grayscale images: the pixels as stored (0...255) and one label per image.
+/// Labelled images: the pixels as stored (0...255), each image [channels, rows, cols] (one channel: grayscale), and
+/// one label per image.
 public struct ImageDataset: Sendable {
     public var name: String
     public var count: Int
+    public var channels: Int
     public var rows: Int, cols: Int
     public var pixels: [UInt8]
     public var labels: [Int]
 
-    public init(name: String, rows: Int, cols: Int, pixels: [UInt8], labels: [Int]) {
-        precondition(pixels.count == labels.count * rows * cols)
-        self.name = name; self.rows = rows; self.cols = cols
+    public init(name: String, channels: Int = 1, rows: Int, cols: Int, pixels: [UInt8], labels: [Int]) {
+        precondition(pixels.count == labels.count * channels * rows * cols)
+        self.name = name; self.channels = channels; self.rows = rows; self.cols = cols
         self.pixels = pixels; self.labels = labels
         self.count = labels.count
     }
 
-    /// The float model's input encoding: x = pixel / 255, as [count, 1, rows, cols] (docs/formats.md).
+    /// Pixels per image.
+    public var imageSize: Int { channels * rows * cols }
+
+    /// The float model's input encoding: x = pixel / 255, as [count, channels, rows, cols] (docs/formats.md).
     public func floatImages(_ range: Range<Int>) -> [Float] {
-        let size = rows * cols
+        let size = imageSize
         return pixels[(range.lowerBound * size)..<(range.upperBound * size)].map { Float($0) / 255 }
     }
 
@@ -25,17 +30,18 @@ public struct ImageDataset: Sendable {
     public func prefix(_ limit: Int) -> ImageDataset {
         let n = min(limit, count)
         return ImageDataset(
-            name: name, rows: rows, cols: cols, pixels: Array(pixels[0..<(n * rows * cols)]),
+            name: name, channels: channels, rows: rows, cols: cols, pixels: Array(pixels[0..<(n * imageSize)]),
             labels: Array(labels[0..<n]))
     }
 
     /// The images at `indices`, in that order.
     public func select(_ indices: [Int]) -> ImageDataset {
-        let size = rows * cols
+        let size = imageSize
         var pixels = [UInt8]()
         pixels.reserveCapacity(indices.count * size)
         for i in indices { pixels += self.pixels[(i * size)..<((i + 1) * size)] }
-        return ImageDataset(name: name, rows: rows, cols: cols, pixels: pixels, labels: indices.map { labels[$0] })
+        return ImageDataset(
+            name: name, channels: channels, rows: rows, cols: cols, pixels: pixels, labels: indices.map { labels[$0] })
     }
 
     /// Reads an image IDX file and its label IDX file (each gzipped or not).

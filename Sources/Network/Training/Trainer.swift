@@ -101,11 +101,11 @@ public final class Trainer {
 
     /// Trains on `data` for `options.epochs` epochs, holding out `options.validationCount` images.
     public func fit(_ data: ImageDataset, onEvent: (TrainingEvent) -> Void = { _ in }) throws -> [EpochSummary] {
-        guard data.rows * data.cols == network.inputSize else {
+        guard data.imageSize == network.inputSize else {
             throw GraphError(
                 node: "input", op: "Input",
                 reason:
-                    "the network takes \(network.inputSize) values per sample, the images have \(data.rows * data.cols)"
+                    "the network takes \(network.inputSize) values per sample, the images have \(data.imageSize)"
             )
         }
         guard data.labels.allSatisfy({ (0..<network.classes).contains($0) }) else {
@@ -285,7 +285,7 @@ struct SendablePointer: @unchecked Sendable {
 extension ShardWorkspace {
     /// Loads images (pixel / 255, the float input encoding) and labels.
     func load(_ data: ImageDataset, indices: ArraySlice<Int>) {
-        let size = data.rows * data.cols
+        let size = data.imageSize
         let x = values[inputIndex]
         data.pixels.withUnsafeBufferPointer { pixels in
             for (slot, index) in indices.enumerated() {

@@ -42,7 +42,7 @@ public enum Quantizer {
         }
         let plan = try Plan(graph: graph)
         try checkFinite(graph)
-        guard calibration.count > 0, calibration.rows * calibration.cols == elementCount(graph.nodes[plan.input].shape)
+        guard calibration.count > 0, calibration.imageSize == elementCount(graph.nodes[plan.input].shape)
         else {
             throw QuantizationError(
                 layer: "input", "calibration images do not fit the input \(graph.nodes[plan.input].shape)")
@@ -167,10 +167,10 @@ struct Plan {
             throw QuantizationError(layer: "graph", "the integer model takes one input image and gives one output")
         }
         input = inputs[0]
-        guard graph.nodes[input].shape.count == 3, graph.nodes[input].shape[0] == 1 else {
+        guard graph.nodes[input].shape.count == 3 else {
             throw QuantizationError(
-                layer: graph.nodes[input].name,
-                "the input must be one grayscale image [1, H, W], not \(graph.nodes[input].shape)")
+                layer: graph.nodes[input].name, "the input must be one image [C, H, W], not \(graph.nodes[input].shape)"
+            )
         }
         let consumers = graph.consumers()
         // A ScaleShift that alone reads the image is its normalization: folded into the input's codes.

@@ -12,10 +12,10 @@ enum Accuracy {
     /// Integer top-1 of a quantized or compressed model on the golden model, in batches of 500.
     static func integer(_ model: QuantizedModel, on images: ImageDataset, progress: Progress? = nil) throws -> Double {
         let golden = try GoldenModel(model)
-        guard golden.inputSize == images.rows * images.cols else {
+        guard golden.inputSize == images.imageSize else {
             throw CLIError("the model's input \(model.input.shape) does not take \(images.rows)x\(images.cols) images")
         }
-        let size = images.rows * images.cols
+        let size = images.imageSize
         var correct = 0, done = 0
         while done < images.count {
             let range = done..<min(done + 500, images.count)

@@ -54,7 +54,7 @@ struct Eval: ParsableCommand {
                 )
             }
             let inputShape = graph.nodes[graph.inputs[0]].shape
-            guard elementCount(inputShape) == images.rows * images.cols else {
+            guard elementCount(inputShape) == images.imageSize else {
                 throw CLIError(
                     "\(model): input \(shapeText(inputShape)) does not take \(images.rows)x\(images.cols) images")
             }
@@ -94,7 +94,7 @@ struct Eval: ParsableCommand {
     /// Integer top-1 on the golden model, with the float top-1 of the source model beside it.
     private func evaluateQuantized(_ quantized: QuantizedModel, _ images: ImageDataset) throws {
         let golden = try GoldenModel(quantized)
-        guard golden.inputSize == images.rows * images.cols else {
+        guard golden.inputSize == images.imageSize else {
             throw CLIError(
                 "\(model): input \(quantized.input.shape) does not take \(images.rows)x\(images.cols) images")
         }
@@ -102,7 +102,7 @@ struct Eval: ParsableCommand {
         let start = Date()
         var correct = 0, floatCorrect = 0, done = 0
         var integerSeconds = 0.0
-        let size = images.rows * images.cols
+        let size = images.imageSize
         let float =
             FileManager.default.fileExists(atPath: quantized.source)
             ? FloatExecutor(graph: try quantized.sourceGraph()) : nil

@@ -72,7 +72,7 @@ struct Generate: ParsableCommand {
             let dataset = try FashionMNIST.load(split: .test, directory: data ?? FashionMNIST.defaultDirectory).prefix(
                 images)
             guard dataset.count == images else { throw CLIError("the test split has only \(dataset.count) images") }
-            guard golden.inputSize == dataset.rows * dataset.cols else {
+            guard golden.inputSize == dataset.imageSize else {
                 throw CLIError(
                     "\(model): input \(quantized.input.shape) does not take \(dataset.rows)x\(dataset.cols) images")
             }

@@ -23,7 +23,7 @@ struct Vectors: ParsableCommand {
             let images = try FashionMNIST.load(split: .test, directory: data ?? FashionMNIST.defaultDirectory).prefix(
                 count)
             guard images.count == count else { throw CLIError("the test split has only \(images.count) images") }
-            guard golden.inputSize == images.rows * images.cols else {
+            guard golden.inputSize == images.imageSize else {
                 throw CLIError(
                     "\(model): input \(quantized.input.shape) does not take \(images.rows)x\(images.cols) images")
             }

@@ -312,6 +312,60 @@ final class AcceleratorSimulationTests: XCTestCase {
         }
     }
 
+    /// An RGB CNN on synthetic images: the loader takes a pixel's three channels as three beats and writes them to
+    /// lanes 0 to 2 of the pixel's word; with an input normalization of one mean, less the zero point. Under both
+    /// simulators at Tn = 4 and 8; a normalization with a zero point per channel is refused with the reason.
+    func testRGBImagesLoadAPixelsChannelsOnTheLanesBitExact() throws {
+        var state: UInt64 = 21
+        func values(_ count: Int, _ scale: Float) -> [Float] {
+            (0..<count).map { _ in
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                return (Float(state >> 40) / Float(1 << 24) * 2 - 1) * scale
+            }
+        }
+        var b = GraphBuilder()
+        let x = try b.add("image", .input, inputShape: [3, 10, 10])
+        let padding = Padding2D(top: 1, left: 1, bottom: 1, right: 1)
+        let c1 = try b.add(
+            "conv1", .conv2d(Conv2D(weight: Tensor(shape: [6, 3, 3, 3], data: values(162, 0.8)), padding: padding)),
+            inputs: [x])
+        let p1 = try b.add(
+            "pool1", .maxPool(Pool2D(kernelH: 2, kernelW: 2, strideH: 2, strideW: 2)),
+            inputs: [b.add("relu1", .relu, inputs: [c1])])
+        let c2 = try b.add(
+            "conv2",
+            .conv2d(Conv2D(weight: Tensor(shape: [8, 6, 3, 3], data: values(432, 0.5)), bias: values(8, 0.2))),
+            inputs: [p1])
+        let f = try b.add("flatten", .flatten, inputs: [b.add("relu2", .relu, inputs: [c2])])
+        let d = try b.add(
+            "fc", .dense(Dense(weight: Tensor(shape: [5, 72], data: values(360, 0.3)), bias: values(5, 0.1))),
+            inputs: [f])
+        let graph = try b.build(outputs: [d])
+        let calibration = RandomNetworks.images(20, shape: [3, 10, 10], seed: 5)
+        let pixels = RandomNetworks.images(3, shape: [3, 10, 10], seed: 6).pixels
+        for (mean, std) in [([Float]?.none, [Float]?.none), ([0.3], [0.25])] {
+            let normalized =
+                try mean.map { try graph.normalizingInput(InputNormalization(mean: $0, std: std!)) } ?? graph
+            let model = try Quantizer.quantize(normalized, calibration: calibration, source: "rgb")
+            for tn in [4, 8] {
+                let config = AcceleratorConfig(tn: tn)
+                let network = try NetworkCompiler.compile(model, config: config)
+                XCTAssertEqual(network.loader.channels, 3)
+                XCTAssertEqual(network.loadCycles, 300, "a beat per channel")
+                try Self.simulate(
+                    try AcceleratorDesign.generate(
+                        model: model, modelName: "rgb.q.json", config: config, pixels: pixels, labels: [0, 1, 2],
+                        count: 3, debugLayers: true), "RGB, Tn \(tn), zero point \(model.input.zeroPoints ?? [0])")
+            }
+        }
+        let imagenet = try graph.normalizingInput(
+            InputNormalization(mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225]))
+        let model = try Quantizer.quantize(imagenet, calibration: calibration, source: "rgb")
+        XCTAssertThrowsError(try NetworkCompiler.compile(model, config: AcceleratorConfig(tn: 4))) { error in
+            XCTAssertTrue("\(error)".contains("one zero point from every channel"), "\(error)")
+        }
+    }
+
     /// The loader's patches on random networks whose first convolution has a 3x3 or 5x5 kernel: a patch of
     /// several rows (the loader stores the top padding and the zero rows below the image), one narrower than the
     /// kernel (several steps per kernel row), and pixel lanes (two pixels of a fused max pool's window per step),

@@ -39,16 +39,16 @@ final class GoldenModelTests: XCTestCase {
     }
 
     /// A residual block (an Add of two activations, with and without a ReLU after it, at different exponents) on a
-    /// normalized input (pixels less a zero point), and an average pool over a 3 x 3 window (a convolution in the
-    /// model file): the golden model equals the plain reading.
+    /// normalized input (pixels less a zero point; an RGB one with a zero point per channel), and an average pool
+    /// over a 3 x 3 window (a convolution in the model file): the golden model equals the plain reading.
     func testResidualAddsNormalizedInputsAndOddAveragesEqualTheSlowReference() throws {
-        for (seed, relu) in [(UInt64(1), true), (2, false), (3, true)] {
+        for (seed, relu, channels) in [(UInt64(1), true, 1), (2, false, 1), (3, true, 3)] {
             var random = SeededGenerator(seed: seed)
             func values(_ count: Int, _ scale: Float) -> [Float] {
                 (0..<count).map { _ in (Float(random.next() % 2001) / 1000 - 1) * scale }
             }
             var b = GraphBuilder()
-            let x = try b.add("image", .input, inputShape: [1, 9, 9])
+            let x = try b.add("image", .input, inputShape: [channels, 9, 9])
             func conv(_ name: String, _ shape: [Int], _ scale: Float, _ input: Int) throws -> Int {
                 let weight = Tensor(shape: shape, data: values(shape.reduce(1, *), scale))
                 let padding = Padding2D(top: 1, left: 1, bottom: 1, right: 1)
@@ -56,7 +56,7 @@ final class GoldenModelTests: XCTestCase {
                     name, .conv2d(Conv2D(weight: weight, bias: values(shape[0], 0.3), padding: padding)),
                     inputs: [input])
             }
-            let r1 = try b.add("relu1", .relu, inputs: [conv("conv1", [4, 1, 3, 3], 1, x)])
+            let r1 = try b.add("relu1", .relu, inputs: [conv("conv1", [4, channels, 3, 3], 1, x)])
             let c2 = try conv("conv2", [4, 4, 3, 3], 0.6, r1)
             var sum = try b.add("sum", .add, inputs: [c2, r1])
             if relu { sum = try b.add("relu2", .relu, inputs: [sum]) }
@@ -66,16 +66,19 @@ final class GoldenModelTests: XCTestCase {
             let d = try b.add(
                 "fc", .dense(Dense(weight: Tensor(shape: [5, 36], data: values(180, 0.5)), bias: values(5, 0.1))),
                 inputs: [f])
-            let graph = try b.build(outputs: [d]).normalizingInput(InputNormalization(mean: [0.4], std: [0.3]))
+            let means: [Float] = channels == 1 ? [0.4] : [0.4, 0.5, 0.1]
+            let graph = try b.build(outputs: [d]).normalizingInput(
+                InputNormalization(mean: means, std: channels == 1 ? [0.3] : [0.3, 0.2, 0.25]))
+            let shape = [channels, 9, 9], size = channels * 81
             let model = try Quantizer.quantize(
-                graph, calibration: RandomNetworks.images(20, shape: [1, 9, 9], seed: seed), source: "residual")
+                graph, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "residual")
             XCTAssertEqual(model.layers.map(\.kind), [.conv2d, .conv2d, .add, .conv2d, .flatten, .dense])
-            XCTAssertEqual(model.input.zeroPoints, [102])
+            XCTAssertEqual(model.input.zeroPoints, channels == 1 ? [102] : [102, 128, 26])
             let golden = try GoldenModel(model)
-            let test = RandomNetworks.images(4, shape: [1, 9, 9], seed: seed &+ 50)
+            let test = RandomNetworks.images(4, shape: shape, seed: seed &+ 50)
             let layers = golden.run(pixels: test.pixels, count: test.count, keepLayers: true).layers
             for s in 0..<test.count {
-                let expected = SlowReference.runLayers(model, pixels: Array(test.pixels[(s * 81)..<((s + 1) * 81)]))
+                let expected = SlowReference.runLayers(model, pixels: Array(test.pixels[(s * size)..<((s + 1) * size)]))
                 for (position, layer) in model.layers.enumerated() {
                     let size = layer.shape.reduce(1, *)
                     XCTAssertEqual(

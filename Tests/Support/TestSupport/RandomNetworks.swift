@@ -13,7 +13,8 @@ public enum RandomNetworks {
             return r == 0 ? 255 : r == 1 ? 0 : UInt8(random.next() % 256)
         }
         return ImageDataset(
-            name: "random", rows: shape[1], cols: shape[2], pixels: pixels, labels: [Int](repeating: 0, count: count))
+            name: "random", channels: shape[0], rows: shape[1], cols: shape[2], pixels: pixels,
+            labels: [Int](repeating: 0, count: count))
     }
 
     /// The built-in MLP (flatten, fc128, fc`classes`) with its initial weights: a first dense layer over the image.

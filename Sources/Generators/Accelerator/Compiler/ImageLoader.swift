@@ -21,17 +21,19 @@ public struct ImageLoader: Sendable, Equatable {
     /// Output pixels per step of the first layer, one below the other (pixel lanes: the output lanes carry
     /// `pixelRows` groups of `tn / pixelRows` channels; 1: output channels only).
     public var pixelRows = 1
+    /// Channels per pixel (a beat each; more than one only with one pixel per word: lanes 0 ..< channels).
+    public var channels = 1
 
     /// Words the image takes in the buffer.
     public var words: Int { rowWords * storedRows }
-    /// Cycles to take an image at one pixel per cycle.
-    public var cycles: Int { loadRows * loadColumns }
+    /// Cycles to take an image at one beat per cycle.
+    public var cycles: Int { loadRows * loadColumns * channels }
 
     /// One pixel per word, the image as it arrives.
-    public static func plain(height: Int, width: Int) -> ImageLoader {
+    public static func plain(height: Int, width: Int, channels: Int = 1) -> ImageLoader {
         ImageLoader(
             rows: 1, columns: 1, padTop: 0, padLeft: 0, rowWords: width, storedRows: height, loadRows: height,
-            loadColumns: width)
+            loadColumns: width, channels: channels)
     }
 
     /// Output pixels per step for the first layer `first` when `next` is a max pool that fuses into it: 2 (two

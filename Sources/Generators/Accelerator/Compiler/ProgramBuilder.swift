@@ -32,8 +32,10 @@ struct ProgramBuilder {
         let input = model.input.shape
         // Patches of a first convolution's kernel on the image, when they save steps; for a dense layer over the
         // image (an MLP), patches of the whole image when the steps fit the instruction's kernel fields.
-        loader = .plain(height: input[1], width: input[2])
-        if config.firstLayer == .patches, let dense = ImageLoader.denseWindow(model),
+        loader = .plain(height: input[1], width: input[2], channels: input[0])
+        if input[0] > 1 {
+            // Several channels: one pixel per word, its channels on the lanes.
+        } else if config.firstLayer == .patches, let dense = ImageLoader.denseWindow(model),
             let patches = try? ImageLoader.best(
                 for: dense, height: input[1], width: input[2], tn: config.tn, maxSteps: Instruction.kernelLimit)
         {
@@ -52,7 +54,8 @@ struct ProgramBuilder {
         }
         maps = [
             model.input.name: .init(
-                order: [0], height: loader.storedRows, width: loader.rowWords, bank: 1, tiles: 1, image: true)
+                order: Array(0..<input[0]), height: loader.storedRows, width: loader.rowWords, bank: 1, tiles: 1,
+                image: true)
         ]
         macWeightWidth = model.weightBits
     }
