@@ -28,8 +28,9 @@ module approxrtl_diannao_core #(
   parameter integer LogitTiles = 1,       // ceil(Classes / Tn)
   parameter integer ImageWidth = 28,      // pixels per row
   parameter integer ImageHeight = 28,     // rows
-  parameter integer PixelZero = 0,        // the pixel that enters as code 0 (an input normalization's zero point)
   parameter integer Channels = 1,         // channels per pixel (3: RGB), one beat each, pixel by pixel (one per word)
+  // Per channel (channel 0 in the low byte), the pixel that enters as code 0: an input normalization's zero point.
+  parameter [8 * Channels - 1:0] PixelZeros = 0,
   parameter integer PatchRows = 1,        // image rows per buffer word as loaded
   parameter integer PatchColumns = 1,     // image columns per buffer word (PatchRows x PatchColumns <= Tn)
   parameter integer PatchTop = 0,         // patch rows stored above the image (< PatchRows)
@@ -116,7 +117,7 @@ module approxrtl_diannao_core #(
   localparam integer ParamWidth = Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth + (Pwl != 0 ? 1 : 0));
   localparam integer ClassCountWidth = $clog2(Classes + 1);
   // A pixel's code: the byte as it comes, or with a zero point the byte less it (9 signed bits).
-  localparam integer PixelBits = PixelZero != 0 ? 9 : 8;
+  localparam integer PixelBits = PixelZeros != 0 ? 9 : 8;
   localparam integer ColumnBits = PixelBits * PatchRows;  // one column of a patch, its top row in the low bits
 
   reg [8:0] col_q;     // column of the pixel taken (ImageWidth .. LoadColumns - 1: zeros)
@@ -198,12 +199,14 @@ module approxrtl_diannao_core #(
   wire load_done = pixel_step && col_q == LoadColumns[8:0] - 9'd1 && row_q == LoadRows[8:0] - 9'd1;
   // Padding and the zeros past the image are code 0 (the normalized zero).
   wire [PixelBits - 1:0] pixel_in;
+  wire [7:0] zero_now;  // the zero point of the channel arriving
   generate
-    if (PixelZero != 0) begin : g_zero_point
-      wire [8:0] centred = {1'b0, in_tdata_i} - PixelZero[8:0];
+    if (PixelZeros != 0) begin : g_zero_point
+      wire [8:0] centred = {1'b0, in_tdata_i} - {1'b0, zero_now};
       assign pixel_in = flushing ? 9'd0 : centred;
     end else begin : g_bytes
       assign pixel_in = flushing ? 8'd0 : in_tdata_i;
+      wire unused_zero = ^zero_now;  // every zero point is 0
     end
   endgenerate
   wire [ColumnBits - 1:0] column;
@@ -259,6 +262,7 @@ module approxrtl_diannao_core #(
       wire last_channel = channel_q == Channels[ChannelBits - 1:0] - 1'b1;
       assign pixel_step = load_step && (flushing || last_channel);
       assign channels_in = {pixel_in, pending_q};
+      assign zero_now = PixelZeros[8 * channel_q +: 8];
       always @(posedge clk_i or negedge rst_n) begin
         if (!rst_n) channel_q <= {ChannelBits{1'b0}};
         else if (load_step && !flushing) channel_q <= last_channel ? {ChannelBits{1'b0}} : channel_q + 1'b1;
@@ -276,6 +280,7 @@ module approxrtl_diannao_core #(
     end else begin : g_one_channel
       assign pixel_step = load_step;
       assign channels_in = pixel_in;
+      assign zero_now = PixelZeros[7:0];
       wire unused_channels = ^channels_in;  // one channel: the lanes take the patch
     end
   endgenerate
@@ -292,7 +297,7 @@ module approxrtl_diannao_core #(
         end
         // Bytes are zero-extended, codes less a zero point (9 bits) sign-extended; DataWidth >= 9.
         wire signed [DataWidth - 1:0] lane;
-        if (PixelZero != 0) begin : g_signed
+        if (PixelZeros != 0) begin : g_signed
           wire signed [PixelBits - 1:0] signed_code = code;
           assign lane = signed_code;
         end else begin : g_unsigned

@@ -253,7 +253,7 @@ public struct AcceleratorDesign: Sendable {
             ("AccWidth", n.accumulatorWidth), ("ShiftWidth", n.shiftWidth), ("MaxLeftShift", n.maxLeftShift),
             ("LogitWidth", n.logitWidth), ("Classes", n.classes),
             ("LogitTiles", (n.classes + n.config.tn - 1) / n.config.tn),
-            ("ImageWidth", n.imageWidth), ("ImageHeight", n.imageHeight), ("PixelZero", n.pixelZero),
+            ("ImageWidth", n.imageWidth), ("ImageHeight", n.imageHeight),
             ("Channels", n.loader.channels),
             ("PatchRows", n.loader.rows),
             ("PatchColumns", n.loader.columns), ("PatchTop", n.loader.padTop), ("PatchLeft", n.loader.padLeft),
@@ -276,8 +276,10 @@ public struct AcceleratorDesign: Sendable {
             ("WeightFile", "weights"), ("ParamFile", "params"), ("ProgramFile", "program"), ("TileFile", "tiles"),
             ("TableFile", "tables"),
         ]
+        // The zero points packed a byte per channel, channel 0 lowest.
+        let zeros: (String, Expr) = ("PixelZeros", .concat(n.pixelZeros.reversed().map { .literal($0, width: 8) }))
         let parameters: [(String, Expr)] =
-            (core + units).map { ($0.0, .integer($0.1)) }
+            (core + units).map { ($0.0, .integer($0.1)) } + [zeros]
             + roms.map { ($0.0, .string("mem/\($0.1).hex")) }
         let ports = [
             Port("clk_i", .input), Port("rst_ni", .input),

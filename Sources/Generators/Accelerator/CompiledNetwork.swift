@@ -89,8 +89,8 @@ public struct CompiledNetwork: Sendable {
     public var imagePixels: Int { imageWidth * imageHeight * loader.channels }
     public var imageWidth: Int
     public var imageHeight: Int
-    /// The pixel the loader turns into code 0 (an input normalization's zero point; 0 without one).
-    public var pixelZero: Int = 0
+    /// Per channel, the pixel the loader turns into code 0 (an input normalization's zero points; 0 without one).
+    public var pixelZeros: [Int] = [0]
     /// How the loader writes the image: patches of the first convolution's kernel, or one pixel per word.
     public var loader: ImageLoader
     /// Cycles to take an image at one pixel per cycle: every row's pixels and the zeros that complete patches.

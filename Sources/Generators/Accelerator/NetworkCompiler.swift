@@ -37,12 +37,6 @@ public enum NetworkCompiler {
                 layer: model.input.name,
                 "the image loader puts a pixel's channels on the lanes: at most Tn, not \(input)")
         }
-        guard Set(model.input.zeroPoints ?? [0]).count == 1 else {
-            throw CompileError(
-                layer: model.input.name,
-                "the image loader subtracts one zero point from every channel; this normalization gives \(model.input.zeroPoints!)"
-            )
-        }
         try model.validate()
         var builder = ProgramBuilder(model: model, config: config, units: units)
         for (position, layer) in model.layers.enumerated() {

@@ -273,7 +273,7 @@ struct ProgramBuilder {
             classes: logitsLayer.shape[0],
             imageWidth: input[2], imageHeight: input[1], loader: loader,
             activationWords: max(1, writtenWords.max() ?? 1), macs: macs)
-        network.pixelZero = model.input.zeroPoints?.first ?? 0
+        network.pixelZeros = model.input.zeroPoints ?? [Int](repeating: 0, count: model.input.shape[0])
         for unit in units { try unit.finish(&network, model: model) }
         for unit in units { try unit.verify(network, model: model) }
         return network
