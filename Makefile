@@ -11,8 +11,9 @@ RELEASE_BIN := .build/release
 NODE_TESTS := conformance-data/node
 # The bundled trained models (docs/models.md) and the 500-image test subset that ships with them.
 MODELS := models/lenet5-fmnist.onnx models/vgg-small-fmnist.onnx models/lenet5-tanh-fmnist.onnx
-# Models trained and exported by torch itself (tools/make_torch_fixtures.py): checked against onnxruntime too.
-TORCH_MODELS := $(wildcard models/pytorch/*.onnx)
+# Models trained and exported by torch and by tf2onnx from Keras (tools/make_torch_fixtures.py,
+# tools/make_keras_fixture.py): checked against onnxruntime too.
+TORCH_MODELS := $(wildcard models/pytorch/*.onnx models/keras/*.onnx)
 TEST_SUBSET := data/fashion-mnist-test500
 # Regression floor for the node suite: the number of cases that pass today (raise it when support grows).
 CONFORMANCE_MIN_PASSED := 88
@@ -88,7 +89,7 @@ QUANTIZED := $(MODELS:models/%.onnx=build/quantized/%.q.json)
 build/quantized/%.q.json: models/%.onnx build-release
 	@mkdir -p $(dir $@)
 	$(RELEASE_BIN)/approxrtl quantize $< -o $@ --force $(QUANTIZE_OPTIONS)
-# The PyTorch fixtures too (the normalized one with the normalization it was trained with).
+# The exported fixtures too (the normalized one with the normalization it was trained with).
 TORCH_QUANTIZED := $(TORCH_MODELS:models/%.onnx=build/quantized/%.q.json)
 build/quantized/pytorch/normalized_cnn.q.json: QUANTIZE_OPTIONS = --input-mean 0.2860 --input-std 0.3530
 

@@ -22,6 +22,12 @@ struct ImportContext {
     var inputNames: [String] = []
     var outputNames: [String] = []
     var graph: Graph?
+    /// ONNX names whose value is an activation `[C, H, W]` transposed to channels-last `[H, W, C]` (Keras' order),
+    /// with that activation's shape; only a flatten into a dense layer may read them (ChannelsLast.swift).
+    var channelsLast: [String: [Int]] = [:]
+    /// IR flatten nodes of such a value: their vector is in `[H, W, C]` order, which the dense layer reading them
+    /// takes into its weights.
+    var channelsLastVectors: [Int: [Int]] = [:]
 
     /// The model file's folder, for external data (nil for a model given as bytes).
     let external: ExternalDataFolder?
@@ -210,6 +216,12 @@ struct ImportContext {
     // MARK: Helpers for the op importers
 
     func nodeIndex(_ name: String, _ role: String, _ ref: NodeRef) throws -> Int {
+        if channelsLast[name] != nil {
+            throw ImportError.unsupported(
+                node: ref,
+                "\(role) '\(name)' is a Transpose to channels-last; only a Flatten or Reshape into a dense layer may read it (Keras' Flatten)"
+            )
+        }
         switch values[name] {
         case .node(let index)?: return index
         case .constant?, .shapeInts?:

@@ -24,13 +24,15 @@ public enum OnnxImporter {
         "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "Conv", "Div", "Dropout",
         "Flatten", "Gather", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "HardSwish", "Identity",
         "LeakyRelu", "MatMul", "MaxPool", "Mul", "Range", "ReduceMax", "ReduceMean", "Relu", "Reshape", "Shape",
-        "Sigmoid", "Slice", "Softmax", "Squeeze", "Sub", "Tanh", "Unsqueeze",
+        "Sigmoid", "Slice", "Softmax", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze",
     ]
 
     /// Why an exporter writes an op the importer lacks, and what avoids it.
     static let hints: [String: String] = [
-        "Transpose":
-            "tf2onnx writes it around layers of an NHWC Keras model; export with --inputs-as-nchw so the model is NCHW throughout"
+        "Gelu":
+            "exported from nn.GELU; the integer model has no table for it yet (ReLU, HardSwish, Sigmoid and Tanh have)",
+        "Erf":
+            "exported from nn.GELU at opsets before 20; the integer model has no table for it yet (ReLU, HardSwish, Sigmoid and Tanh have)",
     ]
 
     /// Reads and imports a model file.

@@ -49,6 +49,8 @@ extension ImportContext {
             try importSoftmax(node, ref, attributes, x: required(0, "input"))
         case "Flatten":
             try importFlatten(node, ref, attributes, x: required(0, "input"))
+        case "Transpose":
+            try importTranspose(node, ref, attributes, x: required(0, "data"))
         case "Reshape":
             try importReshape(node, ref, attributes, data: required(0, "data"), shape: input(1))
         case "BatchNormalization":
@@ -57,6 +59,7 @@ extension ImportContext {
         case "Identity":
             let source = try required(0, "input")
             try bindOutput(node, ref, to: values[source]!)
+            if let chw = channelsLast[source], let output = node.output.first { channelsLast[output] = chw }
         case "Dropout":
             try importDropout(node, ref, data: required(0, "data"), training: input(2))
         case "Constant":
@@ -283,7 +286,8 @@ extension ImportContext {
             }
             bias = perOutput.map { beta * $0 }
         }
-        try add(node, ref, .dense(Dense(weight: Tensor(shape: [m, k], data: weight), bias: bias)), inputs: [ai])
+        let dense = Dense(weight: channelsFirst(Tensor(shape: [m, k], data: weight), reading: ai), bias: bias)
+        try add(node, ref, .dense(dense), inputs: [ai])
     }
 
     private mutating func importMatMul(_ node: Onnx_NodeProto, _ ref: NodeRef, a: String, b: String) throws {
@@ -298,7 +302,9 @@ extension ImportContext {
         let (k, m) = (bTensor.shape[0], bTensor.shape[1])
         var weight = [Float](repeating: 0, count: m * k)
         for row in 0..<m { for col in 0..<k { weight[row * k + col] = bTensor.data[col * m + row] } }
-        try add(node, ref, .dense(Dense(weight: Tensor(shape: [m, k], data: weight))), inputs: [ai])
+        try add(
+            node, ref, .dense(Dense(weight: channelsFirst(Tensor(shape: [m, k], data: weight), reading: ai))),
+            inputs: [ai])
     }
 
     // MARK: Elementwise and shape ops
@@ -327,6 +333,7 @@ extension ImportContext {
     }
 
     private mutating func importAdd(_ node: Onnx_NodeProto, _ ref: NodeRef, _ a: String, _ b: String) throws {
+        for name in [a, b] where channelsLast[name] != nil { _ = try nodeIndex(name, "an operand", ref) }
         switch (values[a]!, values[b]!) {
         case (.shapeInts, _), (_, .shapeInts):
             throw ImportError.unsupported(node: ref, "adds integers computed from shapes; only constants fold")
@@ -393,8 +400,8 @@ extension ImportContext {
     private mutating func importFlatten(_ node: Onnx_NodeProto, _ ref: NodeRef, _ attributes: Attributes, x: String)
         throws
     {
-        let xi = try nodeIndex(x, "input", ref)
-        let rank = builder.nodes[xi].shape.count + 1
+        let (xi, xShape) = try flattenable(x, "input", ref)
+        let rank = xShape.count + 1
         var axis = try attributes.int("axis", default: 1)
         if axis < 0 { axis += rank }
         guard axis == 1 else {
@@ -402,14 +409,14 @@ extension ImportContext {
                 node: ref, "Flatten with axis \(axis) mixes the batch dimension with others; only axis 1 is supported")
         }
         try add(node, ref, .flatten, inputs: [xi])
+        try keepChannelsLast(x, node, ref)
     }
 
     private mutating func importReshape(
         _ node: Onnx_NodeProto, _ ref: NodeRef, _ attributes: Attributes,
         data: String, shape: String?
     ) throws {
-        let xi = try nodeIndex(data, "data", ref)
-        let source = builder.nodes[xi].shape
+        let (xi, source) = try flattenable(data, "data", ref)
         guard let shape else { throw ImportError.malformed(node: ref, "the target shape input is missing") }
         // The batch size read from the input's shape (a dynamic-batch `view`) copies the batch dimension.
         var target = [Int]()
@@ -466,6 +473,17 @@ extension ImportContext {
         guard perSample.allSatisfy({ $0 > 0 }), elementCount(perSample) == sampleSize else {
             throw ImportError.malformed(node: ref, "cannot reshape \(describe(source)) to \(target)")
         }
+        if channelsLast[data] != nil {
+            // A channels-last map flattened: an IR flatten whose order the dense layer after it takes in.
+            guard perSample.count == 1 else {
+                throw ImportError.unsupported(
+                    node: ref, "a Transpose to channels-last is supported only before a reshape to a vector")
+            }
+            try add(node, ref, .flatten, inputs: [xi])
+            return try keepChannelsLast(data, node, ref)
+        }
+        // A reshape to the shape it has (tf2onnx writes one at the input of a one-channel model) is nothing.
+        if perSample == source { return try bindOutput(node, ref, to: .node(xi)) }
         try add(node, ref, .reshape(perSample), inputs: [xi])
     }
 
@@ -517,6 +535,7 @@ extension ImportContext {
         }
         // Inference: Dropout is the identity.
         try bindOutput(node, ref, to: values[data]!)
+        if let chw = channelsLast[data], let output = node.output.first { channelsLast[output] = chw }
     }
 
     private func constantAttribute(_ attributes: Attributes, _ ref: NodeRef) throws -> ConstantValue {

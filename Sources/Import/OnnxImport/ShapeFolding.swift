@@ -117,9 +117,8 @@ extension ImportContext {
     }
 
     private func shapeOf(_ name: String, _ ref: NodeRef, _ attributes: Attributes) throws -> ShapeInts {
-        let index = try nodeIndex(name, "data", ref)
-        let full: [ShapeEntry] =
-            [staticBatch.map { .known(Int64($0)) } ?? .batch] + builder.nodes[index].shape.map { .known(Int64($0)) }
+        let (_, shape) = try flattenable(name, "data", ref)
+        let full: [ShapeEntry] = [staticBatch.map { .known(Int64($0)) } ?? .batch] + shape.map { .known(Int64($0)) }
         let rank = full.count
         func clamp(_ axis: Int) -> Int { min(max(axis < 0 ? axis + rank : axis, 0), rank) }
         let start = clamp(try attributes.int("start", default: 0))

@@ -125,7 +125,7 @@ final class ShapeFoldingTests: XCTestCase {
         f.node("Relu", ["a"], ["a2"], name: "after_act")
         f.node("Sub", ["x", "x"], ["b"], name: "centre")
         f.node("Sin", ["b"], ["b2"], name: "wave")
-        f.node("Transpose", ["x"], ["t"], name: "nhwc", ["perm": .ints([0, 2, 3, 1])])
+        f.node("Transpose", ["x"], ["t"], name: "nhwc", ["perm": .ints([0, 1, 3, 2])])
         f.node("Add", ["a2", "b2"], ["y"], name: "sum")
         f.output("y")
         f.output("t")
