@@ -22,6 +22,8 @@ module approxrtl_mac_array #(
   parameter integer AccWidth = 24,      // accumulator width (the quantizer's bound)
   parameter integer ShiftWidth = 6,     // width of the signed requantization shift
   parameter integer MaxLeftShift = 0,   // largest left shift of the requantization
+  parameter integer MinShift = -MaxLeftShift,          // the requantization shifts, MinShift ... MaxShift
+  parameter integer MaxShift = (1 << (ShiftWidth - 1)) - 1,
   parameter integer Relu = 1,           // ReLU after rounding
   parameter WeightFile = "weights.hex", // $readmemh images: Channels * Fan weights (channel-major), biases, shifts
   parameter BiasFile = "bias.hex",
@@ -251,7 +253,8 @@ module approxrtl_mac_array #(
           if (s2_last_q) final_q <= sum;
         end
       end
-      approxrtl_requantize #(.AccWidth(AccWidth), .OutWidth(OutWidth), .ShiftWidth(ShiftWidth), .MaxLeftShift(MaxLeftShift)) u_requantize (
+      approxrtl_requantize #(.AccWidth(AccWidth), .OutWidth(OutWidth), .ShiftWidth(ShiftWidth), .MaxLeftShift(MaxLeftShift),
+                           .MinShift(MinShift), .MaxShift(MaxShift)) u_requantize (
         .acc_i(final_q), .shift_i(fin_shift_q), .relu_i(Relu != 0), .y_o(y));
       // Load into the buffer, read the next input code, store a finished result.
       always @(posedge clk_i) begin

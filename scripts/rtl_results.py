@@ -107,7 +107,45 @@ def main() -> None:
             out.append(f"| {d['lanes']} | {labels[(v, d['arch'])]} | {multipliers(r)} | {units(d)} | {r.get('luts', '-')} | {r.get('flip_flops', '-')} | "
                        f"{r.get('block_rams', '-')} | {fmax} | {r['compute_cycles_per_vector']:.1f} |")
         out.append("")
+    out += ecp5_table([Path(f) for f in args.folders])
     Path(args.output).write_text("\n".join(out) + "\n")
+
+
+def ecp5_table(folders) -> list:
+    """The sweep layer placed and routed on an ECP5 with the multipliers in LUTs, against the 8-bit MAC array of
+    the same lanes."""
+    entries = []
+    for folder in folders:
+        if (folder / "ecp5-lut.json").exists():
+            design = json.loads((folder / "design.json").read_text())
+            report = json.loads((folder / "ecp5-lut.json").read_text())[0]
+            variant = "original" if design["method"] == "none" else design["method"]
+            entries.append((design, report, variant))
+    if not entries:
+        return []
+    labels = {("original", "baseline"): "8-bit MAC (uncompressed)", ("linear", "baseline"): "MAC, linear w'",
+              ("linear", "reuse"): "reuse, linear"}
+    order = list(labels)
+    entries.sort(key=lambda e: (e[0]["lanes"], order.index((e[2], e[0]["arch"]))))
+    placed = lambda r, name: next((x["used"] for x in (r.get("place_and_route") or {}).get("resources", []) if x["name"] == name), None)
+    base = {d["lanes"]: r for d, r, v in entries if v == "original"}
+    out = [f"On an ECP5, logic against logic ({entries[0][0]['layer']}, linear, 3 segments per channel, 16-bit coefficients): "
+           "`approxrtl synth --target ecp5 --no-dsp` (YoWASP's Yosys with the multipliers in LUTs, nextpnr-ecp5 on an "
+           "LFE5U-85F, seed 1, registered I/O). LUT4 is nextpnr's placed logic cells (TRELLIS_COMB: LUTs, carry chains "
+           "and distributed RAM), the ratios against the uncompressed 8-bit MAC array with the same lanes; compute cycles "
+           "are what every batch of the bench took (the bench checks them against the generator's count). The reuse "
+           "array's pool (multipliers x digit width) is the generator's choice.", "",
+           "| lanes | array | multipliers | LUT4 | LUT4 vs 8-bit MAC | FF | BRAM | Fmax MHz | compute cyc/vec | cycles vs 8-bit MAC |",
+           "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for d, r, v in entries:
+        luts, b = placed(r, "LUT4"), base.get(d["lanes"])
+        ratio = f"{luts / placed(b, 'LUT4'):.2f}x" if luts and b and placed(b, "LUT4") else "-"
+        cycles = f"{r['compute_cycles_per_vector'] / b['compute_cycles_per_vector']:.3f}x" if b else "-"
+        fmax = f"{r['place_and_route']['fmax_m_hz']:.1f}" if (r.get("place_and_route") or {}).get("fmax_m_hz") else "-"
+        out.append(f"| {d['lanes']} | {labels[(v, d['arch'])]} | {multipliers(r)} | {luts if luts is not None else '-'} | {ratio} | "
+                   f"{placed(r, 'FF') or '-'} | {placed(r, 'BRAM')} | {fmax} | {r['compute_cycles_per_vector']:.1f} | {cycles} |")
+    out.append("")
+    return out
 
 
 if __name__ == "__main__":

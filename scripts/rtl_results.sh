@@ -34,5 +34,12 @@ done
 # Every design's bench must pass before its numbers count.
 for d in "${designs[@]}"; do "$approxrtl" sim "$d" --simulator verilator >/dev/null || { echo "bench failed: $d"; exit 1; }; done
 printf '%s\n' "${designs[@]}" | xargs -P 2 -I{} sh -c '"$0" synth "$1" --target ice40 --json > "$1/synth.json"' "$approxrtl" {}
+# Logic against logic: the sweep layer's three arrays at 4, 8 and 16 lanes placed and routed on an ECP5 with the
+# multipliers in LUTs (synth_ecp5 -nodsp; YoWASP's Yosys and nextpnr-ecp5 from the venv).
+ecp5=()
+for d in "${designs[@]}"; do
+  case "$(basename "$d")" in "$sweep_layer"-original-baseline*|"$sweep_layer"-linear-*) ecp5+=("$d");; esac
+done
+printf '%s\n' "${ecp5[@]}" | xargs -P 2 -I{} sh -c '"$0" synth "$1" --target ecp5 --no-dsp --json > "$1/ecp5-lut.json"' "$approxrtl" {}
 python3 "$(dirname "$0")/rtl_results.py" --title "$title" --model "$quantized" --output "$out/rtl.md" "${designs[@]}"
 echo "wrote $out/rtl.md"

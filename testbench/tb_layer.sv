@@ -15,6 +15,7 @@ module tb_layer;
   localparam integer Vectors = `VECTORS;
   localparam integer Frame = `FRAME;
   localparam integer Timeout = `TIMEOUT;
+  localparam integer Compute = `COMPUTE;  // the generator's compute cycles per batch
 
   reg clk = 1'b0;
   reg rst_n = 1'b0;
@@ -46,6 +47,7 @@ module tb_layer;
   integer passed;
   integer failed;
   integer cycles;
+  integer busy;     // cycles of the batch computing so far: neither loading nor draining
   reg want_last;
   reg in_ready_seen;
 
@@ -60,7 +62,7 @@ module tb_layer;
     $readmemh("vectors/input.hex", inputs);
     $readmemh("vectors/expected.hex", expected);
     state = `SEED;
-    sent = 0; received = 0; passed = 0; failed = 0; cycles = 0;
+    sent = 0; received = 0; passed = 0; failed = 0; cycles = 0; busy = 0;
     in_ready_seen = 1'b0;
     in_valid = 1'b0; in_last = 1'b0; in_data = {InWidth{1'b0}}; out_ready = 1'b0;
     #22 rst_n = 1'b1;
@@ -91,6 +93,15 @@ module tb_layer;
   always @(posedge clk) begin
     if (rst_n) begin
       cycles = cycles + 1;
+      // Every batch computes for exactly the cycles the generator's model says.
+      if (!in_ready && !out_valid) busy = busy + 1;
+      else if (busy != 0) begin
+        if (busy != Compute) begin
+          failed = failed + 1;
+          $display("FAIL a batch computed for %0d cycles, the generator says %0d", busy, Compute);
+        end
+        busy = 0;
+      end
       if (out_valid && out_ready) begin
         want_last = (received % Channels == Channels - 1) && ((received / Channels) % Frame == Frame - 1 || received / Channels == vectors - 1);
         if (out_data == expected[received] && out_last == want_last) passed = passed + 1;

@@ -1,11 +1,18 @@
 // Self-checking bench of rtl/requantize.v: reads stimulus and expected codes ($readmemh, written by the Swift
 // tests from the golden model's FixedPoint.requantize) from the working directory and checks every vector.
-// Configure with -DACC_WIDTH=, -DOUT_WIDTH=, -DCOUNT= (both iverilog -g2012 and Verilator accept them).
+// Configure with -DACC_WIDTH=, -DOUT_WIDTH=, -DCOUNT=, and the shifts the unit supports
+// with -DMIN_SHIFT= and -DMAX_SHIFT= (both iverilog -g2012 and Verilator accept them).
 `ifndef ACC_WIDTH
 `define ACC_WIDTH 32
 `endif
 `ifndef OUT_WIDTH
 `define OUT_WIDTH 8
+`endif
+`ifndef MIN_SHIFT
+`define MIN_SHIFT -16
+`endif
+`ifndef MAX_SHIFT
+`define MAX_SHIFT 63
 `endif
 `ifndef COUNT
 `define COUNT 1
@@ -25,7 +32,8 @@ module tb_requantize;
   reg relu;
   wire signed [OutWidth - 1:0] y;
 
-  approxrtl_requantize #(.AccWidth(AccWidth), .OutWidth(OutWidth), .ShiftWidth(7), .MaxLeftShift(16)) dut (
+  approxrtl_requantize #(.AccWidth(AccWidth), .OutWidth(OutWidth), .ShiftWidth(7), .MaxLeftShift(16),
+                         .MinShift(`MIN_SHIFT), .MaxShift(`MAX_SHIFT)) dut (
     .acc_i(acc), .shift_i(shift), .relu_i(relu), .y_o(y));
 
   integer i;

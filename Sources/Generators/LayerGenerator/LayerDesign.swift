@@ -100,7 +100,7 @@ public struct LayerDesign: Sendable {
         }
         files["rtl/\(name).v"] = Data(text.utf8)
         let primitives =
-            ["rtl/approxrtl_rom.v", "rtl/approxrtl_requantize.v"] + (arch == .baseline ? [BaselineArray.source] : [])
+            ["rtl/approxrtl_rom.v", "rtl/approxrtl_requantize.v", "rtl/approxrtl_resize.v"] + unit.sources
         let carried = Set(primitives + ["testbench/tb_layer.sv", "testbench/xorshift.svh"])
         for path in carried.sorted() {
             let source = EmbeddedSources.text(path)!
@@ -148,6 +148,15 @@ public struct LayerDesign: Sendable {
         case .baseline:
             return (BaselineArray(numbers: numbers, lanes: lanes, name: name).generate(), 0)
         case .reuse:
+            if let multipliers, multipliers < 1 || lanes % multipliers != 0 {
+                throw GeneratorError(
+                    layer: numbers.layer.name, "--multipliers \(multipliers) must divide --lanes \(lanes)")
+            }
+            let layout = try ReuseArray.layout(numbers)
+            if case .contiguous = layout.scan {
+                return try StreamingReuseArray(numbers: numbers, lanes: lanes, name: name)
+                    .generate(layout: layout, multipliers: multipliers)
+            }
             let pool = try multipliers ?? defaultMultipliers(numbers, lanes: lanes)
             return (try ReuseArray(numbers: numbers, lanes: lanes, multipliers: pool, name: name).generate(), pool)
         }
@@ -171,6 +180,7 @@ public struct LayerDesign: Sendable {
             `define VECTORS \(vectors)
             `define FRAME \(frame)
             `define TIMEOUT \(timeout)
+            `define COMPUTE \(computeCycles)
 
             """.utf8)
     }

@@ -21,6 +21,8 @@ struct Synth: ParsableCommand {
     @Option(help: "ecp5: the package.") var package = "CABGA381"
     @Option(help: "ecp5: the target clock in MHz nextpnr aims for.") var freq = 150.0
     @Option(help: "ecp5: seconds nextpnr may take before it is stopped.") var timeout = 1800
+    @Flag(help: "ecp5: multipliers in LUTs, no MULT18X18D (synth_ecp5 -nodsp), so that logic compares with logic.")
+    var noDsp = false
     @Flag(help: "Skip place and route (no Fmax).") var noPlace = false
     @Flag(help: "Print one JSON object.") var json = false
 
@@ -39,7 +41,9 @@ struct Synth: ParsableCommand {
                 }
                 do {
                     var ecp5 = PlaceAndRouteOptions()
-                    (ecp5.device, ecp5.package, ecp5.targetMHz, ecp5.timeoutSeconds) = (device, package, freq, timeout)
+                    (ecp5.device, ecp5.package, ecp5.targetMHz, ecp5.timeoutSeconds, ecp5.lutOnly) = (
+                        device, package, freq, timeout, noDsp
+                    )
                     guard freq > 0, timeout > 0 else { throw CLIError("--freq and --timeout must be positive") }
                     let report = try Synthesis.run(
                         directory: folder, target: chosen, seed: seed, place: !noPlace, ecp5: ecp5

@@ -127,8 +127,42 @@ final class LayerGeneratorTests: XCTestCase {
         }
     }
 
+    /// Error-optimal segments leave short parts (a channel's outliers), shorter than one pool's walk over many lanes:
+    /// the member ROM gets hold words, both snapshot banks are in use, every batch computes for exactly the cycles the
+    /// generator says (the bench checks it), and the results stay bit-exact under both simulators, for linear and
+    /// quadratic parts and a pool serving every lane.
+    func testShortPartsWaitForThePoolsWalks() throws {
+        let root = try makeTemporaryDirectory("layer-units-holds")
+        defer { try? FileManager.default.removeItem(at: root) }
+        for degree in [PolynomialDegree.linear, .quadratic] {
+            var options = SortedWeightOptions()
+            options.degree = degree; options.grouping = .channel; options.segments = 8; options.boundaries = .optimal
+            let (model, golden, pixels) = try Self.model(seed: 4, method: .sortedWeights(options))
+            var fans: [String: Int] = [:]
+            for name in Self.weighted(model) { fans[name] = try LayerFunction(model: model, layer: name).fan }
+            let layer = try XCTUnwrap(
+                fans.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key)
+            let design = try Self.design(
+                model, golden, pixels: pixels, layer: layer, arch: .reuse, lanes: 8, multipliers: 1, vectors: 17)
+            let directory = root.appendingPathComponent("\(degree)")
+            try Self.write(design, to: directory)
+            let fan = design.manifest.fan
+            let holdBit = 1 << (max(1, Int.bitWidth - (fan - 1).leadingZeroBitCount) + 3)
+            let members = String(decoding: design.files["mem/\(layer)_reuse_members.hex"]!, as: UTF8.self)
+                .split(separator: "\n").map { Int($0, radix: 16)! }
+            XCTAssertGreaterThan(members.filter { $0 & holdBit != 0 }.count, 0, "\(degree): no hold words")
+            XCTAssertEqual(members.filter { $0 & holdBit == 0 }.count, fan * design.manifest.channels)
+            for simulator in Simulator.allCases {
+                let outcome = try simulator.run(directory: directory)
+                XCTAssertTrue(outcome.ok, "\(degree), \(simulator):\n\(outcome.log.suffix(2000))")
+                XCTAssertEqual(outcome.passed, 17 * design.manifest.channels)
+            }
+        }
+    }
+
     /// After M4 the reuse array's scan walks only the taps inside the windows (fewer cycles per channel) and
-    /// stays bit-exact; the baseline multiplies the zeros and agrees.
+    /// stays bit-exact; the baseline multiplies the zeros and agrees. The member ROM (docs/formats.md) holds every
+    /// channel's window taps once, besides hold words.
     func testKernelReducedLayersRunInBothArrays() throws {
         let root = try makeTemporaryDirectory("layer-units-m4")
         defer { try? FileManager.default.removeItem(at: root) }
@@ -141,18 +175,24 @@ final class LayerGeneratorTests: XCTestCase {
             let reduced = try KernelReducer.reduce(model, layer: "conv1", size: kernel - 2, pixels: pixels, images: 3)
             let compressed = try ModelCompressor.compress(reduced, method: Self.methods[0].1, maxAccumulatorBits: 40)
             let golden = try GoldenModel(compressed)
-            var rtl = ""
+            var members: [Int] = [], fan = 0, channels = 0
             for arch in Architecture.allCases {
                 let design = try Self.design(compressed, golden, pixels: pixels, layer: "conv1", arch: arch)
                 let directory = root.appendingPathComponent("\(seed)-\(arch)")
                 try Self.write(design, to: directory)
                 let outcome = try Simulator.iverilog.run(directory: directory)
                 XCTAssertTrue(outcome.ok, "seed \(seed), \(arch):\n\(outcome.log.suffix(2000))")
-                if arch == .reuse { rtl = String(decoding: design.files["rtl/conv1_reuse.v"]!, as: UTF8.self) }
+                if arch == .reuse {
+                    let text = String(decoding: design.files["mem/conv1_reuse_members.hex"]!, as: UTF8.self)
+                    members = text.split(separator: "\n").map { Int($0, radix: 16)! }
+                    (fan, channels) = (design.manifest.fan, design.manifest.channels)
+                }
             }
             let windowTaps = conv.weightShape![1] * (kernel - 2) * (kernel - 2)
-            XCTAssertTrue(
-                rtl.contains("max(\(windowTaps) weights per channel + 2"), "the scan walks the window's taps only")
+            let holdBit = 1 << (Int.bitWidth - (fan - 1).leadingZeroBitCount + 3)
+            XCTAssertEqual(
+                members.filter { $0 & holdBit == 0 }.count, channels * windowTaps,
+                "the scan walks the window's taps only")
             checked += 1
         }
         XCTAssertEqual(checked, 2)
