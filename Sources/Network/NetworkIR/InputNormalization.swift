@@ -32,6 +32,15 @@ public struct NormalizationError: Error, CustomStringConvertible, Equatable {
 }
 
 extension Graph {
+    /// The ScaleShift node that alone reads the one image input: the model's input normalization (the quantizer
+    /// folds it into the input's codes), or nil.
+    public func inputNormalizationNode(consumers: [[Int]]? = nil) -> Int? {
+        guard inputs.count == 1, let input = inputs.first else { return nil }
+        let readers = (consumers ?? self.consumers())[input]
+        guard readers.count == 1, case .scaleShift = nodes[readers[0]].op else { return nil }
+        return readers[0]
+    }
+
     /// The graph with `normalization` applied to its one image input `[C, H, W]`: a ScaleShift node named
     /// `<input>_normalization` reads the input, and everything that read the input reads it instead.
     public func normalizingInput(_ normalization: InputNormalization) throws -> Graph {

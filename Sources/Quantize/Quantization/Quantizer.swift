@@ -174,9 +174,7 @@ struct Plan {
         }
         let consumers = graph.consumers()
         // A ScaleShift that alone reads the image is its normalization: folded into the input's codes.
-        if consumers[input].count == 1, case .scaleShift = graph.nodes[consumers[input][0]].op {
-            normalization = consumers[input][0]
-        }
+        normalization = graph.inputNormalizationNode(consumers: consumers)
         var output = graph.outputs[0]
         if case .softmax = graph.nodes[output].op { output = graph.nodes[output].inputs[0] }
         var fused = Set<Int>()

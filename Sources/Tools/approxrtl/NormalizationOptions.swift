@@ -34,9 +34,7 @@ struct NormalizationOptions: ParsableArguments {
     /// input itself, which would normalize twice.
     func apply(to graph: Graph, model path: String) throws -> Graph {
         guard let normalization = try normalization() else { return graph }
-        if let input = graph.inputs.first, let reader = graph.consumers()[input].first,
-            graph.consumers()[input].count == 1, case .scaleShift = graph.nodes[reader].op
-        {
+        if let reader = graph.inputNormalizationNode() {
             throw CLIError(
                 "\(path): the model normalizes its input itself (node '\(graph.nodes[reader].name)'); --input-mean/--input-std would normalize it twice"
             )
