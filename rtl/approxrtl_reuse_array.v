@@ -3,10 +3,11 @@
 // the member word read from ROM, as the MAC array's lanes share the weight.
 //
 // Scan, adders only: the member ROM lists each output channel's weights part by part (a part is one segment's
-// ranks), in descending rank, as {hold, channel end, part end, part start, input address}. Every lane reads its
-// input code at that address and forms the part's moments with suffix sums: S += x, J += S (and for quadratics
-// Q' += J) except at the part's rank 0; X = S, J, Q = 2 Q' - J. At a part's end the moments go to one of
-// the lane's two snapshot banks and the sums restart: no moment memories.
+// ranks), in descending rank, as {hold, channel end, part end, input address}. Every lane reads its input code at
+// that address and forms the part's moments with suffix sums: S += x, J += S (and for quadratics Q' += J) except
+// at the part's rank 0, its end, where X = S + x, J and Q' go to one of the lane's two snapshot banks and the
+// sums restart: no moment memories. (C1 J + C2 Q = (C1 - C2) J + 2 C2 Q' with Q = 2 Q' - J: the coefficient ROM
+// holds C0, C1 - C2, 2 C2.)
 //
 // Pool, the multiplies: Multipliers pools each serve Lanes / Multipliers lanes. For each part a pool walks its
 // lanes and each lane's terms C_t * moment_t, digit-serially: the coefficient ROM holds every coefficient as
@@ -41,7 +42,6 @@ module approxrtl_reuse_array #(
   parameter integer SumWidth = 16,       // S and X
   parameter integer JWidth = 22,         // J
   parameter integer QPrimeWidth = 1,     // Q' (quadratic)
-  parameter integer QWidth = 1,          // Q (quadratic)
   parameter integer MomentWidth = 22,    // the widest moment, what the pool multiplies
   parameter MemberFile = "members.hex",  // $readmemh images
   parameter CoefFile = "coefficients.hex",
@@ -67,7 +67,7 @@ module approxrtl_reuse_array #(
   localparam integer LiBits = PerPool > 1 ? $clog2(PerPool) : 1;
   localparam integer TermBits = Terms > 1 ? $clog2(Terms) : 1;
   localparam integer DigitBits = Digits > 1 ? $clog2(Digits) : 1;
-  localparam integer MemberWidth = TapBits + 4;
+  localparam integer MemberWidth = TapBits + 3;
   localparam integer ScanAddrWidth = ScanDepth > 1 ? $clog2(ScanDepth) : 1;
   localparam integer CoefAddrWidth = CoefDepth > 1 ? $clog2(CoefDepth) : 1;
   localparam integer ProductWidth = CoefWidth + MomentWidth;
@@ -125,8 +125,8 @@ module approxrtl_reuse_array #(
   // buffers at its address, s2 updates the sums; hold words update nothing.
   reg s1_valid_q, r_valid_q, s2_valid_q;
   reg [TapBits - 1:0] read_addr_q;
-  reg r_start_q, r_end_q, r_channel_end_q;
-  reg s2_start_q, s2_end_q, s2_channel_end_q;
+  reg r_end_q, r_channel_end_q;
+  reg s2_end_q, s2_channel_end_q;
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       s1_valid_q <= 1'b0;
@@ -134,16 +134,14 @@ module approxrtl_reuse_array #(
       s2_valid_q <= 1'b0;
     end else begin
       s1_valid_q <= scan_issue;
-      r_valid_q <= s1_valid_q && !member[TapBits + 3];
+      r_valid_q <= s1_valid_q && !member[TapBits + 2];
       s2_valid_q <= r_valid_q;
     end
   end
   always @(posedge clk_i) begin
     read_addr_q <= member[TapBits - 1:0];
-    r_start_q <= member[TapBits];
-    r_end_q <= member[TapBits + 1];
-    r_channel_end_q <= member[TapBits + 2];
-    s2_start_q <= r_start_q;
+    r_end_q <= member[TapBits];
+    r_channel_end_q <= member[TapBits + 1];
     s2_end_q <= r_end_q;
     s2_channel_end_q <= r_channel_end_q;
   end
@@ -165,6 +163,10 @@ module approxrtl_reuse_array #(
   wire [AccWidth - 1:0] bias;
   wire [ShiftWidth - 1:0] shift;
   assign part_end = s2_valid_q && s2_end_q;
+  // The sums restart after each part's end by a synchronous clear (no operand multiplexer), and stay clear while
+  // the unit does not compute, so that the first part starts from zero.
+  wire sums_clear;
+  assign sums_clear = part_end || phase_q != PhaseCompute;
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       next_first_q <= 1'b1;
@@ -402,18 +404,21 @@ module approxrtl_reuse_array #(
       wire signed [JWidth - 1:0] j_next;
       approxrtl_resize #(.InWidth(InWidth), .OutWidth(SumWidth)) u_x (.value_i(x_q), .value_o(x_wide));
       approxrtl_resize #(.InWidth(SumWidth), .OutWidth(JWidth)) u_s_j (.value_i(s_next), .value_o(s_for_j));
-      assign s_next = (s2_start_q ? $signed({SumWidth{1'b0}}) : s_q) + $signed(x_wide);
-      assign j_next = (s2_start_q ? $signed({JWidth{1'b0}}) : j_q) + (s2_end_q ? $signed({JWidth{1'b0}}) : $signed(s_for_j));
+      assign s_next = s_q + $signed(x_wide);
+      assign j_next = j_q + $signed(s_for_j);
       always @(posedge clk_i) begin
         if (in_fire && load_v_q == Lane[LaneBits - 1:0]) buffer_q[load_k_q] <= in_tdata_i;
         x_q <= $signed(buffer_q[read_addr_q]);
-        if (s2_valid_q) begin
+        if (sums_clear) begin
+          s_q <= {SumWidth{1'b0}};
+          j_q <= {JWidth{1'b0}};
+        end else if (s2_valid_q) begin
           s_q <= s_next;
           j_q <= j_next;
         end
         if (part_end) begin
           snap_x_q[cap_bank_q] <= s_next;
-          snap_j_q[cap_bank_q] <= j_next;
+          snap_j_q[cap_bank_q] <= j_q;
         end
         if (fin_valid_q && fin_li_q == LaneInPool[LiBits - 1:0]) begin
           result_q[fin_channel_q] <= pool_results[(g / PerPool) * OutWidth +: OutWidth];
@@ -427,26 +432,20 @@ module approxrtl_reuse_array #(
           .value_i(snap_j_q[b]), .value_o(snapshots[((b * Lanes + g) * Terms + 1) * MomentWidth +: MomentWidth]));
       end
       if (Degree == 2) begin : gen_quadratic
-        // Q' += R except at rank 0, with R = J (both are S summed except at rank 0); Q = 2 Q' - J.
+        // Q' += J likewise (section 7.1's R is J); the pool applies C1 - C2 to J and 2 C2 to Q', which is
+        // C1 J + C2 Q with Q = 2 Q' - J.
         reg signed [QPrimeWidth - 1:0] qp_q;
-        reg signed [QWidth - 1:0] snap_q_q [0:1];
+        reg signed [QPrimeWidth - 1:0] snap_qp_q [0:1];
         wire [QPrimeWidth - 1:0] j_for_qp;
-        wire [QWidth - 1:0] qp_for_q, j_for_q;
-        wire signed [QPrimeWidth - 1:0] qp_next;
-        wire signed [QWidth - 1:0] q_value;
-        approxrtl_resize #(.InWidth(JWidth), .OutWidth(QPrimeWidth)) u_r_qp (.value_i(j_next), .value_o(j_for_qp));
-        approxrtl_resize #(.InWidth(QPrimeWidth), .OutWidth(QWidth)) u_qp_q (.value_i(qp_next), .value_o(qp_for_q));
-        approxrtl_resize #(.InWidth(JWidth), .OutWidth(QWidth)) u_j_q (.value_i(j_next), .value_o(j_for_q));
-        assign qp_next = (s2_start_q ? $signed({QPrimeWidth{1'b0}}) : qp_q)
-                         + (s2_end_q ? $signed({QPrimeWidth{1'b0}}) : $signed(j_for_qp));
-        assign q_value = ($signed(qp_for_q) <<< 1) - $signed(j_for_q);
+        approxrtl_resize #(.InWidth(JWidth), .OutWidth(QPrimeWidth)) u_j_qp (.value_i(j_next), .value_o(j_for_qp));
         always @(posedge clk_i) begin
-          if (s2_valid_q) qp_q <= qp_next;
-          if (part_end) snap_q_q[cap_bank_q] <= q_value;
+          if (sums_clear) qp_q <= {QPrimeWidth{1'b0}};
+          else if (s2_valid_q) qp_q <= qp_q + $signed(j_for_qp);
+          if (part_end) snap_qp_q[cap_bank_q] <= qp_q;
         end
         for (b = 0; b < 2; b = b + 1) begin : gen_bank
-          approxrtl_resize #(.InWidth(QWidth), .OutWidth(MomentWidth)) u_snap_q (
-            .value_i(snap_q_q[b]), .value_o(snapshots[((b * Lanes + g) * Terms + 2) * MomentWidth +: MomentWidth]));
+          approxrtl_resize #(.InWidth(QPrimeWidth), .OutWidth(MomentWidth)) u_snap_qp (
+            .value_i(snap_qp_q[b]), .value_o(snapshots[((b * Lanes + g) * Terms + 2) * MomentWidth +: MomentWidth]));
         end
       end
     end

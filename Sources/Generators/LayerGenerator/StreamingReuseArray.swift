@@ -43,7 +43,7 @@ struct StreamingReuseArray {
         }
     }
 
-    /// The member ROM for walks of `walk` cycles, {hold, channel end, part end, part start, input address} per word,
+    /// The member ROM for walks of `walk` cycles, {hold, channel end, part end, input address} per word,
     /// each part in descending rank, and the compute cycles, from the RTL's timing: the part ending at word w is
     /// captured at cycle w + 3 into one of two snapshot banks; its walk starts then, or in the previous walk's last
     /// cycle, and lasts `walk` cycles; the pipeline drains 6 cycles after the last walk. Hold words go before a
@@ -62,15 +62,14 @@ struct StreamingReuseArray {
                 var earliest = p == 0 ? captures.last.map { $0 + 2 } ?? 0 : 0
                 if walkEnds.count >= 2 { earliest = max(earliest, walkEnds[walkEnds.count - 2]) }
                 if capture < earliest {
-                    words += Array(repeating: 1 << (tapBits + 3), count: earliest - capture)
+                    words += Array(repeating: 1 << (tapBits + 2), count: earliest - capture)
                     holds += earliest - capture
                     capture = earliest
                 }
                 for u in stride(from: count - 1, through: 0, by: -1) {
                     var word = part.inputs[u]
-                    if u == count - 1 { word |= 1 << tapBits }
-                    if u == 0 { word |= 1 << (tapBits + 1) }
-                    if u == 0 && p == list.count - 1 { word |= 1 << (tapBits + 2) }
+                    if u == 0 { word |= 1 << tapBits }
+                    if u == 0 && p == list.count - 1 { word |= 1 << (tapBits + 1) }
                     words.append(word)
                 }
                 captures.append(capture)
@@ -140,20 +139,20 @@ struct StreamingReuseArray {
             throw GeneratorError(layer: numbers.layer.name, "internal: the streaming reuse array needs contiguous M1")
         }
         let parts = Self.channelParts(plan)
-        let terms = degree + 1, cw = layout.coefficientWidth
-        let s = schedule(
-            parts, terms: terms, width: cw, momentWidth: layout.momentWidths.max()!, multipliers: multipliers)
-        var coefficients: [Int] = []
-        for list in parts {
-            for part in list {
-                for t in 0..<terms {
-                    coefficients += Self.digitWords(part.coefficients[t], width: cw, digits: s.digits)
-                }
-            }
+        let terms = degree + 1
+        // The lanes form X, J and (quadratic) Q'; C1 J + C2 Q = (C1 - C2) J + 2 C2 Q' with Q = 2 Q' - J.
+        let applied = parts.flatMap { $0 }.map { part -> [Int] in
+            let c = part.coefficients
+            return degree == 2 ? [c[0], c[1] - c[2], 2 * c[2]] : c
         }
-        let coefficientWidth = s.digits == 1 ? cw : s.digitWidth + 1
-        let widths = layout.momentWidths
+        let flat = applied.flatMap { $0 }
+        let cw = signedBits(flat.min() ?? 0, flat.max() ?? 0)
+        let widths =
+            [layout.momentWidths[0], layout.momentWidths[1]] + (degree == 2 ? [layout.runningWidths.qPrime] : [])
         let momentWidth = widths.max()!
+        let s = schedule(parts, terms: terms, width: cw, momentWidth: momentWidth, multipliers: multipliers)
+        let coefficients = flat.flatMap { Self.digitWords($0, width: cw, digits: s.digits) }
+        let coefficientWidth = s.digits == 1 ? cw : s.digitWidth + 1
         let files = (
             members: "\(name)_members.hex", coefficients: "\(name)_coefficients.hex", bias: "\(name)_bias.hex",
             shift: "\(name)_shift.hex"
@@ -171,7 +170,7 @@ struct StreamingReuseArray {
             ("Digits", .integer(s.digits)), ("CoefWidth", .integer(coefficientWidth)),
             ("SumWidth", .integer(widths[0])), ("JWidth", .integer(widths[1])),
             ("QPrimeWidth", .integer(degree == 2 ? layout.runningWidths.qPrime : 1)),
-            ("QWidth", .integer(degree == 2 ? widths[2] : 1)), ("MomentWidth", .integer(momentWidth)),
+            ("MomentWidth", .integer(momentWidth)),
             ("MemberFile", .string("mem/" + files.members)), ("CoefFile", .string("mem/" + files.coefficients)),
             ("BiasFile", .string("mem/" + files.bias)), ("ShiftFile", .string("mem/" + files.shift)),
         ]
@@ -182,7 +181,7 @@ struct StreamingReuseArray {
         let module = Module(name, comment: comment(s, degree: degree), ports: shell.ports, items: [.instance(array)])
         let tapBits = unsignedBits(numbers.fan - 1)
         let memories = [
-            MemoryImage(file: files.members, width: tapBits + 4, values: s.words),
+            MemoryImage(file: files.members, width: tapBits + 3, values: s.words),
             MemoryImage(file: files.coefficients, width: coefficientWidth, values: coefficients),
             MemoryImage(file: files.bias, width: numbers.accumulatorWidth, values: numbers.bias),
             MemoryImage(file: files.shift, width: numbers.shiftWidth, values: numbers.shifts),
@@ -212,10 +211,7 @@ struct StreamingReuseArray {
             ("S += x", lanes, layout.momentWidths[0]), ("J += S", lanes, layout.momentWidths[1]),
         ]
         if degree == 2 {
-            list += [
-                ("Q' += J", lanes, layout.runningWidths.qPrime),
-                ("Q = 2Q' - J", lanes, layout.momentWidths[2]),
-            ]
+            list.append(("Q' += J", lanes, layout.runningWidths.qPrime))
         }
         return list + [
             ("Horner h * 2^k + digit * moment", pools, acc), ("lane sum", pools, acc),

@@ -147,7 +147,7 @@ final class LayerGeneratorTests: XCTestCase {
             let directory = root.appendingPathComponent("\(degree)")
             try Self.write(design, to: directory)
             let fan = design.manifest.fan
-            let holdBit = 1 << (max(1, Int.bitWidth - (fan - 1).leadingZeroBitCount) + 3)
+            let holdBit = 1 << (max(1, Int.bitWidth - (fan - 1).leadingZeroBitCount) + 2)
             let members = String(decoding: design.files["mem/\(layer)_reuse_members.hex"]!, as: UTF8.self)
                 .split(separator: "\n").map { Int($0, radix: 16)! }
             XCTAssertGreaterThan(members.filter { $0 & holdBit != 0 }.count, 0, "\(degree): no hold words")
@@ -189,7 +189,7 @@ final class LayerGeneratorTests: XCTestCase {
                 }
             }
             let windowTaps = conv.weightShape![1] * (kernel - 2) * (kernel - 2)
-            let holdBit = 1 << (Int.bitWidth - (fan - 1).leadingZeroBitCount + 3)
+            let holdBit = 1 << (Int.bitWidth - (fan - 1).leadingZeroBitCount + 2)
             XCTAssertEqual(
                 members.filter { $0 & holdBit == 0 }.count, channels * windowTaps,
                 "the scan walks the window's taps only")

@@ -26,10 +26,8 @@ final class StreamingReuseArrayTests: XCTestCase {
         }
         let parts = [[part([0, 1, 2, 3, 4]), part([5])], [part([6])]]
         let (words, holds, cycles) = StreamingReuseArray.memberWords(parts, tapBits: 3, walk: 4)
-        let (start, end, channelEnd, hold) = (8, 16, 32, 64)
-        XCTAssertEqual(
-            words,
-            [4 | start, 3, 2, 1, 0 | end, 5 | start | end | channelEnd, hold, hold, 6 | start | end | channelEnd])
+        let (end, channelEnd, hold) = (8, 16, 32)
+        XCTAssertEqual(words, [4, 3, 2, 1, 0 | end, 5 | end | channelEnd, hold, hold, 6 | end | channelEnd])
         XCTAssertEqual(holds, 2)
         XCTAssertEqual(cycles, 25)
     }
