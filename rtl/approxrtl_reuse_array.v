@@ -451,19 +451,22 @@ module approxrtl_reuse_array #(
     end
 
     for (g = 0; g < Multipliers; g = g + 1) begin : gen_pool
-      // p0: this pool's lane li_q, term term_q, registered for p1.
+      // p0: this pool's moment {bank, lane, term}, one balanced multiplexer (unused codes read zero), registered.
+      localparam integer Choices = 1 << (1 + LiBits + TermBits);
+      wire [MomentWidth - 1:0] choice [0:Choices - 1];
       reg signed [MomentWidth - 1:0] moment_q;
-      integer i, t;
-      always @(posedge clk_i) begin
-        for (i = 0; i < PerPool; i = i + 1) begin
-          for (t = 0; t < Terms; t = t + 1) begin
-            if (li_q == i[LiBits - 1:0] && term_q == t[TermBits - 1:0]) begin
-              moment_q <= $signed(walk_bank_q ? snapshots[((Lanes + g * PerPool + i) * Terms + t) * MomentWidth +: MomentWidth]
-                                              : snapshots[((g * PerPool + i) * Terms + t) * MomentWidth +: MomentWidth]);
-            end
-          end
+      genvar c;
+      for (c = 0; c < Choices; c = c + 1) begin : gen_choice
+        localparam integer Bank = c >> (LiBits + TermBits);
+        localparam integer Li = (c >> TermBits) & ((1 << LiBits) - 1);
+        localparam integer Term = c & ((1 << TermBits) - 1);
+        if (Li < PerPool && Term < Terms) begin : gen_used
+          assign choice[c] = snapshots[((Bank * Lanes + g * PerPool + Li) * Terms + Term) * MomentWidth +: MomentWidth];
+        end else begin : gen_unused
+          assign choice[c] = {MomentWidth{1'b0}};
         end
       end
+      always @(posedge clk_i) moment_q <= $signed(choice[{walk_bank_q, li_q, term_q}]);
       // p1: Horner over the digits, modulo 2^AccWidth (the finished sum fits, so wrapping in between is exact).
       wire signed [ProductWidth - 1:0] product;
       wire signed [AccWidth - 1:0] product_acc;
@@ -479,6 +482,7 @@ module approxrtl_reuse_array #(
       end
       // p2: the lane's sum, from the bias, from the ring (the lane's sum of earlier parts) or from the previous term.
       reg signed [AccWidth - 1:0] ring_q [0:PerPool - 1];
+      integer i;
       reg signed [AccWidth - 1:0] a_q;
       reg signed [AccWidth - 1:0] final_q;
       wire signed [AccWidth - 1:0] base, sum;
