@@ -95,7 +95,7 @@ def main() -> None:
     out.append("")
     if sweep:
         layer = sweep[0][0]["layer"]
-        out.append(f"With more lanes ({layer}, linear; the reuse array's pool grows only as far as it must to keep up with the scan):")
+        out.append(f"With more lanes ({layer}, linear; the reuse array's pools and digit width are the generator's choice):")
         out.append("")
         out.append("| lanes | array | multipliers | datapath adders + multipliers | LUT4 | FF | BRAM | Fmax MHz | compute cyc/vec |")
         out.append("|---:|---|---|---:|---:|---:|---:|---:|---:|")
