@@ -42,6 +42,7 @@ module approxrtl_diannao_core #(
   parameter integer ImageWords = 784,     // words per half of the image buffer (RowWords x StoredRows)
   parameter integer ImageAddrWidth = 11,  // clog2(2 * ImageWords), at most ActAddrWidth
   parameter integer ActWords = 1024,      // words per activation buffer
+  parameter integer Buffers = 2,          // activation buffers: 2, or 3 for residual connections
   parameter integer BufAddrWidth = 10,    // clog2(ActWords), at most ActAddrWidth
   parameter integer ActAddrWidth = 11,    // the sequencer's input addresses: both buffers and the image buffer
   parameter integer WeightWords = 256,    // SB words
@@ -133,7 +134,8 @@ module approxrtl_diannao_core #(
   wire [ActAddrWidth - 1:0] image_base = run_half_q ? ImageWords[ActAddrWidth - 1:0] : {ActAddrWidth{1'b0}};
 
   // Sequencer.
-  wire seq_done, step_valid, in_mask, first, last, relu, act, logits, src, image, dst, window_first, window_last, fold, strip, row_first;
+  wire seq_done, step_valid, in_mask, first, last, relu, act, logits, image, window_first, window_last, fold, strip, row_first;
+  wire [1:0] src, dst;  // buffers read and written (0, 1 or 2)
   wire [3:0] table_index;
   wire [ActAddrWidth - 1:0] in_addr, out_addr;
   wire [WeightAddrWidth - 1:0] weight_addr;
@@ -185,7 +187,8 @@ module approxrtl_diannao_core #(
   // The two activation buffers, which the NFU writes (the layer's destination), and the image buffer, which the
   // loader writes.
   // (The NFU's results, registered: the write-data select and the block RAMs' inputs start from flip-flops.)
-  reg nfu_write, nfu_dst, logit_write;
+  reg nfu_write, logit_write;
+  reg [1:0] nfu_dst;
   reg [ResultAddrWidth - 1:0] nfu_result_addr;
   wire [ActAddrWidth - 1:0] nfu_addr = nfu_result_addr[ActAddrWidth - 1:0];
   reg [WordWidth - 1:0] nfu_data;
@@ -310,12 +313,13 @@ module approxrtl_diannao_core #(
       end
     end
   endgenerate
-  wire [WordWidth - 1:0] rdata0, rdata1, rdata_image;
+  wire [WordWidth - 1:0] rdata0, rdata1, rdata2, rdata_image;
   approxrtl_ram_sdp #(.Width(WordWidth), .Depth(2 * ImageWords), .AddrWidth(ImageAddrWidth)) u_image (
     .clk_i(clk_i), .we_i(load_beat), .waddr_i(patch_addr[ImageAddrWidth - 1:0]), .wdata_i(pixel_word),
     .raddr_i(in_addr[ImageAddrWidth - 1:0]), .rdata_o(rdata_image));
   // What the buffers are written with: the NFU's results, or with fused pools the combiner's.
-  wire buf_write, buf_dst;
+  wire buf_write;
+  wire [1:0] buf_dst;
   wire [ActAddrWidth - 1:0] buf_addr;
   wire [WordWidth - 1:0] buf_data;
   wire [BufAddrWidth - 1:0] buf_waddr = buf_addr[BufAddrWidth - 1:0];
@@ -330,35 +334,47 @@ module approxrtl_diannao_core #(
     end
   endgenerate
   approxrtl_ram_sdp #(.Width(WordWidth), .Depth(ActWords), .AddrWidth(BufAddrWidth)) u_buffer0 (
-    .clk_i(clk_i), .we_i(buf_write && !buf_dst), .waddr_i(buf_waddr), .wdata_i(buf_data), .raddr_i(buf_raddr),
+    .clk_i(clk_i), .we_i(buf_write && buf_dst == 2'd0), .waddr_i(buf_waddr), .wdata_i(buf_data), .raddr_i(buf_raddr),
     .rdata_o(rdata0));
   approxrtl_ram_sdp #(.Width(WordWidth), .Depth(ActWords), .AddrWidth(BufAddrWidth)) u_buffer1 (
-    .clk_i(clk_i), .we_i(buf_write && buf_dst), .waddr_i(buf_waddr), .wdata_i(buf_data), .raddr_i(buf_raddr),
+    .clk_i(clk_i), .we_i(buf_write && buf_dst == 2'd1), .waddr_i(buf_waddr), .wdata_i(buf_data), .raddr_i(buf_raddr),
     .rdata_o(rdata1));
+  // A third buffer keeps a residual block's input while the block's convolutions alternate between the other two.
+  generate
+    if (Buffers > 2) begin : g_buffer2
+      approxrtl_ram_sdp #(.Width(WordWidth), .Depth(ActWords), .AddrWidth(BufAddrWidth)) u_buffer2 (
+        .clk_i(clk_i), .we_i(buf_write && buf_dst == 2'd2), .waddr_i(buf_waddr), .wdata_i(buf_data),
+        .raddr_i(buf_raddr), .rdata_o(rdata2));
+    end else begin : g_two_buffers
+      assign rdata2 = {WordWidth{1'b0}};
+    end
+  endgenerate
 
   // The memories' words are registered as they leave them (the block RAMs' output registers), then the word
   // from the buffer the step named is selected and registered again before the NFU broadcasts it to the
   // multipliers (the SB word beside it): no memory output drives a select, a multiplier or a fan-out directly.
   // Padding is zeroed in the same LUT as the buffer select, so that the multipliers take flip-flops directly.
   // The step's flags wait two cycles with them.
-  reg [WordWidth - 1:0] rdata0_q, rdata1_q, rdata_image_q;
+  reg [WordWidth - 1:0] rdata0_q, rdata1_q, rdata2_q, rdata_image_q;
   reg [Tn * LaneBits - 1:0] weight_q;
   always @(posedge clk_i) begin
-    {rdata0_q, rdata1_q, rdata_image_q} <= {rdata0, rdata1, rdata_image};
+    {rdata0_q, rdata1_q, rdata2_q, rdata_image_q} <= {rdata0, rdata1, rdata2, rdata_image};
     weight_q <= weight_word;
   end
-  reg step_valid_f, step_valid_q, src_f, src_q;
+  reg step_valid_f, step_valid_q;
+  reg [1:0] src_f, src_q;
   always @(posedge clk_i or negedge rst_n) begin
-    if (!rst_n) {step_valid_f, step_valid_q, src_f, src_q} <= 4'd0;
+    if (!rst_n) {step_valid_f, step_valid_q, src_f, src_q} <= 6'd0;
     else {step_valid_f, step_valid_q, src_f, src_q} <= {step_valid, step_valid_f, src, src_f};
   end
-  reg in_mask_f, first_f, last_f, relu_f, act_f, logits_f, image_f, dst_f, window_first_f, window_last_f, fold_f, strip_f,
+  reg [1:0] dst_f, dst_q;
+  reg in_mask_f, first_f, last_f, relu_f, act_f, logits_f, image_f, window_first_f, window_last_f, fold_f, strip_f,
       row_first_f;
   reg [ActAddrWidth - 1:0] out_addr_f;
   reg [7:0] tile_f;
   reg [2:0] op_f;
   reg [3:0] pool_shift_f;
-  reg in_mask_q, first_q, last_q, relu_q, act_q, logits_q1, image_q, dst_q, window_first_q, window_last_q, fold_q, strip_q,
+  reg in_mask_q, first_q, last_q, relu_q, act_q, logits_q1, image_q, window_first_q, window_last_q, fold_q, strip_q,
       row_first_q;
   reg [ActAddrWidth - 1:0] out_addr_q;
   reg [7:0] tile_q;
@@ -374,14 +390,17 @@ module approxrtl_diannao_core #(
     {out_addr_q, tile_q, op_q, pool_shift_q, window_first_q, window_last_q, fold_q, strip_q, row_first_q} <=
       {out_addr_f, tile_f, op_f, pool_shift_f, window_first_f, window_last_f, fold_f, strip_f, row_first_f};
   end
+  wire [WordWidth - 1:0] x_d = !in_mask_q ? {WordWidth{1'b0}} : image_q ? rdata_image_q
+                             : src_q == 2'd2 ? rdata2_q : src_q[0] ? rdata1_q : rdata0_q;
   reg [WordWidth - 1:0] x_q;
   reg [Tn * LaneBits - 1:0] w_q;
   always @(posedge clk_i) begin
-    x_q <= !in_mask_q ? {WordWidth{1'b0}} : image_q ? rdata_image_q : src_q ? rdata1_q : rdata0_q;
+    x_q <= x_d;
     w_q <= weight_q;
   end
 
-  wire nfu_write_d, nfu_dst_d, logit_write_d;
+  wire nfu_write_d, logit_write_d;
+  wire [1:0] nfu_dst_d;
   wire [ResultAddrWidth - 1:0] nfu_addr_d;
   wire [ResultAddrWidth - 1:0] result_addr;
   generate
@@ -459,7 +478,8 @@ module approxrtl_diannao_core #(
         wire signed [DataWidth - 1:0] kept = $signed(running[lane * DataWidth +: DataWidth]);
         assign combined[lane * DataWidth +: DataWidth] = !result_first && kept > now ? kept : now;
       end
-      reg pooled_write, pooled_dst;
+      reg pooled_write;
+      reg [1:0] pooled_dst;
       reg [ActAddrWidth - 1:0] pooled_addr;
       reg [WordWidth - 1:0] pooled_data;
       // Strips: the pooled word goes to the upper half beside the previous pooled pixel of its row (zeros at the

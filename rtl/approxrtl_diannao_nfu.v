@@ -70,7 +70,7 @@ module approxrtl_diannao_nfu #(
   input  wire relu_i,
   input  wire act_i,                    // the layer's codes go through the activation table
   input  wire logits_i,
-  input  wire dst_i,
+  input  wire [1:0] dst_i,
   input  wire [3:0] pool_shift_i,
   // One cycle after the issue; zero where the step's mask is low (padding).
   input  wire [Tn * DataWidth - 1:0] x_i,
@@ -83,7 +83,7 @@ module approxrtl_diannao_nfu #(
   input  wire [Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth + PwlLaneBit) - 1:0] param_i,
   // A finished tile: Tn activation codes (sign-extended to DataWidth) for buffer dst_o, or Tn logits.
   output wire write_o,
-  output wire dst_o,
+  output wire [1:0] dst_o,
   output wire [AddrWidth - 1:0] write_addr_o,
   output wire [Tn * DataWidth - 1:0] write_data_o,
   output wire logit_write_o,
@@ -99,8 +99,8 @@ module approxrtl_diannao_nfu #(
   // first, mask, valid.
   localparam integer TileLsb = AddrWidth;
   localparam integer PoolShiftLsb = TileLsb + 8;
-  localparam integer DstBit = PoolShiftLsb + 4;
-  localparam integer LogitsBit = DstBit + 1;
+  localparam integer DstLsb = PoolShiftLsb + 4;  // two bits: buffer 0, 1 or 2
+  localparam integer LogitsBit = DstLsb + 2;
   localparam integer ActBit = LogitsBit + 1;
   localparam integer ReluBit = ActBit + 1;
   localparam integer OpLsb = ReluBit + 1;
@@ -520,7 +520,8 @@ module approxrtl_diannao_nfu #(
     if (Pwl != 0) begin : g_pwl
       // Stage 8: the activation table on layers that have one (a fused Sigmoid, Tanh, ...); a register stage,
       // so that the table's compare, multiply and saturation do not lengthen stage 7's path.
-      reg done5_q, logits5_q, act5_q, dst5_q;
+      reg done5_q, logits5_q, act5_q;
+      reg [1:0] dst5_q;
       // The lanes that hold a channel: with the parameters in stage 4, beside the codes in stage 8.
       reg [Tn - 1:0] active4_q, active5_q, active6_q, active7_q, active8_q;
       // The lanes in stage 4, once the MAW multiply's extra cycle has passed (declared before use: Yosys needs it).
@@ -530,13 +531,13 @@ module approxrtl_diannao_nfu #(
       reg [Tn * LogitWidth - 1:0] logits_data5_q;
       always @(posedge clk_i or negedge rst_ni) begin
         if (!rst_ni) begin
-          {done5_q, logits5_q, act5_q, dst5_q} <= 4'd0;
+          {done5_q, logits5_q, act5_q, dst5_q} <= 5'd0;
           {active4_q, active5_q, active6_q, active7_q, active8_q} <= {(5 * Tn){1'b0}};
           addr5_q <= {AddrWidth{1'b0}};
           data5_q <= {(Tn * DataWidth){1'b0}};
           logits_data5_q <= {(Tn * LogitWidth){1'b0}};
         end else begin
-          {done5_q, logits5_q, act5_q, dst5_q} <= {done7, logits7, flags7_q[ActBit], flags7_q[DstBit]};
+          {done5_q, logits5_q, act5_q, dst5_q} <= {done7, logits7, flags7_q[ActBit], flags7_q[DstLsb +: 2]};
           active4_q <= param_i[Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth) +: Tn];
           {active5_q, active6_q, active7_q, active8_q} <= {active4m, active5_q, active6_q, active7_q};
           addr5_q <= flags7_q[AddrWidth - 1:0];
@@ -567,7 +568,7 @@ module approxrtl_diannao_nfu #(
     end else begin : g_no_pwl
       assign write_o = done7 && !logits7;
       assign logit_write_o = done7 && logits7;
-      assign dst_o = flags7_q[DstBit];
+      assign dst_o = flags7_q[DstLsb +: 2];
       assign write_addr_o = flags7_q[AddrWidth - 1:0];
       assign write_data_o = data7;
       assign logit_data_o = logits_data7;

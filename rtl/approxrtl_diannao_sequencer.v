@@ -62,9 +62,9 @@ module approxrtl_diannao_sequencer #(
   output reg  act_o,                              // the layer's codes go through its activation table
   output reg  [3:0] table_o,                      // which table (held for the whole layer)
   output reg  logits_o,                           // results go to the logit registers, not a buffer
-  output reg  src_o,                              // buffer read
+  output reg  [1:0] src_o,                        // buffer read (0, 1 or 2)
   output reg  image_o,                            // the image buffer read (not buffer src_o)
-  output reg  dst_o,                              // buffer written
+  output reg  [1:0] dst_o,                        // buffer written
   output reg  [3:0] pool_shift_o                  // average pool: log2 of the window area
 );
   localparam [1:0] OpMac = 2'd0, OpMax = 2'd1, OpAverage = 2'd2;
@@ -116,6 +116,11 @@ module approxrtl_diannao_sequencer #(
   wire [AW - 1:0] fcol_words = {2'd0, instr_q[303:280]};
   wire [AW - 1:0] frow_words = {2'd0, instr_q[327:304]};
   wire reuse = instr_q[6];
+  // A residual add: each output tile takes two steps at the same word, the first from buffer source, the second
+  // from buffer addend_source (docs/accelerator.md, "Residual add").
+  wire addend = instr_q[237];
+  wire [1:0] source = {instr_q[235], instr_q[4]};
+  wire [1:0] addend_source = instr_q[239:238];
   wire [AW - 1:0] image_base = {{(AW - ActAddrWidth){1'b0}}, image_base_i};
   wire is_mac = op == OpMac;
   wire is_pool = op == OpMax || op == OpAverage;
@@ -152,7 +157,8 @@ module approxrtl_diannao_sequencer #(
       bounds = {count - 12'd1, (pool ? pool_kh : kh_d) - 4'd1, (pool ? pool_kw : kw_d) - 4'd1};
     end
   endfunction
-  wire [19:0] next_bounds = bounds(next_q[29:28], next_q[27:16], next_q[3:0], next_q[7:4], is_pool, pool_k_h, pool_k_w, in_tiles);
+  wire [19:0] next_bounds = bounds(next_q[29:28], next_q[27:16], next_q[3:0], next_q[7:4], is_pool, pool_k_h, pool_k_w,
+                                   addend ? 8'd2 : in_tiles);
   wire [11:0] next_ti_last = next_bounds[19:8];
   wire [3:0] next_ky_last = next_bounds[7:4];
   wire [3:0] next_kx_last = next_bounds[3:0];
@@ -194,7 +200,7 @@ module approxrtl_diannao_sequencer #(
   wire signed [10:0] iy = iy0_q + $signed({6'd0, dy_q});
   wire signed [10:0] ix = ix0_q + $signed({6'd0, dx_q});
   wire in_map = iy >= 11'sd0 && iy < $signed({3'd0, in_h}) && ix >= 11'sd0 && ix < $signed({3'd0, in_w});
-  wire [7:0] tile = is_mac ? ti_q[7:0] : to_q;
+  wire [7:0] tile = addend ? 8'd0 : is_mac ? ti_q[7:0] : to_q;
   wire [AW - 1:0] in_addr = origin_q + tap_q + {{(AW - 8){1'b0}}, tile};
   wire [AW - 1:0] out_addr = out_pixel_q + {{(AW - 8){1'b0}}, to_q - {7'd0, reuse}};
   wire step = state_q == StRun;
@@ -222,9 +228,9 @@ module approxrtl_diannao_sequencer #(
     act_o <= instr_q[7];
     table_o <= instr_q[87:84];
     logits_o <= instr_q[3];
-    src_o <= instr_q[4];
+    src_o <= addend && ti_q[0] ? addend_source : source;
     image_o <= instr_q[232];
-    dst_o <= instr_q[5];
+    dst_o <= {instr_q[236], instr_q[5]};
     pool_shift_o <= instr_q[83:80];
   end
 
@@ -420,6 +426,6 @@ module approxrtl_diannao_sequencer #(
   // they are zero).
   wire unused_bits;
   assign unused_bits = ^{next_q[63:56], next_q[31:30], weight_base[23:WeightAddrWidth],
-                         param_base[15:ParamAddrWidth], instr_q[InstrWidth - 1:328], instr_q[263:235], instr_q[215:192], instr_q[75:72], instr_q[47:32], in_addr[AW - 1:ActAddrWidth],
+                         param_base[15:ParamAddrWidth], instr_q[InstrWidth - 1:328], instr_q[263:240], instr_q[215:192], instr_q[75:72], instr_q[47:32], in_addr[AW - 1:ActAddrWidth],
                          out_addr[AW - 1:ActAddrWidth], instr_rom[InstrWidth - 1:264], instr_rom[255:233], instr_rom[231:216], instr_rom[127:112 + ParamAddrWidth]};
 endmodule

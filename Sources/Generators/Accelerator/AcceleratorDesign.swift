@@ -96,7 +96,8 @@ extension AcceleratorManifest {
             logitWidth: network.logitWidth,
             activationWords: network.activationWords, weightWords: network.weightWords.count,
             paramWords: max(1, network.paramWords.count),
-            activationBufferBits: 2 * (network.activationWords + network.imageWords) * tn * network.dataWidth,
+            activationBufferBits: (network.buffers * network.activationWords + 2 * network.imageWords) * tn
+                * network.dataWidth,
             weightBufferBits: network.weightWords.count * tn * network.laneBits,
             paramBufferBits: max(1, network.paramWords.count) * images.paramBits,
             layers: layers, computeCycles: network.computeCycles, loadCycles: network.loadCycles,
@@ -260,7 +261,7 @@ public struct AcceleratorDesign: Sendable {
             ("RowWords", n.loader.rowWords), ("StoredRows", n.loader.storedRows), ("LoadRows", n.loader.loadRows),
             ("LoadColumns", n.loader.loadColumns),
             ("ImageWords", n.imageWords), ("ImageAddrWidth", bitsFor(2 * n.imageWords - 1)),
-            ("ActWords", n.activationWords), ("BufAddrWidth", bitsFor(n.activationWords - 1)),
+            ("ActWords", n.activationWords), ("Buffers", n.buffers), ("BufAddrWidth", bitsFor(n.activationWords - 1)),
             ("ActAddrWidth", n.addressWidth),
             ("WeightWords", n.weightWords.count), ("WeightAddrWidth", bitsFor(n.weightWords.count - 1)),
             ("ParamWords", max(1, n.paramWords.count)), ("ParamAddrWidth", bitsFor(n.paramWords.count - 1)),

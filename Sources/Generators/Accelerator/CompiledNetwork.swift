@@ -97,6 +97,8 @@ public struct CompiledNetwork: Sendable {
     public var loadCycles: Int { loader.cycles }
     /// Words per activation buffer (the largest map, channel-tiled; the image has a buffer of its own).
     public var activationWords: Int
+    /// Activation buffers: 2, or 3 when a residual connection keeps a block's input while its layers alternate.
+    public var buffers = 2
     /// Words per half of the image buffer (the loader fills one half while the network runs on the other).
     public var imageWords: Int { loader.words }
     /// Bits of an input address: either activation buffer or the image buffer's two halves.

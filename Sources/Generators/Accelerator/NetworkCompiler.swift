@@ -40,6 +40,7 @@ public enum NetworkCompiler {
         try model.validate()
         var builder = ProgramBuilder(model: model, config: config, units: units)
         for (position, layer) in model.layers.enumerated() {
+            builder.position = position
             try builder.add(layer, last: position == model.layers.count - 1)
         }
         return try builder.finish()

@@ -18,9 +18,12 @@ public struct Instruction: Equatable, Sendable, Codable {
     public var reuse: Bool = false
     /// NFU-3's activation table `table` maps the requantized codes (a fused Sigmoid, Tanh, ...); nil: none.
     public var table: Int? = nil
-    /// Buffers read and written (0 or 1).
+    /// Buffers read and written (0, 1, or 2 where a residual connection needs a third).
     public var source: Int
     public var destination: Int
+    /// A residual add (docs/accelerator.md, "Residual add"): the buffer the addend is read from. Each output tile
+    /// takes two steps at the same word, from `source` and then from this buffer; nil for every other layer.
+    public var addendSource: Int? = nil
     public var inputHeight: Int, inputWidth: Int, inputTiles: Int
     public var outputHeight: Int, outputWidth: Int, outputTiles: Int
     public var kernelHeight: Int, kernelWidth: Int
@@ -69,7 +72,8 @@ public struct Instruction: Equatable, Sendable, Codable {
         ("param_base", 112, 16),
         ("row_words", 128, 24), ("output_row_words", 152, 24), ("output_column_words", 176, 16),
         ("origin_word", 192, 24), ("column_words", 216, 16), ("image", 232, 1),
-        ("fold", 233, 1), ("strips", 234, 1), ("fused_height", 256, 4), ("fused_width", 260, 4),
+        ("fold", 233, 1), ("strips", 234, 1), ("source_high", 235, 1), ("destination_high", 236, 1), ("addend", 237, 1),
+        ("addend_source", 238, 2), ("fused_height", 256, 4), ("fused_width", 260, 4),
         ("fused_stride_height", 264, 8),
         ("fused_stride_width", 272, 8), ("fused_column_words", 280, 24), ("fused_row_words", 304, 24),
     ]
@@ -93,12 +97,13 @@ public struct Instruction: Equatable, Sendable, Codable {
 
     var values: [Int] {
         [
-            op.rawValue, relu ? 1 : 0, logits ? 1 : 0, source, destination, reuse ? 1 : 0, table == nil ? 0 : 1,
+            op.rawValue, relu ? 1 : 0, logits ? 1 : 0, source & 1, destination & 1, reuse ? 1 : 0, table == nil ? 0 : 1,
             inputHeight, inputWidth,
             inputTiles, outputHeight, outputWidth, outputTiles, kernelHeight, kernelWidth, strideHeight, strideWidth,
             padTop, padLeft,
             poolShift, table ?? 0, weightBase, paramBase, rowWords, outputRowWords, outputColumnWords, originWord,
-            columnWords, image ? 1 : 0, pixelRows > 1 ? 1 : 0, writesStrips ? 1 : 0, fusedHeight, fusedWidth,
+            columnWords, image ? 1 : 0, pixelRows > 1 ? 1 : 0, writesStrips ? 1 : 0, source >> 1, destination >> 1,
+            addendSource == nil ? 0 : 1, addendSource ?? 0, fusedHeight, fusedWidth,
             fusedStrideHeight,
             fusedStrideWidth,
             fusedColumnWords, fusedRowWords,

@@ -29,6 +29,13 @@ final class NetworkCompilerTests: XCTestCase {
         var fused = instruction
         (fused.fusedHeight, fused.fusedWidth) = (2, 3)
         XCTAssertEqual(String(fused.hex.prefix(32)), "00000000000000" + "0000d8" + "000006" + "03" + "04" + "32")
+        // A residual add reading buffers 2 and 1 into buffer 2: the buffers' low bits stay at bits 4 and 5 (now
+        // 0: op 2 | relu << 2 = 0x06), their high bits are bits 235 and 236, the add flag bit 237 and the addend's
+        // buffer bits 239:238, so bits 239:232 are 0x78.
+        var sum = instruction
+        (sum.source, sum.destination, sum.addendSource) = (2, 2, 1)
+        XCTAssertEqual(String(sum.hex.suffix(2)), "06")
+        XCTAssertEqual(String(sum.hex.dropFirst(32).prefix(6)), "000078")
         // On a patch of 3 x 5 pixels a kernel-row step is 3 rows and a kernel-column step 5 words; the output row
         // steps stride_h rows of pixels as before.
         var patches = instruction

@@ -26,6 +26,12 @@ struct ProgramBuilder {
     var macWeightWidth: Int
     var macLayers = 0
     var logitsLayer: QuantizedModel.Layer?
+    /// The layer being added (its position in the model), and the last position that reads each layer's map (a
+    /// flatten's readers read its input's words).
+    var position = 0
+    let lastRead: [String: Int]
+    /// The highest activation buffer written so far.
+    var highestBank = 1
 
     init(model: QuantizedModel, config: AcceleratorConfig, units: [any AcceleratorUnit]) {
         self.model = model; self.config = config; self.units = units
@@ -58,6 +64,38 @@ struct ProgramBuilder {
                 image: true)
         ]
         macWeightWidth = model.weightBits
+        lastRead = Self.lastReads(model)
+    }
+
+    static func lastReads(_ model: QuantizedModel) -> [String: Int] {
+        let kinds = Dictionary(model.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var last: [String: Int] = [:]
+        for (position, layer) in model.layers.enumerated() {
+            for name in [layer.input] + (layer.addend.map { [$0] } ?? []) {
+                var read: String? = name
+                while let current = read {
+                    last[current] = position
+                    let producer = kinds[current]
+                    read = producer.map { $0.kind == .flatten || $0.kind == .reshape } == true ? producer?.input : nil
+                }
+            }
+        }
+        return last
+    }
+
+    /// The activation buffer a layer writes: the lowest one whose map no layer from this one on still reads.
+    /// Without skip connections that is the buffer the layer does not read (they alternate); a residual block's
+    /// input stays where it is until its add, which takes a third buffer.
+    mutating func destinationBank(for layer: QuantizedModel.Layer) throws -> Int {
+        let busy = Set(maps.filter { !$0.value.image && lastRead[$0.key, default: -1] >= position }.map(\.value.bank))
+        guard let bank = (0..<3).first(where: { !busy.contains($0) }) else {
+            throw CompileError(
+                layer: layer.name,
+                "\(layer.kind.rawValue): three activation buffers hold maps that later layers read; the accelerator has at most three"
+            )
+        }
+        highestBank = max(highestBank, bank)
+        return bank
     }
 
     mutating func add(_ layer: QuantizedModel.Layer, last: Bool) throws {
@@ -87,9 +125,10 @@ struct ProgramBuilder {
                 "an activation (\(layer.activation?.function ?? "?")) that is not fused into a convolution or dense layer is not supported; NFU-3's table maps a weighted layer's outputs"
             )
         case .add:
-            throw fail(
-                "a residual Add of '\(layer.input)' and '\(layer.addend ?? "?")' does not run on the accelerator: its two activation buffers alternate between layers and a skip connection needs a third that keeps the block's input; the golden model (eval, vectors) runs it, and a network without skip connections compiles"
-            )
+            guard let name = layer.addend, let addend = maps[name] else {
+                throw fail("reads '\(layer.addend ?? "?")', which no layer before it writes")
+            }
+            try addResidual(layer, source: source, addend: addend)
         case .conv2d, .dense:
             try addWeighted(layer, source: source, last: last)
         case .maxPool, .averagePool:
@@ -117,9 +156,10 @@ struct ProgramBuilder {
         }
         let (oh, ow) = (layer.shape[1], layer.shape[2])
         if fuse(layer, window: window, source: source) { return }
+        let destination = try destinationBank(for: layer)
         var instruction = Instruction(
             layer: layer.name, op: layer.kind == .maxPool ? .maxPool : .averagePool, relu: false, logits: false,
-            source: source.bank, destination: 1 - source.bank,
+            source: source.bank, destination: destination,
             inputHeight: source.height, inputWidth: source.width, inputTiles: source.tiles,
             outputHeight: oh, outputWidth: ow, outputTiles: source.tiles,
             kernelHeight: kh, kernelWidth: kw, strideHeight: window.strideHeight, strideWidth: window.strideWidth,
@@ -129,7 +169,7 @@ struct ProgramBuilder {
         try emit(instruction, fail: fail)
         writer[layer.name] = program.count - 1
         macs.append(0)
-        maps[layer.name] = .init(order: source.order, height: oh, width: ow, bank: 1 - source.bank, tiles: source.tiles)
+        maps[layer.name] = .init(order: source.order, height: oh, width: ow, bank: destination, tiles: source.tiles)
         layouts.append(
             source.order.count < config.tn
                 ? nil : OutputLayout(layer: layer.name, order: source.order, height: oh, width: ow))
@@ -201,7 +241,9 @@ struct ProgramBuilder {
         }
         try lowering.checkShape()
         lowering.arrange()
-        lowering.instruction = lowering.makeInstruction(weightBase: weightWords.count, paramBase: paramWords.count)
+        let destination = try destinationBank(for: layer)
+        lowering.instruction = lowering.makeInstruction(
+            weightBase: weightWords.count, paramBase: paramWords.count, destination: destination)
         for unit in units { try unit.lower(&lowering) }
         if lowering.descriptors.isEmpty { lowering.lowerOnMacArray() }
         try lowering.refoldDenseWalk()
@@ -226,7 +268,7 @@ struct ProgramBuilder {
         try keepWidths(of: lowering, last: last)
         let outTiles = lowering.order.count / config.tn
         let (oh, ow) = lowering.output
-        maps[layer.name] = .init(order: lowering.order, height: oh, width: ow, bank: 1 - source.bank, tiles: outTiles)
+        maps[layer.name] = .init(order: lowering.order, height: oh, width: ow, bank: destination, tiles: outTiles)
         layouts.append(
             layer.logits ?? false ? nil : OutputLayout(layer: layer.name, order: lowering.order, height: oh, width: ow))
     }
@@ -273,6 +315,7 @@ struct ProgramBuilder {
             classes: logitsLayer.shape[0],
             imageWidth: input[2], imageHeight: input[1], loader: loader,
             activationWords: max(1, writtenWords.max() ?? 1), macs: macs)
+        network.buffers = highestBank + 1
         network.pixelZeros = model.input.zeroPoints ?? [Int](repeating: 0, count: model.input.shape[0])
         for unit in units { try unit.finish(&network, model: model) }
         for unit in units { try unit.verify(network, model: model) }

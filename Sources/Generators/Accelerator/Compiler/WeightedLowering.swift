@@ -107,7 +107,7 @@ struct WeightedLowering {
     }
 
     /// The instruction before its tiles: `weightBase` and `paramBase` are where its SB and bias/shift words start.
-    func makeInstruction(weightBase: Int, paramBase: Int) -> Instruction {
+    func makeInstruction(weightBase: Int, paramBase: Int, destination: Int) -> Instruction {
         // A strip map (two pixels per word) steps two columns per kernel-column step over the kernel and the
         // column left of it.
         let rows = patches?.rows ?? 1, columns = patches?.columns ?? source.strip
@@ -116,7 +116,7 @@ struct WeightedLowering {
         let union = kernel.height + ((patches?.pixelRows ?? 1) - 1) * stride.height
         var instruction = Instruction(
             layer: layer.name, op: .multiplyAccumulate, relu: layer.relu ?? false, logits: layer.logits ?? false,
-            source: source.bank, destination: 1 - source.bank,
+            source: source.bank, destination: destination,
             inputHeight: source.height, inputWidth: source.width, inputTiles: source.tiles,
             outputHeight: output.height, outputWidth: output.width, outputTiles: order.count / tn,
             kernelHeight: (union + rows - 1) / rows, kernelWidth: (spanned + columns - 1) / columns,
