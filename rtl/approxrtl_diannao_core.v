@@ -398,6 +398,22 @@ module approxrtl_diannao_core #(
     x_q <= x_d;
     w_q <= weight_q;
   end
+  // The input word is broadcast to Tn x Tn multipliers spread over the die (the DSP columns), and one register
+  // driving them all was the Fmax-limiting route at Tn = 16: each output lane's multipliers read a copy of their
+  // own, which placement puts beside them. keep stops synthesis from merging the copies back into one.
+  wire [Tn * WordWidth - 1:0] x_lanes;
+  generate
+    if (MacArray != 0) begin : g_x_lanes
+      genvar copy;
+      for (copy = 0; copy < Tn; copy = copy + 1) begin : g_copy
+        reg [WordWidth - 1:0] x_copy_q;
+        (* keep *) always @(posedge clk_i) x_copy_q <= x_d;
+        assign x_lanes[copy * WordWidth +: WordWidth] = x_copy_q;
+      end
+    end else begin : g_no_x_lanes
+      assign x_lanes = {(Tn * WordWidth){1'b0}};
+    end
+  endgenerate
 
   wire nfu_write_d, logit_write_d;
   wire [1:0] nfu_dst_d;
@@ -428,7 +444,7 @@ module approxrtl_diannao_core #(
   ) u_nfu (
     .clk_i(clk_i), .rst_ni(rst_n), .valid_i(step_valid_q), .mask_i(in_mask_q), .first_i(first_q), .last_i(last_q),
     .addr_i(result_addr), .tile_i(tile_q), .op_i(op_q), .relu_i(relu_q), .act_i(act_q), .logits_i(logits_q1), .dst_i(dst_q),
-    .pool_shift_i(pool_shift_q), .x_i(x_q), .w_i(w_q), .table_i(table_word), .param_i(param_word),
+    .pool_shift_i(pool_shift_q), .x_i(x_q), .x_lanes_i(x_lanes), .w_i(w_q), .table_i(table_word), .param_i(param_word),
     .write_o(nfu_write_d), .dst_o(nfu_dst_d), .write_addr_o(nfu_addr_d), .write_data_o(nfu_data_d),
     .logit_write_o(logit_write_d), .logit_data_o(logit_data_d));
   always @(posedge clk_i or negedge rst_n) begin

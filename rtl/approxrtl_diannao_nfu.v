@@ -74,6 +74,9 @@ module approxrtl_diannao_nfu #(
   input  wire [3:0] pool_shift_i,
   // One cycle after the issue; zero where the step's mask is low (padding).
   input  wire [Tn * DataWidth - 1:0] x_i,
+  // The same word once per output lane (NFU-1's lane o multiplies copy o): registered apart, so that each copy
+  // sits beside its lane's multipliers (only read with MacArray).
+  input  wire [Tn * Tn * DataWidth - 1:0] x_lanes_i,
   input  wire [Tn * LaneBits - 1:0] w_i,
   // The running layer's activation table (held for the whole layer).
   input  wire [TableWidth - 1:0] table_i,
@@ -200,9 +203,11 @@ module approxrtl_diannao_nfu #(
             for (n = 0; n < Parts; n = n + 1)
               partial_q[((o * Tn + i) * Parts + n) * ProductWidth +: ProductWidth] <=
                 (Pow2Codes != 0 || o * Tn + i < DspProducts)
-                  ? (n == 0 ? product(w_i[o * LaneBits + i * WeightWidth +: WeightWidth], x_masked[i * DataWidth +: DataWidth])
+                  ? (n == 0 ? product(w_i[o * LaneBits + i * WeightWidth +: WeightWidth],
+                                      x_lanes_i[(o * Tn + i) * DataWidth +: DataWidth])
                             : {ProductWidth{1'b0}})
-                  : product_half(w_i[o * LaneBits + i * WeightWidth +: WeightWidth], x_masked[i * DataWidth +: DataWidth], 4 * n);
+                  : product_half(w_i[o * LaneBits + i * WeightWidth +: WeightWidth],
+                                 x_lanes_i[(o * Tn + i) * DataWidth +: DataWidth], 4 * n);
       end
       always @(posedge clk_i) begin
         for (o = 0; o < Tn; o = o + 1)
@@ -223,6 +228,7 @@ module approxrtl_diannao_nfu #(
     end else begin : g_no_mac
       // Every weighted layer runs on the reuse lanes.
       assign sums = {(Tn * SumWidth){1'b0}};
+      wire unused_x_lanes = ^x_lanes_i;
     end
   endgenerate
   approxrtl_delay_line #(.Width(Tn * DataWidth), .Depth(Through), .Reset(0)) u_beside (
