@@ -108,8 +108,8 @@ module approxrtl_diannao_core #(
   // more through the SWC lanes' two-cycle MAW multiply), which is two cycles after the sequencer issues it (the
   // memories' words are registered twice before the NFU takes them), and is written a cycle later (the NFU's
   // results are registered before the buffers); the next layer (or the logit stream) waits for it.
-  // With fused pools the combiner's register adds one.
-  localparam integer Drain = 2 + Levels + 7 + 1 + (Pwl != 0 ? 1 : 0) + (Swc != 0 ? 1 : 0) + (FusedPools != 0 ? 1 : 0);
+  // With fused pools the fold's and the combiner's registers add two.
+  localparam integer Drain = 2 + Levels + 7 + 1 + (Pwl != 0 ? 1 : 0) + (Swc != 0 ? 1 : 0) + (FusedPools != 0 ? 2 : 0);
   // The NFU carries the result's address and, with fused pools, its tile and window flags beside it.
   localparam integer FusedTileBits = FusedTiles > 1 ? $clog2(FusedTiles) : 1;
   localparam integer ResultAddrWidth = ActAddrWidth + (FusedPools != 0 ? FusedTileBits + 5 : 0);
@@ -460,12 +460,7 @@ module approxrtl_diannao_core #(
   // A layer without a fused pool has 1 x 1 windows: every result is first and last, and is written as it is.
   generate
     if (FusedPools != 0) begin : g_fused
-      wire [FusedTileBits - 1:0] result_tile = nfu_result_addr[ActAddrWidth +: FusedTileBits];
-      wire result_first = nfu_result_addr[ActAddrWidth + FusedTileBits];
-      wire result_last = nfu_result_addr[ActAddrWidth + FusedTileBits + 1];
       wire result_fold = nfu_result_addr[ActAddrWidth + FusedTileBits + 2];
-      wire result_strip = nfu_result_addr[ActAddrWidth + FusedTileBits + 3];
-      wire result_row_first = nfu_result_addr[ActAddrWidth + FusedTileBits + 4];
       // Pixel lanes: lane c and lane Tn / 2 + c hold channel c of two pixels of the same window; their max is
       // channel c's (the upper lanes then hold zeros, as idle lanes do).
       wire [WordWidth - 1:0] folded;
@@ -485,12 +480,33 @@ module approxrtl_diannao_core #(
       if (PixelLanes == 1) begin : g_no_fold
         wire unused_fold = result_fold;
       end
+      // The fold is registered before the running max, so that the two compares (and the strip select) do not
+      // share a cycle: the Fmax-limiting path at Tn = 16 ran from the NFU's result through both into the buffer.
+      reg folded_write_q;
+      reg [1:0] folded_dst_q;
+      reg [ActAddrWidth - 1:0] folded_addr_q;
+      reg [FusedTileBits + 4:0] folded_flags_q;  // tile, first, last, (fold), strip, row first
+      reg [WordWidth - 1:0] folded_q;
+      always @(posedge clk_i or negedge rst_n) begin
+        if (!rst_n) folded_write_q <= 1'b0;
+        else folded_write_q <= nfu_write;
+      end
+      always @(posedge clk_i) begin
+        {folded_dst_q, folded_addr_q, folded_q} <= {nfu_dst, nfu_addr, folded};
+        folded_flags_q <= nfu_result_addr[ActAddrWidth +: FusedTileBits + 5];
+      end
+      wire [FusedTileBits - 1:0] result_tile = folded_flags_q[FusedTileBits - 1:0];
+      wire result_first = folded_flags_q[FusedTileBits];
+      wire result_last = folded_flags_q[FusedTileBits + 1];
+      wire unused_folded_fold = folded_flags_q[FusedTileBits + 2];
+      wire result_strip = folded_flags_q[FusedTileBits + 3];
+      wire result_row_first = folded_flags_q[FusedTileBits + 4];
       reg [WordWidth - 1:0] window_max_q [0:FusedTiles - 1];
       wire [WordWidth - 1:0] running = window_max_q[result_tile];
       wire [WordWidth - 1:0] combined;
       genvar lane;
       for (lane = 0; lane < Tn; lane = lane + 1) begin : g_lane
-        wire signed [DataWidth - 1:0] now = $signed(folded[lane * DataWidth +: DataWidth]);
+        wire signed [DataWidth - 1:0] now = $signed(folded_q[lane * DataWidth +: DataWidth]);
         wire signed [DataWidth - 1:0] kept = $signed(running[lane * DataWidth +: DataWidth]);
         assign combined[lane * DataWidth +: DataWidth] = !result_first && kept > now ? kept : now;
       end
@@ -505,7 +521,7 @@ module approxrtl_diannao_core #(
         localparam integer HalfWidth = (Tn / 2) * DataWidth;
         reg [HalfWidth - 1:0] previous_q;
         always @(posedge clk_i) begin
-          if (nfu_write && result_last) previous_q <= combined[HalfWidth - 1:0];
+          if (folded_write_q && result_last) previous_q <= combined[HalfWidth - 1:0];
         end
         assign pooled_word = result_strip
           ? {combined[HalfWidth - 1:0], result_row_first ? {HalfWidth{1'b0}} : previous_q} : combined;
@@ -514,12 +530,12 @@ module approxrtl_diannao_core #(
         wire unused_strip = ^{result_strip, result_row_first};
       end
       always @(posedge clk_i) begin
-        if (nfu_write) window_max_q[result_tile] <= combined;
-        {pooled_dst, pooled_addr, pooled_data} <= {nfu_dst, nfu_addr, pooled_word};
+        if (folded_write_q) window_max_q[result_tile] <= combined;
+        {pooled_dst, pooled_addr, pooled_data} <= {folded_dst_q, folded_addr_q, pooled_word};
       end
       always @(posedge clk_i or negedge rst_n) begin
         if (!rst_n) pooled_write <= 1'b0;
-        else pooled_write <= nfu_write && result_last;
+        else pooled_write <= folded_write_q && result_last;
       end
       assign {buf_write, buf_dst, buf_addr, buf_data} = {pooled_write, pooled_dst, pooled_addr, pooled_data};
     end else begin : g_unfused

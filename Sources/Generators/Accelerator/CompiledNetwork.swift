@@ -111,10 +111,10 @@ public struct CompiledNetwork: Sendable {
     /// register, memory read, the memories' output registers, the buffer select's register, the products' two
     /// stages, the adder tree's levels, the accumulator, NFU-3's three stages (MAW multiply, rounding, shifts), the
     /// register before the buffers, the write, the activation stage when there are tables, the MAW multiply's
-    /// second cycle with SWC lanes and the combiner's register with fused pools (approxrtl_diannao_core.v `Drain`,
-    /// plus the sequencer's register).
+    /// second cycle with SWC lanes and with fused pools the fold's and the combiner's registers
+    /// (approxrtl_diannao_core.v `Drain`, plus the sequencer's register).
     public var drain: Int {
-        4 + bitsFor(config.tn - 1) + 7 + (tables.isEmpty ? 0 : 1) + (config.swc ? 1 : 0) + (fusedPools ? 1 : 0)
+        4 + bitsFor(config.tn - 1) + 7 + (tables.isEmpty ? 0 : 1) + (config.swc ? 1 : 0) + (fusedPools ? 2 : 0)
     }
 
     /// Some convolution runs a fused max pool (the core's combiner stage is built).
