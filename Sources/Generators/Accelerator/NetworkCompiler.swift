@@ -38,6 +38,9 @@ public enum NetworkCompiler {
                 "the image loader puts a pixel's channels on the lanes: at most Tn, not \(input)")
         }
         try model.validate()
+        // Convolutions that M4 reduced alike run as the smaller convolutions they are (KernelShrinking.swift).
+        let model = try shrinkingKernels(model)
+        try model.validate()
         var builder = ProgramBuilder(model: model, config: config, units: units)
         for (position, layer) in model.layers.enumerated() {
             builder.position = position
