@@ -1,3 +1,4 @@
+import Accelerator
 import Approximation
 import ArgumentParser
 import Datasets
@@ -27,7 +28,8 @@ struct Compress: ParsableCommand {
         help:
             "Approximation-aware fine-tuning for this many epochs on the training images (default: none, retraining-free). Also writes OUTPUT.finetuned.onnx and OUTPUT.finetuned.q.json."
     ) var finetune: Int?
-    @Option(help: "Fine-tuning learning rate (Adam).") var lr: Float = 1e-4
+    @Option(help: "Fine-tuning learning rate (Adam; default 1e-4, and 1e-3 for slim, which retrains reduced kernels).")
+    var lr: Float?
     @Option(help: "How fine-tuning keeps M1 layers on their structure: straight-through or reproject (projected SGD).")
     var finetuneMode = Projection.Mode.straightThrough
     @Option(help: "Folder with the dataset's IDX files, for fine-tuning (default: \(FashionMNIST.defaultDirectory)).")
@@ -50,15 +52,27 @@ struct Compress: ParsableCommand {
                 ? String(output.dropLast(7)) : output.hasSuffix(".json") ? String(output.dropLast(5)) : output
             let (onnxPath, quantizedPath) = (base + ".finetuned.onnx", base + ".finetuned.q.json")
             if let epochs = finetune {
-                guard let approximation = transform as? any WeightApproximation else {
-                    throw CLIError("--finetune applies to linear, quadratic and swc, not --method \(settings.method)")
-                }
                 for path in [onnxPath, quantizedPath] where FileManager.default.fileExists(atPath: path) && !force {
                     throw CLIError("\(path) exists; pass --force to overwrite it")
                 }
-                transform = try FineTunedApproximation(
-                    approximation, epochs: epochs, learningRate: lr, m1Mode: finetuneMode, limit: limit,
-                    source: onnxPath, from: model)
+                if var search = transform as? BudgetSearchTransform {
+                    // Every step of the search is fine-tuned before the budget judges it.
+                    guard epochs > 0, (lr ?? 1) > 0, limit.map({ $0 > 0 }) ?? true else {
+                        throw CLIError("--finetune, --lr and --limit must be positive")
+                    }
+                    var options = FineTuneOptions()
+                    (options.epochs, options.learningRate) = (epochs, lr ?? 1e-3)
+                    search.fineTuning = (options, limit, onnxPath, model)
+                    transform = search
+                } else {
+                    guard let approximation = transform as? any WeightApproximation else {
+                        throw CLIError(
+                            "--finetune applies to linear, quadratic, swc and slim, not --method \(settings.method)")
+                    }
+                    transform = try FineTunedApproximation(
+                        approximation, epochs: epochs, learningRate: lr ?? 1e-4, m1Mode: finetuneMode, limit: limit,
+                        source: onnxPath, from: model)
+                }
             }
             let context = TransformContext(
                 training: { try FashionMNIST.load(split: .train, directory: data ?? FashionMNIST.defaultDirectory) },
@@ -123,33 +137,44 @@ extension Compress {
         let before = 100 * (try Accuracy.integer(quantized, on: test))
         let after = 100 * (try Accuracy.integer(result, on: test))
         let saved = 1 - Double(metrics.total.liveMacs) / Double(max(metrics.total.macs, 1))
+        let cost = try settings.resolved().cost
+        let costs = try cost.map { (try $0.measure(quantized), try $0.measure(result)) }
         if json {
-            try printJSON([
-                "model": model, "output": output, "method": settings.description, "budget": settings.budget,
-                "reductions": settings.reductions,
-                "validation_top1_before": outcome.baselineTop1,
-                "validation_top1_after": outcome.steps.last?.validationTop1 ?? outcome.baselineTop1,
-                "test_top1_before": before, "test_top1_after": after, "macs": metrics.total.macs,
-                "macs_after": metrics.total.liveMacs,
-                "steps": outcome.steps.map { step -> [String: Any] in
-                    var entry: [String: Any] = [
-                        "layer": step.layer, "channel": step.channel, "kind": step.kind.rawValue,
-                        "macs_saved": step.macsSaved, "validation_top1": step.validationTop1,
-                    ]
-                    if let size = step.kernelSize { entry["kernel_size"] = size }
-                    if let sources = step.sources { entry["sources"] = sources }
-                    return entry
-                }, "evaluations": outcome.evaluations, "seconds": seconds,
-            ])
+            var costFields: [String: Any] = [:]
+            if let cost, let costs {
+                costFields = ["cost": cost.name, "cost_before": costs.0, "cost_after": costs.1]
+            }
+            try printJSON(
+                costFields.merging([
+                    "model": model, "output": output, "method": settings.description, "budget": settings.budget,
+                    "reductions": settings.reductions,
+                    "validation_top1_before": outcome.baselineTop1,
+                    "validation_top1_after": outcome.steps.last?.validationTop1 ?? outcome.baselineTop1,
+                    "test_top1_before": before, "test_top1_after": after, "macs": metrics.total.macs,
+                    "macs_after": metrics.total.liveMacs,
+                    "steps": outcome.steps.map { step -> [String: Any] in
+                        var entry: [String: Any] = [
+                            "layer": step.layer, "channel": step.channel, "kind": step.kind.rawValue,
+                            "macs_saved": step.macsSaved, "validation_top1": step.validationTop1,
+                        ]
+                        if let size = step.kernelSize { entry["kernel_size"] = size }
+                        if let sources = step.sources { entry["sources"] = sources }
+                        if let channels = step.channels { entry["channels"] = channels }
+                        if let saved = step.costSaved { entry["cost_saved"] = saved }
+                        return entry
+                    }, "evaluations": outcome.evaluations, "seconds": seconds,
+                ]) { a, _ in a })
             return
         }
         print("\(model) -> \(output) (\(settings.description))")
         let reduced = Dictionary(grouping: outcome.steps, by: \.layer).map { layer, steps in
             let kernels = steps.filter { $0.kind == .kernel }, features = steps.filter { $0.kind == .feature }
-            let sizes = Dictionary(grouping: kernels.compactMap(\.kernelSize), by: { $0 }).sorted { $0.key > $1.key }
-                .map { "\($0.value.count) to \($0.key)x\($0.key)" }
+            // A step of a group reduces all its channels.
+            let sizes = Dictionary(grouping: kernels, by: { $0.kernelSize ?? 0 }).sorted { $0.key > $1.key }
+                .map { "\($0.value.reduce(0) { $0 + ($1.channels?.count ?? 1) }) to \($0.key)x\($0.key)" }
+            let approximated = features.reduce(0) { $0 + ($1.channels?.count ?? 1) }
             return "\(layer): "
-                + (sizes + (features.isEmpty ? [] : ["\(features.count) approximated"])).joined(separator: ", ")
+                + (sizes + (features.isEmpty ? [] : ["\(approximated) approximated"])).joined(separator: ", ")
         }.sorted()
         print(
             "applied \(outcome.steps.count) steps (\(outcome.evaluations) validation runs, \(Int(seconds.rounded())) s): \(reduced.isEmpty ? "none" : reduced.joined(separator: ", "))"
@@ -161,6 +186,13 @@ extension Compress {
                 metrics.total.macs, metrics.total.liveMacs, 100 * saved, outcome.baselineTop1,
                 outcome.steps.last?.validationTop1 ?? outcome.baselineTop1,
                 settings.valCount, before, after, after - before, test.count))
+        if let cost, let costs {
+            print(
+                String(
+                    format: "%@: %d -> %d (%.2fx)", cost.name, costs.0, costs.1,
+                    Double(costs.1) / Double(max(costs.0, 1))
+                ))
+        }
     }
 
 }
@@ -203,6 +235,11 @@ struct MethodSettings: ParsableArguments {
     var margin = 1.0
     @Option(help: "slim: the reductions the search may apply: kernel (M4), feature (M3), comma-separated.")
     var reductions = "kernel,feature"
+    @Option(
+        help:
+            "slim: what a step saves: macs (multiply-accumulates, channel by channel) or cycles (the accelerator's compute cycles per image at --tn with the kernel and feature extensions, in steps of Tn channels: it saves a cycle only when a whole tile is reduced)."
+    ) var cost = "macs"
+    @Option(help: "slim --cost cycles: the accelerator's lanes, Tn.") var tn = 16
 
     /// The settings as the library takes them; `layers` is a comma-separated list of names.
     func resolved(layers: String? = nil, maxAccumulatorBits: Int? = nil) throws -> TransformSettings {
@@ -216,6 +253,14 @@ struct MethodSettings: ParsableArguments {
         )
         (s.calibrationCount, s.budget, s.margin) = (calibCount, budget, margin)
         (s.validation.count, s.validation.heldOut, s.validation.seed) = (valCount, valHeldOut, valSeed)
+        switch cost {
+        case "macs": break
+        case "cycles":
+            guard (2...64).contains(tn) else { throw CLIError("--tn must be 2 to 64, not \(tn)") }
+            s.cost = Self.cycles(tn: tn)
+            s.group = tn
+        default: throw CLIError("--cost takes macs or cycles, not '\(cost)'")
+        }
         s.reductions = try reductions.split(separator: ",").map {
             guard let kind = BudgetSearch.Kind(rawValue: String($0)) else {
                 throw CLIError("--reductions takes kernel and/or feature, not '\($0)'")
@@ -223,6 +268,15 @@ struct MethodSettings: ParsableArguments {
             return kind
         }
         return s
+    }
+
+    /// The accelerator's compute cycles per image at `tn` (the cycle model the RTL is checked against), with the
+    /// extensions a slimmed model runs on.
+    static func cycles(tn: Int) -> BudgetSearch.Cost {
+        let config = AcceleratorConfig(tn: tn, kernelTiles: true, featureUnit: true)
+        return BudgetSearch.Cost(name: "accelerator cycles at Tn \(tn)") {
+            try NetworkCompiler.compile($0, config: config).computeCycles
+        }
     }
 
     /// The method's settings in words (its transform's summary).

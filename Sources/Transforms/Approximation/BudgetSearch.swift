@@ -1,5 +1,6 @@
 import Foundation
 import GoldenModel
+import NetworkIR
 import Quantization
 
 /// The accuracy-budget search of DESIGN.md section 2 (`compress --method slim --budget B`): apply M3 and M4
@@ -35,17 +36,39 @@ public enum BudgetSearch {
         public var coefficientBits = 8
         /// Only these convolutions (default: all but the logits).
         public var layers: [String]? = nil
+        /// What a step saves: nil for the multiply-accumulates (ModelMetrics' live MACs), else this cost of a model,
+        /// lower being better (`compress --cost cycles`: the accelerator's compute cycles per image at Tn).
+        public var cost: Cost? = nil
+        /// Channels of a layer reduced together by one step (1: channel by channel). The accelerator saves a cycle
+        /// only when a whole tile of Tn channels is reduced, so with cycles as the cost a step takes Tn channels:
+        /// the layer's least sensitive ones, ranked by their validation loss alone.
+        public var group = 1
         public init(budget: Double) { self.budget = budget }
+    }
+
+    /// A cost the search lowers instead of the multiply-accumulates: its name for the records ("cycles at Tn 16")
+    /// and its measure of a model, lower being better.
+    public struct Cost: Sendable, Equatable {
+        public var name: String
+        public var measure: @Sendable (QuantizedModel) throws -> Int
+        public init(name: String, measure: @escaping @Sendable (QuantizedModel) throws -> Int) {
+            self.name = name; self.measure = measure
+        }
+        public static func == (a: Cost, b: Cost) -> Bool { a.name == b.name }
     }
 
     public struct Step: Codable, Equatable, Sendable {
         public var layer: String
         public var channel: Int
+        /// A step of several channels (`Options.group`): all of them, `channel` the first.
+        public var channels: [Int]? = nil
         public var kind: Kind
         /// M4: the channel's kernel size after the step; M3: its sources.
         public var kernelSize: Int?
         public var sources: [Int]?
         public var macsSaved: Int
+        /// With a cost other than the MACs: what the step saved of it.
+        public var costSaved: Int? = nil
         /// Validation top-1 (percent) after this step.
         public var validationTop1: Double
     }
@@ -56,6 +79,8 @@ public enum BudgetSearch {
         /// Validation top-1 of the model before any step.
         public var baselineTop1: Double
         public var evaluations: Int
+        /// With fine-tuning: the float graph the final model was quantized from.
+        public var graph: Graph? = nil
     }
 
     struct Measure {
@@ -66,17 +91,25 @@ public enum BudgetSearch {
 
     struct Candidate: Equatable {
         var layer: String
-        var channel: Int
+        /// The channels the step reduces (one, or a group).
+        var channels: [Int]
         var kind: Kind
         /// M4: the kernel size after the step.
         var size = 0
     }
 
+    /// Fine-tuning between steps (`compress --method slim --finetune`): a trial model and the float graph the
+    /// current model came from in, the trial fine-tuned under its reductions (and the tuned graph) out.
+    public typealias Refine = (_ trial: QuantizedModel, _ graph: Graph) throws -> (model: QuantizedModel, graph: Graph)
+
     /// `calibration`: training images for the fits; `validation`: images and labels for the accuracy the budget
-    /// is measured on. `progress(phase, done, total)` reports the work as it goes.
+    /// is measured on. With `refine` (and the float `graph` of `model`), each step is fine-tuned before the budget
+    /// judges it: the candidates are ranked as without, untuned, and the first that fits once tuned is applied.
+    /// `progress(phase, done, total)` reports the work as it goes.
     public static func run(
         _ model: QuantizedModel, options: Options, calibration: [UInt8], calibrationCount: Int,
-        validation: [UInt8], labels: [Int], progress: (String, Int, Int) -> Void = { _, _, _ in }
+        validation: [UInt8], labels: [Int], refine: (graph: Graph, refine: Refine)? = nil,
+        progress: (String, Int, Int) -> Void = { _, _, _ in }
     ) throws -> Outcome {
         guard model.weightScale == "channel" else {
             throw QuantizationError(
@@ -87,6 +120,9 @@ public enum BudgetSearch {
         guard !options.kinds.isEmpty else {
             throw QuantizationError(layer: "options", "the budget search needs at least one kind of reduction")
         }
+        guard options.group >= 1 else {
+            throw QuantizationError(layer: "options", "a step reduces at least one channel, not \(options.group)")
+        }
         for name in options.layers ?? [] where !model.layers.contains(where: { $0.name == name && $0.kind == .conv2d })
         {
             throw QuantizationError(layer: name, "is not a convolution of the model")
@@ -94,6 +130,8 @@ public enum BudgetSearch {
         let searcher = BudgetSearcher(
             model: model, options: options, calibration: (calibration, calibrationCount),
             validation: (validation, labels))
+        searcher.refine = refine?.refine
+        searcher.graph = refine?.graph
         return try searcher.search(progress: progress)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GoldenModel
+import NetworkIR
 import Quantization
 
 /// One run of the budget search (BudgetSearch.swift describes the method): the candidates, their measurements on
@@ -25,6 +26,9 @@ final class BudgetSearcher {
     var reducedLayers: [String: QuantizedModel.Layer] = [:]
     /// Calibration samples of a layer for M3, computed once per model state.
     var samples: [String: (version: Int, samples: FeatureApproximator.Samples)] = [:]
+    /// Fine-tuning between steps, and the float graph the current model was quantized from.
+    var refine: BudgetSearch.Refine?
+    var graph: Graph?
 
     init(
         model: QuantizedModel, options: BudgetSearch.Options, calibration: (pixels: [UInt8], count: Int),
@@ -37,8 +41,15 @@ final class BudgetSearcher {
 
     func search(progress: (String, Int, Int) -> Void) throws -> BudgetSearch.Outcome {
         let candidates = try self.candidates()
+        guard !candidates.isEmpty else {
+            throw QuantizationError(
+                layer: options.layers?.joined(separator: ",") ?? "model",
+                "nothing to slim: the budget search reduces convolutions (M4: square kernels of 3x3 or more; M3: layers with more channels than --sources), and \(options.layers == nil ? "the model has" : "these layers have") none"
+            )
+        }
         let start = try measure(model)
         var entries = try scoreAlone(candidates, start: start, progress: progress)
+        if options.group > 1 { entries = try grouped(entries, start: start, progress: progress) }
         var current = model, currentMeasure = start
         var steps: [BudgetSearch.Step] = []
         var scored = entries.count
@@ -50,6 +61,22 @@ final class BudgetSearcher {
             progress("applying", decided, scored)
             guard let trial = try apply(entry.candidate, to: current, version: steps.count) else {
                 decided += 1; continue
+            }
+            if let refine, let graph {
+                // Tuned under its reductions, then judged: applied if it fits and still saves.
+                decided += 1
+                let tuned = try refine(trial, graph)
+                let result = try measure(tuned.model)
+                guard result.fits, try saving(from: current, to: tuned.model) > 0 else { continue }
+                steps.append(try step(entry.candidate, before: current, after: tuned.model, top1: result.top1))
+                (current, currentMeasure, self.graph) = (tuned.model, result, tuned.graph)
+                var next = entry.candidate
+                next.size -= 2
+                if next.kind == .kernel && next.size >= 1 {
+                    entries.append((next, entry.order, entry.score, -1, entry.measure))
+                    scored += 1
+                }
+                continue
             }
             if entry.version == steps.count {
                 // Measured on this very model already and still the best: apply it (the same trial again, the
@@ -68,14 +95,16 @@ final class BudgetSearcher {
             }
             let result = try measure(trial)
             guard result.fits else { decided += 1; continue }
-            let saved = try ModelMetrics(current).total.liveMacs - ModelMetrics(trial).total.liveMacs
+            let saved = try saving(from: current, to: trial)
+            guard saved > 0 else { decided += 1; continue }
             entries.append(
                 (
                     entry.candidate, entry.order, score(saved: saved, from: currentMeasure, to: result), steps.count,
                     result
                 ))
         }
-        return BudgetSearch.Outcome(model: current, steps: steps, baselineTop1: start.top1, evaluations: evaluations)
+        return BudgetSearch.Outcome(
+            model: current, steps: steps, baselineTop1: start.top1, evaluations: evaluations, graph: graph)
     }
 
     /// Scores of single steps on the starting model; those that break the budget alone are dropped.
@@ -85,11 +114,54 @@ final class BudgetSearcher {
             progress("scoring", i + 1, candidates.count)
             guard let trial = try apply(candidate, to: model, version: 0) else { continue }
             let result = try measure(trial)
-            guard result.fits else { continue }
-            let saved = try ModelMetrics(model).total.liveMacs - ModelMetrics(trial).total.liveMacs
+            // With fine-tuning the budget judges the tuned step, not this one.
+            guard result.fits || refine != nil else { continue }
+            // Alone, a channel saves no cycle when the cost counts whole tiles; its loss still ranks it.
+            let saved = options.group > 1 ? 0 : try saving(from: model, to: trial)
+            guard saved > 0 || options.group > 1 else { continue }
             entries.append((candidate, i, score(saved: saved, from: start, to: result), 0, result))
         }
         return entries
+    }
+
+    /// Steps of `options.group` channels: per layer, kind and size, the channels that fit the budget alone in the
+    /// order of the loss each adds alone, in consecutive groups; each group scored on the starting model (those
+    /// that save nothing, or break the budget, are dropped).
+    func grouped(_ singles: [Entry], start: Measure, progress: (String, Int, Int) -> Void) throws -> [Entry] {
+        var groups: [Candidate] = []
+        var seen: [String: [Entry]] = [:], keys: [String] = []
+        for entry in singles {
+            let c = entry.candidate, key = "\(c.layer)/\(c.kind.rawValue)/\(c.size)"
+            if seen[key] == nil { keys.append(key) }
+            seen[key, default: []].append(entry)
+        }
+        for key in keys {
+            let ranked = seen[key]!.sorted {
+                ($0.measure.crossEntropy, $0.order) < ($1.measure.crossEntropy, $1.order)
+            }
+            for first in stride(from: 0, to: ranked.count, by: options.group) {
+                var group = ranked[first].candidate
+                group.channels = ranked[first..<min(first + options.group, ranked.count)].map(\.candidate.channels[0])
+                    .sorted()
+                groups.append(group)
+            }
+        }
+        var entries: [Entry] = []
+        for (i, group) in groups.enumerated() {
+            progress("scoring tiles", i + 1, groups.count)
+            guard let trial = try apply(group, to: model, version: 0) else { continue }
+            let result = try measure(trial)
+            let saved = try saving(from: model, to: trial)
+            guard result.fits || refine != nil, saved > 0 else { continue }
+            entries.append((group, i, score(saved: saved, from: start, to: result), 0, result))
+        }
+        return entries
+    }
+
+    /// What `after` saves against `before`: the cost's difference, or the live multiply-accumulates'.
+    func saving(from before: QuantizedModel, to after: QuantizedModel) throws -> Int {
+        if let cost = options.cost { return try cost.measure(before) - cost.measure(after) }
+        return try ModelMetrics(before).total.liveMacs - ModelMetrics(after).total.liveMacs
     }
 
     /// Validation top-1, mean cross-entropy, and whether the top-1 loss with `margin` standard errors of it stays
@@ -147,10 +219,10 @@ final class BudgetSearcher {
             }
             for c in 0..<shape[0] {
                 if square {
-                    candidates.append(Candidate(layer: layer.name, channel: c, kind: .kernel, size: shape[2] - 2))
+                    candidates.append(Candidate(layer: layer.name, channels: [c], kind: .kernel, size: shape[2] - 2))
                 }
                 if options.kinds.contains(.feature) && shape[0] > options.sources {
-                    candidates.append(Candidate(layer: layer.name, channel: c, kind: .feature))
+                    candidates.append(Candidate(layer: layer.name, channels: [c], kind: .feature))
                 }
             }
         }
@@ -164,16 +236,29 @@ final class BudgetSearcher {
         let features = layer.approximatedFeatures
         let approximated = features?.channels ?? []
         let pinned = Set(features?.features.flatMap(\.sources) ?? [])
-        guard !approximated.contains(candidate.channel) else { return nil }
+        let channels = candidate.channels
+        guard !channels.contains(where: approximated.contains) else { return nil }
         switch candidate.kind {
         case .kernel:
-            guard (layer.kernelSizes?[candidate.channel] ?? layer.weightShape?[2]) == candidate.size + 2 else {
-                return nil
+            for c in channels {
+                guard (layer.kernelSizes?[c] ?? layer.weightShape?[2]) == candidate.size + 2 else { return nil }
             }
-            return try BudgetSearch.applyKernel(
-                candidate.channel, from: reducedLayers[key(candidate.layer, candidate.size)]!, to: current)
+            if refine != nil && version > 0 {
+                // Fine-tuning changed the layer since the refits of the starting model: refit from it.
+                return try KernelReducer.reduce(
+                    current, layer: candidate.layer, size: candidate.size, pixels: calibration.pixels,
+                    images: calibration.count, channels: Set(channels))
+            }
+            var model = current
+            for c in channels {
+                model = try BudgetSearch.applyKernel(
+                    c, from: reducedLayers[key(candidate.layer, candidate.size)]!, to: model)
+            }
+            return model
         case .feature:
-            guard !pinned.contains(candidate.channel), layer.shape[0] - approximated.count > options.sources else {
+            guard !channels.contains(where: pinned.contains),
+                layer.shape[0] - approximated.count - channels.count >= options.sources
+            else {
                 return nil
             }
             if samples[candidate.layer]?.version != version {
@@ -183,7 +268,7 @@ final class BudgetSearcher {
                 samples[candidate.layer] = (version, computed)
             }
             return try FeatureApproximator.approximate(
-                current, layer: candidate.layer, channels: [candidate.channel], m: options.sources,
+                current, layer: candidate.layer, channels: channels, m: options.sources,
                 samples: samples[candidate.layer]!.samples,
                 coefficientBits: options.coefficientBits
             ).model
@@ -195,13 +280,14 @@ final class BudgetSearcher {
         -> BudgetSearch.Step
     {
         let layer = after.layers.first { $0.name == candidate.layer }!
+        let channel = candidate.channels[0]
         let sources =
             candidate.kind == .feature
-            ? layer.approximatedFeatures?.features.first { $0.channel == candidate.channel }?.sources : nil
+            ? layer.approximatedFeatures?.features.first { $0.channel == channel }?.sources : nil
         return BudgetSearch.Step(
-            layer: candidate.layer, channel: candidate.channel, kind: candidate.kind,
-            kernelSize: candidate.kind == .kernel ? layer.kernelSizes?[candidate.channel] : nil, sources: sources,
-            macsSaved: try ModelMetrics(before).total.liveMacs - ModelMetrics(after).total.liveMacs,
-            validationTop1: top1)
+            layer: candidate.layer, channel: channel, channels: candidate.channels.count > 1 ? candidate.channels : nil,
+            kind: candidate.kind, kernelSize: candidate.kind == .kernel ? layer.kernelSizes?[channel] : nil,
+            sources: sources, macsSaved: try ModelMetrics(before).total.liveMacs - ModelMetrics(after).total.liveMacs,
+            costSaved: try options.cost.map { try $0.measure(before) - $0.measure(after) }, validationTop1: top1)
     }
 }

@@ -95,6 +95,18 @@ public enum FineTuning {
         return Projection(mode: mode) { parameters in for step in all { step(&parameters) } }
     }
 
+    /// The settings `quantized` was made with, to quantize a fine-tuned graph alike.
+    static func quantizationOptions(like quantized: QuantizedModel) -> QuantizationOptions {
+        var quantization = QuantizationOptions()
+        quantization.weightBits = quantized.weightBits
+        quantization.activationBits = quantized.activationBits
+        quantization.maxAccumulatorBits = quantized.maxAccumulatorBits
+        quantization.perChannel = quantized.weightScale == "channel"
+        quantization.activationSegments = quantized.activationSegments ?? quantization.activationSegments
+        quantization.activationSlopeBits = quantized.activationSlopeBits ?? quantization.activationSlopeBits
+        return quantization
+    }
+
     /// Fine-tunes `graph` under the structure of `compressed` on `train` (no validation hold-out), then quantizes
     /// it like `quantized` (same widths, calibration on the first images of `train`) and compresses the same
     /// layers with `method`. Returns the fine-tuned float graph and the new compressed model.
@@ -115,15 +127,9 @@ public enum FineTuning {
         let tuner = try Trainer(graph: graph, options: training)
         _ = try tuner.fit(train, onEvent: onEvent)
         let tuned = try tuner.trainedGraph()
-        var quantization = QuantizationOptions()
-        quantization.weightBits = quantized.weightBits
-        quantization.activationBits = quantized.activationBits
-        quantization.maxAccumulatorBits = quantized.maxAccumulatorBits
-        quantization.perChannel = quantized.weightScale == "channel"
-        quantization.activationSegments = quantized.activationSegments ?? quantization.activationSegments
-        quantization.activationSlopeBits = quantized.activationSlopeBits ?? quantization.activationSlopeBits
         let requantized = try Quantizer.quantize(
-            tuned, calibration: train.prefix(quantized.calibration.images), source: source, options: quantization)
+            tuned, calibration: train.prefix(quantized.calibration.images), source: source,
+            options: quantizationOptions(like: quantized))
         let layers = compressed.layers.filter { $0.compression != nil }
         // M1 keeps the segment sizes it was fine-tuned with; the boundaries of a fresh choice could fall elsewhere.
         var final = method

@@ -47,7 +47,8 @@ final class KernelShrinkingTests: XCTestCase {
                 kernel >= 3, (conv.pads ?? []).allSatisfy({ $0 >= 1 })
             else { continue }
             let reduced = try KernelReducer.reduce(
-                model, layer: "conv1", size: kernel - 2, pixels: pixels, images: pixels.count / model.input.shape.reduce(1, *))
+                model, layer: "conv1", size: kernel - 2, pixels: pixels,
+                images: pixels.count / model.input.shape.reduce(1, *))
             let config = AcceleratorConfig(tn: 4)
             let before = try NetworkCompiler.compile(model, config: config)
             let after = try NetworkCompiler.compile(reduced, config: config)

@@ -513,6 +513,58 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(short.stderr.contains("--val-count must lie in 1...--val-held-out (5000)"), short.stderr)
     }
 
+    /// `--cost cycles`: steps of Tn channels that save accelerator cycles, each fine-tuned before the budget judges
+    /// it; the cycles the search reports are what the compiler (checked against the RTL) gives the result. A model
+    /// with no convolution to reduce is refused with the reason.
+    func testBudgetSearchOnAcceleratorCyclesFineTunesEachStep() throws {
+        let (data, quantized) = try quantizeBundledLeNet()
+        let output = directory.appendingPathComponent("cycles.c.json").path
+        let s = try run([
+            "compress", quantized, "--method", "slim", "--budget", "100", "--cost", "cycles", "--tn", "16",
+            "--finetune", "1", "--limit", "200", "--calib-count", "50", "--val-count", "100", "--val-held-out", "200",
+            "--data", data, "-o", output, "--json",
+        ])
+        XCTAssertEqual(s.status, 0, s.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(s.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(json["cost"] as? String, "accelerator cycles at Tn 16")
+        let before = try XCTUnwrap(json["cost_before"] as? Int), after = try XCTUnwrap(json["cost_after"] as? Int)
+        XCTAssertLessThan(after, before)
+        let steps = try XCTUnwrap(json["steps"] as? [[String: Any]])
+        XCTAssertFalse(steps.isEmpty)
+        for step in steps {
+            XCTAssertGreaterThan(step["cost_saved"] as? Int ?? 0, 0, "\(step)")
+            XCTAssertEqual(step["kind"] as? String, "kernel", "the feature unit costs cycles at Tn = 16: \(step)")
+            // A whole layer's channels (conv1's 6, conv2's 16: one tile each).
+            let channels = step["channels"] as? [Int] ?? [step["channel"] as! Int]
+            XCTAssertEqual(channels.count, step["layer"] as? String == "conv1" ? 6 : 16, "\(step)")
+        }
+        XCTAssertEqual(steps.reduce(before) { $0 - ($1["cost_saved"] as! Int) }, after)
+        for suffix in [".finetuned.onnx", ".finetuned.q.json"] {
+            let path = directory.appendingPathComponent("cycles" + suffix).path
+            XCTAssertTrue(FileManager.default.fileExists(atPath: path), path)
+        }
+        let design = directory.appendingPathComponent("cycles-acc").path
+        let g = try run([
+            "generate", output, "--arch", "diannao", "--tn", "16", "--extensions", "kernel,feature", "--images", "1",
+            "--data", data, "-o", design,
+        ])
+        XCTAssertEqual(g.status, 0, g.stderr)
+        XCTAssertTrue(g.stdout.contains(" \(after) compute cycles per image"), g.stdout)
+
+        let mlp = directory.appendingPathComponent("mlp.q.json").path
+        let q = try run([
+            "quantize", repositoryRoot().appendingPathComponent("models/pytorch/mlp.onnx").path, "--data", data,
+            "--calib-count", "50", "-o", mlp,
+        ])
+        XCTAssertEqual(q.status, 0, q.stderr)
+        let none = try run([
+            "compress", mlp, "--method", "slim", "--val-count", "100", "--val-held-out", "200", "--data", data, "-o",
+            directory.appendingPathComponent("mlp.c.json").path,
+        ])
+        XCTAssertEqual(none.status, 1)
+        XCTAssertTrue(none.stderr.contains("nothing to slim"), none.stderr)
+    }
+
     func testCompressWithFineTuningWritesTheTunedModelsBeside() throws {
         let (data, quantized) = try quantizeBundledLeNet()
         let output = directory.appendingPathComponent("tuned.c.json").path

@@ -1,4 +1,7 @@
-import Approximation
+@testable import Approximation
+import Foundation
+import NetworkIR
+import Training
 import GoldenModel
 import Quantization
 import TestSupport
@@ -65,5 +68,93 @@ final class BudgetSearchTests: XCTestCase {
             // No budget: no step loses anything.
             for step in try search(0).steps { XCTAssertGreaterThanOrEqual(step.validationTop1, 75, "\(step)") }
         }
+    }
+
+    /// With a cost that falls only when a whole pair of a layer's channels is reduced (the accelerator's tiles in
+    /// miniature) and steps of two channels, every step reduces a pair of one layer and saves what the cost says;
+    /// with fine-tuning between steps, each step the search applies went through it once.
+    func testStepsOfWholeGroupsFollowTheCostAndAreRefined() throws {
+        let (model, calibration) = try XCTUnwrap(try KernelReducerTests.models(count: 1).first)
+        let validation = RandomNetworks.images(40, shape: model.input.shape, seed: 78)
+        let labels = try GoldenModel(model).predictions(pixels: validation.pixels, count: 40)
+        let conv1 = try XCTUnwrap(model.layers.first { $0.name == "conv1" })
+        let full = conv1.weightShape![2]
+        var options = BudgetSearch.Options(budget: 100)
+        options.kinds = [.kernel]
+        options.layers = ["conv1"]
+        options.group = 2
+        options.cost = .init(name: "pairs") { m in
+            let sizes = m.layers.first { $0.name == "conv1" }!.kernelSizes ?? []
+            let steps = sizes.reduce(0) { $0 + (full - $1) / 2 }
+            return conv1.shape[0] * (full - 1) / 2 - 2 * (steps / 2)
+        }
+        func search(refine: (graph: Graph, refine: BudgetSearch.Refine)? = nil) throws -> BudgetSearch.Outcome {
+            try BudgetSearch.run(
+                model, options: options, calibration: calibration, calibrationCount: 6, validation: validation.pixels,
+                labels: labels, refine: refine)
+        }
+        let outcome = try search()
+        let pairs = conv1.shape[0] / 2
+        XCTAssertEqual(outcome.steps.count, pairs * (full - 1) / 2, "every pair, every size step")
+        for step in outcome.steps {
+            XCTAssertEqual(step.channels?.count, 2, "\(step)")
+            XCTAssertEqual(step.costSaved, 2, "\(step)")
+        }
+        // An odd channel out saves nothing alone and is left as it is.
+        let sizes = try XCTUnwrap(outcome.model.layers.first { $0.name == "conv1" }?.kernelSizes)
+        XCTAssertEqual(sizes.filter { $0 == 1 }.count, 2 * pairs)
+
+        var refined = 0
+        let graph = try RandomNetworks.graph(seed: 1)
+        let tuned = try search(
+            refine: (
+                graph,
+                { trial, graph in
+                    refined += 1; return (trial, graph)
+                }
+            ))
+        XCTAssertEqual(tuned.steps.count, outcome.steps.count)
+        XCTAssertEqual(refined, tuned.steps.count, "each applied step fine-tuned once (none was refused)")
+        XCTAssertNotNil(tuned.graph)
+    }
+
+    /// Fine-tuning a slimmed model holds a reduced channel's taps outside its window at zero and starts it from the
+    /// reduction's refit.
+    func testSlimFineTuningHoldsTheReducedTapsAtZero() throws {
+        // The first random network whose conv1 has a kernel to reduce, as a float graph and quantized.
+        let seed = try XCTUnwrap(
+            (UInt64(1)...40).first { (try? RandomNetworks.graph(seed: $0).nodes[1].shape) != nil && kernelOf($0) >= 3 })
+        let graph = try RandomNetworks.graph(seed: seed)
+        let model = try Quantizer.quantize(
+            graph, calibration: RandomNetworks.images(20, shape: graph.nodes[0].shape, seed: seed), source: "random")
+        let calibration = RandomNetworks.images(6, shape: graph.nodes[0].shape, seed: seed &+ 9).pixels
+        let conv1 = try XCTUnwrap(model.layers.first { $0.name == "conv1" })
+        let kernel = conv1.weightShape![2], inputs = conv1.weightShape![1]
+        let slimmed = try KernelReducer.reduce(
+            model, layer: "conv1", size: kernel - 2, pixels: calibration, images: 6, channels: [0])
+        let network = try TrainableNetwork(graph: graph)
+        guard network.parameterRanges(of: "conv1") != nil else { return XCTFail("the graph has conv1") }
+        let ranges = network.parameterRanges(of: "conv1")!
+        var parameters = [Float](repeating: 1, count: network.initialParameters().count)
+        try SlimFineTuner.windows(of: slimmed, network: network).apply(&parameters)
+        let zeros = (ranges.weight.lowerBound..<ranges.weight.upperBound).filter { parameters[$0] == 0 }
+        XCTAssertEqual(zeros.count, inputs * (kernel * kernel - (kernel - 2) * (kernel - 2)), "channel 0's ring only")
+        XCTAssertTrue(zeros.allSatisfy { $0 - ranges.weight.lowerBound < inputs * kernel * kernel })
+        let seeded = try TrainableNetwork(graph: try SlimFineTuner.seeded(network, from: slimmed))
+        let numbers = try slimmed.layers.first { $0.name == "conv1" }!.numbers()
+        let start = seeded.initialParameters()
+        for k in 0..<numbers.fan {
+            XCTAssertEqual(
+                Double(start[ranges.weight.lowerBound + k]),
+                Double(numbers.weights[k]) * pow(2, Double(numbers.exponents[0])),
+                accuracy: 1e-9)
+        }
+    }
+
+    func kernelOf(_ seed: UInt64) -> Int {
+        guard let graph = try? RandomNetworks.graph(seed: seed),
+            case .conv2d(let conv)? = graph.nodes.first(where: { $0.name == "conv1" })?.op
+        else { return 0 }
+        return conv.weight.shape[2]
     }
 }

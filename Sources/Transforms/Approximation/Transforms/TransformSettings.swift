@@ -32,6 +32,10 @@ public struct TransformSettings: Sendable, Equatable {
     public var validation = ValidationSplit()
     public var margin = 1.0
     public var reductions: [BudgetSearch.Kind] = BudgetSearch.Kind.allCases
+    /// What a step saves (nil: the multiply-accumulates) and how many channels a step reduces together
+    /// (BudgetSearch.Options).
+    public var cost: BudgetSearch.Cost? = nil
+    public var group = 1
 
     public init(method: String) { self.method = method }
 }
