@@ -6,8 +6,10 @@ APT_PACKAGES := verilator iverilog yosys nextpnr-ice40 fpga-icestorm protobuf-co
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 SWIFT_FLAGS ?=
-DEBUG_BIN := .build/debug
 RELEASE_BIN := .build/release
+# One optimized build serves the tools, the checks and the Swift tests (-enable-testing lets the tests' @testable
+# imports link against it), so make test compiles the package once rather than in debug and release.
+RELEASE_FLAGS := -c release -Xswiftc -enable-testing
 NODE_TESTS := conformance-data/node
 # The bundled trained models (docs/models.md) and the 500-image test subset that ships with them.
 MODELS := models/lenet5-fmnist.onnx models/vgg-small-fmnist.onnx models/lenet5-tanh-fmnist.onnx
@@ -48,15 +50,15 @@ build: deps
 	swift build $(SWIFT_FLAGS)
 
 build-release: deps
-	swift build -c release $(SWIFT_FLAGS)
+	swift build $(RELEASE_FLAGS) $(SWIFT_FLAGS)
 
-test: build lint swift-test conformance ort-check golden-check rtl-check accelerator-check
+test: build-release lint swift-test conformance ort-check golden-check rtl-check accelerator-check
 	@echo "make test: all suites passed"
 
-# Test processes in parallel, one per core (each suite makes its own temporary folders): about 10 minutes on two
-# cores where one at a time takes 12.
-swift-test: build
-	swift test --parallel $(SWIFT_FLAGS)
+# Test processes in parallel, one per core (each suite makes its own temporary folders); most of the time goes to
+# the simulations, which an optimized build does not shorten.
+swift-test: build-release
+	swift test $(RELEASE_FLAGS) --parallel $(SWIFT_FLAGS)
 
 # The Swift sources formatted by swift-format (.swift-format: 4 spaces, 120 columns; the generated protobuf code
 # aside), and every hand-written RTL module lint-clean under Verilator -Wall (no waivers) and accepted by Icarus.
@@ -80,11 +82,11 @@ $(NODE_TESTS)/.generated: tools/gen_node_tests.py tools/requirements.txt | venv
 	$(PYTHON) tools/gen_node_tests.py $(NODE_TESTS)
 	@touch $@
 
-conformance: build conformance-data
-	$(DEBUG_BIN)/onnx-conformance $(NODE_TESTS) --min-passed $(CONFORMANCE_MIN_PASSED)
+conformance: build-release conformance-data
+	$(RELEASE_BIN)/onnx-conformance $(NODE_TESTS) --min-passed $(CONFORMANCE_MIN_PASSED)
 
-ort-check: build
-	$(PYTHON) tools/ort_check.py --approxrtl $(DEBUG_BIN)/approxrtl --work build/ort-check --models $(MODELS) $(TORCH_MODELS) --data $(TEST_SUBSET)
+ort-check: build-release
+	$(PYTHON) tools/ort_check.py --approxrtl $(RELEASE_BIN)/approxrtl --work build/ort-check --models $(MODELS) $(TORCH_MODELS) --data $(TEST_SUBSET)
 
 # The bundled models quantized at 8/8 bits (calibrated on the first 2,000 training images).
 QUANTIZED := $(MODELS:models/%.onnx=build/quantized/%.q.json)
