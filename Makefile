@@ -7,8 +7,9 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 SWIFT_FLAGS ?=
 RELEASE_BIN := .build/release
-# One optimized build serves the tools, the checks and the Swift tests (-enable-testing lets the tests' @testable
-# imports link against it), so make test compiles the package once rather than in debug and release.
+# One optimized build serves the tools, the checks and the Swift tests: the test targets are built with it
+# (-enable-testing, so that the tests' @testable imports link) and `swift test --skip-build` runs them. (Left to
+# build for itself, `swift test -c release` compiles every module a second time, with flags of its own.)
 RELEASE_FLAGS := -c release -Xswiftc -enable-testing
 NODE_TESTS := conformance-data/node
 # The bundled trained models (docs/models.md) and the 500-image test subset that ships with them.
@@ -50,7 +51,7 @@ build: deps
 	swift build $(SWIFT_FLAGS)
 
 build-release: deps
-	swift build $(RELEASE_FLAGS) $(SWIFT_FLAGS)
+	swift build $(RELEASE_FLAGS) --build-tests $(SWIFT_FLAGS)
 
 test: build-release lint swift-test conformance ort-check golden-check rtl-check accelerator-check
 	@echo "make test: all suites passed"
@@ -58,7 +59,7 @@ test: build-release lint swift-test conformance ort-check golden-check rtl-check
 # Test processes in parallel, one per core (each suite makes its own temporary folders); most of the time goes to
 # the simulations, which an optimized build does not shorten.
 swift-test: build-release
-	swift test $(RELEASE_FLAGS) --parallel $(SWIFT_FLAGS)
+	swift test $(RELEASE_FLAGS) --skip-build --parallel $(SWIFT_FLAGS)
 
 # The Swift sources formatted by swift-format (.swift-format: 4 spaces, 120 columns; the generated protobuf code
 # aside), and every hand-written RTL module lint-clean under Verilator -Wall (no waivers) and accepted by Icarus.
