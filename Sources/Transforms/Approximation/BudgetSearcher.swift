@@ -70,12 +70,7 @@ final class BudgetSearcher {
                 guard result.fits, try saving(from: current, to: tuned.model) > 0 else { continue }
                 steps.append(try step(entry.candidate, before: current, after: tuned.model, top1: result.top1))
                 (current, currentMeasure, self.graph) = (tuned.model, result, tuned.graph)
-                var next = entry.candidate
-                next.size -= 2
-                if next.kind == .kernel && next.size >= 1 {
-                    entries.append((next, entry.order, entry.score, -1, entry.measure))
-                    scored += 1
-                }
+                scored += queueNextKernelStep(after: entry, in: &entries)
                 continue
             }
             if entry.version == steps.count {
@@ -84,13 +79,7 @@ final class BudgetSearcher {
                 steps.append(try step(entry.candidate, before: current, after: trial, top1: entry.measure.top1))
                 (current, currentMeasure) = (trial, entry.measure)
                 decided += 1
-                // The channel's next kernel step joins, with its predecessor's score until it is measured.
-                var next = entry.candidate
-                next.size -= 2
-                if next.kind == .kernel && next.size >= 1 {
-                    entries.append((next, entry.order, entry.score, -1, entry.measure))
-                    scored += 1
-                }
+                scored += queueNextKernelStep(after: entry, in: &entries)
                 continue
             }
             let result = try measure(trial)
@@ -105,6 +94,16 @@ final class BudgetSearcher {
         }
         return BudgetSearch.Outcome(
             model: current, steps: steps, baselineTop1: start.top1, evaluations: evaluations, graph: graph)
+    }
+
+    /// After an applied kernel step, the same channels' next one (K - 2 to K - 4) joins the list with its
+    /// predecessor's score until it is measured. Returns how many entries joined.
+    func queueNextKernelStep(after entry: Entry, in entries: inout [Entry]) -> Int {
+        var next = entry.candidate
+        next.size -= 2
+        guard next.kind == .kernel && next.size >= 1 else { return 0 }
+        entries.append((next, entry.order, entry.score, -1, entry.measure))
+        return 1
     }
 
     /// Scores of single steps on the starting model; those that break the budget alone are dropped.

@@ -13,6 +13,20 @@ public struct FineTuneOptions: Sendable {
     /// How M1 layers are kept on their structure (M2 always trains straight-through).
     public var m1Mode = Projection.Mode.straightThrough
     public init() {}
+
+    /// The trainer's settings for these epochs, rate, batch, seed and workers, with every image trained on (no
+    /// hold-out) under `projection`.
+    func training(projection: Projection) -> TrainingOptions {
+        var training = TrainingOptions()
+        training.epochs = epochs
+        training.learningRate = learningRate
+        training.batchSize = batchSize
+        training.seed = seed
+        training.workers = workers
+        training.validationCount = 0
+        training.projection = projection
+        return training
+    }
 }
 
 /// Approximation-aware fine-tuning (optional; everything else is retraining-free). The float model is trained
@@ -115,15 +129,9 @@ public enum FineTuning {
         source: String, options: FineTuneOptions, maxAccumulatorBits: Int? = nil,
         onEvent: (TrainingEvent) -> Void = { _ in }
     ) throws -> (graph: Graph, quantized: QuantizedModel, compressed: QuantizedModel) {
-        var training = TrainingOptions()
-        training.epochs = options.epochs
-        training.learningRate = options.learningRate
-        training.batchSize = options.batchSize
-        training.seed = options.seed
-        training.workers = options.workers
-        training.validationCount = 0
-        training.projection = try projection(
-            for: compressed, network: TrainableNetwork(graph: graph), m1Mode: options.m1Mode)
+        let training = options.training(
+            projection: try projection(
+                for: compressed, network: TrainableNetwork(graph: graph), m1Mode: options.m1Mode))
         let tuner = try Trainer(graph: graph, options: training)
         _ = try tuner.fit(train, onEvent: onEvent)
         let tuned = try tuner.trainedGraph()

@@ -37,15 +37,8 @@ public struct SlimFineTuner {
     public func run(
         graph: Graph, quantized: QuantizedModel, slimmed: QuantizedModel, onEvent: (TrainingEvent) -> Void = { _ in }
     ) throws -> (model: QuantizedModel, graph: Graph) {
-        var training = TrainingOptions()
-        training.epochs = options.epochs
-        training.learningRate = options.learningRate
-        training.batchSize = options.batchSize
-        training.seed = options.seed
-        training.workers = options.workers
-        training.validationCount = 0
         let network = try TrainableNetwork(graph: graph)
-        training.projection = try Self.windows(of: slimmed, network: network)
+        let training = options.training(projection: try Self.windows(of: slimmed, network: network))
         let tuner = try Trainer(graph: try Self.seeded(network, from: slimmed), options: training)
         _ = try tuner.fit(train, onEvent: onEvent)
         let tuned = try tuner.trainedGraph()

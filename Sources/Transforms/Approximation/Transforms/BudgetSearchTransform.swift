@@ -67,7 +67,8 @@ public struct BudgetSearchTransform: ModelTransform {
         let (calibration, validation) = try self.validation.split(
             context.trainingImages(), calibrationCount: calibrationCount)
         var refine: (graph: Graph, refine: BudgetSearch.Refine)? = nil
-        let requantization = try context.trainingImages().prefix(model.calibration.images)
+        // What the fine-tuned graphs are quantized on: the original model's calibration images.
+        let requantization = fineTuning == nil ? nil : try context.trainingImages().prefix(model.calibration.images)
         if let fineTuning {
             guard FileManager.default.fileExists(atPath: model.source) else {
                 throw TransformError(
@@ -77,7 +78,7 @@ public struct BudgetSearchTransform: ModelTransform {
             let tuner = SlimFineTuner(
                 options: fineTuning.options,
                 train: self.validation.kept(try context.trainingImages()).prefix(fineTuning.limit ?? .max),
-                calibration: calibration, requantization: requantization, source: fineTuning.source,
+                calibration: calibration, requantization: requantization!, source: fineTuning.source,
                 sources: options.sources,
                 coefficientBits: options.coefficientBits)
             var round = 0
@@ -108,7 +109,7 @@ public struct BudgetSearchTransform: ModelTransform {
                 from: fineTuning.from, epochs: fineTuning.options.epochs,
                 learningRate: Double(fineTuning.options.learningRate), mode: Projection.Mode.reproject.rawValue)
             let requantized = try Quantizer.quantize(
-                graph, calibration: requantization, source: fineTuning.source,
+                graph, calibration: requantization!, source: fineTuning.source,
                 options: FineTuning.quantizationOptions(like: model))
             context.fineTuned = FineTuningProduct(graph: graph, quantized: requantized, record: record)
             result.fineTuning = record
