@@ -69,6 +69,10 @@ module approxrtl_diannao_core #(
   parameter integer EWidth = 1,
   parameter integer Terms = 2,
   parameter integer ReuseCoefWidth = 16,
+  parameter integer Factored = 0,         // factored lanes (approxrtl_diannao_factored.v)
+  parameter integer FactorValues = 1,
+  parameter integer IndexWidth = 1,
+  parameter integer FactorValueWidth = 2,
   parameter integer FusedPools = 0,       // max pools fused into the convolution before them (a combiner stage)
   parameter integer FusedTiles = 1,       // output tiles of the widest convolution with a fused pool
   parameter integer PixelLanes = 1,       // 2: a layer's output lanes may carry two pixels (two groups of Tn / 2
@@ -108,8 +112,11 @@ module approxrtl_diannao_core #(
   // more through the SWC lanes' two-cycle MAW multiply), which is two cycles after the sequencer issues it (the
   // memories' words are registered twice before the NFU takes them), and is written a cycle later (the NFU's
   // results are registered before the buffers); the next layer (or the logit stream) waits for it.
-  // With fused pools the fold's and the combiner's registers add two.
-  localparam integer Drain = 2 + Levels + 7 + 1 + (Pwl != 0 ? 1 : 0) + (Swc != 0 ? 1 : 0) + (FusedPools != 0 ? 2 : 0);
+  // With fused pools the fold's and the combiner's registers add two; factored lanes with more than two values
+  // add the levels of their sum over the values beyond one (approxrtl_diannao_nfu.v FactorExtra).
+  localparam integer FactorExtra = Factored != 0 && FactorValues > 2 ? $clog2(FactorValues) - 1 : 0;
+  localparam integer Drain = 2 + Levels + 7 + 1 + (Pwl != 0 ? 1 : 0) + (Swc != 0 ? 1 : 0) + (FusedPools != 0 ? 2 : 0)
+                           + FactorExtra;
   // The NFU carries the result's address and, with fused pools, its tile and window flags beside it.
   localparam integer FusedTileBits = FusedTiles > 1 ? $clog2(FusedTiles) : 1;
   localparam integer ResultAddrWidth = ActAddrWidth + (FusedPools != 0 ? FusedTileBits + 5 : 0);
@@ -163,7 +170,7 @@ module approxrtl_diannao_core #(
   // Biases and shifts of an output tile, read so that they arrive with the adder trees' sums.
   wire [ParamAddrWidth - 1:0] param_addr_late;
   wire [ParamWidth - 1:0] param_word;
-  approxrtl_delay_line #(.Width(ParamAddrWidth), .Depth(Levels + 4)) u_param_delay (
+  approxrtl_delay_line #(.Width(ParamAddrWidth), .Depth(Levels + 4 + FactorExtra)) u_param_delay (
     .clk_i(clk_i), .rst_ni(rst_n), .d_i(param_addr), .q_o(param_addr_late));
   approxrtl_rom #(.Width(ParamWidth), .Depth(ParamWords), .AddrWidth(ParamAddrWidth), .InitFile(ParamFile)) u_params (
     .clk_i(clk_i), .addr_i(param_addr_late), .data_o(param_word));
@@ -403,7 +410,7 @@ module approxrtl_diannao_core #(
   // own, which placement puts beside them. keep stops synthesis from merging the copies back into one.
   wire [Tn * WordWidth - 1:0] x_lanes;
   generate
-    if (MacArray != 0) begin : g_x_lanes
+    if (MacArray != 0 || Factored != 0) begin : g_x_lanes
       genvar copy;
       for (copy = 0; copy < Tn; copy = copy + 1) begin : g_copy
         reg [WordWidth - 1:0] x_copy_q;
@@ -439,7 +446,8 @@ module approxrtl_diannao_core #(
     .Pow2Codes(Pow2Codes), .ScaleWidth(ScaleWidth), .ProductWidth(ProductWidth), .FeatureUnit(FeatureUnit),
     .KeptTiles(KeptTiles), .SourceWidth(SourceWidth), .CoefWidth(CoefWidth), .LaneBits(LaneBits), .MacArray(MacArray), .DspProducts(DspProducts),
     .Reuse(Reuse), .WindowWords(WindowWords), .WindowAddrWidth(WindowAddrWidth), .DWidth(DWidth), .EWidth(EWidth),
-    .Terms(Terms), .ReuseCoefWidth(ReuseCoefWidth), .Pwl(Pwl), .Segments(Segments), .SlopeWidth(SlopeWidth),
+    .Terms(Terms), .ReuseCoefWidth(ReuseCoefWidth), .Factored(Factored), .FactorValues(FactorValues),
+    .IndexWidth(IndexWidth), .FactorValueWidth(FactorValueWidth), .Pwl(Pwl), .Segments(Segments), .SlopeWidth(SlopeWidth),
     .InterceptWidth(InterceptWidth), .TableShiftBits(TableShiftBits)
   ) u_nfu (
     .clk_i(clk_i), .rst_ni(rst_n), .valid_i(step_valid_q), .mask_i(in_mask_q), .first_i(first_q), .last_i(last_q),

@@ -17,9 +17,13 @@
 // M1 reuse lanes (Reuse = 1, approxrtl_diannao_reuse.v): gather steps copy the pixel's window into the lanes' window
 // memories, scan steps walk one member per lane and add C0 * S + C1 * J + C2 * Q at each part's end. Without
 // MacArray (every weighted layer runs on the reuse lanes) NFU-1's multipliers and NFU-2's adder trees are left out.
+// Factored lanes (Factored = 1, approxrtl_diannao_factored.v): a factored step (op 6) sums each output lane's inputs
+// by the index the SB gives them and multiplies each sum by one of the lane's FactorValues values; the sums meet
+// the accumulators as the adder trees' do, FactorExtra cycles later than the MAC array alone would.
 // Step flags enter with the buffer and SB addresses (the issue cycle); x_i and w_i arrive one cycle later (the
-// memories' read latency) and param_i, the tile's biases, shifts (and scales), Levels + 3 cycles after the issue.
-// The result of a step issued in cycle t is written in cycle t + Levels + 7 (+ 1 with Pwl, + 1 with Swc).
+// memories' read latency) and param_i, the tile's biases, shifts (and scales), Levels + 3 + FactorExtra cycles after
+// the issue. The result of a step issued in cycle t is written in cycle t + Levels + 7 + FactorExtra (+ 1 with Pwl,
+// + 1 with Swc).
 module approxrtl_diannao_nfu #(
   parameter integer Tn = 16,            // lanes: input and output channels per step
   parameter integer DataWidth = 9,      // activation lane width (signed; input pixels zero-extended)
@@ -49,6 +53,10 @@ module approxrtl_diannao_nfu #(
   parameter integer EWidth = 1,
   parameter integer Terms = 2,
   parameter integer ReuseCoefWidth = 16,
+  parameter integer Factored = 0,       // factored lanes (approxrtl_diannao_factored.v)
+  parameter integer FactorValues = 1,   // factored lanes: values per output lane, index and value widths
+  parameter integer IndexWidth = 1,
+  parameter integer FactorValueWidth = 2,
   parameter integer Pwl = 0,            // NFU-3 activation tables (approxrtl_pwl_activation.v)
   parameter integer Segments = 2,       // activation tables: segments, slope, intercept and shift widths
   parameter integer SlopeWidth = 2,
@@ -80,7 +88,7 @@ module approxrtl_diannao_nfu #(
   input  wire [Tn * LaneBits - 1:0] w_i,
   // The running layer's activation table (held for the whole layer).
   input  wire [TableWidth - 1:0] table_i,
-  // Levels + 3 cycles after the issue: lane o's bias in [o*AccWidth +: AccWidth], its shift after all biases,
+  // Levels + 3 + FactorExtra cycles after the issue: lane o's bias in [o*AccWidth +: AccWidth], its shift after all biases,
   // with Swc its scale after all shifts, and with Pwl a bit per lane after those: the lane holds a channel (an
   // idle lane keeps its 0 instead of the table's value at 0).
   input  wire [Tn * (AccWidth + ShiftWidth + Swc * ScaleWidth + PwlLaneBit) - 1:0] param_i,
@@ -95,9 +103,15 @@ module approxrtl_diannao_nfu #(
   localparam integer Levels = $clog2(Tn);
   localparam integer SumWidth = ProductWidth + Levels;
   localparam integer Parts = (WeightWidth + 3) / 4;  // a LUT product's nibbles (product_half)
+  // The factored lanes' sum over their values takes clog2(FactorValues) levels where the MAC array's second
+  // product register takes one: the cycles they add to the pipeline (approxrtl_diannao_core.v's Drain).
+  localparam integer FactorLevels = FactorValues > 1 ? $clog2(FactorValues) : 1;
+  localparam integer FactorExtra = Factored != 0 ? FactorLevels - 1 : 0;
+  localparam integer FactorSumWidth = DataWidth + Levels + FactorValueWidth + (FactorValues > 1 ? $clog2(FactorValues) : 0);
   // Cycles from the products' first register (stage 2) to the sums: the product's second register, the tree.
-  localparam integer Through = 1 + Levels;
-  localparam [2:0] OpMac = 3'd0, OpMax = 3'd1, OpAverage = 3'd2, OpFeature = 3'd3, OpGather = 3'd4, OpScan = 3'd5;
+  localparam integer Through = 1 + Levels + FactorExtra;
+  localparam [2:0] OpMac = 3'd0, OpMax = 3'd1, OpAverage = 3'd2, OpFeature = 3'd3, OpGather = 3'd4, OpScan = 3'd5,
+                   OpFactored = 3'd6;
   // Flags carried down the pipeline, from bit 0: address, tile, pool shift, dst, logits, act, relu, op, last,
   // first, mask, valid.
   localparam integer TileLsb = AddrWidth;
@@ -215,20 +229,55 @@ module approxrtl_diannao_nfu #(
             products_q[(o * Tn + i) * ProductWidth +: ProductWidth] <=
               product_total(partial_q[(o * Tn + i) * Parts * ProductWidth +: Parts * ProductWidth]);
       end
+      wire [Tn * SumWidth - 1:0] tree_sums;
       for (g = 0; g < Tn; g = g + 1) begin : g_tree
         wire tree_valid_unused;
         approxrtl_adder_tree #(.Count(Tn), .InWidth(ProductWidth)) u_tree (
           .clk_i(clk_i), .rst_ni(rst_ni), .in_i(products_q[g * Tn * ProductWidth +: Tn * ProductWidth]), .valid_i(1'b0),
-          .sum_o(sums[g * SumWidth +: SumWidth]), .valid_o(tree_valid_unused));
+          .sum_o(tree_sums[g * SumWidth +: SumWidth]), .valid_o(tree_valid_unused));
+      end
+      // Beside factored lanes, the sums wait for theirs.
+      if (FactorExtra > 0) begin : g_wait
+        approxrtl_delay_line #(.Width(Tn * SumWidth), .Depth(FactorExtra), .Reset(0)) u_wait (
+          .clk_i(clk_i), .rst_ni(rst_ni), .d_i(tree_sums), .q_o(sums));
+      end else begin : g_now
+        assign sums = tree_sums;
       end
       if (LaneBits > Tn * WeightWidth) begin : g_spare
         wire [Tn * LaneBits - 1:0] spare_lanes = w_i;
         wire unused_spare = ^spare_lanes;  // bits beyond a lane's Tn weights hold other words' fields
       end
     end else begin : g_no_mac
-      // Every weighted layer runs on the reuse lanes.
+      // Every weighted layer runs on the reuse or the factored lanes.
       assign sums = {(Tn * SumWidth){1'b0}};
-      wire unused_x_lanes = ^x_lanes_i;
+      if (Factored == 0) begin : g_no_lanes
+        wire unused_x_lanes = ^x_lanes_i;
+      end
+    end
+  endgenerate
+
+  // The factored lanes' sums, at accumulator width like the trees' (below).
+  wire [Tn * AccWidth - 1:0] factored_acc;
+  generate
+    if (Factored != 0) begin : g_factored
+      wire [Tn * FactorSumWidth - 1:0] factored_sums;
+      approxrtl_diannao_factored #(
+        .Tn(Tn), .DataWidth(DataWidth), .Values(FactorValues), .IndexWidth(IndexWidth), .ValueWidth(FactorValueWidth),
+        .LaneBits(LaneBits), .SumWidth(FactorSumWidth)
+      ) u_factored (.clk_i(clk_i), .x_lanes_i(x_lanes_i), .w_i(w_i), .sum_o(factored_sums));
+      for (g = 0; g < Tn; g = g + 1) begin : g_lane
+        if (FactorSumWidth < AccWidth) begin : g_extend
+          assign factored_acc[g * AccWidth +: AccWidth] = {{(AccWidth - FactorSumWidth){factored_sums[g * FactorSumWidth + FactorSumWidth - 1]}},
+                                                           factored_sums[g * FactorSumWidth +: FactorSumWidth]};
+        end else begin : g_wrap
+          assign factored_acc[g * AccWidth +: AccWidth] = factored_sums[g * FactorSumWidth +: AccWidth];
+          if (FactorSumWidth > AccWidth) begin : g_unused
+            wire unused_high = ^factored_sums[g * FactorSumWidth + AccWidth +: FactorSumWidth - AccWidth];
+          end
+        end
+      end
+    end else begin : g_no_factored
+      assign factored_acc = {(Tn * AccWidth){1'b0}};
     end
   endgenerate
   approxrtl_delay_line #(.Width(Tn * DataWidth), .Depth(Through), .Reset(0)) u_beside (
@@ -340,16 +389,18 @@ module approxrtl_diannao_nfu #(
   // input word or, for a window that starts in the padding, MinCode, below every word (its low DataWidth bits are
   // zero, like those of any most negative start).
   localparam signed [AccWidth - 1:0] MinCode = -(1 <<< DataWidth);
-  wire [5:0] decoded2 = {
+  wire [6:0] decoded2 = {
+    flags2_q[OpLsb +: 3] == OpFactored,
     flags2_q[OpLsb +: 3] == OpMax,
     flags2_q[FirstBit] && (flags2_q[OpLsb +: 3] == OpAverage || (flags2_q[OpLsb +: 3] == OpMac && Swc != 0)),
     flags2_q[FirstBit] && ((flags2_q[OpLsb +: 3] == OpMac && Swc == 0) || flags2_q[OpLsb +: 3] == OpFeature
-                           || flags2_q[OpLsb +: 3] == OpScan),
+                           || flags2_q[OpLsb +: 3] == OpScan || flags2_q[OpLsb +: 3] == OpFactored),
     flags2_q[OpLsb +: 3] == OpAverage, flags2_q[OpLsb +: 3] == OpFeature || flags2_q[OpLsb +: 3] == OpScan,
     flags2_q[OpLsb +: 3] == OpMac};
-  wire [5:0] decoded3;
-  approxrtl_delay_line #(.Width(6), .Depth(Through), .Reset(0)) u_decoded (
+  wire [6:0] decoded3;
+  approxrtl_delay_line #(.Width(7), .Depth(Through), .Reset(0)) u_decoded (
     .clk_i(clk_i), .rst_ni(rst_ni), .d_i(decoded2), .q_o(decoded3));
+  wire add_factored3 = decoded3[6];
   wire is_max3 = decoded3[5], take_zero3 = decoded3[4], take_param3 = decoded3[3];
   wire add_x3 = decoded3[2], add_term3 = decoded3[1], add_sum3 = decoded3[0];
   reg [Tn * AccWidth - 1:0] acc_next;
@@ -361,6 +412,7 @@ module approxrtl_diannao_nfu #(
       lane_base = take_param3 ? $signed(param_i[k * AccWidth +: AccWidth]) : take_zero3 ? {AccWidth{1'b0}} : lane_acc;
       // Only one of the feature and reuse terms exists in a design (the other is zero).
       lane_addend = (add_sum3 ? $signed(sums_acc[k * AccWidth +: AccWidth]) : {AccWidth{1'b0}})
+                  | (add_factored3 ? $signed(factored_acc[k * AccWidth +: AccWidth]) : {AccWidth{1'b0}})
                   | (add_x3 ? lane_x : {AccWidth{1'b0}})
                   | (add_term3 ? $signed(feature_terms[k * AccWidth +: AccWidth] | reuse_terms[k * AccWidth +: AccWidth])
                                : {AccWidth{1'b0}});
@@ -515,7 +567,7 @@ module approxrtl_diannao_nfu #(
       wire signed [ActWidth - 1:0] requantized = (relu7 && negative7) ? {ActWidth{1'b0}}
                                                : over ? Top[ActWidth - 1:0]
                                                : under ? Bottom[ActWidth - 1:0] : shifted7_q[ActWidth - 1:0];
-      assign data7[g * DataWidth +: DataWidth] = (op7 == OpMac || op7 == OpFeature || op7 == OpScan)
+      assign data7[g * DataWidth +: DataWidth] = (op7 == OpMac || op7 == OpFeature || op7 == OpScan || op7 == OpFactored)
         ? {{(DataWidth - ActWidth){requantized[ActWidth - 1]}}, requantized} : pooled7_q[DataWidth - 1:0];
       assign logits_data7[g * LogitWidth +: LogitWidth] = logit7_q;
       wire unused_pooled = ^pooled7_q[AccWidth - 1:DataWidth];

@@ -57,7 +57,7 @@ module approxrtl_diannao_sequencer #(
   output reg  strip_o,                            // the fused pool writes strips of two pixels per word
   output reg  row_first_o,                        // the output pixel is the first of its row
   output reg  [2:0] op_o,                         // 0 multiply-accumulate, 1 max pool, 2 average pool, 3 feature,
-                                                  // 4 gather, 5 scan
+                                                  // 4 gather, 5 scan, 6 factored MAC
   output reg  relu_o,
   output reg  act_o,                              // the layer's codes go through its activation table
   output reg  [3:0] table_o,                      // which table (held for the whole layer)
@@ -116,6 +116,8 @@ module approxrtl_diannao_sequencer #(
   wire [AW - 1:0] fcol_words = {2'd0, instr_q[303:280]};
   wire [AW - 1:0] frow_words = {2'd0, instr_q[327:304]};
   wire reuse = instr_q[6];
+  // The layer's MAC steps run on the factored lanes (op 6 to the NFU).
+  wire factored = instr_q[240];
   // A residual add: each output tile takes two steps at the same word, the first from buffer source, the second
   // from buffer addend_source (docs/accelerator.md, "Residual add").
   wire addend = instr_q[237];
@@ -223,7 +225,8 @@ module approxrtl_diannao_sequencer #(
     fold_o <= instr_q[233];
     strip_o <= instr_q[234];
     row_first_o <= ox_q == 8'd0;
-    op_o <= kind == KindFeature ? 3'd3 : kind == KindGather ? 3'd4 : kind == KindScan ? 3'd5 : {1'b0, op};
+    op_o <= kind == KindFeature ? 3'd3 : kind == KindGather ? 3'd4 : kind == KindScan ? 3'd5
+          : factored && is_mac ? 3'd6 : {1'b0, op};
     relu_o <= instr_q[2];
     act_o <= instr_q[7];
     table_o <= instr_q[87:84];

@@ -25,8 +25,11 @@ public struct AcceleratorManifest: Codable, Equatable, Sendable {
     public var dspProducts: Int = 0
     /// The reuse lanes' small rank-step multipliers (d * S, e * S), beside `multipliers`.
     public var stepMultipliers: Int = 0
-    /// NFU-1's multipliers and NFU-2's adder trees are built (false: every weighted layer runs on the reuse lanes).
+    /// NFU-1's multipliers and NFU-2's adder trees are built (false: every weighted layer runs on the reuse or
+    /// the factored lanes).
     public var macArray: Bool = true
+    /// The factored lanes' multipliers per output lane (nil: the design has none; M1 then runs on the reuse lanes).
+    public var factorValues: Int? = nil
     /// Layers whose codes go through an NFU-3 activation table (0: the design has no table stage).
     public var activationTables: Int = 0
     /// SWC lanes with power-of-two codes: NFU-1 shifts instead of multiplying.
@@ -90,6 +93,7 @@ extension AcceleratorManifest {
             multipliers: network.multipliers,
             dspProducts: network.dspProducts,
             stepMultipliers: network.stepMultipliers, macArray: network.macArray,
+            factorValues: network.factored?.values,
             activationTables: network.tables.count,
             shiftLanes: network.powerOfTwoCodes, dataWidth: network.dataWidth,
             weightWidth: network.weightWidth, accumulatorWidth: network.accumulatorWidth,
@@ -119,7 +123,7 @@ public struct AcceleratorDesign: Sendable {
         "rtl/approxrtl_reset_sync.v", "rtl/approxrtl_rom.v", "rtl/approxrtl_ram_sdp.v", "rtl/approxrtl_delay_line.v",
         "rtl/approxrtl_adder_tree_core.v", "rtl/approxrtl_adder_tree.v",
         "rtl/approxrtl_requantize.v", "rtl/approxrtl_pwl_activation.v", "rtl/approxrtl_diannao_sequencer.v",
-        "rtl/approxrtl_diannao_reuse.v", "rtl/approxrtl_diannao_nfu.v",
+        "rtl/approxrtl_diannao_reuse.v", "rtl/approxrtl_diannao_factored.v", "rtl/approxrtl_diannao_nfu.v",
         "rtl/approxrtl_diannao_core.v",
     ]
 

@@ -22,7 +22,11 @@ enum AcceleratorHandoff {
             m.macArray
             ? "\(m.config.tn * m.config.tn) NFU-1 lanes (\(m.dataWidth) x \(m.weightWidth) bits) and \(m.config.tn) adder trees"
             : "no NFU-1 multipliers"
-        let reuse = m.config.reuse ? ", \(m.config.tn) M1 reuse lanes (\(m.stepMultipliers) rank-step multipliers)" : ""
+        let reuse =
+            !m.config.reuse
+            ? ""
+            : m.factorValues.map { ", \(m.config.tn) M1 factored lanes (\($0) value multipliers each)" }
+                ?? ", \(m.config.tn) M1 reuse lanes (\(m.stepMultipliers) rank-step multipliers)"
         let tables =
             m.activationTables > 0
             ? ", NFU-3 activation tables for \(m.activationTables) layers (\(m.config.tn) slope multipliers)" : ""

@@ -7,18 +7,20 @@ public struct CompiledNetwork: Sendable {
     public var program: [Instruction]
     /// SB words: `tn * tn` weight codes (lane `o * tn + i` is the weight from input lane i to output lane o), or
     /// for a feature step one (source channel, coefficient) pair per output lane, or for a scan step one member
-    /// per output lane (nil: the lane idles).
+    /// per output lane (nil: the lane idles), or for a factored step one (indices, values) field per output lane.
     public var weightWords: [SBWord]
     public enum SBWord: Sendable, Equatable {
         case weights([Int])
         case features([(source: Int, coefficient: Int)])
         case members([Member?])
+        case factors([Factors])
         public static func == (a: SBWord, b: SBWord) -> Bool {
             switch (a, b) {
             case let (.weights(x), .weights(y)): return x == y
             case let (.features(x), .features(y)):
                 return x.map(\.source) == y.map(\.source) && x.map(\.coefficient) == y.map(\.coefficient)
             case let (.members(x), .members(y)): return x == y
+            case let (.factors(x), .factors(y)): return x == y
             default: return false
             }
         }
@@ -29,6 +31,28 @@ public struct CompiledNetwork: Sendable {
     public struct Member: Sendable, Equatable {
         public var address: Int, lane: Int, first: Bool, last: Bool, d: Int, e: Int
         public var coefficients: [Int]
+    }
+    /// A factored step's field of one output lane: per input lane an index (0: weight zero, u: `values[u - 1]`)
+    /// and the lane's distinct nonzero weights of the word.
+    public struct Factors: Sendable, Equatable {
+        public var indices: [Int], values: [Int]
+        /// The field of `tn` weights: their distinct nonzero values in ascending order, and each weight's index.
+        public init(weights: [Int]) {
+            values = Array(Set(weights.filter { $0 != 0 })).sorted()
+            let slot = Dictionary(uniqueKeysWithValues: values.enumerated().map { ($1, $0 + 1) })
+            indices = weights.map { slot[$0] ?? 0 }
+        }
+    }
+    /// The factored lanes' values per output lane and their width (nil: no layer runs on them).
+    public var factored: FactoredLanes?
+    public struct FactoredLanes: Sendable, Equatable {
+        public var values: Int, valueWidth: Int
+        /// Bits of an index: 0 and `1 ... values`.
+        public var indexWidth: Int { bitsFor(values) }
+        /// A lane's field (approxrtl_diannao_factored.v): `tn` indices, then the values.
+        public func laneWidth(tn: Int) -> Int { tn * indexWidth + values * valueWidth }
+        /// Cycles the sum over the values adds to the pipeline (approxrtl_diannao_nfu.v FactorExtra).
+        public var extraLatency: Int { values > 2 ? bitsFor(values - 1) - 1 : 0 }
     }
     /// The reuse lanes' sizes and widths (nil: no layer runs on them).
     public var reuse: ReuseLanes?
@@ -55,7 +79,11 @@ public struct CompiledNetwork: Sendable {
     public var macArray: Bool
     /// SB bits per output lane: a MAC word's `tn` weights and a scan word's member share the width (just the
     /// member's when no layer runs on the MAC array).
-    public var laneBits: Int { max(macArray ? config.tn * weightWidth : 0, reuse?.memberWidth(tn: config.tn) ?? 0) }
+    public var laneBits: Int {
+        max(
+            macArray ? config.tn * weightWidth : 0, reuse?.memberWidth(tn: config.tn) ?? 0,
+            factored?.laneWidth(tn: config.tn) ?? 0)
+    }
     /// Per instruction: how its output map lies in the buffer (nil for the logits).
     public var outputLayouts: [OutputLayout?]
     /// One per bias/shift word: how that output tile steps.
@@ -115,6 +143,7 @@ public struct CompiledNetwork: Sendable {
     /// (approxrtl_diannao_core.v `Drain`, plus the sequencer's register).
     public var drain: Int {
         4 + bitsFor(config.tn - 1) + 7 + (tables.isEmpty ? 0 : 1) + (config.swc ? 1 : 0) + (fusedPools ? 2 : 0)
+            + (factored?.extraLatency ?? 0)
     }
 
     /// Some convolution runs a fused max pool (the core's combiner stage is built).
@@ -145,6 +174,11 @@ public struct CompiledNetwork: Sendable {
                     ? "output channels of \(instruction.pixelRows) pixels, one below the other, on the output lanes"
                     : "output channels on the output lanes",
             ]
+        if instruction.factored, let factored {
+            parts.append(
+                "factored lanes: each output lane sums the inputs that share a weight, then \(factored.values) multiplies"
+            )
+        }
         if let pool = instruction.fusedLayer {
             let height = instruction.fusedHeight * instruction.pixelRows
             parts.append("\(pool) (max over \(height) x \(instruction.fusedWidth)) fused into the drain")
@@ -177,7 +211,8 @@ public struct CompiledNetwork: Sendable {
     public var multipliers: Int {
         (powerOfTwoCodes || !macArray ? 0 : config.tn * config.tn) + (config.swc ? config.tn : 0)
             + (config.featureUnit ? config.tn : 0)
-            + (reuse.map { config.tn * $0.terms } ?? 0) + (tables.isEmpty ? 0 : config.tn)
+            + (reuse.map { config.tn * $0.terms } ?? 0) + (factored.map { config.tn * $0.values } ?? 0)
+            + (tables.isEmpty ? 0 : config.tn)
     }
 
     /// Table `index` as NFU-3 reads it (approxrtl_pwl_activation.v): padded to `tableSegments` by repeating its last
@@ -203,6 +238,9 @@ public struct CompiledNetwork: Sendable {
         var count = config.swc ? tn * Self.hardMultipliers(accumulatorWidth, scaleWidth + 1) : 0
         if config.featureUnit { count += tn * Self.hardMultipliers(accumulatorWidth, coefficientWidth) }
         if let reuse { count += tn * reuse.terms * Self.hardMultipliers(accumulatorWidth, reuse.coefficientWidth) }
+        if let factored {
+            count += tn * factored.values * Self.hardMultipliers(dataWidth + bitsFor(tn - 1), factored.valueWidth)
+        }
         if !tables.isEmpty { count += tn * Self.hardMultipliers(activationWidth, slopeWidth) }
         return count
     }

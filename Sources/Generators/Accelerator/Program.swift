@@ -16,6 +16,9 @@ public struct Instruction: Equatable, Sendable, Codable {
     public var logits: Bool
     /// M1 reuse lanes: output tile 0 is the gather tile, tiles 1 ... write output tiles 0 ....
     public var reuse: Bool = false
+    /// The layer's MAC steps run on the factored lanes: each output lane sums its inputs by the index the SB gives
+    /// them and multiplies each sum by one of its values (docs/accelerator.md, "Factored lanes").
+    public var factored: Bool = false
     /// NFU-3's activation table `table` maps the requantized codes (a fused Sigmoid, Tanh, ...); nil: none.
     public var table: Int? = nil
     /// Buffers read and written (0, 1, or 2 where a residual connection needs a third).
@@ -73,7 +76,7 @@ public struct Instruction: Equatable, Sendable, Codable {
         ("row_words", 128, 24), ("output_row_words", 152, 24), ("output_column_words", 176, 16),
         ("origin_word", 192, 24), ("column_words", 216, 16), ("image", 232, 1),
         ("fold", 233, 1), ("strips", 234, 1), ("source_high", 235, 1), ("destination_high", 236, 1), ("addend", 237, 1),
-        ("addend_source", 238, 2), ("fused_height", 256, 4), ("fused_width", 260, 4),
+        ("addend_source", 238, 2), ("factored", 240, 1), ("fused_height", 256, 4), ("fused_width", 260, 4),
         ("fused_stride_height", 264, 8),
         ("fused_stride_width", 272, 8), ("fused_column_words", 280, 24), ("fused_row_words", 304, 24),
     ]
@@ -103,7 +106,7 @@ public struct Instruction: Equatable, Sendable, Codable {
             padTop, padLeft,
             poolShift, table ?? 0, weightBase, paramBase, rowWords, outputRowWords, outputColumnWords, originWord,
             columnWords, image ? 1 : 0, pixelRows > 1 ? 1 : 0, writesStrips ? 1 : 0, source >> 1, destination >> 1,
-            addendSource == nil ? 0 : 1, addendSource ?? 0, fusedHeight, fusedWidth,
+            addendSource == nil ? 0 : 1, addendSource ?? 0, factored ? 1 : 0, fusedHeight, fusedWidth,
             fusedStrideHeight,
             fusedStrideWidth,
             fusedColumnWords, fusedRowWords,

@@ -40,6 +40,16 @@ struct RomImages {
                     setMember(member, in: &wide, at: o * laneBits, reuse: reuse, tn: tn)
                 }
             }
+        case .factors(let lanes):
+            // Output lane o: tn indices, then the values (diannao_factored.v).
+            guard let factored = network.factored else { break }
+            let (iw, vw) = (factored.indexWidth, factored.valueWidth)
+            for (o, lane) in lanes.enumerated() {
+                for (i, index) in lane.indices.enumerated() { wide.set(index, at: o * laneBits + i * iw, bits: iw) }
+                for (u, value) in lane.values.enumerated() {
+                    wide.set(value, at: o * laneBits + tn * iw + u * vw, bits: vw)
+                }
+            }
         case .features(let lanes):
             // Lane o: source index, then the coefficient (diannao_nfu.v, feature unit).
             let (sw, cw) = (network.sourceWidth, network.coefficientWidth)

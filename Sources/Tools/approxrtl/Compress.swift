@@ -12,7 +12,7 @@ import Quantization
 
 struct Compress: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Compress a quantized model's weights with M1 (linear, quadratic) or M2 (swc).",
+        abstract: "Compress a quantized model's weights with M1 (constant, linear, quadratic) or M2 (swc).",
         discussion: """
             Retraining-free: the weights of the quantized model are approximated as they are. The result is a model \
             file of the same format (docs/formats.md) that stores coefficients or scaling-weight codes instead of \
@@ -202,7 +202,7 @@ extension Compress {
 struct MethodSettings: ParsableArguments {
     @Option(
         help:
-            "linear or quadratic (M1, sorted-weight approximation), swc (M2, scaling weights), kernel (M4), feature (M3) or slim (the budget search over M3 and M4)."
+            "constant, linear or quadratic (M1, sorted-weight approximation; constant: one value per segment, which the accelerator's factored lanes multiply once), swc (M2, scaling weights), kernel (M4), feature (M3) or slim (the budget search over M3 and M4)."
     ) var method: String
     @Option(help: "M1: segments per group.") var segments = 16
     @Option(help: "M1: group of weights sorted together: layer, channel or kernel.") var group = Grouping.layer

@@ -56,7 +56,12 @@ public enum FineTuning {
                 // The projection is the compressor's own integer fit: per exponent domain the coefficient
                 // exponent from the current largest |w|, then the rounded coefficients of each segment (sizes
                 // fixed), so the fine-tuned weights are what the final compression will store.
-                let degree: PolynomialDegree = compression.method == .linear ? .linear : .quadratic
+                // Constant segments (every C1 zero) stay constant.
+                let constant = (compression.groups ?? []).allSatisfy {
+                    $0.segments.allSatisfy { $0.coefficients.dropFirst().allSatisfy { $0 == 0 } }
+                }
+                let degree: PolynomialDegree =
+                    compression.method == .quadratic ? .quadratic : constant ? .constant : .linear
                 let bits = compression.coefficientBits ?? 16
                 let groups = (compression.groups ?? []).map { group in
                     (members: group.order.map { base + $0 }, counts: group.segments.map(\.count))

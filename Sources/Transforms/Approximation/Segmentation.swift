@@ -81,6 +81,8 @@ public enum Segmentation {
         -> Double
     {
         guard length > terms else { return 0 }
+        // A constant: what the mean leaves.
+        if terms == 1 { return max(0, squares - y[0] * y[0] / m[0]) }
         let l = Double(length), l2 = l * l
         // Sums of u^p and u^p * y.
         let a0 = m[0], a1 = m[1] / l, a2 = m[2] / l2

@@ -76,7 +76,7 @@ public enum SortedWeightCompressor {
             let fit = fits[g]!
             fitted.append(WeightGroup(order: fit.order.map { members[$0] }, segments: fit.segments))
         }
-        var compression = Compression(method: options.degree == .linear ? .linear : .quadratic)
+        var compression = Compression(method: options.degree == .quadratic ? .quadratic : .linear)
         compression.group = options.grouping
         compression.coefficientBits = options.coefficientBits
         compression.groups = fitted

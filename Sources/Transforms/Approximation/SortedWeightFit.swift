@@ -3,6 +3,9 @@ import Quantization
 
 /// Degree of the per-segment polynomial of method M1 (DESIGN.md section 2).
 public enum PolynomialDegree: Int, Sendable, Codable, CaseIterable {
+    /// One value per segment (C1 = 0, stored as a linear segment): a group has at most as many distinct weights
+    /// as segments, the repetition that factored hardware multiplies once (docs/arithmetic.md section 7.1).
+    case constant = 0
     case linear = 1
     case quadratic = 2
 }
@@ -73,7 +76,7 @@ public struct SortedWeightFit: Equatable, Sendable {
             c2 = Int(leastSquares(y, terms: 3)[2].rounded())
         }
         let afterC2 = y.enumerated().map { $1 - Double(c2 * $0 * $0) }
-        let c1 = n >= 2 ? Int(leastSquares(afterC2, terms: 2)[1].rounded()) : 0
+        let c1 = n >= 2 && degree != .constant ? Int(leastSquares(afterC2, terms: 2)[1].rounded()) : 0
         let c0 = Int((afterC2.enumerated().map { $1 - Double(c1 * $0) }.reduce(0, +) / Double(n)).rounded())
         return degree == .quadratic ? [c0, c1, c2] : [c0, c1]
     }

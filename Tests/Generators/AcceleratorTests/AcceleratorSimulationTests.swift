@@ -130,6 +130,8 @@ final class AcceleratorSimulationTests: XCTestCase {
                 pixels: pixels, labels: [0, 1, 2], count: 3, debugLayers: true)
             let label = "M1 \(degree) \(grouping) seed \(seed) Tn \(tn)"
             XCTAssertEqual(design.manifest.macArray, partial, label)
+            // Linear parts have too many distinct weights for the factored lanes: the reuse lanes scan them.
+            XCTAssertTrue(design.manifest.layers.contains { $0.mapping?.hasPrefix("reuse lanes") == true }, label)
             XCTAssertEqual(
                 design.manifest.multipliers, (partial ? tn * tn : 0) + tn * (degree == .quadratic ? 3 : 2), label)
             try Self.simulate(design, label)
@@ -145,6 +147,45 @@ final class AcceleratorSimulationTests: XCTestCase {
         }
         // The gather tile steps over the window as a MAC tile does: padding and strides must be among the cases.
         XCTAssertTrue(strided && padded, "strided \(strided), padded \(padded)")
+    }
+
+    /// M1 with constant segments on the factored lanes: one value (one multiplier, an extra register), three (the
+    /// sum over values a level deeper than the MAC array's second product register), and a model with its first
+    /// layer uncompressed (the MAC array beside the factored lanes, its sums delayed to meet theirs). Each layer
+    /// keeps the MAC array's steps: the cycles are the MAC array's on the same model plus the extra levels per
+    /// layer. Every layer's words checked, under both simulators.
+    func testFactoredLanesRunBitExactInTheMacArraysSteps() throws {
+        let cases: [(seed: UInt64, grouping: Grouping, segments: Int, tn: Int, partial: Bool)] = [
+            (3, .channel, 1, 4, false), (5, .channel, 3, 8, false), (8, .layer, 4, 8, true),
+        ]
+        for (seed, grouping, segments, tn, partial) in cases {
+            let (model, pixels) = try Self.randomModel(seed: seed)
+            var options = SortedWeightOptions()
+            (options.degree, options.grouping, options.segments) = (.constant, grouping, segments)
+            let weighted = model.layers.filter { $0.kind == .conv2d || $0.kind == .dense }.map(\.name)
+            let compressed = try ModelCompressor.compress(
+                model, method: .sortedWeights(options), layers: partial ? Array(weighted.dropFirst()) : nil,
+                maxAccumulatorBits: 40)
+            let label = "constant \(grouping) \(segments) seed \(seed) Tn \(tn)"
+            let config = AcceleratorConfig(tn: tn, reuse: true)
+            let network = try NetworkCompiler.compile(compressed, config: config)
+            let factored = try XCTUnwrap(network.factored, label)
+            XCTAssertNil(network.reuse, label)
+            XCTAssertLessThanOrEqual(factored.values, segments, label)
+            XCTAssertEqual(network.macArray, partial, label)
+            XCTAssertEqual(
+                network.program.filter { $0.op == .multiplyAccumulate }.map(\.factored),
+                weighted.indices.map { !partial || $0 > 0 }, label)
+            let mac = try NetworkCompiler.compile(compressed, config: AcceleratorConfig(tn: tn))
+            XCTAssertEqual(network.program.map(\.steps), mac.program.map(\.steps), label)
+            XCTAssertEqual(
+                network.computeCycles, mac.computeCycles + network.program.count * factored.extraLatency, label)
+            let design = try AcceleratorDesign.generate(
+                model: compressed, modelName: "m1c-\(seed).c.json", config: config, pixels: pixels,
+                labels: [0, 1, 2], count: 3, debugLayers: true)
+            XCTAssertEqual(design.manifest.multipliers, (partial ? tn * tn : 0) + tn * factored.values, label)
+            try Self.simulate(design, label)
+        }
     }
 
     /// NFU-3's activation tables: Sigmoid, Tanh, LeakyRelu, HardSigmoid and Clip fused into convolutions and dense

@@ -36,6 +36,10 @@ final class NetworkCompilerTests: XCTestCase {
         (sum.source, sum.destination, sum.addendSource) = (2, 2, 1)
         XCTAssertEqual(String(sum.hex.suffix(2)), "06")
         XCTAssertEqual(String(sum.hex.dropFirst(32).prefix(6)), "000078")
+        // A factored layer: bit 240, the low bit of bits 243:240 (hex digit 26 from the right of the address word).
+        var factored = instruction
+        factored.factored = true
+        XCTAssertEqual(String(factored.hex.dropFirst(32).prefix(6)), "000100")
         // On a patch of 3 x 5 pixels a kernel-row step is 3 rows and a kernel-column step 5 words; the output row
         // steps stride_h rows of pixels as before.
         var patches = instruction
@@ -125,6 +129,20 @@ final class NetworkCompilerTests: XCTestCase {
             word += steps
         }
         XCTAssertEqual(checked, channels)
+    }
+
+    /// A factored lane's field, by hand: the distinct nonzero weights ascending, each weight's index into them (0:
+    /// zero), packed as Tn indices then the values (approxrtl_diannao_factored.v).
+    func testFactoredFieldsIndexEachLanesDistinctWeights() throws {
+        let lane = CompiledNetwork.Factors(weights: [0, 5, -3, 5])
+        XCTAssertEqual(lane.values, [-3, 5])
+        XCTAssertEqual(lane.indices, [0, 2, 1, 2])
+        let lanes = CompiledNetwork.FactoredLanes(values: 2, valueWidth: 4)
+        XCTAssertEqual(lanes.indexWidth, 2)
+        XCTAssertEqual(lanes.laneWidth(tn: 4), 4 * 2 + 2 * 4)
+        XCTAssertEqual(lanes.extraLatency, 0)
+        XCTAssertEqual(CompiledNetwork.FactoredLanes(values: 3, valueWidth: 4).extraLatency, 1)
+        XCTAssertEqual(CompiledNetwork.FactoredLanes(values: 8, valueWidth: 4).extraLatency, 2)
     }
 
     func testRefusesWhatTheAcceleratorCannotRun() throws {

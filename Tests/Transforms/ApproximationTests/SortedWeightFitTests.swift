@@ -29,6 +29,24 @@ final class SortedWeightFitTests: XCTestCase {
         XCTAssertEqual(fitParabola.squaredError(parabola), 0)
     }
 
+    /// Constant segments: the optimal cut of two clusters is between them, each segment is its rounded mean with
+    /// C1 = 0, so a group has at most as many distinct weights as segments (hand-computed).
+    func testConstantSegmentsAreTheClustersRoundedMeans() {
+        let values: [Double] = [12, 1, 10, 3, 11, 2]
+        let fit = SortedWeightFit.fit(values, segments: 2, degree: .constant, boundaries: .optimal)
+        XCTAssertEqual(fit.segments.map(\.count), [3, 3])
+        XCTAssertEqual(fit.segments.map(\.coefficients), [[2, 0], [11, 0]])
+        // Ranks 0 ..< 3 are the values 1, 2, 3 (indices 1, 5, 3).
+        XCTAssertEqual(Array(fit.order.prefix(3)), [1, 5, 3])
+        var random = TestRandom(seed: 24)
+        let many = random.array(200).map(Double.init)
+        for segments in [1, 3, 8] {
+            let constant = SortedWeightFit.fit(many, segments: segments, degree: .constant, boundaries: .optimal)
+            XCTAssertTrue(constant.segments.allSatisfy { $0.coefficients.count == 2 && $0.coefficients[1] == 0 })
+            XCTAssertLessThanOrEqual(Set(constant.segments.map { $0.coefficients[0] }).count, segments)
+        }
+    }
+
     func testMoreSegmentsAndHigherDegreeFitBetter() {
         var random = TestRandom(seed: 23)
         // Roughly Gaussian weights in a fine integer domain, as a trained layer has.

@@ -17,12 +17,13 @@ final class TransformTests: XCTestCase {
     private func context(_ images: ImageDataset) -> TransformContext { TransformContext(training: { images }) }
 
     func testCatalogMakesEveryMethodUnderItsName() throws {
-        XCTAssertEqual(Transforms.names, ["linear", "quadratic", "swc", "kernel", "feature", "slim"])
+        XCTAssertEqual(Transforms.names, ["constant", "linear", "quadratic", "swc", "kernel", "feature", "slim"])
         for name in Transforms.names {
             XCTAssertEqual(try Transforms.make(TransformSettings(method: name)).name, name)
         }
         XCTAssertThrowsError(try Transforms.make(TransformSettings(method: "cubic"))) { error in
-            XCTAssertEqual("\(error)", "--method must be linear, quadratic, swc, kernel, feature or slim, not 'cubic'")
+            XCTAssertEqual(
+                "\(error)", "--method must be constant, linear, quadratic, swc, kernel, feature or slim, not 'cubic'")
         }
         var bad = TransformSettings(method: "linear")
         bad.segments = 0

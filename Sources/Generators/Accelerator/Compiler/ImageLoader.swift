@@ -38,10 +38,11 @@ public struct ImageLoader: Sendable, Equatable {
 
     /// Output pixels per step for the first layer `first` when `next` is a max pool that fuses into it: 2 (two
     /// rows of the pool's window) when two groups of its output channels fit the lanes; 1 when they do not, or
-    /// the layer runs on the reuse lanes or has M3 or M4 channels, whose lanes are their own.
-    static func pixelRows(first: QuantizedModel.Layer, next: QuantizedModel.Layer?, config: AcceleratorConfig) -> Int {
-        guard config.fusePooling, let next, next.kind == .maxPool, next.input == first.name,
-            !(config.reuse && first.compression?.method != .swc && first.compression != nil),
+    /// the layer runs on the reuse lanes (`scanned`) or has M3 or M4 channels, whose lanes are their own.
+    static func pixelRows(
+        first: QuantizedModel.Layer, next: QuantizedModel.Layer?, config: AcceleratorConfig, scanned: Bool
+    ) -> Int {
+        guard config.fusePooling, let next, next.kind == .maxPool, next.input == first.name, !scanned,
             first.approximatedFeatures == nil, first.kernelSizes == nil,
             let pool = try? next.window(), pool.kernelHeight == pool.strideHeight, pool.kernelWidth == pool.strideWidth,
             let channels = first.weightShape?.first

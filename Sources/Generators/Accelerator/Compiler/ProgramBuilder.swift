@@ -50,7 +50,9 @@ struct ProgramBuilder {
             first.input == model.input.name
         {
             // Pixel lanes when a max pool follows (it folds them), if the patches for their windows' union exist.
-            let rows = ImageLoader.pixelRows(first: first, next: model.layers.dropFirst().first, config: config)
+            let rows = ImageLoader.pixelRows(
+                first: first, next: model.layers.dropFirst().first, config: config,
+                scanned: ReuseLanes.scans(first, model: model, config: config))
             if let patches = try? ImageLoader.best(
                 for: first, height: input[1], width: input[2], tn: config.tn, pixelRows: rows)
                 ?? ImageLoader.best(for: first, height: input[1], width: input[2], tn: config.tn)
@@ -218,7 +220,7 @@ struct ProgramBuilder {
             order.compactMap({ $0 }).count * 2 <= config.tn, !order[(config.tn / 2)...].contains(where: { $0 != nil }),
             let window = try? reader.window(),
             [window.padTop, window.padLeft, window.padBottom, window.padRight] == [0, 0, 0, 0],
-            !(config.reuse && reader.compression != nil && reader.compression?.method != .swc)
+            !ReuseLanes.scans(reader, model: model, config: config)
         else { return false }
         return true
     }
@@ -234,7 +236,7 @@ struct ProgramBuilder {
             throw lowering.fail("approximated features (M3) need the feature-approximation unit (--extensions feature)")
         }
         for unit in units { try unit.prepare(&lowering) }
-        if lowering.onMacArray {
+        if lowering.onMacArray && !lowering.factored {
             macLayers += 1
             macWeightWidth = max(
                 macWeightWidth, FixedPoint.width(low: lowering.weights.min() ?? 0, high: lowering.weights.max() ?? 0))

@@ -32,6 +32,8 @@ struct WeightedLowering {
     var tileSizes: [Int]?
     /// Whether the weights are multiplied on the MAC array (false: a unit runs the layer).
     var onMacArray = true
+    /// The MAC array's steps run on the factored lanes instead (the weights re-coded per output lane).
+    var factored = false
 
     /// Set once the channel order is fixed: the model's channel on each physical lane (nil: idle).
     var order: [Int?] = []

@@ -1,7 +1,8 @@
 import Quantization
 
-/// M1, sorted-weight linear or quadratic approximation (retraining-free): every weighted layer, or the chosen
-/// ones, stores its groups' segments instead of its codes (SortedWeightCompressor).
+/// M1, sorted-weight constant, linear or quadratic approximation (retraining-free): every weighted layer, or the
+/// chosen ones, stores its groups' segments instead of its codes (SortedWeightCompressor). Constant segments are
+/// stored as linear ones with C1 = 0.
 public struct SortedWeightApproximation: WeightApproximation {
     public var options = SortedWeightOptions()
     public var layers: [String]?
@@ -17,7 +18,13 @@ public struct SortedWeightApproximation: WeightApproximation {
         (layers, maxAccumulatorBits) = (settings.layers, settings.maxAccumulatorBits)
     }
 
-    public var name: String { options.degree == .linear ? "linear" : "quadratic" }
+    public var name: String {
+        switch options.degree {
+        case .constant: return "constant"
+        case .linear: return "linear"
+        case .quadratic: return "quadratic"
+        }
+    }
     public var method: Method { .sortedWeights(options) }
     public var summary: String {
         "\(name), \(options.segments) \(options.boundaries.rawValue) segments per \(options.grouping.rawValue), \(options.coefficientBits)-bit coefficients"

@@ -4,6 +4,7 @@ import Quantization
 /// here (docs/architecture.md).
 public enum Transforms {
     public static let catalog: [(name: String, make: @Sendable (TransformSettings) throws -> any ModelTransform)] = [
+        ("constant", { try SortedWeightApproximation($0, degree: .constant) }),
         ("linear", { try SortedWeightApproximation($0, degree: .linear) }),
         ("quadratic", { try SortedWeightApproximation($0, degree: .quadratic) }),
         ("swc", { try ScalingWeightApproximation($0) }),
