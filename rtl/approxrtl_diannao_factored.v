@@ -28,13 +28,42 @@ module approxrtl_diannao_factored #(
   localparam integer ProductWidth = GroupWidth + ValueWidth;
   localparam integer FieldBits = Tn * IndexWidth + Values * ValueWidth;
 
-  genvar o, u, i;
+  // The masked trees of all values, level by level in one block per lane (a memory of levels, each a vector of
+  // Values x Pairs sums of GroupWidth bits; a level's sums fit DataWidth + level + 1 bits and synthesis trims the
+  // sign extension): fewer processes than a tree of modules, which keeps event-driven simulators fast.
+  localparam integer Size = 1 << Levels;  // Tn, or the next power of two (the extra inputs are zero)
+  localparam integer Pairs = Size / 2;
+  genvar o, u;
   generate
     for (o = 0; o < Tn; o = o + 1) begin : g_lane
       wire [Tn * IndexWidth - 1:0] index = w_i[o * LaneBits +: Tn * IndexWidth];
       wire [Values * ValueWidth - 1:0] values = w_i[o * LaneBits + Tn * IndexWidth +: Values * ValueWidth];
+      wire [Tn * DataWidth - 1:0] x = x_lanes_i[o * Tn * DataWidth +: Tn * DataWidth];
       if (LaneBits > FieldBits) begin : g_spare
         wire unused_spare = ^w_i[o * LaneBits + FieldBits +: LaneBits - FieldBits];  // other words' fields
+      end
+      // The input i when its index is u + 1, else zero (beyond Tn: zero).
+      function automatic signed [GroupWidth - 1:0] masked(input integer i, input integer v);
+        begin
+          if (i < Tn && {{(32 - IndexWidth){1'b0}}, index[i * IndexWidth +: IndexWidth]} == v + 1)
+            masked = {{(GroupWidth - DataWidth){x[i * DataWidth + DataWidth - 1]}}, x[i * DataWidth +: DataWidth]};
+          else
+            masked = {GroupWidth{1'b0}};
+        end
+      endfunction
+      // level_q[k]: after k + 1 adder levels, sum p of value v at [(v * Pairs + p) * GroupWidth +: GroupWidth].
+      reg [Values * Pairs * GroupWidth - 1:0] level_q [0:Levels - 1];
+      integer k, v, p;
+      always @(posedge clk_i) begin
+        for (v = 0; v < Values; v = v + 1)
+          for (p = 0; p < Pairs; p = p + 1)
+            level_q[0][(v * Pairs + p) * GroupWidth +: GroupWidth] <= masked(2 * p, v) + masked(2 * p + 1, v);
+        for (k = 1; k < Levels; k = k + 1)
+          for (v = 0; v < Values; v = v + 1)
+            for (p = 0; p < (Pairs >> k); p = p + 1)
+              level_q[k][(v * Pairs + p) * GroupWidth +: GroupWidth] <=
+                $signed(level_q[k - 1][(v * Pairs + 2 * p) * GroupWidth +: GroupWidth])
+                + $signed(level_q[k - 1][(v * Pairs + 2 * p + 1) * GroupWidth +: GroupWidth]);
       end
       // The values wait beside the trees.
       wire [Values * ValueWidth - 1:0] values_late;
@@ -42,16 +71,7 @@ module approxrtl_diannao_factored #(
         .clk_i(clk_i), .rst_ni(1'b1), .d_i(values), .q_o(values_late));
       wire [Values * ProductWidth - 1:0] products;
       for (u = 0; u < Values; u = u + 1) begin : g_value
-        // The inputs whose index is u + 1, the others zero: the first adder level takes the select.
-        wire [Tn * DataWidth - 1:0] masked;
-        for (i = 0; i < Tn; i = i + 1) begin : g_mask
-          assign masked[i * DataWidth +: DataWidth] =
-            index[i * IndexWidth +: IndexWidth] == u + 1 ? x_lanes_i[(o * Tn + i) * DataWidth +: DataWidth]
-                                                         : {DataWidth{1'b0}};
-        end
-        wire signed [GroupWidth - 1:0] group;
-        approxrtl_adder_tree_core #(.Count(Tn), .InWidth(DataWidth)) u_group (
-          .clk_i(clk_i), .in_i(masked), .sum_o(group));
+        wire signed [GroupWidth - 1:0] group = level_q[Levels - 1][u * Pairs * GroupWidth +: GroupWidth];
         reg signed [ProductWidth - 1:0] product_q;
         always @(posedge clk_i) product_q <= group * $signed(values_late[u * ValueWidth +: ValueWidth]);
         assign products[u * ProductWidth +: ProductWidth] = product_q;

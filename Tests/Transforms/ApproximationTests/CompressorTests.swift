@@ -295,7 +295,12 @@ final class FineTuningTests: XCTestCase {
         channel.degree = .quadratic; channel.grouping = .channel; channel.segments = 2
         var swc = ScalingWeightOptions()
         swc.codebook = .pow2; swc.codeBits = 3
-        for method in [Method.sortedWeights(layer), .sortedWeights(channel), .scalingWeights(swc)] {
+        // Constant segments stay constant (stored as linear ones with C1 = 0).
+        var constant = SortedWeightOptions()
+        constant.degree = .constant; constant.grouping = .channel; constant.segments = 3
+        for method in [
+            Method.sortedWeights(layer), .sortedWeights(channel), .sortedWeights(constant), .scalingWeights(swc),
+        ] {
             let compressed = try ModelCompressor.compress(model, method: method)
             for mode in [Projection.Mode.reproject, .straightThrough] {
                 let projection = try FineTuning.projection(for: compressed, network: network, m1Mode: mode)
