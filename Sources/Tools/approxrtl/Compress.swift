@@ -315,15 +315,15 @@ func metricsTable(_ metrics: ModelMetrics) -> String {
             "\(l.storageBitsBefore)", "\(l.storageBitsAfter)",
             String(format: "%.2fx", ratio(l.storageBitsAfter, l.storageBitsBefore)),
             "\(l.multipliesBefore)", "\(l.multipliesAfter)", "\(l.smallMultiplies)", "\(l.additionsBefore)",
-            "\(l.additionsAfter)",
+            "\(l.additionsAfter)", "\(l.distinctWeights)", "\(l.factoredMultiplies)",
         ]
     }
     return table(
         [
             "layer", "method", "params", "after", "reduction", "bits", "after", "after/before", "mults", "after",
             "small mults",
-            "adds", "after",
-        ], rows, rightAligned: Set(2...12))
+            "adds", "after", "distinct/out", "factored mults",
+        ], rows, rightAligned: Set(2...14))
 }
 
 func metricsSummary(_ metrics: ModelMetrics) -> String {

@@ -31,6 +31,11 @@ public struct LayerMetrics: Codable, Equatable, Sendable {
     public var shifts: Int
     public var additionsBefore: Int
     public var additionsAfter: Int
+    /// Repetition: the most distinct nonzero weights of any computed output channel, and per image the multiplies
+    /// of the factored form (each output multiplies the sums of the inputs that share a weight once per distinct
+    /// weight: UCNN's factorized dot product, the accelerator's factored lanes; its additions are the MACs').
+    public var distinctWeights: Int = 0
+    public var factoredMultiplies: Int = 0
 }
 
 public struct ModelMetrics: Codable, Equatable, Sendable {
@@ -69,6 +74,8 @@ public struct ModelMetrics: Codable, Equatable, Sendable {
             sum.multipliesBefore += l.multipliesBefore; sum.multipliesAfter += l.multipliesAfter
             sum.smallMultiplies += l.smallMultiplies; sum.shifts += l.shifts
             sum.additionsBefore += l.additionsBefore; sum.additionsAfter += l.additionsAfter
+            sum.distinctWeights = max(sum.distinctWeights, l.distinctWeights)
+            sum.factoredMultiplies += l.factoredMultiplies
         }
         sum.method = Set(layers.map(\.method)).sorted().joined(separator: "+")
         total = sum
@@ -110,6 +117,11 @@ extension LayerMetrics {
         permutationBits = 0
         smallMultiplies = 0
         shifts = 0
+        let distinct = (0..<channels).filter { !approximated.contains($0) }.map {
+            Set(numbers.weights[($0 * fan)..<(($0 + 1) * fan)].filter { $0 != 0 }).count
+        }
+        distinctWeights = distinct.max() ?? 0
+        factoredMultiplies = distinct.reduce(0, +) * pixels
         guard let compression = layer.compression else {
             method = reductions.isEmpty ? "none" : reductions.joined(separator: "+")
             (paramsAfter, storageBitsAfter, multipliesAfter, additionsAfter) = (

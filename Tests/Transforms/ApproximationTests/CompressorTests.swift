@@ -208,6 +208,21 @@ final class CompressorTests: XCTestCase {
         XCTAssertEqual(s.smallMultiplies, codes.filter { [3, 5, 6, 7].contains(abs($0)) }.count)
         XCTAssertEqual(s.shifts, codes.filter { [2, 4].contains(abs($0)) }.count)
         XCTAssertEqual(s.paramsAfter, 4 * 84 + 4 + 4)
+
+        // Constant segments: 3 per channel give at most 3 distinct weights per output (fewer where a segment's mean
+        // rounds to 0 or two segments round alike), each multiplied once per output in the factored form.
+        var constant = SortedWeightOptions()
+        constant.degree = .constant; constant.grouping = .channel; constant.segments = 3
+        let repeated = try ModelCompressor.compress(base, method: .sortedWeights(constant), layers: ["fc3"])
+        let r = try ModelMetrics(repeated).layers.first { $0.name == "fc3" }!
+        let perChannel = repeated.layers.last!.compression!.groups!.map {
+            Set($0.segments.map { $0.coefficients[0] }.filter { $0 != 0 }).count
+        }
+        XCTAssertEqual(r.distinctWeights, perChannel.max())
+        XCTAssertLessThanOrEqual(r.distinctWeights, 3)
+        XCTAssertEqual(r.factoredMultiplies, perChannel.reduce(0, +))
+        // An uncompressed layer: its 8-bit codes repeat too, far less.
+        XCTAssertGreaterThan(conv1.distinctWeights, 3)
     }
 
     func testDamagedCompressionsAreRefusedWithTheLayerAndReason() throws {
