@@ -44,6 +44,27 @@ public struct ImageDataset: Sendable {
             name: name, channels: channels, rows: rows, cols: cols, pixels: pixels, labels: indices.map { labels[$0] })
     }
 
+    /// Reads the one image IDX file (`*-images-idx3-ubyte[.gz]`) and the one label IDX file
+    /// (`*-labels-idx1-ubyte[.gz]`) of `folder`; refuses a folder with none or several of either.
+    public static func readIDX(folder: String) throws -> ImageDataset {
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted() } catch {
+            throw DatasetError(folder, "not a readable folder")
+        }
+        func one(_ suffix: String) throws -> String {
+            let found = names.filter { $0.hasSuffix(suffix) || $0.hasSuffix(suffix + ".gz") }
+            guard found.count == 1 else {
+                throw DatasetError(
+                    folder,
+                    found.isEmpty
+                        ? "no *\(suffix)[.gz] file here"
+                        : "\(found.count) *\(suffix) files here (\(found.joined(separator: ", "))); keep one")
+            }
+            return folder + "/" + found[0]
+        }
+        return try readIDX(images: one("-images-idx3-ubyte"), labels: one("-labels-idx1-ubyte"), name: folder)
+    }
+
     /// Reads an image IDX file and its label IDX file (each gzipped or not).
     public static func readIDX(images: String, labels: String, name: String) throws -> ImageDataset {
         let imageArray = try IDXArray.read(path: images)

@@ -74,6 +74,11 @@ struct Compress: ParsableCommand {
                         source: onnxPath, from: model)
                 }
             }
+            if var search = transform as? BudgetSearchTransform {
+                if let folder = settings.valData { search.validation.images = try ImageDataset.readIDX(folder: folder) }
+                warnAboutValidation(search.validation, source: quantized.source)
+                transform = search
+            }
             let context = TransformContext(
                 training: { try FashionMNIST.load(split: .train, directory: data ?? FashionMNIST.defaultDirectory) },
                 progress: ProgressBars(quiet: json).update)
@@ -125,6 +130,16 @@ struct Compress: ParsableCommand {
 }
 
 extension Compress {
+    /// Warns (on standard error) when the search's validation images may be among those the float model at
+    /// `source` trained on, from the metadata `approxrtl train` records.
+    func warnAboutValidation(_ validation: ValidationSplit, source: String) {
+        let metadata = (try? OnnxImporter.parse(data: Data(contentsOf: URL(fileURLWithPath: source)), name: source))
+            .map { Dictionary($0.metadataProps.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }) }
+        if let warning = validation.provenanceWarning(metadata: metadata, model: source) {
+            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+        }
+    }
+
     /// Writes the budget search's result and prints what it applied, its validation and test top-1 (or one JSON
     /// object).
     func reportSearch(
@@ -231,6 +246,14 @@ struct MethodSettings: ParsableArguments {
     ) var valSeed: UInt64 = 1
     @Option(help: "slim: how many training images were held out (`approxrtl train --validation`).") var valHeldOut =
         5000
+    @Option(
+        help:
+            "slim: validation images of your own instead: a folder with one IDX images file and one IDX labels file (the first --val-count of them)."
+    ) var valData: String?
+    @Option(
+        help:
+            "slim: validate on the last N training images instead (a split made when training elsewhere; a warning says the model does not record it)."
+    ) var valSplit: Int?
     @Option(help: "slim: standard errors of the measured loss added before the budget check (0: the plain loss).")
     var margin = 1.0
     @Option(help: "slim: the reductions the search may apply: kernel (M4), feature (M3), comma-separated.")
@@ -253,6 +276,8 @@ struct MethodSettings: ParsableArguments {
         )
         (s.calibrationCount, s.budget, s.margin) = (calibCount, budget, margin)
         (s.validation.count, s.validation.heldOut, s.validation.seed) = (valCount, valHeldOut, valSeed)
+        guard valData == nil || valSplit == nil else { throw CLIError("--val-data and --val-split exclude each other") }
+        s.validation.lastImages = valSplit
         switch cost {
         case "macs": break
         case "cycles":

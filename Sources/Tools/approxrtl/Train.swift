@@ -134,6 +134,7 @@ struct Train: ParsableCommand {
             ("approxrtl.seed", "\(seed)"),
             ("approxrtl.test_top1", String(format: "%.4f", test)),
             ("approxrtl.train_top1", String(format: "%.4f", last.trainAccuracy)),
+            ("approxrtl.validation", "\(validation)"),
         ]
         if let v = last.validationAccuracy { metadata.append(("approxrtl.validation_top1", String(format: "%.4f", v))) }
         return metadata

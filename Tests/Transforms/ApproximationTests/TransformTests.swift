@@ -82,5 +82,52 @@ final class TransformTests: XCTestCase {
         XCTAssertThrowsError(try split.split(train, calibrationCount: 50)) {
             XCTAssertTrue("\($0)".contains("--val-count"), "\($0)")
         }
+        // --val-split 15: the first 10 of the last 15 images validate; calibration and fine-tuning take none of them.
+        var last = ValidationSplit()
+        (last.count, last.lastImages) = (10, 15)
+        let (lastCalibration, lastValidation) = try last.split(train, calibrationCount: 90)
+        XCTAssertEqual(lastValidation.pixels, train.select(Array(85..<95)).pixels)
+        XCTAssertEqual(lastCalibration.pixels, train.select(Array(0..<85)).pixels)
+        XCTAssertEqual(try last.kept(train).count, 85)
+        last.lastImages = 100
+        XCTAssertThrowsError(try last.split(train, calibrationCount: 50)) {
+            XCTAssertTrue("\($0)".contains("--val-split"), "\($0)")
+        }
+        // --val-data: images of one's own; the training set keeps every image.
+        var own = ValidationSplit()
+        own.count = 4
+        own.images = RandomNetworks.images(6, shape: [1, 4, 4], seed: 9)
+        let (ownCalibration, ownValidation) = try own.split(train, calibrationCount: 100)
+        XCTAssertEqual(ownValidation.pixels, own.images!.prefix(4).pixels)
+        XCTAssertEqual(ownCalibration.count, 100)
+    }
+
+    /// The warning when validation images may have been trained on, from what `approxrtl train` records.
+    func testValidationProvenanceWarnsUnlessTheModelHeldTheImagesOut() {
+        var split = ValidationSplit()
+        (split.heldOut, split.seed) = (5000, 1)
+        let recorded = ["approxrtl.seed": "1", "approxrtl.validation": "5000"]
+        XCTAssertNil(split.provenanceWarning(metadata: recorded, model: "m.onnx"))
+        // A model trained before the count was recorded: train's default, unless its command set another.
+        let older = ["approxrtl.seed": "1", "approxrtl.validation_top1": "0.9", "approxrtl.command": "approxrtl train"]
+        XCTAssertNil(split.provenanceWarning(metadata: older, model: "m.onnx"))
+        var otherCount = older
+        otherCount["approxrtl.command"] = "approxrtl train --validation 1000"
+        XCTAssertNotNil(split.provenanceWarning(metadata: otherCount, model: "m.onnx"))
+        split.seed = 2
+        XCTAssertEqual(
+            split.provenanceWarning(metadata: recorded, model: "m.onnx").map {
+                $0.contains("seed 1, not 5000 with seed 2")
+            },
+            true)
+        // An export from elsewhere records nothing.
+        XCTAssertTrue(
+            split.provenanceWarning(metadata: [:], model: "m.onnx")?.contains("m.onnx does not record") ?? false)
+        XCTAssertNotNil(split.provenanceWarning(metadata: nil, model: "m.onnx"))
+        split.lastImages = 3000
+        XCTAssertTrue(split.provenanceWarning(metadata: recorded, model: "m.onnx")?.contains("last 3000") ?? false)
+        split.lastImages = nil
+        split.images = RandomNetworks.images(2, shape: [1, 4, 4], seed: 1)
+        XCTAssertNil(split.provenanceWarning(metadata: nil, model: "m.onnx"))
     }
 }

@@ -4,34 +4,92 @@ import NetworkIR
 import Quantization
 import Training
 
-/// Which training images the search validates on: the first `count` of the `heldOut` that `approxrtl train --seed
-/// seed` held out (the bundled models: 5,000 with seed 1), so that neither training nor calibration saw them.
+/// Which images the search validates on: by default the first `count` of the `heldOut` training images that
+/// `approxrtl train --seed seed` held out (the bundled models: 5,000 with seed 1), so that neither training nor
+/// calibration saw them; with `lastImages` the first `count` of the last N training images (a split the user made
+/// when training elsewhere); with `images` the first `count` of images of the user's own (`--val-data`). Calibration
+/// and fine-tuning never take validation images.
 public struct ValidationSplit: Sendable, Equatable {
     public var count = 5000
     public var heldOut = 5000
     public var seed: UInt64 = 1
+    /// `--val-split N`: the last N training images.
+    public var lastImages: Int? = nil
+    /// `--val-data DIR`: validation images apart from the training set.
+    public var images: ImageDataset? = nil
     public init() {}
 
-    /// The training images less the held-out ones (what fine-tuning may train on).
-    public func kept(_ train: ImageDataset) -> ImageDataset {
-        let excluded = Set(Trainer.heldOut(count: train.count, validation: heldOut, seed: seed))
-        return train.select(Array((0..<train.count).filter { !excluded.contains($0) }))
+    public static func == (a: ValidationSplit, b: ValidationSplit) -> Bool {
+        (a.count, a.heldOut, a.seed, a.lastImages) == (b.count, b.heldOut, b.seed, b.lastImages)
+            && a.images?.pixels == b.images?.pixels && a.images?.labels == b.images?.labels
     }
 
-    /// Calibration images (the first `calibrationCount` not held out) and validation images.
-    public func split(_ train: ImageDataset, calibrationCount: Int) throws -> (
-        calibration: ImageDataset, validation: ImageDataset
-    ) {
+    /// Indices of the training images that are validation candidates (none with images of their own).
+    func excluded(_ train: ImageDataset) throws -> [Int] {
+        if images != nil { return [] }
+        if let lastImages {
+            guard lastImages >= 1, lastImages < train.count else {
+                throw TransformError(
+                    "--val-split must lie in 1...\(train.count - 1) (the training images less at least one), not \(lastImages)"
+                )
+            }
+            return Array((train.count - lastImages)..<train.count)
+        }
         guard count >= 1, count <= heldOut, heldOut < train.count else {
             throw TransformError(
                 "--val-count must lie in 1...--val-held-out (\(heldOut)), which must be fewer than the \(train.count) training images"
             )
         }
-        let held = Trainer.heldOut(count: train.count, validation: heldOut, seed: seed)
+        return Trainer.heldOut(count: train.count, validation: heldOut, seed: seed)
+    }
+
+    /// The training images less the validation candidates (what fine-tuning may train on).
+    public func kept(_ train: ImageDataset) throws -> ImageDataset {
+        let excluded = Set(try self.excluded(train))
+        return train.select(Array((0..<train.count).filter { !excluded.contains($0) }))
+    }
+
+    /// Calibration images (the first `calibrationCount` training images that are no validation candidates) and
+    /// validation images.
+    public func split(_ train: ImageDataset, calibrationCount: Int) throws -> (
+        calibration: ImageDataset, validation: ImageDataset
+    ) {
+        guard count >= 1 else { throw TransformError("--val-count must be at least 1, not \(count)") }
+        let held = try excluded(train)
         let excluded = Set(held)
         let calibration = train.select(
             Array((0..<train.count).lazy.filter { !excluded.contains($0) }.prefix(calibrationCount)))
+        if let images {
+            guard images.count >= 1 else { throw TransformError("--val-data holds no images") }
+            return (calibration, images.prefix(min(count, images.count)))
+        }
         return (calibration, train.select(Array(held.prefix(count))))
+    }
+
+    /// Why the validation images may have been seen in training, judged from the float model's metadata
+    /// (approxrtl train records its seed and held-out count), or nil when they were held out or are the user's
+    /// own. `model` names the float model in the message.
+    public func provenanceWarning(metadata: [String: String]?, model: String) -> String? {
+        if images != nil { return nil }
+        let advice = "the budget may hold on them and not on unseen images: pass --val-data with images it never saw"
+        if let lastImages {
+            return
+                "\(model) does not record that the last \(lastImages) training images were held out of its training; \(advice)"
+        }
+        guard let metadata, let trained = metadata["approxrtl.seed"] else {
+            return
+                "\(model) does not record how it was trained (approxrtl train records its held-out images), so the \(count) validation images may be among those it trained on; \(advice)"
+        }
+        // Models trained before the count was recorded held out train's default unless the command said otherwise.
+        let recorded =
+            metadata["approxrtl.validation"].flatMap(Int.init)
+            ?? (metadata["approxrtl.validation_top1"] != nil
+                && !(metadata["approxrtl.command"] ?? "").contains("--validation") ? 5000 : 0)
+        guard trained == "\(seed)", recorded == heldOut else {
+            return
+                "\(model) held out \(recorded) training images with seed \(trained), not \(heldOut) with seed \(seed) (--val-held-out, --val-seed), so the validation images may be among those it trained on; \(advice)"
+        }
+        return nil
     }
 }
 
@@ -77,7 +135,7 @@ public struct BudgetSearchTransform: ModelTransform {
             // The search's validation images stay out of training, so the budget is still measured on unseen images.
             let tuner = SlimFineTuner(
                 options: fineTuning.options,
-                train: self.validation.kept(try context.trainingImages()).prefix(fineTuning.limit ?? .max),
+                train: try self.validation.kept(try context.trainingImages()).prefix(fineTuning.limit ?? .max),
                 calibration: calibration, requantization: requantization!, source: fineTuning.source,
                 sources: options.sources,
                 coefficientBits: options.coefficientBits)
