@@ -75,7 +75,7 @@ module tb_adder_tree;
     if (rst_n) begin
       cycles = cycles + 1;
       if (sum_valid) begin
-        if ({{(64 - OutWidth){sum[OutWidth - 1]}}, sum} == expected[checked]) passed = passed + 1;
+        if ({{(64 - OutWidth){sum[OutWidth - 1]}}, sum} === expected[checked]) passed = passed + 1;
         else begin
           failed = failed + 1;
           if (failed <= 10) $display("FAIL vector %0d: got %0d, expected %0d", checked, sum, expected[checked]);

@@ -104,7 +104,7 @@ module tb_layer;
       end
       if (out_valid && out_ready) begin
         want_last = (received % Channels == Channels - 1) && ((received / Channels) % Frame == Frame - 1 || received / Channels == vectors - 1);
-        if (out_data == expected[received] && out_last == want_last) passed = passed + 1;
+        if (out_data === expected[received] && out_last === want_last) passed = passed + 1;
         else begin
           failed = failed + 1;
           if (failed <= 10) $display("FAIL vector %0d channel %0d: got %0d (tlast %0d), expected %0d (tlast %0d)", received / Channels,

@@ -241,6 +241,32 @@ final class AcceleratorSimulationTests: XCTestCase {
     }
 
     /// With --debug-layers a wrong word in any layer fails the bench and is named, even when the logits survive it.
+    /// A logit with an X bit fails the bench under Icarus (four-state): the comparison is !==, under which an X is a
+    /// mismatch, where != would give X and let the logit pass.
+    func testBenchFailsOnAnXLogitUnderIcarus() throws {
+        let (model, pixels) = try Self.randomModel(seed: 2)
+        let design = try AcceleratorDesign.generate(
+            model: model, modelName: "x.q.json", config: AcceleratorConfig(tn: 4), pixels: pixels, labels: [0, 1, 2],
+            count: 3)
+        let folder = try makeTemporaryDirectory("accelerator-x")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var files = design.files
+        let core = "rtl/approxrtl_diannao_core.v"
+        let source = String(decoding: files[core]!, as: UTF8.self)
+        let emit = "assign out_tdata_o = emit_q[class_q * LogitWidth +: LogitWidth];"
+        XCTAssertTrue(source.contains(emit))
+        // The logit's lowest bit X, the others the right ones.
+        files[core] = Data(
+            source.replacingOccurrences(
+                of: emit,
+                with: "assign out_tdata_o = {emit_q[class_q * LogitWidth + 1 +: LogitWidth - 1], 1'bx};"
+            ).utf8)
+        try Self.write(files, to: folder)
+        let outcome = try Simulator.iverilog.run(directory: folder, count: 1)
+        XCTAssertFalse(outcome.ok)
+        XCTAssertTrue(outcome.log.contains("FAIL image 0 logit 0"), outcome.log.suffix(800).description)
+    }
+
     func testLayerCheckCatchesACorruptedWord() throws {
         let (model, pixels) = try Self.randomModel(seed: 2)
         let design = try AcceleratorDesign.generate(
