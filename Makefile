@@ -134,7 +134,8 @@ results-accelerator: build-release $(QUANTIZED) $(ACCEL_MODELS)
 	  $(call RESULTS_ACCEL,results-accelerator-tanh,10000,lenet5-tanh); }; \
 	wait
 
-# docs/results.md's FPGA section: LeNet-5, vanilla and with SWC lanes, at Tn = 4 and 16, generated for the
+# docs/results.md's FPGA section: LeNet-5, vanilla and with SWC lanes, at Tn = 4 and 16, and M1 with constant
+# segments on the factored lanes at Tn = 16, generated for the
 # LFE5U-85F, simulated on 1,000 test images and placed and routed with nextpnr-ecp5 (about an hour).
 results-fpga: build-release $(QUANTIZED) $(ACCEL_MODELS)
 	scripts/fpga_results.sh $(RELEASE_BIN)/approxrtl build/results-fpga 1000 85k docs/results/fpga/lenet5.md $(call suite,results-fpga)
@@ -242,7 +243,7 @@ results-doc:
 	    echo "![accuracy vs parameters]($${part#docs/}/pareto-params.svg) ![accuracy vs multiplications]($${part#docs/}/pareto-multiplies.svg)"; \
 	  done; echo; cat docs/results/slim/slim.md; echo; cat docs/results/hardware/rtl.md; \
 	  echo; cat docs/results/accelerator/intro.md; \
-	  for part in "lenet5:LeNet-5, Tn = 16" "lenet5-reuse:LeNet-5, Tn = 16, M1 on the reuse lanes" "lenet5-tn4:LeNet-5, Tn = 4" "vgg-small:VGG-small, Tn = 16" "lenet5-tanh:LeNet-5 with tanh, Tn = 16, NFU-3 activation tables"; do \
+	  for part in "lenet5:LeNet-5, Tn = 16" "lenet5-reuse:LeNet-5, Tn = 16, M1 on the reuse and factored lanes" "lenet5-tn4:LeNet-5, Tn = 4" "vgg-small:VGG-small, Tn = 16" "lenet5-tanh:LeNet-5 with tanh, Tn = 16, NFU-3 activation tables"; do \
 	    echo; echo "### $${part#*:}"; echo; cat docs/results/accelerator/$${part%%:*}.md; done; \
 	  if [ -f docs/results/fpga/lenet5.md ]; then echo; echo "## On an FPGA: LeNet-5 placed and routed on an LFE5U-85F"; \
 	    echo; cat docs/results/fpga/lenet5.md; fi; \

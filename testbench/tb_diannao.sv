@@ -7,7 +7,10 @@
 // cycles from one image's start to the next one's, averaged over the stream: images load while others compute)
 // and the first image's latency (its first pixel taken to its last logit taken); ends with $fatal on any mismatch,
 // a wrong tlast, a logit beat after the last expected one (the bench watches TailCycles more) or a timeout. Logits
-// compare with !==, so that X and Z bits fail. tb_config.svh (written by the generator) defines DUT and the sizes. With DEBUG_LAYERS
+// compare with !==, so that X and Z bits fail. With three images or more the bench pulls the reset in the middle
+// of the stream (ResetDelay cycles after the second image starts computing, while the third loads) and restarts the
+// stream at the first image not wholly received: the design must come back clean. The cycle figures count from
+// the reset on. tb_config.svh (written by the generator) defines DUT and the sizes. With DEBUG_LAYERS
 // (approxrtl generate --debug-layers) it also compares every word the NFU writes to a buffer with the golden
 // model's codes of that layer (vectors/layers.hex), and names the first mismatches by layer, image and word.
 `include "tb_config.svh"
@@ -23,6 +26,7 @@ module tb_diannao;
   localparam integer LayerBits = `LAYER_BITS;
   localparam integer Timeout = `TIMEOUT;
   localparam integer TailCycles = 64;
+  localparam integer ResetDelay = 7;
 
   reg clk = 1'b0;
   reg rst_n = 1'b0;
@@ -55,6 +59,11 @@ module tb_diannao;
   integer sent, received, passed, failed, correct, cycles, compute_cycles, l;
   integer starts, first_start, last_start, first_pixel, latency;
   integer end_cycles, extra;  // the cycle of the last expected logit; beats after it
+  // The mid-stream reset: 0 armed, 1 due at reset_at, 2 held for reset_hold cycles, 3 done (or no reset); the
+  // images wholly received before it (the cycle figures average over the rest).
+  integer reset_phase, reset_at, reset_hold, done_before, reset_cycle;
+  reg was_reset;
+  integer started, word;  // the layer check's image (starts seen) and word
   integer image, best;
   // How many of the IMAGES images to run: +images=N, at most IMAGES.
   integer images;
@@ -77,6 +86,8 @@ module tb_diannao;
     state = `SEED;
     sent = 0; received = 0; passed = 0; failed = 0; correct = 0; cycles = 0; compute_cycles = 0;
     starts = 0; first_start = 0; last_start = 0; first_pixel = -1; latency = 0; end_cycles = 0; extra = 0;
+    reset_phase = images >= 3 ? 0 : 3; reset_at = 0; reset_hold = 0; done_before = 0; reset_cycle = 0;
+    was_reset = 1'b0;
     image_ok = 1'b1; best = 0; best_value = {LogitWidth{1'b0}};
     for (l = 0; l < Layers; l = l + 1) layer_cycles[l] = 0;
     in_ready_seen = 1'b0;
@@ -84,8 +95,26 @@ module tb_diannao;
     #22 rst_n = 1'b1;
   end
 
-  // Driver: a new pixel after a handshake, with a gap one time in four; tlast on an image's last pixel.
+  // Driver: a new pixel after a handshake, with a gap one time in four; tlast on an image's last pixel. The
+  // mid-stream reset rewinds the stream to the first image not wholly received.
   always @(negedge clk) begin
+    if (reset_phase == 1 && cycles >= reset_at) begin
+      rst_n = 1'b0; was_reset = 1'b1;
+      reset_phase = 2; reset_hold = 4;
+      done_before = received / Classes;
+      sent = done_before * Pixels; received = done_before * Classes;
+      in_valid = 1'b0; in_last = 1'b0; out_ready = 1'b0; image_ok = 1'b1;
+      compute_cycles = 0; starts = 0; first_pixel = -1; reset_cycle = cycles;
+      for (l = 0; l < Layers; l = l + 1) layer_cycles[l] = 0;
+`ifdef DEBUG_LAYERS
+      started = done_before;
+`endif
+    end else if (reset_phase == 2) begin
+      reset_hold = reset_hold - 1;
+      if (reset_hold == 0) begin
+        rst_n = 1'b1; reset_phase = 3;
+      end
+    end
     if (rst_n) begin
       if (!in_valid || in_ready_seen) begin
         in_valid = 1'b0;
@@ -112,7 +141,6 @@ module tb_diannao;
 `ifdef DEBUG_LAYERS
   reg [`WORD_BITS - 1:0] layer_words [0:Images * `LAYER_WORDS - 1];
   reg [31:0] layer_offsets [0:Layers - 1];
-  integer started, word;
   initial begin
     $readmemh("vectors/layers.hex", layer_words);
     $readmemh("vectors/layer_offsets.hex", layer_offsets);
@@ -143,6 +171,9 @@ module tb_diannao;
         if (starts == 0) first_start = cycles;
         last_start = cycles;
         starts = starts + 1;
+        if (starts == 2 && reset_phase == 0) begin
+          reset_phase = 1; reset_at = cycles + ResetDelay;
+        end
       end
       if (computing) begin
         compute_cycles = compute_cycles + 1;
@@ -165,24 +196,26 @@ module tb_diannao;
           best_value = $signed(out_data);
         end
         if (want_last) begin
-          if (image == 0) latency = cycles - first_pixel + 1;
+          if (image == done_before) latency = cycles - first_pixel + 1;
           if (image_ok) passed = passed + 1; else failed = failed + 1;
           if (best == {24'd0, labels[image]}) correct = correct + 1;
           image_ok = 1'b1;
         end
         received = received + 1;
         if (received == images * Classes) end_cycles = cycles;
+
       end
-      if ((received == images * Classes && cycles >= end_cycles + TailCycles) || cycles > Timeout) begin
+      if ((received == images * Classes && cycles >= end_cycles + TailCycles) || cycles - reset_cycle > Timeout) begin
         if (received != images * Classes) begin
           failed = failed + images - received / Classes;
           $display("timeout after %0d cycles: %0d of %0d logits received", cycles, received, images * Classes);
         end
         $display("accuracy %0d of %0d", correct, images);
-        for (l = 0; l < Layers; l = l + 1) $display("layer %0d cycles %0d", l, layer_cycles[l] / images);
-        $display("compute cycles %0d", compute_cycles / images);
+        for (l = 0; l < Layers; l = l + 1) $display("layer %0d cycles %0d", l, layer_cycles[l] / (images - done_before));
+        $display("compute cycles %0d", compute_cycles / (images - done_before));
+        if (was_reset) $display("reset mid-stream, restarted at image %0d", done_before);
         if (received != images * Classes) end_cycles = cycles;
-        $display("cycles per inference %0d", end_cycles / images);
+        $display("cycles per inference %0d", (end_cycles - reset_cycle) / (images - done_before));
         if (starts > 1) $display("interval cycles %0d", (last_start - first_start) / (starts - 1));
         $display("latency cycles %0d", latency);
         if (layer_checked > 0) $display("layer words: %0d checked, %0d mismatched", layer_checked, layer_failed);
