@@ -2,7 +2,8 @@
 // (+vectors=N: the first N of them) from vectors/input.hex with random gaps, frames of FRAME vectors (in_tlast on a frame's last code), takes the
 // results against random back-pressure and compares every output code with vectors/expected.hex, which the golden
 // model wrote. tb_config.svh (written by the generator) defines DUT and the sizes. Prints "N passed, M failed" and
-// the cycle count; ends with $fatal on any mismatch, a wrong tlast or a timeout. +define+DUMP writes wave.vcd.
+// the cycle count; ends with $fatal on any mismatch (!==: X and Z bits fail), a wrong tlast, a code after the last
+// expected one (the bench watches 64 cycles more) or a timeout. +define+DUMP writes wave.vcd.
 `include "tb_config.svh"
 `ifndef SEED
 `define SEED 32'h1234_5678
@@ -48,6 +49,7 @@ module tb_layer;
   integer failed;
   integer cycles;
   integer busy;     // cycles of the batch computing so far: neither loading nor draining
+  integer end_cycles;  // the cycle of the last expected code
   reg want_last;
   reg in_ready_seen;
 
@@ -62,7 +64,7 @@ module tb_layer;
     $readmemh("vectors/input.hex", inputs);
     $readmemh("vectors/expected.hex", expected);
     state = `SEED;
-    sent = 0; received = 0; passed = 0; failed = 0; cycles = 0; busy = 0;
+    sent = 0; received = 0; passed = 0; failed = 0; cycles = 0; busy = 0; end_cycles = 0;
     in_ready_seen = 1'b0;
     in_valid = 1'b0; in_last = 1'b0; in_data = {InWidth{1'b0}}; out_ready = 1'b0;
     #22 rst_n = 1'b1;
@@ -102,7 +104,10 @@ module tb_layer;
         end
         busy = 0;
       end
-      if (out_valid && out_ready) begin
+      if (out_valid && out_ready && received == vectors * Channels) begin
+        failed = failed + 1;
+        $display("FAIL a code after the last expected one: %0d (tlast %0d)", $signed(out_data), out_last);
+      end else if (out_valid && out_ready) begin
         want_last = (received % Channels == Channels - 1) && ((received / Channels) % Frame == Frame - 1 || received / Channels == vectors - 1);
         if (out_data === expected[received] && out_last === want_last) passed = passed + 1;
         else begin
@@ -111,14 +116,16 @@ module tb_layer;
                                      received % Channels, $signed(out_data), out_last, $signed(expected[received]), want_last);
         end
         received = received + 1;
+        if (received == vectors * Channels) end_cycles = cycles;
       end
-      if (received == vectors * Channels || cycles > Timeout) begin
+      if ((received == vectors * Channels && cycles >= end_cycles + 64) || cycles > Timeout) begin
         if (received != vectors * Channels) begin
           failed = failed + vectors * Channels - received;
           $display("timeout after %0d cycles: %0d of %0d codes received", cycles, received, vectors * Channels);
         end
+        if (received != vectors * Channels) end_cycles = cycles;
         $display("%0d passed, %0d failed", passed, failed);
-        $display("cycles %0d", cycles);
+        $display("cycles %0d", end_cycles);
         if (failed != 0) $fatal(1, "layer unit: %0d failures", failed);
         $finish;
       end
