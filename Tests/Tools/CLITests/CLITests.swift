@@ -267,7 +267,8 @@ final class CLITests: XCTestCase {
         ])
         XCTAssertEqual(bad.status, 1)
         XCTAssertTrue(
-            bad.stderr.contains("--method must be linear, quadratic, swc, kernel, feature or slim, not 'cubic'"),
+            bad.stderr.contains(
+                "--method must be constant, linear, quadratic, swc, kernel, feature or slim, not 'cubic'"),
             bad.stderr)
 
         let report = try run(["report", compressed, "--eval", "--data", data, "--limit", "200", "--json"])
