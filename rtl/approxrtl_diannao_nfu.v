@@ -266,15 +266,8 @@ module approxrtl_diannao_nfu #(
         .LaneBits(LaneBits), .SumWidth(FactorSumWidth)
       ) u_factored (.clk_i(clk_i), .x_lanes_i(x_lanes_i), .w_i(w_i), .sum_o(factored_sums));
       for (g = 0; g < Tn; g = g + 1) begin : g_lane
-        if (FactorSumWidth < AccWidth) begin : g_extend
-          assign factored_acc[g * AccWidth +: AccWidth] = {{(AccWidth - FactorSumWidth){factored_sums[g * FactorSumWidth + FactorSumWidth - 1]}},
-                                                           factored_sums[g * FactorSumWidth +: FactorSumWidth]};
-        end else begin : g_wrap
-          assign factored_acc[g * AccWidth +: AccWidth] = factored_sums[g * FactorSumWidth +: AccWidth];
-          if (FactorSumWidth > AccWidth) begin : g_unused
-            wire unused_high = ^factored_sums[g * FactorSumWidth + AccWidth +: FactorSumWidth - AccWidth];
-          end
-        end
+        approxrtl_resize #(.InWidth(FactorSumWidth), .OutWidth(AccWidth)) u_acc (
+          .value_i(factored_sums[g * FactorSumWidth +: FactorSumWidth]), .value_o(factored_acc[g * AccWidth +: AccWidth]));
       end
     end else begin : g_no_factored
       assign factored_acc = {(Tn * AccWidth){1'b0}};
@@ -290,14 +283,8 @@ module approxrtl_diannao_nfu #(
   wire [Tn * AccWidth - 1:0] sums_acc;
   generate
     for (g = 0; g < Tn; g = g + 1) begin : g_sum
-      if (SumWidth < AccWidth) begin : g_extend
-        assign sums_acc[g * AccWidth +: AccWidth] = {{(AccWidth - SumWidth){sums[g * SumWidth + SumWidth - 1]}}, sums[g * SumWidth +: SumWidth]};
-      end else begin : g_wrap
-        assign sums_acc[g * AccWidth +: AccWidth] = sums[g * SumWidth +: AccWidth];
-        if (SumWidth > AccWidth) begin : g_unused
-          wire unused_high = ^sums[g * SumWidth + AccWidth +: SumWidth - AccWidth];
-        end
-      end
+      approxrtl_resize #(.InWidth(SumWidth), .OutWidth(AccWidth)) u_acc (
+        .value_i(sums[g * SumWidth +: SumWidth]), .value_o(sums_acc[g * AccWidth +: AccWidth]));
     end
   endgenerate
 

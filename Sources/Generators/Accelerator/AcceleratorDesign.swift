@@ -121,6 +121,7 @@ public struct AcceleratorDesign: Sendable {
     /// The hand-written modules the accelerator is built from, in compile order.
     static let primitives = [
         "rtl/approxrtl_reset_sync.v", "rtl/approxrtl_rom.v", "rtl/approxrtl_ram_sdp.v", "rtl/approxrtl_delay_line.v",
+        "rtl/approxrtl_resize.v",
         "rtl/approxrtl_adder_tree_core.v", "rtl/approxrtl_adder_tree.v",
         "rtl/approxrtl_requantize.v", "rtl/approxrtl_pwl_activation.v", "rtl/approxrtl_diannao_sequencer.v",
         "rtl/approxrtl_diannao_reuse.v", "rtl/approxrtl_diannao_factored.v", "rtl/approxrtl_diannao_nfu.v",
