@@ -21,7 +21,7 @@ TEST_SUBSET := data/fashion-mnist-test500
 # Regression floor for the node suite: the number of cases that pass today (raise it when support grows).
 CONFORMANCE_MIN_PASSED := 88
 
-.PHONY: help deps venv build build-release test format lint swift-test conformance conformance-data ort-check golden-check rtl-check accelerator-check accelerator-10k results-accelerator results-fpga sim demo proto bench retrain clean results results-lenet results-vgg results-rtl results-slim results-doc
+.PHONY: help deps venv build build-release test format lint swift-test conformance conformance-data ort-check golden-check rtl-check accelerator-check hostile-check hostile-full accelerator-10k results-accelerator results-fpga sim demo proto bench retrain clean results results-lenet results-vgg results-rtl results-slim results-doc
 
 help:
 	@echo "make demo   - the main job on the bundled default model"
@@ -53,7 +53,7 @@ build: deps
 build-release: deps
 	swift build $(RELEASE_FLAGS) --build-tests $(SWIFT_FLAGS)
 
-test: build-release lint swift-test conformance ort-check golden-check rtl-check accelerator-check
+test: build-release lint swift-test conformance ort-check golden-check hostile-check rtl-check accelerator-check
 	@echo "make test: all suites passed"
 
 # Test processes in parallel, one per core (each suite makes its own temporary folders); most of the time goes to
@@ -148,6 +148,17 @@ accelerator-10k: build-release $(QUANTIZED) $(ACCEL_MODELS)
 sim: build-release
 	@test -n "$(DESIGN)" || { echo "usage: make sim DESIGN=<folder from approxrtl generate> [SIM=iverilog|verilator]"; exit 2; }
 	$(RELEASE_BIN)/approxrtl sim $(DESIGN) $(if $(SIM),--simulator $(SIM),)
+
+# Hostile inputs through the real commands: every number of a model file (and of its compressions) set to
+# extremes, ONNX files with NaN weights and absurd dims and attributes, IDX and .npy files that overflow or lie,
+# a gzip bomb, bad options. Each run must exit 1 or 2 naming the file, field or option; a trap, a signal, a hang
+# or over 4 GB of memory fails. hostile-check tries two extreme values per field; hostile-full seven, and every
+# compression method (about a minute).
+hostile-check: build-release build/quantized/lenet5-fmnist.q.json
+	$(PYTHON) tools/hostile_check.py --approxrtl $(RELEASE_BIN)/approxrtl --quantized build/quantized/lenet5-fmnist.q.json --onnx models/lenet5-fmnist.onnx --work build/hostile-check
+
+hostile-full: build-release build/quantized/lenet5-fmnist.q.json
+	$(PYTHON) tools/hostile_check.py --approxrtl $(RELEASE_BIN)/approxrtl --quantized build/quantized/lenet5-fmnist.q.json --onnx models/lenet5-fmnist.onnx --work build/hostile-full --full
 
 # The integer golden model against onnxruntime running the same network as integer ONNX ops, bit for bit.
 golden-check: build-release $(QUANTIZED) $(TORCH_QUANTIZED)

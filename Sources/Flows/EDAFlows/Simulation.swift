@@ -87,9 +87,76 @@ public struct DesignFolder: Decodable, Sendable {
         bench = try c.decodeIfPresent(String.self, forKey: .bench) ?? "tb_layer"
     }
 
+    /// Reads design.json and checks every name that reaches a simulator's or synthesizer's command line: the RTL
+    /// and bench are plain relative file names inside the folder, the top and bench modules plain identifiers.
     public static func load(_ directory: URL) throws -> DesignFolder {
-        try JSONDecoder().decode(
-            DesignFolder.self, from: Data(contentsOf: directory.appendingPathComponent("design.json")))
+        let file = directory.appendingPathComponent("design.json")
+        let design: DesignFolder
+        do {
+            design = try JSONDecoder().decode(DesignFolder.self, from: Data(contentsOf: file))
+        } catch let error as DecodingError {
+            throw DesignFolderError(file: file.path, "not a design description (\(error.field))")
+        } catch {
+            throw DesignFolderError(file: file.path, "cannot be read")
+        }
+        for (field, name) in [("top", design.top), ("bench", design.bench)] where !isIdentifier(name) {
+            throw DesignFolderError(file: file.path, "\(field) '\(name.prefix(80))' is not a Verilog identifier")
+        }
+        for path in design.rtl {
+            guard isPlainRelativePath(path) else {
+                throw DesignFolderError(
+                    file: file.path,
+                    "rtl entry '\(path.prefix(80))' is not a plain relative file name inside the folder")
+            }
+            guard FileManager.default.fileExists(atPath: directory.appendingPathComponent(path).path) else {
+                throw DesignFolderError(file: file.path, "rtl entry '\(path)' names no file in the folder")
+            }
+        }
+        return design
+    }
+
+    /// Letters, digits and `_`, not starting with a digit.
+    static func isIdentifier(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, !CharacterSet.decimalDigits.contains(first) else { return false }
+        return name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "_") }
+    }
+
+    /// Segments of letters, digits, `_`, `-` and `.` joined by `/`: no absolute path, no `..`, no empty or hidden
+    /// segment, nothing a shell or a tool's option parser would read as more than a file name.
+    static func isPlainRelativePath(_ path: String) -> Bool {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        return !path.isEmpty && path.count <= 255
+            && segments.allSatisfy { segment in
+                !segment.isEmpty && !segment.hasPrefix(".") && !segment.hasPrefix("-")
+                    && segment.unicodeScalars.allSatisfy {
+                        $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "_-.".unicodeScalars.contains($0))
+                    }
+            }
+    }
+}
+
+/// A design folder whose design.json cannot be used; names the file and the field.
+public struct DesignFolderError: Error, CustomStringConvertible {
+    public var file: String
+    public var reason: String
+    public init(file: String, _ reason: String) { self.file = file; self.reason = reason }
+    public var description: String { "\(file): \(reason)" }
+}
+
+extension DecodingError {
+    /// The field a decoding error is about, as "missing field x" or "wrong type at x".
+    public var field: String {
+        func path(_ keys: [CodingKey]) -> String {
+            keys.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch self {
+        case .keyNotFound(let key, let context): return "missing field '\(path(context.codingPath + [key]))'"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            return "wrong type at '\(path(context.codingPath))'"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "not valid JSON" : "invalid value at '\(path(context.codingPath))'"
+        @unknown default: return "unreadable"
+        }
     }
 }
 

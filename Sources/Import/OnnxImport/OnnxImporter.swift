@@ -43,7 +43,15 @@ public enum OnnxImporter {
         } catch {
             throw ImportError(.malformed, "file '\(path)'", "cannot be read (\(error.localizedDescription))")
         }
-        return try importModel(parse(data: data, name: path), external: ExternalDataFolder(modelPath: path))
+        // Every message names the file as well as the node, initializer or input.
+        do {
+            return try importModel(parse(data: data, name: path), external: ExternalDataFolder(modelPath: path))
+        } catch var error as ImportError {
+            if !error.location.hasPrefix("file '") { error.location = "\(path): " + error.location }
+            throw error
+        } catch let error as GraphError {
+            throw ImportError(.malformed, "\(path): node '\(error.node)' (\(error.op))", error.reason)
+        }
     }
 
     public static func load(data: Data, name: String = "model") throws -> ImportedModel {

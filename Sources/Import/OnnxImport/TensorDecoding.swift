@@ -70,20 +70,27 @@ func decodeTensor(_ proto: Onnx_TensorProto, location: String, external: Externa
         }
         return values
     }
+    // NaN never means anything in a model; an infinity only as a scalar (Clip's open bound).
+    func finite(_ values: [Float]) throws -> [Float] {
+        if let index = values.firstIndex(where: { $0.isNaN || ($0.isInfinite && count != 1) }) {
+            throw ImportError(.malformed, location, "holds \(values[index]) at flat index \(index)")
+        }
+        return values
+    }
     switch DataType(rawValue: Int(proto.dataType)) {
     case .float:
         let values =
             raw != nil
             ? try rawValues(UInt32.self).map { Float(bitPattern: UInt32(littleEndian: $0)) } : proto.floatData
         try check(values.count)
-        return ConstantValue(shape: shape, floats: values, ints: nil)
+        return ConstantValue(shape: shape, floats: try finite(values), ints: nil)
     case .double:
         let values =
             raw != nil
             ? try rawValues(UInt64.self).map { Float(Double(bitPattern: UInt64(littleEndian: $0))) }
             : proto.doubleData.map(Float.init)
         try check(values.count)
-        return ConstantValue(shape: shape, floats: values, ints: nil)
+        return ConstantValue(shape: shape, floats: try finite(values), ints: nil)
     case .int64:
         let values = raw != nil ? try rawValues(Int64.self).map { Int64(littleEndian: $0) } : proto.int64Data
         try check(values.count)

@@ -13,8 +13,11 @@ func isGzip(_ data: Data) -> Bool {
     data.count >= 2 && data[data.startIndex] == 0x1f && data[data.startIndex + 1] == 0x8b
 }
 
-/// Inflates a whole gzip stream (concatenated members included).
-func gunzip(_ data: Data, file: String) throws -> Data {
+/// The most a gzipped dataset file may inflate to (EMNIST's largest image file is 0.55 GB); a gzip bomb stops here.
+let maxInflatedBytes = 1 << 30
+
+/// Inflates a whole gzip stream (concatenated members included), refusing more than `limit` bytes.
+func gunzip(_ data: Data, file: String, limit: Int = maxInflatedBytes) throws -> Data {
     var stream = z_stream()
     // 15 + 32: maximum window, detect the gzip header automatically.
     guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
@@ -35,7 +38,7 @@ func gunzip(_ data: Data, file: String) throws -> Data {
                 stream.avail_out = uInt(chunkSize)
                 let code = inflate(&stream, Z_NO_FLUSH)
                 output.append(buffer.baseAddress!, count: chunkSize - Int(stream.avail_out))
-                return code
+                return output.count > limit ? Z_MEM_ERROR : code
             }
             if result == Z_STREAM_END && stream.avail_in > 0 {
                 // Another gzip member follows.
@@ -43,6 +46,9 @@ func gunzip(_ data: Data, file: String) throws -> Data {
             }
         } while result == Z_OK
         return result
+    }
+    guard status != Z_MEM_ERROR || output.count <= limit else {
+        throw DatasetError(file, "inflates to more than \(limit >> 20) MB; not a dataset file this tool reads")
     }
     guard status == Z_STREAM_END else {
         throw DatasetError(

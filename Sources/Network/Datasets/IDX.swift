@@ -32,7 +32,13 @@ public struct IDXArray: Equatable, Sendable {
             shape.append(bytes[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) })
         }
         let header = 4 + 4 * rank
-        let count = shape.reduce(1, *)
+        // Checked: four dimensions of 2^32 - 1 overflow Int.
+        var count = 1
+        for dim in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dim)
+            guard !overflow else { throw DatasetError(file, "IDX shape \(shape) is too large") }
+            count = product
+        }
         guard bytes.count - header == count else {
             throw DatasetError(file, "IDX body has \(bytes.count - header) bytes, shape \(shape) needs \(count)")
         }

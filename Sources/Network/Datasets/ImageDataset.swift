@@ -9,6 +9,9 @@ public struct ImageDataset: Sendable {
     public var rows: Int, cols: Int
     public var pixels: [UInt8]
     public var labels: [Int]
+    /// The files the images and labels were read from, when they were (for messages).
+    public var imageFile: String? = nil
+    public var labelFile: String? = nil
 
     public init(name: String, channels: Int = 1, rows: Int, cols: Int, pixels: [UInt8], labels: [Int]) {
         precondition(pixels.count == labels.count * channels * rows * cols)
@@ -29,9 +32,11 @@ public struct ImageDataset: Sendable {
     /// The first `limit` images.
     public func prefix(_ limit: Int) -> ImageDataset {
         let n = min(limit, count)
-        return ImageDataset(
+        var subset = ImageDataset(
             name: name, channels: channels, rows: rows, cols: cols, pixels: Array(pixels[0..<(n * imageSize)]),
             labels: Array(labels[0..<n]))
+        (subset.imageFile, subset.labelFile) = (imageFile, labelFile)
+        return subset
     }
 
     /// The images at `indices`, in that order.
@@ -40,8 +45,10 @@ public struct ImageDataset: Sendable {
         var pixels = [UInt8]()
         pixels.reserveCapacity(indices.count * size)
         for i in indices { pixels += self.pixels[(i * size)..<((i + 1) * size)] }
-        return ImageDataset(
+        var subset = ImageDataset(
             name: name, channels: channels, rows: rows, cols: cols, pixels: pixels, labels: indices.map { labels[$0] })
+        (subset.imageFile, subset.labelFile) = (imageFile, labelFile)
+        return subset
     }
 
     /// Reads the one image IDX file (`*-images-idx3-ubyte[.gz]`) and the one label IDX file
@@ -72,12 +79,15 @@ public struct ImageDataset: Sendable {
         guard imageArray.shape.count == 3 else {
             throw DatasetError(images, "expected [count, rows, cols] images, got shape \(imageArray.shape)")
         }
+        guard imageArray.shape[0] > 0 else { throw DatasetError(images, "holds no images") }
         guard labelArray.shape.count == 1, labelArray.shape[0] == imageArray.shape[0] else {
             throw DatasetError(labels, "expected \(imageArray.shape[0]) labels, got shape \(labelArray.shape)")
         }
-        return ImageDataset(
+        var dataset = ImageDataset(
             name: name, rows: imageArray.shape[1], cols: imageArray.shape[2],
             pixels: imageArray.bytes, labels: labelArray.bytes.map(Int.init))
+        (dataset.imageFile, dataset.labelFile) = (images, labels)
+        return dataset
     }
 }
 

@@ -41,13 +41,21 @@ public struct NpyArray: Equatable, Sendable {
         guard bytes.count >= headerStart + headerLength else { throw DatasetError(file, ".npy header is truncated") }
         let header = String(decoding: bytes[headerStart..<headerStart + headerLength], as: UTF8.self)
         guard let descr = field("descr", in: header), let shapeText = field("shape", in: header) else {
-            throw DatasetError(file, ".npy header lacks descr or shape: \(header)")
+            throw DatasetError(file, ".npy header lacks descr or shape: \(header.prefix(200))")
         }
         if let order = field("fortran_order", in: header), order.hasPrefix("True") {
             throw DatasetError(file, "Fortran-ordered .npy arrays are not supported")
         }
         let shape = shapeText.split(whereSeparator: { "(), ".contains($0) }).compactMap { Int($0) }
-        let count = shape.reduce(1, *)
+        // Checked against the body before anything is sized from it: no negative or overflowing shape.
+        var count = 1
+        for dim in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dim)
+            guard dim >= 0, !overflow, product <= bytes.count else {
+                throw DatasetError(file, ".npy shape \(shape) does not fit the file's \(bytes.count) bytes")
+            }
+            count = product
+        }
         let body = Array(bytes[(headerStart + headerLength)...])
         let type = descr.trimmingCharacters(in: CharacterSet(charactersIn: "'\""))
         func values<T>(_: T.Type, _ convert: (T) -> Float) throws -> [Float] {
@@ -68,6 +76,10 @@ public struct NpyArray: Equatable, Sendable {
         case "<i4": floats = try values(Int32.self) { Float(Int32(littleEndian: $0)) }
         case "<i8": floats = try values(Int64.self) { Float(Int64(littleEndian: $0)) }
         default: throw DatasetError(file, ".npy dtype \(type) is not supported (<f4, <f8, |u1, <i4, <i8 are)")
+        }
+        // Inputs to a network: a NaN or an infinity would only come out as a plausible-looking wrong answer.
+        if let index = floats.firstIndex(where: { !$0.isFinite }) {
+            throw DatasetError(file, "holds \(floats[index]) at flat index \(index); only finite values are read")
         }
         return NpyArray(shape: shape, data: floats)
     }

@@ -24,6 +24,9 @@ func inferShape(_ op: Op, inputShapes: [[Int]], declaredInputShape: [Int]?) thro
     case .input:
         guard let shape = declaredInputShape else { throw fail("an input needs a declared per-sample shape") }
         guard shape.allSatisfy({ $0 > 0 }) else { throw fail("input shape \(shape) has a non-positive dimension") }
+        guard checkedElementCount(shape) != nil else {
+            throw fail("input shape \(shape) is too large (at most 2^24 per dimension and 2^31 values)")
+        }
         return shape
     case .constant(let tensor):
         return tensor.shape
@@ -57,7 +60,9 @@ func inferShape(_ op: Op, inputShapes: [[Int]], declaredInputShape: [Int]?) thro
     case .flatten:
         return [elementCount(inputShapes[0])]
     case .reshape(let target):
-        guard target.allSatisfy({ $0 > 0 }), elementCount(target) == elementCount(inputShapes[0]) else {
+        guard target.allSatisfy({ $0 > 0 }), let count = checkedElementCount(target),
+            count == elementCount(inputShapes[0])
+        else {
             throw fail("cannot reshape \(inputShapes[0]) to \(target)")
         }
         return target
@@ -128,5 +133,9 @@ private func checkWindow(kernelH: Int, kernelW: Int, strideH: Int, strideW: Int,
     guard strideH > 0, strideW > 0 else { throw ShapeReason(text: "strides must be positive") }
     guard padding.top >= 0, padding.left >= 0, padding.bottom >= 0, padding.right >= 0 else {
         throw ShapeReason(text: "padding must not be negative")
+    }
+    let sizes = [kernelH, kernelW, strideH, strideW, padding.top, padding.left, padding.bottom, padding.right]
+    guard sizes.allSatisfy({ $0 <= SizeLimits.window }) else {
+        throw ShapeReason(text: "kernel, strides and pads must be at most \(SizeLimits.window)")
     }
 }

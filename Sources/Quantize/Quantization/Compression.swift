@@ -193,17 +193,20 @@ extension QuantizedModel.Layer {
         for c in 0..<channels {
             var low = bias[c], high = bias[c]
             for k in 0..<fan {
+                // Saturating: a file's numbers may be absurd, and a saturated bound fits no accumulator.
                 let q = codes[c * fan + k]
-                low += min(q * inputLow, q * inputHigh)
-                high += max(q * inputLow, q * inputHigh)
+                let (a, b) = (FixedPoint.saturatingMultiply(q, inputLow), FixedPoint.saturatingMultiply(q, inputHigh))
+                low = FixedPoint.saturatingAdd(low, min(a, b))
+                high = FixedPoint.saturatingAdd(high, max(a, b))
             }
             lows[c] = low; highs[c] = high
         }
         for feature in approximatedFeatures?.features ?? [] where feature.channel < channels {
             var low = bias[feature.channel], high = low
             for (a, k) in zip(feature.coefficients, feature.sources) where k < channels {
-                low += min(a * lows[k], a * highs[k])
-                high += max(a * lows[k], a * highs[k])
+                let (x, y) = (FixedPoint.saturatingMultiply(a, lows[k]), FixedPoint.saturatingMultiply(a, highs[k]))
+                low = FixedPoint.saturatingAdd(low, min(x, y))
+                high = FixedPoint.saturatingAdd(high, max(x, y))
             }
             lows[feature.channel] = low; highs[feature.channel] = high
         }

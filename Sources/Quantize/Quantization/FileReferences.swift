@@ -6,9 +6,11 @@ import Foundation
 /// directory it was made in) is kept as written.
 extension QuantizedModel {
     /// The JSON text for a file at `path`, with the referenced files relative to its folder.
-    public func encoded(for path: String) throws -> Data {
+    /// `staged` names files written in the same step that do not exist yet; references to them are made relative too.
+    public func encoded(for path: String, staged: Set<String> = []) throws -> Data {
         var copy = self
-        copy.mapReferences { FileReference.relative($0, toFolderOf: path) }
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        copy.mapReferences { FileReference.relative($0, toFolder: folder, mustExist: !staged.contains($0)) }
         return try copy.encoded()
     }
 
@@ -31,9 +33,9 @@ public enum FileReference {
         relative(target, toFolder: URL(fileURLWithPath: file).deletingLastPathComponent())
     }
 
-    /// `target` relative to `folder`, or unchanged when it does not exist.
-    static func relative(_ target: String, toFolder folder: URL) -> String {
-        guard !target.isEmpty, FileManager.default.fileExists(atPath: target) else { return target }
+    /// `target` relative to `folder`, or unchanged when it does not exist (and must).
+    static func relative(_ target: String, toFolder folder: URL, mustExist: Bool = true) -> String {
+        guard !target.isEmpty, !mustExist || FileManager.default.fileExists(atPath: target) else { return target }
         let to = components(URL(fileURLWithPath: target))
         let from = components(folder)
         var common = 0

@@ -39,6 +39,18 @@ public enum FixedPoint {
         return e
     }
 
+    /// `a + b`, clamped to Int's range (interval bounds of values read from files: too large means refused, never a trap).
+    public static func saturatingAdd(_ a: Int, _ b: Int) -> Int {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b > 0 ? Int.max : Int.min) : sum
+    }
+
+    /// `a * b`, clamped to Int's range.
+    public static func saturatingMultiply(_ a: Int, _ b: Int) -> Int {
+        let (product, overflow) = a.multipliedReportingOverflow(by: b)
+        return overflow ? ((a < 0) == (b < 0) ? Int.max : Int.min) : product
+    }
+
     /// `value / 2^exponent` rounded to nearest, half away from zero (quantization time only).
     public static func code(_ value: Double, exponent: Int) -> Int {
         Int((value / pow(2, Double(exponent))).rounded(.toNearestOrAwayFromZero))

@@ -18,7 +18,7 @@ extension QuantizedModel {
         // The version is checked first, so an old or future file gets that message rather than a missing field.
         struct Header: Decodable { var format: String?; var version: Int? }
         guard let header = try? decoder.decode(Header.self, from: data) else {
-            throw QuantizationError(layer: "file", "\(file) is not a JSON object")
+            throw QuantizationError(layer: "file", "\(file) is not a JSON object\(syntaxPosition(data))")
         }
         guard header.format == formatName else {
             throw QuantizationError(
@@ -41,7 +41,12 @@ extension QuantizedModel {
             throw QuantizationError(
                 layer: "file", "\(file): invalid value at '\(path(context.codingPath))': \(context.debugDescription)")
         }
-        try model.validate()
+        do {
+            try model.validate()
+        } catch var error as QuantizationError {
+            error.file = file
+            throw error
+        }
         return model
     }
 
@@ -52,6 +57,22 @@ extension QuantizedModel {
         var model = try decode(data, file: path)
         model.resolveReferences(from: path)
         return model
+    }
+
+    /// Where the JSON syntax breaks, as " (line L, column C)", from the parser's own report; empty if it parses.
+    private static func syntaxPosition(_ data: Data) -> String {
+        do { _ = try JSONSerialization.jsonObject(with: data) } catch {
+            // Foundation reports "... around character N."; N is a byte offset, told here as line and column.
+            let text = "\((error as NSError).userInfo)"
+            guard let range = text.range(of: #"character \d+"#, options: .regularExpression),
+                let offset = Int(text[range].dropFirst("character ".count)), offset <= data.count
+            else { return " (not valid JSON)" }
+            let before = data.prefix(offset)
+            let line = before.filter { $0 == 10 }.count + 1
+            let column = offset - (before.lastIndex(of: 10).map { $0 + 1 } ?? 0) + 1
+            return " (JSON syntax error at line \(line), column \(column))"
+        }
+        return ""
     }
 
     private static func path(_ keys: [CodingKey]) -> String {

@@ -2,11 +2,16 @@
 public struct QuantizationError: Error, CustomStringConvertible, Equatable {
     public var layer: String
     public var reason: String
+    /// The model file the layer was read from, when the error comes from reading one.
+    public var file: String? = nil
 
     public init(layer: String, _ reason: String) {
         self.layer = layer
         self.reason = reason
     }
 
-    public var description: String { "layer '\(layer)': \(reason)" }
+    public var description: String {
+        guard let file else { return "layer '\(layer)': \(reason)" }
+        return layer == "file" ? "\(file): \(reason)" : "\(file): layer '\(layer)': \(reason)"
+    }
 }

@@ -6,6 +6,7 @@ extension QuantizedModel {
     /// code ranges, exponents and shifts, and accumulator widths against the interval bound.
     public func validate() throws {
         try validateHeader()
+        try validateNumberRanges()
         var known: [String: Known] = [input.name: (input.shape, input.exponent, input.low, input.high)]
         for (position, layer) in layers.enumerated() {
             func fail(_ reason: String) -> QuantizationError { QuantizationError(layer: layer.name, reason) }
@@ -173,7 +174,7 @@ extension QuantizedModel {
             guard codes.count == elementCount(shape) else {
                 throw fail("weights (\(codes.count)) do not match weight_shape \(shape)")
             }
-            if let bad = codes.first(where: { abs($0) > weightLimit }) {
+            if let bad = codes.first(where: { !(-weightLimit...weightLimit).contains($0) }) {
                 throw fail("weight code \(bad) is outside ±\(weightLimit) (\(weightBits)-bit symmetric)")
             }
         case (nil, let compression?):
@@ -192,6 +193,10 @@ extension QuantizedModel {
                 let geometry = try? window(layer, input: source.shape, kernel: [shape[2], shape[3]])
             else {
                 throw fail("weight_shape \(shape), kernel, stride or pads do not fit the input \(source.shape)")
+            }
+            // The generators read the window from kernel; it must be the weights' own.
+            if let kernel = layer.kernel, kernel != [shape[2], shape[3]] {
+                throw fail("kernel \(kernel) differs from weight_shape's \([shape[2], shape[3]])")
             }
             expected = [channels, geometry.0, geometry.1]
         } else {
@@ -326,8 +331,21 @@ extension QuantizedModel {
                             "group \(g): a \(compression.method.rawValue) segment has \(terms) coefficients, not \(segment.coefficients.count)"
                         )
                     }
-                    if let bad = segment.coefficients.first(where: { abs($0) > limit }) {
+                    if let bad = segment.coefficients.first(where: { !(-limit...limit).contains($0) }) {
                         throw fail("group \(g): coefficient \(bad) is outside ±\(limit) (\(bits) bits)")
+                    }
+                    // |C0| + |C1| j + |C2| j^2 bounds every code of the segment; kept far from Int's range.
+                    let j = segment.count - 1
+                    let bound = segment.coefficients.enumerated().reduce(0) { sum, term in
+                        let power = (0..<term.offset).reduce(1) { product, _ in
+                            FixedPoint.saturatingMultiply(product, j)
+                        }
+                        return FixedPoint.saturatingAdd(sum, FixedPoint.saturatingMultiply(abs(term.element), power))
+                    }
+                    guard bound <= 1 << 40 else {
+                        throw fail(
+                            "group \(g): the coefficients of the segment at rank \(segment.start) give codes beyond ±2^40"
+                        )
                     }
                     next += segment.count
                 }

@@ -13,8 +13,11 @@ enum Accuracy {
     static func integer(_ model: QuantizedModel, on images: ImageDataset, progress: Progress? = nil) throws -> Double {
         let golden = try GoldenModel(model)
         guard golden.inputSize == images.imageSize else {
-            throw CLIError("the model's input \(model.input.shape) does not take \(images.rows)x\(images.cols) images")
+            throw CLIError(
+                "the model's input \(model.input.shape) does not take the \(images.rows)x\(images.cols) images of \(images.imageFile ?? images.name)"
+            )
         }
+        try checkLabels(images, model: model)
         let size = images.imageSize
         var correct = 0, done = 0
         while done < images.count {
@@ -25,6 +28,16 @@ enum Accuracy {
             progress?.update(done)
         }
         return Double(correct) / Double(max(images.count, 1))
+    }
+
+    /// Every label is one of the model's classes; a label beyond them would only count as a wrong answer.
+    static func checkLabels(_ images: ImageDataset, model: QuantizedModel) throws {
+        let classes = model.layers.last.map { $0.shape.reduce(1, *) } ?? 0
+        if let index = images.labels.firstIndex(where: { !(0..<classes).contains($0) }) {
+            throw CLIError(
+                "\(images.labelFile ?? images.name): label \(images.labels[index]) of image \(index) is outside the model's \(classes) classes"
+            )
+        }
     }
 
     /// Float top-1 of the float model a quantized model was made from, or nil when its file is not there.

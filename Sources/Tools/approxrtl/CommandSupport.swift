@@ -1,6 +1,7 @@
 import Approximation
 import ArgumentParser
 import Datasets
+import EDAFlows
 import Foundation
 import NetworkIR
 import OnnxExport
@@ -23,6 +24,8 @@ func reportingErrors(_ body: () throws -> Void) throws {
         fail("\(error)")
     } catch let error as TransformError {
         fail("\(error)")
+    } catch let error as DesignFolderError {
+        fail("\(error)")
     } catch let error as CLIError {
         fail(error.message)
     }
@@ -43,20 +46,6 @@ func printJSON(_ object: Any) throws {
     let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
     FileHandle.standardOutput.write(data)
     FileHandle.standardOutput.write(Data("\n".utf8))
-}
-
-/// Writes a file atomically (temporary file, then rename). An existing file is replaced only with `force`.
-func writeOutput(_ data: Data, to path: String, force: Bool) throws {
-    let url = URL(fileURLWithPath: path)
-    if FileManager.default.fileExists(atPath: path) && !force {
-        throw CLIError("\(path) exists; pass --force to overwrite it")
-    }
-    do {
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try data.write(to: url, options: .atomic)
-    } catch {
-        throw CLIError("cannot write \(path): \(error.localizedDescription)")
-    }
 }
 
 /// Renders a per-sample shape with the batch dimension in front.

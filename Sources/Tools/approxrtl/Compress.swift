@@ -85,37 +85,61 @@ struct Compress: ParsableCommand {
             let start = Date()
             var result = try transform.apply(quantized, context: context)
             result.compressedFrom = model
+            // The fine-tuned files are staged now and put in place with the output, so an interrupted run
+            // leaves none of the three.
+            var staged = [StagedFile]()
             if let tuned = context.fineTuned {
                 let floatSource = FileReference.relative(quantized.source, toFolderOf: onnxPath)
-                try writeOutput(
-                    OnnxExporter.serialized(
-                        tuned.graph,
-                        docString:
-                            "Fine-tuned by approxrtl compress --finetune \(tuned.record.epochs) from \(floatSource)",
-                        metadata: [("approxrtl.finetuned_from", floatSource)]), to: onnxPath, force: force)
-                try writeOutput(tuned.quantized.encoded(for: quantizedPath), to: quantizedPath, force: force)
+                staged.append(
+                    try StagedFile(
+                        OnnxExporter.serialized(
+                            tuned.graph,
+                            docString:
+                                "Fine-tuned by approxrtl compress --finetune \(tuned.record.epochs) from \(floatSource)",
+                            metadata: [("approxrtl.finetuned_from", floatSource)]), to: onnxPath, force: force))
+                staged.append(
+                    try StagedFile(
+                        tuned.quantized.encoded(for: quantizedPath, staged: [onnxPath]), to: quantizedPath, force: force
+                    ))
                 result.compressedFrom = quantizedPath
             }
-            if let search = context.search {
-                try reportSearch(search, quantized: quantized, result: result, seconds: Date().timeIntervalSince(start))
-            } else if transform is ReduceKernels || transform is ApproximateFeatures {
-                try writeAndReport(
-                    result,
-                    summary: { metrics in
-                        String(
-                            format: "multiply-accumulates: %d -> %d (%.1f%% saved)", metrics.total.macs,
-                            metrics.total.liveMacs,
-                            100 * (1 - Double(metrics.total.liveMacs) / Double(max(metrics.total.macs, 1))))
-                    })
-            } else {
-                try writeAndReport(result, summary: metricsSummary)
+            do {
+                try writeResult(
+                    result, quantized: quantized, context: context, transform: transform, start: start,
+                    staged: Set(staged.map(\.path)))
+            } catch {
+                for file in staged { file.discard() }
+                throw error
             }
+            for file in staged { try file.commit() }
+        }
+    }
+
+    /// Writes the output and reports it: the search's report, or the per-layer metrics.
+    private func writeResult(
+        _ result: QuantizedModel, quantized: QuantizedModel, context: TransformContext, transform: any ModelTransform,
+        start: Date, staged: Set<String>
+    ) throws {
+        if let search = context.search {
+            try reportSearch(
+                search, quantized: quantized, result: result, seconds: Date().timeIntervalSince(start), staged: staged)
+        } else if transform is ReduceKernels || transform is ApproximateFeatures {
+            try writeAndReport(
+                result, staged: staged,
+                summary: { metrics in
+                    String(
+                        format: "multiply-accumulates: %d -> %d (%.1f%% saved)", metrics.total.macs,
+                        metrics.total.liveMacs,
+                        100 * (1 - Double(metrics.total.liveMacs) / Double(max(metrics.total.macs, 1))))
+                })
+        } else {
+            try writeAndReport(result, staged: staged, summary: metricsSummary)
         }
     }
 
     /// Writes the result and prints its per-layer metrics (or one JSON object), then `summary`'s line.
-    func writeAndReport(_ result: QuantizedModel, summary: (ModelMetrics) -> String) throws {
-        try writeOutput(result.encoded(for: output), to: output, force: force)
+    func writeAndReport(_ result: QuantizedModel, staged: Set<String> = [], summary: (ModelMetrics) -> String) throws {
+        try writeOutput(result.encoded(for: output, staged: staged), to: output, force: force)
         let metrics = try ModelMetrics(result)
         if json {
             try printJSON([
@@ -143,10 +167,11 @@ extension Compress {
     /// Writes the budget search's result and prints what it applied, its validation and test top-1 (or one JSON
     /// object).
     func reportSearch(
-        _ outcome: BudgetSearch.Outcome, quantized: QuantizedModel, result: QuantizedModel, seconds: Double
+        _ outcome: BudgetSearch.Outcome, quantized: QuantizedModel, result: QuantizedModel, seconds: Double,
+        staged: Set<String>
     ) throws {
         let directory = data ?? FashionMNIST.defaultDirectory
-        try writeOutput(result.encoded(for: output), to: output, force: force)
+        try writeOutput(result.encoded(for: output, staged: staged), to: output, force: force)
         let metrics = try ModelMetrics(result)
         let test = try FashionMNIST.load(split: .test, directory: directory)
         let before = 100 * (try Accuracy.integer(quantized, on: test))
@@ -266,6 +291,7 @@ struct MethodSettings: ParsableArguments {
 
     /// The settings as the library takes them; `layers` is a comma-separated list of names.
     func resolved(layers: String? = nil, maxAccumulatorBits: Int? = nil) throws -> TransformSettings {
+        try checkRanges()
         var s = TransformSettings(method: method)
         s.layers = layers.map { $0.split(separator: ",").map(String.init) }
         s.maxAccumulatorBits = maxAccumulatorBits
@@ -293,6 +319,23 @@ struct MethodSettings: ParsableArguments {
             return kind
         }
         return s
+    }
+
+    /// Every number within what the methods can use; the message names the option and its range.
+    private func checkRanges() throws {
+        for (option, value, range) in [
+            ("--segments", segments, 1...4096), ("--coef-bits", coefBits, 2...32), ("--code-bits", codeBits, 2...8),
+            ("--scale-bits", scaleBits, 2...32), ("--kernel-size", kernelSize, 1...65536),
+            ("--features", features, 1...65536), ("--sources", sources, 1...65536),
+            ("--feature-bits", featureBits, 2...32),
+            ("--calib-count", calibCount, 1...1_000_000), ("--val-count", valCount, 1...1_000_000),
+            ("--val-held-out", valHeldOut, 0...1_000_000), ("--val-split", valSplit ?? 1, 1...1_000_000),
+        ] where !range.contains(value) {
+            throw CLIError("\(option) must lie in \(range.lowerBound)...\(range.upperBound), not \(value)")
+        }
+        guard budget >= 0, margin >= 0, (0...1).contains(threshold) else {
+            throw CLIError("--budget and --margin must not be negative, --threshold must lie in 0...1")
+        }
     }
 
     /// The accelerator's compute cycles per image at `tn` (the cycle model the RTL is checked against), with the

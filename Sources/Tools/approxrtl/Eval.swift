@@ -56,11 +56,14 @@ struct Eval: ParsableCommand {
             let inputShape = graph.nodes[graph.inputs[0]].shape
             guard elementCount(inputShape) == images.imageSize else {
                 throw CLIError(
-                    "\(model): input \(shapeText(inputShape)) does not take \(images.rows)x\(images.cols) images")
+                    "\(model): input \(shapeText(inputShape)) does not take the \(images.rows)x\(images.cols) images of \(images.imageFile ?? images.name)"
+                )
             }
             let classes = elementCount(graph.nodes[graph.outputs[0]].shape)
             guard classes > (images.labels.max() ?? 0) else {
-                throw CLIError("\(model): \(classes) outputs cannot score \((images.labels.max() ?? 0) + 1) classes")
+                throw CLIError(
+                    "\(model): \(classes) outputs cannot score the \((images.labels.max() ?? 0) + 1) classes of \(images.labelFile ?? images.name)"
+                )
             }
             let executor = FloatExecutor(graph: graph)
             let progress = Progress("eval", total: images.count)
@@ -96,8 +99,10 @@ struct Eval: ParsableCommand {
         let golden = try GoldenModel(quantized)
         guard golden.inputSize == images.imageSize else {
             throw CLIError(
-                "\(model): input \(quantized.input.shape) does not take \(images.rows)x\(images.cols) images")
+                "\(model): input \(quantized.input.shape) does not take the \(images.rows)x\(images.cols) images of \(images.imageFile ?? images.name)"
+            )
         }
+        try Accuracy.checkLabels(images, model: quantized)
         let progress = Progress("eval", total: images.count)
         let start = Date()
         var correct = 0, floatCorrect = 0, done = 0

@@ -60,6 +60,12 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            for (option, value, range) in [
+                ("--tn", tn, 2...64), ("--lanes", lanes, 1...64), ("--vectors", vectors, 1...1_000_000),
+                ("--images", images ?? 1, 1...1_000_000), ("--frame", frame, 1...1_000_000),
+            ] where !range.contains(value) {
+                throw CLIError("\(option) must lie in \(range.lowerBound)...\(range.upperBound), not \(value)")
+            }
             if arch == "diannao" { return try generateAccelerator() }
             guard let architecture = Architecture(rawValue: arch) else {
                 throw CLIError("--arch must be reuse, baseline or diannao, not '\(arch)'")
@@ -74,7 +80,8 @@ struct Generate: ParsableCommand {
             guard dataset.count == images else { throw CLIError("the test split has only \(dataset.count) images") }
             guard golden.inputSize == dataset.imageSize else {
                 throw CLIError(
-                    "\(model): input \(quantized.input.shape) does not take \(dataset.rows)x\(dataset.cols) images")
+                    "\(model): input \(quantized.input.shape) does not take the \(dataset.rows)x\(dataset.cols) images of \(dataset.imageFile ?? dataset.name)"
+                )
             }
             let design: LayerDesign
             do {
@@ -146,42 +153,5 @@ extension Generate {
             config.hardMultipliers = device.multipliers
         }
         return config
-    }
-}
-
-/// Writes a folder of files as a whole: into a temporary folder beside it, then renamed into place, so that a
-/// failure leaves either the old folder or the new one. An existing folder is replaced only with `force`.
-func writeFolder(_ files: [String: Data], to path: String, force: Bool) throws {
-    let manager = FileManager.default
-    let target = URL(fileURLWithPath: path)
-    var isDirectory: ObjCBool = false
-    let exists = manager.fileExists(atPath: path, isDirectory: &isDirectory)
-    if exists && !force { throw CLIError("\(path) exists; pass --force to replace it") }
-    if exists && !isDirectory.boolValue { throw CLIError("\(path) exists and is not a folder") }
-    let parent = target.deletingLastPathComponent()
-    let staging = parent.appendingPathComponent(
-        ".\(target.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
-    do {
-        try manager.createDirectory(at: parent, withIntermediateDirectories: true)
-        try? manager.removeItem(at: staging)
-        for (name, data) in files.sorted(by: { $0.key < $1.key }) {
-            let url = staging.appendingPathComponent(name)
-            try manager.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try data.write(to: url)
-        }
-        if exists {
-            let old = parent.appendingPathComponent(
-                ".\(target.lastPathComponent).old-\(ProcessInfo.processInfo.processIdentifier)")
-            try manager.moveItem(at: target, to: old)
-            try manager.moveItem(at: staging, to: target)
-            try manager.removeItem(at: old)
-        } else {
-            try manager.moveItem(at: staging, to: target)
-        }
-    } catch let error as CLIError {
-        throw error
-    } catch {
-        try? manager.removeItem(at: staging)
-        throw CLIError("cannot write \(path): \(error.localizedDescription)")
     }
 }

@@ -1,6 +1,7 @@
 import Approximation
 import ArgumentParser
 import Datasets
+import EDAFlows
 import Foundation
 import Quantization
 
@@ -95,6 +96,7 @@ struct Sweep: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            guard budget >= 0, lr > 0 else { throw CLIError("--budget must not be negative, --lr must be positive") }
             if let replot {
                 let path = (replot as NSString).appendingPathComponent("sweep.json")
                 guard let data = FileManager.default.contents(atPath: path) else {
@@ -104,7 +106,8 @@ struct Sweep: ParsableCommand {
                 decoder.keyDecodingStrategy = .convertFromSnakeCase
                 var result: SweepResult
                 do { result = try decoder.decode(SweepResult.self, from: data) } catch {
-                    throw CLIError("\(path) is not a sweep result: \(error)")
+                    throw CLIError(
+                        "\(path) is not a sweep result (\((error as? DecodingError)?.field ?? "unreadable"))")
                 }
                 result.budget = budget
                 try write(result, to: replot)

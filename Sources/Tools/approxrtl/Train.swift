@@ -40,6 +40,9 @@ struct Train: ParsableCommand {
             guard epochs > 0, batchSize > 0, validation >= 0, limit.map({ $0 > 0 }) ?? true else {
                 throw CLIError("--epochs, --batch-size and --limit must be positive, --validation not negative")
             }
+            guard (lr ?? 1) > 0, (0..<1).contains(momentum), weightDecay >= 0 else {
+                throw CLIError("--lr must be positive, --momentum lie in 0..<1, --weight-decay not be negative")
+            }
             if FileManager.default.fileExists(atPath: output) && !force {
                 throw CLIError("\(output) exists; pass --force to overwrite it")
             }

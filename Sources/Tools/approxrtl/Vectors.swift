@@ -25,7 +25,8 @@ struct Vectors: ParsableCommand {
             guard images.count == count else { throw CLIError("the test split has only \(images.count) images") }
             guard golden.inputSize == images.imageSize else {
                 throw CLIError(
-                    "\(model): input \(quantized.input.shape) does not take \(images.rows)x\(images.cols) images")
+                    "\(model): input \(quantized.input.shape) does not take the \(images.rows)x\(images.cols) images of \(images.imageFile ?? images.name)"
+                )
             }
             let vectors = TestVectors(
                 golden: golden, modelName: model, dataset: images.name, pixels: images.pixels,

@@ -1,4 +1,4 @@
-import Datasets
+@testable import Datasets
 import Foundation
 import TestSupport
 import XCTest
@@ -88,6 +88,59 @@ final class DatasetsTests: XCTestCase {
         XCTAssertEqual(try NpyArray.decode(data, file: "f8"), NpyArray(shape: [2], data: [0.25, -8]))
         XCTAssertThrowsError(try NpyArray.decode(data.dropLast(4), file: "short.npy")) { error in
             XCTAssertTrue("\(error)".contains("short.npy"))
+        }
+    }
+}
+
+/// Sizes taken from files: checked before anything is sized from them, and refused with the file's name.
+final class HostileDatasetTests: XCTestCase {
+    func testIDXShapesThatOverflowOrLieAreRefused() {
+        func header(_ dims: [UInt32]) -> [UInt8] {
+            [0, 0, 8, UInt8(dims.count)] + dims.flatMap { d in (0..<4).reversed().map { UInt8(d >> (8 * $0) & 0xff) } }
+        }
+        for dims: [UInt32] in [[.max, .max, .max, .max], [0x7fff_ffff, 28, 28]] {
+            XCTAssertThrowsError(
+                try IDXArray.decode(Data(header(dims) + [UInt8](repeating: 0, count: 16)), file: "x.idx")
+            ) {
+                XCTAssertTrue("\($0)".hasPrefix("x.idx: IDX"), "\($0)")
+            }
+        }
+    }
+
+    func testNpyShapesThatOverflowOrAreNegativeAndNonFiniteValuesAreRefused() {
+        func npy(_ shape: String, _ body: [UInt8] = []) -> Data {
+            var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shape), }"
+            header += String(repeating: " ", count: 63 - header.count % 64) + "\n"
+            let length = UInt16(header.utf8.count)
+            return Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(length & 0xff), UInt8(length >> 8)])
+                + Data(header.utf8) + Data(body)
+        }
+        for shape in ["(4294967296, 4294967296, 4294967296)", "(-1, 28, 28)", "(1000000000, 1)"] {
+            XCTAssertThrowsError(try NpyArray.decode(npy(shape, [0, 0, 0, 0]), file: "x.npy")) {
+                XCTAssertTrue("\($0)".contains("x.npy: .npy shape"), "\($0)")
+            }
+        }
+        for value in [Float.nan, .infinity] {
+            let body = withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) }
+            XCTAssertThrowsError(try NpyArray.decode(npy("(1,)", body), file: "x.npy")) {
+                XCTAssertTrue("\($0)".contains("x.npy: holds"), "\($0)")
+            }
+        }
+    }
+
+    func testAGzipBombStopsAtTheLimit() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("bomb-\(getpid())")
+        try Data(count: 8 << 20).write(to: url)
+        defer { for suffix in ["", ".gz"] { try? FileManager.default.removeItem(atPath: url.path + suffix) } }
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        gzip.arguments = ["-kf", url.path]
+        try gzip.run()
+        gzip.waitUntilExit()
+        let packed = try Data(contentsOf: URL(fileURLWithPath: url.path + ".gz"))
+        XCTAssertEqual(try gunzip(packed, file: "b.gz", limit: 16 << 20).count, 8 << 20)
+        XCTAssertThrowsError(try gunzip(packed, file: "b.gz", limit: 4 << 20)) {
+            XCTAssertTrue("\($0)".contains("b.gz: inflates to more than 4 MB"), "\($0)")
         }
     }
 }

@@ -154,6 +154,58 @@ final class QuantizedModelFileTests: XCTestCase {
         }
     }
 
+    /// Every number of the file (the first and last of each list) set to extremes: decoding refuses it with the
+    /// file's name or accepts it, and never traps (a trap would end this test process).
+    func testExtremeNumbersInEveryFieldAreRefusedWithoutATrap() throws {
+        let object = try JSONSerialization.jsonObject(with: smallModel().encoded())
+        var paths = [[Any]]()
+        collectIntegerPaths(object, [], into: &paths)
+        XCTAssertGreaterThan(paths.count, 60)
+        var refused = 0
+        for path in paths {
+            for value in [Int.min, Int.max, 1 << 62, -(1 << 40), -1] {
+                let data = try JSONSerialization.data(withJSONObject: setting(object, path, to: value))
+                do {
+                    _ = try QuantizedModel.decode(data, file: "m.q.json")
+                } catch let error as QuantizationError {
+                    XCTAssertTrue("\(error)".contains("m.q.json"), "\(path) = \(value): \(error)")
+                    refused += 1
+                }
+            }
+        }
+        XCTAssertGreaterThan(refused, paths.count * 4)
+        var model = try smallModel()
+        model.layers[0].bias![0] = Int.min
+        try assertRefused(model, "bias: -9223372036854775808 lies outside")
+        model = try smallModel()
+        model.layers[0].kernel = [3, 3]
+        try assertRefused(model, "kernel [3, 3] differs from weight_shape's")
+    }
+
+    private func collectIntegerPaths(_ value: Any, _ path: [Any], into paths: inout [[Any]]) {
+        if let object = value as? [String: Any] {
+            for (key, item) in object { collectIntegerPaths(item, path + [key], into: &paths) }
+        } else if let list = value as? [Any] {
+            let indices = list.allSatisfy({ $0 is NSNumber }) ? Array(Set([0, list.count - 1])) : Array(list.indices)
+            for index in indices where index >= 0 { collectIntegerPaths(list[index], path + [index], into: &paths) }
+        } else if value is NSNumber {
+            paths.append(path)  // booleans too: an integer there is a type error, which must name the file as well
+        }
+    }
+
+    private func setting(_ value: Any, _ path: [Any], to new: Int) -> Any {
+        guard let key = path.first else { return new }
+        let rest = Array(path.dropFirst())
+        if var object = value as? [String: Any], let key = key as? String {
+            object[key] = setting(object[key]!, rest, to: new)
+            return object
+        }
+        var list = value as! [Any]
+        let index = key as! Int
+        list[index] = setting(list[index], rest, to: new)
+        return list
+    }
+
     func testAccumulatorOverTheLimitIsRefusedAtQuantization() throws {
         let graph = try Architecture.lenet5.build(input: [1, 12, 12], classes: 4, seed: 3)
         var options = QuantizationOptions()

@@ -182,15 +182,25 @@ final class CLITests: XCTestCase {
     func testTrainRefusesUnknownArchitectureAndBadOptions() throws {
         let out = directory.appendingPathComponent("x.onnx").path
         let unknown = try run(["train", "--arch", "resnet50", "-o", out])
-        // ArgumentParser's usage error (exit 64) names the value, the option and the choices.
-        XCTAssertEqual(unknown.status, 64)
+        // A usage error (exit 2) names the value, the option and the choices.
+        XCTAssertEqual(unknown.status, 2)
         XCTAssertTrue(
             unknown.stderr.contains("'resnet50'") && unknown.stderr.contains("--arch")
                 && unknown.stderr.contains("lenet5"),
             unknown.stderr)
-        let zero = try run(["train", "--arch", "lenet5", "--epochs", "0", "-o", out])
-        XCTAssertEqual(zero.status, 1)
-        XCTAssertTrue(zero.stderr.contains("--epochs"), zero.stderr)
+        // A negative number reaches the range check (it used to read as a missing value).
+        for epochs in ["0", "-1"] {
+            let bad = try run(["train", "--arch", "lenet5", "--epochs", epochs, "-o", out])
+            XCTAssertEqual(bad.status, 1)
+            XCTAssertTrue(bad.stderr.contains("--epochs") && bad.stderr.contains("must be positive"), bad.stderr)
+        }
+        for lr in [["--lr", "nan"], ["--lr=-inf"], ["--lr", "inf"]] {
+            let bad = try run(["train", "--arch", "lenet5"] + lr + ["-o", out])
+            XCTAssertEqual(bad.status, 2)
+            XCTAssertTrue(bad.stderr.contains("--lr takes a finite number"), bad.stderr)
+        }
+        let negative = try run(["train", "--arch", "lenet5", "--lr", "-0.5", "-o", out])
+        XCTAssertTrue(negative.stderr.contains("--lr must be positive"), negative.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 
