@@ -18,10 +18,11 @@ MODELS := models/lenet5-fmnist.onnx models/vgg-small-fmnist.onnx models/lenet5-t
 # tools/make_keras_fixture.py): checked against onnxruntime too.
 TORCH_MODELS := $(wildcard models/pytorch/*.onnx models/keras/*.onnx)
 TEST_SUBSET := data/fashion-mnist-test500
+FMNIST := /usr/share/datasets/fashion-mnist
 # Regression floor for the node suite: the number of cases that pass today (raise it when support grows).
 CONFORMANCE_MIN_PASSED := 88
 
-.PHONY: help deps venv build build-release test format lint swift-test conformance conformance-data ort-check golden-check rtl-check accelerator-check hostile-check hostile-full accelerator-10k results-accelerator results-fpga sim demo proto bench retrain clean results results-lenet results-vgg results-rtl results-slim results-doc
+.PHONY: help deps venv build build-release test format lint swift-test conformance conformance-data ort-check golden-check rtl-check accelerator-check hostile-check hostile-full fuzz fuzz-check accelerator-10k results-accelerator results-fpga sim demo proto bench retrain clean results results-lenet results-vgg results-rtl results-slim results-doc
 
 help:
 	@echo "make demo   - the main job on the bundled default model"
@@ -53,7 +54,7 @@ build: deps
 build-release: deps
 	swift build $(RELEASE_FLAGS) --build-tests $(SWIFT_FLAGS)
 
-test: build-release lint swift-test conformance ort-check golden-check hostile-check rtl-check accelerator-check
+test: build-release lint swift-test conformance ort-check golden-check hostile-check fuzz-check rtl-check accelerator-check
 	@echo "make test: all suites passed"
 
 # Test processes in parallel, one per core (each suite makes its own temporary folders); most of the time goes to
@@ -63,7 +64,7 @@ swift-test: build-release
 
 # The Swift sources formatted by swift-format (.swift-format: 4 spaces, 120 columns; the generated protobuf code
 # aside), and every hand-written RTL module lint-clean under Verilator -Wall (no waivers) and accepted by Icarus.
-SWIFT_SOURCES = Package.swift $(shell find Sources Tests Plugins -name '*.swift' ! -name onnx.pb.swift | sort)
+SWIFT_SOURCES = Package.swift Fuzz/Package.swift $(shell find Sources Tests Plugins Fuzz/Sources -name '*.swift' ! -name onnx.pb.swift | sort)
 format:
 	swift format format -i $(SWIFT_SOURCES)
 lint: deps
@@ -159,6 +160,36 @@ hostile-check: build-release build/quantized/lenet5-fmnist.q.json
 
 hostile-full: build-release build/quantized/lenet5-fmnist.q.json
 	$(PYTHON) tools/hostile_check.py --approxrtl $(RELEASE_BIN)/approxrtl --quantized build/quantized/lenet5-fmnist.q.json --onnx models/lenet5-fmnist.onnx --work build/hostile-full --full
+
+# libFuzzer on the readers of outside input (Sources/Tools/FuzzEntry: the ONNX importer, the model-file decoder,
+# .npy, IDX), built by the package in Fuzz/ with -sanitize=fuzzer. Seeds: small valid files and structurally valid
+# files with extreme numbers (tools/fuzz_seeds.py), and every crash ever found (Fuzz/crashes/, which swift test
+# also replays). `make fuzz` runs each target FUZZ_SECONDS (600); make test runs each for 10 s. A crash stops
+# with its input in build/fuzz/crash-<target>-*; copy it to Fuzz/crashes/<target>/ once fixed.
+FUZZ_SECONDS ?= 600
+FUZZ_BIN := Fuzz/.build/release/approxrtl-fuzz
+fuzz: build-release build/fuzz/seeds/.made
+	@mkdir -p build/fuzz
+	@# The log is shown only on failure: SwiftPM also tries to link the root package's plugin tool with the fuzzer
+	@# runtime, which fails without harm (that tool is not needed here) but prints errors.
+	@cd Fuzz && swift build -c release -Xswiftc -sanitize=fuzzer $(SWIFT_FLAGS) > ../build/fuzz/build.log 2>&1 \
+	  || { tail -30 ../build/fuzz/build.log; exit 1; }
+	@for t in onnx model npy idx; do \
+	  mkdir -p build/fuzz/corpus/$$t; \
+	  APPROXRTL_FUZZ_TARGET=$$t $(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -timeout=30 -rss_limit_mb=4096 \
+	    -max_len=65536 -print_final_stats=1 -artifact_prefix=build/fuzz/crash-$$t- \
+	    build/fuzz/corpus/$$t build/fuzz/seeds/$$t Fuzz/crashes/$$t > build/fuzz/$$t.log 2>&1 \
+	    || { tail -40 build/fuzz/$$t.log; echo "fuzz $$t: crashed (log: build/fuzz/$$t.log)"; exit 1; }; \
+	  echo "fuzz $$t: $$(grep -o 'Done [0-9]* runs in [0-9]* second(s)' build/fuzz/$$t.log), no crash"; \
+	done
+
+fuzz-check:
+	$(MAKE) fuzz FUZZ_SECONDS=10
+
+build/fuzz/seeds/.made: tools/fuzz_seeds.py tools/hostile_check.py build-release
+	rm -rf build/fuzz/seeds
+	cd tools && ../$(PYTHON) fuzz_seeds.py --approxrtl ../$(RELEASE_BIN)/approxrtl --data $(FMNIST) --out ../build/fuzz/seeds
+	@touch $@
 
 # The integer golden model against onnxruntime running the same network as integer ONNX ops, bit for bit.
 golden-check: build-release $(QUANTIZED) $(TORCH_QUANTIZED)

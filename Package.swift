@@ -16,6 +16,8 @@ let package = Package(
         .library(
             name: "ApproxRTL",
             targets: ["NetworkIR", "OnnxImport", "OnnxExport", "FloatInference", "Datasets", "Training"]),
+        // The readers of outside input as fuzz targets; Fuzz/Package.swift builds them with libFuzzer (make fuzz).
+        .library(name: "ApproxRTLFuzzEntry", targets: ["FuzzEntry"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -91,6 +93,9 @@ let package = Package(
         .executableTarget(
             name: "onnx-conformance", dependencies: ["NetworkIR", "OnnxImport", "OnnxProto", "FloatInference"],
             path: "Sources/Tools/onnx-conformance"),
+        .target(
+            name: "FuzzEntry", dependencies: ["OnnxImport", "Quantization", "Datasets"], path: "Sources/Tools/FuzzEntry"
+        ),
 
         // Tests, mirroring the stages; TestSupport holds builders of ONNX models and shared helpers.
         .target(
@@ -147,6 +152,8 @@ let package = Package(
             name: "AcceleratorTests",
             dependencies: ["Accelerator", "EDAFlows", "GoldenModel", "Quantization", "Approximation", "TestSupport"],
             path: "Tests/Generators/AcceleratorTests"),
+        .testTarget(
+            name: "FuzzEntryTests", dependencies: ["FuzzEntry", "TestSupport"], path: "Tests/Tools/FuzzEntryTests"),
         .testTarget(
             name: "EDAFlowsTests",
             dependencies: [

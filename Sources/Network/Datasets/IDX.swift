@@ -15,6 +15,11 @@ public struct IDXArray: Equatable, Sendable {
         try decode(readMaybeGzip(path), file: path)
     }
 
+    /// Decodes the bytes of an IDX file, gzipped or not.
+    public static func decode(maybeGzipped data: Data, file: String) throws -> IDXArray {
+        try decode(isGzip(data) ? gunzip(data, file: file) : data, file: file)
+    }
+
     public static func decode(_ data: Data, file: String) throws -> IDXArray {
         let bytes = [UInt8](data)
         guard bytes.count >= 4, bytes[0] == 0, bytes[1] == 0 else {

@@ -41,7 +41,7 @@ extension QuantizedModel.Layer {
             [inputExponent, outputExponent] + [addendExponent].compactMap { $0 }, NumberRanges.exponent, "exponents")
         try check(weightExponents, NumberRanges.exponent, "weight_exponents")
         try check(shifts, NumberRanges.exponent, "shifts")
-        try check([outputLow, outputHigh], NumberRanges.code, "output_low and output_high")
+        try check([outputLow, outputHigh], NumberRanges.bias, "output_low and output_high")
         try check(bias, NumberRanges.bias, "bias")
         try check(accumulatorBits.map { [$0] }, NumberRanges.bits, "accumulator_bits")
         try check(kernelSizes, NumberRanges.padding, "kernel_sizes")

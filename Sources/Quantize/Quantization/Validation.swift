@@ -32,6 +32,17 @@ extension QuantizedModel {
                 : try expectedShape(layer, source: source, fail: fail)
             guard layer.shape == expected else { throw fail("shape \(layer.shape) should be \(expected)") }
             guard layer.outputLow <= layer.outputHigh else { throw fail("output_low exceeds output_high") }
+            // Pooling, ReLU and reshaping never widen what they read; an activation table gives codes.
+            let bound =
+                layer.kind == .activation
+                ? FixedPoint.range(bits: activationBits)
+                : [.maxPool, .averagePool, .relu, .flatten, .reshape].contains(layer.kind)
+                    ? source.low...source.high : nil
+            if let bound, !(bound.contains(layer.outputLow) && bound.contains(layer.outputHigh)) {
+                throw fail(
+                    "output range \(layer.outputLow)...\(layer.outputHigh) lies outside \(bound.lowerBound)...\(bound.upperBound), what it reads can give"
+                )
+            }
             known[layer.name] = (layer.shape, layer.outputExponent, layer.outputLow, layer.outputHigh)
         }
     }

@@ -1,0 +1,2 @@
+// The declaration is all: the fuzzer runtime (-sanitize=fuzzer) defines LLVMFuzzerRunDriver.
+#include "CFuzzerDriver.h"
