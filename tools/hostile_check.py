@@ -87,6 +87,22 @@ def model_cases(model, stem, work, values, commands, fields=None):
     return cases
 
 
+def string_cases(binary, model, work):
+    """Ten-megabyte strings where names and the format go: refused with a short message."""
+    cases = []
+    huge = "x" * 10_000_000
+    for label, edit in (("name", lambda m: m["layers"][0].update(name=huge)),
+                        ("input", lambda m: m["input"].update(name=huge)),
+                        ("format", lambda m: m.update(format=huge))):
+        mutated = copy.deepcopy(model)
+        edit(mutated)
+        file = os.path.join(work, f"string-{label}.json")
+        with open(file, "w") as handle:
+            json.dump(mutated, handle)
+        cases.append(Case(f"huge string in {label}", [binary, "report", file], [os.path.basename(file)]))
+    return cases
+
+
 def idx_header(dims):
     return bytes([0, 0, 8, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims)
 
@@ -269,6 +285,7 @@ def main():
             sys.exit(f"compress --method {method} failed: {made.stderr.decode()}")
         with open(path) as handle:
             cases += model_cases(json.load(handle), method, args.work, values, commands, COMPRESSED_FIELDS)
+    cases += string_cases(binary, model, args.work)
     cases += data_cases + onnx_cases(binary, args.onnx, args.work) + option_cases(binary, args.quantized, args.work)
     onnx_model = args.onnx
     for name, data in npys.items():

@@ -22,7 +22,9 @@ extension QuantizedModel {
         }
         guard header.format == formatName else {
             throw QuantizationError(
-                layer: "file", "\(file) is not an approxrtl quantized model (format '\(header.format ?? "missing")')")
+                layer: "file",
+                "\(file) is not an approxrtl quantized model (format '\(header.format.map { String($0.prefix(80)) } ?? "missing")')"
+            )
         }
         guard header.version == currentVersion else {
             throw QuantizationError(
@@ -50,7 +52,15 @@ extension QuantizedModel {
         return model
     }
 
+    /// The largest model file read (a VGG-16-sized model's text is under half of it); a bigger one is refused
+    /// before it is read into memory.
+    public static let maxFileBytes = 1 << 30
+
     public static func load(path: String) throws -> QuantizedModel {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        guard size <= maxFileBytes else {
+            throw QuantizationError(layer: "file", "\(path) holds \(size >> 20) MB; a model file may hold at most 1 GB")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw QuantizationError(layer: "file", "cannot read \(path)")
         }

@@ -11,11 +11,19 @@ enum NumberRanges {
     static let bits = 1...64
     static let index = 0...(1 << 31)
     static let maxElements = 1 << 31
+    static let maxNameBytes = 1024
 }
 
 extension QuantizedModel {
     /// Every number of the file within `NumberRanges`; the first one outside is named with its field.
     func validateNumberRanges() throws {
+        // Names reach every message and the generated RTL: a megabyte-long one is refused, not printed.
+        let names = [input.name] + layers.flatMap { [$0.name, $0.input] + [$0.addend].compactMap { $0 } }
+        if let long = names.first(where: { $0.utf8.count > NumberRanges.maxNameBytes }) {
+            throw QuantizationError(
+                layer: String(long.prefix(40)) + "...",
+                "a name of \(long.utf8.count) bytes (at most \(NumberRanges.maxNameBytes))")
+        }
         try check(input.shape, NumberRanges.dimension, "input.shape", layer: input.name)
         try checkCount(input.shape, "input.shape", layer: input.name)
         try check([input.exponent], NumberRanges.exponent, "input.exponent", layer: input.name)
