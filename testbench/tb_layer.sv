@@ -3,7 +3,12 @@
 // results against random back-pressure and compares every output code with vectors/expected.hex, which the golden
 // model wrote. tb_config.svh (written by the generator) defines DUT and the sizes. Prints "N passed, M failed" and
 // the cycle count; ends with $fatal on any mismatch (!==: X and Z bits fail), a wrong tlast, a code after the last
-// expected one (the bench watches 64 cycles more) or a timeout. +define+DUMP writes wave.vcd.
+// expected one (the bench watches 64 cycles more) or a timeout. With more than one frame, the bench resets the unit
+// mid-stream (rst_ni low for 3 cycles, 3 cycles into the computation of a batch after the first frame's codes are
+// out) and then replays the whole stream with the same gaps and back-pressure: the run after the reset must be a
+// clean run (its codes and its cycles, counted from the reset, are the ones reported); failures before the reset
+// are reported apart and fail the bench as well.
+// +define+DUMP writes wave.vcd.
 `include "tb_config.svh"
 `ifndef SEED
 `define SEED 32'h1234_5678
@@ -52,6 +57,10 @@ module tb_layer;
   integer end_cycles;  // the cycle of the last expected code
   reg want_last;
   reg in_ready_seen;
+  reg reset_request;  // reset at the next falling edge
+  reg reset_done;
+  integer reset_hold;  // falling edges left with rst_n low
+  integer failed_before_reset;
 
   initial begin
 `ifdef DUMP
@@ -65,14 +74,30 @@ module tb_layer;
     $readmemh("vectors/expected.hex", expected);
     state = `SEED;
     sent = 0; received = 0; passed = 0; failed = 0; cycles = 0; busy = 0; end_cycles = 0;
-    in_ready_seen = 1'b0;
+    in_ready_seen = 1'b0; reset_request = 1'b0; reset_done = 1'b0; reset_hold = 0;
+    failed_before_reset = 0;
     in_valid = 1'b0; in_last = 1'b0; in_data = {InWidth{1'b0}}; out_ready = 1'b0;
     #22 rst_n = 1'b1;
   end
 
   // Driver: a new beat after a handshake, with a gap one time in four; tlast on the last code of a frame.
   always @(negedge clk) begin
-    if (rst_n) begin
+    if (reset_request) begin
+      // Mid-stream reset: the buses go idle with the reset.
+      reset_request = 1'b0; reset_done = 1'b1; reset_hold = 3;
+      rst_n = 1'b0; in_valid = 1'b0; in_last = 1'b0; out_ready = 1'b0;
+      $display("reset mid-stream after %0d cycles (%0d of %0d codes out); the stream restarts", cycles, received,
+               vectors * Channels);
+    end else if (reset_hold > 0) begin
+      reset_hold = reset_hold - 1;
+      if (reset_hold == 0) begin
+        // The clean restart: everything a fresh run starts from, but the failures seen so far.
+        state = `SEED;
+        failed_before_reset = failed;
+        sent = 0; received = 0; passed = 0; failed = 0; cycles = 0; busy = 0; end_cycles = 0;
+        rst_n = 1'b1;
+      end
+    end else if (rst_n) begin
       if (!in_valid || in_ready_seen) begin
         in_valid = 1'b0;
         state = xorshift(state);
@@ -104,6 +129,10 @@ module tb_layer;
         end
         busy = 0;
       end
+      // The reset falls three cycles into the computation of a batch after the first frame's codes are out, while
+      // the unit's addresses and counters have moved (half way for a batch shorter than six cycles).
+      if (!reset_done && vectors > Frame && received >= Frame * Channels && busy == (Compute < 6 ? (Compute + 1) / 2 : 3))
+        reset_request = 1'b1;
       if (out_valid && out_ready && received == vectors * Channels) begin
         failed = failed + 1;
         $display("FAIL a code after the last expected one: %0d (tlast %0d)", $signed(out_data), out_last);
@@ -117,6 +146,7 @@ module tb_layer;
         end
         received = received + 1;
         if (received == vectors * Channels) end_cycles = cycles;
+
       end
       if ((received == vectors * Channels && cycles >= end_cycles + 64) || cycles > Timeout) begin
         if (received != vectors * Channels) begin
@@ -124,9 +154,10 @@ module tb_layer;
           $display("timeout after %0d cycles: %0d of %0d codes received", cycles, received, vectors * Channels);
         end
         if (received != vectors * Channels) end_cycles = cycles;
+        if (failed_before_reset != 0) $display("%0d failed before the reset", failed_before_reset);
         $display("%0d passed, %0d failed", passed, failed);
         $display("cycles %0d", end_cycles);
-        if (failed != 0) $fatal(1, "layer unit: %0d failures", failed);
+        if (failed + failed_before_reset != 0) $fatal(1, "layer unit: %0d failures", failed + failed_before_reset);
         $finish;
       end
     end

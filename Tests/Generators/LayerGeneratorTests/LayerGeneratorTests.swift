@@ -89,6 +89,7 @@ final class LayerGeneratorTests: XCTestCase {
                         let outcome = try Simulator.iverilog.run(directory: directory)
                         XCTAssertTrue(outcome.ok, "\(context):\n\(outcome.log.suffix(2000))")
                         XCTAssertEqual(outcome.passed, 12 * design.manifest.channels, context)
+                        XCTAssertTrue(outcome.log.contains("reset mid-stream"), context)
                         simulated += 1
                     }
                 }
@@ -124,6 +125,37 @@ final class LayerGeneratorTests: XCTestCase {
                     XCTAssertEqual(bad.failed, 1, "\(simulator):\n\(bad.log.suffix(1500))")
                 }
             }
+        }
+    }
+
+    /// The bench's mid-stream reset catches state that a reset fails to clear: the MAC array with its weight
+    /// address set only at time zero (an `initial`) instead of by the reset passes a run without reset, and fails
+    /// after the bench's reset under both simulators.
+    func testAMidStreamResetCatchesStateTheResetLeaves() throws {
+        let root = try makeTemporaryDirectory("layer-units-reset")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let (model, golden, pixels) = try Self.model(seed: 3, method: Self.methods[0].1)
+        // The layer with the most weights: its batches compute long enough for the reset to fall mid-issue.
+        let layer = try XCTUnwrap(
+            model.layers.filter { Self.weighted(model).contains($0.name) }.max {
+                ($0.weightShape ?? []).reduce(1, *) < ($1.weightShape ?? []).reduce(1, *)
+            }?.name)
+        let directory = root.appendingPathComponent("baseline")
+        try Self.write(try Self.design(model, golden, pixels: pixels, layer: layer, arch: .baseline), to: directory)
+        let clean = try Simulator.iverilog.run(directory: directory)
+        XCTAssertTrue(clean.ok && clean.log.contains("reset mid-stream"), clean.log.suffix(1500).description)
+        let array = directory.appendingPathComponent("rtl/approxrtl_mac_array.v")
+        let text = try String(contentsOf: array, encoding: .utf8)
+        let reset = "      weight_addr_q <= {WeightAddrWidth{1'b0}};\n      issue_done_q <= 1'b0;"
+        XCTAssertTrue(text.contains(reset))
+        var mutated = text.replacingOccurrences(of: reset, with: "      issue_done_q <= 1'b0;")
+        let first = try XCTUnwrap(mutated.range(of: "  always @(posedge clk_i"))
+        mutated.insert(contentsOf: "  initial weight_addr_q = 0;\n", at: first.lowerBound)
+        try mutated.write(to: array, atomically: true, encoding: .utf8)
+        for simulator in Simulator.allCases {
+            let outcome = try simulator.run(directory: directory)
+            XCTAssertFalse(outcome.ok, "\(simulator) passed a unit whose reset leaves the weight address")
+            XCTAssertEqual(outcome.cycles, clean.cycles, "\(simulator): the clean run after the reset keeps its cycles")
         }
     }
 
