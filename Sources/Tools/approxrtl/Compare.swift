@@ -24,7 +24,10 @@ struct Compare: ParsableCommand {
                 guard let data = try? Data(contentsOf: url) else {
                     throw CLIError("\(directory): no report.json (generate it with approxrtl generate --arch diannao)")
                 }
-                return try decoder.decode(HandoffReport.Report.self, from: data)
+                do { return try decoder.decode(HandoffReport.Report.self, from: data) } catch let error as DecodingError
+                {
+                    throw CLIError("\(url.path): not a handoff report (\(error.field))")
+                }
             }
             guard let base = reports.first else { throw CLIError("give at least one folder") }
             func ratio(_ a: Double, _ b: Double) -> String { b == 0 ? "-" : String(format: "%.2fx", a / b) }

@@ -18,6 +18,7 @@ struct Sim: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            if let images, images < 1 { throw CLIError("--images must be at least 1, not \(images)") }
             let simulators: [Simulator]
             if let simulator {
                 guard let chosen = Simulator(rawValue: simulator) else {
@@ -32,7 +33,6 @@ struct Sim: ParsableCommand {
                 throw CLIError("\(directory) is not a design folder (no design.json)")
             }
             let design = try DesignFolder.load(folder)
-            if let images, images < 1 { throw CLIError("--images must be at least 1, not \(images)") }
             var results: [[String: Any]] = []
             var allOK = true
             for sim in simulators {

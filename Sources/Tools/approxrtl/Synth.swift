@@ -31,6 +31,7 @@ struct Synth: ParsableCommand {
             guard let chosen = SynthesisTarget(rawValue: target) else {
                 throw CLIError("--target must be generic, ice40 or ecp5, not '\(target)'")
             }
+            guard freq > 0, timeout > 0 else { throw CLIError("--freq and --timeout must be positive") }
             let progress = Progress("synth", total: directories.count)
             var reports: [SynthesisReport] = []
             for (i, directory) in directories.enumerated() {
@@ -44,7 +45,6 @@ struct Synth: ParsableCommand {
                     (ecp5.device, ecp5.package, ecp5.targetMHz, ecp5.timeoutSeconds, ecp5.lutOnly) = (
                         device, package, freq, timeout, noDsp
                     )
-                    guard freq > 0, timeout > 0 else { throw CLIError("--freq and --timeout must be positive") }
                     let report = try Synthesis.run(
                         directory: folder, target: chosen, seed: seed, place: !noPlace, ecp5: ecp5
                     ) { step in
