@@ -31,7 +31,7 @@ enum Staging {
                 let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
                 source.setEventHandler {
                     lock.withLock { for path in paths { try? FileManager.default.removeItem(atPath: path) } }
-                    FileHandle.standardError.write(Data("\ninterrupted; no output written\n".utf8))
+                    FileHandle.standardError.write(Data("\ninterrupted; unfinished outputs removed\n".utf8))
                     Foundation.exit(128 + number)
                 }
                 source.resume()
