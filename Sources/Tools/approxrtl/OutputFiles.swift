@@ -20,6 +20,13 @@ enum Staging {
         return url
     }
 
+    /// Runs a write into a temporary, or its rename into place, so that a signal's removal never overlaps it.
+    static func perform<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
     /// The temporary is in place (renamed) or gone: nothing left to remove on a signal.
     static func release(_ url: URL) { lock.withLock { _ = paths.remove(url.path) } }
 
@@ -30,9 +37,12 @@ enum Staging {
                 signal(number, SIG_IGN)
                 let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
                 source.setEventHandler {
-                    lock.withLock { for path in paths { try? FileManager.default.removeItem(atPath: path) } }
+                    // The lock is never released: a write or rename under way finishes first, and none starts
+                    // after the removal (the command's thread waits on the lock until the process ends).
+                    lock.lock()
+                    for path in paths { try? FileManager.default.removeItem(atPath: path) }
                     FileHandle.standardError.write(Data("\ninterrupted; unfinished outputs removed\n".utf8))
-                    Foundation.exit(128 + number)
+                    _exit(128 + number)
                 }
                 source.resume()
                 sources.append(source)
@@ -75,7 +85,7 @@ struct StagedFile {
             throw CLIError("cannot write \(path): cannot create its folder")
         }
         temporary = Staging.temporary(for: target)
-        do { try data.write(to: temporary) } catch {
+        do { try Staging.perform { try data.write(to: temporary) } } catch {
             try? FileManager.default.removeItem(at: temporary)
             Staging.release(temporary)
             throw CLIError("cannot write \(path): \(error.localizedDescription)")
@@ -90,7 +100,7 @@ struct StagedFile {
 
     func commit() throws {
         defer { Staging.release(temporary) }
-        guard rename(temporary.path, target.path) == 0 else {
+        guard Staging.perform({ rename(temporary.path, target.path) }) == 0 else {
             try? FileManager.default.removeItem(at: temporary)
             throw CLIError("cannot write \(target.path): \(String(cString: strerror(errno)))")
         }
@@ -128,15 +138,19 @@ func writeFolder(_ files: [String: Data], to path: String, force: Bool) throws {
         written[folderManifest] = Data((files.keys.sorted().joined(separator: "\n") + "\n").utf8)
         for (name, data) in written.sorted(by: { $0.key < $1.key }) {
             let url = staging.appendingPathComponent(name)
-            try manager.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try data.write(to: url)
+            try Staging.perform {
+                try manager.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try data.write(to: url)
+            }
         }
-        if exists {
-            try manager.moveItem(at: target, to: old)
-            try manager.moveItem(at: staging, to: target)
-            try manager.removeItem(at: old)
-        } else {
-            try manager.moveItem(at: staging, to: target)
+        try Staging.perform {
+            if exists {
+                try manager.moveItem(at: target, to: old)
+                try manager.moveItem(at: staging, to: target)
+                try manager.removeItem(at: old)
+            } else {
+                try manager.moveItem(at: staging, to: target)
+            }
         }
     } catch {
         try? manager.removeItem(at: staging)
