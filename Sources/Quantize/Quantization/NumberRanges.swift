@@ -1,8 +1,10 @@
+import NetworkIR
+
 /// The range every number of a model file must lie in, checked before any other check computes with it. The
 /// limits are far beyond any model the tool handles and small enough that the validator's sums and products of
 /// them cannot overflow (an element count at most 2^31, codes at most 2^32, an exponent at most 2^8).
 enum NumberRanges {
-    static let dimension = 1...(1 << 24)
+    static let dimension = 1...SizeLimits.dimension
     static let window = 1...(1 << 16)
     static let padding = 0...(1 << 16)
     static let exponent = -256...256
@@ -10,7 +12,6 @@ enum NumberRanges {
     static let bias = -(1 << 62)...(1 << 62)
     static let bits = 1...64
     static let index = 0...(1 << 31)
-    static let maxElements = 1 << 31
     static let maxNameBytes = 1024
 }
 
@@ -98,14 +99,9 @@ private func check(_ values: [Int], _ range: ClosedRange<Int>, _ field: String, 
     }
 }
 
-/// The element count of a shape whose dimensions are already within range stays below `maxElements`.
+/// The element count of a shape whose dimensions are already within range stays within NetworkIR's size limit.
 private func checkCount(_ shape: [Int], _ field: String, layer: String) throws {
-    var count = 1
-    for dim in shape {
-        let (product, overflow) = count.multipliedReportingOverflow(by: dim)
-        guard !overflow, product <= NumberRanges.maxElements else {
-            throw QuantizationError(layer: layer, "\(field) \(shape) holds more than 2^31 values")
-        }
-        count = product
+    guard checkedElementCount(shape) != nil else {
+        throw QuantizationError(layer: layer, "\(field) \(shape) holds more than 2^31 values")
     }
 }

@@ -31,6 +31,13 @@ func reportingErrors(_ body: () throws -> Void) throws {
     }
 }
 
+/// Every option's value within its range; the first outside is named with the range.
+func checkOptionRanges(_ options: [(name: String, value: Int, range: ClosedRange<Int>)]) throws {
+    if let bad = options.first(where: { !$0.range.contains($0.value) }) {
+        throw CLIError("\(bad.name) must lie in \(bad.range.lowerBound)...\(bad.range.upperBound), not \(bad.value)")
+    }
+}
+
 struct CLIError: Error {
     var message: String
     init(_ message: String) { self.message = message }

@@ -323,16 +323,14 @@ struct MethodSettings: ParsableArguments {
 
     /// Every number within what the methods can use; the message names the option and its range.
     private func checkRanges() throws {
-        for (option, value, range) in [
+        try checkOptionRanges([
             ("--segments", segments, 1...4096), ("--coef-bits", coefBits, 2...32), ("--code-bits", codeBits, 2...8),
             ("--scale-bits", scaleBits, 2...32), ("--kernel-size", kernelSize, 1...65536),
             ("--features", features, 1...65536), ("--sources", sources, 1...65536),
             ("--feature-bits", featureBits, 2...32),
             ("--calib-count", calibCount, 1...1_000_000), ("--val-count", valCount, 1...1_000_000),
             ("--val-held-out", valHeldOut, 0...1_000_000), ("--val-split", valSplit ?? 1, 1...1_000_000),
-        ] where !range.contains(value) {
-            throw CLIError("\(option) must lie in \(range.lowerBound)...\(range.upperBound), not \(value)")
-        }
+        ])
         guard budget >= 0, margin >= 0, (0...1).contains(threshold) else {
             throw CLIError("--budget and --margin must not be negative, --threshold must lie in 0...1")
         }

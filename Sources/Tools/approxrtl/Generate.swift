@@ -60,12 +60,10 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            for (option, value, range) in [
+            try checkOptionRanges([
                 ("--tn", tn, 2...64), ("--lanes", lanes, 1...64), ("--vectors", vectors, 1...1_000_000),
                 ("--images", images ?? 1, 1...1_000_000), ("--frame", frame, 1...1_000_000),
-            ] where !range.contains(value) {
-                throw CLIError("\(option) must lie in \(range.lowerBound)...\(range.upperBound), not \(value)")
-            }
+            ])
             if arch == "diannao" { return try generateAccelerator() }
             guard let architecture = Architecture(rawValue: arch) else {
                 throw CLIError("--arch must be reuse, baseline or diannao, not '\(arch)'")
