@@ -35,6 +35,9 @@ let package = Package(
         // IDX and .npy readers with system zlib for gzipped files (Debian: zlib1g-dev).
         .target(name: "NetworkIR", path: "Sources/Network/NetworkIR"),
         .target(name: "MatrixKernels", path: "Sources/Network/MatrixKernels"),
+        // 16-bit integer GEMM with 32-bit wrapping sums for the golden model, in C: AVX2 and AVX-512 versions are
+        // chosen at run time (Swift has no per-function target features), a portable one elsewhere.
+        .target(name: "IntegerKernels", path: "Sources/Network/IntegerKernels"),
         .target(
             name: "FloatInference", dependencies: ["NetworkIR", "MatrixKernels"], path: "Sources/Network/FloatInference"
         ),
@@ -57,7 +60,8 @@ let package = Package(
 
         // Golden: the bit-exact integer golden model and its test vectors.
         .target(
-            name: "GoldenModel", dependencies: ["Quantization", "MatrixKernels"], path: "Sources/Golden/GoldenModel"),
+            name: "GoldenModel", dependencies: ["Quantization", "MatrixKernels", "IntegerKernels"],
+            path: "Sources/Golden/GoldenModel"),
 
         // Generators: the typed Verilog builder; rtl/ and testbench/ embedded at build time by the EmbedRTL plugin;
         // layer units; the DianNao-style accelerator (compiler, units, handoff folder).
@@ -114,6 +118,9 @@ let package = Package(
         .testTarget(
             name: "MatrixKernelsTests", dependencies: ["MatrixKernels", "TestSupport"],
             path: "Tests/Network/MatrixKernelsTests"),
+        .testTarget(
+            name: "IntegerKernelsTests", dependencies: ["IntegerKernels", "Training"],
+            path: "Tests/Network/IntegerKernelsTests"),
         .testTarget(
             name: "FloatInferenceTests", dependencies: ["FloatInference", "NetworkIR", "TestSupport"],
             path: "Tests/Network/FloatInferenceTests"),

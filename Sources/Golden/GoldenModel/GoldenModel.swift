@@ -9,11 +9,14 @@ import Quantization
 /// file states. Batches are split across cores; each sample is computed independently.
 public final class GoldenModel: Sendable {
     public let model: QuantizedModel
-    private let steps: [IntegerLayer]
-    private let sources: [Int]
+    let steps: [IntegerLayer]
+    let sources: [Int]
     /// Per layer, the value an add layer adds (nil for the others).
-    private let addends: [Int?]
-    private let sizes: [Int]
+    let addends: [Int?]
+    let sizes: [Int]
+    /// The batched form, nil when the model's codes do not fit it.
+    let batched: BatchedForm?
+    let pool = BufferPool()
     public let classes: Int
     public let inputSize: Int
 
@@ -38,11 +41,31 @@ public final class GoldenModel: Sendable {
         self.sizes = sizes
         classes = sizes.last!
         inputSize = sizes[0]
+        batched = BatchedForm(model: model, layers: steps)
+    }
+
+    /// How `run` computes: `batched` (the default) runs the weighted layers as integer GEMMs over a batch, on
+    /// their dense equivalent; `reference` runs one sample at a time, compressed layers in their reuse form. The
+    /// two give the same integers (the tests hold them equal); `reference` is the oracle and the bench's baseline.
+    public enum Engine: Sendable {
+        case batched, reference
+    }
+
+    /// The layers `.batched` runs as integer GEMMs (the others run their reference step sample by sample); empty
+    /// when the batched form cannot hold the model and `.batched` runs the reference form throughout.
+    public var gemmLayers: [String] {
+        guard let batched else { return [] }
+        return zip(model.layers, batched.steps).compactMap { layer, step in
+            if case .gemm = step { return layer.name }
+            return nil
+        }
     }
 
     /// Logit codes of `count` images given as pixels (0...255), `classes` per image. With `layers`, also every
     /// layer's output codes, per layer in model order, batch-major.
-    public func run(pixels: [UInt8], count: Int, keepLayers: Bool = false) -> (logits: [Int], layers: [[Int]]) {
+    public func run(pixels: [UInt8], count: Int, keepLayers: Bool = false, engine: Engine = .batched) -> (
+        logits: [Int], layers: [[Int]]
+    ) {
         precondition(pixels.count == count * inputSize, "pixel count does not match the batch")
         let layerCount = keepLayers ? steps.count : 0
         let logitStore = UnsafeMutablePointer<Int>.allocate(capacity: max(1, count * classes))
@@ -59,8 +82,12 @@ public final class GoldenModel: Sendable {
             pixels.withUnsafeBufferPointer { pixelBuffer in
                 let input = SharedPixels(base: pixelBuffer.baseAddress!)
                 DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                    self.runSamples(
-                        (count * worker / workers)..<(count * (worker + 1) / workers), input: input, output: shared)
+                    let samples = (count * worker / workers)..<(count * (worker + 1) / workers)
+                    if engine == .batched, let batched {
+                        self.runBatched(samples, form: batched, input: input, output: shared)
+                    } else {
+                        self.runSamples(samples, input: input, output: shared)
+                    }
                 }
             }
         }
@@ -91,8 +118,8 @@ public final class GoldenModel: Sendable {
     }
 
     /// The predicted class of each image: the largest logit code, the lowest index among equals.
-    public func predictions(pixels: [UInt8], count: Int) -> [Int] {
-        let logits = run(pixels: pixels, count: count).logits
+    public func predictions(pixels: [UInt8], count: Int, engine: Engine = .batched) -> [Int] {
+        let logits = run(pixels: pixels, count: count, engine: engine).logits
         return (0..<count).map { s in
             var best = 0
             for c in 1..<classes where logits[s * classes + c] > logits[s * classes + best] { best = c }
@@ -102,12 +129,12 @@ public final class GoldenModel: Sendable {
 }
 
 // Each worker writes only its own samples' slots.
-private struct SharedOutputs: @unchecked Sendable {
+struct SharedOutputs: @unchecked Sendable {
     let logits: UnsafeMutablePointer<Int>
     let layers: [UnsafeMutablePointer<Int>]
 }
 
-private struct SharedPixels: @unchecked Sendable {
+struct SharedPixels: @unchecked Sendable {
     let base: UnsafePointer<UInt8>
 }
 

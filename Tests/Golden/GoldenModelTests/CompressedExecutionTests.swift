@@ -35,20 +35,26 @@ final class CompressedExecutionTests: XCTestCase {
         return list
     }()
 
-    /// Every layer of the golden model (reuse form) against SlowReference (plain loops over the approximated
-    /// weights) for each image.
+    /// Every layer of the golden model, both engines (the reference runs the reuse form, the batched one the
+    /// dense equivalent as GEMMs), against SlowReference (plain loops over the approximated weights) for each image.
     static func assertReuseEqualsDense(
         _ model: QuantizedModel, pixels: [UInt8], count: Int, _ message: String,
         file: StaticString = #filePath, line: UInt = #line
     ) throws {
-        let reuse = try GoldenModel(model).run(pixels: pixels, count: count, keepLayers: true)
+        let golden = try GoldenModel(model)
         let size = pixels.count / count
-        for s in 0..<count {
-            let expected = SlowReference.runLayers(model, pixels: Array(pixels[(s * size)..<((s + 1) * size)]))
-            for (l, layer) in expected.enumerated() {
-                let got = Array(reuse.layers[l][(s * layer.count)..<((s + 1) * layer.count)])
-                XCTAssertEqual(
-                    got, layer, "\(message), image \(s), layer \(model.layers[l].name)", file: file, line: line)
+        let expected = (0..<count).map {
+            SlowReference.runLayers(model, pixels: Array(pixels[($0 * size)..<(($0 + 1) * size)]))
+        }
+        for engine in [GoldenModel.Engine.reference, .batched] {
+            let outcome = golden.run(pixels: pixels, count: count, keepLayers: true, engine: engine)
+            for s in 0..<count {
+                for (l, layer) in expected[s].enumerated() {
+                    let got = Array(outcome.layers[l][(s * layer.count)..<((s + 1) * layer.count)])
+                    XCTAssertEqual(
+                        got, layer, "\(message), \(engine), image \(s), layer \(model.layers[l].name)", file: file,
+                        line: line)
+                }
             }
         }
     }

@@ -1,0 +1,101 @@
+import IntegerKernels
+import MatrixKernels
+import Quantization
+
+/// How the golden model runs a batch layer by layer: activation codes in 32-bit buffers, sample-major; the
+/// weighted layers as 16-bit GEMMs (`GemmLayer`), max pooling and copies in place, and every other layer (or a
+/// weighted layer a GEMM cannot hold) one sample at a time through its reference step, so the results are the
+/// reference form's exactly. `init` returns nil for a model whose codes may not fit 16 bits; it then runs in the
+/// reference form throughout.
+struct BatchedForm: Sendable {
+    /// How a convolution's im2col columns are laid out. With horizontal stride 1 they are "wide": the input is
+    /// padded to paddedH x paddedW and every output row spans paddedW columns (the last kernelW - 1 ignored), so
+    /// each row of taps is one contiguous run of the padded input; otherwise one column per output pixel.
+    struct Columns: Sendable {
+        let wide: Bool
+        let paddedH: Int
+        let paddedW: Int
+        /// Columns per sample, and the words after the last padded plane that wide runs may read.
+        let perSample: Int
+        let slack: Int
+
+        init(_ g: ConvGeometry) {
+            wide = g.strideW == 1
+            paddedW = g.outW + g.kernelW - 1
+            paddedH = (g.outH - 1) * g.strideH + g.kernelH
+            perSample = wide ? g.outH * paddedW : g.pixels
+            slack = wide ? paddedW + g.kernelW + Int(AR_PANEL) : 0
+        }
+    }
+
+    enum Step: Sendable {
+        case gemm(GemmLayer, Columns?)
+        case maxPool
+        case copy
+        case reference
+    }
+
+    let steps: [Step]
+    /// Samples per batch, and per im2col chunk of each convolution (bounded so its columns stay in cache).
+    let batch: Int
+    let chunks: [Int]
+    let packedSize: Int
+    let productSize: Int
+    let paddedSize: Int
+    /// The longest run of one channel's outputs finished at once (a batch, or a convolution's pixels).
+    let rowSize: Int
+
+    static let batchSize = 64
+    static let chunkColumns = 1024
+
+    init?(model: QuantizedModel, layers: [IntegerLayer]) {
+        // Every code then fits 16 bits: requantized codes saturate to the activation width, and the other layers
+        // (pooling, ReLU, copies) only pass codes on. The logits may be wider: only the last layer may be logits.
+        let zeroPoints = model.input.zeroPoints ?? [0]
+        guard model.activationBits <= 16, zeroPoints.allSatisfy({ (-32_512...32_768).contains($0) }),
+            layers.dropLast().allSatisfy({ !$0.logits })
+        else { return nil }
+        batch = Self.batchSize
+        var steps: [Step] = [], chunks: [Int] = []
+        var packedSize = 1, productSize = 1, rowSize = batch, paddedSize = 1
+        for step in layers {
+            var chunk = batch
+            if let gemm = GemmLayer(step) {
+                let columns = step.geometry.map(Columns.init)
+                steps.append(.gemm(gemm, columns))
+                let perSample = columns?.perSample ?? 1
+                chunk = max(1, min(batch, Self.chunkColumns / perSample))
+                let padded = (chunk * perSample + Int(AR_PANEL) - 1) / Int(AR_PANEL) * Int(AR_PANEL)
+                packedSize = max(packedSize, ar_packed_size(gemm.depth, chunk * perSample))
+                productSize = max(productSize, gemm.rows * padded)
+                rowSize = max(rowSize, step.geometry?.pixels ?? 1)
+                if let columns, columns.wide, let g = step.geometry {
+                    paddedSize = max(paddedSize, chunk * g.channels * columns.paddedH * columns.paddedW + columns.slack)
+                }
+            } else if step.kind == .maxPool, let pool = step.poolGeometry, pool.everyWindowHasCells {
+                steps.append(.maxPool)
+            } else if step.kind == .flatten || step.kind == .reshape {
+                steps.append(.copy)
+            } else {
+                steps.append(.reference)
+            }
+            chunks.append(chunk)
+        }
+        self.steps = steps
+        self.chunks = chunks
+        self.packedSize = packedSize
+        self.productSize = productSize
+        self.rowSize = rowSize
+        self.paddedSize = paddedSize
+    }
+}
+
+extension PoolGeometry {
+    /// True when no window lies wholly in the padding (the reference then never outputs its empty value).
+    var everyWindowHasCells: Bool {
+        for oy in 0..<outH {
+            for ox in 0..<outW where window(oy, ox).rows.isEmpty || window(oy, ox).cols.isEmpty { return false }
+        }
+        return true
+    }
+}

@@ -1,0 +1,224 @@
+import Foundation
+import IntegerKernels
+import MatrixKernels
+import Quantization
+
+/// One worker's buffers for `BatchedForm`: every layer's codes for a batch, the packed B, the GEMM's product.
+/// Raw pointers: the loops over them are the hot path, and arrays in a class pay exclusivity checks per access.
+final class BatchBuffers: @unchecked Sendable {
+    let values: [UnsafeMutablePointer<Int32>]
+    /// The last layer's outputs (the logits may need more than 32 bits).
+    let final: UnsafeMutablePointer<Int>
+    let packed: UnsafeMutablePointer<Int16>
+    let product: UnsafeMutablePointer<Int32>
+    let row: UnsafeMutablePointer<Int32>
+    let padded: UnsafeMutablePointer<Int32>
+    var scratch = Scratch()
+
+    init(form: BatchedForm, sizes: [Int]) {
+        values = sizes.map { .allocate(capacity: form.batch * $0) }
+        final = .allocate(capacity: form.batch * sizes.last!)
+        packed = .allocate(capacity: form.packedSize)
+        product = .allocate(capacity: form.productSize)
+        row = .allocate(capacity: form.rowSize)
+        padded = .allocate(capacity: form.paddedSize)
+    }
+
+    deinit {
+        values.forEach { $0.deallocate() }
+        final.deallocate(); packed.deallocate(); product.deallocate(); row.deallocate(); padded.deallocate()
+    }
+}
+
+/// Buffers kept between calls: allocating them anew each batch cost more than the small networks' arithmetic
+/// (fresh pages are zeroed by the kernel). Each worker takes one and gives it back.
+final class BufferPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var free: [BatchBuffers] = []
+
+    func take(form: BatchedForm, sizes: [Int]) -> BatchBuffers {
+        lock.lock()
+        defer { lock.unlock() }
+        return free.popLast() ?? BatchBuffers(form: form, sizes: sizes)
+    }
+
+    func give(_ buffers: BatchBuffers) {
+        lock.lock()
+        defer { lock.unlock() }
+        free.append(buffers)
+    }
+}
+
+extension GoldenModel {
+    /// `samples` through the batched form, `form.batch` at a time.
+    func runBatched(_ samples: Range<Int>, form: BatchedForm, input: SharedPixels, output: SharedOutputs) {
+        let buffers = pool.take(form: form, sizes: sizes)
+        defer { pool.give(buffers) }
+        var start = samples.lowerBound
+        while start < samples.upperBound {
+            let count = min(form.batch, samples.upperBound - start)
+            for s in 0..<count {
+                let pixels = input.base + (start + s) * inputSize
+                for i in 0..<inputSize {
+                    buffers.values[0][s * inputSize + i] = Int32(model.input.code(pixels[i], at: i))
+                }
+            }
+            for position in steps.indices {
+                runLayer(position, form: form, count: count, buffers: buffers)
+                if !output.layers.isEmpty {
+                    let size = sizes[position + 1], base = output.layers[position] + start * size
+                    if position == steps.count - 1 {
+                        for i in 0..<(count * size) { base[i] = buffers.final[i] }
+                    } else {
+                        for i in 0..<(count * size) { base[i] = Int(buffers.values[position + 1][i]) }
+                    }
+                }
+            }
+            for i in 0..<(count * classes) { output.logits[start * classes + i] = buffers.final[i] }
+            start += count
+        }
+    }
+
+    private func runLayer(_ position: Int, form: BatchedForm, count: Int, buffers: BatchBuffers) {
+        let last = position == steps.count - 1
+        let (inSize, outSize) = (sizes[sources[position]], sizes[position + 1])
+        switch form.steps[position] {
+        case .gemm(let gemm, let columns):
+            if let geometry = steps[position].geometry, let columns {
+                var first = 0
+                while first < count {
+                    let chunk = min(form.chunks[position], count - first)
+                    convolve(position, gemm, geometry, columns, samples: first..<(first + chunk), buffers: buffers)
+                    first += chunk
+                }
+            } else {
+                multiply(position, gemm, count: count, buffers: buffers)
+            }
+        case .maxPool:
+            let g = steps[position].poolGeometry!
+            ar_max_pool(
+                buffers.values[sources[position]], count, inSize, g.channels, g.height, g.width, g.kernelH, g.kernelW,
+                g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW, buffers.values[position + 1], outSize)
+        case .copy:
+            buffers.values[position + 1].update(from: buffers.values[sources[position]], count: count * outSize)
+        case .reference:
+            runReferenceStep(position, count: count, buffers: buffers)
+        }
+        // Logits went to `final` directly; codes are copied there.
+        if last && !steps[position].logits {
+            for i in 0..<(count * outSize) { buffers.final[i] = Int(buffers.values[position + 1][i]) }
+        }
+    }
+
+    /// A layer the batched form does not hold, one sample at a time through the reference step.
+    private func runReferenceStep(_ position: Int, count: Int, buffers: BatchBuffers) {
+        let (inSize, outSize) = (sizes[sources[position]], sizes[position + 1])
+        var x = [Int](repeating: 0, count: inSize), y = [Int](repeating: 0, count: outSize)
+        var addend = [Int]()
+        for s in 0..<count {
+            for i in 0..<inSize { x[i] = Int(buffers.values[sources[position]][s * inSize + i]) }
+            if let other = addends[position] {
+                addend = (0..<outSize).map { Int(buffers.values[other][s * outSize + $0]) }
+            }
+            steps[position].run(x, into: &y, scratch: &buffers.scratch, addend: addend)
+            if position == steps.count - 1 && steps[position].logits {
+                for i in 0..<outSize { buffers.final[s * outSize + i] = y[i] }
+            } else {
+                // Codes: saturated to the activation width (BatchedForm), so they fit.
+                for i in 0..<outSize { buffers.values[position + 1][s * outSize + i] = Int32(y[i]) }
+            }
+        }
+    }
+
+    /// A convolution over `samples` of the batch: im2col packed for the GEMM, then each channel's epilogue.
+    private func convolve(
+        _ position: Int, _ gemm: GemmLayer, _ g: ConvGeometry, _ layout: BatchedForm.Columns, samples: Range<Int>,
+        buffers: BatchBuffers
+    ) {
+        let step = steps[position]
+        let (inSize, outSize) = (sizes[sources[position]], sizes[position + 1])
+        let input = buffers.values[sources[position]] + samples.lowerBound * inSize
+        let columns = samples.count * layout.perSample
+        let ldc = (columns + Int(AR_PANEL) - 1) / Int(AR_PANEL) * Int(AR_PANEL)
+        if layout.wide {
+            ar_pad(
+                input, samples.count, inSize, g.channels, g.height, g.width, g.padTop, g.padLeft, layout.paddedH,
+                layout.paddedW, layout.slack, buffers.padded)
+            ar_im2col_wide(
+                buffers.padded, samples.count, g.channels, layout.paddedH, layout.paddedW, g.kernelH, g.kernelW,
+                g.strideH, g.outH, buffers.packed)
+        } else {
+            ar_im2col_pack(
+                input, samples.count, inSize, g.channels, g.height, g.width, g.kernelH, g.kernelW, g.strideH,
+                g.strideW, g.padTop, g.padLeft, g.outH, g.outW, buffers.packed)
+        }
+        product(gemm, columns: columns, ldc: ldc, buffers: buffers)
+        let pixels = g.pixels
+        for m in 0..<gemm.rows {
+            for (index, s) in samples.enumerated() {
+                let from = m * ldc + index * layout.perSample, to = s * outSize + m * pixels
+                if layout.wide && !step.logits && step.activation == nil {
+                    ar_requantize_rows(
+                        buffers.product + from, g.outH, g.outW, layout.paddedW, gemm.bias[m], gemm.scale[m],
+                        gemm.shifts[m], step.relu ? 1 : 0, Int32(step.bits), buffers.values[position + 1] + to, g.outW)
+                } else if layout.wide {
+                    for oy in 0..<g.outH {
+                        finish(
+                            step, gemm, channel: m, from: from + oy * layout.paddedW, count: g.outW,
+                            to: to + oy * g.outW, stride: 1, position, buffers)
+                    }
+                } else {
+                    finish(step, gemm, channel: m, from: from, count: pixels, to: to, stride: 1, position, buffers)
+                }
+            }
+        }
+    }
+
+    /// A dense layer over the batch: B is the batch's inputs, one column per sample.
+    private func multiply(_ position: Int, _ gemm: GemmLayer, count: Int, buffers: BatchBuffers) {
+        let inSize = sizes[sources[position]]
+        let ldc = (count + Int(AR_PANEL) - 1) / Int(AR_PANEL) * Int(AR_PANEL)
+        ar_pack_inputs(buffers.values[sources[position]], inSize, gemm.fan, count, buffers.packed)
+        product(gemm, columns: count, ldc: ldc, buffers: buffers)
+        for m in 0..<gemm.rows {
+            finish(
+                steps[position], gemm, channel: m, from: m * ldc, count: count, to: m, stride: gemm.rows, position,
+                buffers)
+        }
+    }
+
+    private func product(_ gemm: GemmLayer, columns: Int, ldc: Int, buffers: BatchBuffers) {
+        gemm.a.withUnsafeBufferPointer { a in
+            ar_gemm(gemm.rows, columns, gemm.depth, a.baseAddress!, buffers.packed, buffers.product, ldc)
+        }
+    }
+
+    /// Channel `m`'s `count` products from `product[from...]` to the layer's outputs at `to`, `stride` apart:
+    /// requantized (with the activation table), or the logits aligned as the reference aligns them.
+    private func finish(
+        _ step: IntegerLayer, _ gemm: GemmLayer, channel m: Int, from: Int, count: Int, to: Int, stride: Int,
+        _ position: Int, _ buffers: BatchBuffers
+    ) {
+        if step.logits {
+            let shift = -step.shifts[m]
+            for i in 0..<count {
+                let acc = gemm.bias[m] &+ gemm.scale[m] &* buffers.product[from + i]
+                buffers.final[to + i * stride] = Int(acc) << shift
+            }
+            return
+        }
+        let y = buffers.values[position + 1] + to
+        // Straight into the outputs when they are contiguous, else through `row`.
+        let direct = stride == 1 && step.activation == nil
+        ar_requantize(
+            buffers.product + from, count, gemm.bias[m], gemm.scale[m], gemm.shifts[m], step.relu ? 1 : 0,
+            Int32(step.bits), direct ? y : buffers.row)
+        if direct { return }
+        let bits = step.bits
+        for i in 0..<count {
+            var code = buffers.row[i]
+            if let table = step.activation { code = Int32(table.apply(Int(code), bits: bits)) }
+            y[i * stride] = code
+        }
+    }
+}

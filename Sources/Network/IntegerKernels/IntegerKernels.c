@@ -1,0 +1,493 @@
+// See include/IntegerKernels.h. The GEMM has one portable version and, on x86-64, versions for AVX2, AVX-512BW
+// and AVX-512 VNNI chosen at run time; all compute the same integers (wrapping sums modulo 2^32).
+#include "IntegerKernels.h"
+
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+long ar_even(long k) { return (k + 1) & ~1L; }
+
+long ar_conv_depth(long channels, long kernelH, long kernelW) { return channels * kernelH * ar_even(kernelW); }
+
+static long ar_panels(long n) { return (n + AR_PANEL - 1) / AR_PANEL; }
+
+long ar_packed_size(long depth, long n) { return ar_panels(n) * AR_PANEL * depth; }
+
+// Two 16-bit codes as the 32-bit word of one column of a pair row (the first in the low half).
+static inline __attribute__((always_inline)) uint32_t ar_word(int32_t first, int32_t second) {
+    return (uint32_t)(uint16_t)first | (uint32_t)(uint16_t)second << 16;
+}
+
+// The words of columns n ... padded-1 of every pair row are zero.
+static void ar_zero_columns(uint32_t *dst, long pairs, long n) {
+    long last = n / AR_PANEL, from = n % AR_PANEL;
+    if (from == 0) return;
+    for (long kk = 0; kk < pairs; kk++) {
+        for (long j = from; j < AR_PANEL; j++) dst[(last * pairs + kk) * AR_PANEL + j] = 0;
+    }
+}
+
+void ar_pack_inputs(const int32_t *src, long sampleStride, long k, long n, int16_t *dst) {
+    uint32_t *words = (uint32_t *)dst;
+    long pairs = ar_even(k) / 2;
+    for (long col = 0; col < n; col++) {
+        const int32_t *x = src + col * sampleStride;
+        uint32_t *out = words + (col / AR_PANEL) * pairs * AR_PANEL + col % AR_PANEL;
+        for (long kk = 0; kk < k / 2; kk++) out[kk * AR_PANEL] = ar_word(x[2 * kk], x[2 * kk + 1]);
+        if (k & 1) out[(k / 2) * AR_PANEL] = ar_word(x[k - 1], 0);
+    }
+    ar_zero_columns(words, pairs, n);
+}
+
+// The word of a column whose taps may lie in the padding (row `inside` or not, columns ix and ix + 1).
+static inline __attribute__((always_inline)) uint32_t ar_edge_word(const int32_t *line, int inside, long ix, long width, int second) {
+    if (!inside) return 0;
+    int32_t a = ix >= 0 && ix < width ? line[ix] : 0;
+    int32_t b = second && ix + 1 >= 0 && ix + 1 < width ? line[ix + 1] : 0;
+    return ar_word(a, b);
+}
+
+// One pair row of the im2col matrix: taps kx and kx + 1 (`second` false when kx + 1 is past the kernel) of
+// input row ky of channel c, for every column (sample, oy, ox).
+static inline __attribute__((always_inline)) void ar_im2col_pair(
+    const int32_t *input, long samples, long sampleStride, long height, long width, long ky, long kx, int second,
+    long strideH, long strideW, long padTop, long padLeft, long outH, long outW, uint32_t *row, long panelWords) {
+    // Columns ox in [lo, hi) read both taps inside the row; the others go through the bounds check.
+    long lo = 0, hi = outW;
+    while (lo < outW && lo * strideW - padLeft + kx < 0) lo++;
+    while (hi > lo && (hi - 1) * strideW - padLeft + kx + 1 >= width) hi--;
+    long col = 0;
+    for (long s = 0; s < samples; s++) {
+        for (long oy = 0; oy < outH; oy++) {
+            long iy = oy * strideH - padTop + ky;
+            int inside = iy >= 0 && iy < height;
+            const int32_t *line = input + s * sampleStride + (inside ? iy : 0) * width;
+            long ox = 0;
+            while (ox < outW) {
+                // A run of columns within one panel.
+                long j = col % AR_PANEL, run = AR_PANEL - j < outW - ox ? AR_PANEL - j : outW - ox;
+                uint32_t *out = row + (col / AR_PANEL) * panelWords + j;
+                long end = ox + run;
+                // Before lo and from hi on, taps may fall in the padding; between, both are inside.
+                long fastFrom = inside ? (lo > ox ? (lo < end ? lo : end) : ox) : end;
+                long fastTo = inside ? (hi < end ? (hi > fastFrom ? hi : fastFrom) : end) : end;
+                for (; ox < fastFrom; ox++, out++) *out = ar_edge_word(line, inside, ox * strideW - padLeft + kx, width, second);
+                const int32_t *tap = line + fastFrom * strideW - padLeft + kx;
+                long fast = fastTo - fastFrom;
+                if (strideW == 1 && second) {
+                    for (long t = 0; t < fast; t++) out[t] = ar_word(tap[t], tap[t + 1]);
+                } else if (strideW == 1) {
+                    for (long t = 0; t < fast; t++) out[t] = ar_word(tap[t], 0);
+                } else {
+                    for (long t = 0; t < fast; t++) out[t] = ar_word(tap[t * strideW], second ? tap[t * strideW + 1] : 0);
+                }
+                out += fast;
+                ox = fastTo;
+                for (; ox < end; ox++, out++) *out = ar_edge_word(line, inside, ox * strideW - padLeft + kx, width, second);
+                col += run;
+            }
+        }
+    }
+}
+
+#define AR_IM2COL_PARAMETERS                                                                                      \
+    const int32_t *input, long samples, long sampleStride, long channels, long height, long width, long kernelH, \
+        long kernelW, long strideH, long strideW, long padTop, long padLeft, long outH, long outW, int16_t *dst
+#define AR_IM2COL_ARGUMENTS                                                                                       \
+    input, samples, sampleStride, channels, height, width, kernelH, kernelW, strideH, strideW, padTop, padLeft, \
+        outH, outW, dst
+
+static inline __attribute__((always_inline)) void ar_im2col_body(AR_IM2COL_PARAMETERS) {
+    uint32_t *words = (uint32_t *)dst;
+    long pairs = ar_conv_depth(channels, kernelH, kernelW) / 2, perRow = ar_even(kernelW) / 2;
+    for (long c = 0; c < channels; c++) {
+        for (long ky = 0; ky < kernelH; ky++) {
+            for (long p = 0; p < perRow; p++) {
+                long kk = (c * kernelH + ky) * perRow + p;
+                ar_im2col_pair(
+                    input + c * height * width, samples, sampleStride, height, width, ky, 2 * p,
+                    2 * p + 1 < kernelW, strideH, strideW, padTop, padLeft, outH, outW, words + kk * AR_PANEL,
+                    pairs * AR_PANEL);
+            }
+        }
+    }
+    ar_zero_columns(words, pairs, samples * outH * outW);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f,avx512bw"))) static void ar_im2col_avx512(AR_IM2COL_PARAMETERS) {
+    ar_im2col_body(AR_IM2COL_ARGUMENTS);
+}
+
+__attribute__((target("avx2"))) static void ar_im2col_avx2(AR_IM2COL_PARAMETERS) {
+    ar_im2col_body(AR_IM2COL_ARGUMENTS);
+}
+#endif
+
+void ar_im2col_pack(AR_IM2COL_PARAMETERS) {
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512bw")) return ar_im2col_avx512(AR_IM2COL_ARGUMENTS);
+    if (__builtin_cpu_supports("avx2")) return ar_im2col_avx2(AR_IM2COL_ARGUMENTS);
+#endif
+    ar_im2col_body(AR_IM2COL_ARGUMENTS);
+}
+
+void ar_pad(
+    const int32_t *input, long samples, long sampleStride, long channels, long height, long width, long padTop,
+    long padLeft, long paddedH, long paddedW, long slack, int32_t *dst) {
+    for (long s = 0; s < samples; s++) {
+        for (long c = 0; c < channels; c++) {
+            const int32_t *plane = input + s * sampleStride + c * height * width;
+            int32_t *out = dst + (s * channels + c) * paddedH * paddedW;
+            for (long y = 0; y < paddedH; y++) {
+                long iy = y - padTop;
+                for (long x = 0; x < paddedW; x++) {
+                    long ix = x - padLeft;
+                    out[y * paddedW + x] = iy >= 0 && iy < height && ix >= 0 && ix < width ? plane[iy * width + ix] : 0;
+                }
+            }
+        }
+    }
+    memset(dst + samples * channels * paddedH * paddedW, 0, (size_t)slack * sizeof(int32_t));
+}
+
+// Writes `count` words of taps `src[t]` and `src[t + 1]` (or 0 without `second`) to the packed row starting at
+// column `col`, a panel's run at a time.
+static inline __attribute__((always_inline)) void ar_put_run(
+    const int32_t *src, long count, int second, uint32_t *row, long panelWords, long col) {
+    while (count > 0) {
+        long j = col % AR_PANEL, run = AR_PANEL - j < count ? AR_PANEL - j : count;
+        uint32_t *out = row + (col / AR_PANEL) * panelWords + j;
+        if (second) {
+            for (long t = 0; t < run; t++) out[t] = ar_word(src[t], src[t + 1]);
+        } else {
+            for (long t = 0; t < run; t++) out[t] = ar_word(src[t], 0);
+        }
+        src += run;
+        col += run;
+        count -= run;
+    }
+}
+
+#define AR_WIDE_PARAMETERS                                                                                        \
+    const int32_t *padded, long samples, long channels, long paddedH, long paddedW, long kernelH, long kernelW,  \
+        long strideH, long outH, int16_t *dst
+#define AR_WIDE_ARGUMENTS padded, samples, channels, paddedH, paddedW, kernelH, kernelW, strideH, outH, dst
+
+static inline __attribute__((always_inline)) void ar_im2col_wide_body(AR_WIDE_PARAMETERS) {
+    uint32_t *words = (uint32_t *)dst;
+    long pairs = ar_conv_depth(channels, kernelH, kernelW) / 2, perRow = ar_even(kernelW) / 2;
+    long panelWords = pairs * AR_PANEL, plane = paddedH * paddedW, columns = outH * paddedW;
+    for (long c = 0; c < channels; c++) {
+        for (long ky = 0; ky < kernelH; ky++) {
+            for (long p = 0; p < perRow; p++) {
+                uint32_t *row = words + ((c * kernelH + ky) * perRow + p) * AR_PANEL;
+                int second = 2 * p + 1 < kernelW;
+                for (long s = 0; s < samples; s++) {
+                    const int32_t *src = padded + (s * channels + c) * plane + ky * paddedW + 2 * p;
+                    if (strideH == 1) {
+                        ar_put_run(src, columns, second, row, panelWords, s * columns);
+                    } else {
+                        for (long oy = 0; oy < outH; oy++) {
+                            ar_put_run(
+                                src + oy * strideH * paddedW, paddedW, second, row, panelWords,
+                                s * columns + oy * paddedW);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    ar_zero_columns(words, pairs, samples * columns);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f,avx512bw"))) static void ar_im2col_wide_avx512(AR_WIDE_PARAMETERS) {
+    ar_im2col_wide_body(AR_WIDE_ARGUMENTS);
+}
+
+__attribute__((target("avx2"))) static void ar_im2col_wide_avx2(AR_WIDE_PARAMETERS) {
+    ar_im2col_wide_body(AR_WIDE_ARGUMENTS);
+}
+#endif
+
+void ar_im2col_wide(AR_WIDE_PARAMETERS) {
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512bw")) return ar_im2col_wide_avx512(AR_WIDE_ARGUMENTS);
+    if (__builtin_cpu_supports("avx2")) return ar_im2col_wide_avx2(AR_WIDE_ARGUMENTS);
+#endif
+    ar_im2col_wide_body(AR_WIDE_ARGUMENTS);
+}
+
+void ar_max_pool(
+    const int32_t *input, long samples, long inStride, long channels, long height, long width, long kernelH,
+    long kernelW, long strideH, long strideW, long padTop, long padLeft, long outH, long outW, int32_t *out,
+    long outStride) {
+    int pairs = kernelH == 2 && kernelW == 2 && strideH == 2 && strideW == 2 && padTop == 0 && padLeft == 0 &&
+                2 * outH <= height && 2 * outW <= width;
+    for (long s = 0; s < samples; s++) {
+        for (long c = 0; c < channels; c++) {
+            const int32_t *plane = input + s * inStride + c * height * width;
+            int32_t *y = out + s * outStride + c * outH * outW;
+            // The common 2 x 2 window of stride 2, every window inside.
+            for (long oy = 0; pairs && oy < outH; oy++) {
+                const int32_t *top = plane + 2 * oy * width, *bottom = top + width;
+                for (long ox = 0; ox < outW; ox++) {
+                    int32_t a = top[2 * ox] > top[2 * ox + 1] ? top[2 * ox] : top[2 * ox + 1];
+                    int32_t b = bottom[2 * ox] > bottom[2 * ox + 1] ? bottom[2 * ox] : bottom[2 * ox + 1];
+                    y[oy * outW + ox] = a > b ? a : b;
+                }
+            }
+            for (long oy = 0; !pairs && oy < outH; oy++) {
+                long y0 = oy * strideH - padTop, y1 = y0 + kernelH;
+                if (y0 < 0) y0 = 0;
+                if (y1 > height) y1 = height;
+                for (long ox = 0; ox < outW; ox++) {
+                    long x0 = ox * strideW - padLeft, x1 = x0 + kernelW;
+                    if (x0 < 0) x0 = 0;
+                    if (x1 > width) x1 = width;
+                    int32_t best = plane[y0 * width + x0];
+                    for (long iy = y0; iy < y1; iy++) {
+                        for (long ix = x0; ix < x1; ix++) {
+                            int32_t v = plane[iy * width + ix];
+                            best = v > best ? v : best;
+                        }
+                    }
+                    y[oy * outW + ox] = best;
+                }
+            }
+        }
+    }
+}
+
+// The pair of A's row `r` at pair index kk, as one 32-bit word (memcpy: A is an int16 array).
+static inline int32_t ar_pair(const int16_t *row, long kk) {
+    int32_t word;
+    memcpy(&word, row + 2 * kk, sizeof word);
+    return word;
+}
+
+static void ar_gemm_portable(long m, long n, long depth, const int16_t *a, const int16_t *b, int32_t *c, long ldc) {
+    long kp = depth, pairs = kp / 2;
+    for (long p = 0; p < ar_panels(n); p++) {
+        const int16_t *panel = b + p * kp * AR_PANEL;
+        for (long r = 0; r < m; r++) {
+            const int16_t *row = a + r * kp;
+            for (long j = 0; j < AR_PANEL; j++) {
+                uint32_t sum = 0;
+                for (long kk = 0; kk < pairs; kk++) {
+                    const int16_t *pair = panel + kk * 2 * AR_PANEL + j * 2;
+                    sum += (uint32_t)(row[2 * kk] * pair[0]) + (uint32_t)(row[2 * kk + 1] * pair[1]);
+                }
+                c[r * ldc + p * AR_PANEL + j] = (int32_t)sum;
+            }
+        }
+    }
+}
+
+#if defined(__x86_64__)
+
+// One block of `mr` rows of A times one panel: 2 x `mr` accumulators of 16 columns each.
+#define AR_BLOCK_512(NAME, TARGET, STEP)                                                                          \
+    static inline __attribute__((always_inline, target(TARGET))) void NAME(                                     \
+        const int mr, long pairs, const int16_t *a, long kp, const int16_t *panel, int32_t *c, long ldc) {       \
+        __m512i acc[8][2];                                                                                       \
+        for (int r = 0; r < mr; r++) acc[r][0] = acc[r][1] = _mm512_setzero_si512();                             \
+        for (long kk = 0; kk < pairs; kk++) {                                                                    \
+            __m512i b0 = _mm512_loadu_si512((const void *)(panel + kk * 2 * AR_PANEL));                          \
+            __m512i b1 = _mm512_loadu_si512((const void *)(panel + kk * 2 * AR_PANEL + AR_PANEL));               \
+            for (int r = 0; r < mr; r++) {                                                                       \
+                __m512i av = _mm512_set1_epi32(ar_pair(a + r * kp, kk));                                         \
+                acc[r][0] = STEP(acc[r][0], av, b0);                                                             \
+                acc[r][1] = STEP(acc[r][1], av, b1);                                                             \
+            }                                                                                                    \
+        }                                                                                                        \
+        for (int r = 0; r < mr; r++) {                                                                           \
+            _mm512_storeu_si512((void *)(c + r * ldc), acc[r][0]);                                               \
+            _mm512_storeu_si512((void *)(c + r * ldc + 16), acc[r][1]);                                          \
+        }                                                                                                        \
+    }
+
+#define AR_STEP_VNNI(acc, a, b) _mm512_dpwssd_epi32(acc, a, b)
+#define AR_STEP_BW(acc, a, b) _mm512_add_epi32(acc, _mm512_madd_epi16(a, b))
+AR_BLOCK_512(ar_block_vnni, "avx512f,avx512bw,avx512vnni", AR_STEP_VNNI)
+AR_BLOCK_512(ar_block_bw, "avx512f,avx512bw", AR_STEP_BW)
+
+// The loops over panels and row blocks, with the block's row count a constant in each call.
+#define AR_GEMM_512(NAME, TARGET, BLOCK)                                                                          \
+    __attribute__((target(TARGET))) static void NAME(                                                           \
+        long m, long n, long depth, const int16_t *a, const int16_t *b, int32_t *c, long ldc) {                      \
+        long kp = depth, pairs = kp / 2;                                                                    \
+        for (long p = 0; p < ar_panels(n); p++) {                                                                \
+            const int16_t *panel = b + p * kp * AR_PANEL;                                                        \
+            int32_t *out = c + p * AR_PANEL;                                                                     \
+            long r = 0;                                                                                          \
+            for (; r + 8 <= m; r += 8) BLOCK(8, pairs, a + r * kp, kp, panel, out + r * ldc, ldc);               \
+            switch (m - r) {                                                                                     \
+            case 7: BLOCK(7, pairs, a + r * kp, kp, panel, out + r * ldc, ldc); break;                           \
+            case 6: BLOCK(6, pairs, a + r * kp, kp, panel, out + r * ldc, ldc); break;                           \
+            case 5: BLOCK(5, pairs, a + r * kp, kp, panel, out + r * ldc, ldc); break;                           \
+            case 4: BLOCK(4, pairs, a + r * kp, kp, panel, out + r * ldc, ldc); break;                           \
+            case 3: BLOCK(3, pairs, a + r * kp, kp, panel, out + r * ldc, ldc); break;                           \
+            case 2: BLOCK(2, pairs, a + r * kp, kp, panel, out + r * ldc, ldc); break;                           \
+            case 1: BLOCK(1, pairs, a + r * kp, kp, panel, out + r * ldc, ldc); break;                           \
+            default: break;                                                                                      \
+            }                                                                                                    \
+        }                                                                                                        \
+    }
+
+AR_GEMM_512(ar_gemm_vnni, "avx512f,avx512bw,avx512vnni", ar_block_vnni)
+AR_GEMM_512(ar_gemm_bw, "avx512f,avx512bw", ar_block_bw)
+
+// AVX2: half a panel (16 columns, two registers) per block of up to 4 rows.
+static inline __attribute__((always_inline, target("avx2"))) void ar_block_avx2(
+    const int mr, long pairs, const int16_t *a, long kp, const int16_t *half, int32_t *c, long ldc) {
+    __m256i acc[4][2];
+    for (int r = 0; r < mr; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+    for (long kk = 0; kk < pairs; kk++) {
+        __m256i b0 = _mm256_loadu_si256((const __m256i *)(half + kk * 2 * AR_PANEL));
+        __m256i b1 = _mm256_loadu_si256((const __m256i *)(half + kk * 2 * AR_PANEL + 16));
+        for (int r = 0; r < mr; r++) {
+            __m256i av = _mm256_set1_epi32(ar_pair(a + r * kp, kk));
+            acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(av, b0));
+            acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(av, b1));
+        }
+    }
+    for (int r = 0; r < mr; r++) {
+        _mm256_storeu_si256((__m256i *)(c + r * ldc), acc[r][0]);
+        _mm256_storeu_si256((__m256i *)(c + r * ldc + 8), acc[r][1]);
+    }
+}
+
+__attribute__((target("avx2"))) static void ar_gemm_avx2(
+    long m, long n, long depth, const int16_t *a, const int16_t *b, int32_t *c, long ldc) {
+    long kp = depth, pairs = kp / 2;
+    for (long p = 0; p < ar_panels(n); p++) {
+        for (long h = 0; h < 2; h++) {
+            const int16_t *half = b + p * kp * AR_PANEL + h * AR_PANEL;
+            int32_t *out = c + p * AR_PANEL + h * 16;
+            long r = 0;
+            for (; r + 4 <= m; r += 4) ar_block_avx2(4, pairs, a + r * kp, kp, half, out + r * ldc, ldc);
+            switch (m - r) {
+            case 3: ar_block_avx2(3, pairs, a + r * kp, kp, half, out + r * ldc, ldc); break;
+            case 2: ar_block_avx2(2, pairs, a + r * kp, kp, half, out + r * ldc, ldc); break;
+            case 1: ar_block_avx2(1, pairs, a + r * kp, kp, half, out + r * ldc, ldc); break;
+            default: break;
+            }
+        }
+    }
+}
+
+typedef void (*ar_gemm_fn)(long, long, long, const int16_t *, const int16_t *, int32_t *, long);
+
+static ar_gemm_fn ar_choose(const char **name) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw")) {
+        *name = "avx512-vnni";
+        return ar_gemm_vnni;
+    }
+    if (__builtin_cpu_supports("avx512bw")) {
+        *name = "avx512bw";
+        return ar_gemm_bw;
+    }
+    if (__builtin_cpu_supports("avx2")) {
+        *name = "avx2";
+        return ar_gemm_avx2;
+    }
+    *name = "portable";
+    return ar_gemm_portable;
+}
+
+#else
+
+typedef void (*ar_gemm_fn)(long, long, long, const int16_t *, const int16_t *, int32_t *, long);
+
+static ar_gemm_fn ar_choose(const char **name) {
+    *name = "portable";
+    return ar_gemm_portable;
+}
+
+#endif
+
+void ar_gemm(long m, long n, long depth, const int16_t *a, const int16_t *b, int32_t *c, long ldc) {
+    const char *name;
+    ar_choose(&name)(m, n, depth, a, b, c, ldc);
+}
+
+int ar_gemm_version(int version, long m, long n, long depth, const int16_t *a, const int16_t *b, int32_t *c, long ldc) {
+    ar_gemm_fn fn = 0;
+    if (version == 0) fn = ar_gemm_portable;
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (version == 1 && __builtin_cpu_supports("avx2")) fn = ar_gemm_avx2;
+    if (version == 2 && __builtin_cpu_supports("avx512bw")) fn = ar_gemm_bw;
+    if (version == 3 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni")) fn = ar_gemm_vnni;
+#endif
+    if (!fn) return 0;
+    fn(m, n, depth, a, b, c, ldc);
+    return 1;
+}
+
+const char *ar_gemm_isa(void) {
+    const char *name;
+    ar_choose(&name);
+    return name;
+}
+
+// The requantization loop, written so that compilers vectorize it in 32-bit lanes: (v + 2^(s-1)) >> s is
+// (v >> s) + bit s-1 of v, which cannot overflow; a shift of 32 or more leaves 0 (|v| < 2^31 <= 2^(s-1)); a left
+// shift saturates by comparing v with the limits shifted right, so v << n is taken only where it fits.
+static inline __attribute__((always_inline)) void ar_requantize_body(
+    const int32_t *acc, long count, int32_t bias, int32_t scale, int shift, int relu, int bits, int32_t *out) {
+    int32_t top = (int32_t)((1L << (bits - 1)) - 1), bottom = -top - 1, low = relu ? 0 : bottom;
+    if (shift >= 32) {
+        for (long i = 0; i < count; i++) out[i] = 0;
+    } else if (shift > 0) {
+        for (long i = 0; i < count; i++) {
+            int32_t v = (int32_t)((uint32_t)bias + (uint32_t)scale * (uint32_t)acc[i]);
+            int32_t y = (v >> shift) + ((v >> (shift - 1)) & 1);
+            y = y < low ? low : y;
+            out[i] = y > top ? top : y;
+        }
+    } else {
+        int n = -shift;
+        int32_t above = top >> n, below = -((-(int64_t)bottom) >> n);
+        for (long i = 0; i < count; i++) {
+            int32_t v = (int32_t)((uint32_t)bias + (uint32_t)scale * (uint32_t)acc[i]);
+            int32_t y = v > above ? top : v < below ? bottom : (int32_t)((uint32_t)v << n);
+            out[i] = y < low ? low : y;
+        }
+    }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f,avx512bw"))) static void ar_requantize_avx512(
+    const int32_t *acc, long count, int32_t bias, int32_t scale, int shift, int relu, int bits, int32_t *out) {
+    ar_requantize_body(acc, count, bias, scale, shift, relu, bits, out);
+}
+
+__attribute__((target("avx2"))) static void ar_requantize_avx2(
+    const int32_t *acc, long count, int32_t bias, int32_t scale, int shift, int relu, int bits, int32_t *out) {
+    ar_requantize_body(acc, count, bias, scale, shift, relu, bits, out);
+}
+#endif
+
+void ar_requantize_rows(
+    const int32_t *acc, long rows, long count, long accStride, int32_t bias, int32_t scale, int shift, int relu,
+    int bits, int32_t *out, long outStride) {
+    for (long r = 0; r < rows; r++) {
+        ar_requantize(acc + r * accStride, count, bias, scale, shift, relu, bits, out + r * outStride);
+    }
+}
+
+void ar_requantize(
+    const int32_t *acc, long count, int32_t bias, int32_t scale, int shift, int relu, int bits, int32_t *out) {
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512bw")) return ar_requantize_avx512(acc, count, bias, scale, shift, relu, bits, out);
+    if (__builtin_cpu_supports("avx2")) return ar_requantize_avx2(acc, count, bias, scale, shift, relu, bits, out);
+#endif
+    ar_requantize_body(acc, count, bias, scale, shift, relu, bits, out);
+}

@@ -1,0 +1,93 @@
+// Integer matrix kernels for the golden model: 16-bit codes, 32-bit wrapping accumulation.
+//
+// C[m, n] = sum_k A[m, k] * B[k, n], every product and sum modulo 2^32. The caller uses them where the true
+// result fits 32 bits (docs/arithmetic.md section 7: wrapping arithmetic is exact then), so the result does not
+// depend on the order of the sum or on which instruction set ran it.
+//
+// B is packed into panels of AR_PANEL columns; within a panel, row pair kk (rows 2kk and 2kk+1) holds for each
+// column j the two codes side by side, so one 32-bit lane holds one column's pair: the layout of x86's
+// multiply-add of 16-bit pairs (pmaddwd, vpdpwssd). A is row-major with rows of K rounded up to even, padded
+// with zeros.
+#ifndef APPROXRTL_INTEGER_KERNELS_H
+#define APPROXRTL_INTEGER_KERNELS_H
+
+#include <stdint.h>
+
+#define AR_PANEL 32
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// K rounded up to even: the row length of A and the pair rows of a packed B for a dense layer.
+long ar_even(long k);
+
+/// The packed depth of a convolution: each (input channel, kernel row) holds its kW taps rounded up to even,
+/// the odd one out paired with a zero, so that a pair is two neighbouring taps of one input row. A's columns
+/// follow this order: (c, ky, kx) at (c * kernelH + ky) * ar_even(kernelW) + kx.
+long ar_conv_depth(long channels, long kernelH, long kernelW);
+
+/// int16 elements of a packed B of `depth` (even) rows and n columns (n rounded up to whole panels).
+long ar_packed_size(long depth, long n);
+
+/// Packs a dense layer's B: column n is sample n's inputs, `src + n * sampleStride`, `k` 32-bit codes that fit
+/// 16 bits (rows k ... ar_even(k) - 1 read 0); padding columns are zeroed.
+void ar_pack_inputs(const int32_t *src, long sampleStride, long k, long n, int16_t *dst);
+
+/// The im2col matrix of `samples` inputs [channels, height, width] (`sampleStride` apart) in the packed layout,
+/// rows in `ar_conv_depth` order, columns (sample, oy, ox); taps in the padding read 0.
+void ar_im2col_pack(
+    const int32_t *input, long samples, long sampleStride, long channels, long height, long width, long kernelH,
+    long kernelW, long strideH, long strideW, long padTop, long padLeft, long outH, long outW, int16_t *dst);
+
+/// Copies `samples` inputs [channels, height, width] (`sampleStride` apart) into planes of paddedH x paddedW
+/// (one after another, no gaps), zeros where the padding is, for `ar_im2col_wide`; then zeroes `slack` words.
+void ar_pad(
+    const int32_t *input, long samples, long sampleStride, long channels, long height, long width, long padTop,
+    long padLeft, long paddedH, long paddedW, long slack, int32_t *dst);
+
+/// The im2col matrix of a convolution with horizontal stride 1 over padded inputs (`ar_pad`, paddedW =
+/// outW + kernelW - 1, paddedH = (outH - 1) * strideH + kernelH), in the packed layout, rows in `ar_conv_depth`
+/// order. Its columns are (sample, oy, x) for x in 0 ... paddedW - 1: a row of taps is then one contiguous run
+/// of the padded input. Columns x >= outW read past the row (into the next one or the slack of
+/// paddedW + kernelW words after the last plane) and are to be ignored.
+void ar_im2col_wide(
+    const int32_t *padded, long samples, long channels, long paddedH, long paddedW, long kernelH, long kernelW,
+    long strideH, long outH, int16_t *dst);
+
+/// C[m, n] (row-major, `ldc` >= n rounded up to whole panels) = A * B; A [m, depth] row-major, depth even,
+/// B packed with the same depth.
+void ar_gemm(long m, long n, long depth, const int16_t *a, const int16_t *packedB, int32_t *c, long ldc);
+
+/// out[i] = saturate(relu(round_shift(bias + scale * acc[i], shift))) for `count` accumulators, as
+/// docs/arithmetic.md section 3 requantizes: the sum in 32-bit wrapping arithmetic (exact, the accumulator fits
+/// 32 bits), then a right shift rounding half up (shift >= 1) or a left shift (-31 <= shift <= 0);
+/// 1 <= bits <= 16.
+void ar_requantize(
+    const int32_t *acc, long count, int32_t bias, int32_t scale, int shift, int relu, int bits, int32_t *out);
+
+/// `ar_requantize` of `rows` runs of `count` accumulators, `accStride` apart, into runs `outStride` apart.
+void ar_requantize_rows(
+    const int32_t *acc, long rows, long count, long accStride, int32_t bias, int32_t scale, int shift, int relu,
+    int bits, int32_t *out, long outStride);
+
+/// Max pooling of `samples` inputs [channels, height, width] into [channels, outH, outW] (`inStride` and
+/// `outStride` apart); every window must hold at least one cell inside the input.
+void ar_max_pool(
+    const int32_t *input, long samples, long inStride, long channels, long height, long width, long kernelH,
+    long kernelW, long strideH, long strideW, long padTop, long padLeft, long outH, long outW, int32_t *out,
+    long outStride);
+
+/// The instruction set `ar_gemm` runs on this machine: "avx512-vnni", "avx512bw", "avx2" or "portable".
+const char *ar_gemm_isa(void);
+
+/// `ar_gemm` on one version (0 portable, 1 AVX2, 2 AVX-512BW, 3 AVX-512 VNNI), for the tests that hold every
+/// version to the portable one; returns 0 without computing when this machine lacks it, else 1.
+int ar_gemm_version(
+    int version, long m, long n, long depth, const int16_t *a, const int16_t *packedB, int32_t *c, long ldc);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,84 @@
+import Approximation
+import Datasets
+import GoldenModel
+import OnnxImport
+import Quantization
+import TestSupport
+import Training
+import XCTest
+
+/// The batched engine (integer GEMMs over the dense equivalent, IntegerKernels) against the reference engine
+/// (one sample at a time, compressed layers in their reuse form), every layer's codes, at batch sizes around the
+/// batch, chunk and panel edges. SlowReference holds both to the arithmetic contract in the other golden tests.
+final class BatchedFormTests: XCTestCase {
+    static func assertEnginesAgree(
+        _ model: QuantizedModel, pixels: [UInt8], count: Int, _ message: String, file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws {
+        let golden = try GoldenModel(model)
+        let batched = golden.run(pixels: pixels, count: count, keepLayers: true, engine: .batched)
+        let reference = golden.run(pixels: pixels, count: count, keepLayers: true, engine: .reference)
+        XCTAssertEqual(batched.logits, reference.logits, "\(message): logits", file: file, line: line)
+        for (l, layer) in model.layers.enumerated() where batched.layers[l] != reference.layers[l] {
+            XCTFail("\(message): layer \(layer.name) differs", file: file, line: line)
+        }
+    }
+
+    func testBatchedEqualsReferenceOnRandomNetworksAtEveryEdge() throws {
+        var gemm = 0, strided = 0, reference = 0
+        for seed in UInt64(1)...24 {
+            let graph = try RandomNetworks.graph(seed: seed)
+            let shape = graph.nodes[0].shape
+            var options = QuantizationOptions()
+            var random = SeededGenerator(seed: seed &+ 100)
+            options.weightBits = [4, 6, 8, 12, 16][Int(random.next() % 5)]
+            options.activationBits = [4, 8, 10, 16][Int(random.next() % 4)]
+            options.perChannel = random.next() % 2 == 0
+            options.maxAccumulatorBits = 62
+            let model = try Quantizer.quantize(
+                graph, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "random",
+                options: options)
+            let golden = try GoldenModel(model)
+            gemm += golden.gemmLayers.count
+            reference += model.layers.filter { $0.weightShape != nil && !golden.gemmLayers.contains($0.name) }.count
+            strided += model.layers.filter { golden.gemmLayers.contains($0.name) && $0.stride?.first == 2 }.count
+            // 1, a batch less one, a batch, a batch and one, and two batches and more on two workers.
+            let count = [1, 63, 64, 65, 150][Int(seed % 5)]
+            let test = RandomNetworks.images(count, shape: shape, seed: seed &+ 1000)
+            try Self.assertEnginesAgree(model, pixels: test.pixels, count: count, "seed \(seed), \(count) images")
+        }
+        // Both paths of the batched form ran: GEMMs (strided convolutions too) and reference steps for the layers
+        // whose accumulators need more than 32 bits.
+        XCTAssertGreaterThan(gemm, 30)
+        XCTAssertGreaterThan(strided, 0)
+        XCTAssertGreaterThan(reference, 0)
+    }
+
+    /// The bundled networks run every weighted layer as a GEMM, uncompressed and compressed (M1 and M2 with codes
+    /// of 16 bits or fewer), and equal the reference engine.
+    func testBundledModelsRunEveryWeightedLayerAsAGemm() throws {
+        let repository = repositoryRoot()
+        let images = try FashionMNIST.load(
+            split: .test, directory: repository.appendingPathComponent("data/fashion-mnist-test500").path)
+        for (file, count) in [("lenet5-fmnist", 70), ("vgg-small-fmnist", 9)] {
+            let graph = try OnnxImporter.load(path: repository.appendingPathComponent("models/\(file).onnx").path).graph
+            let model = try Quantizer.quantize(graph, calibration: images.prefix(100), source: file)
+            var linear = SortedWeightOptions()
+            (linear.segments, linear.grouping, linear.coefficientBits) = (3, .channel, 12)
+            var swc = ScalingWeightOptions()
+            swc.codeBits = 5
+            let variants = [
+                ("uncompressed", model),
+                ("linear", try ModelCompressor.compress(model, method: .sortedWeights(linear))),
+                ("swc", try ModelCompressor.compress(model, method: .scalingWeights(swc))),
+            ]
+            for (name, variant) in variants {
+                let golden = try GoldenModel(variant)
+                XCTAssertEqual(
+                    golden.gemmLayers, variant.layers.filter { $0.weightShape != nil }.map(\.name), "\(file), \(name)")
+                try Self.assertEnginesAgree(
+                    variant, pixels: Array(images.prefix(count).pixels), count: count, "\(file), \(name)")
+            }
+        }
+    }
+}

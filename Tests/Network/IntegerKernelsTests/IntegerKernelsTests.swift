@@ -1,0 +1,132 @@
+import IntegerKernels
+import Training
+import XCTest
+
+/// The integer kernels against plain Swift loops written from the header's definitions: the packed layouts, the
+/// GEMM (every instruction-set version this machine has, at the extremes of 16 bits where sums wrap) and the
+/// requantization (docs/arithmetic.md section 3, as FixedPoint.requantize states it).
+final class IntegerKernelsTests: XCTestCase {
+    /// B[k, n] of a packed matrix.
+    func unpack(_ packed: [Int16], depth: Int, column n: Int, row k: Int) -> Int16 {
+        packed[
+            (n / Int(AR_PANEL)) * depth * Int(AR_PANEL) + (k / 2) * 2 * Int(AR_PANEL) + (n % Int(AR_PANEL)) * 2 + k % 2]
+    }
+
+    func testEveryGemmVersionEqualsPlainWrappingSums() {
+        var random = SeededGenerator(seed: 7)
+        var versions = Set<Int32>()
+        for (m, n, k) in [(1, 1, 1), (6, 33, 25), (8, 32, 2), (9, 64, 150), (17, 95, 7), (3, 200, 400)] {
+            let depth = ar_even(k)
+            // Codes drawn mostly from the extremes: -32768 * -32768 pairs overflow a 32-bit pair sum.
+            func code() -> Int16 {
+                let pick = random.next() % 4
+                return pick == 0 ? .min : pick == 1 ? .max : Int16(truncatingIfNeeded: random.next())
+            }
+            var a = [Int16](repeating: 0, count: m * depth)
+            for r in 0..<m { for c in 0..<k { a[r * depth + c] = code() } }
+            let inputs = (0..<(n * k)).map { _ in Int32(code()) }
+            var packed = [Int16](repeating: 7, count: ar_packed_size(depth, n))
+            ar_pack_inputs(inputs, k, k, n, &packed)
+            for col in 0..<n {
+                for row in 0..<depth {
+                    XCTAssertEqual(
+                        unpack(packed, depth: depth, column: col, row: row), row < k ? Int16(inputs[col * k + row]) : 0)
+                }
+            }
+            let ldc = ar_packed_size(2, n) / 2
+            for version in Int32(0)...3 {
+                var c = [Int32](repeating: 0, count: m * ldc)
+                guard ar_gemm_version(version, m, n, depth, a, packed, &c, ldc) == 1 else { continue }
+                versions.insert(version)
+                for r in 0..<m {
+                    for col in 0..<n {
+                        var sum: Int32 = 0
+                        for i in 0..<k { sum &+= Int32(a[r * depth + i]) &* inputs[col * k + i] }
+                        XCTAssertEqual(c[r * ldc + col], sum, "version \(version), \(m)x\(n)x\(k), [\(r), \(col)]")
+                    }
+                }
+            }
+        }
+        XCTAssertTrue(versions.contains(0))
+        print("GEMM versions checked on this machine: \(versions.sorted()) (best: \(String(cString: ar_gemm_isa())))")
+    }
+
+    /// The im2col of both layouts against the taps read directly, with padding and strides.
+    func testIm2colLayoutsReadTheRightTaps() {
+        var random = SeededGenerator(seed: 3)
+        for (channels, side, kernel, stride, pad) in [
+            (1, 9, 5, 1, 2), (3, 7, 3, 1, 1), (2, 8, 3, 2, 1), (2, 6, 2, 1, 0),
+        ] {
+            let samples = 3, out = (side + 2 * pad - kernel) / stride + 1
+            let input = (0..<(samples * channels * side * side)).map { _ in Int32(random.next() % 255) - 100 }
+            func tap(_ s: Int, _ c: Int, _ iy: Int, _ ix: Int) -> Int16 {
+                iy < 0 || iy >= side || ix < 0 || ix >= side
+                    ? 0 : Int16(input[((s * channels + c) * side + iy) * side + ix])
+            }
+            let depth = ar_conv_depth(channels, kernel, kernel), evenW = ar_even(kernel)
+            // One column per pixel.
+            var packed = [Int16](repeating: 7, count: ar_packed_size(depth, samples * out * out))
+            ar_im2col_pack(
+                input, samples, channels * side * side, channels, side, side, kernel, kernel, stride, stride, pad,
+                pad, out, out, &packed)
+            // Wide columns (horizontal stride 1 only): output rows span paddedW columns.
+            let paddedW = out + kernel - 1, paddedH = (out - 1) * stride + kernel
+            let perSample = out * paddedW
+            var padded = [Int32](repeating: 0, count: samples * channels * paddedH * paddedW + paddedW + kernel + 32)
+            ar_pad(
+                input, samples, channels * side * side, channels, side, side, pad, pad, paddedH, paddedW,
+                paddedW + kernel + 32, &padded)
+            var wide = [Int16](repeating: 7, count: ar_packed_size(depth, samples * perSample))
+            ar_im2col_wide(padded, samples, channels, paddedH, paddedW, kernel, kernel, stride, out, &wide)
+            for s in 0..<samples {
+                for oy in 0..<out {
+                    for ox in 0..<out {
+                        for c in 0..<channels {
+                            for ky in 0..<kernel {
+                                for kx in 0..<evenW {
+                                    let row = (c * kernel + ky) * evenW + kx
+                                    let expected =
+                                        kx < kernel ? tap(s, c, oy * stride - pad + ky, ox * stride - pad + kx) : 0
+                                    let column = (s * out + oy) * out + ox
+                                    XCTAssertEqual(unpack(packed, depth: depth, column: column, row: row), expected)
+                                    if stride == 1 {
+                                        let wideColumn = s * perSample + oy * paddedW + ox
+                                        XCTAssertEqual(
+                                            unpack(wide, depth: depth, column: wideColumn, row: row), expected,
+                                            "wide, \(channels)x\(side) k\(kernel) pad \(pad)")
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// docs/arithmetic.md section 3, read literally in Int: round half up, ReLU, saturate.
+    func testRequantizeEqualsTheContract() {
+        var random = SeededGenerator(seed: 11)
+        let acc = (0..<300).map { i -> Int32 in
+            i < 4 ? [Int32.min, .max, -1, 0][i] : Int32(truncatingIfNeeded: random.next()) >> Int32(random.next() % 31)
+        }
+        for shift in [-31, -9, -1, 0, 1, 2, 7, 16, 30, 31, 32, 45, 62] {
+            for bits in [1, 4, 8, 16] {
+                for relu in [false, true] {
+                    for (bias, scale) in [(Int32(0), Int32(1)), (-1234, 1), (77, -3)] {
+                        var out = [Int32](repeating: 0, count: acc.count)
+                        ar_requantize(acc, acc.count, bias, scale, Int32(shift), relu ? 1 : 0, Int32(bits), &out)
+                        for (i, a) in acc.enumerated() {
+                            let v = Int(bias &+ scale &* a)
+                            var y = shift > 0 ? (v + (1 << (shift - 1))) >> shift : v << -shift
+                            if relu && y < 0 { y = 0 }
+                            let top = (1 << (bits - 1)) - 1
+                            y = min(max(y, -top - 1), top)
+                            XCTAssertEqual(Int(out[i]), y, "acc \(a), shift \(shift), bits \(bits), relu \(relu)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
