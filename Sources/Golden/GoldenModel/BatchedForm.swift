@@ -13,6 +13,10 @@ struct BatchedForm: Sendable {
     /// each row of taps is one contiguous run of the padded input; otherwise one column per output pixel.
     struct Columns: Sendable {
         let wide: Bool
+        /// Stride 1 both ways: the GEMM reads B straight from the pair planes (ar_gemm_direct), no im2col; pair
+        /// row (c, ky, p) starts at `offsets` in a sample's planes.
+        let direct: Bool
+        let offsets: [Int]
         let paddedH: Int
         let paddedW: Int
         /// Columns per sample, and the words after the last padded plane that wide runs may read.
@@ -25,7 +29,19 @@ struct BatchedForm: Sendable {
             paddedH = (g.outH - 1) * g.strideH + g.kernelH
             perSample = wide ? g.outH * paddedW : g.pixels
             slack = wide ? paddedW + g.kernelW + Int(AR_PANEL) : 0
+            direct = wide && g.strideH == 1
+            let (plane, width, perRow) = (paddedH * paddedW, paddedW, ar_even(g.kernelW) / 2)
+            var offsets: [Int] = []
+            for c in 0..<g.channels where direct {
+                for ky in 0..<g.kernelH {
+                    for p in 0..<perRow { offsets.append(c * plane + ky * width + 2 * p) }
+                }
+            }
+            self.offsets = offsets
         }
+
+        /// C columns per sample in the direct form: whole panels.
+        var panelColumns: Int { (perSample + Int(AR_PANEL) - 1) / Int(AR_PANEL) * Int(AR_PANEL) }
     }
 
     enum Step: Sendable {
@@ -68,9 +84,10 @@ struct BatchedForm: Sendable {
                 let padded = (chunk * perSample + Int(AR_PANEL) - 1) / Int(AR_PANEL) * Int(AR_PANEL)
                 packedSize = max(packedSize, ar_packed_size(gemm.depth, chunk * perSample))
                 productSize = max(productSize, gemm.rows * padded)
-                rowSize = max(rowSize, step.geometry?.pixels ?? 1)
+                rowSize = max(rowSize, step.geometry?.pixels ?? 1, perSample)
                 if let columns, columns.wide, let g = step.geometry {
                     paddedSize = max(paddedSize, chunk * g.channels * columns.paddedH * columns.paddedW + columns.slack)
+                    productSize = max(productSize, gemm.rows * chunk * columns.panelColumns)
                 }
             } else if step.kind == .maxPool, let pool = step.poolGeometry, pool.everyWindowHasCells {
                 steps.append(.maxPool)

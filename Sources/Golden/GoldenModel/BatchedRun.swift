@@ -13,6 +13,10 @@ final class BatchBuffers: @unchecked Sendable {
     let product: UnsafeMutablePointer<Int32>
     let row: UnsafeMutablePointer<Int32>
     let padded: UnsafeMutablePointer<Int32>
+    /// The same memory seen as pair planes (ar_pair_planes), for direct convolutions.
+    var planes: UnsafeMutablePointer<UInt32> {
+        UnsafeMutableRawPointer(padded).assumingMemoryBound(to: UInt32.self)
+    }
     var scratch = Scratch()
 
     init(form: BatchedForm, sizes: [Int]) {
@@ -138,9 +142,25 @@ extension GoldenModel {
         let step = steps[position]
         let (inSize, outSize) = (sizes[sources[position]], sizes[position + 1])
         let input = buffers.values[sources[position]] + samples.lowerBound * inSize
-        let columns = samples.count * layout.perSample
-        let ldc = (columns + Int(AR_PANEL) - 1) / Int(AR_PANEL) * Int(AR_PANEL)
-        if layout.wide {
+        var columns = samples.count * layout.perSample
+        var ldc = (columns + Int(AR_PANEL) - 1) / Int(AR_PANEL) * Int(AR_PANEL)
+        // Where sample `index` of the chunk starts in the product's columns.
+        var sampleColumns = layout.perSample
+        if layout.direct {
+            (columns, sampleColumns) = (0, layout.panelColumns)
+            ldc = samples.count * sampleColumns
+            let sampleWords = g.channels * layout.paddedH * layout.paddedW
+            ar_pair_planes(
+                input, samples.count, inSize, g.channels, g.height, g.width, g.padTop, g.padLeft, layout.paddedH,
+                layout.paddedW, layout.slack, buffers.planes)
+            gemm.a.withUnsafeBufferPointer { a in
+                layout.offsets.withUnsafeBufferPointer { offsets in
+                    ar_gemm_direct(
+                        gemm.rows, samples.count, layout.perSample, gemm.depth, a.baseAddress!, buffers.planes,
+                        sampleWords, offsets.baseAddress!, buffers.product, ldc)
+                }
+            }
+        } else if layout.wide {
             ar_pad(
                 input, samples.count, inSize, g.channels, g.height, g.width, g.padTop, g.padLeft, layout.paddedH,
                 layout.paddedW, layout.slack, buffers.padded)
@@ -152,15 +172,17 @@ extension GoldenModel {
                 input, samples.count, inSize, g.channels, g.height, g.width, g.kernelH, g.kernelW, g.strideH,
                 g.strideW, g.padTop, g.padLeft, g.outH, g.outW, buffers.packed)
         }
-        product(gemm, columns: columns, ldc: ldc, buffers: buffers)
+        if !layout.direct { product(gemm, columns: columns, ldc: ldc, buffers: buffers) }
         let pixels = g.pixels
         for m in 0..<gemm.rows {
             for (index, s) in samples.enumerated() {
-                let from = m * ldc + index * layout.perSample, to = s * outSize + m * pixels
+                let from = m * ldc + index * sampleColumns, to = s * outSize + m * pixels
                 if layout.wide && !step.logits && step.activation == nil {
+                    // One long run (short rows leave most lanes idle), then the rows without their tails.
                     ar_requantize_rows(
                         buffers.product + from, g.outH, g.outW, layout.paddedW, gemm.bias[m], gemm.scale[m],
-                        gemm.shifts[m], step.relu ? 1 : 0, Int32(step.bits), buffers.values[position + 1] + to, g.outW)
+                        gemm.shifts[m], step.relu ? 1 : 0, Int32(step.bits), buffers.row,
+                        buffers.values[position + 1] + to)
                 } else if layout.wide {
                     for oy in 0..<g.outH {
                         finish(

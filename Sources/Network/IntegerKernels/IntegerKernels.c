@@ -2,6 +2,7 @@
 // and AVX-512 VNNI chosen at run time; all compute the same integers (wrapping sums modulo 2^32).
 #include "IntegerKernels.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -138,20 +139,83 @@ void ar_im2col_pack(AR_IM2COL_PARAMETERS) {
 void ar_pad(
     const int32_t *input, long samples, long sampleStride, long channels, long height, long width, long padTop,
     long padLeft, long paddedH, long paddedW, long slack, int32_t *dst) {
+    // Columns x in [left, right) of a padded row copy input columns x - padLeft; the rest are zeros.
+    long left = padLeft < paddedW ? padLeft : paddedW;
+    long right = padLeft + width < paddedW ? padLeft + width : paddedW;
     for (long s = 0; s < samples; s++) {
         for (long c = 0; c < channels; c++) {
             const int32_t *plane = input + s * sampleStride + c * height * width;
             int32_t *out = dst + (s * channels + c) * paddedH * paddedW;
             for (long y = 0; y < paddedH; y++) {
                 long iy = y - padTop;
-                for (long x = 0; x < paddedW; x++) {
-                    long ix = x - padLeft;
-                    out[y * paddedW + x] = iy >= 0 && iy < height && ix >= 0 && ix < width ? plane[iy * width + ix] : 0;
+                int32_t *line = out + y * paddedW;
+                if (iy < 0 || iy >= height || right <= left) {
+                    memset(line, 0, (size_t)paddedW * sizeof(int32_t));
+                    continue;
                 }
+                memset(line, 0, (size_t)left * sizeof(int32_t));
+                memcpy(line + left, plane + iy * width, (size_t)(right - left) * sizeof(int32_t));
+                memset(line + right, 0, (size_t)(paddedW - right) * sizeof(int32_t));
             }
         }
     }
     memset(dst + samples * channels * paddedH * paddedW, 0, (size_t)slack * sizeof(int32_t));
+}
+
+static inline __attribute__((always_inline)) void ar_pair_planes_body(
+    const int32_t *input, long samples, long sampleStride, long channels, long height, long width, long padTop,
+    long padLeft, long paddedH, long paddedW, long slack, uint32_t *dst, int32_t *line) {
+    long plane = paddedH * paddedW;
+    // Columns x in [left, right) of a padded row hold input columns x - padLeft.
+    long left = padLeft < paddedW ? padLeft : paddedW;
+    long right = padLeft + width < paddedW ? padLeft + width : paddedW;
+    if (right < left) right = left;
+    for (long x = 0; x <= paddedW; x++) line[x] = 0;
+    for (long s = 0; s < samples; s++) {
+        for (long c = 0; c < channels; c++) {
+            const int32_t *source = input + s * sampleStride + c * height * width;
+            uint32_t *out = dst + (s * channels + c) * plane;
+            for (long y = 0; y < paddedH; y++) {
+                long iy = y - padTop;
+                uint32_t *words = out + y * paddedW;
+                if (iy < 0 || iy >= height) {
+                    for (long x = 0; x < paddedW; x++) words[x] = 0;
+                    continue;
+                }
+                // The padded row in `line` (zeros outside [left, right) and at paddedW), then its pairs.
+                memcpy(line + left, source + iy * width, (size_t)(right - left) * sizeof(int32_t));
+                for (long x = 0; x < paddedW; x++) words[x] = ar_word(line[x], line[x + 1]);
+            }
+        }
+    }
+    memset(dst + samples * channels * plane, 0, (size_t)slack * sizeof(uint32_t));
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f,avx512bw"))) static void ar_pair_planes_avx512(
+    const int32_t *input, long samples, long sampleStride, long channels, long height, long width, long padTop,
+    long padLeft, long paddedH, long paddedW, long slack, uint32_t *dst, int32_t *line) {
+    ar_pair_planes_body(
+        input, samples, sampleStride, channels, height, width, padTop, padLeft, paddedH, paddedW, slack, dst, line);
+}
+#endif
+
+void ar_pair_planes(
+    const int32_t *input, long samples, long sampleStride, long channels, long height, long width, long padTop,
+    long padLeft, long paddedH, long paddedW, long slack, uint32_t *dst) {
+    int32_t *line = malloc((size_t)(paddedW + 1) * sizeof(int32_t));
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512bw")) {
+        ar_pair_planes_avx512(
+            input, samples, sampleStride, channels, height, width, padTop, padLeft, paddedH, paddedW, slack, dst,
+            line);
+        free(line);
+        return;
+    }
+#endif
+    ar_pair_planes_body(
+        input, samples, sampleStride, channels, height, width, padTop, padLeft, paddedH, paddedW, slack, dst, line);
+    free(line);
 }
 
 // Writes `count` words of taps `src[t]` and `src[t + 1]` (or 0 without `second`) to the packed row starting at
@@ -288,6 +352,26 @@ static void ar_gemm_portable(long m, long n, long depth, const int16_t *a, const
     }
 }
 
+static void ar_gemm_direct_portable(
+    long m, long samples, long columns, long depth, const int16_t *a, const uint32_t *planes, long sampleWords,
+    const long *offsets, int32_t *c, long ldc) {
+    long pairs = depth / 2, perSample = ar_panels(columns) * AR_PANEL;
+    for (long s = 0; s < samples; s++) {
+        const uint32_t *q = planes + s * sampleWords;
+        for (long r = 0; r < m; r++) {
+            for (long col = 0; col < perSample; col++) {
+                uint32_t sum = 0;
+                for (long kk = 0; kk < pairs; kk++) {
+                    uint32_t word = q[offsets[kk] + col];
+                    int16_t lo = (int16_t)(word & 0xffff), hi = (int16_t)(word >> 16);
+                    sum += (uint32_t)(a[r * depth + 2 * kk] * lo) + (uint32_t)(a[r * depth + 2 * kk + 1] * hi);
+                }
+                c[r * ldc + s * perSample + col] = (int32_t)sum;
+            }
+        }
+    }
+}
+
 #if defined(__x86_64__)
 
 // One block of `mr` rows of A times one panel: 2 x `mr` accumulators of 16 columns each.
@@ -381,6 +465,97 @@ __attribute__((target("avx2"))) static void ar_gemm_avx2(
     }
 }
 
+// The direct convolution's block: B's two registers load from the pair planes at each pair row's offset.
+#define AR_DIRECT_512(NAME, TARGET, STEP)                                                                         \
+    static inline __attribute__((always_inline, target(TARGET))) void NAME##_block(                             \
+        const int mr, long pairs, const int16_t *a, long kp, const uint32_t *q, const long *offsets, int32_t *c,  \
+        long ldc) {                                                                                              \
+        __m512i acc[8][2];                                                                                       \
+        for (int r = 0; r < mr; r++) acc[r][0] = acc[r][1] = _mm512_setzero_si512();                             \
+        for (long kk = 0; kk < pairs; kk++) {                                                                    \
+            __m512i b0 = _mm512_loadu_si512((const void *)(q + offsets[kk]));                                     \
+            __m512i b1 = _mm512_loadu_si512((const void *)(q + offsets[kk] + 16));                                \
+            for (int r = 0; r < mr; r++) {                                                                       \
+                __m512i av = _mm512_set1_epi32(ar_pair(a + r * kp, kk));                                         \
+                acc[r][0] = STEP(acc[r][0], av, b0);                                                             \
+                acc[r][1] = STEP(acc[r][1], av, b1);                                                             \
+            }                                                                                                    \
+        }                                                                                                        \
+        for (int r = 0; r < mr; r++) {                                                                           \
+            _mm512_storeu_si512((void *)(c + r * ldc), acc[r][0]);                                               \
+            _mm512_storeu_si512((void *)(c + r * ldc + 16), acc[r][1]);                                          \
+        }                                                                                                        \
+    }                                                                                                            \
+    __attribute__((target(TARGET))) static void NAME(                                                           \
+        long m, long samples, long columns, long depth, const int16_t *a, const uint32_t *planes,                \
+        long sampleWords, const long *offsets, int32_t *c, long ldc) {                                           \
+        long pairs = depth / 2, panels = ar_panels(columns);                                                     \
+        for (long s = 0; s < samples; s++) {                                                                     \
+            for (long p = 0; p < panels; p++) {                                                                  \
+                const uint32_t *q = planes + s * sampleWords + p * AR_PANEL;                                     \
+                int32_t *out = c + (s * panels + p) * AR_PANEL;                                                  \
+                long r = 0;                                                                                      \
+                for (; r + 8 <= m; r += 8) NAME##_block(8, pairs, a + r * depth, depth, q, offsets, out + r * ldc, ldc); \
+                switch (m - r) {                                                                                 \
+                case 7: NAME##_block(7, pairs, a + r * depth, depth, q, offsets, out + r * ldc, ldc); break;     \
+                case 6: NAME##_block(6, pairs, a + r * depth, depth, q, offsets, out + r * ldc, ldc); break;     \
+                case 5: NAME##_block(5, pairs, a + r * depth, depth, q, offsets, out + r * ldc, ldc); break;     \
+                case 4: NAME##_block(4, pairs, a + r * depth, depth, q, offsets, out + r * ldc, ldc); break;     \
+                case 3: NAME##_block(3, pairs, a + r * depth, depth, q, offsets, out + r * ldc, ldc); break;     \
+                case 2: NAME##_block(2, pairs, a + r * depth, depth, q, offsets, out + r * ldc, ldc); break;     \
+                case 1: NAME##_block(1, pairs, a + r * depth, depth, q, offsets, out + r * ldc, ldc); break;     \
+                default: break;                                                                                  \
+                }                                                                                                \
+            }                                                                                                    \
+        }                                                                                                        \
+    }
+
+AR_DIRECT_512(ar_direct_vnni, "avx512f,avx512bw,avx512vnni", AR_STEP_VNNI)
+AR_DIRECT_512(ar_direct_bw, "avx512f,avx512bw", AR_STEP_BW)
+
+// AVX2: half a panel per block of up to 4 rows, as ar_gemm_avx2.
+static inline __attribute__((always_inline, target("avx2"))) void ar_direct_avx2_block(
+    const int mr, long pairs, const int16_t *a, long kp, const uint32_t *q, const long *offsets, int32_t *c,
+    long ldc) {
+    __m256i acc[4][2];
+    for (int r = 0; r < mr; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+    for (long kk = 0; kk < pairs; kk++) {
+        __m256i b0 = _mm256_loadu_si256((const __m256i *)(q + offsets[kk]));
+        __m256i b1 = _mm256_loadu_si256((const __m256i *)(q + offsets[kk] + 8));
+        for (int r = 0; r < mr; r++) {
+            __m256i av = _mm256_set1_epi32(ar_pair(a + r * kp, kk));
+            acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(av, b0));
+            acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(av, b1));
+        }
+    }
+    for (int r = 0; r < mr; r++) {
+        _mm256_storeu_si256((__m256i *)(c + r * ldc), acc[r][0]);
+        _mm256_storeu_si256((__m256i *)(c + r * ldc + 8), acc[r][1]);
+    }
+}
+
+__attribute__((target("avx2"))) static void ar_direct_avx2(
+    long m, long samples, long columns, long depth, const int16_t *a, const uint32_t *planes, long sampleWords,
+    const long *offsets, int32_t *c, long ldc) {
+    long pairs = depth / 2, panels = ar_panels(columns);
+    for (long s = 0; s < samples; s++) {
+        for (long p = 0; p < panels; p++) {
+            for (long h = 0; h < 2; h++) {
+                const uint32_t *q = planes + s * sampleWords + p * AR_PANEL + h * 16;
+                int32_t *out = c + (s * panels + p) * AR_PANEL + h * 16;
+                long r = 0;
+                for (; r + 4 <= m; r += 4) ar_direct_avx2_block(4, pairs, a + r * depth, depth, q, offsets, out + r * ldc, ldc);
+                switch (m - r) {
+                case 3: ar_direct_avx2_block(3, pairs, a + r * depth, depth, q, offsets, out + r * ldc, ldc); break;
+                case 2: ar_direct_avx2_block(2, pairs, a + r * depth, depth, q, offsets, out + r * ldc, ldc); break;
+                case 1: ar_direct_avx2_block(1, pairs, a + r * depth, depth, q, offsets, out + r * ldc, ldc); break;
+                default: break;
+                }
+            }
+        }
+    }
+}
+
 typedef void (*ar_gemm_fn)(long, long, long, const int16_t *, const int16_t *, int32_t *, long);
 
 static ar_gemm_fn ar_choose(const char **name) {
@@ -431,6 +606,37 @@ int ar_gemm_version(int version, long m, long n, long depth, const int16_t *a, c
     return 1;
 }
 
+typedef void (*ar_direct_fn)(
+    long, long, long, long, const int16_t *, const uint32_t *, long, const long *, int32_t *, long);
+
+static ar_direct_fn ar_direct_for(int version) {
+    if (version == 0) return ar_gemm_direct_portable;
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (version == 1 && __builtin_cpu_supports("avx2")) return ar_direct_avx2;
+    if (version == 2 && __builtin_cpu_supports("avx512bw")) return ar_direct_bw;
+    if (version == 3 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni")) return ar_direct_vnni;
+#endif
+    return 0;
+}
+
+void ar_gemm_direct(
+    long m, long samples, long columns, long depth, const int16_t *a, const uint32_t *planes, long sampleWords,
+    const long *offsets, int32_t *c, long ldc) {
+    ar_direct_fn fn = 0;
+    for (int version = 3; !fn; version--) fn = ar_direct_for(version);
+    fn(m, samples, columns, depth, a, planes, sampleWords, offsets, c, ldc);
+}
+
+int ar_gemm_direct_version(
+    int version, long m, long samples, long columns, long depth, const int16_t *a, const uint32_t *planes,
+    long sampleWords, const long *offsets, int32_t *c, long ldc) {
+    ar_direct_fn fn = ar_direct_for(version);
+    if (!fn) return 0;
+    fn(m, samples, columns, depth, a, planes, sampleWords, offsets, c, ldc);
+    return 1;
+}
+
 const char *ar_gemm_isa(void) {
     const char *name;
     ar_choose(&name);
@@ -463,6 +669,11 @@ static inline __attribute__((always_inline)) void ar_requantize_body(
     }
 }
 
+static void ar_requantize_portable(
+    const int32_t *acc, long count, int32_t bias, int32_t scale, int shift, int relu, int bits, int32_t *out) {
+    ar_requantize_body(acc, count, bias, scale, shift, relu, bits, out);
+}
+
 #if defined(__x86_64__)
 __attribute__((target("avx512f,avx512bw"))) static void ar_requantize_avx512(
     const int32_t *acc, long count, int32_t bias, int32_t scale, int shift, int relu, int bits, int32_t *out) {
@@ -475,19 +686,27 @@ __attribute__((target("avx2"))) static void ar_requantize_avx2(
 }
 #endif
 
+typedef void (*ar_requantize_fn)(const int32_t *, long, int32_t, int32_t, int, int, int, int32_t *);
+
+static ar_requantize_fn ar_requantize_version(void) {
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512bw")) return ar_requantize_avx512;
+    if (__builtin_cpu_supports("avx2")) return ar_requantize_avx2;
+#endif
+    return ar_requantize_portable;
+}
+
 void ar_requantize_rows(
     const int32_t *acc, long rows, long count, long accStride, int32_t bias, int32_t scale, int shift, int relu,
-    int bits, int32_t *out, long outStride) {
+    int bits, int32_t *scratch, int32_t *out) {
+    if (rows <= 0) return;
+    ar_requantize_version()(acc, (rows - 1) * accStride + count, bias, scale, shift, relu, bits, scratch);
     for (long r = 0; r < rows; r++) {
-        ar_requantize(acc + r * accStride, count, bias, scale, shift, relu, bits, out + r * outStride);
+        for (long i = 0; i < count; i++) out[r * count + i] = scratch[r * accStride + i];
     }
 }
 
 void ar_requantize(
     const int32_t *acc, long count, int32_t bias, int32_t scale, int shift, int relu, int bits, int32_t *out) {
-#if defined(__x86_64__)
-    if (__builtin_cpu_supports("avx512bw")) return ar_requantize_avx512(acc, count, bias, scale, shift, relu, bits, out);
-    if (__builtin_cpu_supports("avx2")) return ar_requantize_avx2(acc, count, bias, scale, shift, relu, bits, out);
-#endif
-    ar_requantize_body(acc, count, bias, scale, shift, relu, bits, out);
+    ar_requantize_version()(acc, count, bias, scale, shift, relu, bits, out);
 }

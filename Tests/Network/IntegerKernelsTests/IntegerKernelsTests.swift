@@ -104,6 +104,78 @@ final class IntegerKernelsTests: XCTestCase {
         }
     }
 
+    /// The direct convolution (pair planes, no im2col) on every version against the convolution summed plainly,
+    /// at the real columns; codes at the 16-bit extremes so that sums wrap.
+    func testDirectConvolutionEqualsPlainSums() {
+        var random = SeededGenerator(seed: 5)
+        var versions = Set<Int32>()
+        for (rows, channels, side, kernel, pad) in [
+            (6, 1, 9, 5, 2), (16, 3, 7, 3, 1), (9, 2, 6, 2, 0), (3, 2, 5, 1, 0),
+        ] {
+            let samples = 2, out = side + 2 * pad - kernel + 1
+            let paddedW = out + kernel - 1, paddedH = out + kernel - 1, evenW = ar_even(kernel)
+            let depth = ar_conv_depth(channels, kernel, kernel)
+            func code() -> Int16 {
+                let pick = random.next() % 3
+                return pick == 0 ? .min : pick == 1 ? .max : Int16(truncatingIfNeeded: random.next())
+            }
+            let input = (0..<(samples * channels * side * side)).map { _ in Int32(code()) }
+            let weights = (0..<(rows * channels * kernel * kernel)).map { _ in code() }
+            var a = [Int16](repeating: 0, count: rows * depth)
+            for r in 0..<rows {
+                for k in 0..<(channels * kernel * kernel) {
+                    a[r * depth + k / kernel * evenW + k % kernel] = weights[r * channels * kernel * kernel + k]
+                }
+            }
+            let sampleWords = channels * paddedH * paddedW, slack = kernel + Int(AR_PANEL)
+            var planes = [UInt32](repeating: 9, count: samples * sampleWords + slack)
+            ar_pair_planes(
+                input, samples, channels * side * side, channels, side, side, pad, pad, paddedH, paddedW, slack,
+                &planes)
+            var offsets: [Int] = []
+            for c in 0..<channels {
+                for ky in 0..<kernel {
+                    for p in 0..<(evenW / 2) { offsets.append(c * paddedH * paddedW + ky * paddedW + 2 * p) }
+                }
+            }
+            let perSample = out * paddedW, panelColumns = ar_packed_size(2, perSample) / 2
+            for version in Int32(0)...3 {
+                var c = [Int32](repeating: 0, count: rows * samples * panelColumns)
+                guard
+                    ar_gemm_direct_version(
+                        version, rows, samples, perSample, depth, a, planes, sampleWords, offsets, &c,
+                        samples * panelColumns) == 1
+                else { continue }
+                versions.insert(version)
+                for s in 0..<samples {
+                    for r in 0..<rows {
+                        for oy in 0..<out {
+                            for ox in 0..<out {
+                                var sum: Int32 = 0
+                                for ch in 0..<channels {
+                                    for ky in 0..<kernel {
+                                        for kx in 0..<kernel {
+                                            let (iy, ix) = (oy - pad + ky, ox - pad + kx)
+                                            guard iy >= 0, iy < side, ix >= 0, ix < side else { continue }
+                                            let w = weights[((r * channels + ch) * kernel + ky) * kernel + kx]
+                                            sum &+= Int32(w) &* input[((s * channels + ch) * side + iy) * side + ix]
+                                        }
+                                    }
+                                }
+                                let column = s * panelColumns + oy * paddedW + ox
+                                XCTAssertEqual(
+                                    c[r * samples * panelColumns + column], sum,
+                                    "version \(version), \(channels)x\(side) k\(kernel) pad \(pad), [\(s), \(r), \(oy), \(ox)]"
+                                )
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        XCTAssertTrue(versions.contains(0))
+    }
+
     /// docs/arithmetic.md section 3, read literally in Int: round half up, ReLU, saturate.
     func testRequantizeEqualsTheContract() {
         var random = SeededGenerator(seed: 11)

@@ -55,6 +55,27 @@ void ar_im2col_wide(
     const int32_t *padded, long samples, long channels, long paddedH, long paddedW, long kernelH, long kernelW,
     long strideH, long outH, int16_t *dst);
 
+/// Direct convolution (stride 1 both ways), without an im2col matrix: `ar_pair_planes` writes each padded input
+/// plane as words word(P[y][x], P[y][x + 1]) (paddedW = outW + kernelW - 1, paddedH = outH + kernelH - 1; the
+/// last word of a row pairs with 0: only a kernel's padding tap, whose weight is 0, or an ignored column reads it). Pair row (c, ky, p) of B, over the wide columns (oy, x) of one sample, is then the run of
+/// words starting at c * paddedH * paddedW + ky * paddedW + 2p: `offsets` lists these starts in ar_conv_depth
+/// order. Samples follow one another, `sampleWords` apart, then `slack` zero words (kernelW + AR_PANEL suffice).
+void ar_pair_planes(
+    const int32_t *input, long samples, long sampleStride, long channels, long height, long width, long padTop,
+    long padLeft, long paddedH, long paddedW, long slack, uint32_t *dst);
+
+/// C = A * B for `samples` samples of `columns` wide columns each, B read from pair planes at `offsets`;
+/// sample s's columns start at C column s * ar_packed_size(2, columns) / 2 (whole panels), `ldc` apart per row.
+/// Columns past the real ones read neighbouring words and are to be ignored.
+void ar_gemm_direct(
+    long m, long samples, long columns, long depth, const int16_t *a, const uint32_t *planes, long sampleWords,
+    const long *offsets, int32_t *c, long ldc);
+
+/// `ar_gemm_direct` on one version, as `ar_gemm_version`.
+int ar_gemm_direct_version(
+    int version, long m, long samples, long columns, long depth, const int16_t *a, const uint32_t *planes,
+    long sampleWords, const long *offsets, int32_t *c, long ldc);
+
 /// C[m, n] (row-major, `ldc` >= n rounded up to whole panels) = A * B; A [m, depth] row-major, depth even,
 /// B packed with the same depth.
 void ar_gemm(long m, long n, long depth, const int16_t *a, const int16_t *packedB, int32_t *c, long ldc);
@@ -66,10 +87,11 @@ void ar_gemm(long m, long n, long depth, const int16_t *a, const int16_t *packed
 void ar_requantize(
     const int32_t *acc, long count, int32_t bias, int32_t scale, int shift, int relu, int bits, int32_t *out);
 
-/// `ar_requantize` of `rows` runs of `count` accumulators, `accStride` apart, into runs `outStride` apart.
+/// `ar_requantize` of `rows` runs of `count` accumulators, `accStride` (>= count) apart, into consecutive runs:
+/// the whole span in one pass into `scratch` ((rows - 1) * accStride + count words), then the runs copied out.
 void ar_requantize_rows(
     const int32_t *acc, long rows, long count, long accStride, int32_t bias, int32_t scale, int shift, int relu,
-    int bits, int32_t *out, long outStride);
+    int bits, int32_t *scratch, int32_t *out);
 
 /// Max pooling of `samples` inputs [channels, height, width] into [channels, outH, outW] (`inStride` and
 /// `outStride` apart); every window must hold at least one cell inside the input.
