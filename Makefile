@@ -215,7 +215,7 @@ demo: build-release build/quantized/lenet5-fmnist.q.json
 
 # The golden model's reuse form of three compressed variants is timed against the dense golden model.
 bench: build-release $(QUANTIZED)
-	$(RELEASE_BIN)/approxrtl-bench
+	$(RELEASE_BIN)/approxrtl-bench $(FMNIST) build/quantized/lenet5-fmnist.q.json build/quantized/vgg-small-fmnist.q.json
 	for model in $(MODELS); do \
 	  name=$$(basename $$model .onnx); compressed=""; \
 	  for setting in linear12-layer swc5 linear3-channel; do \

@@ -92,7 +92,10 @@ let package = Package(
             path: "Sources/Tools/approxrtl"),
         .executableTarget(
             name: "approxrtl-bench",
-            dependencies: ["MatrixKernels", "Training", "FloatInference", "Datasets", "NetworkIR"],
+            dependencies: [
+                "MatrixKernels", "Training", "FloatInference", "Datasets", "NetworkIR", "GoldenModel", "Quantization",
+                "Approximation",
+            ],
             path: "Sources/Tools/approxrtl-bench"),
         .executableTarget(
             name: "onnx-conformance", dependencies: ["NetworkIR", "OnnxImport", "OnnxProto", "FloatInference"],

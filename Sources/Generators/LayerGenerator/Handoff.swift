@@ -95,7 +95,8 @@ public struct Handoff: Sendable {
                     iverilog_options: [-g2012]
                   verilator:
                     mode: binary
-                    verilator_options: [-O1]
+                    verilator_options: [-O3]
+                    make_options: [OPT_FAST=-O2]
               lint:
                 default_tool: verilator
                 filesets: [rtl]
@@ -174,7 +175,7 @@ public struct Handoff: Sendable {
     public var runInstructions: String {
         """
         Simulate: `iverilog -g2012 -Itb -o tb.vvp $(cat files.f) tb/\(bench).sv && vvp tb.vvp`, or
-        `verilator --binary -Itb --top-module \(bench) $(cat files.f) tb/\(bench).sv && obj_dir/V\(bench)`
+        `verilator --binary -O3 -MAKEFLAGS OPT_FAST=-O2 -Itb --top-module \(bench) $(cat files.f) tb/\(bench).sv && obj_dir/V\(bench)`
         (`+\(countPlusarg)=N` runs the first N \(countPlusarg)). With FuseSoC:
         `fusesoc --cores-root . run --target sim [--tool verilator] approxrtl:\(library):\(top)`; the same with
         `--target lint`, `--target synth` or `--target ecp5`.

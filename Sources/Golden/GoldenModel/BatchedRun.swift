@@ -174,6 +174,15 @@ extension GoldenModel {
         }
         if !layout.direct { product(gemm, columns: columns, ldc: ldc, buffers: buffers) }
         let pixels = g.pixels
+        if !step.features.isEmpty {
+            for (index, s) in samples.enumerated() {
+                let base = index * sampleColumns, wide = layout.wide ? layout.paddedW : g.outW
+                combine(position, gemm, lanes: pixels, to: s * outSize, buffers) { m, p in
+                    m * ldc + base + p / g.outW * wide + p % g.outW
+                }
+            }
+            return
+        }
         for m in 0..<gemm.rows {
             for (index, s) in samples.enumerated() {
                 let from = m * ldc + index * sampleColumns, to = s * outSize + m * pixels
@@ -202,11 +211,34 @@ extension GoldenModel {
         let ldc = (count + Int(AR_PANEL) - 1) / Int(AR_PANEL) * Int(AR_PANEL)
         ar_pack_inputs(buffers.values[sources[position]], inSize, gemm.fan, count, buffers.packed)
         product(gemm, columns: count, ldc: ldc, buffers: buffers)
+        if !steps[position].features.isEmpty {
+            for s in 0..<count {
+                combine(position, gemm, lanes: 1, to: s * gemm.rows, buffers) { m, _ in m * ldc + s }
+            }
+            return
+        }
         for m in 0..<gemm.rows {
             finish(
                 steps[position], gemm, channel: m, from: m * ldc, count: count, to: m, stride: gemm.rows, position,
                 buffers)
         }
+    }
+
+    /// M3: one sample's raw accumulators (`column(channel, lane)` in the product) combined and requantized by the
+    /// reference step, exactly as the reference engine finishes them.
+    private func combine(
+        _ position: Int, _ gemm: GemmLayer, lanes: Int, to: Int, _ buffers: BatchBuffers,
+        column: (Int, Int) -> Int
+    ) {
+        var y = [Int](repeating: 0, count: gemm.rows * lanes)
+        for m in 0..<gemm.rows {
+            for p in 0..<lanes {
+                y[m * lanes + p] = Int(gemm.bias[m] &+ gemm.scale[m] &* buffers.product[column(m, p)])
+            }
+        }
+        steps[position].combineAndFinish(&y, lanes: lanes)
+        let out = buffers.values[position + 1] + to
+        for i in y.indices { out[i] = Int32(y[i]) }
     }
 
     private func product(_ gemm: GemmLayer, columns: Int, ldc: Int, buffers: BatchBuffers) {

@@ -6,7 +6,8 @@ import Quantization
 /// im2col columns or inputs in B, and the bias, SWC scale and requantization applied per channel afterwards.
 ///
 /// Wrapping 32-bit arithmetic is exact because the layer's accumulators fit 32 bits (the same argument as the
-/// reuse form's); `init` returns nil for a layer this cannot hold, which then runs in the reference form.
+/// reuse form's); `init` returns nil for a layer this cannot hold, which then runs in the reference form. With M3
+/// the GEMM gives every channel's raw accumulator and the reference step's combination finishes them.
 struct GemmLayer: Sendable {
     let rows: Int
     /// Inputs per output (C * kH * kW, or the dense fan-in), and A's row length in the packed order (IntegerKernels:
@@ -21,7 +22,7 @@ struct GemmLayer: Sendable {
 
     init?(_ step: IntegerLayer) {
         let layer = step.layer
-        guard layer.kind == .conv2d || layer.kind == .dense, step.narrow, step.features.isEmpty,
+        guard layer.kind == .conv2d || layer.kind == .dense, step.narrow, step.features.isEmpty || !step.logits,
             let shape = layer.weightShape, step.bias.count == shape[0]
         else { return nil }
         rows = shape[0]

@@ -85,7 +85,7 @@ struct IntegerLayer: Sendable {
     /// M3 (docs/arithmetic.md section 9): `y` holds every channel's raw accumulator (`lanes` values per channel);
     /// each approximated channel becomes its bias plus the coefficients times its sources' accumulators, exactly,
     /// then every channel is requantized.
-    private func combineAndFinish(_ y: inout [Int], lanes: Int) {
+    func combineAndFinish(_ y: inout [Int], lanes: Int) {
         for feature in features {
             let j = feature.channel
             for p in 0..<lanes {

@@ -19,6 +19,7 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 
 func line(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
 
+// approxrtl-bench [DATA_DIR [LENET5_Q_JSON VGG_SMALL_Q_JSON]]: with the quantized models, the golden model too.
 let arguments = CommandLine.arguments
 let directory = arguments.count > 1 ? arguments[1] : FashionMNIST.defaultDirectory
 let train = try FashionMNIST.load(split: .train, directory: directory)
@@ -102,4 +103,12 @@ for (name, m, n, k) in shapes {
             + String(
                 format: " %3dx%3dx%3d  blocked %6.2f GFLOP/s   triple loop (baseline) %6.2f GFLOP/s   ratio %.1f",
                 m, n, k, fast, slow, fast / slow))
+}
+
+if arguments.count > 3 {
+    let test = try FashionMNIST.load(split: .test, directory: directory)
+    line("integer golden model, first 2,000 test images, \(ProcessInfo.processInfo.activeProcessorCount) cores:")
+    for path in arguments[2...3] { try goldenEngines(path, test: test, count: 2000) }
+    line("budget search (compress --method slim --budget 1, M3 and M4, multiply-accumulates):")
+    try searchBench(lenet: arguments[2], vgg: arguments[3], training: train)
 }

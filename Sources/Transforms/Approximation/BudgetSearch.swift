@@ -43,6 +43,8 @@ public enum BudgetSearch {
         /// only when a whole tile of Tn channels is reduced, so with cycles as the cost a step takes Tn channels:
         /// the layer's least sensitive ones, ranked by their validation loss alone.
         public var group = 1
+        /// The golden model's engine for the validation runs (the bench times the search on both).
+        public var engine = GoldenModel.Engine.batched
         public init(budget: Double) { self.budget = budget }
     }
 

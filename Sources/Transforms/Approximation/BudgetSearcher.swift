@@ -168,7 +168,9 @@ final class BudgetSearcher {
     func measure(_ candidate: QuantizedModel) throws -> Measure {
         evaluations += 1
         let labels = validation.labels
-        let logits = try GoldenModel(candidate).run(pixels: validation.pixels, count: labels.count).logits
+        let logits = try GoldenModel(candidate).run(
+            pixels: validation.pixels, count: labels.count, engine: options.engine
+        ).logits
         var predictions = [Int](repeating: 0, count: labels.count)
         var entropy = 0.0
         for (s, label) in labels.enumerated() {

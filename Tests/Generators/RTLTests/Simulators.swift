@@ -27,7 +27,10 @@ enum Simulator: String, CaseIterable {
         case .verilator:
             let objects = directory.appendingPathComponent("obj_\(top)").path
             let build = try execute(
-                "verilator", ["--binary", "--top-module", top, "-Mdir", objects, "-j", "2", "-O1"] + flags + sources,
+                "verilator",
+                ["--binary", "--top-module", top, "-Mdir", objects, "-j", "2", "-O3", "-MAKEFLAGS", "OPT_FAST=-O2"]
+                    + flags
+                    + sources,
                 in: directory)
             guard build.status == 0 else { return build }
             return try execute(objects + "/V\(top)", [], in: directory)

@@ -55,7 +55,7 @@ final class BatchedFormTests: XCTestCase {
     }
 
     /// The bundled networks run every weighted layer as a GEMM, uncompressed and compressed (M1 and M2 with codes
-    /// of 16 bits or fewer), and equal the reference engine.
+    /// of 16 bits or fewer, M3), and equal the reference engine.
     func testBundledModelsRunEveryWeightedLayerAsAGemm() throws {
         let repository = repositoryRoot()
         let images = try FashionMNIST.load(
@@ -67,10 +67,15 @@ final class BatchedFormTests: XCTestCase {
             (linear.segments, linear.grouping, linear.coefficientBits) = (3, .channel, 12)
             var swc = ScalingWeightOptions()
             swc.codeBits = 5
+            // M3 on the second convolution: the GEMM gives the raw accumulators, the combinations finish them.
+            let featured = try FeatureApproximator.approximateLeastSensitive(
+                model, layer: "conv2", count: 3, m: 4, pixels: Array(images.prefix(20).pixels), images: 20
+            ).model
             let variants = [
                 ("uncompressed", model),
                 ("linear", try ModelCompressor.compress(model, method: .sortedWeights(linear))),
                 ("swc", try ModelCompressor.compress(model, method: .scalingWeights(swc))),
+                ("feature", featured),
             ]
             for (name, variant) in variants {
                 let golden = try GoldenModel(variant)
