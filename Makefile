@@ -213,23 +213,34 @@ demo: build-release build/quantized/lenet5-fmnist.q.json
 	$(RELEASE_BIN)/approxrtl compare $(DEMO)/lenet5-vanilla $(DEMO)/lenet5-swc5
 	@echo "demo: bit-exact whole-network RTL; handoff folders and reports: $(DEMO)/lenet5-vanilla/report.html $(DEMO)/lenet5-swc5/report.html"
 
-# The golden model's reuse form of three compressed variants is timed against the dense golden model.
+# Every speed figure against a baseline measured in the same run: training and SGEMM, the golden model's engines
+# and the budget search (approxrtl-bench), inference against onnxruntime and compressed models against the
+# uncompressed golden model (tools/bench_float.py), whole-network simulation (tools/bench_sim.py). The output goes
+# to docs/results/bench/bench.md, which `make results-doc` puts into docs/results.md.
 bench: build-release $(QUANTIZED)
-	$(RELEASE_BIN)/approxrtl-bench $(FMNIST) build/quantized/lenet5-fmnist.q.json build/quantized/vgg-small-fmnist.q.json
-	for model in $(MODELS); do \
-	  name=$$(basename $$model .onnx); compressed=""; \
-	  for setting in linear12-layer swc5 linear3-channel; do \
-	    case $$setting in \
-	      linear12-layer) flags="--method linear --segments 12";; \
-	      linear3-channel) flags="--method linear --segments 3 --group channel";; \
-	      swc5) flags="--method swc --code-bits 5";; \
-	    esac; \
-	    $(RELEASE_BIN)/approxrtl compress build/quantized/$$name.q.json $$flags -o build/compressed/$$name-$$setting.c.json --force >/dev/null || exit 1; \
-	    compressed="$$compressed build/compressed/$$name-$$setting.c.json"; \
+	@mkdir -p build/bench docs/results/bench
+	set -o pipefail; { \
+	  $(RELEASE_BIN)/approxrtl-bench $(FMNIST) build/quantized/lenet5-fmnist.q.json build/quantized/vgg-small-fmnist.q.json || exit 1; \
+	  for model in $(MODELS); do \
+	    name=$$(basename $$model .onnx); compressed=""; \
+	    for setting in linear12-layer swc5 linear3-channel; do \
+	      case $$setting in \
+	        linear12-layer) flags="--method linear --segments 12";; \
+	        linear3-channel) flags="--method linear --segments 3 --group channel";; \
+	        swc5) flags="--method swc --code-bits 5";; \
+	      esac; \
+	      $(RELEASE_BIN)/approxrtl compress build/quantized/$$name.q.json $$flags -o build/compressed/$$name-$$setting.c.json --force >/dev/null || exit 1; \
+	      compressed="$$compressed build/compressed/$$name-$$setting.c.json"; \
+	    done; \
+	    $(PYTHON) tools/bench_float.py --approxrtl $(RELEASE_BIN)/approxrtl --model $$model \
+	      --quantized build/quantized/$$name.q.json --compressed $$compressed || exit 1; \
 	  done; \
-	  $(PYTHON) tools/bench_float.py --approxrtl $(RELEASE_BIN)/approxrtl --model $$model \
-	    --quantized build/quantized/$$name.q.json --compressed $$compressed || exit 1; \
-	done
+	  $(PYTHON) tools/bench_sim.py --approxrtl $(RELEASE_BIN)/approxrtl --quantized build/quantized/lenet5-fmnist.q.json --work build/bench/sim || exit 1; \
+	} 2>&1 | tee build/bench/bench.txt
+	{ echo "## Speed (make bench)"; echo; \
+	  echo "Measured by \`make bench\` on $$(nproc) cores of $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $$(date -u +%Y-%m-%d); each figure against a baseline measured in the same run."; \
+	  echo; echo '```'; cat build/bench/bench.txt; echo '```'; } > docs/results/bench/bench.md
+	@echo "wrote docs/results/bench/bench.md"
 
 # Reruns the commands recorded in docs/models.md and compares the results with the bundled files byte for byte.
 retrain: build-release
@@ -289,6 +300,7 @@ results-doc:
 	    echo; echo "### $${part#*:}"; echo; cat docs/results/accelerator/$${part%%:*}.md; done; \
 	  if [ -f docs/results/fpga/lenet5.md ]; then echo; echo "## On an FPGA: LeNet-5 placed and routed on an LFE5U-85F"; \
 	    echo; cat docs/results/fpga/lenet5.md; fi; \
+	  if [ -f docs/results/bench/bench.md ]; then echo; cat docs/results/bench/bench.md; fi; \
 	} > docs/results.md.tmp && mv docs/results.md.tmp docs/results.md
 	@echo "wrote docs/results.md"
 

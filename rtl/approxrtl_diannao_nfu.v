@@ -208,32 +208,33 @@ module approxrtl_diannao_nfu #(
       // hard multipliers register their product, then register it again (where synthesis could use the
       // multiplier's own output register; Yosys's synth_ecp5 does not, docs/accelerator.md "Fmax"); LUT products
       // register the sums of each nibble of w's terms, then add those.
-      // One generate block per product, so that every slice is constant (simulators then write whole words).
-      wire [Tn * Tn * ProductWidth - 1:0] products;
-      genvar pr;
-      for (pr = 0; pr < Tn * Tn; pr = pr + 1) begin : g_product
-        localparam integer O = pr / Tn;
-        localparam integer I = pr % Tn;
-        wire [WeightWidth - 1:0] w = w_i[O * LaneBits + I * WeightWidth +: WeightWidth];
-        wire [DataWidth - 1:0] x = x_lanes_i[pr * DataWidth +: DataWidth];
-        reg [Parts * ProductWidth - 1:0] partial_q;
-        reg [ProductWidth - 1:0] product_q;
-        integer n;
-        always @(posedge clk_i) begin
-          for (n = 0; n < Parts; n = n + 1)
-            partial_q[n * ProductWidth +: ProductWidth] <=
-              (Pow2Codes != 0 || pr < DspProducts)
-                ? (n == 0 ? product(w, x) : {ProductWidth{1'b0}})
-                : product_half(w, x, 4 * n);
-        end
-        always @(posedge clk_i) product_q <= product_total(partial_q);
-        assign products[pr * ProductWidth +: ProductWidth] = product_q;
-      end
       wire [Tn * SumWidth - 1:0] tree_sums;
       for (g = 0; g < Tn; g = g + 1) begin : g_tree
+        // Output lane g's products in a block of their own: a loop over Tn inputs is short enough that the
+        // simulator unrolls it (Verilator left the whole-array loop rolled and spent a quarter of its time in
+        // variable part-selects), and Icarus runs one process per lane.
+        reg [Tn * Parts * ProductWidth - 1:0] partial_q;
+        reg [Tn * ProductWidth - 1:0] products_q;
+        integer i, n;
+        always @(posedge clk_i) begin
+          for (i = 0; i < Tn; i = i + 1)
+            for (n = 0; n < Parts; n = n + 1)
+              partial_q[(i * Parts + n) * ProductWidth +: ProductWidth] <=
+                (Pow2Codes != 0 || g * Tn + i < DspProducts)
+                  ? (n == 0 ? product(w_i[g * LaneBits + i * WeightWidth +: WeightWidth],
+                                      x_lanes_i[(g * Tn + i) * DataWidth +: DataWidth])
+                            : {ProductWidth{1'b0}})
+                  : product_half(w_i[g * LaneBits + i * WeightWidth +: WeightWidth],
+                                 x_lanes_i[(g * Tn + i) * DataWidth +: DataWidth], 4 * n);
+        end
+        always @(posedge clk_i) begin
+          for (i = 0; i < Tn; i = i + 1)
+            products_q[i * ProductWidth +: ProductWidth] <=
+              product_total(partial_q[i * Parts * ProductWidth +: Parts * ProductWidth]);
+        end
         wire tree_valid_unused;
         approxrtl_adder_tree #(.Count(Tn), .InWidth(ProductWidth)) u_tree (
-          .clk_i(clk_i), .rst_ni(rst_ni), .in_i(products[g * Tn * ProductWidth +: Tn * ProductWidth]), .valid_i(1'b0),
+          .clk_i(clk_i), .rst_ni(rst_ni), .in_i(products_q), .valid_i(1'b0),
           .sum_o(tree_sums[g * SumWidth +: SumWidth]), .valid_o(tree_valid_unused));
       end
       // Beside factored lanes, the sums wait for theirs.

@@ -32,12 +32,26 @@ struct BatchedForm: Sendable {
             direct = wide && g.strideH == 1
             let (plane, width, perRow) = (paddedH * paddedW, paddedW, ar_even(g.kernelW) / 2)
             var offsets: [Int] = []
-            for c in 0..<g.channels where direct {
-                for ky in 0..<g.kernelH {
-                    for p in 0..<perRow { offsets.append(c * plane + ky * width + 2 * p) }
+            if direct && Self.pairsChannels(g) {
+                for pair in 0..<(g.channels / 2) {
+                    for ky in 0..<g.kernelH {
+                        for kx in 0..<g.kernelW { offsets.append(pair * plane + ky * width + kx) }
+                    }
+                }
+            } else if direct {
+                for c in 0..<g.channels {
+                    for ky in 0..<g.kernelH {
+                        for p in 0..<perRow { offsets.append(c * plane + ky * width + 2 * p) }
+                    }
                 }
             }
             self.offsets = offsets
+        }
+
+        /// A direct convolution over an even number of channels pairs neighbouring channels (no padding tap);
+        /// otherwise taps of a kernel row pair up.
+        static func pairsChannels(_ g: ConvGeometry) -> Bool {
+            g.strideW == 1 && g.strideH == 1 && g.channels % 2 == 0
         }
 
         /// C columns per sample in the direct form: whole panels.

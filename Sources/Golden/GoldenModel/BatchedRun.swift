@@ -149,10 +149,17 @@ extension GoldenModel {
         if layout.direct {
             (columns, sampleColumns) = (0, layout.panelColumns)
             ldc = samples.count * sampleColumns
-            let sampleWords = g.channels * layout.paddedH * layout.paddedW
-            ar_pair_planes(
-                input, samples.count, inSize, g.channels, g.height, g.width, g.padTop, g.padLeft, layout.paddedH,
-                layout.paddedW, layout.slack, buffers.planes)
+            let sampleWords =
+                g.channels * layout.paddedH * layout.paddedW / (BatchedForm.Columns.pairsChannels(g) ? 2 : 1)
+            if BatchedForm.Columns.pairsChannels(g) {
+                ar_pair_channels(
+                    input, samples.count, inSize, g.channels, g.height, g.width, g.padTop, g.padLeft, layout.paddedH,
+                    layout.paddedW, layout.slack, buffers.planes)
+            } else {
+                ar_pair_planes(
+                    input, samples.count, inSize, g.channels, g.height, g.width, g.padTop, g.padLeft, layout.paddedH,
+                    layout.paddedW, layout.slack, buffers.planes)
+            }
             gemm.a.withUnsafeBufferPointer { a in
                 layout.offsets.withUnsafeBufferPointer { offsets in
                     ar_gemm_direct(

@@ -44,18 +44,23 @@ struct GemmLayer: Sendable {
             guard step.bits <= 16, step.shifts.count == rows, step.shifts.allSatisfy({ (-31...62).contains($0) })
             else { return nil }
         }
-        // Column of weight k in A: a convolution's taps (c, ky, kx) sit in kernel rows of even length.
-        let (kernelW, evenW): (Int, Int)
-        if let geometry = step.geometry {
-            (kernelW, evenW) = (geometry.kernelW, ar_even(geometry.kernelW))
-            depth = ar_conv_depth(geometry.channels, geometry.kernelH, geometry.kernelW)
+        // Column of weight k = (c, ky, kx) in A: a convolution's taps in kernel rows of even length, or with
+        // `channelPairs` (stride 1, an even channel count) in pairs of neighbouring channels.
+        var column: (Int) -> Int = { $0 }
+        if let g = step.geometry, BatchedForm.Columns.pairsChannels(g) {
+            let taps = g.kernelH * g.kernelW
+            depth = g.channels * taps
+            column = { k in ((k / taps / 2 * taps) + k % taps) * 2 + (k / taps) % 2 }
+        } else if let g = step.geometry {
+            let (kernelW, evenW) = (g.kernelW, ar_even(g.kernelW))
+            depth = ar_conv_depth(g.channels, g.kernelH, g.kernelW)
+            column = { k in k / kernelW * evenW + k % kernelW }
         } else {
-            (kernelW, evenW) = (fan, ar_even(fan))
-            depth = evenW
+            depth = ar_even(fan)
         }
         var a = [Int16](repeating: 0, count: rows * depth)
         for r in 0..<rows {
-            for k in 0..<fan { a[r * depth + k / kernelW * evenW + k % kernelW] = Int16(codes[r * fan + k]) }
+            for k in 0..<fan { a[r * depth + column(k)] = Int16(codes[r * fan + k]) }
         }
         self.a = a
         bias = step.bias.map { Int32($0) }

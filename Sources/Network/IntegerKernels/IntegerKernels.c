@@ -218,6 +218,34 @@ void ar_pair_planes(
     free(line);
 }
 
+void ar_pair_channels(
+    const int32_t *input, long samples, long sampleStride, long channels, long height, long width, long padTop,
+    long padLeft, long paddedH, long paddedW, long slack, uint32_t *dst) {
+    long plane = paddedH * paddedW, pairs = channels / 2;
+    long left = padLeft < paddedW ? padLeft : paddedW;
+    long right = padLeft + width < paddedW ? padLeft + width : paddedW;
+    if (right < left) right = left;
+    for (long s = 0; s < samples; s++) {
+        for (long cp = 0; cp < pairs; cp++) {
+            const int32_t *first = input + s * sampleStride + 2 * cp * height * width, *second = first + height * width;
+            uint32_t *out = dst + (s * pairs + cp) * plane;
+            for (long y = 0; y < paddedH; y++) {
+                long iy = y - padTop;
+                uint32_t *words = out + y * paddedW;
+                if (iy < 0 || iy >= height) {
+                    for (long x = 0; x < paddedW; x++) words[x] = 0;
+                    continue;
+                }
+                const int32_t *a = first + iy * width - padLeft, *b = second + iy * width - padLeft;
+                for (long x = 0; x < left; x++) words[x] = 0;
+                for (long x = left; x < right; x++) words[x] = ar_word(a[x], b[x]);
+                for (long x = right; x < paddedW; x++) words[x] = 0;
+            }
+        }
+    }
+    memset(dst + samples * pairs * plane, 0, (size_t)slack * sizeof(uint32_t));
+}
+
 // Writes `count` words of taps `src[t]` and `src[t + 1]` (or 0 without `second`) to the packed row starting at
 // column `col`, a panel's run at a time.
 static inline __attribute__((always_inline)) void ar_put_run(

@@ -105,16 +105,22 @@ final class IntegerKernelsTests: XCTestCase {
     }
 
     /// The direct convolution (pair planes, no im2col) on every version against the convolution summed plainly,
-    /// at the real columns; codes at the 16-bit extremes so that sums wrap.
+    /// at the real columns; codes at the 16-bit extremes so that sums wrap. Taps paired along kernel rows, and
+    /// (even channel counts) neighbouring channels paired.
     func testDirectConvolutionEqualsPlainSums() {
+        for pairChannels in [false, true] { directConvolution(pairChannels: pairChannels) }
+    }
+
+    func directConvolution(pairChannels: Bool) {
         var random = SeededGenerator(seed: 5)
         var versions = Set<Int32>()
         for (rows, channels, side, kernel, pad) in [
-            (6, 1, 9, 5, 2), (16, 3, 7, 3, 1), (9, 2, 6, 2, 0), (3, 2, 5, 1, 0),
-        ] {
+            (6, 1, 9, 5, 2), (16, 3, 7, 3, 1), (9, 2, 6, 2, 0), (3, 2, 5, 1, 0), (5, 6, 6, 3, 1),
+        ] where !pairChannels || channels % 2 == 0 {
             let samples = 2, out = side + 2 * pad - kernel + 1
             let paddedW = out + kernel - 1, paddedH = out + kernel - 1, evenW = ar_even(kernel)
-            let depth = ar_conv_depth(channels, kernel, kernel)
+            let taps = kernel * kernel
+            let depth = pairChannels ? channels * taps : ar_conv_depth(channels, kernel, kernel)
             func code() -> Int16 {
                 let pick = random.next() % 3
                 return pick == 0 ? .min : pick == 1 ? .max : Int16(truncatingIfNeeded: random.next())
@@ -123,19 +129,32 @@ final class IntegerKernelsTests: XCTestCase {
             let weights = (0..<(rows * channels * kernel * kernel)).map { _ in code() }
             var a = [Int16](repeating: 0, count: rows * depth)
             for r in 0..<rows {
-                for k in 0..<(channels * kernel * kernel) {
-                    a[r * depth + k / kernel * evenW + k % kernel] = weights[r * channels * kernel * kernel + k]
+                for k in 0..<(channels * taps) {
+                    let column =
+                        pairChannels
+                        ? ((k / taps / 2 * taps) + k % taps) * 2 + (k / taps) % 2 : k / kernel * evenW + k % kernel
+                    a[r * depth + column] = weights[r * channels * taps + k]
                 }
             }
-            let sampleWords = channels * paddedH * paddedW, slack = kernel + Int(AR_PANEL)
+            let plane = paddedH * paddedW
+            let sampleWords = (pairChannels ? channels / 2 : channels) * plane, slack = kernel + Int(AR_PANEL)
             var planes = [UInt32](repeating: 9, count: samples * sampleWords + slack)
-            ar_pair_planes(
-                input, samples, channels * side * side, channels, side, side, pad, pad, paddedH, paddedW, slack,
-                &planes)
             var offsets: [Int] = []
-            for c in 0..<channels {
-                for ky in 0..<kernel {
-                    for p in 0..<(evenW / 2) { offsets.append(c * paddedH * paddedW + ky * paddedW + 2 * p) }
+            if pairChannels {
+                ar_pair_channels(
+                    input, samples, channels * side * side, channels, side, side, pad, pad, paddedH, paddedW, slack,
+                    &planes)
+                for pair in 0..<(channels / 2) {
+                    for ky in 0..<kernel { for kx in 0..<kernel { offsets.append(pair * plane + ky * paddedW + kx) } }
+                }
+            } else {
+                ar_pair_planes(
+                    input, samples, channels * side * side, channels, side, side, pad, pad, paddedH, paddedW, slack,
+                    &planes)
+                for c in 0..<channels {
+                    for ky in 0..<kernel {
+                        for p in 0..<(evenW / 2) { offsets.append(c * plane + ky * paddedW + 2 * p) }
+                    }
                 }
             }
             let perSample = out * paddedW, panelColumns = ar_packed_size(2, perSample) / 2

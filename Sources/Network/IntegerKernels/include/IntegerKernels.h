@@ -64,6 +64,13 @@ void ar_pair_planes(
     const int32_t *input, long samples, long sampleStride, long channels, long height, long width, long padTop,
     long padLeft, long paddedH, long paddedW, long slack, uint32_t *dst);
 
+/// The channel-paired form of `ar_pair_planes` for an even channel count: plane cp holds words
+/// word(P_2cp[y][x], P_2cp+1[y][x]), so pair row (cp, ky, kx) of B starts at cp * paddedH * paddedW + ky * paddedW +
+/// kx and no tap is padding (A's columns: (c, ky, kx) at ((c / 2 * kernelH + ky) * kernelW + kx) * 2 + c % 2).
+void ar_pair_channels(
+    const int32_t *input, long samples, long sampleStride, long channels, long height, long width, long padTop,
+    long padLeft, long paddedH, long paddedW, long slack, uint32_t *dst);
+
 /// C = A * B for `samples` samples of `columns` wide columns each, B read from pair planes at `offsets`;
 /// sample s's columns start at C column s * ar_packed_size(2, columns) / 2 (whole panels), `ldc` apart per row.
 /// Columns past the real ones read neighbouring words and are to be ignored.
