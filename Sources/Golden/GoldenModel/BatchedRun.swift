@@ -13,6 +13,8 @@ final class BatchBuffers: @unchecked Sendable {
     let product: UnsafeMutablePointer<Int32>
     let row: UnsafeMutablePointer<Int32>
     let padded: UnsafeMutablePointer<Int32>
+    /// The high half's product of a layer with weights beyond 16 bits (GemmLayer.high).
+    let spare: UnsafeMutablePointer<Int32>
     /// The same memory seen as pair planes (ar_pair_planes), for direct convolutions.
     var planes: UnsafeMutablePointer<UInt32> {
         UnsafeMutableRawPointer(padded).assumingMemoryBound(to: UInt32.self)
@@ -26,11 +28,13 @@ final class BatchBuffers: @unchecked Sendable {
         product = .allocate(capacity: form.productSize)
         row = .allocate(capacity: form.rowSize)
         padded = .allocate(capacity: form.paddedSize)
+        spare = .allocate(capacity: form.productSize)
     }
 
     deinit {
         values.forEach { $0.deallocate() }
         final.deallocate(); packed.deallocate(); product.deallocate(); row.deallocate(); padded.deallocate()
+        spare.deallocate()
     }
 }
 
@@ -160,11 +164,11 @@ extension GoldenModel {
                     input, samples.count, inSize, g.channels, g.height, g.width, g.padTop, g.padLeft, layout.paddedH,
                     layout.paddedW, layout.slack, buffers.planes)
             }
-            gemm.a.withUnsafeBufferPointer { a in
+            gemm.split(into: buffers.product, spare: buffers.spare, count: gemm.rows * ldc) { a, c in
                 layout.offsets.withUnsafeBufferPointer { offsets in
                     ar_gemm_direct(
-                        gemm.rows, samples.count, layout.perSample, gemm.depth, a.baseAddress!, buffers.planes,
-                        sampleWords, offsets.baseAddress!, buffers.product, ldc)
+                        gemm.rows, samples.count, layout.perSample, gemm.depth, a, buffers.planes, sampleWords,
+                        offsets.baseAddress!, c, ldc)
                 }
             }
         } else if layout.wide {
@@ -249,8 +253,8 @@ extension GoldenModel {
     }
 
     private func product(_ gemm: GemmLayer, columns: Int, ldc: Int, buffers: BatchBuffers) {
-        gemm.a.withUnsafeBufferPointer { a in
-            ar_gemm(gemm.rows, columns, gemm.depth, a.baseAddress!, buffers.packed, buffers.product, ldc)
+        gemm.split(into: buffers.product, spare: buffers.spare, count: gemm.rows * ldc) { a, c in
+            ar_gemm(gemm.rows, columns, gemm.depth, a, buffers.packed, c, ldc)
         }
     }
 
@@ -281,5 +285,18 @@ extension GoldenModel {
             if let table = step.activation { code = Int32(table.apply(Int(code), bits: bits)) }
             y[i * stride] = code
         }
+    }
+}
+
+extension GemmLayer {
+    /// `multiply(A, C)` into `product`; with a high half also into `spare`, then product += spare * 2^15, wrapping.
+    func split(
+        into product: UnsafeMutablePointer<Int32>, spare: UnsafeMutablePointer<Int32>, count: Int,
+        multiply: (UnsafePointer<Int16>, UnsafeMutablePointer<Int32>) -> Void
+    ) {
+        a.withUnsafeBufferPointer { multiply($0.baseAddress!, product) }
+        guard let high else { return }
+        high.withUnsafeBufferPointer { multiply($0.baseAddress!, spare) }
+        for i in 0..<count { product[i] &+= spare[i] &<< 15 }
     }
 }

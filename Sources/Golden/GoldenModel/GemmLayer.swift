@@ -15,6 +15,9 @@ struct GemmLayer: Sendable {
     let fan: Int
     let depth: Int
     let a: [Int16]
+    /// Weights beyond 16 bits (M1's w' may pass 2^15 by a little): A holds w mod 2^15 and `high` w >> 15, two GEMMs
+    /// summed as high * 2^15 + low in the same wrapping arithmetic.
+    let high: [Int16]?
     let bias: [Int32]
     /// 1, or the SWC scale of each channel (A then holds the codes: acc = b + scale * sum code * x).
     let scale: [Int32]
@@ -36,7 +39,7 @@ struct GemmLayer: Sendable {
             (codes, scales) = (weights, [Int](repeating: 1, count: rows))
         }
         guard codes.count == rows * fan, scales.count == rows,
-            codes.allSatisfy({ Int16(exactly: $0) != nil }), scales.allSatisfy({ Int32(exactly: $0) != nil }),
+            codes.allSatisfy({ abs($0) < 1 << 30 }), scales.allSatisfy({ Int32(exactly: $0) != nil }),
             step.bias.allSatisfy({ Int32(exactly: $0) != nil })
         else { return nil }
         // Requantization in ar_requantize's range; the logits are aligned in Swift exactly as the reference does.
@@ -58,11 +61,18 @@ struct GemmLayer: Sendable {
         } else {
             depth = ar_even(fan)
         }
+        let split = !codes.allSatisfy({ Int16(exactly: $0) != nil })
         var a = [Int16](repeating: 0, count: rows * depth)
+        var high = [Int16](repeating: 0, count: split ? rows * depth : 0)
         for r in 0..<rows {
-            for k in 0..<fan { a[r * depth + column(k)] = Int16(codes[r * fan + k]) }
+            for k in 0..<fan {
+                let w = codes[r * fan + k]
+                a[r * depth + column(k)] = Int16(split ? w & 0x7fff : w)
+                if split { high[r * depth + column(k)] = Int16(w >> 15) }
+            }
         }
         self.a = a
+        self.high = split ? high : nil
         bias = step.bias.map { Int32($0) }
         scale = scales.map { Int32($0) }
         shifts = step.logits ? [] : step.shifts.map { Int32($0) }

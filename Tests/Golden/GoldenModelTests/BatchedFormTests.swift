@@ -65,6 +65,9 @@ final class BatchedFormTests: XCTestCase {
             let model = try Quantizer.quantize(graph, calibration: images.prefix(100), source: file)
             var linear = SortedWeightOptions()
             (linear.segments, linear.grouping, linear.coefficientBits) = (3, .channel, 12)
+            // 16-bit coefficients: LeNet-5's fc2 then has approximated weights past 2^15 (the split GEMM).
+            var wide = linear
+            wide.coefficientBits = 16
             var swc = ScalingWeightOptions()
             swc.codeBits = 5
             // M3 on the second convolution: the GEMM gives the raw accumulators, the combinations finish them.
@@ -74,6 +77,7 @@ final class BatchedFormTests: XCTestCase {
             let variants = [
                 ("uncompressed", model),
                 ("linear", try ModelCompressor.compress(model, method: .sortedWeights(linear))),
+                ("linear 16-bit", try ModelCompressor.compress(model, method: .sortedWeights(wide))),
                 ("swc", try ModelCompressor.compress(model, method: .scalingWeights(swc))),
                 ("feature", featured),
             ]
