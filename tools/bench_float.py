@@ -63,7 +63,7 @@ def main():
               f"(ratio to onnxruntime float: {ort_best / golden_best:.3f})")
         for path in args.compressed:
             seconds = golden_seconds(path)
-            print(f"  golden model, reuse form of {os.path.basename(path)}: {count / seconds:10.0f} images/s  "
+            print(f"  golden model, {os.path.basename(path)}: {count / seconds:10.0f} images/s  "
                   f"(ratio to the uncompressed golden model: {golden_best / seconds:.3f})")
 
 
