@@ -8,28 +8,25 @@ import Quantization
 /// reference form's exactly. `init` returns nil for a model whose codes may not fit 16 bits; it then runs in the
 /// reference form throughout.
 struct BatchedForm: Sendable {
-    /// How a convolution's im2col columns are laid out. With horizontal stride 1 they are "wide": the input is
-    /// padded to paddedH x paddedW and every output row spans paddedW columns (the last kernelW - 1 ignored), so
-    /// each row of taps is one contiguous run of the padded input; otherwise one column per output pixel.
+    /// How a convolution's GEMM reads its input. With stride 1 both ways it is "direct": the GEMM reads B straight
+    /// from pair planes of the padded input (ar_gemm_direct, no im2col matrix), pair row k starting at
+    /// `offsets[k]` in a sample's planes, and every output row spans paddedW columns (the last kernelW - 1
+    /// ignored). Otherwise B is a packed im2col matrix, one column per output pixel.
     struct Columns: Sendable {
-        let wide: Bool
-        /// Stride 1 both ways: the GEMM reads B straight from the pair planes (ar_gemm_direct), no im2col; pair
-        /// row (c, ky, p) starts at `offsets` in a sample's planes.
         let direct: Bool
         let offsets: [Int]
         let paddedH: Int
         let paddedW: Int
-        /// Columns per sample, and the words after the last padded plane that wide runs may read.
+        /// Columns per sample, and the words after the last plane that the ignored columns may read.
         let perSample: Int
         let slack: Int
 
         init(_ g: ConvGeometry) {
-            wide = g.strideW == 1
+            direct = g.strideW == 1 && g.strideH == 1
             paddedW = g.outW + g.kernelW - 1
-            paddedH = (g.outH - 1) * g.strideH + g.kernelH
-            perSample = wide ? g.outH * paddedW : g.pixels
-            slack = wide ? paddedW + g.kernelW + Int(AR_PANEL) : 0
-            direct = wide && g.strideH == 1
+            paddedH = g.outH + g.kernelH - 1
+            perSample = direct ? g.outH * paddedW : g.pixels
+            slack = direct ? g.kernelW + Int(AR_PANEL) : 0
             let (plane, width, perRow) = (paddedH * paddedW, paddedW, ar_even(g.kernelW) / 2)
             var offsets: [Int] = []
             if direct && Self.pairsChannels(g) {
@@ -55,7 +52,7 @@ struct BatchedForm: Sendable {
         }
 
         /// C columns per sample in the direct form: whole panels.
-        var panelColumns: Int { (perSample + Int(AR_PANEL) - 1) / Int(AR_PANEL) * Int(AR_PANEL) }
+        var panelColumns: Int { BatchedForm.panelColumns(perSample) }
     }
 
     enum Step: Sendable {
@@ -71,8 +68,10 @@ struct BatchedForm: Sendable {
     let chunks: [Int]
     let packedSize: Int
     let productSize: Int
-    let paddedSize: Int
-    /// The longest run of one channel's outputs finished at once (a batch, or a convolution's pixels).
+    /// Words of the pair planes of the largest direct convolution's chunk.
+    let planesSize: Int
+    /// The longest run of one channel's outputs finished at once (a batch, a convolution's pixels or a direct
+    /// convolution's wide columns).
     let rowSize: Int
 
     static let batchSize = 64
@@ -87,7 +86,7 @@ struct BatchedForm: Sendable {
         else { return nil }
         batch = Self.batchSize
         var steps: [Step] = [], chunks: [Int] = []
-        var packedSize = 1, productSize = 1, rowSize = batch, paddedSize = 1
+        var packedSize = 1, productSize = 1, rowSize = batch, planesSize = 1
         for step in layers {
             var chunk = batch
             if let gemm = GemmLayer(step) {
@@ -95,13 +94,13 @@ struct BatchedForm: Sendable {
                 steps.append(.gemm(gemm, columns))
                 let perSample = columns?.perSample ?? 1
                 chunk = max(1, min(batch, Self.chunkColumns / perSample))
-                let padded = (chunk * perSample + Int(AR_PANEL) - 1) / Int(AR_PANEL) * Int(AR_PANEL)
-                packedSize = max(packedSize, ar_packed_size(gemm.depth, chunk * perSample))
-                productSize = max(productSize, gemm.rows * padded)
-                rowSize = max(rowSize, step.geometry?.pixels ?? 1, perSample)
-                if let columns, columns.wide, let g = step.geometry {
-                    paddedSize = max(paddedSize, chunk * g.channels * columns.paddedH * columns.paddedW + columns.slack)
+                rowSize = max(rowSize, perSample)
+                if let columns, columns.direct, let g = step.geometry {
+                    planesSize = max(planesSize, chunk * g.channels * columns.paddedH * columns.paddedW + columns.slack)
                     productSize = max(productSize, gemm.rows * chunk * columns.panelColumns)
+                } else {
+                    packedSize = max(packedSize, ar_packed_size(gemm.depth, chunk * perSample))
+                    productSize = max(productSize, gemm.rows * Self.panelColumns(chunk * perSample))
                 }
             } else if step.kind == .maxPool, let pool = step.poolGeometry, pool.everyWindowHasCells {
                 steps.append(.maxPool)
@@ -117,8 +116,13 @@ struct BatchedForm: Sendable {
         self.packedSize = packedSize
         self.productSize = productSize
         self.rowSize = rowSize
-        self.paddedSize = paddedSize
+        self.planesSize = planesSize
     }
+}
+
+extension BatchedForm {
+    /// `n` columns rounded up to whole panels of the packed layout.
+    static func panelColumns(_ n: Int) -> Int { (n + Int(AR_PANEL) - 1) / Int(AR_PANEL) * Int(AR_PANEL) }
 }
 
 extension PoolGeometry {

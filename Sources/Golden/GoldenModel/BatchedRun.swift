@@ -12,13 +12,10 @@ final class BatchBuffers: @unchecked Sendable {
     let packed: UnsafeMutablePointer<Int16>
     let product: UnsafeMutablePointer<Int32>
     let row: UnsafeMutablePointer<Int32>
-    let padded: UnsafeMutablePointer<Int32>
+    /// Pair planes of a direct convolution's input (ar_pair_planes, ar_pair_channels).
+    let planes: UnsafeMutablePointer<UInt32>
     /// The high half's product of a layer with weights beyond 16 bits (GemmLayer.high).
     let spare: UnsafeMutablePointer<Int32>
-    /// The same memory seen as pair planes (ar_pair_planes), for direct convolutions.
-    var planes: UnsafeMutablePointer<UInt32> {
-        UnsafeMutableRawPointer(padded).assumingMemoryBound(to: UInt32.self)
-    }
     var scratch = Scratch()
 
     init(form: BatchedForm, sizes: [Int]) {
@@ -27,13 +24,13 @@ final class BatchBuffers: @unchecked Sendable {
         packed = .allocate(capacity: form.packedSize)
         product = .allocate(capacity: form.productSize)
         row = .allocate(capacity: form.rowSize)
-        padded = .allocate(capacity: form.paddedSize)
+        planes = .allocate(capacity: form.planesSize)
         spare = .allocate(capacity: form.productSize)
     }
 
     deinit {
         values.forEach { $0.deallocate() }
-        final.deallocate(); packed.deallocate(); product.deallocate(); row.deallocate(); padded.deallocate()
+        final.deallocate(); packed.deallocate(); product.deallocate(); row.deallocate(); planes.deallocate()
         spare.deallocate()
     }
 }
@@ -138,7 +135,9 @@ extension GoldenModel {
         }
     }
 
-    /// A convolution over `samples` of the batch: im2col packed for the GEMM, then each channel's epilogue.
+    /// A convolution over `samples` of the batch: the GEMM (direct, or over a packed im2col matrix), then each
+    /// channel's epilogue. Sample `index`'s outputs start at column index * sampleColumns of the product, output
+    /// row oy at oy * rowColumns within it.
     private func convolve(
         _ position: Int, _ gemm: GemmLayer, _ g: ConvGeometry, _ layout: BatchedForm.Columns, samples: Range<Int>,
         buffers: BatchBuffers
@@ -146,24 +145,15 @@ extension GoldenModel {
         let step = steps[position]
         let (inSize, outSize) = (sizes[sources[position]], sizes[position + 1])
         let input = buffers.values[sources[position]] + samples.lowerBound * inSize
-        var columns = samples.count * layout.perSample
-        var ldc = (columns + Int(AR_PANEL) - 1) / Int(AR_PANEL) * Int(AR_PANEL)
-        // Where sample `index` of the chunk starts in the product's columns.
-        var sampleColumns = layout.perSample
+        let (sampleColumns, rowColumns, ldc): (Int, Int, Int)
         if layout.direct {
-            (columns, sampleColumns) = (0, layout.panelColumns)
+            (sampleColumns, rowColumns) = (layout.panelColumns, layout.paddedW)
             ldc = samples.count * sampleColumns
-            let sampleWords =
-                g.channels * layout.paddedH * layout.paddedW / (BatchedForm.Columns.pairsChannels(g) ? 2 : 1)
-            if BatchedForm.Columns.pairsChannels(g) {
-                ar_pair_channels(
-                    input, samples.count, inSize, g.channels, g.height, g.width, g.padTop, g.padLeft, layout.paddedH,
-                    layout.paddedW, layout.slack, buffers.planes)
-            } else {
-                ar_pair_planes(
-                    input, samples.count, inSize, g.channels, g.height, g.width, g.padTop, g.padLeft, layout.paddedH,
-                    layout.paddedW, layout.slack, buffers.planes)
-            }
+            let paired = BatchedForm.Columns.pairsChannels(g)
+            let sampleWords = g.channels * layout.paddedH * layout.paddedW / (paired ? 2 : 1)
+            (paired ? ar_pair_channels : ar_pair_planes)(
+                input, samples.count, inSize, g.channels, g.height, g.width, g.padTop, g.padLeft, layout.paddedH,
+                layout.paddedW, layout.slack, buffers.planes)
             gemm.split(into: buffers.product, spare: buffers.spare, count: gemm.rows * ldc) { a, c in
                 layout.offsets.withUnsafeBufferPointer { offsets in
                     ar_gemm_direct(
@@ -171,46 +161,37 @@ extension GoldenModel {
                         offsets.baseAddress!, c, ldc)
                 }
             }
-        } else if layout.wide {
-            ar_pad(
-                input, samples.count, inSize, g.channels, g.height, g.width, g.padTop, g.padLeft, layout.paddedH,
-                layout.paddedW, layout.slack, buffers.padded)
-            ar_im2col_wide(
-                buffers.padded, samples.count, g.channels, layout.paddedH, layout.paddedW, g.kernelH, g.kernelW,
-                g.strideH, g.outH, buffers.packed)
         } else {
+            (sampleColumns, rowColumns) = (layout.perSample, g.outW)
+            ldc = BatchedForm.panelColumns(samples.count * layout.perSample)
             ar_im2col_pack(
                 input, samples.count, inSize, g.channels, g.height, g.width, g.kernelH, g.kernelW, g.strideH,
                 g.strideW, g.padTop, g.padLeft, g.outH, g.outW, buffers.packed)
+            product(gemm, columns: samples.count * layout.perSample, ldc: ldc, buffers: buffers)
         }
-        if !layout.direct { product(gemm, columns: columns, ldc: ldc, buffers: buffers) }
         let pixels = g.pixels
-        if !step.features.isEmpty {
-            for (index, s) in samples.enumerated() {
-                let base = index * sampleColumns, wide = layout.wide ? layout.paddedW : g.outW
+        for (index, s) in samples.enumerated() {
+            let base = index * sampleColumns
+            if !step.features.isEmpty {
                 combine(position, gemm, lanes: pixels, to: s * outSize, buffers) { m, p in
-                    m * ldc + base + p / g.outW * wide + p % g.outW
+                    m * ldc + base + p / g.outW * rowColumns + p % g.outW
                 }
+                continue
             }
-            return
-        }
-        for m in 0..<gemm.rows {
-            for (index, s) in samples.enumerated() {
-                let from = m * ldc + index * sampleColumns, to = s * outSize + m * pixels
-                if layout.wide && !step.logits && step.activation == nil {
+            for m in 0..<gemm.rows {
+                let from = m * ldc + base, to = s * outSize + m * pixels
+                if layout.direct && !step.logits && step.activation == nil {
                     // One long run (short rows leave most lanes idle), then the rows without their tails.
                     ar_requantize_rows(
-                        buffers.product + from, g.outH, g.outW, layout.paddedW, gemm.bias[m], gemm.scale[m],
+                        buffers.product + from, g.outH, g.outW, rowColumns, gemm.bias[m], gemm.scale[m],
                         gemm.shifts[m], step.relu ? 1 : 0, Int32(step.bits), buffers.row,
                         buffers.values[position + 1] + to)
-                } else if layout.wide {
-                    for oy in 0..<g.outH {
-                        finish(
-                            step, gemm, channel: m, from: from + oy * layout.paddedW, count: g.outW,
-                            to: to + oy * g.outW, stride: 1, position, buffers)
-                    }
                 } else {
-                    finish(step, gemm, channel: m, from: from, count: pixels, to: to, stride: 1, position, buffers)
+                    for oy in 0..<(layout.direct ? g.outH : 1) {
+                        finish(
+                            step, gemm, channel: m, from: from + oy * rowColumns,
+                            count: layout.direct ? g.outW : pixels, to: to + oy * g.outW, stride: 1, position, buffers)
+                    }
                 }
             }
         }
@@ -219,7 +200,7 @@ extension GoldenModel {
     /// A dense layer over the batch: B is the batch's inputs, one column per sample.
     private func multiply(_ position: Int, _ gemm: GemmLayer, count: Int, buffers: BatchBuffers) {
         let inSize = sizes[sources[position]]
-        let ldc = (count + Int(AR_PANEL) - 1) / Int(AR_PANEL) * Int(AR_PANEL)
+        let ldc = BatchedForm.panelColumns(count)
         ar_pack_inputs(buffers.values[sources[position]], inSize, gemm.fan, count, buffers.packed)
         product(gemm, columns: count, ldc: ldc, buffers: buffers)
         if !steps[position].features.isEmpty {

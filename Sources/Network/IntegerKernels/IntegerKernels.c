@@ -136,32 +136,6 @@ void ar_im2col_pack(AR_IM2COL_PARAMETERS) {
     ar_im2col_body(AR_IM2COL_ARGUMENTS);
 }
 
-void ar_pad(
-    const int32_t *input, long samples, long sampleStride, long channels, long height, long width, long padTop,
-    long padLeft, long paddedH, long paddedW, long slack, int32_t *dst) {
-    // Columns x in [left, right) of a padded row copy input columns x - padLeft; the rest are zeros.
-    long left = padLeft < paddedW ? padLeft : paddedW;
-    long right = padLeft + width < paddedW ? padLeft + width : paddedW;
-    for (long s = 0; s < samples; s++) {
-        for (long c = 0; c < channels; c++) {
-            const int32_t *plane = input + s * sampleStride + c * height * width;
-            int32_t *out = dst + (s * channels + c) * paddedH * paddedW;
-            for (long y = 0; y < paddedH; y++) {
-                long iy = y - padTop;
-                int32_t *line = out + y * paddedW;
-                if (iy < 0 || iy >= height || right <= left) {
-                    memset(line, 0, (size_t)paddedW * sizeof(int32_t));
-                    continue;
-                }
-                memset(line, 0, (size_t)left * sizeof(int32_t));
-                memcpy(line + left, plane + iy * width, (size_t)(right - left) * sizeof(int32_t));
-                memset(line + right, 0, (size_t)(paddedW - right) * sizeof(int32_t));
-            }
-        }
-    }
-    memset(dst + samples * channels * paddedH * paddedW, 0, (size_t)slack * sizeof(int32_t));
-}
-
 static inline __attribute__((always_inline)) void ar_pair_planes_body(
     const int32_t *input, long samples, long sampleStride, long channels, long height, long width, long padTop,
     long padLeft, long paddedH, long paddedW, long slack, uint32_t *dst, int32_t *line) {
@@ -246,74 +220,6 @@ void ar_pair_channels(
     memset(dst + samples * pairs * plane, 0, (size_t)slack * sizeof(uint32_t));
 }
 
-// Writes `count` words of taps `src[t]` and `src[t + 1]` (or 0 without `second`) to the packed row starting at
-// column `col`, a panel's run at a time.
-static inline __attribute__((always_inline)) void ar_put_run(
-    const int32_t *src, long count, int second, uint32_t *row, long panelWords, long col) {
-    while (count > 0) {
-        long j = col % AR_PANEL, run = AR_PANEL - j < count ? AR_PANEL - j : count;
-        uint32_t *out = row + (col / AR_PANEL) * panelWords + j;
-        if (second) {
-            for (long t = 0; t < run; t++) out[t] = ar_word(src[t], src[t + 1]);
-        } else {
-            for (long t = 0; t < run; t++) out[t] = ar_word(src[t], 0);
-        }
-        src += run;
-        col += run;
-        count -= run;
-    }
-}
-
-#define AR_WIDE_PARAMETERS                                                                                        \
-    const int32_t *padded, long samples, long channels, long paddedH, long paddedW, long kernelH, long kernelW,  \
-        long strideH, long outH, int16_t *dst
-#define AR_WIDE_ARGUMENTS padded, samples, channels, paddedH, paddedW, kernelH, kernelW, strideH, outH, dst
-
-static inline __attribute__((always_inline)) void ar_im2col_wide_body(AR_WIDE_PARAMETERS) {
-    uint32_t *words = (uint32_t *)dst;
-    long pairs = ar_conv_depth(channels, kernelH, kernelW) / 2, perRow = ar_even(kernelW) / 2;
-    long panelWords = pairs * AR_PANEL, plane = paddedH * paddedW, columns = outH * paddedW;
-    for (long c = 0; c < channels; c++) {
-        for (long ky = 0; ky < kernelH; ky++) {
-            for (long p = 0; p < perRow; p++) {
-                uint32_t *row = words + ((c * kernelH + ky) * perRow + p) * AR_PANEL;
-                int second = 2 * p + 1 < kernelW;
-                for (long s = 0; s < samples; s++) {
-                    const int32_t *src = padded + (s * channels + c) * plane + ky * paddedW + 2 * p;
-                    if (strideH == 1) {
-                        ar_put_run(src, columns, second, row, panelWords, s * columns);
-                    } else {
-                        for (long oy = 0; oy < outH; oy++) {
-                            ar_put_run(
-                                src + oy * strideH * paddedW, paddedW, second, row, panelWords,
-                                s * columns + oy * paddedW);
-                        }
-                    }
-                }
-            }
-        }
-    }
-    ar_zero_columns(words, pairs, samples * columns);
-}
-
-#if defined(__x86_64__)
-__attribute__((target("avx512f,avx512bw"))) static void ar_im2col_wide_avx512(AR_WIDE_PARAMETERS) {
-    ar_im2col_wide_body(AR_WIDE_ARGUMENTS);
-}
-
-__attribute__((target("avx2"))) static void ar_im2col_wide_avx2(AR_WIDE_PARAMETERS) {
-    ar_im2col_wide_body(AR_WIDE_ARGUMENTS);
-}
-#endif
-
-void ar_im2col_wide(AR_WIDE_PARAMETERS) {
-#if defined(__x86_64__)
-    if (__builtin_cpu_supports("avx512bw")) return ar_im2col_wide_avx512(AR_WIDE_ARGUMENTS);
-    if (__builtin_cpu_supports("avx2")) return ar_im2col_wide_avx2(AR_WIDE_ARGUMENTS);
-#endif
-    ar_im2col_wide_body(AR_WIDE_ARGUMENTS);
-}
-
 void ar_max_pool(
     const int32_t *input, long samples, long inStride, long channels, long height, long width, long kernelH,
     long kernelW, long strideH, long strideW, long padTop, long padLeft, long outH, long outW, int32_t *out,
@@ -362,24 +268,6 @@ static inline int32_t ar_pair(const int16_t *row, long kk) {
     return word;
 }
 
-static void ar_gemm_portable(long m, long n, long depth, const int16_t *a, const int16_t *b, int32_t *c, long ldc) {
-    long kp = depth, pairs = kp / 2;
-    for (long p = 0; p < ar_panels(n); p++) {
-        const int16_t *panel = b + p * kp * AR_PANEL;
-        for (long r = 0; r < m; r++) {
-            const int16_t *row = a + r * kp;
-            for (long j = 0; j < AR_PANEL; j++) {
-                uint32_t sum = 0;
-                for (long kk = 0; kk < pairs; kk++) {
-                    const int16_t *pair = panel + kk * 2 * AR_PANEL + j * 2;
-                    sum += (uint32_t)(row[2 * kk] * pair[0]) + (uint32_t)(row[2 * kk + 1] * pair[1]);
-                }
-                c[r * ldc + p * AR_PANEL + j] = (int32_t)sum;
-            }
-        }
-    }
-}
-
 static void ar_gemm_direct_portable(
     long m, long samples, long columns, long depth, const int16_t *a, const uint32_t *planes, long sampleWords,
     const long *offsets, int32_t *c, long ldc) {
@@ -402,98 +290,10 @@ static void ar_gemm_direct_portable(
 
 #if defined(__x86_64__)
 
-// One block of `mr` rows of A times one panel: 2 x `mr` accumulators of 16 columns each.
-#define AR_BLOCK_512(NAME, TARGET, STEP)                                                                          \
-    static inline __attribute__((always_inline, target(TARGET))) void NAME(                                     \
-        const int mr, long pairs, const int16_t *a, long kp, const int16_t *panel, int32_t *c, long ldc) {       \
-        __m512i acc[8][2];                                                                                       \
-        for (int r = 0; r < mr; r++) acc[r][0] = acc[r][1] = _mm512_setzero_si512();                             \
-        for (long kk = 0; kk < pairs; kk++) {                                                                    \
-            __m512i b0 = _mm512_loadu_si512((const void *)(panel + kk * 2 * AR_PANEL));                          \
-            __m512i b1 = _mm512_loadu_si512((const void *)(panel + kk * 2 * AR_PANEL + AR_PANEL));               \
-            for (int r = 0; r < mr; r++) {                                                                       \
-                __m512i av = _mm512_set1_epi32(ar_pair(a + r * kp, kk));                                         \
-                acc[r][0] = STEP(acc[r][0], av, b0);                                                             \
-                acc[r][1] = STEP(acc[r][1], av, b1);                                                             \
-            }                                                                                                    \
-        }                                                                                                        \
-        for (int r = 0; r < mr; r++) {                                                                           \
-            _mm512_storeu_si512((void *)(c + r * ldc), acc[r][0]);                                               \
-            _mm512_storeu_si512((void *)(c + r * ldc + 16), acc[r][1]);                                          \
-        }                                                                                                        \
-    }
-
 #define AR_STEP_VNNI(acc, a, b) _mm512_dpwssd_epi32(acc, a, b)
 #define AR_STEP_BW(acc, a, b) _mm512_add_epi32(acc, _mm512_madd_epi16(a, b))
-AR_BLOCK_512(ar_block_vnni, "avx512f,avx512bw,avx512vnni", AR_STEP_VNNI)
-AR_BLOCK_512(ar_block_bw, "avx512f,avx512bw", AR_STEP_BW)
-
-// The loops over panels and row blocks, with the block's row count a constant in each call.
-#define AR_GEMM_512(NAME, TARGET, BLOCK)                                                                          \
-    __attribute__((target(TARGET))) static void NAME(                                                           \
-        long m, long n, long depth, const int16_t *a, const int16_t *b, int32_t *c, long ldc) {                      \
-        long kp = depth, pairs = kp / 2;                                                                    \
-        for (long p = 0; p < ar_panels(n); p++) {                                                                \
-            const int16_t *panel = b + p * kp * AR_PANEL;                                                        \
-            int32_t *out = c + p * AR_PANEL;                                                                     \
-            long r = 0;                                                                                          \
-            for (; r + 8 <= m; r += 8) BLOCK(8, pairs, a + r * kp, kp, panel, out + r * ldc, ldc);               \
-            switch (m - r) {                                                                                     \
-            case 7: BLOCK(7, pairs, a + r * kp, kp, panel, out + r * ldc, ldc); break;                           \
-            case 6: BLOCK(6, pairs, a + r * kp, kp, panel, out + r * ldc, ldc); break;                           \
-            case 5: BLOCK(5, pairs, a + r * kp, kp, panel, out + r * ldc, ldc); break;                           \
-            case 4: BLOCK(4, pairs, a + r * kp, kp, panel, out + r * ldc, ldc); break;                           \
-            case 3: BLOCK(3, pairs, a + r * kp, kp, panel, out + r * ldc, ldc); break;                           \
-            case 2: BLOCK(2, pairs, a + r * kp, kp, panel, out + r * ldc, ldc); break;                           \
-            case 1: BLOCK(1, pairs, a + r * kp, kp, panel, out + r * ldc, ldc); break;                           \
-            default: break;                                                                                      \
-            }                                                                                                    \
-        }                                                                                                        \
-    }
-
-AR_GEMM_512(ar_gemm_vnni, "avx512f,avx512bw,avx512vnni", ar_block_vnni)
-AR_GEMM_512(ar_gemm_bw, "avx512f,avx512bw", ar_block_bw)
-
-// AVX2: half a panel (16 columns, two registers) per block of up to 4 rows.
-static inline __attribute__((always_inline, target("avx2"))) void ar_block_avx2(
-    const int mr, long pairs, const int16_t *a, long kp, const int16_t *half, int32_t *c, long ldc) {
-    __m256i acc[4][2];
-    for (int r = 0; r < mr; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
-    for (long kk = 0; kk < pairs; kk++) {
-        __m256i b0 = _mm256_loadu_si256((const __m256i *)(half + kk * 2 * AR_PANEL));
-        __m256i b1 = _mm256_loadu_si256((const __m256i *)(half + kk * 2 * AR_PANEL + 16));
-        for (int r = 0; r < mr; r++) {
-            __m256i av = _mm256_set1_epi32(ar_pair(a + r * kp, kk));
-            acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(av, b0));
-            acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(av, b1));
-        }
-    }
-    for (int r = 0; r < mr; r++) {
-        _mm256_storeu_si256((__m256i *)(c + r * ldc), acc[r][0]);
-        _mm256_storeu_si256((__m256i *)(c + r * ldc + 8), acc[r][1]);
-    }
-}
-
-__attribute__((target("avx2"))) static void ar_gemm_avx2(
-    long m, long n, long depth, const int16_t *a, const int16_t *b, int32_t *c, long ldc) {
-    long kp = depth, pairs = kp / 2;
-    for (long p = 0; p < ar_panels(n); p++) {
-        for (long h = 0; h < 2; h++) {
-            const int16_t *half = b + p * kp * AR_PANEL + h * AR_PANEL;
-            int32_t *out = c + p * AR_PANEL + h * 16;
-            long r = 0;
-            for (; r + 4 <= m; r += 4) ar_block_avx2(4, pairs, a + r * kp, kp, half, out + r * ldc, ldc);
-            switch (m - r) {
-            case 3: ar_block_avx2(3, pairs, a + r * kp, kp, half, out + r * ldc, ldc); break;
-            case 2: ar_block_avx2(2, pairs, a + r * kp, kp, half, out + r * ldc, ldc); break;
-            case 1: ar_block_avx2(1, pairs, a + r * kp, kp, half, out + r * ldc, ldc); break;
-            default: break;
-            }
-        }
-    }
-}
-
-// The direct convolution's block: B's two registers load from the pair planes at each pair row's offset.
+// One block of up to 8 rows of A times one panel of B: B's two registers load each pair row at its offset (a pair
+// plane's for a direct convolution, the packed panel's for ar_gemm).
 #define AR_DIRECT_512(NAME, TARGET, STEP)                                                                         \
     static inline __attribute__((always_inline, target(TARGET))) void NAME##_block(                             \
         const int mr, long pairs, const int16_t *a, long kp, const uint32_t *q, const long *offsets, int32_t *c,  \
@@ -541,7 +341,7 @@ __attribute__((target("avx2"))) static void ar_gemm_avx2(
 AR_DIRECT_512(ar_direct_vnni, "avx512f,avx512bw,avx512vnni", AR_STEP_VNNI)
 AR_DIRECT_512(ar_direct_bw, "avx512f,avx512bw", AR_STEP_BW)
 
-// AVX2: half a panel per block of up to 4 rows, as ar_gemm_avx2.
+// AVX2: half a panel (two registers) per block of up to 4 rows.
 static inline __attribute__((always_inline, target("avx2"))) void ar_direct_avx2_block(
     const int mr, long pairs, const int16_t *a, long kp, const uint32_t *q, const long *offsets, int32_t *c,
     long ldc) {
@@ -584,55 +384,7 @@ __attribute__((target("avx2"))) static void ar_direct_avx2(
     }
 }
 
-typedef void (*ar_gemm_fn)(long, long, long, const int16_t *, const int16_t *, int32_t *, long);
-
-static ar_gemm_fn ar_choose(const char **name) {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw")) {
-        *name = "avx512-vnni";
-        return ar_gemm_vnni;
-    }
-    if (__builtin_cpu_supports("avx512bw")) {
-        *name = "avx512bw";
-        return ar_gemm_bw;
-    }
-    if (__builtin_cpu_supports("avx2")) {
-        *name = "avx2";
-        return ar_gemm_avx2;
-    }
-    *name = "portable";
-    return ar_gemm_portable;
-}
-
-#else
-
-typedef void (*ar_gemm_fn)(long, long, long, const int16_t *, const int16_t *, int32_t *, long);
-
-static ar_gemm_fn ar_choose(const char **name) {
-    *name = "portable";
-    return ar_gemm_portable;
-}
-
 #endif
-
-void ar_gemm(long m, long n, long depth, const int16_t *a, const int16_t *b, int32_t *c, long ldc) {
-    const char *name;
-    ar_choose(&name)(m, n, depth, a, b, c, ldc);
-}
-
-int ar_gemm_version(int version, long m, long n, long depth, const int16_t *a, const int16_t *b, int32_t *c, long ldc) {
-    ar_gemm_fn fn = 0;
-    if (version == 0) fn = ar_gemm_portable;
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (version == 1 && __builtin_cpu_supports("avx2")) fn = ar_gemm_avx2;
-    if (version == 2 && __builtin_cpu_supports("avx512bw")) fn = ar_gemm_bw;
-    if (version == 3 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni")) fn = ar_gemm_vnni;
-#endif
-    if (!fn) return 0;
-    fn(m, n, depth, a, b, c, ldc);
-    return 1;
-}
 
 typedef void (*ar_direct_fn)(
     long, long, long, long, const int16_t *, const uint32_t *, long, const long *, int32_t *, long);
@@ -648,12 +400,23 @@ static ar_direct_fn ar_direct_for(int version) {
     return 0;
 }
 
+static ar_direct_fn ar_direct_best(const char **name) {
+    static const char *names[] = {"portable", "avx2", "avx512bw", "avx512-vnni"};
+    for (int version = 3; version > 0; version--) {
+        ar_direct_fn fn = ar_direct_for(version);
+        if (fn) {
+            if (name) *name = names[version];
+            return fn;
+        }
+    }
+    if (name) *name = names[0];
+    return ar_gemm_direct_portable;
+}
+
 void ar_gemm_direct(
     long m, long samples, long columns, long depth, const int16_t *a, const uint32_t *planes, long sampleWords,
     const long *offsets, int32_t *c, long ldc) {
-    ar_direct_fn fn = 0;
-    for (int version = 3; !fn; version--) fn = ar_direct_for(version);
-    fn(m, samples, columns, depth, a, planes, sampleWords, offsets, c, ldc);
+    ar_direct_best(0)(m, samples, columns, depth, a, planes, sampleWords, offsets, c, ldc);
 }
 
 int ar_gemm_direct_version(
@@ -665,9 +428,31 @@ int ar_gemm_direct_version(
     return 1;
 }
 
+// A packed B is the same kernel's input: each panel is one "sample" of AR_PANEL columns, and pair row kk sits
+// kk * AR_PANEL words into it.
+static void ar_gemm_packed(
+    ar_direct_fn fn, long m, long n, long depth, const int16_t *a, const int16_t *b, int32_t *c, long ldc) {
+    long pairs = depth / 2;
+    long *offsets = malloc((size_t)(pairs > 0 ? pairs : 1) * sizeof(long));
+    for (long kk = 0; kk < pairs; kk++) offsets[kk] = kk * AR_PANEL;
+    fn(m, ar_panels(n), AR_PANEL, depth, a, (const uint32_t *)b, pairs * AR_PANEL, offsets, c, ldc);
+    free(offsets);
+}
+
+void ar_gemm(long m, long n, long depth, const int16_t *a, const int16_t *b, int32_t *c, long ldc) {
+    ar_gemm_packed(ar_direct_best(0), m, n, depth, a, b, c, ldc);
+}
+
+int ar_gemm_version(int version, long m, long n, long depth, const int16_t *a, const int16_t *b, int32_t *c, long ldc) {
+    ar_direct_fn fn = ar_direct_for(version);
+    if (!fn) return 0;
+    ar_gemm_packed(fn, m, n, depth, a, b, c, ldc);
+    return 1;
+}
+
 const char *ar_gemm_isa(void) {
     const char *name;
-    ar_choose(&name);
+    ar_direct_best(&name);
     return name;
 }
 

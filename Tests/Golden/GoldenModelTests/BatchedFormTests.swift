@@ -27,17 +27,8 @@ final class BatchedFormTests: XCTestCase {
     func testBatchedEqualsReferenceOnRandomNetworksAtEveryEdge() throws {
         var gemm = 0, strided = 0, reference = 0
         for seed in UInt64(1)...24 {
-            let graph = try RandomNetworks.graph(seed: seed)
-            let shape = graph.nodes[0].shape
-            var options = QuantizationOptions()
-            var random = SeededGenerator(seed: seed &+ 100)
-            options.weightBits = [4, 6, 8, 12, 16][Int(random.next() % 5)]
-            options.activationBits = [4, 8, 10, 16][Int(random.next() % 4)]
-            options.perChannel = random.next() % 2 == 0
-            options.maxAccumulatorBits = 62
-            let model = try Quantizer.quantize(
-                graph, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "random",
-                options: options)
+            let (model, _) = try GoldenModelTests.randomModel(seed: seed)
+            let shape = model.input.shape
             let golden = try GoldenModel(model)
             gemm += golden.gemmLayers.count
             reference += model.layers.filter { $0.weightShape != nil && !golden.gemmLayers.contains($0.name) }.count

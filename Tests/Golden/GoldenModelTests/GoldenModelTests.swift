@@ -7,22 +7,28 @@ import Training
 import XCTest
 
 final class GoldenModelTests: XCTestCase {
+    /// A random network quantized at random widths (16/16 bits with `wide`), accumulators up to 62 bits allowed so
+    /// that the golden model's 64-bit path runs too.
+    static func randomModel(seed: UInt64, wide: Bool = false) throws -> (QuantizedModel, QuantizationOptions) {
+        let graph = try RandomNetworks.graph(seed: seed)
+        var options = QuantizationOptions()
+        var random = SeededGenerator(seed: seed &+ 100)
+        options.weightBits = [4, 6, 8, 12, 16][Int(random.next() % 5)]
+        options.activationBits = [4, 8, 10, 16][Int(random.next() % 4)]
+        options.perChannel = random.next() % 2 == 0
+        if wide { (options.weightBits, options.activationBits) = (16, 16) }
+        options.maxAccumulatorBits = 62
+        let model = try Quantizer.quantize(
+            graph, calibration: RandomNetworks.images(20, shape: graph.nodes[0].shape, seed: seed), source: "random",
+            options: options)
+        return (model, options)
+    }
+
     func testGoldenModelEqualsTheSlowReferenceOnRandomNetworks() throws {
         var widest = 0
         for seed in UInt64(1)...14 {
-            let graph = try RandomNetworks.graph(seed: seed)
-            let shape = graph.nodes[0].shape
-            var options = QuantizationOptions()
-            var random = SeededGenerator(seed: seed &+ 100)
-            options.weightBits = [4, 6, 8, 12, 16][Int(random.next() % 5)]
-            options.activationBits = [4, 8, 10, 16][Int(random.next() % 4)]
-            options.perChannel = random.next() % 2 == 0
-            if seed > 12 { (options.weightBits, options.activationBits) = (16, 16) }
-            // Wide codes need wide accumulators: allow them, so the 64-bit path of the golden model runs too.
-            options.maxAccumulatorBits = 62
-            let model = try Quantizer.quantize(
-                graph, calibration: RandomNetworks.images(20, shape: shape, seed: seed), source: "random",
-                options: options)
+            let (model, options) = try Self.randomModel(seed: seed, wide: seed > 12)
+            let shape = model.input.shape
             let golden = try GoldenModel(model)
             widest = max(widest, model.layers.compactMap(\.accumulatorBits).max() ?? 0)
             let test = RandomNetworks.images(6, shape: shape, seed: seed &+ 1000)

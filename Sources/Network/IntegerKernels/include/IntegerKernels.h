@@ -40,21 +40,6 @@ void ar_im2col_pack(
     const int32_t *input, long samples, long sampleStride, long channels, long height, long width, long kernelH,
     long kernelW, long strideH, long strideW, long padTop, long padLeft, long outH, long outW, int16_t *dst);
 
-/// Copies `samples` inputs [channels, height, width] (`sampleStride` apart) into planes of paddedH x paddedW
-/// (one after another, no gaps), zeros where the padding is, for `ar_im2col_wide`; then zeroes `slack` words.
-void ar_pad(
-    const int32_t *input, long samples, long sampleStride, long channels, long height, long width, long padTop,
-    long padLeft, long paddedH, long paddedW, long slack, int32_t *dst);
-
-/// The im2col matrix of a convolution with horizontal stride 1 over padded inputs (`ar_pad`, paddedW =
-/// outW + kernelW - 1, paddedH = (outH - 1) * strideH + kernelH), in the packed layout, rows in `ar_conv_depth`
-/// order. Its columns are (sample, oy, x) for x in 0 ... paddedW - 1: a row of taps is then one contiguous run
-/// of the padded input. Columns x >= outW read past the row (into the next one or the slack of
-/// paddedW + kernelW words after the last plane) and are to be ignored.
-void ar_im2col_wide(
-    const int32_t *padded, long samples, long channels, long paddedH, long paddedW, long kernelH, long kernelW,
-    long strideH, long outH, int16_t *dst);
-
 /// Direct convolution (stride 1 both ways), without an im2col matrix: `ar_pair_planes` writes each padded input
 /// plane as words word(P[y][x], P[y][x + 1]) (paddedW = outW + kernelW - 1, paddedH = outH + kernelH - 1; the
 /// last word of a row pairs with 0: only a kernel's padding tap, whose weight is 0, or an ignored column reads it). Pair row (c, ky, p) of B, over the wide columns (oy, x) of one sample, is then the run of
