@@ -24,7 +24,10 @@ public enum Simulator: String, Sendable, CaseIterable {
         let bench = folder.bench
         let plusargs = count.map { ["+\(folder.kind == "accelerator" ? "images" : "vectors")=\($0)"] } ?? []
         let sources = folder.rtl + ["tb/\(bench).sv"]
-        let work = "build/\(rawValue)"
+        let level = Self.compilerLevel(cycles: folder.simulatedCycles(count: count))
+        // One build folder per C++ level: make does not see flags, so a short run's -O0 objects would otherwise
+        // serve a long run.
+        let work = self == .verilator ? "build/verilator/O\(level)" : "build/\(rawValue)"
         try FileManager.default.createDirectory(
             at: directory.appendingPathComponent(work), withIntermediateDirectories: true)
         var log = ""
@@ -43,7 +46,8 @@ public enum Simulator: String, Sendable, CaseIterable {
         case .verilator:
             status = try step(
                 "verilator",
-                ["--binary", "-Itb", "--top-module", bench, "-Mdir", work] + Self.verilatorOptimization + ["-j", "2"]
+                ["--binary", "-Itb", "--top-module", bench, "-Mdir", work] + Self.verilatorOptions(level: level)
+                    + ["-j", "2"]
                     + (wave ? ["--trace", "-DDUMP"] : []) + sources)
             if status == 0 { status = try step("\(work)/V\(bench)", plusargs) }
         }
@@ -55,10 +59,21 @@ public enum Simulator: String, Sendable, CaseIterable {
             ok: status == 0 && verdict && failed == 0 && passed > 0, log: log)
     }
 
-    /// Verilator's own optimizations in full, and the C++ at -O2 instead of its default -Os: the whole-network
-    /// bench runs about a third faster (LeNet-5, 2,000 images) and the builds take no longer (measured for
-    /// issue 24; threads made it slower).
-    public static let verilatorOptimization = ["-O3", "-MAKEFLAGS", "OPT_FAST=-O2"]
+    /// Verilator's options: its own optimizations in full (without them the C++ takes several times as long to
+    /// compile), and the C++ at `level`.
+    public static func verilatorOptions(level: Int) -> [String] {
+        ["-O3", "-MAKEFLAGS", level == 0 ? "OPT_FAST=-O0 OPT_GLOBAL=-O0" : "OPT_FAST=-O\(level)"]
+    }
+
+    /// The C++ optimization level that gives the shortest build plus run for a run of about `cycles` clock
+    /// cycles (nil: unknown, taken as long). Measured on LeNet-5 and VGG-small at Tn = 16 (issue 24): -O0 builds
+    /// in 7 s against 13 s at -O1 and 19 s at -O2 but simulates about 8x slower; -O1 simulates about 1.3x slower
+    /// than -O2. The break-even points are about 230,000 and 10 million cycles; a small layer unit simulates
+    /// faster per cycle, so the same bounds are safe for it.
+    public static func compilerLevel(cycles: Int?) -> Int {
+        guard let cycles else { return 2 }
+        return cycles <= 250_000 ? 0 : cycles <= 10_000_000 ? 1 : 2
+    }
 
     /// The bench's "N passed, M failed" line.
     static func counts(in log: String) -> (Int, Int)? {
@@ -81,8 +96,15 @@ public struct DesignFolder: Decodable, Sendable {
     public var top: String
     public var rtl: [String]
     public var bench: String
+    /// What the bench runs by default and the cycles each item takes, where design.json says (for choosing the
+    /// simulator's build options; nothing else depends on them).
+    var items: Int?
+    var cyclesPerItem: Int?
 
-    enum CodingKeys: String, CodingKey { case kind, top, rtl, bench }
+    enum CodingKeys: String, CodingKey {
+        case kind, top, rtl, bench, images, vectors, lanes, fan, channels
+        case intervalCycles = "interval_cycles", computeCyclesPerBatch = "compute_cycles_per_batch"
+    }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -90,6 +112,23 @@ public struct DesignFolder: Decodable, Sendable {
         top = try c.decode(String.self, forKey: .top)
         rtl = try c.decode([String].self, forKey: .rtl)
         bench = try c.decodeIfPresent(String.self, forKey: .bench) ?? "tb_layer"
+        func number(_ key: CodingKeys) -> Int? { try? c.decodeIfPresent(Int.self, forKey: key) }
+        if kind == "accelerator" {
+            items = number(.images)
+            cyclesPerItem = number(.intervalCycles)
+        } else if let batch = number(.computeCyclesPerBatch), let lanes = number(.lanes), lanes > 0 {
+            // docs/rtl.md: a batch of `lanes` vectors computes, and every code goes in or out one per cycle.
+            items = number(.vectors)
+            let io = (number(.fan) ?? 0).addingReportingOverflow(number(.channels) ?? 0)
+            cyclesPerItem = io.overflow ? nil : batch / lanes + io.partialValue
+        }
+    }
+
+    /// About how many cycles the bench runs for `count` items (all of them when nil), or nil when unknown.
+    public func simulatedCycles(count: Int?) -> Int? {
+        guard let perItem = cyclesPerItem, let items = count ?? items, perItem >= 0, items >= 0 else { return nil }
+        let product = perItem.multipliedReportingOverflow(by: items)
+        return product.overflow ? nil : product.partialValue
     }
 
     /// Reads design.json and checks every name that reaches a simulator's or synthesizer's command line: the RTL

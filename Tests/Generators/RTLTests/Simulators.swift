@@ -26,9 +26,14 @@ enum Simulator: String, CaseIterable {
             return try execute("vvp", ["-n", binary], in: directory)
         case .verilator:
             let objects = directory.appendingPathComponent("obj_\(top)").path
+            // The C++ unoptimized: these benches run a few thousand cycles, so the build is what takes time
+            // (approxrtl sim chooses the same for short runs: Simulator.compilerLevel).
             let build = try execute(
                 "verilator",
-                ["--binary", "--top-module", top, "-Mdir", objects, "-j", "2", "-O3", "-MAKEFLAGS", "OPT_FAST=-O2"]
+                [
+                    "--binary", "--top-module", top, "-Mdir", objects, "-j", "2", "-O3", "-MAKEFLAGS",
+                    "OPT_FAST=-O0 OPT_GLOBAL=-O0",
+                ]
                     + flags
                     + sources,
                 in: directory)

@@ -400,6 +400,8 @@ final class CLITests: XCTestCase {
         let sim = try run(["sim", folder, "--simulator", "verilator"])
         XCTAssertEqual(sim.status, 0, sim.stdout + sim.stderr)
         XCTAssertTrue(sim.stdout.contains("3 passed, 0 failed"), sim.stdout)
+        // Three images are about 8,000 cycles: the C++ unoptimized, which builds fastest.
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/build/verilator/O0/Vtb_diannao"))
         let report = try XCTUnwrap(
             JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/report.json")))
                 as? [String: Any])
