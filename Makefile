@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-APT_PACKAGES := verilator iverilog yosys nextpnr-ice40 fpga-icestorm protobuf-compiler dataset-fashion-mnist zlib1g-dev
+APT_PACKAGES := verilator iverilog yosys nextpnr-ice40 fpga-icestorm protobuf-compiler dataset-fashion-mnist zlib1g-dev ccache
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 SWIFT_FLAGS ?=
@@ -19,6 +19,10 @@ MODELS := models/lenet5-fmnist.onnx models/vgg-small-fmnist.onnx models/lenet5-t
 TORCH_MODELS := $(wildcard models/pytorch/*.onnx models/keras/*.onnx)
 TEST_SUBSET := data/fashion-mnist-test500
 FMNIST := /usr/share/datasets/fashion-mnist
+# Verilator builds go through ccache (approxrtl sim uses it when installed); the checks keep its cache here, where
+# make clean finds it, unless CCACHE_DIR says otherwise.
+CCACHE_DIR ?= $(CURDIR)/build/ccache
+export CCACHE_DIR
 # Regression floor for the node suite: the number of cases that pass today (raise it when support grows).
 CONFORMANCE_MIN_PASSED := 88
 

@@ -60,10 +60,17 @@ public enum Simulator: String, Sendable, CaseIterable {
     }
 
     /// Verilator's options: its own optimizations in full (without them the C++ takes several times as long to
-    /// compile), and the C++ at `level`.
-    public static func verilatorOptions(level: Int) -> [String] {
-        ["-O3", "-MAKEFLAGS", level == 0 ? "OPT_FAST=-O0 OPT_GLOBAL=-O0" : "OPT_FAST=-O\(level)"]
+    /// compile), the C++ at `level`, and ccache where it is installed (`make deps` installs it): Verilator's
+    /// OBJCACHE hook, so that its runtime library (4-6 s of C++ per build) and any file already compiled, all of
+    /// an identical design's, compile once.
+    public static func verilatorOptions(level: Int, objectCache: Bool = objectCacheInstalled) -> [String] {
+        let levels = level == 0 ? "OPT_FAST=-O0 OPT_GLOBAL=-O0" : "OPT_FAST=-O\(level)"
+        return ["-O3", "-MAKEFLAGS", levels + (objectCache ? " OBJCACHE=ccache" : "")]
     }
+
+    /// ccache is on PATH.
+    public static let objectCacheInstalled = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
+        .contains { FileManager.default.isExecutableFile(atPath: "\($0)/ccache") }
 
     /// The C++ optimization level that gives the shortest build plus run for a run of about `cycles` clock
     /// cycles (nil: unknown, taken as long). Measured on LeNet-5 and VGG-small at Tn = 16 (issue 24): -O0 builds

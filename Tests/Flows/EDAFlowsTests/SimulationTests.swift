@@ -53,7 +53,11 @@ final class SimulationTests: XCTestCase {
             XCTAssertNil(design.simulatedCycles(count: nil), "\(fields)")
             XCTAssertEqual(Simulator.compilerLevel(cycles: design.simulatedCycles(count: nil)), 2, "\(fields)")
         }
-        XCTAssertEqual(Simulator.verilatorOptions(level: 0), ["-O3", "-MAKEFLAGS", "OPT_FAST=-O0 OPT_GLOBAL=-O0"])
-        XCTAssertEqual(Simulator.verilatorOptions(level: 2), ["-O3", "-MAKEFLAGS", "OPT_FAST=-O2"])
+        XCTAssertEqual(
+            Simulator.verilatorOptions(level: 0, objectCache: false),
+            ["-O3", "-MAKEFLAGS", "OPT_FAST=-O0 OPT_GLOBAL=-O0"])
+        XCTAssertEqual(
+            Simulator.verilatorOptions(level: 2, objectCache: true),
+            ["-O3", "-MAKEFLAGS", "OPT_FAST=-O2 OBJCACHE=ccache"])
     }
 }

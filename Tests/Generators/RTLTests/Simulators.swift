@@ -32,7 +32,7 @@ enum Simulator: String, CaseIterable {
                 "verilator",
                 [
                     "--binary", "--top-module", top, "-Mdir", objects, "-j", "2", "-O3", "-MAKEFLAGS",
-                    "OPT_FAST=-O0 OPT_GLOBAL=-O0",
+                    "OPT_FAST=-O0 OPT_GLOBAL=-O0" + (ccache ? " OBJCACHE=ccache" : ""),
                 ]
                     + flags
                     + sources,
@@ -47,6 +47,10 @@ enum Simulator: String, CaseIterable {
         return Run(status: result.status, output: result.output)
     }
 }
+
+/// ccache is on PATH (as approxrtl sim, the benches compile Verilator's runtime library once through it).
+private let ccache = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
+    .contains { FileManager.default.isExecutableFile(atPath: "\($0)/ccache") }
 
 /// The repository root (rtl/ and testbench/ live there).
 let repository = repositoryRoot()
