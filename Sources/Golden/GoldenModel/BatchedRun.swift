@@ -260,6 +260,12 @@ extension GoldenModel {
             buffers.product + from, count, gemm.bias[m], gemm.scale[m], gemm.shifts[m], step.relu ? 1 : 0,
             Int32(step.bits), direct ? y : buffers.row)
         if direct { return }
+        let lookup = step.activationLookup
+        if !lookup.isEmpty {
+            let offset = 1 << (step.bits - 1)
+            for i in 0..<count { y[i * stride] = lookup[Int(buffers.row[i]) + offset] }
+            return
+        }
         let bits = step.bits
         for i in 0..<count {
             var code = buffers.row[i]

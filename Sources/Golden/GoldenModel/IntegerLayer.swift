@@ -19,6 +19,9 @@ struct IntegerLayer: Sendable {
     let relu: Bool
     /// A fused activation table, or the whole of an activation layer (docs/arithmetic.md section 10).
     let activation: PiecewiseLinear?
+    /// The same table looked up: its output for every `bits`-bit code `x` at `x + 2^(bits-1)` (the batched
+    /// engine's; empty without a table or past 16 bits). The reference engine keeps evaluating the segments.
+    let activationLookup: [Int32]
     let logits: Bool
     let bits: Int
     /// Compressed layers run in their reuse form.
@@ -58,6 +61,13 @@ struct IntegerLayer: Sendable {
         shifts = layer.shifts ?? []
         relu = layer.relu ?? false
         activation = layer.activation
+        activationLookup =
+            layer.activation.map { table in
+                activationBits <= 16
+                    ? (-(1 << (activationBits - 1))..<(1 << (activationBits - 1))).map {
+                        Int32(table.apply($0, bits: activationBits))
+                    } : []
+            } ?? []
         logits = layer.logits ?? false
         bits = activationBits
         plan = layer.compression.flatMap { compression in

@@ -46,12 +46,14 @@ final class BatchedFormTests: XCTestCase {
     }
 
     /// The bundled networks run every weighted layer as a GEMM, uncompressed and compressed (M1 and M2 with codes
-    /// of 16 bits or fewer, M3), and equal the reference engine.
+    /// of 16 bits or fewer, M3), and equal the reference engine (which evaluates the activation tables' segments
+    /// where the batched engine looks them up).
     func testBundledModelsRunEveryWeightedLayerAsAGemm() throws {
         let repository = repositoryRoot()
         let images = try FashionMNIST.load(
             split: .test, directory: repository.appendingPathComponent("data/fashion-mnist-test500").path)
-        for (file, count) in [("lenet5-fmnist", 70), ("vgg-small-fmnist", 9)] {
+        // lenet5-tanh: the activation tables, looked up by the batched engine.
+        for (file, count) in [("lenet5-fmnist", 70), ("vgg-small-fmnist", 9), ("lenet5-tanh-fmnist", 70)] {
             let graph = try OnnxImporter.load(path: repository.appendingPathComponent("models/\(file).onnx").path).graph
             let model = try Quantizer.quantize(graph, calibration: images.prefix(100), source: file)
             var linear = SortedWeightOptions()
