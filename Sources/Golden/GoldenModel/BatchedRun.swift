@@ -57,30 +57,51 @@ final class BufferPool: @unchecked Sendable {
 extension GoldenModel {
     /// `samples` through the batched form, `form.batch` at a time.
     func runBatched(_ samples: Range<Int>, form: BatchedForm, input: SharedPixels, output: SharedOutputs) {
+        runSpan(samples, form: form, layers: steps.indices) { buffers, start, count in
+            loadPixels(input, start: start, count: count, into: buffers)
+        } store: { buffers, start, count in
+            for i in 0..<(count * classes) { output.logits[start * classes + i] = buffers.final[i] }
+        } each: { buffers, position, start, count in
+            guard !output.layers.isEmpty else { return }
+            let size = sizes[position + 1], base = output.layers[position] + start * size
+            if position == steps.count - 1 {
+                for i in 0..<(count * size) { base[i] = buffers.final[i] }
+            } else {
+                for i in 0..<(count * size) { base[i] = Int(buffers.values[position + 1][i]) }
+            }
+        }
+    }
+
+    /// `samples` through `layers` of the batched form, `form.batch` at a time: `load` puts a batch's input to the
+    /// first of them in place, `each` sees every layer's outputs, `store` takes the batch's results.
+    func runSpan(
+        _ samples: Range<Int>, form: BatchedForm, layers: Range<Int>,
+        load: (BatchBuffers, _ start: Int, _ count: Int) -> Void,
+        store: (BatchBuffers, _ start: Int, _ count: Int) -> Void,
+        each: (BatchBuffers, _ position: Int, _ start: Int, _ count: Int) -> Void = { _, _, _, _ in }
+    ) {
         let buffers = pool.take(form: form, sizes: sizes)
         defer { pool.give(buffers) }
         var start = samples.lowerBound
         while start < samples.upperBound {
             let count = min(form.batch, samples.upperBound - start)
-            for s in 0..<count {
-                let pixels = input.base + (start + s) * inputSize
-                for i in 0..<inputSize {
-                    buffers.values[0][s * inputSize + i] = Int32(model.input.code(pixels[i], at: i))
-                }
-            }
-            for position in steps.indices {
+            load(buffers, start, count)
+            for position in layers {
                 runLayer(position, form: form, count: count, buffers: buffers)
-                if !output.layers.isEmpty {
-                    let size = sizes[position + 1], base = output.layers[position] + start * size
-                    if position == steps.count - 1 {
-                        for i in 0..<(count * size) { base[i] = buffers.final[i] }
-                    } else {
-                        for i in 0..<(count * size) { base[i] = Int(buffers.values[position + 1][i]) }
-                    }
-                }
+                each(buffers, position, start, count)
             }
-            for i in 0..<(count * classes) { output.logits[start * classes + i] = buffers.final[i] }
+            store(buffers, start, count)
             start += count
+        }
+    }
+
+    /// A batch's pixels as the input layer's codes.
+    func loadPixels(_ input: SharedPixels, start: Int, count: Int, into buffers: BatchBuffers) {
+        for s in 0..<count {
+            let pixels = input.base + (start + s) * inputSize
+            for i in 0..<inputSize {
+                buffers.values[0][s * inputSize + i] = Int32(model.input.code(pixels[i], at: i))
+            }
         }
     }
 

@@ -22,6 +22,9 @@ final class BudgetSearcher {
     var evaluations = 0
     /// The starting model's predictions, against which the loss's standard error is taken.
     var startPredictions: [Int]? = nil
+    /// The input codes of the layer the latest candidate changed, on the validation images: candidates of the same
+    /// layer on the same model run from there (one layer's worth kept: candidates come layer by layer).
+    var layerInputs: LayerInputs? = nil
     /// M4's refit of a whole layer to each smaller size, by `key(layer, size)`.
     var reducedLayers: [String: QuantizedModel.Layer] = [:]
     /// Calibration samples of a layer for M3, computed once per model state.
@@ -82,7 +85,7 @@ final class BudgetSearcher {
                 scored += queueNextKernelStep(after: entry, in: &entries)
                 continue
             }
-            let result = try measure(trial)
+            let result = try measure(trial, changing: entry.candidate.layer)
             guard result.fits else { decided += 1; continue }
             let saved = try saving(from: current, to: trial)
             guard saved > 0 else { decided += 1; continue }
@@ -112,7 +115,7 @@ final class BudgetSearcher {
         for (i, candidate) in candidates.enumerated() {
             progress("scoring", i + 1, candidates.count)
             guard let trial = try apply(candidate, to: model, version: 0) else { continue }
-            let result = try measure(trial)
+            let result = try measure(trial, changing: candidate.layer)
             // With fine-tuning the budget judges the tuned step, not this one.
             guard result.fits || refine != nil else { continue }
             // Alone, a channel saves no cycle when the cost counts whole tiles; its loss still ranks it.
@@ -149,7 +152,7 @@ final class BudgetSearcher {
         for (i, group) in groups.enumerated() {
             progress("scoring tiles", i + 1, groups.count)
             guard let trial = try apply(group, to: model, version: 0) else { continue }
-            let result = try measure(trial)
+            let result = try measure(trial, changing: group.layer)
             let saved = try saving(from: model, to: trial)
             guard result.fits || refine != nil, saved > 0 else { continue }
             entries.append((group, i, score(saved: saved, from: start, to: result), 0, result))
@@ -164,13 +167,12 @@ final class BudgetSearcher {
     }
 
     /// Validation top-1, mean cross-entropy, and whether the top-1 loss with `margin` standard errors of it stays
-    /// within the budget.
-    func measure(_ candidate: QuantizedModel) throws -> Measure {
+    /// within the budget. `layer`: the only layer in which `candidate` may differ from the last model measured
+    /// with the same layer (the run starts there when the layers before it are indeed the same).
+    func measure(_ candidate: QuantizedModel, changing layer: String? = nil) throws -> Measure {
         evaluations += 1
         let labels = validation.labels
-        let logits = try GoldenModel(candidate).run(
-            pixels: validation.pixels, count: labels.count, engine: options.engine
-        ).logits
+        let logits = try validationLogits(candidate, changing: layer)
         var predictions = [Int](repeating: 0, count: labels.count)
         var entropy = 0.0
         for (s, label) in labels.enumerated() {
@@ -189,6 +191,27 @@ final class BudgetSearcher {
         return Measure(
             top1: value, crossEntropy: entropy / n,
             fits: baseline - value + options.margin * 100 * changed.squareRoot() / n <= options.budget)
+    }
+
+    /// The candidate's logits on the validation images; from the changed layer's cached inputs where they hold.
+    func validationLogits(_ candidate: QuantizedModel, changing layer: String?) throws -> [Int] {
+        let golden = try GoldenModel(candidate)
+        let (pixels, count) = (validation.pixels, validation.labels.count)
+        if options.engine == .batched, let layer,
+            let position = candidate.layers.firstIndex(where: { $0.name == layer }),
+            position > 0
+        {
+            if let cached = layerInputs, cached.position == position, let logits = golden.run(from: cached) {
+                return logits
+            }
+            if let inputs = golden.inputs(ofLayer: position, pixels: pixels, count: count),
+                let logits = golden.run(from: inputs)
+            {
+                layerInputs = inputs
+                return logits
+            }
+        }
+        return golden.run(pixels: pixels, count: count, engine: options.engine).logits
     }
 
     /// MACs saved per unit of cross-entropy added: a smooth measure, so that the ranking does not chase the

@@ -82,7 +82,13 @@ final class GoldenModelTests: XCTestCase {
             XCTAssertEqual(model.input.zeroPoints, channels == 1 ? [102] : [102, 128, 26])
             let golden = try GoldenModel(model)
             let test = RandomNetworks.images(4, shape: shape, seed: seed &+ 50)
-            let layers = golden.run(pixels: test.pixels, count: test.count, keepLayers: true).layers
+            let (logits, layers) = golden.run(pixels: test.pixels, count: test.count, keepLayers: true)
+            // A run can start at a layer unless a later one reads a value from before it: the add reads conv1's.
+            for position in model.layers.indices {
+                let inputs = golden.inputs(ofLayer: position, pixels: test.pixels, count: test.count)
+                XCTAssertEqual(inputs == nil, position == 2, "seed \(seed), layer \(position)")
+                if let inputs { XCTAssertEqual(golden.run(from: inputs), logits, "seed \(seed), layer \(position)") }
+            }
             for s in 0..<test.count {
                 let expected = SlowReference.runLayers(model, pixels: Array(test.pixels[(s * size)..<((s + 1) * size)]))
                 for (position, layer) in model.layers.enumerated() {

@@ -23,11 +23,13 @@ final class BudgetSearchTests: XCTestCase {
                 $0 + $1.shape[0] * ($1.kernel![0] - 1) / 2
             }
 
-            func search(_ budget: Double, kinds: [BudgetSearch.Kind] = BudgetSearch.Kind.allCases) throws
-                -> BudgetSearch.Outcome
-            {
+            func search(
+                _ budget: Double, kinds: [BudgetSearch.Kind] = BudgetSearch.Kind.allCases,
+                engine: GoldenModel.Engine = .batched
+            ) throws -> BudgetSearch.Outcome {
                 var options = BudgetSearch.Options(budget: budget)
                 options.kinds = kinds
+                options.engine = engine
                 options.sources = 1
                 return try BudgetSearch.run(
                     model, options: options, calibration: calibration, calibrationCount: 6,
@@ -55,6 +57,9 @@ final class BudgetSearchTests: XCTestCase {
             for step in tight.steps { XCTAssertGreaterThanOrEqual(step.validationTop1, 75 - 5, "\(step)") }
             let again = try search(5)
             XCTAssertEqual(tight.steps, again.steps)
+            // The batched engine runs candidates from the changed layer's kept inputs; the reference engine runs
+            // every one whole: the same steps.
+            XCTAssertEqual(try search(5, engine: .reference).steps, tight.steps)
             XCTAssertEqual(
                 try GoldenModel(tight.model).run(pixels: validation.pixels, count: 40).logits,
                 try GoldenModel(again.model).run(pixels: validation.pixels, count: 40).logits)
