@@ -193,12 +193,6 @@ extension GoldenModel {
         let pixels = g.pixels
         for (index, s) in samples.enumerated() {
             let base = index * sampleColumns
-            if !step.features.isEmpty {
-                combine(position, gemm, lanes: pixels, to: s * outSize, buffers) { m, p in
-                    m * ldc + base + p / g.outW * rowColumns + p % g.outW
-                }
-                continue
-            }
             for m in 0..<gemm.rows {
                 let from = m * ldc + base, to = s * outSize + m * pixels
                 if layout.direct && !step.logits && step.activation == nil {
@@ -215,6 +209,11 @@ extension GoldenModel {
                     }
                 }
             }
+            if !step.features.isEmpty {
+                combine(position, gemm, lanes: pixels, to: s * outSize, buffers) { m, p in
+                    m * ldc + base + p / g.outW * rowColumns + p % g.outW
+                }
+            }
         }
     }
 
@@ -224,34 +223,38 @@ extension GoldenModel {
         let ldc = BatchedForm.panelColumns(count)
         ar_pack_inputs(buffers.values[sources[position]], inSize, gemm.fan, count, buffers.packed)
         product(gemm, columns: count, ldc: ldc, buffers: buffers)
-        if !steps[position].features.isEmpty {
-            for s in 0..<count {
-                combine(position, gemm, lanes: 1, to: s * gemm.rows, buffers) { m, _ in m * ldc + s }
-            }
-            return
-        }
         for m in 0..<gemm.rows {
             finish(
                 steps[position], gemm, channel: m, from: m * ldc, count: count, to: m, stride: gemm.rows, position,
                 buffers)
         }
+        if !steps[position].features.isEmpty {
+            for s in 0..<count {
+                combine(position, gemm, lanes: 1, to: s * gemm.rows, buffers) { m, _ in m * ldc + s }
+            }
+        }
     }
 
-    /// M3: one sample's raw accumulators (`column(channel, lane)` in the product) combined and requantized by the
-    /// reference step, exactly as the reference engine finishes them.
+    /// M3 (docs/arithmetic.md section 9), after every channel was finished as computed: each approximated channel
+    /// of one sample replaced by its bias plus the coefficients times its sources' raw accumulators (`column(channel,
+    /// lane)` in the product), exactly, then requantized, as the reference engine's combineAndFinish does.
     private func combine(
         _ position: Int, _ gemm: GemmLayer, lanes: Int, to: Int, _ buffers: BatchBuffers,
         column: (Int, Int) -> Int
     ) {
-        var y = [Int](repeating: 0, count: gemm.rows * lanes)
-        for m in 0..<gemm.rows {
+        let step = steps[position], out = buffers.values[position + 1] + to
+        for feature in step.features {
+            let j = feature.channel
             for p in 0..<lanes {
-                y[m * lanes + p] = Int(gemm.bias[m] &+ gemm.scale[m] &* buffers.product[column(m, p)])
+                var acc = step.bias[j]
+                for (a, k) in zip(feature.coefficients, feature.sources) {
+                    acc += a * Int(gemm.bias[k] &+ gemm.scale[k] &* buffers.product[column(k, p)])
+                }
+                let value = step.requantize(acc, channel: j)
+                // Logits (aligned, possibly past 32 bits) go where finish put the others.
+                if step.logits { buffers.final[to + j * lanes + p] = value } else { out[j * lanes + p] = Int32(value) }
             }
         }
-        steps[position].combineAndFinish(&y, lanes: lanes)
-        let out = buffers.values[position + 1] + to
-        for i in y.indices { out[i] = Int32(y[i]) }
     }
 
     private func product(_ gemm: GemmLayer, columns: Int, ldc: Int, buffers: BatchBuffers) {

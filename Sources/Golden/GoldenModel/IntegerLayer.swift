@@ -86,7 +86,7 @@ struct IntegerLayer: Sendable {
 
     /// Requantization (with the ReLU or the activation table), or the logits' alignment.
     @inline(__always)
-    private func requantize(_ acc: Int, channel c: Int) -> Int {
+    func requantize(_ acc: Int, channel c: Int) -> Int {
         if logits { return acc << -shifts[c] }
         let y = FixedPoint.requantize(acc, shift: shifts[c], relu: relu, bits: bits)
         return activation?.apply(y, bits: bits) ?? y
