@@ -149,7 +149,7 @@ let package = Package(
             name: "VerilogTests", dependencies: ["Verilog", "TestSupport"], path: "Tests/Generators/VerilogTests"),
         // The hand-written primitives of rtl/ under both simulators, against the golden arithmetic.
         .testTarget(
-            name: "RTLTests", dependencies: ["Quantization", "GoldenModel", "TestSupport"],
+            name: "RTLTests", dependencies: ["Quantization", "GoldenModel", "EDAFlows", "TestSupport"],
             path: "Tests/Generators/RTLTests"),
         .testTarget(
             name: "LayerGeneratorTests",

@@ -74,9 +74,9 @@ public enum Simulator: String, Sendable, CaseIterable {
 
     /// The C++ optimization level that gives the shortest build plus run for a run of about `cycles` clock
     /// cycles (nil: unknown, taken as long). Measured on LeNet-5 and VGG-small at Tn = 16 (issue 24): -O0 builds
-    /// in 7 s against 13 s at -O1 and 19 s at -O2 but simulates about 8x slower; -O1 simulates about 1.3x slower
-    /// than -O2. The break-even points are about 230,000 and 10 million cycles; a small layer unit simulates
-    /// faster per cycle, so the same bounds are safe for it.
+    /// in 7 s against 11-15 s at -O1 and 17-20 s at -O2 but simulates about 10x slower than -O2; -O1 simulates
+    /// 1.2-1.3x slower than -O2. The break-even points are about 230,000 and 10 million cycles; a small layer unit
+    /// simulates faster per cycle, so the same bounds are safe for it.
     public static func compilerLevel(cycles: Int?) -> Int {
         guard let cycles else { return 2 }
         return cycles <= 250_000 ? 0 : cycles <= 10_000_000 ? 1 : 2

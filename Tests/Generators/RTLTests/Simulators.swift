@@ -1,3 +1,4 @@
+import EDAFlows
 import Foundation
 import TestSupport
 
@@ -27,14 +28,11 @@ enum Simulator: String, CaseIterable {
         case .verilator:
             let objects = directory.appendingPathComponent("obj_\(top)").path
             // The C++ unoptimized: these benches run a few thousand cycles, so the build is what takes time
-            // (approxrtl sim chooses the same for short runs: Simulator.compilerLevel).
+            // (approxrtl sim's options for a short run).
             let build = try execute(
                 "verilator",
-                [
-                    "--binary", "--top-module", top, "-Mdir", objects, "-j", "2", "-O3", "-MAKEFLAGS",
-                    "OPT_FAST=-O0 OPT_GLOBAL=-O0" + (ccache ? " OBJCACHE=ccache" : ""),
-                ]
-                    + flags
+                ["--binary", "--top-module", top, "-Mdir", objects, "-j", "2"]
+                    + EDAFlows.Simulator.verilatorOptions(level: 0) + flags
                     + sources,
                 in: directory)
             guard build.status == 0 else { return build }
@@ -47,10 +45,6 @@ enum Simulator: String, CaseIterable {
         return Run(status: result.status, output: result.output)
     }
 }
-
-/// ccache is on PATH (as approxrtl sim, the benches compile Verilator's runtime library once through it).
-private let ccache = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
-    .contains { FileManager.default.isExecutableFile(atPath: "\($0)/ccache") }
 
 /// The repository root (rtl/ and testbench/ live there).
 let repository = repositoryRoot()
