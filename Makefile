@@ -169,7 +169,7 @@ hostile-full: build-release build/quantized/lenet5-fmnist.q.json
 # libFuzzer on the readers of outside input (Sources/Tools/FuzzEntry: the ONNX importer, the model-file decoder,
 # .npy, IDX), built by the package in Fuzz/ with -sanitize=fuzzer. Seeds: small valid files and structurally valid
 # files with extreme numbers (tools/fuzz_seeds.py), and every crash ever found (Fuzz/crashes/, which swift test
-# also replays). `make fuzz` runs each target FUZZ_SECONDS (600); make test runs each for 10 s. A crash stops
+# also replays). `make fuzz` runs each target FUZZ_SECONDS (600), two at a time; make test runs each for 10 s. A crash stops
 # with its input in build/fuzz/crash-<target>-*; copy it to Fuzz/crashes/<target>/ once fixed.
 FUZZ_SECONDS ?= 600
 FUZZ_BIN := Fuzz/.build/release/approxrtl-fuzz
@@ -179,14 +179,7 @@ fuzz: build-release build/fuzz/seeds/.made
 	@# runtime, which fails without harm (that tool is not needed here) but prints errors.
 	@cd Fuzz && swift build -c release -Xswiftc -sanitize=fuzzer $(SWIFT_FLAGS) > ../build/fuzz/build.log 2>&1 \
 	  || { tail -30 ../build/fuzz/build.log; exit 1; }
-	@for t in onnx model npy idx; do \
-	  mkdir -p build/fuzz/corpus/$$t; \
-	  APPROXRTL_FUZZ_TARGET=$$t $(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -timeout=30 -rss_limit_mb=4096 \
-	    -max_len=65536 -print_final_stats=1 -artifact_prefix=build/fuzz/crash-$$t- \
-	    build/fuzz/corpus/$$t build/fuzz/seeds/$$t Fuzz/crashes/$$t > build/fuzz/$$t.log 2>&1 \
-	    || { tail -40 build/fuzz/$$t.log; echo "fuzz $$t: crashed (log: build/fuzz/$$t.log)"; exit 1; }; \
-	  echo "fuzz $$t: $$(grep -o 'Done [0-9]* runs in [0-9]* second(s)' build/fuzz/$$t.log), no crash"; \
-	done
+	scripts/fuzz.sh $(FUZZ_BIN) $(FUZZ_SECONDS) onnx model npy idx
 
 fuzz-check:
 	$(MAKE) fuzz FUZZ_SECONDS=10
