@@ -19,22 +19,36 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 
 func line(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
 
-// approxrtl-bench [DATA_DIR [LENET5_Q_JSON VGG_SMALL_Q_JSON]]: with the quantized models, the golden model too.
+let usage =
+    "usage: approxrtl-bench [DATA_DIR [LENET5_Q_JSON VGG_SMALL_Q_JSON]] (with the quantized models, the golden model too)"
+
+/// `body`'s value, or the error's message on stderr and exit status 1 (a bad path or file is not a crash).
+func orExit<T>(_ body: () throws -> T) -> T {
+    do { return try body() } catch {
+        FileHandle.standardError.write(Data("approxrtl-bench: \(error)\n\(usage)\n".utf8))
+        exit(1)
+    }
+}
+
 let arguments = CommandLine.arguments
+if arguments.count > 1, arguments[1].hasPrefix("-") || arguments.count == 3 || arguments.count > 4 {
+    line(usage)
+    exit(arguments[1] == "-h" || arguments[1] == "--help" ? 0 : 2)
+}
 let directory = arguments.count > 1 ? arguments[1] : FashionMNIST.defaultDirectory
-let train = try FashionMNIST.load(split: .train, directory: directory)
+let train = orExit { try FashionMNIST.load(split: .train, directory: directory) }
 
 line(
     "training throughput, Fashion-MNIST train images, batch 64, Adam, \(ProcessInfo.processInfo.activeProcessorCount) cores:"
 )
 for (architecture, images) in [(Architecture.lenet5, 8192), (Architecture.vggSmall, 2048)] {
     let subset = train.prefix(images)
-    let graph = try architecture.build(seed: 1)
+    let graph = orExit { try architecture.build(seed: 1) }
     var options = TrainingOptions()
     options.epochs = 1
     options.validationCount = 0
-    let trainer = try Trainer(graph: graph, options: options)
-    let trainSeconds = try seconds { _ = try trainer.fit(subset) }
+    let trainer = orExit { try Trainer(graph: graph, options: options) }
+    let trainSeconds = orExit { try seconds { _ = try trainer.fit(subset) } }
     let executor = FloatExecutor(graph: graph)
     let inputs = subset.floatImages(0..<subset.count)
     let inferSeconds = seconds {
@@ -106,9 +120,9 @@ for (name, m, n, k) in shapes {
 }
 
 if arguments.count > 3 {
-    let test = try FashionMNIST.load(split: .test, directory: directory)
+    let test = orExit { try FashionMNIST.load(split: .test, directory: directory) }
     line("integer golden model, first 2,000 test images, \(ProcessInfo.processInfo.activeProcessorCount) cores:")
-    for path in arguments[2...3] { try goldenEngines(path, test: test, count: 2000) }
+    for path in arguments[2...3] { orExit { try goldenEngines(path, test: test, count: 2000) } }
     line("budget search (compress --method slim --budget 1, M3 and M4, multiply-accumulates):")
-    try searchBench(lenet: arguments[2], vgg: arguments[3], training: train)
+    orExit { try searchBench(lenet: arguments[2], vgg: arguments[3], training: train) }
 }
