@@ -513,15 +513,10 @@ void ar_requantize_rows(
     const int32_t *acc, long rows, long count, long accStride, int32_t bias, int32_t scale, int shift, int relu,
     int bits, int32_t *scratch, int32_t *out) {
     if (rows <= 0) return;
-    ar_requantize_fn requantize = ar_requantize_version();
-    if (count >= 16) {
-        // Rows long enough to fill the vector lanes: each straight into place.
-        for (long r = 0; r < rows; r++) requantize(acc + r * accStride, count, bias, scale, shift, relu, bits, out + r * count);
-        return;
+    ar_requantize_version()(acc, (rows - 1) * accStride + count, bias, scale, shift, relu, bits, scratch);
+    for (long r = 0; r < rows; r++) {
+        for (long i = 0; i < count; i++) out[r * count + i] = scratch[r * accStride + i];
     }
-    // Short rows leave most lanes idle: one long run, then the rows without their tails.
-    requantize(acc, (rows - 1) * accStride + count, bias, scale, shift, relu, bits, scratch);
-    for (long r = 0; r < rows; r++) memcpy(out + r * count, scratch + r * accStride, (size_t)count * sizeof(int32_t));
 }
 
 void ar_requantize(

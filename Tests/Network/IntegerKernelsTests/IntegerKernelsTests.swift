@@ -206,4 +206,36 @@ final class IntegerKernelsTests: XCTestCase {
             }
         }
     }
+
+    /// Strided rows (the direct convolution's output rows) requantize exactly as each row alone, at row lengths
+    /// that end in a partial vector (7, 28, 33) or fill one (16); codes beyond a row's end are never written.
+    func testRequantizedRowsEqualEachRowAlone() {
+        var random = SeededGenerator(seed: 12)
+        for (rows, count, stride) in [(5, 7, 9), (3, 16, 16), (4, 28, 30), (2, 33, 40), (1, 1, 1)] {
+            let acc = (0..<(rows * stride)).map { i -> Int32 in
+                i < 4
+                    ? [Int32.min, .max, -1, 0][i]
+                    : Int32(truncatingIfNeeded: random.next()) >> Int32(random.next() % 31)
+            }
+            for shift in [-3, 0, 1, 2, 9, 30, 31, 32] {
+                for (bits, relu) in [(8, true), (8, false), (16, false), (1, false)] {
+                    var scratch = [Int32](repeating: 0, count: acc.count)
+                    var out = [Int32](repeating: 99, count: rows * count + 5)
+                    ar_requantize_rows(
+                        acc, rows, count, stride, -7, 3, Int32(shift), relu ? 1 : 0, Int32(bits), &scratch, &out)
+                    for r in 0..<rows {
+                        var alone = [Int32](repeating: 0, count: count)
+                        Array(acc[(r * stride)..<(r * stride + count)]).withUnsafeBufferPointer {
+                            ar_requantize(
+                                $0.baseAddress!, count, -7, 3, Int32(shift), relu ? 1 : 0, Int32(bits), &alone)
+                        }
+                        XCTAssertEqual(
+                            Array(out[(r * count)..<((r + 1) * count)]), alone,
+                            "row \(r) of \(rows) x \(count), shift \(shift)")
+                    }
+                    XCTAssertEqual(Array(out[(rows * count)...]), [99, 99, 99, 99, 99], "past the last row")
+                }
+            }
+        }
+    }
 }
