@@ -28,12 +28,14 @@ module approxrtl_diannao_factored #(
   localparam integer ProductWidth = GroupWidth + ValueWidth;
   localparam integer FieldBits = Tn * IndexWidth + Values * ValueWidth;
 
-  // The masked trees of all values, level by level in one block per lane (a memory of levels, each a vector of
-  // Values x Pairs sums of GroupWidth bits; a level's sums fit DataWidth + level + 1 bits and synthesis trims the
-  // sign extension): fewer processes than a tree of modules, which keeps event-driven simulators fast.
+  // The masked trees of all values, one register per tree node in a block of its own: Verilator keeps each as a
+  // machine word and Icarus runs short processes on narrow values (a memory of levels, each a wide vector of all
+  // values' sums, cost both simulators most of their time in part-selects). A node's sum fits DataWidth + its
+  // level + 1 bits; synthesis trims the sign extension.
   localparam integer Size = 1 << Levels;  // Tn, or the next power of two (the extra inputs are zero)
   localparam integer Pairs = Size / 2;
-  genvar o, u;
+  localparam integer Nodes = Size - 1;  // level 0's Pairs nodes first, then each level's after the one below
+  genvar o, u, k, p;
   generate
     for (o = 0; o < Tn; o = o + 1) begin : g_lane
       wire [Tn * IndexWidth - 1:0] index = w_i[o * LaneBits +: Tn * IndexWidth];
@@ -51,19 +53,26 @@ module approxrtl_diannao_factored #(
             masked = {GroupWidth{1'b0}};
         end
       endfunction
-      // level_q[k]: after k + 1 adder levels, sum p of value v at [(v * Pairs + p) * GroupWidth +: GroupWidth].
-      reg [Values * Pairs * GroupWidth - 1:0] level_q [0:Levels - 1];
-      integer k, v, p;
-      always @(posedge clk_i) begin
-        for (v = 0; v < Values; v = v + 1)
-          for (p = 0; p < Pairs; p = p + 1)
-            level_q[0][(v * Pairs + p) * GroupWidth +: GroupWidth] <= masked(2 * p, v) + masked(2 * p + 1, v);
-        for (k = 1; k < Levels; k = k + 1)
-          for (v = 0; v < Values; v = v + 1)
-            for (p = 0; p < (Pairs >> k); p = p + 1)
-              level_q[k][(v * Pairs + p) * GroupWidth +: GroupWidth] <=
-                $signed(level_q[k - 1][(v * Pairs + 2 * p) * GroupWidth +: GroupWidth])
-                + $signed(level_q[k - 1][(v * Pairs + 2 * p + 1) * GroupWidth +: GroupWidth]);
+      // groups[u]: after Levels adder levels, the sum of the inputs whose index is u + 1.
+      wire [Values * GroupWidth - 1:0] groups;
+      for (u = 0; u < Values; u = u + 1) begin : g_tree
+        wire [Nodes * GroupWidth - 1:0] nodes;
+        for (k = 0; k < Levels; k = k + 1) begin : g_level
+          // Level k's first node, and the level below's.
+          localparam integer First = Size - (Size >> k), Below = Size - (Size >> (k > 0 ? k - 1 : 0));
+          for (p = 0; p < (Pairs >> k); p = p + 1) begin : g_node
+            reg signed [GroupWidth - 1:0] sum_q;
+            if (k == 0) begin : g_leaves
+              always @(posedge clk_i) sum_q <= masked(2 * p, u) + masked(2 * p + 1, u);
+            end else begin : g_sums
+              always @(posedge clk_i)
+                sum_q <= $signed(nodes[(Below + 2 * p) * GroupWidth +: GroupWidth])
+                         + $signed(nodes[(Below + 2 * p + 1) * GroupWidth +: GroupWidth]);
+            end
+            assign nodes[(First + p) * GroupWidth +: GroupWidth] = sum_q;
+          end
+        end
+        assign groups[u * GroupWidth +: GroupWidth] = nodes[(Nodes - 1) * GroupWidth +: GroupWidth];
       end
       // The values wait beside the trees.
       wire [Values * ValueWidth - 1:0] values_late;
@@ -71,7 +80,7 @@ module approxrtl_diannao_factored #(
         .clk_i(clk_i), .rst_ni(1'b1), .d_i(values), .q_o(values_late));
       wire [Values * ProductWidth - 1:0] products;
       for (u = 0; u < Values; u = u + 1) begin : g_value
-        wire signed [GroupWidth - 1:0] group = level_q[Levels - 1][u * Pairs * GroupWidth +: GroupWidth];
+        wire signed [GroupWidth - 1:0] group = groups[u * GroupWidth +: GroupWidth];
         reg signed [ProductWidth - 1:0] product_q;
         always @(posedge clk_i) product_q <= group * $signed(values_late[u * ValueWidth +: ValueWidth]);
         assign products[u * ProductWidth +: ProductWidth] = product_q;

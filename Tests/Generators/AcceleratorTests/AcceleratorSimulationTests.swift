@@ -160,7 +160,7 @@ final class AcceleratorSimulationTests: XCTestCase {
     /// layer. Every layer's words checked, under both simulators.
     func testFactoredLanesRunBitExactInTheMacArraysSteps() throws {
         let cases: [(seed: UInt64, grouping: Grouping, segments: Int, tn: Int, partial: Bool)] = [
-            (3, .channel, 1, 4, false), (5, .channel, 3, 8, false), (8, .layer, 4, 8, true),
+            (3, .channel, 1, 4, false), (5, .channel, 3, 8, false), (8, .layer, 4, 8, true), (6, .channel, 2, 6, false),
         ]
         for (seed, grouping, segments, tn, partial) in cases {
             let (model, pixels) = try Self.randomModel(seed: seed)
