@@ -32,8 +32,9 @@ func orExit<T>(_ body: () throws -> T) -> T {
 
 let arguments = CommandLine.arguments
 if arguments.count > 1, arguments[1].hasPrefix("-") || arguments.count == 3 || arguments.count > 4 {
-    line(usage)
-    exit(arguments[1] == "-h" || arguments[1] == "--help" ? 0 : 2)
+    let help = arguments[1] == "-h" || arguments[1] == "--help"
+    (help ? FileHandle.standardOutput : FileHandle.standardError).write(Data((usage + "\n").utf8))
+    exit(help ? 0 : 2)
 }
 let directory = arguments.count > 1 ? arguments[1] : FashionMNIST.defaultDirectory
 let train = orExit { try FashionMNIST.load(split: .train, directory: directory) }

@@ -27,5 +27,6 @@ final class BenchCLITests: XCTestCase {
         let oneModel = try runBench(["/nonexistent-approxrtl-data", "lenet5.q.json"])
         XCTAssertEqual(oneModel.reason, .exit)
         XCTAssertEqual(oneModel.status, 2)
+        XCTAssertTrue(oneModel.stderr.contains("usage: approxrtl-bench"), oneModel.stderr)
     }
 }
