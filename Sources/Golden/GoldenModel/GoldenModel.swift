@@ -134,9 +134,12 @@ struct SharedOutputs: @unchecked Sendable {
     let layers: [UnsafeMutablePointer<Int>]
 }
 
-struct SharedPixels: @unchecked Sendable {
-    let base: UnsafePointer<UInt8>
+/// A buffer's base address handed to the workers, each of which touches only its own samples.
+struct Shared<Pointer>: @unchecked Sendable {
+    let base: Pointer
 }
+
+typealias SharedPixels = Shared<UnsafePointer<UInt8>>
 
 struct Scratch {
     var column: [Int] = []

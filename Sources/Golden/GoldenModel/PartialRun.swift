@@ -34,7 +34,7 @@ extension GoldenModel {
         codes.withUnsafeMutableBufferPointer { store in
             pixels.withUnsafeBufferPointer { pixelBuffer in
                 let (input, shared) = (
-                    SharedPixels(base: pixelBuffer.baseAddress!), SharedCodes(base: store.baseAddress!)
+                    SharedPixels(base: pixelBuffer.baseAddress!), Shared(base: store.baseAddress!)
                 )
                 inParallel(count) { samples in
                     self.runSpan(samples, form: form, layers: 0..<position) { buffers, start, batch in
@@ -62,7 +62,7 @@ extension GoldenModel {
         logits.withUnsafeMutableBufferPointer { store in
             inputs.codes.withUnsafeBufferPointer { codes in
                 let (source, shared) = (
-                    SharedInputCodes(base: codes.baseAddress!), SharedLogits(base: store.baseAddress!)
+                    Shared(base: codes.baseAddress!), Shared(base: store.baseAddress!)
                 )
                 inParallel(count) { samples in
                     self.runSpan(samples, form: form, layers: position..<self.steps.count) { buffers, start, batch in
@@ -84,16 +84,4 @@ extension GoldenModel {
             body((count * worker / workers)..<(count * (worker + 1) / workers))
         }
     }
-}
-
-struct SharedCodes: @unchecked Sendable {
-    let base: UnsafeMutablePointer<Int32>
-}
-
-struct SharedInputCodes: @unchecked Sendable {
-    let base: UnsafePointer<Int32>
-}
-
-struct SharedLogits: @unchecked Sendable {
-    let base: UnsafeMutablePointer<Int>
 }
