@@ -142,7 +142,8 @@ let package = Package(
         .testTarget(
             name: "GoldenModelTests",
             dependencies: [
-                "GoldenModel", "Quantization", "Approximation", "Training", "Datasets", "NetworkIR", "TestSupport",
+                "GoldenModel", "IntegerKernels", "Quantization", "Approximation", "Training", "Datasets", "NetworkIR",
+                "TestSupport",
             ],
             path: "Tests/Golden/GoldenModelTests"),
         .testTarget(

@@ -170,18 +170,8 @@ extension GoldenModel {
         if layout.direct {
             (sampleColumns, rowColumns) = (layout.panelColumns, layout.paddedW)
             ldc = samples.count * sampleColumns
-            let paired = BatchedForm.Columns.pairsChannels(g)
-            let sampleWords = g.channels * layout.paddedH * layout.paddedW / (paired ? 2 : 1)
-            (paired ? ar_pair_channels : ar_pair_planes)(
-                input, samples.count, inSize, g.channels, g.height, g.width, g.padTop, g.padLeft, layout.paddedH,
-                layout.paddedW, layout.slack, buffers.planes)
-            gemm.split(into: buffers.product, spare: buffers.spare, count: gemm.rows * ldc) { a, c in
-                layout.offsets.withUnsafeBufferPointer { offsets in
-                    ar_gemm_direct(
-                        gemm.rows, samples.count, layout.perSample, gemm.depth, a, buffers.planes, sampleWords,
-                        offsets.baseAddress!, c, ldc)
-                }
-            }
+            directProduct(
+                gemm, g, layout, input: input, stride: inSize, samples: samples.count, ldc: ldc, buffers: buffers)
         } else {
             (sampleColumns, rowColumns) = (layout.perSample, g.outW)
             ldc = BatchedForm.panelColumns(samples.count * layout.perSample)
@@ -212,6 +202,37 @@ extension GoldenModel {
             if !step.features.isEmpty {
                 combine(position, gemm, lanes: pixels, to: s * outSize, buffers) { m, p in
                     m * ldc + base + p / g.outW * rowColumns + p % g.outW
+                }
+            }
+        }
+    }
+
+    /// The direct convolution's GEMM: the input's planes (quads, channel pairs or kernel-row pairs), then C.
+    private func directProduct(
+        _ gemm: GemmLayer, _ g: ConvGeometry, _ layout: BatchedForm.Columns, input: UnsafeMutablePointer<Int32>,
+        stride inSize: Int, samples: Int, ldc: Int, buffers: BatchBuffers
+    ) {
+        let sampleWords = layout.sampleWords(g)
+        let pack =
+            layout.quads
+            ? ar_quad_channels : BatchedForm.Columns.pairsChannels(g) ? ar_pair_channels : ar_pair_planes
+        pack(
+            input, samples, inSize, g.channels, g.height, g.width, g.padTop, g.padLeft, layout.paddedH,
+            layout.paddedW, layout.slack, buffers.planes)
+        if let quads = gemm.quads {
+            quads.withUnsafeBufferPointer { a in
+                layout.offsets.withUnsafeBufferPointer { offsets in
+                    ar_gemm_direct_quads(
+                        gemm.rows, samples, layout.perSample, gemm.depth, a.baseAddress!, buffers.planes,
+                        sampleWords, offsets.baseAddress!, buffers.product, ldc)
+                }
+            }
+        } else {
+            gemm.split(into: buffers.product, spare: buffers.spare, count: gemm.rows * ldc) { a, c in
+                layout.offsets.withUnsafeBufferPointer { offsets in
+                    ar_gemm_direct(
+                        gemm.rows, samples, layout.perSample, gemm.depth, a, buffers.planes, sampleWords,
+                        offsets.baseAddress!, c, ldc)
                 }
             }
         }

@@ -41,7 +41,7 @@ public final class GoldenModel: Sendable {
         self.sizes = sizes
         classes = sizes.last!
         inputSize = sizes[0]
-        batched = BatchedForm(model: model, layers: steps)
+        batched = BatchedForm(model: model, layers: steps, sources: sources)
     }
 
     /// How `run` computes: `batched` (the default) runs the weighted layers as integer GEMMs over a batch, on
@@ -57,6 +57,16 @@ public final class GoldenModel: Sendable {
         guard let batched else { return [] }
         return zip(model.layers, batched.steps).compactMap { layer, step in
             if case .gemm = step { return layer.name }
+            return nil
+        }
+    }
+
+    /// The convolutions `.batched` runs on the 8-bit quad kernel (ar_gemm_direct_quads): empty on a machine
+    /// without its vector version.
+    public var quadLayers: [String] {
+        guard let batched else { return [] }
+        return zip(model.layers, batched.steps).compactMap { layer, step in
+            if case .gemm(let gemm, _) = step, gemm.quads != nil { return layer.name }
             return nil
         }
     }

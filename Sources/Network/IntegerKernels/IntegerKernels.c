@@ -7,6 +7,10 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+// Loops the compiler vectorizes well by itself: an AVX-512 clone beside the baseline one, chosen at load time.
+#define AR_CLONES __attribute__((target_clones("arch=x86-64-v4", "default")))
+#else
+#define AR_CLONES
 #endif
 
 long ar_even(long k) { return (k + 1) & ~1L; }
@@ -192,35 +196,120 @@ void ar_pair_planes(
     free(line);
 }
 
-void ar_pair_channels(
-    const int32_t *input, long samples, long sampleStride, long channels, long height, long width, long padTop,
-    long padLeft, long paddedH, long paddedW, long slack, uint32_t *dst) {
-    long plane = paddedH * paddedW, pairs = channels / 2;
+// Four codes (0 ... 255) as the 32-bit word of one column of a quad row, the first in the low byte.
+static inline __attribute__((always_inline)) uint32_t ar_quad(int32_t c0, int32_t c1, int32_t c2, int32_t c3) {
+    return (uint32_t)c0 | (uint32_t)c1 << 8 | (uint32_t)c2 << 16 | (uint32_t)c3 << 24;
+}
+
+// One padded row of a channel group's plane: `words[x]` for x < paddedW packs the `lanes` channels' codes at
+// input column x - left (`src[x - left + i * area]` for channel i) where left <= x < right, else 0.
+typedef void (*ar_row_fn)(const int32_t *src, long area, long left, long right, long paddedW, uint32_t *words);
+
+static void ar_row_pairs_portable(const int32_t *src, long area, long left, long right, long paddedW, uint32_t *words) {
+    for (long x = 0; x < paddedW; x++) {
+        words[x] = x >= left && x < right ? ar_word(src[x - left], src[x - left + area]) : 0;
+    }
+}
+
+static void ar_row_quads_portable(const int32_t *src, long area, long left, long right, long paddedW, uint32_t *words) {
+    for (long x = 0; x < paddedW; x++) {
+        const int32_t *p = src + (x - left);
+        words[x] = x >= left && x < right ? ar_quad(p[0], p[area], p[2 * area], p[3 * area]) : 0;
+    }
+}
+
+#if defined(__x86_64__)
+// Rows are short (a few dozen columns): 16 columns per step, the edges by masks, not a vector loop's scalar tail.
+// Masked-off lanes of a load neither read memory nor fault.
+#define AR_ROW_512(NAME, PACK)                                                                                   \
+    __attribute__((target("avx512f,avx512bw"))) static void NAME(                                             \
+        const int32_t *src, long area, long left, long right, long paddedW, uint32_t *words) {                 \
+        for (long x = 0; x < paddedW; x += 16) {                                                               \
+            long lo = left - x < 0 ? 0 : left - x > 16 ? 16 : left - x;                                       \
+            long hi = right - x < 0 ? 0 : right - x > 16 ? 16 : right - x;                                    \
+            long end = paddedW - x > 16 ? 16 : paddedW - x;                                                   \
+            __mmask16 inside = (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));                             \
+            __mmask16 row = (__mmask16)((1u << end) - 1);                                                     \
+            const int32_t *p = src + (x - left);                                                               \
+            _mm512_mask_storeu_epi32(words + x, row, PACK);                                                   \
+        }                                                                                                      \
+    }
+#define AR_LOAD(i) _mm512_maskz_loadu_epi32(inside, p + (i) * area)
+AR_ROW_512(ar_row_pairs_avx512,
+    _mm512_or_si512(_mm512_and_si512(AR_LOAD(0), _mm512_set1_epi32(0xffff)), _mm512_slli_epi32(AR_LOAD(1), 16)))
+AR_ROW_512(ar_row_quads_avx512,
+    _mm512_or_si512(_mm512_or_si512(AR_LOAD(0), _mm512_slli_epi32(AR_LOAD(1), 8)),
+                    _mm512_or_si512(_mm512_slli_epi32(AR_LOAD(2), 16), _mm512_slli_epi32(AR_LOAD(3), 24))))
+#undef AR_LOAD
+#endif
+
+// The row function of a version (0 portable, 2 AVX-512BW) for groups of 2 or 4 channels; 0 when unavailable.
+static ar_row_fn ar_row_for(int version, long lanes) {
+    if (version == 0) return lanes == 4 ? ar_row_quads_portable : ar_row_pairs_portable;
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (version == 2 && __builtin_cpu_supports("avx512bw")) return lanes == 4 ? ar_row_quads_avx512 : ar_row_pairs_avx512;
+#endif
+    return 0;
+}
+
+static void ar_channel_planes(
+    ar_row_fn pack, long lanes, const int32_t *input, long samples, long sampleStride, long channels, long height,
+    long width, long padTop, long padLeft, long paddedH, long paddedW, long slack, uint32_t *dst) {
+    long plane = paddedH * paddedW, groups = channels / lanes, area = height * width;
     long left = padLeft < paddedW ? padLeft : paddedW;
     long right = padLeft + width < paddedW ? padLeft + width : paddedW;
     if (right < left) right = left;
     for (long s = 0; s < samples; s++) {
-        for (long cp = 0; cp < pairs; cp++) {
-            const int32_t *first = input + s * sampleStride + 2 * cp * height * width, *second = first + height * width;
-            uint32_t *out = dst + (s * pairs + cp) * plane;
+        for (long g = 0; g < groups; g++) {
+            const int32_t *first = input + s * sampleStride + lanes * g * area;
+            uint32_t *out = dst + (s * groups + g) * plane;
             for (long y = 0; y < paddedH; y++) {
                 long iy = y - padTop;
-                uint32_t *words = out + y * paddedW;
                 if (iy < 0 || iy >= height) {
-                    for (long x = 0; x < paddedW; x++) words[x] = 0;
-                    continue;
+                    memset(out + y * paddedW, 0, (size_t)paddedW * sizeof(uint32_t));
+                } else {
+                    pack(first + iy * width, area, left, right, paddedW, out + y * paddedW);
                 }
-                const int32_t *a = first + iy * width - padLeft, *b = second + iy * width - padLeft;
-                for (long x = 0; x < left; x++) words[x] = 0;
-                for (long x = left; x < right; x++) words[x] = ar_word(a[x], b[x]);
-                for (long x = right; x < paddedW; x++) words[x] = 0;
             }
         }
     }
-    memset(dst + samples * pairs * plane, 0, (size_t)slack * sizeof(uint32_t));
+    memset(dst + samples * groups * plane, 0, (size_t)slack * sizeof(uint32_t));
 }
 
-void ar_max_pool(
+static ar_row_fn ar_row_best(long lanes) {
+    ar_row_fn fn = ar_row_for(2, lanes);
+    return fn ? fn : ar_row_for(0, lanes);
+}
+
+void ar_pair_channels(
+    const int32_t *input, long samples, long sampleStride, long channels, long height, long width, long padTop,
+    long padLeft, long paddedH, long paddedW, long slack, uint32_t *dst) {
+    ar_channel_planes(
+        ar_row_best(2), 2, input, samples, sampleStride, channels, height, width, padTop, padLeft, paddedH, paddedW,
+        slack, dst);
+}
+
+void ar_quad_channels(
+    const int32_t *input, long samples, long sampleStride, long channels, long height, long width, long padTop,
+    long padLeft, long paddedH, long paddedW, long slack, uint32_t *dst) {
+    ar_channel_planes(
+        ar_row_best(4), 4, input, samples, sampleStride, channels, height, width, padTop, padLeft, paddedH, paddedW,
+        slack, dst);
+}
+
+int ar_channel_planes_version(
+    int version, long lanes, const int32_t *input, long samples, long sampleStride, long channels, long height,
+    long width, long padTop, long padLeft, long paddedH, long paddedW, long slack, uint32_t *dst) {
+    ar_row_fn fn = (lanes == 2 || lanes == 4) ? ar_row_for(version, lanes) : 0;
+    if (!fn) return 0;
+    ar_channel_planes(
+        fn, lanes, input, samples, sampleStride, channels, height, width, padTop, padLeft, paddedH, paddedW, slack,
+        dst);
+    return 1;
+}
+
+AR_CLONES void ar_max_pool(
     const int32_t *input, long samples, long inStride, long channels, long height, long width, long kernelH,
     long kernelW, long strideH, long strideW, long padTop, long padLeft, long outH, long outW, int32_t *out,
     long outStride) {
@@ -293,8 +382,9 @@ static void ar_gemm_direct_portable(
 #define AR_STEP_VNNI(acc, a, b) _mm512_dpwssd_epi32(acc, a, b)
 #define AR_STEP_BW(acc, a, b) _mm512_add_epi32(acc, _mm512_madd_epi16(a, b))
 // One block of up to 8 rows of A times one panel of B: B's two registers load each pair row at its offset (a pair
-// plane's for a direct convolution, the packed panel's for ar_gemm).
-#define AR_DIRECT_512(NAME, TARGET, STEP)                                                                         \
+// plane's for a direct convolution, the packed panel's for ar_gemm). A row is `pairs` 32-bit words (WORD codes
+// each: two int16, or four int8 for quads), so kp = 2 * pairs int16 apart.
+#define AR_DIRECT_512(NAME, TARGET, STEP, WORD)                                                                      \
     static inline __attribute__((always_inline, target(TARGET))) void NAME##_block(                             \
         const int mr, long pairs, const int16_t *a, long kp, const uint32_t *q, const long *offsets, int32_t *c,  \
         long ldc) {                                                                                              \
@@ -317,29 +407,32 @@ static void ar_gemm_direct_portable(
     __attribute__((target(TARGET))) static void NAME(                                                           \
         long m, long samples, long columns, long depth, const int16_t *a, const uint32_t *planes,                \
         long sampleWords, const long *offsets, int32_t *c, long ldc) {                                           \
-        long pairs = depth / 2, panels = ar_panels(columns);                                                     \
+        long pairs = depth / WORD, kp = 2 * pairs, panels = ar_panels(columns);                                  \
         for (long s = 0; s < samples; s++) {                                                                     \
             for (long p = 0; p < panels; p++) {                                                                  \
                 const uint32_t *q = planes + s * sampleWords + p * AR_PANEL;                                     \
                 int32_t *out = c + (s * panels + p) * AR_PANEL;                                                  \
                 long r = 0;                                                                                      \
-                for (; r + 8 <= m; r += 8) NAME##_block(8, pairs, a + r * depth, depth, q, offsets, out + r * ldc, ldc); \
+                for (; r + 8 <= m; r += 8) NAME##_block(8, pairs, a + r * kp, kp, q, offsets, out + r * ldc, ldc); \
                 switch (m - r) {                                                                                 \
-                case 7: NAME##_block(7, pairs, a + r * depth, depth, q, offsets, out + r * ldc, ldc); break;     \
-                case 6: NAME##_block(6, pairs, a + r * depth, depth, q, offsets, out + r * ldc, ldc); break;     \
-                case 5: NAME##_block(5, pairs, a + r * depth, depth, q, offsets, out + r * ldc, ldc); break;     \
-                case 4: NAME##_block(4, pairs, a + r * depth, depth, q, offsets, out + r * ldc, ldc); break;     \
-                case 3: NAME##_block(3, pairs, a + r * depth, depth, q, offsets, out + r * ldc, ldc); break;     \
-                case 2: NAME##_block(2, pairs, a + r * depth, depth, q, offsets, out + r * ldc, ldc); break;     \
-                case 1: NAME##_block(1, pairs, a + r * depth, depth, q, offsets, out + r * ldc, ldc); break;     \
+                case 7: NAME##_block(7, pairs, a + r * kp, kp, q, offsets, out + r * ldc, ldc); break;     \
+                case 6: NAME##_block(6, pairs, a + r * kp, kp, q, offsets, out + r * ldc, ldc); break;     \
+                case 5: NAME##_block(5, pairs, a + r * kp, kp, q, offsets, out + r * ldc, ldc); break;     \
+                case 4: NAME##_block(4, pairs, a + r * kp, kp, q, offsets, out + r * ldc, ldc); break;     \
+                case 3: NAME##_block(3, pairs, a + r * kp, kp, q, offsets, out + r * ldc, ldc); break;     \
+                case 2: NAME##_block(2, pairs, a + r * kp, kp, q, offsets, out + r * ldc, ldc); break;     \
+                case 1: NAME##_block(1, pairs, a + r * kp, kp, q, offsets, out + r * ldc, ldc); break;     \
                 default: break;                                                                                  \
                 }                                                                                                \
             }                                                                                                    \
         }                                                                                                        \
     }
 
-AR_DIRECT_512(ar_direct_vnni, "avx512f,avx512bw,avx512vnni", AR_STEP_VNNI)
-AR_DIRECT_512(ar_direct_bw, "avx512f,avx512bw", AR_STEP_BW)
+AR_DIRECT_512(ar_direct_vnni, "avx512f,avx512bw,avx512vnni", AR_STEP_VNNI, 2)
+AR_DIRECT_512(ar_direct_bw, "avx512f,avx512bw", AR_STEP_BW, 2)
+// Quads: B's bytes unsigned, A's signed (vpdpbusd's operand order), four products per 32-bit lane.
+#define AR_STEP_QUAD(acc, a, b) _mm512_dpbusd_epi32(acc, b, a)
+AR_DIRECT_512(ar_direct_quads_vnni, "avx512f,avx512bw,avx512vnni", AR_STEP_QUAD, 4)
 
 // AVX2: half a panel (two registers) per block of up to 4 rows.
 static inline __attribute__((always_inline, target("avx2"))) void ar_direct_avx2_block(
@@ -428,6 +521,58 @@ int ar_gemm_direct_version(
     return 1;
 }
 
+static void ar_gemm_direct_quads_portable(
+    long m, long samples, long columns, long depth, const int16_t *a16, const uint32_t *planes, long sampleWords,
+    const long *offsets, int32_t *c, long ldc) {
+    const int8_t *a = (const int8_t *)a16;
+    long quads = depth / 4, perSample = ar_panels(columns) * AR_PANEL;
+    for (long s = 0; s < samples; s++) {
+        const uint32_t *q = planes + s * sampleWords;
+        for (long r = 0; r < m; r++) {
+            for (long col = 0; col < perSample; col++) {
+                uint32_t sum = 0;
+                for (long kk = 0; kk < quads; kk++) {
+                    uint32_t word = q[offsets[kk] + col];
+                    for (int i = 0; i < 4; i++) {
+                        sum += (uint32_t)(a[r * depth + 4 * kk + i] * (int32_t)((word >> (8 * i)) & 0xff));
+                    }
+                }
+                c[r * ldc + s * perSample + col] = (int32_t)sum;
+            }
+        }
+    }
+}
+
+static ar_direct_fn ar_quads_for(int version) {
+    if (version == 0) return ar_gemm_direct_quads_portable;
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (version == 3 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni")) {
+        return ar_direct_quads_vnni;
+    }
+#endif
+    return 0;
+}
+
+int ar_quads_supported(void) { return ar_quads_for(3) != 0; }
+
+void ar_gemm_direct_quads(
+    long m, long samples, long columns, long depth, const int8_t *a, const uint32_t *planes, long sampleWords,
+    const long *offsets, int32_t *c, long ldc) {
+    ar_direct_fn fn = ar_quads_for(3);
+    (fn ? fn : ar_gemm_direct_quads_portable)(
+        m, samples, columns, depth, (const int16_t *)a, planes, sampleWords, offsets, c, ldc);
+}
+
+int ar_gemm_direct_quads_version(
+    int version, long m, long samples, long columns, long depth, const int8_t *a, const uint32_t *planes,
+    long sampleWords, const long *offsets, int32_t *c, long ldc) {
+    ar_direct_fn fn = ar_quads_for(version);
+    if (!fn) return 0;
+    fn(m, samples, columns, depth, (const int16_t *)a, planes, sampleWords, offsets, c, ldc);
+    return 1;
+}
+
 // A packed B is the same kernel's input: each panel is one "sample" of AR_PANEL columns, and pair row kk sits
 // kk * AR_PANEL words into it.
 static void ar_gemm_packed(
@@ -509,7 +654,7 @@ static ar_requantize_fn ar_requantize_version(void) {
     return ar_requantize_portable;
 }
 
-void ar_requantize_rows(
+AR_CLONES void ar_requantize_rows(
     const int32_t *acc, long rows, long count, long accStride, int32_t bias, int32_t scale, int shift, int relu,
     int bits, int32_t *scratch, int32_t *out) {
     if (rows <= 0) return;

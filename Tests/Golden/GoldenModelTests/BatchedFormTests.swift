@@ -1,6 +1,7 @@
 import Approximation
 import Datasets
 import GoldenModel
+import IntegerKernels
 import OnnxImport
 import Quantization
 import TestSupport
@@ -25,12 +26,13 @@ final class BatchedFormTests: XCTestCase {
     }
 
     func testBatchedEqualsReferenceOnRandomNetworksAtEveryEdge() throws {
-        var gemm = 0, strided = 0, reference = 0
+        var gemm = 0, strided = 0, reference = 0, quads = 0
         for seed in UInt64(1)...24 {
             let (model, _) = try GoldenModelTests.randomModel(seed: seed)
             let shape = model.input.shape
             let golden = try GoldenModel(model)
             gemm += golden.gemmLayers.count
+            quads += golden.quadLayers.count
             reference += model.layers.filter { $0.weightShape != nil && !golden.gemmLayers.contains($0.name) }.count
             strided += model.layers.filter { golden.gemmLayers.contains($0.name) && $0.stride?.first == 2 }.count
             // 1, a batch less one, a batch, a batch and one, and two batches and more on two workers.
@@ -43,6 +45,20 @@ final class BatchedFormTests: XCTestCase {
         XCTAssertGreaterThan(gemm, 30)
         XCTAssertGreaterThan(strided, 0)
         XCTAssertGreaterThan(reference, 0)
+        if ar_quads_supported() != 0 { XCTAssertGreaterThan(quads, 0) }
+        print("random networks: \(gemm) GEMM layers, \(quads) of them on the quad kernel")
+    }
+
+    /// Without ReLU the codes may be negative, which the quad kernel's unsigned bytes cannot hold: no layer takes
+    /// it, and the engines still agree (a form that ignored the sign would fail here).
+    func testQuadKernelOnlyReadsUnsignedCodes() throws {
+        for seed in UInt64(1)...24 {
+            var (model, _) = try GoldenModelTests.randomModel(seed: seed)
+            for l in model.layers.indices where model.layers[l].relu == true { model.layers[l].relu = false }
+            XCTAssertEqual(try GoldenModel(model).quadLayers, [], "seed \(seed)")
+            let test = RandomNetworks.images(20, shape: model.input.shape, seed: seed &+ 1000)
+            try Self.assertEnginesAgree(model, pixels: test.pixels, count: 20, "seed \(seed) without ReLU")
+        }
     }
 
     /// The bundled networks run every weighted layer as a GEMM, uncompressed and compressed (M1 and M2 with codes
@@ -52,8 +68,9 @@ final class BatchedFormTests: XCTestCase {
         let repository = repositoryRoot()
         let images = try FashionMNIST.load(
             split: .test, directory: repository.appendingPathComponent("data/fashion-mnist-test500").path)
-        // lenet5-tanh: the activation tables, looked up by the batched engine.
-        for (file, count) in [("lenet5-fmnist", 70), ("vgg-small-fmnist", 9), ("lenet5-tanh-fmnist", 70)] {
+        // lenet5-tanh: the activation tables, looked up by the batched engine. VGG-small: 40 images, on two workers a batch
+        // and 4 each (its batch is 16: BatchedForm.batch).
+        for (file, count) in [("lenet5-fmnist", 70), ("vgg-small-fmnist", 40), ("lenet5-tanh-fmnist", 70)] {
             let graph = try OnnxImporter.load(path: repository.appendingPathComponent("models/\(file).onnx").path).graph
             let model = try Quantizer.quantize(graph, calibration: images.prefix(100), source: file)
             var linear = SortedWeightOptions()
@@ -78,6 +95,12 @@ final class BatchedFormTests: XCTestCase {
                 let golden = try GoldenModel(variant)
                 XCTAssertEqual(
                     golden.gemmLayers, variant.layers.filter { $0.weightShape != nil }.map(\.name), "\(file), \(name)")
+                // VGG-small's convolutions after the first read ReLU codes of 16 or 32 channels: the 8-bit quad
+                // kernel where this machine has it, for weights of 8 bits (uncompressed, 5-bit SWC codes, M3).
+                let quads = file == "vgg-small-fmnist" && ["uncompressed", "swc", "feature"].contains(name)
+                XCTAssertEqual(
+                    golden.quadLayers, quads && ar_quads_supported() != 0 ? ["conv2", "conv3", "conv4"] : [],
+                    "\(file), \(name)")
                 try Self.assertEnginesAgree(
                     variant, pixels: Array(images.prefix(count).pixels), count: count, "\(file), \(name)")
             }

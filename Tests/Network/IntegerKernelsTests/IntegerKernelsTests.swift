@@ -133,6 +133,9 @@ final class IntegerKernelsTests: XCTestCase {
                 for pair in 0..<(channels / 2) {
                     for ky in 0..<kernel { for kx in 0..<kernel { offsets.append(pair * plane + ky * paddedW + kx) } }
                 }
+                assertEveryPackingVersion(
+                    lanes: 2, planes, input, samples: samples, channels: channels, side: side, pad: pad,
+                    padded: paddedH, slack: slack)
             } else {
                 ar_pair_planes(
                     input, samples, channels * side * side, channels, side, side, pad, pad, paddedH, paddedW, slack,
@@ -179,6 +182,99 @@ final class IntegerKernelsTests: XCTestCase {
             }
         }
         XCTAssertTrue(versions.contains(0))
+    }
+
+    /// The 8-bit direct convolution (quad planes) on every version against the convolution summed plainly, at the
+    /// real columns, with codes at vpdpbusd's extremes (inputs 0 and 255 unsigned, weights -128 and 127), each byte
+    /// of a word a different channel.
+    func testQuadDirectConvolutionEqualsPlainSums() {
+        var random = SeededGenerator(seed: 6)
+        var versions = Set<Int32>()
+        for (rows, channels, side, kernel, pad) in [
+            (6, 4, 9, 5, 2), (17, 8, 7, 3, 1), (9, 4, 6, 2, 0), (3, 12, 5, 1, 0),
+        ] {
+            let samples = 2, out = side + 2 * pad - kernel + 1
+            let paddedW = out + kernel - 1, paddedH = out + kernel - 1, taps = kernel * kernel, depth = channels * taps
+            let input = (0..<(samples * channels * side * side)).map { _ -> Int32 in
+                let pick = random.next() % 3
+                return pick == 0 ? 255 : pick == 1 ? 0 : Int32(random.next() % 256)
+            }
+            let weights = (0..<(rows * depth)).map { _ -> Int8 in
+                let pick = random.next() % 3
+                return pick == 0 ? .min : pick == 1 ? .max : Int8(truncatingIfNeeded: random.next())
+            }
+            var a = [Int8](repeating: 0, count: rows * depth)
+            for r in 0..<rows {
+                for k in 0..<depth {
+                    a[r * depth + ((k / taps / 4 * taps) + k % taps) * 4 + (k / taps) % 4] = weights[r * depth + k]
+                }
+            }
+            let plane = paddedH * paddedW, sampleWords = channels / 4 * plane, slack = kernel + Int(AR_PANEL)
+            var planes = [UInt32](repeating: 9, count: samples * sampleWords + slack)
+            ar_quad_channels(
+                input, samples, channels * side * side, channels, side, side, pad, pad, paddedH, paddedW, slack, &planes
+            )
+            assertEveryPackingVersion(
+                lanes: 4, planes, input, samples: samples, channels: channels, side: side, pad: pad, padded: paddedH,
+                slack: slack)
+            var offsets: [Int] = []
+            for quad in 0..<(channels / 4) {
+                for ky in 0..<kernel { for kx in 0..<kernel { offsets.append(quad * plane + ky * paddedW + kx) } }
+            }
+            let perSample = out * paddedW, panelColumns = ar_packed_size(2, perSample) / 2
+            for version in Int32(0)...3 {
+                var c = [Int32](repeating: 0, count: rows * samples * panelColumns)
+                guard
+                    ar_gemm_direct_quads_version(
+                        version, rows, samples, perSample, depth, a, planes, sampleWords, offsets, &c,
+                        samples * panelColumns) == 1
+                else { continue }
+                versions.insert(version)
+                for s in 0..<samples {
+                    for r in 0..<rows {
+                        for oy in 0..<out {
+                            for ox in 0..<out {
+                                var sum: Int32 = 0
+                                for ch in 0..<channels {
+                                    for ky in 0..<kernel {
+                                        for kx in 0..<kernel {
+                                            let (iy, ix) = (oy - pad + ky, ox - pad + kx)
+                                            guard iy >= 0, iy < side, ix >= 0, ix < side else { continue }
+                                            let w = weights[r * depth + (ch * kernel + ky) * kernel + kx]
+                                            sum += Int32(w) * input[((s * channels + ch) * side + iy) * side + ix]
+                                        }
+                                    }
+                                }
+                                let column = s * panelColumns + oy * paddedW + ox
+                                XCTAssertEqual(
+                                    c[r * samples * panelColumns + column], sum,
+                                    "version \(version), \(channels)x\(side) k\(kernel) pad \(pad), [\(s), \(r), \(oy), \(ox)]"
+                                )
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        XCTAssertTrue(versions.contains(0))
+        print("quad versions checked on this machine: \(versions.sorted()) (vector version: \(ar_quads_supported()))")
+    }
+
+    /// Channel pairs or quads packed by every version this machine has equal `planes` (whose words the direct
+    /// convolution tests then hold to plain sums), the slack's zeros included.
+    func assertEveryPackingVersion(
+        lanes: Int, _ planes: [UInt32], _ input: [Int32], samples: Int, channels: Int, side: Int, pad: Int,
+        padded: Int, slack: Int
+    ) {
+        for version in Int32(0)...2 {
+            var other = [UInt32](repeating: 5, count: planes.count)
+            guard
+                ar_channel_planes_version(
+                    version, lanes, input, samples, channels * side * side, channels, side, side, pad, pad, padded,
+                    padded, slack, &other) == 1
+            else { continue }
+            XCTAssertEqual(other, planes, "version \(version), \(lanes) lanes, \(channels)x\(side) pad \(pad)")
+        }
     }
 
     /// docs/arithmetic.md section 3, read literally in Int: round half up, ReLU, saturate.

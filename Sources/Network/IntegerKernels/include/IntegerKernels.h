@@ -1,4 +1,5 @@
-// Integer matrix kernels for the golden model: 16-bit codes, 32-bit wrapping accumulation.
+// Integer matrix kernels for the golden model: 16-bit codes (8-bit ones on quad planes), 32-bit wrapping
+// accumulation.
 //
 // C[m, n] = sum_k A[m, k] * B[k, n], every product and sum modulo 2^32. The caller uses them where the true
 // result fits 32 bits (docs/arithmetic.md section 7: wrapping arithmetic is exact then), so the result does not
@@ -66,6 +67,35 @@ void ar_gemm_direct(
 /// `ar_gemm_direct` on one version, as `ar_gemm_version`.
 int ar_gemm_direct_version(
     int version, long m, long samples, long columns, long depth, const int16_t *a, const uint32_t *planes,
+    long sampleWords, const long *offsets, int32_t *c, long ldc);
+
+/// The 8-bit form of `ar_pair_channels` for a channel count divisible by 4 and codes 0 ... 255: plane cq holds
+/// words of four bytes, P_4cq[y][x] in the low byte up to P_4cq+3[y][x] in the high one, so that quad row
+/// (cq, ky, kx) of B starts at cq * paddedH * paddedW + ky * paddedW + kx.
+void ar_quad_channels(
+    const int32_t *input, long samples, long sampleStride, long channels, long height, long width, long padTop,
+    long padLeft, long paddedH, long paddedW, long slack, uint32_t *dst);
+
+/// `ar_pair_channels` (lanes 2) or `ar_quad_channels` (lanes 4) on one version (0 portable, 2 AVX-512BW), for
+/// the tests that hold the versions equal; returns 0 without writing when this machine lacks it, else 1.
+int ar_channel_planes_version(
+    int version, long lanes, const int32_t *input, long samples, long sampleStride, long channels, long height,
+    long width, long padTop, long padLeft, long paddedH, long paddedW, long slack, uint32_t *dst);
+
+/// `ar_gemm_direct` over quad planes: B's bytes unsigned, A int8 with rows of `depth` (a multiple of 4) in the
+/// order (c, ky, kx) at ((c / 4 * kernelH + ky) * kernelW + kx) * 4 + c % 4, `offsets` one per quad row. Four
+/// products per 32-bit word (AVX-512 VNNI's vpdpbusd): half the instructions of the pair form.
+void ar_gemm_direct_quads(
+    long m, long samples, long columns, long depth, const int8_t *a, const uint32_t *planes, long sampleWords,
+    const long *offsets, int32_t *c, long ldc);
+
+/// 1 when `ar_gemm_direct_quads` has a vector version on this machine (AVX-512 VNNI); without one it runs the
+/// portable loop, which is slower than the pair form, so callers use quads only when this says 1.
+int ar_quads_supported(void);
+
+/// `ar_gemm_direct_quads` on one version (0 portable, 3 AVX-512 VNNI), as `ar_gemm_version`.
+int ar_gemm_direct_quads_version(
+    int version, long m, long samples, long columns, long depth, const int8_t *a, const uint32_t *planes,
     long sampleWords, const long *offsets, int32_t *c, long ldc);
 
 /// C[m, n] (row-major, `ldc` >= n rounded up to whole panels) = A * B; A [m, depth] row-major, depth even,
