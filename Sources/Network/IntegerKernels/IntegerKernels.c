@@ -654,14 +654,41 @@ static ar_requantize_fn ar_requantize_version(void) {
     return ar_requantize_portable;
 }
 
-AR_CLONES void ar_requantize_rows(
+#if defined(__x86_64__)
+// A right shift (0 < shift < 32), row by row straight into the outputs, 16 codes a step with a masked last one:
+// the rows (a direct convolution's output rows) are a few dozen codes long.
+__attribute__((target("avx512f,avx512bw"))) static void ar_requantize_rows_avx512(
+    const int32_t *acc, long rows, long count, long accStride, int32_t bias, int32_t scale, int shift, int relu,
+    int bits, int32_t *out) {
+    int32_t top = (int32_t)((1L << (bits - 1)) - 1), low = relu ? 0 : -top - 1;
+    __m512i b = _mm512_set1_epi32(bias), k = _mm512_set1_epi32(scale), one = _mm512_set1_epi32(1);
+    __m512i hi = _mm512_set1_epi32(top), lo = _mm512_set1_epi32(low);
+    __m128i s = _mm_cvtsi32_si128(shift), s1 = _mm_cvtsi32_si128(shift - 1);
+    for (long r = 0; r < rows; r++) {
+        for (long x = 0; x < count; x += 16) {
+            __mmask16 m = count - x >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (count - x)) - 1);
+            __m512i v = _mm512_maskz_loadu_epi32(m, acc + r * accStride + x);
+            v = _mm512_add_epi32(b, _mm512_mullo_epi32(k, v));
+            __m512i y = _mm512_add_epi32(_mm512_sra_epi32(v, s), _mm512_and_si512(_mm512_sra_epi32(v, s1), one));
+            y = _mm512_min_epi32(_mm512_max_epi32(y, lo), hi);
+            _mm512_mask_storeu_epi32(out + r * count + x, m, y);
+        }
+    }
+}
+#endif
+
+void ar_requantize_rows(
     const int32_t *acc, long rows, long count, long accStride, int32_t bias, int32_t scale, int shift, int relu,
     int bits, int32_t *scratch, int32_t *out) {
     if (rows <= 0) return;
-    ar_requantize_version()(acc, (rows - 1) * accStride + count, bias, scale, shift, relu, bits, scratch);
-    for (long r = 0; r < rows; r++) {
-        for (long i = 0; i < count; i++) out[r * count + i] = scratch[r * accStride + i];
+#if defined(__x86_64__)
+    if (shift > 0 && shift < 32 && __builtin_cpu_supports("avx512bw")) {
+        ar_requantize_rows_avx512(acc, rows, count, accStride, bias, scale, shift, relu, bits, out);
+        return;
     }
+#endif
+    ar_requantize_version()(acc, (rows - 1) * accStride + count, bias, scale, shift, relu, bits, scratch);
+    for (long r = 0; r < rows; r++) memcpy(out + r * count, scratch + r * accStride, (size_t)count * sizeof(int32_t));
 }
 
 void ar_requantize(

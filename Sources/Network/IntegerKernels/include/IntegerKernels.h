@@ -110,7 +110,8 @@ void ar_requantize(
     const int32_t *acc, long count, int32_t bias, int32_t scale, int shift, int relu, int bits, int32_t *out);
 
 /// `ar_requantize` of `rows` runs of `count` accumulators, `accStride` (>= count) apart, into consecutive runs:
-/// the whole span in one pass into `scratch` ((rows - 1) * accStride + count words), then the runs copied out.
+/// with AVX-512 and a right shift (1 ... 31) row by row into `out`; otherwise the whole span in one pass into
+/// `scratch` ((rows - 1) * accStride + count words), then the runs copied out.
 void ar_requantize_rows(
     const int32_t *acc, long rows, long count, long accStride, int32_t bias, int32_t scale, int shift, int relu,
     int bits, int32_t *scratch, int32_t *out);
