@@ -181,16 +181,20 @@ extension GoldenModel {
             product(gemm, columns: samples.count * layout.perSample, ldc: ldc, buffers: buffers)
         }
         let pixels = g.pixels
+        // An activation table is looked up in place after the rows are requantized (BatchedForm: codes fit 16 bits,
+        // so every table has its lookup).
+        let lookup = step.activationLookup, offset = Int32(1) << (step.bits - 1)
+        let rows = layout.direct && !step.logits && (step.activation == nil || !lookup.isEmpty)
         for (index, s) in samples.enumerated() {
             let base = index * sampleColumns
             for m in 0..<gemm.rows {
                 let from = m * ldc + base, to = s * outSize + m * pixels
-                if layout.direct && !step.logits && step.activation == nil {
-                    // One long run (short rows leave most lanes idle), then the rows without their tails.
+                if rows {
+                    let y = buffers.values[position + 1] + to
                     ar_requantize_rows(
                         buffers.product + from, g.outH, g.outW, rowColumns, gemm.bias[m], gemm.scale[m],
-                        gemm.shifts[m], step.relu ? 1 : 0, Int32(step.bits), buffers.row,
-                        buffers.values[position + 1] + to)
+                        gemm.shifts[m], step.relu ? 1 : 0, Int32(step.bits), buffers.row, y)
+                    if !lookup.isEmpty { for i in 0..<pixels { y[i] = lookup[Int(y[i] &+ offset)] } }
                 } else {
                     for oy in 0..<(layout.direct ? g.outH : 1) {
                         finish(
