@@ -132,12 +132,14 @@ accelerator-check: build-release $(QUANTIZED) $(ACCEL_MODELS)
 # beside its ReLU twin), M1 with its own baseline, the Tn = 4 ones and VGG-small on 1,000 (the scanning reuse lanes
 # take 16x vanilla's cycles: 10,000 images would take over an hour each); about 50 minutes, two designs at a time.
 RESULTS_ACCEL = scripts/accelerator_results.sh $(RELEASE_BIN)/approxrtl build/$(1) $(2) docs/results/accelerator/$(3).md $(call suite,$(1))
+# RESULTS_IMAGES: the LeNet-5 and tanh suites' images (all 10,000 by default; 1000 for a quicker run).
+RESULTS_IMAGES ?= 10000
 results-accelerator: build-release $(QUANTIZED) $(ACCEL_MODELS)
-	$(call RESULTS_ACCEL,results-accelerator,10000,lenet5) & \
+	$(call RESULTS_ACCEL,results-accelerator,$(RESULTS_IMAGES),lenet5) & \
 	{ $(call RESULTS_ACCEL,results-accelerator-reuse,1000,lenet5-reuse) && \
 	  $(call RESULTS_ACCEL,results-accelerator-tn4,1000,lenet5-tn4) && \
 	  $(call RESULTS_ACCEL,results-accelerator-vgg,1000,vgg-small) && \
-	  $(call RESULTS_ACCEL,results-accelerator-tanh,10000,lenet5-tanh); }; \
+	  $(call RESULTS_ACCEL,results-accelerator-tanh,$(RESULTS_IMAGES),lenet5-tanh); }; \
 	wait
 
 # docs/results.md's FPGA section: LeNet-5, vanilla and with SWC lanes, at Tn = 4 and 16, and M1 with constant
