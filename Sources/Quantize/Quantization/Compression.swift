@@ -147,8 +147,8 @@ extension QuantizedModel.Layer {
         guard accBits <= maxAccumulatorBits else {
             throw QuantizationError(
                 layer: name,
-                "the accumulator needs \(accBits) bits (range \(lows.min() ?? 0)...\(highs.max() ?? 0)), more than \(limitName) \(maxAccumulatorBits)"
-            )
+                "the accumulator needs \(accBits) bits (range \(lows.min() ?? 0)...\(highs.max() ?? 0)), more than \(limitName) \(maxAccumulatorBits)",
+                exceedsAccumulator: true)
         }
         weightExponents = exponents
         self.bias = bias
@@ -163,8 +163,8 @@ extension QuantizedModel.Layer {
             guard FixedPoint.width(low: low, high: high) <= maxAccumulatorBits else {
                 throw QuantizationError(
                     layer: name,
-                    "aligned logits need \(FixedPoint.width(low: low, high: high)) bits, more than \(limitName) \(maxAccumulatorBits)"
-                )
+                    "aligned logits need \(FixedPoint.width(low: low, high: high)) bits, more than \(limitName) \(maxAccumulatorBits)",
+                    exceedsAccumulator: true)
             }
             self.shifts = shifts
             outputExponent = common

@@ -68,7 +68,7 @@ final class BudgetSearcher {
             if let refine, let graph {
                 // Tuned under its reductions, then judged: applied if it fits and still saves.
                 decided += 1
-                let tuned = try refine(trial, graph)
+                guard let tuned = try representable({ try refine(trial, graph) }) else { continue }
                 let result = try measure(tuned.model)
                 guard result.fits, try saving(from: current, to: tuned.model) > 0 else { continue }
                 steps.append(try step(entry.candidate, before: current, after: tuned.model, top1: result.top1))
@@ -291,11 +291,23 @@ final class BudgetSearcher {
                     images: calibration.count)
                 samples[candidate.layer] = (version, computed)
             }
-            return try FeatureApproximator.approximate(
-                current, layer: candidate.layer, channels: channels, m: options.sources,
-                samples: samples[candidate.layer]!.samples,
-                coefficientBits: options.coefficientBits
-            ).model
+            return try representable {
+                try FeatureApproximator.approximate(
+                    current, layer: candidate.layer, channels: channels, m: options.sources,
+                    samples: samples[candidate.layer]!.samples,
+                    coefficientBits: options.coefficientBits
+                ).model
+            }
+        }
+    }
+
+    /// `make()`'s result, or nil when it exceeds the model's accumulators (an M3 fit after fine-tuning, say): such
+    /// a step is passed over like one that no longer applies; any other error ends the search.
+    func representable<T>(_ make: () throws -> T) throws -> T? {
+        do {
+            return try make()
+        } catch let error as QuantizationError where error.exceedsAccumulator {
+            return nil
         }
     }
 

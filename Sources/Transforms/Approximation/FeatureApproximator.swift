@@ -255,7 +255,8 @@ extension QuantizedModel.Layer {
                 guard a.contains(where: { $0 != 0 }) else {
                     throw QuantizationError(
                         layer: name,
-                        "approximated channel \(f.channel) does not fit \(maxAccumulatorBits) accumulator bits")
+                        "approximated channel \(f.channel) does not fit \(maxAccumulatorBits) accumulator bits",
+                        exceedsAccumulator: true)
                 }
                 e += 1
             }

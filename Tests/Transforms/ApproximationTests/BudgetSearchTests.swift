@@ -121,6 +121,27 @@ final class BudgetSearchTests: XCTestCase {
         XCTAssertEqual(tuned.steps.count, outcome.steps.count)
         XCTAssertEqual(refined, tuned.steps.count, "each applied step fine-tuned once (none was refused)")
         XCTAssertNotNil(tuned.graph)
+
+        // A tuned step whose M3 refit exceeds the accumulators is passed over (its pair keeps its kernels, and
+        // with them its later size steps); any other error ends the search.
+        var calls = 0
+        let overflow = QuantizationError(layer: "conv1", "does not fit", exceedsAccumulator: true)
+        let passed = try search(
+            refine: (
+                graph,
+                { trial, graph in
+                    calls += 1
+                    if calls == 1 { throw overflow }
+                    return (trial, graph)
+                }
+            ))
+        XCTAssertEqual(passed.steps.count, (pairs - 1) * (full - 1) / 2, "one pair passed over")
+        let unreduced =
+            passed.model.layers.first { $0.name == "conv1" }?.kernelSizes
+            ?? Array(repeating: full, count: conv1.shape[0])
+        XCTAssertEqual(unreduced.filter { $0 == full }.count, 2 + conv1.shape[0] % 2)
+        XCTAssertThrowsError(
+            try search(refine: (graph, { _, _ in throw QuantizationError(layer: "conv1", "broken") })))
     }
 
     /// Fine-tuning a slimmed model holds a reduced channel's taps outside its window at zero and starts it from the

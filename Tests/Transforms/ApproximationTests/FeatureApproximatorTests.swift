@@ -72,6 +72,16 @@ final class FeatureApproximatorTests: XCTestCase {
             XCTAssertEqual(after.method, "feature")
             XCTAssertEqual(before.liveMacs - after.liveMacs, (fan - (channels - 1)) * layer.shape[1] * layer.shape[2])
             XCTAssertEqual(after.paramsAfter, before.paramsAfter - fan + channels - 1)
+
+            // Accumulators too narrow for any coefficient scale: refused, and marked so that a search passes over it.
+            var narrow = model
+            narrow.maxAccumulatorBits = 4
+            XCTAssertThrowsError(
+                try FeatureApproximator.approximate(
+                    narrow, layer: "conv1", channels: [0], m: channels - 1, samples: samples)
+            ) { error in
+                XCTAssertEqual((error as? QuantizationError)?.exceedsAccumulator, true, "\(error)")
+            }
         }
     }
 
