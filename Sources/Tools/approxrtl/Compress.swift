@@ -79,9 +79,10 @@ struct Compress: ParsableCommand {
                 warnAboutValidation(search.validation, source: quantized.source)
                 transform = search
             }
+            let bars = ProgressBars(quiet: json)
             let context = TransformContext(
                 training: { try FashionMNIST.load(split: .train, directory: data ?? FashionMNIST.defaultDirectory) },
-                progress: ProgressBars(quiet: json).update)
+                progress: bars.update, note: bars.note)
             let start = Date()
             var result = try transform.apply(quantized, context: context)
             result.compressedFrom = model
@@ -369,6 +370,12 @@ final class ProgressBars {
         }
         bar?.update(done, detail)
         if done == total { bar?.finish(); bar = nil }
+    }
+
+    /// A line above the bar (a terminal only).
+    func note(_ text: String) {
+        guard !quiet else { return }
+        (bar ?? Progress("", total: 0)).note(text)
     }
 }
 

@@ -107,11 +107,12 @@ public enum BudgetSearch {
     /// `calibration`: training images for the fits; `validation`: images and labels for the accuracy the budget
     /// is measured on. With `refine` (and the float `graph` of `model`), each step is fine-tuned before the budget
     /// judges it: the candidates are ranked as without, untuned, and the first that fits once tuned is applied.
-    /// `progress(phase, done, total)` reports the work as it goes.
+    /// `progress(phase, done, total, detail)` reports the work as it goes (the detail: steps applied, validation
+    /// top-1, time), `note` each step applied and each fine-tuned step refused, with its validation top-1.
     public static func run(
         _ model: QuantizedModel, options: Options, calibration: [UInt8], calibrationCount: Int,
         validation: [UInt8], labels: [Int], refine: (graph: Graph, refine: Refine)? = nil,
-        progress: (String, Int, Int) -> Void = { _, _, _ in }
+        progress: (String, Int, Int, String) -> Void = { _, _, _, _ in }, note: (String) -> Void = { _ in }
     ) throws -> Outcome {
         guard model.weightScale == "channel" else {
             throw QuantizationError(
@@ -134,7 +135,7 @@ public enum BudgetSearch {
             validation: (validation, labels))
         searcher.refine = refine?.refine
         searcher.graph = refine?.graph
-        return try searcher.search(progress: progress)
+        return try searcher.search(progress: progress, note: note)
     }
 
     /// `current` with channel `c` of its layer taken from the fully reduced layer: its codes, exponent, bias and

@@ -42,7 +42,8 @@ final class BudgetSearcher {
         (classes, unit) = (logits.shape.reduce(1, *), pow(2, Double(logits.outputExponent)))
     }
 
-    func search(progress: (String, Int, Int) -> Void) throws -> BudgetSearch.Outcome {
+    func search(progress: (String, Int, Int, String) -> Void, note: (String) -> Void) throws -> BudgetSearch.Outcome {
+        let started = Date()
         let candidates = try self.candidates()
         guard !candidates.isEmpty else {
             throw QuantizationError(
@@ -51,8 +52,8 @@ final class BudgetSearcher {
             )
         }
         let start = try measure(model)
-        var entries = try scoreAlone(candidates, start: start, progress: progress)
-        if options.group > 1 { entries = try grouped(entries, start: start, progress: progress) }
+        var entries = try scoreAlone(candidates, start: start) { progress("scoring", $0, $1, "") }
+        if options.group > 1 { entries = try grouped(entries, start: start) { progress("scoring tiles", $0, $1, "") } }
         var current = model, currentMeasure = start
         var steps: [BudgetSearch.Step] = []
         var scored = entries.count
@@ -61,16 +62,28 @@ final class BudgetSearcher {
             (entries[$0].score, -entries[$0].order) < (entries[$1].score, -entries[$1].order)
         }) {
             let entry = entries.remove(at: best)
-            progress("applying", decided, scored)
+            progress(
+                "applying", decided, scored,
+                String(
+                    format: "%d steps, validation %.2f%%, %.0f s", steps.count, currentMeasure.top1,
+                    Date().timeIntervalSince(started)))
             guard let trial = try apply(entry.candidate, to: current, version: steps.count) else {
                 decided += 1; continue
             }
             if let refine, let graph {
                 // Tuned under its reductions, then judged: applied if it fits and still saves.
                 decided += 1
-                guard let tuned = try representable({ try refine(trial, graph) }) else { continue }
+                guard let tuned = try representable({ try refine(trial, graph) }) else {
+                    note("\(describe(entry.candidate)): tuned, exceeds the accumulators: passed over")
+                    continue
+                }
                 let result = try measure(tuned.model)
-                guard result.fits, try saving(from: current, to: tuned.model) > 0 else { continue }
+                let saved = try saving(from: current, to: tuned.model)
+                guard result.fits, saved > 0 else {
+                    note(verdict(entry.candidate, result, saved: saved, applied: false))
+                    continue
+                }
+                note(verdict(entry.candidate, result, saved: saved, applied: true))
                 steps.append(try step(entry.candidate, before: current, after: tuned.model, top1: result.top1))
                 (current, currentMeasure, self.graph) = (tuned.model, result, tuned.graph)
                 scored += queueNextKernelStep(after: entry, in: &entries)
@@ -79,6 +92,8 @@ final class BudgetSearcher {
             if entry.version == steps.count {
                 // Measured on this very model already and still the best: apply it (the same trial again, the
                 // fits are deterministic).
+                note(
+                    verdict(entry.candidate, entry.measure, saved: try saving(from: current, to: trial), applied: true))
                 steps.append(try step(entry.candidate, before: current, after: trial, top1: entry.measure.top1))
                 (current, currentMeasure) = (trial, entry.measure)
                 decided += 1
@@ -110,10 +125,10 @@ final class BudgetSearcher {
     }
 
     /// Scores of single steps on the starting model; those that break the budget alone are dropped.
-    func scoreAlone(_ candidates: [Candidate], start: Measure, progress: (String, Int, Int) -> Void) throws -> [Entry] {
+    func scoreAlone(_ candidates: [Candidate], start: Measure, progress: (Int, Int) -> Void) throws -> [Entry] {
         var entries: [Entry] = []
         for (i, candidate) in candidates.enumerated() {
-            progress("scoring", i + 1, candidates.count)
+            progress(i + 1, candidates.count)
             guard let trial = try apply(candidate, to: model, version: 0) else { continue }
             let result = try measure(trial, changing: candidate.layer)
             // With fine-tuning the budget judges the tuned step, not this one.
@@ -129,7 +144,7 @@ final class BudgetSearcher {
     /// Steps of `options.group` channels: per layer, kind and size, the channels that fit the budget alone in the
     /// order of the loss each adds alone, in consecutive groups; each group scored on the starting model (those
     /// that save nothing, or break the budget, are dropped).
-    func grouped(_ singles: [Entry], start: Measure, progress: (String, Int, Int) -> Void) throws -> [Entry] {
+    func grouped(_ singles: [Entry], start: Measure, progress: (Int, Int) -> Void) throws -> [Entry] {
         var groups: [Candidate] = []
         var seen: [String: [Entry]] = [:], keys: [String] = []
         for entry in singles {
@@ -150,7 +165,7 @@ final class BudgetSearcher {
         }
         var entries: [Entry] = []
         for (i, group) in groups.enumerated() {
-            progress("scoring tiles", i + 1, groups.count)
+            progress(i + 1, groups.count)
             guard let trial = try apply(group, to: model, version: 0) else { continue }
             let result = try measure(trial, changing: group.layer)
             let saved = try saving(from: model, to: trial)
@@ -309,6 +324,23 @@ final class BudgetSearcher {
         } catch let error as QuantizationError where error.exceedsAccumulator {
             return nil
         }
+    }
+
+    /// A step in words: "conv2 channels 0-15 to 3x3", "conv2 channel 4 approximated".
+    func describe(_ candidate: Candidate) -> String {
+        let c = candidate.channels
+        let which = c.count == 1 ? "channel \(c[0])" : "\(c.count) channels \(c.first!)-\(c.last!)"
+        let what = candidate.kind == .kernel ? "to \(candidate.size)x\(candidate.size)" : "approximated"
+        return "\(candidate.layer) \(which) \(what)"
+    }
+
+    /// The line a step's decision prints: what it saves and the validation top-1 it leaves.
+    func verdict(_ candidate: Candidate, _ result: Measure, saved: Int, applied: Bool) -> String {
+        let unit = options.cost?.name ?? "multiply-accumulates"
+        let outcome = applied ? "applied" : result.fits ? "saves nothing: refused" : "over the budget: refused"
+        let top1 = String(format: "%.2f%%", result.top1)
+        return
+            "\(describe(candidate))\(refine == nil ? "" : " (tuned)"): saves \(saved) \(unit), validation \(top1): \(outcome)"
     }
 
     /// The record of an applied step.

@@ -93,10 +93,12 @@ final class BudgetSearchTests: XCTestCase {
             let steps = sizes.reduce(0) { $0 + (full - $1) / 2 }
             return conv1.shape[0] * (full - 1) / 2 - 2 * (steps / 2)
         }
+        var notes: [String] = []
         func search(refine: (graph: Graph, refine: BudgetSearch.Refine)? = nil) throws -> BudgetSearch.Outcome {
-            try BudgetSearch.run(
+            notes = []
+            return try BudgetSearch.run(
                 model, options: options, calibration: calibration, calibrationCount: 6, validation: validation.pixels,
-                labels: labels, refine: refine)
+                labels: labels, refine: refine, note: { notes.append($0) })
         }
         let outcome = try search()
         let pairs = conv1.shape[0] / 2
@@ -136,6 +138,13 @@ final class BudgetSearchTests: XCTestCase {
                 }
             ))
         XCTAssertEqual(passed.steps.count, (pairs - 1) * (full - 1) / 2, "one pair passed over")
+        // Each decision is a line: the steps applied, then the one passed over, named by layer and channels.
+        XCTAssertEqual(
+            notes.filter { $0.hasSuffix("(tuned): saves 2 pairs, validation 100.00%: applied") }.count,
+            passed.steps.count, "\(notes)")
+        XCTAssertEqual(
+            notes.filter { $0.hasPrefix("conv1 2 channels") && $0.hasSuffix("exceeds the accumulators: passed over") }
+                .count, 1, "\(notes)")
         let unreduced =
             passed.model.layers.first { $0.name == "conv1" }?.kernelSizes
             ?? Array(repeating: full, count: conv1.shape[0])

@@ -158,8 +158,8 @@ public struct BudgetSearchTransform: ModelTransform {
         }
         let outcome = try BudgetSearch.run(
             model, options: options, calibration: calibration.pixels, calibrationCount: calibration.count,
-            validation: validation.pixels, labels: validation.labels, refine: refine
-        ) { context.progress($0, $1, $2, "") }
+            validation: validation.pixels, labels: validation.labels, refine: refine, progress: context.progress,
+            note: context.note)
         context.search = outcome
         var result = outcome.model
         if let fineTuning, let graph = outcome.graph, !outcome.steps.isEmpty {

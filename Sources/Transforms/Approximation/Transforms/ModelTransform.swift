@@ -20,6 +20,8 @@ public final class TransformContext {
     private var training: ImageDataset?
     /// Long work reports its phase, the work done, the total and a detail (a loss, say).
     public var progress: (_ phase: String, _ done: Int, _ total: Int, _ detail: String) -> Void
+    /// A line about a decision (a step applied or refused), printed above the progress bar on a terminal.
+    public var note: (String) -> Void
     /// Fine-tuning's products, when a flow fine-tuned.
     public var fineTuned: FineTuningProduct?
     /// The budget search's record, when a flow searched.
@@ -27,10 +29,12 @@ public final class TransformContext {
 
     public init(
         training: @escaping () throws -> ImageDataset,
-        progress: @escaping (String, Int, Int, String) -> Void = { _, _, _, _ in }
+        progress: @escaping (String, Int, Int, String) -> Void = { _, _, _, _ in },
+        note: @escaping (String) -> Void = { _ in }
     ) {
         loadTraining = training
         self.progress = progress
+        self.note = note
     }
 
     /// The training images (data-driven fits, the search's validation split, fine-tuning), read once.
