@@ -26,14 +26,14 @@ export CCACHE_DIR
 # Regression floor for the node suite: the number of cases that pass today (raise it when support grows).
 CONFORMANCE_MIN_PASSED := 88
 
-.PHONY: help deps venv build build-release test format lint swift-test conformance conformance-data ort-check golden-check rtl-check accelerator-check hostile-check hostile-full fuzz fuzz-check accelerator-10k results-accelerator results-fpga sim demo proto bench retrain clean results results-lenet results-vgg results-rtl results-slim results-doc
+.PHONY: help deps venv build build-release test format lint swift-test conformance conformance-data ort-check golden-check rtl-check accelerator-check hostile-check hostile-full fuzz fuzz-check accelerator-10k results-accelerator results-fpga sim demo proto bench retrain clean results results-lenet results-vgg results-rtl results-slim results-slim-cycles results-doc
 
 help:
 	@echo "make demo   - the main job on the bundled default model"
 	@echo "make test   - every test (Swift tests, ONNX node conformance, onnxruntime cross-checks of float and integer models)"
 	@echo "make bench  - throughput figures, each against a baseline measured in the same run"
 	@echo "make retrain - retrain the bundled models (about 30 min) and check they come out byte-identical"
-	@echo "make results - regenerate docs/results.md: compression sweeps, layer RTL, budget searches, the accelerator, ECP5 place and route (about 4.5 h; each part alone: results-lenet, results-vgg, results-rtl, results-slim, results-accelerator, results-fpga)"
+	@echo "make results - regenerate docs/results.md: compression sweeps, layer RTL, budget searches, the accelerator, ECP5 place and route (about 4.5 h; each part alone: results-lenet, results-vgg, results-rtl, results-slim, results-slim-cycles, results-accelerator, results-fpga)"
 	@echo "make proto  - regenerate Sources/Import/OnnxProto/onnx.pb.swift from the pinned onnx package"
 
 # Debian packages, installed only when one is missing (root on the project's machines).
@@ -271,7 +271,7 @@ clean:
 # docs/results.md: retraining-free and fine-tuned compression sweeps of both bundled models (docs/results/*/).
 SWEEP := $(RELEASE_BIN)/approxrtl sweep
 RESULT_PARTS := docs/results/lenet5 docs/results/lenet5-finetuned docs/results/vgg-small docs/results/vgg-small-finetuned
-results: results-lenet results-vgg results-rtl results-slim results-accelerator results-fpga
+results: results-lenet results-vgg results-rtl results-slim results-slim-cycles results-accelerator results-fpga
 	$(MAKE) results-doc
 
 comma := ,
@@ -288,6 +288,11 @@ results-slim: build-release $(QUANTIZED)
 	done
 	python3 scripts/slim_results.py --output docs/results/slim/slim.md $(foreach r,$(SLIM_RUNS),build/results-slim/$(subst :,-,$(subst $(comma),+,$(r))).json)
 
+# The budget search by accelerator cycles, fine-tuned, each result run on the accelerator under Verilator
+# (experiments.json, "slim-cycles"; about 1 hour, most of it VGG-small's fine-tuning).
+results-slim-cycles: build-release $(QUANTIZED)
+	scripts/slim_cycles.sh $(RELEASE_BIN)/approxrtl build/results-slim-cycles 200 docs/results/slim/cycles.md $(shell $(EXPERIMENTS) slim-cycles)
+
 # LeNet-5's layers as reuse and baseline arrays through Yosys and nextpnr-ice40 (about 15 minutes).
 results-rtl: build-release build/quantized/lenet5-fmnist.q.json
 	scripts/rtl_results.sh $(RELEASE_BIN)/approxrtl build/quantized/lenet5-fmnist.q.json build/results-rtl docs/results/hardware "LeNet-5 / Fashion-MNIST"
@@ -297,7 +302,9 @@ results-doc:
 	{ cat docs/results/intro.md; for part in $(RESULT_PARTS); do \
 	    echo; sed 's/^### /## /' $$part/sweep.md; echo; \
 	    echo "![accuracy vs parameters]($${part#docs/}/pareto-params.svg) ![accuracy vs multiplications]($${part#docs/}/pareto-multiplies.svg)"; \
-	  done; echo; cat docs/results/slim/slim.md; echo; cat docs/results/hardware/rtl.md; \
+	  done; echo; cat docs/results/slim/slim.md; \
+	  if [ -f docs/results/slim/cycles.md ]; then echo; cat docs/results/slim/cycles.md; fi; \
+	  echo; cat docs/results/hardware/rtl.md; \
 	  echo; cat docs/results/accelerator/intro.md; \
 	  for part in "lenet5:LeNet-5, Tn = 16" "lenet5-reuse:LeNet-5, Tn = 16, M1 on the reuse and factored lanes" "lenet5-tn4:LeNet-5, Tn = 4" "vgg-small:VGG-small, Tn = 16" "lenet5-tanh:LeNet-5 with tanh, Tn = 16, NFU-3 activation tables"; do \
 	    echo; echo "### $${part#*:}"; echo; cat docs/results/accelerator/$${part%%:*}.md; done; \

@@ -5,6 +5,7 @@
   experiments.py compressed        the compressed models' paths (build/accelerator-models/NAME.c.json)
   experiments.py compress NAME     the source model's path and the compress options of one compressed model
   experiments.py slim              MODEL:REDUCTIONS:BUDGET per budget search
+  experiments.py slim-cycles       MODEL:BUDGET:TN:EPOCHS per budget search by accelerator cycles
   experiments.py sweep NAME        the sweep's arguments, shell-quoted
 A name that is not in the catalogue is an error naming the file and the section.
 """
@@ -52,6 +53,9 @@ def main(arguments):
     elif command == "slim" and not rest:
         for model, reductions, budget in catalogue["slim"]:
             print(f"{model}:{reductions}:{budget}")
+    elif command == "slim-cycles" and not rest:
+        for model, budget, tn, epochs in catalogue["slim-cycles"]:
+            print(f"{model}:{budget}:{tn}:{epochs}")
     elif command == "sweep" and len(rest) == 1:
         sweep = entry(catalogue, "sweeps", rest[0])
         words = [model_path(catalogue, sweep["model"]), "--title", sweep["title"], "-o", sweep["output"], "--force"]

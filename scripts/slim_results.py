@@ -9,14 +9,19 @@ KINDS = {"feature": "M3", "kernel": "M4"}
 
 
 def summary(steps: list) -> str:
-    """Per layer: how many channels went to which kernel size, and how many were approximated."""
-    layers: dict = {}
+    """Per layer: how many channels ended at which kernel size, and how many were approximated."""
+    final: dict = {}
     for step in steps:
-        entry = layers.setdefault(step["layer"], {"sizes": {}, "features": 0})
-        if step["kind"] == "kernel":
-            entry["sizes"][step["kernel_size"]] = entry["sizes"].get(step["kernel_size"], 0) + 1
-        else:
+        # A step of a whole tile lists its channels; a channel's later step (3x3 to 1x1) replaces its earlier one.
+        for c in step.get("channels") or [step["channel"]]:
+            final[(step["layer"], c)] = step["kernel_size"] if step["kind"] == "kernel" else "feature"
+    layers: dict = {}
+    for (layer, _), size in final.items():
+        entry = layers.setdefault(layer, {"sizes": {}, "features": 0})
+        if size == "feature":
             entry["features"] += 1
+        else:
+            entry["sizes"][size] = entry["sizes"].get(size, 0) + 1
     parts = []
     for name, entry in sorted(layers.items()):
         items = [f"{n} to {k}x{k}" for k, n in sorted(entry["sizes"].items(), reverse=True)]
@@ -40,11 +45,45 @@ def margin_sentence(results: list) -> str:
     return "Runs that stayed within one test point: " + ", ".join(parts) + "."
 
 
+def cycles_table(runs: list) -> list:
+    """The searches by accelerator cycles (scripts/slim_cycles.sh): each SEARCH.json:REPORT.json:TN:EPOCHS is the
+    search's record, the simulation of its result on the accelerator, its Tn and its fine-tuning epochs."""
+    out = ["### The budget search by accelerator cycles, fine-tuned, run on the accelerator", "",
+           "`make results-slim-cycles`: `approxrtl compress --method slim --budget B --cost cycles --tn Tn --finetune E` "
+           "(steps of whole tiles of Tn channels scored by the accelerator compiler's cycle model, each step fine-tuned E "
+           "epochs before the budget judges it), then `generate --arch diannao --tn Tn --extensions kernel,feature` and "
+           "Verilator on the first test images, every logit compared with the golden model. Cycles are compute cycles "
+           "per image: predicted by the search, measured in RTL; the ratio is against the model before the search (the "
+           "vanilla accelerator's cycles). Validation as in the table above; test top-1 on all 10,000 test images "
+           "(golden model).", "",
+           "| model | budget | Tn | epochs | steps | cycles predicted | ratio | cycles in RTL | images bit-exact | "
+           "multiply-accumulates saved | validation top-1 | test top-1 | test loss | time |",
+           "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for pair in runs:
+        search, report, tn, epochs = pair.split(":")
+        r = json.loads(Path(search).read_text())
+        sim = json.loads(Path(report).read_text())["simulations"][0]
+        saved = 100 * (1 - r["macs_after"] / r["macs"])
+        exact = f"{sim['passed']} of {sim['images']}" + ("" if sim["failed"] == 0 else f" ({sim['failed']} FAILED)")
+        out.append(f"| {name(r)} | {r['budget']:g} | {tn} | {epochs} | {summary(r['steps'])} | "
+                   f"{r['cost_before']:,} -> {r['cost_after']:,} | {r['cost_after'] / r['cost_before']:.2f}x | "
+                   f"{sim['compute_cycles_per_image']:,} | {exact} | {saved:.1f}% | "
+                   f"{r['validation_top1_before']:.2f}% -> {r['validation_top1_after']:.2f}% | "
+                   f"{r['test_top1_before']:.2f}% -> {r['test_top1_after']:.2f}% | "
+                   f"{r['test_top1_after'] - r['test_top1_before']:+.2f} | {r['seconds']:.0f} s |")
+    return out + [""]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--output", required=True)
+    parser.add_argument("--cycles", action="store_true",
+                        help="runs are SEARCH.json:REPORT.json:TN:EPOCHS of scripts/slim_cycles.sh")
     parser.add_argument("runs", nargs="+", help="compress --method slim --json outputs")
     args = parser.parse_args()
+    if args.cycles:
+        Path(args.output).write_text("\n".join(cycles_table(args.runs)) + "\n")
+        return
     out = ["## Feature approximation, kernel size reduction and the accuracy-budget search (M3, M4)", "",
            "`approxrtl compress --method slim --budget B --reductions R`: lazy greedy over steps of every output channel "
            "of every convolution (M4: its kernel K to K - 2, then K - 2 to K - 4, least-squares refit; M3: the channel replaced by a "
