@@ -71,8 +71,10 @@ final class BudgetSearcher {
                 decided += 1; continue
             }
             if let refine, let graph {
-                // Tuned under its reductions, then judged: applied if it fits and still saves.
+                // Tuned under its reductions, then judged: applied if it fits and still saves. A step that saves
+                // nothing untuned (a queued next size of a tile that costs no fewer cycles) is not worth tuning.
                 decided += 1
+                guard try saving(from: current, to: trial) > 0 else { continue }
                 guard let tuned = try representable({ try refine(trial, graph) }) else {
                     note("\(describe(entry.candidate)): tuned, exceeds the accumulators: passed over")
                     continue

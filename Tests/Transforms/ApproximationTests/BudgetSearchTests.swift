@@ -151,6 +151,23 @@ final class BudgetSearchTests: XCTestCase {
         XCTAssertEqual(unreduced.filter { $0 == full }.count, 2 + conv1.shape[0] % 2)
         XCTAssertThrowsError(
             try search(refine: (graph, { _, _ in throw QuantizationError(layer: "conv1", "broken") })))
+
+        // A cost that only the first size step lowers: the queued next sizes save nothing and are not tuned.
+        XCTAssertGreaterThanOrEqual(full, 5, "the random network's conv1 has two size steps")
+        options.cost = .init(name: "first steps") { m in
+            let sizes = m.layers.first { $0.name == "conv1" }!.kernelSizes ?? []
+            return conv1.shape[0] - 2 * (sizes.filter { $0 < full }.count / 2)
+        }
+        refined = 0
+        let first = try search(
+            refine: (
+                graph,
+                { trial, graph in
+                    refined += 1; return (trial, graph)
+                }
+            ))
+        XCTAssertEqual(first.steps.count, pairs, "\(first.steps)")
+        XCTAssertEqual(refined, pairs, "only the steps that save were tuned")
     }
 
     /// Fine-tuning a slimmed model holds a reduced channel's taps outside its window at zero and starts it from the
