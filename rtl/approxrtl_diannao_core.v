@@ -77,7 +77,9 @@ module approxrtl_diannao_core #(
   parameter integer FusedTiles = 1,       // output tiles of the widest convolution with a fused pool
   parameter integer PixelLanes = 1,       // 2: a layer's output lanes may carry two pixels (two groups of Tn / 2
                                           // channels) that its fused pool folds by max; 1: none
-  parameter integer Strips = 0,           // a fused pool may write strips of two pixels per word (Tn / 2 lanes each)
+  parameter integer Strips = 0,           // pixels per word of a strip map a fused pool may write (0: none)
+  parameter integer StripLanes = 1,       // a strip map's channels per pixel
+  parameter integer StripGroups = 1,      // a strip map's words per pixel, written one per cycle
   parameter integer Pwl = 0,              // NFU-3 activation tables (approxrtl_diannao_nfu.v, approxrtl_pwl_activation.v)
   parameter integer Tables = 1,           // tables in the table ROM, one per distinct activation layer
   parameter integer TableAddrWidth = 1,
@@ -113,10 +115,11 @@ module approxrtl_diannao_core #(
   // memories' words are registered twice before the NFU takes them), and is written a cycle later (the NFU's
   // results are registered before the buffers); the next layer (or the logit stream) waits for it.
   // With fused pools the fold's and the combiner's registers add two; factored lanes with more than two values
-  // add the levels of their sum over the values beyond one (approxrtl_diannao_nfu.v FactorExtra).
+  // add the levels of their sum over the values beyond one (approxrtl_diannao_nfu.v FactorExtra); a strip map's
+  // groups after the first are written one per cycle after it.
   localparam integer FactorExtra = Factored != 0 && FactorValues > 2 ? $clog2(FactorValues) - 1 : 0;
   localparam integer Drain = 2 + Levels + 7 + 1 + (Pwl != 0 ? 1 : 0) + (Swc != 0 ? 1 : 0) + (FusedPools != 0 ? 2 : 0)
-                           + FactorExtra;
+                           + FactorExtra + (Strips != 0 ? StripGroups - 1 : 0);
   // The NFU carries the result's address and, with fused pools, its tile and window flags beside it.
   localparam integer FusedTileBits = FusedTiles > 1 ? $clog2(FusedTiles) : 1;
   localparam integer ResultAddrWidth = ActAddrWidth + (FusedPools != 0 ? FusedTileBits + 5 : 0);
@@ -522,28 +525,83 @@ module approxrtl_diannao_core #(
       reg [1:0] pooled_dst;
       reg [ActAddrWidth - 1:0] pooled_addr;
       reg [WordWidth - 1:0] pooled_data;
-      // Strips: the pooled word goes to the upper half beside the previous pooled pixel of its row (zeros at the
-      // row's start) in the lower half; the channels sit in the lower half of `combined` (Tn / 2 at most).
-      wire [WordWidth - 1:0] pooled_word;
-      if (Strips != 0) begin : g_strips
-        localparam integer HalfWidth = (Tn / 2) * DataWidth;
-        reg [HalfWidth - 1:0] previous_q;
-        always @(posedge clk_i) begin
-          if (folded_write_q && result_last) previous_q <= combined[HalfWidth - 1:0];
-        end
-        assign pooled_word = result_strip
-          ? {combined[HalfWidth - 1:0], result_row_first ? {HalfWidth{1'b0}} : previous_q} : combined;
-      end else begin : g_no_strips
-        assign pooled_word = combined;
-        wire unused_strip = ^{result_strip, result_row_first};
-      end
+      wire pooled_now = folded_write_q && result_last;
       always @(posedge clk_i) begin
         if (folded_write_q) window_max_q[result_tile] <= combined;
-        {pooled_dst, pooled_addr, pooled_data} <= {folded_dst_q, folded_addr_q, pooled_word};
       end
-      always @(posedge clk_i or negedge rst_n) begin
-        if (!rst_n) pooled_write <= 1'b0;
-        else pooled_write <= folded_write_q && result_last;
+      // Strips (StripLayout.swift): each pooled pixel is written as StripGroups words, word g holding channels
+      // g * StripLanes ... of this pixel and the Strips - 1 pooled pixels left of it in its row (zeros before
+      // the row's start), kept in a history register; pixel q of the word (q = Strips - 1: this one) in lanes
+      // q * StripLanes .... The first word goes at once, the others one per cycle after it (the compiler
+      // spaces pooled pixels at least StripGroups cycles apart).
+      if (Strips != 0) begin : g_strips
+        localparam integer GroupWidth = StripLanes * DataWidth;
+        localparam integer PixelWidth = StripGroups * GroupWidth;
+        localparam integer PendingWidth = StripGroups > 1 ? (StripGroups - 1) * WordWidth : WordWidth;
+        reg [(Strips - 1) * PixelWidth - 1:0] history_q;
+        wire [(Strips - 1) * PixelWidth - 1:0] earlier = result_row_first ? {((Strips - 1) * PixelWidth){1'b0}} : history_q;
+        // Pixel age a (0: this one) at bits a * PixelWidth.
+        wire [Strips * PixelWidth - 1:0] pixels = {earlier, combined[PixelWidth - 1:0]};
+        wire [StripGroups * WordWidth - 1:0] words;
+        genvar g, q;
+        for (g = 0; g < StripGroups; g = g + 1) begin : g_group
+          for (q = 0; q < Strips; q = q + 1) begin : g_pixel
+            assign words[g * WordWidth + q * GroupWidth +: GroupWidth] =
+              pixels[(Strips - 1 - q) * PixelWidth + g * GroupWidth +: GroupWidth];
+          end
+          if (Strips * GroupWidth < WordWidth) begin : g_idle
+            assign words[g * WordWidth + Strips * GroupWidth +: WordWidth - Strips * GroupWidth] =
+              {(WordWidth - Strips * GroupWidth){1'b0}};
+          end
+        end
+        always @(posedge clk_i) begin
+          if (pooled_now) history_q <= pixels[(Strips - 1) * PixelWidth - 1:0];
+        end
+        wire [WordWidth - 1:0] pooled_word = result_strip ? words[WordWidth - 1:0] : combined;
+        if (StripGroups > 1) begin : g_groups
+          localparam integer CountBits = $clog2(StripGroups);
+          localparam integer LastGroup = StripGroups - 1;
+          reg [CountBits - 1:0] pending_q;  // groups still to write
+          reg [PendingWidth - 1:0] pending_words_q;
+          reg [ActAddrWidth - 1:0] pending_addr_q;
+          reg [1:0] pending_dst_q;
+          wire pending = pending_q != {CountBits{1'b0}};
+          always @(posedge clk_i or negedge rst_n) begin
+            if (!rst_n) begin
+              pending_q <= {CountBits{1'b0}};
+              pooled_write <= 1'b0;
+            end else begin
+              pooled_write <= pooled_now || pending;
+              if (pooled_now && result_strip) pending_q <= LastGroup[CountBits - 1:0];
+              else if (pending) pending_q <= pending_q - 1'b1;
+            end
+          end
+          always @(posedge clk_i) begin
+            if (pooled_now) begin
+              pending_words_q <= words[StripGroups * WordWidth - 1:WordWidth];
+              pending_addr_q <= folded_addr_q + 1'b1;
+              pending_dst_q <= folded_dst_q;
+            end else if (pending) begin
+              pending_words_q <= pending_words_q >> WordWidth;
+              pending_addr_q <= pending_addr_q + 1'b1;
+            end
+            {pooled_dst, pooled_addr, pooled_data} <= pooled_now ? {folded_dst_q, folded_addr_q, pooled_word}
+                                                                 : {pending_dst_q, pending_addr_q, pending_words_q[WordWidth - 1:0]};
+          end
+        end else begin : g_one_group
+          always @(posedge clk_i or negedge rst_n) begin
+            if (!rst_n) pooled_write <= 1'b0;
+            else pooled_write <= pooled_now;
+          end
+          always @(posedge clk_i) {pooled_dst, pooled_addr, pooled_data} <= {folded_dst_q, folded_addr_q, pooled_word};
+        end
+      end else begin : g_no_strips
+        wire unused_strip = ^{result_strip, result_row_first};
+        always @(posedge clk_i or negedge rst_n) begin
+          if (!rst_n) pooled_write <= 1'b0;
+          else pooled_write <= pooled_now;
+        end
+        always @(posedge clk_i) {pooled_dst, pooled_addr, pooled_data} <= {folded_dst_q, folded_addr_q, combined};
       end
       assign {buf_write, buf_dst, buf_addr, buf_data} = {pooled_write, pooled_dst, pooled_addr, pooled_data};
     end else begin : g_unfused

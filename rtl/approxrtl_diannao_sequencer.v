@@ -92,7 +92,6 @@ module approxrtl_diannao_sequencer #(
   wire [7:0] in_h = instr_q[15:8];
   wire [7:0] in_w = instr_q[23:16];
   wire [7:0] in_tiles = instr_q[31:24];
-  wire [7:0] out_tiles = instr_q[55:48];
   wire [3:0] pool_k_h = instr_q[59:56];
   wire [3:0] pool_k_w = instr_q[63:60];
   wire [3:0] stride_h = instr_q[67:64];
@@ -196,7 +195,9 @@ module approxrtl_diannao_sequencer #(
   reg [AW - 1:0] tap_q, tap_row_q;
   reg [AW - 1:0] out_pixel_q;
   reg [ParamAddrWidth - 1:0] param_q;
-  wire [7:0] out_tiles_written = out_tiles - {7'd0, reuse};
+  // Output words per output pixel: the tiles written (a reuse layer's gather tile writes none), or a strip map's
+  // groups.
+  wire [7:0] pixel_words = instr_q[335:328];
 
   // The step the counters name, computed from registers only (adds and compares), registered on the way out.
   wire signed [10:0] iy = iy0_q + $signed({6'd0, dy_q});
@@ -370,7 +371,7 @@ module approxrtl_diannao_sequencer #(
             tap_row_q <= next_tap_words;
             if (to_end) begin
               // The output word advances once per pooled pixel (every pixel without a fused pool).
-              if (wx_end && wy_end) out_pixel_q <= out_pixel_q + {{(AW - 8){1'b0}}, out_tiles_written};
+              if (wx_end && wy_end) out_pixel_q <= out_pixel_q + {{(AW - 8){1'b0}}, pixel_words};
               if (!wx_end) begin
                 wx_q <= wx_q + 4'd1;
                 wx_end_q <= wx_q == wx_pen_q;
@@ -429,6 +430,6 @@ module approxrtl_diannao_sequencer #(
   // they are zero).
   wire unused_bits;
   assign unused_bits = ^{next_q[63:56], next_q[31:30], weight_base[23:WeightAddrWidth],
-                         param_base[15:ParamAddrWidth], instr_q[InstrWidth - 1:328], instr_q[263:240], instr_q[215:192], instr_q[75:72], instr_q[47:32], in_addr[AW - 1:ActAddrWidth],
+                         param_base[15:ParamAddrWidth], instr_q[InstrWidth - 1:336], instr_q[263:240], instr_q[215:192], instr_q[75:72], instr_q[55:32], in_addr[AW - 1:ActAddrWidth],
                          out_addr[AW - 1:ActAddrWidth], instr_rom[InstrWidth - 1:264], instr_rom[255:233], instr_rom[231:216], instr_rom[127:112 + ParamAddrWidth]};
 endmodule

@@ -139,12 +139,16 @@ public struct CompiledNetwork: Sendable {
     /// register, memory read, the memories' output registers, the buffer select's register, the products' two
     /// stages, the adder tree's levels, the accumulator, NFU-3's three stages (MAW multiply, rounding, shifts), the
     /// register before the buffers, the write, the activation stage when there are tables, the MAW multiply's
-    /// second cycle with SWC lanes and with fused pools the fold's and the combiner's registers
-    /// (approxrtl_diannao_core.v `Drain`, plus the sequencer's register).
+    /// second cycle with SWC lanes, with fused pools the fold's and the combiner's registers, and a strip map's
+    /// further groups, written one per cycle after the first (approxrtl_diannao_core.v `Drain`, plus the
+    /// sequencer's register).
     public var drain: Int {
         4 + bitsFor(config.tn - 1) + 7 + (tables.isEmpty ? 0 : 1) + (config.swc ? 1 : 0) + (fusedPools ? 2 : 0)
-            + (factored?.extraLatency ?? 0)
+            + (factored?.extraLatency ?? 0) + (stripLayout?.groups ?? 1) - 1
     }
+
+    /// The strip layout of the design's strip maps (one per design), if any.
+    public var stripLayout: StripLayout? { outputLayouts.lazy.compactMap { $0?.strip }.first }
 
     /// Some convolution runs a fused max pool (the core's combiner stage is built).
     public var fusedPools: Bool { program.contains { $0.fusedLayer != nil } }
@@ -167,9 +171,11 @@ public struct CompiledNetwork: Sendable {
             instruction.reuse
             ? ["reuse lanes: one output channel per lane"]
             : [
-                instruction.patchRows * instruction.patchColumns > 1
-                    ? "kernel taps on the input lanes (patches of \(instruction.patchRows) x \(instruction.patchColumns))"
-                    : "input channels on the input lanes",
+                instruction.readsStrips
+                    ? "\(instruction.patchColumns) kernel columns of \(stripLayout?.lanes ?? 0) input channels on the input lanes (strips)"
+                    : instruction.patchRows * instruction.patchColumns > 1
+                        ? "kernel taps on the input lanes (patches of \(instruction.patchRows) x \(instruction.patchColumns))"
+                        : "input channels on the input lanes",
                 instruction.pixelRows > 1
                     ? "output channels of \(instruction.pixelRows) pixels, one below the other, on the output lanes"
                     : "output channels on the output lanes",
@@ -182,6 +188,10 @@ public struct CompiledNetwork: Sendable {
         if let pool = instruction.fusedLayer {
             let height = instruction.fusedHeight * instruction.pixelRows
             parts.append("\(pool) (max over \(height) x \(instruction.fusedWidth)) fused into the drain")
+        }
+        if instruction.writesStrips, let strip = stripLayout {
+            parts.append(
+                "writes strips of \(strip.pixels) pixels x \(strip.lanes) channels (\(strip.groups) words per pixel)")
         }
         return parts.joined(separator: "; ")
     }
@@ -268,11 +278,11 @@ public struct OutputLayout: Sendable {
     public var order: [Int?]
     public var height: Int
     public var width: Int
-    /// Pixels per word: 2 for a strip map (word (y, x) holds pixel x - 1 in lanes 0 ..< tn/2 and pixel x in the
-    /// upper half, channel c in lane c of its half; zeros left of the row), else 1.
-    public var strip = 1
+    /// A strip map's layout (StripLayout: several pixels per word, `groups` words per pixel); nil: one pixel per
+    /// word, `order.count / tn` words.
+    public var strip: StripLayout? = nil
     /// Buffer words per image, Tn lanes each.
-    public func wordCount(tn: Int) -> Int { height * width * (order.count / tn) }
+    public func wordCount(tn: Int) -> Int { height * width * (strip?.groups ?? order.count / tn) }
     init(layer: String, order: [Int?], height: Int, width: Int) {
         self.layer = layer; self.order = order; self.height = height; self.width = width
     }
@@ -284,14 +294,12 @@ public struct OutputLayout: Sendable {
         result.reserveCapacity(pixels * tiles)
         for p in 0..<pixels {
             for t in 0..<tiles {
-                let lanes = (0..<tn).map { o in order[t * tn + o].map { codes[codes.startIndex + $0 * pixels + p] } ?? 0
-                }
-                if strip == 1 { result.append(lanes); continue }
-                let half = tn / 2, previous = p % width == 0 ? [Int](repeating: 0, count: tn) : result[p - 1]
-                result.append(Array(previous[half...]) + Array(lanes[..<half]))
+                result.append(
+                    (0..<tn).map { o in order[t * tn + o].map { codes[codes.startIndex + $0 * pixels + p] } ?? 0 })
             }
         }
-        return result
+        guard let strip else { return result }
+        return (0..<pixels).flatMap { strip.words(pixel: $0, width: width, pooled: result, tn: tn) }
     }
 }
 

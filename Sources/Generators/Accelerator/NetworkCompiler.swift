@@ -15,8 +15,8 @@ public enum NetworkCompiler {
     struct Map {
         var order: [Int?]; var height: Int; var width: Int; var bank: Int; var tiles: Int
         var image = false
-        /// Pixels per word (OutputLayout.strip): 2 when the fused pool that wrote it packs two pixels per word.
-        var strip = 1
+        /// A strip map's layout (its fused pool packs several pixels per word, `tiles` = its groups); nil: none.
+        var strip: StripLayout? = nil
     }
 
     /// Compiles `model` for the accelerator: every conv, dense and pooling layer becomes one instruction (M4's

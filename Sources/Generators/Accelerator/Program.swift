@@ -54,9 +54,11 @@ public struct Instruction: Equatable, Sendable, Codable {
     /// pool, which folds the lanes' groups: docs/accelerator.md, "Pixel lanes"); an output row step is that many
     /// rows, and `fusedHeight` counts such steps.
     public var pixelRows = 1
-    /// The layer's fused pool writes strips of two pixels per word for the next convolution (OutputLayout.strip).
+    /// The layer's fused pool writes a strip map for the next convolution (StripLayout), `stripGroups` words per
+    /// pooled pixel.
     public var writesStrips = false
-    /// The layer reads a map of such strips: a kernel-column step covers two pixels (patchColumns 2).
+    public var stripGroups = 1
+    /// The layer reads a strip map: a kernel-column step covers a word's pixels (patchColumns of them).
     public var readsStrips = false
 
     /// Bits of the encoding.
@@ -79,6 +81,7 @@ public struct Instruction: Equatable, Sendable, Codable {
         ("addend_source", 238, 2), ("factored", 240, 1), ("fused_height", 256, 4), ("fused_width", 260, 4),
         ("fused_stride_height", 264, 8),
         ("fused_stride_width", 272, 8), ("fused_column_words", 280, 24), ("fused_row_words", 304, 24),
+        ("pixel_words", 328, 8),
     ]
     /// Fields in two's complement (the others are unsigned).
     static let signedFields: Set = ["origin_word"]
@@ -95,6 +98,8 @@ public struct Instruction: Equatable, Sendable, Codable {
     public var fusedStrideWidth: Int { fusedWidth * strideWidth }
     public var fusedColumnWords: Int { fusedWidth * outputColumnWords }
     public var fusedRowWords: Int { fusedHeight * outputRowWords }
+    /// Output words per output pixel: its written tiles, or a strip map's groups.
+    public var pixelWords: Int { writesStrips ? stripGroups : outputTiles - (reuse ? 1 : 0) }
     /// The word of the first output pixel's window origin (-pad_top, -pad_left), before adding a tile's tap.
     public var originWord: Int { (-padTop * inputWidth - padLeft) * inputTiles }
 
@@ -109,7 +114,7 @@ public struct Instruction: Equatable, Sendable, Codable {
             addendSource == nil ? 0 : 1, addendSource ?? 0, factored ? 1 : 0, fusedHeight, fusedWidth,
             fusedStrideHeight,
             fusedStrideWidth,
-            fusedColumnWords, fusedRowWords,
+            fusedColumnWords, fusedRowWords, pixelWords,
         ]
     }
 
@@ -153,6 +158,9 @@ public struct TileDescriptor: Equatable, Sendable {
     /// The first tap's offset in buffer words from the window's origin: `tapY * rowWords + tapX * inputTiles` of
     /// the layer's instruction (the compiler sets it once the instruction exists).
     public var tapOffset = 0
+    /// On a strip map: pixels from the tile's first tap column to the column of the word its first step reads
+    /// (a word ends on its last pixel; StripLayout.leading), which `tapOffset` includes. Not encoded.
+    public var columnShift = 0
 
     public init(
         _ kind: Kind = .multiplyAccumulate, kernelHeight: Int = 1, kernelWidth: Int = 1, tapY: Int = 0, tapX: Int = 0,

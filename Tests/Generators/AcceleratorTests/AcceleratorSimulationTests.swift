@@ -506,6 +506,54 @@ final class AcceleratorSimulationTests: XCTestCase {
         XCTAssertEqual(found, [8, 16], "the seeds give strips at Tn = 8 and 16")
     }
 
+    /// Strips in channel groups: random networks shaped like LeNet-5 (6 channels before a 5 x 5 convolution
+    /// without padding) at Tn = 16, where 5 pixels of 3 channels in 2 words per pixel take 10 steps per output
+    /// pixel (2 pixels of 8 lanes: 15, one pixel per word: 25); bit-exact plain, with SWC lanes, and with 16 of
+    /// conv2's 20 channels reduced to 3 x 3 (M4), whose tile takes one step per kernel row from the word that ends
+    /// on its window (6 steps), its first 2 lanes' pixels left of the window.
+    func testStripGroupsRunBitExact() throws {
+        var checked = 0
+        for seed in UInt64(1)...80 where checked < 2 {
+            guard
+                let graph = try? RandomNetworks.graph(
+                    seed: seed, conv2Padding: 0, conv1Channels: 6, conv2Channels: 20, conv2Kernel: 5),
+                graph.nodes.contains(where: { $0.name == "conv2" }), graph.nodes.contains(where: { $0.name == "pool1" })
+            else { continue }
+            let calibration = RandomNetworks.images(20, shape: graph.nodes[0].shape, seed: seed)
+            let model = try Quantizer.quantize(graph, calibration: calibration, source: "random")
+            let pixels = RandomNetworks.images(3, shape: graph.nodes[0].shape, seed: seed &+ 7).pixels
+            let network = try NetworkCompiler.compile(model, config: AcceleratorConfig(tn: 16))
+            guard let strip = network.stripLayout else { continue }
+            XCTAssertEqual(strip, StripLayout(pixels: 5, lanes: 3, groups: 2), "seed \(seed)")
+            let conv2 = try XCTUnwrap(network.program.first { $0.layer == "conv2" })
+            XCTAssertEqual(conv2.tileSteps, [10, 10], "5 kernel rows x 1 column step x 2 groups, per output tile")
+            try Self.simulate(
+                try AcceleratorDesign.generate(
+                    model: model, modelName: "groups\(seed).q.json", config: AcceleratorConfig(tn: 16), pixels: pixels,
+                    labels: [0, 1, 2], count: 3, debugLayers: true), "strip groups, seed \(seed)")
+            let swc = try ModelCompressor.compress(
+                model, method: .scalingWeights(ScalingWeightOptions()), maxAccumulatorBits: 40)
+            try Self.simulate(
+                try AcceleratorDesign.generate(
+                    model: swc, modelName: "groups-swc\(seed).c.json", config: AcceleratorConfig(tn: 16, swc: true),
+                    pixels: pixels, labels: [0, 1, 2], count: 3), "strip groups with SWC lanes, seed \(seed)")
+            let reduced = try KernelReducer.reduce(
+                model, layer: "conv2", size: 3, pixels: calibration.pixels, images: 20, channels: Set(0..<16))
+            let config = AcceleratorConfig(tn: 16, kernelTiles: true)
+            let slim = try NetworkCompiler.compile(reduced, config: config)
+            XCTAssertEqual(slim.stripLayout, strip)
+            XCTAssertEqual(
+                slim.program.first { $0.layer == "conv2" }?.tileSteps, [10, 6],
+                "the 4 channels at 5 x 5 with 12 reduced ones, then 4 reduced ones: 3 rows x 1 step x 2 groups")
+            try Self.simulate(
+                try AcceleratorDesign.generate(
+                    model: reduced, modelName: "groups-m4\(seed).c.json", config: config, pixels: pixels,
+                    labels: [0, 1, 2], count: 3, debugLayers: true), "strip groups, 3 x 3 tile, seed \(seed)")
+            checked += 1
+        }
+        XCTAssertEqual(checked, 2, "the seeds give LeNet-like networks with strip groups")
+    }
+
     /// M4 and M3 on random networks: conv1's two last channels reduced to a smaller window, then its channel 0
     /// approximated from two sources; run with reduced-kernel tiles and the feature
     /// unit at Tn = 2, where the reduced channels fill a tile of their own.

@@ -25,8 +25,12 @@ public enum RandomNetworks {
     /// A random small network: convolution (random padding and stride), pooling, optional second convolution,
     /// average pooling, dense layers; weights scaled so that activations span several exponents. `activations`
     /// replace the ReLUs in order (conv1, conv2 when there is one, fc1), the rest stay ReLUs; the random draws are
-    /// the same either way, and whatever `conv2Padding` (the second convolution's padding) is.
-    public static func graph(seed: UInt64, activations: [Activation] = [], conv2Padding: Int = 1) throws -> Graph {
+    /// the same either way, and whatever `conv2Padding` (the second convolution's padding) or `conv2Kernel` (its
+    /// window) is; `conv1Channels` and `conv2Channels` fix the convolutions' channels (a random draw fewer each).
+    public static func graph(
+        seed: UInt64, activations: [Activation] = [], conv2Padding: Int = 1, conv1Channels: Int? = nil,
+        conv2Channels: Int? = nil, conv2Kernel: Int = 3
+    ) throws -> Graph {
         var pending = activations[...]
         func nonlinearity() -> Op { pending.popFirst().map { .activation($0) } ?? .relu }
         var random = SeededGenerator(seed: seed)
@@ -37,7 +41,7 @@ public enum RandomNetworks {
         }
         let side = 8 + pick(5)
         var x = try b.add("image", .input, inputShape: [1, side, side])
-        let c1 = 2 + pick(4), k1 = [1, 3, 5][pick(3)], pad = pick(k1 / 2 + 1), stride = 1 + pick(2)
+        let c1 = conv1Channels ?? 2 + pick(4), k1 = [1, 3, 5][pick(3)], pad = pick(k1 / 2 + 1), stride = 1 + pick(2)
         x = try b.add(
             "conv1",
             .conv2d(
@@ -50,12 +54,13 @@ public enum RandomNetworks {
             x = try b.add("pool1", .maxPool(Pool2D(kernelH: 2, kernelW: 2, strideH: 2, strideW: 2)), inputs: [x])
         }
         if pick(2) == 0 {
-            let c2 = 2 + pick(4)
+            let c2 = conv2Channels ?? 2 + pick(4)
             x = try b.add(
                 "conv2",
                 .conv2d(
                     Conv2D(
-                        weight: tensor([c2, c1, 3, 3], scale: 0.6), bias: (0..<c2).map { _ in random.nextUnit() - 0.5 },
+                        weight: tensor([c2, c1, conv2Kernel, conv2Kernel], scale: 0.6),
+                        bias: (0..<c2).map { _ in random.nextUnit() - 0.5 },
                         padding: Padding2D(
                             top: conv2Padding, left: conv2Padding, bottom: conv2Padding, right: conv2Padding))),
                 inputs: [x])

@@ -6,7 +6,7 @@ extension NetworkCompiler {
     /// `featureSteps` steps (one per source), after the computed tiles of the same pixel.
     static func macTileDescriptors(
         order: [Int?], computedTiles: Int, featureSteps: Int, sizes: [Int]?,
-        kernel: (height: Int, width: Int), patches: ImageLoader?, strideHeight: Int, strip: Int, tn: Int
+        kernel: (height: Int, width: Int), patches: ImageLoader?, strideHeight: Int, strip: StripLayout?, tn: Int
     ) -> [TileDescriptor] {
         let (kh, kw) = kernel
         return (0..<(order.count / tn)).map { t in
@@ -18,12 +18,16 @@ extension NetworkCompiler {
             // windows of the pixels one below the other).
             let (rows, columns) = (patches?.rows ?? 1, patches?.columns ?? 1)
             let union = gh + ((patches?.pixelRows ?? 1) - 1) * strideHeight
-            // A strip map: two columns per step, over the window and the column left of it.
-            let (across, spanned) = patches == nil ? (strip, gw + strip - 1) : (columns, gw)
-            return TileDescriptor(
-                kernelHeight: (union + rows - 1) / rows, kernelWidth: (spanned + across - 1) / across,
-                tapY: (kh - gh) / 2,
-                tapX: (kw - gw) / 2)
+            var descriptor = TileDescriptor(
+                kernelHeight: (union + rows - 1) / rows, kernelWidth: (gw + columns - 1) / columns,
+                tapY: (kh - gh) / 2, tapX: (kw - gw) / 2)
+            if let strip {
+                // A strip map: a word's pixels per step; the first step reads the word that ends `pixels - 1 -
+                // leading` columns right of the window's first tap.
+                descriptor.kernelWidth = strip.columnSteps(gw)
+                descriptor.columnShift = strip.pixels - 1 - strip.leading(gw)
+            }
+            return descriptor
         }
     }
 
@@ -74,15 +78,16 @@ extension NetworkCompiler {
                                 }
                                 continue
                             }
-                            if source.strip > 1 {
-                                // Lane q * tn/2 + i: channel source.order[i] of the pixel kx * 2 + q - 1 columns
-                                // right of the window's tap.
-                                let half = tn / 2
-                                for q in 0..<2 {
-                                    for i in 0..<half {
-                                        let x = d.tapX + kx * 2 + q - 1
-                                        guard x >= d.tapX, x < kw, let c = source.order[i] else { continue }
-                                        word[o * tn + q * half + i] =
+                            if let strip = source.strip {
+                                // Lane q * lanes + i of group ti: channel order[ti * lanes + i] of the pixel
+                                // `kx * pixels + q - leading` columns right of the window's first tap.
+                                let leading = strip.pixels - 1 - d.columnShift
+                                for q in 0..<strip.pixels {
+                                    let x = d.tapX + kx * strip.pixels + q - leading
+                                    guard x >= d.tapX, x < kw else { continue }
+                                    for i in 0..<strip.lanes where ti * strip.lanes + i < tn {
+                                        guard let c = source.order[ti * strip.lanes + i] else { continue }
+                                        word[o * tn + q * strip.lanes + i] =
                                             weights[(m * sourceChannels + c) * taps + (ky + d.tapY) * kw + x]
                                     }
                                 }

@@ -203,26 +203,35 @@ struct ProgramBuilder {
         writer[layer.name] = index
         layouts[index] = OutputLayout(
             layer: layer.name, order: source.order, height: layer.shape[1], width: layer.shape[2])
-        if writesStrips(layer, channels: source.order) {
+        let pooledSteps = program[index].fusedHeight * program[index].fusedWidth * program[index].tileSteps.reduce(0, +)
+        if let strip = stripLayout(layer, channels: source.order, writerSteps: pooledSteps) {
             program[index].writesStrips = true
-            maps[layer.name]!.strip = 2
-            layouts[index]!.strip = 2
+            program[index].stripGroups = strip.groups
+            maps[layer.name]!.strip = strip
+            maps[layer.name]!.tiles = strip.groups
+            layouts[index]!.strip = strip
         }
         return true
     }
 
-    /// Whether a fused pool's map should be written as strips of two pixels per word (docs/accelerator.md,
-    /// "Strips"): its one reader is a convolution without padding on the MAC array, and two pixels' channels fit
-    /// the lanes.
-    func writesStrips(_ pool: QuantizedModel.Layer, channels order: [Int?]) -> Bool {
+    /// The strip layout a fused pool's map should be written in (docs/accelerator.md, "Strips"), if any: its one
+    /// reader is a convolution without padding on the MAC array, its channels lie in one word, and strips take
+    /// fewer of the reader's steps than one pixel per word. A design has one strip layout (the core's wiring),
+    /// so a later map takes strips only in the layout the first one chose. `writerSteps`: the writer's cycles
+    /// per pooled pixel.
+    func stripLayout(_ pool: QuantizedModel.Layer, channels order: [Int?], writerSteps: Int) -> StripLayout? {
         let readers = model.layers.filter { $0.input == pool.name }
         guard readers.count == 1, let reader = readers.first, reader.kind == .conv2d, order.count == config.tn,
-            order.compactMap({ $0 }).count * 2 <= config.tn, !order[(config.tn / 2)...].contains(where: { $0 != nil }),
+            let span = order.lastIndex(where: { $0 != nil }).map({ $0 + 1 }),
             let window = try? reader.window(),
             [window.padTop, window.padLeft, window.padBottom, window.padRight] == [0, 0, 0, 0],
-            !ReuseLanes.scans(reader, model: model, config: config)
-        else { return false }
-        return true
+            !ReuseLanes.scans(reader, model: model, config: config),
+            let strip = StripLayout.best(
+                span: span, kernel: (window.kernelHeight, window.kernelWidth), tn: config.tn,
+                maxGroups: writerSteps)
+        else { return nil }
+        let chosen = layouts.compactMap { $0?.strip }.first
+        return chosen == nil || chosen == strip ? strip : nil
     }
 
     /// A convolution or dense layer: the units prepare it, the lanes' order is fixed, the units (or the MAC
@@ -255,7 +264,7 @@ struct ProgramBuilder {
         for index in lowering.descriptors.indices {
             let d = lowering.descriptors[index]
             lowering.descriptors[index].tapOffset =
-                d.tapY * instruction.pixelRowWords + d.tapX * instruction.inputTiles
+                d.tapY * instruction.pixelRowWords + (d.tapX + d.columnShift) * instruction.inputTiles
         }
         try emit(lowering.instruction, fail: lowering.fail)
         writer[layer.name] = program.count - 1

@@ -15,7 +15,7 @@ extension ProgramBuilder {
                 "a residual add runs on the MAC array's plain weights, which the swc and reuse extensions replace; generate without them"
             )
         }
-        guard !source.image, !addend.image, source.strip == 1, addend.strip == 1, source.order == addend.order,
+        guard !source.image, !addend.image, source.strip == nil, addend.strip == nil, source.order == addend.order,
             source.height == addend.height, source.width == addend.width, source.tiles == addend.tiles
         else {
             throw fail(

@@ -110,10 +110,9 @@ struct WeightedLowering {
 
     /// The instruction before its tiles: `weightBase` and `paramBase` are where its SB and bias/shift words start.
     func makeInstruction(weightBase: Int, paramBase: Int, destination: Int) -> Instruction {
-        // A strip map (two pixels per word) steps two columns per kernel-column step over the kernel and the
-        // column left of it.
-        let rows = patches?.rows ?? 1, columns = patches?.columns ?? source.strip
-        let spanned = kernel.width + source.strip - 1
+        // A strip map steps a word's pixels per kernel-column step (StripLayout).
+        let rows = patches?.rows ?? 1, columns = patches?.columns ?? source.strip?.pixels ?? 1
+        let columnSteps = source.strip?.columnSteps(kernel.width) ?? (kernel.width + columns - 1) / columns
         // Pixel lanes: a step covers the union of the windows of the pixels one below the other.
         let union = kernel.height + ((patches?.pixelRows ?? 1) - 1) * stride.height
         var instruction = Instruction(
@@ -121,7 +120,7 @@ struct WeightedLowering {
             source: source.bank, destination: destination,
             inputHeight: source.height, inputWidth: source.width, inputTiles: source.tiles,
             outputHeight: output.height, outputWidth: output.width, outputTiles: order.count / tn,
-            kernelHeight: (union + rows - 1) / rows, kernelWidth: (spanned + columns - 1) / columns,
+            kernelHeight: (union + rows - 1) / rows, kernelWidth: columnSteps,
             strideHeight: stride.height, strideWidth: stride.width,
             // The loader stores the padding of patches (their left columns, and with several rows their top ones).
             padTop: rows > 1 ? 0 : pads.top, padLeft: patches == nil ? pads.left : 0,
@@ -129,7 +128,7 @@ struct WeightedLowering {
             weightBase: weightBase, paramBase: paramBase)
         (instruction.patchRows, instruction.patchColumns) = (rows, columns)
         instruction.pixelRows = patches?.pixelRows ?? 1
-        instruction.readsStrips = source.strip > 1
+        instruction.readsStrips = source.strip != nil
         instruction.image = source.image
         return instruction
     }
