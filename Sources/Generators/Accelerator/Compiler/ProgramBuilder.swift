@@ -216,9 +216,9 @@ struct ProgramBuilder {
 
     /// The strip layout a fused pool's map should be written in (docs/accelerator.md, "Strips"), if any: its one
     /// reader is a convolution without padding on the MAC array, its channels lie in one word, and strips take
-    /// fewer of the reader's steps than one pixel per word. A design has one strip layout (the core's wiring),
-    /// so a later map takes strips only in the layout the first one chose. `writerSteps`: the writer's cycles
-    /// per pooled pixel.
+    /// fewer of the reader's steps (over the largest window its channels keep) than one pixel per word. A design
+    /// has one strip layout (the core's wiring), so a later map takes strips only in the layout the first one
+    /// chose. `writerSteps`: the writer's cycles per pooled pixel.
     func stripLayout(_ pool: QuantizedModel.Layer, channels order: [Int?], writerSteps: Int) -> StripLayout? {
         let readers = model.layers.filter { $0.input == pool.name }
         guard readers.count == 1, let reader = readers.first, reader.kind == .conv2d, order.count == config.tn,
@@ -226,8 +226,10 @@ struct ProgramBuilder {
             let window = try? reader.window(),
             [window.padTop, window.padLeft, window.padBottom, window.padRight] == [0, 0, 0, 0],
             !ReuseLanes.scans(reader, model: model, config: config),
+            // M4: the largest window any of the reader's channels keeps.
+            case let size = reader.kernelSizes?.max() ?? max(window.kernelHeight, window.kernelWidth),
             let strip = StripLayout.best(
-                span: span, kernel: (window.kernelHeight, window.kernelWidth), tn: config.tn,
+                span: span, kernel: (min(size, window.kernelHeight), min(size, window.kernelWidth)), tn: config.tn,
                 maxGroups: writerSteps)
         else { return nil }
         let chosen = layouts.compactMap { $0?.strip }.first
