@@ -79,7 +79,9 @@ module approxrtl_diannao_core #(
                                           // channels) that its fused pool folds by max; 1: none
   parameter integer Strips = 0,           // pixels per word of a strip map a fused pool may write (0: none)
   parameter integer StripLanes = 1,       // a strip map's channels per pixel
-  parameter integer StripGroups = 1,      // a strip map's words per pixel, written one per cycle
+  parameter integer StripGroups = 1,      // a strip map's words per pixel
+  parameter integer StripTileGroups = 1,  // of them from one output tile of the writer, written one per cycle
+  parameter integer StripTiles = 1,       // the writer's output tiles that hold groups
   parameter integer Pwl = 0,              // NFU-3 activation tables (approxrtl_diannao_nfu.v, approxrtl_pwl_activation.v)
   parameter integer Tables = 1,           // tables in the table ROM, one per distinct activation layer
   parameter integer TableAddrWidth = 1,
@@ -115,11 +117,11 @@ module approxrtl_diannao_core #(
   // memories' words are registered twice before the NFU takes them), and is written a cycle later (the NFU's
   // results are registered before the buffers); the next layer (or the logit stream) waits for it.
   // With fused pools the fold's and the combiner's registers add two; factored lanes with more than two values
-  // add the levels of their sum over the values beyond one (approxrtl_diannao_nfu.v FactorExtra); a strip map's
-  // groups after the first are written one per cycle after it.
+  // add the levels of their sum over the values beyond one (approxrtl_diannao_nfu.v FactorExtra); a writer
+  // tile's strip groups after the first are written one per cycle after it.
   localparam integer FactorExtra = Factored != 0 && FactorValues > 2 ? $clog2(FactorValues) - 1 : 0;
   localparam integer Drain = 2 + Levels + 7 + 1 + (Pwl != 0 ? 1 : 0) + (Swc != 0 ? 1 : 0) + (FusedPools != 0 ? 2 : 0)
-                           + FactorExtra + (Strips != 0 ? StripGroups - 1 : 0);
+                           + FactorExtra + (Strips != 0 ? StripTileGroups - 1 : 0);
   // The NFU carries the result's address and, with fused pools, its tile and window flags beside it.
   localparam integer FusedTileBits = FusedTiles > 1 ? $clog2(FusedTiles) : 1;
   localparam integer ResultAddrWidth = ActAddrWidth + (FusedPools != 0 ? FusedTileBits + 5 : 0);
@@ -529,22 +531,44 @@ module approxrtl_diannao_core #(
       always @(posedge clk_i) begin
         if (folded_write_q) window_max_q[result_tile] <= combined;
       end
-      // Strips (StripLayout.swift): each pooled pixel is written as StripGroups words, word g holding channels
-      // g * StripLanes ... of this pixel and the Strips - 1 pooled pixels left of it in its row (zeros before
-      // the row's start), kept in a history register; pixel q of the word (q = Strips - 1: this one) in lanes
-      // q * StripLanes .... The first word goes at once, the others one per cycle after it (the compiler
-      // spaces pooled pixels at least StripGroups cycles apart).
+      // Strips (StripLayout.swift): each output tile's pooled pixel is written as StripTileGroups words (the
+      // last tile's: the rest of StripGroups), word g holding the tile's channels g * StripLanes ... of this
+      // pixel and of the Strips - 1 pooled pixels left of it in its row (zeros before the row's start), kept in
+      // a history register per tile; pixel q of the word (q = Strips - 1: this one) in lanes q * StripLanes ....
+      // The first word goes at once, the others one per cycle after it (the compiler spaces the tiles' pooled
+      // pixels at least StripTileGroups cycles apart).
       if (Strips != 0) begin : g_strips
         localparam integer GroupWidth = StripLanes * DataWidth;
-        localparam integer PixelWidth = StripGroups * GroupWidth;
-        localparam integer PendingWidth = StripGroups > 1 ? (StripGroups - 1) * WordWidth : WordWidth;
-        reg [(Strips - 1) * PixelWidth - 1:0] history_q;
-        wire [(Strips - 1) * PixelWidth - 1:0] earlier = result_row_first ? {((Strips - 1) * PixelWidth){1'b0}} : history_q;
+        localparam integer PixelWidth = StripTileGroups * GroupWidth;
+        localparam integer HistoryWidth = (Strips - 1) * PixelWidth;
+        localparam integer LastGroups = StripGroups - (StripTiles - 1) * StripTileGroups;
+        localparam integer PendingWidth = StripTileGroups > 1 ? (StripTileGroups - 1) * WordWidth : WordWidth;
+        wire [HistoryWidth - 1:0] history;
+        wire last_tile;  // the writer's last tile with groups: it writes LastGroups
+        wire [HistoryWidth - 1:0] earlier = result_row_first ? {HistoryWidth{1'b0}} : history;
         // Pixel age a (0: this one) at bits a * PixelWidth.
         wire [Strips * PixelWidth - 1:0] pixels = {earlier, combined[PixelWidth - 1:0]};
-        wire [StripGroups * WordWidth - 1:0] words;
+        if (StripTiles > 1) begin : g_tile_history
+          localparam integer StripTileBits = $clog2(StripTiles);
+          reg [HistoryWidth - 1:0] history_q [0:StripTiles - 1];
+          wire [StripTileBits - 1:0] strip_tile = result_tile[StripTileBits - 1:0];
+          assign history = history_q[strip_tile];
+          localparam integer LastTile = StripTiles - 1;
+          assign last_tile = strip_tile == LastTile[StripTileBits - 1:0];
+          always @(posedge clk_i) begin
+            if (pooled_now && result_strip) history_q[strip_tile] <= pixels[HistoryWidth - 1:0];
+          end
+        end else begin : g_one_history
+          reg [HistoryWidth - 1:0] history_q;
+          assign history = history_q;
+          assign last_tile = 1'b1;
+          always @(posedge clk_i) begin
+            if (pooled_now) history_q <= pixels[HistoryWidth - 1:0];
+          end
+        end
+        wire [StripTileGroups * WordWidth - 1:0] words;
         genvar g, q;
-        for (g = 0; g < StripGroups; g = g + 1) begin : g_group
+        for (g = 0; g < StripTileGroups; g = g + 1) begin : g_group
           for (q = 0; q < Strips; q = q + 1) begin : g_pixel
             assign words[g * WordWidth + q * GroupWidth +: GroupWidth] =
               pixels[(Strips - 1 - q) * PixelWidth + g * GroupWidth +: GroupWidth];
@@ -554,13 +578,11 @@ module approxrtl_diannao_core #(
               {(WordWidth - Strips * GroupWidth){1'b0}};
           end
         end
-        always @(posedge clk_i) begin
-          if (pooled_now) history_q <= pixels[(Strips - 1) * PixelWidth - 1:0];
-        end
         wire [WordWidth - 1:0] pooled_word = result_strip ? words[WordWidth - 1:0] : combined;
-        if (StripGroups > 1) begin : g_groups
-          localparam integer CountBits = $clog2(StripGroups);
-          localparam integer LastGroup = StripGroups - 1;
+        if (StripTileGroups > 1) begin : g_groups
+          localparam integer CountBits = $clog2(StripTileGroups);
+          localparam integer TileExtra = StripTileGroups - 1;
+          localparam integer LastExtra = LastGroups - 1;
           reg [CountBits - 1:0] pending_q;  // groups still to write
           reg [PendingWidth - 1:0] pending_words_q;
           reg [ActAddrWidth - 1:0] pending_addr_q;
@@ -572,13 +594,13 @@ module approxrtl_diannao_core #(
               pooled_write <= 1'b0;
             end else begin
               pooled_write <= pooled_now || pending;
-              if (pooled_now && result_strip) pending_q <= LastGroup[CountBits - 1:0];
+              if (pooled_now && result_strip) pending_q <= last_tile ? LastExtra[CountBits - 1:0] : TileExtra[CountBits - 1:0];
               else if (pending) pending_q <= pending_q - 1'b1;
             end
           end
           always @(posedge clk_i) begin
             if (pooled_now) begin
-              pending_words_q <= words[StripGroups * WordWidth - 1:WordWidth];
+              pending_words_q <= words[StripTileGroups * WordWidth - 1:WordWidth];
               pending_addr_q <= folded_addr_q + 1'b1;
               pending_dst_q <= folded_dst_q;
             end else if (pending) begin
@@ -589,6 +611,7 @@ module approxrtl_diannao_core #(
                                                                  : {pending_dst_q, pending_addr_q, pending_words_q[WordWidth - 1:0]};
           end
         end else begin : g_one_group
+          wire unused_last = last_tile;
           always @(posedge clk_i or negedge rst_n) begin
             if (!rst_n) pooled_write <= 1'b0;
             else pooled_write <= pooled_now;

@@ -198,6 +198,9 @@ module approxrtl_diannao_sequencer #(
   // Output words per output pixel: the tiles written (a reuse layer's gather tile writes none), or a strip map's
   // groups.
   wire [7:0] pixel_words = instr_q[335:328];
+  // Output words from one output tile to the next within a pixel: 1, or a strip map's groups per tile.
+  wire [7:0] tile_words = instr_q[343:336];
+  reg [7:0] to_word_q;  // to_q * tile_words
 
   // The step the counters name, computed from registers only (adds and compares), registered on the way out.
   wire signed [10:0] iy = iy0_q + $signed({6'd0, dy_q});
@@ -205,7 +208,7 @@ module approxrtl_diannao_sequencer #(
   wire in_map = iy >= 11'sd0 && iy < $signed({3'd0, in_h}) && ix >= 11'sd0 && ix < $signed({3'd0, in_w});
   wire [7:0] tile = addend ? 8'd0 : is_mac ? ti_q[7:0] : to_q;
   wire [AW - 1:0] in_addr = origin_q + tap_q + {{(AW - 8){1'b0}}, tile};
-  wire [AW - 1:0] out_addr = out_pixel_q + {{(AW - 8){1'b0}}, to_q - {7'd0, reuse}};
+  wire [AW - 1:0] out_addr = out_pixel_q + {{(AW - 8){1'b0}}, to_word_q - {7'd0, reuse}};
   wire step = state_q == StRun;
 
   always @(posedge clk_i or negedge rst_ni) begin
@@ -288,7 +291,7 @@ module approxrtl_diannao_sequencer #(
   always @(posedge clk_i) begin
     if (state_q == StDecode) begin
       instr_q <= instr_rom;
-      {oy_q, ox_q, to_q} <= 24'd0;
+      {oy_q, ox_q, to_q, to_word_q} <= 32'd0;
       ti_q <= 12'd0;
       {ky_q, kx_q} <= 8'd0;
       weight_q <= instr_rom[88 +: WeightAddrWidth];
@@ -361,6 +364,7 @@ module approxrtl_diannao_sequencer #(
             {ti_zero_q, kx_zero_q} <= {next_ti_last == 12'd0, next_kx_last == 4'd0};
             {ti_end_q, ky_end_q, kx_end_q} <= {next_ti_last == 12'd0, next_ky_last == 4'd0, next_kx_last == 4'd0};
             to_q <= to_end ? 8'd0 : to_q + 8'd1;
+            to_word_q <= to_end ? 8'd0 : to_word_q + tile_words;
             to_end_q <= to_end ? to_zero_q : to_q == to_pen_q;
             succ_q <= succ_next;
             succ_param_q <= succ_param_next;
@@ -430,6 +434,6 @@ module approxrtl_diannao_sequencer #(
   // they are zero).
   wire unused_bits;
   assign unused_bits = ^{next_q[63:56], next_q[31:30], weight_base[23:WeightAddrWidth],
-                         param_base[15:ParamAddrWidth], instr_q[InstrWidth - 1:336], instr_q[263:240], instr_q[215:192], instr_q[75:72], instr_q[55:32], in_addr[AW - 1:ActAddrWidth],
+                         param_base[15:ParamAddrWidth], instr_q[InstrWidth - 1:344], instr_q[263:240], instr_q[215:192], instr_q[75:72], instr_q[55:32], in_addr[AW - 1:ActAddrWidth],
                          out_addr[AW - 1:ActAddrWidth], instr_rom[InstrWidth - 1:264], instr_rom[255:233], instr_rom[231:216], instr_rom[127:112 + ParamAddrWidth]};
 endmodule

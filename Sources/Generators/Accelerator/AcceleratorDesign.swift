@@ -275,7 +275,8 @@ public struct AcceleratorDesign: Sendable {
             ("FusedPools", n.fusedPools ? 1 : 0), ("FusedTiles", n.fusedTiles),
             ("PixelLanes", n.program.map(\.pixelRows).max() ?? 1),
             ("Strips", n.stripLayout?.pixels ?? 0), ("StripLanes", n.stripLayout?.lanes ?? 1),
-            ("StripGroups", n.stripLayout?.groups ?? 1),
+            ("StripGroups", n.stripLayout?.groups ?? 1), ("StripTileGroups", n.stripLayout?.tileGroups ?? 1),
+            ("StripTiles", n.stripLayout?.tiles ?? 1),
         ]
         // Every unit's parameters, whether the design has it or not (then they say so, and keep widths legal).
         let units = AcceleratorUnits.registered.flatMap { $0.parameters(n) }

@@ -140,11 +140,11 @@ public struct CompiledNetwork: Sendable {
     /// stages, the adder tree's levels, the accumulator, NFU-3's three stages (MAW multiply, rounding, shifts), the
     /// register before the buffers, the write, the activation stage when there are tables, the MAW multiply's
     /// second cycle with SWC lanes, with fused pools the fold's and the combiner's registers, and a strip map's
-    /// further groups, written one per cycle after the first (approxrtl_diannao_core.v `Drain`, plus the
+    /// further groups of a writer tile, written one per cycle after the first (approxrtl_diannao_core.v `Drain`, plus the
     /// sequencer's register).
     public var drain: Int {
         4 + bitsFor(config.tn - 1) + 7 + (tables.isEmpty ? 0 : 1) + (config.swc ? 1 : 0) + (fusedPools ? 2 : 0)
-            + (factored?.extraLatency ?? 0) + (stripLayout?.groups ?? 1) - 1
+            + (factored?.extraLatency ?? 0) + (stripLayout?.tileGroups ?? 1) - 1
     }
 
     /// The strip layout of the design's strip maps (one per design), if any.
@@ -299,7 +299,8 @@ public struct OutputLayout: Sendable {
             }
         }
         guard let strip else { return result }
-        return (0..<pixels).flatMap { strip.words(pixel: $0, width: width, pooled: result, tn: tn) }
+        let lanes = (0..<pixels).map { p in result[p * tiles..<(p + 1) * tiles].flatMap { $0 } }
+        return (0..<pixels).flatMap { strip.words(pixel: $0, width: width, pooled: lanes, tn: tn) }
     }
 }
 

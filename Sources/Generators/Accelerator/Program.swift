@@ -55,9 +55,10 @@ public struct Instruction: Equatable, Sendable, Codable {
     /// rows, and `fusedHeight` counts such steps.
     public var pixelRows = 1
     /// The layer's fused pool writes a strip map for the next convolution (StripLayout), `stripGroups` words per
-    /// pooled pixel.
+    /// pooled pixel, `stripTileGroups` of them from each output tile.
     public var writesStrips = false
     public var stripGroups = 1
+    public var stripTileGroups = 1
     /// The layer reads a strip map: a kernel-column step covers a word's pixels (patchColumns of them).
     public var readsStrips = false
 
@@ -81,7 +82,7 @@ public struct Instruction: Equatable, Sendable, Codable {
         ("addend_source", 238, 2), ("factored", 240, 1), ("fused_height", 256, 4), ("fused_width", 260, 4),
         ("fused_stride_height", 264, 8),
         ("fused_stride_width", 272, 8), ("fused_column_words", 280, 24), ("fused_row_words", 304, 24),
-        ("pixel_words", 328, 8),
+        ("pixel_words", 328, 8), ("tile_words", 336, 8),
     ]
     /// Fields in two's complement (the others are unsigned).
     static let signedFields: Set = ["origin_word"]
@@ -100,6 +101,8 @@ public struct Instruction: Equatable, Sendable, Codable {
     public var fusedRowWords: Int { fusedHeight * outputRowWords }
     /// Output words per output pixel: its written tiles, or a strip map's groups.
     public var pixelWords: Int { writesStrips ? stripGroups : outputTiles - (reuse ? 1 : 0) }
+    /// Output words from one output tile to the next within a pixel: 1, or a strip map's groups per tile.
+    public var tileWords: Int { writesStrips ? stripTileGroups : 1 }
     /// The word of the first output pixel's window origin (-pad_top, -pad_left), before adding a tile's tap.
     public var originWord: Int { (-padTop * inputWidth - padLeft) * inputTiles }
 
@@ -114,7 +117,7 @@ public struct Instruction: Equatable, Sendable, Codable {
             addendSource == nil ? 0 : 1, addendSource ?? 0, factored ? 1 : 0, fusedHeight, fusedWidth,
             fusedStrideHeight,
             fusedStrideWidth,
-            fusedColumnWords, fusedRowWords, pixelWords,
+            fusedColumnWords, fusedRowWords, pixelWords, tileWords,
         ]
     }
 

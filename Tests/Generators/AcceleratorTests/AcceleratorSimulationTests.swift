@@ -554,6 +554,45 @@ final class AcceleratorSimulationTests: XCTestCase {
         XCTAssertEqual(checked, 2, "the seeds give LeNet-like networks with strip groups")
     }
 
+    /// Strips over several writer tiles: the same LeNet-like networks at Tn = 4, where conv1's 6 channels take 2
+    /// output tiles and pool1 writes 2 pixels of 2 channels in 3 groups (2 from the first tile, 1 from the
+    /// second; a history of the row's previous pixel per tile), so conv2 takes 5 x 3 x 3 = 45 steps per output
+    /// pixel instead of 5 x 5 x 2 = 50; bit-exact plain (every layer's words checked) and with SWC lanes.
+    func testStripGroupsOverWriterTilesRunBitExact() throws {
+        var checked = 0
+        for seed in UInt64(1)...80 where checked < 2 {
+            guard
+                let graph = try? RandomNetworks.graph(
+                    seed: seed, conv2Padding: 0, conv1Channels: 6, conv2Channels: 8, conv2Kernel: 5),
+                graph.nodes.contains(where: { $0.name == "conv2" }), graph.nodes.contains(where: { $0.name == "pool1" })
+            else { continue }
+            let calibration = RandomNetworks.images(20, shape: graph.nodes[0].shape, seed: seed)
+            let model = try Quantizer.quantize(graph, calibration: calibration, source: "random")
+            let pixels = RandomNetworks.images(3, shape: graph.nodes[0].shape, seed: seed &+ 7).pixels
+            let network = try NetworkCompiler.compile(model, config: AcceleratorConfig(tn: 4))
+            guard let strip = network.stripLayout else { continue }
+            XCTAssertEqual(strip, StripLayout(pixels: 2, lanes: 2, groups: 3, tileGroups: 2), "seed \(seed)")
+            let conv1 = try XCTUnwrap(network.program.first { $0.layer == "conv1" })
+            XCTAssertEqual(conv1.outputTiles, 2)
+            XCTAssertEqual(conv1.tileWords, 2, "the second tile's group follows the first tile's two")
+            let conv2 = try XCTUnwrap(network.program.first { $0.layer == "conv2" })
+            XCTAssertEqual(conv2.tileSteps, [45, 45], "5 kernel rows x 3 column steps x 3 groups, per output tile")
+            try Self.simulate(
+                try AcceleratorDesign.generate(
+                    model: model, modelName: "tiles\(seed).q.json", config: AcceleratorConfig(tn: 4), pixels: pixels,
+                    labels: [0, 1, 2], count: 3, debugLayers: true), "strips over writer tiles, seed \(seed)")
+            let swc = try ModelCompressor.compress(
+                model, method: .scalingWeights(ScalingWeightOptions()), maxAccumulatorBits: 40)
+            try Self.simulate(
+                try AcceleratorDesign.generate(
+                    model: swc, modelName: "tiles-swc\(seed).c.json", config: AcceleratorConfig(tn: 4, swc: true),
+                    pixels: pixels, labels: [0, 1, 2], count: 3),
+                "strips over writer tiles with SWC lanes, seed \(seed)")
+            checked += 1
+        }
+        XCTAssertEqual(checked, 2, "the seeds give LeNet-like networks with strips over writer tiles")
+    }
+
     /// M4 and M3 on random networks: conv1's two last channels reduced to a smaller window, then its channel 0
     /// approximated from two sources; run with reduced-kernel tiles and the feature
     /// unit at Tn = 2, where the reduced channels fill a tile of their own.

@@ -25,12 +25,18 @@ final class NetworkCompilerTests: XCTestCase {
         XCTAssertEqual(String(instruction.hex.dropFirst(32).prefix(32)), addressWord)
         // The fused pool's word (bits 383:256): a 1 x 1 window steps like an output pixel, 2 rows of 27 pixels of
         // 2 tiles = 108 words, 1 column = 2 words; with a 2 x 3 window twice and three times that. Above them
-        // (bits 335:328) the output words per output pixel: its 3 tiles.
+        // (bits 335:328) the output words per output pixel: its 3 tiles, and (bits 343:336) from one tile to the
+        // next: 1.
         XCTAssertEqual(
-            String(instruction.hex.prefix(32)), "000000000000" + "03" + "00006c" + "000002" + "01" + "02" + "11")
+            String(instruction.hex.prefix(32)), "0000000000" + "01" + "03" + "00006c" + "000002" + "01" + "02" + "11")
         var fused = instruction
         (fused.fusedHeight, fused.fusedWidth) = (2, 3)
-        XCTAssertEqual(String(fused.hex.prefix(32)), "000000000000" + "03" + "0000d8" + "000006" + "03" + "04" + "32")
+        XCTAssertEqual(
+            String(fused.hex.prefix(32)), "0000000000" + "01" + "03" + "0000d8" + "000006" + "03" + "04" + "32")
+        // A strip writer of 3 groups, 2 from each of its tiles: 3 words per pixel, 2 from one tile to the next.
+        var strips = instruction
+        (strips.writesStrips, strips.stripGroups, strips.stripTileGroups) = (true, 3, 2)
+        XCTAssertEqual(String(strips.hex.prefix(14)), "0000000000" + "02" + "03")
         // A residual add reading buffers 2 and 1 into buffer 2: the buffers' low bits stay at bits 4 and 5 (now
         // 0: op 2 | relu << 2 = 0x06), their high bits are bits 235 and 236, the add flag bit 237 and the addend's
         // buffer bits 239:238, so bits 239:232 are 0x78.

@@ -45,4 +45,33 @@ final class StripLayoutTests: XCTestCase {
         // The next row starts again from zeros.
         XCTAssertEqual(layout.words(pixel: 2, width: 2, pooled: pooled, tn: 4), [[0, 0, 9, 10], [0, 0, 11, 12]])
     }
+
+    func testChannelsOverSeveralWriterTilesTakeGroupsPerTile() {
+        // LeNet-5's conv2 at Tn 4: 6 channels in 2 tiles, one pixel per word 5 x 5 x 2 = 50 steps; 2 pixels x 2
+        // lanes in 3 groups (2 from the first tile, 1 from the second) 5 x 3 x 3 = 45; 3 or 4 pixels of 1 lane
+        // 5 x 2 x 6 = 60.
+        let best = StripLayout.best(span: 6, kernel: (5, 5), tn: 4, maxGroups: 10)
+        XCTAssertEqual(best, StripLayout(pixels: 2, lanes: 2, groups: 3, tileGroups: 2))
+        XCTAssertEqual(best?.steps(height: 5, width: 5), 45)
+        XCTAssertEqual(best?.tiles, 2)
+        XCTAssertEqual(best?.lastTileGroups, 1)
+        // A tile's two words need two cycles between the tiles' pooled pixels.
+        XCTAssertNil(StripLayout.best(span: 6, kernel: (5, 5), tn: 4, maxGroups: 1))
+        // 20 channels at Tn 16 (50 steps plain): 3 x 5 and 5 x 3 would straddle tiles; 2 x 8 in 3 groups takes
+        // 5 x 3 x 3 = 45, 4 x 4 in 5 groups 5 x 2 x 5 = 50.
+        XCTAssertEqual(
+            StripLayout.best(span: 20, kernel: (5, 5), tn: 16, maxGroups: 4),
+            StripLayout(pixels: 2, lanes: 8, groups: 3, tileGroups: 2))
+    }
+
+    func testWordsOfSeveralTilesFollowTheWritersLanes() {
+        // Tn 4, 2 pixels of 2 lanes, 3 groups: a pixel's lanes are its two tiles' (channels 0-3, then 4, 5 and
+        // two idle lanes), a row 2 pixels wide.
+        let layout = StripLayout(pixels: 2, lanes: 2, groups: 3, tileGroups: 2)
+        let pooled = [[1, 2, 3, 4, 5, 6, 0, 0], [7, 8, 9, 10, 11, 12, 0, 0]]
+        XCTAssertEqual(
+            layout.words(pixel: 1, width: 2, pooled: pooled, tn: 4), [[1, 2, 7, 8], [3, 4, 9, 10], [5, 6, 11, 12]])
+        XCTAssertEqual(
+            layout.words(pixel: 0, width: 2, pooled: pooled, tn: 4), [[0, 0, 1, 2], [0, 0, 3, 4], [0, 0, 5, 6]])
+    }
 }

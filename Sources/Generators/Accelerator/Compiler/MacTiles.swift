@@ -85,7 +85,7 @@ extension NetworkCompiler {
                                 for q in 0..<strip.pixels {
                                     let x = d.tapX + kx * strip.pixels + q - leading
                                     guard x >= d.tapX, x < kw else { continue }
-                                    for i in 0..<strip.lanes where ti * strip.lanes + i < tn {
+                                    for i in 0..<strip.lanes where ti * strip.lanes + i < source.order.count {
                                         guard let c = source.order[ti * strip.lanes + i] else { continue }
                                         word[o * tn + q * strip.lanes + i] =
                                             weights[(m * sourceChannels + c) * taps + (ky + d.tapY) * kw + x]

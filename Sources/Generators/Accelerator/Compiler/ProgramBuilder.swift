@@ -203,10 +203,17 @@ struct ProgramBuilder {
         writer[layer.name] = index
         layouts[index] = OutputLayout(
             layer: layer.name, order: source.order, height: layer.shape[1], width: layer.shape[2])
-        let pooledSteps = program[index].fusedHeight * program[index].fusedWidth * program[index].tileSteps.reduce(0, +)
-        if let strip = stripLayout(layer, channels: source.order, writerSteps: pooledSteps) {
+        // Cycles between two written tiles' pooled pixels: a window's steps with one tile, else at least a tile's.
+        let steps = program[index].tileSteps, written = program[index].pixelWords
+        let window = program[index].fusedHeight * program[index].fusedWidth * steps.reduce(0, +)
+        let spacing = written == 1 ? window : steps.min() ?? 0
+        // A reuse layer's gather tile writes nothing, so its written tiles' words would not follow its tile count.
+        if !(program[index].reuse && written > 1),
+            let strip = stripLayout(layer, channels: source.order, writerSteps: spacing)
+        {
             program[index].writesStrips = true
             program[index].stripGroups = strip.groups
+            program[index].stripTileGroups = strip.tileGroups
             maps[layer.name]!.strip = strip
             maps[layer.name]!.tiles = strip.groups
             layouts[index]!.strip = strip
@@ -215,13 +222,13 @@ struct ProgramBuilder {
     }
 
     /// The strip layout a fused pool's map should be written in (docs/accelerator.md, "Strips"), if any: its one
-    /// reader is a convolution without padding on the MAC array, its channels lie in one word, and strips take
-    /// fewer of the reader's steps (over the largest window its channels keep) than one pixel per word. A design
-    /// has one strip layout (the core's wiring), so a later map takes strips only in the layout the first one
-    /// chose. `writerSteps`: the writer's cycles per pooled pixel.
+    /// reader is a convolution without padding on the MAC array, and strips take fewer of the reader's steps
+    /// (over the largest window its channels keep) than one pixel per word. A design has one strip layout (the
+    /// core's wiring), so a later map takes strips only in the layout the first one chose. `writerSteps`: the
+    /// writer's cycles between two tiles' pooled pixels.
     func stripLayout(_ pool: QuantizedModel.Layer, channels order: [Int?], writerSteps: Int) -> StripLayout? {
         let readers = model.layers.filter { $0.input == pool.name }
-        guard readers.count == 1, let reader = readers.first, reader.kind == .conv2d, order.count == config.tn,
+        guard readers.count == 1, let reader = readers.first, reader.kind == .conv2d,
             let span = order.lastIndex(where: { $0 != nil }).map({ $0 + 1 }),
             let window = try? reader.window(),
             [window.padTop, window.padLeft, window.padBottom, window.padRight] == [0, 0, 0, 0],

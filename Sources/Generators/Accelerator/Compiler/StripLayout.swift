@@ -2,12 +2,23 @@
 /// the `pixels` pixels `x - pixels + 1 ... x` of row y, pixel `x - pixels + 1 + q` in lanes `q * lanes ..<
 /// (q + 1) * lanes`, channel `order[g * lanes + i]` of the writer's order in lane `q * lanes + i` (zeros left of
 /// the row and in the lanes above `pixels * lanes`). A convolution reading it covers `pixels` kernel columns of
-/// `lanes` channels in one step, so a map of few channels still fills the input lanes.
+/// `lanes` channels in one step, so a map of few channels still fills the input lanes. A writer whose channels
+/// take several output tiles writes each tile's `tileGroups` groups when that tile's pooled pixel is done
+/// (`lanes` divides Tn, so no group straddles two tiles).
 public struct StripLayout: Equatable, Sendable {
     /// Pixels per word, channels per pixel, words per pixel (channel groups).
     public var pixels: Int, lanes: Int, groups: Int
+    /// Groups per writer tile: all of them when the writer's channels lie in one word, else Tn / lanes (the last
+    /// tile may hold fewer).
+    public var tileGroups: Int
 
-    public init(pixels: Int, lanes: Int, groups: Int) { self.pixels = pixels; self.lanes = lanes; self.groups = groups }
+    public init(pixels: Int, lanes: Int, groups: Int, tileGroups: Int? = nil) {
+        self.pixels = pixels; self.lanes = lanes; self.groups = groups; self.tileGroups = tileGroups ?? groups
+    }
+
+    /// Writer tiles that hold groups, and the groups of the last one.
+    public var tiles: Int { (groups + tileGroups - 1) / tileGroups }
+    public var lastTileGroups: Int { groups - (tiles - 1) * tileGroups }
 
     /// Kernel-column steps over a window `width` columns wide.
     public func columnSteps(_ width: Int) -> Int { (width + pixels - 1) / pixels }
@@ -18,18 +29,21 @@ public struct StripLayout: Equatable, Sendable {
     public func steps(height: Int, width: Int) -> Int { height * columnSteps(width) * groups }
 
     /// The strip layout with the fewest steps for a reader with a `kernel` window over a map whose channels lie
-    /// in the writer's lanes `0 ..< span` (one word of `tn` lanes per pixel without strips), or nil when no strip
-    /// takes fewer steps than that word. A pooled pixel becomes `groups` writes, so at most `maxGroups` (the
-    /// writer's cycles per pooled pixel, which the writes must not outrun). Ties go to fewer groups, then fewer
-    /// pixels.
+    /// in the writer's lanes `0 ..< span` (`ceil(span / tn)` words of `tn` lanes per pixel without strips), or nil
+    /// when no strip takes fewer steps than those words. A writer tile's pooled pixel becomes `tileGroups` writes,
+    /// so at most `maxGroups` (the writer's cycles between two tiles' pooled pixels, which the writes must not
+    /// outrun). Ties go to fewer groups, then fewer pixels.
     static func best(span: Int, kernel: (height: Int, width: Int), tn: Int, maxGroups: Int) -> StripLayout? {
-        let plain = kernel.height * kernel.width
+        let plain = kernel.height * kernel.width * ((span + tn - 1) / tn)
         let candidates = (2...max(2, tn)).compactMap { pixels -> StripLayout? in
             let lanes = tn / pixels
             guard lanes >= 1 else { return nil }
             let groups = (span + lanes - 1) / lanes
-            guard groups >= 1, groups <= maxGroups, groups * lanes <= tn else { return nil }
-            return StripLayout(pixels: pixels, lanes: lanes, groups: groups)
+            let tileGroups = span <= tn ? groups : tn / lanes
+            guard groups >= 1, tileGroups <= maxGroups, span <= tn ? groups * lanes <= tn : tn % lanes == 0 else {
+                return nil
+            }
+            return StripLayout(pixels: pixels, lanes: lanes, groups: groups, tileGroups: tileGroups)
         }
         let cost = { (s: StripLayout) in (s.steps(height: kernel.height, width: kernel.width), s.groups, s.pixels) }
         guard let best = candidates.min(by: { cost($0) < cost($1) }),
@@ -38,8 +52,8 @@ public struct StripLayout: Equatable, Sendable {
         return best
     }
 
-    /// The words of one pixel `p` (row-major over a map `width` wide) from the writer's words of every pixel
-    /// (`pooled[p]`: `tn` lanes in the writer's order).
+    /// The words of one pixel `p` (row-major over a map `width` wide) from the writer's lanes of every pixel
+    /// (`pooled[p]`: its tiles' lanes one after the other, in the writer's order).
     func words(pixel p: Int, width: Int, pooled: [[Int]], tn: Int) -> [[Int]] {
         let x = p % width
         return (0..<groups).map { g in
@@ -47,7 +61,7 @@ public struct StripLayout: Equatable, Sendable {
             for q in 0..<pixels {
                 let column = x - pixels + 1 + q
                 guard column >= 0 else { continue }
-                for i in 0..<lanes where g * lanes + i < tn {
+                for i in 0..<lanes where g * lanes + i < pooled[p].count {
                     word[q * lanes + i] = pooled[p - x + column][g * lanes + i]
                 }
             }
