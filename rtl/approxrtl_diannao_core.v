@@ -33,12 +33,12 @@ module approxrtl_diannao_core #(
   parameter [8 * Channels - 1:0] PixelZeros = 0,
   parameter integer PatchRows = 1,        // image rows per buffer word as loaded
   parameter integer PatchColumns = 1,     // image columns per buffer word (PatchRows x PatchColumns <= Tn)
-  parameter integer PatchTop = 0,         // patch rows stored above the image (< PatchRows)
-  parameter integer PatchLeft = 0,        // patch columns stored left of the image (< PatchColumns)
+  parameter integer PatchTop = 0,         // patch rows stored above the image
+  parameter integer PatchLeft = 0,        // patch columns stored left of the image
   parameter integer RowWords = 28,        // patches stored per row
   parameter integer StoredRows = 28,      // rows of patches stored
-  parameter integer LoadRows = 28,        // rows the loader steps through (>= ImageHeight)
-  parameter integer LoadColumns = 28,     // columns per row (>= ImageWidth + PatchColumns - 1 - PatchLeft)
+  parameter integer LoadRows = 28,        // rows the loader steps through (>= ImageHeight + LeadRows)
+  parameter integer LoadColumns = 28,     // columns per row (>= ImageWidth + PatchColumns - 1 - PatchLeft + LeadColumns)
   parameter integer ImageWords = 784,     // words per half of the image buffer (RowWords x StoredRows)
   parameter integer ImageAddrWidth = 11,  // clog2(2 * ImageWords), at most ActAddrWidth
   parameter integer ActWords = 1024,      // words per activation buffer
@@ -133,8 +133,12 @@ module approxrtl_diannao_core #(
   localparam integer PixelBits = PixelZeros != 0 ? 9 : 8;
   localparam integer ColumnBits = PixelBits * PatchRows;  // one column of a patch, its top row in the low bits
 
-  reg [8:0] col_q;     // column of the pixel taken (ImageWidth .. LoadColumns - 1: zeros)
-  reg [8:0] row_q;     // row (ImageHeight .. LoadRows - 1: zeros)
+  // Patches that start above (left of) the padding the loader stores are all zeros, but no pixel of theirs
+  // arrives to write them: the loader first steps through LeadRows rows (LeadColumns columns) of zeros.
+  localparam integer LeadRows = PatchTop > PatchRows - 1 ? PatchTop - (PatchRows - 1) : 0;
+  localparam integer LeadColumns = PatchLeft > PatchColumns - 1 ? PatchLeft - (PatchColumns - 1) : 0;
+  reg [8:0] col_q;     // column of the pixel taken, from LeadColumns before the image (zeros outside it)
+  reg [8:0] row_q;     // row, from LeadRows above the image (zeros outside it)
   reg [ActAddrWidth - 1:0] row_base_q;  // the stored row's first word, in the half being loaded
   reg [ColumnBits * PatchColumns - 1:0] patch_q;  // the last PatchColumns columns, newest in the top bits
   reg [ClassCountWidth - 1:0] class_q;
@@ -207,7 +211,10 @@ module approxrtl_diannao_core #(
   reg [Tn * LogitWidth - 1:0] logit_data;
   // The loader: a pixel (or a zero past the image) enters its column of PatchRows rows (the rows above it come
   // from the line buffer), the column enters the patch, and the patch ending at it is complete.
-  wire flushing = col_q >= ImageWidth[8:0] || row_q >= ImageHeight[8:0];
+  // The image's coordinates of the position (the lead rows and columns wrap to large values).
+  wire [8:0] image_col = col_q - LeadColumns[8:0];
+  wire [8:0] image_row = row_q - LeadRows[8:0];
+  wire flushing = image_col >= ImageWidth[8:0] || image_row >= ImageHeight[8:0];
   wire load_step = !ready_q[load_half_q] && (flushing || in_tvalid_i);
   // With several channels a pixel takes a beat per channel; it moves on (and is written) at its last channel.
   wire pixel_step;
@@ -261,8 +268,8 @@ module approxrtl_diannao_core #(
   endgenerate
   // Where the patch ending at this pixel is stored: its first row and column plus the padding stored; patches
   // outside the stored rows and columns are not written.
-  wire signed [31:0] stored_row = $signed({23'd0, row_q}) - (PatchRows - 1) + PatchTop;
-  wire signed [31:0] stored_col = $signed({23'd0, col_q}) - (PatchColumns - 1) + PatchLeft;
+  wire signed [31:0] stored_row = $signed({23'd0, row_q}) - LeadRows - (PatchRows - 1) + PatchTop;
+  wire signed [31:0] stored_col = $signed({23'd0, col_q}) - LeadColumns - (PatchColumns - 1) + PatchLeft;
   wire load_beat = pixel_step && stored_row >= 0 && stored_row < StoredRows && stored_col >= 0
                    && stored_col < RowWords;
   wire [ActAddrWidth - 1:0] patch_addr = row_base_q + stored_col[ActAddrWidth - 1:0];

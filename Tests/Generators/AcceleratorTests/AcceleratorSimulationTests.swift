@@ -439,11 +439,13 @@ final class AcceleratorSimulationTests: XCTestCase {
 
     /// The loader's patches on random networks whose first convolution has a 3x3 or 5x5 kernel: a patch of
     /// several rows (the loader stores the top padding and the zero rows below the image), one narrower than the
-    /// kernel (several steps per kernel row), and pixel lanes (two pixels of a fused max pool's window per step),
-    /// on the MAC array, and the first on the reuse lanes (M1).
+    /// kernel (several steps per kernel row), pixel lanes (two pixels of a fused max pool's window per step), and
+    /// padding wider than a patch (5x5, pad 2 on 2 x 2 patches: the loader steps through a zero row and column
+    /// first, so that the patches starting at -2 are written), on the MAC array, and the first on the reuse lanes
+    /// (M1).
     func testPatchesRunBitExact() throws {
-        var tall = false, narrow = false, pixelLanes = false
-        for seed in UInt64(1)...60 where !(tall && narrow && pixelLanes) {
+        var tall = false, narrow = false, pixelLanes = false, lead = false
+        for seed in UInt64(1)...60 where !(tall && narrow && pixelLanes && lead) {
             let (model, pixels) = try Self.randomModel(seed: seed)
             let conv = model.layers[0]
             guard conv.kind == .conv2d, conv.kernel![0] >= 3 else { continue }
@@ -452,7 +454,9 @@ final class AcceleratorSimulationTests: XCTestCase {
                 let loader = try NetworkCompiler.compile(model, config: config).loader
                 let isTall = loader.rows > 1, isNarrow = loader.columns < conv.kernel![1] && loader.columns > 1
                 let isPixelLanes = loader.pixelRows > 1
-                guard (isTall && !tall) || (isNarrow && !narrow) || (isPixelLanes && !pixelLanes) else { continue }
+                let isLead = loader.padLeft > loader.columns - 1 || (loader.rows > 1 && loader.padTop > loader.rows - 1)
+                guard (isTall && !tall) || (isNarrow && !narrow) || (isPixelLanes && !pixelLanes) || (isLead && !lead)
+                else { continue }
                 XCTAssertLessThanOrEqual(loader.rows * loader.columns, tn)
                 let label = "seed \(seed), Tn \(tn), patches \(loader.rows) x \(loader.columns)"
                 try Self.simulate(
@@ -473,9 +477,11 @@ final class AcceleratorSimulationTests: XCTestCase {
                 tall = tall || isTall
                 narrow = narrow || isNarrow
                 pixelLanes = pixelLanes || isPixelLanes
+                lead = lead || isLead
             }
         }
         XCTAssertTrue(tall && narrow, "the seeds give a patch of several rows and one narrower than the kernel")
+        XCTAssertTrue(lead, "the seeds give a first layer padded beyond its patch")
         XCTAssertTrue(pixelLanes, "the seeds give a first layer with two pixels on the output lanes")
     }
 

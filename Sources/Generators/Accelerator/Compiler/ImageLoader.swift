@@ -7,7 +7,7 @@ import Quantization
 ///
 /// With more than one row the loader also writes the patches that start in the top padding and below the image,
 /// so the first layer reads no padding (the sequencer's padding check steps by one row per step, a patch by
-/// `rows`); with one row the sequencer zeroes padding rows as for any map.
+/// `rows`); with one row the sequencer zeroes padding rows as for any map. Left padding is always stored.
 public struct ImageLoader: Sendable, Equatable {
     /// The patch: image rows and columns per word.
     public var rows: Int, columns: Int
@@ -86,12 +86,8 @@ public struct ImageLoader: Sendable, Equatable {
         let (kh, kw) = (window.kernelHeight + (pixelRows - 1) * window.strideHeight, window.kernelWidth)
         var best: (steps: Int, lanes: Int, rows: Int, columns: Int)?
         for rows in 1...min(kh, tn) {
-            // More than one row: the top padding must fit in the patches that start above the image.
-            if rows > 1 && window.padTop > rows - 1 { continue }
             for columns in 1...min(kw, tn / rows)
-            where window.padLeft <= columns - 1 && (kh + rows - 1) / rows <= maxSteps
-                && (kw + columns - 1) / columns <= maxSteps
-            {
+            where (kh + rows - 1) / rows <= maxSteps && (kw + columns - 1) / columns <= maxSteps {
                 let key = (
                     ((kh + rows - 1) / rows) * ((kw + columns - 1) / columns), rows * columns, rows, columns
                 )
@@ -106,15 +102,18 @@ public struct ImageLoader: Sendable, Equatable {
             (1...kernel).map { g in (kernel - g) / 2 + ((g + size - 1) / size - 1) * size }.max()!
         }
         let xHigh = max(width - 1, (ow - 1) * window.strideWidth - window.padLeft + reach(kw, best.columns))
+        // Patches that start further left (above) than a patch's width (height) reaches into the padding hold no
+        // pixel: the loader steps through that many zero columns (rows) first, so that they are written too.
+        let leadColumns = max(0, window.padLeft - (best.columns - 1))
         var loader = ImageLoader(
             rows: best.rows, columns: best.columns, padTop: 0, padLeft: window.padLeft,
             rowWords: xHigh + window.padLeft + 1, storedRows: height, loadRows: height,
-            loadColumns: xHigh + best.columns, pixelRows: pixelRows)
+            loadColumns: leadColumns + xHigh + best.columns, pixelRows: pixelRows)
         if best.rows > 1 {
             let yHigh = (oh - 1) * window.strideHeight - window.padTop + reach(kh, best.rows)
             loader.padTop = window.padTop
             loader.storedRows = yHigh + window.padTop + 1
-            loader.loadRows = max(height, yHigh + best.rows)
+            loader.loadRows = max(0, window.padTop - (best.rows - 1)) + max(height, yHigh + best.rows)
         }
         return loader
     }
