@@ -563,7 +563,8 @@ final class AcceleratorSimulationTests: XCTestCase {
     /// Strips over several writer tiles: the same LeNet-like networks at Tn = 4, where conv1's 6 channels take 2
     /// output tiles and pool1 writes 2 pixels of 2 channels in 3 groups (2 from the first tile, 1 from the
     /// second; a history of the row's previous pixel per tile), so conv2 takes 5 x 3 x 3 = 45 steps per output
-    /// pixel instead of 5 x 5 x 2 = 50; bit-exact plain (every layer's words checked) and with SWC lanes.
+    /// pixel instead of 5 x 5 x 2 = 50; bit-exact plain (every layer's words checked), with SWC lanes, and with
+    /// conv2's second output tile reduced to 3 x 3 (M4).
     func testStripGroupsOverWriterTilesRunBitExact() throws {
         var checked = 0
         for seed in UInt64(1)...80 where checked < 2 {
@@ -594,6 +595,18 @@ final class AcceleratorSimulationTests: XCTestCase {
                     model: swc, modelName: "tiles-swc\(seed).c.json", config: AcceleratorConfig(tn: 4, swc: true),
                     pixels: pixels, labels: [0, 1, 2], count: 3),
                 "strips over writer tiles with SWC lanes, seed \(seed)")
+            // conv2's second output tile reduced to 3 x 3 (M4): 3 rows x 2 column steps x 3 groups.
+            let reduced = try KernelReducer.reduce(
+                model, layer: "conv2", size: 3, pixels: calibration.pixels, images: 20, channels: Set(4..<8))
+            let config = AcceleratorConfig(tn: 4, kernelTiles: true)
+            let slim = try NetworkCompiler.compile(reduced, config: config)
+            XCTAssertEqual(slim.stripLayout, strip)
+            XCTAssertEqual(slim.program.first { $0.layer == "conv2" }?.tileSteps, [45, 18])
+            try Self.simulate(
+                try AcceleratorDesign.generate(
+                    model: reduced, modelName: "tiles-m4\(seed).c.json", config: config, pixels: pixels,
+                    labels: [0, 1, 2], count: 3, debugLayers: true),
+                "strips over writer tiles, 3 x 3 tile, seed \(seed)")
             checked += 1
         }
         XCTAssertEqual(checked, 2, "the seeds give LeNet-like networks with strips over writer tiles")
