@@ -5,17 +5,20 @@
 // Scan, adders only: the member ROM lists each output channel's weights part by part (a part is one segment's
 // ranks), in descending rank, as {hold, channel end, part end, input address}. Every lane reads its input code at
 // that address and forms the part's moments with suffix sums: S += x, J += S (and for quadratics Q' += J) except
-// at the part's rank 0, its end, where X = S + x, J and Q' go to one of the lane's two snapshot banks and the
-// sums restart: no moment memories. (C1 J + C2 Q = (C1 - C2) J + 2 C2 Q' with Q = 2 Q' - J: the coefficient ROM
+// at the part's rank 0, its end, where X = S + x, J and Q' go to the lane's capture register and the sums
+// restart: no moment memories. (C1 J + C2 Q = (C1 - C2) J + 2 C2 Q' with Q = 2 Q' - J: the coefficient ROM
 // holds C0, C1 - C2, 2 C2.)
 //
 // Pool, the multiplies: Multipliers pools each serve Lanes / Multipliers lanes. For each part a pool walks its
 // lanes and each lane's terms C_t * moment_t, digit-serially: the coefficient ROM holds every coefficient as
 // Digits signed digits of DigitWidth bits, most significant first, and h = h * 2^DigitWidth + digit * moment
-// (Horner: a small multiplier, Digits cycles a product). A lane's sum, bias + every part's terms, waits between
-// parts in a ring of accumulators that turns once per lane, so no accumulator is addressed. After a channel's last
-// part the pool requantizes the sum and writes the lane's result. A walk lasts PerPool * Terms * Digits cycles;
-// the generator puts hold words in the member ROM where a part end would overwrite a bank a walk still reads.
+// (Horner: a small multiplier, Digits cycles a product). As a walk starts the lanes copy their captures into walk
+// registers, which shift towards the pool lane by lane as the walk moves on, so the pool reads only its first
+// lane's (no multiplexer over the lanes). A lane's sum, bias + every part's terms, waits between parts in a ring
+// of accumulators that turns once per lane, so no accumulator is addressed. After a channel's last part the pool
+// requantizes the sum and writes the lane's result. A walk lasts PerPool * Terms * Digits cycles and starts a
+// cycle after its part's capture at the earliest; the generator puts hold words in the member ROM where a part
+// would end before the walk of the part before it has started.
 //
 // Phases as in the MAC array: load a batch of up to Lanes vectors, compute, drain. Compute cycles per batch: what
 // the generator's schedule says (the bench checks every batch). Only control state is reset; the datapath needs
@@ -146,20 +149,22 @@ module approxrtl_reuse_array #(
     s2_channel_end_q <= r_channel_end_q;
   end
 
-  // A part ends: the lanes take their snapshots and the pools start a walk. With the snapshot go what the walk's
-  // products need later: first/last (the part is its channel's first, whose sum starts from the bias, or its
-  // last, whose sum is finished), the channel, its bias and shift (ROMs addressed by the scan's channel).
+  // A part ends: the lanes capture their moments, and the pools walk them when they are free. With the capture
+  // go what the walk's products need later: first/last (the part is its channel's first, whose sum starts from
+  // the bias, or its last, whose sum is finished), the channel, its bias and shift (ROMs addressed by the scan's
+  // channel).
   wire part_end;
-  // Two snapshot banks: a part may end while the pools still walk the part before it, so short parts (a
-  // segment's outliers) need no hold words as long as the parts around them give the walks time.
+  // Two registers per moment: the capture, written as a part ends, and the walk register, loaded from the
+  // capture as a walk starts and shifted lane to lane through the pool's lanes as the walk moves on, so the
+  // pool reads one lane's moments (no multiplexer over the lanes) and a part may end while the pools still walk
+  // the part before it: short parts (a segment's outliers) need no hold words as long as the parts around them
+  // give the walks time.
   reg next_first_q;
-  reg cap_bank_q;                       // the bank the next part end writes
-  reg snap_first_q [0:1];
-  reg snap_last_q [0:1];
+  reg cap_first_q, cap_last_q, walk_first_q, walk_last_q;
   reg [ChannelBits - 1:0] scan_channel_q;
-  reg [ChannelBits - 1:0] snap_channel_q [0:1];
-  reg [AccWidth - 1:0] snap_bias_q [0:1];
-  reg [ShiftWidth - 1:0] snap_shift_q [0:1];
+  reg [ChannelBits - 1:0] cap_channel_q, walk_channel_q;
+  reg [AccWidth - 1:0] cap_bias_q, walk_bias_q;
+  reg [ShiftWidth - 1:0] cap_shift_q, walk_shift_q;
   wire [AccWidth - 1:0] bias;
   wire [ShiftWidth - 1:0] shift;
   assign part_end = s2_valid_q && s2_end_q;
@@ -170,21 +175,19 @@ module approxrtl_reuse_array #(
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       next_first_q <= 1'b1;
-      cap_bank_q <= 1'b0;
       scan_channel_q <= {ChannelBits{1'b0}};
     end else if (part_end) begin
       next_first_q <= s2_channel_end_q;
-      cap_bank_q <= !cap_bank_q;
       if (s2_channel_end_q) scan_channel_q <= scan_channel_q == LastChannel ? {ChannelBits{1'b0}} : scan_channel_q + 1'b1;
     end
   end
   always @(posedge clk_i) begin
     if (part_end) begin
-      snap_first_q[cap_bank_q] <= next_first_q;
-      snap_last_q[cap_bank_q] <= s2_channel_end_q;
-      snap_channel_q[cap_bank_q] <= scan_channel_q;
-      snap_bias_q[cap_bank_q] <= bias;
-      snap_shift_q[cap_bank_q] <= shift;
+      cap_first_q <= next_first_q;
+      cap_last_q <= s2_channel_end_q;
+      cap_channel_q <= scan_channel_q;
+      cap_bias_q <= bias;
+      cap_shift_q <= shift;
     end
   end
   approxrtl_rom #(.Width(AccWidth), .Depth(Channels), .AddrWidth(ChannelBits), .InitFile(BiasFile)) u_bias_rom (
@@ -194,22 +197,23 @@ module approxrtl_reuse_array #(
 
   // The walk (p0), the same in every pool: lane by lane, term by term, digit by digit from the top; the
   // coefficient address returns to the part's first word for each lane and moves on to the next part's after the
-  // last. A walk starts when a snapshot waits (or arrives) and the previous walk is in its last cycle or done;
-  // the generator's hold words make sure a part end never overwrites a bank a walk has yet to read.
+  // last. A walk starts the cycle after its part ends at the earliest, when the previous walk is in its last
+  // cycle or done; the generator's hold words make sure a part never ends before the previous part's walk has
+  // started (its capture would be overwritten).
   reg walk_q;
-  reg walk_bank_q;                      // the bank the walk reads
-  reg [1:0] pending_q;                  // snapshots not yet walked
+  reg [1:0] pending_q;                  // captures not yet walked
   reg [LiBits - 1:0] li_q;
   reg [TermBits - 1:0] term_q;
   reg [DigitBits - 1:0] digit_q;
   reg [CoefAddrWidth - 1:0] coef_addr_q;
-  wire walk_last, walk_start;
+  wire walk_last, walk_start, walk_shift;
   assign walk_last = walk_q && digit_q == {DigitBits{1'b0}} && term_q == LastTerm && li_q == LastLi;
-  assign walk_start = (pending_q != 2'd0 || part_end) && (!walk_q || walk_last);
+  assign walk_start = pending_q != 2'd0 && (!walk_q || walk_last);
+  // The walk moves to the next lane: the walk registers shift one lane towards the pool.
+  assign walk_shift = walk_q && digit_q == {DigitBits{1'b0}} && term_q == LastTerm;
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       walk_q <= 1'b0;
-      walk_bank_q <= 1'b1;
       pending_q <= 2'd0;
       li_q <= {LiBits{1'b0}};
       term_q <= {TermBits{1'b0}};
@@ -241,11 +245,20 @@ module approxrtl_reuse_array #(
       end
       if (walk_start) begin
         walk_q <= 1'b1;
-        walk_bank_q <= !walk_bank_q;
       end
       if (compute_done) begin
         coef_addr_q <= {CoefAddrWidth{1'b0}};
       end
+    end
+  end
+
+  always @(posedge clk_i) begin
+    if (walk_start) begin
+      walk_first_q <= cap_first_q;
+      walk_last_q <= cap_last_q;
+      walk_channel_q <= cap_channel_q;
+      walk_bias_q <= cap_bias_q;
+      walk_shift_q <= cap_shift_q;
     end
   end
 
@@ -290,12 +303,12 @@ module approxrtl_reuse_array #(
     p1_done_q <= digit_q == {DigitBits{1'b0}};
     p1_term_first_q <= term_q == {TermBits{1'b0}};
     p1_term_last_q <= term_q == LastTerm;
-    p1_first_q <= snap_first_q[walk_bank_q];
-    p1_last_q <= snap_last_q[walk_bank_q];
+    p1_first_q <= walk_first_q;
+    p1_last_q <= walk_last_q;
     p1_li_q <= li_q;
-    p1_channel_q <= snap_channel_q[walk_bank_q];
-    p1_bias_q <= snap_bias_q[walk_bank_q];
-    p1_shift_q <= snap_shift_q[walk_bank_q];
+    p1_channel_q <= walk_channel_q;
+    p1_bias_q <= walk_bias_q;
+    p1_shift_q <= walk_shift_q;
     pm_top_q <= p1_top_q;
     pm_done_q <= p1_done_q;
     pm_term_first_q <= p1_term_first_q;
@@ -380,12 +393,13 @@ module approxrtl_reuse_array #(
   end
   assign out_tdata_o = drain_code;
 
-  // Every lane's snapshot, Terms moments of MomentWidth bits, for the pools.
-  // Every lane's snapshots in both banks, Terms moments of MomentWidth bits each, for the pools.
-  wire [2 * Lanes * Terms * MomentWidth - 1:0] snapshots;
+  // Every lane's walk register, {Q', J, X} at their own widths, for the lane before it in its pool's chain; the
+  // pool reads its first lane's.
+  localparam integer MomentBits = SumWidth + JWidth + (Degree == 2 ? QPrimeWidth : 0);
+  wire [Lanes * MomentBits - 1:0] walk_moments;
   wire [Multipliers * OutWidth - 1:0] pool_results;
 
-  genvar g, b;
+  genvar g;
   generate
     for (g = 0; g < Lanes; g = g + 1) begin : gen_lane
       localparam integer Lane = g;
@@ -396,8 +410,15 @@ module approxrtl_reuse_array #(
       // Suffix sums in descending rank; J (and R) skip the part's rank 0, the last member.
       reg signed [SumWidth - 1:0] s_q;
       reg signed [JWidth - 1:0] j_q;
-      reg signed [SumWidth - 1:0] snap_x_q [0:1];
-      reg signed [JWidth - 1:0] snap_j_q [0:1];
+      wire [MomentBits - 1:0] moments;   // what a part end captures
+      reg [MomentBits - 1:0] lane_cap_q, lane_walk_q;
+      // The lane after this one in the pool moves up as the walk moves on; the pool's last lane keeps its own.
+      wire [MomentBits - 1:0] next_walk;
+      if (LaneInPool < PerPool - 1) begin : gen_chain
+        assign next_walk = walk_moments[(g + 1) * MomentBits +: MomentBits];
+      end else begin : gen_chain_end
+        assign next_walk = lane_walk_q;
+      end
       wire [SumWidth - 1:0] x_wide;
       wire [JWidth - 1:0] s_for_j;
       wire signed [SumWidth - 1:0] s_next;
@@ -416,57 +437,50 @@ module approxrtl_reuse_array #(
           s_q <= s_next;
           j_q <= j_next;
         end
-        if (part_end) begin
-          snap_x_q[cap_bank_q] <= s_next;
-          snap_j_q[cap_bank_q] <= j_q;
-        end
+        if (part_end) lane_cap_q <= moments;
+        if (walk_start) lane_walk_q <= lane_cap_q;
+        else if (walk_shift) lane_walk_q <= next_walk;
         if (fin_valid_q && fin_li_q == LaneInPool[LiBits - 1:0]) begin
           result_q[fin_channel_q] <= pool_results[(g / PerPool) * OutWidth +: OutWidth];
         end
       end
       assign lane_results[g * OutWidth +: OutWidth] = result_q[drain_c_q];
-      for (b = 0; b < 2; b = b + 1) begin : gen_bank
-        approxrtl_resize #(.InWidth(SumWidth), .OutWidth(MomentWidth)) u_snap_x (
-          .value_i(snap_x_q[b]), .value_o(snapshots[((b * Lanes + g) * Terms) * MomentWidth +: MomentWidth]));
-        approxrtl_resize #(.InWidth(JWidth), .OutWidth(MomentWidth)) u_snap_j (
-          .value_i(snap_j_q[b]), .value_o(snapshots[((b * Lanes + g) * Terms + 1) * MomentWidth +: MomentWidth]));
-      end
+      assign walk_moments[g * MomentBits +: MomentBits] = lane_walk_q;
       if (Degree == 2) begin : gen_quadratic
         // Q' += J likewise (section 7.1's R is J); the pool applies C1 - C2 to J and 2 C2 to Q', which is
         // C1 J + C2 Q with Q = 2 Q' - J.
         reg signed [QPrimeWidth - 1:0] qp_q;
-        reg signed [QPrimeWidth - 1:0] snap_qp_q [0:1];
         wire [QPrimeWidth - 1:0] j_for_qp;
         approxrtl_resize #(.InWidth(JWidth), .OutWidth(QPrimeWidth)) u_j_qp (.value_i(j_next), .value_o(j_for_qp));
         always @(posedge clk_i) begin
           if (sums_clear) qp_q <= {QPrimeWidth{1'b0}};
           else if (s2_valid_q) qp_q <= qp_q + $signed(j_for_qp);
-          if (part_end) snap_qp_q[cap_bank_q] <= qp_q;
         end
-        for (b = 0; b < 2; b = b + 1) begin : gen_bank
-          approxrtl_resize #(.InWidth(QPrimeWidth), .OutWidth(MomentWidth)) u_snap_qp (
-            .value_i(snap_qp_q[b]), .value_o(snapshots[((b * Lanes + g) * Terms + 2) * MomentWidth +: MomentWidth]));
-        end
+        assign moments = {qp_q, j_q, s_next};
+      end else begin : gen_linear
+        assign moments = {j_q, s_next};
       end
     end
 
     for (g = 0; g < Multipliers; g = g + 1) begin : gen_pool
-      // p0: this pool's moment {bank, lane, term}, one balanced multiplexer (unused codes read zero), registered.
-      localparam integer Choices = 1 << (1 + LiBits + TermBits);
+      // p0: the term of the lane at the head of this pool's chain (unused codes read zero), registered.
+      localparam integer Choices = 1 << TermBits;
+      wire [MomentBits - 1:0] head;
       wire [MomentWidth - 1:0] choice [0:Choices - 1];
       reg signed [MomentWidth - 1:0] moment_q;
-      genvar c;
-      for (c = 0; c < Choices; c = c + 1) begin : gen_choice
-        localparam integer Bank = c >> (LiBits + TermBits);
-        localparam integer Li = (c >> TermBits) & ((1 << LiBits) - 1);
-        localparam integer Term = c & ((1 << TermBits) - 1);
-        if (Li < PerPool && Term < Terms) begin : gen_used
-          assign choice[c] = snapshots[((Bank * Lanes + g * PerPool + Li) * Terms + Term) * MomentWidth +: MomentWidth];
-        end else begin : gen_unused
-          assign choice[c] = {MomentWidth{1'b0}};
-        end
+      assign head = walk_moments[g * PerPool * MomentBits +: MomentBits];
+      approxrtl_resize #(.InWidth(SumWidth), .OutWidth(MomentWidth)) u_x (
+        .value_i(head[SumWidth - 1:0]), .value_o(choice[0]));
+      approxrtl_resize #(.InWidth(JWidth), .OutWidth(MomentWidth)) u_j (
+        .value_i(head[SumWidth +: JWidth]), .value_o(choice[1]));
+      if (Degree == 2) begin : gen_quadratic
+        approxrtl_resize #(.InWidth(QPrimeWidth), .OutWidth(MomentWidth)) u_qp (
+          .value_i(head[SumWidth + JWidth +: QPrimeWidth]), .value_o(choice[2]));
       end
-      always @(posedge clk_i) moment_q <= $signed(choice[{walk_bank_q, li_q, term_q}]);
+      if (Choices > Terms) begin : gen_unused
+        assign choice[Choices - 1] = {MomentWidth{1'b0}};
+      end
+      always @(posedge clk_i) moment_q <= $signed(choice[term_q]);
       // p1: Horner over the digits, modulo 2^AccWidth (the finished sum fits, so wrapping in between is exact).
       wire signed [ProductWidth - 1:0] product;
       wire signed [AccWidth - 1:0] product_acc;

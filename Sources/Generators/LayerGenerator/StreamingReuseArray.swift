@@ -2,9 +2,9 @@ import GoldenModel
 import Verilog
 
 /// M1 with contiguous ranks on the hand-written rtl/approxrtl_reuse_array.v (docs/rtl.md, "Layer units"): the
-/// lanes form each part's moments with suffix-sum adders and hand them to the pools as the part ends (a snapshot
-/// register per moment, no moment memories); each pool multiplies coefficient digits by moments, Horner style, and
-/// keeps its lanes' sums in a ring. The generated module sets the parameters and writes the ROM images.
+/// lanes form each part's moments with suffix-sum adders and hand them to the pools as the part ends (a capture
+/// and a walk register per moment, the walk registers shifting towards the pool; no moment memories); each pool
+/// multiplies coefficient digits by moments, Horner style, and keeps its lanes' sums in a ring. The generated module sets the parameters and writes the ROM images.
 ///
 /// The generator chooses the pools and the digit width: the smallest pools by `poolCost` whose walks cost at most
 /// `slack` of the MAC array's compute cycles in hold words and tail, and says what it chose.
@@ -45,22 +45,23 @@ struct StreamingReuseArray {
 
     /// The member ROM for walks of `walk` cycles, {hold, channel end, part end, input address} per word,
     /// each part in descending rank, and the compute cycles, from the RTL's timing: the part ending at word w is
-    /// captured at cycle w + 3 into one of two snapshot banks; its walk starts then, or in the previous walk's last
-    /// cycle, and lasts `walk` cycles; the pipeline drains 6 cycles after the last walk. Hold words go before a
-    /// part wherever its end would overwrite the bank of the walk before last while that walk still reads it, or
-    /// a channel's first part would end within 2 cycles of the previous channel's last.
+    /// captured at cycle w + 3; its walk starts a cycle later, or in the previous walk's last cycle if that is
+    /// later, copies the capture into the walk registers and lasts `walk` cycles; the pipeline drains 6 cycles
+    /// after the last walk. Hold words go before a part wherever it would end before the previous part's walk has
+    /// started (its capture would be overwritten), or a channel's first part would end within 2 cycles of the
+    /// previous channel's last.
     static func memberWords(_ parts: [[ReusePlan.Part]], tapBits: Int, walk: Int)
         -> (words: [Int], holds: Int, cycles: Int)
     {
         var words: [Int] = [], holds = 0
-        var captures: [Int] = [], walkEnds: [Int] = []
+        var captures: [Int] = [], walkEnds: [Int] = [], walkStarts: [Int] = []
         for list in parts {
             for (p, part) in list.enumerated() {
                 let count = part.inputs.count
                 var capture = words.count + count + 2
                 // After a channel's last part the bias and shift ROMs move to the next channel a cycle late.
                 var earliest = p == 0 ? captures.last.map { $0 + 2 } ?? 0 : 0
-                if walkEnds.count >= 2 { earliest = max(earliest, walkEnds[walkEnds.count - 2]) }
+                if let start = walkStarts.last { earliest = max(earliest, start) }
                 if capture < earliest {
                     words += Array(repeating: 1 << (tapBits + 2), count: earliest - capture)
                     holds += earliest - capture
@@ -73,7 +74,9 @@ struct StreamingReuseArray {
                     words.append(word)
                 }
                 captures.append(capture)
-                walkEnds.append(max(capture, walkEnds.last ?? capture) + walk)
+                let start = max(capture + 1, walkEnds.last ?? 0)
+                walkStarts.append(start)
+                walkEnds.append(start + walk)
             }
         }
         return (words, holds, (walkEnds.last ?? words.count + 2) + 6)

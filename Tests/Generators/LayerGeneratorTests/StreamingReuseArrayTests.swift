@@ -15,11 +15,13 @@ final class StreamingReuseArrayTests: XCTestCase {
         XCTAssertEqual(StreamingReuseArray.digitChoices(16), [1, 2, 3, 4, 6, 8, 16])
     }
 
-    /// Parts of 5, 1 and 1 members with 4-cycle walks: captures at words + 3, the second bank takes the second
-    /// part; the third part's end (cycle 9) would overwrite the first part's bank while that walk still reads it
-    /// (until cycle 11), so 2 hold words go before its member; its walk starts when the second ends (15) and ends at
-    /// 19, and the pipeline drains 6 cycles later.
-    func testHoldWordsKeepABankUntilItsWalkIsDone() {
+    /// Parts of 5, 1 and 1 members with 4-cycle walks: the first part ends at word 4 and is captured at cycle 7,
+    /// its walk starts at 8 (a cycle after the capture) and ends at 12; the second is captured at 8, as the first
+    /// walk copies the capture away, and walks from 12 to 16; the third (the next channel's first) would be
+    /// captured at 9, before the second walk has copied the second capture (12), so 3 hold words go before its
+    /// member; it walks from 16 (13 would be a cycle after its capture) to 20, and the pipeline drains 6 cycles
+    /// later.
+    func testHoldWordsKeepACaptureUntilItsWalkHasStarted() {
         let part = { (inputs: [Int]) in
             ReusePlan.Part(
                 coefficients: [1, 1], inputs: inputs, offsets: Array(inputs.indices), contiguous: true)
@@ -27,8 +29,8 @@ final class StreamingReuseArrayTests: XCTestCase {
         let parts = [[part([0, 1, 2, 3, 4]), part([5])], [part([6])]]
         let (words, holds, cycles) = StreamingReuseArray.memberWords(parts, tapBits: 3, walk: 4)
         let (end, channelEnd, hold) = (8, 16, 32)
-        XCTAssertEqual(words, [4, 3, 2, 1, 0 | end, 5 | end | channelEnd, hold, hold, 6 | end | channelEnd])
-        XCTAssertEqual(holds, 2)
-        XCTAssertEqual(cycles, 25)
+        XCTAssertEqual(words, [4, 3, 2, 1, 0 | end, 5 | end | channelEnd, hold, hold, hold, 6 | end | channelEnd])
+        XCTAssertEqual(holds, 3)
+        XCTAssertEqual(cycles, 26)
     }
 }
