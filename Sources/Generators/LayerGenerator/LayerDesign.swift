@@ -100,7 +100,10 @@ public struct LayerDesign: Sendable {
         }
         files["rtl/\(name).v"] = Data(text.utf8)
         let primitives =
-            ["rtl/approxrtl_rom.v", "rtl/approxrtl_requantize.v", "rtl/approxrtl_resize.v"] + unit.sources
+            [
+                "rtl/approxrtl_rom.v", "rtl/approxrtl_requantize.v", "rtl/approxrtl_resize.v",
+                "rtl/approxrtl_multiplier.v", "rtl/approxrtl_row_sum.v",
+            ] + unit.sources
         let carried = Set(primitives + ["testbench/tb_layer.sv", "testbench/xorshift.svh"])
         for path in carried.sorted() {
             let source = EmbeddedSources.text(path)!
