@@ -108,6 +108,7 @@ def main() -> None:
                        f"{r.get('block_rams', '-')} | {fmax} | {r['compute_cycles_per_vector']:.1f} |")
         out.append("")
     out += ecp5_table([Path(f) for f in args.folders])
+    out += ecp5_dsp_table([Path(f) for f in args.folders])
     Path(args.output).write_text("\n".join(out) + "\n")
 
 
@@ -127,11 +128,12 @@ def ecp5_table(folders) -> list:
               ("linear", "reuse"): "reuse, linear"}
     order = list(labels)
     entries.sort(key=lambda e: (e[0]["lanes"], order.index((e[2], e[0]["arch"]))))
-    placed = lambda r, name: next((x["used"] for x in (r.get("place_and_route") or {}).get("resources", []) if x["name"] == name), None)
     base = {d["lanes"]: r for d, r, v in entries if v == "original"}
     out = [f"On an ECP5, logic against logic ({entries[0][0]['layer']}, linear, 3 segments per channel, 16-bit coefficients): "
            "`approxrtl synth --target ecp5 --no-dsp` (YoWASP's Yosys with the multipliers in LUTs, nextpnr-ecp5 on an "
-           "LFE5U-85F, seed 1, registered I/O). LUT4 is nextpnr's placed logic cells (TRELLIS_COMB: LUTs, carry chains "
+           "LFE5U-85F, seed 1, registered I/O). Every array builds its multipliers the same way (rtl/approxrtl_multiplier.v: "
+           "rows of adders, about half the cells of Yosys's LUT mapping of `*`) and keeps each lane's input buffer in a "
+           "block RAM (DP16KD, as on iCE40). LUT4 is nextpnr's placed logic cells (TRELLIS_COMB: LUTs, carry chains "
            "and distributed RAM), the ratios against the uncompressed 8-bit MAC array with the same lanes; compute cycles "
            "are what every batch of the bench took (the bench checks them against the generator's count). The reuse "
            "array's pool (multipliers x digit width) is the generator's choice.", "",
@@ -144,6 +146,55 @@ def ecp5_table(folders) -> list:
         fmax = f"{r['place_and_route']['fmax_m_hz']:.1f}" if (r.get("place_and_route") or {}).get("fmax_m_hz") else "-"
         out.append(f"| {d['lanes']} | {labels[(v, d['arch'])]} | {multipliers(r)} | {luts if luts is not None else '-'} | {ratio} | "
                    f"{placed(r, 'FF') or '-'} | {placed(r, 'BRAM')} | {fmax} | {r['compute_cycles_per_vector']:.1f} | {cycles} |")
+    out.append("")
+    return out
+
+
+def placed(report, name):
+    """A resource nextpnr-ecp5 placed (LUT4, FF, DSP, BRAM), or None."""
+    return next((x["used"] for x in (report.get("place_and_route") or {}).get("resources", []) if x["name"] == name), None)
+
+
+def ecp5_dsp_table(folders) -> list:
+    """Every layer's arrays placed and routed on an ECP5 with the multipliers in DSP blocks, and the totals over
+    the layers against the uncompressed 8-bit MAC arrays."""
+    rows, layers = {}, []
+    for folder in folders:
+        if (folder / "ecp5-dsp.json").exists():
+            design = json.loads((folder / "design.json").read_text())
+            report = json.loads((folder / "ecp5-dsp.json").read_text())[0]
+            variant = "original" if design["method"] == "none" else design["method"]
+            rows[(design["layer"], variant, design["arch"])] = (design, report)
+            if design["layer"] not in layers:
+                layers.append(design["layer"])
+    if not rows:
+        return []
+    out = ["On an ECP5 as a user would map them (every layer, 4 lanes): `approxrtl synth --target ecp5` (the "
+           "multipliers in MULT18X18D blocks, the lanes' buffers and the ROMs in DP16KD block RAM, nextpnr-ecp5 on an "
+           "LFE5U-85F, seed 1, registered I/O). LUT4 is nextpnr's placed logic cells, as above.", "",
+           "| layer | array | LUT4 | FF | DSP | BRAM | Fmax MHz | compute cyc/vec |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    totals = {}
+    for layer in layers:
+        for variant, arch, label in VARIANTS:
+            if (layer, variant, arch) not in rows:
+                continue
+            design, r = rows[(layer, variant, arch)]
+            fmax = f"{r['place_and_route']['fmax_m_hz']:.1f}" if (r.get("place_and_route") or {}).get("fmax_m_hz") else "-"
+            values = {name: placed(r, name) for name in ("LUT4", "FF", "DSP", "BRAM")}
+            out.append(f"| {layer} | {label} | " + " | ".join("-" if v is None else str(v) for v in values.values())
+                       + f" | {fmax} | {r['compute_cycles_per_vector']:.1f} |")
+            t = totals.setdefault((variant, arch), {name: 0 for name in values})
+            for name, v in values.items():
+                t[name] += v or 0
+    out += ["", "Totals over the layers against the uncompressed 8-bit MAC arrays:", "",
+            "| array | LUT4 | FF | DSP | BRAM | LUT4 vs 8-bit MAC | DSP vs 8-bit MAC |", "|---|---:|---:|---:|---:|---:|---:|"]
+    original = totals.get(("original", "baseline"))
+    for variant, arch, label in VARIANTS:
+        t = totals.get((variant, arch))
+        if not (t and original):
+            continue
+        out.append(f"| {label} | {t['LUT4']} | {t['FF']} | {t['DSP']} | {t['BRAM']} | {t['LUT4'] / original['LUT4']:.2f}x | "
+                   f"{t['DSP'] / original['DSP']:.2f}x |" if original["LUT4"] and original["DSP"] else f"| {label} | - | - | - | - | - | - |")
     out.append("")
     return out
 

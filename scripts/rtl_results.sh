@@ -6,6 +6,8 @@
 #   scripts/rtl_results.sh APPROXRTL QUANTIZED.q.json WORKDIR OUTPUT_DIR TITLE
 set -euo pipefail
 approxrtl=$(realpath "$1"); quantized=$2; work=$3; out=$4; title=$5
+# The work folder is this script's own: start it afresh (generate refuses folders holding files it did not write).
+rm -rf "$work"
 mkdir -p "$work" "$out"
 "$approxrtl" compress "$quantized" --method linear --segments 3 --group channel -o "$work/linear.c.json" --force >/dev/null
 "$approxrtl" compress "$quantized" --method swc --code-bits 5 -o "$work/swc.c.json" --force >/dev/null
@@ -41,5 +43,9 @@ for d in "${designs[@]}"; do
   case "$(basename "$d")" in "$sweep_layer"-original-baseline*|"$sweep_layer"-linear-*) ecp5+=("$d");; esac
 done
 printf '%s\n' "${ecp5[@]}" | xargs -P 2 -I{} sh -c '"$0" synth "$1" --target ecp5 --no-dsp --json > "$1/ecp5-lut.json"' "$approxrtl" {}
+# Every layer's five arrays at 4 lanes on the ECP5 as a user would map them: multipliers in MULT18X18D blocks.
+layer_designs=()
+for d in "${designs[@]}"; do case "$(basename "$d")" in *-l8|*-l16) ;; *) layer_designs+=("$d");; esac; done
+printf '%s\n' "${layer_designs[@]}" | xargs -P 2 -I{} sh -c '"$0" synth "$1" --target ecp5 --json > "$1/ecp5-dsp.json"' "$approxrtl" {}
 python3 "$(dirname "$0")/rtl_results.py" --title "$title" --model "$quantized" --output "$out/rtl.md" "${designs[@]}"
 echo "wrote $out/rtl.md"
