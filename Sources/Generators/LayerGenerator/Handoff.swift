@@ -80,11 +80,6 @@ public struct Handoff: Sendable {
                 datatype: int
                 paramtype: plusarg
                 description: run the first N of the bench's \(countPlusarg)
-              APPROXRTL_DSP_MULTIPLIERS:
-                datatype: bool
-                paramtype: vlogdefine
-                default: true
-                description: rtl/approxrtl_multiplier.v as `*`, for the DSP blocks (else rows of adders in LUTs)
 
             targets:
               default:
@@ -120,7 +115,6 @@ public struct Handoff: Sendable {
               ecp5:
                 default_tool: trellis
                 filesets: [rtl, mem]
-                parameters: [APPROXRTL_DSP_MULTIPLIERS]
                 toplevel: \(top)
                 tools:
                   trellis:
