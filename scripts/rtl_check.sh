@@ -3,7 +3,8 @@
 # plain-MAC baseline, lint-checked (Verilator -Wall, Icarus -Wall, no waivers) and simulated bit-exact against the
 # golden model under both simulators (`make rtl-check`, part of `make test`): every vector under Verilator, the
 # first ICARUS_VECTORS under Icarus (fc1's 64 take it 40 s; the second simulator is there for its four-state
-# semantics, which every vector of a unit exercises alike). Two designs at a time.
+# semantics, which every vector of a unit exercises alike), and those again under Icarus with the multipliers as
+# rows of adders (APPROXRTL_LUT_MULTIPLIERS, what `synth --target ecp5 --no-dsp` maps). Two designs at a time.
 #   scripts/rtl_check.sh APPROXRTL QUANTIZED.q.json WORKDIR VECTORS [ICARUS_VECTORS]
 set -euo pipefail
 approxrtl=$(realpath "$1"); quantized=$2; work=$3; vectors=$4; icarus_vectors=${5:-$4}
@@ -26,9 +27,13 @@ check() {
     (cd "$dir" && verilator --lint-only -Wall --top-module "${layer}_${arch}" $(cat files.f)) &&
     (cd "$dir" && out=$(iverilog -g2005 -Wall -o /dev/null $(cat files.f) 2>&1) && [ -z "$out" ] || { echo "$out"; false; }) &&
     "$approxrtl" sim "$dir" --simulator iverilog --images "$icarus_vectors" &&
-    "$approxrtl" sim "$dir" --simulator verilator
+    "$approxrtl" sim "$dir" --simulator verilator &&
+    (cd "$dir" && verilator --lint-only -Wall -DAPPROXRTL_LUT_MULTIPLIERS --top-module "${layer}_${arch}" $(cat files.f)) &&
+    (cd "$dir" && mkdir -p build && iverilog -g2012 -DAPPROXRTL_LUT_MULTIPLIERS -I tb -s tb_layer -o build/rows.vvp $(cat files.f) tb/tb_layer.sv &&
+      rows=$(vvp -n build/rows.vvp "+vectors=$icarus_vectors") && line=$(echo "$rows" | grep -E '^[0-9]+ passed, 0 failed') &&
+      echo "rows: $line")
   } >"$log" 2>&1 && status=ok || status=FAILED
-  printf '%-10s %-6s %-8s %s  %s\n' "$method" "$layer" "$arch" "$status" "$(grep -E '^(iverilog|verilator):' "$log" | sed 's/ - ok//' | tr '\n' ' ')"
+  printf '%-10s %-6s %-8s %s  %s\n' "$method" "$layer" "$arch" "$status" "$(grep -E '^(iverilog|verilator|rows):' "$log" | sed 's/ - ok//' | tr '\n' ' ')"
   [ "$status" = ok ] || { tail -30 "$log"; return 1; }
 }
 export -f check
@@ -46,4 +51,4 @@ count=$(grep -cE ' (ok|FAILED) ' "$work/summary.txt" || true)
 if [ "$count" -ne "${#jobs[@]}" ] || [ "$failed" -ne 0 ]; then
   echo "rtl-check: $failed of ${#jobs[@]} designs failed ($count ran)"; exit 1
 fi
-echo "rtl-check: ${#jobs[@]} designs lint-clean and bit-exact under Verilator ($vectors vectors each) and Icarus (the first $icarus_vectors)"
+echo "rtl-check: ${#jobs[@]} designs lint-clean and bit-exact under Verilator ($vectors vectors each) and Icarus (the first $icarus_vectors, with \`*\` and with rows of adders)"
