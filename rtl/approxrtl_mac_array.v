@@ -231,15 +231,9 @@ module approxrtl_mac_array #(
       reg signed [InWidth - 1:0] xm_q;  // its registered copy, multiplied
       reg [OutWidth - 1:0] result_q [0:Channels - 1];
       // w' * x at its natural width, then the running sum from the bias (modulo 2^AccWidth: the final sum fits).
-      // (rows of the narrower operand: approxrtl_multiplier).
       wire signed [ProductWidth - 1:0] product;
-      if (WeightWidth <= InWidth) begin : gen_weight_rows
-        approxrtl_multiplier #(.AWidth(InWidth), .BWidth(WeightWidth), .PWidth(ProductWidth)) u_multiplier (
-          .a_i(xm_q), .b_i(weight_q), .p_o(product));
-      end else begin : gen_input_rows
-        approxrtl_multiplier #(.AWidth(WeightWidth), .BWidth(InWidth), .PWidth(ProductWidth)) u_multiplier (
-          .a_i(weight_q), .b_i(xm_q), .p_o(product));
-      end
+      approxrtl_multiplier #(.AWidth(InWidth), .BWidth(WeightWidth), .PWidth(ProductWidth)) u_multiplier (
+        .a_i(xm_q), .b_i(weight_q), .p_o(product));
       reg signed [ProductWidth - 1:0] product_q;
       reg signed [AccWidth - 1:0] acc_q;
       reg signed [AccWidth - 1:0] final_q;  // the finished accumulator

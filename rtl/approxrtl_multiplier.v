@@ -1,12 +1,12 @@
 // A signed multiplier (docs/rtl.md, "Multipliers"): the product modulo 2^PWidth, combinational. By default `*`,
 // which synthesis maps to DSP blocks where the part has them and to LUTs where not (Yosys's iCE40 mapping is the
-// cheaper one there). With APPROXRTL_LUT_MULTIPLIERS defined (approxrtl synth --target ecp5 --no-dsp), B's rows:
-// copies of A shifted by each bit of B (the top bit's row subtracted, B being two's complement), summed by a
-// balanced tree of adders whose sums are kept, so that every adder maps to its own carry chain; Yosys's ECP5 LUT
-// mapping of `*` takes about twice the cells. B should be the narrower operand (one row per bit).
+// cheaper one there). With APPROXRTL_LUT_MULTIPLIERS defined (approxrtl synth --target ecp5 --no-dsp), rows: a
+// copy of the wider operand shifted by each bit of the narrower one (one row per bit; the top bit's row subtracted,
+// the operands being two's complement), summed by a balanced tree of adders whose sums are kept, so that every
+// adder maps to its own carry chain; Yosys's ECP5 LUT mapping of `*` takes more cells.
 module approxrtl_multiplier #(
   parameter integer AWidth = 8,   // A, two's complement
-  parameter integer BWidth = 8,   // B, two's complement: the rows
+  parameter integer BWidth = 8,   // B, two's complement
   parameter integer PWidth = 16   // product bits: the product modulo 2^PWidth (sign-extended if wider than A + B)
 ) (
   input  wire [AWidth - 1:0] a_i,
@@ -18,11 +18,21 @@ module approxrtl_multiplier #(
   assign full = $signed(a_i) * $signed(b_i);
   approxrtl_resize #(.InWidth(AWidth + BWidth), .OutWidth(PWidth)) u_p (.value_i(full), .value_o(p_o));
 `else
-  // Row i is A shifted by i where B's bit i is set; the top row counts negative.
-  localparam integer Rows = BWidth;
+  // Row i is the wider operand shifted by i where the narrower one's bit i is set; the top row counts negative.
+  localparam integer Rows = BWidth <= AWidth ? BWidth : AWidth;
+  localparam integer WideWidth = BWidth <= AWidth ? AWidth : BWidth;
+  wire [WideWidth - 1:0] wide;
+  wire [Rows - 1:0] narrow;
   wire [PWidth - 1:0] a_wide;
   wire [Rows * PWidth - 1:0] rows;
-  approxrtl_resize #(.InWidth(AWidth), .OutWidth(PWidth)) u_a (.value_i(a_i), .value_o(a_wide));
+  if (BWidth <= AWidth) begin : gen_rows_of_b
+    assign wide = a_i;
+    assign narrow = b_i;
+  end else begin : gen_rows_of_a
+    assign wide = b_i;
+    assign narrow = a_i;
+  end
+  approxrtl_resize #(.InWidth(WideWidth), .OutWidth(PWidth)) u_a (.value_i(wide), .value_o(a_wide));
   genvar i;
   for (i = 0; i < Rows; i = i + 1) begin : gen_row
     wire [PWidth - 1:0] shifted;
@@ -32,9 +42,9 @@ module approxrtl_multiplier #(
       assign shifted = {PWidth{1'b0}};  // beyond the kept bits: adds nothing modulo 2^PWidth
     end
     if (i == Rows - 1) begin : gen_sign
-      assign rows[i * PWidth +: PWidth] = b_i[i] ? -shifted : {PWidth{1'b0}};
+      assign rows[i * PWidth +: PWidth] = narrow[i] ? -shifted : {PWidth{1'b0}};
     end else begin : gen_plain
-      assign rows[i * PWidth +: PWidth] = b_i[i] ? shifted : {PWidth{1'b0}};
+      assign rows[i * PWidth +: PWidth] = narrow[i] ? shifted : {PWidth{1'b0}};
     end
   end
   approxrtl_row_sum #(.Count(Rows), .Width(PWidth)) u_sum (.rows_i(rows), .sum_o(p_o));

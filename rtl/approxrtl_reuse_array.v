@@ -482,19 +482,14 @@ module approxrtl_reuse_array #(
       end
       always @(posedge clk_i) moment_q <= $signed(choice[term_q]);
       // p1: Horner over the digits, modulo 2^AccWidth (the finished sum fits, so wrapping in between is exact).
-      // The product modulo 2^AccWidth when that is narrower (rows of the narrower operand: approxrtl_multiplier).
+      // The product modulo 2^AccWidth when that is narrower.
       localparam integer KeptWidth = ProductWidth < AccWidth ? ProductWidth : AccWidth;
       wire signed [KeptWidth - 1:0] product;
       wire signed [AccWidth - 1:0] product_acc;
       reg signed [AccWidth - 1:0] product_q;
       reg signed [AccWidth - 1:0] h_q;
-      if (CoefWidth <= MomentWidth) begin : gen_coefficient_rows
-        approxrtl_multiplier #(.AWidth(MomentWidth), .BWidth(CoefWidth), .PWidth(KeptWidth)) u_multiplier (
-          .a_i(moment_q), .b_i(coefficient_digit), .p_o(product));
-      end else begin : gen_moment_rows
-        approxrtl_multiplier #(.AWidth(CoefWidth), .BWidth(MomentWidth), .PWidth(KeptWidth)) u_multiplier (
-          .a_i(coefficient_digit), .b_i(moment_q), .p_o(product));
-      end
+      approxrtl_multiplier #(.AWidth(MomentWidth), .BWidth(CoefWidth), .PWidth(KeptWidth)) u_multiplier (
+        .a_i(moment_q), .b_i(coefficient_digit), .p_o(product));
       approxrtl_resize #(.InWidth(KeptWidth), .OutWidth(AccWidth)) u_product (
         .value_i(product), .value_o(product_acc));
       always @(posedge clk_i) begin

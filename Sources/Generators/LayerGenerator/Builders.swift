@@ -43,13 +43,11 @@ func signExtend(_ value: Expr, width: Int, target: Int) -> Expr {
 
 /// The exact product of two signed codes at its natural width (`a` + `b` bits), as items declaring `name`; when
 /// that is wider than the accumulator, the product is formed modulo 2^target instead. Returns the product's width.
-/// The multiplier is rtl/approxrtl_multiplier.v (`*`, or rows of the narrower operand for a LUT-only ECP5).
+/// The multiplier is rtl/approxrtl_multiplier.v (`*`, or rows of adders for a LUT-only ECP5).
 func productItems(_ name: String, _ a: Expr, width aWidth: Int, _ b: Expr, width bWidth: Int, target: Int) -> (
     items: [Item], width: Int
 ) {
     let width = min(aWidth + bWidth, target)
-    // One row per bit of the narrower operand.
-    let (wide, narrow) = aWidth >= bWidth ? ((a, aWidth), (b, bWidth)) : ((b, bWidth), (a, aWidth))
     return (
         [
             wire(name, width, signed: true),
@@ -57,9 +55,9 @@ func productItems(_ name: String, _ a: Expr, width aWidth: Int, _ b: Expr, width
                 Instance(
                     "approxrtl_multiplier", "u_\(name)",
                     parameters: [
-                        ("AWidth", .integer(wide.1)), ("BWidth", .integer(narrow.1)), ("PWidth", .integer(width)),
+                        ("AWidth", .integer(aWidth)), ("BWidth", .integer(bWidth)), ("PWidth", .integer(width)),
                     ],
-                    connections: [("a_i", wide.0), ("b_i", narrow.0), ("p_o", .name(name))])),
+                    connections: [("a_i", a), ("b_i", b), ("p_o", .name(name))])),
         ], width
     )
 }

@@ -4,7 +4,8 @@ import Verilog
 /// M1 with contiguous ranks on the hand-written rtl/approxrtl_reuse_array.v (docs/rtl.md, "Layer units"): the
 /// lanes form each part's moments with suffix-sum adders and hand them to the pools as the part ends (a capture
 /// and a walk register per moment, the walk registers shifting towards the pool; no moment memories); each pool
-/// multiplies coefficient digits by moments, Horner style, and keeps its lanes' sums in a ring. The generated module sets the parameters and writes the ROM images.
+/// multiplies coefficient digits by moments, Horner style, and keeps its lanes' sums in a ring. The generated module
+/// sets the parameters and writes the ROM images.
 ///
 /// The generator chooses the pools and the digit width: the smallest pools by `poolCost` whose walks cost at most
 /// `slack` of the MAC array's compute cycles in hold words and tail, and says what it chose.
@@ -54,14 +55,15 @@ struct StreamingReuseArray {
         -> (words: [Int], holds: Int, cycles: Int)
     {
         var words: [Int] = [], holds = 0
-        var captures: [Int] = [], walkEnds: [Int] = [], walkStarts: [Int] = []
+        // The previous part's capture, walk start and walk end.
+        var lastCapture: Int?, lastStart: Int?, lastEnd: Int?
         for list in parts {
             for (p, part) in list.enumerated() {
                 let count = part.inputs.count
                 var capture = words.count + count + 2
                 // After a channel's last part the bias and shift ROMs move to the next channel a cycle late.
-                var earliest = p == 0 ? captures.last.map { $0 + 2 } ?? 0 : 0
-                if let start = walkStarts.last { earliest = max(earliest, start) }
+                var earliest = p == 0 ? lastCapture.map { $0 + 2 } ?? 0 : 0
+                if let start = lastStart { earliest = max(earliest, start) }
                 if capture < earliest {
                     words += Array(repeating: 1 << (tapBits + 2), count: earliest - capture)
                     holds += earliest - capture
@@ -73,13 +75,11 @@ struct StreamingReuseArray {
                     if u == 0 && p == list.count - 1 { word |= 1 << (tapBits + 1) }
                     words.append(word)
                 }
-                captures.append(capture)
-                let start = max(capture + 1, walkEnds.last ?? 0)
-                walkStarts.append(start)
-                walkEnds.append(start + walk)
+                let start = max(capture + 1, lastEnd ?? 0)
+                (lastCapture, lastStart, lastEnd) = (capture, start, start + walk)
             }
         }
-        return (words, holds, (walkEnds.last ?? words.count + 2) + 6)
+        return (words, holds, (lastEnd ?? words.count + 2) + 6)
     }
 
     /// A coefficient of `width` bits as `digits` signed words of the Horner walk, most significant first: the top

@@ -4,8 +4,9 @@ import XCTest
 
 /// rtl/approxrtl_multiplier.v: the product modulo 2^PWidth, as `*` and as rows of adders (APPROXRTL_LUT_MULTIPLIERS),
 /// under both simulators: every operand pair at the MAC array's 8 x 8 (the bench computes each product itself), the
-/// reuse pool's 23 x 16 kept at 24 bits, a product wider than both operands, a B wider than the kept bits (rows
-/// beyond them add nothing) and a one-bit B (a single, negative row).
+/// reuse pool's 23 x 16 kept at 24 bits, a product wider than both operands, an A narrower than B (the rows are
+/// A's), a narrower operand wider than the kept bits (rows beyond them add nothing) and a one-bit B (a single,
+/// negative row).
 final class MultiplierBenchTests: XCTestCase {
     func testProductsExactUnderBothSimulators() throws {
         let sources = [
@@ -13,7 +14,10 @@ final class MultiplierBenchTests: XCTestCase {
             "rtl/approxrtl_resize.v",
         ]
         .map { repository.appendingPathComponent($0).path }
-        let shapes = [(8, 8, 16, 65_536), (23, 16, 24, 2_000), (9, 16, 30, 2_000), (8, 12, 10, 2_000), (5, 1, 6, 64)]
+        let shapes = [
+            (8, 8, 16, 65_536), (23, 16, 24, 2_000), (9, 16, 30, 2_000), (8, 12, 10, 2_000), (12, 10, 8, 2_000),
+            (5, 1, 6, 64),
+        ]
         for (a, b, p, count) in shapes {
             for rows in [false, true] {
                 let directory = try makeTemporaryDirectory("multiplier")
